@@ -1,0 +1,70 @@
+/**
+ * Taskonomy result dictionaries: flat {"src1__src2__…__target": value}. The last `__` token is the target,
+ * the others the (unordered) source set; pseudo-sources `self`, `random`, `pixels`.
+ */
+import { zeros } from '../linalg/dense.js';
+import type { LabelledMatrix } from '../linalg/labelled.js';
+
+export type ResultDict = Record<string, number>;
+
+export const PSEUDO_SOURCES = ['self', 'random', 'pixels'] as const;
+
+export interface TransferKey {
+  key: string;
+  target: string;
+  /** Sources sorted by name (the file's order is not meaningful). */
+  sources: string[];
+}
+
+export function parseTransferKey(key: string): TransferKey {
+  const parts = key.split('__');
+  if (parts.length < 2 || parts.some((p) => p.length === 0)) {
+    throw new Error(`"${key}" is not a Taskonomy transfer key (expected "source__target" or "a__b__target")`);
+  }
+  const target = parts[parts.length - 1];
+  const sources = parts.slice(0, -1).sort();
+  return { key, target, sources };
+}
+
+/** Canonical key: sources sorted, then the target. Two keys with the same source set map to the same id. */
+export function canonicalKey(sources: string[], target: string): string {
+  return [...sources].sort().concat(target).join('__');
+}
+
+export function parseResultDict(dict: ResultDict): TransferKey[] {
+  return Object.keys(dict).map(parseTransferKey);
+}
+
+/** Apply `old=new` task renames to every token of every key. */
+export function renameTasks(dict: ResultDict, aliases: Record<string, string>): ResultDict {
+  const out: ResultDict = {};
+  for (const [key, v] of Object.entries(dict)) {
+    const renamed = key
+      .split('__')
+      .map((t) => aliases[t] ?? t)
+      .join('__');
+    if (renamed in out) throw new Error(`renaming makes two keys collide at "${renamed}"`);
+    out[renamed] = v;
+  }
+  return out;
+}
+
+/**
+ * The first-order transfer matrix G[source][target] = dict["source__target"] for the given sources and targets
+ * (default: every first-order source and every target in the dict). Missing entries are NaN.
+ */
+export function firstOrderMatrix(dict: ResultDict, opts: { sources?: string[]; targets?: string[] } = {}): LabelledMatrix {
+  const keys = parseResultDict(dict).filter((k) => k.sources.length === 1);
+  const targets = opts.targets ?? [...new Set(keys.map((k) => k.target))].sort();
+  const sources = opts.sources ?? [...new Set(keys.map((k) => k.sources[0]))].sort();
+  const m = zeros(sources.length, targets.length);
+  m.data.fill(Number.NaN);
+  const si = new Map(sources.map((s, i) => [s, i]));
+  const ti = new Map(targets.map((t, j) => [t, j]));
+  for (const k of keys) {
+    const i = si.get(k.sources[0]);
+    const j = ti.get(k.target);
+    if (i !== undefined && j !== undefined) m.data[i * targets.length + j] = dict[k.key];
+  }
+  return { rows: sources, cols: targets, matrix: m };
+}
