@@ -1,0 +1,36 @@
+/**
+ * The `taskmap` command: a thin shell over the library. Each subcommand lives in ./commands/<name>.ts and
+ * exports `register(program)`; actions throw on failure and main() turns that into one clear line + exit 1.
+ */
+import { Command, CommanderError } from 'commander';
+import { commands } from './commands/index.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('taskmap')
+    .description(
+      'Map the space of tasks learned by pre-trained networks: representation similarity (RSA, DDS, CKA),\n' +
+        'evaluation against measured transfer, Taskonomy affinities and supervision policies.',
+    )
+    .version(await packageVersion())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of commands) register(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed the message (or the help / version text).
+      return err.exitCode;
+    }
+    process.stderr.write(`taskmap: ${(err as Error).message ?? String(err)}\n`);
+    if (process.env.TASKMAP_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    return 1;
+  }
+}
+
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const url = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(await readFile(url, 'utf8')) as { version: string }).version;
+}

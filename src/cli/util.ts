@@ -1,0 +1,48 @@
+/** Small helpers shared by the CLI commands: option parsing and output. */
+
+/** An error whose message is meant for the user as-is (no stack trace). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** "a,b,c" → ["a","b","c"] (empty items dropped). Repeated options are joined first. */
+export function parseList(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(','));
+  return items.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Collector for repeatable options (`--cost a=1 --cost b=2`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return previous.concat([value]);
+}
+
+/** ["a=1", "b=2"] → {a: "1", b: "2"}; a clear error for items without "=". */
+export function parseKeyValues(items: string[] | undefined, what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${what}: expected key=value, got "${item}"`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Like parseKeyValues, but every value must be a finite number. */
+export function parseKeyNumbers(items: string[] | undefined, what: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parseKeyValues(items, what))) {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`${what}: "${k}=${v}" is not a number`);
+    out[k] = x;
+  }
+  return out;
+}
+
+export function parseNumber(value: string, what: string, opts: { integer?: boolean; min?: number } = {}): number {
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x)) throw new UsageError(`${what}: "${value}" is not a number`);
+  if (opts.integer && !Number.isInteger(x)) throw new UsageError(`${what}: "${value}" is not an integer`);
+  if (opts.min !== undefined && x < opts.min) throw new UsageError(`${what}: must be at least ${opts.min}, got ${x}`);
+  return x;
+}

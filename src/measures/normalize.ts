@@ -1,0 +1,168 @@
+/**
+ * The seven DDS feature normalisations (ALGORITHMS.md §2.1), applied to one representation before its
+ * kernel / RDM is formed. Output is always a fresh float64 n×p array, so inputs stay untouched.
+ */
+import type { Representation } from '../features/types.js';
+
+export const NORMALIZATIONS = [
+  'none',
+  'centering',
+  'znorm',
+  'group_norm',
+  'instance_norm',
+  'layer_norm',
+  'batch_norm',
+] as const;
+export type Normalization = (typeof NORMALIZATIONS)[number];
+export type Layout = 'NHWC' | 'NCHW';
+
+export interface TensorShapeOptions {
+  /** Per-image shape (H, W, C); defaults to the representation's stored 3-d shape. */
+  shape?: number[];
+  /** How the flattened features map to (h, w, c); NHWC = channel-last as stored (default). */
+  layout?: Layout;
+  /** Number of contiguous channel groups for group_norm (the reference's `group_size`), default 2. */
+  groups?: number;
+}
+
+/** ε inside the square root of the four tensor norms (reference value). */
+const TENSOR_EPS = 1e-9;
+/** float64 machine epsilon, for scikit-learn's constant-feature rule. */
+const EPS_M = 2 ** -52;
+
+export function toFloat64(rep: Representation): Float64Array {
+  return Float64Array.from(rep.data);
+}
+
+/** Column means and population variances, accumulated in float64 (two passes for accuracy). */
+export function columnMoments(x: ArrayLike<number>, n: number, p: number): { mean: Float64Array; variance: Float64Array } {
+  const mean = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    const row = i * p;
+    for (let j = 0; j < p; j++) mean[j] += x[row + j];
+  }
+  for (let j = 0; j < p; j++) mean[j] /= n;
+  const variance = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    const row = i * p;
+    for (let j = 0; j < p; j++) {
+      const d = x[row + j] - mean[j];
+      variance[j] += d * d;
+    }
+  }
+  for (let j = 0; j < p; j++) variance[j] /= n;
+  return { mean, variance };
+}
+
+/** Subtract each feature's mean over the images (in place). */
+export function centerColumns(x: Float64Array, n: number, p: number): Float64Array {
+  const { mean } = columnMoments(x, n, p);
+  for (let i = 0; i < n; i++) {
+    const row = i * p;
+    for (let j = 0; j < p; j++) x[row + j] -= mean[j];
+  }
+  return x;
+}
+
+/**
+ * Channel index of every flattened feature for the declared (H, W, C) shape and layout. The reference
+ * hard-codes NHWC 16×16×8; here the shape is always explicit (§14, quirk 1).
+ */
+export function channelIndex(rep: Representation, opts: TensorShapeOptions): { channel: Int32Array; channels: number } {
+  const shape = opts.shape ?? rep.shape;
+  if (shape.length !== 3) {
+    throw new Error(
+      `${rep.label}: tensor normalisations need the per-image shape H,W,C (stored shape is [${rep.shape.join(', ')}]); pass --shape H,W,C`,
+    );
+  }
+  const [h, w, c] = shape;
+  if (h * w * c !== rep.p) {
+    throw new Error(`${rep.label}: shape ${h}×${w}×${c} = ${h * w * c} does not match its ${rep.p} features`);
+  }
+  const layout = opts.layout ?? 'NHWC';
+  const channel = new Int32Array(rep.p);
+  for (let j = 0; j < rep.p; j++) channel[j] = layout === 'NHWC' ? j % c : Math.floor(j / (h * w));
+  return { channel, channels: c };
+}
+
+/** Normalise per (image, group) block over all features whose group id is `group[j]`. */
+function perImageGroupNorm(x: Float64Array, n: number, p: number, group: Int32Array, groups: number): void {
+  const sum = new Float64Array(groups);
+  const sq = new Float64Array(groups);
+  const count = new Float64Array(groups);
+  for (let j = 0; j < p; j++) count[group[j]]++;
+  for (let i = 0; i < n; i++) {
+    const row = i * p;
+    sum.fill(0);
+    sq.fill(0);
+    for (let j = 0; j < p; j++) sum[group[j]] += x[row + j];
+    for (let g = 0; g < groups; g++) sum[g] /= count[g];
+    for (let j = 0; j < p; j++) {
+      const d = x[row + j] - sum[group[j]];
+      sq[group[j]] += d * d;
+    }
+    for (let g = 0; g < groups; g++) sq[g] = Math.sqrt(sq[g] / count[g] + TENSOR_EPS);
+    for (let j = 0; j < p; j++) x[row + j] = (x[row + j] - sum[group[j]]) / sq[group[j]];
+  }
+}
+
+export function normalizeFeatures(rep: Representation, norm: Normalization, opts: TensorShapeOptions = {}): Float64Array {
+  const { n, p } = rep;
+  const x = toFloat64(rep);
+  switch (norm) {
+    case 'none':
+      return x;
+    case 'centering':
+      return centerColumns(x, n, p);
+    case 'znorm': {
+      // scikit-learn StandardScaler: population std, no epsilon, constant features scaled by 1 (→ all zeros).
+      const { mean, variance } = columnMoments(x, n, p);
+      const scale = new Float64Array(p);
+      for (let j = 0; j < p; j++) {
+        const v = variance[j];
+        const bound = n * EPS_M * v + (n * mean[j] * EPS_M) ** 2;
+        scale[j] = v <= bound ? 1 : Math.sqrt(v);
+      }
+      for (let i = 0; i < n; i++) {
+        const row = i * p;
+        for (let j = 0; j < p; j++) x[row + j] = (x[row + j] - mean[j]) / scale[j];
+      }
+      return x;
+    }
+    case 'layer_norm':
+      perImageGroupNorm(x, n, p, new Int32Array(p), 1);
+      return x;
+    case 'group_norm':
+    case 'instance_norm': {
+      const { channel, channels } = channelIndex(rep, opts);
+      const groups = norm === 'instance_norm' ? channels : (opts.groups ?? 2);
+      if (!Number.isInteger(groups) || groups < 1 || channels % groups !== 0) {
+        throw new Error(`${rep.label}: group_norm needs the ${channels} channels to split into ${groups} equal groups`);
+      }
+      const per = channels / groups;
+      const group = new Int32Array(p);
+      for (let j = 0; j < p; j++) group[j] = Math.floor(channel[j] / per);
+      perImageGroupNorm(x, n, p, group, groups);
+      return x;
+    }
+    case 'batch_norm': {
+      const { channel, channels } = channelIndex(rep, opts);
+      const mean = new Float64Array(channels);
+      const sq = new Float64Array(channels);
+      const count = new Float64Array(channels);
+      for (let j = 0; j < p; j++) count[channel[j]] += n;
+      for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) mean[channel[j]] += x[i * p + j];
+      for (let c = 0; c < channels; c++) mean[c] /= count[c];
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < p; j++) {
+          const d = x[i * p + j] - mean[channel[j]];
+          sq[channel[j]] += d * d;
+        }
+      for (let c = 0; c < channels; c++) sq[c] = Math.sqrt(sq[c] / count[c] + TENSOR_EPS);
+      for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) x[i * p + j] = (x[i * p + j] - mean[channel[j]]) / sq[channel[j]];
+      return x;
+    }
+    default:
+      throw new Error(`unknown normalisation "${norm as string}" (use ${NORMALIZATIONS.join(', ')})`);
+  }
+}
