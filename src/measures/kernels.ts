@@ -11,7 +11,10 @@ export type KernelName = (typeof KERNELS)[number];
 export const RDM_DISTANCES = ['correlation', 'euclidean', 'sqeuclidean', 'cosine'] as const;
 export type RdmDistance = (typeof RDM_DISTANCES)[number];
 
-/** Features of one representation, n×p row-major float64, with a label for error messages. */
+/**
+ * Features of one representation, n×p row-major float64, with a label for error messages. The kernels treat
+ * `data` as scratch (row normalisation happens in place), so pass a copy you own (normalizeFeatures returns one).
+ */
 export interface FeatureMatrix {
   label: string;
   n: number;
@@ -39,10 +42,10 @@ function median(values: Float64Array): number {
   return m % 2 === 1 ? sorted[(m - 1) / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2;
 }
 
-/** Rows scaled to unit L2 norm; an all-zero row stays zero. */
+/** Rows scaled to unit L2 norm (in place); an all-zero row stays zero. */
 function rowNormalized(x: FeatureMatrix): Float64Array {
   const { n, p } = x;
-  const out = Float64Array.from(x.data);
+  const out = x.data;
   for (let i = 0; i < n; i++) {
     let ss = 0;
     for (let j = 0; j < p; j++) ss += out[i * p + j] ** 2;
@@ -54,10 +57,10 @@ function rowNormalized(x: FeatureMatrix): Float64Array {
   return out;
 }
 
-/** Rows centred and scaled to unit norm, so their Gram matrix is the Pearson correlation between images. */
+/** Rows centred and scaled to unit norm (in place), so their Gram matrix is the Pearson correlation between images. */
 function rowStandardized(x: FeatureMatrix): Float64Array {
   const { n, p } = x;
-  const out = Float64Array.from(x.data);
+  const out = x.data;
   for (let i = 0; i < n; i++) {
     let mean = 0;
     for (let j = 0; j < p; j++) mean += out[i * p + j];

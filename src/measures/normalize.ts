@@ -31,11 +31,11 @@ const TENSOR_EPS = 1e-9;
 const EPS_M = 2 ** -52;
 
 export function toFloat64(rep: Representation): Float64Array {
-  return Float64Array.from(rep.data);
+  return new Float64Array(rep.data); // the typed-array constructor converts natively (from() iterates)
 }
 
 /** Column means and population variances, accumulated in float64 (two passes for accuracy). */
-export function columnMoments(x: ArrayLike<number>, n: number, p: number): { mean: Float64Array; variance: Float64Array } {
+export function columnMoments(x: Float64Array, n: number, p: number): { mean: Float64Array; variance: Float64Array } {
   const mean = new Float64Array(p);
   for (let i = 0; i < n; i++) {
     const row = i * p;
@@ -56,7 +56,12 @@ export function columnMoments(x: ArrayLike<number>, n: number, p: number): { mea
 
 /** Subtract each feature's mean over the images (in place). */
 export function centerColumns(x: Float64Array, n: number, p: number): Float64Array {
-  const { mean } = columnMoments(x, n, p);
+  const mean = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    const row = i * p;
+    for (let j = 0; j < p; j++) mean[j] += x[row + j];
+  }
+  for (let j = 0; j < p; j++) mean[j] /= n;
   for (let i = 0; i < n; i++) {
     const row = i * p;
     for (let j = 0; j < p; j++) x[row + j] -= mean[j];
