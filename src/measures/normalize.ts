@@ -74,17 +74,18 @@ export function centerColumns(x: Float64Array, n: number, p: number): Float64Arr
  * hard-codes NHWC 16×16×8; here the shape is always explicit (§14, quirk 1).
  */
 export function channelIndex(rep: Representation, opts: TensorShapeOptions): { channel: Int32Array; channels: number } {
-  const shape = opts.shape ?? rep.shape;
-  if (shape.length !== 3) {
+  const layout = opts.layout ?? 'NHWC';
+  if ((opts.shape ?? rep.shape).length !== 3) {
     throw new Error(
       `${rep.label}: tensor normalisations need the per-image shape H,W,C (stored shape is [${rep.shape.join(', ')}]); pass --shape H,W,C`,
     );
   }
-  const [h, w, c] = shape;
+  // An explicit shape is always written H,W,C; a stored shape is in the array's own axis order, so an NCHW
+  // array stores (C, H, W) per image.
+  const [h, w, c] = opts.shape ?? (layout === 'NCHW' ? [rep.shape[1], rep.shape[2], rep.shape[0]] : rep.shape);
   if (h * w * c !== rep.p) {
     throw new Error(`${rep.label}: shape ${h}×${w}×${c} = ${h * w * c} does not match its ${rep.p} features`);
   }
-  const layout = opts.layout ?? 'NHWC';
   const channel = new Int32Array(rep.p);
   for (let j = 0; j < rep.p; j++) channel[j] = layout === 'NHWC' ? j % c : Math.floor(j / (h * w));
   return { channel, channels: c };
