@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { EVAL_METRICS, evaluatePrediction, type EvalMetric } from '../../evaluate/evaluate.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { readLabelledMatrix } from '../../io/labelledMatrix.js';
+import { formatTable } from '../table.js';
+import { collect, parseKeyValues, parseList, UsageError } from '../util.js';
+
+export function register(program: Command): void {
+  program
+    .command('evaluate')
+    .summary('score a predicted similarity matrix against measured transfer results')
+    .description(
+      'Per target, correlate the predicted column (similarity of every source to the target) with the measured\n' +
+        'column (transfer affinity / win rate of every source to the target) over the shared sources; report each\n' +
+        'target and the mean. With --include-self and --metric spearman this is the DDS Taskonomy protocol.\n\n' +
+        'Both matrices: rows = sources, cols = targets; a symmetric similarity matrix works as-is. Files: labelled\n' +
+        'JSON {"rows","cols","matrix"}, CSV (header row + label column), .npy with --labels, or a Taskonomy result\n' +
+        'dict {"src__dst": value} as JSON or Taskonomy\'s Python pickle (read without executing code).',
+    )
+    .requiredOption('-p, --predicted <file>', 'predicted similarity matrix')
+    .requiredOption('-t, --truth <file>', 'ground truth: labelled matrix or Taskonomy dict (.json, .csv, .pkl)')
+    .option('--labels <a,b,...>', 'row/column labels for a .npy predicted matrix')
+    .option('--targets <a,b,...>', 'targets to score (default: all shared)')
+    .option('--sources <a,b,...>', 'candidate sources (default: all shared)')
+    .option('--include-self', 'keep the target itself among its candidate sources (DDS protocol)')
+    .option('--alias <old=new>', 'rename a task in both matrices (repeatable), e.g. vanishing_point=vanishing_point_well_defined', collect, [])
+    .option('-m, --metric <name>', `${EVAL_METRICS.join(' | ')}`, 'spearman')
+    .option('-o, --out <file.json>', 'write {"metric","per_target","mean",...} here')
+    .action(
+      async (o: {
+        predicted: string;
+        truth: string;
+        labels?: string;
+        targets?: string;
+        sources?: string;
+        includeSelf?: boolean;
+        alias: string[];
+        metric: string;
+        out?: string;
+      }) => {
+        if (!(EVAL_METRICS as readonly string[]).includes(o.metric)) {
+          throw new UsageError(`--metric must be one of ${EVAL_METRICS.join(', ')}, got "${o.metric}"`);
+        }
+        const predicted = await readLabelledMatrix(o.predicted, { labels: parseList(o.labels) });
+        const truth = await readLabelledMatrix(o.truth);
+        const result = evaluatePrediction(predicted, truth, {
+          metric: o.metric as EvalMetric,
+          targets: parseList(o.targets),
+          sources: parseList(o.sources),
+          includeSelf: Boolean(o.includeSelf),
+          aliases: parseKeyValues(o.alias, '--alias'),
+        });
+        const rows = result.targets.map((t) => [t, result.per_target[t] ?? Number.NaN]);
+        const mean = result.mean === null ? 'undefined' : result.mean.toFixed(4);
+        process.stdout.write(
+          `${formatTable(['target', result.metric], rows, 4)}\nmean ${result.metric} over ${result.targets.length - result.undefined_targets.length} targets: ${mean}` +
+            `${result.includeSelf ? ' (self included)' : ''}\n`,
+        );
+        if (result.undefined_targets.length) {
+          process.stderr.write(`undefined (constant column) for: ${result.undefined_targets.join(', ')}\n`);
+        }
+        if (o.out) await writeFileAtomic(o.out, `${JSON.stringify({ ...result, predicted: o.predicted, truth: o.truth }, null, 2)}\n`);
+      },
+    );
+}

@@ -1,0 +1,62 @@
+/**
+ * The evaluation harness: every measure judged the same way. Computes each measure's similarity matrix on one
+ * feature set (each model prepared once per measure, batched) and scores it against measured transfer results
+ * with one evaluation protocol, so the numbers in one table are comparable.
+ */
+import type { FeatureSet } from '../features/types.js';
+import type { LabelledMatrix } from '../linalg/labelled.js';
+import { similarityMatrix, type SimilarityOptions } from '../measures/similarity.js';
+import { canonicalMeasureId } from '../measures/registry.js';
+import { evaluatePrediction, type EvaluateOptions, type EvaluationResult } from './evaluate.js';
+
+export interface HarnessRow {
+  measure: string;
+  /** Mean score over targets (null when undefined for every target). */
+  mean: number | null;
+  per_target: Record<string, number | null>;
+  /** Wall time of the similarity matrix, ms. */
+  ms: number;
+  /** Set when the measure could not be computed on this feature set (e.g. a tensor norm without a shape). */
+  error?: string;
+}
+
+export interface HarnessOptions extends EvaluateOptions, Omit<SimilarityOptions, 'onProgress'> {
+  /** Called after each measure: (done, total, measure id). */
+  onMeasure?: (done: number, total: number, measure: string) => void;
+}
+
+export async function evaluateMeasures(
+  set: FeatureSet,
+  truth: LabelledMatrix,
+  measures: string[],
+  opts: HarnessOptions = {},
+): Promise<{ rows: HarnessRow[]; metric: EvaluationResult['metric']; includeSelf: boolean; targets: string[]; sources: string[] }> {
+  const ids = measures.map(canonicalMeasureId);
+  const rows: HarnessRow[] = [];
+  let last: EvaluationResult | undefined;
+  for (let i = 0; i < ids.length; i++) {
+    const t0 = performance.now();
+    let sim: LabelledMatrix;
+    try {
+      sim = await similarityMatrix(set, ids[i], opts);
+    } catch (err) {
+      // A measure that cannot apply to these features (a tensor norm without a shape, a constant RDM) is
+      // reported in its own row instead of sinking the whole table.
+      rows.push({ measure: ids[i], mean: null, per_target: {}, ms: performance.now() - t0, error: (err as Error).message });
+      opts.onMeasure?.(i + 1, ids.length, ids[i]);
+      continue;
+    }
+    const ms = performance.now() - t0;
+    // Label mismatches between the set and the truth are the same for every measure: let them stop the run.
+    last = evaluatePrediction(sim, truth, opts);
+    rows.push({ measure: ids[i], mean: last.mean, per_target: last.per_target, ms });
+    opts.onMeasure?.(i + 1, ids.length, ids[i]);
+  }
+  return {
+    rows,
+    metric: opts.metric ?? 'spearman',
+    includeSelf: Boolean(opts.includeSelf),
+    targets: last?.targets ?? [],
+    sources: last?.sources ?? [],
+  };
+}

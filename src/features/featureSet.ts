@@ -1,0 +1,209 @@
+/**
+ * Feature sets on disk: the features of several models (or model/layer taps) on the same probe images.
+ *
+ *   directory     one `<label>.npy` per member; files in subdirectories get the label `sub/name`. Other files, and
+ *                 hidden (dot) files and directories, are ignored (so `.x.npy.tmp` from an interrupted save is too).
+ *   file.npz      each array is a member, labelled by its key.
+ *   file.safetensors  each tensor is a member, labelled by its name.
+ *   file.npy      a one-member set.
+ *
+ * Every member must be float32 or float64 (float16 is widened to float32 on read), with shape (n_images, ...):
+ * trailing dimensions are flattened in C order and kept in `shape`. A 1-d array (n,) is refused rather than read
+ * as n images × 1 feature, because it is just as likely one image's feature vector; save x[:, None] to mean the
+ * former. Members need the same n ≥ 3 and finite values. Data stays in the typed array the file was decoded into
+ * (no copy when the file is little-endian, C order and aligned).
+ */
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { basename, extname, isAbsolute, join } from 'node:path';
+import { firstNonFinite } from '../linalg/dense.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { formatCount, formatShape, product, readNpy, writeNpy, type NdArray } from '../io/npy.js';
+import { npzKeys, readNpz } from '../io/npz.js';
+import { readSafetensors } from '../io/safetensors.js';
+import type { FeatureSet, Representation } from './types.js';
+
+export const MIN_IMAGES = 3;
+
+export interface LoadFeatureSetOptions {
+  /** Members in this order; also selects them (labels not listed are not loaded). */
+  order?: string[];
+  /** Load only these members (result sorted by label unless `order` is given, which must then be a subset). */
+  keys?: string[];
+}
+
+/** Validate one array as features and wrap it (no copy). `source` names it in errors. */
+export function toRepresentation(arr: NdArray, label: string, source: string): Representation {
+  if (arr.dtype !== 'float32' && arr.dtype !== 'float64') {
+    throw new Error(`unsupported dtype ${arr.dtype} in ${source}: convert features to float32/float64 (e.g. x.astype(np.float32))`);
+  }
+  if (arr.shape.length === 0) throw new Error(`${source}: a 0-d (scalar) array is not a feature matrix; features need shape (n_images, n_features, ...)`);
+  if (arr.shape.length === 1) {
+    throw new Error(
+      `${source}: 1-d array of shape (${arr.shape[0]},) is ambiguous; features need shape (n_images, n_features, ...) — if it holds one feature per image, save it as x[:, None], shape (${arr.shape[0]}, 1)`,
+    );
+  }
+  const n = arr.shape[0];
+  const shape = arr.shape.slice(1);
+  const p = product(shape);
+  if (n < MIN_IMAGES) throw new Error(`${source}: only ${n} image${n === 1 ? '' : 's'} (shape ${formatShape(arr.shape)}); similarity measures need at least ${MIN_IMAGES} images (typically a few hundred)`);
+  if (p === 0) throw new Error(`${source}: no features per image (shape ${formatShape(arr.shape)})`);
+  const data = arr.data as Float32Array | Float64Array;
+  const bad = firstNonFinite(data);
+  if (bad >= 0) {
+    throw new Error(
+      `${source}: ${data[bad]} at image ${Math.floor(bad / p)}, feature ${bad % p} (the first non-finite value); features must be finite — check the extraction (e.g. log of 0, overflow in float16) or drop that image from every model`,
+    );
+  }
+  return { label, n, p, shape, data, source };
+}
+
+/** Read one .npy as a representation (used for single-file targets); the label defaults to the base name. */
+export async function loadRepresentation(path: string, label?: string): Promise<Representation> {
+  if (extname(path).toLowerCase() !== '.npy') throw new Error(`${path}: expected a .npy file of features, shape (n_images, n_features, ...)`);
+  return toRepresentation(readNpy(await readFile(path), path), label ?? basename(path).slice(0, -4), path);
+}
+
+function checkDuplicates(labels: string[], name: string, what: string): void {
+  const seen = new Set<string>();
+  for (const l of labels) {
+    if (seen.has(l)) throw new Error(`${name}: label "${l}" appears twice in ${what}`);
+    seen.add(l);
+  }
+}
+
+/** The labels to load, in result order. */
+function selectLabels(available: string[], opts: LoadFeatureSetOptions, name: string): string[] {
+  const avail = new Set(available);
+  const check = (list: string[], what: string) => {
+    checkDuplicates(list, name, what);
+    for (const l of list) {
+      if (!avail.has(l)) throw new Error(`${name}: unknown label "${l}" in ${what}; available labels: ${[...available].sort().join(', ')}`);
+    }
+  };
+  if (opts.keys) check(opts.keys, 'keys');
+  if (opts.order) {
+    check(opts.order, 'order');
+    const keys = opts.keys ? new Set(opts.keys) : undefined;
+    const outside = keys ? opts.order.filter((l) => !keys.has(l)) : [];
+    if (outside.length > 0) throw new Error(`${name}: order lists ${outside.join(', ')}, which keys leaves out`);
+    return [...opts.order];
+  }
+  return [...(opts.keys ?? available)].sort();
+}
+
+/** All `.npy` files under `dir` (label → path), skipping dot entries; symlinked directories are followed once. */
+async function listNpyFiles(dir: string): Promise<{ files: Map<string, string>; ignored: number }> {
+  const files = new Map<string, string>();
+  let ignored = 0;
+  const visited = new Set<string>();
+  const walk = async (abs: string, rel: string): Promise<void> => {
+    const real = await realpath(abs);
+    if (visited.has(real)) return;
+    visited.add(real);
+    const entries = await readdir(abs, { withFileTypes: true });
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const path = join(abs, e.name);
+      const label = rel ? `${rel}/${e.name}` : e.name;
+      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isDirectory(), () => false)));
+      if (isDir) await walk(path, label);
+      else if (e.name.toLowerCase().endsWith('.npy')) files.set(label.slice(0, -4), path);
+      else ignored++;
+    }
+  };
+  await walk(dir, '');
+  return { files, ignored };
+}
+
+/** Check that members agree on the number of images; the error lists the counts. */
+function assembleSet(members: Representation[], name: string): FeatureSet {
+  const counts = new Map<number, string[]>();
+  for (const m of members) counts.set(m.n, [...(counts.get(m.n) ?? []), m.label]);
+  if (counts.size > 1) {
+    const list = [...counts]
+      .sort((a, b) => b[1].length - a[1].length)
+      .map(([n, labels]) => `${formatCount(n)} images: ${labels.slice(0, 10).join(', ')}${labels.length > 10 ? ` (+${labels.length - 10} more)` : ''}`)
+      .join('; ');
+    throw new Error(`${name}: members have different numbers of images (${list}); every model must be run on the same probe images in the same order`);
+  }
+  return { n: members[0].n, members };
+}
+
+export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions = {}): Promise<FeatureSet> {
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw new Error(`${path}: no such file or directory; a feature set is a directory of .npy files, a .npz or a .safetensors file`);
+    throw e;
+  });
+  const members: Representation[] = [];
+  if (st.isDirectory()) {
+    const { files, ignored } = await listNpyFiles(path);
+    if (files.size === 0) {
+      throw new Error(
+        `${path}: no .npy files found${ignored > 0 ? ` (${ignored} other file${ignored === 1 ? '' : 's'} ignored)` : ''}; a feature set directory holds one <label>.npy per model, shape (n_images, n_features, ...)`,
+      );
+    }
+    for (const label of selectLabels([...files.keys()], opts, path)) {
+      const file = files.get(label)!;
+      members.push(toRepresentation(readNpy(await readFile(file), file), label, file));
+    }
+    return assembleSet(members, path);
+  }
+  const ext = extname(path).toLowerCase();
+  const bytes = await readFile(path);
+  let arrays: Map<string, NdArray>;
+  let sourceOf: (label: string) => string;
+  if (ext === '.npz') {
+    const labels = selectLabels(npzKeys(bytes, path), opts, path);
+    arrays = readNpz(bytes, path, { keys: labels });
+    arrays = new Map(labels.map((l) => [l, arrays.get(l)!]));
+    sourceOf = (l) => `${path}:${l}`;
+  } else if (ext === '.safetensors') {
+    const all = readSafetensors(bytes, path);
+    arrays = new Map(selectLabels([...all.keys()], opts, path).map((l) => [l, all.get(l)!]));
+    sourceOf = (l) => `${path}:${l}`;
+  } else if (ext === '.npy') {
+    const label = basename(path).slice(0, -4);
+    const labels = selectLabels([label], opts, path);
+    arrays = new Map(labels.map((l) => [l, readNpy(bytes, path)]));
+    sourceOf = () => path;
+  } else {
+    throw new Error(`${path}: unsupported feature file "${ext}"; use a directory of .npy files, a .npz or a .safetensors file`);
+  }
+  if (arrays.size === 0) throw new Error(`${path}: holds no arrays`);
+  for (const [label, arr] of arrays) members.push(toRepresentation(arr, label, sourceOf(label)));
+  return assembleSet(members, path);
+}
+
+/** A label becomes a relative path under the save directory; refuse labels that would escape it. */
+function labelPath(dir: string, label: string): string {
+  const parts = label.split('/');
+  if (label.length === 0 || isAbsolute(label) || label.includes('\\') || label.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.'))) {
+    throw new Error(`saveFeatureSet: label "${label}" cannot be a file name under ${dir} (use letters, digits, -, _ and / between non-empty parts not starting with ".")`);
+  }
+  return join(dir, `${label}.npy`);
+}
+
+/**
+ * Write one `<label>.npy` per member (labels with `/` go to subdirectories), each atomically. Everything is
+ * validated before the first file is written, so bad input writes nothing. Existing unrelated files are kept.
+ */
+export async function saveFeatureSet(dir: string, set: FeatureSet): Promise<void> {
+  checkDuplicates(
+    set.members.map((m) => m.label),
+    dir,
+    'the feature set',
+  );
+  const files = set.members.map((m) => {
+    const path = labelPath(dir, m.label);
+    const shape = m.shape.length > 0 ? m.shape : [m.p];
+    if (m.n !== set.n) throw new Error(`saveFeatureSet: member "${m.label}" has ${m.n} images, the set ${set.n}`);
+    if (product(shape) !== m.p || m.data.length !== m.n * m.p) {
+      throw new Error(`saveFeatureSet: member "${m.label}" is inconsistent (n=${m.n}, p=${m.p}, shape ${formatShape(shape)}, ${m.data.length} values)`);
+    }
+    return { path, shape: [m.n, ...shape], data: m.data };
+  });
+  // Serialised one at a time so peak memory is one member's copy, not the whole set's.
+  for (const f of files) {
+    await writeFileAtomic(f.path, writeNpy({ dtype: f.data instanceof Float32Array ? 'float32' : 'float64', shape: f.shape, data: f.data }));
+  }
+}

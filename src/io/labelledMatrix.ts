@@ -1,0 +1,285 @@
+/**
+ * Labelled matrices on disk: similarity matrices, ground-truth transfer matrices, RDMs.
+ *
+ * Formats (chosen by extension):
+ *   .json  {"rows", "cols", "matrix": [[...]], "measure"?}, null for NaN; or a Taskonomy result dict, read as its
+ *          first-order transfer matrix (rows = sources, cols = targets).
+ *   .csv   a header row (first cell ignored, then the column labels), then one row per label: label, values.
+ *          Empty / NaN / nan / NA / null cells are NaN; inf / Infinity (signed) are ±Infinity.
+ *   .npy   a 2-d numeric array; the labels come from `opts.labels` (square matrices: rows = cols = labels) or
+ *          from the sidecar `<file>.npy.labels.json` = {"rows", "cols", "measure"?}, which the writer creates.
+ *   .pkl   a Taskonomy result dict (restricted unpickler), read as its first-order transfer matrix.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import type { Matrix } from '../linalg/dense.js';
+import type { LabelledMatrix, LabelledMatrixJson } from '../linalg/labelled.js';
+import { firstOrderMatrix } from '../taskonomy/results.js';
+import { writeFileAtomic } from './atomic.js';
+import { readNpy, writeNpy } from './npy.js';
+import { readResultDict, validateResultDict } from './resultDict.js';
+
+export type LabelledMatrixFormat = 'json' | 'csv' | 'npy';
+
+export interface ReadLabelledMatrixOptions {
+  /** Row and column labels of a square `.npy` matrix (instead of its sidecar). Only for `.npy`. */
+  labels?: string[];
+}
+
+/** Where the labels of `file.npy` live: `file.npy.labels.json`. */
+export function labelsSidecarPath(npyPath: string): string {
+  return `${npyPath}.labels.json`;
+}
+
+/** Check labels against the matrix size and for duplicates (lookups by label would be ambiguous). */
+function checkLabelled(m: LabelledMatrix, name: string): LabelledMatrix {
+  const { rows, cols, matrix } = m;
+  if (matrix.rows !== rows.length || matrix.cols !== cols.length) {
+    throw new Error(`${name}: ${rows.length} row labels and ${cols.length} column labels for a ${matrix.rows}×${matrix.cols} matrix`);
+  }
+  if (matrix.data.length !== matrix.rows * matrix.cols) throw new Error(`${name}: matrix data has ${matrix.data.length} values, expected ${matrix.rows * matrix.cols}`);
+  for (const [what, labels] of [['row', rows], ['column', cols]] as const) {
+    const seen = new Set<string>();
+    for (const l of labels) {
+      if (typeof l !== 'string') throw new Error(`${name}: ${what} label ${JSON.stringify(l)} is not a string`);
+      if (seen.has(l)) throw new Error(`${name}: duplicate ${what} label "${l}"; labels must be unique`);
+      seen.add(l);
+    }
+  }
+  return m;
+}
+
+export function labelledMatrixToJson(m: LabelledMatrix, name = 'labelled matrix'): LabelledMatrixJson {
+  const matrix: (number | null)[][] = [];
+  for (let i = 0; i < m.matrix.rows; i++) {
+    const row: (number | null)[] = [];
+    for (let j = 0; j < m.matrix.cols; j++) {
+      const v = m.matrix.data[i * m.matrix.cols + j];
+      if (v === Infinity || v === -Infinity) {
+        throw new Error(`${name}: matrix[${i}][${j}] (${m.rows[i]}, ${m.cols[j]}) is ${v}, which JSON cannot hold; write .csv or .npy instead`);
+      }
+      row.push(Number.isNaN(v) ? null : v);
+    }
+    matrix.push(row);
+  }
+  const out: LabelledMatrixJson = { rows: [...m.rows], cols: [...m.cols], matrix };
+  if (m.measure !== undefined) out.measure = m.measure;
+  return out;
+}
+
+/** Validate a parsed {"rows","cols","matrix","measure"?} value (null → NaN); `name` prefixes errors. */
+export function labelledMatrixFromJson(json: unknown, name = 'labelled matrix'): LabelledMatrix {
+  const bad = (what: string): never => {
+    throw new Error(`${name}: ${what}; expected {"rows": [labels], "cols": [labels], "matrix": [[numbers or null]]}`);
+  };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return bad('not a JSON object');
+  const { rows, cols, matrix, measure } = json as Record<string, unknown>;
+  if (!Array.isArray(rows) || !Array.isArray(cols)) return bad('"rows" and "cols" must be arrays of labels');
+  if (!Array.isArray(matrix) || matrix.length !== rows.length) return bad(`"matrix" must have ${rows.length} rows (one per row label)`);
+  if (measure !== undefined && typeof measure !== 'string') return bad('"measure" must be a string');
+  const m: Matrix = { rows: rows.length, cols: cols.length, data: new Float64Array(rows.length * cols.length) };
+  matrix.forEach((row: unknown, i) => {
+    if (!Array.isArray(row) || row.length !== cols.length) return bad(`matrix[${i}] must have ${cols.length} values (one per column label)`);
+    row.forEach((v: unknown, j) => {
+      if (v === null) m.data[i * cols.length + j] = Number.NaN;
+      else if (typeof v === 'number') m.data[i * cols.length + j] = v;
+      else bad(`matrix[${i}][${j}] is ${JSON.stringify(v)}, not a number or null`);
+    });
+  });
+  const out: LabelledMatrix = { rows: rows as string[], cols: cols as string[], matrix: m };
+  if (measure !== undefined) out.measure = measure;
+  return checkLabelled(out, name);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CSV (RFC 4180: quoted fields may hold commas, quotes as "", and newlines)
+
+function parseCsv(text: string, name: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else field += c;
+      i++;
+      continue;
+    }
+    if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      record.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      if (c === '\r' && text[i + 1] === '\n') i++;
+    } else field += c;
+    i++;
+  }
+  if (quoted) throw new Error(`${name}: unterminated quoted field at the end of the file; the file is truncated or a quote is unbalanced`);
+  if (field !== '' || record.length > 0) {
+    record.push(field);
+    records.push(record);
+  }
+  // Blank lines (typically the trailing newline) carry no data.
+  return records.filter((r) => !(r.length === 1 && r[0].trim() === ''));
+}
+
+const NAN_CELLS = new Set(['', 'nan', 'na', 'null', 'none']);
+
+function parseCell(cell: string, where: () => string): number {
+  const s = cell.trim();
+  const lower = s.toLowerCase();
+  if (NAN_CELLS.has(lower)) return Number.NaN;
+  if (/^[+]?(inf|infinity)$/.test(lower)) return Infinity;
+  if (/^-(inf|infinity)$/.test(lower)) return -Infinity;
+  // Number() alone would accept "", " ", "0x10" and "1_0"-like surprises; only plain decimals are values.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) throw new Error(`${where()}: "${cell}" is not a number`);
+  return Number(s);
+}
+
+export function labelledMatrixFromCsv(text: string, name: string): LabelledMatrix {
+  const records = parseCsv(text, name);
+  if (records.length === 0) throw new Error(`${name}: empty CSV; expected a header row of column labels, then one row per label`);
+  const cols = records[0].slice(1);
+  const rows: string[] = [];
+  const m: Matrix = { rows: records.length - 1, cols: cols.length, data: new Float64Array((records.length - 1) * cols.length) };
+  for (let r = 1; r < records.length; r++) {
+    const rec = records[r];
+    if (rec.length !== cols.length + 1) {
+      throw new Error(`${name}: record ${r + 1} has ${rec.length} fields, expected ${cols.length + 1} (a label and ${cols.length} values, as in the header)`);
+    }
+    rows.push(rec[0]);
+    for (let j = 0; j < cols.length; j++) m.data[(r - 1) * cols.length + j] = parseCell(rec[j + 1], () => `${name}: record ${r + 1}, column "${cols[j]}"`);
+  }
+  return checkLabelled({ rows, cols, matrix: m }, name);
+}
+
+function csvField(s: string): string {
+  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function csvNumber(v: number): string {
+  return Number.isNaN(v) ? 'NaN' : v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : String(v);
+}
+
+export function labelledMatrixToCsv(m: LabelledMatrix): string {
+  const lines = [['', ...m.cols].map(csvField).join(',')];
+  for (let i = 0; i < m.matrix.rows; i++) {
+    const values = Array.from(m.matrix.data.subarray(i * m.matrix.cols, (i + 1) * m.matrix.cols), csvNumber);
+    lines.push([csvField(m.rows[i]), ...values].join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Files
+
+function formatOf(path: string): string {
+  return extname(path).toLowerCase().slice(1);
+}
+
+async function readNpyMatrix(path: string, labels: string[] | undefined): Promise<LabelledMatrix> {
+  const arr = readNpy(await readFile(path), path);
+  if (arr.shape.length !== 2) throw new Error(`${path}: expected a 2-d matrix, found shape ${arr.shape.join('×') || 'scalar'}`);
+  const [r, c] = arr.shape;
+  const data = arr.data instanceof Float64Array ? arr.data : Float64Array.from(arr.data as ArrayLike<number | bigint>, Number);
+  const matrix: Matrix = { rows: r, cols: c, data };
+  if (labels) {
+    if (r !== c || labels.length !== r) throw new Error(`${path}: ${labels.length} labels given for a ${r}×${c} matrix; labels name the rows and columns of a square matrix`);
+    return checkLabelled({ rows: [...labels], cols: [...labels], matrix }, path);
+  }
+  const sidecar = labelsSidecarPath(path);
+  let text: string;
+  try {
+    text = await readFile(sidecar, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    throw new Error(`${path}: a .npy matrix has no labels of its own; pass the labels, or put {"rows": [...], "cols": [...]} in ${sidecar}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${sidecar}: not valid JSON (${(e as Error).message})`);
+  }
+  const side = (Array.isArray(json) ? { rows: json, cols: json } : json) as Record<string, unknown>;
+  if (typeof side !== 'object' || side === null || !Array.isArray(side.rows) || !Array.isArray(side.cols)) {
+    throw new Error(`${sidecar}: expected {"rows": [labels], "cols": [labels], "measure"?} or a list of labels`);
+  }
+  const out: LabelledMatrix = { rows: side.rows as string[], cols: side.cols as string[], matrix };
+  if (typeof side.measure === 'string') out.measure = side.measure;
+  return checkLabelled(out, `${path} (labels from ${sidecar})`);
+}
+
+export async function readLabelledMatrix(path: string, opts: ReadLabelledMatrixOptions = {}): Promise<LabelledMatrix> {
+  const format = formatOf(path);
+  if (opts.labels && format !== 'npy') throw new Error(`${path}: labels can only be given for a .npy matrix; .${format} files carry their own`);
+  switch (format) {
+    case 'json': {
+      const text = await readFile(path, 'utf8');
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+      }
+      if (typeof json === 'object' && json !== null && 'matrix' in json) return labelledMatrixFromJson(json, path);
+      return checkLabelled(firstOrderMatrix(validateResultDict(json, `${path} (neither {"rows","cols","matrix"} nor a result dict)`)), path);
+    }
+    case 'csv':
+      return labelledMatrixFromCsv(await readFile(path, 'utf8'), path);
+    case 'npy':
+      return readNpyMatrix(path, opts.labels);
+    case 'pkl':
+    case 'pickle':
+      return checkLabelled(firstOrderMatrix(await readResultDict(path)), path);
+    default:
+      throw new Error(`${path}: unsupported matrix format "${extname(path)}"; use .json, .csv, .npy (+ labels) or a Taskonomy .pkl`);
+  }
+}
+
+function matrixJsonText(m: LabelledMatrix, name: string): string {
+  const j = labelledMatrixToJson(m, name);
+  // One matrix row per line: readable, diffable, and still plain JSON.
+  const rows = j.matrix.map((r) => `    ${JSON.stringify(r)}`).join(',\n');
+  const measure = j.measure !== undefined ? `,\n  "measure": ${JSON.stringify(j.measure)}` : '';
+  return `{\n  "rows": ${JSON.stringify(j.rows)},\n  "cols": ${JSON.stringify(j.cols)},\n  "matrix": [\n${rows}\n  ]${measure}\n}\n`;
+}
+
+/**
+ * Write atomically as JSON (NaN → null; ±Infinity is refused), CSV (NaN, Infinity spelled out) or float64 .npy
+ * with its labels in `<file>.npy.labels.json`. The format defaults to the extension.
+ */
+export async function writeLabelledMatrix(path: string, m: LabelledMatrix, format?: LabelledMatrixFormat): Promise<void> {
+  const fmt = format ?? formatOf(path);
+  checkLabelled(m, path);
+  switch (fmt) {
+    case 'json':
+      return writeFileAtomic(path, matrixJsonText(m, path));
+    case 'csv':
+      return writeFileAtomic(path, labelledMatrixToCsv(m));
+    case 'npy': {
+      const side: Record<string, unknown> = { rows: m.rows, cols: m.cols };
+      if (m.measure !== undefined) side.measure = m.measure;
+      const npy = writeNpy({ dtype: 'float64', shape: [m.matrix.rows, m.matrix.cols], data: m.matrix.data });
+      // Labels first: a crash in between leaves new labels beside old data, which the reader rejects if the
+      // shapes differ, rather than unlabelled new data.
+      await writeFileAtomic(labelsSidecarPath(path), JSON.stringify(side) + '\n');
+      return writeFileAtomic(path, npy);
+    }
+    default:
+      throw new Error(`${path}: unsupported matrix format "${fmt}"; use json, csv or npy`);
+  }
+}
