@@ -1,0 +1,8 @@
+/** Where the read-only published data sits (../shared/data beside the clone); tests skip their real-data cases without it. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const sharedDataDir = path.resolve(repoRoot, '../shared/data');
+export const haveSharedData = existsSync(path.join(sharedDataDir, 'taskonomy', 'results')) && existsSync(path.join(sharedDataDir, 'duality-diagram-similarity'));
