@@ -92,6 +92,27 @@ describe('taskmap rdm', () => {
   });
 });
 
+describe('taskmap benchmark measures', () => {
+  it('scores each measure with one protocol and reports measures that cannot apply', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskmap-bench-'));
+    const reps = ['p', 'q', 'r', 's', 't'].map((l, i) => randomRep(l, 12, [2, 2, 3], 70 + i));
+    await saveFeatureSet(path.join(dir, 'f'), { n: 12, members: reps });
+    // Truth = the RSA matrix itself, so RSA must score exactly 1 on every target.
+    const truth = await similarityMatrix(reps, 'rsa');
+    writeFileSync(path.join(dir, 'truth.json'), JSON.stringify({ rows: truth.rows, cols: truth.cols, matrix: [0, 1, 2, 3, 4].map((i) => Array.from(truth.matrix.data.subarray(i * 5, i * 5 + 5))) }));
+    const outFile = path.join(dir, 'table.json');
+    const code = await run('benchmark', 'measures', path.join(dir, 'f'), '--truth', path.join(dir, 'truth.json'), '--measures', 'rsa;cka', '--measure', 'dds:norm=group_norm,kernel=linear', '--include-self', '--out', outFile);
+    expect(code, err).toBe(0);
+    const table = JSON.parse(readFileSync(outFile, 'utf8'));
+    expect(table.rows.map((r: { measure: string }) => r.measure)).toEqual(['rsa', 'cka', 'dds:norm=group_norm,kernel=linear']);
+    expect(table.rows[0].mean).toBeCloseTo(1, 12);
+    expect(table.rows[1].mean).toBeLessThan(1);
+    expect(table.rows[2].mean).toBeNull();
+    expect(table.rows[2].error).toMatch(/3 channels to split into 2 equal groups/);
+    expect(out).toMatch(/5 models × 12 images; mean spearman over 5 targets \(self included\)/);
+  });
+});
+
 describe.skipIf(!haveSharedData)('taskmap evaluate on the published data', () => {
   it('reproduces the DDS paper: znorm + cosine → 0.862 mean Spearman vs Taskonomy affinities (pickle read safely)', async () => {
     const dds = path.join(sharedDataDir, 'duality-diagram-similarity');

@@ -1,12 +1,45 @@
 import type { Command } from 'commander';
-import { EVAL_METRICS, evaluatePrediction, type EvalMetric } from '../../evaluate/evaluate.js';
+import { EVAL_METRICS, evaluatePrediction, type EvalMetric, type EvaluateOptions } from '../../evaluate/evaluate.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readLabelledMatrix } from '../../io/labelledMatrix.js';
 import { formatTable } from '../table.js';
 import { collect, parseKeyValues, parseList, UsageError } from '../util.js';
 
+/** The protocol options shared by every command that scores predictions against ground truth. */
+export interface EvaluationFlags {
+  truth: string;
+  targets?: string;
+  sources?: string;
+  includeSelf?: boolean;
+  alias: string[];
+  metric: string;
+}
+
+export function addEvaluationOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('-t, --truth <file>', 'ground truth: labelled matrix (rows = sources, cols = targets) or Taskonomy dict (.json, .csv, .pkl)')
+    .option('--targets <a,b,...>', 'targets to score (default: all shared)')
+    .option('--sources <a,b,...>', 'candidate sources (default: all shared)')
+    .option('--include-self', 'keep the target itself among its candidate sources (DDS protocol)')
+    .option('--alias <old=new>', 'rename a task in both matrices (repeatable), e.g. vanishing_point=vanishing_point_well_defined', collect, [])
+    .option('-m, --metric <name>', `${EVAL_METRICS.join(' | ')}`, 'spearman');
+}
+
+export function evaluationOptionsFrom(o: EvaluationFlags): EvaluateOptions {
+  if (!(EVAL_METRICS as readonly string[]).includes(o.metric)) {
+    throw new UsageError(`--metric must be one of ${EVAL_METRICS.join(', ')}, got "${o.metric}"`);
+  }
+  return {
+    metric: o.metric as EvalMetric,
+    targets: parseList(o.targets),
+    sources: parseList(o.sources),
+    includeSelf: Boolean(o.includeSelf),
+    aliases: parseKeyValues(o.alias, '--alias'),
+  };
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('evaluate')
     .summary('score a predicted similarity matrix against measured transfer results')
     .description(
@@ -18,38 +51,15 @@ export function register(program: Command): void {
         'dict {"src__dst": value} as JSON or Taskonomy\'s Python pickle (read without executing code).',
     )
     .requiredOption('-p, --predicted <file>', 'predicted similarity matrix')
-    .requiredOption('-t, --truth <file>', 'ground truth: labelled matrix or Taskonomy dict (.json, .csv, .pkl)')
-    .option('--labels <a,b,...>', 'row/column labels for a .npy predicted matrix')
-    .option('--targets <a,b,...>', 'targets to score (default: all shared)')
-    .option('--sources <a,b,...>', 'candidate sources (default: all shared)')
-    .option('--include-self', 'keep the target itself among its candidate sources (DDS protocol)')
-    .option('--alias <old=new>', 'rename a task in both matrices (repeatable), e.g. vanishing_point=vanishing_point_well_defined', collect, [])
-    .option('-m, --metric <name>', `${EVAL_METRICS.join(' | ')}`, 'spearman')
+    .option('--labels <a,b,...>', 'row/column labels for a .npy predicted matrix');
+  addEvaluationOptions(cmd)
     .option('-o, --out <file.json>', 'write {"metric","per_target","mean",...} here')
     .action(
-      async (o: {
-        predicted: string;
-        truth: string;
-        labels?: string;
-        targets?: string;
-        sources?: string;
-        includeSelf?: boolean;
-        alias: string[];
-        metric: string;
-        out?: string;
-      }) => {
-        if (!(EVAL_METRICS as readonly string[]).includes(o.metric)) {
-          throw new UsageError(`--metric must be one of ${EVAL_METRICS.join(', ')}, got "${o.metric}"`);
-        }
+      async (o: EvaluationFlags & { predicted: string; labels?: string; out?: string }) => {
+        const opts = evaluationOptionsFrom(o);
         const predicted = await readLabelledMatrix(o.predicted, { labels: parseList(o.labels) });
         const truth = await readLabelledMatrix(o.truth);
-        const result = evaluatePrediction(predicted, truth, {
-          metric: o.metric as EvalMetric,
-          targets: parseList(o.targets),
-          sources: parseList(o.sources),
-          includeSelf: Boolean(o.includeSelf),
-          aliases: parseKeyValues(o.alias, '--alias'),
-        });
+        const result = evaluatePrediction(predicted, truth, opts);
         const rows = result.targets.map((t) => [t, result.per_target[t] ?? Number.NaN]);
         const mean = result.mean === null ? 'undefined' : result.mean.toFixed(4);
         process.stdout.write(
