@@ -68,3 +68,28 @@ export function firstOrderMatrix(dict: ResultDict, opts: { sources?: string[]; t
   }
   return { rows: sources, cols: targets, matrix: m };
 }
+
+/**
+ * Index a result dict by canonical key, so that transfers can be looked up as source sets whatever source order
+ * the file used. Two keys with the same source set and target are an error (the files never have them, and a
+ * silent choice between two measurements would change results).
+ */
+export function canonicalIndex(dict: ResultDict, what = 'result dict'): Map<string, { key: string; value: number }> {
+  const index = new Map<string, { key: string; value: number }>();
+  for (const [key, value] of Object.entries(dict)) {
+    const k = parseTransferKey(key);
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new Error(`${what}: value of "${key}" is ${String(value)}, not a finite number`);
+    }
+    const c = canonicalKey(k.sources, k.target);
+    const prev = index.get(c);
+    if (prev) throw new Error(`${what}: "${prev.key}" and "${key}" name the same transfer (same sources and target)`);
+    index.set(c, { key, value });
+  }
+  return index;
+}
+
+/** Every target (last key token) of a result dict, sorted. */
+export function resultTargets(dict: ResultDict): string[] {
+  return [...new Set(parseResultDict(dict).map((k) => k.target))].sort();
+}

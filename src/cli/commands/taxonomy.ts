@@ -1,0 +1,128 @@
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { readLabelledMatrix } from '../../io/labelledMatrix.js';
+import { readResultDict } from '../../io/resultDict.js';
+import { taskTree } from '../../taskonomy/tree.js';
+import {
+  cutTree,
+  DISTANCE_METRICS,
+  leafOrder,
+  LINKAGES,
+  linkage,
+  similarityToDistance,
+  toNewick,
+  toTree,
+  type Dendrogram,
+  type DistanceMetric,
+  type Linkage,
+} from '../../taxonomy/cluster.js';
+import { formatTable } from '../table.js';
+import { parseList, parseNumber, UsageError } from '../util.js';
+
+export function register(program: Command): void {
+  program
+    .command('taxonomy')
+    .summary('task tree: agglomerative clustering of tasks (JSON tree + Newick)')
+    .description(
+      [
+        'Cluster tasks hierarchically, as the Taskonomy paper draws its task tree.',
+        '',
+        'Input, one of:',
+        '  --affinities <file>     Taskonomy result dict (.json or .pkl): each task',
+        '                          is described by its first-order affinities to',
+        '                          every target (its transfer-out pattern) and',
+        '                          tasks are compared with --distance. Pseudo-',
+        '                          sources (self, random, pixels) are left out.',
+        '  --similarity <file>     square labelled similarity matrix (JSON',
+        '                          {"rows","cols","matrix"}, CSV, .npy + labels);',
+        '                          distance = 1 − similarity (needs s ≤ 1).',
+        '  --dissimilarity <file>  square labelled distance matrix, used as is.',
+        '',
+        'Output JSON: {"labels", "linkage", "distance", "merges" (scipy linkage',
+        'rows {"a","b","distance","size"}: merge i creates cluster n + i), "tree",',
+        '"newick", "leafOrder", "clusters" (with --k)}.',
+      ].join('\n'),
+    )
+    .option('-a, --affinities <file>', 'Taskonomy affinities result dict')
+    .option('--similarity <file>', 'square similarity matrix')
+    .option('--dissimilarity <file>', 'square distance matrix')
+    .option('--linkage <method>', LINKAGES.join(' | '), 'average')
+    .option('--distance <metric>', `with --affinities: ${DISTANCE_METRICS.join(' | ')}`, 'correlation')
+    .option('--tasks <a,b,...>', 'with --affinities: tasks to place in the tree (default: every non-pseudo source)')
+    .option('--targets <a,b,...>', 'with --affinities: targets whose affinities describe the tasks (default: all)')
+    .option('--k <n>', 'also cut the tree into n flat clusters')
+    .option('--newick [file]', 'print the Newick string (or write it to file)')
+    .option('-o, --out <file.json>', 'write the tree JSON here')
+    .action(
+      async (o: {
+        affinities?: string;
+        similarity?: string;
+        dissimilarity?: string;
+        linkage: string;
+        distance: string;
+        tasks?: string;
+        targets?: string;
+        k?: string;
+        newick?: string | boolean;
+        out?: string;
+      }) => {
+        const inputs = [o.affinities, o.similarity, o.dissimilarity].filter(Boolean).length;
+        if (inputs !== 1) throw new UsageError('give exactly one of --affinities, --similarity or --dissimilarity');
+        if (!(LINKAGES as readonly string[]).includes(o.linkage)) throw new UsageError(`--linkage must be one of ${LINKAGES.join(', ')}`);
+        if (!(DISTANCE_METRICS as readonly string[]).includes(o.distance)) {
+          throw new UsageError(`--distance must be one of ${DISTANCE_METRICS.join(', ')}`);
+        }
+        const method = o.linkage as Linkage;
+        let tree: Dendrogram;
+        let distance: DistanceMetric | 'given' | '1 - similarity';
+        if (o.affinities) {
+          const d = taskTree(await readResultDict(o.affinities), {
+            linkage: method,
+            distance: o.distance as DistanceMetric,
+            tasks: parseList(o.tasks),
+            targets: parseList(o.targets),
+          });
+          tree = d;
+          distance = d.distance;
+        } else {
+          const file = (o.similarity ?? o.dissimilarity)!;
+          const m = await readLabelledMatrix(file);
+          if (m.rows.length !== m.cols.length || m.rows.some((r, i) => r !== m.cols[i])) {
+            throw new Error(`${file}: a square matrix with the same row and column labels is needed`);
+          }
+          const dist = o.similarity ? similarityToDistance(m.matrix, m.rows) : m.matrix;
+          tree = linkage(dist, method, m.rows);
+          distance = o.similarity ? '1 - similarity' : 'given';
+        }
+        const newick = toNewick(tree);
+        const order = leafOrder(tree);
+        const out: Record<string, unknown> = {
+          labels: tree.labels,
+          linkage: tree.linkage,
+          distance,
+          merges: tree.merges,
+          tree: toTree(tree),
+          newick,
+          leafOrder: order.map((i) => tree.labels[i]),
+        };
+        const n = tree.labels.length;
+        const rows = tree.merges.map((m, i) => {
+          const name = (id: number) => (id < n ? tree.labels[id] : `#${id - n}`);
+          return [`#${i}`, name(m.a), name(m.b), m.distance, String(m.size)];
+        });
+        process.stdout.write(`${formatTable(['merge', 'a', 'b', 'distance', 'size'], rows, 4)}\n`);
+        process.stdout.write(`leaf order: ${order.map((i) => tree.labels[i]).join(' ')}\n`);
+        if (o.k !== undefined) {
+          const k = parseNumber(o.k, '--k', { integer: true, min: 1 });
+          const labels = cutTree(tree, k);
+          out.clusters = Object.fromEntries(tree.labels.map((l, i) => [l, labels[i]]));
+          for (let c = 0; c < k; c++) {
+            process.stdout.write(`cluster ${c}: ${tree.labels.filter((_, i) => labels[i] === c).join(' ')}\n`);
+          }
+        }
+        if (o.newick === true) process.stdout.write(`${newick}\n`);
+        else if (typeof o.newick === 'string') await writeFileAtomic(o.newick, `${newick}\n`);
+        if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(out, null, 2)}\n`);
+      },
+    );
+}
