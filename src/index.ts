@@ -49,3 +49,19 @@ export { evaluatePrediction, truthFromResultDict, EVAL_METRICS, type EvalMetric,
 export { evaluateMeasures, type HarnessRow } from './evaluate/harness.js';
 
 export { parseTransferKey, canonicalKey, firstOrderMatrix, renameTasks, type ResultDict } from './taskonomy/results.js';
+
+export {
+  rankSources,
+  targetFromLabels,
+  bootstrapSubsets,
+  subsetImages,
+  type Target,
+  type RankOptions,
+  type RankResult,
+  type RankEntry,
+  type ModelEntry,
+  type LabelKind,
+  type LabelTargetInfo,
+  type LabelRepresentation,
+} from './taxonomy/rank.js';
+export { mulberry32, sampleWithoutReplacement, percentile } from './linalg/resample.js';

@@ -94,7 +94,8 @@ export function labelledMatrixFromJson(json: unknown, name = 'labelled matrix'):
 // ---------------------------------------------------------------------------------------------------------------
 // CSV (RFC 4180: quoted fields may hold commas, quotes as "", and newlines)
 
-function parseCsv(text: string, name: string): string[][] {
+/** RFC 4180 records (BOM, CRLF and blank lines handled); shared with readers of other CSV inputs (rank labels). */
+export function parseCsv(text: string, name: string): string[][] {
   const records: string[][] = [];
   let record: string[] = [];
   let field = '';

@@ -70,9 +70,17 @@ function checkSameImages(reps: Representation[]): number {
   return n;
 }
 
+/**
+ * The PreparedCache key of a representation's prepared form for a canonical measure id and GEMM precision; exported
+ * so a caller can seed the cache with a form it knows exactly (e.g. a label RDM without rounding noise).
+ */
+export function preparedCacheKey(id: string, precision: Precision = 'float64'): string {
+  return `${id}|${precision}`;
+}
+
 async function prepareAll(reps: Representation[], id: string, pipeline: Pipeline, opts: SimilarityOptions): Promise<Prepared[]> {
   const out: Prepared[] = [];
-  const key = `${id}|${opts.precision ?? 'float64'}`;
+  const key = preparedCacheKey(id, opts.precision);
   for (let i = 0; i < reps.length; i++) {
     let p = opts.cache?.get(reps[i], key);
     if (!p) {

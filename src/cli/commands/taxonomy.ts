@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readLabelledMatrix } from '../../io/labelledMatrix.js';
 import { readResultDict } from '../../io/resultDict.js';
+import { describeMeasure } from '../../measures/registry.js';
 import { taskTree } from '../../taskonomy/tree.js';
 import {
   cutTree,
@@ -90,6 +91,12 @@ export function register(program: Command): void {
           if (m.rows.length !== m.cols.length || m.rows.some((r, i) => r !== m.cols[i])) {
             throw new Error(`${file}: a square matrix with the same row and column labels is needed`);
           }
+          // The matrix's own measure id (written by `taskmap similarity`) decides its direction; a file without
+          // one, or with another tool's id, is taken as the flag says.
+          const lower = m.measure !== undefined && knownMeasureIsDistance(m.measure);
+          if (o.similarity && lower) {
+            throw new UsageError(`${file}: measure ${m.measure} is a distance (smaller = more similar); pass it with --dissimilarity`);
+          }
           const dist = o.similarity ? similarityToDistance(m.matrix, m.rows) : m.matrix;
           tree = linkage(dist, method, m.rows);
           distance = o.similarity ? '1 - similarity' : 'given';
@@ -125,4 +132,12 @@ export function register(program: Command): void {
         if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(out, null, 2)}\n`);
       },
     );
+}
+
+function knownMeasureIsDistance(id: string): boolean {
+  try {
+    return !describeMeasure(id).largerIsMoreSimilar;
+  } catch {
+    return false;
+  }
 }

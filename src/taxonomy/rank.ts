@@ -1,0 +1,611 @@
+/**
+ * Transfer-source and layer selection: rank candidate representations (models, or model/layer entries) by their
+ * similarity to a new task's target on the same probe images, optionally with subsampling confidence.
+ *
+ * The target is a member of the set, a separate representation (e.g. a small model trained on the new task), or
+ * the new task's labels for the probe images (see `targetFromLabels`). Scores come from the measure registry
+ * through `crossSimilarity`, so every measure and its metadata work here unchanged.
+ *
+ * Confidence follows the DDS Pascal protocol (ALGORITHMS.md §8.2): `draws` random subsets of `subset` images,
+ * drawn without replacement from a seeded generator (`src/linalg/resample.ts`), and EVERYTHING recomputed on each
+ * subset — feature statistics (centring, znorm), RBF bandwidths and matrix centring all depend on which images are
+ * present, so slicing a precomputed n×n matrix would not be the protocol. Each draw is one batched crossSimilarity
+ * of all candidates against the target.
+ */
+import type { Representation } from '../features/types.js';
+import { firstNonFinite, type Matrix } from '../linalg/dense.js';
+import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
+import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
+import { centerMatrix, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
+import { describeMeasure, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
+import { crossSimilarity, preparedCacheKey, PreparedCache, prepareRepresentation } from '../measures/similarity.js';
+
+export type LabelKind = 'class' | 'regression';
+
+export type Target =
+  /** A member of the candidate list, found by label; it is excluded from its own candidates. */
+  | { kind: 'member'; label: string }
+  /** Features of some model on the same probe images (e.g. one trained on the new task). */
+  | { kind: 'representation'; representation: Representation }
+  /** One label per probe image, in the candidates' image order. */
+  | { kind: 'labels'; labels: readonly (string | number)[]; labelKind: LabelKind; label?: string };
+
+/**
+ * How labels were turned into a target.
+ * - `one-hot`: x_i = e_{y_i}.
+ * - `class-weighted-simplex`: x_i = (e_{y_i} − 1/C) / π_{y_i}, π = class proportions (see targetFromLabels).
+ * - `label-matrix`: no features — the label RDM itself (see rankSources).
+ * - `value`: the regression value itself, one feature per image.
+ */
+export type LabelEncoding = 'one-hot' | 'class-weighted-simplex' | 'label-matrix' | 'value';
+
+export interface LabelTargetInfo {
+  kind: LabelKind;
+  encoding: LabelEncoding;
+  /** Class targets: the distinct labels (numeric order if all are numbers) and how many images carry each. */
+  classes?: string[];
+  counts?: number[];
+  /**
+   * Class targets: true when, under the measure, the target's matrix after centring is a positive multiple of
+   * the label matrix's (0 same class / 1 different for distances, 1 / 0 for kernels), so that every score equals
+   * the score against the label RDM. See targetFromLabels for when that is possible.
+   */
+  exact?: boolean;
+}
+
+/** A target built from labels: an ordinary representation plus how it was built. */
+export interface LabelRepresentation extends Representation {
+  labelTarget: LabelTargetInfo;
+}
+
+export interface LabelTargetOptions {
+  /** The measure the target will be compared under (default `rsa`): the encoding is chosen for it. */
+  measure?: string | MeasureConfig;
+  /** Label of the target representation (default `labels`). */
+  label?: string;
+  engine?: GemmEngine;
+}
+
+function resolveMeasure(measure: string | MeasureConfig): { config: MeasureConfig; id: string; pipeline: Pipeline } {
+  const config = typeof measure === 'string' ? parseMeasure(measure) : measure;
+  return { config, id: measureId(config), pipeline: pipelineOf(config) };
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** DDS functions f of ALGORITHMS.md §2.2 that are dissimilarities (RSA RDMs always are). */
+const DISTANCE_KERNELS = new Set(['pearson', 'euclidean', 'cosine']);
+
+function isDistance(p: Pipeline): boolean {
+  return p.matrix.type === 'rdm' || DISTANCE_KERNELS.has(p.matrix.kernel);
+}
+
+/** Why a single value per image cannot be compared under this pipeline, or undefined if it can. */
+function scalarTargetProblem(p: Pipeline): string | undefined {
+  const f = p.matrix.type === 'rdm' ? p.matrix.distance : p.matrix.kernel;
+  if (f === 'correlation' || f === 'pearson' || f === 'cosine') {
+    return `its ${f} ${p.matrix.type === 'rdm' ? 'RDM' : 'function f'} compares images by the direction of their feature vectors, and a single value has only a sign`;
+  }
+  if (p.norm === 'layer_norm' || p.norm === 'instance_norm' || p.norm === 'group_norm') {
+    return `${p.norm} normalises each image over its own features, which turns a single value into 0`;
+  }
+  return undefined;
+}
+
+function classKeys(labels: readonly (string | number)[]): { keys: string[]; classes: string[] } {
+  const keys = labels.map((l, i) => {
+    if (typeof l === 'number' ? !Number.isFinite(l) : typeof l !== 'string') throw new Error(`label ${i} is ${String(l)}`);
+    return String(l).trim();
+  });
+  const distinct = [...new Set(keys)];
+  const numeric = distinct.every((k) => k !== '' && Number.isFinite(Number(k)));
+  const classes = distinct.sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { keys, classes };
+}
+
+function encodeClasses(keys: string[], classes: string[], encoding: 'one-hot' | 'class-weighted-simplex'): Float64Array {
+  const n = keys.length;
+  const c = classes.length;
+  const index = new Map(classes.map((k, j) => [k, j]));
+  const y = keys.map((k) => index.get(k)!);
+  const out = new Float64Array(n * c);
+  if (encoding === 'one-hot') {
+    for (let i = 0; i < n; i++) out[i * c + y[i]] = 1;
+    return out;
+  }
+  const count = new Float64Array(c);
+  for (const j of y) count[j]++;
+  for (let i = 0; i < n; i++) {
+    const scale = n / count[y[i]]; // 1 / π_y
+    for (let j = 0; j < c; j++) out[i * c + j] = ((j === y[i] ? 1 : 0) - 1 / c) * scale;
+  }
+  return out;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * The comparator under which "same prepared form" can be tested to a tolerance: ranks (Spearman, Kendall) turn
+ * rounding noise into broken ties, so exactness is judged on the matrices themselves. A positive multiple of the
+ * centred matrix (CKA's full-matrix form) leaves every comparator's value unchanged; without centring, Spearman,
+ * Kendall and Pearson also allow an offset (Pearson's centred triangle), cosine-triu does not.
+ */
+function exactnessProbe(p: Pipeline): Comparator {
+  if (p.compare === 'cka' || p.centering !== 'none') return 'cka';
+  return p.compare === 'cosine-triu' ? 'cosine-triu' : 'pearson';
+}
+
+interface ClassLabels {
+  keys: string[];
+  classes: string[];
+  counts: number[];
+}
+
+function parseClasses(labels: readonly (string | number)[], name: string): ClassLabels {
+  const { keys, classes } = classKeys(labels);
+  if (classes.length < 2) {
+    throw new Error(`${name}: all ${labels.length} images have the same class ("${classes[0]}"); a class target needs at least two classes`);
+  }
+  return { keys, classes, counts: classes.map((c) => keys.filter((k) => k === c).length) };
+}
+
+/**
+ * The label matrix — same class 0, different 1 for a distance-type measure (1 and 0 for a kernel) — centred as
+ * the measure centres every matrix and reduced for `comparator`.
+ */
+function preparedLabelMatrix(keys: string[], pipeline: Pipeline, comparator: Comparator, name: string): Prepared {
+  const n = keys.length;
+  const [sameValue, otherValue] = isDistance(pipeline) ? [0, 1] : [1, 0];
+  const m: Matrix = { rows: n, cols: n, data: new Float64Array(n * n) };
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m.data[i * n + j] = keys[i] === keys[j] ? sameValue : otherValue;
+  return prepareForComparator(centerMatrix(m, pipeline.centering, name), comparator, name);
+}
+
+/**
+ * A target representation from one label per probe image, for a given measure.
+ *
+ * Regression (`kind = 'regression'`): the values as an n×1 representation, so the measure compares images by
+ * |y_i − y_j| (distances) or y_i·y_j (linear kernel). Measures that look only at the direction of an image's
+ * feature vector (correlation / cosine RDMs, per-image normalisations) cannot use one value and are refused.
+ *
+ * Classes (`kind = 'class'`): the ideal target is the label RDM — 0 for two images of the same class, 1 otherwise
+ * (a kernel measure sees 1 / 0). A representation reproduces it only if the measure's own pipeline (feature
+ * normalisation → kernel or RDM → centring) maps it there, so two encodings are tried in order and the first
+ * whose centred matrix is a positive multiple of the label matrix's (checked to 1e-9) is returned, `exact: true`:
+ * 1. one-hot: exact for CKA, DDS with `norm=none` (every f) or `layer_norm`, RSA with euclidean RDMs, and any
+ *    measure when the classes have equal sizes. Its centred correlation RDM (RSA's default) is then
+ *    0 / 1 + 1/(C−1), PARC's value; with unequal sizes the between-class values depend on the pair of classes.
+ * 2. class-weighted simplex x_i = (e_{y_i} − 1/C)/π_{y_i}: the rows sum to zero over the images
+ *    (Σ_c n·π_c·(e_c − 1/C)/π_c = 0) and over the features, and the regular-simplex directions e_c − 1/C have
+ *    pairwise cosine −1/(C−1); so its correlation (and cosine) RDM is exactly 0 / C/(C−1) for ANY class sizes,
+ *    and Spearman, Pearson and Kendall of it equal those of the 0/1 label RDM.
+ * When neither is exact — z-scored features (znorm, batch_norm) with unequal class sizes, where no encoding can
+ * be (equal between-class inner products around a π-weighted mean of zero need a Gram matrix that is not
+ * positive semi-definite) — the one-hot encoding is returned with `exact: false`; under znorm + pearson that is
+ * PARC's z-scored one-hot label RDM. rankSources does not depend on this: it compares with the label RDM directly.
+ * Even an exact encoding's computed RDM carries rounding noise that breaks its ties under rank comparators.
+ */
+export async function targetFromLabels(
+  labels: readonly (string | number)[],
+  kind: LabelKind,
+  opts: LabelTargetOptions = {},
+): Promise<LabelRepresentation> {
+  const n = labels.length;
+  const name = opts.label ?? 'labels';
+  const { id, pipeline } = resolveMeasure(opts.measure ?? 'rsa');
+  if (n < 4) throw new Error(`${name}: need labels for at least 4 images, got ${n}`);
+
+  if (kind === 'regression') {
+    const data = new Float64Array(n);
+    labels.forEach((l, i) => {
+      // Plain decimals only: Number() would also take "", "0x1f" and "Infinity".
+      const x = typeof l === 'number' ? l : typeof l === 'string' && DECIMAL.test(l.trim()) ? Number(l) : Number.NaN;
+      if (!Number.isFinite(x)) throw new Error(`${name}: regression target of image ${i} is "${String(l)}", not a finite number`);
+      data[i] = x;
+    });
+    if (data.every((x) => x === data[0])) {
+      throw new Error(`${name}: all ${n} regression values are equal (${data[0]}), so the target has no structure to rank sources by`);
+    }
+    const problem = scalarTargetProblem(pipeline);
+    if (problem) {
+      throw new Error(
+        `${name}: a regression target has one value per image, which measure "${id}" cannot use: ${problem}. ` +
+          'Use a measure that compares magnitudes, e.g. rsa:rdm=euclidean, a DDS kernel linear, rbf, lap or euclidean, or cka',
+      );
+    }
+    return { label: name, n, p: 1, shape: [1, 1, 1], data, source: name, labelTarget: { kind, encoding: 'value' } };
+  }
+  if (kind !== 'class') throw new Error(`${name}: label kind must be "class" or "regression", got "${String(kind)}"`);
+
+  const { keys, classes, counts } = parseClasses(labels, name);
+  const context = (err: unknown) => new Error(`class labels as a target for "${id}": ${(err as Error).message}`);
+  const probe = exactnessProbe(pipeline);
+  let ideal: Prepared;
+  try {
+    ideal = preparedLabelMatrix(keys, pipeline, probe, name);
+  } catch (err) {
+    throw context(err);
+  }
+  let first: LabelRepresentation | undefined;
+  for (const encoding of ['one-hot', 'class-weighted-simplex'] as const) {
+    const rep: LabelRepresentation = {
+      label: name,
+      n,
+      p: classes.length,
+      shape: [1, 1, classes.length],
+      data: encodeClasses(keys, classes, encoding),
+      source: name,
+      labelTarget: { kind, encoding, classes, counts, exact: false },
+    };
+    let got: Prepared;
+    try {
+      got = await prepareRepresentation(rep, { ...pipeline, compare: probe }, { engine: opts.engine });
+    } catch (err) {
+      throw context(err);
+    }
+    if (got.kind === 'unit' && ideal.kind === 'unit' && dot(got.vector, ideal.vector) >= 1 - 1e-9) {
+      rep.labelTarget.exact = true;
+      return rep;
+    }
+    first ??= rep;
+  }
+  return first!;
+}
+
+/** The rows (images) `indices` of a representation, keeping its float type. */
+export function subsetImages(rep: Representation, indices: ArrayLike<number>): Representation {
+  const { p } = rep;
+  const out = rep.data instanceof Float32Array ? new Float32Array(indices.length * p) : new Float64Array(indices.length * p);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
+    out.set(rep.data.subarray(i * p, (i + 1) * p), k * p);
+  }
+  return { label: rep.label, n: indices.length, p, shape: rep.shape, data: out, source: rep.source };
+}
+
+/** The image subsets of a bootstrap: `draws` draws of `subset` of `n` images from mulberry32(`seed`). */
+export function bootstrapSubsets(n: number, subset: number, draws: number, seed: number): Uint32Array[] {
+  const random = mulberry32(seed);
+  return Array.from({ length: draws }, () => sampleWithoutReplacement(n, subset, random));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export interface RankOptions {
+  measure: string | MeasureConfig;
+  /** Number of subsampling draws; 0 or absent = scores on all images only. */
+  bootstrap?: number;
+  /** Images per draw (default min(200, ⌊n/2⌋)); must be less than n. */
+  subset?: number;
+  /** Generator seed, an integer 0…2³²−1 (default 1993, the DDS Pascal seed — though not numpy's stream). */
+  seed?: number;
+  /** Group `model<separator>layer` members by model and pick each model's best layer. */
+  groupBy?: 'model';
+  /** Separator between model and layer in member labels (default `/`); the model is the part before the first one. */
+  separator?: string;
+  engine?: GemmEngine;
+  precision?: Precision;
+  /** Called after each bootstrap draw. */
+  onProgress?: (done: number, total: number) => void;
+  /** Return every draw's scores (for plots and independent checks). */
+  keepDraws?: boolean;
+}
+
+export interface RankEntry {
+  label: string;
+  /** Similarity to the target on all images. */
+  score: number;
+  /** Bootstrap: mean score over the draws (null without bootstrap). */
+  mean: number | null;
+  /** Bootstrap: 2.5th and 97.5th percentiles of the draw scores (numpy's linear rule). */
+  ci95: [number, number] | null;
+  /** Bootstrap: fraction of draws in which this candidate scored best (ties share the draw equally). */
+  pBest: number | null;
+  /** 1 = most similar to the target on all images; equal scores share a rank. */
+  rank: number;
+}
+
+export interface ModelEntry {
+  model: string;
+  /** The layer with the best score on all images ('' for a member without a layer part). */
+  bestLayer: string;
+  /** Full label of that layer. */
+  label: string;
+  layers: number;
+  /** score / mean / ci95 are the best layer's. */
+  score: number;
+  mean: number | null;
+  ci95: [number, number] | null;
+  /** Fraction of draws in which one of this model's layers scored best overall (the sum of its layers' pBest). */
+  pBest: number | null;
+  /** Fraction of draws in which `bestLayer` was also the best of this model's layers (ties shared). */
+  pBestLayer: number | null;
+  rank: number;
+}
+
+export interface TargetInfo {
+  kind: Target['kind'];
+  label: string;
+  source: string;
+  /** Features of the target representation (class labels: the number of classes). */
+  features: number;
+  /** A member that was the target, or identical to it, and so not ranked. */
+  excluded?: string;
+  labels?: LabelTargetInfo;
+}
+
+export interface RankResult {
+  measure: string;
+  /** From the measure's metadata: whether a larger score means more similar (ranking order). */
+  largerIsMoreSimilar: boolean;
+  target: TargetInfo;
+  n_images: number;
+  ranking: RankEntry[];
+  groups?: ModelEntry[];
+  bootstrap: { draws: number; subset: number; seed: number; generator: string } | null;
+  /** With keepDraws: scores[d][k] of draw d for candidate `labels[k]` (candidates in input order). */
+  draws?: { labels: string[]; scores: number[][] };
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** Up to three labels that look like `name` (small edit distance, case-insensitive, or containing it). */
+export function closeMatches(name: string, labels: readonly string[]): string[] {
+  const q = name.toLowerCase();
+  return labels
+    .map((l) => {
+      const low = l.toLowerCase();
+      const d = editDistance(q, low);
+      const contains = low.includes(q) || q.includes(low);
+      return { l, score: contains ? Math.min(d, 1) : d, ok: contains || d <= Math.max(2, Math.floor(q.length / 3)) };
+    })
+    .filter((x) => x.ok)
+    .sort((a, b) => a.score - b.score)
+    .slice(0, 3)
+    .map((x) => x.l);
+}
+
+function unknownMember(label: string, labels: string[]): Error {
+  const near = closeMatches(label, labels);
+  const hint = near.length ? ` — did you mean ${near.map((l) => `"${l}"`).join(', ')}?` : '';
+  const list = labels.length <= 12 ? labels.join(', ') : `${labels.slice(0, 12).join(', ')}, … (${labels.length} in all)`;
+  return new Error(`unknown target "${label}"${hint} (members: ${list})`);
+}
+
+function checkTargetRepresentation(t: Representation, n: number): void {
+  if (t.n !== n) {
+    throw new Error(
+      `target ${t.label} has ${t.n} images but the candidates have ${n}: the target must be computed on the same probe images, in the same order`,
+    );
+  }
+  const bad = firstNonFinite(t.data);
+  if (bad >= 0) throw new Error(`target ${t.label}: image ${Math.floor(bad / t.p)}, feature ${bad % t.p} is ${t.data[bad]}`);
+  const { p, data } = t;
+  let constant = true;
+  for (let k = p; k < data.length && constant; k++) constant = data[k] === data[k % p];
+  if (constant) throw new Error(`target ${t.label} is constant: every image has the same features, so it cannot rank sources`);
+}
+
+function sameData(a: Representation, b: Representation): boolean {
+  if (a.n !== b.n || a.p !== b.p) return false;
+  for (let k = 0; k < a.data.length; k++) if (a.data[k] !== b.data[k]) return false;
+  return true;
+}
+
+/** Competition ranks ("1224"): 1 + the number of strictly better values. */
+function competitionRanks(keys: number[]): number[] {
+  return keys.map((k) => 1 + keys.filter((o) => o > k).length);
+}
+
+/** Indices of the maximum of keys[idx] over idx (all of them when tied). */
+function argmaxAll(keys: ArrayLike<number>, idx: readonly number[]): number[] {
+  let best = -Infinity;
+  for (const i of idx) if (keys[i] > best) best = keys[i];
+  return idx.filter((i) => keys[i] === best);
+}
+
+/**
+ * Rank candidate sources by their similarity to a target (see the module comment). Candidates must share their
+ * images with the target; a member target is excluded from its candidates.
+ */
+export async function rankSources(candidates: Representation[], target: Target, opts: RankOptions): Promise<RankResult> {
+  const { config, id, pipeline } = resolveMeasure(opts.measure);
+  const larger = describeMeasure(id).largerIsMoreSimilar;
+  // Work with keys where larger is always better; report scores as the measure gives them.
+  const sign = larger ? 1 : -1;
+  if (candidates.length === 0) throw new Error('no candidate sources to rank');
+  const n = candidates[0].n;
+  const labels = candidates.map((c) => c.label);
+  const dup = labels.find((l, i) => labels.indexOf(l) !== i);
+  if (dup !== undefined) throw new Error(`two candidates are labelled "${dup}"; labels must be unique to rank them`);
+  // Options first, so that a typo fails before minutes of work.
+  const draws = opts.bootstrap ?? 0;
+  if (!(Number.isInteger(draws) && draws >= 0)) throw new Error(`bootstrap: the number of draws must be a whole number, got ${draws}`);
+  if (draws === 0 && (opts.subset !== undefined || opts.seed !== undefined)) {
+    throw new Error('subset and seed only apply with bootstrap draws (set bootstrap, e.g. 100)');
+  }
+  const subset = opts.subset ?? Math.min(200, Math.floor(n / 2));
+  const seed = opts.seed ?? 1993;
+  if (draws > 0) {
+    if (!Number.isInteger(subset) || subset < 4 || subset >= n) {
+      throw new Error(
+        `bootstrap subset must be a whole number from 4 to ${n - 1} (fewer than the ${n} images, or every draw is the same), got ${subset}`,
+      );
+    }
+    mulberry32(seed); // validates the seed
+  }
+  const engine = opts.engine ?? (await getGemmEngine());
+  const gemm = { engine, precision: opts.precision };
+
+  // Resolve the target, the candidates it leaves, and how to rebuild it on a subset of images (with the cache
+  // that must go with it into crossSimilarity).
+  type Built = { rep: Representation; cache?: PreparedCache };
+  let pool = candidates;
+  let info: TargetInfo;
+  let build: (idx?: Uint32Array) => Promise<Built>;
+  if (target.kind === 'member' || target.kind === 'representation') {
+    let rep: Representation;
+    if (target.kind === 'member') {
+      const k = labels.indexOf(target.label);
+      if (k < 0) throw unknownMember(target.label, labels);
+      rep = candidates[k];
+    } else rep = target.representation;
+    checkTargetRepresentation(rep, n);
+    const self = candidates.findIndex((c) => c === rep || (c.label === rep.label && sameData(c, rep)));
+    if (self >= 0) pool = candidates.filter((_, i) => i !== self);
+    info = { kind: target.kind, label: rep.label, source: rep.source, features: rep.p };
+    if (self >= 0) info.excluded = candidates[self].label;
+    build = async (idx) => ({ rep: idx ? subsetImages(rep, idx) : rep });
+  } else {
+    const name = target.label ?? 'labels';
+    if (target.labels.length !== n) {
+      throw new Error(`${name}: ${target.labels.length} labels but the candidates have ${n} images (one label per probe image, in the feature set's order)`);
+    }
+    // Rebuilt from each subset's own labels. A class target is the label RDM itself, whatever the measure (labels
+    // have no feature space for the measure's normalisation to act on): its exact prepared form is put in the
+    // cache, so crossSimilarity never computes the carrier's features. Computing it from an encoding instead would
+    // leave rounding noise that breaks the RDM's ties and so changes rank-based scores — and no encoding is exact
+    // under znorm with unequal class sizes (see targetFromLabels).
+    build = async (idx) => {
+      const ls = idx ? Array.from(idx, (i) => target.labels[i]) : target.labels;
+      if (target.labelKind !== 'class') return { rep: await targetFromLabels(ls, target.labelKind, { measure: config, label: name, engine }) };
+      const { keys, classes, counts } = parseClasses(ls, name);
+      const rep: LabelRepresentation = {
+        label: name,
+        n: keys.length,
+        p: classes.length,
+        shape: [1, 1, classes.length],
+        data: encodeClasses(keys, classes, 'one-hot'),
+        source: name,
+        labelTarget: { kind: 'class', encoding: 'label-matrix', classes, counts, exact: true },
+      };
+      const cache = new PreparedCache();
+      cache.set(rep, preparedCacheKey(id, opts.precision), preparedLabelMatrix(keys, pipeline, pipeline.compare, name));
+      return { rep, cache };
+    };
+    info = { kind: 'labels', label: name, source: name, features: 0 };
+  }
+  if (pool.length === 0) throw new Error(`no candidate sources left: the only member is the target ${info.label}`);
+  const m = pool.length;
+
+  const target0 = await build();
+  info.features = target0.rep.p;
+  if ('labelTarget' in target0.rep) info.labels = (target0.rep as LabelRepresentation).labelTarget;
+  const full = await crossSimilarity(pool, [target0.rep], config, { ...gemm, cache: target0.cache });
+  const score = Array.from(full.matrix.data);
+  const key = score.map((s) => sign * s);
+
+  // Subsampling.
+  let boot: RankResult['bootstrap'] = null;
+  let scores: Float64Array | undefined;
+  if (draws > 0) {
+    const subsets = bootstrapSubsets(n, subset, draws, seed);
+    scores = new Float64Array(draws * m);
+    for (let d = 0; d < draws; d++) {
+      const idx = subsets[d];
+      try {
+        const t = await build(idx);
+        const sub = await crossSimilarity(
+          pool.map((c) => subsetImages(c, idx)),
+          [t.rep],
+          config,
+          { ...gemm, cache: t.cache },
+        );
+        scores.set(sub.matrix.data, d * m);
+      } catch (err) {
+        throw new Error(`bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images): ${(err as Error).message}`);
+      }
+      opts.onProgress?.(d + 1, draws);
+    }
+    boot = { draws, subset, seed, generator: 'mulberry32 + partial Fisher–Yates (src/linalg/resample.ts)' };
+  }
+
+  // Per-candidate statistics over the draws.
+  const drawKey = (d: number, k: number) => sign * scores![d * m + k];
+  const all = Array.from({ length: m }, (_, k) => k);
+  const pBest = new Float64Array(m);
+  if (scores) {
+    const row = new Float64Array(m);
+    for (let d = 0; d < draws; d++) {
+      for (let k = 0; k < m; k++) row[k] = drawKey(d, k);
+      const best = argmaxAll(row, all);
+      for (const k of best) pBest[k] += 1 / best.length;
+    }
+    // Divided once at the end, so a candidate that wins every draw gets exactly 1.
+    for (let k = 0; k < m; k++) pBest[k] /= draws;
+  }
+  const stats = (k: number): Pick<RankEntry, 'mean' | 'ci95' | 'pBest'> => {
+    if (!scores) return { mean: null, ci95: null, pBest: null };
+    const v = Array.from({ length: draws }, (_, d) => scores![d * m + k]);
+    return { mean: v.reduce((a, b) => a + b, 0) / draws, ci95: [percentile(v, 2.5), percentile(v, 97.5)], pBest: pBest[k] };
+  };
+  const ranks = competitionRanks(key);
+  const order = all.slice().sort((a, b) => key[b] - key[a] || a - b);
+  const ranking: RankEntry[] = order.map((k) => ({ label: pool[k].label, score: score[k], ...stats(k), rank: ranks[k] }));
+
+  const result: RankResult = { measure: id, largerIsMoreSimilar: larger, target: info, n_images: n, ranking, bootstrap: boot };
+
+  if (opts.groupBy === 'model') {
+    const sep = opts.separator ?? '/';
+    if (!sep) throw new Error('the model/layer separator must not be empty');
+    const byModel = new Map<string, { layer: string; k: number }[]>();
+    pool.forEach((c, k) => {
+      const at = c.label.indexOf(sep);
+      const model = at < 0 ? c.label : c.label.slice(0, at);
+      const layer = at < 0 ? '' : c.label.slice(at + sep.length);
+      byModel.set(model, [...(byModel.get(model) ?? []), { layer, k }]);
+    });
+    const models = [...byModel.entries()].map(([model, layers]) => {
+      const ks = layers.map((l) => l.k);
+      const best = argmaxAll(key, ks)[0];
+      let pBestLayer: number | null = null;
+      if (scores) {
+        const row = new Float64Array(m);
+        pBestLayer = 0;
+        for (let d = 0; d < draws; d++) {
+          for (const k of ks) row[k] = drawKey(d, k);
+          const top = argmaxAll(row, ks);
+          if (top.includes(best)) pBestLayer += 1 / top.length;
+        }
+        pBestLayer /= draws;
+      }
+      const s = stats(best);
+      return {
+        model,
+        bestLayer: layers.find((l) => l.k === best)!.layer,
+        label: pool[best].label,
+        layers: ks.length,
+        score: score[best],
+        mean: s.mean,
+        ci95: s.ci95,
+        pBest: scores ? ks.reduce((a, k) => a + pBest[k], 0) : null,
+        pBestLayer,
+        key: key[best],
+      };
+    });
+    const modelRanks = competitionRanks(models.map((x) => x.key));
+    result.groups = models
+      .map((x, i) => ({ x, rank: modelRanks[i], i }))
+      .sort((a, b) => a.rank - b.rank || a.i - b.i)
+      .map(({ x: { key: _key, ...rest }, rank }) => ({ ...rest, rank }));
+  }
+  if (opts.keepDraws && scores) {
+    result.draws = {
+      labels: pool.map((c) => c.label),
+      scores: Array.from({ length: draws }, (_, d) => Array.from(scores!.subarray(d * m, (d + 1) * m))),
+    };
+  }
+  return result;
+}
