@@ -9,22 +9,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { getGemmEngine, jsEngine } from '../src/linalg/gemm.js';
+import { mulberry32 } from '../src/linalg/resample.js';
 import { similarityMatrix } from '../src/measures/similarity.js';
 import type { Representation } from '../src/features/types.js';
 
 const M = Number(process.env.BENCH_MODELS ?? 20);
 const N = Number(process.env.BENCH_N ?? 500);
 const D = Number(process.env.BENCH_D ?? 2048);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomSet(): Representation[] {
   const reps: Representation[] = [];

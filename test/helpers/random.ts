@@ -1,16 +1,9 @@
 /** Seeded random data for tests (mulberry32 + Box–Muller): the same numbers on every machine. */
 import type { Representation } from '../../src/features/types.js';
+import { mulberry32 } from '../../src/linalg/resample.js';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The library's seeded generator (mulberry32), so tests and bootstrap share one definition. */
+export const rng = mulberry32;
 
 export function gaussian(seed: number): () => number {
   const u = rng(seed);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/linalg/resample.js';
 import { budgetSweep, buildPolicyModel, dominatedEdges, parseObjective, policyToLp, solvePolicy, type PolicyProblem, type PolicyResult } from '../../src/taskonomy/policy.js';
 import { canonicalKey, parseTransferKey, type ResultDict } from '../../src/taskonomy/results.js';
 
@@ -50,20 +51,8 @@ function checkPolicy(problem: PolicyProblem, r: PolicyResult): void {
   expect(Math.abs(r.objective! - z)).toBeLessThan(1e-9);
 }
 
-/** mulberry32: a small seeded PRNG so the random instances are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomProblem(seed: number): PolicyProblem {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   const nT = 3 + Math.floor(r() * 4);
   const nS = Math.floor(r() * 4);
@@ -387,7 +376,7 @@ describe('supervision policy: options and bad input', () => {
 
   it('returns time-limited (never a silent optimum) when HiGHS runs out of time', async () => {
     // A dense random instance HiGHS cannot finish in 1 ms.
-    const r = rng(99);
+    const r = mulberry32(99);
     const tasks = Array.from({ length: 18 }, (_, i) => `t${i}`);
     const dict: ResultDict = {};
     for (const t of tasks) {
