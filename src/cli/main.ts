@@ -8,11 +8,21 @@ import { commands } from './commands/index.js';
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('taskmap')
     .description(
-      'Map the space of tasks learned by pre-trained networks: representation similarity (RSA, DDS, CKA),\n' +
+      'Map the space of tasks learned by pre-trained networks: representation similarity (RSA, DDS, CKA), ' +
         'evaluation against measured transfer, Taskonomy affinities and supervision policies.',
     )
     .version(await packageVersion())
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  taskmap demo                                         the bundled model zoo → task taxonomy report\n' +
+        '  taskmap similarity features/ --measure dds --out sim.json\n' +
+        '  taskmap rank features/ --target labels.csv --bootstrap 100\n' +
+        '  taskmap evaluate --predicted sim.json --truth all_affinities.pkl --include-self\n' +
+        '  taskmap policy --affinities all_affinities.pkl --budget 3 --out policy.json\n' +
+        '\nRun `taskmap <command> --help` for the options of each command.',
+    )
     .exitOverride();
   for (const register of commands) register(program);
   try {

@@ -15,8 +15,8 @@ export function register(program: Command): void {
     .command('measures')
     .summary('score every measure on a feature set against measured transfer results')
     .description(
-      'For each measure (default: all standard settings from `taskmap measures`), compute the similarity matrix of\n' +
-        'the feature set and evaluate it against the ground truth with one protocol (see `taskmap evaluate`).\n' +
+      'For each measure (default: all standard settings from `taskmap measures`), compute the similarity matrix of ' +
+        'the feature set and evaluate it against the ground truth with one protocol (see `taskmap evaluate`). ' +
         'Measures that cannot apply (e.g. a tensor norm on features without a 3-d shape) are listed with the reason.',
     )
     .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file')

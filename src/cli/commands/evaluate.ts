@@ -43,11 +43,11 @@ export function register(program: Command): void {
     .command('evaluate')
     .summary('score a predicted similarity matrix against measured transfer results')
     .description(
-      'Per target, correlate the predicted column (similarity of every source to the target) with the measured\n' +
-        'column (transfer affinity / win rate of every source to the target) over the shared sources; report each\n' +
+      'Per target, correlate the predicted column (similarity of every source to the target) with the measured ' +
+        'column (transfer affinity / win rate of every source to the target) over the shared sources; report each ' +
         'target and the mean. With --include-self and --metric spearman this is the DDS Taskonomy protocol.\n\n' +
-        'Both matrices: rows = sources, cols = targets; a symmetric similarity matrix works as-is. Files: labelled\n' +
-        'JSON {"rows","cols","matrix"}, CSV (header row + label column), .npy with --labels, or a Taskonomy result\n' +
+        'Both matrices: rows = sources, cols = targets; a symmetric similarity matrix works as-is. Files: labelled ' +
+        'JSON {"rows","cols","matrix"}, CSV (header row + label column), .npy with --labels, or a Taskonomy result ' +
         'dict {"src__dst": value} as JSON or Taskonomy\'s Python pickle (read without executing code).',
     )
     .requiredOption('-p, --predicted <file>', 'predicted similarity matrix')

@@ -132,13 +132,14 @@ export function register(program: Command): void {
       .command('rank')
       .summary('rank candidate sources (models or layers) for a new task')
       .description(
-        'Rank every member of a feature set by the similarity of its representation to a target on the same probe\n' +
-          'images: which pre-trained model, and which layer, to transfer from. The target is a member label, a .npy\n' +
-          'of features from a model trained on the new task (even a small one), or a .csv/.txt with one label per\n' +
-          'image in the feature set order (a single column or "image,label"; a header row is allowed). Class labels\n' +
-          'are compared as the label RDM (same class 0, different 1); regression values as one feature per image.\n\n' +
-          'With --bootstrap, the DDS Pascal protocol: that many random subsets of --subset images, drawn without\n' +
-          'replacement from a seeded generator (mulberry32, same seed → same output), everything recomputed per\n' +
+        'Rank every member of a feature set by the similarity of its representation to a target on the same ' +
+          'probe images: which pre-trained model, and which layer, to transfer from. The target is a member label, ' +
+          'a .npy of features from a model trained on the new task (even a small one), or a .csv/.txt with one ' +
+          'label per image in the feature set order (a single column or "image,label"; a header row is allowed). ' +
+          'Class labels are compared as the label RDM (same class 0, different 1); regression values as one ' +
+          'feature per image.\n\n' +
+          'With --bootstrap, the DDS Pascal protocol: that many random subsets of --subset images, drawn without ' +
+          'replacement from a seeded generator (mulberry32, same seed → same output), everything recomputed per ' +
           'subset; per entry the mean, a 95% interval (2.5/97.5 percentiles) and the probability of being the best.',
       )
       .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file'),

@@ -68,7 +68,7 @@ export function register(program: Command): void {
       .command('similarity')
       .summary('similarity matrix of all models in a feature set')
       .description(
-        'Compute the M×M similarity matrix of the models (or model/layer entries) in a feature set: a directory\n' +
+        'Compute the M×M similarity matrix of the models (or model/layer entries) in a feature set: a directory ' +
           'of .npy files, one .npz or one .safetensors file, each entry n_images × features on the same images.',
       )
       .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file'),
