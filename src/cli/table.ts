@@ -1,15 +1,18 @@
 /** Plain-text tables for the terminal (matrices and rankings). */
 import type { LabelledMatrix } from '../linalg/labelled.js';
 
+/** Numbers are right-aligned (and formatted to `digits`), text is left-aligned. */
 export function formatTable(header: string[], rows: (string | number)[][], digits = 3): string {
-  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isFinite(c) ? c.toFixed(digits) : 'NaN') : c)))];
+  const numeric = header.map((_, j) => j > 0 && rows.some((r) => typeof r[j] === 'number'));
+  const text = rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isFinite(c) ? c.toFixed(digits) : 'NaN') : c)));
+  const cells = [header, ...text];
   const widths = header.map((_, j) => Math.max(...cells.map((r) => String(r[j] ?? '').length)));
-  return cells
-    .map((r, i) => {
-      const line = r.map((c, j) => (j === 0 ? String(c).padEnd(widths[j]) : String(c).padStart(widths[j]))).join('  ');
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
+  const line = (r: string[]) =>
+    r
+      .map((c, j) => (numeric[j] ? String(c ?? '').padStart(widths[j]) : String(c ?? '').padEnd(widths[j])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
 }
 
 export function formatMatrix(m: LabelledMatrix, digits = 3): string {
