@@ -65,3 +65,19 @@ export {
   type LabelRepresentation,
 } from './taxonomy/rank.js';
 export { mulberry32, sampleWithoutReplacement, percentile } from './linalg/resample.js';
+
+export { parseLossCsv, tournamentsFromLosses, parseTournamentsJson, winRatesVs, gainAndQuality } from './taskonomy/winrates.js';
+export { ahpWeights, ahpAffinities, reciprocalMatrix, type AhpResult } from './taskonomy/ahp.js';
+export { rankingFromAffinities, generateCandidates } from './taskonomy/candidates.js';
+export {
+  solvePolicy,
+  budgetSweep,
+  buildPolicyModel,
+  policyToLp,
+  type PolicyProblem,
+  type PolicyResult,
+  type PolicyObjective,
+  type SweepRow,
+} from './taskonomy/policy.js';
+export { taskTree, taskFeatures } from './taskonomy/tree.js';
+export { linkage, clusterFeatures, pairwiseDistances, leafOrder, toNewick, toTree, cutTree, similarityToDistance, type Dendrogram, type Linkage } from './taxonomy/cluster.js';
