@@ -14,10 +14,10 @@ export type Centering = (typeof CENTERINGS)[number];
 export const COMPARATORS = ['cka', 'spearman', 'pearson', 'cosine-triu', 'kendall'] as const;
 export type Comparator = (typeof COMPARATORS)[number];
 
-/** Centre a symmetric n×n matrix (a fresh copy). */
-export function centerMatrix(k: Matrix, centering: Centering, label = 'matrix'): Matrix {
+/** Centre a symmetric n×n matrix: a fresh copy, or in place when the caller owns `k` as scratch. */
+export function centerMatrix(k: Matrix, centering: Centering, label = 'matrix', inPlace = false): Matrix {
   const n = k.rows;
-  const out = Float64Array.from(k.data);
+  const out = inPlace ? k.data : Float64Array.from(k.data);
   if (centering === 'none') return { rows: n, cols: n, data: out };
   if (centering === 'biased') {
     // H K H written with column means: K̃_ij = K_ij − m_i − m_j after m ← m − mean(m)/2.
