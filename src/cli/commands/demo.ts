@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { relative } from 'node:path';
+import { DEMO_MEASURES, runDemo } from '../../report/demo.js';
+import { clusterSizes } from '../../report/html.js';
+import { progressBar } from '../progress.js';
+import { formatTable } from '../table.js';
+import { parseList, parseNumber } from '../util.js';
+import { modelRefs, describeSummary } from './extract.js';
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .summary('task taxonomy of the bundled model zoo: extract, compare (RSA, DDS), cluster, report')
+    .description(
+      [
+        'Run every zoo model on the probe images (fetched with `taskmap probe fetch` when missing),',
+        `compare all models with ${DEMO_MEASURES.join(' and ')}, build the average-linkage task tree`,
+        'and write a self-contained HTML report (heatmap in tree order, dendrogram, MDS map coloured by',
+        'task family, top-3 neighbours) plus JSON matrices, the tree (JSON, Newick) and SVG/PNG figures.',
+        'Prints how well the taxonomy recovers the zoo\'s task families. Features are cached in',
+        '<out>/features: a second run only recomputes similarities and figures.',
+      ].join('\n'),
+    )
+    .option('--images <dir>', 'probe image folder (default: the Debian probe set in $TASKMAP_CACHE/probe)')
+    .option('-o, --out <dir>', 'output folder', 'taskmap-demo')
+    .option('--models <ids>', 'comma-separated zoo ids (default: the zoo\'s demo set; see `taskmap zoo`)')
+    .option('--measures <ids>', `similarity measures (default: ${DEMO_MEASURES.join(' ')})`)
+    .option('--workers <n>', 'extraction worker threads (default: number of cores)')
+    .option('--no-png', 'skip the PNG versions of the figures')
+    .option('--skip-bad', 'leave out unreadable images (with a warning) instead of failing')
+    .action(async (o: { images?: string; out: string; models?: string; measures?: string; workers?: string; png: boolean; skipBad?: boolean }) => {
+      const t0 = performance.now();
+      const bar = progressBar('extract');
+      const tty = Boolean(process.stderr.isTTY);
+      const result = await runDemo({
+        images: o.images,
+        out: o.out,
+        models: o.models ? modelRefs([o.models]) : undefined,
+        measures: o.measures ? parseList(o.measures.split(/\s+/).join(',')) : undefined,
+        workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
+        png: o.png,
+        skipBad: o.skipBad,
+        onProgress: (d, t, l) => bar.update(d, t, l),
+        log: (m) => {
+          if (!tty || /warning|FAILED|removed|probe|apt|unpack|download/.test(m)) process.stderr.write(`${tty ? '\n' : ''}${m}\n`);
+        },
+      });
+      bar.stop();
+      const seconds = (performance.now() - t0) / 1000;
+      const lines = [
+        describeSummary(result.extract),
+        '',
+        `Family recovery (${result.models.length} models, ${result.images} images, ${result.recovery[0]?.k ?? 0} task families):`,
+        formatTable(
+          ['measure', 'NN family agreement', 'chance', `ARI (k=${result.recovery[0]?.k ?? 0})`, 'cluster sizes of the cut'],
+          result.recovery.map((r, i) => [r.measure, r.nearestNeighbourAgreement, r.chance, r.adjustedRandIndex, clusterSizes(result.taxonomies[i].cut.clusters)]),
+        ),
+      ];
+      if (result.failed.length) {
+        lines.push('', `${result.failed.length} model(s) failed and are not in the taxonomy:`);
+        for (const f of result.failed) lines.push(`  ${f.model}: ${f.error}`);
+      }
+      const rel = relative(process.cwd(), result.report) || result.report;
+      lines.push('', `report: ${rel} (also family-recovery.json, similarity-*.json, taxonomy-*.json/.nwk, figures/)`);
+      lines.push(`done in ${seconds.toFixed(1)} s (${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

@@ -1,0 +1,487 @@
+/**
+ * `taskmap extract`: models × probe images → a feature set (one `<label>.npy` per model/layer, rows in image
+ * order) plus manifest.json. Cached and resumable at image granularity:
+ *   - an entry's rows are keyed by (entry key, image content hash); the key covers model file, preprocessing,
+ *     layer, reduction — so changing any of those recomputes exactly that entry, and changing, adding or removing
+ *     images recomputes exactly those images;
+ *   - rows are persisted batch by batch under `<out>/.partial/<key>/` while a model runs, so an interrupted run
+ *     resumes where it stopped;
+ *   - every file is written atomically (temp + rename).
+ */
+import { availableParallelism } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import { readNpy, writeNpy } from '../io/npy.js';
+import { canonicalPreprocessing } from '../images/preprocess.js';
+import { checkImage, listImages, type ImageFile } from '../images/list.js';
+import { runJobs } from './pool.js';
+import type { Job, JobEvent, JobImage } from './job.js';
+import { listLayers } from './load.js';
+import {
+  entryKey,
+  imagesDigest,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  readManifest,
+  writeManifest,
+  type Manifest,
+  type ManifestEntry,
+  type ManifestImage,
+} from './manifest.js';
+import { formatReduction, parseReduction } from './reduce.js';
+import { resolveModel, type ModelSpec } from './resolve.js';
+import { parseTap, resolveTaps, type ResolvedTap } from './taps.js';
+import type { Preprocessing, Reduction } from './types.js';
+import { zooModel } from './zoo.js';
+
+export interface ModelRequest {
+  /** Zoo id or model file. */
+  ref: string;
+  /** Layer names / glob patterns, each optionally `@reduction`; default: the zoo card's tap, else the model output. */
+  taps?: string[];
+  /** Reduction for taps without their own (default: the zoo card's, else none). */
+  reduce?: string;
+  overrides?: Partial<Preprocessing>;
+}
+
+export interface ExtractOptions {
+  images: string;
+  out: string;
+  models: ModelRequest[];
+  /** Worker threads (default: cores, at most the number of models to run); 0 = in this thread. */
+  workers?: number;
+  batchSize?: number;
+  /** Skip undecodable images with a warning instead of failing. */
+  skipBad?: boolean;
+  /** Go on with the other models when one fails to load or run (its failure is returned). */
+  continueOnError?: boolean;
+  onProgress?: (done: number, total: number, label: string) => void;
+  onLog?: (message: string) => void;
+  /** Tool name/version for the manifest. */
+  tool?: string;
+  /**
+   * Persist computed rows at most this often while a model runs (ms; default 2000). An interruption loses at most
+   * this much work; 0 persists every batch (each checkpoint is an fsync'd write, which costs fast models more).
+   */
+  checkpointMs?: number;
+}
+
+export interface ExtractSummary {
+  dir: string;
+  manifest: Manifest;
+  /** Entries whose rows were (partly) computed in this run. */
+  computed: { label: string; images: number; msPerImage?: number }[];
+  /** Entries left as they were. */
+  reused: string[];
+  /** Entries rewritten from cached rows only (image order or set changed). */
+  reassembled: string[];
+  /** Entries deleted because they were computed on a different image set and not requested now. */
+  removed: string[];
+  failed: { model: string; error: string }[];
+  /** Per model run in this call: where its time went (ms, summed over batches). */
+  jobs: { model: string; images: number; loadMs: number; decodeMs: number; inferMs: number; batchMs: number }[];
+  /** Images that were skipped (--skip-bad). */
+  skipped: { path: string; reason: string }[];
+  seconds: number;
+}
+
+interface PlannedEntry {
+  label: string;
+  spec: ModelSpec;
+  tap: ResolvedTap;
+  request: string;
+  key: string;
+  old?: ManifestEntry;
+  /** hash → row, filled lazily from the old file, partial chunks and new results. */
+  rows: Map<string, Float32Array>;
+  featureShape?: number[];
+  missing: Set<string>;
+  /** Computed rows not yet written to a partial chunk. */
+  unsaved: { hashes: string[]; rows: Float32Array[] };
+  preprocessing?: Preprocessing;
+  msPerImage?: number;
+  computedImages: number;
+}
+
+const PARTIAL_DIR = '.partial';
+
+function slug(s: string): string {
+  let out = s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
+  if (out.length > 100) out = `${out.slice(0, 60)}…${out.slice(-39)}`.replace('…', '_');
+  return out || 'layer';
+}
+
+/** Labels: the model id when it has one tap, else `<id>/<layer>` (plus `@reduction` when a layer repeats). */
+function labelsFor(id: string, taps: ResolvedTap[]): string[] {
+  if (taps.length === 1) return [id];
+  const counts = new Map<string, number>();
+  for (const t of taps) counts.set(t.layer, (counts.get(t.layer) ?? 0) + 1);
+  return taps.map((t) => `${id}/${slug(t.layer)}${counts.get(t.layer)! > 1 ? `@${slug(formatReduction(t.reduction))}` : ''}`);
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+function keyMaterial(spec: ModelSpec, tap: ResolvedTap) {
+  return {
+    fingerprint: spec.fingerprint,
+    preprocessing: spec.preprocessing ? canonicalPreprocessing(spec.preprocessing) : { inferredWith: spec.overrides },
+    layer: tap.layer,
+    reduce: formatReduction(tap.reduction),
+    featureLayout: spec.featureLayout,
+    extraInputs: spec.extraInputs,
+  };
+}
+
+/** Rows already computed in an earlier run, by image hash, from the entry's .npy and its partial chunks. */
+async function loadCachedRows(dir: string, e: PlannedEntry, oldManifest: Manifest | undefined, wanted: Set<string>): Promise<void> {
+  const add = (hash: string, row: Float32Array, shape: number[], where: string) => {
+    if (!wanted.has(hash) || e.rows.has(hash)) return;
+    if (e.featureShape && e.featureShape.join() !== shape.join()) {
+      throw new Error(`${where}: cached rows have per-image shape [${shape.join(', ')}] but [${e.featureShape.join(', ')}] was expected for ${e.label}; delete ${where} to recompute`);
+    }
+    e.featureShape ??= shape;
+    e.rows.set(hash, row);
+  };
+  if (e.old && oldManifest) {
+    const list = e.old.imagesDigest === imagesDigest(oldManifest.images.files) ? oldManifest.images.files : oldManifest.previousImages?.[e.old.imagesDigest];
+    const file = join(dir, e.old.file);
+    if (list && (await exists(file)) && list.some((f) => wanted.has(f.sha256))) {
+      const arr = readNpy(await readFile(file), file);
+      if (arr.dtype === 'float32' && arr.shape[0] === list.length) {
+        const shape = arr.shape.slice(1);
+        const q = shape.reduce((a, b) => a * b, 1);
+        const data = arr.data as Float32Array;
+        list.forEach((f, i) => add(f.sha256, data.subarray(i * q, (i + 1) * q), shape, file));
+      }
+    }
+  }
+  const pdir = join(dir, PARTIAL_DIR, e.key);
+  const names = await readdir(pdir).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const npy = join(pdir, name.replace(/\.json$/, '.npy'));
+    let meta: { hashes: string[] };
+    let arr: ReturnType<typeof readNpy>;
+    try {
+      meta = JSON.parse(await readFile(join(pdir, name), 'utf8')) as { hashes: string[] };
+      arr = readNpy(await readFile(npy), npy);
+    } catch {
+      continue; // a chunk cut short by a crash: its images are simply computed again
+    }
+    if (arr.dtype !== 'float32' || arr.shape[0] !== meta.hashes.length) continue;
+    const shape = arr.shape.slice(1);
+    const q = shape.reduce((a, b) => a * b, 1);
+    const data = arr.data as Float32Array;
+    meta.hashes.forEach((h, i) => add(h, data.subarray(i * q, (i + 1) * q), shape, npy));
+  }
+}
+
+export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSummary> {
+  const t0 = performance.now();
+  const log = opts.onLog ?? (() => undefined);
+  const dir = resolvePath(opts.out);
+  const root = resolvePath(opts.images);
+  if (opts.models.length === 0) throw new Error('no models given');
+
+  // 1. Images: hash, and decode-check the ones not already known good.
+  const all = await listImages(root);
+  const oldManifest = await readManifest(dir);
+  const knownGood = new Set([...(oldManifest?.images.files ?? []), ...Object.values(oldManifest?.previousImages ?? {}).flat()].map((f) => f.sha256));
+  const skipped: { path: string; reason: string }[] = [];
+  const bad: string[] = [];
+  for (const img of all) {
+    if (knownGood.has(img.sha256)) continue;
+    try {
+      await checkImage(await readFile(img.abs));
+    } catch (e) {
+      const reason = String((e as Error).message).split('\n')[0];
+      if (opts.skipBad) {
+        skipped.push({ path: img.path, reason });
+        log(`warning: skipping ${img.path}: ${reason}`);
+      } else bad.push(`${img.path} (${reason})`);
+    }
+  }
+  if (bad.length) {
+    throw new Error(`unreadable image${bad.length > 1 ? 's' : ''} in ${root}: ${bad.join('; ')}; fix or remove ${bad.length > 1 ? 'them' : 'it'}, or pass --skip-bad to leave ${bad.length > 1 ? 'them' : 'it'} out`);
+  }
+  const skippedSet = new Set(skipped.map((s) => s.path));
+  const images: ImageFile[] = all.filter((i) => !skippedSet.has(i.path));
+  if (images.length === 0) throw new Error(`${root}: no readable images`);
+  const files: ManifestImage[] = images.map((i) => ({ path: i.path, sha256: i.sha256 }));
+  const digest = imagesDigest(files);
+  const wanted = new Set(files.map((f) => f.sha256));
+
+  // 2. Models and taps, all checked before any work starts.
+  const planned: PlannedEntry[] = [];
+  const failed: { model: string; error: string }[] = [];
+  for (const req of opts.models) {
+    let spec: ModelSpec;
+    let taps: ResolvedTap[];
+    try {
+      spec = await resolveModel(req.ref, req.overrides ?? {});
+      const layers = await listLayers(spec.file);
+      let requests = (req.taps ?? []).map(parseTap);
+      if (requests.length === 0) {
+        if (spec.defaultTap) requests = [{ pattern: spec.defaultTap }];
+        else {
+          const outputs = layers.length ? [layers[layers.length - 1].name] : [];
+          if (!outputs.length) throw new Error(`${req.ref}: model has no layers`);
+          log(`${spec.id}: no --tap given; using the last layer "${outputs[0]}" (list candidates with \`taskmap layers ${req.ref}\`)`);
+          requests = outputs.map((pattern) => ({ pattern }));
+        }
+      }
+      const fallbackReduce: Reduction = req.reduce ? parseReduction(req.reduce) : (spec.defaultReduce ?? { kind: 'none' });
+      taps = resolveTaps(requests, layers, fallbackReduce, spec.id);
+      const labels = labelsFor(spec.id, taps);
+      taps.forEach((tap, i) => {
+        const key = entryKey(keyMaterial(spec, tap));
+        planned.push({ label: labels[i], spec, tap, request: tap.request, key, old: oldManifest?.entries.find((e) => e.key === key), rows: new Map(), missing: new Set(), unsaved: { hashes: [], rows: [] }, computedImages: 0 });
+      });
+    } catch (e) {
+      if (!opts.continueOnError) throw e;
+      failed.push({ model: req.ref, error: (e as Error).message });
+      log(`${req.ref}: FAILED: ${(e as Error).message}`);
+    }
+  }
+  const seenLabels = new Map<string, string>();
+  for (const e of planned) {
+    const prev = seenLabels.get(e.label);
+    if (prev) throw new Error(`two entries would be written as ${e.label}.npy (${prev} and ${e.spec.ref}); give each model once, with all its taps`);
+    seenLabels.set(e.label, e.spec.ref);
+  }
+
+  // 3. What is cached, what is missing.
+  await mkdir(dir, { recursive: true });
+  const upToDate = (e: PlannedEntry) => e.old !== undefined && e.old.imagesDigest === digest && e.old.label === e.label;
+  for (const e of planned) {
+    if (upToDate(e) && (await exists(join(dir, e.old!.file)))) continue;
+    await loadCachedRows(dir, e, oldManifest, wanted);
+    for (const h of wanted) if (!e.rows.has(h)) e.missing.add(h);
+  }
+
+  // 4. Jobs: one per model that misses anything (its taps share the forward passes).
+  const bySpec = new Map<ModelSpec, PlannedEntry[]>();
+  for (const e of planned) bySpec.set(e.spec, [...(bySpec.get(e.spec) ?? []), e]);
+  const jobs: Job[] = [];
+  const jobEntries = new Map<number, PlannedEntry[]>();
+  const imageByHash = new Map<string, JobImage>(images.map((i) => [i.sha256, { abs: i.abs, path: i.path, sha256: i.sha256 }]));
+  const workers = opts.workers ?? Math.max(1, availableParallelism());
+  for (const [spec, entries] of bySpec) {
+    const missing = new Set(entries.flatMap((e) => [...e.missing]));
+    if (missing.size === 0) continue;
+    const id = jobs.length;
+    jobs.push({
+      id,
+      label: spec.id,
+      file: spec.file,
+      preprocessing: spec.preprocessing,
+      overrides: spec.overrides,
+      extraInputs: spec.extraInputs,
+      featureLayout: spec.featureLayout,
+      taps: entries.map((e) => e.tap),
+      images: [...new Set(files.map((f) => f.sha256).filter((h) => missing.has(h)))].map((h) => imageByHash.get(h)!),
+      batchSize: opts.batchSize ?? 8,
+      batchable: spec.batchable,
+      threads: workers > 1 ? 1 : Math.max(1, availableParallelism()),
+    });
+    jobEntries.set(id, entries);
+  }
+
+  // 5. Manifest bookkeeping: entries still aligned with an older image list keep that list under previousImages.
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    tool: opts.tool ?? 'taskmap',
+    updated: new Date().toISOString(),
+    images: { root, files, skipped },
+    entries: [],
+  };
+  const plannedLabels = new Set(planned.map((e) => e.label));
+  const plannedKeys = new Set(planned.map((e) => e.key));
+  const removed: string[] = [];
+  for (const old of oldManifest?.entries ?? []) {
+    // Requested again (possibly under a new label): handled with the planned entry, whose old record it is.
+    if (plannedKeys.has(old.key)) continue;
+    if (plannedLabels.has(old.label)) continue; // about to be overwritten by a different computation
+    if (old.imagesDigest === digest) manifest.entries.push(old);
+    else {
+      await rm(join(dir, old.file), { force: true });
+      removed.push(old.label);
+      log(`removed ${old.file}: computed on a different image set and not requested now`);
+    }
+  }
+  const finalized = new Map<string, ManifestEntry>();
+  const saveManifest = async () => {
+    const entries = [...manifest.entries.filter((m) => !finalized.has(m.label)), ...finalized.values()];
+    // Requested entries not yet rewritten keep their old record (still the cache of their rows).
+    for (const e of planned) if (!finalized.has(e.label) && e.old && !entries.some((x) => x.label === e.old!.label)) entries.push(e.old);
+    const prev: Record<string, ManifestImage[]> = {};
+    for (const x of entries) {
+      if (x.imagesDigest === digest) continue;
+      const list = x.imagesDigest === (oldManifest && imagesDigest(oldManifest.images.files)) ? oldManifest!.images.files : oldManifest?.previousImages?.[x.imagesDigest];
+      if (list) prev[x.imagesDigest] = list;
+    }
+    entries.sort((a, b) => (a.label < b.label ? -1 : 1));
+    await writeManifest(dir, { ...manifest, updated: new Date().toISOString(), entries, ...(Object.keys(prev).length ? { previousImages: prev } : {}) });
+  };
+
+  const finalize = async (e: PlannedEntry, preprocessing: Preprocessing | undefined) => {
+    const shape = e.featureShape;
+    if (!shape) throw new Error(`internal: no rows for ${e.label}`);
+    const q = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(files.length * q);
+    files.forEach((f, i) => {
+      const row = e.rows.get(f.sha256);
+      if (!row) throw new Error(`internal: ${e.label} has no row for ${f.path}`);
+      data.set(row, i * q);
+    });
+    const file = `${e.label}.npy`;
+    await mkdir(dirname(join(dir, file)), { recursive: true });
+    await writeFileAtomic(join(dir, file), writeNpy({ dtype: 'float32', shape: [files.length, ...shape], data }));
+    if (e.old && e.old.file !== file) await rm(join(dir, e.old.file), { force: true });
+    const zoo = zooModel(e.spec.id);
+    finalized.set(e.label, {
+      label: e.label,
+      file,
+      model: { id: e.spec.id, ref: e.spec.ref, source: e.spec.source, format: e.spec.format, fingerprint: e.spec.fingerprint, ...(e.spec.zoo && zoo ? { family: zoo.family } : {}) },
+      layer: e.tap.layer,
+      request: e.request,
+      reduce: formatReduction(e.tap.reduction),
+      featureLayout: e.spec.featureLayout,
+      preprocessing: preprocessing ?? e.old?.preprocessing ?? e.spec.preprocessing!,
+      shape: [files.length, ...shape],
+      imagesDigest: digest,
+      key: e.key,
+      ...((e.msPerImage ?? e.old?.msPerImage) !== undefined ? { msPerImage: e.msPerImage ?? e.old?.msPerImage } : {}),
+      updated: new Date().toISOString(),
+    });
+    e.rows.clear();
+    await rm(join(dir, PARTIAL_DIR, e.key), { recursive: true, force: true });
+    await saveManifest();
+  };
+
+  const reused: string[] = [];
+  const reassembled: string[] = [];
+  for (const e of planned) {
+    if (upToDate(e) && e.rows.size === 0 && e.missing.size === 0) {
+      finalized.set(e.label, e.old!);
+      reused.push(e.label);
+    }
+  }
+  for (const e of planned) {
+    if (!finalized.has(e.label) && e.missing.size === 0) {
+      await finalize(e, undefined);
+      reassembled.push(e.label);
+    }
+  }
+  await saveManifest();
+
+  // 6. Run.
+  const total = jobs.reduce((s, j) => s + j.images.length, 0);
+  let done = 0;
+  let chunkSeq = Date.now();
+  const jobPre = new Map<number, Preprocessing>();
+  const checkpointMs = opts.checkpointMs ?? 2000;
+  const lastCheckpoint = new Map<number, number>();
+  /** Write an entry's unsaved rows as one partial chunk (.npy rows + .json image hashes). */
+  const checkpoint = async (e: PlannedEntry) => {
+    const { hashes, rows } = e.unsaved;
+    if (hashes.length === 0 || !e.featureShape) return;
+    const q = rows[0].length;
+    const data = new Float32Array(hashes.length * q);
+    rows.forEach((r, i) => data.set(r, i * q));
+    const base = join(dir, PARTIAL_DIR, e.key, String(chunkSeq++).padStart(15, '0'));
+    await writeFileAtomic(`${base}.npy`, writeNpy({ dtype: 'float32', shape: [hashes.length, ...e.featureShape], data }));
+    await writeFileAtomic(`${base}.json`, JSON.stringify({ hashes }));
+    e.unsaved = { hashes: [], rows: [] };
+  };
+  const inferMs = new Map<number, { ms: number; n: number }>();
+  const jobStats = new Map<number, ExtractSummary['jobs'][number]>();
+  const statsOf = (id: number) => {
+    let st = jobStats.get(id);
+    if (!st) jobStats.set(id, (st = { model: jobs[id].label, images: 0, loadMs: 0, decodeMs: 0, inferMs: 0, batchMs: 0 }));
+    return st;
+  };
+  const computed: ExtractSummary['computed'] = [];
+  const onEvent = async (ev: JobEvent) => {
+    const entries = jobEntries.get(ev.jobId)!;
+    const job = jobs[ev.jobId];
+    if (ev.type === 'ready') {
+      jobPre.set(ev.jobId, ev.preprocessing);
+      lastCheckpoint.set(ev.jobId, performance.now());
+      statsOf(ev.jobId).loadMs = ev.loadMs;
+      return;
+    }
+    if (ev.type === 'error') {
+      const msg = ev.message;
+      if (!opts.continueOnError) throw new Error(msg.startsWith(job.label) ? msg : `${job.label}: ${msg}`);
+      failed.push({ model: entries[0].spec.ref, error: msg });
+      log(`${job.label}: FAILED: ${msg}`);
+      for (const e of entries) await checkpoint(e);
+      done += job.images.length - Math.min(job.images.length, entries[0].computedImages);
+      opts.onProgress?.(done, total, job.label);
+      return;
+    }
+    if (ev.type === 'batch') {
+      const t = inferMs.get(ev.jobId) ?? { ms: 0, n: 0 };
+      inferMs.set(ev.jobId, { ms: t.ms + ev.inferMs, n: t.n + ev.hashes.length });
+      const st = statsOf(ev.jobId);
+      st.images += ev.hashes.length;
+      st.decodeMs += ev.decodeMs;
+      st.inferMs += ev.inferMs;
+      st.batchMs += ev.totalMs;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i];
+        const out = ev.outputs[i];
+        const q = out.shape.reduce((a, b) => a * b, 1);
+        if (e.featureShape && e.featureShape.join() !== out.shape.join()) {
+          throw new Error(`${e.label}: features have shape [${out.shape.join(', ')}] but cached rows have [${e.featureShape.join(', ')}]`);
+        }
+        e.featureShape ??= out.shape;
+        ev.hashes.forEach((h, k) => {
+          const row = out.rows.subarray(k * q, (k + 1) * q);
+          e.rows.set(h, row);
+          e.unsaved.hashes.push(h);
+          e.unsaved.rows.push(row);
+        });
+        e.computedImages += ev.hashes.length;
+      }
+      if (performance.now() - lastCheckpoint.get(ev.jobId)! >= checkpointMs) {
+        for (const e of entries) await checkpoint(e);
+        lastCheckpoint.set(ev.jobId, performance.now());
+      }
+      done += ev.hashes.length;
+      opts.onProgress?.(done, total, job.label);
+      return;
+    }
+    const t = inferMs.get(ev.jobId);
+    for (const e of entries) {
+      e.msPerImage = t && t.n ? t.ms / t.n : undefined;
+      await finalize(e, jobPre.get(ev.jobId));
+      computed.push({ label: e.label, images: e.computedImages, msPerImage: e.msPerImage });
+    }
+    log(`${job.label}: ${job.images.length} image${job.images.length === 1 ? '' : 's'}${t && t.n ? `, ${(t.ms / t.n).toFixed(1)} ms/image` : ''} → ${entries.map((e) => `${e.label}.npy`).join(', ')}`);
+  };
+  if (jobs.length) {
+    opts.onProgress?.(0, total, jobs[0].label);
+    await runJobs(jobs, {
+      workers: Math.min(workers, jobs.length),
+      cost: (j) => j.images.length * (zooModel(j.label)?.msPerImage ?? 100),
+      onEvent,
+    });
+  }
+  await saveManifest();
+  // Partial rows of keys nobody asked for this time are garbage; those of failed models stay for the next run.
+  const live = new Set(planned.map((e) => e.key));
+  for (const name of await readdir(join(dir, PARTIAL_DIR)).catch(() => [] as string[])) {
+    if (!live.has(name)) await rm(join(dir, PARTIAL_DIR, name), { recursive: true, force: true });
+  }
+  if ((await readdir(join(dir, PARTIAL_DIR)).catch(() => ['x'])).length === 0) await rm(join(dir, PARTIAL_DIR), { recursive: true, force: true });
+  const final = (await readManifest(dir))!;
+  return { dir, manifest: final, computed, reused, reassembled, removed, failed, jobs: [...jobStats.values()], skipped, seconds: (performance.now() - t0) / 1000 };
+}

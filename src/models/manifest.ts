@@ -1,0 +1,111 @@
+/**
+ * `manifest.json` of an extracted feature set: which model, layer, reduction and preprocessing produced each
+ * `.npy`, and the ordered image list (with content hashes) its rows follow. It doubles as the cache index: an
+ * entry's `key` hashes everything that determines its values except the images, so a later run can reuse rows
+ * image by image.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { FeatureLayout, ModelFormat, Preprocessing } from './types.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_FORMAT = 'taskmap-features';
+export const MANIFEST_VERSION = 1;
+
+export interface ManifestImage {
+  path: string;
+  sha256: string;
+}
+
+export interface ManifestEntry {
+  /** Feature-set label: the file is `<label>.npy` (labels with '/' live in subfolders). */
+  label: string;
+  file: string;
+  model: {
+    id: string;
+    ref: string;
+    source: string;
+    format: ModelFormat;
+    fingerprint: string;
+    /** Zoo task family, for zoo models. */
+    family?: string;
+  };
+  layer: string;
+  /** The --tap text (name or pattern) that selected this layer. */
+  request: string;
+  reduce: string;
+  featureLayout: FeatureLayout;
+  preprocessing: Preprocessing;
+  /** Array shape, images first. */
+  shape: number[];
+  /** Digest of the image list its rows follow (= imagesDigest(manifest.images.files) once up to date). */
+  imagesDigest: string;
+  key: string;
+  /** Mean inference time per image when computed (ms, single thread). */
+  msPerImage?: number;
+  updated: string;
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  version: typeof MANIFEST_VERSION;
+  tool: string;
+  updated: string;
+  images: {
+    /** The folder as given (absolute). */
+    root: string;
+    files: ManifestImage[];
+    skipped: { path: string; reason: string }[];
+  };
+  entries: ManifestEntry[];
+  /**
+   * Image lists of entries not yet recomputed for the current images (only after an interrupted run on a changed
+   * image set): digest → list. Their rows are still reused by hash.
+   */
+  previousImages?: Record<string, ManifestImage[]>;
+}
+
+export function imagesDigest(files: ManifestImage[]): string {
+  const h = createHash('sha256');
+  for (const f of files) h.update(`${f.sha256}\n`);
+  return h.digest('hex');
+}
+
+/** The cache key of one entry: everything that fixes its values except the images. */
+export function entryKey(parts: {
+  fingerprint: string;
+  preprocessing: Preprocessing | { inferredWith: Partial<Preprocessing> };
+  layer: string;
+  reduce: string;
+  featureLayout: FeatureLayout;
+  extraInputs?: Record<string, number>;
+}): string {
+  const canonical = JSON.stringify(parts, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** The previous manifest, or undefined when there is none (or it is from an incompatible version). */
+export async function readManifest(dir: string): Promise<Manifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let m: Manifest;
+  try {
+    m = JSON.parse(text) as Manifest;
+  } catch (e) {
+    throw new Error(`${join(dir, MANIFEST_FILE)}: corrupt (${(e as Error).message}); delete it to recompute the features from scratch`);
+  }
+  if (m.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION) return undefined;
+  return m;
+}
+
+export async function writeManifest(dir: string, m: Manifest): Promise<void> {
+  await writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(m, null, 1)}\n`);
+}

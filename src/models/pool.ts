@@ -1,0 +1,89 @@
+/**
+ * Runs extraction jobs on worker threads, longest first (LPT scheduling keeps both cores busy until the end),
+ * or in-process when `workers` is 0 (tests, debugging). Each worker runs one job at a time.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { runJob, type Job, type JobEvent } from './job.js';
+
+/**
+ * A worker running ./worker: the compiled .js in dist/, or — when this module is the .ts source (tests, dev) —
+ * the .ts file loaded through tsx's loader API, which `--import tsx` in execArgv does not reach on Node 20.
+ */
+function startWorker(): Worker {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    const url = pathToFileURL(here.replace(/pool\.ts$/, 'worker.ts')).href;
+    const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); })`;
+    return new Worker(boot, { eval: true });
+  }
+  const file = here.replace(/pool\.js$/, 'worker.js');
+  if (!existsSync(file)) throw new Error(`extraction worker script missing: ${file} (rebuild with npm run build)`);
+  return new Worker(file);
+}
+
+export interface RunJobsOptions {
+  /** Worker threads; 0 runs jobs in this thread. */
+  workers: number;
+  /** Expected cost of a job (any unit): the most expensive start first. */
+  cost: (j: Job) => number;
+  /**
+   * Sees every event, one at a time in arrival order (so the caller's writes never interleave). Throwing stops
+   * everything: no further jobs start, workers are terminated, and runJobs rejects with that error.
+   */
+  onEvent: (e: JobEvent) => void | Promise<void>;
+}
+
+export async function runJobs(jobs: Job[], opts: RunJobsOptions): Promise<void> {
+  const queue = [...jobs].sort((a, b) => opts.cost(b) - opts.cost(a));
+  const workers: Worker[] = [];
+  let failure: unknown;
+  let chain: Promise<void> = Promise.resolve();
+  const handle = (e: JobEvent): void => {
+    chain = chain
+      .then(() => (failure === undefined ? opts.onEvent(e) : undefined))
+      .catch((err: unknown) => {
+        failure ??= err;
+        queue.length = 0;
+        for (const w of workers) void w.terminate();
+      });
+  };
+  if (opts.workers <= 0) {
+    for (let job = queue.shift(); job && failure === undefined; job = queue.shift()) {
+      await runJob(job, handle);
+      await chain;
+    }
+  } else {
+    const runWorker = () =>
+      new Promise<void>((resolve, reject) => {
+        const worker = startWorker();
+        workers.push(worker);
+        let current: Job | undefined;
+        const next = () => {
+          current = queue.shift();
+          if (current) worker.postMessage(current);
+          else void worker.terminate();
+        };
+        worker.on('message', (e: JobEvent) => {
+          handle(e);
+          if (e.type === 'done' || e.type === 'error') next();
+        });
+        worker.on('error', (err) => {
+          if (current) handle({ type: 'error', jobId: current.id, message: `worker crashed: ${err.message}` });
+          reject(err);
+        });
+        worker.on('exit', (code) => {
+          if (current && code !== 0 && failure === undefined) reject(new Error(`extraction worker exited with code ${code} while running ${current.label}`));
+          else resolve();
+        });
+        next();
+      });
+    await Promise.allSettled(Array.from({ length: Math.min(opts.workers, queue.length) }, runWorker)).then((rs) => {
+      const bad = rs.find((r) => r.status === 'rejected');
+      if (bad && failure === undefined) failure = (bad as PromiseRejectedResult).reason;
+    });
+  }
+  await chain;
+  if (failure !== undefined) throw failure;
+}

@@ -1,0 +1,211 @@
+/**
+ * The report's figures as self-contained SVG strings (no scripts, no external fonts or links): the similarity
+ * heatmap in tree order with the dendrogram beside it, the dendrogram alone, and the 2-D MDS map coloured by task
+ * family. Every heatmap cell and point carries a <title> so values show on hover in a browser.
+ * PNG versions are rasterised from the same SVG (sharp/librsvg) for papers.
+ */
+import sharp from 'sharp';
+import type { TaxonomyResult } from './taxonomy.js';
+
+const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
+/** Tableau 10: distinguishable, colour-blind-aware categorical colours. */
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#1f77b4', '#8c564b'];
+/** Viridis at 9 stops (perceptually uniform, monotone lightness). */
+const VIRIDIS = ['#440154', '#472d7b', '#3b528b', '#2c728e', '#21918c', '#28ae80', '#5ec962', '#addc30', '#fde725'];
+
+export function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function hex(c: string): [number, number, number] {
+  return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)) as [number, number, number];
+}
+
+export function viridis(t: number): string {
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = hex(VIRIDIS[i]);
+  const b = hex(VIRIDIS[i + 1]);
+  return `#${a.map((v, k) => Math.round(v + f * (b[k] - v)).toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** A colour per family, stable for a given family list (sorted). */
+export function familyColors(families: string[]): Map<string, string> {
+  return new Map([...new Set(families)].sort().map((f, i) => [f, PALETTE[i % PALETTE.length]]));
+}
+
+const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : 'NaN');
+const px = (x: number) => Number(x.toFixed(2));
+
+function svg(width: number, height: number, body: string, title: string): string {
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${px(width)}" height="${px(height)}" viewBox="0 0 ${px(width)} ${px(height)}" font-family="${FONT}" role="img">` +
+    `<title>${escapeXml(title)}</title><rect width="100%" height="100%" fill="#ffffff"/>${body}</svg>`
+  );
+}
+
+/** Elbow dendrogram lines for leaves placed at y(leafIndex in order), root on the left of [x0, x0 + width]. */
+function dendrogramPaths(t: TaxonomyResult, x0: number, width: number, yOf: (pos: number) => number): string {
+  const n = t.similarity.rows.length;
+  const pos = new Map<number, number>(t.order.map((leaf, i) => [leaf, i]));
+  const maxH = Math.max(1e-12, ...t.dendrogram.merges.map((m) => m.distance));
+  const x = (h: number) => x0 + width * (1 - h / maxH);
+  const y = new Map<number, number>();
+  const h = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    y.set(i, yOf(pos.get(i)!));
+    h.set(i, 0);
+  }
+  const parts: string[] = [];
+  t.dendrogram.merges.forEach((m, k) => {
+    const id = n + k;
+    const ya = y.get(m.a)!;
+    const yb = y.get(m.b)!;
+    const xm = x(m.distance);
+    parts.push(`M${px(x(h.get(m.a)!))},${px(ya)}H${px(xm)}V${px(yb)}H${px(x(h.get(m.b)!))}`);
+    y.set(id, (ya + yb) / 2);
+    h.set(id, m.distance);
+  });
+  return `<path d="${parts.join('')}" fill="none" stroke="#333" stroke-width="1"/>`;
+}
+
+export interface HeatmapOptions {
+  cell?: number;
+  dendrogram?: boolean;
+}
+
+/** Similarity heatmap, rows and columns in dendrogram leaf order, with the tree on the left and a colour bar. */
+export function heatmapSvg(t: TaxonomyResult, opts: HeatmapOptions = {}): string {
+  const labels = t.similarity.rows;
+  const n = labels.length;
+  const cell = opts.cell ?? (n > 60 ? 9 : 13);
+  const colors = familyColors(t.families);
+  const labelW = 8 + 6.2 * Math.max(...labels.map((l) => l.length));
+  const treeW = opts.dendrogram === false ? 0 : 150;
+  const strip = 8;
+  const left = 10 + treeW + labelW + strip + 4;
+  const top = 40;
+  const size = n * cell;
+  const legendX = left + size + 24;
+  const width = legendX + 90;
+  const height = top + size + labelW + 10;
+  const data = t.similarity.matrix.data;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) (lo = Math.min(lo, data[i * n + j])), (hi = Math.max(hi, data[i * n + j]));
+  if (!(hi > lo)) (lo = hi - 1), (hi = hi || 1);
+  const scale = (v: number) => viridis((v - lo) / (hi - lo));
+  const parts: string[] = [];
+  parts.push(`<text x="${left}" y="22" font-size="14" font-weight="bold">${escapeXml(`${t.name} (${t.measure})`)}</text>`);
+  t.order.forEach((ri, r) => {
+    const yy = top + r * cell;
+    parts.push(
+      `<rect x="${px(left - strip - 2)}" y="${yy}" width="${strip}" height="${cell}" fill="${colors.get(t.families[ri])}"><title>${escapeXml(`${labels[ri]}: ${t.families[ri]}`)}</title></rect>`,
+      `<text x="${px(left - strip - 6)}" y="${px(yy + cell * 0.75)}" font-size="${Math.min(11, cell - 1)}" text-anchor="end">${escapeXml(labels[ri])}</text>`,
+    );
+    t.order.forEach((ci, c) => {
+      const v = data[ri * n + ci];
+      parts.push(
+        `<rect x="${left + c * cell}" y="${yy}" width="${cell}" height="${cell}" fill="${ri === ci ? '#d9d9d9' : scale(v)}"><title>${escapeXml(`${labels[ri]} × ${labels[ci]}: ${fmt(v)}`)}</title></rect>`,
+      );
+    });
+  });
+  t.order.forEach((ci, c) => {
+    const xx = left + c * cell + cell * 0.75;
+    parts.push(
+      `<text transform="translate(${px(xx)},${px(top + size + 6)}) rotate(90)" font-size="${Math.min(11, cell - 1)}">${escapeXml(labels[ci])}</text>`,
+    );
+  });
+  if (treeW) parts.push(dendrogramPaths(t, 10, treeW - 6, (pos) => top + pos * cell + cell / 2));
+  // Colour bar.
+  const barH = Math.min(size, 200);
+  for (let k = 0; k < 50; k++) {
+    parts.push(`<rect x="${legendX}" y="${px(top + barH - ((k + 1) * barH) / 50)}" width="14" height="${px(barH / 50 + 0.5)}" fill="${viridis(k / 49)}"/>`);
+  }
+  parts.push(
+    `<text x="${legendX + 18}" y="${top + 8}" font-size="10">${fmt(hi, 2)}</text>`,
+    `<text x="${legendX + 18}" y="${px(top + barH)}" font-size="10">${fmt(lo, 2)}</text>`,
+    `<text x="${legendX}" y="${px(top + barH + 16)}" font-size="10">similarity</text>`,
+    `<text x="${legendX}" y="${px(top + barH + 28)}" font-size="10" fill="#666">(diagonal grey)</text>`,
+  );
+  return svg(width, height, parts.join(''), `${t.name} similarity heatmap in dendrogram order`);
+}
+
+/** Average-linkage dendrogram with leaf labels coloured by family and a height axis (d = 1 − similarity). */
+export function dendrogramSvg(t: TaxonomyResult): string {
+  const labels = t.similarity.rows;
+  const n = labels.length;
+  const row = 14;
+  const colors = familyColors(t.families);
+  const treeW = 420;
+  const top = 36;
+  const left = 20;
+  const labelX = left + treeW + 8;
+  const width = labelX + 10 + 6.4 * Math.max(...labels.map((l) => l.length)) + 130;
+  const height = top + n * row + 40;
+  const maxH = Math.max(1e-12, ...t.dendrogram.merges.map((m) => m.distance));
+  const parts: string[] = [`<text x="${left}" y="20" font-size="14" font-weight="bold">${escapeXml(`Task tree — ${t.name}, average linkage on 1 − similarity`)}</text>`];
+  parts.push(dendrogramPaths(t, left, treeW, (pos) => top + pos * row + row / 2));
+  t.order.forEach((li, r) => {
+    const y = top + r * row + row / 2;
+    parts.push(
+      `<circle cx="${labelX + 4}" cy="${y}" r="4" fill="${colors.get(t.families[li])}"/>`,
+      `<text x="${labelX + 12}" y="${y + 4}" font-size="11">${escapeXml(labels[li])}<tspan fill="#777">\u00a0· ${escapeXml(t.families[li])}</tspan></text>`,
+    );
+  });
+  const axisY = top + n * row + 10;
+  parts.push(`<path d="M${left},${axisY}H${left + treeW}" stroke="#333"/>`);
+  for (let k = 0; k <= 4; k++) {
+    const h = (maxH * k) / 4;
+    const x = left + treeW * (1 - h / maxH);
+    parts.push(`<path d="M${px(x)},${axisY}v4" stroke="#333"/><text x="${px(x)}" y="${axisY + 16}" font-size="10" text-anchor="middle">${fmt(h, 2)}</text>`);
+  }
+  return svg(width, height, parts.join(''), `${t.name} task tree`);
+}
+
+/** Classical MDS map of the models, coloured by family, with a legend. */
+export function mdsSvg(t: TaxonomyResult): string {
+  const labels = t.similarity.rows;
+  const n = labels.length;
+  const colors = familyColors(t.families);
+  const W = 640;
+  const H = 520;
+  const pad = 40;
+  const legendW = 260;
+  // Point labels run up to ~110 px right of the plot area: keep the legend clear of them.
+  const legendX = W + 110;
+  const xs = Array.from({ length: n }, (_, i) => t.mds.coords.data[2 * i]);
+  const ys = Array.from({ length: n }, (_, i) => t.mds.coords.data[2 * i + 1]);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const span = Math.max(x1 - x0, y1 - y0, 1e-12);
+  // Same scale on both axes so distances on the map mean the same in every direction.
+  const sx = (v: number) => pad + ((v - x0) / span) * (W - 2 * pad);
+  const sy = (v: number) => H - pad - ((v - y0) / span) * (H - 2 * pad);
+  const parts: string[] = [
+    `<text x="${pad}" y="22" font-size="14" font-weight="bold">${escapeXml(`MDS map — ${t.name}`)}</text>`,
+    `<text x="${pad}" y="${H - 8}" font-size="10" fill="#555">${escapeXml(`dimension 1 (${(100 * t.mds.explained[0]).toFixed(0)}% of positive eigenvalues), dimension 2 (${(100 * (t.mds.explained[1] ?? 0)).toFixed(0)}%)`)}</text>`,
+  ];
+  for (let i = 0; i < n; i++) {
+    parts.push(
+      `<circle cx="${px(sx(xs[i]))}" cy="${px(sy(ys[i]))}" r="5.5" fill="${colors.get(t.families[i])}" stroke="#222" stroke-width="0.6"><title>${escapeXml(`${labels[i]} (${t.families[i]})`)}</title></circle>`,
+      `<text x="${px(sx(xs[i]) + 7)}" y="${px(sy(ys[i]) + 3)}" font-size="9" fill="#333">${escapeXml(labels[i])}</text>`,
+    );
+  }
+  [...colors].forEach(([f, c], k) => {
+    const y = 50 + k * 18;
+    parts.push(`<circle cx="${legendX}" cy="${y}" r="5.5" fill="${c}" stroke="#222" stroke-width="0.6"/><text x="${legendX + 12}" y="${y + 4}" font-size="11">${escapeXml(f)}</text>`);
+  });
+  return svg(W + legendW, H, parts.join(''), `${t.name} MDS map`);
+}
+
+/** PNG from an SVG string (librsvg via sharp), at `density` dpi (96 = 1:1). */
+export async function svgToPng(svgText: string, density = 144): Promise<Buffer> {
+  return sharp(Buffer.from(svgText), { density }).png().toBuffer();
+}
+
+/** An SVG string for inline use in HTML (the XML namespace is implied there). */
+export function inlineSvg(svgText: string): string {
+  return svgText.replace(' xmlns="http://www.w3.org/2000/svg"', '');
+}

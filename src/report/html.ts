@@ -1,0 +1,151 @@
+/**
+ * The self-contained HTML report: one file with inline CSS and inline SVG figures — no scripts, fonts, images or
+ * styles fetched from anywhere, so it opens offline and can be archived as is.
+ */
+import { dendrogramSvg, escapeXml, familyColors, heatmapSvg, inlineSvg, mdsSvg } from './figures.js';
+import type { TaxonomyResult } from './taxonomy.js';
+
+export interface ReportModel {
+  label: string;
+  family: string;
+  description?: string;
+  layer: string;
+  reduce: string;
+  /** Per-image feature shape. */
+  features: number[];
+  source: string;
+  licence?: string;
+  msPerImage?: number;
+}
+
+export interface ReportData {
+  title: string;
+  created: string;
+  images: { dir: string; count: number; description: string };
+  models: ReportModel[];
+  failed: { model: string; error: string }[];
+  taxonomies: TaxonomyResult[];
+  /** Seconds per stage. */
+  timings: Record<string, number>;
+  /** Output files, relative to the report. */
+  files: string[];
+  familyDescriptions?: Record<string, string>;
+}
+
+const esc = escapeXml;
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'NaN');
+
+const CSS = `
+body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1500px;padding:0 16px;color:#222;line-height:1.4}
+h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.muted{color:#666}.fig{overflow-x:auto;margin:8px 0}.row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+.dot{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:5px;vertical-align:middle}
+code{font-size:12px;background:#f6f6f6;padding:0 3px}.warn{background:#fff4e5;border:1px solid #f0c36d;padding:8px 12px}
+nav a{margin-right:14px}
+`;
+
+/** "34 + 3 + 2 + 1": sizes of a flat clustering, largest first. */
+export function clusterSizes(clusters: number[]): string {
+  const counts = new Map<number, number>();
+  for (const c of clusters) counts.set(c, (counts.get(c) ?? 0) + 1);
+  return [...counts.values()].sort((a, b) => b - a).join(' + ');
+}
+
+function recoveryTable(ts: TaxonomyResult[]): string {
+  const rows = ts
+    .map(
+      (t) =>
+        `<tr><td>${esc(t.name)}<br><code>${esc(t.measure)}</code></td><td class="num">${f3(t.neighbours.agreement)}</td><td class="num">${f3(t.neighbours.chance)}</td><td class="num">${f3(t.cut.ari)}</td><td class="num">${clusterSizes(t.cut.clusters)}</td></tr>`,
+    )
+    .join('');
+  return (
+    `<table><tr><th>measure</th><th>nearest-neighbour family agreement</th><th>chance level</th><th>adjusted Rand index of the ${ts[0]?.cut.k ?? ''}-cluster cut</th><th>cluster sizes of the cut</th></tr>${rows}</table>` +
+    `<p class="muted">Nearest-neighbour agreement: share of models whose most similar other model has the same task family (ties share credit); ` +
+    `chance: expected share if that neighbour were picked at random. ARI: the average-linkage tree cut into as many clusters as there are families, ` +
+    `compared with the families (1 = identical partition, 0 = chance level). Average linkage tends to split off outlying models as ` +
+    `singleton clusters, which the cluster sizes show.</p>`
+  );
+}
+
+function topTable(t: TaxonomyResult): string {
+  const fam = new Map(t.similarity.rows.map((l, i) => [l, t.families[i]]));
+  const colors = familyColors(t.families);
+  const dot = (l: string) => `<span class="dot" style="background:${colors.get(fam.get(l)!)}"></span>`;
+  const rows = t.order
+    .map((i) => t.top[i])
+    .map(
+      (r) =>
+        `<tr><td>${dot(r.label)}${esc(r.label)}</td>${r.similar.map((s) => `<td>${dot(s.label)}${esc(s.label)} <span class="muted">${f3(s.similarity)}</span></td>`).join('')}</tr>`,
+    )
+    .join('');
+  return `<table><tr><th>model</th><th>most similar</th><th>2nd</th><th>3rd</th></tr>${rows}</table>`;
+}
+
+function measureSection(t: TaxonomyResult, id: string): string {
+  return [
+    `<h2 id="${id}">${esc(t.name)} <code>${esc(t.measure)}</code></h2>`,
+    t.description ? `<p class="muted">${esc(t.description)}</p>` : '',
+    `<p>Nearest-neighbour family agreement <b>${f3(t.neighbours.agreement)}</b> (chance ${f3(t.neighbours.chance)}); adjusted Rand index of the ${t.cut.k}-cluster cut <b>${f3(t.cut.ari)}</b>.</p>`,
+    `<h3>Similarity heatmap, ordered by the task tree</h3><p class="muted">Hover a cell for its value. The strip left of the labels is the task family.</p>`,
+    `<div class="fig">${inlineSvg(heatmapSvg(t))}</div>`,
+    `<div class="row"><div><h3>Task tree (average linkage)</h3><div class="fig">${inlineSvg(dendrogramSvg(t))}</div></div>`,
+    `<div><h3>2-D map (classical MDS of 1 − similarity)</h3><div class="fig">${inlineSvg(mdsSvg(t))}</div></div></div>`,
+    `<h3>Each model's three most similar models</h3>${topTable(t)}`,
+  ].join('\n');
+}
+
+function modelsTable(models: ReportModel[], families: string[]): string {
+  const colors = familyColors(families);
+  const rows = models
+    .map(
+      (m) =>
+        `<tr><td>${esc(m.label)}</td><td><span class="dot" style="background:${colors.get(m.family) ?? '#999'}"></span>${esc(m.family)}</td><td>${esc(m.description ?? '')}</td>` +
+        `<td><code>${esc(m.layer)}</code></td><td>${esc(m.reduce)}</td><td class="num">${m.features.join('×')}</td><td class="num">${m.msPerImage !== undefined ? m.msPerImage.toFixed(1) : '—'}</td>` +
+        `<td>${esc(m.source)}${m.licence ? `<br><span class="muted">${esc(m.licence)}</span>` : ''}</td></tr>`,
+    )
+    .join('');
+  return `<table><tr><th>model</th><th>task family</th><th>network</th><th>tap</th><th>reduction</th><th>features / image</th><th>ms / image</th><th>source, licence</th></tr>${rows}</table>`;
+}
+
+export function renderReport(r: ReportData): string {
+  const families = r.models.map((m) => m.family);
+  const ids = r.taxonomies.map((t, i) => `measure-${i}`);
+  const timing = Object.entries(r.timings)
+    .map(([k, v]) => `${esc(k)} ${v.toFixed(1)} s`)
+    .join(' · ');
+  const famList = r.familyDescriptions
+    ? `<ul>${[...familyColors(families)]
+        .map(([f, c]) => `<li><span class="dot" style="background:${c}"></span><b>${esc(f)}</b> (${families.filter((x) => x === f).length}): ${esc(r.familyDescriptions![f] ?? '')}</li>`)
+        .join('')}</ul>`
+    : '';
+  const failed = r.failed.length
+    ? `<div class="warn"><b>${r.failed.length} model${r.failed.length === 1 ? '' : 's'} failed and ${r.failed.length === 1 ? 'is' : 'are'} not in the taxonomy:</b><ul>${r.failed
+        .map((f) => `<li><code>${esc(f.model)}</code>: ${esc(f.error)}</li>`)
+        .join('')}</ul></div>`
+    : '<p class="muted">Every requested model loaded and ran.</p>';
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(r.title)}</title><style>${CSS}</style></head><body>
+<h1>${esc(r.title)}</h1>
+<p class="muted">${r.models.length} models × ${r.images.count} probe images (${esc(r.images.description)}) · generated ${esc(r.created)}${timing ? ` · ${timing}` : ''}</p>
+<nav><a href="#recovery">Family recovery</a>${r.taxonomies.map((t, i) => `<a href="#${ids[i]}">${esc(t.name)}</a>`).join('')}<a href="#models">Models</a><a href="#files">Files</a><a href="#method">Method</a></nav>
+<h2 id="recovery">Does the taxonomy recover the task families?</h2>
+${recoveryTable(r.taxonomies)}
+<h3>Task families</h3>${famList}
+${failed}
+${r.taxonomies.map((t, i) => measureSection(t, ids[i])).join('\n')}
+<h2 id="models">Models</h2>
+${modelsTable(r.models, families)}
+<h2 id="files">Files</h2>
+<ul>${r.files.map((f) => `<li><code>${esc(f)}</code></li>`).join('')}</ul>
+<h2 id="method">Method</h2>
+<p>Each model ran on every probe image with its own preprocessing (input size, resize mode, channel order and value range as
+the code published with its weights uses). The default tap of each zoo model is its encoder output — the deepest feature map before the
+task heads — average-pooled to 4×4 spatial bins (the manifest in <code>features/</code> records each model's layer, reduction and
+preprocessing). Each similarity measure compares how two models arrange the same images (see the measure descriptions above). The task
+tree is average-linkage clustering of d = 1 − similarity; the map is classical MDS of the same distances.</p>
+</body></html>
+`;
+}

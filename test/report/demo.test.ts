@@ -1,0 +1,59 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDemo } from '../../src/report/demo.js';
+import { writeImages } from '../models/fixtures.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'taskmap-demo-'));
+  await writeImages(join(root, 'images'), 8, 48, 40, 3);
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+// Six of the fastest real zoo models (three task families); the full zoo runs in `taskmap demo`, not in tests.
+const MODELS = ['liveness', 'gender', 'age', 'mobileface', 'facemesh-detection-short', 'blazeface-front'];
+
+describe('taskmap demo (small)', () => {
+  it('extracts, compares, clusters and writes the report, JSON and figures; the second run is a cache hit', async () => {
+    const out = join(root, 'demo');
+    const r = await runDemo({ images: join(root, 'images'), out, models: MODELS, workers: 0, png: false });
+    expect(r.models).toEqual(MODELS);
+    expect(r.failed).toEqual([]);
+    expect(r.recovery.map((x) => x.measure)).toEqual(['rsa', 'dds:norm=znorm,kernel=cosine']);
+    for (const x of r.recovery) {
+      expect(x.k).toBe(3);
+      expect(x.nearestNeighbourAgreement).toBeGreaterThanOrEqual(0);
+      expect(x.nearestNeighbourAgreement).toBeLessThanOrEqual(1);
+    }
+    const files = (await readdir(out)).sort();
+    expect(files).toEqual(
+      ['family-recovery.json', 'features', 'figures', 'models.json', 'report.html', 'similarity-dds-znorm-cosine.json', 'similarity-rsa.json', 'taxonomy-dds-znorm-cosine.json', 'taxonomy-dds-znorm-cosine.nwk', 'taxonomy-rsa.json', 'taxonomy-rsa.nwk'].sort(),
+    );
+    const sim = JSON.parse(await readFile(join(out, 'similarity-rsa.json'), 'utf8'));
+    expect(Object.keys(sim).sort()).toEqual(['cols', 'matrix', 'measure', 'rows']);
+    expect(sim.rows).toEqual(MODELS);
+    expect(sim.matrix[0][0]).toBe(1);
+    const rec = JSON.parse(await readFile(join(out, 'family-recovery.json'), 'utf8'));
+    expect(rec.results[0]).toHaveProperty('adjustedRandIndex');
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    for (const s of ['Does the taxonomy recover the task families?', 'Similarity heatmap', 'Task tree', 'MDS', 'three most similar', 'id="models"']) expect(html).toContain(s);
+    for (const m of MODELS) expect(html).toContain(m);
+    expect(html).not.toMatch(/https?:\/\//);
+    expect((await readdir(join(out, 'figures'))).sort()).toEqual(
+      ['dendrogram', 'heatmap', 'mds'].flatMap((f) => [`${f}-dds-znorm-cosine.svg`, `${f}-rsa.svg`]).sort(),
+    );
+
+    const again = await runDemo({ images: join(root, 'images'), out, models: MODELS, workers: 0, png: false });
+    expect(again.extract.computed).toEqual([]);
+    expect(again.extract.reused.length).toBe(MODELS.length);
+    expect(again.recovery).toEqual(r.recovery);
+  });
+
+  it('refuses models outside the zoo', async () => {
+    await expect(runDemo({ images: join(root, 'images'), out: join(root, 'x'), models: ['liveness', 'gender', './my.onnx'] })).rejects.toThrow(/not zoo models: \.\/my\.onnx/);
+  });
+});
