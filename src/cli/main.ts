@@ -23,7 +23,9 @@ export async function main(argv: string[]): Promise<number> {
         '  taskmap policy --affinities all_affinities.pkl --budget 3 --out policy.json\n' +
         '\nRun `taskmap <command> --help` for the options of each command.',
     )
-    .exitOverride();
+    .exitOverride()
+    // Descriptions are written with source-code line breaks; re-flow them so the terminal width decides.
+    .configureHelp({ commandDescription: (cmd) => reflow(cmd.description()) });
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);
@@ -37,6 +39,21 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.TASKMAP_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     return 1;
   }
+}
+
+/**
+ * Join soft line breaks into paragraphs: a line continues the previous one unless either is blank or indented
+ * (indented lines are lists and examples, kept as written).
+ */
+export function reflow(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const prev = out[out.length - 1];
+    const joins = prev !== undefined && prev.trim() !== '' && line.trim() !== '' && !/^\s/.test(line) && !/^\s/.test(prev);
+    if (joins) out[out.length - 1] = `${prev} ${line}`;
+    else out.push(line);
+  }
+  return out.join('\n');
 }
 
 async function packageVersion(): Promise<string> {

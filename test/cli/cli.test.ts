@@ -155,3 +155,12 @@ describe('the installed bin', () => {
     expect(bad.stderr).toMatch(/^taskmap: /);
   });
 });
+
+describe('help text', () => {
+  it('re-flows soft line breaks but keeps paragraphs, lists and examples', async () => {
+    const { reflow } = await import('../../src/cli/main.js');
+    expect(reflow('one line\ncontinues here.\n\nNext paragraph:\n  --flag   stays\n  --other  too\nback to text')).toBe(
+      'one line continues here.\n\nNext paragraph:\n  --flag   stays\n  --other  too\nback to text',
+    );
+  });
+});
