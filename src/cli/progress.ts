@@ -1,4 +1,7 @@
-/** A progress bar on stderr for long loops; silent when stderr is not a terminal (logs, pipes, CI). */
+/**
+ * A progress bar on stderr for long loops. When stderr is not a terminal (logs, pipes, CI) it prints a plain
+ * line at most every 10 s instead, so a long run still shows it is alive without flooding the log.
+ */
 import cliProgress from 'cli-progress';
 
 export interface Progress {
@@ -7,7 +10,7 @@ export interface Progress {
 }
 
 export function progressBar(title: string, enabled = Boolean(process.stderr.isTTY)): Progress {
-  if (!enabled) return { update() {}, stop() {} };
+  if (!enabled) return plainProgress(title);
   const bar = new cliProgress.SingleBar(
     {
       format: `${title} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} | {label}`,
@@ -32,6 +35,28 @@ export function progressBar(title: string, enabled = Boolean(process.stderr.isTT
     },
     stop() {
       if (started) bar.stop();
+    },
+  };
+}
+
+const PLAIN_INTERVAL_MS = 10_000;
+
+function plainProgress(title: string): Progress {
+  const t0 = Date.now();
+  let last = t0;
+  let latest = '';
+  return {
+    update(done, total, label = '') {
+      const now = Date.now();
+      latest = `${title}: ${done}/${total}${label ? ` (${label})` : ''}`;
+      if (now - last >= PLAIN_INTERVAL_MS) {
+        last = now;
+        process.stderr.write(`${latest}, ${((now - t0) / 1000).toFixed(0)} s\n`);
+      }
+    },
+    stop() {
+      // Close a run that printed progress with its final count; short runs stay silent.
+      if (last !== t0) process.stderr.write(`${latest}, done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     },
   };
 }
