@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluatePrediction, truthFromResultDict, type EvalMetric } from '../../src/evaluate/evaluate.js';
 import { fromRows, transpose } from '../../src/linalg/dense.js';
 import type { LabelledMatrix } from '../../src/linalg/labelled.js';
+import { sharedDataDir } from '../helpers/sharedData.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Hand-worked case. Sources A…E; the prediction is a symmetric 5×5 similarity, the truth has targets A and B.
@@ -188,8 +189,7 @@ describe('truthFromResultDict', () => {
 // ---------------------------------------------------------------------------------------------------------
 // Published numbers on the real data (ALGORITHMS §8.3, §13.6).
 // ---------------------------------------------------------------------------------------------------------
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dataDir = path.resolve(repoRoot, '../shared/data');
+const dataDir = sharedDataDir;
 const ddsDir = path.join(dataDir, 'duality-diagram-similarity');
 const taskonomyDir = path.join(dataDir, 'taskonomy', 'results');
 const haveData = existsSync(path.join(ddsDir, 'evaluation_fixtures.json')) && existsSync(taskonomyDir);

@@ -15,9 +15,10 @@ import {
   writeLabelledMatrix,
 } from '../../src/io/labelledMatrix.js';
 import { readNpy, writeNpy } from '../../src/io/npy.js';
+import { sharedDataDir } from '../helpers/sharedData.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const AFFINITIES = resolve(HERE, '../../../shared/data/taskonomy/results/affinities');
+const AFFINITIES = resolve(sharedDataDir, 'taskonomy/results/affinities');
 
 const sim: LabelledMatrix = {
   rows: ['a', 'b, "quoted"', 'c'],

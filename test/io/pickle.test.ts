@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isNdArray, ndarrayToNested } from '../../src/io/npy.js';
 import { readNpyObject, unpickle } from '../../src/io/pickle.js';
+import { sharedDataDir } from '../helpers/sharedData.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIX = join(HERE, '../fixtures/io/pickle');
-const DATA = resolve(HERE, '../../../shared/data');
+const DATA = sharedDataDir;
 const TASKONOMY = join(DATA, 'taskonomy');
 const DDS = join(DATA, 'duality-diagram-similarity/CVPR2020_results');
 

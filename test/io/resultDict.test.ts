@@ -5,9 +5,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readResultDict, validateResultDict } from '../../src/io/resultDict.js';
+import { sharedDataDir } from '../helpers/sharedData.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const RESULTS = resolve(HERE, '../../../shared/data/taskonomy/results');
+const RESULTS = resolve(sharedDataDir, 'taskonomy/results');
 
 describe.skipIf(!existsSync(RESULTS))('readResultDict on the published files', () => {
   it('all_affinities: .pkl and .json give the same 814 entries', async () => {

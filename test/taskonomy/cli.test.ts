@@ -5,8 +5,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ahpAffinities } from '../../src/taskonomy/ahp.js';
 import { parseLossCsv, tournamentsFromLosses } from '../../src/taskonomy/winrates.js';
+import { sharedDataDir } from '../helpers/sharedData.js';
 
-const DATA = '../shared/data/taskonomy';
+const DATA = `${sharedDataDir}/taskonomy`;
 let dir: string;
 let stdout: string;
 let stderr: string;

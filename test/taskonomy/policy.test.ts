@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/linalg/resample.js';
 import { budgetSweep, buildPolicyModel, dominatedEdges, parseObjective, policyToLp, solvePolicy, type PolicyProblem, type PolicyResult } from '../../src/taskonomy/policy.js';
 import { canonicalKey, parseTransferKey, type ResultDict } from '../../src/taskonomy/results.js';
+import { sharedDataDir } from '../helpers/sharedData.js';
 
-const DATA = '../shared/data/taskonomy/results';
+const DATA = `${sharedDataDir}/taskonomy/results`;
 const readJson = (p: string): ResultDict => JSON.parse(readFileSync(`${DATA}/${p}`, 'utf8')) as ResultDict;
 
 /**
