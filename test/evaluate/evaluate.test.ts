@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { evaluatePrediction, truthFromResultDict, type EvalMetric } from '../../src/evaluate/evaluate.js';
 import { fromRows, transpose } from '../../src/linalg/dense.js';

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromRows } from '../../src/linalg/dense.js';
 import type { LabelledMatrix } from '../../src/linalg/labelled.js';
@@ -17,7 +16,6 @@ import {
 import { readNpy, writeNpy } from '../../src/io/npy.js';
 import { sharedDataDir } from '../helpers/sharedData.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const AFFINITIES = resolve(sharedDataDir, 'taskonomy/results/affinities');
 
 const sim: LabelledMatrix = {

@@ -1,13 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readResultDict, validateResultDict } from '../../src/io/resultDict.js';
 import { sharedDataDir } from '../helpers/sharedData.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = resolve(sharedDataDir, 'taskonomy/results');
 
 describe.skipIf(!existsSync(RESULTS))('readResultDict on the published files', () => {
