@@ -14,6 +14,7 @@ import { register as rank } from './rank.js';
 import { register as rdm } from './rdm.js';
 import { register as similarity } from './similarity.js';
 import { register as zoo } from './zoo.js';
+import { register as serve } from './serve.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: Array<(program: Command) => void> = [demo, similarity, rdm, evaluate, benchmark, measures, taxonomy, rank, ahp, candidates, policy, extract, layers, zoo, probe];
+export const commands: Array<(program: Command) => void> = [demo, similarity, rdm, evaluate, benchmark, measures, taxonomy, rank, ahp, candidates, policy, extract, layers, zoo, probe, serve];

@@ -1,0 +1,83 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { collect, parseNumber, UsageError } from '../util.js';
+
+/** Where `taskmap demo` writes by default; served automatically when it exists. */
+const DEMO_DIR = 'taskmap-demo';
+
+interface ServeOptions {
+  port: string;
+  host: string;
+  dataRoot?: string[];
+  uploadDir?: string;
+  maxUploadMb: string;
+  timeLimit: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .summary('HTTP API and web UI: similarity explorer and Taskonomy explorer')
+    .description(
+      [
+        'Serve the library over HTTP with the interactive web UI (built into',
+        'dist/web by `npm run build`). Open the printed address in a browser.',
+        '',
+        'The server reads only inside its data roots: ./taskmap-demo (what',
+        '`taskmap demo` writes) when it exists, plus every --data-root. Feature',
+        'sets (folders of .npy, .npz, .safetensors) and Taskonomy files (.pkl or',
+        '.json result dicts, tournaments, losses CSV) found there are listed in',
+        'the UI. Uploads go to --upload-dir (default: a temporary folder removed',
+        'when the server stops). Paths leaving a root (.., absolute paths,',
+        'symlinks to elsewhere) are refused.',
+        '',
+        'It listens on 127.0.0.1 only, unless --host says otherwise.',
+        '',
+        'Example (the published Taskonomy files):',
+        '  taskmap serve --data-root ../shared/data/taskonomy',
+      ].join('\n'),
+    )
+    .option('-p, --port <n>', 'port (0 = any free port)', '8377')
+    .option('--host <address>', 'address to listen on; anything but loopback exposes your data roots to the network', '127.0.0.1')
+    .option('-d, --data-root <dir>', 'folder to serve files from (repeatable)', collect)
+    .option('--upload-dir <dir>', 'keep uploads in this folder (default: temporary)')
+    .option('--max-upload-mb <n>', 'largest accepted upload per file, MiB', '256')
+    .option('--time-limit <s>', 'default HiGHS time limit per policy solve, seconds', '30')
+    .action(async (o: ServeOptions) => {
+      // Loaded here, not at the top: every other command would otherwise pay for loading the server framework.
+      const { buildServer, isLoopback } = await import('../../server/app.js');
+      const port = parseNumber(o.port, '--port', { integer: true, min: 0 });
+      if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+      const roots = (o.dataRoot ?? []).map((d) => resolve(d));
+      for (const d of roots) {
+        if (!existsSync(d) || !statSync(d).isDirectory()) throw new UsageError(`--data-root ${d}: no such folder`);
+      }
+      if (existsSync(DEMO_DIR) && statSync(DEMO_DIR).isDirectory()) roots.unshift(resolve(DEMO_DIR));
+      const server = await buildServer({
+        dataRoots: roots,
+        uploadDir: o.uploadDir,
+        maxUploadBytes: parseNumber(o.maxUploadMb, '--max-upload-mb', { min: 1 }) * 1024 * 1024,
+        host: o.host,
+        defaultTimeLimit: parseNumber(o.timeLimit, '--time-limit', { min: 0.001 }),
+      });
+      if (!isLoopback(o.host)) {
+        process.stderr.write(`warning: listening on ${o.host}: anyone who can reach this address can read your data roots\n`);
+      }
+      const address = await server.app.listen({ port, host: o.host });
+      const shown = address.replace('://[::1]', '://localhost');
+      process.stdout.write(`taskmap serve: ${shown}/\n`);
+      process.stdout.write(`data roots: ${server.ctx.sandbox.roots.map((r) => `${r.name} = ${r.dir}${r.writable ? ' (writable: uploads)' : ''}`).join(', ')}\n`);
+      if (!server.ctx.sandbox.roots.some((r) => !r.writable)) {
+        process.stdout.write('no data roots yet: run `taskmap demo` here, pass --data-root DIR, or upload files in the UI\n');
+      }
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.stdout.write('stopping…\n');
+          server.close().then(done, done);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

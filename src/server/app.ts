@@ -1,0 +1,190 @@
+/**
+ * `taskmap serve`: the library over HTTP (Fastify) plus the web UI built by Vite into dist/web.
+ *
+ * Security model: a local tool for one user. It binds to 127.0.0.1 by default; reads and writes only inside its
+ * data roots (see sandbox.ts); and refuses requests whose Host header is not a loopback name (a web page on
+ * another site cannot reach it through DNS rebinding) and state-changing requests whose Origin is another site
+ * (no cross-site uploads or job floods from a page the user happens to visit).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Cataloguer } from './catalog.js';
+import type { ServerContext } from './context.js';
+import { forbidden, HttpError, toHttpError } from './errors.js';
+import { JobQueue } from './jobs.js';
+import { registerAnalysisRoutes } from './routes/analysis.js';
+import { registerCatalogRoutes } from './routes/catalog.js';
+import { registerJobRoutes } from './routes/jobs.js';
+import { registerTaskonomyRoutes } from './routes/taskonomy.js';
+import { registerUploadRoutes } from './routes/uploads.js';
+import { Sandbox } from './sandbox.js';
+import { Store } from './store.js';
+import { getHighs } from '../taskonomy/policy.js';
+
+export interface ServerOptions {
+  /** Folders the API may read (feature sets, result files). */
+  dataRoots: string[];
+  /** Writable folder for uploads and saved AHP results; default a fresh temporary folder, removed on close. */
+  uploadDir?: string;
+  /** Per-file upload limit in bytes (default 256 MiB). */
+  maxUploadBytes?: number;
+  /** Folder of the built UI; default dist/web of this package; null serves the API only. */
+  uiDir?: string | null;
+  /** The address the server will listen on; a non-loopback address turns the Host check off. */
+  host?: string;
+  /** Default HiGHS time limit per policy solve, seconds (default 30). */
+  defaultTimeLimit?: number;
+  logger?: boolean;
+}
+
+export interface TaskmapServer {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  /** Stop listening, wait for the running job, remove the temporary upload folder. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK_NAMES.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function hostnameOf(hostHeader: string): string {
+  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
+  const colon = hostHeader.lastIndexOf(':');
+  return (colon < 0 ? hostHeader : hostHeader.slice(0, colon)).toLowerCase();
+}
+
+/** The built UI shipped with the package: dist/web beside dist/server, or dist/web from the source tree. */
+export function defaultUiDir(): string | null {
+  for (const rel of ['../web', '../../dist/web']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(join(dir, 'index.html'))) return dir;
+  }
+  return null;
+}
+
+async function packageVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+// No 'unsafe-eval': the UI runs Vega expressions through vega-interpreter instead of `new Function`.
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
+  let uploadDir = opts.uploadDir;
+  let removeUploads = false;
+  if (!uploadDir) {
+    uploadDir = await mkdtemp(join(tmpdir(), 'taskmap-uploads-'));
+    removeUploads = true;
+  }
+  const sandbox = await Sandbox.create([...opts.dataRoots.map((dir) => ({ dir })), { dir: uploadDir, name: 'uploads', writable: true }]);
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 1024 * 1024,
+    // Open event streams would otherwise keep `close()` (Ctrl-C) waiting until their jobs finish.
+    forceCloseConnections: true,
+    // Unknown fields are errors and types are not coerced: a typo or a string budget is reported, not guessed.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    schemaErrorFormatter: (errors, dataVar) => {
+      const e = errors[0];
+      const where = `${dataVar}${e.instancePath.replace(/\//g, '.')}`;
+      const params = e.params as Record<string, unknown>;
+      let message: string;
+      if (e.keyword === 'additionalProperties') message = `${where}: unknown field "${String(params.additionalProperty)}"`;
+      else if (e.keyword === 'required') message = `${where}: missing required field "${String(params.missingProperty)}"`;
+      else if (e.keyword === 'enum') message = `${where} must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
+      else message = `${where} ${e.message ?? 'is invalid'}`;
+      return new Error(message);
+    },
+  });
+  const ctx: ServerContext = {
+    sandbox,
+    store: new Store(sandbox),
+    jobs: new JobQueue({ redact: (m) => sandbox.redact(m), onError: (err, id) => app.log.error({ err, job: id }, 'job failed') }),
+    catalog: new Cataloguer(sandbox),
+    maxUploadBytes: opts.maxUploadBytes ?? 256 * 1024 * 1024,
+    defaultTimeLimit: opts.defaultTimeLimit ?? 30,
+  };
+
+  // Load the HiGHS WASM module now, so the first policy request does not pay for it.
+  void getHighs().catch(() => undefined);
+
+  const checkHost = opts.host === undefined || isLoopback(opts.host);
+  app.addHook('onRequest', async (req) => {
+    const host = req.headers.host;
+    if (checkHost && (!host || !isLoopback(hostnameOf(host)))) {
+      throw forbidden(`Host "${host ?? ''}" is not this machine: taskmap serve answers only to localhost / 127.0.0.1`);
+    }
+    const origin = req.headers.origin;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && origin !== undefined && origin !== 'null') {
+      let originHost: string;
+      try {
+        originHost = new URL(origin).host;
+      } catch {
+        throw forbidden(`bad Origin header "${origin}"`);
+      }
+      if (originHost !== host) throw forbidden(`cross-site request from ${origin} refused`);
+    }
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    else reply.header('content-security-policy', CSP);
+    return payload;
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = toHttpError(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    body.error.message = sandbox.redact(body.error.message);
+    return reply.code(status).send(body);
+  });
+
+  await app.register(fastifyMultipart, { limits: { fileSize: ctx.maxUploadBytes, fields: 16, fieldSize: 4096, parts: 1024 } });
+  registerCatalogRoutes(app, ctx, await packageVersion());
+  registerAnalysisRoutes(app, ctx);
+  registerTaskonomyRoutes(app, ctx);
+  registerUploadRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
+
+  const uiDir = opts.uiDir === undefined ? defaultUiDir() : opts.uiDir;
+  if (uiDir) {
+    await app.register(fastifyStatic, { root: uiDir, prefix: '/', index: ['index.html'], dotfiles: 'deny', maxAge: 0 });
+  } else {
+    app.get('/', async (_req, reply) =>
+      reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send('The taskmap web UI is not built. Run `npm run build` in the taskmap folder (it builds dist/web), then restart `taskmap serve`. The API is at /api/.'),
+    );
+  }
+  app.setNotFoundHandler((req, reply) => {
+    const err = new HttpError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
+    return reply.code(404).send(toHttpError(err).body);
+  });
+
+  return {
+    app,
+    ctx,
+    async close() {
+      await app.close();
+      await ctx.jobs.idle();
+      if (removeUploads) await rm(uploadDir!, { recursive: true, force: true });
+    },
+  };
+}

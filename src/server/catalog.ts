@@ -1,0 +1,201 @@
+/**
+ * What the data roots hold, for the UI's pickers: feature sets (folders of .npy, .npz, .safetensors), Taskonomy
+ * result dicts (.pkl / .json), labelled matrices (.json / .csv / .npy + labels), tournaments (wins JSON, losses
+ * CSV). JSON and pickle files are recognised by their content, read through the same library readers that
+ * will load them later (results cached per file fingerprint, so a second listing is cheap).
+ *
+ * The walk is bounded (depth, entry count, file size) and never leaves a root: symlinks are followed only when
+ * their target lies inside the same root.
+ */
+import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { extname, join, relative, sep } from 'node:path';
+import { labelledMatrixFromJson } from '../io/labelledMatrix.js';
+import { readResultDict, validateResultDict } from '../io/resultDict.js';
+import { parseResultDict } from '../taskonomy/results.js';
+import { parseTournamentsJson } from '../taskonomy/winrates.js';
+import { isHidden, type DataRoot, type Sandbox } from './sandbox.js';
+import { Lru } from './store.js';
+
+export type FeatureSetFormat = 'dir' | 'npz' | 'safetensors';
+export type ResultKind = 'resultDict' | 'matrix' | 'tournaments' | 'losses';
+
+export interface FeatureSetEntry {
+  path: string;
+  format: FeatureSetFormat;
+  /** .npy files directly in the folder (dir format). */
+  files?: number;
+  bytes: number;
+}
+
+export interface ResultEntry {
+  path: string;
+  kind: ResultKind;
+  format: string;
+  bytes: number;
+  /** Result dicts: number of transfers (keys) and targets. */
+  transfers?: number;
+  targets?: number;
+  /**
+   * What the file name says it holds (Taskonomy's naming): affinities, gain (wins_vs_pixels) or quality
+   * (wins_vs_task). Only a default for the UI's pickers.
+   */
+  role?: 'affinities' | 'gain' | 'quality';
+}
+
+export interface Catalog {
+  roots: { name: string; writable: boolean }[];
+  featureSets: FeatureSetEntry[];
+  results: ResultEntry[];
+  /** Set when a limit stopped the walk early. */
+  truncated?: string;
+}
+
+const MAX_DEPTH = 6;
+const MAX_ENTRIES = 20_000;
+/** Larger JSON / pickle files are listed only by extension, never parsed during a listing. */
+const MAX_SNIFF_BYTES = 32 * 1024 * 1024;
+const SKIP_DIRS = new Set(['node_modules']);
+
+function roleOf(name: string): ResultEntry['role'] {
+  const n = name.toLowerCase();
+  if (n.includes('wins_vs_pixels') || n.includes('gain')) return 'gain';
+  if (n.includes('wins_vs_task') || n.includes('quality')) return 'quality';
+  if (n.includes('affinit')) return 'affinities';
+  return undefined;
+}
+
+/** A CSV is per-image losses (the `taskmap ahp --losses` format) when its header says so, else a labelled matrix. */
+export function csvKind(head: string): 'losses' | 'matrix' {
+  const header = head.split(/\r?\n/)[0].replace(/^\uFEFF/, '').toLowerCase().replace(/\s/g, '');
+  return header === 'target,source,image,loss' ? 'losses' : 'matrix';
+}
+
+function dictSummary(dict: Record<string, number>): Pick<ResultEntry, 'transfers' | 'targets'> {
+  const keys = parseResultDict(dict);
+  return { transfers: keys.length, targets: new Set(keys.map((k) => k.target)).size };
+}
+
+/** The API reference of a path reached by walking down from a root (symlinks keep the name they are found under). */
+function refIn(root: DataRoot, path: string): string {
+  return [root.name, ...relative(root.dir, path).split(sep).filter(Boolean)].join('/');
+}
+
+export class Cataloguer {
+  private sniffed = new Lru<string, { fp: string; entry: Omit<ResultEntry, 'path' | 'bytes'> | null }>(2000);
+
+  constructor(private readonly sandbox: Sandbox) {}
+
+  /** Recognise a JSON / pickle / CSV / npy file, or null when it is none of the inputs the API takes. */
+  async classify(abs: string, size: number, mtime: number): Promise<Omit<ResultEntry, 'path' | 'bytes'> | null> {
+    const fp = `${size}:${mtime}`;
+    const hit = this.sniffed.get(abs);
+    if (hit && hit.fp === fp) return hit.entry;
+    const ext = extname(abs).toLowerCase();
+    const name = abs.slice(abs.lastIndexOf(sep) + 1);
+    let entry: Omit<ResultEntry, 'path' | 'bytes'> | null = null;
+    try {
+      if (ext === '.pkl' || ext === '.pickle') {
+        entry = size > MAX_SNIFF_BYTES ? { kind: 'resultDict', format: 'pkl' } : { kind: 'resultDict', format: 'pkl', ...dictSummary(await readResultDict(abs)) };
+      } else if (ext === '.json' && name !== 'manifest.json' && !name.endsWith('.labels.json') && !name.endsWith('.families.json')) {
+        if (size <= MAX_SNIFF_BYTES) {
+          const json: unknown = JSON.parse(await readFile(abs, 'utf8'));
+          if (json && typeof json === 'object' && 'matrix' in json) {
+            labelledMatrixFromJson(json, name);
+            entry = { kind: 'matrix', format: 'json' };
+          } else {
+            try {
+              entry = { kind: 'resultDict', format: 'json', ...dictSummary(validateResultDict(json, name)) };
+            } catch {
+              parseTournamentsJson(json, name);
+              entry = { kind: 'tournaments', format: 'json' };
+            }
+          }
+        }
+      } else if (ext === '.csv') {
+        const fh = await open(abs, 'r');
+        try {
+          const buf = Buffer.alloc(256);
+          const { bytesRead } = await fh.read(buf, 0, 256, 0);
+          entry = { kind: csvKind(buf.subarray(0, bytesRead).toString('utf8')), format: 'csv' };
+        } finally {
+          await fh.close();
+        }
+      } else if (ext === '.npy') {
+        // A matrix only with its labels sidecar; other .npy files are feature-set members.
+        const side = await stat(`${abs}.labels.json`).catch(() => undefined);
+        if (side?.isFile()) entry = { kind: 'matrix', format: 'npy' };
+      }
+    } catch {
+      entry = null; // not something the API can load: leave it out of the listing
+    }
+    if (entry && entry.kind === 'resultDict') {
+      const role = roleOf(name);
+      if (role) entry.role = role;
+    }
+    this.sniffed.set(abs, { fp, entry });
+    return entry;
+  }
+
+  async list(): Promise<Catalog> {
+    const featureSets: FeatureSetEntry[] = [];
+    const results: ResultEntry[] = [];
+    let entries = 0;
+    let truncated: string | undefined;
+    const walk = async (root: DataRoot, dir: string, depth: number, visited: Set<string>): Promise<void> => {
+      const real = await realpath(dir).catch(() => undefined);
+      if (!real || visited.has(real)) return;
+      visited.add(real);
+      let items;
+      try {
+        items = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      let npyFiles = 0;
+      let npyBytes = 0;
+      for (const e of items) {
+        if (isHidden(e.name)) continue;
+        if (++entries > MAX_ENTRIES) {
+          truncated = `stopped after ${MAX_ENTRIES} entries`;
+          return;
+        }
+        const path = join(dir, e.name);
+        let target = path;
+        if (e.isSymbolicLink()) {
+          const t = await realpath(path).catch(() => undefined);
+          // Symlinks that leave the root are not listed (and would be refused when loaded).
+          if (!t || !(t === root.dir || t.startsWith(root.dir + sep))) continue;
+          target = t;
+        }
+        const st = await stat(target).catch(() => undefined);
+        if (!st) continue;
+        const ref = refIn(root, path);
+        if (st.isDirectory()) {
+          if (SKIP_DIRS.has(e.name)) continue;
+          if (depth < MAX_DEPTH) await walk(root, path, depth + 1, visited);
+          else truncated ??= `folders deeper than ${MAX_DEPTH} levels are not listed`;
+          continue;
+        }
+        const ext = extname(e.name).toLowerCase();
+        if (ext === '.npz' || ext === '.safetensors') {
+          featureSets.push({ path: ref, format: ext === '.npz' ? 'npz' : 'safetensors', bytes: st.size });
+          continue;
+        }
+        const sniffed = await this.classify(target, st.size, st.mtimeMs);
+        if (sniffed) results.push({ path: ref, bytes: st.size, ...sniffed });
+        else if (ext === '.npy') {
+          npyFiles++;
+          npyBytes += st.size;
+        }
+      }
+      if (npyFiles > 0) featureSets.push({ path: refIn(root, dir), format: 'dir', files: npyFiles, bytes: npyBytes });
+    };
+    for (const root of this.sandbox.roots) await walk(root, root.dir, 0, new Set());
+    featureSets.sort((a, b) => (a.path < b.path ? -1 : 1));
+    results.sort((a, b) => (a.path < b.path ? -1 : 1));
+    const out: Catalog = { roots: this.sandbox.roots.map((r) => ({ name: r.name, writable: r.writable })), featureSets, results };
+    if (truncated) out.truncated = truncated;
+    return out;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * JSON Schemas of the request bodies and queries. Fastify validates every request against them before a
+ * handler runs (unknown fields are errors, not silently dropped, so a typo such as "budjet" is reported), and the
+ * TypeScript interfaces beside them are what the handlers receive. Value checks that need the data (labels,
+ * measure ids, tasks of a result dict) are left to the library, whose messages name the problem.
+ */
+import { EVAL_METRICS, type EvalMetric } from '../evaluate/evaluate.js';
+import { LINKAGES, type Linkage } from '../taxonomy/cluster.js';
+
+const ref = { type: 'string', minLength: 1, maxLength: 1024 } as const;
+const label = { type: 'string', minLength: 1, maxLength: 256 } as const;
+const labels = { type: 'array', items: label, maxItems: 2000 } as const;
+const measure = { type: 'string', minLength: 1, maxLength: 512 } as const;
+const precision = { type: 'string', enum: ['float64', 'float32'] } as const;
+const costs = { type: 'object', additionalProperties: { type: 'number', minimum: 0 }, maxProperties: 2000 } as const;
+
+/** Objective names the policy accepts: the library's ids and the paper's gain / quality (see parseObjective). */
+export const OBJECTIVE_NAMES = ['affinity', 'sqrtAffinity', 'winsVsTask', 'winsVsPixels', 'quality', 'gain'] as const;
+
+function body<P extends Record<string, unknown>>(properties: P, required: string[] = []) {
+  return { type: 'object', additionalProperties: false, properties, required } as const;
+}
+
+export type Precision = 'float64' | 'float32';
+
+export interface SimilarityBody {
+  featureSet: string;
+  measure: string;
+  precision?: Precision;
+}
+export const similaritySchema = body({ featureSet: ref, measure, precision }, ['featureSet', 'measure']);
+
+export interface TaxonomyBody {
+  featureSet?: string;
+  matrix?: string;
+  measure?: string;
+  linkage?: Linkage;
+  /** Flat clusters to cut the tree into (default: the number of families, else 3). */
+  clusters?: number;
+  precision?: Precision;
+}
+export const taxonomySchema = body({
+  featureSet: ref,
+  matrix: ref,
+  measure,
+  linkage: { type: 'string', enum: [...LINKAGES] },
+  clusters: { type: 'integer', minimum: 1, maximum: 10_000 },
+  precision,
+});
+
+export interface RankBody {
+  featureSet: string;
+  target: string;
+  measure: string;
+  bootstrap?: number;
+  subset?: number;
+  seed?: number;
+  groupBy?: 'model';
+  separator?: string;
+  precision?: Precision;
+}
+export const rankSchema = body(
+  {
+    featureSet: ref,
+    target: label,
+    measure,
+    // Each draw recomputes every candidate on a subset; 2000 draws is already minutes on a large set.
+    bootstrap: { type: 'integer', minimum: 0, maximum: 2000 },
+    subset: { type: 'integer', minimum: 1 },
+    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    groupBy: { type: 'string', enum: ['model'] },
+    separator: { type: 'string', minLength: 1, maxLength: 16 },
+    precision,
+  },
+  ['featureSet', 'target', 'measure'],
+);
+
+export interface EvaluateBody {
+  featureSet?: string;
+  measures?: string[];
+  predicted?: string;
+  truth: string;
+  metric?: EvalMetric;
+  includeSelf?: boolean;
+  targets?: string[];
+  sources?: string[];
+  aliases?: Record<string, string>;
+  precision?: Precision;
+}
+export const evaluateSchema = body(
+  {
+    featureSet: ref,
+    measures: { type: 'array', items: measure, minItems: 1, maxItems: 200 },
+    predicted: ref,
+    truth: ref,
+    metric: { type: 'string', enum: [...EVAL_METRICS] },
+    includeSelf: { type: 'boolean' },
+    targets: labels,
+    sources: labels,
+    aliases: { type: 'object', additionalProperties: label, maxProperties: 2000 },
+    precision,
+  },
+  ['truth'],
+);
+
+export interface AhpBody {
+  tournaments: string;
+  clip?: [number, number];
+  exclude?: string[];
+  /** Write the affinities as JSON to this file name in the upload root (so the policy view can use them). */
+  save?: string;
+}
+export const ahpSchema = body(
+  {
+    tournaments: ref,
+    clip: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 },
+    exclude: labels,
+    save: { type: 'string', minLength: 1, maxLength: 128 },
+  },
+  ['tournaments'],
+);
+
+export interface ResultMatrixBody {
+  path: string;
+  sources?: string[];
+  targets?: string[];
+}
+export const resultMatrixSchema = body({ path: ref, sources: labels, targets: labels }, ['path']);
+
+export interface PolicyBody {
+  affinities: string;
+  winsVsPixels?: string;
+  winsVsTask?: string;
+  objective?: (typeof OBJECTIVE_NAMES)[number];
+  budget: number;
+  targets?: string[];
+  sourceOnly?: string[];
+  targetOnly?: string[];
+  maxOrder?: number;
+  cost?: Record<string, number>;
+  transferCost?: Record<string, number>;
+  importance?: Record<string, number>;
+  valueFloor?: number;
+  sourceOnlyBonus?: number;
+  /** 'auto' (default): exhaustive enumeration when it is small, else HiGHS; both are exact. */
+  solver?: 'auto' | 'highs' | 'exhaustive';
+  /** Seconds (HiGHS). The server applies a default so one request cannot hold the solver indefinitely. */
+  timeLimit?: number;
+}
+const policyProperties = {
+  affinities: ref,
+  winsVsPixels: ref,
+  winsVsTask: ref,
+  objective: { type: 'string', enum: [...OBJECTIVE_NAMES] },
+  budget: { type: 'number', minimum: 0, maximum: 1e6 },
+  targets: labels,
+  sourceOnly: labels,
+  targetOnly: labels,
+  maxOrder: { type: 'integer', minimum: 1, maximum: 64 },
+  cost: costs,
+  transferCost: costs,
+  importance: costs,
+  valueFloor: { type: 'number', minimum: 0, maximum: 1 },
+  sourceOnlyBonus: { type: 'number', minimum: -1e6, maximum: 1e6 },
+  solver: { type: 'string', enum: ['auto', 'highs', 'exhaustive'] },
+  timeLimit: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+} as const;
+export const policySchema = body(policyProperties, ['affinities', 'budget']);
+
+export interface SweepBody extends Omit<PolicyBody, 'budget'> {
+  budgets?: number[];
+}
+const { budget: _budget, ...sweepBase } = policyProperties;
+export const sweepSchema = body(
+  { ...sweepBase, budgets: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1e6 }, minItems: 1, maxItems: 200 } },
+  ['affinities'],
+);
+
+export const pathQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { path: ref },
+  required: ['path'],
+} as const;
+
+export const measureQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { id: measure },
+  required: ['id'],
+} as const;
+
+export const uploadQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { name: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
+
+export const jobParamsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { id: { type: 'string', pattern: '^[0-9a-f]{24}$' } },
+  required: ['id'],
+} as const;

@@ -1,0 +1,69 @@
+/**
+ * Headless Debian Chromium driven by playwright-core, and the built UI the server serves. Playwright's own browser
+ * downloads are not used (not reachable offline); `scripts/ci-setup.sh` installs /usr/bin/chromium. Without it the
+ * browser tests skip locally with a message, but fail under CI, so CI can never pass by skipping them.
+ */
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { repoRoot } from '../helpers/sharedData.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const haveChromium = existsSync(CHROMIUM);
+export const skipBrowser = !haveChromium && !process.env.CI;
+export const SKIP_MESSAGE = `browser tests skipped: ${CHROMIUM} not found (install it with \`sudo bash scripts/ci-setup.sh\`, i.e. apt-get install chromium)`;
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function launch(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+  if (!haveChromium) throw new Error(`${CHROMIUM} is missing; CI installs it with scripts/ci-setup.sh`);
+  const userDataDir = await mkdtemp(join(tmpdir(), 'taskmap-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1440, height: 1000 },
+    acceptDownloads: true,
+    timeout: 30_000,
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((e) => newestMtime(join(path, e))));
+}
+
+/**
+ * The UI to test: dist/web when it is at least as new as its sources (as `npm run build` leaves it, e.g. in CI
+ * after `npm ci`), otherwise a fresh Vite build into a temporary folder (dist/ is left alone).
+ */
+export async function builtUi(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dist = join(repoRoot, 'dist', 'web');
+  const web = join(repoRoot, 'web');
+  if (existsSync(join(dist, 'index.html')) && statSync(join(dist, 'index.html')).mtimeMs >= newestMtime(web)) {
+    return { dir: dist, cleanup: async () => undefined };
+  }
+  const out = await mkdtemp(join(tmpdir(), 'taskmap-ui-'));
+  const { build } = await import('vite');
+  await build({ configFile: join(web, 'vite.config.ts'), logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
+  return { dir: out, cleanup: () => rm(out, { recursive: true, force: true }) };
+}

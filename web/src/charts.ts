@@ -1,0 +1,176 @@
+/** Vega-Lite specifications of the UI's charts (pure functions of API payloads). */
+import type { TopLevelSpec } from 'vega-lite';
+import type { LabelledMatrixJson, RankEntry, SweepRow } from './types.js';
+
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
+
+const CONFIG = {
+  view: { stroke: null },
+  font: FONT,
+  axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 220 },
+  legend: { labelFontSize: 11, titleFontSize: 12, titleLimit: 260 },
+} as const;
+
+/**
+ * A labelled matrix as a heatmap, rows and columns in the given orders (e.g. the dendrogram's leaf order), with
+ * the value in the tooltip. Cells are sized so that a 30×30 matrix fits beside a second one.
+ */
+export function heatmapSpec(
+  m: LabelledMatrixJson,
+  opts: {
+    rowOrder?: string[];
+    colOrder?: string[];
+    valueTitle: string;
+    rowTitle?: string;
+    colTitle?: string;
+    scheme?: string;
+    domain?: [number, number];
+    /** 'log' spreads the colours of skewed positive values (AHP affinities: `self` takes most of each column's mass). */
+    scaleType?: 'linear' | 'log';
+    /** Legend under the chart: narrower, for two heatmaps side by side. */
+    legendBelow?: boolean;
+  },
+): TopLevelSpec {
+  const values: { row: string; col: string; value: number | null }[] = [];
+  m.rows.forEach((row, i) => m.cols.forEach((col, j) => values.push({ row, col, value: m.matrix[i][j] })));
+  const cell = Math.max(6, Math.min(24, Math.floor((opts.legendBelow ? 340 : 380) / Math.max(m.rows.length, m.cols.length))));
+  // Labels no taller than their cells, so that dense matrices (a whole zoo) stay legible.
+  const labelSize = Math.max(6, Math.min(11, cell + 1));
+  return {
+    data: { values },
+    width: cell * m.cols.length,
+    height: cell * m.rows.length,
+    transform: [{ filter: 'datum.value !== null' }],
+    mark: { type: 'rect', tooltip: true },
+    encoding: {
+      x: { field: 'col', type: 'nominal', sort: opts.colOrder ?? m.cols, axis: { title: opts.colTitle ?? null, labelAngle: -50, labelFontSize: labelSize } },
+      y: { field: 'row', type: 'nominal', sort: opts.rowOrder ?? m.rows, axis: { title: opts.rowTitle ?? null, labelFontSize: labelSize } },
+      color: {
+        field: 'value',
+        type: 'quantitative',
+        title: opts.valueTitle,
+        scale: { scheme: opts.scheme ?? 'viridis', type: opts.scaleType ?? 'linear', ...(opts.domain ? { domain: opts.domain } : {}) },
+        ...(opts.legendBelow ? { legend: { orient: 'bottom', direction: 'horizontal', gradientLength: 220 } } : {}),
+      },
+      tooltip: [
+        { field: 'row', type: 'nominal', title: opts.rowTitle ?? 'row' },
+        { field: 'col', type: 'nominal', title: opts.colTitle ?? 'column' },
+        { field: 'value', type: 'quantitative', title: opts.valueTitle, format: '.4f' },
+      ],
+    },
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+/** 2-D classical MDS map, points coloured by task family (or by cluster when families are unknown). */
+export function mdsSpec(
+  coords: Record<string, number[]>,
+  colour: Record<string, string>,
+  colourTitle: string,
+  explained: number[],
+): TopLevelSpec {
+  const values = Object.entries(coords).map(([label, c]) => ({ label, x: c[0] ?? 0, y: c[1] ?? 0, group: colour[label] ?? '–' }));
+  const pct = (k: number) => (explained[k] !== undefined ? ` (${(100 * explained[k]).toFixed(0)} %)` : '');
+  return {
+    data: { values },
+    width: 380,
+    height: 320,
+    layer: [
+      {
+        mark: { type: 'point', filled: true, size: 90, tooltip: true },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: `MDS 1${pct(0)}`, scale: { zero: false, nice: false, padding: 20 } },
+          y: { field: 'y', type: 'quantitative', title: `MDS 2${pct(1)}`, scale: { zero: false, nice: false, padding: 20 } },
+          // Legend below: point labels near the right edge would run into a legend beside the plot.
+          color: { field: 'group', type: 'nominal', title: colourTitle, scale: { scheme: 'tableau10' }, legend: { orient: 'bottom', columns: 4 } },
+          tooltip: [
+            { field: 'label', title: 'model' },
+            { field: 'group', title: colourTitle },
+            { field: 'x', format: '.3f' },
+            { field: 'y', format: '.3f' },
+          ],
+        },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 7, fontSize: 10, color: '#333' },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } },
+      },
+    ],
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+/** Sources ranked by similarity to a target: score on all images, bootstrap mean and 95 % interval. */
+export function rankingSpec(ranking: RankEntry[], measure: string): TopLevelSpec {
+  const values = ranking.map((r) => ({ ...r, lo: r.ci95?.[0] ?? null, hi: r.ci95?.[1] ?? null }));
+  const order = ranking.map((r) => r.label);
+  const y = { field: 'label', type: 'nominal', sort: order, title: null } as const;
+  const tooltip = [
+    { field: 'rank', title: 'rank' },
+    { field: 'label', title: 'source' },
+    { field: 'score', format: '.4f', title: 'score (all images)' },
+    { field: 'mean', format: '.4f', title: 'bootstrap mean' },
+    { field: 'lo', format: '.4f', title: 'CI 2.5 %' },
+    { field: 'hi', format: '.4f', title: 'CI 97.5 %' },
+    { field: 'pBest', format: '.2f', title: 'P(best)' },
+  ];
+  return {
+    data: { values },
+    width: 360,
+    height: Math.max(60, 18 * ranking.length),
+    layer: [
+      {
+        transform: [{ filter: 'datum.lo !== null' }],
+        mark: { type: 'rule', strokeWidth: 2, color: '#9aa5b1' },
+        encoding: { y, x: { field: 'lo', type: 'quantitative', title: measure, scale: { zero: false } }, x2: { field: 'hi' }, tooltip },
+      },
+      {
+        mark: { type: 'point', filled: true, size: 60, color: '#2f6fad', tooltip: true },
+        encoding: { y, x: { field: 'score', type: 'quantitative', title: measure, scale: { zero: false } }, tooltip },
+      },
+    ],
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
+/** Objective, mean Gain and mean Quality of the optimal policy against the labelling budget. */
+export function sweepSpec(rows: SweepRow[], objective: string): TopLevelSpec {
+  const values = rows.flatMap((r) =>
+    (
+      [
+        [`objective (${objective})`, r.objective],
+        ['mean Gain', r.meanGain],
+        ['mean Quality', r.meanQuality],
+      ] as const
+    )
+      .filter(([, v]) => v !== null)
+      .map(([series, value]) => ({ budget: r.budget, series, value, status: r.status, supervised: r.supervised.join(', ') })),
+  );
+  const enc = {
+    x: { field: 'budget', type: 'quantitative', title: 'labelling budget', axis: { tickMinStep: 1 } },
+    y: { field: 'value', type: 'quantitative', title: null },
+    color: { field: 'series', type: 'nominal', title: null, scale: { scheme: 'tableau10' } },
+  } as const;
+  return {
+    data: { values },
+    width: 420,
+    height: 260,
+    layer: [
+      { mark: { type: 'line' }, encoding: enc },
+      {
+        mark: { type: 'point', filled: true, size: 50, tooltip: true },
+        encoding: {
+          ...enc,
+          tooltip: [
+            { field: 'budget', title: 'budget' },
+            { field: 'series', title: 'series' },
+            { field: 'value', format: '.4f', title: 'value' },
+            { field: 'status', title: 'status' },
+            { field: 'supervised', title: 'labelled' },
+          ],
+        },
+      },
+    ],
+    config: CONFIG,
+  } as TopLevelSpec;
+}

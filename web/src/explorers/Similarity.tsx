@@ -1,0 +1,335 @@
+/**
+ * Similarity explorer: a feature set and one or two measures (parameters from the registry) → similarity
+ * heatmap in dendrogram order, the dendrogram, a classical-MDS map coloured by task family (or by cluster), the
+ * matrix as a table, and per-target source rankings with bootstrap intervals. All numbers come from the API.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ApiError, get, runJob } from '../api.js';
+import { heatmapSpec, mdsSpec, rankingSpec } from '../charts.js';
+import { DataTable } from '../components/DataTable.js';
+import { Dendrogram } from '../components/Dendrogram.js';
+import { initialMeasure, MeasureForm, measureIdOf, type MeasureState } from '../components/MeasureForm.js';
+import { ProgressBar } from '../components/ProgressBar.js';
+import { SvgFigure } from '../components/SvgFigure.js';
+import { Upload } from '../components/Upload.js';
+import { VegaFigure } from '../components/VegaFigure.js';
+import type { Catalog, FeatureSetInfo, MeasuresResponse, Progress, RankPayload, TaxonomyPayload } from '../types.js';
+
+interface Run<T> {
+  busy: boolean;
+  progress: Progress | null;
+  result: T | null;
+  error: string | null;
+}
+const idle = <T,>(): Run<T> => ({ busy: false, progress: null, result: null, error: null });
+
+function errorText(e: unknown): string {
+  return e instanceof ApiError ? e.message : String((e as Error)?.message ?? e);
+}
+
+function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string }) {
+  const { t } = props;
+  const id = t.measure?.id ?? 'matrix';
+  const groups = t.families ?? Object.fromEntries(Object.entries(t.clusters).map(([k, v]) => [k, `cluster ${v + 1}`]));
+  const groupTitle = t.families ? 'task family' : `cluster (k = ${t.k})`;
+  const heat = useMemo(
+    () => heatmapSpec(t.similarity, { rowOrder: t.leafOrder, colOrder: t.leafOrder, valueTitle: t.measure ? 'similarity' : 'value', rowTitle: 'model', colTitle: 'model', legendBelow: true }),
+    [t],
+  );
+  const mds = useMemo(() => mdsSpec(t.mds.coords, groups, groupTitle, t.mds.explained), [t]);
+  return (
+    <div class="panel" data-panel={props.slot} data-measure={id}>
+      <h2>
+        <code>{id}</code> {t.measure && <small>{t.measure.name}</small>}
+      </h2>
+      <div class="note">
+        {t.similarity.rows.length} models{t.images ? ` on ${t.images} images` : ''} · {t.linkage} linkage on {t.distance}
+        <details>
+          <summary>leaf order</summary>
+          <span data-leaf-order>{t.leafOrder.join(' ')}</span>
+        </details>
+      </div>
+      <VegaFigure title={`Similarity (${id}), dendrogram order`} id={`heatmap-${props.slot}`} spec={heat} canvas={t.similarity.rows.length > 80} />
+      <SvgFigure
+        title="Dendrogram"
+        id={`dendrogram-${props.slot}`}
+        note={
+          <details>
+            <summary>Newick</summary>
+            <code class="wrap" data-newick>
+              {t.newick}
+            </code>
+          </details>
+        }
+      >
+        {(ref) => <Dendrogram tree={t.tree} leafOrder={t.leafOrder} groups={groups} svgRef={ref} distanceLabel={t.distance} />}
+      </SvgFigure>
+      <VegaFigure
+        title={`MDS map, coloured by ${groupTitle}`}
+        id={`mds-${props.slot}`}
+        spec={mds}
+        note={t.mds.negativeEigenvalues > 0 ? `${t.mds.negativeEigenvalues} negative eigenvalues: the distances are not exactly Euclidean, so the map is an approximation.` : undefined}
+      />
+      <details>
+        <summary>Similarity matrix table</summary>
+        <DataTable
+          title={`Similarity matrix (${id})`}
+          id={`matrix-${props.slot}`}
+          columns={['', ...t.similarity.cols]}
+          rows={t.similarity.rows.map((r, i) => [r, ...t.similarity.matrix[i]])}
+          json={t.similarity}
+        />
+      </details>
+    </div>
+  );
+}
+
+function RankingPanel(props: { r: RankPayload; slot: string }) {
+  const { r } = props;
+  const spec = useMemo(() => rankingSpec(r.ranking, r.measure), [r]);
+  const boot = r.bootstrap;
+  return (
+    <div class="panel" data-ranking={props.slot}>
+      <VegaFigure
+        title={`Sources for ${r.target.label} (${r.measure})`}
+        id={`ranking-${props.slot}`}
+        spec={spec}
+        note={boot ? `Points: score on all ${r.n_images} images; bars: 95 % interval over ${boot.draws} draws of ${boot.subset} images (seed ${boot.seed}).` : `Scores on all ${r.n_images} images (no bootstrap).`}
+      />
+      <DataTable
+        title="Source ranking"
+        id={`ranking-table-${props.slot}`}
+        columns={['rank', 'source', 'family', 'score', 'mean', 'CI 2.5 %', 'CI 97.5 %', 'P(best)']}
+        rows={r.ranking.map((e) => [e.rank, e.label, r.families?.[e.label] ?? null, e.score, e.mean, e.ci95?.[0] ?? null, e.ci95?.[1] ?? null, e.pBest])}
+        json={r}
+      />
+    </div>
+  );
+}
+
+export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog: Catalog; refresh: () => Promise<Catalog> }) {
+  const { families, measures: standard } = props.measures;
+  const sets = props.catalog.featureSets;
+  // Stored similarity matrices (e.g. the ones `taskmap demo` writes) can be explored too, without features.
+  const matrices = props.catalog.results.filter((r) => r.kind === 'matrix');
+  const [featureSet, setFeatureSet] = useState<string>(sets[0]?.path ?? '');
+  const [matrix, setMatrix] = useState<string>('');
+  const [info, setInfo] = useState<FeatureSetInfo | null>(null);
+  const [infoError, setInfoError] = useState<string | null>(null);
+  const [measureA, setMeasureA] = useState<MeasureState>(() => initialMeasure(families, 'rsa'));
+  const [measureB, setMeasureB] = useState<MeasureState>(() => {
+    const dds = standard.find((m) => m.id === 'dds:norm=znorm,kernel=cosine');
+    return dds ? { family: 'dds', params: { ...initialMeasure(families, 'dds').params, norm: 'znorm', kernel: 'cosine' } } : initialMeasure(families, 'cka');
+  });
+  const [compare, setCompare] = useState(false);
+  const [linkage, setLinkage] = useState('average');
+  const [clusters, setClusters] = useState('');
+  const [runs, setRuns] = useState<Run<TaxonomyPayload>[]>([idle(), idle()]);
+  const [target, setTarget] = useState('');
+  const [bootstrap, setBootstrap] = useState('50');
+  const [subset, setSubset] = useState('');
+  const [seed, setSeed] = useState('1993');
+  const [ranks, setRanks] = useState<Run<RankPayload>[]>([idle(), idle()]);
+
+  useEffect(() => {
+    if (!featureSet && sets[0]) setFeatureSet(sets[0].path);
+  }, [sets]);
+  useEffect(() => {
+    setInfo(null);
+    setInfoError(null);
+    if (!featureSet || matrix) return;
+    get<FeatureSetInfo>('featureset', { path: featureSet }).then(
+      (i) => {
+        setInfo(i);
+        setTarget((t) => (i.members.some((m) => m.label === t) ? t : (i.members[0]?.label ?? '')));
+      },
+      (e) => setInfoError(errorText(e)),
+    );
+  }, [featureSet, matrix]);
+
+  const active = compare && !matrix ? [measureA, measureB] : [measureA];
+  const ids = active.map((m) => measureIdOf(families, m));
+
+  const update = <T,>(setter: (f: (r: Run<T>[]) => Run<T>[]) => void, k: number, patch: Partial<Run<T>>) =>
+    setter((rs) => rs.map((r, i) => (i === k ? { ...r, ...patch } : r)));
+
+  const compute = () => {
+    if (matrix) {
+      update(setRuns, 0, { busy: true, error: null, progress: null });
+      const body: Record<string, unknown> = { matrix, linkage };
+      if (clusters.trim()) body.clusters = Number(clusters);
+      runJob<TaxonomyPayload>('taxonomy', body, (p) => update(setRuns, 0, { progress: p })).then(
+        (result) => update(setRuns, 0, { busy: false, result }),
+        (e) => update(setRuns, 0, { busy: false, error: errorText(e), result: null }),
+      );
+      update(setRuns, 1, { result: null, error: null });
+      return;
+    }
+    ids.forEach((measure, k) => {
+      update(setRuns, k, { busy: true, error: null, progress: null });
+      const body: Record<string, unknown> = { featureSet, measure, linkage };
+      if (clusters.trim()) body.clusters = Number(clusters);
+      runJob<TaxonomyPayload>('taxonomy', body, (p) => update(setRuns, k, { progress: p })).then(
+        (result) => update(setRuns, k, { busy: false, result }),
+        (e) => update(setRuns, k, { busy: false, error: errorText(e), result: null }),
+      );
+    });
+    if (!compare) update(setRuns, 1, { result: null, error: null });
+  };
+
+  const rank = () => {
+    ids.forEach((measure, k) => {
+      update(setRanks, k, { busy: true, error: null, progress: null });
+      const body: Record<string, unknown> = { featureSet, measure, target };
+      const draws = Number(bootstrap || '0');
+      if (draws > 0) {
+        body.bootstrap = draws;
+        body.seed = Number(seed || '1993');
+        if (subset.trim()) body.subset = Number(subset);
+      }
+      runJob<RankPayload>('rank', body, (p) => update(setRanks, k, { progress: p })).then(
+        (result) => update(setRanks, k, { busy: false, result }),
+        (e) => update(setRanks, k, { busy: false, error: errorText(e), result: null }),
+      );
+    });
+    if (!compare) update(setRanks, 1, { result: null, error: null });
+  };
+
+  return (
+    <div class="explorer" id="similarity-explorer">
+      <aside class="controls">
+        <h2>Feature set</h2>
+        {sets.length === 0 && matrices.length === 0 ? (
+          <p class="note" data-empty-sets>
+            No feature sets under the data roots yet. Run <code>taskmap demo</code> in the folder you serve, start the server with <code>--data-root DIR</code>, or upload features below.
+          </p>
+        ) : (
+          <select data-control="featureSet" value={featureSet} disabled={Boolean(matrix)} onChange={(e) => setFeatureSet(e.currentTarget.value)}>
+            {sets.map((s) => (
+              <option key={s.path} value={s.path}>
+                {s.path}
+              </option>
+            ))}
+          </select>
+        )}
+        {info && (
+          <p class="note" data-featureset-info>
+            {info.members.length} models · {info.images} images{info.families ? ` · ${new Set(Object.values(info.families)).size} task families` : ''}
+          </p>
+        )}
+        {infoError && <p class="error">{infoError}</p>}
+        {matrices.length > 0 && (
+          <label title="A stored similarity matrix (e.g. similarity-*.json from taskmap demo): tree, heatmap and MDS without recomputing">
+            <span>or a stored similarity matrix</span>
+            <select data-control="matrix" value={matrix} onChange={(e) => setMatrix(e.currentTarget.value)}>
+              <option value="">(compute from the feature set)</option>
+              {matrices.map((m) => (
+                <option key={m.path} value={m.path}>
+                  {m.path}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <Upload
+          label="Upload features (.npz, .safetensors, or several .npy)"
+          accept=".npy,.npz,.safetensors"
+          multiple
+          name="features"
+          onUploaded={async (r) => {
+            await props.refresh();
+            const set = r.saved.find((s) => s.kind === 'featureSet');
+            if (set) setFeatureSet(set.path);
+          }}
+        />
+        {!matrix && (
+          <>
+            <MeasureForm name="measure A" families={families} standard={standard} value={measureA} onChange={setMeasureA} />
+            <label class="inline">
+              <input type="checkbox" data-control="compare" checked={compare} onChange={(e) => setCompare(e.currentTarget.checked)} /> compare with a second measure
+            </label>
+            {compare && <MeasureForm name="measure B" families={families} standard={standard} value={measureB} onChange={setMeasureB} />}
+          </>
+        )}
+        <label>
+          <span>linkage</span>
+          <select data-control="linkage" value={linkage} onChange={(e) => setLinkage(e.currentTarget.value)}>
+            {props.measures.linkages.map((l) => (
+              <option key={l}>{l}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <span>clusters</span>
+          <input type="number" min={1} placeholder="auto (families)" data-control="clusters" value={clusters} onChange={(e) => setClusters(e.currentTarget.value)} />
+        </label>
+        <button type="button" class="primary" data-action="compute" disabled={(!featureSet && !matrix) || runs.some((r) => r.busy)} onClick={compute}>
+          Compute similarity
+        </button>
+      </aside>
+      <main class="results">
+        <div class={compare ? 'panels two' : 'panels'}>
+          {active.map((_, k) => {
+            const r = runs[k];
+            return (
+              <div key={k} class="slot">
+                {r.busy && <ProgressBar progress={r.progress} label={`computing ${ids[k]}`} />}
+                {r.error && (
+                  <p class="error" data-error>
+                    {r.error}
+                  </p>
+                )}
+                {r.result && <TaxonomyPanel t={r.result} slot={k === 0 ? 'a' : 'b'} />}
+              </div>
+            );
+          })}
+        </div>
+        {runs.every((r) => !r.result && !r.busy && !r.error) && <p class="placeholder">Pick a feature set and a measure, then “Compute similarity”.</p>}
+        <section class="ranking-controls">
+          <h2>Source ranking for a target</h2>
+          <div class="row">
+            <label>
+              <span>target</span>
+              <select data-control="target" value={target} onChange={(e) => setTarget(e.currentTarget.value)}>
+                {(info?.members ?? []).map((m) => (
+                  <option key={m.label}>{m.label}</option>
+                ))}
+              </select>
+            </label>
+            <label>
+              <span>bootstrap draws</span>
+              <input type="number" min={0} max={2000} data-control="bootstrap" value={bootstrap} onChange={(e) => setBootstrap(e.currentTarget.value)} />
+            </label>
+            <label>
+              <span>images per draw</span>
+              <input type="number" min={4} placeholder="min(200, n/2)" data-control="subset" value={subset} onChange={(e) => setSubset(e.currentTarget.value)} />
+            </label>
+            <label>
+              <span>seed</span>
+              <input type="number" min={0} data-control="seed" value={seed} onChange={(e) => setSeed(e.currentTarget.value)} />
+            </label>
+            <button type="button" class="primary" data-action="rank" disabled={!featureSet || Boolean(matrix) || !target || ranks.some((r) => r.busy)} onClick={rank}>
+              Rank sources
+            </button>
+          </div>
+          <div class={compare ? 'panels two' : 'panels'}>
+            {active.map((_, k) => {
+              const r = ranks[k];
+              return (
+                <div key={k} class="slot">
+                  {r.busy && <ProgressBar progress={r.progress} label={`ranking with ${ids[k]}`} />}
+                  {r.error && (
+                    <p class="error" data-error>
+                      {r.error}
+                    </p>
+                  )}
+                  {r.result && <RankingPanel r={r.result} slot={k === 0 ? 'a' : 'b'} />}
+                </div>
+              );
+            })}
+          </div>
+        </section>
+      </main>
+    </div>
+  );
+}

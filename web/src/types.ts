@@ -1,0 +1,65 @@
+/**
+ * Response shapes of the taskmap API, taken from the library and server sources (type-only imports: nothing
+ * from there is bundled), so the UI cannot drift from what the server sends without failing its type check.
+ */
+export type { MeasureFamily, MeasureInfo, ParamSpec } from '../../src/measures/registry.js';
+export type { LabelledMatrixJson } from '../../src/linalg/labelled.js';
+export type { Linkage, Merge, TreeNode } from '../../src/taxonomy/cluster.js';
+export type { RankEntry } from '../../src/taxonomy/rank.js';
+export type { PolicyResult, PolicyTarget, SweepRow } from '../../src/taskonomy/policy.js';
+export type { TargetConsistency } from '../../src/taskonomy/ahp.js';
+export type { Catalog, FeatureSetEntry, ResultEntry } from '../../src/server/catalog.js';
+export type { JobView, Progress } from '../../src/server/jobs.js';
+export type { RankPayload, TaxonomyPayload } from '../../src/server/routes/analysis.js';
+export type { PolicyBody } from '../../src/server/schemas.js';
+
+import type { MeasureFamily, MeasureInfo } from '../../src/measures/registry.js';
+import type { LabelledMatrixJson } from '../../src/linalg/labelled.js';
+import type { PolicyResult, SweepRow } from '../../src/taskonomy/policy.js';
+import type { TargetConsistency } from '../../src/taskonomy/ahp.js';
+
+export interface MeasuresResponse {
+  families: MeasureFamily[];
+  measures: MeasureInfo[];
+  linkages: string[];
+  metrics: string[];
+  objectives: string[];
+}
+
+export interface FeatureSetInfo {
+  path: string;
+  images: number;
+  members: { label: string; features: number; shape: number[]; dtype: string }[];
+  families: Record<string, string> | null;
+}
+
+export interface ResultInfo {
+  path: string;
+  transfers: number;
+  orders: Record<string, number>;
+  tasks: string[];
+  targets: string[];
+  pseudoSources: string[];
+  defaultRoles: { targets: string[]; sourceOnly: string[]; targetOnly: string[] };
+}
+
+export type PolicyResponse = PolicyResult & { cached: boolean; serverMs: number };
+
+export interface SweepResponse {
+  sweep: SweepRow[];
+  policies: PolicyResult[];
+}
+
+export interface AhpResponse {
+  tournaments: string;
+  targets: number;
+  consistency: TargetConsistency[];
+  affinities: Record<string, number>;
+  before: (LabelledMatrixJson & { baseline: string }) | null;
+  after: LabelledMatrixJson;
+  saved?: Record<string, string>;
+}
+
+export interface UploadResponse {
+  saved: { path: string; kind: string; members?: string[]; images?: number; bytes: number }[];
+}
