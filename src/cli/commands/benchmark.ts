@@ -8,6 +8,7 @@ import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { collect, parseList } from '../util.js';
 import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from './evaluate.js';
+import { registerZooTransfer } from '../../benchmark/zooTransferCli.js';
 
 export function register(program: Command): void {
   const bench = program.command('benchmark').summary('evaluation harnesses (judge every measure the same way)');
@@ -50,4 +51,5 @@ export function register(program: Command): void {
         if (o.out) await writeFileAtomic(o.out, `${JSON.stringify({ featureset, truth: o.truth, ...result }, null, 2)}\n`);
       },
     );
+  registerZooTransfer(bench);
 }
