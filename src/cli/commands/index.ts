@@ -15,6 +15,7 @@ import { register as rdm } from './rdm.js';
 import { register as similarity } from './similarity.js';
 import { register as zoo } from './zoo.js';
 import { register as serve } from './serve.js';
+import { register as nsl } from './nsl.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: Array<(program: Command) => void> = [demo, similarity, rdm, evaluate, benchmark, measures, taxonomy, rank, ahp, candidates, policy, extract, layers, zoo, probe, serve];
+export const commands: Array<(program: Command) => void> = [demo, similarity, rdm, evaluate, benchmark, measures, taxonomy, rank, ahp, candidates, policy, extract, layers, zoo, probe, serve, nsl];
