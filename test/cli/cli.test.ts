@@ -2,25 +2,27 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { saveFeatureSet } from '../../src/features/featureSet.js';
 import { readNpy } from '../../src/io/npy.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
 import { randomRep } from '../helpers/random.js';
 import { haveSharedData, repoRoot, sharedDataDir } from '../helpers/sharedData.js';
+import { runCli } from '../helpers/cli.js';
 
 let out = '';
 let err = '';
 beforeEach(() => {
   out = '';
   err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
 });
-afterEach(() => vi.restoreAllMocks());
 
-const run = (...args: string[]) => main(['node', 'taskmap', ...args]);
+const run = async (...args: string[]): Promise<number> => {
+  const r = await runCli(...args);
+  out = r.out;
+  err = r.err;
+  return r.code;
+};
 
 function tempSet(): { dir: string; reps: ReturnType<typeof randomRep>[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'taskmap-cli-'));

@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { prototypeImages } from './synthetic.js';
+import { runCli } from '../helpers/cli.js';
 
 let dir: string;
 let data: string;
@@ -39,12 +39,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => {
   stdout = '';
   stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
 });
-afterEach(() => vi.restoreAllMocks());
 
-const run = (...args: string[]) => main(['node', 'taskmap', ...args]);
+const run = async (...args: string[]): Promise<number> => {
+  const r = await runCli(...args);
+  stdout = r.out;
+  stderr = r.err;
+  return r.code;
+};
 const tiny = ['--width-scale', '0.125', '--layers-per-stage', '1', '--batch', '20', '--lr', '0.02', '--bn-decay', '0.9'];
 
 describe('taskmap nsl train', () => {

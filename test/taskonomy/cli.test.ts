@@ -1,11 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ahpAffinities } from '../../src/taskonomy/ahp.js';
 import { parseLossCsv, tournamentsFromLosses } from '../../src/taskonomy/winrates.js';
 import { sharedDataDir } from '../helpers/sharedData.js';
+import { runCli } from '../helpers/cli.js';
 
 const DATA = `${sharedDataDir}/taskonomy`;
 let dir: string;
@@ -16,12 +16,14 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'taskmap-taskonomy-'));
   stdout = '';
   stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
 });
-afterEach(() => vi.restoreAllMocks());
 
-const run = (...args: string[]) => main(['node', 'taskmap', ...args]);
+const run = async (...args: string[]): Promise<number> => {
+  const r = await runCli(...args);
+  stdout = r.out;
+  stderr = r.err;
+  return r.code;
+};
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
 describe('taskmap ahp', () => {

@@ -2,12 +2,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it} from 'vitest';
 import { saveFeatureSet } from '../../src/features/featureSet.js';
 import { writeNpy } from '../../src/io/npy.js';
 import { rankSources, type RankResult } from '../../src/taxonomy/rank.js';
 import { randomRep } from '../helpers/random.js';
+import { runCli } from '../helpers/cli.js';
 
 const n = 30;
 const members = ['enc/block1', 'enc/block2', 'other'].map((l, k) => randomRep(l, n, [6], 400 + k));
@@ -32,19 +32,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'taskmap', 'rank', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (...args: string[]) => runCli('rank', ...args);
 
 describe('taskmap rank', () => {
   it('labels.csv (header row) with a bootstrap: table on stdout, the library result as JSON', async () => {

@@ -1,0 +1,24 @@
+/** Run the CLI in-process and capture what it prints (stdout/stderr) instead of spawning a process. */
+import { afterEach, beforeEach, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+export interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** One CLI call: its exit code and everything it wrote. */
+export async function runCli(...args: string[]): Promise<CliResult> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  try {
+    const code = await main(['node', 'taskmap', ...args]);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
