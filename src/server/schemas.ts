@@ -5,6 +5,7 @@
  * measure ids, tasks of a result dict) are left to the library, whose messages name the problem.
  */
 import { EVAL_METRICS, type EvalMetric } from '../evaluate/evaluate.js';
+import type { PolicyProblem } from '../taskonomy/policy.js';
 import { LINKAGES, type Linkage } from '../taxonomy/cluster.js';
 
 const ref = { type: 'string', minLength: 1, maxLength: 1024 } as const;
@@ -127,21 +128,15 @@ export interface ResultMatrixBody {
 }
 export const resultMatrixSchema = body({ path: ref, sources: labels, targets: labels }, ['path']);
 
-export interface PolicyBody {
+/**
+ * The library's PolicyProblem with files named instead of loaded (the route resolves them inside the data
+ * roots) and the server's solver controls added.
+ */
+export interface PolicyBody extends Omit<PolicyProblem, 'affinities' | 'winsVsPixels' | 'winsVsTask' | 'objective'> {
   affinities: string;
   winsVsPixels?: string;
   winsVsTask?: string;
   objective?: (typeof OBJECTIVE_NAMES)[number];
-  budget: number;
-  targets?: string[];
-  sourceOnly?: string[];
-  targetOnly?: string[];
-  maxOrder?: number;
-  cost?: Record<string, number>;
-  transferCost?: Record<string, number>;
-  importance?: Record<string, number>;
-  valueFloor?: number;
-  sourceOnlyBonus?: number;
   /** 'auto' (default): exhaustive enumeration when it is small, else HiGHS; both are exact. */
   solver?: 'auto' | 'highs' | 'exhaustive';
   /** Seconds (HiGHS). The server applies a default so one request cannot hold the solver indefinitely. */
