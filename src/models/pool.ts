@@ -2,25 +2,13 @@
  * Runs extraction jobs on worker threads, longest first (LPT scheduling keeps both cores busy until the end),
  * or in-process when `workers` is 0 (tests, debugging). Each worker runs one job at a time.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../workers/startWorker.js';
 import { runJob, type Job, type JobEvent } from './job.js';
 
-/**
- * A worker running ./worker: the compiled .js in dist/, or — when this module is the .ts source (tests, dev) —
- * the .ts file loaded through tsx's loader API, which `--import tsx` in execArgv does not reach on Node 20.
- */
+/** A worker running ./worker (see startSiblingWorker for the .ts / .js cases). */
 function startWorker(): Worker {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    const url = pathToFileURL(here.replace(/pool\.ts$/, 'worker.ts')).href;
-    const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(boot, { eval: true });
-  }
-  const file = here.replace(/pool\.js$/, 'worker.js');
-  if (!existsSync(file)) throw new Error(`extraction worker script missing: ${file} (rebuild with npm run build)`);
-  return new Worker(file);
+  return startSiblingWorker(import.meta.url, 'worker', 'extraction');
 }
 
 export interface RunJobsOptions {

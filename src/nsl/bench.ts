@@ -10,8 +10,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../workers/startWorker.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { defaultFashionMnistDir, fewShot, head, loadFashionMnist, type ImageDataset } from './data.js';
 import { VARIANTS, type Variant } from './network.js';
@@ -104,15 +104,7 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
 }
 
 function startWorker(): Worker {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    // Source checkout (tests, tsx): load the .ts worker through tsx's loader API.
-    const url = pathToFileURL(here.replace(/bench\.ts$/, 'benchWorker.ts')).href;
-    return new Worker(`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); })`, { eval: true });
-  }
-  const file = here.replace(/bench\.js$/, 'benchWorker.js');
-  if (!existsSync(file)) throw new Error(`benchmark worker script missing: ${file} (rebuild with npm run build)`);
-  return new Worker(file);
+  return startSiblingWorker(import.meta.url, 'benchWorker', 'benchmark');
 }
 
 /** Relative cost of a variant's epoch (measured on WASM at widthScale 0.25), for longest-first scheduling. */
