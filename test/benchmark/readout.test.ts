@@ -14,6 +14,7 @@ import {
 } from '../../src/benchmark/readout.js';
 import type { Matrix } from '../../src/linalg/dense.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
+import { naiveGram } from '../helpers/naive.js';
 
 function randn(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -71,18 +72,6 @@ function ridgeDirect(x: Matrix, y: Matrix, lambda: number): Matrix {
   return solve(a, b);
 }
 
-function gramOf(x: Matrix): Matrix {
-  const n = x.rows;
-  const g = { rows: n, cols: n, data: new Float64Array(n * n) };
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let c = 0; c < x.cols; c++) s += x.data[i * x.cols + c] * x.data[j * x.cols + c];
-      g.data[i * n + j] = s;
-    }
-  return g;
-}
-
 describe('closed-form ridge readout', () => {
   for (const [n, p] of [
     [30, 8],
@@ -107,7 +96,7 @@ describe('closed-form ridge readout', () => {
     for (const i of train) for (let c = 0; c < 5; c++) mu[c] += x.data[i * 5 + c] / train.length;
     const row = (i: number) => Array.from({ length: 5 }, (_, c) => x.data[i * 5 + c] - mu[c]);
     const dot = (a: number[], b: number[]) => a.reduce((s, v, k) => s + v * b[k], 0);
-    const { kTrain, kTest } = centredBlocks(gramOf(x), train, test);
+    const { kTrain, kTest } = centredBlocks(naiveGram(x), train, test);
     train.forEach((i, a) => train.forEach((j, b) => expect(kTrain.data[a * train.length + b]).toBeCloseTo(dot(row(i), row(j)), 10)));
     test.forEach((i, a) => train.forEach((j, b) => expect(kTest.data[a * train.length + b]).toBeCloseTo(dot(row(i), row(j)), 10)));
   });
@@ -122,7 +111,7 @@ describe('closed-form ridge readout', () => {
     const mu = Array.from({ length: 30 }, (_, c) => train.reduce((s, i) => s + x.data[i * 30 + c], 0) / train.length);
     const yTr = pick(y, train);
     const w = ridgeDirect(xTr, yTr, 0.7);
-    const { kTrain, kTest } = centredBlocks(gramOf(x), train, test);
+    const { kTrain, kTest } = centredBlocks(naiveGram(x), train, test);
     const r = new DualRidge(kTrain);
     const pred = predictDual(kTest, r.coefficients(r.project(yTr), 2, 0.7), 2);
     test.forEach((i, a) => {
@@ -139,7 +128,7 @@ describe('closed-form ridge readout', () => {
     const yRaw = randomMatrix(9, 3, 7);
     const all = Array.from({ length: 9 }, (_, i) => i);
     const y = centre(yRaw);
-    const r = new DualRidge(centredBlocks(gramOf(x), all, []).kTrain);
+    const r = new DualRidge(centredBlocks(naiveGram(x), all, []).kTrain);
     const [loo] = r.looErrors(r.project(y), 3, [0.3]);
     let brute = 0;
     for (let i = 0; i < 9; i++) {
@@ -235,9 +224,9 @@ describe('measureTransfers on a synthetic zoo', () => {
       y.data[i * 3 + 2] = 0.5 * latent.data[i * 4];
     }
     const sources: SourceGram[] = [
-      { name: 'good', gram: gramOf(good) },
-      { name: 'bad', gram: gramOf(bad) },
-      { name: 't', gram: gramOf(own) },
+      { name: 'good', gram: naiveGram(good) },
+      { name: 'bad', gram: naiveGram(bad) },
+      { name: 't', gram: naiveGram(own) },
     ];
     const m = measureTransfers(sources, [{ name: 't', y }], { folds: 4, seed: 3 });
     expect(m.records).toHaveLength(3 * n);

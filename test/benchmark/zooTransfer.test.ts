@@ -7,21 +7,10 @@ import type { Matrix } from '../../src/linalg/dense.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
 import { ahpAffinities } from '../../src/taskonomy/ahp.js';
 import { gainAndQuality, tournamentsFromLosses } from '../../src/taskonomy/winrates.js';
+import { naiveGram } from '../helpers/naive.js';
 
 function randn(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
-
-function gramOf(x: Matrix): Matrix {
-  const n = x.rows;
-  const g = { rows: n, cols: n, data: new Float64Array(n * n) };
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let c = 0; c < x.cols; c++) s += x.data[i * x.cols + c] * x.data[j * x.cols + c];
-      g.data[i * n + j] = s;
-    }
-  return g;
 }
 
 describe('output reductions', () => {
@@ -63,7 +52,7 @@ describe('zoo-transfer glue on a synthetic zoo', () => {
   };
   const tasks: TaskOutputs[] = (['a', 'b', 'c'] as const).map((name) => ({ name, y: outputs(f[name]) }));
   const pixels = { rows: n, cols: 5, data: Float64Array.from({ length: n * 5 }, () => randn(r)) };
-  const sources: SourceGram[] = [...(['a', 'b', 'c'] as const).map((name) => ({ name, gram: gramOf(f[name]) })), { name: 'pixels', gram: gramOf(pixels) }];
+  const sources: SourceGram[] = [...(['a', 'b', 'c'] as const).map((name) => ({ name, gram: naiveGram(f[name]) })), { name: 'pixels', gram: naiveGram(pixels) }];
   const measured = measureTransfers(sources, tasks, { folds: 5, seed: 2 });
   const tournaments = tournamentsFromLosses(measured.records);
   const { affinities } = ahpAffinities(tournaments);

@@ -2,27 +2,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { saveFeatureSet } from '../../src/features/featureSet.js';
 import { readNpy } from '../../src/io/npy.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
 import { randomRep } from '../helpers/random.js';
 import { haveSharedData, repoRoot, sharedDataDir } from '../helpers/sharedData.js';
-import { runCli } from '../helpers/cli.js';
+import { lastOutput, runCliCode } from '../helpers/cli.js';
 
-let out = '';
-let err = '';
-beforeEach(() => {
-  out = '';
-  err = '';
-});
-
-const run = async (...args: string[]): Promise<number> => {
-  const r = await runCli(...args);
-  out = r.out;
-  err = r.err;
-  return r.code;
-};
+const run = runCliCode;
 
 function tempSet(): { dir: string; reps: ReturnType<typeof randomRep>[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'taskmap-cli-'));
@@ -58,20 +46,18 @@ describe('taskmap similarity', () => {
     const { dir, reps } = tempSet();
     await saveFeatureSet(path.join(dir, 'f'), { n: 12, members: reps });
     expect(await run('similarity', path.join(dir, 'f'), '-m', 'cka:debiased')).toBe(0);
-    expect(out).toMatch(/cka:debiased \(3 models, 12 images/);
-    expect(out).toMatch(/a_model\s+1\.000/);
+    expect(lastOutput.out).toMatch(/cka:debiased \(3 models, 12 images/);
+    expect(lastOutput.out).toMatch(/a_model\s+1\.000/);
   });
   it('bad input: unknown measure parameter, missing directory, conflicting flags → exit 1 with one clear line', async () => {
     const { dir, reps } = tempSet();
     await saveFeatureSet(path.join(dir, 'f'), { n: 12, members: reps });
     expect(await run('similarity', path.join(dir, 'f'), '--measure', 'dds:kernel=poly')).toBe(1);
-    expect(err).toMatch(/^taskmap: measure "dds:kernel=poly": kernel="poly" is not one of/);
-    err = '';
+    expect(lastOutput.err).toMatch(/^taskmap: measure "dds:kernel=poly": kernel="poly" is not one of/);
     expect(await run('similarity', path.join(dir, 'nope'))).toBe(1);
-    expect(err).toMatch(/nope/);
-    err = '';
+    expect(lastOutput.err).toMatch(/nope/);
     expect(await run('similarity', path.join(dir, 'f'), '--measure', 'dds:kernel=lap', '--kernel', 'rbf')).toBe(1);
-    expect(err).toMatch(/given twice/);
+    expect(lastOutput.err).toMatch(/given twice/);
   });
 });
 
@@ -104,14 +90,14 @@ describe('taskmap benchmark measures', () => {
     writeFileSync(path.join(dir, 'truth.json'), JSON.stringify({ rows: truth.rows, cols: truth.cols, matrix: [0, 1, 2, 3, 4].map((i) => Array.from(truth.matrix.data.subarray(i * 5, i * 5 + 5))) }));
     const outFile = path.join(dir, 'table.json');
     const code = await run('benchmark', 'measures', path.join(dir, 'f'), '--truth', path.join(dir, 'truth.json'), '--measures', 'rsa;cka', '--measure', 'dds:norm=group_norm,kernel=linear', '--include-self', '--out', outFile);
-    expect(code, err).toBe(0);
+    expect(code, lastOutput.err).toBe(0);
     const table = JSON.parse(readFileSync(outFile, 'utf8'));
     expect(table.rows.map((r: { measure: string }) => r.measure)).toEqual(['rsa', 'cka', 'dds:norm=group_norm,kernel=linear']);
     expect(table.rows[0].mean).toBeCloseTo(1, 12);
     expect(table.rows[1].mean).toBeLessThan(1);
     expect(table.rows[2].mean).toBeNull();
     expect(table.rows[2].error).toMatch(/3 channels to split into 2 equal groups/);
-    expect(out).toMatch(/5 models × 12 images; mean spearman over 5 targets \(self included\)/);
+    expect(lastOutput.out).toMatch(/5 models × 12 images; mean spearman over 5 targets \(self included\)/);
   });
 });
 
@@ -137,10 +123,10 @@ describe.skipIf(!haveSharedData)('taskmap evaluate on the published data', () =>
       '--include-self',
       '--out', outFile,
     );
-    expect(code, err).toBe(0);
+    expect(code, lastOutput.err).toBe(0);
     const result = JSON.parse(readFileSync(outFile, 'utf8'));
     expect(result.mean).toBeCloseTo(0.8620242214532873, 12);
-    expect(out).toMatch(/mean spearman over 17 targets: 0\.8620 \(self included\)/);
+    expect(lastOutput.out).toMatch(/mean spearman over 17 targets: 0\.8620 \(self included\)/);
   });
 });
 

@@ -22,3 +22,14 @@ export async function runCli(...args: string[]): Promise<CliResult> {
     e.mockRestore();
   }
 }
+
+/** What the latest `runCliCode` call printed, for suites that check output after asserting the exit code. */
+export const lastOutput = { out: '', err: '' };
+
+/** `runCli` returning just the exit code; the output lands in `lastOutput`. */
+export async function runCliCode(...args: string[]): Promise<number> {
+  const r = await runCli(...args);
+  lastOutput.out = r.out;
+  lastOutput.err = r.err;
+  return r.code;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getGemmEngine, gram, jsEngine, matmulABt } from '../../src/linalg/gemm.js';
 import type { Matrix } from '../../src/linalg/dense.js';
+import { naiveABt } from '../helpers/naive.js';
 
 function lcgMatrix(rows: number, cols: number, seed: number): Matrix {
   let s = seed >>> 0;
@@ -12,17 +13,6 @@ function lcgMatrix(rows: number, cols: number, seed: number): Matrix {
   return { rows, cols, data };
 }
 
-function naive(a: Matrix, b: Matrix): Float64Array {
-  const c = new Float64Array(a.rows * b.rows);
-  for (let i = 0; i < a.rows; i++)
-    for (let j = 0; j < b.rows; j++) {
-      let s = 0;
-      for (let t = 0; t < a.cols; t++) s += a.data[i * a.cols + t] * b.data[j * b.cols + t];
-      c[i * b.rows + j] = s;
-    }
-  return c;
-}
-
 describe('GEMM engine', () => {
   const a = lcgMatrix(37, 53, 1);
   const b = lcgMatrix(23, 53, 2);
@@ -30,10 +20,10 @@ describe('GEMM engine', () => {
     it(`${kind}: A·Bᵀ and Gram match a naive triple loop (odd sizes)`, async () => {
       const engine = await getGemmEngine(kind);
       const c = await matmulABt(a, b, { engine });
-      const ref = naive(a, b);
+      const ref = naiveABt(a, b);
       for (let i = 0; i < ref.length; i++) expect(c.data[i]).toBeCloseTo(ref[i], 12);
       const g = await gram(a, { engine });
-      const gref = naive(a, a);
+      const gref = naiveABt(a, a);
       for (let i = 0; i < gref.length; i++) expect(g.data[i]).toBeCloseTo(gref[i], 12);
       expect(g.data[5 * 37 + 9]).toBe(g.data[9 * 37 + 5]);
     });
@@ -41,12 +31,12 @@ describe('GEMM engine', () => {
   it('ort float32 precision is close but not exact', async () => {
     const engine = await getGemmEngine('ort');
     const c = await matmulABt(a, b, { engine, precision: 'float32' });
-    const ref = naive(a, b);
+    const ref = naiveABt(a, b);
     for (let i = 0; i < ref.length; i++) expect(Math.abs(c.data[i] - ref[i])).toBeLessThan(1e-4);
   });
   it('js engine handles a single row', async () => {
     const one = lcgMatrix(1, 5, 3);
     const g = await gram(one, { engine: jsEngine });
-    expect(g.data[0]).toBeCloseTo(naive(one, one)[0], 14);
+    expect(g.data[0]).toBeCloseTo(naiveABt(one, one)[0], 14);
   });
 });

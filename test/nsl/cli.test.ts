@@ -2,14 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prototypeImages } from './synthetic.js';
-import { runCli } from '../helpers/cli.js';
+import { lastOutput, runCliCode } from '../helpers/cli.js';
 
 let dir: string;
 let data: string;
-let stdout: string;
-let stderr: string;
 
 /** A stand-in for /usr/share/datasets/fashion-mnist: 28×28 prototype images of all 10 classes, IDX + gzip. */
 function writeFakeFashionMnist(to: string): void {
@@ -36,39 +34,29 @@ beforeAll(() => {
   writeFakeFashionMnist(data);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-});
-
-const run = async (...args: string[]): Promise<number> => {
-  const r = await runCli(...args);
-  stdout = r.out;
-  stderr = r.err;
-  return r.code;
-};
+const run = runCliCode;
 const tiny = ['--width-scale', '0.125', '--layers-per-stage', '1', '--batch', '20', '--lr', '0.02', '--bn-decay', '0.9'];
 
 describe('taskmap nsl train', () => {
   it('trains, checkpoints, saves the model and resumes a finished run', async () => {
     const out = join(dir, 'run');
     expect(await run('nsl', 'train', '--variant', 'static-uns', '--data', data, '--epochs', '2', '--augment-pad', '2', ...tiny, '--out', out)).toBe(0);
-    expect(stdout).toMatch(/static-uns: \d+ parameters, 8 iterations, test accuracy/);
+    expect(lastOutput.out).toMatch(/static-uns: \d+ parameters, 8 iterations, test accuracy/);
     expect(existsSync(join(out, 'model', 'model.json'))).toBe(true);
     expect(existsSync(join(out, 'checkpoint', 'checkpoint.json'))).toBe(true);
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(result.history).toHaveLength(2);
     expect(result.trainImages).toBe(80);
     expect(await run('nsl', 'train', '--variant', 'static-uns', '--data', data, '--epochs', '2', '--augment-pad', '2', ...tiny, '--out', out)).toBe(1);
-    expect(stderr).toMatch(/--resume/);
+    expect(lastOutput.err).toMatch(/--resume/);
     expect(await run('nsl', 'train', '--variant', 'static-uns', '--data', data, '--epochs', '2', '--augment-pad', '2', ...tiny, '--out', out, '--resume')).toBe(0);
   });
 
   it('explains how to install the data set, and rejects unknown variants', async () => {
     expect(await run('nsl', 'train', '--variant', 'conv', '--data', join(dir, 'missing'))).toBe(1);
-    expect(stderr).toContain('apt-get update && apt-get install -y dataset-fashion-mnist');
+    expect(lastOutput.err).toContain('apt-get update && apt-get install -y dataset-fashion-mnist');
     expect(await run('nsl', 'train', '--variant', 'sphere', '--data', data)).toBe(1);
-    expect(stderr).toMatch(/--variant must be one of conv/);
+    expect(lastOutput.err).toMatch(/--variant must be one of conv/);
   });
 });
 
@@ -76,15 +64,15 @@ describe('taskmap nsl fisher', () => {
   it('writes a labelled task-distance matrix (heads of different sizes are zero-padded)', async () => {
     const out = join(dir, 'fisher.json');
     const code = await run('nsl', 'fisher', '--data', data, '--task', 'a=0,1', '--task', 'a-again=T-shirt/top+Trouser', '--task', 'b=5,7,9', '--per-class', '5', '--probe-per-class', '3', '--epochs', '1', ...tiny, '--out', out);
-    expect(code, stderr).toBe(0);
+    expect(code, lastOutput.err).toBe(0);
     const m = JSON.parse(readFileSync(out, 'utf8'));
     expect(m.rows).toEqual(['a', 'a-again', 'b']);
     expect(m.cols).toEqual(m.rows);
     expect(m.measure).toBe('fisher-logdet');
     expect([0, 1, 2].map((i) => m.matrix[i][i])).toEqual([0, 0, 0]);
     expect(m.matrix.flat().every((v: number) => Number.isFinite(v) && v >= 0)).toBe(true);
-    expect(stdout).toMatch(/floor on one side only/);
+    expect(lastOutput.out).toMatch(/floor on one side only/);
     expect(await run('nsl', 'fisher', '--data', data, '--task', 'x=0', '--epochs', '1')).toBe(1);
-    expect(stderr).toMatch(/at least two classes/);
+    expect(lastOutput.err).toMatch(/at least two classes/);
   });
 });

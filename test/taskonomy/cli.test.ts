@@ -5,25 +5,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ahpAffinities } from '../../src/taskonomy/ahp.js';
 import { parseLossCsv, tournamentsFromLosses } from '../../src/taskonomy/winrates.js';
 import { sharedDataDir } from '../helpers/sharedData.js';
-import { runCli } from '../helpers/cli.js';
+import { lastOutput, runCliCode } from '../helpers/cli.js';
 
 const DATA = `${sharedDataDir}/taskonomy`;
 let dir: string;
-let stdout: string;
-let stderr: string;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'taskmap-taskonomy-'));
-  stdout = '';
-  stderr = '';
 });
 
-const run = async (...args: string[]): Promise<number> => {
-  const r = await runCli(...args);
-  stdout = r.out;
-  stderr = r.err;
-  return r.code;
-};
+const run = runCliCode;
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
 describe('taskmap ahp', () => {
@@ -37,12 +28,12 @@ describe('taskmap ahp', () => {
     expect(readJson(out)).toEqual(ahpAffinities(tournamentsFromLosses(parseLossCsv(csv))).affinities);
     expect(readJson(join(dir, 'q.json'))).toEqual({ self__t: 0.5, a__t: 0.5, b__t: 0, pixels__t: 0.5 });
     expect(readJson(join(dir, 'gain.json'))).toEqual({ self__t: 0.5, a__t: 0.5, b__t: 0.5, pixels__t: 0.5 });
-    expect(stdout).toMatch(/^t\s+3\s/m);
+    expect(lastOutput.out).toMatch(/^t\s+3\s/m);
   });
 
   it('needs exactly one input', async () => {
     expect(await run('ahp', '--out', join(dir, 'x.json'))).toBe(1);
-    expect(stderr).toMatch(/give exactly one of --wins/);
+    expect(lastOutput.err).toMatch(/give exactly one of --wins/);
     expect(existsSync(join(dir, 'x.json'))).toBe(false);
   });
 });
@@ -63,25 +54,25 @@ describe.skipIf(!existsSync(DATA))('taskmap policy / candidates / taxonomy on th
     expect(Math.abs(p.objective - 1.221566380396)).toBeLessThan(1e-9);
     expect([...p.supervised].sort()).toEqual(['curvature', 'keypoint3d', 'rgb2sfnorm']);
     expect(p.transfers.map((t: { target: string }) => t.target).sort()).toEqual(['edge3d', 'reshade', 'rgb2depth']);
-    expect(stdout).toMatch(/status: optimal/);
-    expect(stdout).toMatch(/mean gain – {3}mean quality 0\.\d{4}/);
+    expect(lastOutput.out).toMatch(/status: optimal/);
+    expect(lastOutput.out).toMatch(/mean gain – {3}mean quality 0\.\d{4}/);
   });
 
   it('policy --sweep prints one row per budget', async () => {
     const code = await run('policy', '--affinities', aff16k, '--sweep', '--budgets', '1,2,3', '--max-order', '2', '--targets', targets, '--sources', 'none', '--objective', 'sqrtAffinity');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^1\s+optimal\s+0\.9173/m);
-    expect(stdout).toMatch(/^3\s+optimal\s+1\.2216/m);
+    expect(lastOutput.out).toMatch(/^1\s+optimal\s+0\.9173/m);
+    expect(lastOutput.out).toMatch(/^3\s+optimal\s+1\.2216/m);
   });
 
   it('policy: bad input fails with the item named and writes nothing', async () => {
     const out = join(dir, 'never.json');
     expect(await run('policy', '--affinities', aff16k, '--budget', '2', '--cost', 'unicorn=1', '--out', out)).toBe(1);
-    expect(stderr).toMatch(/cost: unknown task "unicorn"/);
+    expect(lastOutput.err).toMatch(/cost: unknown task "unicorn"/);
     expect(await run('policy', '--affinities', aff16k, '--budget', '0.5', '--out', out)).toBe(1);
-    expect(stderr).toMatch(/budget 0.5 is below the cheapest task/);
+    expect(lastOutput.err).toMatch(/budget 0.5 is below the cheapest task/);
     expect(await run('policy', '--affinities', aff16k, '--budget', '2', '--objective', 'gain', '--out', out)).toBe(1);
-    expect(stderr).toMatch(/needs the winsVsPixels/);
+    expect(lastOutput.err).toMatch(/needs the winsVsPixels/);
     expect(existsSync(out)).toBe(false);
   });
 
@@ -92,7 +83,7 @@ describe.skipIf(!existsSync(DATA))('taskmap policy / candidates / taxonomy on th
     const list = readJson(out) as Array<{ measured: boolean }>;
     expect(list.length).toBe(220);
     expect(list.every((c) => c.measured)).toBe(true);
-    expect(stdout).toMatch(/220 candidates for 22 targets/);
+    expect(lastOutput.out).toMatch(/220 candidates for 22 targets/);
   });
 
   it('taxonomy: tree JSON, Newick file and flat clusters', async () => {
