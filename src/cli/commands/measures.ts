@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardMeasureIds } from '../../measures/registry.js';
+import { describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardMeasureIds, type ParamSpec } from '../../measures/registry.js';
 
 export function register(program: Command): void {
   program
@@ -7,27 +7,42 @@ export function register(program: Command): void {
     .summary('list the similarity measures, their parameters and invariances')
     .description('List every measure family of the registry with its parameters, and the standard measure ids.')
     .option('--json', 'machine-readable output')
-    .action((o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean }) => {
+      // Task measures (Fisher) compare labelled data sets, not feature sets; their module loads TF.js, so it is
+      // imported only here.
+      const { TASK_MEASURES } = await import('../../nsl/taskMeasures.js');
       const standard = standardMeasureIds().map((id) => {
         const d = describeMeasure(id);
         return { id: d.id, family: d.family, largerIsMoreSimilar: d.largerIsMoreSimilar, symmetric: d.symmetric, invariances: d.invariances };
       });
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ families: FAMILIES, standard, invariances: INVARIANCE_DESCRIPTIONS }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ families: FAMILIES, standard, invariances: INVARIANCE_DESCRIPTIONS, taskMeasures: TASK_MEASURES }, null, 2)}\n`,
+        );
         return;
       }
       const lines: string[] = [];
       for (const f of FAMILIES) {
         lines.push(`${f.id} — ${f.name}`, `  ${f.description}`, `  reference: ${f.reference}`);
-        for (const p of f.params) {
-          const values = p.values ? ` {${p.values.join(', ')}}` : '';
-          const def = p.default !== undefined ? ` (default ${String(p.default)})` : '';
-          lines.push(`    ${p.name}${values}${def}: ${p.description}`);
-        }
+        lines.push(...paramLines(f.params));
         lines.push('');
       }
+      lines.push('Task measures (labelled data sets: `taskmap similarity <dir of .npz tasks> --measure <id>`; distances, smaller = more similar):');
+      for (const f of TASK_MEASURES) {
+        lines.push(`${f.id} — ${f.name}`, `  ${f.description}`, `  reference: ${f.reference}`);
+        lines.push(...paramLines(f.params));
+      }
+      lines.push('');
       lines.push('Standard ids (larger = more similar for all):');
       for (const s of standard) lines.push(`  ${s.id.padEnd(42)} invariant to: ${s.invariances.join(', ') || '—'}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+function paramLines(params: ParamSpec[]): string[] {
+  return params.map((p) => {
+    const values = p.values ? ` {${p.values.join(', ')}}` : '';
+    const def = p.default !== undefined ? ` (default ${String(p.default)})` : '';
+    return `    ${p.name}${values}${def}: ${p.description}`;
+  });
 }

@@ -125,6 +125,62 @@ async function loadData(o: DataOptions & { dataSeed: string }) {
   return { train, test };
 }
 
+/** Probe-network options of the Fisher task measures (`nsl fisher`, `similarity --measure fisher-…`). */
+export interface ProbeOptions extends NetworkOptions {
+  variant: string;
+  epochs: string;
+  batch: string;
+  lr: string;
+  seed: string;
+}
+
+/** The probe-training options, shared by `nsl fisher` and `similarity` with a task measure. */
+export function addProbeOptions(cmd: Command): Command {
+  return addNetworkOptions(
+    cmd
+      .option('--variant <v>', `Fisher probe network variant: ${VARIANT_LIST}`, 'conv')
+      .option('--epochs <n>', 'Fisher probe training epochs', '2')
+      .option('--batch <n>', 'Fisher probe batch size', '64')
+      .option('--lr <rate>', 'Fisher probe learning rate', '0.02')
+      .option('--seed <n>', 'Fisher probe initialisation seed (shared by all tasks)', '0'),
+    // Probes are trained briefly: a narrow network and a faster-moving BN average.
+    { widthScale: '0.25', bnDecay: '0.99' },
+  );
+}
+
+export async function probeTrainConfig(o: ProbeOptions) {
+  // Same seed for every task: the body layers draw their seeds before the score layer, so all probes start from
+  // the same body weights whatever their head size; heads of different sizes are zero-padded (§10.3).
+  return {
+    network: await networkConfig(o, o.variant),
+    epochs: int(o.epochs, '--epochs'),
+    batchSize: int(o.batch, '--batch'),
+    learningRate: positive(o.lr, '--lr'),
+    seed: int(o.seed, '--seed', 0),
+  };
+}
+
+/** Embed every task (probe trained from the shared initialisation) and compute the task-distance matrix. */
+export async function embedTasks<T extends import('../../nsl/fisher.js').Task>(
+  tasks: T[],
+  measure: import('../../nsl/taskMeasures.js').TaskMeasureConfig,
+  config: Awaited<ReturnType<typeof probeTrainConfig>>,
+  onTask?: (task: T, embedding: import('../../nsl/fisher.js').FisherEmbedding & { trainAccuracy: number }) => void,
+) {
+  const { taskEmbedding } = await import('../../nsl/fisher.js');
+  const { taskDistanceMatrix } = await import('../../nsl/taskMeasures.js');
+  const embeddings = [];
+  const bar = progressBar('fisher');
+  for (const [i, t] of tasks.entries()) {
+    bar.update(i, tasks.length, t.name);
+    const emb = await taskEmbedding(t, { config, firstAxisMean: measure.reduce === 'first-axis' });
+    embeddings.push(emb);
+    onTask?.(t, emb);
+  }
+  bar.stop();
+  return { ...taskDistanceMatrix(tasks.map((t) => t.name), embeddings, measure), embeddings };
+}
+
 function registerTrain(nsl: Command): void {
   addDataOptions(
     addTrainingOptions(
@@ -254,7 +310,7 @@ function registerBench(nsl: Command): void {
 }
 
 function registerFisher(nsl: Command): void {
-  addNetworkOptions(
+  addProbeOptions(
     nsl
       .command('fisher')
       .summary('Fisher-information task distances between Fashion-MNIST class subsets')
@@ -281,71 +337,29 @@ function registerFisher(nsl: Command): void {
       .option('-m, --measure <id>', 'fisher-logdet | fisher-frechet, with parameters', 'fisher-logdet')
       .option('--per-class <k>', 'training images per class of each task', '200')
       .option('--probe-per-class <k>', 'Fisher images per class (from the test split)', '100')
-      .option('--variant <v>', `probe network variant: ${VARIANT_LIST}`, 'conv')
-      .option('--epochs <n>', 'probe training epochs', '2')
-      .option('--batch <n>', 'batch size', '64')
-      .option('--lr <rate>', 'learning rate', '0.02')
-      .option('--seed <n>', 'probe initialisation seed (shared by all tasks)', '0')
       .option('--data <dir>', 'Fashion-MNIST directory')
       .option('-o, --out <file>', 'write the distance matrix here (.json, .csv or .npy)'),
-    // Probes are trained briefly: a narrow network and a faster-moving BN average.
-    { widthScale: '0.25', bnDecay: '0.99' },
-  ).action(async (o: NetworkOptions & { task: string[]; measure: string; perClass: string; probePerClass: string; variant: string; epochs: string; batch: string; lr: string; seed: string; data?: string; out?: string }) => {
-    const { parseTaskMeasure, taskDistanceMatrix, taskMeasureId } = await import('../../nsl/taskMeasures.js');
+  ).action(async (o: ProbeOptions & { task: string[]; measure: string; perClass: string; probePerClass: string; data?: string; out?: string }) => {
+    const { parseTaskMeasure, taskMeasureId } = await import('../../nsl/taskMeasures.js');
     const measure = parseTaskMeasure(o.measure);
-    const { FASHION_MNIST_CLASSES, fewShot, loadFashionMnist, selectClasses } = await import('../../nsl/data.js');
-    const specs = o.task.length > 0 ? o.task : ['upper=0,2,4,6', 'upper-again=0,2,4,6', 'shoes=5,7,9', 'shoes-again=5,7,9', 'other=1,3,8'];
-    const tasks = specs.map((spec) => {
-      const eq = spec.indexOf('=');
-      if (eq <= 0) throw new UsageError(`--task: expected NAME=CLASSES, got "${spec}"`);
-      const classes = spec
-        .slice(eq + 1)
-        .split(/[+,]/)
-        .map((c) => c.trim())
-        .filter(Boolean)
-        .map((c) => {
-          const byName = FASHION_MNIST_CLASSES.findIndex((n) => n.toLowerCase() === c.toLowerCase());
-          if (byName >= 0) return byName;
-          const k = Number(c);
-          if (!Number.isInteger(k) || k < 0 || k > 9) throw new UsageError(`--task ${spec}: "${c}" is neither a class index 0–9 nor a class name (${FASHION_MNIST_CLASSES.join(', ')})`);
-          return k;
-        });
-      if (classes.length < 2) throw new UsageError(`--task ${spec}: a task needs at least two classes`);
-      return { name: spec.slice(0, eq), classes };
-    });
-    if (new Set(tasks.map((t) => t.name)).size !== tasks.length) throw new UsageError('--task: task names must be unique');
-    const fm = await loadFashionMnist(o.data);
+    const { FASHION_MNIST_CLASSES, loadFashionMnist } = await import('../../nsl/data.js');
+    const { classSubsetTasks, DEFAULT_CLASS_SUBSET_TASKS, parseClassSubsetTask } = await import('../../nsl/labelledData.js');
+    const specs = o.task.length > 0 ? o.task : DEFAULT_CLASS_SUBSET_TASKS;
+    for (const spec of specs) {
+      try {
+        parseClassSubsetTask(spec);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     const perClass = int(o.perClass, '--per-class');
     const probePerClass = int(o.probePerClass, '--probe-per-class');
-    const nameSeed = (name: string) => [...name].reduce((h, ch) => (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0, 17);
-    const network = await networkConfig(o, o.variant);
-    const { taskEmbedding } = await import('../../nsl/fisher.js');
-    const embeddings = [];
-    const bar = progressBar('fisher');
-    for (const [i, t] of tasks.entries()) {
-      bar.update(i, tasks.length, t.name);
-      const task = {
-        name: t.name,
-        train: fewShot(selectClasses(fm.train, t.classes), perClass, nameSeed(t.name)),
-        probe: fewShot(selectClasses(fm.test, t.classes), probePerClass, nameSeed(t.name) + 1),
-      };
-      // Same seed for every task: the body layers draw their seeds before the score layer, so all probes start
-      // from the same body weights whatever their head size; heads of different sizes are zero-padded (§10.3).
-      const emb = await taskEmbedding(task, {
-        config: {
-          network,
-          epochs: int(o.epochs, '--epochs'),
-          batchSize: int(o.batch, '--batch'),
-          learningRate: positive(o.lr, '--lr'),
-          seed: int(o.seed, '--seed', 0),
-        },
-        firstAxisMean: measure.reduce === 'first-axis',
-      });
-      embeddings.push(emb);
-      process.stderr.write(`${t.name}: classes ${t.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`);
-    }
-    bar.stop();
-    const { matrix, floorHits } = taskDistanceMatrix(tasks.map((t) => t.name), embeddings, measure);
+    const config = await probeTrainConfig(o);
+    const fm = await loadFashionMnist(o.data);
+    const tasks = classSubsetTasks(fm, specs, perClass, probePerClass);
+    const { matrix, floorHits, embeddings } = await embedTasks(tasks, measure, config, (t, emb) =>
+      process.stderr.write(`${t.name}: classes ${t.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`),
+    );
     const { formatMatrix } = await import('../table.js');
     process.stdout.write(`${taskMeasureId(measure)} (rows = source, columns = target; smaller = closer)\n${formatMatrix(matrix, 4)}\n`);
     if (floorHits) {

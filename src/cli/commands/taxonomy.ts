@@ -93,7 +93,7 @@ export function register(program: Command): void {
           }
           // The matrix's own measure id (written by `taskmap similarity`) decides its direction; a file without
           // one, or with another tool's id, is taken as the flag says.
-          const lower = m.measure !== undefined && knownMeasureIsDistance(m.measure);
+          const lower = m.measure !== undefined && (await knownMeasureIsDistance(m.measure));
           if (o.similarity && lower) {
             throw new UsageError(`${file}: measure ${m.measure} is a distance (smaller = more similar); pass it with --dissimilarity`);
           }
@@ -134,9 +134,19 @@ export function register(program: Command): void {
     );
 }
 
-function knownMeasureIsDistance(id: string): boolean {
+/** Whether `id` names a registered measure that is a distance: a representation measure or a task measure. */
+async function knownMeasureIsDistance(id: string): Promise<boolean> {
   try {
     return !describeMeasure(id).largerIsMoreSimilar;
+  } catch {
+    // Not a representation measure. Task measures (Fisher) are all distances; their module loads TF.js, so it is
+    // imported only for ids of the task-measure families' common prefix (kept in step with TASK_MEASURES).
+  }
+  if (!id.trim().startsWith('fisher-')) return false;
+  try {
+    const { parseTaskMeasure, TASK_MEASURES } = await import('../../nsl/taskMeasures.js');
+    const family = TASK_MEASURES.find((f) => f.id === parseTaskMeasure(id).family);
+    return family !== undefined && !family.largerIsMoreSimilar;
   } catch {
     return false;
   }
