@@ -35,13 +35,19 @@ export function toFloat64(rep: Representation): Float64Array {
 }
 
 /** Column means and population variances, accumulated in float64 (two passes for accuracy). */
-export function columnMoments(x: Float64Array, n: number, p: number): { mean: Float64Array; variance: Float64Array } {
+/** Column means, accumulated in float64. */
+export function columnMeans(x: Float64Array, n: number, p: number): Float64Array {
   const mean = new Float64Array(p);
   for (let i = 0; i < n; i++) {
     const row = i * p;
     for (let j = 0; j < p; j++) mean[j] += x[row + j];
   }
   for (let j = 0; j < p; j++) mean[j] /= n;
+  return mean;
+}
+
+export function columnMoments(x: Float64Array, n: number, p: number): { mean: Float64Array; variance: Float64Array } {
+  const mean = columnMeans(x, n, p);
   const variance = new Float64Array(p);
   for (let i = 0; i < n; i++) {
     const row = i * p;
@@ -56,12 +62,7 @@ export function columnMoments(x: Float64Array, n: number, p: number): { mean: Fl
 
 /** Subtract each feature's mean over the images (in place). */
 export function centerColumns(x: Float64Array, n: number, p: number): Float64Array {
-  const mean = new Float64Array(p);
-  for (let i = 0; i < n; i++) {
-    const row = i * p;
-    for (let j = 0; j < p; j++) mean[j] += x[row + j];
-  }
-  for (let j = 0; j < p; j++) mean[j] /= n;
+  const mean = columnMeans(x, n, p);
   for (let i = 0; i < n; i++) {
     const row = i * p;
     for (let j = 0; j < p; j++) x[row + j] -= mean[j];

@@ -126,9 +126,10 @@ export async function crossSimilarity(
   const { id, pipeline } = resolve(measure);
   checkSameImages([...rows, ...cols]);
   const engine = opts.engine ?? (await getGemmEngine());
-  const all = await prepareAll([...new Set([...rows, ...cols])], id, pipeline, { ...opts, engine });
-  const byRep = new Map<Representation, Prepared>();
-  [...new Set([...rows, ...cols])].forEach((r, i) => byRep.set(r, all[i]));
+  // A representation in both lists (e.g. a candidate that is also a target) is prepared once.
+  const unique = [...new Set([...rows, ...cols])];
+  const all = await prepareAll(unique, id, pipeline, { ...opts, engine });
+  const byRep = new Map(unique.map((r, i) => [r, all[i]] as const));
   const data = await compareAll(rows.map((r) => byRep.get(r)!), cols.map((r) => byRep.get(r)!), engine);
   return { rows: rows.map((r) => r.label), cols: cols.map((r) => r.label), matrix: { rows: rows.length, cols: cols.length, data }, measure: id };
 }
