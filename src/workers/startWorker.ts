@@ -5,16 +5,17 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
-export function startSiblingWorker(callerUrl: string, workerBaseName: string, what: string): Worker {
+/** `options` (resource limits, workerData) apply in both cases. */
+export function startSiblingWorker(callerUrl: string, workerBaseName: string, what: string, options: WorkerOptions = {}): Worker {
   const here = fileURLToPath(callerUrl);
   if (here.endsWith('.ts')) {
     const url = pathToFileURL(here.replace(/[^/\\]+\.ts$/, `${workerBaseName}.ts`)).href;
     const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(boot, { eval: true });
+    return new Worker(boot, { ...options, eval: true });
   }
   const file = here.replace(/[^/\\]+\.js$/, `${workerBaseName}.js`);
   if (!existsSync(file)) throw new Error(`${what} worker script missing: ${file} (rebuild with npm run build)`);
-  return new Worker(file);
+  return new Worker(file, options);
 }
