@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.js';
+import { refuseOutputsOverInputs } from './outputs.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('taskmap')
@@ -27,6 +28,8 @@ export async function main(argv: string[]): Promise<number> {
     // Descriptions are written with source-code line breaks; re-flow them so the terminal width decides.
     .configureHelp({ commandDescription: (cmd) => reflow(cmd.description()) });
   for (const register of commands) register(program);
+  // Before any command computes or writes anything: its outputs must not replace its inputs.
+  program.hook('preAction', (_program, action) => refuseOutputsOverInputs(action));
   try {
     await program.parseAsync(argv);
     return 0;

@@ -5,11 +5,16 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** "a,b,c" → ["a","b","c"] (empty items dropped). Repeated options are joined first. */
-export function parseList(value: string | string[] | undefined): string[] | undefined {
+/**
+ * "a,b,c" → ["a","b","c"] (empty items dropped). Repeated options are joined first. With `flag`, a value that
+ * names nothing (",", " ") is a usage error rather than an empty selection that fails later without a reason.
+ */
+export function parseList(value: string | string[] | undefined, flag?: string): string[] | undefined {
   if (value === undefined) return undefined;
   const items = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(','));
-  return items.map((s) => s.trim()).filter((s) => s.length > 0);
+  const list = items.map((s) => s.trim()).filter((s) => s.length > 0);
+  if (flag && list.length === 0) throw new UsageError(`${flag}: expected a comma-separated list of names, got "${String(value)}"`);
+  return list;
 }
 
 /** Collector for repeatable options (`--cost a=1 --cost b=2`). */

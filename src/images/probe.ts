@@ -16,6 +16,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
+import { unsafeRelativePath } from '../io/paths.js';
 import { hashBytes, listImages } from './list.js';
 
 export interface ProbeSource {
@@ -97,7 +98,8 @@ export interface ProbeManifest {
 export async function readProbeSet(dir: string): Promise<ProbeManifest | undefined> {
   try {
     const m = JSON.parse(await readFile(join(dir, SOURCES_FILE), 'utf8')) as ProbeManifest;
-    if (!m.images.every((i) => existsSync(join(dir, i.file)))) return undefined;
+    // A SOURCES.json naming files outside the folder is not a probe set (and is not followed).
+    if (!m.images.every((i) => unsafeRelativePath(i.file) === undefined && existsSync(join(dir, i.file)))) return undefined;
     return m;
   } catch {
     return undefined;

@@ -1,9 +1,68 @@
 /**
- * Crash-safe file writes: readers see either the old file or the complete new one, never a prefix.
+ * Crash-safe file writes: readers see either the old file or the complete new one, never a prefix; a command with
+ * several outputs writes all of them or none.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+export interface OutputFile {
+  path: string;
+  data: string | Uint8Array;
+}
+
+// Dot-prefixed so directory scans that skip hidden files (loadFeatureSet) never pick up a half-written temp; the
+// pid lets a later run tell a temp left by a killed writer from one a live writer is still filling.
+const TEMP = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+function tempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove temp files of `path` left behind by writers that were killed between writing and renaming. */
+async function removeStaleTemps(path: string): Promise<void> {
+  const name = basename(path);
+  for (const f of await readdir(dirname(path)).catch(() => [] as string[])) {
+    const m = TEMP.exec(f);
+    if (m && m[1] === name && !alive(Number(m[2]))) await unlink(join(dirname(path), f)).catch(() => undefined);
+  }
+}
+
+/** Write `data` to a fresh temp file beside `path` and fsync it, so that a later rename publishes complete bytes. */
+async function stage(file: OutputFile): Promise<string> {
+  try {
+    await mkdir(dirname(file.path), { recursive: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'EEXIST' || err.code === 'ENOTDIR' ? `${err.path ?? dirname(file.path)} is a file, not a folder` : err.message;
+    throw new Error(`${file.path}: cannot write it: ${why}`);
+  }
+  await removeStaleTemps(file.path);
+  const tmp = tempPath(file.path);
+  let handle;
+  try {
+    handle = await open(tmp, 'wx');
+    await handle.writeFile(file.data);
+    await handle.sync();
+    await handle.close();
+    return tmp;
+  } catch (err) {
+    if (handle) await handle.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
 
 /**
  * Write `data` to `path` through a temp file in the same directory, then rename it over `path`.
@@ -12,21 +71,31 @@ import { basename, dirname, join } from 'node:path';
  * created as needed.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  // Dot-prefixed so directory scans that skip hidden files (loadFeatureSet) never pick up a half-written temp.
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle;
+  await writeFilesAtomic([{ path, data }]);
+}
+
+/**
+ * Write several files as one commit: every file is staged (written and fsynced to a temp beside it) before the
+ * first rename, so a failure while staging — a full disk, a missing permission, a bad folder — leaves every target
+ * as it was. The renames then run in the given order; callers that pair files (a matrix and its labels) put the
+ * file that is checked on read last.
+ */
+export async function writeFilesAtomic(files: OutputFile[]): Promise<void> {
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (seen.has(f.path)) throw new Error(`${f.path}: named twice as an output`);
+    seen.add(f.path);
+  }
+  const temps: string[] = [];
   try {
-    handle = await open(tmp, 'wx');
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(tmp, path);
+    for (const f of files) temps.push(await stage(f));
+    for (let i = 0; i < files.length; i++) {
+      await rename(temps[i], files[i].path);
+      temps[i] = '';
+    }
   } catch (err) {
-    if (handle) await handle.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
+    await Promise.all(temps.filter(Boolean).map((t) => unlink(t).catch(() => undefined)));
+    if (files.length > 1 && temps.length < files.length) (err as Error).message += '; no output was written';
     throw err;
   }
 }

@@ -10,12 +10,13 @@
  *          from the sidecar `<file>.npy.labels.json` = {"rows", "cols", "measure"?}, which the writer creates.
  *   .pkl   a Taskonomy result dict (restricted unpickler), read as its first-order transfer matrix.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix, LabelledMatrixJson } from '../linalg/labelled.js';
 import { firstOrderMatrix } from '../taskonomy/results.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFilesAtomic, type OutputFile } from './atomic.js';
 import { readNpy, writeNpy } from './npy.js';
 import { readResultDict, validateResultDict } from './resultDict.js';
 
@@ -192,7 +193,8 @@ function formatOf(path: string): string {
 }
 
 async function readNpyMatrix(path: string, labels: string[] | undefined): Promise<LabelledMatrix> {
-  const arr = readNpy(await readFile(path), path);
+  const bytes = await readFile(path);
+  const arr = readNpy(bytes, path);
   if (arr.shape.length !== 2) throw new Error(`${path}: expected a 2-d matrix, found shape ${arr.shape.join('×') || 'scalar'}`);
   const [r, c] = arr.shape;
   const data = arr.data instanceof Float64Array ? arr.data : Float64Array.from(arr.data as ArrayLike<number | bigint>, Number);
@@ -218,6 +220,11 @@ async function readNpyMatrix(path: string, labels: string[] | undefined): Promis
   const side = (Array.isArray(json) ? { rows: json, cols: json } : json) as Record<string, unknown>;
   if (typeof side !== 'object' || side === null || !Array.isArray(side.rows) || !Array.isArray(side.cols)) {
     throw new Error(`${sidecar}: expected {"rows": [labels], "cols": [labels], "measure"?} or a list of labels`);
+  }
+  // The writer records the digest of the data it labelled; a mismatch means the pair was torn apart (a crash
+  // between the two renames, or one file replaced by hand), and pairing old data with new labels would be silent.
+  if (typeof side.sha256 === 'string' && side.sha256 !== createHash('sha256').update(bytes).digest('hex')) {
+    throw new Error(`${sidecar}: these labels were written for different data than ${path} now holds (an interrupted write or a replaced file); write the matrix again`);
   }
   const out: LabelledMatrix = { rows: side.rows as string[], cols: side.cols as string[], matrix };
   if (typeof side.measure === 'string') out.measure = side.measure;
@@ -260,27 +267,35 @@ function matrixJsonText(m: LabelledMatrix, name: string): string {
 }
 
 /**
- * Write atomically as JSON (NaN → null; ±Infinity is refused), CSV (NaN, Infinity spelled out) or float64 .npy
- * with its labels in `<file>.npy.labels.json`. The format defaults to the extension.
+ * The file(s) that hold `m` at `path`: JSON (NaN → null; ±Infinity is refused), CSV (NaN, Infinity spelled out) or
+ * float64 .npy with its labels in `<file>.npy.labels.json`. The format defaults to the extension. For .npy the
+ * sidecar comes first and carries the data's digest, so that committing the pair in order can never leave new
+ * labels silently paired with old data.
  */
-export async function writeLabelledMatrix(path: string, m: LabelledMatrix, format?: LabelledMatrixFormat): Promise<void> {
+export function labelledMatrixFiles(path: string, m: LabelledMatrix, format?: LabelledMatrixFormat): OutputFile[] {
   const fmt = format ?? formatOf(path);
   checkLabelled(m, path);
   switch (fmt) {
     case 'json':
-      return writeFileAtomic(path, matrixJsonText(m, path));
+      return [{ path, data: matrixJsonText(m, path) }];
     case 'csv':
-      return writeFileAtomic(path, labelledMatrixToCsv(m));
+      return [{ path, data: labelledMatrixToCsv(m) }];
     case 'npy': {
+      const npy = writeNpy({ dtype: 'float64', shape: [m.matrix.rows, m.matrix.cols], data: m.matrix.data });
       const side: Record<string, unknown> = { rows: m.rows, cols: m.cols };
       if (m.measure !== undefined) side.measure = m.measure;
-      const npy = writeNpy({ dtype: 'float64', shape: [m.matrix.rows, m.matrix.cols], data: m.matrix.data });
-      // Labels first: a crash in between leaves new labels beside old data, which the reader rejects if the
-      // shapes differ, rather than unlabelled new data.
-      await writeFileAtomic(labelsSidecarPath(path), JSON.stringify(side) + '\n');
-      return writeFileAtomic(path, npy);
+      side.sha256 = createHash('sha256').update(npy).digest('hex');
+      return [
+        { path: labelsSidecarPath(path), data: JSON.stringify(side) + '\n' },
+        { path, data: npy },
+      ];
     }
     default:
       throw new Error(`${path}: unsupported matrix format "${fmt}"; use json, csv or npy`);
   }
+}
+
+/** Write `m` atomically (both files of a .npy matrix as one commit); see `labelledMatrixFiles`. */
+export async function writeLabelledMatrix(path: string, m: LabelledMatrix, format?: LabelledMatrixFormat): Promise<void> {
+  await writeFilesAtomic(labelledMatrixFiles(path, m, format));
 }

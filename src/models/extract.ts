@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
+import { pathInside } from '../io/paths.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { canonicalPreprocessing } from '../images/preprocess.js';
 import { checkImage, listImages, type ImageFile } from '../images/list.js';
@@ -21,6 +22,7 @@ import { listLayers } from './load.js';
 import {
   entryKey,
   imagesDigest,
+  MANIFEST_FILE,
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
   readManifest,
@@ -150,7 +152,7 @@ async function loadCachedRows(dir: string, e: PlannedEntry, oldManifest: Manifes
   };
   if (e.old && oldManifest) {
     const list = e.old.imagesDigest === imagesDigest(oldManifest.images.files) ? oldManifest.images.files : oldManifest.previousImages?.[e.old.imagesDigest];
-    const file = join(dir, e.old.file);
+    const file = pathInside(dir, e.old.file, MANIFEST_FILE);
     if (list && (await exists(file)) && list.some((f) => wanted.has(f.sha256))) {
       const arr = readNpy(await readFile(file), file);
       if (arr.dtype === 'float32' && arr.shape[0] === list.length) {
@@ -259,7 +261,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   await mkdir(dir, { recursive: true });
   const upToDate = (e: PlannedEntry) => e.old !== undefined && e.old.imagesDigest === digest && e.old.label === e.label;
   for (const e of planned) {
-    if (upToDate(e) && (await exists(join(dir, e.old!.file)))) continue;
+    if (upToDate(e) && (await exists(pathInside(dir, e.old!.file, MANIFEST_FILE)))) continue;
     await loadCachedRows(dir, e, oldManifest, wanted);
     for (const h of wanted) if (!e.rows.has(h)) e.missing.add(h);
   }
@@ -310,7 +312,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
     if (plannedLabels.has(old.label)) continue; // about to be overwritten by a different computation
     if (old.imagesDigest === digest) manifest.entries.push(old);
     else {
-      await rm(join(dir, old.file), { force: true });
+      await rm(pathInside(dir, old.file, MANIFEST_FILE), { force: true });
       removed.push(old.label);
       log(`removed ${old.file}: computed on a different image set and not requested now`);
     }
@@ -341,9 +343,10 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
       data.set(row, i * q);
     });
     const file = `${e.label}.npy`;
-    await mkdir(dirname(join(dir, file)), { recursive: true });
-    await writeFileAtomic(join(dir, file), writeNpy({ dtype: 'float32', shape: [files.length, ...shape], data }));
-    if (e.old && e.old.file !== file) await rm(join(dir, e.old.file), { force: true });
+    const abs = pathInside(dir, file, `feature label of ${e.spec.id}`);
+    await mkdir(dirname(abs), { recursive: true });
+    await writeFileAtomic(abs, writeNpy({ dtype: 'float32', shape: [files.length, ...shape], data }));
+    if (e.old && e.old.file !== file) await rm(pathInside(dir, e.old.file, MANIFEST_FILE), { force: true });
     const zoo = zooModel(e.spec.id);
     finalized.set(e.label, {
       label: e.label,

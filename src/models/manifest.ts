@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
+import { pathInside } from '../io/paths.js';
 import type { FeatureLayout, ModelFormat, Preprocessing } from './types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -102,8 +103,53 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   } catch (e) {
     throw new Error(`${join(dir, MANIFEST_FILE)}: corrupt (${(e as Error).message}); delete it to recompute the features from scratch`);
   }
-  if (m.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION) return undefined;
+  if (!m || typeof m !== 'object' || m.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION) return undefined;
+  checkManifest(m, join(dir, MANIFEST_FILE));
   return m;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * The manifest is an index that extraction acts on (it reads, rewrites and deletes the files it names), so its
+ * shape is checked before any of it is used: every file it names must lie inside its folder, and every field
+ * the cache logic relies on must have its type. A hand-edited or crafted manifest is refused, never followed.
+ */
+function checkManifest(m: Manifest, where: string): void {
+  const fail = (what: string): never => {
+    throw new Error(`${where}: ${what}; delete it to recompute the features from scratch`);
+  };
+  const checkImages = (list: unknown, what: string) => {
+    if (!Array.isArray(list)) fail(`${what} is not a list`);
+    (list as unknown[]).forEach((f, i) => {
+      const img = f as Partial<ManifestImage> | null;
+      if (!img || typeof img.path !== 'string' || typeof img.sha256 !== 'string' || !HEX64.test(img.sha256)) fail(`${what}[${i}] is not {path, sha256}`);
+    });
+  };
+  if (!m.images || typeof m.images !== 'object') fail('no "images" record');
+  checkImages(m.images.files, 'images.files');
+  if (!Array.isArray(m.entries)) fail('"entries" is missing or not a list');
+  m.entries.forEach((e, i) => {
+    const what = `entries[${i}]`;
+    if (!e || typeof e !== 'object') fail(`${what} is not an object`);
+    if (typeof e.label !== 'string' || e.label.length === 0) fail(`${what}.label is not a non-empty string`);
+    try {
+      pathInside('.', e.file, `${what}.file`);
+    } catch (err) {
+      fail((err as Error).message.replace(/; refusing.*$/, ''));
+    }
+    if (!e.file.endsWith('.npy')) fail(`${what}.file "${e.file.slice(0, 200)}" is not a .npy file`);
+    if (typeof e.key !== 'string' || !HEX64.test(e.key)) fail(`${what}.key is not a sha256 hex digest`);
+    if (typeof e.imagesDigest !== 'string' || !HEX64.test(e.imagesDigest)) fail(`${what}.imagesDigest is not a sha256 hex digest`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`${what}.shape is not a list of sizes`);
+  });
+  if (m.previousImages !== undefined) {
+    if (!m.previousImages || typeof m.previousImages !== 'object') fail('"previousImages" is not a record');
+    for (const [digest, list] of Object.entries(m.previousImages)) {
+      if (!HEX64.test(digest)) fail(`previousImages key "${digest.slice(0, 80)}" is not a sha256 hex digest`);
+      checkImages(list, `previousImages.${digest.slice(0, 12)}…`);
+    }
+  }
 }
 
 export async function writeManifest(dir: string, m: Manifest): Promise<void> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,7 +62,9 @@ describe('labelled matrices on disk', () => {
   it('npy round-trips with labels in the sidecar; explicit labels work without one', async () => {
     const p = join(dir, 'sim.npy');
     await writeLabelledMatrix(p, sim);
-    expect(JSON.parse(await readFile(labelsSidecarPath(p), 'utf8'))).toEqual({ rows: sim.rows, cols: sim.cols, measure: 'rsa' });
+    // The sidecar records the digest of the data it labels (checked on read: a torn pair is refused).
+    const sha256 = createHash('sha256').update(await readFile(p)).digest('hex');
+    expect(JSON.parse(await readFile(labelsSidecarPath(p), 'utf8'))).toEqual({ rows: sim.rows, cols: sim.cols, measure: 'rsa', sha256 });
     expect(readNpy(await readFile(p), p).dtype).toBe('float64');
     expect(await readLabelledMatrix(p)).toEqual(sim);
     const bare = join(dir, 'bare.npy');

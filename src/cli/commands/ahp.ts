@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { writeFilesAtomic, type OutputFile } from '../../io/atomic.js';
 import { AHP_CLIP, ahpAffinities } from '../../taskonomy/ahp.js';
 import { gainAndQuality, parseLossCsv, parseTournamentsJson, tournamentsFromLosses, tournamentsToJson, type Tournament } from '../../taskonomy/winrates.js';
 import { formatTable } from '../table.js';
@@ -75,16 +75,18 @@ export function register(program: Command): void {
           clip: [clip[0], clip[1]],
           exclude: parseList(o.exclude) ?? [],
         });
-        await writeFileAtomic(o.out, json(affinities));
-        if (o.consistencyOut) await writeFileAtomic(o.consistencyOut, json(consistency));
-        if (o.tournamentsOut) await writeFileAtomic(o.tournamentsOut, json(tournamentsToJson(tournaments)));
+        // All outputs are one commit: a bad --consistency-out path must not leave --out already replaced.
+        const outputs: OutputFile[] = [{ path: o.out, data: json(affinities) }];
+        if (o.consistencyOut) outputs.push({ path: o.consistencyOut, data: json(consistency) });
+        if (o.tournamentsOut) outputs.push({ path: o.tournamentsOut, data: json(tournamentsToJson(tournaments)) });
         if (o.gainOut || o.qualityOut) {
           const gq = gainAndQuality(tournaments);
-          if (o.gainOut) await writeFileAtomic(o.gainOut, json(gq.winsVsPixels));
-          if (o.qualityOut) await writeFileAtomic(o.qualityOut, json(gq.winsVsTask));
+          if (o.gainOut) outputs.push({ path: o.gainOut, data: json(gq.winsVsPixels) });
+          if (o.qualityOut) outputs.push({ path: o.qualityOut, data: json(gq.winsVsTask) });
           if (o.gainOut && gq.missingPixels.length) process.stderr.write(`no "pixels" candidate (no Gain) for: ${gq.missingPixels.join(', ')}\n`);
           if (o.qualityOut && gq.missingSelf.length) process.stderr.write(`no "self" candidate (no Quality) for: ${gq.missingSelf.join(', ')}\n`);
         }
+        await writeFilesAtomic(outputs);
         const rows = consistency.map((c) => [c.target, String(c.candidates), c.lambdaMax, c.consistencyIndex, c.consistencyRatio]);
         process.stdout.write(`${formatTable(['target', 'candidates', 'λmax', 'CI', 'CR'], rows, 4)}\n`);
         process.stdout.write(`wrote ${Object.keys(affinities).length} affinities for ${consistency.length} targets to ${o.out}\n`);

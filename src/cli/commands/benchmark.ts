@@ -35,7 +35,7 @@ export function register(program: Command): void {
         // Measure ids contain commas, so lists of them are separated by ";".
         const ids = [...(o.measures?.split(';').map((s) => s.trim()).filter(Boolean) ?? []), ...o.measure];
         const measures = ids.length ? ids : standardMeasureIds();
-        const set = await loadFeatureSet(featureset, { order: parseList(o.order) });
+        const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order') });
         const truth = await readLabelledMatrix(o.truth);
         const bar = progressBar('measures');
         const result = await evaluateMeasures(set, truth, measures, {

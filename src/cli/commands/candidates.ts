@@ -70,7 +70,7 @@ export function register(program: Command): void {
           maxOrder: parseNumber(o.maxOrder, '--max-order', { integer: true, min: 1 }),
           minOrder: parseNumber(o.minOrder, '--min-order', { integer: true, min: 1 }),
           chains,
-          targets: parseList(o.targets),
+          targets: parseList(o.targets, '--targets'),
           exclude: parseList(o.exclude),
         });
         if (affinities) list = markMeasured(list, affinities);

@@ -31,8 +31,8 @@ export function evaluationOptionsFrom(o: EvaluationFlags): EvaluateOptions {
   }
   return {
     metric: o.metric as EvalMetric,
-    targets: parseList(o.targets),
-    sources: parseList(o.sources),
+    targets: parseList(o.targets, '--targets'),
+    sources: parseList(o.sources, '--sources'),
     includeSelf: Boolean(o.includeSelf),
     aliases: parseKeyValues(o.alias, '--alias'),
   };

@@ -85,12 +85,12 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UsageError(`--objective: ${(e as Error).message}`);
       }
-      const sources = parseList(o.sources);
+      const sources = parseList(o.sources, '--sources');
       const problem: PolicyProblem = {
         affinities: await readResultDict(o.affinities),
         objective,
         budget: o.budget === undefined ? 0 : parseNumber(o.budget, '--budget', { min: 0 }),
-        targets: parseList(o.targets),
+        targets: parseList(o.targets, '--targets'),
         sourceOnly: sources && sources.length === 1 && sources[0] === 'none' ? [] : sources,
         targetOnly: parseList(o.targetOnly),
         maxOrder: parseNumber(o.maxOrder, '--max-order', { integer: true, min: 1 }),

@@ -111,7 +111,7 @@ async function taskDistances(dir: string, measure: import('../../nsl/taskMeasure
   const format = o.out ? outputFormat(o) : undefined;
   const config = await probeTrainConfig(o);
   let tasks = await loadLabelledTasks(dir);
-  const order = parseList(o.order);
+  const order = parseList(o.order, '--order');
   if (order) {
     const missing = order.filter((n) => !tasks.some((t) => t.name === n));
     if (missing.length > 0) throw new UsageError(`--order: no task ${missing.map((n) => `"${n}"`).join(', ')} in ${dir} (tasks: ${tasks.map((t) => t.name).join(', ')})`);
@@ -169,7 +169,7 @@ export function register(program: Command): void {
     if (task) return taskDistances(featureset, task, o);
     const measure = measureIdFromOptions(o);
     if (o.precision !== 'float64' && o.precision !== 'float32') throw new UsageError(`--precision must be float64 or float32, got "${o.precision}"`);
-    const set = await loadFeatureSet(featureset, { order: parseList(o.order) });
+    const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order') });
     const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
     const bar = progressBar(measure);
     const t0 = performance.now();

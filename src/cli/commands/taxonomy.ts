@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { writeFilesAtomic, type OutputFile } from '../../io/atomic.js';
 import { readLabelledMatrix } from '../../io/labelledMatrix.js';
 import { readResultDict } from '../../io/resultDict.js';
 import { describeMeasure } from '../../measures/registry.js';
@@ -81,7 +81,7 @@ export function register(program: Command): void {
             linkage: method,
             distance: o.distance as DistanceMetric,
             tasks: parseList(o.tasks),
-            targets: parseList(o.targets),
+            targets: parseList(o.targets, '--targets'),
           });
           tree = d;
           distance = d.distance;
@@ -128,8 +128,10 @@ export function register(program: Command): void {
           }
         }
         if (o.newick === true) process.stdout.write(`${newick}\n`);
-        else if (typeof o.newick === 'string') await writeFileAtomic(o.newick, `${newick}\n`);
-        if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(out, null, 2)}\n`);
+        const outputs: OutputFile[] = [];
+        if (typeof o.newick === 'string') outputs.push({ path: o.newick, data: `${newick}\n` });
+        if (o.out) outputs.push({ path: o.out, data: `${JSON.stringify(out, null, 2)}\n` });
+        await writeFilesAtomic(outputs);
       },
     );
 }
