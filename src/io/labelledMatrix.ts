@@ -11,13 +11,14 @@
  *   .pkl   a Taskonomy result dict (restricted unpickler), read as its first-order transfer matrix.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix, LabelledMatrixJson } from '../linalg/labelled.js';
-import { firstOrderMatrix } from '../taskonomy/results.js';
+import { firstOrderMatrix, LABELLED_MATRIX_BYTES_PER_CELL } from '../taskonomy/results.js';
 import { writeFilesAtomic, type OutputFile } from './atomic.js';
-import { readNpy, writeNpy } from './npy.js';
+import { readInputFile, readInputText } from './input.js';
+import { checkAllocation, excerpt } from './limits.js';
+import { formatCount, readNpy, writeNpy } from './npy.js';
 import { readResultDict, validateResultDict } from './resultDict.js';
 
 export type LabelledMatrixFormat = 'json' | 'csv' | 'npy';
@@ -78,9 +79,13 @@ export function labelledMatrixFromJson(json: unknown, name = 'labelled matrix'):
   if (!Array.isArray(rows) || !Array.isArray(cols)) return bad('"rows" and "cols" must be arrays of labels');
   if (!Array.isArray(matrix) || matrix.length !== rows.length) return bad(`"matrix" must have ${rows.length} rows (one per row label)`);
   if (measure !== undefined && typeof measure !== 'string') return bad('"measure" must be a string');
-  const m: Matrix = { rows: rows.length, cols: cols.length, data: new Float64Array(rows.length * cols.length) };
+  // Every row is checked before the dense matrix is allocated: label lists are cheap to declare, rows×cols is not.
   matrix.forEach((row: unknown, i) => {
     if (!Array.isArray(row) || row.length !== cols.length) return bad(`matrix[${i}] must have ${cols.length} values (one per column label)`);
+  });
+  checkMatrixSize(rows.length, cols.length, name);
+  const m: Matrix = { rows: rows.length, cols: cols.length, data: new Float64Array(rows.length * cols.length) };
+  matrix.forEach((row: unknown[], i) => {
     row.forEach((v: unknown, j) => {
       if (v === null) m.data[i * cols.length + j] = Number.NaN;
       else if (typeof v === 'number') m.data[i * cols.length + j] = v;
@@ -140,15 +145,29 @@ export function parseCsv(text: string, name: string): string[][] {
 
 const NAN_CELLS = new Set(['', 'nan', 'na', 'null', 'none']);
 
+/**
+ * Plain decimal numbers only: Number() alone would accept "", " ", "0x10", "0b1", "0o7" and "1_0"-like surprises.
+ * The one number syntax of every CSV input (matrices and losses), so a value means the same in both.
+ */
+export function parseDecimal(text: string): number | undefined {
+  const s = text.trim();
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : undefined;
+}
+
+/** Refuse a rows × cols float64 matrix over the memory budget (with what its consumers render from it). */
+function checkMatrixSize(rows: number, cols: number, name: string): void {
+  checkAllocation(`the ${formatCount(rows)}×${formatCount(cols)} matrix`, rows * cols * LABELLED_MATRIX_BYTES_PER_CELL, name);
+}
+
 function parseCell(cell: string, where: () => string): number {
   const s = cell.trim();
   const lower = s.toLowerCase();
   if (NAN_CELLS.has(lower)) return Number.NaN;
   if (/^[+]?(inf|infinity)$/.test(lower)) return Infinity;
   if (/^-(inf|infinity)$/.test(lower)) return -Infinity;
-  // Number() alone would accept "", " ", "0x10" and "1_0"-like surprises; only plain decimals are values.
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) throw new Error(`${where()}: "${cell}" is not a number`);
-  return Number(s);
+  const v = parseDecimal(s);
+  if (v === undefined) throw new Error(`${where()}: ${cell.length > 80 ? excerpt(cell) : `"${cell}"`} is not a number`);
+  return v;
 }
 
 export function labelledMatrixFromCsv(text: string, name: string): LabelledMatrix {
@@ -156,12 +175,17 @@ export function labelledMatrixFromCsv(text: string, name: string): LabelledMatri
   if (records.length === 0) throw new Error(`${name}: empty CSV; expected a header row of column labels, then one row per label`);
   const cols = records[0].slice(1);
   const rows: string[] = [];
-  const m: Matrix = { rows: records.length - 1, cols: cols.length, data: new Float64Array((records.length - 1) * cols.length) };
+  // Every record is checked before the dense matrix is allocated (a long header is cheap to write, rows×cols is not).
   for (let r = 1; r < records.length; r++) {
     const rec = records[r];
     if (rec.length !== cols.length + 1) {
       throw new Error(`${name}: record ${r + 1} has ${rec.length} fields, expected ${cols.length + 1} (a label and ${cols.length} values, as in the header)`);
     }
+  }
+  checkMatrixSize(records.length - 1, cols.length, name);
+  const m: Matrix = { rows: records.length - 1, cols: cols.length, data: new Float64Array((records.length - 1) * cols.length) };
+  for (let r = 1; r < records.length; r++) {
+    const rec = records[r];
     rows.push(rec[0]);
     for (let j = 0; j < cols.length; j++) m.data[(r - 1) * cols.length + j] = parseCell(rec[j + 1], () => `${name}: record ${r + 1}, column "${cols[j]}"`);
   }
@@ -193,10 +217,11 @@ function formatOf(path: string): string {
 }
 
 async function readNpyMatrix(path: string, labels: string[] | undefined): Promise<LabelledMatrix> {
-  const bytes = await readFile(path);
+  const bytes = await readInputFile(path, 'a matrix');
   const arr = readNpy(bytes, path);
   if (arr.shape.length !== 2) throw new Error(`${path}: expected a 2-d matrix, found shape ${arr.shape.join('×') || 'scalar'}`);
   const [r, c] = arr.shape;
+  if (!(arr.data instanceof Float64Array)) checkAllocation(`converting the ${r}×${c} ${arr.dtype} matrix to float64`, r * c * 8, path);
   const data = arr.data instanceof Float64Array ? arr.data : Float64Array.from(arr.data as ArrayLike<number | bigint>, Number);
   const matrix: Matrix = { rows: r, cols: c, data };
   if (labels) {
@@ -206,9 +231,9 @@ async function readNpyMatrix(path: string, labels: string[] | undefined): Promis
   const sidecar = labelsSidecarPath(path);
   let text: string;
   try {
-    text = await readFile(sidecar, 'utf8');
+    text = await readInputText(sidecar);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (!/: no such file/.test((e as Error).message)) throw e;
     throw new Error(`${path}: a .npy matrix has no labels of its own; pass the labels, or put {"rows": [...], "cols": [...]} in ${sidecar}`);
   }
   let json: unknown;
@@ -236,7 +261,7 @@ export async function readLabelledMatrix(path: string, opts: ReadLabelledMatrixO
   if (opts.labels && format !== 'npy') throw new Error(`${path}: labels can only be given for a .npy matrix; .${format} files carry their own`);
   switch (format) {
     case 'json': {
-      const text = await readFile(path, 'utf8');
+      const text = await readInputText(path, 'a labelled matrix');
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -244,15 +269,15 @@ export async function readLabelledMatrix(path: string, opts: ReadLabelledMatrixO
         throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
       }
       if (typeof json === 'object' && json !== null && 'matrix' in json) return labelledMatrixFromJson(json, path);
-      return checkLabelled(firstOrderMatrix(validateResultDict(json, `${path} (neither {"rows","cols","matrix"} nor a result dict)`)), path);
+      return checkLabelled(firstOrderMatrix(validateResultDict(json, `${path} (neither {"rows","cols","matrix"} nor a result dict)`), { name: path }), path);
     }
     case 'csv':
-      return labelledMatrixFromCsv(await readFile(path, 'utf8'), path);
+      return labelledMatrixFromCsv(await readInputText(path, 'a labelled matrix'), path);
     case 'npy':
       return readNpyMatrix(path, opts.labels);
     case 'pkl':
     case 'pickle':
-      return checkLabelled(firstOrderMatrix(await readResultDict(path)), path);
+      return checkLabelled(firstOrderMatrix(await readResultDict(path), { name: path }), path);
     default:
       throw new Error(`${path}: unsupported matrix format "${extname(path)}"; use .json, .csv, .npy (+ labels) or a Taskonomy .pkl`);
   }

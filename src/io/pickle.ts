@@ -20,11 +20,19 @@
  *     of `<U` strings → nested arrays of strings (a 0-d one → the string);
  *     of objects → nested arrays of the converted elements (a 0-d one → the element itself).
  *   numpy dtype on its own → its type string, e.g. '<f8'.
+ *
+ * Hostile pickles are refused before they cost time or memory (limits.ts): integers longer than `maxIntBytes`
+ * (default 256 bytes, 2048 bits; Python's own int parsing stops near 4300 digits), containers nested deeper than
+ * `maxDepth` (default 1000), more memo entries than the memory budget allows (64 bytes each, at most V8's Map
+ * limit of 2^24 − 1), and shared references (memo GET/DUP) that would expand to more values than the budget holds
+ * when copied (a "billion laughs" pickle). Reference cycles are an error: plain data is a tree. Error messages
+ * describe values by kind and size ("a dict with 3 keys"), never by printing them.
  */
 import {
   decodeElements,
   fortranToC,
   formatCount,
+  formatShape,
   HOST_LITTLE_ENDIAN,
   latin1,
   nest,
@@ -35,6 +43,7 @@ import {
   readNpy,
   type ElementType,
 } from './npy.js';
+import { checkAllocation, checkCount, excerpt, LimitError, maxMapEntries, MEMO_ENTRY_BYTES, PICKLE_LIMITS } from './limits.js';
 
 const REFUSAL = 'only plain data (dicts, lists, tuples, strings, numbers, numpy arrays) is accepted';
 
@@ -80,24 +89,34 @@ class ArrayStub {
   value: unknown = undefined;
 }
 
-export function unpickle(bytes: Uint8Array, name: string): unknown {
-  return new Unpickler(bytes, name).load();
+export interface UnpickleOptions {
+  /** Deepest container nesting accepted (default PICKLE_LIMITS.maxDepth = 1000). */
+  maxDepth?: number;
+  /** Longest LONG1/LONG4 integer in bytes (default PICKLE_LIMITS.maxIntBytes = 256). */
+  maxIntBytes?: number;
+  /** Most memo entries (default: what the memory budget allows at 64 bytes each, at most 2^24 − 1). */
+  maxMemo?: number;
+}
+
+export function unpickle(bytes: Uint8Array, name: string, opts: UnpickleOptions = {}): unknown {
+  return new Unpickler(bytes, name, opts).load();
 }
 
 /**
  * Read a .npy file whatever its dtype: numeric arrays as NdArray (readNpy), object arrays (dtype |O, which
  * np.save pickles) through the restricted unpickler, e.g. the DDS `kernels.npy` nested dicts.
  */
-export function readNpyObject(bytes: Uint8Array, name: string): unknown {
+export function readNpyObject(bytes: Uint8Array, name: string, opts: UnpickleOptions = {}): unknown {
   const h = parseNpyHeader(bytes, name);
   if (h.type.kind !== 'O') return readNpy(bytes, name);
-  return unpickle(bytes.subarray(h.dataOffset), name);
+  return unpickle(bytes.subarray(h.dataOffset), name, opts);
 }
 
 function normaliseInt(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
+/** A bounded, cycle-safe description of an unpickled value for error messages: its kind, never its contents. */
 function describe(v: unknown): string {
   if (v === null) return 'None';
   if (Array.isArray(v)) return 'a list/tuple';
@@ -107,6 +126,8 @@ function describe(v: unknown): string {
   if (v instanceof Dtype) return 'a numpy dtype';
   if (v instanceof ArrayStub) return 'a numpy array';
   if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `string ${excerpt(v)}`;
+  if (typeof v === 'bigint') return `int of ${v.toString(16).length * 4} bits`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -119,12 +140,32 @@ class Unpickler {
   private readonly lists = new WeakSet<unknown[]>();
   private readonly view: DataView;
   private opStart = 0;
+  private readonly maxDepth: number;
+  private readonly maxIntBytes: number;
+  private readonly maxMemo: number;
 
   constructor(
     private readonly bytes: Uint8Array,
     private readonly name: string,
+    opts: UnpickleOptions,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.maxDepth = opts.maxDepth ?? PICKLE_LIMITS.maxDepth;
+    this.maxIntBytes = opts.maxIntBytes ?? PICKLE_LIMITS.maxIntBytes;
+    this.maxMemo = opts.maxMemo ?? maxMapEntries(MEMO_ENTRY_BYTES);
+  }
+
+  private memoPut(i: number, v: unknown): void {
+    if (this.memo.size >= this.maxMemo && !this.memo.has(i)) {
+      checkCount(
+        'the pickle memo (shared-object table) entries',
+        this.memo.size + 1,
+        this.maxMemo,
+        'raise it with --max-memory or TASKMAP_MAX_MEMORY (64 bytes per entry; at most 16,777,215), or the unpickle option maxMemo',
+        this.name,
+      );
+    }
+    this.memo.set(i, v);
   }
 
   private fail(what: string): never {
@@ -476,16 +517,16 @@ class Unpickler {
           this.push(this.memoGet(this.u32()));
           break;
         case 0x70: // PUT
-          this.memo.set(this.parseIndex(this.line()), this.top());
+          this.memoPut(this.parseIndex(this.line()), this.top());
           break;
         case 0x71: // BINPUT
-          this.memo.set(this.u8(), this.top());
+          this.memoPut(this.u8(), this.top());
           break;
         case 0x72: // LONG_BINPUT
-          this.memo.set(this.u32(), this.top());
+          this.memoPut(this.u32(), this.top());
           break;
         case 0x94: // MEMOIZE
-          this.memo.set(this.memo.size, this.top());
+          this.memoPut(this.memo.size, this.top());
           break;
 
         // --- globals and object construction: whitelist only, interpreted here
@@ -558,29 +599,41 @@ class Unpickler {
     }
   }
 
+  private intLimit(what: string): never {
+    throw new LimitError(
+      `${this.name}: pickle integer at byte ${formatCount(this.opStart)} is ${what}, over the limit of ${this.maxIntBytes} bytes (${8 * this.maxIntBytes} bits); ` +
+        'plain data does not hold integers that large (raise it with the unpickle option maxIntBytes)',
+    );
+  }
+
+  /** Little-endian two's complement, converted in one step (a shift-and-or loop is quadratic in the length). */
   private long(n: number): number | bigint {
+    if (n > this.maxIntBytes) this.intLimit(`${formatCount(n)} bytes long`);
     const bytes = this.take(n);
     if (n === 0) return 0;
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
+    let hex = '';
+    for (let i = n - 1; i >= 0; i--) hex += bytes[i].toString(16).padStart(2, '0');
+    let v = BigInt(`0x${hex}`);
     if (bytes[n - 1] & 0x80) v -= 1n << BigInt(8 * n);
     return normaliseInt(v);
   }
 
   private parseInt(s: string): number | bigint {
-    if (!/^[+-]?\d+$/.test(s)) this.fail(`bad integer ${JSON.stringify(s)}`);
+    if (!/^[+-]?\d+$/.test(s)) this.fail(`bad integer ${excerpt(s)}`);
+    // log10(256) ≈ 2.41 decimal digits per byte: the same magnitude limit as LONG1/LONG4.
+    if (s.length > Math.ceil(this.maxIntBytes * 2.41) + 1) this.intLimit(`${formatCount(s.length)} decimal digits long`);
     return normaliseInt(BigInt(s));
   }
 
   private parseFloat(s: string): number {
     const special: Record<string, number> = { inf: Infinity, '-inf': -Infinity, nan: NaN, '-nan': NaN };
     if (s.toLowerCase() in special) return special[s.toLowerCase()];
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) this.fail(`bad float ${JSON.stringify(s)}`);
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) this.fail(`bad float ${excerpt(s)}`);
     return Number(s);
   }
 
   private parseIndex(s: string): number {
-    if (!/^\d+$/.test(s)) this.fail(`bad memo index ${JSON.stringify(s)}`);
+    if (!/^\d+$/.test(s)) this.fail(`bad memo index ${excerpt(s)}`);
     return Number(s);
   }
 
@@ -633,7 +686,7 @@ class Unpickler {
       case 'dtype': {
         if (typeof a[0] !== 'string') return bad('type code is not a string');
         const t = parseTypeString(a[0] as string);
-        if (!t) return bad(`unknown type code ${JSON.stringify(a[0])}`);
+        if (!t) return bad(`unknown type code ${excerpt(a[0] as string)}`);
         return new Dtype(t);
       }
       case 'reconstruct':
@@ -733,6 +786,9 @@ class Unpickler {
   /** Decode array data of any supported dtype into its JS value; `scalar`: a numpy scalar, not a 0-d array. */
   private array(shape: number[], t: ElementType, fortran: boolean, raw: unknown, what: string, scalar = false): unknown {
     const count = product(shape);
+    // Nested JS arrays cost ~8 heap bytes per element, and a zero-size item type (<U0) lets a tiny buffer declare
+    // any number of them.
+    if (t.kind === 'O' || t.kind === 'U') checkAllocation(`the ${formatShape(shape)} ${t.code} array`, count * 8, this.name, true);
     if (t.kind === 'O') {
       // Object arrays pickle their elements as a flat list in C order whatever the memory layout.
       if (!Array.isArray(raw) || raw.length !== count) this.fail(`${what}: object array data is not a list of ${count} elements`);
@@ -760,7 +816,10 @@ class Unpickler {
 
   /**
    * Replace array stubs by their arrays and dtypes by their type strings, everywhere in the result (the memo can
-   * share a stub between several containers). Iterative, so deeply nested data cannot overflow the JS stack.
+   * share a stub between several containers), and check the shape of the whole: no reference cycles, nesting no
+   * deeper than maxDepth, and not more values than the memory budget holds once shared references are copied
+   * (which JSON output or any deep copy does). One iterative post-order walk visits each container once, so deep
+   * or widely shared data costs neither stack nor time.
    */
   private finish(root: unknown): unknown {
     const resolve = (v: unknown): unknown => {
@@ -772,26 +831,80 @@ class Unpickler {
       if (v instanceof Global) this.fail(`${v.fullName} appears as a value; only its results are plain data`);
       return v;
     };
-    const out = resolve(root);
-    const seen = new Set<object>();
-    const todo: unknown[] = [out];
-    while (todo.length > 0) {
-      const v = todo.pop();
-      if (typeof v !== 'object' || v === null || seen.has(v)) continue;
-      seen.add(v);
+    const isContainer = (v: unknown): v is object =>
+      typeof v === 'object' && v !== null && (Array.isArray(v) || v instanceof Set || this.dicts.has(v));
+    const childrenOf = (v: object): unknown[] => {
       if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) todo.push((v[i] = resolve(v[i])));
-      } else if (v instanceof Set) {
+        for (let i = 0; i < v.length; i++) v[i] = resolve(v[i]);
+        return v;
+      }
+      if (v instanceof Set) {
         const items = [...v].map(resolve);
         v.clear();
-        for (const x of items) {
-          v.add(x);
-          todo.push(x);
-        }
-      } else if (this.dicts.has(v)) {
-        const d = v as Record<string, unknown>;
-        for (const k of Object.keys(d)) todo.push((d[k] = resolve(d[k])));
+        for (const x of items) v.add(x);
+        return items;
       }
+      const d = v as Record<string, unknown>;
+      const keys = Object.keys(d);
+      for (const k of keys) d[k] = resolve(d[k]);
+      return keys.map((k) => d[k]);
+    };
+    const kindOf = (v: object): string => (Array.isArray(v) ? 'list' : v instanceof Set ? 'set' : 'dict');
+    // Per finished container: its height (levels of nesting inside it) and its size once expanded (saturating).
+    const done = new Map<object, { height: number; size: number }>();
+    const onPath = new Set<object>();
+    type Frame = { node: object; kids: unknown[]; next: number; height: number; size: number };
+    const frames: Frame[] = [];
+    const tooDeep = (): never => {
+      throw new LimitError(
+        `${this.name}: containers nested more than ${formatCount(this.maxDepth)} levels deep; plain data is not nested that deeply (raise it with the unpickle option maxDepth)`,
+      );
+    };
+    const enter = (node: object) => {
+      if (frames.length >= this.maxDepth) tooDeep();
+      onPath.add(node);
+      const kids = childrenOf(node);
+      stored += kids.length;
+      frames.push({ node, kids, next: 0, height: 1, size: 1 });
+    };
+    const out = resolve(root);
+    // Values as stored (each container once) and as expanded; they differ only where references are shared.
+    let stored = 1;
+    let total = 1;
+    if (isContainer(out)) enter(out);
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1];
+      if (f.next < f.kids.length) {
+        const c = f.kids[f.next++];
+        if (!isContainer(c)) {
+          f.size = Math.min(f.size + 1, Number.MAX_SAFE_INTEGER);
+          continue;
+        }
+        if (onPath.has(c)) {
+          throw new Error(`${this.name}: the pickle holds a reference cycle (a ${kindOf(c)} that contains itself); only tree-shaped plain data is read`);
+        }
+        const known = done.get(c);
+        if (known === undefined) {
+          enter(c);
+          continue;
+        }
+        if (frames.length + known.height > this.maxDepth) tooDeep();
+        f.height = Math.max(f.height, known.height + 1);
+        f.size = Math.min(f.size + known.size, Number.MAX_SAFE_INTEGER);
+        continue;
+      }
+      frames.pop();
+      onPath.delete(f.node);
+      done.set(f.node, { height: f.height, size: f.size });
+      const parent = frames[frames.length - 1];
+      if (parent) {
+        parent.height = Math.max(parent.height, f.height + 1);
+        parent.size = Math.min(parent.size + f.size, Number.MAX_SAFE_INTEGER);
+      } else total = f.size;
+    }
+    // Each value copied out costs at least a pointer and a header: 16 bytes is a floor.
+    if (total > stored) {
+      checkAllocation(`copying it out (its shared references expand ${formatCount(stored)} stored values to ${formatCount(total)}, a "billion laughs" pickle)`, total * 16, this.name);
     }
     return out;
   }

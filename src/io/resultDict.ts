@@ -2,9 +2,10 @@
  * Taskonomy result dictionaries ({"src__…__target": number}) from the published `.pkl` files or their `.json`
  * conversions.
  */
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseTransferKey, type ResultDict } from '../taskonomy/results.js';
+import { readInputFile } from './input.js';
+import { EXCERPT_CHARS, excerpt, summarize } from './limits.js';
 import { unpickle } from './pickle.js';
 
 const SHAPE_HINT = 'a Taskonomy result dict maps "source__target" keys to finite numbers';
@@ -21,11 +22,12 @@ export function validateResultDict(value: unknown, name: string): ResultDict {
     try {
       parseTransferKey(key);
     } catch (e) {
-      throw new Error(`${name}: ${(e as Error).message}`);
+      throw new Error(`${name}: ${key.length > EXCERPT_CHARS ? `${excerpt(key)} is not a Taskonomy transfer key` : (e as Error).message}`);
     }
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      const shown = typeof v === 'number' ? String(v) : JSON.stringify(v) ?? typeof v;
-      throw new Error(`${name}: value of "${key}" is ${shown} (${typeof v}); ${SHAPE_HINT}`);
+      // Never JSON.stringify the value: it may be huge, cyclic, deeply nested, shared or a bigint.
+      const shown = typeof v === 'string' ? excerpt(v) : typeof v === 'object' && v !== null ? summarize(v) : typeof v === 'bigint' ? summarize(v) : String(v);
+      throw new Error(`${name}: value of ${excerpt(key)} is ${shown} (${typeof v}); ${SHAPE_HINT}`);
     }
     out[key] = v;
   }
@@ -38,7 +40,7 @@ export async function readResultDict(path: string): Promise<ResultDict> {
   if (ext !== '.json' && ext !== '.pkl' && ext !== '.pickle') {
     throw new Error(`${path}: unsupported result-dict format "${ext}"; use .json or .pkl`);
   }
-  const bytes = await readFile(path);
+  const bytes = await readInputFile(path, 'a Taskonomy result dict (.json or .pkl)');
   let value: unknown;
   if (ext === '.json') {
     try {

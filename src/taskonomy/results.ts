@@ -2,6 +2,7 @@
  * Taskonomy result dictionaries: flat {"src1__src2__…__target": value}. The last `__` token is the target,
  * the others the (unordered) source set; pseudo-sources `self`, `random`, `pixels`.
  */
+import { checkAllocation } from '../io/limits.js';
 import { zeros } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 
@@ -50,13 +51,26 @@ export function renameTasks(dict: ResultDict, aliases: Record<string, string>): 
 }
 
 /**
- * The first-order transfer matrix G[source][target] = dict["source__target"] for the given sources and targets
- * (default: every first-order source and every target in the dict). Missing entries are NaN.
+ * Bytes a dense sources × targets matrix costs its consumers: the float64 matrix plus the JSON/CSV rendering that
+ * every caller makes of it (number arrays, then text), about 3× the matrix.
  */
-export function firstOrderMatrix(dict: ResultDict, opts: { sources?: string[]; targets?: string[] } = {}): LabelledMatrix {
+export const LABELLED_MATRIX_BYTES_PER_CELL = 24;
+
+/**
+ * The first-order transfer matrix G[source][target] = dict["source__target"] for the given sources and targets
+ * (default: every first-order source and every target in the dict). Missing entries are NaN. The matrix is dense
+ * while a dict may name each source and target once (20,000 keys → 20,000²  cells), so its size is checked against
+ * the memory budget first; `name` (the file) starts that error.
+ */
+export function firstOrderMatrix(dict: ResultDict, opts: { sources?: string[]; targets?: string[]; name?: string } = {}): LabelledMatrix {
   const keys = parseResultDict(dict).filter((k) => k.sources.length === 1);
   const targets = opts.targets ?? [...new Set(keys.map((k) => k.target))].sort();
   const sources = opts.sources ?? [...new Set(keys.map((k) => k.sources[0]))].sort();
+  checkAllocation(
+    `the ${sources.length.toLocaleString('en-US')} sources × ${targets.length.toLocaleString('en-US')} targets transfer matrix`,
+    sources.length * targets.length * LABELLED_MATRIX_BYTES_PER_CELL,
+    opts.name ?? 'result dict',
+  );
   const m = zeros(sources.length, targets.length);
   m.data.fill(Number.NaN);
   const si = new Map(sources.map((s, i) => [s, i]));
