@@ -4,17 +4,24 @@
  * Security model: a local tool for one user. It binds to 127.0.0.1 by default; reads and writes only inside its
  * data roots (see sandbox.ts); and refuses requests whose Host header is not a loopback name (a web page on
  * another site cannot reach it through DNS rebinding) and state-changing requests whose Origin is another site
- * (no cross-site uploads or job floods from a page the user happens to visit).
+ * or `null` (no cross-site uploads or job floods from a page the user happens to visit, nor from a sandboxed
+ * frame or a redirect, which send `Origin: null`). State-changing requests a page could send cross-site without
+ * a CORS preflight (a form's multipart or text body, a body-less POST or DELETE) must also carry the
+ * CSRF_HEADER, which no cross-site page can add without a preflight this server never grants; JSON bodies need
+ * that preflight already.
+ *
+ * Files are parsed and jobs run in worker threads with memory and time limits (workers.ts), so a hostile upload
+ * or an oversized job fails on its own while the server keeps answering.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Cataloguer } from './catalog.js';
+import { Cataloguer, identifyFile } from './catalog.js';
 import type { ServerContext } from './context.js';
 import { forbidden, HttpError, toHttpError } from './errors.js';
 import { JobQueue } from './jobs.js';
@@ -25,6 +32,7 @@ import { registerTaskonomyRoutes } from './routes/taskonomy.js';
 import { registerUploadRoutes } from './routes/uploads.js';
 import { Sandbox } from './sandbox.js';
 import { Store } from './store.js';
+import { Workers, type WorkerLimits } from './workers.js';
 import { getHighs } from '../taskonomy/policy.js';
 
 export interface ServerOptions {
@@ -40,13 +48,20 @@ export interface ServerOptions {
   host?: string;
   /** Default HiGHS time limit per policy solve, seconds (default 30). */
   defaultTimeLimit?: number;
+  /** Memory and wall-clock limits of the worker threads that read uploads and run jobs (see workers.ts). */
+  workerLimits?: Partial<WorkerLimits>;
+  /** Queued plus running jobs accepted before 429 (default 16). */
+  maxActiveJobs?: number;
   logger?: boolean;
 }
+
+/** The header every state-changing request without a JSON body must carry (any non-empty value). */
+export const CSRF_HEADER = 'x-taskmap-request';
 
 export interface TaskmapServer {
   app: FastifyInstance;
   ctx: ServerContext;
-  /** Stop listening, wait for the running job, remove the temporary upload folder. */
+  /** Stop listening, cancel queued and running jobs, stop the workers, remove the temporary upload folder. */
   close(): Promise<void>;
 }
 
@@ -80,6 +95,8 @@ async function packageVersion(): Promise<string> {
   }
 }
 
+const PARSED_TO_SNIFF = new Set(['.pkl', '.pickle', '.json']);
+
 // No 'unsafe-eval': the UI runs Vega expressions through vega-interpreter instead of `new Function`.
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; " +
@@ -112,11 +129,25 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
       return new Error(message);
     },
   });
+  const workers = new Workers({ roots: sandbox.roots.map((r) => ({ dir: r.dir, name: r.name, writable: r.writable })) }, opts.workerLimits, (m) =>
+    app.log.error(m),
+  );
   const ctx: ServerContext = {
     sandbox,
     store: new Store(sandbox),
-    jobs: new JobQueue({ redact: (m) => sandbox.redact(m), onError: (err, id) => app.log.error({ err, job: id }, 'job failed') }),
-    catalog: new Cataloguer(sandbox),
+    jobs: new JobQueue({
+      maxActive: opts.maxActiveJobs,
+      redact: (m) => sandbox.redact(m),
+      onError: (err, id) => app.log.error({ err, job: id }, 'job failed'),
+    }),
+    workers,
+    // Pickles and JSON are parsed to be recognised: in the reads worker, so a hostile file in a data root is left
+    // out of the listing instead of stalling it.
+    catalog: new Cataloguer(sandbox, (abs, size) =>
+      PARSED_TO_SNIFF.has(extname(abs).toLowerCase())
+        ? workers.reads.run('identify', { abs, size }, { what: `reading ${sandbox.redact(abs)}` })
+        : identifyFile(abs, size),
+    ),
     maxUploadBytes: opts.maxUploadBytes ?? 256 * 1024 * 1024,
     defaultTimeLimit: opts.defaultTimeLimit ?? 30,
   };
@@ -130,8 +161,12 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
     if (checkHost && (!host || !isLoopback(hostnameOf(host)))) {
       throw forbidden(`Host "${host ?? ''}" is not this machine: taskmap serve answers only to localhost / 127.0.0.1`);
     }
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
     const origin = req.headers.origin;
-    if (req.method !== 'GET' && req.method !== 'HEAD' && origin !== undefined && origin !== 'null') {
+    if (origin === 'null') {
+      throw forbidden('cross-site request from Origin "null" (a sandboxed frame, a local file or a redirect) refused');
+    }
+    if (origin !== undefined) {
       let originHost: string;
       try {
         originHost = new URL(origin).host;
@@ -139,6 +174,13 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
         throw forbidden(`bad Origin header "${origin}"`);
       }
       if (originHost !== host) throw forbidden(`cross-site request from ${origin} refused`);
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const header = req.headers[CSRF_HEADER];
+    if (type !== 'application/json' && (typeof header !== 'string' || header === '')) {
+      throw forbidden(
+        `${req.method} requests without a JSON body must carry the header "${CSRF_HEADER}: 1" (it proves the request comes from a page of this server, not a form on another site)`,
+      );
     }
   });
   app.addHook('onSend', async (req, reply, payload) => {
@@ -182,8 +224,8 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
     app,
     ctx,
     async close() {
-      await app.close();
-      await ctx.jobs.idle();
+      ctx.jobs.cancelAll('cancelled: the server is shutting down');
+      await Promise.all([app.close(), workers.close()]);
       if (removeUploads) await rm(uploadDir!, { recursive: true, force: true });
     },
   };

@@ -8,7 +8,7 @@
  * their target lies inside the same root.
  */
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { extname, join, relative, sep } from 'node:path';
+import { basename, extname, join, relative, sep } from 'node:path';
 import { labelledMatrixFromJson } from '../io/labelledMatrix.js';
 import { readResultDict, validateResultDict } from '../io/resultDict.js';
 import { parseResultDict } from '../taskonomy/results.js';
@@ -53,7 +53,7 @@ export interface Catalog {
 const MAX_DEPTH = 6;
 const MAX_ENTRIES = 20_000;
 /** Larger JSON / pickle files are listed only by extension, never parsed during a listing. */
-const MAX_SNIFF_BYTES = 32 * 1024 * 1024;
+export const MAX_SNIFF_BYTES = 32 * 1024 * 1024;
 const SKIP_DIRS = new Set(['node_modules']);
 
 function roleOf(name: string): ResultEntry['role'] {
@@ -80,57 +80,86 @@ function refIn(root: DataRoot, path: string): string {
   return [root.name, ...relative(root.dir, path).split(sep).filter(Boolean)].join('/');
 }
 
+const NOT_AN_INPUT =
+  'not a Taskonomy result dict {"source__target": number}, a labelled matrix {"rows","cols","matrix"}, tournaments {"<target>": {"sources","wins"}} or a losses CSV (target,source,image,loss)';
+
+/**
+ * What a JSON / pickle / CSV / npy file holds, read by the library reader that will load it. Throws — naming the
+ * file and the reason — when such a file is unreadable; null when the name says it is no input, or when it is
+ * too large to parse just to list it (`size` over MAX_SNIFF_BYTES: pickles are then listed unparsed).
+ */
+export async function identifyFile(abs: string, size: number): Promise<Omit<ResultEntry, 'path' | 'bytes'> | null> {
+  const ext = extname(abs).toLowerCase();
+  const name = basename(abs);
+  let entry: Omit<ResultEntry, 'path' | 'bytes'> | null = null;
+  if (ext === '.pkl' || ext === '.pickle') {
+    entry = size > MAX_SNIFF_BYTES ? { kind: 'resultDict', format: 'pkl' } : { kind: 'resultDict', format: 'pkl', ...dictSummary(await readResultDict(abs)) };
+  } else if (ext === '.json' && name !== 'manifest.json' && !name.endsWith('.labels.json') && !name.endsWith('.families.json')) {
+    if (size > MAX_SNIFF_BYTES) return null;
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(abs, 'utf8'));
+    } catch (e) {
+      throw new Error(`${name}: not valid JSON (${(e as Error).message})`);
+    }
+    if (json && typeof json === 'object' && 'matrix' in json) {
+      labelledMatrixFromJson(json, name);
+      entry = { kind: 'matrix', format: 'json' };
+    } else {
+      try {
+        entry = { kind: 'resultDict', format: 'json', ...dictSummary(validateResultDict(json, name)) };
+      } catch {
+        try {
+          parseTournamentsJson(json, name);
+        } catch {
+          throw new Error(`${name}: ${NOT_AN_INPUT}`);
+        }
+        entry = { kind: 'tournaments', format: 'json' };
+      }
+    }
+  } else if (ext === '.csv') {
+    const fh = await open(abs, 'r');
+    try {
+      const buf = Buffer.alloc(256);
+      const { bytesRead } = await fh.read(buf, 0, 256, 0);
+      entry = { kind: csvKind(buf.subarray(0, bytesRead).toString('utf8')), format: 'csv' };
+    } finally {
+      await fh.close();
+    }
+  } else if (ext === '.npy') {
+    // A matrix only with its labels sidecar; other .npy files are feature-set members.
+    const side = await stat(`${abs}.labels.json`).catch(() => undefined);
+    if (side?.isFile()) entry = { kind: 'matrix', format: 'npy' };
+  }
+  if (entry && entry.kind === 'resultDict') {
+    const role = roleOf(name);
+    if (role) entry.role = role;
+  }
+  return entry;
+}
+
 export class Cataloguer {
   private sniffed = new Lru<string, { fp: string; entry: Omit<ResultEntry, 'path' | 'bytes'> | null }>(2000);
 
-  constructor(private readonly sandbox: Sandbox) {}
+  /**
+   * `sniff` reads one file to recognise it (default: identifyFile in this thread; the server passes one that
+   * reads in a worker, so a hostile file in a data root cannot stall or crash a listing).
+   */
+  constructor(
+    private readonly sandbox: Sandbox,
+    private readonly sniff: (abs: string, size: number) => Promise<Omit<ResultEntry, 'path' | 'bytes'> | null> = identifyFile,
+  ) {}
 
   /** Recognise a JSON / pickle / CSV / npy file, or null when it is none of the inputs the API takes. */
   async classify(abs: string, size: number, mtime: number): Promise<Omit<ResultEntry, 'path' | 'bytes'> | null> {
     const fp = `${size}:${mtime}`;
     const hit = this.sniffed.get(abs);
     if (hit && hit.fp === fp) return hit.entry;
-    const ext = extname(abs).toLowerCase();
-    const name = abs.slice(abs.lastIndexOf(sep) + 1);
-    let entry: Omit<ResultEntry, 'path' | 'bytes'> | null = null;
+    let entry: Omit<ResultEntry, 'path' | 'bytes'> | null;
     try {
-      if (ext === '.pkl' || ext === '.pickle') {
-        entry = size > MAX_SNIFF_BYTES ? { kind: 'resultDict', format: 'pkl' } : { kind: 'resultDict', format: 'pkl', ...dictSummary(await readResultDict(abs)) };
-      } else if (ext === '.json' && name !== 'manifest.json' && !name.endsWith('.labels.json') && !name.endsWith('.families.json')) {
-        if (size <= MAX_SNIFF_BYTES) {
-          const json: unknown = JSON.parse(await readFile(abs, 'utf8'));
-          if (json && typeof json === 'object' && 'matrix' in json) {
-            labelledMatrixFromJson(json, name);
-            entry = { kind: 'matrix', format: 'json' };
-          } else {
-            try {
-              entry = { kind: 'resultDict', format: 'json', ...dictSummary(validateResultDict(json, name)) };
-            } catch {
-              parseTournamentsJson(json, name);
-              entry = { kind: 'tournaments', format: 'json' };
-            }
-          }
-        }
-      } else if (ext === '.csv') {
-        const fh = await open(abs, 'r');
-        try {
-          const buf = Buffer.alloc(256);
-          const { bytesRead } = await fh.read(buf, 0, 256, 0);
-          entry = { kind: csvKind(buf.subarray(0, bytesRead).toString('utf8')), format: 'csv' };
-        } finally {
-          await fh.close();
-        }
-      } else if (ext === '.npy') {
-        // A matrix only with its labels sidecar; other .npy files are feature-set members.
-        const side = await stat(`${abs}.labels.json`).catch(() => undefined);
-        if (side?.isFile()) entry = { kind: 'matrix', format: 'npy' };
-      }
+      entry = await this.sniff(abs, size);
     } catch {
       entry = null; // not something the API can load: leave it out of the listing
-    }
-    if (entry && entry.kind === 'resultDict') {
-      const role = roleOf(name);
-      if (role) entry.role = role;
     }
     this.sniffed.set(abs, { fp, entry });
     return entry;

@@ -3,14 +3,18 @@ import type { FastifyReply } from 'fastify';
 import { canonicalMeasureId } from '../measures/registry.js';
 import type { Cataloguer } from './catalog.js';
 import { badRequest } from './errors.js';
-import type { JobQueue, Progress } from './jobs.js';
+import type { JobQueue, JobRun } from './jobs.js';
 import type { ResolvedPath, Sandbox } from './sandbox.js';
 import { fingerprint, type Store } from './store.js';
+import type { TaskArgs, TaskName } from './tasks.js';
+import type { Workers } from './workers.js';
 
 export interface ServerContext {
   sandbox: Sandbox;
   store: Store;
   jobs: JobQueue;
+  /** Worker threads for jobs and for reading uploads (workers.ts). */
+  workers: Workers;
   catalog: Cataloguer;
   /** Largest accepted upload, bytes per file. */
   maxUploadBytes: number;
@@ -50,7 +54,7 @@ export function sendJob(
   reply: FastifyReply,
   kind: string,
   inputs: unknown,
-  run: (report: (p: Progress) => void) => Promise<unknown>,
+  run: JobRun,
 ): FastifyReply {
   const job = ctx.jobs.submit(kind, inputs, run);
   return reply
@@ -64,4 +68,9 @@ export async function resolveFeatureSet(ctx: ServerContext, ref: unknown): Promi
   const p = await ctx.sandbox.resolveExisting(ref, 'featureSet');
   await ctx.sandbox.assertTreeInside(p, 'featureSet');
   return p;
+}
+
+/** `sendJob` for a task of tasks.ts, run in the jobs worker (cancelled by terminating it). */
+export function sendTask<K extends TaskName>(ctx: ServerContext, reply: FastifyReply, kind: string, inputs: unknown, task: K, args: TaskArgs<K>): FastifyReply {
+  return sendJob(ctx, reply, kind, inputs, (report, signal) => ctx.workers.jobs.run(task, args, { what: `the ${kind} job`, onProgress: report, signal }));
 }

@@ -6,9 +6,14 @@
  * and a changed input file gives a new id. Jobs run one at a time: the library's numeric work is CPU-bound on
  * the server's event loop, and two at once would only make both slower (and CI machines have two cores).
  * Failed jobs are not kept, so a retry runs again. Finished jobs are evicted oldest-first beyond `maxJobs`.
+ *
+ * At most `maxActive` jobs may be queued or running: beyond that a submission is refused with 429, so a client
+ * (or a page looping on POST) cannot pile up unbounded work. A queued or running job can be cancelled; its `run`
+ * gets an AbortSignal (the server's runs terminate their worker thread on it) and the job fails at once with
+ * code `cancelled`, whether or not the work notices.
  */
 import { createHash } from 'node:crypto';
-import { toHttpError, type ErrorBody } from './errors.js';
+import { HttpError, toHttpError, type ErrorBody } from './errors.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
 
@@ -43,9 +48,25 @@ interface Job {
   ms?: number;
   result?: unknown;
   error?: JobView['error'];
-  run: (report: (p: Progress) => void) => Promise<unknown>;
+  run: JobRun;
   listeners: Set<(e: JobEvent) => void>;
+  abort: AbortController;
+  /** performance.now() when it started running. */
+  t0?: number;
 }
+
+export type JobRun = (report: (p: Progress) => void, signal: AbortSignal) => Promise<unknown>;
+
+export interface JobQueueOptions {
+  /** Finished jobs kept for their results (default 64). */
+  maxJobs?: number;
+  /** Queued plus running jobs accepted (default 16). */
+  maxActive?: number;
+  redact?: (message: string) => string;
+  onError?: (err: unknown, job: string) => void;
+}
+
+export const DEFAULT_MAX_ACTIVE_JOBS = 16;
 
 /** Deterministic JSON (sorted object keys) so equal inputs hash equally whatever their key order. */
 export function canonicalJson(value: unknown): string {
@@ -67,16 +88,35 @@ export class JobQueue {
   private queue: Job[] = [];
   private busy = false;
 
-  constructor(
-    private readonly opts: { maxJobs?: number; redact?: (message: string) => string; onError?: (err: unknown, job: string) => void } = {},
-  ) {}
+  constructor(private readonly opts: JobQueueOptions = {}) {}
 
-  /** Submit work under its input hash; returns the existing job when the same inputs were submitted before. */
-  submit(kind: string, inputs: unknown, run: Job['run']): JobView {
+  /**
+   * Submit work under its input hash; returns the existing job when the same inputs were submitted before.
+   * Throws a 429 HttpError when `maxActive` jobs are already queued or running.
+   */
+  submit(kind: string, inputs: unknown, run: JobRun): JobView {
     const id = inputHash(kind, inputs);
     const existing = this.jobs.get(id);
     if (existing && existing.status !== 'failed') return view(existing);
-    const job: Job = { id, kind, status: 'queued', progress: null, created: new Date(), run, listeners: existing?.listeners ?? new Set() };
+    const maxActive = this.opts.maxActive ?? DEFAULT_MAX_ACTIVE_JOBS;
+    const active = [...this.jobs.values()].filter((j) => j.status === 'queued' || j.status === 'running').length;
+    if (active >= maxActive) {
+      throw new HttpError(
+        429,
+        'too_many_requests',
+        `${active} jobs are already queued or running (the limit is ${maxActive}): wait for one to finish, or cancel one with DELETE /api/jobs/:id (taskmap serve --max-jobs raises the limit)`,
+      );
+    }
+    const job: Job = {
+      id,
+      kind,
+      status: 'queued',
+      progress: null,
+      created: new Date(),
+      run,
+      listeners: existing?.listeners ?? new Set(),
+      abort: new AbortController(),
+    };
     this.jobs.set(id, job);
     this.queue.push(job);
     void this.pump();
@@ -115,6 +155,30 @@ export class JobQueue {
     });
   }
 
+  /**
+   * Cancel a queued or running job: it fails with code `cancelled` (its followers get the `failed` event) and a
+   * running one's work is aborted. A finished job is forgotten instead (its cached result dropped). Returns the
+   * job's last state, or undefined when there is no such job.
+   */
+  cancel(id: string, reason = 'cancelled by request'): JobView | undefined {
+    const job = this.jobs.get(id);
+    if (!job) return undefined;
+    if (job.status === 'done' || job.status === 'failed') {
+      this.jobs.delete(id);
+      return view(job);
+    }
+    const error = new HttpError(409, 'cancelled', `job ${id} (${job.kind}) was ${reason}`);
+    this.queue = this.queue.filter((j) => j !== job);
+    job.abort.abort(error);
+    this.fail(job, error, job.t0 === undefined ? 0 : performance.now() - job.t0);
+    return view(job);
+  }
+
+  /** Cancel everything queued or running (server shutdown). */
+  cancelAll(reason: string): void {
+    for (const j of [...this.jobs.values()]) if (j.status === 'queued' || j.status === 'running') this.cancel(j.id, reason);
+  }
+
   /** Resolves when nothing is queued or running (for shutdown and tests). */
   async idle(): Promise<void> {
     while (this.busy || this.queue.length > 0) await new Promise((r) => setTimeout(r, 10));
@@ -132,30 +196,33 @@ export class JobQueue {
       for (let job = this.queue.shift(); job; job = this.queue.shift()) {
         job.status = 'running';
         this.emit(job, 'progress');
-        const t0 = performance.now();
+        const current = job;
+        const t0 = (current.t0 = performance.now());
         let lastEmit = 0;
+        const report = (p: Progress) => {
+          if (current.status !== 'running') return;
+          current.progress = p;
+          // Throttled: a progress event per model of a large set would flood slow clients.
+          const now = performance.now();
+          if (now - lastEmit > 50 || p.done === p.total) {
+            lastEmit = now;
+            this.emit(current, 'progress');
+          }
+        };
+        // A cancelled job is finished at once (see cancel); whatever its run still does is not waited for.
+        const aborted = new Promise<void>((resolve) => current.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
         try {
-          job.result = await job.run((p) => {
-            job!.progress = p;
-            // Throttled: a progress event per model of a large set would flood slow clients.
-            const now = performance.now();
-            if (now - lastEmit > 50 || p.done === p.total) {
-              lastEmit = now;
-              this.emit(job!, 'progress');
-            }
-          });
-          job.status = 'done';
-          job.ms = performance.now() - t0;
-          this.emit(job, 'done');
+          const result = await Promise.race([current.run(report, current.abort.signal), aborted]);
+          if (current.status === 'running') {
+            current.result = result;
+            current.status = 'done';
+            current.ms = performance.now() - t0;
+            this.emit(current, 'done');
+            current.listeners.clear();
+          }
         } catch (err) {
-          const { status, body } = toHttpError(err);
-          if (status >= 500) this.opts.onError?.(err, job.id);
-          job.status = 'failed';
-          job.ms = performance.now() - t0;
-          job.error = { ...body.error, message: this.opts.redact?.(body.error.message) ?? body.error.message, status };
-          this.emit(job, 'failed');
+          if (current.status === 'running') this.fail(current, err, performance.now() - t0);
         }
-        job.listeners.clear();
         this.evict();
         // Let queued HTTP requests (and SSE writes) through between jobs.
         await new Promise((r) => setImmediate(r));
@@ -163,6 +230,16 @@ export class JobQueue {
     } finally {
       this.busy = false;
     }
+  }
+
+  private fail(job: Job, err: unknown, ms: number): void {
+    const { status, body } = toHttpError(err);
+    if (status >= 500) this.opts.onError?.(err, job.id);
+    job.status = 'failed';
+    job.ms = ms;
+    job.error = { ...body.error, message: this.opts.redact?.(body.error.message) ?? body.error.message, status };
+    this.emit(job, 'failed');
+    job.listeners.clear();
   }
 
   private evict(): void {

@@ -3,7 +3,7 @@
  * limit each, and a follower for job event streams that gives up after a bounded time.
  */
 import { request as httpRequest } from 'node:http';
-import { buildServer, type ServerOptions, type TaskmapServer } from '../../src/server/app.js';
+import { buildServer, CSRF_HEADER, type ServerOptions, type TaskmapServer } from '../../src/server/app.js';
 import type { JobView } from '../../src/server/jobs.js';
 
 export const REQUEST_TIMEOUT_MS = 20_000;
@@ -27,8 +27,11 @@ export interface Reply<T = any> {
   headers: Headers;
 }
 
+/** A request as the web UI sends it: state-changing ones carry the CSRF header (pass it as '' to leave it out). */
 export async function call<T = any>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
-  const init: RequestInit = { method, headers: { ...headers }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
+  const sent = method === 'GET' || method === 'HEAD' ? { ...headers } : { [CSRF_HEADER]: '1', ...headers };
+  if (sent[CSRF_HEADER] === '') delete sent[CSRF_HEADER];
+  const init: RequestInit = { method, headers: sent, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
   if (body !== undefined) {
     if (body instanceof FormData) init.body = body;
     else {

@@ -2,6 +2,7 @@
  * Job status and progress. `/api/jobs/:id/events` is a Server-Sent Events stream: the current state at once,
  * `progress` events while it runs, then one `done` (with the result) or `failed` event, after which the server
  * closes the stream. SSE rather than WebSocket: one-way, plain HTTP, reconnects by itself in the browser.
+ * `DELETE /api/jobs/:id` cancels a job (its worker is terminated) or forgets a finished one.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
@@ -17,6 +18,13 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServerContext): voi
   app.get<{ Params: { id: string } }>('/api/jobs/:id', { schema: { params: jobParamsSchema } }, async (req) => {
     const job = ctx.jobs.get(req.params.id);
     if (!job) throw notFound(`no job ${req.params.id} (finished jobs are kept for a while, then forgotten; submit it again)`);
+    return { job };
+  });
+
+  /** Cancel a queued or running job (it fails with code "cancelled"), or forget a finished one. */
+  app.delete<{ Params: { id: string } }>('/api/jobs/:id', { schema: { params: jobParamsSchema } }, async (req) => {
+    const job = ctx.jobs.cancel(req.params.id);
+    if (!job) throw notFound(`no job ${req.params.id}`);
     return { job };
   });
 

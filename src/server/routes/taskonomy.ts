@@ -21,7 +21,7 @@ import {
 } from '../../taskonomy/policy.js';
 import { firstOrderMatrix, parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../../taskonomy/results.js';
 import { GAIN_BASELINE, gainAndQuality } from '../../taskonomy/winrates.js';
-import { checkedInput, fileKey, sendJob, type ServerContext } from '../context.js';
+import { checkedInput, fileKey, sendTask, type ServerContext } from '../context.js';
 import { badRequest, forbidden } from '../errors.js';
 import { inputHash } from '../jobs.js';
 import type { ResolvedPath } from '../sandbox.js';
@@ -37,6 +37,7 @@ import {
   type ResultMatrixBody,
   type SweepBody,
 } from '../schemas.js';
+import { chooseSolver } from '../tasks.js';
 import { uniqueUploadPath } from './uploads.js';
 
 interface ResolvedProblem {
@@ -75,42 +76,6 @@ async function policyProblem(ctx: ServerContext, b: Omit<PolicyBody, 'budget'> &
   const { affinities: _a, winsVsPixels: _g, winsVsTask: _q, ...options } = b;
   const key = { affinities: await fileKey(aff), winsVsPixels: await fileKey(gain), winsVsTask: await fileKey(quality), ...options, objective };
   return { problem, key };
-}
-
-/**
- * Work of the exhaustive solver, in (supervised sets) × (edges scanned per set): an upper bound on the sets
- * within budget is every subset of at most ⌊budget / cheapest positive cost⌋ costly tasks, times every subset of
- * the free ones.
- */
-export function enumerationWork(model: PolicyModel): number {
-  const positive = model.nodeCost.filter((c) => c > 0);
-  const free = model.nodeCost.length - positive.length;
-  const cheapest = Math.min(...positive);
-  const k = positive.length === 0 ? 0 : Math.min(positive.length, Math.floor((model.budget + 1e-9) / cheapest));
-  let sets = 0;
-  let choose = 1; // C(n, i)
-  for (let i = 0; i <= k; i++) {
-    sets += choose;
-    choose = (choose * (positive.length - i)) / (i + 1);
-  }
-  return sets * 2 ** free * Math.max(1, model.edges.length);
-}
-
-/**
- * Below this much enumeration work the exact enumeration is faster than HiGHS (measured on the Taskonomy 16k
- * file, 27 tasks, order ≤ 2: budgets ≤ 3 enumerate in 15–60 ms where HiGHS takes 100–1500 ms; at budget 4 the
- * two are even at ~150 ms).
- */
-const EXHAUSTIVE_WORK = 2e7;
-
-/**
- * "auto" picks the faster of the library's two exact solvers — the policy view re-solves on every slider move,
- * so the small-budget cases, where HiGHS is slowest relative to the problem, matter most.
- */
-function chooseSolver(model: PolicyModel, requested: 'auto' | 'highs' | 'exhaustive' | undefined): 'highs' | 'exhaustive' {
-  if (requested === 'highs' || requested === 'exhaustive') return requested;
-  const work = enumerationWork(model);
-  return work <= EXHAUSTIVE_WORK && work / Math.max(1, model.edges.length) <= EXHAUSTIVE_MAX_SETS ? 'exhaustive' : 'highs';
 }
 
 /** Tasks of a result dict and the roles the policy gives them by default (from the library's own defaults). */
@@ -216,20 +181,7 @@ export function registerTaskonomyRoutes(app: FastifyInstance, ctx: ServerContext
     const model = checkedInput('policy', () => buildPolicyModel({ ...problem, budget: Number.MAX_VALUE }));
     const budgets = b.budgets ?? Array.from({ length: model.nodes.length }, (_, i) => i + 1);
     if (budgets.length === 0) throw badRequest('budgets: no budget to solve');
-    return sendJob(ctx, reply, 'sweep', { ...(key as object), budgets }, async (report) => {
-      const rows: SweepRow[] = [];
-      const results: PolicyResult[] = [];
-      // One budget per call, so progress can be reported and other requests served between solves.
-      for (let i = 0; i < budgets.length; i++) {
-        report({ done: i, total: budgets.length, label: `budget ${budgets[i]}`, stage: 'solving' });
-        const solver = chooseSolver(buildPolicyModel({ ...problem, budget: budgets[i] }), b.solver);
-        const one = await budgetSweep(problem, [budgets[i]], { solver, timeLimit: b.timeLimit ?? ctx.defaultTimeLimit });
-        rows.push(...one.rows);
-        results.push(...one.results);
-        await new Promise((r) => setImmediate(r));
-      }
-      report({ done: budgets.length, total: budgets.length, stage: 'solving' });
-      return { sweep: rows, policies: results };
-    });
+    const timeLimit = b.timeLimit ?? ctx.defaultTimeLimit;
+    return sendTask(ctx, reply, 'sweep', { ...(key as object), budgets }, 'sweep', { problem, budgets, solver: b.solver, timeLimit });
   });
 }

@@ -2,23 +2,21 @@
  * Uploads into the writable data root: feature sets (.npz, .safetensors, one or more .npy files — several
  * .npy files form one folder set) and Taskonomy inputs (result dicts as .json or .pkl, tournaments JSON, losses
  * CSV, labelled matrices). Each file is streamed to a temporary name with a per-file size limit, then loaded
- * with the same library reader the analyses use; a file the reader refuses is deleted and its message returned
- * (422), so what is left in the root is always loadable. File names are reduced to a safe alphabet and never
+ * with the same library reader the analyses use, in the reads worker (so a hostile file that exhausts memory or
+ * never finishes costs a worker, not the server); a file the reader refuses is deleted and its message returned
+ * (4xx naming the file and the reason), so what is left in the root is always loadable. File names are reduced to a safe alphabet and never
  * overwrite an existing file.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
-import { loadFeatureSet } from '../../features/featureSet.js';
-import { labelledMatrixFromCsv } from '../../io/labelledMatrix.js';
-import { parseLossCsv, tournamentsFromLosses } from '../../taskonomy/winrates.js';
-import { csvKind } from '../catalog.js';
 import type { ServerContext } from '../context.js';
 import { badRequest, forbidden, HttpError } from '../errors.js';
 import type { ResolvedPath } from '../sandbox.js';
 import { uploadQuerySchema } from '../schemas.js';
+import type { UploadKind } from '../tasks.js';
 
 const FEATURE_EXTS = new Set(['.npy', '.npz', '.safetensors']);
 const RESULT_EXTS = new Set(['.json', '.pkl', '.pickle', '.csv']);
@@ -45,11 +43,8 @@ export async function uniqueUploadPath(ctx: ServerContext, root: string, name: s
   throw new HttpError(409, 'conflict', `too many uploads named like "${safe}"`);
 }
 
-interface Saved {
+interface Saved extends UploadKind {
   path: string;
-  kind: 'featureSet' | 'resultDict' | 'matrix' | 'tournaments' | 'losses';
-  members?: string[];
-  images?: number;
   bytes: number;
 }
 
@@ -83,18 +78,14 @@ export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): 
       if (files.length > 1 && exts.every((e) => e === '.npy')) {
         // Several .npy files: one feature set folder, one member per file.
         const dir = await uniqueUploadPath(ctx, root.name, req.query.name ?? `featureset-${new Date().toISOString().slice(0, 10)}`);
-        const set = await loadFeatureSet(tmpDir).catch((e: Error) => {
-          throw new HttpError(422, 'unprocessable', e.message.split(tmpDir).join(dir.ref));
-        });
+        const set = await ctx.workers.reads.run('readNpyFolder', { dir: tmpDir, ref: dir.ref }, { what: `reading ${dir.ref}` });
         await rename(tmpDir, dir.abs);
-        saved.push({ path: dir.ref, kind: 'featureSet', members: set.members.map((m) => m.label), images: set.n, bytes: files.reduce((a, f) => a + f.bytes, 0) });
+        saved.push({ path: dir.ref, kind: 'featureSet', ...set, bytes: files.reduce((a, f) => a + f.bytes, 0) });
       } else {
         if (req.query.name) throw badRequest('"name" names a folder of several .npy files; other uploads keep their file names');
         for (const f of files) {
           const target = await uniqueUploadPath(ctx, root.name, f.name);
-          const kind = await validate(ctx, f.tmp, f.name).catch((e: Error) => {
-            throw e instanceof HttpError ? e : new HttpError(422, 'unprocessable', e.message.split(f.tmp).join(f.name));
-          });
+          const kind = await ctx.workers.reads.run('readUpload', { tmp: f.tmp, name: f.name }, { what: `reading ${f.name}` });
           await rename(f.tmp, target.abs);
           saved.push({ path: target.ref, bytes: f.bytes, ...kind });
         }
@@ -104,37 +95,4 @@ export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): 
       await rm(tmpDir, { recursive: true, force: true });
     }
   });
-}
-
-/** Load an uploaded file with the reader that will use it; the kind it was recognised as. */
-async function validate(ctx: ServerContext, tmp: string, name: string): Promise<Omit<Saved, 'path' | 'bytes'>> {
-  const ext = extname(name).toLowerCase();
-  if (FEATURE_EXTS.has(ext)) {
-    const set = await loadFeatureSet(tmp);
-    return { kind: 'featureSet', members: set.members.map((m) => m.label), images: set.n };
-  }
-  if (ext === '.csv') {
-    // Listings only read a CSV's header; an upload is read in full, by the reader that will load it.
-    const text = await readFile(tmp, 'utf8');
-    if (csvKind(text.slice(0, 256)) === 'losses') {
-      tournamentsFromLosses(parseLossCsv(text, name));
-      return { kind: 'losses' };
-    }
-    labelledMatrixFromCsv(text, name);
-    return { kind: 'matrix' };
-  }
-  const st = await stat(tmp);
-  const kind = await ctx.catalog.classify(tmp, st.size, st.mtimeMs);
-  if (!kind) {
-    throw new HttpError(
-      422,
-      'unprocessable',
-      `${name}: not a Taskonomy result dict {"source__target": number}, a labelled matrix {"rows","cols","matrix"}, tournaments {"<target>": {"sources","wins"}} or a losses CSV (target,source,image,loss)`,
-    );
-  }
-  if (kind.kind === 'resultDict' && ext !== '.json' && kind.transfers === undefined) {
-    // Too large to have been parsed while classifying: read it now so a broken pickle is refused here.
-    throw new HttpError(413, 'too_large', `${name}: result dicts larger than 32 MiB are not accepted`);
-  }
-  return { kind: kind.kind };
 }
