@@ -13,10 +13,11 @@
  * former. Members need the same n ≥ 3 and finite values. Data stays in the typed array the file was decoded into
  * (no copy when the file is little-endian, C order and aligned).
  */
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join } from 'node:path';
 import { firstNonFinite } from '../linalg/dense.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { displayPath, readInputFile, statInputFile } from '../io/input.js';
 import { formatCount, formatShape, product, readNpy, writeNpy, type NdArray } from '../io/npy.js';
 import { npzKeys, readNpz } from '../io/npz.js';
 import { readSafetensors } from '../io/safetensors.js';
@@ -60,7 +61,7 @@ export function toRepresentation(arr: NdArray, label: string, source: string): R
 /** Read one .npy as a representation (used for single-file targets); the label defaults to the base name. */
 export async function loadRepresentation(path: string, label?: string): Promise<Representation> {
   if (extname(path).toLowerCase() !== '.npy') throw new Error(`${path}: expected a .npy file of features, shape (n_images, n_features, ...)`);
-  return toRepresentation(readNpy(await readFile(path), path), label ?? basename(path).slice(0, -4), path);
+  return toRepresentation(readNpy(await readInputFile(path, 'a .npy file of features'), displayPath(path)), label ?? basename(path).slice(0, -4), displayPath(path));
 }
 
 function checkDuplicates(labels: string[], name: string, what: string): void {
@@ -91,27 +92,42 @@ function selectLabels(available: string[], opts: LoadFeatureSetOptions, name: st
   return [...(opts.keys ?? available)].sort();
 }
 
-/** All `.npy` files under `dir` (label → path), skipping dot entries; symlinked directories are followed once. */
-async function listNpyFiles(dir: string): Promise<{ files: Map<string, string>; ignored: number }> {
-  const files = new Map<string, string>();
+/**
+ * All `.npy` files under `dir` (label → path), skipping dot entries; symlinked directories are followed once.
+ * Names are read as bytes, so a name that is not UTF-8 is still opened by its real bytes (a decoded string would
+ * be lossy); its label and messages show it escaped (displayPath). Labels that differ only in the case of the
+ * extension (a.npy, a.NPY) are an error naming both rather than a silent pick.
+ */
+async function listNpyFiles(dir: string): Promise<{ files: Map<string, Buffer>; ignored: number }> {
+  const files = new Map<string, Buffer>();
   let ignored = 0;
   const visited = new Set<string>();
-  const walk = async (abs: string, rel: string): Promise<void> => {
+  const walk = async (abs: Buffer, rel: string): Promise<void> => {
     const real = await realpath(abs);
     if (visited.has(real)) return;
     visited.add(real);
-    const entries = await readdir(abs, { withFileTypes: true });
+    const entries = await readdir(abs, { withFileTypes: true, encoding: 'buffer' });
     for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const path = join(abs, e.name);
-      const label = rel ? `${rel}/${e.name}` : e.name;
+      const raw = e.name;
+      if (raw[0] === 0x2e) continue;
+      const path = Buffer.concat([abs, Buffer.from(abs[abs.length - 1] === 0x2f ? '' : '/'), raw]);
+      const shown = displayPath(raw);
+      const label = rel ? `${rel}/${shown}` : shown;
       const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isDirectory(), () => false)));
       if (isDir) await walk(path, label);
-      else if (e.name.toLowerCase().endsWith('.npy')) files.set(label.slice(0, -4), path);
-      else ignored++;
+      else if (raw.length > 4 && raw.subarray(-4).toString('latin1').toLowerCase() === '.npy') {
+        const key = label.slice(0, -4);
+        const clash = files.get(key);
+        if (clash) {
+          throw new Error(
+            `${displayPath(clash)} and ${displayPath(path)} both give the label "${key}"; rename one of them (labels must be unique)`,
+          );
+        }
+        files.set(key, path);
+      } else ignored++;
     }
   };
-  await walk(dir, '');
+  await walk(Buffer.from(dir), '');
   return { files, ignored };
 }
 
@@ -144,12 +160,16 @@ export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions =
     }
     for (const label of selectLabels([...files.keys()], opts, path)) {
       const file = files.get(label)!;
-      members.push(toRepresentation(readNpy(await readFile(file), file), label, file));
+      const shown = displayPath(file);
+      members.push(toRepresentation(readNpy(await readInputFile(file), shown), label, shown));
     }
     return assembleSet(members, path);
   }
   const ext = extname(path).toLowerCase();
-  const bytes = await readFile(path);
+  if (!['.npz', '.safetensors', '.npy'].includes(ext)) {
+    throw new Error(`${path}: unsupported feature file "${ext}"; use a directory of .npy files, a .npz or a .safetensors file`);
+  }
+  const bytes = await readInputFile(path, 'a feature set');
   let arrays: Map<string, NdArray>;
   let sourceOf: (label: string) => string;
   if (ext === '.npz') {

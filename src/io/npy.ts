@@ -5,7 +5,11 @@
  *
  * Reading never runs code: object arrays (dtype `|O`, i.e. pickled Python objects) are refused by `readNpy`;
  * `readNpyPickle` in ./pickle.ts reads them through the restricted unpickler.
+ *
+ * Nothing is allocated from what a header declares: the data must be present in the file (which the caller read
+ * within the memory budget, see input.ts), and copies (byte swaps, Fortran order, float16) are at most twice it.
  */
+import { excerpt, LimitError } from './limits.js';
 
 export type DType =
   | 'float32'
@@ -225,6 +229,18 @@ export function isNdArray(x: unknown): x is NdArray {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
+/**
+ * Longest .npy header read. numpy itself refuses headers over 10,000 bytes by default (`max_header_size`); a
+ * header holds a dict of three short fields, so anything longer is corrupt or hostile, and the literal parser
+ * below is not meant for megabytes. The `maxHeaderBytes` option of readNpy / parseNpyHeader raises it.
+ */
+export const MAX_NPY_HEADER_BYTES = 10_000;
+
+export interface NpyReadOptions {
+  /** Longest header accepted (default MAX_NPY_HEADER_BYTES). */
+  maxHeaderBytes?: number;
+}
+
 export interface NpyHeader {
   version: [number, number];
   /** The raw descr string, e.g. '<f4', '|O'. */
@@ -249,7 +265,7 @@ function describeStart(bytes: Uint8Array): string {
 }
 
 /** Parse and validate a .npy header; errors name the file (`name`) and the problem. */
-export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
+export function parseNpyHeader(bytes: Uint8Array, name: string, opts: NpyReadOptions = {}): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     if (bytes.length < 10 && MAGIC.every((b, i) => i >= bytes.length || bytes[i] === b)) {
       throw new Error(`${name}: truncated: only ${bytes.length} bytes, too short for a .npy header; re-create the file`);
@@ -267,6 +283,12 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   if (bytes.length < preamble) throw new Error(`${name}: truncated: only ${bytes.length} bytes, too short for a .npy header; re-create the file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const maxHeader = opts.maxHeaderBytes ?? MAX_NPY_HEADER_BYTES;
+  if (headerLen > maxHeader) {
+    throw new LimitError(
+      `${name}: the .npy header is ${formatCount(headerLen)} bytes long, over the limit of ${formatCount(maxHeader)} (numpy's own default); the file is corrupt, or raise it with the reader option maxHeaderBytes`,
+    );
+  }
   const dataOffset = preamble + headerLen;
   if (dataOffset > bytes.length) {
     throw new Error(
@@ -280,21 +302,21 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   try {
     dict = parsePythonLiteral(text);
   } catch (e) {
-    throw new Error(`${name}: corrupt .npy header ${JSON.stringify(text.trim())}: ${(e as Error).message}`);
+    throw new Error(`${name}: corrupt .npy header ${excerpt(text.trim(), 120)}: ${(e as Error).message}`);
   }
   const bad = (what: string): never => {
-    throw new Error(`${name}: corrupt .npy header ${JSON.stringify(text.trim())}: ${what}`);
+    throw new Error(`${name}: corrupt .npy header ${excerpt(text.trim(), 120)}: ${what}`);
   };
   if (!(dict instanceof Map)) return bad('not a dict');
   const keys = [...dict.keys()].sort().join(',');
-  if (keys !== 'descr,fortran_order,shape') return bad(`expected the keys descr, fortran_order, shape (found ${keys || 'none'})`);
+  if (keys !== 'descr,fortran_order,shape') return bad(`expected the keys descr, fortran_order, shape (found ${keys ? excerpt(keys).slice(1, -1) : 'none'})`);
   const descr = dict.get('descr');
   if (Array.isArray(descr) || descr instanceof PyTuple) {
     throw new Error(`${name}: structured (record) dtypes are not supported; save each field as its own plain numeric array`);
   }
   if (typeof descr !== 'string') return bad('descr is not a string');
   const type = parseTypeString(descr);
-  if (!type) return bad(`descr ${JSON.stringify(descr)} is not a NumPy type string`);
+  if (!type) return bad(`descr ${excerpt(descr)} is not a NumPy type string`);
   const fortranOrder = dict.get('fortran_order');
   if (typeof fortranOrder !== 'boolean') return bad('fortran_order is not True/False');
   const shape = dict.get('shape');
@@ -309,8 +331,8 @@ export function parseNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
  * `bytes` when the file is little-endian, C order and aligned (the usual np.save output), so large feature files
  * are not copied; don't reuse `bytes` for anything else afterwards.
  */
-export function readNpy(bytes: Uint8Array, name: string): NdArray {
-  const h = parseNpyHeader(bytes, name);
+export function readNpy(bytes: Uint8Array, name: string, opts: NpyReadOptions = {}): NdArray {
+  const h = parseNpyHeader(bytes, name, opts);
   if (h.type.kind === 'O') {
     throw new Error(
       `${name}: holds a NumPy object array (dtype |O, pickled Python objects), not numeric data; re-save it as a numeric array, e.g. np.save(path, np.asarray(x, dtype=np.float32))`,
@@ -319,7 +341,7 @@ export function readNpy(bytes: Uint8Array, name: string): NdArray {
   const dtype = numericDType(h.type);
   if (!dtype) {
     throw new Error(
-      `${name}: unsupported dtype ${h.descr}; supported: float16/32/64, int8/16/32/64, uint8/16/32/64, bool — convert it with x.astype(np.float32)`,
+      `${name}: unsupported dtype ${h.descr.length > 40 ? excerpt(h.descr) : h.descr}; supported: float16/32/64, int8/16/32/64, uint8/16/32/64, bool — convert it with x.astype(np.float32)`,
     );
   }
   const count = product(h.shape);

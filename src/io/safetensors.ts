@@ -4,6 +4,7 @@
  * little-endian tensor bytes. Written in-house (no maintained npm reader exists); validation follows the
  * reference implementation: offsets must tile the byte buffer exactly, with no overlaps and no holes.
  */
+import { checkAllocation } from './limits.js';
 import { checkNdArray, decodeElements, formatCount, formatShape, littleEndianBytes, product, type DType, type ElementType, type NdArray } from './npy.js';
 
 /** Reference-implementation limit; a larger value means a corrupt or hostile length field. */
@@ -58,6 +59,8 @@ export function readSafetensors(bytes: Uint8Array, name: string): Map<string, Nd
   if (8 + headerLen > bytes.length) {
     throw new Error(`${name}: truncated: header length field says ${formatCount(headerLen)} bytes but only ${formatCount(bytes.length - 8)} bytes follow; re-create the file`);
   }
+  // A parsed JSON header costs several times its text on the JS heap (the file itself was read within budget).
+  checkAllocation(`parsing its ${formatCount(headerLen)}-byte JSON header`, headerLen * 8, name, true);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));

@@ -7,6 +7,8 @@
  * W[a][b] + W[b][a] = 1 and the diagonal is exactly 0.5 — the convention that reproduces the 0.5 baseline
  * entries of the published win-rate files (§7.3, [inferred]).
  */
+import { parseDecimal } from '../io/labelledMatrix.js';
+import { checkAllocation, excerpt } from '../io/limits.js';
 import { canonicalKey, type ResultDict } from './results.js';
 
 /** One measured loss: candidate `source` (a task, a pseudo-source, or a set written `a__b`) on one test image. */
@@ -44,8 +46,20 @@ export function candidateId(source: string): string {
 }
 
 /**
+ * JS-heap bytes of one tournament cell: the number[][] win matrix, plus the reciprocal matrix AHP makes of it.
+ * The tournament is quadratic in candidates while the CSV is linear, so this is checked before building it.
+ */
+const TOURNAMENT_BYTES_PER_CELL = 16;
+
+function checkTournamentSize(target: string, candidates: number, file: string): void {
+  checkAllocation(`the tournament of target ${excerpt(target)} (${candidates.toLocaleString('en-US')} candidate sources, squared)`, candidates * candidates * TOURNAMENT_BYTES_PER_CELL, file, true);
+}
+
+/**
  * Parse a `target,source,image,loss` CSV (header required, columns in any order, extra columns ignored,
- * fields may be double-quoted). Errors name the line.
+ * fields may be double-quoted). Errors name the line. Losses are plain decimals (as in every CSV input: no hex);
+ * a file with a header and no records is an error, not an empty result. The number of candidate sources per
+ * target is checked against the memory budget here, where the file name is known.
  */
 export function parseLossCsv(text: string, file = 'losses CSV'): LossRecord[] {
   const lines = text.split(/\r?\n/);
@@ -68,13 +82,21 @@ export function parseLossCsv(text: string, file = 'losses CSV'): LossRecord[] {
     const source = f[col.source].trim();
     const image = f[col.image].trim();
     const lossText = f[col.loss].trim();
-    const loss = Number(lossText);
+    const loss = parseDecimal(lossText) ?? Number.NaN;
     if (target === '' || source === '' || image === '') throw new Error(`${file}:${i + 1}: empty target, source or image`);
     if (target.includes('__')) throw new Error(`${file}:${i + 1}: target "${target}" contains "__" (only sources may be sets)`);
-    if (lossText === '' || !Number.isFinite(loss)) throw new Error(`${file}:${i + 1}: loss "${lossText}" is not a finite number`);
+    if (lossText === '' || !Number.isFinite(loss)) throw new Error(`${file}:${i + 1}: loss ${lossText.length > 80 ? excerpt(lossText) : `"${lossText}"`} is not a finite number (plain decimal)`);
     if (source.split('__').some((x) => x.trim() === '')) throw new Error(`${file}:${i + 1}: "${source}" is not a source or a source set "a__b"`);
     out.push({ target, source, image, loss });
   }
+  if (out.length === 0) throw new Error(`${file}: no losses after the header; expected one "target,source,image,loss" record per line`);
+  const candidates = new Map<string, Set<string>>();
+  for (const r of out) {
+    let set = candidates.get(r.target);
+    if (!set) candidates.set(r.target, (set = new Set()));
+    set.add(r.source);
+  }
+  for (const [target, set] of candidates) checkTournamentSize(target, set.size, file);
   return out;
 }
 
@@ -107,7 +129,7 @@ function splitCsvLine(line: string, file: string, lineNo: number): string[] {
  * over different image sets would not be comparable. Targets are returned sorted; candidates in order of first
  * appearance.
  */
-export function tournamentsFromLosses(records: LossRecord[]): Tournament[] {
+export function tournamentsFromLosses(records: LossRecord[], file = 'losses'): Tournament[] {
   const byTarget = new Map<string, Map<string, Map<string, number>>>();
   for (const r of records) {
     let bySource = byTarget.get(r.target);
@@ -122,6 +144,7 @@ export function tournamentsFromLosses(records: LossRecord[]): Tournament[] {
   for (const target of [...byTarget.keys()].sort()) {
     const bySource = byTarget.get(target)!;
     const sources = [...bySource.keys()];
+    checkTournamentSize(target, sources.length, file);
     const images = [...new Set([...bySource.values()].flatMap((m) => [...m.keys()]))];
     const losses = sources.map((s) => {
       const byImage = bySource.get(s)!;
