@@ -4,7 +4,7 @@
  * Unknown names fail with the closest layer names (the same matcher as unknown labels elsewhere in the CLI),
  * since real graph names are long and easy to mistype.
  */
-import { closeMatches } from '../taxonomy/rank.js';
+import { closeMatches } from '../util/names.js';
 import { formatReduction, parseReduction } from './reduce.js';
 import type { LayerInfo, Reduction } from './types.js';
 

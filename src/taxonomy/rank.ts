@@ -19,6 +19,7 @@ import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resa
 import { centerMatrix, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
 import { describeMeasure, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
 import { crossSimilarity, preparedCacheKey, PreparedCache, prepareRepresentation } from '../measures/similarity.js';
+import { closeMatches } from '../util/names.js';
 
 export type LabelKind = 'class' | 'regression';
 
@@ -349,32 +350,6 @@ export interface RankResult {
   bootstrap: { draws: number; subset: number; seed: number; generator: string } | null;
   /** With keepDraws: scores[d][k] of draw d for candidate `labels[k]` (candidates in input order). */
   draws?: { labels: string[]; scores: number[][] };
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
-/** Up to three labels that look like `name` (small edit distance, case-insensitive, or containing it). */
-export function closeMatches(name: string, labels: readonly string[]): string[] {
-  const q = name.toLowerCase();
-  return labels
-    .map((l) => {
-      const low = l.toLowerCase();
-      const d = editDistance(q, low);
-      const contains = low.includes(q) || q.includes(low);
-      return { l, score: contains ? Math.min(d, 1) : d, ok: contains || d <= Math.max(2, Math.floor(q.length / 3)) };
-    })
-    .filter((x) => x.ok)
-    .sort((a, b) => a.score - b.score)
-    .slice(0, 3)
-    .map((x) => x.l);
 }
 
 function unknownMember(label: string, labels: string[]): Error {

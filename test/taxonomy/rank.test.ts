@@ -8,7 +8,8 @@ import { loadFeatureSet } from '../../src/features/featureSet.js';
 import type { Representation } from '../../src/features/types.js';
 import { rdmMatrix } from '../../src/measures/kernels.js';
 import { normalizeFeatures } from '../../src/measures/normalize.js';
-import { bootstrapSubsets, closeMatches, rankSources, targetFromLabels, type RankResult, type Target } from '../../src/taxonomy/rank.js';
+import { bootstrapSubsets, rankSources, targetFromLabels, type RankResult, type Target } from '../../src/taxonomy/rank.js';
+import { closeMatches } from '../../src/util/names.js';
 import { randomRep } from '../helpers/random.js';
 
 interface GoldenCase {
