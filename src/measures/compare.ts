@@ -56,10 +56,25 @@ export type Prepared =
   | { kind: 'unit'; vector: Float64Array }
   | { kind: 'kendall'; triangle: Float64Array };
 
-function unit(v: Float64Array, label: string, why: string): Float64Array {
+/**
+ * Values this small relative to the matrix they came from are rounding noise, not variance: centring a constant
+ * kernel matrix leaves ~1e-16-sized residue, and normalising that residue to unit length would turn "undefined"
+ * into an arbitrary similarity (DDS gave −5e-16 for a zero-variance member instead of an error).
+ */
+export const ZERO_VARIANCE_TOLERANCE = 1e-10;
+
+/** max |x|: the scale against which ZERO_VARIANCE_TOLERANCE is applied. */
+export function maxAbs(x: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+}
+
+function unit(v: Float64Array, label: string, why: string, scale?: number): Float64Array {
   let ss = 0;
   for (let i = 0; i < v.length; i++) ss += v[i] * v[i];
-  if (!(ss > 0) || !Number.isFinite(ss)) {
+  const noise = scale === undefined ? 0 : (ZERO_VARIANCE_TOLERANCE * scale) ** 2 * v.length;
+  if (!(ss > noise) || !Number.isFinite(ss)) {
     throw new Error(`${label}: similarity undefined: ${why}`);
   }
   const inv = 1 / Math.sqrt(ss);
@@ -75,11 +90,25 @@ function centerVector(v: Float64Array): Float64Array {
   return v;
 }
 
+/** Refuse a triangle whose values are all equal, up to rounding relative to `scale` (default: its own max |x|). */
+function requireSpread(t: Float64Array, label: string, scale = maxAbs(t)): Float64Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < t.length; i++) {
+    lo = Math.min(lo, t[i]);
+    hi = Math.max(hi, t[i]);
+  }
+  if (!(hi - lo > ZERO_VARIANCE_TOLERANCE * scale)) throw new Error(`${label}: similarity undefined: all its pairwise values are equal (constant RDM)`);
+  return t;
+}
+
 /**
  * Reduce one (already centred) n×n matrix for its comparator. For CKA the Frobenius inner product is
  * Σ_diag + 2 Σ_upper, so the vector holds the diagonal and √2 × the upper triangle (half the memory of n²).
+ * `scale`: max |entry| of the matrix before centring, so that what centring leaves of a constant matrix
+ * (rounding noise) is recognised as zero variance; without it only exact zeros are.
  */
-export function prepareForComparator(k: Matrix, comparator: Comparator, label: string): Prepared {
+export function prepareForComparator(k: Matrix, comparator: Comparator, label: string, scale?: number): Prepared {
   const n = k.rows;
   switch (comparator) {
     case 'cka': {
@@ -87,24 +116,22 @@ export function prepareForComparator(k: Matrix, comparator: Comparator, label: s
       for (let i = 0; i < n; i++) v[i] = k.data[i * n + i];
       let q = n;
       for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) v[q++] = Math.SQRT2 * k.data[i * n + j];
-      return { kind: 'unit', vector: unit(v, label, 'its centred matrix is all zeros (the representation has no variance)') };
+      return { kind: 'unit', vector: unit(v, label, 'its centred matrix is all zeros (the representation has no variance)', scale) };
     }
     case 'spearman':
       return {
         kind: 'unit',
-        vector: unit(centerVector(rankData(upperTriangle(k))), label, 'all its pairwise values are equal (constant RDM)'),
+        vector: unit(centerVector(rankData(requireSpread(upperTriangle(k), label, scale))), label, 'all its pairwise values are equal (constant RDM)'),
       };
     case 'pearson':
       return {
         kind: 'unit',
-        vector: unit(centerVector(upperTriangle(k)), label, 'all its pairwise values are equal (constant RDM)'),
+        vector: unit(centerVector(requireSpread(upperTriangle(k), label, scale)), label, 'all its pairwise values are equal (constant RDM)'),
       };
     case 'cosine-triu':
-      return { kind: 'unit', vector: unit(upperTriangle(k), label, 'all its pairwise values are zero') };
+      return { kind: 'unit', vector: unit(upperTriangle(k), label, 'all its pairwise values are zero', scale) };
     case 'kendall': {
-      const t = upperTriangle(k);
-      if (t.every((x) => x === t[0])) throw new Error(`${label}: similarity undefined: all its pairwise values are equal (constant RDM)`);
-      return { kind: 'kendall', triangle: t };
+      return { kind: 'kendall', triangle: requireSpread(upperTriangle(k), label, scale) };
     }
     default:
       throw new Error(`unknown comparator "${comparator as string}" (use ${COMPARATORS.join(', ')})`);

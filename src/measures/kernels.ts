@@ -3,6 +3,7 @@
  * Everything that is a product of rows goes through one Gram matrix on the GEMM engine.
  */
 import type { Matrix } from '../linalg/dense.js';
+import { checkAllocation } from '../io/limits.js';
 import { gram, type GemmOptions } from '../linalg/gemm.js';
 
 export const KERNELS = ['linear', 'rbf', 'lap', 'pearson', 'euclidean', 'cosine'] as const;
@@ -109,9 +110,15 @@ function l1Distances(x: FeatureMatrix): Float64Array {
   return out;
 }
 
+/** Up to three n×n float64 matrices live at once here (Gram, distances, the RBF median's sorted copy). */
+function checkSquare(x: FeatureMatrix): void {
+  checkAllocation(`the ${x.n.toLocaleString('en-US')}×${x.n.toLocaleString('en-US')} image-by-image matrices (${x.n.toLocaleString('en-US')} images)`, 3 * 8 * x.n * x.n, x.label);
+}
+
 /** DDS function f: kernel (linear, rbf, lap) or distance matrix (pearson, euclidean, cosine). */
 export async function kernelMatrix(x: FeatureMatrix, kernel: KernelName, opts: KernelOptions = {}): Promise<Matrix> {
   const { n } = x;
+  checkSquare(x);
   const asMatrix = (data: Float64Array): Matrix => ({ rows: n, cols: x.p, data });
   switch (kernel) {
     case 'linear':
@@ -153,6 +160,7 @@ export async function kernelMatrix(x: FeatureMatrix, kernel: KernelName, opts: K
 
 /** An RDM (representational dissimilarity matrix) with zero diagonal. */
 export async function rdmMatrix(x: FeatureMatrix, distance: RdmDistance, opts: GemmOptions = {}): Promise<Matrix> {
+  checkSquare(x);
   let d: Matrix;
   switch (distance) {
     case 'correlation':

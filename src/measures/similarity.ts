@@ -8,7 +8,8 @@ import { zeros } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { kendallTauB } from '../linalg/correlation.js';
-import { centerMatrix, prepareForComparator, type Prepared } from './compare.js';
+import { checkAllocation } from '../io/limits.js';
+import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './compare.js';
 import { kernelMatrix, rdmMatrix, type FeatureMatrix } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
 import { measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from './registry.js';
@@ -55,7 +56,27 @@ export async function prepareRepresentation(rep: Representation, pipeline: Pipel
       ? await kernelMatrix(x, pipeline.matrix.kernel, { ...gemm, t: pipeline.t })
       : await rdmMatrix(x, pipeline.matrix.distance, gemm);
   // k is this call's scratch (n² doubles, 200 MB at n = 5000): centre it in place rather than copy it.
-  return prepareForComparator(centerMatrix(k, pipeline.centering, rep.label, true), pipeline.compare, rep.label);
+  const scale = maxAbs(k.data);
+  return prepareForComparator(centerMatrix(k, pipeline.centering, rep.label, true), pipeline.compare, rep.label, scale);
+}
+
+/** How the members appear in a memory refusal: the file they share (an .npz, a folder) or the first few. */
+function describeSet(reps: Representation[]): string {
+  const files = [...new Set(reps.map((r) => r.source.replace(/:[^/:]*$/, '')))];
+  if (files.length === 1 && reps.length > 1) return `${files[0]} (${reps.length} members)`;
+  const shown = reps.slice(0, 3).map((r) => r.source).join(', ');
+  return reps.length > 3 ? `${shown} and ${reps.length - 3} more members` : shown;
+}
+
+/**
+ * Refuse before any work when the n×n stage would not fit the memory budget: every member keeps its prepared
+ * vector (n(n+1)/2 doubles), the comparison stacks them once more, and preparing one member needs up to three
+ * n×n scratch matrices (Gram, distances, the sorted copy for the RBF median).
+ */
+function checkPairwiseMemory(reps: Representation[], n: number): void {
+  const half = (n * (n + 1)) / 2;
+  const bytes = 8 * (2 * reps.length * half + 3 * n * n);
+  checkAllocation(`comparing ${reps.length} member${reps.length === 1 ? '' : 's'} on ${n.toLocaleString('en-US')} images (n×n matrices per member)`, bytes, describeSet(reps));
 }
 
 function checkSameImages(reps: Representation[]): number {
@@ -124,10 +145,11 @@ export async function crossSimilarity(
   opts: SimilarityOptions = {},
 ): Promise<LabelledMatrix> {
   const { id, pipeline } = resolve(measure);
-  checkSameImages([...rows, ...cols]);
-  const engine = opts.engine ?? (await getGemmEngine());
+  const n = checkSameImages([...rows, ...cols]);
   // A representation in both lists (e.g. a candidate that is also a target) is prepared once.
   const unique = [...new Set([...rows, ...cols])];
+  checkPairwiseMemory(unique, n);
+  const engine = opts.engine ?? (await getGemmEngine());
   const all = await prepareAll(unique, id, pipeline, { ...opts, engine });
   const byRep = new Map(unique.map((r, i) => [r, all[i]] as const));
   const data = await compareAll(rows.map((r) => byRep.get(r)!), cols.map((r) => byRep.get(r)!), engine);
@@ -142,7 +164,7 @@ export async function similarityMatrix(
 ): Promise<LabelledMatrix> {
   const reps = Array.isArray(set) ? set : set.members;
   const { id, pipeline } = resolve(measure);
-  checkSameImages(reps);
+  checkPairwiseMemory(reps, checkSameImages(reps));
   const engine = opts.engine ?? (await getGemmEngine());
   const prepared = await prepareAll(reps, id, pipeline, { ...opts, engine });
   const raw = await compareAll(prepared, prepared, engine);
