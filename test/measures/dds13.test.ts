@@ -90,8 +90,15 @@ describe('§13.1 other values', () => {
       close(await pairSimilarity(X, Y, id), want, id);
     });
   }
-  it('DDS(X, X) = 1 and DDS is symmetric (znorm + lap)', async () => {
-    close(await pairSimilarity(X, X, 'dds:norm=znorm,kernel=lap'), 1, 'DDS(X, X)');
-    close(await pairSimilarity(Y, X, 'dds:norm=znorm,kernel=lap'), 0.873557864772, 'DDS(Y, X)');
+  it('DDS(X, X′) = 1 for copies of X that must be computed, and DDS is symmetric (znorm + lap)', async () => {
+    // pairSimilarity(X, X) answers 1 for the identical object without computing anything, so X is compared with a
+    // deep copy (new object, new data) and with a per-feature positive affine image of X, to which znorm makes DDS
+    // invariant: both go through normalisation, kernel, centring and CKA.
+    const id = 'dds:norm=znorm,kernel=lap';
+    const copy = { ...X, label: 'X copy', shape: [...X.shape], data: Float64Array.from(X.data) };
+    const affine = { ...copy, label: 'aX+b', data: Float64Array.from(X.data, (x, k) => (1 + ((k % DDS13_P) % 7)) * x + ((k % DDS13_P) % 5) - 2) };
+    close(await pairSimilarity(X, copy, id), 1, 'DDS(X, copy of X)');
+    close(await pairSimilarity(X, affine, id), 1, 'DDS(X, aX + b)');
+    close(await pairSimilarity(Y, X, id), 0.873557864772, 'DDS(Y, X)');
   });
 });
