@@ -5,17 +5,16 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 
-/** `options` (resource limits, workerData) apply in both cases. */
-export function startSiblingWorker(callerUrl: string, workerBaseName: string, what: string, options: WorkerOptions = {}): Worker {
+export function startSiblingWorker(callerUrl: string, workerBaseName: string, what: string): Worker {
   const here = fileURLToPath(callerUrl);
   if (here.endsWith('.ts')) {
     const url = pathToFileURL(here.replace(/[^/\\]+\.ts$/, `${workerBaseName}.ts`)).href;
     const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); })`;
-    return new Worker(boot, { ...options, eval: true });
+    return new Worker(boot, { eval: true });
   }
   const file = here.replace(/[^/\\]+\.js$/, `${workerBaseName}.js`);
   if (!existsSync(file)) throw new Error(`${what} worker script missing: ${file} (rebuild with npm run build)`);
-  return new Worker(file, options);
+  return new Worker(file);
 }
