@@ -10,7 +10,7 @@
  * CSRF_HEADER, which no cross-site page can add without a preflight this server never grants; JSON bodies need
  * that preflight already.
  *
- * Files are parsed and jobs run in worker threads with memory and time limits (workers.ts), so a hostile upload
+ * Files are parsed and jobs run in worker processes with memory and time limits (workers.ts), so a hostile upload
  * or an oversized job fails on its own while the server keeps answering.
  */
 import { existsSync } from 'node:fs';
@@ -48,7 +48,7 @@ export interface ServerOptions {
   host?: string;
   /** Default HiGHS time limit per policy solve, seconds (default 30). */
   defaultTimeLimit?: number;
-  /** Memory and wall-clock limits of the worker threads that read uploads and run jobs (see workers.ts). */
+  /** Memory and wall-clock limits of the worker processes that read uploads and run jobs (see workers.ts). */
   workerLimits?: Partial<WorkerLimits>;
   /** Queued plus running jobs accepted before 429 (default 16). */
   maxActiveJobs?: number;
@@ -129,7 +129,7 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
       return new Error(message);
     },
   });
-  const workers = new Workers({ roots: sandbox.roots.map((r) => ({ dir: r.dir, name: r.name, writable: r.writable })) }, opts.workerLimits, (m) =>
+  const workers = new Workers(sandbox.roots.map((r) => ({ dir: r.dir, name: r.name, writable: r.writable })), opts.workerLimits, (m) =>
     app.log.error(m),
   );
   const ctx: ServerContext = {
@@ -225,7 +225,8 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
     ctx,
     async close() {
       ctx.jobs.cancelAll('cancelled: the server is shutting down');
-      await Promise.all([app.close(), workers.close()]);
+      workers.close();
+      await app.close();
       if (removeUploads) await rm(uploadDir!, { recursive: true, force: true });
     },
   };

@@ -3,6 +3,8 @@
  * `Error`s whose messages already name the problem and the fix (DESIGN.md), so the server passes those through
  * as 422 rather than rewording them; only `HttpError`s choose their own status.
  */
+import { LimitError } from '../io/limits.js';
+
 export type ErrorCode =
   | 'bad_request'
   | 'forbidden'
@@ -52,8 +54,8 @@ export function clipMessage(message: string): string {
  * they describe the input, not a bug, so they are 4xx with a message saying what happened.
  */
 function inputExhaustion(err: Error): { status: number; code: ErrorCode; message: string } | undefined {
-  // The readers' resource budget (src/io/limits.ts) — matched by name, so this module does not load the readers.
-  if (err.name === 'LimitError' || err.constructor?.name === 'LimitError') return { status: 413, code: 'too_large', message: err.message };
+  // The readers' resource budget (src/io/limits.ts): the input is over a limit, a setting raises it.
+  if (err instanceof LimitError) return { status: 413, code: 'too_large', message: err.message };
   if (!(err instanceof RangeError)) return undefined;
   if (/call stack size/i.test(err.message)) return { status: 422, code: 'unprocessable', message: 'the input is nested too deeply to read (the reader ran out of stack)' };
   if (/allocation failed|invalid (typed )?array length|invalid string length|array buffer/i.test(err.message)) {

@@ -156,7 +156,7 @@ export class Store {
   tournamentsOf(p: ResolvedPath): Promise<Tournament[]> {
     return this.cached(this.tournaments, p, async () => {
       const text = await readFile(p.abs, 'utf8');
-      if (extname(p.abs).toLowerCase() === '.csv') return tournamentsFromLosses(parseLossCsv(text, p.ref));
+      if (extname(p.abs).toLowerCase() === '.csv') return tournamentsFromLosses(parseLossCsv(text, p.ref), p.ref);
       let json: unknown;
       try {
         json = JSON.parse(text);

@@ -14,7 +14,15 @@ import { labelledMatrixFromCsv, labelledMatrixToJson } from '../io/labelledMatri
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { describeMeasure } from '../measures/registry.js';
 import { similarityMatrix } from '../measures/similarity.js';
-import { budgetSweep, buildPolicyModel, EXHAUSTIVE_MAX_SETS, type PolicyModel, type PolicyProblem, type PolicyResult, type SweepRow } from '../taskonomy/policy.js';
+import {
+  budgetSweep,
+  buildPolicyModel,
+  EXHAUSTIVE_MAX_SETS,
+  type PolicyModel,
+  type PolicyProblem,
+  type PolicyResult,
+  type SweepRow,
+} from '../taskonomy/policy.js';
 import { parseLossCsv, tournamentsFromLosses } from '../taskonomy/winrates.js';
 import { cutTree, leafOrder, linkage, similarityToDistance, toNewick, toTree, type Linkage } from '../taxonomy/cluster.js';
 import { classicalMds } from '../taxonomy/mds.js';
@@ -133,7 +141,7 @@ async function readUpload(tmp: string, name: string): Promise<UploadKind> {
     // Listings only read a CSV's header; an upload is read in full, by the reader that will load it.
     const text = await readFile(tmp, 'utf8');
     if (csvKind(text.slice(0, 256)) === 'losses') {
-      tournamentsFromLosses(parseLossCsv(text, name));
+      tournamentsFromLosses(parseLossCsv(text, name), name);
       return { kind: 'losses' };
     }
     labelledMatrixFromCsv(text, name);
@@ -141,9 +149,15 @@ async function readUpload(tmp: string, name: string): Promise<UploadKind> {
   }
   const { size } = await stat(tmp);
   // Larger files are listed without being parsed, so an upload that large could never be checked here.
-  if (size > MAX_SNIFF_BYTES) throw new HttpError(413, 'too_large', `${name}: result dicts and JSON files larger than ${MAX_SNIFF_BYTES / 1048576} MiB are not accepted`);
+  if (size > MAX_SNIFF_BYTES)
+    throw new HttpError(413, 'too_large', `${name}: result dicts and JSON files larger than ${MAX_SNIFF_BYTES / 1048576} MiB are not accepted`);
   const entry = await identifyFile(tmp, size);
-  if (!entry) throw new HttpError(422, 'unprocessable', `${name}: not an input the API reads (manifests and .labels.json / .families.json sidecars are read beside their data, not uploaded alone)`);
+  if (!entry)
+    throw new HttpError(
+      422,
+      'unprocessable',
+      `${name}: not an input the API reads (manifests and .labels.json / .families.json sidecars are read beside their data, not uploaded alone)`,
+    );
   return { kind: entry.kind };
 }
 
@@ -274,5 +288,9 @@ function asUploadError(e: unknown, name: string, replace: [string, string][]): H
   const { status, body } = toHttpError(e);
   // A reader's bug provoked by a hostile file is still that file's refusal: keep its message, as a 422.
   const message = rename(status >= 500 ? (e instanceof Error ? e.message : String(e)) : body.error.message);
-  return new HttpError(status >= 500 ? 422 : status, status >= 500 ? 'unprocessable' : body.error.code, message.includes(basename(name)) ? message : `${name}: ${message}`);
+  return new HttpError(
+    status >= 500 ? 422 : status,
+    status >= 500 ? 'unprocessable' : body.error.code,
+    message.includes(basename(name)) ? message : `${name}: ${message}`,
+  );
 }

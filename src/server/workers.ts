@@ -1,24 +1,32 @@
 /**
- * Worker threads for everything that parses a file or runs a job (tasks.ts), so that no input can take the server
- * down: the main thread only routes requests and keeps answering (`/api/health` included) while work runs.
+ * Worker processes for everything that parses a file or runs a job (tasks.ts), so that no input can take the
+ * server down: the server process only routes requests and keeps answering (`/api/health` included) while work
+ * runs.
  *
- * Two lanes, each one worker thread running one task at a time: `jobs` for the background jobs (one at a time,
+ * Processes, not worker threads: the similarity measures multiply matrices in onnxruntime-node, whose native
+ * addon aborts the whole process when a worker thread running it is terminated or dies at its heap limit. A
+ * child process can be killed at any instant, even inside native code, and its resident memory measured alone.
+ *
+ * Two lanes, each one worker process running one task at a time: `jobs` for the background jobs (one at a time,
  * as before) and `reads` for uploads and the catalog's file sniffing, so an upload is not stuck behind a
- * half-hour job. Every task has a wall-clock limit, and the work in progress a memory limit enforced twice: V8's
- * heap limit per worker (`resourceLimits`), which aborts the worker rather than the process; and a watchdog on the
- * process's resident memory, since typed arrays (every matrix) live outside the V8 heap and a hostile n × n
- * allocation would otherwise grow until the kernel kills the whole server. A worker that hits a limit, is
- * cancelled or crashes is terminated and its task fails with a message saying which limit it hit; the next task
- * starts a fresh worker.
+ * half-hour job. Every task has a wall-clock limit, and each worker a memory limit enforced twice: V8's heap
+ * limit (--max-old-space-size), and a watchdog on the worker's resident memory, since typed arrays (every
+ * matrix) live outside the V8 heap and a hostile n × n allocation would otherwise grow until the kernel's OOM
+ * killer picks a victim. A worker that hits a limit, is cancelled or crashes is killed and its task fails with a
+ * message saying which limit it hit; the next task starts a fresh worker.
  */
-import type { Worker } from 'node:worker_threads';
-import { startSiblingWorker } from '../workers/startWorker.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HttpError } from './errors.js';
 import type { Progress } from './jobs.js';
 import type { TaskArgs, TaskName, TaskResult } from './tasks.js';
 
 export interface WorkerInit {
   roots: { dir: string; name: string; writable: boolean }[];
+  /** WorkerLimits.memoryMb, for the readers' own budget. */
+  memoryMb: number;
 }
 
 export type ToWorker = { id: number; task: string; args: unknown };
@@ -29,7 +37,7 @@ export type FromWorker =
   | { type: 'error'; id: number; status: number; code: string; message: string; detail?: string };
 
 export interface WorkerLimits {
-  /** Heap of each worker and growth of the server's resident memory while work runs, MiB. */
+  /** Resident memory (and V8 heap) of each worker process, MiB. */
   memoryMb: number;
   /** Wall-clock limit of a background job, seconds. */
   jobTimeLimit: number;
@@ -41,6 +49,34 @@ export const DEFAULT_WORKER_LIMITS: WorkerLimits = { memoryMb: 2048, jobTimeLimi
 
 /** How often the resident-memory watchdog looks, ms: a runaway allocation grows by well under 1 GB in this time. */
 const WATCHDOG_MS = 50;
+
+/** Resident memory of a process in MiB from /proc (Linux); undefined where there is none (then only the heap limit applies). */
+function residentMb(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s*(\d+)\s*kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Start ./worker as a process: the compiled .js beside this file, or — when this file is itself .ts source
+ * (tests, tsx) — worker.ts through tsx's loader.
+ */
+function forkWorker(init: WorkerInit): ChildProcess {
+  const here = fileURLToPath(import.meta.url);
+  const source = here.endsWith('.ts');
+  const execArgv = [`--max-old-space-size=${init.memoryMb}`];
+  // Resolved from here, not from the server's working directory; createRequire also works under vitest.
+  if (source) execArgv.push('--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href);
+  return fork(here.replace(/workers\.(ts|js)$/, `worker.${source ? 'ts' : 'js'}`), [], {
+    execArgv,
+    env: { ...process.env, TASKMAP_WORKER_INIT: JSON.stringify(init) },
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
+}
 
 export interface RunOptions {
   /** Who fails, for messages: "the job", "reading evil.pkl". */
@@ -66,8 +102,8 @@ export function outOfMemory(what: string, memoryMb: number): HttpError {
 }
 
 class WorkerLane {
-  private worker?: Worker;
-  private ready?: Promise<Worker>;
+  private child?: ChildProcess;
+  private ready?: Promise<ChildProcess>;
   private tail: Promise<unknown> = Promise.resolve();
   private current?: Running;
   private nextId = 1;
@@ -82,9 +118,10 @@ class WorkerLane {
     return this.current !== undefined;
   }
 
-  /** The running task's description, for the watchdog's message. */
-  get running(): string | undefined {
-    return this.current?.what;
+  /** The running task's worker and description, for the watchdog. */
+  get running(): { pid: number; what: string } | undefined {
+    const pid = this.child?.pid;
+    return this.current && pid !== undefined ? { pid, what: this.current.what } : undefined;
   }
 
   /** Run a task after those already queued on this lane. */
@@ -94,24 +131,24 @@ class WorkerLane {
     return result as Promise<TaskResult<K>>;
   }
 
-  /** Stop the running task (it fails with `reason`) and its worker. */
-  kill(reason: unknown): Promise<unknown> {
+  /** Stop the running task (it fails with `reason`) and kill its worker. */
+  kill(reason: unknown): void {
     this.current?.settle(reason);
-    const w = this.worker;
-    this.worker = undefined;
+    const child = this.child;
+    this.child = undefined;
     this.ready = undefined;
-    return w ? w.terminate() : Promise.resolve();
+    child?.kill('SIGKILL');
   }
 
-  async close(): Promise<void> {
-    await this.kill(new HttpError(503, 'cancelled', 'the server is shutting down'));
+  close(): void {
+    this.kill(new HttpError(503, 'cancelled', 'the server is shutting down'));
   }
 
   private async runNow(task: TaskName, args: unknown, opts: RunOptions): Promise<unknown> {
     opts.signal?.throwIfAborted();
-    let worker: Worker;
+    let child: ChildProcess;
     try {
-      worker = await this.start();
+      child = await this.start();
     } catch (e) {
       opts.signal?.throwIfAborted();
       throw e;
@@ -120,10 +157,17 @@ class WorkerLane {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       const timer = setTimeout(
-        () => void this.kill(new HttpError(422, 'timeout', `${opts.what} ran longer than ${this.timeLimitS} s and was stopped (taskmap serve ${this.timeFlag} raises the limit)`)),
+        () =>
+          this.kill(
+            new HttpError(
+              422,
+              'timeout',
+              `${opts.what} ran longer than ${this.timeLimitS} s and was stopped (taskmap serve ${this.timeFlag} raises the limit)`,
+            ),
+          ),
         this.timeLimitS * 1000,
       );
-      const onAbort = () => void this.kill(opts.signal!.reason);
+      const onAbort = () => this.kill(opts.signal!.reason);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.current = {
         id,
@@ -134,33 +178,41 @@ class WorkerLane {
           clearTimeout(timer);
           opts.signal?.removeEventListener('abort', onAbort);
           this.current = undefined;
+          // An idle worker must not keep the process alive (tests, a server that was closed).
+          child.channel?.unref();
           this.pool.settled();
           if (error === undefined) resolve(value);
           else reject(error);
         },
       };
+      child.channel?.ref();
       this.pool.started();
-      worker.postMessage({ id, task, args } satisfies ToWorker);
+      child.send({ id, task, args } satisfies ToWorker);
     });
   }
 
-  private start(): Promise<Worker> {
+  private start(): Promise<ChildProcess> {
     if (this.ready) return this.ready;
-    let worker: Worker;
+    let child: ChildProcess;
     try {
-      worker = startSiblingWorker(import.meta.url, 'worker', 'server', {
-        workerData: this.pool.init,
-        resourceLimits: { maxOldGenerationSizeMb: this.pool.limits.memoryMb },
-      });
+      child = forkWorker(this.pool.init);
     } catch (e) {
-      return Promise.reject(new HttpError(500, 'internal', (e as Error).message));
+      return Promise.reject(new HttpError(500, 'internal', `cannot start a server worker: ${(e as Error).message}`));
     }
-    // The server's socket keeps the process alive; an idle worker must not keep it alive after close().
-    worker.unref();
-    this.worker = worker;
-    const ready = new Promise<Worker>((resolve, reject) => {
-      worker.on('message', (m: FromWorker) => {
-        if (m.type === 'ready') return resolve(worker);
+    child.unref();
+    this.child = child;
+    // The end of its stderr tells a heap abort from other deaths.
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString('utf8')).slice(-4096);
+    });
+    (child.stderr as { unref?: () => void } | null)?.unref?.();
+    const ready = new Promise<ChildProcess>((resolve, reject) => {
+      child.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          child.channel?.unref();
+          return resolve(child);
+        }
         const cur = this.current;
         if (!cur || m.id !== cur.id) return;
         if (m.type === 'progress') cur.onProgress?.(m.progress);
@@ -170,24 +222,26 @@ class WorkerLane {
           cur.settle(new HttpError(m.status, m.code as HttpError['code'], m.message));
         }
       });
-      // A worker that stops by itself: V8 aborted it at its heap limit, or something escaped the task's handler.
-      const lost = (err: unknown) => {
-        if (this.worker !== worker) {
-          // Terminated on purpose: its task has been settled already; only a start still waiting must hear of it.
+      // A worker that stops by itself: V8 aborted it at its heap limit, the kernel killed it, or it crashed.
+      const lost = (why: string) => {
+        if (this.child !== child) {
+          // Killed on purpose: its task has been settled already; only a start still waiting must hear of it.
           reject(new HttpError(503, 'cancelled', 'the worker was stopped'));
           return;
         }
-        this.worker = undefined;
+        this.child = undefined;
         this.ready = undefined;
-        const oom = (err as { code?: string })?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-        if (!oom) this.pool.log(`server worker stopped: ${String((err as Error)?.stack ?? err)}`);
-        const reason = oom ? outOfMemory(this.current?.what ?? 'the task', this.pool.limits.memoryMb) : new HttpError(500, 'internal', 'the worker running this task stopped unexpectedly; see the server log');
+        const oom = /heap out of memory|Allocation failed|ERR_WORKER_OUT_OF_MEMORY|SIGKILL/.test(`${why}\n${stderr}`);
+        if (!oom) this.pool.log(`server worker stopped (${why}): ${stderr.trim().split('\n').slice(-5).join('\n')}`);
+        const what = this.current?.what ?? 'starting a server worker';
+        const reason = oom
+          ? outOfMemory(what, this.pool.limits.memoryMb)
+          : new HttpError(500, 'internal', `${what} stopped unexpectedly (the worker ${why}); see the server log`);
         this.current?.settle(reason);
         reject(reason);
-        void worker.terminate();
       };
-      worker.on('error', lost);
-      worker.on('exit', (code) => lost(new Error(`exit code ${code}`)));
+      child.on('error', (err) => lost(`failed: ${err.message}`));
+      child.on('exit', (code, signal) => lost(signal ? `was killed by ${signal}` : `exited with code ${code}`));
     });
     // Not yet awaited when the worker dies at startup with nothing queued.
     ready.catch(() => undefined);
@@ -201,25 +255,25 @@ export class Workers {
   readonly jobs: WorkerLane;
   readonly reads: WorkerLane;
   readonly limits: WorkerLimits;
+  readonly init: WorkerInit;
   private lanes: WorkerLane[];
-  private baseline = 0;
   private watchdog?: NodeJS.Timeout;
 
   constructor(
-    readonly init: WorkerInit,
+    roots: WorkerInit['roots'],
     limits: Partial<WorkerLimits> = {},
     readonly log: (message: string) => void = () => undefined,
   ) {
     this.limits = { ...DEFAULT_WORKER_LIMITS, ...limits };
+    this.init = { roots, memoryMb: this.limits.memoryMb };
     this.jobs = new WorkerLane(this, this.limits.jobTimeLimit, '--job-time-limit');
     this.reads = new WorkerLane(this, this.limits.readTimeLimit, '--read-time-limit');
     this.lanes = [this.jobs, this.reads];
   }
 
-  /** A lane began a task: measure from here if nothing else runs. */
+  /** A lane began a task: watch while anything runs. */
   started(): void {
     if (this.watchdog) return;
-    this.baseline = process.memoryUsage.rss();
     this.watchdog = setInterval(() => this.check(), WATCHDOG_MS);
     this.watchdog.unref();
   }
@@ -232,17 +286,16 @@ export class Workers {
   }
 
   private check(): void {
-    const grown = (process.memoryUsage.rss() - this.baseline) / 1048576;
-    if (grown <= this.limits.memoryMb) return;
-    // Which thread holds the memory cannot be told from outside it: every running task is stopped.
     for (const lane of this.lanes) {
-      const what = lane.running;
-      if (what) void lane.kill(outOfMemory(what, this.limits.memoryMb));
+      const running = lane.running;
+      if (!running) continue;
+      const mb = residentMb(running.pid);
+      if (mb !== undefined && mb > this.limits.memoryMb) lane.kill(outOfMemory(running.what, this.limits.memoryMb));
     }
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.lanes.map((l) => l.close()));
+  close(): void {
+    for (const lane of this.lanes) lane.close();
     this.settled();
   }
 }

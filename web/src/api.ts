@@ -34,15 +34,23 @@ export async function get<T>(path: string, params?: Record<string, string>, sign
   return parse<T>(await fetch(`api/${path}${q}`, { signal }));
 }
 
+/**
+ * Sent with every state-changing request: the server refuses uploads and other non-JSON writes without it, since
+ * a page on another site cannot add a custom header without a CORS preflight (CSRF_HEADER in src/server/app.ts).
+ */
+const WRITE_HEADERS = { 'x-taskmap-request': '1' };
+
 export async function post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-  return parse<T>(await fetch(`api/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal }));
+  return parse<T>(
+    await fetch(`api/${path}`, { method: 'POST', headers: { ...WRITE_HEADERS, 'content-type': 'application/json' }, body: JSON.stringify(body), signal }),
+  );
 }
 
 export async function upload<T>(files: FileList | File[], name?: string): Promise<T> {
   const form = new FormData();
   for (const f of Array.from(files)) form.append('file', f, f.name);
   const q = name ? `?${new URLSearchParams({ name })}` : '';
-  return parse<T>(await fetch(`api/uploads${q}`, { method: 'POST', body: form }));
+  return parse<T>(await fetch(`api/uploads${q}`, { method: 'POST', headers: WRITE_HEADERS, body: form }));
 }
 
 function finished<T>(job: JobView): T {
