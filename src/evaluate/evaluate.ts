@@ -1,6 +1,6 @@
 /**
  * Evaluation of a predicted task-similarity (or transferability) matrix against measured transfer results,
- * per target, then averaged (ALGORITHMS §8.1, §12).
+ * per target, then averaged (docs/evaluation.md#metrics, #dds-taskonomy-protocol).
  *
  * Both matrices are rows = sources, cols = targets; a symmetric task-similarity matrix can be passed as the
  * prediction unchanged. For each target t, the predicted column and the true column are compared over the
@@ -111,7 +111,7 @@ function shared(first: string[], second: Map<string, number>): string[] {
 }
 
 /**
- * Scores `predicted` against `truth` target by target (ALGORITHMS §8.1, §12). Throws on unknown labels,
+ * Scores `predicted` against `truth` target by target (docs/evaluation.md#metrics). Throws on unknown labels,
  * fewer than 3 sources for a target, and missing (NaN) or infinite values in the cells it uses; undefined
  * scores (constant columns) are returned as null and listed in `undefined_targets`.
  */

@@ -1,5 +1,5 @@
 /**
- * Correlation coefficients between two equally long vectors, matching scipy.stats (ALGORITHMS §12):
+ * Correlation coefficients between two equally long vectors, matching scipy.stats (docs/evaluation.md#metrics):
  * `pearsonr`, `spearmanr` (average ranks), `kendalltau` (τ-b) and `weightedtau` (defaults and options).
  *
  * Undefined results are NaN, never an exception: a constant input (scipy warns and returns NaN) and, for
@@ -297,7 +297,7 @@ export interface WeightedTauOptions {
 const hyperbolic = (r: number): number => 1 / (r + 1);
 
 /**
- * scipy `weightedtau(x, y, rank, weigher, additive)`, O(n log n); ALGORITHMS §12. NaN is the smallest value
+ * scipy `weightedtau(x, y, rank, weigher, additive)`, O(n log n); docs/evaluation.md#weighted-tau. NaN is the smallest value
  * (as in scipy). Returns NaN for a constant x or y (or fewer than 2 values).
  */
 export function weightedTau(x: ArrayLike<number>, y: ArrayLike<number>, opts: WeightedTauOptions = {}): number {

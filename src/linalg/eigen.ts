@@ -1,6 +1,6 @@
 /**
  * Eigen-decompositions: the full symmetric one (MDS, CCA whitening, kernels) via ml-matrix, and the
- * Perron–Frobenius vector of a positive matrix by power iteration (AHP, ALGORITHMS §7.4).
+ * Perron–Frobenius vector of a positive matrix by power iteration (AHP, docs/taskonomy.md#ahp).
  */
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import { firstNonFinite, zeros, type Matrix } from './dense.js';

@@ -160,7 +160,7 @@ export function argsortDescending(x: ArrayLike<number>): Uint32Array {
 
 /**
  * Ranks starting at 1, ties given the mean of the positions they occupy (scipy `rankdata(x, 'average')`,
- * ALGORITHMS §0). Throws on NaN: scipy would propagate it, but a NaN rank silently poisons every correlation
+ * docs/measures.md#ranks-and-ties). Throws on NaN: scipy would propagate it, but a NaN rank silently poisons every correlation
  * built on it.
  */
 export function rankData(x: ArrayLike<number>): Float64Array {

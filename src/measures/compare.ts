@@ -1,7 +1,7 @@
 /**
- * Comparators g of two n×n matrices (ALGORITHMS.md §2.3): CKA with none / biased / unbiased centring, and
+ * Comparators g of two n×n matrices (docs/measures.md#comparators): CKA with none / biased / unbiased centring, and
  * correlations of the upper triangles. Each matrix is reduced ONCE to a unit vector ("prepared" form) so that
- * the comparison of all pairs of models is one Gram matrix of those vectors (§2.6); Kendall's tau-b, which has
+ * the comparison of all pairs of models is one Gram matrix of those vectors (docs/measures.md#batched-computation); Kendall's tau-b, which has
  * no product form, keeps the raw triangle.
  */
 import type { Matrix } from '../linalg/dense.js';

@@ -1,5 +1,5 @@
 /**
- * The n×n matrix of one representation: DDS's functions f (ALGORITHMS.md §2.2) and the RSA RDM distances.
+ * The n×n matrix of one representation: DDS's functions f (docs/measures.md#kernels-and-distances) and the RSA RDM distances.
  * Everything that is a product of rows goes through one Gram matrix on the GEMM engine.
  */
 import type { Matrix } from '../linalg/dense.js';
@@ -125,7 +125,7 @@ export async function kernelMatrix(x: FeatureMatrix, kernel: KernelName, opts: K
       return gram(asMatrix(x.data), opts);
     case 'rbf': {
       const s = squaredDistancesFromGram(await gram(asMatrix(x.data), opts));
-      // Median over all n² entries, zero diagonal and both triangles included (reference quirk, §14.2).
+      // Median over all n² entries, zero diagonal and both triangles included (reference quirk, docs/measures.md#kernels-and-distances).
       const m = median(s);
       if (!(m > 0)) {
         throw new Error(

@@ -1,5 +1,5 @@
 /**
- * The seven DDS feature normalisations (ALGORITHMS.md §2.1), applied to one representation before its
+ * The seven DDS feature normalisations (docs/measures.md#normalisations), applied to one representation before its
  * kernel / RDM is formed. Output is always a fresh float64 n×p array, so inputs stay untouched.
  */
 import type { Representation } from '../features/types.js';
@@ -72,7 +72,7 @@ export function centerColumns(x: Float64Array, n: number, p: number): Float64Arr
 
 /**
  * Channel index of every flattened feature for the declared (H, W, C) shape and layout. The reference
- * hard-codes NHWC 16×16×8; here the shape is always explicit (§14, quirk 1).
+ * hard-codes NHWC 16×16×8; here the shape is always explicit (docs/measures.md#normalisations).
  */
 export function channelIndex(rep: Representation, opts: TensorShapeOptions): { channel: Int32Array; channels: number } {
   const layout = opts.layout ?? 'NHWC';

@@ -1,7 +1,7 @@
 /**
  * Similarity between representations for any registered measure. Each model is reduced once to its prepared
  * comparator vector (normalise → n×n matrix → centre → rank/normalise), then all pairs come from ONE matrix
- * product of those vectors — never M² independent pair computations from features (ALGORITHMS.md §2.6).
+ * product of those vectors — never M² independent pair computations from features (docs/measures.md#batched-computation).
  */
 import type { FeatureSet, Representation } from '../features/types.js';
 import { zeros } from '../linalg/dense.js';

@@ -1,5 +1,5 @@
 /**
- * Fisher-information task similarity (Le, Soltani, Ravier & Tarokh; ALGORITHMS.md §10).
+ * Fisher-information task similarity (Le, Soltani, Ravier & Tarokh; docs/measures.md#fisher-task-measures).
  *
  * A task (a labelled data set) is embedded as the diagonal empirical Fisher information of a probe network on the
  * task's data, normalised over the whole network (Task2Vec-style); two tasks are compared with the log-det
@@ -37,7 +37,7 @@ export interface FisherOptions {
   inputScale?: number;
   /**
    * Reference quirk: replace g² by its mean over the tensor's first axis, broadcast back to the full shape
-   * (ALGORITHMS §10.1, §14.10). Off by default: the standard per-element diagonal.
+   * (docs/measures.md#fisher-task-measures). Off by default: the standard per-element diagonal.
    */
   firstAxisMean?: boolean;
 }
@@ -98,7 +98,7 @@ export async function diagonalFisher(model: tf.LayersModel, data: ImageDataset, 
 
 /**
  * Both embeddings' tensors zero-padded (at the end of every axis) to the larger shape, matched by name: a head
- * for 3 classes against one for 5 is compared as 5 classes, the missing ones at Fisher 0 (§10.3).
+ * for 3 classes against one for 5 is compared as 5 classes, the missing ones at Fisher 0 (docs/measures.md#fisher-task-measures).
  */
 export function alignEmbeddings(a: FisherEmbedding, b: FisherEmbedding): { a: Float64Array; b: Float64Array; layers: { name: string; start: number; end: number }[] } {
   if (a.tensors.length !== b.tensors.length || a.tensors.some((t, i) => t.name !== b.tensors[i].name)) {

@@ -1,5 +1,5 @@
 /**
- * Neural Similarity Learning (ALGORITHMS.md §9) and Fisher-information task similarity (§10) on TF.js/WASM.
+ * Neural Similarity Learning (docs/nsl.md) and Fisher-information task similarity (docs/measures.md#fisher-task-measures) on TF.js/WASM.
  * Importing this module loads TF.js and registers the NSL layer classes for (de)serialisation.
  */
 export { conv2d, unfold3x3, patchNorm, shiftedMix, type Padding } from './conv.js';

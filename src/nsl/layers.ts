@@ -1,5 +1,5 @@
 /**
- * Neural Similarity Learning layers (Liu, Liu, Rehg & Song, NeurIPS 2019; ALGORITHMS.md §9) as TF.js layers.
+ * Neural Similarity Learning layers (Liu, Liu, Rehg & Song, NeurIPS 2019; docs/nsl.md#layers) as TF.js layers.
  *
  * Every NSL layer is a 3×3, stride-1, SAME, bias-free convolution whose inner product wᵀx (x: the 3×3 patch of one
  * input channel, w: the matching kernel slice, both flattened row-major, k = 3·kh + kw) becomes the bilinear form
@@ -276,7 +276,7 @@ export class NslStaticUNS extends NslBase {
 
 /**
  * How static DNS initialises its diagonal m: `identity` is the reference's quirk — the flattened 3×3 identity
- * (1,0,0, 0,1,0, 0,0,1), which switches off 6 of the 9 kernel positions at the start (ALGORITHMS §9, §14.9);
+ * (1,0,0, 0,1,0, 0,0,1), which switches off 6 of the 9 kernel positions at the start (docs/nsl.md#layers);
  * `ones` starts as a plain convolution.
  */
 export type DiagonalInit = 'identity' | 'ones';

@@ -1,5 +1,5 @@
 /**
- * The NSL paper's small "VGG" network (ALGORITHMS.md §9), with the layer type of its nine 3×3 layers chosen by
+ * The NSL paper's small "VGG" network (docs/nsl.md#network), with the layer type of its nine 3×3 layers chosen by
  * `variant`:
  *   root: plain conv3×3 → w₀, BN, ReLU
  *   stage s = 1, 2, 3: `layersPerStage` × (variant layer → w_s, BN, ReLU), max-pool 2×2 stride 2 SAME

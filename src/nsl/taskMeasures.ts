@@ -44,7 +44,7 @@ export const TASK_MEASURES: TaskMeasureFamily[] = [
     largerIsMoreSimilar: false,
     symmetric: false,
     params: [{ name: 'floor', type: 'number', default: 1e-10, description: 'added to every Fisher entry before the log' }, REDUCE],
-    reference: 'Le, Soltani, Ravier & Tarokh, task-aware neural architecture search / log-det distance (ALGORITHMS.md §10)',
+    reference: 'Le, Soltani, Ravier & Tarokh, task-aware neural architecture search / log-det distance (docs/measures.md#fisher-task-measures)',
   },
   {
     id: 'fisher-frechet',
@@ -53,7 +53,7 @@ export const TASK_MEASURES: TaskMeasureFamily[] = [
     largerIsMoreSimilar: false,
     symmetric: true,
     params: [REDUCE],
-    reference: 'Le et al., earlier task-aware NAS code (ALGORITHMS.md §10.5)',
+    reference: 'Le et al., earlier task-aware NAS code (docs/measures.md#fisher-task-measures)',
   },
 ];
 

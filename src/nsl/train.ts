@@ -1,5 +1,5 @@
 /**
- * The NSL training harness (ALGORITHMS.md §9, "Loss and training"): the reference's loss, SGD with momentum in
+ * The NSL training harness (docs/nsl.md#training): the reference's loss, SGD with momentum in
  * TensorFlow's form, a step learning-rate schedule, L2 weight decay through the layers' regularisers, the
  * reference's augmentation; checkpoints after every epoch and exact resumption.
  *

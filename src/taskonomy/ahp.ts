@@ -1,5 +1,5 @@
 /**
- * AHP ordinal normalisation of Taskonomy tournaments into affinities (ALGORITHMS.md §7.4).
+ * AHP ordinal normalisation of Taskonomy tournaments into affinities (docs/taskonomy.md#ahp).
  *
  * Per target: clip the tournament W to [0.001, 0.999] (the paper's Laplace-style smoothing, which keeps every
  * ratio finite when a candidate never loses), form the positive reciprocal matrix W' = W ⊘ Wᵀ ("how many times
@@ -90,7 +90,7 @@ export interface TargetConsistency {
 export interface AhpAffinitiesOptions extends AhpOptions {
   /**
    * Candidates left out of the AHP (default ["pixels"]: `pixels` is a win-rate baseline, not a transfer
-   * candidate, and the published affinity files have no `pixels__t` keys, §7.4 step 1).
+   * candidate, and the published affinity files have no `pixels__t` keys; docs/taskonomy.md#ahp).
    */
   exclude?: string[];
 }

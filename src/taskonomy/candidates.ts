@@ -1,5 +1,5 @@
 /**
- * Higher-order transfer candidates (ALGORITHMS.md §7.5): which multi-source transfers to train for a target,
+ * Higher-order transfer candidates (docs/taskonomy.md#higher-order-candidates): which multi-source transfers to train for a target,
  * given its first-order ranking. Taskonomy's scripts used every k-subset of the top-b first-order sources
  * (b = 5 for orders 2–3, b = 6 for order 4) and, for orders 5–24, one chain per order (the top-k sources).
  */
@@ -17,7 +17,7 @@ export interface Candidate {
   measured?: boolean;
 }
 
-/** Never ranked as sources: `self` is the target's own supervised network and `pixels` a baseline (§7.1). */
+/** Never ranked as sources: `self` is the target's own supervised network and `pixels` a baseline (docs/taskonomy.md#result-dicts). */
 export const UNRANKED_SOURCES = ['self', 'pixels'] as const;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Taskonomy supervision policy: the binary integer program of ALGORITHMS.md §7.6 in the formulation of the
+ * Taskonomy supervision policy: the binary integer program of docs/taskonomy.md#supervision-policy in the formulation of the
  * Taskonomy web API (the only public implementation), with the paper's options.
  *
  * Roles: `targets` (solved either by full supervision or by one transfer; may serve as sources once supervised),
@@ -45,7 +45,7 @@ export function parseObjective(name: string): PolicyObjective {
   return o;
 }
 
-/** Pseudo-sources that are never supervisable tasks (§7.1). `random` is a task here, as in the web API. */
+/** Pseudo-sources that are never supervisable tasks (docs/taskonomy.md#result-dicts). `random` is a task here, as in the web API. */
 const NEVER_TASKS = new Set(['self', 'pixels']);
 
 export interface PolicyProblem {
@@ -144,7 +144,7 @@ export interface PolicyTarget {
   importance: number;
   /** Win rate vs `pixels` of the chosen transfer (needs winsVsPixels). */
   gain?: number;
-  /** Win rate vs `self`; 0.5 for a supervised target by definition (§7.7). */
+  /** Win rate vs `self`; 0.5 for a supervised target by definition (docs/taskonomy.md#gain-and-quality). */
   quality?: number;
 }
 

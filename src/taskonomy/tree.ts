@@ -1,5 +1,5 @@
 /**
- * The Taskonomy task tree (ALGORITHMS.md §7.8): agglomerative clustering of tasks by their transfer-out
+ * The Taskonomy task tree (docs/taskonomy.md#task-tree): agglomerative clustering of tasks by their transfer-out
  * pattern — each task's first-order affinities to every target (a column of P when P has targets as rows).
  * The paper does not publish its linkage; average linkage on correlation distance is the default because, like
  * Ward/Euclidean, it reproduces the published figure's top structure (denoise merged last, the eight 3D tasks

@@ -1,11 +1,11 @@
 /**
- * From per-image transfer losses to Taskonomy tournaments (ALGORITHMS.md §7.3) and the Gain / Quality win rates
- * (§7.7).
+ * From per-image transfer losses to Taskonomy tournaments (docs/taskonomy.md#win-rates) and the Gain / Quality win rates
+ * (docs/taskonomy.md#gain-and-quality).
  *
  * A tournament for target t holds, for every pair of candidate transfers (a, b) evaluated on the same test
  * images, W_t[a][b] = fraction of images on which a has the lower loss. Equal losses count ½ to each side, so
  * W[a][b] + W[b][a] = 1 and the diagonal is exactly 0.5 — the convention that reproduces the 0.5 baseline
- * entries of the published win-rate files (§7.3, [inferred]).
+ * entries of the published win-rate files (docs/taskonomy.md#win-rates).
  */
 import { parseDecimal } from '../io/labelledMatrix.js';
 import { checkAllocation, excerpt } from '../io/limits.js';
@@ -34,11 +34,11 @@ export interface Tournament {
 /** JSON form: {"<target>": {"sources": [...], "wins": [[...]]}}. */
 export type TournamentsJson = Record<string, { sources: string[]; wins: number[][]; images?: number }>;
 
-/** Pseudo-sources used as the Gain and Quality baselines (§7.7). */
+/** Pseudo-sources used as the Gain and Quality baselines (docs/taskonomy.md#gain-and-quality). */
 export const GAIN_BASELINE = 'pixels';
 export const QUALITY_BASELINE = 'self';
 
-/** "b__a" → "a__b": the candidate id used throughout (source order inside a key is not meaningful, §7.2). */
+/** "b__a" → "a__b": the candidate id used throughout (source order inside a key is not meaningful, docs/taskonomy.md#result-dicts). */
 export function candidateId(source: string): string {
   const parts = source.split('__');
   if (parts.some((p) => p.trim().length === 0)) throw new Error(`"${source}" is not a source or a source set "a__b"`);
@@ -193,7 +193,7 @@ export function winRatesVs(tournaments: Tournament[], baseline: string): { winRa
   return { winRates, missing };
 }
 
-/** Gain (vs `pixels`) and Quality (vs `self`) win-rate dicts, §7.7. */
+/** Gain (vs `pixels`) and Quality (vs `self`) win-rate dicts, docs/taskonomy.md#gain-and-quality. */
 export function gainAndQuality(tournaments: Tournament[]): {
   winsVsPixels: ResultDict;
   winsVsTask: ResultDict;

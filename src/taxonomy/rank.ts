@@ -6,7 +6,7 @@
  * the new task's labels for the probe images (see `targetFromLabels`). Scores come from the measure registry
  * through `crossSimilarity`, so every measure and its metadata work here unchanged.
  *
- * Confidence follows the DDS Pascal protocol (ALGORITHMS.md §8.2): `draws` random subsets of `subset` images,
+ * Confidence follows the DDS Pascal protocol (docs/evaluation.md#source-ranking): `draws` random subsets of `subset` images,
  * drawn without replacement from a seeded generator (`src/linalg/resample.ts`), and EVERYTHING recomputed on each
  * subset — feature statistics (centring, znorm), RBF bandwidths and matrix centring all depend on which images are
  * present, so slicing a precomputed n×n matrix would not be the protocol. Each draw is one batched crossSimilarity
@@ -74,7 +74,7 @@ function resolveMeasure(measure: string | MeasureConfig): { config: MeasureConfi
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** DDS functions f of ALGORITHMS.md §2.2 that are dissimilarities (RSA RDMs always are). */
+/** DDS functions f (docs/measures.md#kernels-and-distances) that are dissimilarities (RSA RDMs always are). */
 const DISTANCE_KERNELS = new Set(['pearson', 'euclidean', 'cosine']);
 
 function isDistance(p: Pipeline): boolean {

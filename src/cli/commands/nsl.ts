@@ -150,7 +150,7 @@ export function addProbeOptions(cmd: Command): Command {
 
 export async function probeTrainConfig(o: ProbeOptions) {
   // Same seed for every task: the body layers draw their seeds before the score layer, so all probes start from
-  // the same body weights whatever their head size; heads of different sizes are zero-padded (§10.3).
+  // the same body weights whatever their head size; heads of different sizes are zero-padded (docs/measures.md#fisher-task-measures).
   return {
     network: await networkConfig(o, o.variant),
     epochs: int(o.epochs, '--epochs'),
