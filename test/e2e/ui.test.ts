@@ -2,7 +2,7 @@
  * End-to-end: the built UI in headless Chromium against a real `taskmap serve` (in-process, ephemeral port).
  * Clicks through both explorers and checks what is drawn against the library's own answers on the same files:
  * the dendrogram order, a hovered heatmap value, the source ranking, the Taskonomy policy for budget 3
- * (ALGORITHMS.md §13.6), exports. The re-solve latency is measured by scripts/policy-latency.ts.
+ * (docs/taskonomy.md#supervision-policy), exports. The re-solve latency is measured by scripts/policy-latency.ts.
  * (README screenshots come from scripts/screenshots.ts, on the real zoo demo output.)
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -186,7 +186,7 @@ describe('truthFromResultDict', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
-// Published numbers on the real data (ALGORITHMS §8.3, §13.6).
+// Published numbers on the real data (docs/evaluation.md#dds-taskonomy-protocol).
 // ---------------------------------------------------------------------------------------------------------
 const dataDir = sharedDataDir;
 const ddsDir = path.join(dataDir, 'duality-diagram-similarity');
@@ -202,7 +202,7 @@ const FUNCS = ['rbf', 'lap', 'linear', 'pearson', 'euclidean', 'cosine'];
 const table = (rows: number[][]): Table =>
   Object.fromEntries(NORMS.map((norm, i) => [norm, Object.fromEntries(FUNCS.map((f, j) => [f, rows[i][j]]))]));
 
-// ALGORITHMS §8.3: DDS notebook output (3 decimals), rows = normalisation, columns = f.
+// The DDS paper's Taskonomy tables as its notebook printed them (3 decimals), rows = normalisation, columns = f.
 const PUBLISHED_VS_AFFINITY = table([
   [0.815, 0.819, 0.639, 0.832, 0.694, 0.75],
   [0.815, 0.819, 0.639, 0.749, 0.694, 0.74],
@@ -222,11 +222,11 @@ const PUBLISHED_VS_WINRATE = table([
   [0.801, 0.817, 0.695, 0.825, 0.771, 0.818],
 ]);
 
-describe.skipIf(!haveData)('DDS Taskonomy protocol on the authors’ matrices (ALGORITHMS §8)', () => {
+describe.skipIf(!haveData)('DDS Taskonomy protocol on the authors’ matrices (docs/evaluation.md#dds-taskonomy-protocol)', () => {
   const fixtures = haveData ? readJson(path.join(ddsDir, 'evaluation_fixtures.json')) : {};
   const ddsOrder: string[] = fixtures.dds_task_order_20;
   const keys17: string[] = fixtures.taskonomy_affinity_keys_17;
-  // DDS names → Taskonomy result keys (ALGORITHMS §7.1); colorization, class_places, inpainting_whole fall out
+  // DDS names → Taskonomy result keys; colorization, class_places, inpainting_whole fall out
   // because the protocol restricts sources and targets to the 17 keys.
   const aliases = { vanishing_point: 'vanishing_point_well_defined', segmentsemantic: 'segmentsemantic_rb' };
   const protocol = { aliases, sources: keys17, targets: keys17, includeSelf: true };
@@ -287,7 +287,7 @@ describe.skipIf(!haveData)('DDS Taskonomy protocol on the authors’ matrices (A
     expect(strict.targets).toHaveLength(17);
   });
 
-  describe('ALGORITHMS §13.6: one Taskonomy result file evaluated against all_affinities (17 keys)', () => {
+  describe('one Taskonomy result file evaluated against all_affinities (17 keys)', () => {
     const transposed = (m: LabelledMatrix): LabelledMatrix => ({ rows: m.cols, cols: m.rows, matrix: transpose(m.matrix) });
     const affinity = () => truthOf('affinities/all_affinities.json');
 

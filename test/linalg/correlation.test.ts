@@ -5,7 +5,7 @@ import { cosineSimilarity, kendallTauB, pearson, spearman, weightedTau } from '.
 const TOL = 1e-13;
 const close = (actual: number, expected: number, tol = TOL) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tol);
 
-describe('ALGORITHMS §13.4 check values (scipy 1.17)', () => {
+describe('check values (scipy 1.17)', () => {
   const a = [0.9, 0.8, 0.8, 0.3, 0.1, 0.5];
   const b = [10, 7, 9, 2, 2, 4];
 

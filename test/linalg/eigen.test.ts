@@ -62,7 +62,7 @@ describe('symmetricEigen', () => {
 });
 
 describe('principalEigenvector', () => {
-  it('ALGORITHMS §13.5 AHP example: clipped win matrix W ⊘ Wᵀ', () => {
+  it('AHP worked example (docs/taskonomy.md#ahp): clipped win matrix W ⊘ Wᵀ', () => {
     const w = [
       [0.5, 0.7, 0.9, 1.0],
       [0.3, 0.5, 0.6, 0.8],

@@ -1,5 +1,5 @@
 /**
- * ALGORITHMS.md §13.3: the CKA values of the closed-form CCA/CKA fixture (reference: DDS utils.py), through
+ * The CKA values of the closed-form CCA/CKA fixture (docs/measures.md#check-values) (reference: DDS utils.py), through
  * the measure registry. Values are printed to full precision in the spec → tolerance 1e-9.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * ALGORITHMS.md §13.1: DDS(X, Y) on the closed-form fixture, all 7 normalisations × 6 functions f with
+ * DDS(X, Y) on the closed-form fixture (docs/measures.md#check-values), all 7 normalisations × 6 functions f with
  * unbiased-centred CKA (12 printed decimals → tolerance 1e-9), and the "other values" line.
  * The same numbers are reproduced by the independent numpy reference (test/reference/check_reference.py).
  */

@@ -1,6 +1,6 @@
 /**
- * Golden values from the independent numpy reference (test/reference/reference.py, written from
- * ALGORITHMS.md; regenerate with `python3 test/reference/make_goldens.py`).
+ * Golden values from the independent numpy reference (test/reference/reference.py, written
+ * independently of the TypeScript code, see test/reference/README.md; regenerate with `python3 test/reference/make_goldens.py`).
  *
  * Five models on n = 40 images (test/fixtures/reference/*.npy, float32 and float64), per-image shapes
  * (4, 4, 6) NHWC for m0..m3 and (2, 2, 8) NHWC for m4. For every measure id in goldens.json and every pair

@@ -1,5 +1,5 @@
 /**
- * Independent float64 references for the NSL tests: direct loops over the formulas of ALGORITHMS.md §9 (no
+ * Independent float64 references for the NSL tests: direct loops over the formulas of docs/nsl.md#layers (no
  * TF.js, no im2col, no folding of M into kernels), and a central finite-difference gradient check.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -341,7 +341,7 @@ describe('Taskonomy endpoints', () => {
     expectError(await post('/api/policy', { ...body, affinities: 'data/tasks/../../outside/secret.json' }), 403);
   });
 
-  it.skipIf(!haveSharedData)('reproduces the published policy check on Taskonomy’s own pickle (ALGORITHMS.md §13.6)', async () => {
+  it.skipIf(!haveSharedData)('reproduces the published policy check on Taskonomy’s own pickle (docs/taskonomy.md#supervision-policy)', async () => {
     const body = {
       affinities: 'taskonomy/results/affinities/all_affinities_16k.pkl',
       winsVsPixels: 'taskonomy/results/winrates/wins_vs_pixels_16k.pkl',

@@ -89,7 +89,7 @@ describe.skipIf(!existsSync(DATA))('candidate generation on the Taskonomy files'
     expect(chainTargets.length).toBe(18);
     const chains = generateCandidates(ranking, { minOrder: 5, maxOrder: 4, chains: { from: 5, to: 24 }, exclude: ['class_selected'], targets: chainTargets });
     const missing = chains.filter((c) => !measured.has(c.key));
-    // rgb2sfnorm's chains of order 9 and 18 swap two adjacent sources in the file (ALGORITHMS.md §7.5).
+    // rgb2sfnorm's chains of order 9 and 18 swap two adjacent sources in the file (docs/taskonomy.md#higher-order-candidates).
     expect(missing.map((c) => `${c.target}/${c.order}`)).toEqual(['rgb2sfnorm/9', 'rgb2sfnorm/18']);
   });
 });

@@ -133,8 +133,8 @@ const T3 = ['rgb2sfnorm', 'room_layout', 'vanishing_point_well_defined'];
 const S6 = ['autoencoder', 'denoise', 'edge2d', 'keypoint2d', 'segment2d', 'class_1000'];
 
 describe.skipIf(!existsSync(DATA))('supervision policy on the Taskonomy files', () => {
-  // ALGORITHMS.md §13.6: web-API formulation on all_affinities_16k, objective clip(√p, 1e-5, 1), optima found by
-  // exhaustive enumeration when the document was written.
+  // docs/taskonomy.md#supervision-policy: web-API formulation on all_affinities_16k, objective clip(√p, 1e-5, 1),
+  // optima computed independently (exhaustive enumeration) before this code was written.
   const cases: Array<{ targets: string[]; sources: string[]; budget: number; maxOrder: number; optimum: number; supervised: string[]; transfers: Record<string, string[]> }> = [
     {
       targets: T6, sources: [], budget: 1, maxOrder: 1, optimum: 0.917347023281, supervised: ['rgb2sfnorm'],
