@@ -135,7 +135,10 @@ class Unpickler {
   private pos = 0;
   private stack: unknown[] = [];
   private metastack: unknown[][] = [];
-  private readonly memo = new Map<number, unknown>();
+  // An array, not a Map: MEMOIZE indices are dense, and an array costs ~8 bytes a slot where a Map (and its
+  // rehash) costs ~80; unpickled values are never undefined, so undefined marks a free slot.
+  private readonly memo: unknown[] = [];
+  private memoCount = 0;
   private readonly dicts = new WeakSet<object>();
   private readonly lists = new WeakSet<unknown[]>();
   private readonly view: DataView;
@@ -156,16 +159,18 @@ class Unpickler {
   }
 
   private memoPut(i: number, v: unknown): void {
-    if (this.memo.size >= this.maxMemo && !this.memo.has(i)) {
+    const fresh = this.memo[i] === undefined;
+    if (fresh && this.memoCount >= this.maxMemo) {
       checkCount(
         'the pickle memo (shared-object table) entries',
-        this.memo.size + 1,
+        this.memoCount + 1,
         this.maxMemo,
         'raise it with --max-memory or TASKMAP_MAX_MEMORY (64 bytes per entry; at most 16,777,215), or the unpickle option maxMemo',
         this.name,
       );
     }
-    this.memo.set(i, v);
+    this.memo[i] = v;
+    if (fresh) this.memoCount++;
   }
 
   private fail(what: string): never {
@@ -526,7 +531,7 @@ class Unpickler {
           this.memoPut(this.u32(), this.top());
           break;
         case 0x94: // MEMOIZE
-          this.memoPut(this.memo.size, this.top());
+          this.memoPut(this.memoCount, this.top());
           break;
 
         // --- globals and object construction: whitelist only, interpreted here
@@ -638,8 +643,9 @@ class Unpickler {
   }
 
   private memoGet(i: number): unknown {
-    if (!this.memo.has(i)) this.fail(`memo entry ${i} is not defined`);
-    return this.memo.get(i);
+    const v = this.memo[i];
+    if (v === undefined) this.fail(`memo entry ${i} is not defined`);
+    return v;
   }
 
   private setItems(d: unknown, items: unknown[]): void {
@@ -904,7 +910,8 @@ class Unpickler {
     }
     // Each value copied out costs at least a pointer and a header: 16 bytes is a floor.
     if (total > stored) {
-      checkAllocation(`copying it out (its shared references expand ${formatCount(stored)} stored values to ${formatCount(total)}, a "billion laughs" pickle)`, total * 16, this.name);
+      const expanded = total >= Number.MAX_SAFE_INTEGER ? `more than ${formatCount(total)}` : formatCount(total);
+      checkAllocation(`copying it out (its shared references expand ${formatCount(stored)} stored values to ${expanded}, a "billion laughs" pickle)`, total * 16, this.name);
     }
     return out;
   }

@@ -44,6 +44,16 @@ function resolve(measure: string | MeasureConfig): { config: MeasureConfig; id: 
 
 /** Reduce one representation to its comparator form for a pipeline. */
 export async function prepareRepresentation(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions = {}): Promise<Prepared> {
+  try {
+    return await prepareOne(rep, pipeline, opts);
+  } catch (e) {
+    // Measure errors name the member by label; say which file that is when it is not obvious.
+    if (e instanceof Error && rep.source !== rep.label && !e.message.includes(rep.source)) e.message = `${rep.source}: ${e.message}`;
+    throw e;
+  }
+}
+
+async function prepareOne(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions): Promise<Prepared> {
   const x: FeatureMatrix = {
     label: rep.label,
     n: rep.n,
@@ -64,6 +74,8 @@ export async function prepareRepresentation(rep: Representation, pipeline: Pipel
 function describeSet(reps: Representation[]): string {
   const files = [...new Set(reps.map((r) => r.source.replace(/:[^/:]*$/, '')))];
   if (files.length === 1 && reps.length > 1) return `${files[0]} (${reps.length} members)`;
+  const dirs = [...new Set(files.map((f) => f.replace(/\/[^/]*$/, '')))];
+  if (dirs.length === 1 && files.length > 1 && dirs[0] !== files[0]) return `${dirs[0]} (${reps.length} members)`;
   const shown = reps.slice(0, 3).map((r) => r.source).join(', ');
   return reps.length > 3 ? `${shown} and ${reps.length - 3} more members` : shown;
 }
