@@ -111,12 +111,13 @@ async function listNpyFiles(dir: string): Promise<{ files: Map<string, Buffer>; 
       const raw = e.name;
       if (raw[0] === 0x2e) continue;
       const path = Buffer.concat([abs, Buffer.from(abs[abs.length - 1] === 0x2f ? '' : '/'), raw]);
-      const shown = displayPath(raw);
-      const label = rel ? `${rel}/${shown}` : shown;
       const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isDirectory(), () => false)));
+      const isNpy = !isDir && raw.length > 4 && raw.subarray(-4).toString('latin1').toLowerCase() === '.npy';
+      const shown = displayPath(isNpy ? raw.subarray(0, -4) : raw);
+      const label = rel ? `${rel}/${shown}` : shown;
       if (isDir) await walk(path, label);
-      else if (raw.length > 4 && raw.subarray(-4).toString('latin1').toLowerCase() === '.npy') {
-        const key = label.slice(0, -4);
+      else if (isNpy) {
+        const key = label;
         const clash = files.get(key);
         if (clash) {
           throw new Error(
