@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpError } from '../../src/server/errors.js';
+import { clipMessage, HttpError, MAX_MESSAGE_CHARS } from '../../src/server/errors.js';
 import { canonicalJson, inputHash, JobQueue } from '../../src/server/jobs.js';
 import { Sandbox } from '../../src/server/sandbox.js';
 
@@ -124,5 +124,43 @@ describe('JobQueue', () => {
     expect((await q.wait(bug.id)).error).toMatchObject({ status: 500, code: 'internal' });
     for (const i of [1, 2, 3]) await q.wait(q.submit('n', { i }, async () => i).id);
     expect(q.list().map((j) => j.kind)).toEqual(['n', 'n']);
+  });
+
+  it('refuses work beyond the cap with 429, and cancels queued and running jobs at once', async () => {
+    const q = new JobQueue({ maxActive: 2 });
+    let sawAbort = false;
+    const forever = (_report: unknown, signal: AbortSignal) =>
+      new Promise((_resolve, reject) => signal.addEventListener('abort', () => ((sawAbort = true), reject(signal.reason))));
+    const a = q.submit('slow', { i: 1 }, forever);
+    const b = q.submit('slow', { i: 2 }, forever);
+    let refused: unknown;
+    try {
+      q.submit('slow', { i: 3 }, forever);
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).toMatchObject({ statusCode: 429, code: 'too_many_requests' });
+    expect(q.submit('slow', { i: 1 }, forever).id).toBe(a.id); // the same work is not new work
+    await new Promise((r) => setTimeout(r, 5));
+    expect(q.get(a.id)?.status).toBe('running');
+    expect(q.cancel(b.id)).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
+    const done = q.wait(a.id);
+    expect(q.cancel(a.id)?.status).toBe('failed');
+    expect((await done).error?.code).toBe('cancelled');
+    expect(sawAbort).toBe(true);
+    expect(q.cancel('nope')).toBeUndefined();
+    // A cancelled job frees its place and can be submitted again.
+    expect(q.submit('n', {}, async () => 1).status).toBe('queued');
+  });
+});
+
+describe('error messages', () => {
+  it('are cut to a bounded size keeping the file name and the reason at both ends', () => {
+    const long = `bad.csv: line 2: ${'x'.repeat(100_000)}: refusing it`;
+    const clipped = clipMessage(long);
+    expect(clipped.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS + 40);
+    expect(clipped.startsWith('bad.csv: line 2:')).toBe(true);
+    expect(clipped.endsWith(': refusing it')).toBe(true);
+    expect(clipMessage('short')).toBe('short');
   });
 });
