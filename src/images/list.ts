@@ -3,9 +3,10 @@
  * cached features can be matched to images by content rather than by name or modification time.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import sharp from 'sharp';
+import { readInputFile } from '../io/input.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
@@ -43,7 +44,7 @@ export async function listImages(dir: string): Promise<ImageFile[]> {
   if (paths.length === 0) throw new Error(`${dir}: no images found (looked for ${IMAGE_EXTENSIONS.join(', ')}, recursively)`);
   const rel = paths.map((p) => ({ abs: p, path: relative(dir, p).split(sep).join('/') }));
   rel.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return Promise.all(rel.map(async (r) => ({ ...r, sha256: hashBytes(await readFile(r.abs)) })));
+  return Promise.all(rel.map(async (r) => ({ ...r, sha256: hashBytes(await readInputFile(r.abs, 'an image')) })));
 }
 
 export function hashBytes(bytes: Uint8Array): string {

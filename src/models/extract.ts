@@ -36,6 +36,7 @@ import { resolveModel, type ModelSpec } from './resolve.js';
 import { parseTap, resolveTaps, type ResolvedTap } from './taps.js';
 import type { Preprocessing, Reduction } from './types.js';
 import { zooModel } from './zoo.js';
+import { readInputFile } from '../io/input.js';
 
 export interface ModelRequest {
   /** Zoo id or model file. */
@@ -154,7 +155,7 @@ async function loadCachedRows(dir: string, e: PlannedEntry, oldManifest: Manifes
     const list = e.old.imagesDigest === imagesDigest(oldManifest.images.files) ? oldManifest.images.files : oldManifest.previousImages?.[e.old.imagesDigest];
     const file = pathInside(dir, e.old.file, MANIFEST_FILE);
     if (list && (await exists(file)) && list.some((f) => wanted.has(f.sha256))) {
-      const arr = readNpy(await readFile(file), file);
+      const arr = readNpy(await readInputFile(file), file);
       if (arr.dtype === 'float32' && arr.shape[0] === list.length) {
         const shape = arr.shape.slice(1);
         const q = shape.reduce((a, b) => a * b, 1);
@@ -171,7 +172,7 @@ async function loadCachedRows(dir: string, e: PlannedEntry, oldManifest: Manifes
     let arr: ReturnType<typeof readNpy>;
     try {
       meta = JSON.parse(await readFile(join(pdir, name), 'utf8')) as { hashes: string[] };
-      arr = readNpy(await readFile(npy), npy);
+      arr = readNpy(await readInputFile(npy), npy);
     } catch {
       continue; // a chunk cut short by a crash: its images are simply computed again
     }

@@ -3,11 +3,12 @@
  * nsfwjs-style model.min.js), load it, and fingerprint it for the feature cache.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { decodeOnnx, onnxLayers, OnnxRunner } from './onnx.js';
 import { isLayersJson, layersFromJson, loadTfModel, readTfModel } from './tfjs.js';
 import type { ExtraInputs, LayerInfo, ModelFormat, ModelRunner } from './types.js';
+import { readInputFile } from '../io/input.js';
 
 export interface ResolvedModelFile {
   /** The file to load (.onnx, model.json or model.min.js). */
@@ -32,7 +33,7 @@ export async function resolveModelFile(path: string): Promise<ResolvedModelFile>
     return { path, format: isLayersJson(json) ? 'tfjs-layers' : 'tfjs-graph' };
   }
   // Anything else must be an ONNX protobuf; sniff JSON first so a renamed model.json gets the right message.
-  const head = (await readFile(path)).subarray(0, 64);
+  const head = (await readInputFile(path, 'a model file')).subarray(0, 64);
   const text = Buffer.from(head).toString('utf8').trimStart();
   if (text.startsWith('{')) {
     const { json } = await readTfModel(path, { weights: false });
@@ -40,7 +41,7 @@ export async function resolveModelFile(path: string): Promise<ResolvedModelFile>
   }
   if (!lower.endsWith('.onnx')) {
     // Validate as ONNX now: a clear error beats a protobuf stack trace later.
-    await OnnxRunner.load(await readFile(path), path).catch(() => {
+    await OnnxRunner.load(await readInputFile(path, 'a model file'), path).catch(() => {
       throw new Error(`${path}: not a model this tool can read — expected an ONNX model (.onnx) or a TF.js model (model.json + weight shards)`);
     });
   }
@@ -55,7 +56,7 @@ export interface LoadOptions {
 }
 
 export async function loadModelFile(file: ResolvedModelFile, opts: LoadOptions = {}): Promise<ModelRunner> {
-  if (file.format === 'onnx') return OnnxRunner.load(await readFile(file.path), file.path, { threads: opts.threads });
+  if (file.format === 'onnx') return OnnxRunner.load(await readInputFile(file.path, 'an ONNX model'), file.path, { threads: opts.threads });
   return loadTfModel(file.path, opts.extraInputs);
 }
 
@@ -65,14 +66,14 @@ export async function fingerprintModelFile(file: ResolvedModelFile): Promise<str
   const files = file.format === 'onnx' ? [file.path] : (await readTfModel(file.path, { weights: false })).files;
   for (const f of files) {
     h.update(basename(f));
-    h.update(await readFile(f));
+    h.update(await readInputFile(f, 'a model file'));
   }
   return h.digest('hex');
 }
 
 /** Layer names and ops without loading weights into a runtime (for checking taps before extraction starts). */
 export async function listLayers(file: ResolvedModelFile): Promise<LayerInfo[]> {
-  if (file.format === 'onnx') return onnxLayers(await decodeOnnx(await readFile(file.path), file.path));
+  if (file.format === 'onnx') return onnxLayers(await decodeOnnx(await readInputFile(file.path, 'an ONNX model'), file.path));
   const { json } = await readTfModel(file.path, { weights: false });
   return layersFromJson(json);
 }

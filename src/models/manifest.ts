@@ -5,11 +5,12 @@
  * image by image.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { pathInside } from '../io/paths.js';
 import type { FeatureLayout, ModelFormat, Preprocessing } from './types.js';
+import { readInputText } from '../io/input.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_FORMAT = 'taskmap-features';
@@ -91,12 +92,9 @@ export function entryKey(parts: {
 
 /** The previous manifest, or undefined when there is none (or it is from an incompatible version). */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
-  } catch {
-    return undefined;
-  }
+  const path = join(dir, MANIFEST_FILE);
+  if (!existsSync(path)) return undefined;
+  const text = await readInputText(path, 'the extraction manifest');
   let m: Manifest;
   try {
     m = JSON.parse(text) as Manifest;

@@ -6,10 +6,11 @@
  * The WASM backend is single-threaded in Node (DEPENDENCIES §3.3): parallelism comes from running one backend
  * per worker thread (see ./pool.ts), never from tfjs itself.
  */
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ExtraInputs, InputBatch, LayerInfo, ModelRunner, TapValue, TensorInfo } from './types.js';
+import { readInputFile, readInputText } from '../io/input.js';
+import { pathInside } from '../io/paths.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -70,7 +71,7 @@ export async function readTfModel(path: string, opts: { weights?: boolean } = {}
   if (minified) {
     json = require(path) as TfModelJson;
   } else {
-    const text = await readFile(path, 'utf8');
+    const text = await readInputText(path, 'a TF.js model.json');
     try {
       json = JSON.parse(text) as TfModelJson;
     } catch (e) {
@@ -84,7 +85,8 @@ export async function readTfModel(path: string, opts: { weights?: boolean } = {}
   const parts: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
     for (const p of group.paths) {
-      const file = join(dir, minified ? `${p}.min.js` : p);
+      // Shard names come from the model file: they may only name files beside it.
+      const file = pathInside(dir, minified ? `${p}.min.js` : p, `${path}: weightsManifest path`);
       files.push(file);
       if (opts.weights === false) continue;
       if (minified) {
@@ -93,8 +95,8 @@ export async function readTfModel(path: string, opts: { weights?: boolean } = {}
         parts.push(Buffer.from(b64, 'base64'));
       } else {
         parts.push(
-          await readFile(file).catch((e: NodeJS.ErrnoException) => {
-            throw new Error(`${path}: weight shard ${p} is missing (${e.code ?? e.message}); copy every file listed in weightsManifest next to model.json`);
+          await readInputFile(file, 'a weight shard').catch((e: Error) => {
+            throw new Error(`${path}: weight shard ${p} cannot be read (${e.message}); copy every file listed in weightsManifest next to model.json`);
           }),
         );
       }

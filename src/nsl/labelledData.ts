@@ -9,12 +9,13 @@
  *    All tasks must share one image shape H×W×C (one probe network embeds them all).
  *  - Fashion-MNIST class subsets, `NAME=CLASSES` (`taskmap nsl fisher --task`).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { readNpz } from '../io/npz.js';
 import type { NdArray } from '../io/npy.js';
 import { FASHION_MNIST_CLASSES, fewShot, selectClasses, type ImageDataset } from './data.js';
 import type { Task } from './fisher.js';
+import { readInputFile } from '../io/input.js';
 
 export interface LabelledTask {
   name: string;
@@ -91,7 +92,7 @@ export async function loadLabelledTasks(dir: string): Promise<LabelledTask[]> {
   const tasks: LabelledTask[] = [];
   for (const f of files) {
     const file = join(dir, f);
-    const arrays = readNpz(new Uint8Array(await readFile(file)), file, { keys: ['x', 'y'] });
+    const arrays = readNpz(new Uint8Array(await readInputFile(file, 'a labelled .npz task')), file, { keys: ['x', 'y'] });
     const task = labelledTaskFromArrays(basename(f, '.npz'), arrays.get('x')!, arrays.get('y')!, file);
     const first = tasks[0]?.data;
     const d = task.data;

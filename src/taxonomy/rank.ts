@@ -16,7 +16,7 @@ import type { Representation } from '../features/types.js';
 import { firstNonFinite, type Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
-import { centerMatrix, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
+import { centerMatrix, maxAbs, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
 import { describeMeasure, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
 import { crossSimilarity, preparedCacheKey, PreparedCache, prepareRepresentation } from '../measures/similarity.js';
 import { closeMatches } from '../util/names.js';
@@ -163,7 +163,9 @@ function preparedLabelMatrix(keys: string[], pipeline: Pipeline, comparator: Com
   const [sameValue, otherValue] = isDistance(pipeline) ? [0, 1] : [1, 0];
   const m: Matrix = { rows: n, cols: n, data: new Float64Array(n * n) };
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) m.data[i * n + j] = keys[i] === keys[j] ? sameValue : otherValue;
-  return prepareForComparator(centerMatrix(m, pipeline.centering, name), comparator, name);
+  // The scale before centring tells rounding residue from variance (a single class leaves only residue).
+  const scale = maxAbs(m.data);
+  return prepareForComparator(centerMatrix(m, pipeline.centering, name), comparator, name, scale);
 }
 
 /**

@@ -17,6 +17,8 @@ import { deflateRawSync } from 'node:zlib';
 import { zipSync } from 'fflate';
 import type { AbuseCases } from './bounded.js';
 import { cli } from './cliCase.js';
+import { writeImages, writeTinyOnnx } from '../models/fixtures.js';
+import { readTfModel } from '../../src/models/tfjs.js';
 import { loadFeatureSet, loadRepresentation } from '../../src/features/featureSet.js';
 import { readLabelledMatrix } from '../../src/io/labelledMatrix.js';
 import { readNpy, writeNpy } from '../../src/io/npy.js';
@@ -343,6 +345,33 @@ export const cases: AbuseCases = {
     inTemp(async (dir) => {
       mkdirSync(join(dir, 'x.npy'));
       return loadRepresentation(join(dir, 'x.npy'));
+    }),
+  lossesFifo: () =>
+    inTemp(async (dir) => {
+      execFileSync('mkfifo', [join(dir, 'losses.csv')]);
+      return cliRefuses(dir, 'ahp', '--losses', join(dir, 'losses.csv'), '--out', join(dir, 'aff.json'));
+    }),
+  lossesDirectory: () =>
+    inTemp(async (dir) => {
+      mkdirSync(join(dir, 'losses.csv'));
+      return cliRefuses(dir, 'ahp', '--losses', join(dir, 'losses.csv'), '--out', join(dir, 'aff.json'));
+    }),
+  /** (A FIFO among the images is simply not listed; a link is followed, so a link to a device must be refused.) */
+  imageDevZeroLink: () =>
+    inTemp(async (dir) => {
+      mkdirSync(join(dir, 'imgs'));
+      await writeImages(join(dir, 'imgs'), 2);
+      symlinkSync('/dev/zero', join(dir, 'imgs', 'z.png'));
+      await writeTinyOnnx(join(dir, 'tiny.onnx'));
+      return cliRefuses(dir, 'extract', '--images', join(dir, 'imgs'), '--model', join(dir, 'tiny.onnx'), '--out', join(dir, 'out'));
+    }),
+  /** A TF.js model.json whose weight shard path leaves the model's folder: never read. */
+  tfjsShardEscape: () =>
+    inTemp(async (dir) => {
+      mkdirSync(join(dir, 'model'));
+      write(dir, 'secret.bin', new Uint8Array(16));
+      const json = { modelTopology: { node: [] }, weightsManifest: [{ paths: ['../secret.bin'], weights: [] }] };
+      return readTfModel(write(join(dir, 'model'), 'model.json', JSON.stringify(json)));
     }),
   nonUtf8Name: () =>
     inTemp(async (dir) => {

@@ -111,6 +111,10 @@ describe('abuse: readers and inputs (issue 11)', () => {
       'symlinkToRegularFile',
       'directoryAsFile',
       'directoryAsNpy',
+      'lossesFifo',
+      'lossesDirectory',
+      'imageDevZeroLink',
+      'tfjsShardEscape',
       'nonUtf8Name',
       'npyHugeHeader',
       'npyLongHeaderJustUnder',
@@ -120,6 +124,10 @@ describe('abuse: readers and inputs (issue 11)', () => {
     loaded(r.get('symlinkToRegularFile'), 6);
     refused(r.get('directoryAsFile'), { file: /x\.csv/, problem: /is a directory, not a file/ });
     refused(r.get('directoryAsNpy'), { file: /x\.npy/, problem: /is a directory, not a file/ });
+    refused(r.get('lossesFifo'), { file: /losses\.csv/, problem: /named pipe \(FIFO\), not a regular file/ });
+    refused(r.get('lossesDirectory'), { file: /losses\.csv/, problem: /is a directory, not a file \(expected a losses CSV\)/ });
+    refused(r.get('imageDevZeroLink'), { file: /imgs\/z\.png/, problem: /is a device, not a regular file/ });
+    refused(r.get('tfjsShardEscape'), { file: /model\.json/, problem: /"\.\.\/secret\.bin" leaves its folder/ });
     refused(r.get('nonUtf8Name'), { file: /\$'.*names\/bad\\xff\\xfe\.npy'/, problem: /not a \.npy file/ });
     refused(r.get('npyHugeHeader'), { file: /header\.npy/, problem: /header is 409,600 bytes long, over the limit of 10,000/, limit: /maxHeaderBytes/ });
     refused(r.get('npyLongHeaderJustUnder'), { file: /long-header\.npy/, problem: /corrupt \.npy header .*more characters/ });

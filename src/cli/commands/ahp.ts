@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { writeFilesAtomic, type OutputFile } from '../../io/atomic.js';
 import { AHP_CLIP, ahpAffinities } from '../../taskonomy/ahp.js';
 import { gainAndQuality, parseLossCsv, parseTournamentsJson, tournamentsFromLosses, tournamentsToJson, type Tournament } from '../../taskonomy/winrates.js';
 import { formatTable } from '../table.js';
 import { parseList, UsageError } from '../util.js';
+import { readInputText } from '../../io/input.js';
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
@@ -61,11 +61,11 @@ export function register(program: Command): void {
         if (clip.length !== 2 || !clip.every(Number.isFinite)) throw new UsageError(`--clip: expected "lo,hi", got "${o.clip}"`);
         let tournaments: Tournament[];
         if (o.losses) {
-          tournaments = tournamentsFromLosses(parseLossCsv(await readFile(o.losses, 'utf8'), o.losses));
+          tournaments = tournamentsFromLosses(parseLossCsv(await readInputText(o.losses, 'a losses CSV'), o.losses), o.losses);
         } else {
           let parsed: unknown;
           try {
-            parsed = JSON.parse(await readFile(o.wins!, 'utf8'));
+            parsed = JSON.parse(await readInputText(o.wins!, 'a tournaments JSON'));
           } catch (e) {
             throw new Error(`${o.wins}: not valid JSON (${(e as Error).message})`);
           }

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readResultDict } from '../../io/resultDict.js';
 import { generateCandidates, markMeasured, rankingFromAffinities, type Candidate } from '../../taskonomy/candidates.js';
 import { collect, parseKeyNumbers, parseList, parseNumber, UsageError } from '../util.js';
+import { readInputText } from '../../io/input.js';
 
 export function register(program: Command): void {
   program
@@ -91,7 +91,7 @@ export function register(program: Command): void {
 async function readRanking(path: string): Promise<Record<string, string[]>> {
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(path, 'utf8'));
+    value = JSON.parse(await readInputText(path, 'a JSON file'));
   } catch (e) {
     throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
   }

@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { loadFeatureSet, loadRepresentation } from '../../features/featureSet.js';
@@ -11,6 +11,7 @@ import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { parseNumber, UsageError } from '../util.js';
 import { addMeasureOptions, measureIdFromOptions, type MeasureOptions } from './similarity.js';
+import { readInputText } from '../../io/input.js';
 
 const LABEL_FILES = new Set(['.csv', '.txt']);
 
@@ -19,7 +20,7 @@ const LABEL_FILES = new Set(['.csv', '.txt']);
  * not used to reorder). A header row is recognised by the count: n + 1 rows means the first is a header.
  */
 export async function readTargetLabels(path: string, n: number): Promise<string[]> {
-  const records = parseCsv(await readFile(path, 'utf8'), path);
+  const records = parseCsv(await readInputText(path, 'a labels file'), path);
   const width = records[0]?.length ?? 0;
   const bad = records.findIndex((r) => r.length !== width);
   if (width < 1 || width > 2) {
