@@ -152,8 +152,10 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
     defaultTimeLimit: opts.defaultTimeLimit ?? 30,
   };
 
-  // Load the HiGHS WASM module now, so the first policy request does not pay for it.
+  // Load the HiGHS WASM module and start the workers now, so the first policy request and the first job or
+  // upload do not pay for it.
   void getHighs().catch(() => undefined);
+  workers.warm();
 
   const checkHost = opts.host === undefined || isLoopback(opts.host);
   app.addHook('onRequest', async (req) => {

@@ -100,7 +100,7 @@ export async function identifyFile(abs: string, size: number): Promise<Omit<Resu
     try {
       json = JSON.parse(await readFile(abs, 'utf8'));
     } catch (e) {
-      throw new Error(`${name}: not valid JSON (${(e as Error).message})`);
+      throw new Error(`${name}: not valid JSON (${(e as Error).message})`, { cause: e });
     }
     if (json && typeof json === 'object' && 'matrix' in json) {
       labelledMatrixFromJson(json, name);

@@ -161,7 +161,7 @@ export class Store {
       try {
         json = JSON.parse(text);
       } catch (e) {
-        throw new Error(`${p.ref}: not valid JSON (${(e as Error).message})`);
+        throw new Error(`${p.ref}: not valid JSON (${(e as Error).message})`, { cause: e });
       }
       return parseTournamentsJson(json, p.ref);
     });

@@ -12,7 +12,7 @@ import { evaluateMeasures } from '../evaluate/harness.js';
 import { loadFeatureSet } from '../features/featureSet.js';
 import { labelledMatrixFromCsv, labelledMatrixToJson } from '../io/labelledMatrix.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
-import { describeMeasure } from '../measures/registry.js';
+import { describeMeasure, type MeasureInfo } from '../measures/registry.js';
 import { similarityMatrix } from '../measures/similarity.js';
 import {
   budgetSweep,
@@ -214,11 +214,11 @@ export const tasks = {
   async taxonomyOfMatrix(a: { matrix: ResolvedPath; linkage: Linkage; clusters?: number }, env: TaskEnv) {
     const m = await env.store.matrix(a.matrix);
     // The matrix's own measure id decides its direction; a file without one is taken as a similarity.
-    let info = null;
+    let info: MeasureInfo | null = null;
     try {
-      info = m.measure !== undefined ? describeMeasure(m.measure) : null;
+      if (m.measure !== undefined) info = describeMeasure(m.measure);
     } catch {
-      info = null; // another tool's id: not in our registry
+      // another tool's id: not in our registry
     }
     return {
       source: { matrix: a.matrix.ref },

@@ -29,7 +29,7 @@ export interface Reply<T = any> {
 
 /** A request as the web UI sends it: state-changing ones carry the CSRF header (pass it as '' to leave it out). */
 export async function call<T = any>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
-  const sent = method === 'GET' || method === 'HEAD' ? { ...headers } : { [CSRF_HEADER]: '1', ...headers };
+  const sent: Record<string, string> = method === 'GET' || method === 'HEAD' ? { ...headers } : { [CSRF_HEADER]: '1', ...headers };
   if (sent[CSRF_HEADER] === '') delete sent[CSRF_HEADER];
   const init: RequestInit = { method, headers: sent, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
   if (body !== undefined) {

@@ -8,17 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { labelledMatrixToJson } from '../../io/labelledMatrix.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { ahpAffinities, AHP_CLIP } from '../../taskonomy/ahp.js';
-import {
-  budgetSweep,
-  buildPolicyModel,
-  EXHAUSTIVE_MAX_SETS,
-  parseObjective,
-  solvePolicy,
-  type PolicyModel,
-  type PolicyProblem,
-  type PolicyResult,
-  type SweepRow,
-} from '../../taskonomy/policy.js';
+import { buildPolicyModel, parseObjective, solvePolicy, type PolicyProblem, type PolicyResult } from '../../taskonomy/policy.js';
 import { firstOrderMatrix, parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../../taskonomy/results.js';
 import { GAIN_BASELINE, gainAndQuality } from '../../taskonomy/winrates.js';
 import { checkedInput, fileKey, sendTask, type ServerContext } from '../context.js';
