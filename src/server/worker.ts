@@ -16,9 +16,9 @@ const init = JSON.parse(process.env.TASKMAP_WORKER_INIT ?? 'null') as WorkerInit
 process.on('disconnect', () => process.exit(0));
 // The readers refuse what would not fit before allocating it, with a message naming the allocation; matching
 // their budget to this worker's limit makes that the usual outcome, the limits in workers.ts only the backstop.
-// TASKMAP_MAX_MEMORY, when set, still decides.
-if (!process.env.TASKMAP_MAX_MEMORY) setMaxMemory(Math.min(maxMemory(), init.memoryMb * 1024 * 1024));
-// Advice written for the CLI: in the server, both budgets are the worker's, raised by one option.
+// A budget the server was given (--max-memory, TASKMAP_MAX_MEMORY) still decides.
+setMaxMemory(init.readerBudget ?? Math.min(maxMemory(), init.memoryMb * 1024 * 1024));
+// Advice written for the CLI: in the server the heap, and unless given explicitly the budget, are the worker's.
 const RAISE_WORKER_MEMORY = 'raise it with taskmap serve --worker-memory-mb';
 const RAISE_HEAP = /raise it with NODE_OPTIONS=--max-old-space-size=\S+( \(and --max-memory if that is lower\))?/;
 const sandbox = await Sandbox.create(init.roots);
@@ -34,7 +34,8 @@ process.on('message', (m: ToWorker) => {
       post({ type: 'result', id: m.id, value: await run(m.args, env) });
     } catch (err) {
       const { status, body } = toHttpError(err);
-      const message = body.error.message.split(RAISE_MEMORY).join(RAISE_WORKER_MEMORY).replace(RAISE_HEAP, RAISE_WORKER_MEMORY);
+      let message = body.error.message.replace(RAISE_HEAP, RAISE_WORKER_MEMORY);
+      if (init.readerBudget === undefined) message = message.split(RAISE_MEMORY).join(RAISE_WORKER_MEMORY);
       post({ type: 'error', id: m.id, status, code: body.error.code, message, detail: status >= 500 ? String((err as Error)?.stack ?? err) : undefined });
     }
   })();

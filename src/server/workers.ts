@@ -19,6 +19,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_MAX_MEMORY, maxMemory } from '../io/limits.js';
 import { HttpError } from './errors.js';
 import type { Progress } from './jobs.js';
 import type { TaskArgs, TaskName, TaskResult } from './tasks.js';
@@ -27,6 +28,8 @@ export interface WorkerInit {
   roots: { dir: string; name: string; writable: boolean }[];
   /** WorkerLimits.memoryMb, for the readers' own budget. */
   memoryMb: number;
+  /** The readers' budget in bytes when the server was given one (taskmap --max-memory, TASKMAP_MAX_MEMORY). */
+  readerBudget?: number;
 }
 
 export type ToWorker = { id: number; task: string; args: unknown };
@@ -277,7 +280,10 @@ export class Workers {
     readonly log: (message: string) => void = () => undefined,
   ) {
     this.limits = { ...DEFAULT_WORKER_LIMITS, ...limits };
-    this.init = { roots, memoryMb: this.limits.memoryMb };
+    // A budget given explicitly to the server decides in its workers too; otherwise the worker's limit does.
+    const budget = maxMemory();
+    const explicit = budget !== DEFAULT_MAX_MEMORY || Boolean(process.env.TASKMAP_MAX_MEMORY);
+    this.init = { roots, memoryMb: this.limits.memoryMb, readerBudget: explicit ? budget : undefined };
     this.jobs = new WorkerLane(this, this.limits.jobTimeLimit, '--job-time-limit');
     this.reads = new WorkerLane(this, this.limits.readTimeLimit, '--read-time-limit');
     this.lanes = [this.jobs, this.reads];
