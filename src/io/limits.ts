@@ -76,6 +76,9 @@ function heapLeft(): number {
   return Math.max(0, h.heap_size_limit - h.used_heap_size);
 }
 
+/** Advice for a refusal on the JavaScript heap; adapters that run readers elsewhere (the server's workers) swap it. */
+export const RAISE_HEAP = 'raise it with NODE_OPTIONS=--max-old-space-size=<MiB> (and --max-memory if that is lower)';
+
 /**
  * Refuse to allocate `bytes` for `what` (e.g. "the 20,000×20,000 transfer matrix") when it exceeds the memory
  * budget; `file` starts the message. `heap`: the allocation is on the JS heap (plain arrays, Maps), so the
@@ -92,7 +95,7 @@ export function checkAllocation(what: string, bytes: number, file?: string, heap
     if (bytes > left) {
       throw new LimitError(
         `${prefix}${what} would need ${formatBytes(bytes)} of JavaScript heap, but only ${formatBytes(left)} is left under the Node.js heap limit; ` +
-          `raise it with NODE_OPTIONS=--max-old-space-size=<MiB> (and --max-memory if that is lower)`,
+          RAISE_HEAP,
       );
     }
   }

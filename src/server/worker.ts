@@ -2,7 +2,7 @@
  * A server worker process: runs the tasks of tasks.ts one at a time on messages from its WorkerLane, with its own
  * Store, so loaded feature sets and prepared caches stay warm between jobs for as long as the worker lives.
  */
-import { maxMemory, RAISE_MEMORY, setMaxMemory } from '../io/limits.js';
+import { maxMemory, RAISE_HEAP, RAISE_MEMORY, setMaxMemory } from '../io/limits.js';
 import { toHttpError } from './errors.js';
 import { Sandbox } from './sandbox.js';
 import { Store } from './store.js';
@@ -20,7 +20,6 @@ process.on('disconnect', () => process.exit(0));
 setMaxMemory(init.readerBudget ?? Math.min(maxMemory(), init.memoryMb * 1024 * 1024));
 // Advice written for the CLI: in the server the heap, and unless given explicitly the budget, are the worker's.
 const RAISE_WORKER_MEMORY = 'raise it with taskmap serve --worker-memory-mb';
-const RAISE_HEAP = /raise it with NODE_OPTIONS=--max-old-space-size=\S+( \(and --max-memory if that is lower\))?/;
 const sandbox = await Sandbox.create(init.roots);
 const store = new Store(sandbox);
 const post = (m: FromWorker) => void send(m);
@@ -34,7 +33,7 @@ process.on('message', (m: ToWorker) => {
       post({ type: 'result', id: m.id, value: await run(m.args, env) });
     } catch (err) {
       const { status, body } = toHttpError(err);
-      let message = body.error.message.replace(RAISE_HEAP, RAISE_WORKER_MEMORY);
+      let message = body.error.message.split(RAISE_HEAP).join(RAISE_WORKER_MEMORY);
       if (init.readerBudget === undefined) message = message.split(RAISE_MEMORY).join(RAISE_WORKER_MEMORY);
       post({ type: 'error', id: m.id, status, code: body.error.code, message, detail: status >= 500 ? String((err as Error)?.stack ?? err) : undefined });
     }
