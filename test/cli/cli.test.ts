@@ -7,7 +7,7 @@ import { saveFeatureSet } from '../../src/features/featureSet.js';
 import { readNpy } from '../../src/io/npy.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
 import { randomRep } from '../helpers/random.js';
-import { haveSharedData, repoRoot, sharedDataDir } from '../helpers/sharedData.js';
+import { haveSharedData, repoRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 import { lastOutput, runCliCode } from '../helpers/cli.js';
 
 const run = runCliCode;
@@ -101,7 +101,7 @@ describe('taskmap benchmark measures', () => {
   });
 });
 
-describe.skipIf(!haveSharedData)('taskmap evaluate on the published data', () => {
+describe.skipIf(skipWithoutSharedData)('taskmap evaluate on the published data', () => {
   it('reproduces the DDS paper: znorm + cosine → 0.862 mean Spearman vs Taskonomy affinities (pickle read safely)', async () => {
     const dds = path.join(sharedDataDir, 'duality-diagram-similarity');
     const fixtures = JSON.parse(readFileSync(path.join(dds, 'evaluation_fixtures.json'), 'utf8'));

@@ -15,7 +15,7 @@ import { writeLabelledMatrix } from '../../src/io/labelledMatrix.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
 import { leafOrder, linkage, similarityToDistance } from '../../src/taxonomy/cluster.js';
 import { rankSources } from '../../src/taxonomy/rank.js';
-import { haveSharedData, sharedDataDir } from '../helpers/sharedData.js';
+import { haveSharedData, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 import { tournamentsFixture, writeZooFixture } from '../server/fixtures.js';
 import { startServer, type Running } from '../server/helpers.js';
 import { builtUi, launch, SKIP_MESSAGE, skipBrowser } from './browser.js';
@@ -137,7 +137,7 @@ describe.skipIf(skipBrowser)('web UI in headless Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
-  it.skipIf(!haveSharedData)('taskonomy explorer: live policy on the published pickles, budget 3 reference, sweep, AHP, exports', async () => {
+  it.skipIf(skipWithoutSharedData)('taskonomy explorer: live policy on the published pickles, budget 3 reference, sweep, AHP, exports', async () => {
     await page.goto(`${run.base}/#taskonomy`);
     await expect.poll(() => page.locator('[data-control="affinities"]').inputValue()).toBe('taskonomy/results/affinities/all_affinities_16k.pkl');
     expect(await page.locator('[data-control="winsVsPixels"]').inputValue()).toBe('taskonomy/results/winrates/wins_vs_pixels_16k.pkl');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluatePrediction, truthFromResultDict, type EvalMetric } from '../../src/evaluate/evaluate.js';
 import { fromRows, transpose } from '../../src/linalg/dense.js';
 import type { LabelledMatrix } from '../../src/linalg/labelled.js';
-import { sharedDataDir } from '../helpers/sharedData.js';
+import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Hand-worked case. Sources A…E; the prediction is a symmetric 5×5 similarity, the truth has targets A and B.
@@ -222,7 +222,7 @@ const PUBLISHED_VS_WINRATE = table([
   [0.801, 0.817, 0.695, 0.825, 0.771, 0.818],
 ]);
 
-describe.skipIf(!haveData)('DDS Taskonomy protocol on the authors’ matrices (docs/evaluation.md#dds-taskonomy-protocol)', () => {
+describe.skipIf(skipWithoutSharedData)('DDS Taskonomy protocol on the authors’ matrices (docs/evaluation.md#dds-taskonomy-protocol)', () => {
   const fixtures = haveData ? readJson(path.join(ddsDir, 'evaluation_fixtures.json')) : {};
   const ddsOrder: string[] = fixtures.dds_task_order_20;
   const keys17: string[] = fixtures.taskonomy_affinity_keys_17;

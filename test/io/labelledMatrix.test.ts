@@ -15,7 +15,7 @@ import {
   writeLabelledMatrix,
 } from '../../src/io/labelledMatrix.js';
 import { readNpy, writeNpy } from '../../src/io/npy.js';
-import { sharedDataDir } from '../helpers/sharedData.js';
+import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const AFFINITIES = resolve(sharedDataDir, 'taskonomy/results/affinities');
 
@@ -128,7 +128,7 @@ describe('labelled matrices on disk', () => {
   });
 });
 
-describe.skipIf(!existsSync(AFFINITIES))('Taskonomy dicts as labelled matrices', () => {
+describe.skipIf(skipWithoutSharedData)('Taskonomy dicts as labelled matrices', () => {
   it('.json and .pkl give the same first-order matrix, G[source][target] = dict["source__target"]', async () => {
     const fromJson = await readLabelledMatrix(join(AFFINITIES, 'all_affinities.json'));
     const fromPkl = await readLabelledMatrix(join(AFFINITIES, 'all_affinities.pkl'));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isNdArray, ndarrayToNested } from '../../src/io/npy.js';
 import { readNpyObject, unpickle } from '../../src/io/pickle.js';
-import { sharedDataDir } from '../helpers/sharedData.js';
+import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIX = join(HERE, '../fixtures/io/pickle');
@@ -144,7 +144,7 @@ describe('unpickle: corrupt input', () => {
   });
 });
 
-describe.skipIf(!existsSync(TASKONOMY))('unpickle: the published Taskonomy pickles equal their JSON twins', () => {
+describe.skipIf(skipWithoutSharedData)('unpickle: the published Taskonomy pickles equal their JSON twins', () => {
   // The factory runs even when skipped: list nothing if the data is absent.
   const files = (existsSync(TASKONOMY) ? ['affinities', 'winrates'] : []).flatMap((sub) =>
     readdirSync(join(TASKONOMY, 'results', sub))
@@ -174,7 +174,7 @@ describe.skipIf(!existsSync(TASKONOMY))('unpickle: the published Taskonomy pickl
   }
 });
 
-describe.skipIf(!existsSync(DDS))('readNpyObject: the DDS kernels.npy / rdms.npy pickled dicts equal their JSON twins', () => {
+describe.skipIf(skipWithoutSharedData)('readNpyObject: the DDS kernels.npy / rdms.npy pickled dicts equal their JSON twins', () => {
   const dirs = existsSync(DDS) ? readdirSync(DDS).sort() : [];
   for (const d of dirs) {
     for (const f of ['kernels', 'rdms']) {

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readResultDict, validateResultDict } from '../../src/io/resultDict.js';
-import { sharedDataDir } from '../helpers/sharedData.js';
+import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const RESULTS = resolve(sharedDataDir, 'taskonomy/results');
 
-describe.skipIf(!existsSync(RESULTS))('readResultDict on the published files', () => {
+describe.skipIf(skipWithoutSharedData)('readResultDict on the published files', () => {
   it('all_affinities: .pkl and .json give the same 814 entries', async () => {
     const pkl = await readResultDict(join(RESULTS, 'affinities/all_affinities.pkl'));
     const json = await readResultDict(join(RESULTS, 'affinities/all_affinities.json'));

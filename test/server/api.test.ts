@@ -19,7 +19,7 @@ import { solvePolicy } from '../../src/taskonomy/policy.js';
 import { parseTournamentsJson } from '../../src/taskonomy/winrates.js';
 import { leafOrder, linkage, similarityToDistance } from '../../src/taxonomy/cluster.js';
 import { rankSources } from '../../src/taxonomy/rank.js';
-import { haveSharedData, repoRoot, sharedDataDir } from '../helpers/sharedData.js';
+import { haveSharedData, repoRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 import { tournamentsFixture, writeZooFixture } from './fixtures.js';
 import { call, followJob, pickleResultDict, rawRequest, runJob, startServer, type Running } from './helpers.js';
 
@@ -341,7 +341,7 @@ describe('Taskonomy endpoints', () => {
     expectError(await post('/api/policy', { ...body, affinities: 'data/tasks/../../outside/secret.json' }), 403);
   });
 
-  it.skipIf(!haveSharedData)('reproduces the published policy check on Taskonomy’s own pickle (docs/taskonomy.md#supervision-policy)', async () => {
+  it.skipIf(skipWithoutSharedData)('reproduces the published policy check on Taskonomy’s own pickle (docs/taskonomy.md#supervision-policy)', async () => {
     const body = {
       affinities: 'taskonomy/results/affinities/all_affinities_16k.pkl',
       winsVsPixels: 'taskonomy/results/winrates/wins_vs_pixels_16k.pkl',

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { combinations, generateCandidates, markMeasured, rankingFromAffinities } from '../../src/taskonomy/candidates.js';
 import { canonicalKey, parseResultDict, type ResultDict } from '../../src/taskonomy/results.js';
+import { skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const DATA = '../shared/data/taskonomy';
 const readJson = <T>(p: string): T => JSON.parse(readFileSync(`${DATA}/${p}`, 'utf8')) as T;
@@ -69,7 +70,7 @@ describe('candidate generation', () => {
   });
 });
 
-describe.skipIf(!existsSync(DATA))('candidate generation on the Taskonomy files', () => {
+describe.skipIf(skipWithoutSharedData)('candidate generation on the Taskonomy files', () => {
   const keysByOrder = (dict: ResultDict, order: number) =>
     new Set(parseResultDict(dict).filter((k) => k.sources.length === order).map((k) => canonicalKey(k.sources, k.target)));
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ahpAffinities } from '../../src/taskonomy/ahp.js';
 import { parseLossCsv, tournamentsFromLosses } from '../../src/taskonomy/winrates.js';
-import { sharedDataDir } from '../helpers/sharedData.js';
+import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 import { lastOutput, runCliCode } from '../helpers/cli.js';
 
 const DATA = `${sharedDataDir}/taskonomy`;
@@ -38,7 +38,7 @@ describe('taskmap ahp', () => {
   });
 });
 
-describe.skipIf(!existsSync(DATA))('taskmap policy / candidates / taxonomy on the Taskonomy files', () => {
+describe.skipIf(skipWithoutSharedData)('taskmap policy / candidates / taxonomy on the Taskonomy files', () => {
   const aff16k = `${DATA}/results/affinities/all_affinities_16k.pkl`;
   const targets = 'rgb2sfnorm,reshade,curvature,keypoint3d,edge3d,rgb2depth';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/linalg/resample.js';
 import { budgetSweep, buildPolicyModel, dominatedEdges, parseObjective, policyToLp, solvePolicy, type PolicyProblem, type PolicyResult } from '../../src/taskonomy/policy.js';
 import { canonicalKey, parseTransferKey, type ResultDict } from '../../src/taskonomy/results.js';
-import { sharedDataDir } from '../helpers/sharedData.js';
+import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const DATA = `${sharedDataDir}/taskonomy/results`;
 const readJson = (p: string): ResultDict => JSON.parse(readFileSync(`${DATA}/${p}`, 'utf8')) as ResultDict;
@@ -132,7 +132,7 @@ const T6 = ['rgb2sfnorm', 'reshade', 'curvature', 'keypoint3d', 'edge3d', 'rgb2d
 const T3 = ['rgb2sfnorm', 'room_layout', 'vanishing_point_well_defined'];
 const S6 = ['autoencoder', 'denoise', 'edge2d', 'keypoint2d', 'segment2d', 'class_1000'];
 
-describe.skipIf(!existsSync(DATA))('supervision policy on the Taskonomy files', () => {
+describe.skipIf(skipWithoutSharedData)('supervision policy on the Taskonomy files', () => {
   // docs/taskonomy.md#supervision-policy: web-API formulation on all_affinities_16k, objective clip(√p, 1e-5, 1),
   // optima computed independently (exhaustive enumeration) before this code was written.
   const cases: Array<{ targets: string[]; sources: string[]; budget: number; maxOrder: number; optimum: number; supervised: string[]; transfers: Record<string, string[]> }> = [

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { taskFeatures, taskTree } from '../../src/taskonomy/tree.js';
 import { leafOrder, type Dendrogram } from '../../src/taxonomy/cluster.js';
 import type { ResultDict } from '../../src/taskonomy/results.js';
+import { skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const FILE = '../shared/data/taskonomy/results/affinities/all_affinities.json';
 
@@ -27,7 +28,7 @@ describe('task tree features', () => {
   });
 });
 
-describe.skipIf(!existsSync(FILE))('Taskonomy task tree on all_affinities', () => {
+describe.skipIf(skipWithoutSharedData)('Taskonomy task tree on all_affinities', () => {
   const dict = existsSync(FILE) ? (JSON.parse(readFileSync(FILE, 'utf8')) as ResultDict) : {};
   const D3 = new Set(['rgb2sfnorm', 'segment25d', 'curvature', 'keypoint3d', 'rgb2depth', 'rgb2mist', 'edge3d', 'reshade']);
 
