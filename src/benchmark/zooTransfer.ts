@@ -36,10 +36,9 @@ import { ahpAffinities, type TargetConsistency } from '../taskonomy/ahp.js';
 import { budgetSweep, type SweepRow, type PolicyResult } from '../taskonomy/policy.js';
 import type { ResultDict } from '../taskonomy/results.js';
 import { taskTree } from '../taskonomy/tree.js';
-import { gainAndQuality, tournamentsFromLosses, tournamentsToJson, type LossRecord } from '../taskonomy/winrates.js';
+import { gainAndQuality, tournamentsFromLosses, tournamentsToJson, type LossRecord, type TournamentsJson } from '../taskonomy/winrates.js';
 import { leafOrder, toNewick } from '../taxonomy/cluster.js';
 import { DEFAULT_LAMBDA_RATIOS, measureTransfers, type SourceGram, type TaskOutputs } from './readout.js';
-import { writeZooTransferReport } from './zooTransferReport.js';
 
 /**
  * Default models: one to three fast networks per task family (≈ 0.6 s per image in all, single thread), so the
@@ -91,8 +90,6 @@ export interface ZooTransferOptions {
   workers?: number;
   skipBad?: boolean;
   onProgress?: (stage: string, done: number, total: number, label: string) => void;
-  /** The command line, quoted in the report as the way to reproduce it. */
-  command?: string;
   log?: (message: string) => void;
 }
 
@@ -295,41 +292,39 @@ function bootstrapInterval(
   return { ci: [clip(estimate - 1.96 * sd), clip(estimate + 1.96 * sd)], percentiles: [percentile(v, 2.5), percentile(v, 97.5)], bias: mean - estimate };
 }
 
-export async function runZooTransfer(opts: ZooTransferOptions): Promise<ZooTransferResult> {
+/** What a run computes besides its result: the inputs of the files the report writes (src/report/zooTransfer.ts). */
+export interface ZooTransferRun {
+  result: ZooTransferResult;
+  /** Win-rate tournaments in the format `taskmap ahp --tournaments` reads. */
+  tournaments: TournamentsJson;
+  /** Per-image held-out losses (target, source, image, loss). */
+  records: LossRecord[];
+  extract: ExtractSummary;
+}
+
+type Timer = <T>(stage: string, f: () => Promise<T> | T) => Promise<T>;
+type Failure = { model: string; error: string };
+
+/** Step 1's product: the models that produced both features and outputs, with their features and target outputs. */
+interface ZooFeatures {
+  extract: ExtractSummary;
+  models: string[];
+  features: Map<string, Representation>;
+  tasks: TaskOutputs[];
+  targetInfo: ZooTransferResult['targets'];
+  failed: Failure[];
+}
+
+/** Step 1: output tensors of every model, then one extraction with the default tap and the outputs as taps. */
+async function extractZooFeatures(ids: string[], imagesDir: string, out: string, opts: ZooTransferOptions, time: Timer): Promise<ZooFeatures> {
   const log = opts.log ?? (() => undefined);
   const progress = opts.onProgress ?? (() => undefined);
-  const out = resolve(opts.out);
-  const folds = opts.folds ?? 5;
-  const seed = opts.seed ?? 1;
-  const draws = opts.bootstrap ?? 200;
-  const timings: Record<string, number> = {};
-  const time = async <T>(stage: string, f: () => Promise<T> | T): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await f();
-    } finally {
-      timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0) / 1000;
-    }
-  };
-  const ids = opts.models ?? ZOO_TRANSFER_MODELS;
-  const unknown = ids.filter((id) => !zooModel(id));
-  if (unknown.length) throw new Error(`not zoo models: ${unknown.join(', ')} (tasks are zoo networks' outputs; see \`taskmap zoo\`)`);
-  if (ids.length < 4) throw new Error('zoo-transfer needs at least 4 models (a per-target Spearman over ≥ 3 other sources)');
-  await mkdir(out, { recursive: true });
-
-  let imagesDir = opts.images;
-  if (!imagesDir) {
-    const probe = await time('probe images', () => ensureProbeImages({ log }));
-    imagesDir = probe.dir;
-  }
-
-  // 1. Output tensors of every model, then one extraction with the default tap and the outputs as taps.
   const { plan, failed } = await time('output planning', () => planOutputs(ids, join(out, 'outputs-plan.json'), log));
   const planned = ids.filter((id) => plan.has(id));
   const featuresDir = join(out, 'features');
   const extract: ExtractSummary = await time('extraction', () =>
     extractFeatures({
-      images: imagesDir!,
+      images: imagesDir,
       out: featuresDir,
       models: planned.map((id) => {
         const z = zooModel(id)!;
@@ -380,42 +375,50 @@ export async function runZooTransfer(opts: ZooTransferOptions): Promise<ZooTrans
       targetInfo[id] = { outputs: plan.get(id)!, dims: q, description: z.description, family: z.family };
     }
   });
-  if (models.length < 4) throw new Error(`only ${models.length} models produced features and outputs (failures: ${failed.map((f) => `${f.model}: ${f.error}`).join('; ')})`);
-  const images = extract.manifest.images.files.map((f) => f.path);
-  const n = images.length;
+  return { extract, models, features, tasks, targetInfo, failed };
+}
 
-  // 2. Transfers: one Gram per source, every target and fold from it.
+/** Step 2: transfers — one Gram per source (the models and the two baselines), every target and fold from it. */
+async function measureZooTransfers(z: ZooFeatures, images: string[], opts: { folds: number; seed: number; onProgress: NonNullable<ZooTransferOptions['onProgress']> }, time: Timer) {
+  const { folds, seed } = opts;
   const grams: SourceGram[] = await time('transfers', async () => {
     const base = await baselineFeatures(
-      extract.manifest.images.files.map((f) => join(extract.manifest.images.root, f.path)),
+      z.extract.manifest.images.files.map((f) => join(z.extract.manifest.images.root, f.path)),
       seed,
     );
     const list: SourceGram[] = [];
-    for (const id of models) list.push({ name: id, gram: await gram(toMatrix(features.get(id)!)) });
+    for (const id of z.models) list.push({ name: id, gram: await gram(toMatrix(z.features.get(id)!)) });
     list.push({ name: 'pixels', gram: await gram(base.pixels) }, { name: 'random', gram: await gram(base.random) });
     return list;
   });
-  const measured = await time('transfers', () =>
-    measureTransfers(grams, tasks, { folds, seed, images, onProgress: (d, t, l) => progress('transfers', d, t, l) }),
-  );
+  return time('transfers', () => measureTransfers(grams, z.tasks, { folds, seed, images, onProgress: (d, t, l) => opts.onProgress('transfers', d, t, l) }));
+}
 
-  // 3. The Taskonomy engine on the per-image losses.
-  const tournaments = tournamentsFromLosses(measured.records);
+/** Step 3: the Taskonomy engine on the per-image losses (win rates, AHP, Gain/Quality, policy sweep, task tree). */
+async function zooTaskonomy(records: LossRecord[], models: string[], budgetList: number[] | undefined, time: Timer) {
+  const tournaments = tournamentsFromLosses(records);
   const { affinities, consistency } = ahpAffinities(tournaments);
   const gq = gainAndQuality(tournaments);
   const m = models.length;
-  const budgets = opts.budgets ?? [...new Set([1, 2, 3, Math.ceil(m / 4), Math.ceil(m / 2)])].sort((a, b) => a - b);
+  const budgets = budgetList ?? [...new Set([1, 2, 3, Math.ceil(m / 4), Math.ceil(m / 2)])].sort((a, b) => a - b);
   const sweep = await time('policy', () => budgetSweep({ affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, budget: 1 }, budgets));
   // Taskonomy's files also hold a `t__t` transfer (t's own encoder with a small readout); here that readout is
   // exactly `self`, so the tree's feature matrix takes its diagonal from `self__t`.
   const tree = taskTree({ ...affinities, ...Object.fromEntries(models.map((t) => [`${t}__${t}`, affinities[`self__${t}`]])) }, { tasks: models, targets: models });
   const treeOrder = leafOrder(tree).map((i) => tree.labels[i]);
+  return { tournaments, affinities, consistency, gq, sweep, tree: { newick: toNewick(tree), order: treeOrder } };
+}
 
-  // 4. Prediction: every measure's similarity between source and target features vs the measured affinities.
-  const measureIds = (opts.measures ?? standardMeasureIds()).map(canonicalMeasureId);
-  const reps = models.map((id) => features.get(id)!);
-  const truth = affinityTruth(affinities, models);
-  const sims: { id: string; sim: LabelledMatrix | null; ms: number; error?: string }[] = [];
+interface MeasureSimilarity {
+  id: string;
+  sim: LabelledMatrix | null;
+  ms: number;
+  error?: string;
+}
+
+/** Step 4a: every measure's similarity between the models' features, oriented so that larger = better source. */
+async function measureSimilarities(reps: Representation[], measureIds: string[], progress: NonNullable<ZooTransferOptions['onProgress']>): Promise<MeasureSimilarity[]> {
+  const sims: MeasureSimilarity[] = [];
   for (let i = 0; i < measureIds.length; i++) {
     const id = measureIds[i];
     const t0 = performance.now();
@@ -429,37 +432,54 @@ export async function runZooTransfer(opts: ZooTransferOptions): Promise<ZooTrans
     }
     progress('measures', i + 1, measureIds.length, id);
   }
-  timings.prediction = sims.reduce((a, s) => a + s.ms, 0) / 1000;
+  return sims;
+}
 
-  const score = (sim: LabelledMatrix, t: LabelledMatrix, includeSelf: boolean) => evaluatePrediction(sim, t, { includeSelf, metric: 'spearman' });
+const scorePrediction = (sim: LabelledMatrix, t: LabelledMatrix, includeSelf: boolean) => evaluatePrediction(sim, t, { includeSelf, metric: 'spearman' });
+
+/**
+ * Step 4b: the bootstrap over images — held-out losses resampled, affinities recomputed, every measure rescored
+ * (similarities held fixed). Returns each measure's draws, self excluded and included.
+ */
+function bootstrapScores(
+  sims: MeasureSimilarity[],
+  records: LossRecord[],
+  images: string[],
+  models: string[],
+  opts: { seed: number; draws: number; onProgress: NonNullable<ZooTransferOptions['onProgress']> },
+): { excl: number[][]; incl: number[][] } {
+  const n = images.length;
   const boot: { excl: number[][]; incl: number[][] } = { excl: sims.map(() => []), incl: sims.map(() => []) };
-  await time('bootstrap', () => {
-    const byKey = new Map<string, { target: string; source: string; loss: Float64Array }>();
-    const index = new Map(images.map((im, i) => [im, i]));
-    for (const r of measured.records) {
-      const key = `${r.target}\u0000${r.source}`;
-      let e = byKey.get(key);
-      if (!e) byKey.set(key, (e = { target: r.target, source: r.source, loss: new Float64Array(n) }));
-      e.loss[index.get(r.image)!] = r.loss;
-    }
-    const random = mulberry32(seed ^ 0x5eed);
-    for (let b = 0; b < draws; b++) {
-      const idx = Uint32Array.from({ length: n }, () => Math.floor(random() * n));
-      const aff = ahpAffinities(tournamentsFromLosses(resampleRecords(byKey, idx))).affinities;
-      const t = affinityTruth(aff, models);
-      sims.forEach((s, k) => {
-        if (!s.sim) return;
-        boot.excl[k].push(score(s.sim, t, false).mean ?? Number.NaN);
-        boot.incl[k].push(score(s.sim, t, true).mean ?? Number.NaN);
-      });
-      progress('bootstrap', b + 1, draws, '');
-    }
-  });
-  const prediction: PredictionRow[] = sims.map((s, k) => {
+  const byKey = new Map<string, { target: string; source: string; loss: Float64Array }>();
+  const index = new Map(images.map((im, i) => [im, i]));
+  for (const r of records) {
+    const key = `${r.target}\u0000${r.source}`;
+    let e = byKey.get(key);
+    if (!e) byKey.set(key, (e = { target: r.target, source: r.source, loss: new Float64Array(n) }));
+    e.loss[index.get(r.image)!] = r.loss;
+  }
+  const random = mulberry32(opts.seed ^ 0x5eed);
+  for (let b = 0; b < opts.draws; b++) {
+    const idx = Uint32Array.from({ length: n }, () => Math.floor(random() * n));
+    const aff = ahpAffinities(tournamentsFromLosses(resampleRecords(byKey, idx))).affinities;
+    const t = affinityTruth(aff, models);
+    sims.forEach((s, k) => {
+      if (!s.sim) return;
+      boot.excl[k].push(scorePrediction(s.sim, t, false).mean ?? Number.NaN);
+      boot.incl[k].push(scorePrediction(s.sim, t, true).mean ?? Number.NaN);
+    });
+    opts.onProgress('bootstrap', b + 1, opts.draws, '');
+  }
+  return boot;
+}
+
+/** Step 4c: one prediction row per measure — the estimate on all images and its bootstrap interval. */
+function predictionRows(sims: MeasureSimilarity[], truth: LabelledMatrix, boot: { excl: number[][]; incl: number[][] }): PredictionRow[] {
+  return sims.map((s, k) => {
     const name = describeMeasure(s.id).name;
     if (!s.sim) return { measure: s.id, name, mean: null, meanWithSelf: null, ci: null, ciWithSelf: null, bootstrapPercentiles: null, bootstrapPercentilesWithSelf: null, bootstrapBias: null, bootstrapBiasWithSelf: null, perTarget: {}, ms: s.ms, error: s.error };
-    const excl = score(s.sim, truth, false);
-    const incl = score(s.sim, truth, true);
+    const excl = scorePrediction(s.sim, truth, false);
+    const incl = scorePrediction(s.sim, truth, true);
     const a = bootstrapInterval(excl.mean, boot.excl[k]);
     const b = bootstrapInterval(incl.mean, boot.incl[k]);
     return {
@@ -477,13 +497,72 @@ export async function runZooTransfer(opts: ZooTransferOptions): Promise<ZooTrans
       ms: s.ms,
     };
   });
+}
+
+/**
+ * Run the benchmark: extract, measure the transfers, run the Taskonomy engine, score every measure. Computes only;
+ * the caller writes the files with `writeZooTransferReport` (src/report/zooTransfer.ts), which adds the time it
+ * took as `timings.report`.
+ */
+export async function runZooTransfer(opts: ZooTransferOptions): Promise<ZooTransferRun> {
+  const log = opts.log ?? (() => undefined);
+  const progress = opts.onProgress ?? (() => undefined);
+  const out = resolve(opts.out);
+  const folds = opts.folds ?? 5;
+  const seed = opts.seed ?? 1;
+  const draws = opts.bootstrap ?? 200;
+  const timings: Record<string, number> = {};
+  const time: Timer = async <T>(stage: string, f: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0) / 1000;
+    }
+  };
+  const ids = opts.models ?? ZOO_TRANSFER_MODELS;
+  const unknown = ids.filter((id) => !zooModel(id));
+  if (unknown.length) throw new Error(`not zoo models: ${unknown.join(', ')} (tasks are zoo networks' outputs; see \`taskmap zoo\`)`);
+  if (ids.length < 4) throw new Error('zoo-transfer needs at least 4 models (a per-target Spearman over ≥ 3 other sources)');
+  await mkdir(out, { recursive: true });
+
+  let imagesDir = opts.images;
+  if (!imagesDir) {
+    const probe = await time('probe images', () => ensureProbeImages({ log }));
+    imagesDir = probe.dir;
+  }
+
+  // 1. Output tensors of every model, then one extraction with the default tap and the outputs as taps.
+  const z = await extractZooFeatures(ids, imagesDir, out, opts, time);
+  const { extract, models, failed } = z;
+  if (models.length < 4) throw new Error(`only ${models.length} models produced features and outputs (failures: ${failed.map((f) => `${f.model}: ${f.error}`).join('; ')})`);
+  const images = extract.manifest.images.files.map((f) => f.path);
+
+  // 2. Transfers: one Gram per source, every target and fold from it.
+  const measured = await measureZooTransfers(z, images, { folds, seed, onProgress: progress }, time);
+
+  // 3. The Taskonomy engine on the per-image losses.
+  const engine = await zooTaskonomy(measured.records, models, opts.budgets, time);
+  const { affinities } = engine;
+
+  // 4. Prediction: every measure's similarity between source and target features vs the measured affinities.
+  const measureIds = (opts.measures ?? standardMeasureIds()).map(canonicalMeasureId);
+  const truth = affinityTruth(affinities, models);
+  const sims = await measureSimilarities(
+    models.map((id) => z.features.get(id)!),
+    measureIds,
+    progress,
+  );
+  timings.prediction = sims.reduce((a, s) => a + s.ms, 0) / 1000;
+  const boot = await time('bootstrap', () => bootstrapScores(sims, measured.records, images, models, { seed, draws, onProgress: progress }));
+  const prediction = predictionRows(sims, truth, boot);
 
   const result: ZooTransferResult = {
     out,
     models,
     failed,
     images,
-    targets: targetInfo,
+    targets: z.targetInfo,
     sources: [...models, 'pixels', 'random'],
     folds,
     seed,
@@ -491,17 +570,15 @@ export async function runZooTransfer(opts: ZooTransferOptions): Promise<ZooTrans
     meanLoss: measured.meanLoss,
     lambdaRatio: measured.lambdaRatio,
     affinities,
-    winsVsPixels: gq.winsVsPixels,
-    winsVsTask: gq.winsVsTask,
-    consistency,
-    policy: sweep.rows,
-    policies: sweep.results,
-    tree: { newick: toNewick(tree), order: treeOrder },
+    winsVsPixels: engine.gq.winsVsPixels,
+    winsVsTask: engine.gq.winsVsTask,
+    consistency: engine.consistency,
+    policy: engine.sweep.rows,
+    policies: engine.sweep.results,
+    tree: engine.tree,
     prediction,
     bootstrap: draws,
     timings: { ...timings },
   };
-  await time('report', () => writeZooTransferReport(result, { tournaments: tournamentsToJson(tournaments), records: measured.records, extract, command: opts.command }));
-  result.timings = { ...timings };
-  return result;
+  return { result, tournaments: tournamentsToJson(engine.tournaments), records: measured.records, extract };
 }

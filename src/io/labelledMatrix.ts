@@ -14,12 +14,11 @@ import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
 import type { Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix, LabelledMatrixJson } from '../linalg/labelled.js';
-import { firstOrderMatrix, LABELLED_MATRIX_BYTES_PER_CELL } from '../taskonomy/results.js';
 import { writeFilesAtomic, type OutputFile } from './atomic.js';
 import { readInputFile, readInputText } from './input.js';
 import { checkAllocation, excerpt } from './limits.js';
 import { formatCount, readNpy, writeNpy } from './npy.js';
-import { readResultDict, validateResultDict } from './resultDict.js';
+import { firstOrderMatrix, LABELLED_MATRIX_BYTES_PER_CELL, readResultDict, validateResultDict } from './resultDict.js';
 
 export type LabelledMatrixFormat = 'json' | 'csv' | 'npy';
 

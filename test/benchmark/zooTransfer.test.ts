@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { measureTransfers, type SourceGram, type TaskOutputs } from '../../src/benchmark/readout.js';
 import { affinityTruth, outputReduction, MAX_OUTPUT_DIMS } from '../../src/benchmark/zooTransfer.js';
-import { matrixHeatmapSvg } from '../../src/benchmark/zooTransferReport.js';
+import { matrixHeatmapSvg } from '../../src/report/zooTransfer.js';
 import { evaluatePrediction } from '../../src/evaluate/evaluate.js';
 import type { Matrix } from '../../src/linalg/dense.js';
 import { mulberry32 } from '../../src/linalg/resample.js';

@@ -6,9 +6,9 @@ import { readLabelledMatrix } from '../../io/labelledMatrix.js';
 import { standardMeasureIds } from '../../measures/registry.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
+import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from '../options.js';
 import { collect, parseList } from '../util.js';
-import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from './evaluate.js';
-import { registerZooTransfer } from '../../benchmark/zooTransferCli.js';
+import { registerZooTransfer } from './zooTransfer.js';
 
 export function register(program: Command): void {
   const bench = program.command('benchmark').summary('evaluation harnesses (judge every measure the same way)');

@@ -5,7 +5,7 @@ import { clusterSizes } from '../../report/html.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { parseList, parseNumber } from '../util.js';
-import { modelRefs, describeSummary } from './extract.js';
+import { describeSummary, modelRefs } from '../options.js';
 
 export function register(program: Command): void {
   program

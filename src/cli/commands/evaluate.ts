@@ -1,42 +1,10 @@
 import type { Command } from 'commander';
-import { EVAL_METRICS, evaluatePrediction, type EvalMetric, type EvaluateOptions } from '../../evaluate/evaluate.js';
+import { evaluatePrediction } from '../../evaluate/evaluate.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readLabelledMatrix } from '../../io/labelledMatrix.js';
 import { formatTable } from '../table.js';
-import { collect, parseKeyValues, parseList, UsageError } from '../util.js';
-
-/** The protocol options shared by every command that scores predictions against ground truth. */
-export interface EvaluationFlags {
-  truth: string;
-  targets?: string;
-  sources?: string;
-  includeSelf?: boolean;
-  alias: string[];
-  metric: string;
-}
-
-export function addEvaluationOptions(cmd: Command): Command {
-  return cmd
-    .requiredOption('-t, --truth <file>', 'ground truth: labelled matrix (rows = sources, cols = targets) or Taskonomy dict (.json, .csv, .pkl)')
-    .option('--targets <a,b,...>', 'targets to score (default: all shared)')
-    .option('--sources <a,b,...>', 'candidate sources (default: all shared)')
-    .option('--include-self', 'keep the target itself among its candidate sources (DDS protocol)')
-    .option('--alias <old=new>', 'rename a task in both matrices (repeatable), e.g. vanishing_point=vanishing_point_well_defined', collect, [])
-    .option('-m, --metric <name>', `${EVAL_METRICS.join(' | ')}`, 'spearman');
-}
-
-export function evaluationOptionsFrom(o: EvaluationFlags): EvaluateOptions {
-  if (!(EVAL_METRICS as readonly string[]).includes(o.metric)) {
-    throw new UsageError(`--metric must be one of ${EVAL_METRICS.join(', ')}, got "${o.metric}"`);
-  }
-  return {
-    metric: o.metric as EvalMetric,
-    targets: parseList(o.targets, '--targets'),
-    sources: parseList(o.sources, '--sources'),
-    includeSelf: Boolean(o.includeSelf),
-    aliases: parseKeyValues(o.alias, '--alias'),
-  };
-}
+import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from '../options.js';
+import { parseList } from '../util.js';
 
 export function register(program: Command): void {
   const cmd = program

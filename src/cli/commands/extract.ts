@@ -1,27 +1,8 @@
 import type { Command } from 'commander';
-import { extractFeatures, type ExtractSummary, type ModelRequest } from '../../models/extract.js';
-import { zooIds } from '../../models/zoo.js';
+import { extractFeatures, type ModelRequest } from '../../models/extract.js';
 import { progressBar } from '../progress.js';
-import { collect, parseList, parseNumber, UsageError } from '../util.js';
-import { addPreprocessingOptions, preprocessingOverrides, type PreprocessingFlags } from './layers.js';
-
-/** `--model a,b --model c` → refs; `zoo` expands to every zoo model. */
-export function modelRefs(values: string[] | undefined): string[] {
-  const refs = parseList(values) ?? [];
-  return refs.flatMap((r) => (r === 'zoo' ? zooIds() : [r]));
-}
-
-/** One line per outcome, for the end of a run. */
-export function describeSummary(s: ExtractSummary): string {
-  const parts = [
-    s.computed.length ? `${s.computed.length} computed` : '',
-    s.reused.length ? `${s.reused.length} reused from cache` : '',
-    s.reassembled.length ? `${s.reassembled.length} reassembled from cached rows` : '',
-    s.removed.length ? `${s.removed.length} stale removed` : '',
-    s.failed.length ? `${s.failed.length} FAILED` : '',
-  ].filter(Boolean);
-  return `${s.manifest.entries.length} feature files × ${s.manifest.images.files.length} images in ${s.dir} (${parts.join(', ') || 'nothing to do'}) in ${s.seconds.toFixed(1)} s`;
-}
+import { addPreprocessingOptions, describeSummary, modelRefs, preprocessingOverrides, type PreprocessingFlags } from '../options.js';
+import { collect, parseNumber, UsageError } from '../util.js';
 
 export function register(program: Command): void {
   addPreprocessingOptions(

@@ -1,15 +1,13 @@
 /**
- * Files of `taskmap benchmark zoo-transfer`: JSON (everything, plus the Taskonomy-format dicts and tournaments
+ * Files of `taskmap benchmark zoo-transfer` (the numbers come from src/benchmark/zooTransfer.ts): JSON (everything, plus the Taskonomy-format dicts and tournaments
  * the other taskonomy commands read), the per-image losses as a `target,source,image,loss` CSV (`taskmap ahp
  * --losses` input), the task tree as Newick, SVG figures, and the same tables as Markdown and HTML.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { ExtractSummary } from '../models/extract.js';
-import { escapeXml, inlineSvg, viridis } from '../report/figures.js';
-import type { LossRecord, TournamentsJson } from '../taskonomy/winrates.js';
-import type { ZooTransferResult } from './zooTransfer.js';
+import type { ZooTransferResult, ZooTransferRun } from '../benchmark/zooTransfer.js';
+import { escapeXml, inlineSvg, viridis } from './figures.js';
 
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3));
@@ -242,11 +240,19 @@ ${r.failed.length ? `<p>Left out: ${escapeXml(r.failed.map((f) => `${f.model} ($
 `;
 }
 
-export async function writeZooTransferReport(
-  r: ZooTransferResult,
-  extra: { tournaments: TournamentsJson; records: LossRecord[]; extract: ExtractSummary; command?: string },
-): Promise<string[]> {
-  const command = extra.command ?? 'taskmap benchmark zoo-transfer';
+/**
+ * Write every file of a run into its output folder (`run.result.out`) and add the time that took to
+ * `run.result.timings.report` (after zoo-transfer.json is written, which therefore has the timings before it).
+ * `command` is quoted in the report as the way to reproduce it.
+ */
+export async function writeZooTransferReport(run: ZooTransferRun, command = 'taskmap benchmark zoo-transfer'): Promise<string[]> {
+  const t0 = performance.now();
+  const written = await writeFiles(run, command);
+  run.result.timings = { ...run.result.timings, report: (run.result.timings.report ?? 0) + (performance.now() - t0) / 1000 };
+  return written;
+}
+
+async function writeFiles({ result: r, tournaments, records }: ZooTransferRun, command: string): Promise<string[]> {
   const written: string[] = [];
   const write = async (rel: string, data: string) => {
     await writeFileAtomic(join(r.out, rel), data);
@@ -265,8 +271,8 @@ export async function writeZooTransferReport(
   await write('affinities.json', `${JSON.stringify(r.affinities, null, 1)}\n`);
   await write('wins_vs_pixels.json', `${JSON.stringify(r.winsVsPixels, null, 1)}\n`);
   await write('wins_vs_task.json', `${JSON.stringify(r.winsVsTask, null, 1)}\n`);
-  await write('tournaments.json', `${JSON.stringify(extra.tournaments)}\n`);
-  await write('losses.csv', `target,source,image,loss\n${extra.records.map((x) => `${x.target},${x.source},"${x.image.replace(/"/g, '""')}",${x.loss}`).join('\n')}\n`);
+  await write('tournaments.json', `${JSON.stringify(tournaments)}\n`);
+  await write('losses.csv', `target,source,image,loss\n${records.map((x) => `${x.target},${x.source},"${x.image.replace(/"/g, '""')}",${x.loss}`).join('\n')}\n`);
   await write('task-tree.nwk', `${r.tree.newick}\n`);
   await write('report.md', zooTransferMarkdown(r, command));
   await write('report.html', htmlPage(r, command, figures));

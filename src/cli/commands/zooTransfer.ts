@@ -1,12 +1,15 @@
-/** `taskmap benchmark zoo-transfer`: the command (options, progress, summary); the work is in ./zooTransfer.ts. */
+/**
+ * `taskmap benchmark zoo-transfer`: the command (options, progress, summary). The work is in
+ * src/benchmark/zooTransfer.ts, the files it writes in src/report/zooTransfer.ts.
+ */
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { progressBar, type Progress } from '../cli/progress.js';
-import { formatTable } from '../cli/table.js';
-import { parseList, parseNumber } from '../cli/util.js';
-import { ZOO } from '../models/zoo.js';
-import { runZooTransfer, ZOO_TRANSFER_MODELS } from './zooTransfer.js';
-import { bestSources } from './zooTransferReport.js';
+import { runZooTransfer, ZOO_TRANSFER_MODELS } from '../../benchmark/zooTransfer.js';
+import { ZOO } from '../../models/zoo.js';
+import { bestSources, writeZooTransferReport } from '../../report/zooTransfer.js';
+import { progressBar, type Progress } from '../progress.js';
+import { formatTable } from '../table.js';
+import { parseList, parseNumber } from '../util.js';
 
 interface Flags {
   images?: string;
@@ -52,7 +55,7 @@ export function registerZooTransfer(bench: Command): void {
       const tty = Boolean(process.stderr.isTTY);
       const bars = new Map<string, Progress>();
       const models = o.models === 'all' ? ZOO.map((m) => m.id) : parseList(o.models);
-      const result = await runZooTransfer({
+      const run = await runZooTransfer({
         images: o.images,
         out: o.out,
         models,
@@ -63,7 +66,6 @@ export function registerZooTransfer(bench: Command): void {
         budgets: parseList(o.budgets)?.map((b) => parseNumber(b, '--budgets', { min: 0 })),
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         skipBad: o.skipBad,
-        command: ['taskmap', ...process.argv.slice(2)].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' '),
         onProgress: (stage, d, t, l) => {
           for (const [k, b] of bars) if (k !== stage) (b.stop(), bars.delete(k));
           let bar = bars.get(stage);
@@ -74,6 +76,11 @@ export function registerZooTransfer(bench: Command): void {
           if (!tty || /warning|FAILED|removed|probe|apt|unpack|download/.test(m)) process.stderr.write(`${tty ? '\n' : ''}${m}\n`);
         },
       });
+      await writeZooTransferReport(
+        run,
+        ['taskmap', ...process.argv.slice(2)].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' '),
+      );
+      const { result } = run;
       for (const b of bars.values()) b.stop();
       const best = bestSources(result);
       const top = [...result.prediction].filter((p) => p.mean !== null).sort((a, b) => b.mean! - a.mean!);
