@@ -7,6 +7,7 @@
  * kernel (~1–2 GFLOP/s). `TASKMAP_ENGINE=js|ort` forces one.
  */
 import os from 'node:os';
+import { loadOnnxProto, loadOnnxRuntime, type Ort, type OrtSession } from '../util/onnxRuntime.js';
 import type { Matrix } from './dense.js';
 
 export type Precision = 'float64' | 'float32';
@@ -68,9 +69,6 @@ export const jsEngine: GemmEngine = {
 
 // ---------------------------------------------------------------------------------------------------------
 // onnxruntime-node
-
-type Ort = typeof import('onnxruntime-node');
-type OrtSession = import('onnxruntime-node').InferenceSession;
 
 function gemmModelBytes(onnx: any, elemType: number): Uint8Array {
   const dim = (p: string) => onnx.TensorShapeProto.Dimension.create({ dimParam: p });
@@ -171,10 +169,8 @@ function columnBlock(x: Float, rows: number, k: number, k0: number, kb: number, 
 const engines = new Map<EngineKind, Promise<GemmEngine>>();
 
 async function loadOrt(): Promise<GemmEngine> {
-  const ortMod = (await import('onnxruntime-node')) as any;
-  const ort: Ort = ortMod.default ?? ortMod;
-  const protoMod = (await import('onnx-proto')) as any;
-  const onnx = (protoMod.default ?? protoMod).onnx;
+  const ort = await loadOnnxRuntime();
+  const onnx = await loadOnnxProto();
   const threads = Math.max(1, Number(process.env.TASKMAP_THREADS) || os.availableParallelism());
   const engine = new OrtEngine(ort, onnx, threads);
   // Prove the runtime works here before handing it out (a missing native library fails at first use).

@@ -3,10 +3,8 @@
  * (a ValueInfoProto with just the name; ORT infers the type) and building a session from the re-encoded model —
  * one session per distinct tap list, cached (DEPENDENCIES §3.1).
  */
+import { loadOnnxProto as onnxProto, loadOnnxRuntime as loadOrt, type Ort, type OrtSession } from '../util/onnxRuntime.js';
 import type { InputBatch, LayerInfo, ModelRunner, TapValue, TensorInfo } from './types.js';
-
-type Ort = typeof import('onnxruntime-node');
-type OrtSession = import('onnxruntime-node').InferenceSession;
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- onnx-proto's generated typings are loose; the shapes used are declared below */
 interface OnnxDim {
@@ -25,21 +23,6 @@ interface OnnxNode {
 }
 interface OnnxModel {
   graph?: { node: OnnxNode[]; input: OnnxValueInfo[]; output: OnnxValueInfo[]; initializer: { name: string }[] };
-}
-
-let protoModule: any;
-async function onnxProto(): Promise<any> {
-  if (!protoModule) {
-    const mod = (await import('onnx-proto')) as any;
-    protoModule = (mod.default ?? mod).onnx;
-  }
-  return protoModule;
-}
-
-let ortModule: Ort | undefined;
-async function loadOrt(): Promise<Ort> {
-  ortModule ??= (await import('onnxruntime-node')) as Ort;
-  return ortModule;
 }
 
 const ELEM_TYPES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
