@@ -12,6 +12,10 @@
  * as n images × 1 feature, because it is just as likely one image's feature vector; save x[:, None] to mean the
  * former. Members need the same n ≥ 3 and finite values. Data stays in the typed array the file was decoded into
  * (no copy when the file is little-endian, C order and aligned).
+ *
+ * Image identity (imageIdentity.ts): members of a folder written by `taskmap extract` carry the SHA-256 of their
+ * images from its manifest.json; `images` (an images list) gives ids to members without them and is checked
+ * against those with them. Members whose ids differ are an error.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join } from 'node:path';
@@ -21,6 +25,7 @@ import { displayPath, readInputFile, statInputFile } from '../io/input.js';
 import { formatCount, formatShape, product, readNpy, writeNpy, type NdArray } from '../io/npy.js';
 import { npzKeys, readNpz } from '../io/npz.js';
 import { readSafetensors } from '../io/safetensors.js';
+import { applyImageList, attachManifestImages, checkImageIds, imagesOfFile, type ImageList } from './imageIdentity.js';
 import type { FeatureSet, Representation } from './types.js';
 
 export const MIN_IMAGES = 3;
@@ -30,6 +35,14 @@ export interface LoadFeatureSetOptions {
   order?: string[];
   /** Load only these members (result sorted by label unless `order` is given, which must then be a subset). */
   keys?: string[];
+  /** Image ids for members that carry none (e.g. from `readImagesList`); members with ids are checked against them. */
+  images?: ImageList;
+}
+
+/** Options of `loadRepresentation`. */
+export interface LoadRepresentationOptions {
+  /** Image ids, when the file is not in an extracted folder (e.g. from `readImagesList`); checked against the manifest's otherwise. */
+  images?: ImageList;
 }
 
 /** Validate one array as features and wrap it (no copy). `source` names it in errors. */
@@ -58,10 +71,23 @@ export function toRepresentation(arr: NdArray, label: string, source: string): R
   return { label, n, p, shape, data, source };
 }
 
-/** Read one .npy as a representation (used for single-file targets); the label defaults to the base name. */
-export async function loadRepresentation(path: string, label?: string): Promise<Representation> {
+/**
+ * Read one .npy as a representation (used for single-file targets); the label defaults to the base name. A file
+ * inside a folder written by `taskmap extract` takes its image ids from the manifest.
+ */
+export async function loadRepresentation(path: string, label?: string, opts: LoadRepresentationOptions = {}): Promise<Representation> {
   if (extname(path).toLowerCase() !== '.npy') throw new Error(`${path}: expected a .npy file of features, shape (n_images, n_features, ...)`);
-  return toRepresentation(readNpy(await readInputFile(path, 'a .npy file of features'), displayPath(path)), label ?? basename(path).slice(0, -4), displayPath(path));
+  const rep = toRepresentation(readNpy(await readInputFile(path, 'a .npy file of features'), displayPath(path)), label ?? basename(path).slice(0, -4), displayPath(path));
+  rep.origin = displayPath(path);
+  const fromManifest = await imagesOfFile(path);
+  if (fromManifest) {
+    if (fromManifest.ids.length !== rep.n) {
+      throw new Error(`${rep.source}: has ${rep.n} rows but ${fromManifest.from} lists ${fromManifest.ids.length} images for it; the folder is out of date (an interrupted extraction?) — re-run \`taskmap extract\` on it`);
+    }
+    applyImageList(rep, fromManifest);
+  }
+  applyImageList(rep, opts.images);
+  return rep;
 }
 
 function checkDuplicates(labels: string[], name: string, what: string): void {
@@ -132,8 +158,11 @@ async function listNpyFiles(dir: string): Promise<{ files: Map<string, Buffer>; 
   return { files, ignored };
 }
 
-/** Check that members agree on the number of images; the error lists the counts. */
-function assembleSet(members: Representation[], name: string): FeatureSet {
+/**
+ * Check that members agree on the number of images (the error lists the counts) and, where they carry ids, on
+ * the images themselves; `images` gives ids to members without them.
+ */
+function assembleSet(members: Representation[], name: string, images?: ImageList): FeatureSet {
   const counts = new Map<number, string[]>();
   for (const m of members) counts.set(m.n, [...(counts.get(m.n) ?? []), m.label]);
   if (counts.size > 1) {
@@ -143,7 +172,14 @@ function assembleSet(members: Representation[], name: string): FeatureSet {
       .join('; ');
     throw new Error(`${name}: members have different numbers of images (${list}); every model must be run on the same probe images in the same order`);
   }
-  return { n: members[0].n, members };
+  for (const m of members) {
+    m.origin = name;
+    applyImageList(m, images);
+  }
+  checkImageIds(members, `${name}: members`);
+  const set: FeatureSet = { n: members[0].n, members };
+  if (members.every((m) => m.images)) set.images = members[0].images;
+  return set;
 }
 
 export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions = {}): Promise<FeatureSet> {
@@ -164,7 +200,8 @@ export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions =
       const shown = displayPath(file);
       members.push(toRepresentation(readNpy(await readInputFile(file), shown), label, shown));
     }
-    return assembleSet(members, path);
+    await attachManifestImages(path, members, (label) => `${label}.npy`);
+    return assembleSet(members, path, opts.images);
   }
   const ext = extname(path).toLowerCase();
   if (!['.npz', '.safetensors', '.npy'].includes(ext)) {
@@ -192,7 +229,7 @@ export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions =
   }
   if (arrays.size === 0) throw new Error(`${path}: holds no arrays`);
   for (const [label, arr] of arrays) members.push(toRepresentation(arr, label, sourceOf(label)));
-  return assembleSet(members, path);
+  return assembleSet(members, path, opts.images);
 }
 
 /** A label becomes a relative path under the save directory; refuse labels that would escape it. */

@@ -11,10 +11,25 @@ export interface Representation {
   data: Float32Array | Float64Array;
   /** Where it came from (file path, or `file.npz:key`), for error messages. */
   source: string;
+  /**
+   * Which image each row is, in row order, when known (src/features/imageIdentity.ts): the image's SHA-256 from
+   * the extraction's manifest.json, or the ids of an images list (SHA-256 of the listed files, or names).
+   * Representations whose ids differ are never compared.
+   */
+  images?: string[];
+  /** Where `images` came from (the manifest or the list file), for messages. */
+  imagesFrom?: string;
+  /**
+   * The feature set it was loaded from (the folder or file as given). Members of one origin are trusted to share
+   * their images; different origins without ids are compared with a warning.
+   */
+  origin?: string;
 }
 
 /** Representations of several models on the same n images, in the order given by the user (default: by label). */
 export interface FeatureSet {
   n: number;
   members: Representation[];
+  /** The members' image ids when every member carries them (they are then equal). */
+  images?: string[];
 }

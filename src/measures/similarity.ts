@@ -4,6 +4,7 @@
  * product of those vectors — never M² independent pair computations from features (docs/measures.md#batched-computation).
  */
 import type { FeatureSet, Representation } from '../features/types.js';
+import { checkImageIds } from '../features/imageIdentity.js';
 import { zeros } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
@@ -101,6 +102,7 @@ function checkSameImages(reps: Representation[]): number {
         bad.map((r) => `${r.label} has ${r.n}`).join(', '),
     );
   }
+  checkImageIds(reps);
   return n;
 }
 

@@ -13,6 +13,7 @@
  * of all candidates against the target.
  */
 import type { Representation } from '../features/types.js';
+import { checkImageIds, subsetIdentity } from '../features/imageIdentity.js';
 import { firstNonFinite, type Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
@@ -267,7 +268,7 @@ export function subsetImages(rep: Representation, indices: ArrayLike<number>): R
     const i = indices[k];
     out.set(rep.data.subarray(i * p, (i + 1) * p), k * p);
   }
-  return { label: rep.label, n: indices.length, p, shape: rep.shape, data: out, source: rep.source };
+  return { label: rep.label, n: indices.length, p, shape: rep.shape, data: out, source: rep.source, ...subsetIdentity(rep, indices) };
 }
 
 /** The image subsets of a bootstrap: `draws` draws of `subset` of `n` images from mulberry32(`seed`). */
@@ -440,6 +441,7 @@ export async function rankSources(candidates: Representation[], target: Target, 
       rep = candidates[k];
     } else rep = target.representation;
     checkTargetRepresentation(rep, n);
+    checkImageIds([rep, ...candidates], `target ${rep.label}`);
     const self = candidates.findIndex((c) => c === rep || (c.label === rep.label && sameData(c, rep)));
     if (self >= 0) pool = candidates.filter((_, i) => i !== self);
     info = { kind: target.kind, label: rep.label, source: rep.source, features: rep.p };
