@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { evaluateMeasures } from '../../evaluate/harness.js';
 import { loadFeatureSet } from '../../features/featureSet.js';
+import { readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readLabelledMatrix } from '../../io/labelledMatrix.js';
 import { standardMeasureIds } from '../../measures/registry.js';
@@ -23,19 +24,20 @@ export function register(program: Command): void {
     .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file')
     .option('--measures <ids>', 'measure ids separated by ";" (ids contain commas), or repeat --measure; default: all standard ids')
     .option('--measure <id>', 'a measure id (repeatable)', collect, [])
-    .option('--order <labels>', 'comma-separated labels: subset/order of the feature set');
+    .option('--order <labels>', 'comma-separated labels: subset/order of the feature set')
+    .option('--images-list <file>', 'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list');
   addEvaluationOptions(cmd)
     .option('-o, --out <file.json>', 'write the table as JSON')
     .action(
       async (
         featureset: string,
-        o: EvaluationFlags & { measures?: string; measure: string[]; order?: string; out?: string },
+        o: EvaluationFlags & { measures?: string; measure: string[]; order?: string; imagesList?: string; out?: string },
       ) => {
         const evalOpts = evaluationOptionsFrom(o);
         // Measure ids contain commas, so lists of them are separated by ";".
         const ids = [...(o.measures?.split(';').map((s) => s.trim()).filter(Boolean) ?? []), ...o.measure];
         const measures = ids.length ? ids : standardMeasureIds();
-        const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order') });
+        const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order'), images: await readImagesList(o.imagesList) });
         const truth = await readLabelledMatrix(o.truth);
         const bar = progressBar('measures');
         const result = await evaluateMeasures(set, truth, measures, {

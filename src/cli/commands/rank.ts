@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { loadFeatureSet, loadRepresentation } from '../../features/featureSet.js';
+import { applyImageList, readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { parseCsv } from '../../io/labelledMatrix.js';
 import { getGemmEngine, type EngineKind, type Precision } from '../../linalg/gemm.js';
@@ -156,6 +157,8 @@ export function register(program: Command): void {
     .option('--keep-draws', 'with --out: include every draw\'s scores')
     .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
     .option('--engine <kind>', 'GEMM engine: auto (default), ort, js')
+    .option('--images-list <file>', 'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list')
+    .option('--target-images <file>', 'image ids of a .npy target outside an extracted folder (same format as --images-list)')
     .action(
       async (
         featureset: string,
@@ -171,6 +174,8 @@ export function register(program: Command): void {
           keepDraws?: boolean;
           precision: string;
           engine?: string;
+          imagesList?: string;
+          targetImages?: string;
         },
       ) => {
         const measure = measureIdFromOptions(o);
@@ -182,13 +187,15 @@ export function register(program: Command): void {
         const draws = o.bootstrap === undefined ? 0 : parseNumber(o.bootstrap, '--bootstrap', { integer: true, min: 1 });
         const subset = o.subset === undefined ? undefined : parseNumber(o.subset, '--subset', { integer: true, min: 4 });
         const seed = o.seed === undefined ? undefined : parseNumber(o.seed, '--seed', { integer: true, min: 0 });
-        const set = await loadFeatureSet(featureset);
+        const set = await loadFeatureSet(featureset, { images: await readImagesList(o.imagesList) });
         const target = await resolveTarget(
           o.target,
           set.members.map((m) => m.label),
           set.n,
           o.targetKind,
         );
+        if (o.targetImages !== undefined && target.kind !== 'representation') throw new UsageError('--target-images applies only to a .npy target');
+        if (target.kind === 'representation') applyImageList(target.representation, await readImagesList(o.targetImages));
         const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
         const bar = progressBar(`rank ${measure}`);
         const t0 = performance.now();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadFeatureSet } from '../../features/featureSet.js';
+import { readImagesList } from '../../features/imageIdentity.js';
 import { writeLabelledMatrix } from '../../io/labelledMatrix.js';
 import { getGemmEngine, type EngineKind, type Precision } from '../../linalg/gemm.js';
 import { canonicalMeasureId, describeMeasure, FAMILIES } from '../../measures/registry.js';
@@ -92,7 +93,7 @@ async function taskMeasureOf(measure: string) {
   }
 }
 
-type SimilarityOptions = MeasureOptions & ProbeOptions & { order?: string; out?: string; format?: string; precision: string; engine?: string };
+type SimilarityOptions = MeasureOptions & ProbeOptions & { order?: string; imagesList?: string; out?: string; format?: string; precision: string; engine?: string };
 
 function outputFormat(o: { out?: string; format?: string }): 'json' | 'csv' | 'npy' {
   const format = (o.format ?? o.out!.split('.').pop()) as 'json' | 'csv' | 'npy';
@@ -160,6 +161,7 @@ export function register(program: Command): void {
         .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file (task measures: directory of labelled .npz)'),
     )
       .option('--order <labels>', 'comma-separated labels: order (and subset) of the matrix rows')
+      .option('--images-list <file>', 'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list')
       .option('-o, --out <file>', 'write the matrix here (.json, .csv or .npy); default: print a table')
       .option('--format <fmt>', 'json | csv | npy (default: from the --out extension)')
       .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
@@ -169,7 +171,7 @@ export function register(program: Command): void {
     if (task) return taskDistances(featureset, task, o);
     const measure = measureIdFromOptions(o);
     if (o.precision !== 'float64' && o.precision !== 'float32') throw new UsageError(`--precision must be float64 or float32, got "${o.precision}"`);
-    const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order') });
+    const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order'), images: await readImagesList(o.imagesList) });
     const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
     const bar = progressBar(measure);
     const t0 = performance.now();
