@@ -62,6 +62,13 @@ function describe(r: Representation): string {
   return r.images ? `${r.source} (images from ${r.imagesFrom ?? 'its image list'})` : r.source;
 }
 
+/** Short names that tell two representations apart: their labels, else their sources, else their id lists' files. */
+function distinctNames(a: Representation, b: Representation): [string, string] {
+  if (a.label !== b.label) return [a.label, b.label];
+  if (a.source !== b.source) return [a.source, b.source];
+  return [a.imagesFrom ?? a.label, b.imagesFrom ?? b.label];
+}
+
 /**
  * Why two id lists are not the same images, or undefined when they are: the counts, the same images in another
  * order, or the first differing row with both ids.
@@ -86,7 +93,8 @@ function idDifference(a: readonly string[], b: readonly string[], nameA: string,
 export function checkSameImages(a: Representation, b: Representation, context = 'compared'): 'same' | 'unknown' {
   if (a.images && b.images) {
     if (isContentList(a.images) === isContentList(b.images)) {
-      const diff = idDifference(a.images, b.images, a.label, b.label);
+      const [nameA, nameB] = distinctNames(a, b);
+      const diff = idDifference(a.images, b.images, nameA, nameB);
       if (diff) {
         throw new Error(
           `${context}: ${describe(a)} and ${describe(b)} are not computed on the same images — ${diff}; ` +
