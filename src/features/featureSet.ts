@@ -25,7 +25,7 @@ import { displayPath, readInputFile, statInputFile } from '../io/input.js';
 import { formatCount, formatShape, product, readNpy, writeNpy, type NdArray } from '../io/npy.js';
 import { npzKeys, readNpz } from '../io/npz.js';
 import { readSafetensors } from '../io/safetensors.js';
-import { applyImageList, attachManifestImages, checkImageIds, imagesOfFile, type ImageList } from './imageIdentity.js';
+import { applyImageList, attachManifestImages, checkImageIds, imagesOfFile, setOrigin, type ImageList } from './imageIdentity.js';
 import type { FeatureSet, Representation } from './types.js';
 
 export const MIN_IMAGES = 3;
@@ -78,7 +78,7 @@ export function toRepresentation(arr: NdArray, label: string, source: string): R
 export async function loadRepresentation(path: string, label?: string, opts: LoadRepresentationOptions = {}): Promise<Representation> {
   if (extname(path).toLowerCase() !== '.npy') throw new Error(`${path}: expected a .npy file of features, shape (n_images, n_features, ...)`);
   const rep = toRepresentation(readNpy(await readInputFile(path, 'a .npy file of features'), displayPath(path)), label ?? basename(path).slice(0, -4), displayPath(path));
-  rep.origin = displayPath(path);
+  setOrigin(rep, displayPath(path));
   const fromManifest = await imagesOfFile(path);
   if (fromManifest) {
     if (fromManifest.ids.length !== rep.n) {
@@ -173,7 +173,7 @@ function assembleSet(members: Representation[], name: string, images?: ImageList
     throw new Error(`${name}: members have different numbers of images (${list}); every model must be run on the same probe images in the same order`);
   }
   for (const m of members) {
-    m.origin = name;
+    setOrigin(m, name);
     applyImageList(m, images);
   }
   checkImageIds(members, `${name}: members`);

@@ -155,6 +155,14 @@ export function checkImageIds(reps: readonly Representation[], context = 'compar
   }
 }
 
+/**
+ * Record the feature set `rep` was loaded from. Non-enumerable, like a tag rather than data: equality checks and
+ * JSON of representations are as before, and a spread copy (`{...rep, data}`) is a new, anonymous representation.
+ */
+export function setOrigin(rep: Representation, origin: string): void {
+  Object.defineProperty(rep, 'origin', { value: origin, enumerable: false, writable: true, configurable: true });
+}
+
 /** The ids of rows `indices` (a row subset or reordering), or undefined without ids. */
 export function subsetImageIds(ids: readonly string[] | undefined, indices: ArrayLike<number>): string[] | undefined {
   return ids ? Array.from(indices as ArrayLike<number>, (i) => ids[i]) : undefined;

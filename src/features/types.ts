@@ -21,7 +21,8 @@ export interface Representation {
   imagesFrom?: string;
   /**
    * The feature set it was loaded from (the folder or file as given). Members of one origin are trusted to share
-   * their images; different origins without ids are compared with a warning.
+   * their images; different origins without ids are compared with a warning. Set by the loaders as a
+   * non-enumerable property (setOrigin), so it is not part of a representation's value or its JSON.
    */
   origin?: string;
 }
