@@ -5,7 +5,7 @@
 export type { Matrix } from './linalg/dense.js';
 export { fromRows, toRows, upperTriangle, zeros } from './linalg/dense.js';
 export type { LabelledMatrix, LabelledMatrixJson } from './linalg/labelled.js';
-export { getGemmEngine, gram, matmulABt, jsEngine, type GemmEngine, type Precision, type EngineKind } from './linalg/gemm.js';
+export { getGemmEngine, gram, matmulABt, jsEngine, PRECISIONS, type GemmEngine, type Precision, type EngineKind } from './linalg/gemm.js';
 export { rankData, argsort } from './linalg/ranks.js';
 export { pearson, spearman, kendallTauB, weightedTau, cosineSimilarity } from './linalg/correlation.js';
 export { symmetricEigen, principalEigenvector } from './linalg/eigen.js';
@@ -74,6 +74,12 @@ export {
   budgetSweep,
   buildPolicyModel,
   policyToLp,
+  chooseSolver,
+  parseObjective,
+  OBJECTIVE_NAMES,
+  POLICY_OBJECTIVES,
+  POLICY_SOLVERS,
+  type SolverChoice,
   type PolicyProblem,
   type PolicyResult,
   type PolicyObjective,

@@ -10,7 +10,9 @@ import os from 'node:os';
 import { loadOnnxProto, loadOnnxRuntime, type Ort, type OrtSession } from '../util/onnxRuntime.js';
 import type { Matrix } from './dense.js';
 
-export type Precision = 'float64' | 'float32';
+/** Element types the engines compute in (float64 is the default everywhere; float32 is about twice as fast). */
+export const PRECISIONS = ['float64', 'float32'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 export type EngineKind = 'auto' | 'ort' | 'js';
 type Float = Float32Array | Float64Array;
 

@@ -17,10 +17,10 @@ import { similarityMatrix } from '../measures/similarity.js';
 import {
   budgetSweep,
   buildPolicyModel,
-  EXHAUSTIVE_MAX_SETS,
-  type PolicyModel,
+  chooseSolver,
   type PolicyProblem,
   type PolicyResult,
+  type SolverChoice,
   type SweepRow,
 } from '../taskonomy/policy.js';
 import { parseLossCsv, tournamentsFromLosses } from '../taskonomy/winrates.js';
@@ -90,43 +90,8 @@ function taxonomyOf(sim: LabelledMatrix, isDistance: boolean, method: Linkage, k
   };
 }
 
-export type SolverChoice = 'auto' | 'highs' | 'exhaustive';
-
-/**
- * Work of the exhaustive solver, in (supervised sets) × (edges scanned per set): an upper bound on the sets
- * within budget is every subset of at most ⌊budget / cheapest positive cost⌋ costly tasks, times every subset of
- * the free ones.
- */
-export function enumerationWork(model: PolicyModel): number {
-  const positive = model.nodeCost.filter((c) => c > 0);
-  const free = model.nodeCost.length - positive.length;
-  const cheapest = Math.min(...positive);
-  const k = positive.length === 0 ? 0 : Math.min(positive.length, Math.floor((model.budget + 1e-9) / cheapest));
-  let sets = 0;
-  let choose = 1; // C(n, i)
-  for (let i = 0; i <= k; i++) {
-    sets += choose;
-    choose = (choose * (positive.length - i)) / (i + 1);
-  }
-  return sets * 2 ** free * Math.max(1, model.edges.length);
-}
-
-/**
- * Below this much enumeration work the exact enumeration is faster than HiGHS (measured on the Taskonomy 16k
- * file, 27 tasks, order ≤ 2: budgets ≤ 3 enumerate in 15–60 ms where HiGHS takes 100–1500 ms; at budget 4 the
- * two are even at ~150 ms).
- */
-const EXHAUSTIVE_WORK = 2e7;
-
-/**
- * "auto" picks the faster of the library's two exact solvers — the policy view re-solves on every slider move,
- * so the small-budget cases, where HiGHS is slowest relative to the problem, matter most.
- */
-export function chooseSolver(model: PolicyModel, requested: SolverChoice | undefined): 'highs' | 'exhaustive' {
-  if (requested === 'highs' || requested === 'exhaustive') return requested;
-  const work = enumerationWork(model);
-  return work <= EXHAUSTIVE_WORK && work / Math.max(1, model.edges.length) <= EXHAUSTIVE_MAX_SETS ? 'exhaustive' : 'highs';
-}
+/** The policy solver's `auto` choice lives in the library (taskonomy/policySolvers.ts). */
+export { chooseSolver, enumerationWork, type SolverChoice } from '../taskonomy/policy.js';
 
 type RankArgs = Pick<RankOptions, 'bootstrap' | 'subset' | 'seed' | 'groupBy' | 'separator' | 'precision'>;
 

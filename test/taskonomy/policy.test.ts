@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/linalg/resample.js';
-import { budgetSweep, buildPolicyModel, dominatedEdges, parseObjective, policyToLp, solvePolicy, type PolicyProblem, type PolicyResult } from '../../src/taskonomy/policy.js';
+import { budgetSweep, buildPolicyModel, chooseSolver, dominatedEdges, parseObjective, policyToLp, solvePolicy, type PolicyProblem, type PolicyResult } from '../../src/taskonomy/policy.js';
 import { canonicalKey, parseTransferKey, type ResultDict } from '../../src/taskonomy/results.js';
 import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
@@ -373,6 +373,15 @@ describe('supervision policy: options and bad input', () => {
     const r = await solvePolicy(problem);
     expect([[...r.supervised].sort(), r.objective]).toEqual([['c', 'd'], 1.0]);
     expect((await solvePolicy(problem, { solver: 'exhaustive' })).objective).toBe(1.0);
+  });
+
+  it("solver 'auto' enumerates small instances, keeps an explicit choice, and finds the same optimum", async () => {
+    const dict: ResultDict = { self__a: 0.5, self__b: 0.45, c__b: 0.4, c__d__b: 0.3, d__b: 0.1, c__a: 0.2, d__a: 0.2, d__c__a: 0.6 };
+    const problem: PolicyProblem = { affinities: dict, budget: 2, targets: ['a', 'b'], sourceOnly: ['c', 'd'] };
+    const model = buildPolicyModel(problem);
+    expect([chooseSolver(model), chooseSolver(model, 'auto'), chooseSolver(model, 'highs'), chooseSolver(model, 'exhaustive')]).toEqual(['exhaustive', 'exhaustive', 'highs', 'exhaustive']);
+    const auto = await solvePolicy(problem, { solver: 'auto' });
+    expect([auto.solver, auto.objective]).toEqual(['exhaustive', (await solvePolicy(problem)).objective]);
   });
 
   it('returns time-limited (never a silent optimum) when HiGHS runs out of time', async () => {
