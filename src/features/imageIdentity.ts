@@ -117,7 +117,7 @@ export function checkSameImages(a: Representation, b: Representation, context = 
     const unknown = [a, b].filter((r) => !r.images);
     warnImageIdentity(
       `${context}: ${a.origin} and ${b.origin} are different feature sets of ${a.n} images, and ` +
-        `${unknown.map((r) => r.label).join(' and ')} ${unknown.length > 1 ? 'carry' : 'carries'} no image ids, so taskmap cannot check that their rows are the same images in the same order; ` +
+        `${unknown.length > 1 ? `neither ${a.label} nor ${b.label} carries image ids` : `${unknown[0].label} carries no image ids`}, so taskmap cannot check that their rows are the same images in the same order; ` +
         'extract with `taskmap extract` (manifest.json) or pass --images-list to check it',
       `unknown|${[a.origin, b.origin].sort().join('|')}`,
     );
