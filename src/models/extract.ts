@@ -184,16 +184,20 @@ async function loadCachedRows(dir: string, e: PlannedEntry, oldManifest: Manifes
   }
 }
 
-export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSummary> {
-  const t0 = performance.now();
-  const log = opts.onLog ?? (() => undefined);
-  const dir = resolvePath(opts.out);
-  const root = resolvePath(opts.images);
-  if (opts.models.length === 0) throw new Error('no models given');
+type Log = (message: string) => void;
+type Failure = { model: string; error: string };
 
-  // 1. Images: hash, and decode-check the ones not already known good.
-  const all = await listImages(root);
-  const oldManifest = await readManifest(dir);
+/** Step 1's product: the images of this run in manifest order, with what identifies the image set. */
+interface ImageSet {
+  images: ImageFile[];
+  files: ManifestImage[];
+  skipped: { path: string; reason: string }[];
+  digest: string;
+  wanted: Set<string>;
+}
+
+/** Step 1. Images: hash, and decode-check the ones not already known good. */
+async function checkImages(root: string, all: ImageFile[], oldManifest: Manifest | undefined, skipBad: boolean | undefined, log: Log): Promise<ImageSet> {
   const knownGood = new Set([...(oldManifest?.images.files ?? []), ...Object.values(oldManifest?.previousImages ?? {}).flat()].map((f) => f.sha256));
   const skipped: { path: string; reason: string }[] = [];
   const bad: string[] = [];
@@ -203,7 +207,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
       await checkImage(await readFile(img.abs));
     } catch (e) {
       const reason = String((e as Error).message).split('\n')[0];
-      if (opts.skipBad) {
+      if (skipBad) {
         skipped.push({ path: img.path, reason });
         log(`warning: skipping ${img.path}: ${reason}`);
       } else bad.push(`${img.path} (${reason})`);
@@ -216,12 +220,13 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   const images: ImageFile[] = all.filter((i) => !skippedSet.has(i.path));
   if (images.length === 0) throw new Error(`${root}: no readable images`);
   const files: ManifestImage[] = images.map((i) => ({ path: i.path, sha256: i.sha256 }));
-  const digest = imagesDigest(files);
-  const wanted = new Set(files.map((f) => f.sha256));
+  return { images, files, skipped, digest: imagesDigest(files), wanted: new Set(files.map((f) => f.sha256)) };
+}
 
-  // 2. Models and taps, all checked before any work starts.
+/** Step 2. Models and taps, all checked before any work starts: one planned entry per model and tap. */
+async function planEntries(opts: ExtractOptions, oldManifest: Manifest | undefined, log: Log): Promise<{ planned: PlannedEntry[]; failed: Failure[] }> {
   const planned: PlannedEntry[] = [];
-  const failed: { model: string; error: string }[] = [];
+  const failed: Failure[] = [];
   for (const req of opts.models) {
     let spec: ModelSpec;
     let taps: ResolvedTap[];
@@ -257,23 +262,16 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
     if (prev) throw new Error(`two entries would be written as ${e.label}.npy (${prev} and ${e.spec.ref}); give each model once, with all its taps`);
     seenLabels.set(e.label, e.spec.ref);
   }
+  return { planned, failed };
+}
 
-  // 3. What is cached, what is missing.
-  await mkdir(dir, { recursive: true });
-  const upToDate = (e: PlannedEntry) => e.old !== undefined && e.old.imagesDigest === digest && e.old.label === e.label;
-  for (const e of planned) {
-    if (upToDate(e) && (await exists(pathInside(dir, e.old!.file, MANIFEST_FILE)))) continue;
-    await loadCachedRows(dir, e, oldManifest, wanted);
-    for (const h of wanted) if (!e.rows.has(h)) e.missing.add(h);
-  }
-
-  // 4. Jobs: one per model that misses anything (its taps share the forward passes).
+/** Step 4. Jobs: one per model that misses anything (its taps share the forward passes). */
+function planJobs(planned: PlannedEntry[], set: ImageSet, opts: ExtractOptions, workers: number): { jobs: Job[]; jobEntries: Map<number, PlannedEntry[]> } {
   const bySpec = new Map<ModelSpec, PlannedEntry[]>();
   for (const e of planned) bySpec.set(e.spec, [...(bySpec.get(e.spec) ?? []), e]);
   const jobs: Job[] = [];
   const jobEntries = new Map<number, PlannedEntry[]>();
-  const imageByHash = new Map<string, JobImage>(images.map((i) => [i.sha256, { abs: i.abs, path: i.path, sha256: i.sha256 }]));
-  const workers = opts.workers ?? Math.max(1, availableParallelism());
+  const imageByHash = new Map<string, JobImage>(set.images.map((i) => [i.sha256, { abs: i.abs, path: i.path, sha256: i.sha256 }]));
   for (const [spec, entries] of bySpec) {
     const missing = new Set(entries.flatMap((e) => [...e.missing]));
     if (missing.size === 0) continue;
@@ -287,15 +285,23 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
       extraInputs: spec.extraInputs,
       featureLayout: spec.featureLayout,
       taps: entries.map((e) => e.tap),
-      images: [...new Set(files.map((f) => f.sha256).filter((h) => missing.has(h)))].map((h) => imageByHash.get(h)!),
+      images: [...new Set(set.files.map((f) => f.sha256).filter((h) => missing.has(h)))].map((h) => imageByHash.get(h)!),
       batchSize: opts.batchSize ?? 8,
       batchable: spec.batchable,
       threads: workers > 1 ? 1 : Math.max(1, availableParallelism()),
     });
     jobEntries.set(id, entries);
   }
+  return { jobs, jobEntries };
+}
 
-  // 5. Manifest bookkeeping: entries still aligned with an older image list keep that list under previousImages.
+/**
+ * Step 5. Manifest bookkeeping: the manifest of this run, kept on disk as entries are finalized. Old entries
+ * still aligned with an older image list keep that list under previousImages; old entries computed on another
+ * image set and not requested now are deleted (`removed`).
+ */
+async function manifestBook(dir: string, root: string, set: ImageSet, planned: PlannedEntry[], oldManifest: Manifest | undefined, opts: ExtractOptions, log: Log) {
+  const { files, skipped, digest } = set;
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -333,6 +339,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
     await writeManifest(dir, { ...manifest, updated: new Date().toISOString(), entries, ...(Object.keys(prev).length ? { previousImages: prev } : {}) });
   };
 
+  /** Write an entry's rows in image order as its .npy, record it, drop its partial rows and save the manifest. */
   const finalize = async (e: PlannedEntry, preprocessing: Preprocessing | undefined) => {
     const shape = e.featureShape;
     if (!shape) throw new Error(`internal: no rows for ${e.label}`);
@@ -368,24 +375,16 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
     await rm(join(dir, PARTIAL_DIR, e.key), { recursive: true, force: true });
     await saveManifest();
   };
+  return { removed, finalized, saveManifest, finalize };
+}
 
-  const reused: string[] = [];
-  const reassembled: string[] = [];
-  for (const e of planned) {
-    if (upToDate(e) && e.rows.size === 0 && e.missing.size === 0) {
-      finalized.set(e.label, e.old!);
-      reused.push(e.label);
-    }
-  }
-  for (const e of planned) {
-    if (!finalized.has(e.label) && e.missing.size === 0) {
-      await finalize(e, undefined);
-      reassembled.push(e.label);
-    }
-  }
-  await saveManifest();
-
-  // 6. Run.
+/** Step 6. Run the jobs: rows checkpointed as they arrive, each entry finalized when its model is done. */
+async function runExtraction(
+  ctx: { dir: string; opts: ExtractOptions; log: Log; workers: number; failed: Failure[]; finalize: (e: PlannedEntry, p: Preprocessing | undefined) => Promise<void> },
+  jobs: Job[],
+  jobEntries: Map<number, PlannedEntry[]>,
+): Promise<{ computed: ExtractSummary['computed']; jobStats: ExtractSummary['jobs'] }> {
+  const { dir, opts, log, failed, finalize } = ctx;
   const total = jobs.reduce((s, j) => s + j.images.length, 0);
   let done = 0;
   let chunkSeq = Date.now();
@@ -474,18 +473,75 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   if (jobs.length) {
     opts.onProgress?.(0, total, jobs[0].label);
     await runJobs(jobs, {
-      workers: Math.min(workers, jobs.length),
+      workers: Math.min(ctx.workers, jobs.length),
       cost: (j) => j.images.length * (zooModel(j.label)?.msPerImage ?? 100),
       onEvent,
     });
   }
-  await saveManifest();
-  // Partial rows of keys nobody asked for this time are garbage; those of failed models stay for the next run.
+  return { computed, jobStats: [...jobStats.values()] };
+}
+
+/** Step 7. Partial rows of keys nobody asked for this time are garbage; those of failed models stay for the next run. */
+async function cleanPartials(dir: string, planned: PlannedEntry[]): Promise<void> {
   const live = new Set(planned.map((e) => e.key));
   for (const name of await readdir(join(dir, PARTIAL_DIR)).catch(() => [] as string[])) {
     if (!live.has(name)) await rm(join(dir, PARTIAL_DIR, name), { recursive: true, force: true });
   }
   if ((await readdir(join(dir, PARTIAL_DIR)).catch(() => ['x'])).length === 0) await rm(join(dir, PARTIAL_DIR), { recursive: true, force: true });
+}
+
+export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSummary> {
+  const t0 = performance.now();
+  const log = opts.onLog ?? (() => undefined);
+  const dir = resolvePath(opts.out);
+  const root = resolvePath(opts.images);
+  if (opts.models.length === 0) throw new Error('no models given');
+
+  // 1. Images: hash, and decode-check the ones not already known good.
+  const all = await listImages(root);
+  const oldManifest = await readManifest(dir);
+  const set = await checkImages(root, all, oldManifest, opts.skipBad, log);
+  const { digest, wanted } = set;
+
+  // 2. Models and taps, all checked before any work starts.
+  const { planned, failed } = await planEntries(opts, oldManifest, log);
+
+  // 3. What is cached, what is missing.
+  await mkdir(dir, { recursive: true });
+  const upToDate = (e: PlannedEntry) => e.old !== undefined && e.old.imagesDigest === digest && e.old.label === e.label;
+  for (const e of planned) {
+    if (upToDate(e) && (await exists(pathInside(dir, e.old!.file, MANIFEST_FILE)))) continue;
+    await loadCachedRows(dir, e, oldManifest, wanted);
+    for (const h of wanted) if (!e.rows.has(h)) e.missing.add(h);
+  }
+
+  // 4. Jobs: one per model that misses anything (its taps share the forward passes).
+  const workers = opts.workers ?? Math.max(1, availableParallelism());
+  const { jobs, jobEntries } = planJobs(planned, set, opts, workers);
+
+  // 5. Manifest bookkeeping; entries that are up to date or can be reassembled from cached rows are done now.
+  const book = await manifestBook(dir, root, set, planned, oldManifest, opts, log);
+  const reused: string[] = [];
+  const reassembled: string[] = [];
+  for (const e of planned) {
+    if (upToDate(e) && e.rows.size === 0 && e.missing.size === 0) {
+      book.finalized.set(e.label, e.old!);
+      reused.push(e.label);
+    }
+  }
+  for (const e of planned) {
+    if (!book.finalized.has(e.label) && e.missing.size === 0) {
+      await book.finalize(e, undefined);
+      reassembled.push(e.label);
+    }
+  }
+  await book.saveManifest();
+
+  // 6. Run.
+  const { computed, jobStats } = await runExtraction({ dir, opts, log, workers, failed, finalize: book.finalize }, jobs, jobEntries);
+  await book.saveManifest();
+  // 7. Clean up partial rows.
+  await cleanPartials(dir, planned);
   const final = (await readManifest(dir))!;
-  return { dir, manifest: final, computed, reused, reassembled, removed, failed, jobs: [...jobStats.values()], skipped, seconds: (performance.now() - t0) / 1000 };
+  return { dir, manifest: final, computed, reused, reassembled, removed: book.removed, failed, jobs: jobStats, skipped: set.skipped, seconds: (performance.now() - t0) / 1000 };
 }
