@@ -12,6 +12,7 @@ export { symmetricEigen, principalEigenvector } from './linalg/eigen.js';
 
 export type { FeatureSet, Representation } from './features/types.js';
 export { loadFeatureSet, loadRepresentation, saveFeatureSet } from './features/featureSet.js';
+export { checkImageIds, checkSameImages, readImagesList, type ImageList } from './features/imageIdentity.js';
 
 export { readNpy, writeNpy, type NdArray } from './io/npy.js';
 export { readNpz, writeNpz } from './io/npz.js';
