@@ -394,21 +394,8 @@ function argmaxAll(keys: ArrayLike<number>, idx: readonly number[]): number[] {
   return idx.filter((i) => keys[i] === best);
 }
 
-/**
- * Rank candidate sources by their similarity to a target (see the module comment). Candidates must share their
- * images with the target; a member target is excluded from its candidates.
- */
-export async function rankSources(candidates: Representation[], target: Target, opts: RankOptions): Promise<RankResult> {
-  const { config, id, pipeline } = resolveMeasure(opts.measure);
-  const larger = describeMeasure(id).largerIsMoreSimilar;
-  // Work with keys where larger is always better; report scores as the measure gives them.
-  const sign = larger ? 1 : -1;
-  if (candidates.length === 0) throw new Error('no candidate sources to rank');
-  const n = candidates[0].n;
-  const labels = candidates.map((c) => c.label);
-  const dup = labels.find((l, i) => labels.indexOf(l) !== i);
-  if (dup !== undefined) throw new Error(`two candidates are labelled "${dup}"; labels must be unique to rank them`);
-  // Options first, so that a typo fails before minutes of work.
+/** Step 1: the bootstrap options, checked before any work (a typo fails before minutes of work). */
+function checkBootstrapOptions(opts: RankOptions, n: number): { draws: number; subset: number; seed: number } {
   const draws = opts.bootstrap ?? 0;
   if (!(Number.isInteger(draws) && draws >= 0)) throw new Error(`bootstrap: the number of draws must be a whole number, got ${draws}`);
   if (draws === 0 && (opts.subset !== undefined || opts.seed !== undefined)) {
@@ -424,15 +411,26 @@ export async function rankSources(candidates: Representation[], target: Target, 
     }
     mulberry32(seed); // validates the seed
   }
-  const engine = opts.engine ?? (await getGemmEngine());
-  const gemm = { engine, precision: opts.precision };
+  return { draws, subset, seed };
+}
 
-  // Resolve the target, the candidates it leaves, and how to rebuild it on a subset of images (with the cache
-  // that must go with it into crossSimilarity).
-  type Built = { rep: Representation; cache?: PreparedCache };
-  let pool = candidates;
-  let info: TargetInfo;
-  let build: (idx?: Uint32Array) => Promise<Built>;
+/** A target representation on all images or on a subset, with the cache that must go with it into crossSimilarity. */
+type BuiltTarget = { rep: Representation; cache?: PreparedCache };
+
+/**
+ * Step 2: resolve the target, the candidates it leaves, and how to rebuild it on a subset of images (with the
+ * cache that must go with it into crossSimilarity).
+ */
+function resolveTarget(
+  candidates: Representation[],
+  target: Target,
+  measure: { config: MeasureConfig; id: string; pipeline: Pipeline },
+  opts: RankOptions,
+  engine: GemmEngine,
+): { pool: Representation[]; info: TargetInfo; build: (idx?: Uint32Array) => Promise<BuiltTarget> } {
+  const { config, id, pipeline } = measure;
+  const n = candidates[0].n;
+  const labels = candidates.map((c) => c.label);
   if (target.kind === 'member' || target.kind === 'representation') {
     let rep: Representation;
     if (target.kind === 'member') {
@@ -443,42 +441,180 @@ export async function rankSources(candidates: Representation[], target: Target, 
     checkTargetRepresentation(rep, n);
     checkImageIds([rep, ...candidates], `target ${rep.label}`);
     const self = candidates.findIndex((c) => c === rep || (c.label === rep.label && sameData(c, rep)));
-    if (self >= 0) pool = candidates.filter((_, i) => i !== self);
-    info = { kind: target.kind, label: rep.label, source: rep.source, features: rep.p };
+    const pool = self >= 0 ? candidates.filter((_, i) => i !== self) : candidates;
+    const info: TargetInfo = { kind: target.kind, label: rep.label, source: rep.source, features: rep.p };
     if (self >= 0) info.excluded = candidates[self].label;
-    build = async (idx) => ({ rep: idx ? subsetImages(rep, idx) : rep });
-  } else {
-    const name = target.label ?? 'labels';
-    if (target.labels.length !== n) {
-      throw new Error(`${name}: ${target.labels.length} labels but the candidates have ${n} images (one label per probe image, in the feature set's order)`);
-    }
-    // Rebuilt from each subset's own labels. A class target is the label RDM itself, whatever the measure (labels
-    // have no feature space for the measure's normalisation to act on): its exact prepared form is put in the
-    // cache, so crossSimilarity never computes the carrier's features. Computing it from an encoding instead would
-    // leave rounding noise that breaks the RDM's ties and so changes rank-based scores — and no encoding is exact
-    // under znorm with unequal class sizes (see targetFromLabels).
-    build = async (idx) => {
-      const ls = idx ? Array.from(idx, (i) => target.labels[i]) : target.labels;
-      if (target.labelKind !== 'class') return { rep: await targetFromLabels(ls, target.labelKind, { measure: config, label: name, engine }) };
-      const { keys, classes, counts } = parseClasses(ls, name);
-      const rep: LabelRepresentation = {
-        label: name,
-        n: keys.length,
-        p: classes.length,
-        shape: [1, 1, classes.length],
-        data: encodeClasses(keys, classes, 'one-hot'),
-        source: name,
-        labelTarget: { kind: 'class', encoding: 'label-matrix', classes, counts, exact: true },
-      };
-      const cache = new PreparedCache();
-      cache.set(rep, preparedCacheKey(id, opts.precision), preparedLabelMatrix(keys, pipeline, pipeline.compare, name));
-      return { rep, cache };
-    };
-    info = { kind: 'labels', label: name, source: name, features: 0 };
+    return { pool, info, build: async (idx) => ({ rep: idx ? subsetImages(rep, idx) : rep }) };
   }
+  const name = target.label ?? 'labels';
+  if (target.labels.length !== n) {
+    throw new Error(`${name}: ${target.labels.length} labels but the candidates have ${n} images (one label per probe image, in the feature set's order)`);
+  }
+  // Rebuilt from each subset's own labels. A class target is the label RDM itself, whatever the measure (labels
+  // have no feature space for the measure's normalisation to act on): its exact prepared form is put in the
+  // cache, so crossSimilarity never computes the carrier's features. Computing it from an encoding instead would
+  // leave rounding noise that breaks the RDM's ties and so changes rank-based scores — and no encoding is exact
+  // under znorm with unequal class sizes (see targetFromLabels).
+  const build = async (idx?: Uint32Array): Promise<BuiltTarget> => {
+    const ls = idx ? Array.from(idx, (i) => target.labels[i]) : target.labels;
+    if (target.labelKind !== 'class') return { rep: await targetFromLabels(ls, target.labelKind, { measure: config, label: name, engine }) };
+    const { keys, classes, counts } = parseClasses(ls, name);
+    const rep: LabelRepresentation = {
+      label: name,
+      n: keys.length,
+      p: classes.length,
+      shape: [1, 1, classes.length],
+      data: encodeClasses(keys, classes, 'one-hot'),
+      source: name,
+      labelTarget: { kind: 'class', encoding: 'label-matrix', classes, counts, exact: true },
+    };
+    const cache = new PreparedCache();
+    cache.set(rep, preparedCacheKey(id, opts.precision), preparedLabelMatrix(keys, pipeline, pipeline.compare, name));
+    return { rep, cache };
+  };
+  return { pool: candidates, info: { kind: 'labels', label: name, source: name, features: 0 }, build };
+}
+
+/** Step 4: subsampling — every candidate and the target recomputed on each seeded subset; scores[d·m + k]. */
+async function drawScores(
+  pool: Representation[],
+  build: (idx?: Uint32Array) => Promise<BuiltTarget>,
+  config: MeasureConfig,
+  gemm: { engine: GemmEngine; precision?: Precision },
+  b: { n: number; draws: number; subset: number; seed: number },
+  onProgress: RankOptions['onProgress'],
+): Promise<Float64Array> {
+  const { n, draws, subset, seed } = b;
+  const m = pool.length;
+  const subsets = bootstrapSubsets(n, subset, draws, seed);
+  const scores = new Float64Array(draws * m);
+  for (let d = 0; d < draws; d++) {
+    const idx = subsets[d];
+    try {
+      const t = await build(idx);
+      const sub = await crossSimilarity(
+        pool.map((c) => subsetImages(c, idx)),
+        [t.rep],
+        config,
+        { ...gemm, cache: t.cache },
+      );
+      scores.set(sub.matrix.data, d * m);
+    } catch (err) {
+      throw new Error(`bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images): ${(err as Error).message}`);
+    }
+    onProgress?.(d + 1, draws);
+  }
+  return scores;
+}
+
+/** Scores of the draws, keyed so that larger is better (`sign` = −1 for distances). */
+interface DrawTable {
+  scores: Float64Array | undefined;
+  draws: number;
+  m: number;
+  sign: number;
+}
+const drawKey = (t: DrawTable, d: number, k: number) => t.sign * t.scores![d * t.m + k];
+
+/** Step 5a: fraction of draws in which each candidate scored best (ties share the draw equally). */
+function bestFractions(t: DrawTable): Float64Array {
+  const { scores, draws, m } = t;
+  const all = Array.from({ length: m }, (_, k) => k);
+  const pBest = new Float64Array(m);
+  if (scores) {
+    const row = new Float64Array(m);
+    for (let d = 0; d < draws; d++) {
+      for (let k = 0; k < m; k++) row[k] = drawKey(t, d, k);
+      const best = argmaxAll(row, all);
+      for (const k of best) pBest[k] += 1 / best.length;
+    }
+    // Divided once at the end, so a candidate that wins every draw gets exactly 1.
+    for (let k = 0; k < m; k++) pBest[k] /= draws;
+  }
+  return pBest;
+}
+
+/** Step 6: group `model<sep>layer` members by model; each model is represented by its best layer on all images. */
+function groupByModel(
+  pool: Representation[],
+  score: number[],
+  key: number[],
+  t: DrawTable,
+  pBest: Float64Array,
+  stats: (k: number) => Pick<RankEntry, 'mean' | 'ci95' | 'pBest'>,
+  separator: string | undefined,
+): ModelEntry[] {
+  const { scores, draws, m } = t;
+  const sep = separator ?? '/';
+  if (!sep) throw new Error('the model/layer separator must not be empty');
+  const byModel = new Map<string, { layer: string; k: number }[]>();
+  pool.forEach((c, k) => {
+    const at = c.label.indexOf(sep);
+    const model = at < 0 ? c.label : c.label.slice(0, at);
+    const layer = at < 0 ? '' : c.label.slice(at + sep.length);
+    byModel.set(model, [...(byModel.get(model) ?? []), { layer, k }]);
+  });
+  const models = [...byModel.entries()].map(([model, layers]) => {
+    const ks = layers.map((l) => l.k);
+    const best = argmaxAll(key, ks)[0];
+    let pBestLayer: number | null = null;
+    if (scores) {
+      const row = new Float64Array(m);
+      pBestLayer = 0;
+      for (let d = 0; d < draws; d++) {
+        for (const k of ks) row[k] = drawKey(t, d, k);
+        const top = argmaxAll(row, ks);
+        if (top.includes(best)) pBestLayer += 1 / top.length;
+      }
+      pBestLayer /= draws;
+    }
+    const s = stats(best);
+    return {
+      model,
+      bestLayer: layers.find((l) => l.k === best)!.layer,
+      label: pool[best].label,
+      layers: ks.length,
+      score: score[best],
+      mean: s.mean,
+      ci95: s.ci95,
+      pBest: scores ? ks.reduce((a, k) => a + pBest[k], 0) : null,
+      pBestLayer,
+      key: key[best],
+    };
+  });
+  const modelRanks = competitionRanks(models.map((x) => x.key));
+  return models
+    .map((x, i) => ({ x, rank: modelRanks[i], i }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map(({ x: { key: _key, ...rest }, rank }) => ({ ...rest, rank }));
+}
+
+/**
+ * Rank candidate sources by their similarity to a target (see the module comment). Candidates must share their
+ * images with the target; a member target is excluded from its candidates.
+ */
+export async function rankSources(candidates: Representation[], target: Target, opts: RankOptions): Promise<RankResult> {
+  const measure = resolveMeasure(opts.measure);
+  const { config, id } = measure;
+  const larger = describeMeasure(id).largerIsMoreSimilar;
+  // Work with keys where larger is always better; report scores as the measure gives them.
+  const sign = larger ? 1 : -1;
+  if (candidates.length === 0) throw new Error('no candidate sources to rank');
+  const n = candidates[0].n;
+  const labels = candidates.map((c) => c.label);
+  const dup = labels.find((l, i) => labels.indexOf(l) !== i);
+  if (dup !== undefined) throw new Error(`two candidates are labelled "${dup}"; labels must be unique to rank them`);
+  // 1. Options first, so that a typo fails before minutes of work.
+  const { draws, subset, seed } = checkBootstrapOptions(opts, n);
+  const engine = opts.engine ?? (await getGemmEngine());
+  const gemm = { engine, precision: opts.precision };
+
+  // 2. The target, the candidates it leaves, and how to rebuild it on a subset of images.
+  const { pool, info, build } = resolveTarget(candidates, target, measure, opts, engine);
   if (pool.length === 0) throw new Error(`no candidate sources left: the only member is the target ${info.label}`);
   const m = pool.length;
 
+  // 3. Scores on all images.
   const target0 = await build();
   info.features = target0.rep.p;
   if ('labelTarget' in target0.rep) info.labels = (target0.rep as LabelRepresentation).labelTarget;
@@ -486,104 +622,31 @@ export async function rankSources(candidates: Representation[], target: Target, 
   const score = Array.from(full.matrix.data);
   const key = score.map((s) => sign * s);
 
-  // Subsampling.
-  let boot: RankResult['bootstrap'] = null;
-  let scores: Float64Array | undefined;
-  if (draws > 0) {
-    const subsets = bootstrapSubsets(n, subset, draws, seed);
-    scores = new Float64Array(draws * m);
-    for (let d = 0; d < draws; d++) {
-      const idx = subsets[d];
-      try {
-        const t = await build(idx);
-        const sub = await crossSimilarity(
-          pool.map((c) => subsetImages(c, idx)),
-          [t.rep],
-          config,
-          { ...gemm, cache: t.cache },
-        );
-        scores.set(sub.matrix.data, d * m);
-      } catch (err) {
-        throw new Error(`bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images): ${(err as Error).message}`);
-      }
-      opts.onProgress?.(d + 1, draws);
-    }
-    boot = { draws, subset, seed, generator: 'mulberry32 + partial Fisher–Yates (src/linalg/resample.ts)' };
-  }
+  // 4. Subsampling.
+  const scores = draws > 0 ? await drawScores(pool, build, config, gemm, { n, draws, subset, seed }, opts.onProgress) : undefined;
+  const boot: RankResult['bootstrap'] = draws > 0 ? { draws, subset, seed, generator: 'mulberry32 + partial Fisher–Yates (src/linalg/resample.ts)' } : null;
 
-  // Per-candidate statistics over the draws.
-  const drawKey = (d: number, k: number) => sign * scores![d * m + k];
-  const all = Array.from({ length: m }, (_, k) => k);
-  const pBest = new Float64Array(m);
-  if (scores) {
-    const row = new Float64Array(m);
-    for (let d = 0; d < draws; d++) {
-      for (let k = 0; k < m; k++) row[k] = drawKey(d, k);
-      const best = argmaxAll(row, all);
-      for (const k of best) pBest[k] += 1 / best.length;
-    }
-    // Divided once at the end, so a candidate that wins every draw gets exactly 1.
-    for (let k = 0; k < m; k++) pBest[k] /= draws;
-  }
+  // 5. Per-candidate statistics over the draws, and the ranking.
+  const table: DrawTable = { scores, draws, m, sign };
+  const pBest = bestFractions(table);
   const stats = (k: number): Pick<RankEntry, 'mean' | 'ci95' | 'pBest'> => {
     if (!scores) return { mean: null, ci95: null, pBest: null };
-    const v = Array.from({ length: draws }, (_, d) => scores![d * m + k]);
+    const v = Array.from({ length: draws }, (_, d) => scores[d * m + k]);
     return { mean: v.reduce((a, b) => a + b, 0) / draws, ci95: [percentile(v, 2.5), percentile(v, 97.5)], pBest: pBest[k] };
   };
   const ranks = competitionRanks(key);
+  const all = Array.from({ length: m }, (_, k) => k);
   const order = all.slice().sort((a, b) => key[b] - key[a] || a - b);
   const ranking: RankEntry[] = order.map((k) => ({ label: pool[k].label, score: score[k], ...stats(k), rank: ranks[k] }));
 
   const result: RankResult = { measure: id, largerIsMoreSimilar: larger, target: info, n_images: n, ranking, bootstrap: boot };
-
-  if (opts.groupBy === 'model') {
-    const sep = opts.separator ?? '/';
-    if (!sep) throw new Error('the model/layer separator must not be empty');
-    const byModel = new Map<string, { layer: string; k: number }[]>();
-    pool.forEach((c, k) => {
-      const at = c.label.indexOf(sep);
-      const model = at < 0 ? c.label : c.label.slice(0, at);
-      const layer = at < 0 ? '' : c.label.slice(at + sep.length);
-      byModel.set(model, [...(byModel.get(model) ?? []), { layer, k }]);
-    });
-    const models = [...byModel.entries()].map(([model, layers]) => {
-      const ks = layers.map((l) => l.k);
-      const best = argmaxAll(key, ks)[0];
-      let pBestLayer: number | null = null;
-      if (scores) {
-        const row = new Float64Array(m);
-        pBestLayer = 0;
-        for (let d = 0; d < draws; d++) {
-          for (const k of ks) row[k] = drawKey(d, k);
-          const top = argmaxAll(row, ks);
-          if (top.includes(best)) pBestLayer += 1 / top.length;
-        }
-        pBestLayer /= draws;
-      }
-      const s = stats(best);
-      return {
-        model,
-        bestLayer: layers.find((l) => l.k === best)!.layer,
-        label: pool[best].label,
-        layers: ks.length,
-        score: score[best],
-        mean: s.mean,
-        ci95: s.ci95,
-        pBest: scores ? ks.reduce((a, k) => a + pBest[k], 0) : null,
-        pBestLayer,
-        key: key[best],
-      };
-    });
-    const modelRanks = competitionRanks(models.map((x) => x.key));
-    result.groups = models
-      .map((x, i) => ({ x, rank: modelRanks[i], i }))
-      .sort((a, b) => a.rank - b.rank || a.i - b.i)
-      .map(({ x: { key: _key, ...rest }, rank }) => ({ ...rest, rank }));
-  }
+  // 6. Models: each one's best layer.
+  if (opts.groupBy === 'model') result.groups = groupByModel(pool, score, key, table, pBest, stats, opts.separator);
+  // 7. Every draw's scores, on request.
   if (opts.keepDraws && scores) {
     result.draws = {
       labels: pool.map((c) => c.label),
-      scores: Array.from({ length: draws }, (_, d) => Array.from(scores!.subarray(d * m, (d + 1) * m))),
+      scores: Array.from({ length: draws }, (_, d) => Array.from(scores.subarray(d * m, (d + 1) * m))),
     };
   }
   return result;
