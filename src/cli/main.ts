@@ -7,7 +7,21 @@ import { commands } from './commands/index.js';
 import { refuseOutputsOverInputs } from './outputs.js';
 import { setMaxMemory } from '../io/limits.js';
 
+let warningsInstalled = false;
+
+/**
+ * The library reports soft problems (unknown image identity, a missing fast engine) with process.emitWarning;
+ * on the command line they read as taskmap's own lines, without Node's "(node:PID)" prefix and trace hint.
+ */
+function printWarningsAsTaskmap(): void {
+  if (warningsInstalled) return;
+  warningsInstalled = true;
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => process.stderr.write(`taskmap: warning: ${w.message}\n`));
+}
+
 export async function main(argv: string[]): Promise<number> {
+  printWarningsAsTaskmap();
   const program = new Command('taskmap')
     .description(
       'Map the space of tasks learned by pre-trained networks: representation similarity (RSA, DDS, CKA), ' +

@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { saveFeatureSet } from '../../src/features/featureSet.js';
 import { readNpy } from '../../src/io/npy.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
@@ -12,8 +12,16 @@ import { lastOutput, runCliCode } from '../helpers/cli.js';
 
 const run = runCliCode;
 
+const temps: string[] = [];
+afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+};
+
 function tempSet(): { dir: string; reps: ReturnType<typeof randomRep>[] } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'taskmap-cli-'));
+  const dir = tempDir('taskmap-cli-');
   const reps = ['b_model', 'a_model', 'c_model'].map((l, i) => randomRep(l, 12, [2, 2, 3], 40 + i));
   return { dir, reps };
 }
@@ -82,7 +90,7 @@ describe('taskmap rdm', () => {
 
 describe('taskmap benchmark measures', () => {
   it('scores each measure with one protocol and reports measures that cannot apply', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'taskmap-bench-'));
+    const dir = tempDir('taskmap-bench-');
     const reps = ['p', 'q', 'r', 's', 't'].map((l, i) => randomRep(l, 12, [2, 2, 3], 70 + i));
     await saveFeatureSet(path.join(dir, 'f'), { n: 12, members: reps });
     // Truth = the RSA matrix itself, so RSA must score exactly 1 on every target.
@@ -107,7 +115,7 @@ describe.skipIf(skipWithoutSharedData)('taskmap evaluate on the published data',
     const fixtures = JSON.parse(readFileSync(path.join(dds, 'evaluation_fixtures.json'), 'utf8'));
     const kernels = JSON.parse(readFileSync(path.join(dds, 'CVPR2020_results/normcomparison_taskonomy_5000/rdms.json'), 'utf8'));
     const order: string[] = fixtures.dds_task_order_20;
-    const dir = mkdtempSync(path.join(tmpdir(), 'taskmap-eval-'));
+    const dir = tempDir('taskmap-eval-');
     const predicted = path.join(dir, 'dds_znorm_cosine.json');
     writeFileSync(predicted, JSON.stringify({ rows: order, cols: order, matrix: kernels.cosine.cka.debiased_centered.znorm[0] }));
     const keys: string[] = fixtures.taskonomy_affinity_keys_17;

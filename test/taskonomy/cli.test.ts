@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ahpAffinities } from '../../src/taskonomy/ahp.js';
 import { parseLossCsv, tournamentsFromLosses } from '../../src/taskonomy/winrates.js';
 import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
@@ -13,6 +13,7 @@ let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'taskmap-taskonomy-'));
 });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = runCliCode;
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
