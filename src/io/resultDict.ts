@@ -128,7 +128,7 @@ export function validateResultDict(value: unknown, name: string): ResultDict {
     try {
       parseTransferKey(key);
     } catch (e) {
-      throw new Error(`${name}: ${key.length > EXCERPT_CHARS ? `${excerpt(key)} is not a Taskonomy transfer key` : (e as Error).message}`);
+      throw new Error(`${name}: ${key.length > EXCERPT_CHARS ? `${excerpt(key)} is not a Taskonomy transfer key` : (e as Error).message}`, { cause: e });
     }
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       // Never JSON.stringify the value: it may be huge, cyclic, deeply nested, shared or a bigint.
@@ -152,7 +152,7 @@ export async function readResultDict(path: string): Promise<ResultDict> {
     try {
       value = JSON.parse(bytes.toString('utf8'));
     } catch (e) {
-      throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+      throw new Error(`${path}: not valid JSON (${(e as Error).message})`, { cause: e });
     }
   } else {
     value = unpickle(bytes, path);

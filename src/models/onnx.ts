@@ -40,7 +40,7 @@ export async function decodeOnnx(bytes: Uint8Array, path: string): Promise<OnnxM
   try {
     model = onnx.ModelProto.decode(bytes) as OnnxModel;
   } catch (e) {
-    throw new Error(`${path}: not an ONNX model (protobuf decode failed: ${(e as Error).message})`);
+    throw new Error(`${path}: not an ONNX model (protobuf decode failed: ${(e as Error).message})`, { cause: e });
   }
   if (!model.graph || model.graph.node.length === 0) throw new Error(`${path}: not an ONNX model (no graph nodes)`);
   return model;
@@ -119,7 +119,7 @@ export class OnnxRunner implements ModelRunner {
     try {
       result = await session.run(feeds, fetches);
     } catch (e) {
-      throw new Error(`${this.path}: onnxruntime failed on input ${batch.shape.join('×')}: ${(e as Error).message}`);
+      throw new Error(`${this.path}: onnxruntime failed on input ${batch.shape.join('×')}: ${(e as Error).message}`, { cause: e });
     }
     const out = taps.map((t) => {
       const r = result[t];

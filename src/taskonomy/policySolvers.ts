@@ -197,7 +197,7 @@ async function solveWithHighs(model: PolicyModel, timeLimit?: number): Promise<S
     sol = highs.solve(lp, options as Parameters<HighsSolver['solve']>[1]);
   } catch (err) {
     highsPromise = undefined; // a failed WASM call can leave the module unusable; reload next time
-    throw new Error(`HiGHS failed: ${(err as Error).message}`);
+    throw new Error(`HiGHS failed: ${(err as Error).message}`, { cause: err });
   }
   const solver = `highs ${(highs as unknown as { version?: { string?: string } }).version?.string ?? ''}`.trim();
   const status = sol.Status as string;

@@ -500,7 +500,7 @@ async function drawScores(
       );
       scores.set(sub.matrix.data, d * m);
     } catch (err) {
-      throw new Error(`bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images): ${(err as Error).message}`);
+      throw new Error(`bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images): ${(err as Error).message}`, { cause: err });
     }
     onProgress?.(d + 1, draws);
   }
