@@ -1,6 +1,6 @@
 /** What every route module gets: the data roots, the loaded-input caches, the job queue, and small shared helpers. */
 import type { FastifyReply } from 'fastify';
-import { canonicalMeasureId } from '../measures/registry.js';
+import { canonicalRepresentationId } from '../ops/measures.js';
 import type { Cataloguer } from './catalog.js';
 import { badRequest } from './errors.js';
 import type { JobQueue, JobRun } from './jobs.js';
@@ -25,7 +25,7 @@ export interface ServerContext {
 /** A measure id checked against the registry before any work is queued (400 with the registry's message). */
 export function checkedMeasure(id: string, what = 'measure'): string {
   try {
-    return canonicalMeasureId(id);
+    return canonicalRepresentationId(id);
   } catch (e) {
     throw badRequest(`${what}: ${(e as Error).message}`);
   }

@@ -4,25 +4,28 @@
  * TypeScript interfaces beside them are what the handlers receive. Value checks that need the data (labels,
  * measure ids, tasks of a result dict) are left to the library, whose messages name the problem.
  */
-import { EVAL_METRICS, type EvalMetric } from '../evaluate/evaluate.js';
-import type { PolicyProblem } from '../taskonomy/policy.js';
-import { LINKAGES, type Linkage } from '../taxonomy/cluster.js';
+import { EVAL_METRICS, type EvalMetric } from '../ops/evaluate.js';
+import { OBJECTIVE_NAMES, POLICY_SOLVERS, type PolicyProblem, type SolverChoice } from '../ops/policy.js';
+import { LABEL_KINDS } from '../ops/rank.js';
+import { PRECISIONS, type Precision } from '../ops/similarity.js';
+import { LINKAGES, type Linkage } from '../ops/taxonomy.js';
+import type { LabelKind } from '../taxonomy/rank.js';
 
 const ref = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 const label = { type: 'string', minLength: 1, maxLength: 256 } as const;
 const labels = { type: 'array', items: label, maxItems: 2000 } as const;
 const measure = { type: 'string', minLength: 1, maxLength: 512 } as const;
-const precision = { type: 'string', enum: ['float64', 'float32'] } as const;
+const precision = { type: 'string', enum: [...PRECISIONS] } as const;
 const costs = { type: 'object', additionalProperties: { type: 'number', minimum: 0 }, maxProperties: 2000 } as const;
 
-/** Objective names the policy accepts: the library's ids and the paper's gain / quality (see parseObjective). */
-export const OBJECTIVE_NAMES = ['affinity', 'sqrtAffinity', 'winsVsTask', 'winsVsPixels', 'quality', 'gain'] as const;
+/** Objective names the policy accepts: the library's list (ids and the paper's gain / quality). */
+export { OBJECTIVE_NAMES };
 
 function body<P extends Record<string, unknown>>(properties: P, required: string[] = []) {
   return { type: 'object', additionalProperties: false, properties, required } as const;
 }
 
-export type Precision = 'float64' | 'float32';
+export type { Precision };
 
 export interface SimilarityBody {
   featureSet: string;
@@ -51,7 +54,12 @@ export const taxonomySchema = body({
 
 export interface RankBody {
   featureSet: string;
-  target: string;
+  /** A member label; or give targetFile. */
+  target?: string;
+  /** A target file in the data roots: .npy features, or .csv / .txt labels (one per image). */
+  targetFile?: string;
+  /** For a labels file: class (default) or regression. */
+  targetKind?: LabelKind;
   measure: string;
   bootstrap?: number;
   subset?: number;
@@ -64,6 +72,8 @@ export const rankSchema = body(
   {
     featureSet: ref,
     target: label,
+    targetFile: ref,
+    targetKind: { type: 'string', enum: [...LABEL_KINDS] },
     measure,
     // Each draw recomputes every candidate on a subset; 2000 draws is already minutes on a large set.
     bootstrap: { type: 'integer', minimum: 0, maximum: 2000 },
@@ -73,7 +83,7 @@ export const rankSchema = body(
     separator: { type: 'string', minLength: 1, maxLength: 16 },
     precision,
   },
-  ['featureSet', 'target', 'measure'],
+  ['featureSet', 'measure'],
 );
 
 export interface EvaluateBody {
@@ -138,7 +148,7 @@ export interface PolicyBody extends Omit<PolicyProblem, 'affinities' | 'winsVsPi
   winsVsTask?: string;
   objective?: (typeof OBJECTIVE_NAMES)[number];
   /** 'auto' (default): exhaustive enumeration when it is small, else HiGHS; both are exact. */
-  solver?: 'auto' | 'highs' | 'exhaustive';
+  solver?: SolverChoice;
   /** Seconds (HiGHS). The server applies a default so one request cannot hold the solver indefinitely. */
   timeLimit?: number;
 }
@@ -157,7 +167,7 @@ const policyProperties = {
   importance: costs,
   valueFloor: { type: 'number', minimum: 0, maximum: 1 },
   sourceOnlyBonus: { type: 'number', minimum: -1e6, maximum: 1e6 },
-  solver: { type: 'string', enum: ['auto', 'highs', 'exhaustive'] },
+  solver: { type: 'string', enum: [...POLICY_SOLVERS] },
   timeLimit: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
 } as const;
 export const policySchema = body(policyProperties, ['affinities', 'budget']);

@@ -7,26 +7,17 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { evaluatePrediction, type EvaluateOptions } from '../evaluate/evaluate.js';
-import { evaluateMeasures } from '../evaluate/harness.js';
 import { loadFeatureSet } from '../features/featureSet.js';
 import { labelledMatrixFromCsv, labelledMatrixToJson } from '../io/labelledMatrix.js';
-import type { LabelledMatrix } from '../linalg/labelled.js';
-import { describeMeasure, type MeasureInfo } from '../measures/registry.js';
-import { similarityMatrix } from '../measures/similarity.js';
-import {
-  budgetSweep,
-  buildPolicyModel,
-  chooseSolver,
-  type PolicyProblem,
-  type PolicyResult,
-  type SolverChoice,
-  type SweepRow,
-} from '../taskonomy/policy.js';
+import { representationInfoOrNull } from '../ops/measures.js';
+import { evaluateMatrix, evaluateMeasures, type EvaluateOptions } from '../ops/evaluate.js';
+import { sweep, type PolicyProblem, type SolverChoice } from '../ops/policy.js';
+import { loadTarget, rank, type TargetSpec } from '../ops/rank.js';
+import { similarityOfSet } from '../ops/similarity.js';
+import { matrixDirection, taxonomyView } from '../ops/taxonomy.js';
 import { parseLossCsv, tournamentsFromLosses } from '../taskonomy/winrates.js';
-import { cutTree, leafOrder, linkage, similarityToDistance, toNewick, toTree, type Linkage } from '../taxonomy/cluster.js';
-import { classicalMds } from '../taxonomy/mds.js';
-import { rankSources, type RankOptions } from '../taxonomy/rank.js';
+import type { Linkage } from '../taxonomy/cluster.js';
+import type { RankOptions } from '../taxonomy/rank.js';
 import { csvKind, identifyFile, MAX_SNIFF_BYTES, type ResultEntry } from './catalog.js';
 import { HttpError, toHttpError } from './errors.js';
 import type { Progress } from './jobs.js';
@@ -49,45 +40,12 @@ export interface UploadKind {
 
 async function similarityOf(env: TaskEnv, fs: ResolvedPath, measure: string, precision: Precision | undefined) {
   const loaded = await env.store.featureSet(fs);
-  const sim = await similarityMatrix(loaded.set, measure, {
+  const { matrix: sim, measure: info } = await similarityOfSet(loaded.set, measure, {
     cache: loaded.cache,
     precision,
     onProgress: (done, total, label) => env.report({ done, total, label, stage: 'preparing models' }),
   });
-  return { loaded, sim };
-}
-
-/**
- * Tree, leaf order, flat clusters and a 2-D classical MDS map of a similarity (or distance) matrix; distances
- * are 1 − similarity, as in the CLI's `taxonomy --similarity`.
- */
-function taxonomyOf(sim: LabelledMatrix, isDistance: boolean, method: Linkage, k: number | undefined, families: Record<string, string> | null) {
-  const n = sim.rows.length;
-  if (n < 2) throw new Error(`a taxonomy needs at least 2 items, got ${n}`);
-  if (sim.rows.some((r, i) => r !== sim.cols[i])) throw new Error('a square matrix with the same row and column labels is needed for a taxonomy');
-  const distances = isDistance ? sim.matrix : similarityToDistance(sim.matrix, sim.rows);
-  const tree = linkage(distances, method, sim.rows);
-  const familyCount = families ? new Set(sim.rows.map((l) => families[l]).filter(Boolean)).size : 0;
-  const clusters = Math.min(n, k ?? (familyCount >= 2 ? familyCount : Math.min(3, n)));
-  const mds = classicalMds(distances, Math.min(2, n));
-  const labels = cutTree(tree, clusters);
-  const top = Math.abs(mds.eigenvalues[0]);
-  return {
-    labels: sim.rows,
-    linkage: method,
-    distance: isDistance ? 'given' : '1 - similarity',
-    merges: tree.merges,
-    tree: toTree(tree),
-    newick: toNewick(tree),
-    leafOrder: leafOrder(tree).map((i) => sim.rows[i]),
-    k: clusters,
-    clusters: Object.fromEntries(sim.rows.map((l, i) => [l, labels[i]])),
-    mds: {
-      coords: Object.fromEntries(sim.rows.map((l, i) => [l, Array.from(mds.coords.data.subarray(i * mds.coords.cols, (i + 1) * mds.coords.cols))])),
-      explained: mds.explained,
-      negativeEigenvalues: Array.from(mds.eigenvalues).filter((v) => v < -1e-9 * top).length,
-    },
-  };
+  return { loaded, sim, info };
 }
 
 /** The policy solver's `auto` choice lives in the library (taskonomy/policySolvers.ts). */
@@ -153,62 +111,58 @@ export const tasks = {
   },
 
   async similarity(a: { fs: ResolvedPath; measure: string; precision?: Precision }, env: TaskEnv) {
-    const { loaded, sim } = await similarityOf(env, a.fs, a.measure, a.precision);
+    const { loaded, sim, info } = await similarityOf(env, a.fs, a.measure, a.precision);
     return {
       featureSet: a.fs.ref,
       images: loaded.set.n,
-      measure: describeMeasure(a.measure),
+      measure: info,
       matrix: labelledMatrixToJson(sim),
       families: loaded.families,
     };
   },
 
   async taxonomyOfFeatures(a: { fs: ResolvedPath; measure: string; precision?: Precision; linkage: Linkage; clusters?: number }, env: TaskEnv) {
-    const { loaded, sim } = await similarityOf(env, a.fs, a.measure, a.precision);
-    const info = describeMeasure(a.measure);
+    const { loaded, sim, info } = await similarityOf(env, a.fs, a.measure, a.precision);
     return {
       source: { featureSet: a.fs.ref } as { featureSet?: string; matrix?: string },
       images: loaded.set.n as number | undefined,
       measure: info,
       similarity: labelledMatrixToJson(sim),
       families: loaded.families,
-      ...taxonomyOf(sim, !info.largerIsMoreSimilar, a.linkage, a.clusters, loaded.families),
+      ...taxonomyView(sim, { linkage: a.linkage, direction: matrixDirection(info.id), clusters: a.clusters, families: loaded.families }),
     };
   },
 
   async taxonomyOfMatrix(a: { matrix: ResolvedPath; linkage: Linkage; clusters?: number }, env: TaskEnv) {
     const m = await env.store.matrix(a.matrix);
-    // The matrix's own measure id decides its direction; a file without one is taken as a similarity.
-    let info: MeasureInfo | null = null;
-    try {
-      if (m.measure !== undefined) info = describeMeasure(m.measure);
-    } catch {
-      // another tool's id: not in our registry
-    }
+    // The matrix's own measure id decides its direction (the measure catalogue answers, for representation and
+    // Fisher task measures alike); a file without one, or with another tool's, is taken as a similarity.
+    const info = representationInfoOrNull(m.measure);
     return {
       source: { matrix: a.matrix.ref },
       measure: info,
       similarity: labelledMatrixToJson(m),
       families: null,
-      ...taxonomyOf(m, info ? !info.largerIsMoreSimilar : false, a.linkage, a.clusters, null),
+      ...taxonomyView(m, { linkage: a.linkage, direction: matrixDirection(m.measure), clusters: a.clusters }),
     };
   },
 
-  async rank(a: { fs: ResolvedPath; target: string; measure: string; options: RankArgs }, env: TaskEnv) {
+  async rank(a: { fs: ResolvedPath; target: TargetSpec; measure: string; options: RankArgs }, env: TaskEnv) {
     const loaded = await env.store.featureSet(a.fs);
+    const target = await loadTarget(a.target, loaded.set.n);
     const draws = a.options.bootstrap ?? 0;
     env.report({ done: 0, total: Math.max(1, draws), stage: draws ? 'bootstrap draws' : 'scoring' });
-    const result = await rankSources(
-      loaded.set.members,
-      { kind: 'member', label: a.target },
-      { ...a.options, measure: a.measure, onProgress: (done, total) => env.report({ done, total, stage: 'bootstrap draws' }) },
-    );
+    const { result } = await rank(loaded.set.members, target, {
+      ...a.options,
+      measure: a.measure,
+      onProgress: (done, total) => env.report({ done, total, stage: 'bootstrap draws' }),
+    });
     return { featureSet: a.fs.ref, families: loaded.families, ...result };
   },
 
   async evaluatePredicted(a: { predicted: ResolvedPath; truth: ResolvedPath; options: EvaluateOptions }, env: TaskEnv) {
     const [predicted, truth] = await Promise.all([env.store.matrix(a.predicted), env.store.matrix(a.truth)]);
-    return { predicted: a.predicted.ref, truth: a.truth.ref, ...evaluatePrediction(predicted, truth, a.options) };
+    return { predicted: a.predicted.ref, truth: a.truth.ref, ...evaluateMatrix(predicted, truth, a.options) };
   },
 
   async evaluateMeasures(a: { fs: ResolvedPath; truth: ResolvedPath; measures: string[]; precision?: Precision; options: EvaluateOptions }, env: TaskEnv) {
@@ -224,18 +178,11 @@ export const tasks = {
   },
 
   async sweep(a: { problem: PolicyProblem; budgets: number[]; solver?: SolverChoice; timeLimit: number }, env: TaskEnv) {
-    const rows: SweepRow[] = [];
-    const results: PolicyResult[] = [];
-    // One budget per call, so progress can be reported between solves.
-    for (let i = 0; i < a.budgets.length; i++) {
-      env.report({ done: i, total: a.budgets.length, label: `budget ${a.budgets[i]}`, stage: 'solving' });
-      const solver = chooseSolver(buildPolicyModel({ ...a.problem, budget: a.budgets[i] }), a.solver);
-      const one = await budgetSweep(a.problem, [a.budgets[i]], { solver, timeLimit: a.timeLimit });
-      rows.push(...one.rows);
-      results.push(...one.results);
-    }
-    env.report({ done: a.budgets.length, total: a.budgets.length, stage: 'solving' });
-    return { sweep: rows, policies: results };
+    return sweep(a.problem, a.budgets, {
+      solver: a.solver,
+      timeLimit: a.timeLimit,
+      onBudget: (done, total, budget) => env.report({ done, total, ...(budget === undefined ? {} : { label: `budget ${budget}` }), stage: 'solving' }),
+    });
   },
 } satisfies Record<string, (args: never, env: TaskEnv) => Promise<unknown>>;
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardMeasureIds, type ParamSpec } from '../../measures/registry.js';
+import type { ParamSpec } from '../../measures/registry.js';
+import { entriesFor, measureListing, TASK_MEASURES } from '../../ops/measures.js';
 
 export function register(program: Command): void {
   program
@@ -8,28 +9,21 @@ export function register(program: Command): void {
     .description('List every measure family of the registry with its parameters, and the standard measure ids.')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
-      // Task measures (Fisher) compare labelled data sets, not feature sets; their module loads TF.js, so it is
-      // imported only here.
-      const { TASK_MEASURES } = await import('../../nsl/taskMeasures.js');
-      const standard = standardMeasureIds().map((id) => {
-        const d = describeMeasure(id);
-        return { id: d.id, family: d.family, largerIsMoreSimilar: d.largerIsMoreSimilar, symmetric: d.symmetric, invariances: d.invariances };
-      });
+      const { families, measures, catalogue, invariances } = measureListing();
+      const standard = measures.map((d) => ({ id: d.id, family: d.family, largerIsMoreSimilar: d.largerIsMoreSimilar, symmetric: d.symmetric, invariances: d.invariances }));
       if (o.json) {
-        process.stdout.write(
-          `${JSON.stringify({ families: FAMILIES, standard, invariances: INVARIANCE_DESCRIPTIONS, taskMeasures: TASK_MEASURES }, null, 2)}\n`,
-        );
+        process.stdout.write(`${JSON.stringify({ families, standard, invariances, taskMeasures: TASK_MEASURES, catalogue }, null, 2)}\n`);
         return;
       }
       const lines: string[] = [];
-      for (const f of FAMILIES) {
-        lines.push(`${f.id} — ${f.name}`, `  ${f.description}`, `  reference: ${f.reference}`);
+      for (const f of entriesFor('representations')) {
+        lines.push(`${f.family} — ${f.name}`, `  ${f.description}`, `  reference: ${f.reference}`);
         lines.push(...paramLines(f.params));
         lines.push('');
       }
       lines.push('Task measures (labelled data sets: `taskmap similarity <dir of .npz tasks> --measure <id>`; distances, smaller = more similar):');
-      for (const f of TASK_MEASURES) {
-        lines.push(`${f.id} — ${f.name}`, `  ${f.description}`, `  reference: ${f.reference}`);
+      for (const f of entriesFor('labelled-tasks')) {
+        lines.push(`${f.family} — ${f.name}`, `  ${f.description}`, `  reference: ${f.reference}`);
         lines.push(...paramLines(f.params));
       }
       lines.push('');

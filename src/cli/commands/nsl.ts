@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { parseTaskMeasure, taskMeasureId } from '../../measures/taskMeasures.js';
+import { embedTasks } from '../../ops/fisher.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { collect, parseList, parseNumber, UsageError } from '../util.js';
@@ -160,27 +162,6 @@ export async function probeTrainConfig(o: ProbeOptions) {
   };
 }
 
-/** Embed every task (probe trained from the shared initialisation) and compute the task-distance matrix. */
-export async function embedTasks<T extends import('../../nsl/fisher.js').Task>(
-  tasks: T[],
-  measure: import('../../nsl/taskMeasures.js').TaskMeasureConfig,
-  config: Awaited<ReturnType<typeof probeTrainConfig>>,
-  onTask?: (task: T, embedding: import('../../nsl/fisher.js').FisherEmbedding & { trainAccuracy: number }) => void,
-) {
-  const { taskEmbedding } = await import('../../nsl/fisher.js');
-  const { taskDistanceMatrix } = await import('../../nsl/taskMeasures.js');
-  const embeddings = [];
-  const bar = progressBar('fisher');
-  for (const [i, t] of tasks.entries()) {
-    bar.update(i, tasks.length, t.name);
-    const emb = await taskEmbedding(t, { config, firstAxisMean: measure.reduce === 'first-axis' });
-    embeddings.push(emb);
-    onTask?.(t, emb);
-  }
-  bar.stop();
-  return { ...taskDistanceMatrix(tasks.map((t) => t.name), embeddings, measure), embeddings };
-}
-
 function registerTrain(nsl: Command): void {
   addDataOptions(
     addTrainingOptions(
@@ -340,7 +321,6 @@ function registerFisher(nsl: Command): void {
       .option('--data <dir>', 'Fashion-MNIST directory')
       .option('-o, --out <file>', 'write the distance matrix here (.json, .csv or .npy)'),
   ).action(async (o: ProbeOptions & { task: string[]; measure: string; perClass: string; probePerClass: string; data?: string; out?: string }) => {
-    const { parseTaskMeasure, taskMeasureId } = await import('../../nsl/taskMeasures.js');
     const measure = parseTaskMeasure(o.measure);
     const { FASHION_MNIST_CLASSES, loadFashionMnist } = await import('../../nsl/data.js');
     const { classSubsetTasks, DEFAULT_CLASS_SUBSET_TASKS, parseClassSubsetTask } = await import('../../nsl/labelledData.js');
@@ -357,9 +337,12 @@ function registerFisher(nsl: Command): void {
     const config = await probeTrainConfig(o);
     const fm = await loadFashionMnist(o.data);
     const tasks = classSubsetTasks(fm, specs, perClass, probePerClass);
-    const { matrix, floorHits, embeddings } = await embedTasks(tasks, measure, config, (t, emb) =>
-      process.stderr.write(`${t.name}: classes ${t.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`),
-    );
+    const bar = progressBar('fisher');
+    const { matrix, floorHits, embeddings } = await embedTasks(tasks, measure, config, {
+      onProgress: (d, t, l) => (d < t ? bar.update(d, t, l) : bar.stop()),
+      onTask: (t, emb) =>
+        process.stderr.write(`${t.name}: classes ${t.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`),
+    });
     const { formatMatrix } = await import('../table.js');
     process.stdout.write(`${taskMeasureId(measure)} (rows = source, columns = target; smaller = closer)\n${formatMatrix(matrix, 4)}\n`);
     if (floorHits) {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readResultDict } from '../../io/resultDict.js';
-import { budgetSweep, parseObjective, solvePolicy, type PolicyProblem, type PolicyResult } from '../../taskonomy/policy.js';
+import { parseObjective, solve, sweep, type PolicyProblem, type PolicyResult } from '../../ops/policy.js';
 import { formatTable } from '../table.js';
 import { collect, parseKeyNumbers, parseList, parseNumber, UsageError } from '../util.js';
 
@@ -108,14 +108,14 @@ export function register(program: Command): void {
       };
       if (o.sweep) {
         const budgets = o.budgets === undefined ? undefined : parseList(o.budgets)!.map((b) => parseNumber(b, '--budgets', { min: 0 }));
-        const { rows, results } = await budgetSweep(problem, budgets, solveOpts);
+        const { sweep: rows, policies: results } = await sweep(problem, budgets, solveOpts);
         const fmt = (x: number | null) => (x === null ? '–' : x.toFixed(4));
         const table = rows.map((r) => [String(r.budget), r.status, fmt(r.objective), fmt(r.meanGain), fmt(r.meanQuality), r.supervised.join(' ')]);
         process.stdout.write(`${formatTable(['budget', 'status', 'objective', 'mean gain', 'mean quality', 'supervised'], table)}\n`);
         if (o.out) await writeFileAtomic(o.out, `${JSON.stringify({ sweep: rows, policies: results }, null, 2)}\n`);
         return;
       }
-      const result = await solvePolicy(problem, solveOpts);
+      const result = await solve(problem, solveOpts);
       process.stdout.write(summary(result));
       if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(result, null, 2)}\n`);
     });

@@ -1,39 +1,15 @@
 import { access } from 'node:fs/promises';
-import { extname } from 'node:path';
 import type { Command } from 'commander';
-import { loadFeatureSet, loadRepresentation } from '../../features/featureSet.js';
-import { applyImageList, readImagesList } from '../../features/imageIdentity.js';
+import { loadFeatureSet } from '../../features/featureSet.js';
+import { readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { parseCsv } from '../../io/labelledMatrix.js';
 import { getGemmEngine, type EngineKind, type Precision } from '../../linalg/gemm.js';
-import { describeMeasure } from '../../measures/registry.js';
-import { rankSources, type LabelKind, type RankEntry, type RankResult, type Target } from '../../taxonomy/rank.js';
+import { LABEL_KINDS, loadTarget, rank, targetFileKind, type TargetSpec } from '../../ops/rank.js';
+import type { LabelKind, RankEntry, RankResult } from '../../taxonomy/rank.js';
+import { addMeasureOptions, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { parseNumber, UsageError } from '../util.js';
-import { addMeasureOptions, measureIdFromOptions, type MeasureOptions } from './similarity.js';
-import { readInputText } from '../../io/input.js';
-
-const LABEL_FILES = new Set(['.csv', '.txt']);
-
-/**
- * One label per image, in the feature set's image order: a single column, or `image,label` (the image column is
- * not used to reorder). A header row is recognised by the count: n + 1 rows means the first is a header.
- */
-export async function readTargetLabels(path: string, n: number): Promise<string[]> {
-  const records = parseCsv(await readInputText(path, 'a labels file'), path);
-  const width = records[0]?.length ?? 0;
-  const bad = records.findIndex((r) => r.length !== width);
-  if (width < 1 || width > 2) {
-    throw new Error(`${path}: expected one label per line, or two columns "image,label"; line 1 has ${width} fields`);
-  }
-  if (bad >= 0) throw new Error(`${path}: line ${bad + 1} has ${records[bad].length} fields but line 1 has ${width}`);
-  const body = records.length === n + 1 ? records.slice(1) : records;
-  if (body.length !== n) {
-    throw new Error(`${path}: ${records.length} rows, but the feature set has ${n} images (one label per image, optionally after a header row)`);
-  }
-  return body.map((r) => r[width - 1].trim());
-}
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -46,23 +22,23 @@ async function exists(path: string): Promise<boolean> {
  * `--target` is a member label if one matches, else a file: .npy features or a .csv/.txt of labels. Anything else
  * is passed on as a member label so that the library's error lists close matches.
  */
-async function resolveTarget(value: string, members: string[], n: number, kind: string | undefined): Promise<Target> {
-  const ext = extname(value).toLowerCase();
+async function targetSpec(value: string, members: string[], kind: string | undefined): Promise<TargetSpec> {
+  const fileKind = targetFileKind(value);
   const isFile = !members.includes(value) && (await exists(value));
-  if (kind !== undefined && !(isFile && LABEL_FILES.has(ext))) {
+  if (kind !== undefined && !(isFile && fileKind === 'labels-file')) {
     throw new UsageError('--target-kind applies only when --target is a labels file (.csv or .txt)');
   }
   if (!isFile) {
-    if (!members.includes(value) && (ext === '.npy' || LABEL_FILES.has(ext))) {
+    if (!members.includes(value) && fileKind !== undefined) {
       throw new UsageError(`--target ${value}: no such file (and no member has that label)`);
     }
     return { kind: 'member', label: value };
   }
-  if (ext === '.npy') return { kind: 'representation', representation: await loadRepresentation(value) };
-  if (LABEL_FILES.has(ext)) {
+  if (fileKind === 'representation-file') return { kind: 'representation-file', path: value };
+  if (fileKind === 'labels-file') {
     const labelKind = kind ?? 'class';
-    if (labelKind !== 'class' && labelKind !== 'regression') throw new UsageError(`--target-kind must be class or regression, got "${labelKind}"`);
-    return { kind: 'labels', labels: await readTargetLabels(value, n), labelKind: labelKind as LabelKind, label: value };
+    if (!(LABEL_KINDS as readonly string[]).includes(labelKind)) throw new UsageError(`--target-kind must be ${LABEL_KINDS.join(' or ')}, got "${labelKind}"`);
+    return { kind: 'labels-file', path: value, labelKind: labelKind as LabelKind };
   }
   throw new UsageError(`--target ${value}: a target file must be .npy (features) or .csv / .txt (one label per image)`);
 }
@@ -188,20 +164,21 @@ export function register(program: Command): void {
         const subset = o.subset === undefined ? undefined : parseNumber(o.subset, '--subset', { integer: true, min: 4 });
         const seed = o.seed === undefined ? undefined : parseNumber(o.seed, '--seed', { integer: true, min: 0 });
         const set = await loadFeatureSet(featureset, { images: await readImagesList(o.imagesList) });
-        const target = await resolveTarget(
+        const spec = await targetSpec(
           o.target,
           set.members.map((m) => m.label),
-          set.n,
           o.targetKind,
         );
-        if (o.targetImages !== undefined && target.kind !== 'representation') throw new UsageError('--target-images applies only to a .npy target');
-        if (target.kind === 'representation') applyImageList(target.representation, await readImagesList(o.targetImages));
+        if (o.targetImages !== undefined && spec.kind !== 'representation-file') throw new UsageError('--target-images applies only to a .npy target');
+        if (spec.kind === 'representation-file') spec.images = await readImagesList(o.targetImages);
+        const target = await loadTarget(spec, set.n);
         const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
         const bar = progressBar(`rank ${measure}`);
         const t0 = performance.now();
         let result: RankResult;
+        let measureName: string;
         try {
-          result = await rankSources(set.members, target, {
+          ({ result, measureName } = await rank(set.members, target, {
             measure,
             bootstrap: draws,
             subset,
@@ -212,14 +189,14 @@ export function register(program: Command): void {
             precision: o.precision as Precision,
             keepDraws: Boolean(o.keepDraws),
             onProgress: (d, t) => bar.update(d, t, 'draws'),
-          });
+          }));
         } finally {
           bar.stop();
         }
         const ms = performance.now() - t0;
         process.stdout.write(`${formatRanking(result)}\n`);
         if (o.out) {
-          const json = { featureset, ...result, measure_name: describeMeasure(measure).name };
+          const json = { featureset, ...result, measure_name: measureName };
           await writeFileAtomic(o.out, `${JSON.stringify(json, null, 2)}\n`);
           process.stderr.write(`${result.ranking.length} candidates ranked in ${(ms / 1000).toFixed(1)} s → ${o.out}\n`);
         }

@@ -1,93 +1,24 @@
 import type { Command } from 'commander';
-import { loadFeatureSet } from '../../features/featureSet.js';
 import { readImagesList } from '../../features/imageIdentity.js';
 import { writeLabelledMatrix } from '../../io/labelledMatrix.js';
-import { getGemmEngine, type EngineKind, type Precision } from '../../linalg/gemm.js';
-import { canonicalMeasureId, describeMeasure, FAMILIES } from '../../measures/registry.js';
-import { similarityMatrix } from '../../measures/similarity.js';
+import { getGemmEngine, type EngineKind } from '../../linalg/gemm.js';
+import { canonicalId, findEntry } from '../../measures/catalogue.js';
+import { fisherMatrix } from '../../ops/fisher.js';
+import { PRECISIONS, similarityOfPath, type Precision } from '../../ops/similarity.js';
+import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
 import { progressBar } from '../progress.js';
 import { formatMatrix } from '../table.js';
 import { parseList, UsageError } from '../util.js';
-import { addProbeOptions, type ProbeOptions } from './nsl.js';
-
-export interface MeasureOptions {
-  measure: string;
-  norm?: string;
-  kernel?: string;
-  compare?: string;
-  centering?: string;
-  rdm?: string;
-  shape?: string;
-  layout?: string;
-  groups?: string;
-  t?: string;
-  debiased?: boolean;
-}
-
-/** Merge `--measure` (a family or a full id) with the per-parameter flags into one canonical measure id. */
-export function measureIdFromOptions(o: MeasureOptions): string {
-  const extra: string[] = [];
-  const add = (key: string, value: string | undefined) => {
-    if (value !== undefined) extra.push(`${key}=${value}`);
-  };
-  add('norm', o.norm);
-  add('kernel', o.kernel);
-  add('compare', o.compare);
-  add('centering', o.centering);
-  add('rdm', o.rdm);
-  if (o.shape !== undefined) {
-    const dims = o.shape.split(/[,x×]/).map((s) => s.trim());
-    if (dims.length !== 3) throw new UsageError(`--shape: expected H,W,C, got "${o.shape}"`);
-    extra.push(`shape=${dims.join('x')}`);
-  }
-  add('layout', o.layout);
-  add('groups', o.groups);
-  add('t', o.t);
-  if (o.debiased) extra.push('debiased');
-  const base = o.measure.trim();
-  const id = extra.length === 0 ? base : `${base}${base.includes(':') ? ',' : ':'}${extra.join(',')}`;
-  return canonicalMeasureId(id);
-}
-
-export function addMeasureOptions(cmd: Command): Command {
-  return cmd
-    .option('-m, --measure <id>', 'measure family (rsa, dds, cka) or a full id such as dds:norm=znorm,kernel=lap (see `taskmap measures`)', 'rsa')
-    .option('--norm <name>', 'DDS feature normalisation: none, centering, znorm, group_norm, instance_norm, layer_norm, batch_norm')
-    .option('--kernel <name>', 'DDS f / CKA kernel: linear, rbf, lap, pearson, euclidean, cosine')
-    .option('--compare <name>', 'DDS g: cka, spearman, pearson, cosine-triu, kendall (RSA: spearman, pearson, kendall)')
-    .option('--centering <name>', 'matrix centring before g: unbiased, biased, none')
-    .option('--rdm <distance>', 'RSA dissimilarity: correlation, euclidean, sqeuclidean, cosine')
-    .option('--shape <H,W,C>', 'per-image tensor shape for group/instance/batch norm (default: the stored shape)')
-    .option('--layout <NHWC|NCHW>', 'order of the flattened features for the tensor norms')
-    .option('--groups <G>', 'channel groups for group_norm (default 2)')
-    .option('--t <fraction>', 'RBF bandwidth as a fraction of the median squared distance (default 0.5)')
-    .option('--debiased', 'CKA with the unbiased HSIC estimator');
-}
-
-const REPRESENTATION_FLAGS: [keyof MeasureOptions, string][] = [
-  ['norm', '--norm'],
-  ['kernel', '--kernel'],
-  ['compare', '--compare'],
-  ['centering', '--centering'],
-  ['rdm', '--rdm'],
-  ['shape', '--shape'],
-  ['layout', '--layout'],
-  ['groups', '--groups'],
-  ['t', '--t'],
-  ['debiased', '--debiased'],
-];
+import { addProbeOptions, probeTrainConfig, type ProbeOptions } from './nsl.js';
 
 /**
- * The task measure `--measure` names, or undefined for a representation measure. The task-measure module loads
- * TF.js, so it is imported only when the family is not a representation measure.
+ * The task measure `--measure` names (the catalogue says which input a family takes), or undefined for a
+ * representation measure.
  */
-async function taskMeasureOf(measure: string) {
-  const family = measure.split(':')[0].trim();
-  if (FAMILIES.some((f) => f.id === family)) return undefined;
-  const { parseTaskMeasure, TASK_MEASURES } = await import('../../nsl/taskMeasures.js');
-  if (!TASK_MEASURES.some((f) => f.id === family)) return undefined;
+function taskMeasureOf(measure: string): string | undefined {
+  if (findEntry(measure)?.input !== 'labelled-tasks') return undefined;
   try {
-    return parseTaskMeasure(measure);
+    return canonicalId(measure);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -102,30 +33,25 @@ function outputFormat(o: { out?: string; format?: string }): 'json' | 'csv' | 'n
 }
 
 /** `similarity <dir> --measure fisher-…`: Fisher task distances between the labelled data sets in `dir`. */
-async function taskDistances(dir: string, measure: import('../../nsl/taskMeasures.js').TaskMeasureConfig, o: SimilarityOptions): Promise<void> {
-  const given = REPRESENTATION_FLAGS.filter(([k]) => o[k] !== undefined && o[k] !== false).map(([, flag]) => flag);
-  if (given.length > 0) throw new UsageError(`${given.join(', ')}: representation-measure options; ${measure.family} is a task measure (see the Fisher options in --help)`);
-  const { taskMeasureId } = await import('../../nsl/taskMeasures.js');
-  const { loadLabelledTasks } = await import('../../nsl/labelledData.js');
-  const { embedTasks, probeTrainConfig } = await import('./nsl.js');
-  const id = taskMeasureId(measure);
+async function taskDistances(dir: string, measure: string, o: SimilarityOptions): Promise<void> {
+  const given = givenParameterFlags(o);
+  if (given.length > 0) throw new UsageError(`${given.join(', ')}: representation-measure options; ${findEntry(measure)!.family} is a task measure (see the Fisher options in --help)`);
   const format = o.out ? outputFormat(o) : undefined;
   const config = await probeTrainConfig(o);
-  let tasks = await loadLabelledTasks(dir);
-  const order = parseList(o.order, '--order');
-  if (order) {
-    const missing = order.filter((n) => !tasks.some((t) => t.name === n));
-    if (missing.length > 0) throw new UsageError(`--order: no task ${missing.map((n) => `"${n}"`).join(', ')} in ${dir} (tasks: ${tasks.map((t) => t.name).join(', ')})`);
-    tasks = order.map((n) => tasks.find((t) => t.name === n)!);
-  }
   const t0 = performance.now();
-  // The Fisher is estimated on the images the probe was trained on (a labelled data set has no test split).
-  const { matrix } = await embedTasks(
-    tasks.map((t) => ({ name: t.name, train: t.data, probe: t.data })),
-    measure,
-    config,
-    (t, emb) => process.stderr.write(`${t.name}: ${t.train.n} images, ${t.train.numClasses} classes; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`),
-  );
+  const bar = progressBar('fisher');
+  let r;
+  try {
+    r = await fisherMatrix(dir, measure, config, {
+      order: parseList(o.order, '--order'),
+      onProgress: (d, t, l) => (d < t ? bar.update(d, t, l) : bar.stop()),
+      onTask: (t, emb) => process.stderr.write(`${t.name}: ${t.train.n} images, ${t.train.numClasses} classes; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`),
+    });
+  } catch (e) {
+    if ((e as Error).message.startsWith('--order:')) throw new UsageError((e as Error).message);
+    throw e;
+  }
+  const { id, matrix, tasks } = r;
   const ms = performance.now() - t0;
   if (o.out) {
     await writeLabelledMatrix(o.out, matrix, format);
@@ -167,15 +93,16 @@ export function register(program: Command): void {
       .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
       .option('--engine <kind>', 'GEMM engine: auto (default), ort, js'),
   ).action(async (featureset: string, o: SimilarityOptions) => {
-    const task = await taskMeasureOf(o.measure);
+    const task = taskMeasureOf(o.measure);
     if (task) return taskDistances(featureset, task, o);
     const measure = measureIdFromOptions(o);
-    if (o.precision !== 'float64' && o.precision !== 'float32') throw new UsageError(`--precision must be float64 or float32, got "${o.precision}"`);
-    const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order'), images: await readImagesList(o.imagesList) });
+    if (!(PRECISIONS as readonly string[]).includes(o.precision)) throw new UsageError(`--precision must be ${PRECISIONS.join(' or ')}, got "${o.precision}"`);
     const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
     const bar = progressBar(measure);
     const t0 = performance.now();
-    const sim = await similarityMatrix(set, measure, {
+    const { matrix: sim, measure: info, images, members } = await similarityOfPath(featureset, measure, {
+      order: parseList(o.order, '--order'),
+      images: await readImagesList(o.imagesList),
       engine,
       precision: o.precision as Precision,
       onProgress: (d, t, l) => bar.update(d, t, l),
@@ -186,10 +113,10 @@ export function register(program: Command): void {
       const format = outputFormat(o);
       await writeLabelledMatrix(o.out, sim, format);
       process.stderr.write(
-        `${describeMeasure(measure).name} (${measure}): ${set.members.length} models × ${set.n} images in ${ms.toFixed(0)} ms → ${o.out}\n`,
+        `${info.name} (${measure}): ${members} models × ${images} images in ${ms.toFixed(0)} ms → ${o.out}\n`,
       );
     } else {
-      process.stdout.write(`${measure} (${set.members.length} models, ${set.n} images, ${engine.name})\n${formatMatrix(sim)}\n`);
+      process.stdout.write(`${measure} (${members} models, ${images} images, ${engine.name})\n${formatMatrix(sim)}\n`);
     }
   });
 }

@@ -2,21 +2,8 @@ import type { Command } from 'commander';
 import { writeFilesAtomic, type OutputFile } from '../../io/atomic.js';
 import { readLabelledMatrix } from '../../io/labelledMatrix.js';
 import { readResultDict } from '../../io/resultDict.js';
-import { describeMeasure } from '../../measures/registry.js';
-import { taskTree } from '../../taskonomy/tree.js';
-import {
-  cutTree,
-  DISTANCE_METRICS,
-  leafOrder,
-  LINKAGES,
-  linkage,
-  similarityToDistance,
-  toNewick,
-  toTree,
-  type Dendrogram,
-  type DistanceMetric,
-  type Linkage,
-} from '../../taxonomy/cluster.js';
+import { assertSquare, DirectionError, matrixDirection, taxonomyOfAffinities, taxonomyOfMatrix } from '../../ops/taxonomy.js';
+import { DISTANCE_METRICS, leafOrder, LINKAGES, type Dendrogram, type DistanceMetric, type Linkage } from '../../taxonomy/cluster.js';
 import { formatTable } from '../table.js';
 import { parseList, parseNumber, UsageError } from '../util.js';
 
@@ -75,43 +62,39 @@ export function register(program: Command): void {
         }
         const method = o.linkage as Linkage;
         let tree: Dendrogram;
-        let distance: DistanceMetric | 'given' | '1 - similarity';
+        let out: Record<string, unknown>;
+        const k = o.k === undefined ? undefined : parseNumber(o.k, '--k', { integer: true, min: 1 });
         if (o.affinities) {
-          const d = taskTree(await readResultDict(o.affinities), {
+          const r = taxonomyOfAffinities(await readResultDict(o.affinities), {
             linkage: method,
             distance: o.distance as DistanceMetric,
             tasks: parseList(o.tasks),
             targets: parseList(o.targets, '--targets'),
+            k,
           });
-          tree = d;
-          distance = d.distance;
+          tree = r.dendrogram;
+          const { k: _k, ...rest } = r.taxonomy;
+          out = rest;
         } else {
           const file = (o.similarity ?? o.dissimilarity)!;
           const m = await readLabelledMatrix(file);
-          if (m.rows.length !== m.cols.length || m.rows.some((r, i) => r !== m.cols[i])) {
-            throw new Error(`${file}: a square matrix with the same row and column labels is needed`);
+          assertSquare(m, file);
+          // The matrix's own measure id (written by `taskmap similarity`) decides its direction (the measure
+          // catalogue answers); a file without one, or with another tool's id, is taken as the flag says.
+          let direction;
+          try {
+            direction = matrixDirection(m.measure, o.similarity ? 'similarity' : 'distance');
+          } catch (e) {
+            if (e instanceof DirectionError) throw new UsageError(`${file}: measure ${e.measure} is a distance (smaller = more similar); pass it with --dissimilarity`);
+            throw e;
           }
-          // The matrix's own measure id (written by `taskmap similarity`) decides its direction; a file without
-          // one, or with another tool's id, is taken as the flag says.
-          const lower = m.measure !== undefined && (await knownMeasureIsDistance(m.measure));
-          if (o.similarity && lower) {
-            throw new UsageError(`${file}: measure ${m.measure} is a distance (smaller = more similar); pass it with --dissimilarity`);
-          }
-          const dist = o.similarity ? similarityToDistance(m.matrix, m.rows) : m.matrix;
-          tree = linkage(dist, method, m.rows);
-          distance = o.similarity ? '1 - similarity' : 'given';
+          const r = taxonomyOfMatrix(m, { linkage: method, direction, k });
+          tree = r.dendrogram;
+          const { k: _k, ...rest } = r.taxonomy;
+          out = rest;
         }
-        const newick = toNewick(tree);
+        const newick = out.newick as string;
         const order = leafOrder(tree);
-        const out: Record<string, unknown> = {
-          labels: tree.labels,
-          linkage: tree.linkage,
-          distance,
-          merges: tree.merges,
-          tree: toTree(tree),
-          newick,
-          leafOrder: order.map((i) => tree.labels[i]),
-        };
         const n = tree.labels.length;
         const rows = tree.merges.map((m, i) => {
           const name = (id: number) => (id < n ? tree.labels[id] : `#${id - n}`);
@@ -119,12 +102,10 @@ export function register(program: Command): void {
         });
         process.stdout.write(`${formatTable(['merge', 'a', 'b', 'distance', 'size'], rows, 4)}\n`);
         process.stdout.write(`leaf order: ${order.map((i) => tree.labels[i]).join(' ')}\n`);
-        if (o.k !== undefined) {
-          const k = parseNumber(o.k, '--k', { integer: true, min: 1 });
-          const labels = cutTree(tree, k);
-          out.clusters = Object.fromEntries(tree.labels.map((l, i) => [l, labels[i]]));
+        if (k !== undefined) {
+          const clusters = out.clusters as Record<string, number>;
           for (let c = 0; c < k; c++) {
-            process.stdout.write(`cluster ${c}: ${tree.labels.filter((_, i) => labels[i] === c).join(' ')}\n`);
+            process.stdout.write(`cluster ${c}: ${tree.labels.filter((l) => clusters[l] === c).join(' ')}\n`);
           }
         }
         if (o.newick === true) process.stdout.write(`${newick}\n`);
@@ -134,22 +115,4 @@ export function register(program: Command): void {
         await writeFilesAtomic(outputs);
       },
     );
-}
-
-/** Whether `id` names a registered measure that is a distance: a representation measure or a task measure. */
-async function knownMeasureIsDistance(id: string): Promise<boolean> {
-  try {
-    return !describeMeasure(id).largerIsMoreSimilar;
-  } catch {
-    // Not a representation measure. Task measures (Fisher) are all distances; their module loads TF.js, so it is
-    // imported only for ids of the task-measure families' common prefix (kept in step with TASK_MEASURES).
-  }
-  if (!id.trim().startsWith('fisher-')) return false;
-  try {
-    const { parseTaskMeasure, TASK_MEASURES } = await import('../../nsl/taskMeasures.js');
-    const family = TASK_MEASURES.find((f) => f.id === parseTaskMeasure(id).family);
-    return family !== undefined && !family.largerIsMoreSimilar;
-  } catch {
-    return false;
-  }
 }

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { LabelledMatrixJson } from '../../linalg/labelled.js';
-import type { MeasureInfo } from '../../measures/registry.js';
+import type { MeasureInfo } from '../../ops/measures.js';
 import { checkedMeasure, fileKey, resolveFeatureSet, sendTask, type ServerContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import {
@@ -20,6 +20,7 @@ import {
   type TaxonomyBody,
 } from '../schemas.js';
 import type { TaskResult } from '../tasks.js';
+import { targetFileKind, type TargetSpec } from '../../ops/rank.js';
 
 /** What `/api/taxonomy` returns (the UI's type). */
 export type TaxonomyPayload = TaskResult<'taxonomyOfMatrix'> & {
@@ -61,10 +62,26 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
 
   app.post<{ Body: RankBody }>('/api/rank', { schema: { body: rankSchema } }, async (req, reply) => {
     const b = req.body;
+    if ((b.target === undefined) === (b.targetFile === undefined)) throw badRequest('give exactly one of "target" (a member label) or "targetFile" (.npy features or a .csv / .txt of labels)');
+    if (b.targetKind !== undefined && b.targetFile === undefined) throw badRequest('"targetKind" applies only to a labels "targetFile"');
     const fs = await resolveFeatureSet(ctx, b.featureSet);
     const measure = checkedMeasure(b.measure);
-    const { featureSet: _f, measure: _m, target, ...options } = b;
-    const inputs = { featureSet: await fileKey(fs), measure, target, ...options };
+    const { featureSet: _f, measure: _m, target: _t, targetFile: _tf, targetKind, ...options } = b;
+    let target: TargetSpec;
+    let targetKey: unknown;
+    if (b.targetFile !== undefined) {
+      const tp = await ctx.sandbox.resolveExisting(b.targetFile, 'targetFile');
+      const kind = targetFileKind(tp.ref);
+      if (kind === undefined) throw badRequest('targetFile: a target file must be .npy (features) or .csv / .txt (one label per image)');
+      if (targetKind !== undefined && kind !== 'labels-file') throw badRequest('"targetKind" applies only to a labels "targetFile"');
+      target = kind === 'labels-file' ? { kind, path: tp.abs, name: tp.ref, labelKind: targetKind } : { kind, path: tp.abs, name: tp.ref };
+      targetKey = { targetFile: await fileKey(tp), targetKind };
+    } else {
+      target = { kind: 'member', label: b.target! };
+      targetKey = { target: b.target };
+    }
+    // A member target keeps the inputs' old shape, so earlier jobs are still found.
+    const inputs = { featureSet: await fileKey(fs), measure, ...(targetKey as object), ...options };
     return sendTask(ctx, reply, 'rank', inputs, 'rank', { fs, target, measure, options });
   });
 

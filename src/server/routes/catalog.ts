@@ -1,25 +1,28 @@
 /** Read-only routes: health, the measure registry, what the data roots hold, and one feature set's members. */
 import type { FastifyInstance } from 'fastify';
-import { describeMeasure, FAMILIES, standardMeasureIds } from '../../measures/registry.js';
-import { EVAL_METRICS } from '../../evaluate/evaluate.js';
-import { LINKAGES } from '../../taxonomy/cluster.js';
+import { EVAL_METRICS } from '../../ops/evaluate.js';
+import { describe, describeRepresentation, findEntryInput, measureListing } from '../../ops/measures.js';
+import { POLICY_SOLVERS } from '../../ops/policy.js';
+import { PRECISIONS } from '../../ops/similarity.js';
+import { LINKAGES } from '../../ops/taxonomy.js';
 import { checkedInput, resolveFeatureSet, type ServerContext } from '../context.js';
 import { measureQuerySchema, OBJECTIVE_NAMES, pathQuerySchema } from '../schemas.js';
 
 export function registerCatalogRoutes(app: FastifyInstance, ctx: ServerContext, version: string): void {
   app.get('/api/health', async () => ({ ok: true, name: 'taskmap', version, roots: ctx.sandbox.roots.map((r) => ({ name: r.name, writable: r.writable })) }));
 
-  /** The registry as the UI needs it: families with their parameter specs, and the named standard settings. */
-  app.get('/api/measures', async () => ({
-    families: FAMILIES,
-    measures: standardMeasureIds().map(describeMeasure),
-    linkages: LINKAGES,
-    metrics: EVAL_METRICS,
-    objectives: OBJECTIVE_NAMES,
-  }));
+  /**
+   * The measure catalogue as the UI needs it: representation families with their parameter specs and the named
+   * standard settings (the feature-set forms), every catalogued family of every input kind, and the other lists
+   * the forms offer.
+   */
+  app.get('/api/measures', async () => {
+    const { families, measures, catalogue } = measureListing();
+    return { families, measures, catalogue, linkages: LINKAGES, metrics: EVAL_METRICS, objectives: OBJECTIVE_NAMES, solvers: POLICY_SOLVERS, precisions: PRECISIONS };
+  });
 
   app.get<{ Querystring: { id: string } }>('/api/measures/describe', { schema: { querystring: measureQuerySchema } }, async (req) =>
-    checkedInput('id', () => describeMeasure(req.query.id)),
+    checkedInput('id', () => (findEntryInput(req.query.id) === 'representations' || findEntryInput(req.query.id) === undefined ? describeRepresentation(req.query.id) : describe(req.query.id))),
   );
 
   app.get('/api/datasets', async () => ctx.catalog.list());

@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { labelledMatrixToJson } from '../../io/labelledMatrix.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { ahpAffinities, AHP_CLIP } from '../../taskonomy/ahp.js';
-import { buildPolicyModel, parseObjective, solvePolicy, type PolicyProblem, type PolicyResult } from '../../taskonomy/policy.js';
+import { checkPolicyProblem, defaultBudgets, parseObjective, solve, type PolicyProblem, type PolicyResult } from '../../ops/policy.js';
+import { buildPolicyModel } from '../../taskonomy/policy.js';
 import { firstOrderMatrix, parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../../taskonomy/results.js';
 import { GAIN_BASELINE, gainAndQuality } from '../../taskonomy/winrates.js';
 import { checkedInput, fileKey, sendTask, type ServerContext } from '../context.js';
@@ -27,7 +28,6 @@ import {
   type ResultMatrixBody,
   type SweepBody,
 } from '../schemas.js';
-import { chooseSolver } from '../tasks.js';
 import { uniqueUploadPath } from './uploads.js';
 
 interface ResolvedProblem {
@@ -154,10 +154,7 @@ export function registerTaskonomyRoutes(app: FastifyInstance, ctx: ServerContext
     let pending = policyCache.get(hash);
     const cached = pending !== undefined;
     if (!pending) {
-      pending = (async () => {
-        const model = buildPolicyModel(problem);
-        return solvePolicy(model, { solver: chooseSolver(model, req.body.solver), timeLimit: req.body.timeLimit ?? ctx.defaultTimeLimit });
-      })();
+      pending = solve(problem, { solver: req.body.solver, timeLimit: req.body.timeLimit ?? ctx.defaultTimeLimit });
       policyCache.set(hash, pending);
       pending.catch(() => policyCache.delete(hash));
     }
@@ -168,8 +165,8 @@ export function registerTaskonomyRoutes(app: FastifyInstance, ctx: ServerContext
     const b = req.body;
     const { problem, key } = await policyProblem(ctx, b);
     // Validate the problem (unknown tasks, roles) now, so a bad request is a 4xx here and not a failed job.
-    const model = checkedInput('policy', () => buildPolicyModel({ ...problem, budget: Number.MAX_VALUE }));
-    const budgets = b.budgets ?? Array.from({ length: model.nodes.length }, (_, i) => i + 1);
+    const budgets = b.budgets ?? checkedInput('policy', () => defaultBudgets(problem));
+    if (b.budgets) checkedInput('policy', () => checkPolicyProblem(problem));
     if (budgets.length === 0) throw badRequest('budgets: no budget to solve');
     const timeLimit = b.timeLimit ?? ctx.defaultTimeLimit;
     return sendTask(ctx, reply, 'sweep', { ...(key as object), budgets }, 'sweep', { problem, budgets, solver: b.solver, timeLimit });

@@ -1,0 +1,49 @@
+/**
+ * Use case: what measures exist and what an id means — the catalogue as the shells list it (`taskmap measures`,
+ * `GET /api/measures`, the UI's forms) and the checks they run on a user's measure id.
+ */
+import { CATALOGUE, canonicalId, catalogueEntry, describe, directionOf, entriesFor, findEntry, INPUT_KINDS, isDistance, standardIds, type InputKind } from '../measures/catalogue.js';
+import { canonicalMeasureId, describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardMeasureIds, type MeasureInfo } from '../measures/registry.js';
+
+export { CATALOGUE, canonicalId, catalogueEntry, describe, directionOf, entriesFor, INPUT_KINDS, isDistance, standardIds, type InputKind, type MeasureInfo };
+export { INVARIANCE_DESCRIPTIONS };
+export { TASK_MEASURES } from '../measures/taskMeasures.js';
+
+/** The input kind of the family an id names, or undefined when no family has that name. */
+export function findEntryInput(id: string): InputKind | undefined {
+  return findEntry(id)?.input;
+}
+
+/** A representation-measure id, canonical; unknown families (or measures of another input) are an error. */
+export function canonicalRepresentationId(id: string): string {
+  catalogueEntry(id, 'representations');
+  return canonicalMeasureId(id);
+}
+
+/** The full description of a representation-measure id (with its parsed configuration). */
+export function describeRepresentation(id: string): MeasureInfo {
+  return describeMeasure(canonicalRepresentationId(id));
+}
+
+/** The description of a representation-measure id, or null for any other id (a task measure, another tool's). */
+export function representationInfoOrNull(id: string | undefined): MeasureInfo | null {
+  if (id === undefined) return null;
+  try {
+    return describeRepresentation(id);
+  } catch {
+    return null;
+  }
+}
+
+/** The listing every shell shows: representation families with their standard settings, and the whole catalogue. */
+export function measureListing() {
+  return {
+    /** Representation-measure families (the feature-set forms): the registry records. */
+    families: FAMILIES,
+    /** The standard representation settings, described. */
+    measures: standardMeasureIds().map((id) => describeMeasure(id)),
+    /** Every family of every input kind. */
+    catalogue: CATALOGUE,
+    invariances: INVARIANCE_DESCRIPTIONS,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Use case: rank candidate sources (members of a feature set, or model/layer entries) for a target on the same
+ * probe images. The target is any of the kinds the library ranks against: a member, a representation file (.npy
+ * features of a model trained on the new task), or a labels file (one class label or regression value per image).
+ * The shells name the target; this module reads it.
+ */
+import { extname } from 'node:path';
+import { loadRepresentation } from '../features/featureSet.js';
+import { applyImageList, type ImageList } from '../features/imageIdentity.js';
+import type { Representation } from '../features/types.js';
+import { readInputText } from '../io/input.js';
+import { parseCsv } from '../io/labelledMatrix.js';
+import { catalogueEntry } from '../measures/catalogue.js';
+import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
+import { rankSources, type LabelKind, type RankOptions, type RankResult, type Target } from '../taxonomy/rank.js';
+
+/** File extensions read as a labels target. */
+export const LABEL_FILE_EXTENSIONS: readonly string[] = ['.csv', '.txt'];
+export const LABEL_KINDS: readonly LabelKind[] = ['class', 'regression'];
+
+/**
+ * One label per image, in the feature set's image order: a single column, or `image,label` (the image column is
+ * not used to reorder). A header row is recognised by the count: n + 1 rows means the first is a header.
+ */
+export async function readTargetLabels(path: string, n: number, name = path): Promise<string[]> {
+  const records = parseCsv(await readInputText(path, 'a labels file'), name);
+  const width = records[0]?.length ?? 0;
+  const bad = records.findIndex((r) => r.length !== width);
+  if (width < 1 || width > 2) {
+    throw new Error(`${name}: expected one label per line, or two columns "image,label"; line 1 has ${width} fields`);
+  }
+  if (bad >= 0) throw new Error(`${name}: line ${bad + 1} has ${records[bad].length} fields but line 1 has ${width}`);
+  const body = records.length === n + 1 ? records.slice(1) : records;
+  if (body.length !== n) {
+    throw new Error(`${name}: ${records.length} rows, but the feature set has ${n} images (one label per image, optionally after a header row)`);
+  }
+  return body.map((r) => r[width - 1].trim());
+}
+
+/** A target as a shell names it. `name` is how the user called the file (default: its path). */
+export type TargetSpec =
+  | { kind: 'member'; label: string }
+  | { kind: 'representation-file'; path: string; name?: string; images?: ImageList }
+  | { kind: 'labels-file'; path: string; name?: string; labelKind?: LabelKind };
+
+/** The kind of file a target path is, by extension; undefined when it is neither. */
+export function targetFileKind(path: string): 'representation-file' | 'labels-file' | undefined {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.npy') return 'representation-file';
+  if (LABEL_FILE_EXTENSIONS.includes(ext)) return 'labels-file';
+  return undefined;
+}
+
+/** Read a target for a feature set of `n` images. */
+export async function loadTarget(spec: TargetSpec, n: number): Promise<Target> {
+  switch (spec.kind) {
+    case 'member':
+      return { kind: 'member', label: spec.label };
+    case 'representation-file': {
+      const representation: Representation = await loadRepresentation(spec.path);
+      applyImageList(representation, spec.images);
+      return { kind: 'representation', representation };
+    }
+    default: {
+      const labelKind = spec.labelKind ?? 'class';
+      if (!LABEL_KINDS.includes(labelKind)) throw new Error(`label kind must be ${LABEL_KINDS.join(' or ')}, got "${String(labelKind)}"`);
+      return { kind: 'labels', labels: await readTargetLabels(spec.path, n, spec.name ?? spec.path), labelKind, label: spec.name ?? spec.path };
+    }
+  }
+}
+
+/** A representation-measure id for ranking, canonical (ranking compares representations). */
+export function rankMeasure(id: string): string {
+  catalogueEntry(id, 'representations');
+  return canonicalMeasureId(id);
+}
+
+/** Rank the candidates for a target: the library's rankSources, with the measure checked by the catalogue. */
+export async function rank(candidates: Representation[], target: Target, opts: RankOptions & { measure: string }): Promise<{ result: RankResult; measureName: string }> {
+  const measure = rankMeasure(opts.measure);
+  const result = await rankSources(candidates, target, { ...opts, measure });
+  return { result, measureName: describeMeasure(measure).name };
+}

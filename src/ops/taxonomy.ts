@@ -1,0 +1,158 @@
+/**
+ * Use case: a task taxonomy (tree, leaf order, flat clusters, MDS map) from a square labelled matrix, or from
+ * Taskonomy affinities. The matrix's direction comes from the measure catalogue (the measure id the matrix carries),
+ * so a distance — a Fisher task-distance matrix, say — is clustered as given and never as 1 − value.
+ */
+import type { ResultDict } from '../io/resultDict.js';
+import type { LabelledMatrix } from '../linalg/labelled.js';
+import { directionOf, type Direction } from '../measures/catalogue.js';
+import { taskTree } from '../taskonomy/tree.js';
+import {
+  cutTree,
+  leafOrder,
+  linkage,
+  similarityToDistance,
+  toNewick,
+  toTree,
+  type Dendrogram,
+  type DistanceMetric,
+  type Linkage,
+  type Merge,
+  type TreeNode,
+} from '../taxonomy/cluster.js';
+import { classicalMds } from '../taxonomy/mds.js';
+
+export { DISTANCE_METRICS, LINKAGES, type DistanceMetric, type Linkage } from '../taxonomy/cluster.js';
+
+/**
+ * The direction to read a matrix in: the catalogue's answer for its measure id when it knows the id, else the
+ * direction the caller states (a file without an id, or another tool's), else a similarity. A caller that states
+ * 'similarity' for a catalogued distance gets an error (the opposite, a similarity passed as a distance, is taken
+ * as stated: the caller may have converted it).
+ */
+export function matrixDirection(measure: string | undefined, stated?: Direction): Direction {
+  const known = directionOf(measure);
+  if (stated === 'similarity' && known === 'distance') throw new DirectionError(measure!);
+  return stated ?? known ?? 'similarity';
+}
+
+/** A matrix given as a similarity whose measure is a distance. */
+export class DirectionError extends Error {
+  override name = 'DirectionError';
+  constructor(readonly measure: string) {
+    super(`measure ${measure} is a distance (smaller = more similar); pass it as a dissimilarity`);
+  }
+}
+
+export interface TaxonomyOptions {
+  linkage: Linkage;
+  /** How to read the matrix; default: from the matrix's measure id (matrixDirection). */
+  direction?: Direction;
+  /** Cut the tree into this many flat clusters (capped at the number of items). */
+  k?: number;
+  /**
+   * Without k, cut anyway: into the number of task families when at least two are known (label → family), else
+   * into min(3, n) clusters. The server's taxonomy view does this; the CLI cuts only when asked.
+   */
+  defaultCut?: boolean;
+  families?: Record<string, string> | null;
+  /** Add a 2-D classical MDS map of the distances. */
+  mds?: boolean;
+}
+
+export interface MdsMap {
+  coords: Record<string, number[]>;
+  explained: number[];
+  negativeEigenvalues: number;
+}
+
+export interface Taxonomy {
+  labels: string[];
+  linkage: Linkage;
+  distance: 'given' | '1 - similarity';
+  merges: Merge[];
+  tree: TreeNode;
+  newick: string;
+  leafOrder: string[];
+  /** Present when the tree was cut. */
+  k?: number;
+  clusters?: Record<string, number>;
+  mds?: MdsMap;
+}
+
+/** The square check every matrix taxonomy needs. */
+export function assertSquare(m: LabelledMatrix, name?: string): void {
+  if (m.rows.length !== m.cols.length || m.rows.some((r, i) => r !== m.cols[i])) {
+    throw new Error(name ? `${name}: a square matrix with the same row and column labels is needed` : 'a square matrix with the same row and column labels is needed for a taxonomy');
+  }
+}
+
+/** Tree, leaf order, and optionally flat clusters and an MDS map of a square similarity or distance matrix. */
+export function taxonomyOfMatrix(m: LabelledMatrix, opts: TaxonomyOptions): { taxonomy: Taxonomy; dendrogram: Dendrogram } {
+  const n = m.rows.length;
+  if (opts.defaultCut && n < 2) throw new Error(`a taxonomy needs at least 2 items, got ${n}`);
+  assertSquare(m);
+  const direction = opts.direction ?? matrixDirection(m.measure);
+  const distances = direction === 'distance' ? m.matrix : similarityToDistance(m.matrix, m.rows);
+  const tree = linkage(distances, opts.linkage, m.rows);
+  const taxonomy: Taxonomy = {
+    labels: tree.labels,
+    linkage: tree.linkage,
+    distance: direction === 'distance' ? 'given' : '1 - similarity',
+    merges: tree.merges,
+    tree: toTree(tree),
+    newick: toNewick(tree),
+    leafOrder: leafOrder(tree).map((i) => tree.labels[i]),
+  };
+  let k = opts.k;
+  if (opts.defaultCut) {
+    const familyCount = opts.families ? new Set(m.rows.map((l) => opts.families![l]).filter(Boolean)).size : 0;
+    k = Math.min(n, k ?? (familyCount >= 2 ? familyCount : Math.min(3, n)));
+  }
+  if (k !== undefined) {
+    const labels = cutTree(tree, k);
+    taxonomy.k = k;
+    taxonomy.clusters = Object.fromEntries(tree.labels.map((l, i) => [l, labels[i]]));
+  }
+  if (opts.mds) {
+    const mds = classicalMds(distances, Math.min(2, n));
+    const top = Math.abs(mds.eigenvalues[0]);
+    taxonomy.mds = {
+      coords: Object.fromEntries(m.rows.map((l, i) => [l, Array.from(mds.coords.data.subarray(i * mds.coords.cols, (i + 1) * mds.coords.cols))])),
+      explained: mds.explained,
+      negativeEigenvalues: Array.from(mds.eigenvalues).filter((v) => v < -1e-9 * top).length,
+    };
+  }
+  return { taxonomy, dendrogram: tree };
+}
+
+/** The taxonomy the server's view shows: the tree cut by default, with an MDS map. */
+export function taxonomyView(
+  m: LabelledMatrix,
+  opts: { linkage: Linkage; direction?: Direction; clusters?: number; families?: Record<string, string> | null },
+): Taxonomy & Required<Pick<Taxonomy, 'k' | 'clusters' | 'mds'>> {
+  return taxonomyOfMatrix(m, { linkage: opts.linkage, direction: opts.direction, k: opts.clusters, defaultCut: true, families: opts.families, mds: true }).taxonomy as Taxonomy & Required<Pick<Taxonomy, 'k' | 'clusters' | 'mds'>>;
+}
+
+/** Taskonomy's task tree: tasks described by their first-order affinities (transfer-out patterns). */
+export function taxonomyOfAffinities(
+  dict: ResultDict,
+  opts: { linkage: Linkage; distance: DistanceMetric; tasks?: string[]; targets?: string[]; k?: number },
+): { taxonomy: Omit<Taxonomy, 'distance'> & { distance: DistanceMetric }; dendrogram: Dendrogram } {
+  const d = taskTree(dict, { linkage: opts.linkage, distance: opts.distance, tasks: opts.tasks, targets: opts.targets });
+  const taxonomy: Omit<Taxonomy, 'distance'> & { distance: DistanceMetric } = {
+    labels: d.labels,
+    linkage: d.linkage,
+    distance: d.distance,
+    merges: d.merges,
+    tree: toTree(d),
+    newick: toNewick(d),
+    leafOrder: leafOrder(d).map((i) => d.labels[i]),
+  };
+  if (opts.k !== undefined) {
+    const labels = cutTree(d, opts.k);
+    taxonomy.k = opts.k;
+    taxonomy.clusters = Object.fromEntries(d.labels.map((l, i) => [l, labels[i]]));
+  }
+  return { taxonomy, dendrogram: d };
+}
