@@ -13,6 +13,7 @@ import { canonicalMeasureId, describeMeasure, FAMILIES } from '../measures/regis
 import { similarityMatrix } from '../measures/similarity.js';
 import { extractFeatures, type ExtractSummary } from '../models/extract.js';
 import { FAMILY_DESCRIPTIONS, ZOO, zooModel } from '../models/zoo.js';
+import { directionOf } from '../ops/measures.js';
 import { dendrogramSvg, heatmapSvg, mdsSvg, svgToPng } from './figures.js';
 import { renderReport, type ReportModel } from './html.js';
 import { buildTaxonomy, taxonomyJson, type TaxonomyResult } from './taxonomy.js';
@@ -112,7 +113,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   for (const m of opts.measures ?? DEMO_MEASURES) {
     const id = canonicalMeasureId(m);
     const d = describeMeasure(id);
-    if (!d.largerIsMoreSimilar) throw new Error(`${id}: the taxonomy needs a similarity (larger = more similar)`);
+    if (directionOf(id) !== 'similarity') throw new Error(`${id}: the taxonomy needs a similarity (larger = more similar)`);
     const sim = await time(`similarity ${id}`, () => similarityMatrix(set, id));
     const family = FAMILIES.find((f) => f.id === d.family);
     taxonomies.push(buildTaxonomy(sim, families, d.name, family?.description));
