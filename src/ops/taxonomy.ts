@@ -20,7 +20,9 @@ import {
   type Merge,
   type TreeNode,
 } from '../taxonomy/cluster.js';
-import { classicalMds } from '../taxonomy/mds.js';
+import { familyCountCut, nearestNeighbourAgreement, type FamilyCut, type NeighbourAgreement } from '../taxonomy/agreement.js';
+import { classicalMds, type MdsResult } from '../taxonomy/mds.js';
+import type { Matrix } from '../linalg/dense.js';
 
 export { DISTANCE_METRICS, LINKAGES, type DistanceMetric, type Linkage } from '../taxonomy/cluster.js';
 
@@ -87,8 +89,12 @@ export function assertSquare(m: LabelledMatrix, name?: string): void {
   }
 }
 
-/** Tree, leaf order, and optionally flat clusters and an MDS map of a square similarity or distance matrix. */
-export function taxonomyOfMatrix(m: LabelledMatrix, opts: TaxonomyOptions): { taxonomy: Taxonomy; dendrogram: Dendrogram } {
+/**
+ * Tree, leaf order, and optionally flat clusters and an MDS map of a square similarity or distance matrix. Besides
+ * the JSON-ready taxonomy, the answer carries the dendrogram, the distances clustered and (with `mds`) the raw MDS
+ * result, for callers that draw figures.
+ */
+export function taxonomyOfMatrix(m: LabelledMatrix, opts: TaxonomyOptions): { taxonomy: Taxonomy; dendrogram: Dendrogram; distances: Matrix; mdsResult?: MdsResult } {
   const n = m.rows.length;
   if (opts.defaultCut && n < 2) throw new Error(`a taxonomy needs at least 2 items, got ${n}`);
   assertSquare(m);
@@ -114,8 +120,10 @@ export function taxonomyOfMatrix(m: LabelledMatrix, opts: TaxonomyOptions): { ta
     taxonomy.k = k;
     taxonomy.clusters = Object.fromEntries(tree.labels.map((l, i) => [l, labels[i]]));
   }
+  let mdsResult: MdsResult | undefined;
   if (opts.mds) {
     const mds = classicalMds(distances, Math.min(2, n));
+    mdsResult = mds;
     const top = Math.abs(mds.eigenvalues[0]);
     taxonomy.mds = {
       coords: Object.fromEntries(m.rows.map((l, i) => [l, Array.from(mds.coords.data.subarray(i * mds.coords.cols, (i + 1) * mds.coords.cols))])),
@@ -123,7 +131,7 @@ export function taxonomyOfMatrix(m: LabelledMatrix, opts: TaxonomyOptions): { ta
       negativeEigenvalues: Array.from(mds.eigenvalues).filter((v) => v < -1e-9 * top).length,
     };
   }
-  return { taxonomy, dendrogram: tree };
+  return { taxonomy, dendrogram: tree, distances, mdsResult };
 }
 
 /** The taxonomy the server's view shows: the tree cut by default, with an MDS map. */
@@ -155,4 +163,65 @@ export function taxonomyOfAffinities(
     taxonomy.clusters = Object.fromEntries(d.labels.map((l, i) => [l, labels[i]]));
   }
   return { taxonomy, dendrogram: d };
+}
+
+export interface TopSimilar {
+  label: string;
+  similar: { label: string; similarity: number }[];
+}
+
+/** Each item's k most similar other items, most similar first (ties: matrix order). */
+export function topSimilar(sim: LabelledMatrix, k = 3): TopSimilar[] {
+  const n = sim.rows.length;
+  return sim.rows.map((label, i) => {
+    const others = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i);
+    others.sort((a, b) => sim.matrix.data[i * n + b] - sim.matrix.data[i * n + a] || a - b);
+    return { label, similar: others.slice(0, k).map((j) => ({ label: sim.cols[j], similarity: sim.matrix.data[i * n + j] })) };
+  });
+}
+
+/** A model taxonomy scored against known task families: what the demo report shows for one measure. */
+export interface TaxonomyResult {
+  measure: string;
+  name: string;
+  /** What the measure computes (from the measure registry). */
+  description?: string;
+  similarity: LabelledMatrix;
+  families: string[];
+  dendrogram: Dendrogram;
+  tree: TreeNode;
+  newick: string;
+  order: number[];
+  mds: MdsResult;
+  top: TopSimilar[];
+  neighbours: NeighbourAgreement;
+  cut: FamilyCut;
+}
+
+/**
+ * From a model × model similarity matrix (at least 3 models, one task family each) to the average-linkage tree on
+ * d = 1 − similarity (taxonomyOfMatrix: a catalogued distance is refused), its leaf order, a 2-D classical MDS map,
+ * each model's three most similar models, and how well the nearest neighbours and the tree cut at the number of
+ * families recover the families.
+ */
+export function familyTaxonomy(sim: LabelledMatrix, families: string[], name: string, description?: string): TaxonomyResult {
+  const n = sim.rows.length;
+  if (n < 3) throw new Error(`a taxonomy needs at least 3 models, got ${n}`);
+  if (families.length !== n) throw new Error(`${families.length} families for ${n} models`);
+  const { taxonomy, dendrogram, mdsResult } = taxonomyOfMatrix(sim, { linkage: 'average', direction: matrixDirection(sim.measure, 'similarity'), mds: true });
+  return {
+    measure: sim.measure ?? name,
+    name,
+    description,
+    similarity: sim,
+    families,
+    dendrogram,
+    tree: taxonomy.tree,
+    newick: taxonomy.newick,
+    order: leafOrder(dendrogram),
+    mds: mdsResult!,
+    top: topSimilar(sim, 3),
+    neighbours: nearestNeighbourAgreement(sim.matrix, sim.rows, families),
+    cut: familyCountCut(dendrogram, families),
+  };
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { DEMO_MEASURES, runDemo } from '../../report/demo.js';
+import { computeDemo, DEMO_MEASURES } from '../../ops/demo.js';
+import { writeDemoReport } from '../../report/demo.js';
 import { clusterSizes } from '../../report/html.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
@@ -32,13 +33,12 @@ export function register(program: Command): void {
       const t0 = performance.now();
       const bar = progressBar('extract');
       const tty = Boolean(process.stderr.isTTY);
-      const result = await runDemo({
+      const data = await computeDemo({
         images: o.images,
         out: o.out,
         models: o.models ? modelRefs([o.models]) : undefined,
         measures: o.measures ? parseList(o.measures.split(/\s+/).join(',')) : undefined,
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
-        png: o.png,
         skipBad: o.skipBad,
         onProgress: (d, t, l) => bar.update(d, t, l),
         log: (m) => {
@@ -46,6 +46,7 @@ export function register(program: Command): void {
         },
       });
       bar.stop();
+      const result = await writeDemoReport(data, { png: o.png });
       const seconds = (performance.now() - t0) / 1000;
       const lines = [
         describeSummary(result.extract),
