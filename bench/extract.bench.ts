@@ -93,7 +93,10 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const c = await extractFeatures({ images, out, models: [{ ref: id }], workers: 0, batchSize: BATCH });
         const ms = performance.now() - t0;
-        if (ms < extractMs) (extractMs = ms), (cold = c);
+        if (ms < extractMs) {
+          extractMs = ms;
+          cold = c;
+        }
       }
       const t1 = performance.now();
       await extractFeatures({ images, out, models: [{ ref: id }], workers: 0, batchSize: BATCH });

@@ -275,7 +275,12 @@ export function fitStandardizer(task: TaskOutputs, train: ArrayLike<number>): St
     return { i, cols };
   }).filter((b) => b.cols.length > 0);
   if (liveBlocks.length === 0) throw new Error(`task ${task.name}: every output is constant on the training images; it cannot be a target`);
-  for (const b of liveBlocks) for (const d of b.cols) (keep.push(d), weights.push(1 / (liveBlocks.length * b.cols.length)));
+  for (const b of liveBlocks) {
+    for (const d of b.cols) {
+      keep.push(d);
+      weights.push(1 / (liveBlocks.length * b.cols.length));
+    }
+  }
   return {
     keep: Uint32Array.from(keep),
     mean: Float64Array.from(keep, (d) => mean[d]),

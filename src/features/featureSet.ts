@@ -21,7 +21,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join } from 'node:path';
 import { firstNonFinite } from '../linalg/dense.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { displayPath, readInputFile, statInputFile } from '../io/input.js';
+import { displayPath, readInputFile } from '../io/input.js';
 import { formatCount, formatShape, product, readNpy, writeNpy, type NdArray } from '../io/npy.js';
 import { npzKeys, readNpz } from '../io/npz.js';
 import { readSafetensors } from '../io/safetensors.js';

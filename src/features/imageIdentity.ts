@@ -231,7 +231,7 @@ export async function readImagesList(path: string | undefined): Promise<ImageLis
     try {
       json = JSON.parse(text);
     } catch (e) {
-      throw new Error(`${path}: not valid JSON (${(e as Error).message}); an images list is one image per line, or a JSON list`);
+      throw new Error(`${path}: not valid JSON (${(e as Error).message}); an images list is one image per line, or a JSON list`, { cause: e });
     }
     const files = (json as Partial<Manifest> | null)?.images?.files;
     entries = Array.isArray(json) ? json : Array.isArray(files) ? files : [];

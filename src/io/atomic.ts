@@ -46,7 +46,7 @@ async function stage(file: OutputFile): Promise<string> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'EEXIST' || err.code === 'ENOTDIR' ? `${err.path ?? dirname(file.path)} is a file, not a folder` : err.message;
-    throw new Error(`${file.path}: cannot write it: ${why}`);
+    throw new Error(`${file.path}: cannot write it: ${why}`, { cause: e });
   }
   await removeStaleTemps(file.path);
   const tmp = tempPath(file.path);

@@ -64,10 +64,10 @@ export async function statInputFile(path: string | Buffer, what = 'an input file
     st = await stat(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`${name}: no such file (expected ${what})`);
-    if (code === 'EACCES' || code === 'EPERM') throw new Error(`${name}: permission denied`);
-    if (code === 'ELOOP') throw new Error(`${name}: too many levels of symbolic links`);
-    throw new Error(`${name}: cannot read it (${(e as Error).message})`);
+    if (code === 'ENOENT') throw new Error(`${name}: no such file (expected ${what})`, { cause: e });
+    if (code === 'EACCES' || code === 'EPERM') throw new Error(`${name}: permission denied`, { cause: e });
+    if (code === 'ELOOP') throw new Error(`${name}: too many levels of symbolic links`, { cause: e });
+    throw new Error(`${name}: cannot read it (${(e as Error).message})`, { cause: e });
   }
   if (st.isDirectory()) throw new Error(`${name}: is a directory, not a file (expected ${what})`);
   if (!st.isFile()) {
@@ -85,7 +85,7 @@ export async function readInputFile(path: string | Buffer, what?: string): Promi
   try {
     return await readFile(path);
   } catch (e) {
-    throw new Error(`${name}: cannot read it (${(e as Error).message})`);
+    throw new Error(`${name}: cannot read it (${(e as Error).message})`, { cause: e });
   }
 }
 

@@ -233,13 +233,13 @@ async function readNpyMatrix(path: string, labels: string[] | undefined): Promis
     text = await readInputText(sidecar);
   } catch (e) {
     if (!/: no such file/.test((e as Error).message)) throw e;
-    throw new Error(`${path}: a .npy matrix has no labels of its own; pass the labels, or put {"rows": [...], "cols": [...]} in ${sidecar}`);
+    throw new Error(`${path}: a .npy matrix has no labels of its own; pass the labels, or put {"rows": [...], "cols": [...]} in ${sidecar}`, { cause: e });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${sidecar}: not valid JSON (${(e as Error).message})`);
+    throw new Error(`${sidecar}: not valid JSON (${(e as Error).message})`, { cause: e });
   }
   const side = (Array.isArray(json) ? { rows: json, cols: json } : json) as Record<string, unknown>;
   if (typeof side !== 'object' || side === null || !Array.isArray(side.rows) || !Array.isArray(side.cols)) {
@@ -265,7 +265,7 @@ export async function readLabelledMatrix(path: string, opts: ReadLabelledMatrixO
       try {
         json = JSON.parse(text);
       } catch (e) {
-        throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+        throw new Error(`${path}: not valid JSON (${(e as Error).message})`, { cause: e });
       }
       if (typeof json === 'object' && json !== null && 'matrix' in json) return labelledMatrixFromJson(json, path);
       return checkLabelled(firstOrderMatrix(validateResultDict(json, `${path} (neither {"rows","cols","matrix"} nor a result dict)`), { name: path }), path);

@@ -302,7 +302,7 @@ export function parseNpyHeader(bytes: Uint8Array, name: string, opts: NpyReadOpt
   try {
     dict = parsePythonLiteral(text);
   } catch (e) {
-    throw new Error(`${name}: corrupt .npy header ${excerpt(text.trim(), 120)}: ${(e as Error).message}`);
+    throw new Error(`${name}: corrupt .npy header ${excerpt(text.trim(), 120)}: ${(e as Error).message}`, { cause: e });
   }
   const bad = (what: string): never => {
     throw new Error(`${name}: corrupt .npy header ${excerpt(text.trim(), 120)}: ${what}`);

@@ -80,8 +80,14 @@ function zipDirectory(bytes: Uint8Array): ZipEntry[] {
       const len = u16(e + 2);
       if (id === 0x0001) {
         let f = e + 4;
-        if (size === 0xffffffff) (size = u64(f)), (f += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = u64(f)), (f += 8);
+        if (size === 0xffffffff) {
+          size = u64(f);
+          f += 8;
+        }
+        if (compressedSize === 0xffffffff) {
+          compressedSize = u64(f);
+          f += 8;
+        }
         if (localOffset === 0xffffffff) localOffset = u64(f);
       }
       e += 4 + len;
@@ -111,7 +117,7 @@ function memberData(bytes: Uint8Array, e: ZipEntry, name: string): Uint8Array {
     out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new Error(`${name}: member "${e.name}" inflates to more than the ${formatCount(e.size)} bytes its zip directory declares; the archive is corrupt or a zip bomb — refusing it`);
+      throw new Error(`${name}: member "${e.name}" inflates to more than the ${formatCount(e.size)} bytes its zip directory declares; the archive is corrupt or a zip bomb — refusing it`, { cause: err });
     }
     throw new ZipFormatError(`member "${e.name}" does not inflate (${(err as Error).message})`);
   }

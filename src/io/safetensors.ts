@@ -65,7 +65,7 @@ export function readSafetensors(bytes: Uint8Array, name: string): Map<string, Nd
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
   } catch (e) {
-    throw new Error(`${name}: not a safetensors file (the header is not valid JSON: ${(e as Error).message})`);
+    throw new Error(`${name}: not a safetensors file (the header is not valid JSON: ${(e as Error).message})`, { cause: e });
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new Error(`${name}: not a safetensors file (the header is not a JSON object)`);

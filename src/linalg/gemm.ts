@@ -7,7 +7,7 @@
  * kernel (~1–2 GFLOP/s). `TASKMAP_ENGINE=js|ort` forces one.
  */
 import os from 'node:os';
-import { loadOnnxProto, loadOnnxRuntime, type Ort, type OrtSession } from '../util/onnxRuntime.js';
+import { loadOnnxProto, loadOnnxRuntime, type OnnxProto, type Ort, type OrtSession } from '../util/onnxRuntime.js';
 import type { Matrix } from './dense.js';
 
 /** Element types the engines compute in (float64 is the default everywhere; float32 is about twice as fast). */
@@ -72,7 +72,7 @@ export const jsEngine: GemmEngine = {
 // ---------------------------------------------------------------------------------------------------------
 // onnxruntime-node
 
-function gemmModelBytes(onnx: any, elemType: number): Uint8Array {
+function gemmModelBytes(onnx: OnnxProto, elemType: number): Uint8Array {
   const dim = (p: string) => onnx.TensorShapeProto.Dimension.create({ dimParam: p });
   const tensorType = (dims?: string[]) =>
     onnx.TypeProto.create({
@@ -111,7 +111,7 @@ class OrtEngine implements GemmEngine {
   // ORT sessions are not re-entrant across concurrent runs on the same inputs; serialise calls.
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private ort: Ort, private onnx: any, private threads: number) {
+  constructor(private ort: Ort, private onnx: OnnxProto, private threads: number) {
     this.name = `onnxruntime-node (${threads} threads)`;
   }
 

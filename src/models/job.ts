@@ -72,7 +72,7 @@ export async function runJob(job: Job, emit: (e: JobEvent) => void): Promise<voi
           try {
             return await decodeResized(await readFile(img.abs), pre);
           } catch (e) {
-            throw new Error(`image ${img.path} could not be read: ${(e as Error).message}`);
+            throw new Error(`image ${img.path} could not be read: ${(e as Error).message}`, { cause: e });
           }
         }),
       );

@@ -99,7 +99,7 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   try {
     m = JSON.parse(text) as Manifest;
   } catch (e) {
-    throw new Error(`${join(dir, MANIFEST_FILE)}: corrupt (${(e as Error).message}); delete it to recompute the features from scratch`);
+    throw new Error(`${join(dir, MANIFEST_FILE)}: corrupt (${(e as Error).message}); delete it to recompute the features from scratch`, { cause: e });
   }
   if (!m || typeof m !== 'object' || m.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION) return undefined;
   checkManifest(m, join(dir, MANIFEST_FILE));

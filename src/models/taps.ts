@@ -62,7 +62,10 @@ export function resolveTaps(requests: TapRequest[], layers: LayerInfo[], fallbac
   const seen = new Set<string>();
   const add = (layer: string, r: Reduction, request: string) => {
     const key = `${layer}@${formatReduction(r)}`;
-    if (!seen.has(key)) (seen.add(key), out.push({ layer, reduction: r, request }));
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push({ layer, reduction: r, request });
+    }
   };
   for (const req of requests) {
     const reduction = req.reduction ?? fallback;

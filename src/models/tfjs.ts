@@ -75,7 +75,7 @@ export async function readTfModel(path: string, opts: { weights?: boolean } = {}
     try {
       json = JSON.parse(text) as TfModelJson;
     } catch (e) {
-      throw new Error(`${path}: not a TF.js model.json (invalid JSON: ${(e as Error).message})`);
+      throw new Error(`${path}: not a TF.js model.json (invalid JSON: ${(e as Error).message})`, { cause: e });
     }
   }
   if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || !Array.isArray(json.weightsManifest)) {
@@ -153,7 +153,12 @@ export function graphLayers(nodes: GraphNode[], inputs: string[]): LayerInfo[] {
   const stack = [...inputs];
   while (stack.length) {
     const x = stack.pop()!;
-    for (const y of succ.get(x) ?? []) if (!reach.has(y)) (reach.add(y), stack.push(y));
+    for (const y of succ.get(x) ?? []) {
+      if (!reach.has(y)) {
+        reach.add(y);
+        stack.push(y);
+      }
+    }
   }
   const byName = new Map(nodes.map((n) => [n.name, n]));
   // NextIteration → Merge is a while loop's back edge; ignoring it makes the graph acyclic.

@@ -36,7 +36,7 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX file'): IdxArray {
     try {
       buf = new Uint8Array(gunzipSync(buf));
     } catch (e) {
-      throw new Error(`${name}: corrupt gzip data (${(e as Error).message})`);
+      throw new Error(`${name}: corrupt gzip data (${(e as Error).message})`, { cause: e });
     }
   }
   if (buf.length < 4 || buf[0] !== 0 || buf[1] !== 0) throw new Error(`${name}: not an IDX file (the first two bytes must be 0)`);

@@ -41,7 +41,6 @@ export function labelledTaskFromArrays(name: string, x: NdArray, y: NdArray, fil
   if (!(x.dtype === 'uint8' || FLOAT_DTYPES.has(x.dtype))) {
     throw new Error(`${file}: x must be uint8 (0–255) or float (0–1), got ${x.dtype}`);
   }
-  const size = x.shape.slice(1).reduce((a, b) => a * b, 1);
   let images: Uint8Array;
   if (x.dtype === 'uint8') images = Uint8Array.from(x.data as ArrayLike<number>);
   else {

@@ -233,7 +233,7 @@ async function loadCheckpoint(out: string): Promise<{ state: CheckpointState; mo
   try {
     state = JSON.parse(await readFile(path, 'utf8')) as CheckpointState;
   } catch (e) {
-    throw new Error(`${path}: unreadable checkpoint (${(e as Error).message})`);
+    throw new Error(`${path}: unreadable checkpoint (${(e as Error).message})`, { cause: e });
   }
   if (state.version !== 1) throw new Error(`${path}: unsupported checkpoint version ${String(state.version)}`);
   const blob = await readFile(join(out, CHECKPOINT_DIR, state.file)).catch((e: NodeJS.ErrnoException) => {

@@ -93,8 +93,17 @@ export function heatmapSvg(t: TaxonomyResult, opts: HeatmapOptions = {}): string
   const data = t.similarity.matrix.data;
   let lo = Infinity;
   let hi = -Infinity;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) (lo = Math.min(lo, data[i * n + j])), (hi = Math.max(hi, data[i * n + j]));
-  if (!(hi > lo)) (lo = hi - 1), (hi = hi || 1);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      if (i === j) continue;
+      lo = Math.min(lo, data[i * n + j]);
+      hi = Math.max(hi, data[i * n + j]);
+    }
+  }
+  if (!(hi > lo)) {
+    lo = hi - 1;
+    hi = hi || 1;
+  }
   const scale = (v: number) => viridis((v - lo) / (hi - lo));
   const parts: string[] = [];
   parts.push(`<text x="${left}" y="22" font-size="14" font-weight="bold">${escapeXml(`${t.name} (${t.measure})`)}</text>`);

@@ -83,7 +83,10 @@ export function nearestNeighbourAgreement(similarity: Matrix, labels: string[], 
       if (j === i) continue;
       const s = similarity.data[i * n + j];
       if (!Number.isFinite(s)) throw new Error(`similarity of ${labels[i]} and ${labels[j]} is ${s}`);
-      if (s > best) (best = s), (nearest = [j]);
+      if (s > best) {
+        best = s;
+        nearest = [j];
+      }
       else if (s === best) nearest.push(j);
     }
     const credit = nearest.filter((j) => families[j] === families[i]).length / nearest.length;

@@ -6,6 +6,9 @@
 
 export type Ort = typeof import('onnxruntime-node');
 export type OrtSession = import('onnxruntime-node').InferenceSession;
+/** The onnx-proto namespace object (its generated typings are loose, so callers use it untyped). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type OnnxProto = any;
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- onnx-proto's generated typings are loose; callers declare the shapes they use */
 

@@ -171,7 +171,10 @@ describe('loss normalisation', () => {
     weights.forEach((w, j) => {
       let s = 0;
       let s2 = 0;
-      for (let a = 0; a < 4; a++) (s += z.data[a * 4 + j]), (s2 += z.data[a * 4 + j] ** 2);
+      for (let a = 0; a < 4; a++) {
+        s += z.data[a * 4 + j];
+        s2 += z.data[a * 4 + j] ** 2;
+      }
       expect(s / 4).toBeCloseTo(0, 12);
       expect(s2 / 4).toBeCloseTo(w, 12);
     });

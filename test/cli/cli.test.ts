@@ -7,7 +7,7 @@ import { saveFeatureSet } from '../../src/features/featureSet.js';
 import { readNpy } from '../../src/io/npy.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
 import { randomRep } from '../helpers/random.js';
-import { haveSharedData, repoRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+import { repoRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 import { lastOutput, runCliCode } from '../helpers/cli.js';
 
 const run = runCliCode;

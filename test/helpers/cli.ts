@@ -1,5 +1,5 @@
 /** Run the CLI in-process and capture what it prints (stdout/stderr) instead of spawning a process. */
-import { afterEach, beforeEach, vi } from 'vitest';
+import { vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 
 export interface CliResult {

@@ -153,7 +153,7 @@ describe('similarityMatrix matches the numpy reference', () => {
 describe('layout parameter, explicit shape: NCHW with shape=HxWxC in the id', () => {
   // Unambiguous: the id's shape parameter is always H x W x C; the representations keep their NHWC-looking
   // stored shape [4, 4, 6], which the explicit parameter overrides.
-  for (const [id, variant] of Object.entries(goldens.layout_variants)) {
+  for (const variant of Object.values(goldens.layout_variants)) {
     const ks = variant.explicit_shape_models;
     it(variant.explicit_shape_id, async () => {
       expect(ks.length).toBe(4);

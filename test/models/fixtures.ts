@@ -8,10 +8,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { rng } from '../helpers/random.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function onnxProto(): Promise<any> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const mod = (await import('onnx-proto')) as any;
+    const mod = (await import('onnx-proto')) as any;
   return (mod.default ?? mod).onnx;
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluatePrediction } from '../../src/evaluate/evaluate.js';
 import { loadFeatureSet } from '../../src/features/featureSet.js';
-import { readNpy, writeNpy } from '../../src/io/npy.js';
+import { writeNpy } from '../../src/io/npy.js';
 import { writeNpz } from '../../src/io/npz.js';
 import { labelledMatrixFromJson, writeLabelledMatrix } from '../../src/io/labelledMatrix.js';
 import { standardMeasureIds } from '../../src/measures/registry.js';

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { combinations, generateCandidates, markMeasured, rankingFromAffinities } from '../../src/taskonomy/candidates.js';
 import { canonicalKey, parseResultDict, type ResultDict } from '../../src/taskonomy/results.js';

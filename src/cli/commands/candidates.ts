@@ -93,7 +93,7 @@ async function readRanking(path: string): Promise<Record<string, string[]>> {
   try {
     value = JSON.parse(await readInputText(path, 'a JSON file'));
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`, { cause: e });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Error(`${path}: expected {"<target>": ["source", ...]} (best first)`);
