@@ -7,7 +7,7 @@ import { EVAL_METRICS, type EvalMetric, type EvaluateOptions } from '../evaluate
 import type { ExtractSummary } from '../models/extract.js';
 import type { Preprocessing } from '../models/types.js';
 import { zooIds } from '../models/zoo.js';
-import { collect, parseKeyValues, parseList, UsageError } from './util.js';
+import { collect, parseKeyValues, parseList, parseNumber, UsageError } from './util.js';
 
 /** The protocol options shared by every command that scores predictions against ground truth. */
 export interface EvaluationFlags {
@@ -123,4 +123,99 @@ export function describeSummary(s: ExtractSummary): string {
     s.failed.length ? `${s.failed.length} FAILED` : '',
   ].filter(Boolean);
   return `${s.manifest.entries.length} feature files × ${s.manifest.images.files.length} images in ${s.dir} (${parts.join(', ') || 'nothing to do'}) in ${s.seconds.toFixed(1)} s`;
+}
+
+/** An integer option at least `min` (default 1). */
+export function parseInteger(v: string, what: string, min = 1): number {
+  return parseNumber(v, what, { integer: true, min });
+}
+
+/** A number option greater than 0. */
+export function parsePositive(v: string, what: string): number {
+  const x = parseNumber(v, what);
+  if (!(x > 0)) throw new UsageError(`${what}: must be positive, got ${x}`);
+  return x;
+}
+
+// The NSL modules load TF.js, so they are imported inside the parsers: `taskmap --help` stays fast.
+
+export const VARIANT_LIST = 'conv | static-uns | static-dns | dynamic-dns | dynamic-uns';
+
+/** The NSL / probe network options (`nsl train`, `nsl fisher`, `similarity` with a task measure). */
+export interface NetworkOptions {
+  widthScale: string;
+  widths?: string;
+  layersPerStage: string;
+  predictorWidth?: string;
+  diagonalInit: string;
+  bnDecay: string;
+  bnDebias: boolean;
+  weightDecay: string;
+}
+
+export function addNetworkOptions(cmd: Command, defaults: { widthScale: string; bnDecay: string } = { widthScale: '1', bnDecay: '0.999' }): Command {
+  return cmd
+    .option('--width-scale <f>', 'multiply the reference widths (32, 32, 64, 128) and predictor widths', defaults.widthScale)
+    .option('--widths <a,b,c,d>', 'explicit widths of root and the three stages (overrides --width-scale)')
+    .option('--layers-per-stage <n>', 'NSL layers per stage (reference 3)', '3')
+    .option('--predictor-width <n>', 'hidden channels of the dynamic predictors (default 64 DNS / 128 UNS, × width scale)')
+    .option('--diagonal-init <how>', 'static DNS: identity (the reference quirk: 6 of 9 positions start at 0) | ones', 'identity')
+    .option('--bn-decay <d>', 'batch-norm moving-average decay (reference 0.999; short runs want ~0.99)', defaults.bnDecay)
+    .option('--no-bn-debias', 'do not divide the BN moving averages by 1 − decay^t (the reference does not)')
+    .option('--weight-decay <λ>', 'L2 penalty λ·½Σw² on kernels and BN γ/β', '5e-4');
+}
+
+export async function networkConfig(o: NetworkOptions, variant: string) {
+  const { isVariant } = await import('../nsl/network.js');
+  if (!isVariant(variant)) throw new UsageError(`--variant must be one of ${VARIANT_LIST}, got "${variant}"`);
+  if (o.diagonalInit !== 'identity' && o.diagonalInit !== 'ones') throw new UsageError('--diagonal-init must be identity or ones');
+  const widths = o.widths ? parseList(o.widths)!.map((w) => parseInteger(w, '--widths')) : undefined;
+  if (widths && widths.length !== 4) throw new UsageError('--widths: give four widths (root and the three stages)');
+  const decay = parseNumber(o.bnDecay, '--bn-decay');
+  if (!(decay > 0 && decay < 1)) throw new UsageError('--bn-decay must be in (0, 1)');
+  return {
+    variant,
+    widthScale: parsePositive(o.widthScale, '--width-scale'),
+    ...(widths ? { widths: widths as [number, number, number, number] } : {}),
+    layersPerStage: parseInteger(o.layersPerStage, '--layers-per-stage'),
+    ...(o.predictorWidth ? { predictorWidth: parseInteger(o.predictorWidth, '--predictor-width') } : {}),
+    diagonalInit: o.diagonalInit as 'identity' | 'ones',
+    batchNorm: { decay, debias: o.bnDebias },
+    weightDecay: parseNumber(o.weightDecay, '--weight-decay', { min: 0 }),
+  };
+}
+
+/** Probe-network options of the Fisher task measures (`nsl fisher`, `similarity --measure fisher-…`). */
+export interface ProbeOptions extends NetworkOptions {
+  variant: string;
+  epochs: string;
+  batch: string;
+  lr: string;
+  seed: string;
+}
+
+/** The probe-training options, shared by `nsl fisher` and `similarity` with a task measure. */
+export function addProbeOptions(cmd: Command): Command {
+  return addNetworkOptions(
+    cmd
+      .option('--variant <v>', `Fisher probe network variant: ${VARIANT_LIST}`, 'conv')
+      .option('--epochs <n>', 'Fisher probe training epochs', '2')
+      .option('--batch <n>', 'Fisher probe batch size', '64')
+      .option('--lr <rate>', 'Fisher probe learning rate', '0.02')
+      .option('--seed <n>', 'Fisher probe initialisation seed (shared by all tasks)', '0'),
+    // Probes are trained briefly: a narrow network and a faster-moving BN average.
+    { widthScale: '0.25', bnDecay: '0.99' },
+  );
+}
+
+export async function probeTrainConfig(o: ProbeOptions) {
+  // Same seed for every task: the body layers draw their seeds before the score layer, so all probes start from
+  // the same body weights whatever their head size; heads of different sizes are zero-padded (docs/measures.md#fisher-task-measures).
+  return {
+    network: await networkConfig(o, o.variant),
+    epochs: parseInteger(o.epochs, '--epochs'),
+    batchSize: parseInteger(o.batch, '--batch'),
+    learningRate: parsePositive(o.lr, '--lr'),
+    seed: parseInteger(o.seed, '--seed', 0),
+  };
 }

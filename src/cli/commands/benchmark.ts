@@ -9,9 +9,9 @@ import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from '../options.js';
 import { collect, parseList } from '../util.js';
-import { registerZooTransfer } from './zooTransfer.js';
 
 export function register(program: Command): void {
+  // `benchmark zoo-transfer` is added by zooTransfer.ts (index.ts registers it after this one).
   const bench = program.command('benchmark').summary('evaluation harnesses (judge every measure the same way)');
   const cmd = bench
     .command('measures')
@@ -53,5 +53,4 @@ export function register(program: Command): void {
         if (o.out) await writeFileAtomic(o.out, `${JSON.stringify({ featureset, truth: o.truth, ...result }, null, 2)}\n`);
       },
     );
-  registerZooTransfer(bench);
 }

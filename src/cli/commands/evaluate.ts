@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { evaluatePrediction } from '../../evaluate/evaluate.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { readLabelledMatrix } from '../../io/labelledMatrix.js';
+import { evaluateFiles } from '../../ops/evaluate.js';
 import { formatTable } from '../table.js';
 import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from '../options.js';
 import { parseList } from '../util.js';
@@ -25,9 +24,7 @@ export function register(program: Command): void {
     .action(
       async (o: EvaluationFlags & { predicted: string; labels?: string; out?: string }) => {
         const opts = evaluationOptionsFrom(o);
-        const predicted = await readLabelledMatrix(o.predicted, { labels: parseList(o.labels) });
-        const truth = await readLabelledMatrix(o.truth);
-        const result = evaluatePrediction(predicted, truth, opts);
+        const result = await evaluateFiles(o.predicted, o.truth, { ...opts, labels: parseList(o.labels) });
         const rows = result.targets.map((t) => [t, result.per_target[t] ?? Number.NaN]);
         const mean = result.mean === null ? 'undefined' : result.mean.toFixed(4);
         process.stdout.write(

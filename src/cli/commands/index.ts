@@ -16,6 +16,7 @@ import { register as similarity } from './similarity.js';
 import { register as zoo } from './zoo.js';
 import { register as serve } from './serve.js';
 import { register as nsl } from './nsl.js';
+import { register as zooTransfer } from './zooTransfer.js';
 
-/** Every subcommand, in the order `--help` lists them. */
-export const commands: Array<(program: Command) => void> = [demo, similarity, rdm, evaluate, benchmark, measures, taxonomy, rank, ahp, candidates, policy, extract, layers, zoo, probe, serve, nsl];
+/** Every subcommand, in the order `--help` lists them (zooTransfer adds `benchmark zoo-transfer`, so it follows benchmark). */
+export const commands: Array<(program: Command) => void> = [demo, similarity, rdm, evaluate, benchmark, zooTransfer, measures, taxonomy, rank, ahp, candidates, policy, extract, layers, zoo, probe, serve, nsl];

@@ -2,28 +2,27 @@ import type { Command } from 'commander';
 import { parseTaskMeasure, taskMeasureId } from '../../measures/taskMeasures.js';
 import { embedTasks } from '../../ops/fisher.js';
 import { progressBar } from '../progress.js';
+import {
+  addNetworkOptions,
+  addProbeOptions,
+  networkConfig,
+  parseInteger as int,
+  parsePositive as positive,
+  probeTrainConfig,
+  VARIANT_LIST,
+  type NetworkOptions,
+  type ProbeOptions,
+} from '../options.js';
 import { formatTable } from '../table.js';
 import { collect, parseList, parseNumber, UsageError } from '../util.js';
 
-// The NSL modules load TF.js, so they are imported inside the actions: `taskmap --help` stays fast.
-
-const VARIANT_LIST = 'conv | static-uns | static-dns | dynamic-dns | dynamic-uns';
+// The NSL modules load TF.js, so they are imported inside the actions: `taskmap --help` stays fast. The network and
+// probe options are shared builders (../options.ts): `similarity` uses the probe options too.
 
 interface DataOptions {
   data?: string;
   fewShot?: string;
   testLimit?: string;
-}
-
-interface NetworkOptions {
-  widthScale: string;
-  widths?: string;
-  layersPerStage: string;
-  predictorWidth?: string;
-  diagonalInit: string;
-  bnDecay: string;
-  bnDebias: boolean;
-  weightDecay: string;
 }
 
 interface TrainingOptions extends NetworkOptions {
@@ -36,18 +35,6 @@ interface TrainingOptions extends NetworkOptions {
   augmentPad: string;
   inputScale: string;
   seed: string;
-}
-
-function addNetworkOptions(cmd: Command, defaults: { widthScale: string; bnDecay: string } = { widthScale: '1', bnDecay: '0.999' }): Command {
-  return cmd
-    .option('--width-scale <f>', 'multiply the reference widths (32, 32, 64, 128) and predictor widths', defaults.widthScale)
-    .option('--widths <a,b,c,d>', 'explicit widths of root and the three stages (overrides --width-scale)')
-    .option('--layers-per-stage <n>', 'NSL layers per stage (reference 3)', '3')
-    .option('--predictor-width <n>', 'hidden channels of the dynamic predictors (default 64 DNS / 128 UNS, × width scale)')
-    .option('--diagonal-init <how>', 'static DNS: identity (the reference quirk: 6 of 9 positions start at 0) | ones', 'identity')
-    .option('--bn-decay <d>', 'batch-norm moving-average decay (reference 0.999; short runs want ~0.99)', defaults.bnDecay)
-    .option('--no-bn-debias', 'do not divide the BN moving averages by 1 − decay^t (the reference does not)')
-    .option('--weight-decay <λ>', 'L2 penalty λ·½Σw² on kernels and BN γ/β', '5e-4');
 }
 
 function addTrainingOptions(cmd: Command): Command {
@@ -73,36 +60,6 @@ function addDataOptions(cmd: Command): Command {
     .option('--test-limit <n>', 'evaluate on the first n test images (default all 10 000)');
 }
 
-function int(v: string, what: string, min = 1): number {
-  return parseNumber(v, what, { integer: true, min });
-}
-
-function positive(v: string, what: string): number {
-  const x = parseNumber(v, what);
-  if (!(x > 0)) throw new UsageError(`${what}: must be positive, got ${x}`);
-  return x;
-}
-
-async function networkConfig(o: NetworkOptions, variant: string) {
-  const { isVariant } = await import('../../nsl/network.js');
-  if (!isVariant(variant)) throw new UsageError(`--variant must be one of ${VARIANT_LIST}, got "${variant}"`);
-  if (o.diagonalInit !== 'identity' && o.diagonalInit !== 'ones') throw new UsageError('--diagonal-init must be identity or ones');
-  const widths = o.widths ? parseList(o.widths)!.map((w) => int(w, '--widths')) : undefined;
-  if (widths && widths.length !== 4) throw new UsageError('--widths: give four widths (root and the three stages)');
-  const decay = parseNumber(o.bnDecay, '--bn-decay');
-  if (!(decay > 0 && decay < 1)) throw new UsageError('--bn-decay must be in (0, 1)');
-  return {
-    variant,
-    widthScale: positive(o.widthScale, '--width-scale'),
-    ...(widths ? { widths: widths as [number, number, number, number] } : {}),
-    layersPerStage: int(o.layersPerStage, '--layers-per-stage'),
-    ...(o.predictorWidth ? { predictorWidth: int(o.predictorWidth, '--predictor-width') } : {}),
-    diagonalInit: o.diagonalInit as 'identity' | 'ones',
-    batchNorm: { decay, debias: o.bnDebias },
-    weightDecay: parseNumber(o.weightDecay, '--weight-decay', { min: 0 }),
-  };
-}
-
 async function trainConfig(o: TrainingOptions, variant: string) {
   const { REFERENCE_LR_STEPS } = await import('../../nsl/train.js');
   return {
@@ -125,41 +82,6 @@ async function loadData(o: DataOptions & { dataSeed: string }) {
   const train = o.fewShot ? fewShot(fm.train, int(o.fewShot, '--few-shot'), int(o.dataSeed, '--data-seed', 0)) : fm.train;
   const test = o.testLimit ? head(fm.test, int(o.testLimit, '--test-limit')) : fm.test;
   return { train, test };
-}
-
-/** Probe-network options of the Fisher task measures (`nsl fisher`, `similarity --measure fisher-…`). */
-export interface ProbeOptions extends NetworkOptions {
-  variant: string;
-  epochs: string;
-  batch: string;
-  lr: string;
-  seed: string;
-}
-
-/** The probe-training options, shared by `nsl fisher` and `similarity` with a task measure. */
-export function addProbeOptions(cmd: Command): Command {
-  return addNetworkOptions(
-    cmd
-      .option('--variant <v>', `Fisher probe network variant: ${VARIANT_LIST}`, 'conv')
-      .option('--epochs <n>', 'Fisher probe training epochs', '2')
-      .option('--batch <n>', 'Fisher probe batch size', '64')
-      .option('--lr <rate>', 'Fisher probe learning rate', '0.02')
-      .option('--seed <n>', 'Fisher probe initialisation seed (shared by all tasks)', '0'),
-    // Probes are trained briefly: a narrow network and a faster-moving BN average.
-    { widthScale: '0.25', bnDecay: '0.99' },
-  );
-}
-
-export async function probeTrainConfig(o: ProbeOptions) {
-  // Same seed for every task: the body layers draw their seeds before the score layer, so all probes start from
-  // the same body weights whatever their head size; heads of different sizes are zero-padded (docs/measures.md#fisher-task-measures).
-  return {
-    network: await networkConfig(o, o.variant),
-    epochs: int(o.epochs, '--epochs'),
-    batchSize: int(o.batch, '--batch'),
-    learningRate: positive(o.lr, '--lr'),
-    seed: int(o.seed, '--seed', 0),
-  };
 }
 
 function registerTrain(nsl: Command): void {

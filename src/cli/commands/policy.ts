@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readResultDict } from '../../io/resultDict.js';
-import { parseObjective, solve, sweep, type PolicyProblem, type PolicyResult } from '../../ops/policy.js';
+import { OBJECTIVE_NAMES, parseObjective, POLICY_SOLVERS, solve, sweep, type PolicyProblem, type PolicyResult, type SolverChoice } from '../../ops/policy.js';
 import { formatTable } from '../table.js';
 import { collect, parseKeyNumbers, parseList, parseNumber, UsageError } from '../util.js';
 
@@ -27,6 +27,12 @@ interface PolicyCliOptions {
   out?: string;
 }
 
+/**
+ * The CLI keeps `highs` as its default solver, so its outputs (status line, JSON `solver`) stay as they were; `auto`
+ * (the default of ops and the server) picks exact enumeration where that is faster (chooseSolver).
+ */
+const DEFAULT_SOLVER: SolverChoice = 'highs';
+
 export function register(program: Command): void {
   program
     .command('policy')
@@ -38,13 +44,15 @@ export function register(program: Command): void {
         'fully supervised network, valued by self__t), maximising',
         'Σ importance(target) · value(transfer) within the labelling budget.',
         'Solved exactly as a binary integer program with HiGHS (Taskonomy web-API',
-        'formulation). The status (optimal / infeasible / time-limited) is always',
+        'formulation), or by exact enumeration (--solver exhaustive; --solver auto',
+        'picks whichever is faster for the problem). The status (optimal / infeasible / time-limited) is always',
         'reported, and the policy is checked for feasibility before it is written.',
         '',
         'Affinities and win rates are Taskonomy result dicts {"src__target": value}',
         '(.json, or Taskonomy .pkl read without executing code).',
-        'Objectives: affinity (paper) | sqrtAffinity (web API: √p) |',
-        '  quality = winsVsTask (needs --wins-vs-task) |',
+        `Objectives: ${OBJECTIVE_NAMES.join(' | ')}:`,
+        '  affinity (paper), sqrtAffinity (web API: √p),',
+        '  quality = winsVsTask (needs --wins-vs-task),',
         '  gain = winsVsPixels (needs --wins-vs-pixels).',
         'Transfer values are clipped to [--value-floor, 1].',
         'With --sweep: solve for budgets 1..n and print objective, mean Gain and',
@@ -66,18 +74,22 @@ export function register(program: Command): void {
     .option('--cost <task=c>', 'labelling cost of a task (repeatable; default 1)', collect)
     .option('--transfer-cost <task=c>', 'cost of training the transfer into a target (repeatable; default 0)', collect)
     .option('--importance <task=r>', 'relative importance of a target (repeatable; default 1)', collect)
-    .option('--objective <name>', 'affinity | sqrtAffinity | quality (winsVsTask) | gain (winsVsPixels)', 'affinity')
+    .option('--objective <name>', OBJECTIVE_NAMES.join(' | '), 'affinity')
     .option('--wins-vs-pixels <file>', 'wins_vs_pixels dict: Gain per target (and the gain objective)')
     .option('--wins-vs-task <file>', 'wins_vs_task dict: Quality per target (and the quality objective)')
     .option('--sweep', 'solve for every budget in --budgets (default 1..number of labellable tasks)')
     .option('--budgets <b1,b2,...>', 'budgets for --sweep')
-    .option('--solver <name>', 'highs | exhaustive (enumeration; small problems only, a cross-check)', 'highs')
+    .option(
+      '--solver <name>',
+      `${POLICY_SOLVERS.join(' | ')}: highs = the BIP; exhaustive = enumeration (small problems only, a cross-check); auto = the faster of the two for the problem`,
+      DEFAULT_SOLVER,
+    )
     .option('--time-limit <s>', 'HiGHS time limit in seconds (the best policy so far is returned as time-limited)')
     .option('--value-floor <x>', 'lower clip of transfer values (web API: 1e-5; 0 disables)', '1e-5')
     .option('--source-only-bonus <x>', 'objective bonus per labelled source-only task (web API: 1e-5)', '0')
     .option('-o, --out <file.json>', 'write the policy (or the sweep) as JSON here')
     .action(async (o: PolicyCliOptions) => {
-      if (o.solver !== 'highs' && o.solver !== 'exhaustive') throw new UsageError(`--solver must be highs or exhaustive, got "${o.solver}"`);
+      if (!(POLICY_SOLVERS as readonly string[]).includes(o.solver)) throw new UsageError(`--solver must be one of ${POLICY_SOLVERS.join(', ')}, got "${o.solver}"`);
       if (!o.sweep && o.budget === undefined) throw new UsageError('--budget is required (or use --sweep)');
       let objective;
       try {
@@ -103,7 +115,7 @@ export function register(program: Command): void {
       if (o.winsVsPixels) problem.winsVsPixels = await readResultDict(o.winsVsPixels);
       if (o.winsVsTask) problem.winsVsTask = await readResultDict(o.winsVsTask);
       const solveOpts = {
-        solver: o.solver as 'highs' | 'exhaustive',
+        solver: o.solver as SolverChoice,
         timeLimit: o.timeLimit === undefined ? undefined : parseNumber(o.timeLimit, '--time-limit', { min: 0 }),
       };
       if (o.sweep) {

@@ -6,10 +6,10 @@ import { canonicalId, findEntry } from '../../measures/catalogue.js';
 import { fisherMatrix } from '../../ops/fisher.js';
 import { PRECISIONS, similarityOfPath, type Precision } from '../../ops/similarity.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
+import { addProbeOptions, probeTrainConfig, type ProbeOptions } from '../options.js';
 import { progressBar } from '../progress.js';
 import { formatMatrix } from '../table.js';
 import { parseList, UsageError } from '../util.js';
-import { addProbeOptions, probeTrainConfig, type ProbeOptions } from './nsl.js';
 
 /**
  * The task measure `--measure` names (the catalogue says which input a family takes), or undefined for a

@@ -24,6 +24,13 @@ interface Flags {
   skipBad?: boolean;
 }
 
+/** `zoo-transfer` under `benchmark`: registered after benchmark.ts (index.ts), so no command imports another. */
+export function register(program: Command): void {
+  const bench = program.commands.find((c) => c.name() === 'benchmark');
+  if (!bench) throw new Error('zoo-transfer: register the benchmark command first');
+  registerZooTransfer(bench);
+}
+
 export function registerZooTransfer(bench: Command): void {
   bench
     .command('zoo-transfer')
@@ -67,7 +74,11 @@ export function registerZooTransfer(bench: Command): void {
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         skipBad: o.skipBad,
         onProgress: (stage, d, t, l) => {
-          for (const [k, b] of bars) if (k !== stage) (b.stop(), bars.delete(k));
+          for (const [k, b] of bars) {
+            if (k === stage) continue;
+            b.stop();
+            bars.delete(k);
+          }
           let bar = bars.get(stage);
           if (!bar) bars.set(stage, (bar = progressBar(stage)));
           bar.update(d, t, l);
