@@ -11,7 +11,7 @@ import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { labelledMatrixFromJson } from '../io/labelledMatrix.js';
 import { readResultDict, validateResultDict } from '../io/resultDict.js';
-import { parseResultDict } from '../taskonomy/results.js';
+import { resultDictSummary } from '../ops/results.js';
 import { parseTournamentsJson } from '../taskonomy/winrates.js';
 import { isHidden, type DataRoot, type Sandbox } from './sandbox.js';
 import { Lru } from './store.js';
@@ -70,11 +70,6 @@ export function csvKind(head: string): 'losses' | 'matrix' {
   return header === 'target,source,image,loss' ? 'losses' : 'matrix';
 }
 
-function dictSummary(dict: Record<string, number>): Pick<ResultEntry, 'transfers' | 'targets'> {
-  const keys = parseResultDict(dict);
-  return { transfers: keys.length, targets: new Set(keys.map((k) => k.target)).size };
-}
-
 /** The API reference of a path reached by walking down from a root (symlinks keep the name they are found under). */
 function refIn(root: DataRoot, path: string): string {
   return [root.name, ...relative(root.dir, path).split(sep).filter(Boolean)].join('/');
@@ -93,7 +88,7 @@ export async function identifyFile(abs: string, size: number): Promise<Omit<Resu
   const name = basename(abs);
   let entry: Omit<ResultEntry, 'path' | 'bytes'> | null = null;
   if (ext === '.pkl' || ext === '.pickle') {
-    entry = size > MAX_SNIFF_BYTES ? { kind: 'resultDict', format: 'pkl' } : { kind: 'resultDict', format: 'pkl', ...dictSummary(await readResultDict(abs)) };
+    entry = size > MAX_SNIFF_BYTES ? { kind: 'resultDict', format: 'pkl' } : { kind: 'resultDict', format: 'pkl', ...resultDictSummary(await readResultDict(abs)) };
   } else if (ext === '.json' && name !== 'manifest.json' && !name.endsWith('.labels.json') && !name.endsWith('.families.json')) {
     if (size > MAX_SNIFF_BYTES) return null;
     let json: unknown;
@@ -107,7 +102,7 @@ export async function identifyFile(abs: string, size: number): Promise<Omit<Resu
       entry = { kind: 'matrix', format: 'json' };
     } else {
       try {
-        entry = { kind: 'resultDict', format: 'json', ...dictSummary(validateResultDict(json, name)) };
+        entry = { kind: 'resultDict', format: 'json', ...resultDictSummary(validateResultDict(json, name)) };
       } catch {
         try {
           parseTournamentsJson(json, name);

@@ -13,7 +13,7 @@ import { readResultDict } from '../io/resultDict.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { PreparedCache } from '../measures/similarity.js';
 import type { ResultDict } from '../taskonomy/results.js';
-import { parseTournamentsJson, parseLossCsv, tournamentsFromLosses, type Tournament } from '../taskonomy/winrates.js';
+import { tournamentsFromText, type Tournament } from '../ops/ahp.js';
 import { HttpError } from './errors.js';
 import { isHidden, type ResolvedPath, type Sandbox } from './sandbox.js';
 
@@ -156,14 +156,7 @@ export class Store {
   tournamentsOf(p: ResolvedPath): Promise<Tournament[]> {
     return this.cached(this.tournaments, p, async () => {
       const text = await readFile(p.abs, 'utf8');
-      if (extname(p.abs).toLowerCase() === '.csv') return tournamentsFromLosses(parseLossCsv(text, p.ref), p.ref);
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (e) {
-        throw new Error(`${p.ref}: not valid JSON (${(e as Error).message})`, { cause: e });
-      }
-      return parseTournamentsJson(json, p.ref);
+      return tournamentsFromText(text, extname(p.abs).toLowerCase() === '.csv' ? 'losses' : 'wins', p.ref);
     });
   }
 }

@@ -10,12 +10,12 @@ import { basename, extname } from 'node:path';
 import { loadFeatureSet } from '../features/featureSet.js';
 import { labelledMatrixFromCsv, labelledMatrixToJson } from '../io/labelledMatrix.js';
 import { representationInfoOrNull } from '../ops/measures.js';
+import { tournamentsFromText } from '../ops/ahp.js';
 import { evaluateMatrix, evaluateMeasures, type EvaluateOptions } from '../ops/evaluate.js';
 import { sweep, type PolicyProblem, type SolverChoice } from '../ops/policy.js';
 import { loadTarget, rank, type TargetSpec } from '../ops/rank.js';
 import { similarityOfSet } from '../ops/similarity.js';
 import { matrixDirection, taxonomyView } from '../ops/taxonomy.js';
-import { parseLossCsv, tournamentsFromLosses } from '../taskonomy/winrates.js';
 import type { Linkage } from '../taxonomy/cluster.js';
 import type { RankOptions } from '../taxonomy/rank.js';
 import { csvKind, identifyFile, MAX_SNIFF_BYTES, type ResultEntry } from './catalog.js';
@@ -64,7 +64,7 @@ async function readUpload(tmp: string, name: string): Promise<UploadKind> {
     // Listings only read a CSV's header; an upload is read in full, by the reader that will load it.
     const text = await readFile(tmp, 'utf8');
     if (csvKind(text.slice(0, 256)) === 'losses') {
-      tournamentsFromLosses(parseLossCsv(text, name), name);
+      tournamentsFromText(text, 'losses', name);
       return { kind: 'losses' };
     }
     labelledMatrixFromCsv(text, name);

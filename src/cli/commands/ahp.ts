@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { writeFilesAtomic, type OutputFile } from '../../io/atomic.js';
-import { AHP_CLIP, ahpAffinities } from '../../taskonomy/ahp.js';
-import { gainAndQuality, parseLossCsv, parseTournamentsJson, tournamentsFromLosses, tournamentsToJson, type Tournament } from '../../taskonomy/winrates.js';
+import { ahp, AHP_CLIP, tournamentsFromText, tournamentsToJson } from '../../ops/ahp.js';
 import { formatTable } from '../table.js';
 import { parseList, UsageError } from '../util.js';
 import { readInputText } from '../../io/input.js';
@@ -59,28 +58,16 @@ export function register(program: Command): void {
         if (Boolean(o.wins) === Boolean(o.losses)) throw new UsageError('give exactly one of --wins <file.json> or --losses <file.csv>');
         const clip = parseList(o.clip)!.map(Number);
         if (clip.length !== 2 || !clip.every(Number.isFinite)) throw new UsageError(`--clip: expected "lo,hi", got "${o.clip}"`);
-        let tournaments: Tournament[];
-        if (o.losses) {
-          tournaments = tournamentsFromLosses(parseLossCsv(await readInputText(o.losses, 'a losses CSV'), o.losses), o.losses);
-        } else {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(await readInputText(o.wins!, 'a tournaments JSON'));
-          } catch (e) {
-            throw new Error(`${o.wins}: not valid JSON (${(e as Error).message})`);
-          }
-          tournaments = parseTournamentsJson(parsed, o.wins);
-        }
-        const { affinities, consistency } = ahpAffinities(tournaments, {
-          clip: [clip[0], clip[1]],
-          exclude: parseList(o.exclude) ?? [],
-        });
+        const tournaments = o.losses
+          ? tournamentsFromText(await readInputText(o.losses, 'a losses CSV'), 'losses', o.losses)
+          : tournamentsFromText(await readInputText(o.wins!, 'a tournaments JSON'), 'wins', o.wins!);
+        const gq = ahp(tournaments, { clip: [clip[0], clip[1]], exclude: parseList(o.exclude) ?? [] });
+        const { affinities, consistency } = gq;
         // All outputs are one commit: a bad --consistency-out path must not leave --out already replaced.
         const outputs: OutputFile[] = [{ path: o.out, data: json(affinities) }];
         if (o.consistencyOut) outputs.push({ path: o.consistencyOut, data: json(consistency) });
         if (o.tournamentsOut) outputs.push({ path: o.tournamentsOut, data: json(tournamentsToJson(tournaments)) });
         if (o.gainOut || o.qualityOut) {
-          const gq = gainAndQuality(tournaments);
           if (o.gainOut) outputs.push({ path: o.gainOut, data: json(gq.winsVsPixels) });
           if (o.qualityOut) outputs.push({ path: o.qualityOut, data: json(gq.winsVsTask) });
           if (o.gainOut && gq.missingPixels.length) process.stderr.write(`no "pixels" candidate (no Gain) for: ${gq.missingPixels.join(', ')}\n`);

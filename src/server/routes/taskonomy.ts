@@ -7,11 +7,9 @@
 import type { FastifyInstance } from 'fastify';
 import { labelledMatrixToJson } from '../../io/labelledMatrix.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { ahpAffinities, AHP_CLIP } from '../../taskonomy/ahp.js';
+import { ahp, ahpBeforeAfter, ahpResultDicts } from '../../ops/ahp.js';
 import { checkPolicyProblem, defaultBudgets, parseObjective, solve, type PolicyProblem, type PolicyResult } from '../../ops/policy.js';
-import { buildPolicyModel } from '../../taskonomy/policy.js';
-import { firstOrderMatrix, parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../../taskonomy/results.js';
-import { GAIN_BASELINE, gainAndQuality } from '../../taskonomy/winrates.js';
+import { describeResultDict, resultMatrix } from '../../ops/results.js';
 import { checkedInput, fileKey, sendTask, type ServerContext } from '../context.js';
 import { badRequest, forbidden } from '../errors.js';
 import { inputHash } from '../jobs.js';
@@ -68,40 +66,18 @@ async function policyProblem(ctx: ServerContext, b: Omit<PolicyBody, 'budget'> &
   return { problem, key };
 }
 
-/** Tasks of a result dict and the roles the policy gives them by default (from the library's own defaults). */
-function describeDict(dict: ResultDict) {
-  const keys = parseResultDict(dict);
-  const pseudo = new Set<string>(PSEUDO_SOURCES);
-  const tasks = new Set<string>();
-  const pseudoPresent = new Set<string>();
-  const orders: Record<number, number> = {};
-  for (const k of keys) {
-    orders[k.sources.length] = (orders[k.sources.length] ?? 0) + 1;
-    for (const t of [...k.sources, k.target]) (pseudo.has(t) ? pseudoPresent : tasks).add(t);
-  }
-  const model = buildPolicyModel({ affinities: dict, budget: Number.MAX_VALUE, maxOrder: Math.max(1, ...keys.map((k) => k.sources.length)) });
-  return {
-    transfers: keys.length,
-    orders,
-    tasks: [...tasks].sort(),
-    targets: [...new Set(keys.map((k) => k.target))].sort(),
-    pseudoSources: [...pseudoPresent].sort(),
-    defaultRoles: { targets: model.targets, sourceOnly: model.sourceOnly, targetOnly: model.targetOnly },
-  };
-}
-
 export function registerTaskonomyRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const policyCache = new Lru<string, Promise<PolicyResult>>(512);
 
   app.get<{ Querystring: { path: string } }>('/api/results/info', { schema: { querystring: pathQuerySchema } }, async (req) => {
     const p = await ctx.sandbox.resolveExisting(req.query.path, 'path');
-    return { path: p.ref, ...describeDict(await ctx.store.resultDict(p)) };
+    return { path: p.ref, ...describeResultDict(await ctx.store.resultDict(p)) };
   });
 
   /** First-order matrix of a result dict (rows = sources, cols = targets; missing transfers null). */
   app.post<{ Body: ResultMatrixBody }>('/api/results/matrix', { schema: { body: resultMatrixSchema } }, async (req) => {
     const p = await ctx.sandbox.resolveExisting(req.body.path, 'path');
-    const m = firstOrderMatrix(await ctx.store.resultDict(p), { sources: req.body.sources, targets: req.body.targets });
+    const m = resultMatrix(await ctx.store.resultDict(p), { sources: req.body.sources, targets: req.body.targets });
     return { path: p.ref, ...labelledMatrixToJson(m) };
   });
 
@@ -109,32 +85,24 @@ export function registerTaskonomyRoutes(app: FastifyInstance, ctx: ServerContext
     const b = req.body;
     const p = await ctx.sandbox.resolveExisting(b.tournaments, 'tournaments');
     const tournaments = await ctx.store.tournamentsOf(p);
-    const { affinities, consistency } = ahpAffinities(tournaments, { clip: b.clip ?? AHP_CLIP, exclude: b.exclude });
-    const gq = gainAndQuality(tournaments);
-    // "Before AHP": the raw win rates of each transfer against the baseline (Gain when `pixels` competed);
-    // "after": the AHP affinities. Both as first-order source × target matrices.
-    const before = Object.keys(gq.winsVsPixels).length > 0 ? gq.winsVsPixels : gq.winsVsTask;
+    const r = ahp(tournaments, { clip: b.clip, exclude: b.exclude });
+    const { before, after } = ahpBeforeAfter(r);
     const out: Record<string, unknown> = {
       tournaments: p.ref,
       targets: tournaments.length,
-      consistency,
-      affinities,
-      winsVsPixels: gq.winsVsPixels,
-      winsVsTask: gq.winsVsTask,
-      before: Object.keys(before).length > 0 ? { baseline: before === gq.winsVsPixels ? GAIN_BASELINE : 'self', ...labelledMatrixToJson(firstOrderMatrix(before)) } : null,
-      after: labelledMatrixToJson(firstOrderMatrix(affinities)),
+      consistency: r.consistency,
+      affinities: r.affinities,
+      winsVsPixels: r.winsVsPixels,
+      winsVsTask: r.winsVsTask,
+      before: before ? { baseline: before.baseline, ...labelledMatrixToJson(before.matrix) } : null,
+      after: labelledMatrixToJson(after),
     };
     if (b.save) {
       const root = ctx.sandbox.roots.find((r) => r.writable);
       if (!root) throw forbidden('no writable data root to save into (start the server with an upload folder)');
       const base = b.save.replace(/\.json$/i, '');
       const saved: Record<string, string> = {};
-      for (const [role, dict] of [
-        ['affinities', affinities],
-        ['wins_vs_pixels', gq.winsVsPixels],
-        ['wins_vs_task', gq.winsVsTask],
-      ] as const) {
-        if (Object.keys(dict).length === 0) continue;
+      for (const { role, dict } of ahpResultDicts(r)) {
         const target = await uniqueUploadPath(ctx, root.name, `${base}${role === 'affinities' ? '-affinities' : `-${role}`}.json`);
         await writeFileAtomic(target.abs, `${JSON.stringify(dict, null, 1)}\n`);
         saved[role] = target.ref;
