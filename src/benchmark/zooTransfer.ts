@@ -23,6 +23,7 @@ import type { Matrix } from '../linalg/dense.js';
 import { gram } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { mulberry32, percentile } from '../linalg/resample.js';
+import { isDistance } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure, standardMeasureIds } from '../measures/registry.js';
 import { similarityMatrix } from '../measures/similarity.js';
 import { extractFeatures, type ExtractSummary } from '../models/extract.js';
@@ -424,8 +425,9 @@ async function measureSimilarities(reps: Representation[], measureIds: string[],
     const t0 = performance.now();
     try {
       const raw = await similarityMatrix(reps, id);
-      // Distances (larger = less similar) are negated so every prediction reads "larger = better source".
-      const sim = describeMeasure(id).largerIsMoreSimilar ? raw : { ...raw, matrix: { ...raw.matrix, data: raw.matrix.data.map((v) => -v) } };
+      // Distances (larger = less similar; the measure catalogue decides) are negated so every prediction reads
+      // "larger = better source".
+      const sim = !isDistance(id) ? raw : { ...raw, matrix: { ...raw.matrix, data: raw.matrix.data.map((v) => -v) } };
       sims.push({ id, sim, ms: performance.now() - t0 });
     } catch (e) {
       sims.push({ id, sim: null, ms: performance.now() - t0, error: (e as Error).message });
