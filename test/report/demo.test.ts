@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/report/demo.js';
+import { runCli } from '../helpers/cli.js';
 import { writeImages } from '../models/fixtures.js';
 
 let root: string;
@@ -55,5 +56,15 @@ describe('taskmap demo (small)', () => {
 
   it('refuses models outside the zoo', async () => {
     await expect(runDemo({ images: join(root, 'images'), out: join(root, 'x'), models: ['liveness', 'gender', './my.onnx'] })).rejects.toThrow(/not zoo models: \.\/my\.onnx/);
+  });
+
+  it('`taskmap demo` computes (ops) then writes the report, and prints the family recovery', async () => {
+    const out = join(root, 'cli-demo');
+    const r = await runCli('demo', '--images', join(root, 'images'), '--out', out, '--models', MODELS.slice(0, 3).join(','), '--measures', 'rsa', '--workers', '0', '--no-png');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Family recovery \(3 models, 8 images/);
+    expect(r.out).toContain('report: ');
+    expect(r.out).toMatch(/report \d+\.\d s/);
+    expect((await readdir(out)).sort()).toEqual(['family-recovery.json', 'features', 'figures', 'models.json', 'report.html', 'similarity-rsa.json', 'taxonomy-rsa.json', 'taxonomy-rsa.nwk']);
   });
 });
