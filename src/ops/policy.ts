@@ -7,6 +7,7 @@ import {
   buildPolicyModel,
   OBJECTIVE_NAMES,
   parseObjective,
+  POLICY_OBJECTIVES,
   POLICY_SOLVERS,
   solvePolicy,
   type PolicyObjective,
@@ -16,7 +17,7 @@ import {
   type SweepRow,
 } from '../taskonomy/policy.js';
 
-export { OBJECTIVE_NAMES, parseObjective, POLICY_SOLVERS, type PolicyObjective, type PolicyProblem, type PolicyResult, type SolverChoice, type SweepRow };
+export { OBJECTIVE_NAMES, parseObjective, POLICY_OBJECTIVES, POLICY_SOLVERS, type PolicyObjective, type PolicyProblem, type PolicyResult, type SolverChoice, type SweepRow };
 
 export interface PolicyRunOptions {
   /** Default 'auto'. */

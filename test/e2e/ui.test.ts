@@ -12,7 +12,11 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureSet } from '../../src/features/featureSet.js';
 import { writeLabelledMatrix } from '../../src/io/labelledMatrix.js';
+import { CATALOGUE } from '../../src/measures/catalogue.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
+import { PRECISIONS } from '../../src/ops/similarity.js';
+import { LINKAGES } from '../../src/ops/taxonomy.js';
+import { POLICY_OBJECTIVES, POLICY_SOLVERS } from '../../src/taskonomy/policy.js';
 import { leafOrder, linkage, similarityToDistance } from '../../src/taxonomy/cluster.js';
 import { rankSources } from '../../src/taxonomy/rank.js';
 import { haveSharedData, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
@@ -75,6 +79,14 @@ describe.skipIf(skipBrowser)('web UI in headless Chromium', () => {
     await page.goto(`${run.base}/`);
     await expect.poll(() => page.locator('[data-control="featureSet"]').inputValue()).toBe('zoo/features');
     await expect.poll(() => page.locator('[data-featureset-info]').textContent()).toContain('4 task families');
+    // The forms list what the server serves: the catalogue's families a feature set can feed (no Fisher task
+    // measure: they take labelled-task folders), its linkages and precisions.
+    const optionValues = (selector: string) => page.locator(`${selector} option`).evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    const featureSetFamilies = CATALOGUE.filter((e) => e.input === 'representations').map((e) => e.family);
+    expect(await optionValues('[data-measure-form="measure A"] select[data-param="family"]')).toEqual(featureSetFamilies);
+    expect(featureSetFamilies.some((f) => f.startsWith('fisher'))).toBe(false);
+    expect(await optionValues('[data-control="linkage"]')).toEqual([...LINKAGES]);
+    expect(await optionValues('[data-control="precision"]')).toEqual([...PRECISIONS]);
     await page.check('[data-control="compare"]');
     await page.selectOption('[data-measure-form="measure B"] select[data-preset]', 'cka:debiased');
     await expect.poll(() => page.locator('[data-measure-form="measure B"] .measure-id code').textContent()).toBe('cka:debiased');
@@ -177,6 +189,16 @@ describe.skipIf(skipBrowser)('web UI in headless Chromium', () => {
     expect(transferred).toEqual(['edge3d', 'reshade', 'rgb2depth']);
     await expect.poll(() => page.locator('[data-edge="curvature+rgb2sfnorm->edge3d"]').count()).toBe(1);
     await expect.poll(() => page.locator('[data-edge="keypoint3d+rgb2sfnorm->rgb2depth"]').count()).toBe(1);
+
+    // Objectives and solvers are the server's lists; HiGHS gives the policy `auto` gave.
+    const optionValues = (selector: string) => page.locator(`${selector} option`).evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    expect(await optionValues('[data-control="objective"]')).toEqual([...POLICY_OBJECTIVES]);
+    expect(await optionValues('[data-control="solver"]')).toEqual([...POLICY_SOLVERS]);
+    await change(() => page.selectOption('[data-control="solver"]', 'highs'));
+    await expect.poll(() => page.locator('[data-policy-summary]').textContent()).toMatch(/\(highs/);
+    expect(await page.locator('[data-supervised]').textContent()).toBe('curvature, keypoint3d, rgb2sfnorm');
+    expect(await page.locator('[data-objective]').textContent()).toMatch(/^1\.22156[67]/);
+    await change(() => page.selectOption('[data-control="solver"]', 'auto'));
 
     // Colour by Quality instead of Gain: the edges change colour.
     const edge = page.locator('[data-edge="curvature+rgb2sfnorm->edge3d"] path').first();

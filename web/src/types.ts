@@ -14,16 +14,29 @@ export type { RankPayload, TaxonomyPayload } from '../../src/server/routes/analy
 export type { PolicyBody } from '../../src/server/schemas.js';
 
 import type { MeasureFamily, MeasureInfo } from '../../src/measures/registry.js';
+import type { CatalogueEntry } from '../../src/measures/catalogue.js';
+import type { Precision } from '../../src/linalg/gemm.js';
+import type { PolicyObjective, SolverChoice } from '../../src/taskonomy/policy.js';
 import type { LabelledMatrixJson } from '../../src/linalg/labelled.js';
 import type { PolicyResult, SweepRow } from '../../src/taskonomy/policy.js';
 import type { TargetConsistency } from '../../src/taskonomy/ahp.js';
 
+export type { CatalogueEntry, InputKind } from '../../src/measures/catalogue.js';
+
+/** GET /api/measures (src/server/routes/catalog.ts): every list a form offers comes from here. */
 export interface MeasuresResponse {
   families: MeasureFamily[];
   measures: MeasureInfo[];
+  /** Every measure family of every input kind; a form lists the entries whose `input` it can supply. */
+  catalogue: CatalogueEntry[];
   linkages: string[];
   metrics: string[];
+  /** Every objective name the policy accepts (aliases included). */
   objectives: string[];
+  /** The distinct policy objectives, one id each. */
+  policyObjectives: PolicyObjective[];
+  solvers: SolverChoice[];
+  precisions: Precision[];
 }
 
 export interface FeatureSetInfo {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { EVAL_METRICS } from '../../ops/evaluate.js';
 import { describe, describeRepresentation, findEntryInput, measureListing } from '../../ops/measures.js';
-import { POLICY_SOLVERS } from '../../ops/policy.js';
+import { POLICY_OBJECTIVES, POLICY_SOLVERS } from '../../ops/policy.js';
 import { PRECISIONS } from '../../ops/similarity.js';
 import { LINKAGES } from '../../ops/taxonomy.js';
 import { checkedInput, resolveFeatureSet, type ServerContext } from '../context.js';
@@ -14,11 +14,12 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ServerContext, 
   /**
    * The measure catalogue as the UI needs it: representation families with their parameter specs and the named
    * standard settings (the feature-set forms), every catalogued family of every input kind, and the other lists
-   * the forms offer.
+   * the forms offer (`objectives`: every name the policy accepts, aliases included; `policyObjectives`: the distinct
+   * objectives, one id each, for a form's options).
    */
   app.get('/api/measures', async () => {
     const { families, measures, catalogue } = measureListing();
-    return { families, measures, catalogue, linkages: LINKAGES, metrics: EVAL_METRICS, objectives: OBJECTIVE_NAMES, solvers: POLICY_SOLVERS, precisions: PRECISIONS };
+    return { families, measures, catalogue, linkages: LINKAGES, metrics: EVAL_METRICS, objectives: OBJECTIVE_NAMES, policyObjectives: POLICY_OBJECTIVES, solvers: POLICY_SOLVERS, precisions: PRECISIONS };
   });
 
   app.get<{ Querystring: { id: string } }>('/api/measures/describe', { schema: { querystring: measureQuerySchema } }, async (req) =>

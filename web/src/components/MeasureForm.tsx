@@ -1,23 +1,34 @@
-import type { MeasureFamily, MeasureInfo, ParamSpec } from '../types.js';
+import type { CatalogueEntry, InputKind, MeasureFamily, MeasureInfo, ParamSpec } from '../types.js';
+
+/** What the form needs of a family: the catalogue's record (or the registry's) as one shape. */
+export type FormFamily = Pick<MeasureFamily, 'name' | 'description' | 'params'> & { id: string };
+
+/**
+ * The families a form offers: the served catalogue's entries of the input kinds the form can supply (a feature
+ * set supplies `representations`; Fisher task measures take labelled-task folders and are left out there).
+ */
+export function formFamilies(catalogue: CatalogueEntry[], inputs: InputKind[]): FormFamily[] {
+  return catalogue.filter((e) => inputs.includes(e.input)).map((e) => ({ id: e.family, name: e.name, description: e.description, params: e.params }));
+}
 
 export interface MeasureState {
   family: string;
   params: Record<string, string | boolean>;
 }
 
-function defaults(f: MeasureFamily): Record<string, string | boolean> {
+function defaults(f: FormFamily): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};
   for (const p of f.params) out[p.name] = p.type === 'flag' ? Boolean(p.default) : p.default === undefined ? '' : String(p.default);
   return out;
 }
 
-export function initialMeasure(families: MeasureFamily[], family: string = families[0]?.id ?? 'rsa'): MeasureState {
+export function initialMeasure(families: FormFamily[], family: string | undefined = families[0]?.id): MeasureState {
   const f = families.find((x) => x.id === family) ?? families[0];
   return { family: f.id, params: defaults(f) };
 }
 
 /** The measure id the form describes (`family[:k=v,flag]`), parameters at their registry default left out. */
-export function measureIdOf(families: MeasureFamily[], s: MeasureState): string {
+export function measureIdOf(families: FormFamily[], s: MeasureState): string {
   const f = families.find((x) => x.id === s.family);
   if (!f) return s.family;
   const parts: string[] = [];
@@ -32,7 +43,7 @@ export function measureIdOf(families: MeasureFamily[], s: MeasureState): string 
 }
 
 /** Form state of a registered setting (from its parsed config). */
-function stateOf(families: MeasureFamily[], info: MeasureInfo): MeasureState {
+export function stateOf(families: FormFamily[], info: MeasureInfo): MeasureState {
   const f = families.find((x) => x.id === info.family)!;
   const params = defaults(f);
   const config = info.config as unknown as Record<string, unknown>;
@@ -74,7 +85,7 @@ function ParamInput(props: { spec: ParamSpec; value: string | boolean; onChange:
 }
 
 /** Measure family and parameters, generated from the registry's parameter specs. */
-export function MeasureForm(props: { name: string; families: MeasureFamily[]; standard: MeasureInfo[]; value: MeasureState; onChange: (s: MeasureState) => void }) {
+export function MeasureForm(props: { name: string; families: FormFamily[]; standard: MeasureInfo[]; value: MeasureState; onChange: (s: MeasureState) => void }) {
   const f = props.families.find((x) => x.id === props.value.family) ?? props.families[0];
   const id = measureIdOf(props.families, props.value);
   return (

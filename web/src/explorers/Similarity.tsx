@@ -8,7 +8,7 @@ import { ApiError, get, runJob } from '../api.js';
 import { heatmapSpec, mdsSpec, rankingSpec } from '../charts.js';
 import { DataTable } from '../components/DataTable.js';
 import { Dendrogram } from '../components/Dendrogram.js';
-import { initialMeasure, MeasureForm, measureIdOf, type MeasureState } from '../components/MeasureForm.js';
+import { formFamilies, initialMeasure, MeasureForm, measureIdOf, stateOf, type MeasureState } from '../components/MeasureForm.js';
 import { ProgressBar } from '../components/ProgressBar.js';
 import { SvgFigure } from '../components/SvgFigure.js';
 import { Upload } from '../components/Upload.js';
@@ -108,7 +108,11 @@ function RankingPanel(props: { r: RankPayload; slot: string }) {
 }
 
 export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog: Catalog; refresh: () => Promise<Catalog> }) {
-  const { families, measures: standard } = props.measures;
+  // The measures a feature set can feed: the catalogue's representation families (task measures need labelled-task
+  // folders), their registered settings as presets; linkages and precisions as the server lists them.
+  const families = useMemo(() => formFamilies(props.measures.catalogue, ['representations']), [props.measures]);
+  const standard = useMemo(() => props.measures.measures.filter((m) => families.some((f) => f.id === m.family)), [props.measures, families]);
+  const { linkages, precisions } = props.measures;
   const sets = props.catalog.featureSets;
   // Stored similarity matrices (e.g. the ones `taskmap demo` writes) can be explored too, without features.
   const matrices = props.catalog.results.filter((r) => r.kind === 'matrix');
@@ -116,13 +120,15 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const [matrix, setMatrix] = useState<string>('');
   const [info, setInfo] = useState<FeatureSetInfo | null>(null);
   const [infoError, setInfoError] = useState<string | null>(null);
-  const [measureA, setMeasureA] = useState<MeasureState>(() => initialMeasure(families, 'rsa'));
+  const [measureA, setMeasureA] = useState<MeasureState>(() => initialMeasure(families));
   const [measureB, setMeasureB] = useState<MeasureState>(() => {
+    // The DDS paper's best setting when it is registered, else the next family.
     const dds = standard.find((m) => m.id === 'dds:norm=znorm,kernel=cosine');
-    return dds ? { family: 'dds', params: { ...initialMeasure(families, 'dds').params, norm: 'znorm', kernel: 'cosine' } } : initialMeasure(families, 'cka');
+    return dds ? stateOf(families, dds) : initialMeasure(families, families[1]?.id);
   });
   const [compare, setCompare] = useState(false);
-  const [linkage, setLinkage] = useState('average');
+  const [linkage, setLinkage] = useState(() => (linkages.includes('average') ? 'average' : linkages[0]));
+  const [precision, setPrecision] = useState<string>(() => precisions[0]);
   const [clusters, setClusters] = useState('');
   const [runs, setRuns] = useState<Run<TaxonomyPayload>[]>([idle(), idle()]);
   const [target, setTarget] = useState('');
@@ -167,7 +173,7 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
     }
     ids.forEach((measure, k) => {
       update(setRuns, k, { busy: true, error: null, progress: null });
-      const body: Record<string, unknown> = { featureSet, measure, linkage };
+      const body: Record<string, unknown> = { featureSet, measure, linkage, precision };
       if (clusters.trim()) body.clusters = Number(clusters);
       runJob<TaxonomyPayload>('taxonomy', body, (p) => update(setRuns, k, { progress: p })).then(
         (result) => update(setRuns, k, { busy: false, result }),
@@ -180,7 +186,7 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const rank = () => {
     ids.forEach((measure, k) => {
       update(setRanks, k, { busy: true, error: null, progress: null });
-      const body: Record<string, unknown> = { featureSet, measure, target };
+      const body: Record<string, unknown> = { featureSet, measure, target, precision };
       const draws = Number(bootstrap || '0');
       if (draws > 0) {
         body.bootstrap = draws;
@@ -254,11 +260,21 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
         <label>
           <span>linkage</span>
           <select data-control="linkage" value={linkage} onChange={(e) => setLinkage(e.currentTarget.value)}>
-            {props.measures.linkages.map((l) => (
+            {linkages.map((l) => (
               <option key={l}>{l}</option>
             ))}
           </select>
         </label>
+        {!matrix && (
+          <label title="GEMM precision of the n×n image matrices">
+            <span>precision</span>
+            <select data-control="precision" value={precision} onChange={(e) => setPrecision(e.currentTarget.value)}>
+              {precisions.map((p) => (
+                <option key={p}>{p}</option>
+              ))}
+            </select>
+          </label>
+        )}
         <label>
           <span>clusters</span>
           <input type="number" min={1} placeholder="auto (families)" data-control="clusters" value={clusters} onChange={(e) => setClusters(e.currentTarget.value)} />

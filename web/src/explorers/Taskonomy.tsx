@@ -87,7 +87,18 @@ function ResultFiles(props: {
   );
 }
 
-/** The policy's options: budget, max order, objective and the colouring of the graph. */
+/**
+ * How the form shows an objective the server lists (GET /api/measures `policyObjectives`): its label, and the
+ * win-rate file it needs (the option is disabled without it). An objective missing here shows by its id.
+ */
+const OBJECTIVE_FORM: Record<string, { label: string; needs?: 'gain' | 'quality' }> = {
+  affinity: { label: 'affinity (paper)' },
+  sqrtAffinity: { label: '√affinity (web API)' },
+  winsVsPixels: { label: 'Gain (wins vs pixels)', needs: 'gain' },
+  winsVsTask: { label: 'Quality (wins vs task)', needs: 'quality' },
+};
+
+/** The policy's options: budget, max order, objective, solver and the colouring of the graph. */
 function PolicyOptions(props: {
   budget: number;
   setBudget: Setter<number>;
@@ -97,6 +108,10 @@ function PolicyOptions(props: {
   fileMaxOrder: number;
   objective: string;
   setObjective: Setter<string>;
+  objectives: string[];
+  solver: string;
+  setSolver: Setter<string>;
+  solvers: string[];
   colour: ColourBy;
   setColourBy: Setter<ColourBy>;
   hasGain: boolean;
@@ -123,10 +138,23 @@ function PolicyOptions(props: {
       <label>
         <span>objective</span>
         <select data-control="objective" value={props.objective} onChange={(e) => props.setObjective(e.currentTarget.value)}>
-          <option value="affinity">affinity (paper)</option>
-          <option value="sqrtAffinity">√affinity (web API)</option>
-          <option value="gain" disabled={!hasGain}>Gain (wins vs pixels)</option>
-          <option value="quality" disabled={!hasQuality}>Quality (wins vs task)</option>
+          {props.objectives.map((o) => {
+            const form = OBJECTIVE_FORM[o];
+            const missing = (form?.needs === 'gain' && !hasGain) || (form?.needs === 'quality' && !hasQuality);
+            return (
+              <option key={o} value={o} disabled={missing}>
+                {form?.label ?? o}
+              </option>
+            );
+          })}
+        </select>
+      </label>
+      <label title="auto: exact enumeration when the problem is small, else HiGHS (both exact)">
+        <span>solver</span>
+        <select data-control="solver" value={props.solver} onChange={(e) => props.setSolver(e.currentTarget.value)}>
+          {props.solvers.map((x) => (
+            <option key={x}>{x}</option>
+          ))}
         </select>
       </label>
       <label>
@@ -422,7 +450,9 @@ export function TaskonomyExplorer(props: { measures: MeasuresResponse; catalog: 
   const [costs, setCosts] = useState<Record<string, string>>({});
   const [budget, setBudget] = useState(3);
   const [maxOrder, setMaxOrder] = useState(2);
-  const [objective, setObjective] = useState('affinity');
+  const { policyObjectives: objectives, solvers } = props.measures;
+  const [objective, setObjective] = useState<string>(() => objectives[0]);
+  const [solver, setSolver] = useState<string>(() => solvers[0]);
   const [colourBy, setColourBy] = useState<ColourBy>('gain');
   const [sweep, setSweep] = useState<SweepState>(NO_SWEEP);
 
@@ -435,11 +465,11 @@ export function TaskonomyExplorer(props: { measures: MeasuresResponse; catalog: 
     const of = (r: Role) => Object.keys(roles).filter((t) => roles[t] === r).sort();
     const cost: Record<string, number> = {};
     for (const [t, v] of Object.entries(costs)) if (v.trim() !== '' && Number.isFinite(Number(v))) cost[t] = Number(v);
-    const body: Omit<PolicyBody, 'budget'> = { affinities, targets: of('target'), sourceOnly: of('source'), targetOnly: of('targetOnly'), maxOrder, cost, objective: objective as PolicyBody['objective'] };
+    const body: Omit<PolicyBody, 'budget'> = { affinities, targets: of('target'), sourceOnly: of('source'), targetOnly: of('targetOnly'), maxOrder, cost, objective: objective as PolicyBody['objective'], solver: solver as PolicyBody['solver'] };
     if (gainFile) body.winsVsPixels = gainFile;
     if (qualityFile) body.winsVsTask = qualityFile;
     return body;
-  }, [info, affinities, roles, costs, maxOrder, objective, gainFile, qualityFile]);
+  }, [info, affinities, roles, costs, maxOrder, objective, solver, gainFile, qualityFile]);
 
   const maxBudget = useMemo(() => {
     if (!info) return 10;
@@ -512,7 +542,7 @@ export function TaskonomyExplorer(props: { measures: MeasuresResponse; catalog: 
         {infoError && <p class="error">{infoError}</p>}
         {info && (
           <>
-            <PolicyOptions {...{ budget, setBudget, maxBudget, maxOrder, setMaxOrder, fileMaxOrder, objective, setObjective, colour, setColourBy, hasGain, hasQuality }} />
+            <PolicyOptions {...{ budget, setBudget, maxBudget, maxOrder, setMaxOrder, fileMaxOrder, objective, setObjective, objectives, solver, setSolver, solvers, colour, setColourBy, hasGain, hasQuality }} />
             <RolesTable {...{ info, roles, setRoles, costs, setCosts, setAll }} />
           </>
         )}
