@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { evaluateMeasures } from '../../evaluate/harness.js';
 import { loadFeatureSet } from '../../features/featureSet.js';
 import { readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readLabelledMatrix } from '../../io/labelledMatrix.js';
 import { standardMeasureIds } from '../../measures/registry.js';
+import { evaluateMeasures } from '../../ops/evaluate.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from '../options.js';
