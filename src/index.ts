@@ -88,3 +88,53 @@ export {
 } from './taskonomy/policy.js';
 export { taskTree, taskFeatures } from './taskonomy/tree.js';
 export { linkage, clusterFeatures, pairwiseDistances, leafOrder, toNewick, toTree, cutTree, similarityToDistance, type Dendrogram, type Linkage } from './taxonomy/cluster.js';
+
+// Option records, results and building blocks the functions above take or return (complete API reference).
+export { type ChannelOrder, type InputDType, type InputLayout, type ResizeMode } from './models/types.js';
+export { type FeatureLayout, type ModelFormat, type Preprocessing } from './models/types.js';
+export { type ManifestEntry, type ManifestImage } from './models/manifest.js';
+export { type BatchNormOptions, type DiagonalInit } from './nsl/layers.js';
+export { type Manifest } from './models/manifest.js';
+export { type FisherTensor } from './nsl/fisher.js';
+export { type ImageDataset } from './nsl/data.js';
+export { type PolicyEdge } from './taskonomy/policyModel.js';
+export { type NetworkConfig } from './nsl/network.js';
+export { type FisherReduction } from './measures/taskMeasures.js';
+export { CENTERINGS, COMPARATORS, type Prepared } from './measures/compare.js';
+export { type MeasureFamily, type ParamSpec, type Pipeline, type RsaCompare } from './measures/registry.js';
+export { type FisherEmbedding, type Task, type TaskEmbeddingOptions } from './nsl/fisher.js';
+export { type TaskMeasureConfig, type TaskMeasureFamily } from './measures/taskMeasures.js';
+export { type Direction, type MeasureCost, type MeasureDescription, type TaskType } from './measures/catalogue.js';
+export { type Merge, type TreeNode } from './taxonomy/cluster.js';
+export { type LabelEncoding, type LabelTargetOptions, type TargetInfo } from './taxonomy/rank.js';
+export { type DType, type NpyReadOptions, type TypedArray } from './io/npy.js';
+export { type PolicyStatus, type PolicyTarget } from './taskonomy/policyResult.js';
+export { type PolicyModel } from './taskonomy/policyModel.js';
+export { type Candidate, type CandidateOptions } from './taskonomy/candidates.js';
+export { type LossRecord, type TournamentsJson } from './taskonomy/winrates.js';
+export { type TransferKey } from './io/resultDict.js';
+export { type PowerIterationOptions, type PrincipalEigen, type SymmetricEigen, type SymmetricEigenOptions } from './linalg/eigen.js';
+export { type ExtractSummary } from './models/extract.js';
+export { type LabelledTask } from './nsl/labelledData.js';
+export { type FamilyCut, type NeighbourAgreement } from './taxonomy/agreement.js';
+export { type MdsResult } from './taxonomy/mds.js';
+export { type Layout, type TensorShapeOptions } from './measures/normalize.js';
+export { type AhpAffinitiesOptions, type AhpOptions } from './taskonomy/ahp.js';
+export { type SolveOptions } from './taskonomy/policySolvers.js';
+export { type HarnessOptions } from './evaluate/harness.js';
+export { type Float, type GemmOptions } from './linalg/gemm.js';
+export { type FeatureMatrix, type KernelOptions } from './measures/kernels.js';
+export { type LoadFeatureSetOptions, type LoadRepresentationOptions } from './features/featureSet.js';
+export { type LabelledMatrixFormat, type ReadLabelledMatrixOptions } from './io/labelledMatrix.js';
+export { type ReadNpzOptions, type WriteNpzOptions } from './io/npz.js';
+export { type TaskTreeOptions } from './taskonomy/tree.js';
+export { type TruthFromResultDictOptions } from './evaluate/evaluate.js';
+export { type UnpickleOptions } from './io/pickle.js';
+export { type WeightedTauOptions } from './linalg/correlation.js';
+export { type TrainConfig } from './nsl/train.js';
+
+// The measure catalogue: every measure and score with its input kind, direction, parameters, invariances and cost.
+export { CATALOGUE, INPUT_KINDS, catalogueEntry, canonicalId, describe, directionOf, entriesFor, isDistance, standardIds, type CatalogueEntry, type InputKind } from './measures/catalogue.js';
+
+// The use cases (src/ops): what the CLI, the server and the report call.
+export * as ops from './ops/index.js';

@@ -14,7 +14,7 @@ import type { Matrix } from './dense.js';
 export const PRECISIONS = ['float64', 'float32'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 export type EngineKind = 'auto' | 'ort' | 'js';
-type Float = Float32Array | Float64Array;
+export type Float = Float32Array | Float64Array;
 
 export interface GemmEngine {
   readonly name: string;
