@@ -85,9 +85,17 @@ async function main(): Promise<void> {
       let extractMs = Infinity;
       let cold!: Awaited<ReturnType<typeof extractFeatures>>;
       for (let r = 0; r < REPEATS; r++) {
-        const o = await rawMs(id, subset.map((f) => f.abs), 'outputs');
+        const o = await rawMs(
+          id,
+          subset.map((f) => f.abs),
+          'outputs',
+        );
         if (o.total < rawOut.total) rawOut = o;
-        const t = await rawMs(id, subset.map((f) => f.abs), 'tap');
+        const t = await rawMs(
+          id,
+          subset.map((f) => f.abs),
+          'tap',
+        );
         if (t.total < raw.total) raw = t;
         await rm(out, { recursive: true, force: true });
         const t0 = performance.now();
@@ -116,7 +124,9 @@ async function main(): Promise<void> {
       );
     }
     const overall = (sumExtract / sumRaw - 1) * 100;
-    console.log(`\nin-run overhead, all models: ${inRunRest.toFixed(0)} ms on top of ${inRunWork.toFixed(0)} ms of loading + decoding + inference = ${((100 * inRunRest) / inRunWork).toFixed(1)}% (goal < 10%: ${inRunRest / inRunWork < 0.1 ? 'OK' : 'MISSED'})`);
+    console.log(
+      `\nin-run overhead, all models: ${inRunRest.toFixed(0)} ms on top of ${inRunWork.toFixed(0)} ms of loading + decoding + inference = ${((100 * inRunRest) / inRunWork).toFixed(1)}% (goal < 10%: ${inRunRest / inRunWork < 0.1 ? 'OK' : 'MISSED'})`,
+    );
     console.log(
       `all models: raw@out ${sumOut.toFixed(0)} ms, raw@tap ${sumRaw.toFixed(0)} ms, extract ${sumExtract.toFixed(0)} ms → tap + caching overhead ${overall.toFixed(1)}% (goal < 10%: ${overall < 10 ? 'OK' : 'MISSED'}); vs the full model ${((sumExtract / sumOut - 1) * 100).toFixed(1)}%`,
     );

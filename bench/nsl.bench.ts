@@ -34,10 +34,18 @@ const t0 = Date.now();
 const result = await runBench(settings, {
   out,
   resume: env.BENCH_RESUME === '1',
-  command: `${Object.entries(env).filter(([k]) => k.startsWith('BENCH_')).map(([k, v]) => `${k}=${v} `).join('')}npx tsx bench/nsl.bench.ts`,
-  onRun: (r, done, total) => console.log(`[${done}/${total}] ${r.variant} seed ${r.seed}: ${(100 * r.testAccuracy).toFixed(2)} %, ${(r.epochSeconds.reduce((a, b) => a + b, 0) / r.epochSeconds.length).toFixed(1)} s/epoch`),
+  command: `${Object.entries(env)
+    .filter(([k]) => k.startsWith('BENCH_'))
+    .map(([k, v]) => `${k}=${v} `)
+    .join('')}npx tsx bench/nsl.bench.ts`,
+  onRun: (r, done, total) =>
+    console.log(
+      `[${done}/${total}] ${r.variant} seed ${r.seed}: ${(100 * r.testAccuracy).toFixed(2)} %, ${(r.epochSeconds.reduce((a, b) => a + b, 0) / r.epochSeconds.length).toFixed(1)} s/epoch`,
+    ),
 });
 for (const r of summarise(result.runs)) {
-  console.log(`${r.variant.padEnd(12)} ${(100 * r.accuracyMean).toFixed(2)} ± ${(100 * r.accuracySd).toFixed(2)} %  ${r.secondsPerEpochMean.toFixed(1)} s/epoch  ${r.parameters} parameters`);
+  console.log(
+    `${r.variant.padEnd(12)} ${(100 * r.accuracyMean).toFixed(2)} ± ${(100 * r.accuracySd).toFixed(2)} %  ${r.secondsPerEpochMean.toFixed(1)} s/epoch  ${r.parameters} parameters`,
+  );
 }
 console.log(`${((Date.now() - t0) / 60000).toFixed(1)} min; ${out}/bench.md`);

@@ -32,7 +32,9 @@ function randomRep(label: string, seed: number, p = D): Representation {
 const engine = await getGemmEngine();
 const candidates = Array.from({ length: M }, (_, m) => randomRep(`model${String(m).padStart(2, '0')}`, 1000 + m));
 const target = randomRep('target', 7, 512);
-console.log(`${M} candidates × ${N} images × ${D} features (float32), target ${target.p} features; ${DRAWS} draws of ${SUBSET}; engine ${engine.name}, GEMM ${precision}`);
+console.log(
+  `${M} candidates × ${N} images × ${D} features (float32), target ${target.p} features; ${DRAWS} draws of ${SUBSET}; engine ${engine.name}, GEMM ${precision}`,
+);
 
 for (const measure of MEASURES) {
   const idx = sampleWithoutReplacement(N, SUBSET, mulberry32(1));
@@ -46,7 +48,11 @@ for (const measure of MEASURES) {
   const pairwise = performance.now() - t0;
 
   t0 = performance.now();
-  const r = await rankSources(candidates, { kind: 'representation', representation: target }, { measure, bootstrap: DRAWS, subset: SUBSET, seed: 1, engine, precision });
+  const r = await rankSources(
+    candidates,
+    { kind: 'representation', representation: target },
+    { measure, bootstrap: DRAWS, subset: SUBSET, seed: 1, engine, precision },
+  );
   const total = performance.now() - t0;
   const perDraw = total / (DRAWS + 1); // + the full-data pass (on N images)
   console.log(

@@ -3,6 +3,11 @@
 import { main } from '../dist/cli/main.js';
 
 main(process.argv).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`taskmap: ${err?.message ?? err}\n`); process.exitCode = 1; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`taskmap: ${err?.message ?? err}\n`);
+    process.exitCode = 1;
+  },
 );

@@ -31,7 +31,9 @@ try {
     const before = await answers();
     const t0 = performance.now();
     await act();
-    await page.waitForFunction((k) => Number((globalThis as any).document.querySelector('[data-answers]')?.getAttribute('data-answers')) > k, before, { polling: 'raf' });
+    await page.waitForFunction((k) => Number((globalThis as any).document.querySelector('[data-answers]')?.getAttribute('data-answers')) > k, before, {
+      polling: 'raf',
+    });
     const ms = performance.now() - t0;
     const note = (await page.locator('[data-timing]').textContent()) ?? '';
     return { ms, server: Number(/server (\d+) ms/.exec(note)?.[1]), solver: Number(/solver (\d+) ms/.exec(note)?.[1]), cached: note.includes('cached') };
@@ -56,9 +58,18 @@ try {
   }
   const ms = rows.map((r) => r.ms).sort((a, b) => a - b);
   const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))];
-  for (const r of rows) console.log(`${r.change.padEnd(22)} ${r.ms.toFixed(0).padStart(6)} ms   (server ${String(r.server).padStart(4)} ms, solver ${String(r.solver).padStart(4)} ms${r.cached ? ', cached' : ''})`);
-  console.log(`\n${rows.length} changes: median ${q(0.5).toFixed(0)} ms, 90th percentile ${q(0.9).toFixed(0)} ms, max ${ms[ms.length - 1].toFixed(0)} ms; under 1 s: ${ms.filter((x) => x < 1000).length}/${ms.length}`);
-  console.log(`load average (1, 5, 15 min): ${loadavg().map((x) => x.toFixed(2)).join(', ')} on this machine`);
+  for (const r of rows)
+    console.log(
+      `${r.change.padEnd(22)} ${r.ms.toFixed(0).padStart(6)} ms   (server ${String(r.server).padStart(4)} ms, solver ${String(r.solver).padStart(4)} ms${r.cached ? ', cached' : ''})`,
+    );
+  console.log(
+    `\n${rows.length} changes: median ${q(0.5).toFixed(0)} ms, 90th percentile ${q(0.9).toFixed(0)} ms, max ${ms[ms.length - 1].toFixed(0)} ms; under 1 s: ${ms.filter((x) => x < 1000).length}/${ms.length}`,
+  );
+  console.log(
+    `load average (1, 5, 15 min): ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')} on this machine`,
+  );
 } finally {
   await browser.close();
   await server.close();

@@ -34,14 +34,7 @@ export {
   type MeasureInfo,
   type Invariance,
 } from './measures/registry.js';
-export {
-  similarityMatrix,
-  crossSimilarity,
-  pairSimilarity,
-  prepareRepresentation,
-  PreparedCache,
-  type SimilarityOptions,
-} from './measures/similarity.js';
+export { similarityMatrix, crossSimilarity, pairSimilarity, prepareRepresentation, PreparedCache, type SimilarityOptions } from './measures/similarity.js';
 export { normalizeFeatures, NORMALIZATIONS, type Normalization } from './measures/normalize.js';
 export { kernelMatrix, rdmMatrix, KERNELS, RDM_DISTANCES, type KernelName, type RdmDistance } from './measures/kernels.js';
 export { centerMatrix, type Centering, type Comparator } from './measures/compare.js';
@@ -87,7 +80,18 @@ export {
   type SweepRow,
 } from './taskonomy/policy.js';
 export { taskTree, taskFeatures } from './taskonomy/tree.js';
-export { linkage, clusterFeatures, pairwiseDistances, leafOrder, toNewick, toTree, cutTree, similarityToDistance, type Dendrogram, type Linkage } from './taxonomy/cluster.js';
+export {
+  linkage,
+  clusterFeatures,
+  pairwiseDistances,
+  leafOrder,
+  toNewick,
+  toTree,
+  cutTree,
+  similarityToDistance,
+  type Dendrogram,
+  type Linkage,
+} from './taxonomy/cluster.js';
 
 // Option records, results and building blocks the functions above take or return (complete API reference).
 export { type ChannelOrder, type InputDType, type InputLayout, type ResizeMode } from './models/types.js';
@@ -134,7 +138,19 @@ export { type WeightedTauOptions } from './linalg/correlation.js';
 export { type TrainConfig } from './nsl/train.js';
 
 // The measure catalogue: every measure and score with its input kind, direction, parameters, invariances and cost.
-export { CATALOGUE, INPUT_KINDS, catalogueEntry, canonicalId, describe, directionOf, entriesFor, isDistance, standardIds, type CatalogueEntry, type InputKind } from './measures/catalogue.js';
+export {
+  CATALOGUE,
+  INPUT_KINDS,
+  catalogueEntry,
+  canonicalId,
+  describe,
+  directionOf,
+  entriesFor,
+  isDistance,
+  standardIds,
+  type CatalogueEntry,
+  type InputKind,
+} from './measures/catalogue.js';
 
 // The use cases (src/ops): what the CLI, the server and the report call.
 export * as ops from './ops/index.js';

@@ -10,7 +10,12 @@ describe('library entry point', () => {
     // Evaluating a matrix against itself is a perfect ranking for every target.
     expect(taskmap.evaluatePrediction(sim, sim, { metric: 'spearman' }).mean).toBeCloseTo(1, 12);
     const tree = taskmap.linkage(taskmap.similarityToDistance(sim.matrix, sim.rows), 'average', sim.rows);
-    expect(taskmap.leafOrder(tree).map((i) => tree.labels[i]).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(
+      taskmap
+        .leafOrder(tree)
+        .map((i) => tree.labels[i])
+        .sort(),
+    ).toEqual(['a', 'b', 'c', 'd']);
     expect(taskmap.toNewick(tree)).toMatch(/;$/);
   });
 });

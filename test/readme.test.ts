@@ -68,7 +68,11 @@ describe("README's library section", () => {
     for (const [k, code] of (await librarySection()).entries()) {
       const file = join(dir, `snippet${k}.mts`);
       await writeFile(file, code.replaceAll("from 'taskmap'", `from '${entryUrl}'`));
-      const out = execFileSync(process.execPath, ['--import', new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href, file], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+      const out = execFileSync(process.execPath, ['--import', new URL('../node_modules/tsx/dist/loader.mjs', import.meta.url).href, file], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
       expect(out.length).toBeGreaterThan(0);
     }
   }, 60_000);

@@ -269,11 +269,13 @@ export function fitStandardizer(task: TaskOutputs, train: ArrayLike<number>): St
   const keep: number[] = [];
   const weights: number[] = [];
   let start = 0;
-  const liveBlocks = blocks.map((b, i) => {
-    const cols = Array.from({ length: b }, (_, j) => start + j).filter(live);
-    start += b;
-    return { i, cols };
-  }).filter((b) => b.cols.length > 0);
+  const liveBlocks = blocks
+    .map((b, i) => {
+      const cols = Array.from({ length: b }, (_, j) => start + j).filter(live);
+      start += b;
+      return { i, cols };
+    })
+    .filter((b) => b.cols.length > 0);
   if (liveBlocks.length === 0) throw new Error(`task ${task.name}: every output is constant on the training images; it cannot be a target`);
   for (const b of liveBlocks) {
     for (const d of b.cols) {
@@ -357,7 +359,8 @@ export function measureTransfers(sources: SourceGram[], targets: TaskOutputs[], 
   const t0 = performance.now();
   if (sources.length === 0 || targets.length === 0) throw new Error('measureTransfers: no sources or no targets');
   const n = sources[0].gram.rows;
-  for (const s of sources) if (s.gram.rows !== n || s.gram.cols !== n) throw new Error(`source ${s.name}: Gram is ${s.gram.rows}×${s.gram.cols}, expected ${n}×${n}`);
+  for (const s of sources)
+    if (s.gram.rows !== n || s.gram.cols !== n) throw new Error(`source ${s.name}: Gram is ${s.gram.rows}×${s.gram.cols}, expected ${n}×${n}`);
   for (const t of targets) if (t.y.rows !== n) throw new Error(`target ${t.name}: ${t.y.rows} rows, expected ${n} images`);
   const k = opts.folds ?? 5;
   const fold = foldAssignment(n, k, opts.seed ?? 1);

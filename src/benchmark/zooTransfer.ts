@@ -153,7 +153,9 @@ export function outputReduction(shape: number[], channelsLast: boolean): Reducti
   if (shape.length >= 3) {
     const channels = channelsLast ? shape[shape.length - 1] : shape[0];
     const spatial = shape.length - 1;
-    for (const k of [8, 4, 2]) if (k ** spatial * channels <= MAX_OUTPUT_DIMS && shape.every((s, i) => (channelsLast ? i === shape.length - 1 : i === 0) || s >= k)) return { kind: 'pool', k };
+    for (const k of [8, 4, 2])
+      if (k ** spatial * channels <= MAX_OUTPUT_DIMS && shape.every((s, i) => (channelsLast ? i === shape.length - 1 : i === 0) || s >= k))
+        return { kind: 'pool', k };
     if (channels <= MAX_OUTPUT_DIMS) return { kind: 'gap' };
   }
   return { kind: 'proj', d: MAX_OUTPUT_DIMS, seed: 0 };
@@ -168,7 +170,11 @@ interface PlanFile {
  * Each model's output tensors with their shapes (one forward pass of a blank image; cached by model
  * fingerprint) and the reduction that keeps each one small.
  */
-async function planOutputs(ids: string[], file: string, log: (m: string) => void): Promise<{ plan: Map<string, OutputTap[]>; failed: { model: string; error: string }[] }> {
+async function planOutputs(
+  ids: string[],
+  file: string,
+  log: (m: string) => void,
+): Promise<{ plan: Map<string, OutputTap[]>; failed: { model: string; error: string }[] }> {
   let cached: PlanFile = { version: 1, models: {} };
   try {
     cached = JSON.parse(await readFile(file, 'utf8')) as PlanFile;
@@ -270,7 +276,8 @@ export function affinityTruth(affinities: ResultDict, models: string[]): Labelle
 /** Per-image losses resampled: image k of the draw is original image idx[k] (ids made unique per draw). */
 function resampleRecords(byKey: Map<string, { target: string; source: string; loss: Float64Array }>, idx: Uint32Array): LossRecord[] {
   const out: LossRecord[] = [];
-  for (const { target, source, loss } of byKey.values()) for (let k = 0; k < idx.length; k++) out.push({ target, source, image: String(k), loss: loss[idx[k]] });
+  for (const { target, source, loss } of byKey.values())
+    for (let k = 0; k < idx.length; k++) out.push({ target, source, image: String(k), loss: loss[idx[k]] });
   return out;
 }
 
@@ -380,7 +387,12 @@ async function extractZooFeatures(ids: string[], imagesDir: string, out: string,
 }
 
 /** Step 2: transfers — one Gram per source (the models and the two baselines), every target and fold from it. */
-async function measureZooTransfers(z: ZooFeatures, images: string[], opts: { folds: number; seed: number; onProgress: NonNullable<ZooTransferOptions['onProgress']> }, time: Timer) {
+async function measureZooTransfers(
+  z: ZooFeatures,
+  images: string[],
+  opts: { folds: number; seed: number; onProgress: NonNullable<ZooTransferOptions['onProgress']> },
+  time: Timer,
+) {
   const { folds, seed } = opts;
   const grams: SourceGram[] = await time('transfers', async () => {
     const base = await baselineFeatures(
@@ -405,7 +417,10 @@ async function zooTaskonomy(records: LossRecord[], models: string[], budgetList:
   const sweep = await time('policy', () => budgetSweep({ affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, budget: 1 }, budgets));
   // Taskonomy's files also hold a `t__t` transfer (t's own encoder with a small readout); here that readout is
   // exactly `self`, so the tree's feature matrix takes its diagonal from `self__t`.
-  const tree = taskTree({ ...affinities, ...Object.fromEntries(models.map((t) => [`${t}__${t}`, affinities[`self__${t}`]])) }, { tasks: models, targets: models });
+  const tree = taskTree(
+    { ...affinities, ...Object.fromEntries(models.map((t) => [`${t}__${t}`, affinities[`self__${t}`]])) },
+    { tasks: models, targets: models },
+  );
   const treeOrder = leafOrder(tree).map((i) => tree.labels[i]);
   return { tournaments, affinities, consistency, gq, sweep, tree: { newick: toNewick(tree), order: treeOrder } };
 }
@@ -418,7 +433,11 @@ interface MeasureSimilarity {
 }
 
 /** Step 4a: every measure's similarity between the models' features, oriented so that larger = better source. */
-async function measureSimilarities(reps: Representation[], measureIds: string[], progress: NonNullable<ZooTransferOptions['onProgress']>): Promise<MeasureSimilarity[]> {
+async function measureSimilarities(
+  reps: Representation[],
+  measureIds: string[],
+  progress: NonNullable<ZooTransferOptions['onProgress']>,
+): Promise<MeasureSimilarity[]> {
   const sims: MeasureSimilarity[] = [];
   for (let i = 0; i < measureIds.length; i++) {
     const id = measureIds[i];
@@ -479,7 +498,22 @@ function bootstrapScores(
 function predictionRows(sims: MeasureSimilarity[], truth: LabelledMatrix, boot: { excl: number[][]; incl: number[][] }): PredictionRow[] {
   return sims.map((s, k) => {
     const name = describeMeasure(s.id).name;
-    if (!s.sim) return { measure: s.id, name, mean: null, meanWithSelf: null, ci: null, ciWithSelf: null, bootstrapPercentiles: null, bootstrapPercentilesWithSelf: null, bootstrapBias: null, bootstrapBiasWithSelf: null, perTarget: {}, ms: s.ms, error: s.error };
+    if (!s.sim)
+      return {
+        measure: s.id,
+        name,
+        mean: null,
+        meanWithSelf: null,
+        ci: null,
+        ciWithSelf: null,
+        bootstrapPercentiles: null,
+        bootstrapPercentilesWithSelf: null,
+        bootstrapBias: null,
+        bootstrapBiasWithSelf: null,
+        perTarget: {},
+        ms: s.ms,
+        error: s.error,
+      };
     const excl = scorePrediction(s.sim, truth, false);
     const incl = scorePrediction(s.sim, truth, true);
     const a = bootstrapInterval(excl.mean, boot.excl[k]);
@@ -537,7 +571,8 @@ export async function runZooTransfer(opts: ZooTransferOptions): Promise<ZooTrans
   // 1. Output tensors of every model, then one extraction with the default tap and the outputs as taps.
   const z = await extractZooFeatures(ids, imagesDir, out, opts, time);
   const { extract, models, failed } = z;
-  if (models.length < 4) throw new Error(`only ${models.length} models produced features and outputs (failures: ${failed.map((f) => `${f.model}: ${f.error}`).join('; ')})`);
+  if (models.length < 4)
+    throw new Error(`only ${models.length} models produced features and outputs (failures: ${failed.map((f) => `${f.model}: ${f.error}`).join('; ')})`);
   const images = extract.manifest.images.files.map((f) => f.path);
 
   // 2. Transfers: one Gram per source, every target and fold from it.

@@ -42,7 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     // Descriptions are written with source-code line breaks; re-flow them so the terminal width decides.
     .configureHelp({ commandDescription: (cmd) => reflow(cmd.description()) });
-  program.option('--max-memory <size>', 'memory budget for reading and computing (e.g. 512M, 16G; default: the smaller of 4G and half the RAM, or TASKMAP_MAX_MEMORY)');
+  program.option(
+    '--max-memory <size>',
+    'memory budget for reading and computing (e.g. 512M, 16G; default: the smaller of 4G and half the RAM, or TASKMAP_MAX_MEMORY)',
+  );
   for (const register of commands) register(program);
   // Set on every run (undefined restores the default), so one main() call's option never leaks into the next.
   program.hook('preAction', () => setMaxMemory(program.opts<{ maxMemory?: string }>().maxMemory));

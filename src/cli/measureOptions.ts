@@ -47,7 +47,9 @@ export function measureIdFromOptions(o: MeasureOptions): string {
     if (value === undefined || value === false) continue;
     if (p.type === 'flag') extra.push(p.name);
     else if (p.type === 'shape') {
-      const dims = String(value).split(/[,x×]/).map((s) => s.trim());
+      const dims = String(value)
+        .split(/[,x×]/)
+        .map((s) => s.trim());
       if (dims.length !== 3) throw new UsageError(`--${p.name}: expected H,W,C, got "${String(value)}"`);
       extra.push(`${p.name}=${dims.join('x')}`);
     } else extra.push(`${p.name}=${String(value)}`);

@@ -53,8 +53,12 @@ export async function refuseOutputsOverInputs(cmd: Command): Promise<void> {
     const ost = await statOf(abs);
     for (const input of inputs) {
       const same = abs === input.abs || (ost !== undefined && ost.dev === input.st.dev && ost.ino === input.st.ino);
-      if (same) throw new UsageError(`${out.flag} ${out.path} is also an input of this command; refusing to overwrite it — choose another output ${out.dir ? 'folder' : 'file'}`);
-      if (abs === `${input.abs}.labels.json`) throw new UsageError(`${out.flag} ${out.path} is the labels file of the input ${input.path}; choose another output file`);
+      if (same)
+        throw new UsageError(
+          `${out.flag} ${out.path} is also an input of this command; refusing to overwrite it — choose another output ${out.dir ? 'folder' : 'file'}`,
+        );
+      if (abs === `${input.abs}.labels.json`)
+        throw new UsageError(`${out.flag} ${out.path} is the labels file of the input ${input.path}; choose another output file`);
       if (out.dir || !input.st.isDirectory() || !inside(input.abs, abs)) continue;
       // Inside an input folder, the files a feature set is read from (and the extraction index) are input.
       if (FEATURE_FILE.has(extname(abs).toLowerCase()) || basename(abs) === 'manifest.json') {

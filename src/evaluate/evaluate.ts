@@ -182,9 +182,7 @@ export function evaluatePrediction(predicted: LabelledMatrix, truth: LabelledMat
       g[k] = truth.matrix.data[tRowIx.get(s)! * truth.matrix.cols + tc];
       if (!Number.isFinite(p[k]) || !Number.isFinite(g[k])) {
         const which = Number.isFinite(p[k]) ? `truth has ${g[k]}` : `prediction has ${p[k]}`;
-        throw new Error(
-          `evaluatePrediction: ${which} for source "${s}" → target "${t}"; restrict \`sources\`/\`targets\` to cells both matrices define`,
-        );
+        throw new Error(`evaluatePrediction: ${which} for source "${s}" → target "${t}"; restrict \`sources\`/\`targets\` to cells both matrices define`);
       }
     });
     const score = scoreTarget(metric, p, g);
@@ -241,8 +239,7 @@ export function truthFromResultDict(dict: ResultDict, opts: TruthFromResultDictO
     const missing = wanted.filter((l) => !known.has(l));
     if (missing.length > 0) {
       throw new Error(
-        `truthFromResultDict: ${kind} ${missing.map((l) => `"${l}"`).join(', ')} has no first-order entry ` +
-          `(available ${kind}s: ${available.join(', ')})`,
+        `truthFromResultDict: ${kind} ${missing.map((l) => `"${l}"`).join(', ')} has no first-order entry ` + `(available ${kind}s: ${available.join(', ')})`,
       );
     }
   }

@@ -59,7 +59,10 @@ export function toRepresentation(arr: NdArray, label: string, source: string): R
   const n = arr.shape[0];
   const shape = arr.shape.slice(1);
   const p = product(shape);
-  if (n < MIN_IMAGES) throw new Error(`${source}: only ${n} image${n === 1 ? '' : 's'} (shape ${formatShape(arr.shape)}); similarity measures need at least ${MIN_IMAGES} images (typically a few hundred)`);
+  if (n < MIN_IMAGES)
+    throw new Error(
+      `${source}: only ${n} image${n === 1 ? '' : 's'} (shape ${formatShape(arr.shape)}); similarity measures need at least ${MIN_IMAGES} images (typically a few hundred)`,
+    );
   if (p === 0) throw new Error(`${source}: no features per image (shape ${formatShape(arr.shape)})`);
   const data = arr.data as Float32Array | Float64Array;
   const bad = firstNonFinite(data);
@@ -77,12 +80,18 @@ export function toRepresentation(arr: NdArray, label: string, source: string): R
  */
 export async function loadRepresentation(path: string, label?: string, opts: LoadRepresentationOptions = {}): Promise<Representation> {
   if (extname(path).toLowerCase() !== '.npy') throw new Error(`${path}: expected a .npy file of features, shape (n_images, n_features, ...)`);
-  const rep = toRepresentation(readNpy(await readInputFile(path, 'a .npy file of features'), displayPath(path)), label ?? basename(path).slice(0, -4), displayPath(path));
+  const rep = toRepresentation(
+    readNpy(await readInputFile(path, 'a .npy file of features'), displayPath(path)),
+    label ?? basename(path).slice(0, -4),
+    displayPath(path),
+  );
   setOrigin(rep, displayPath(path));
   const fromManifest = await imagesOfFile(path);
   if (fromManifest) {
     if (fromManifest.ids.length !== rep.n) {
-      throw new Error(`${rep.source}: has ${rep.n} rows but ${fromManifest.from} lists ${fromManifest.ids.length} images for it; the folder is out of date (an interrupted extraction?) — re-run \`taskmap extract\` on it`);
+      throw new Error(
+        `${rep.source}: has ${rep.n} rows but ${fromManifest.from} lists ${fromManifest.ids.length} images for it; the folder is out of date (an interrupted extraction?) — re-run \`taskmap extract\` on it`,
+      );
     }
     applyImageList(rep, fromManifest);
   }
@@ -137,7 +146,13 @@ async function listNpyFiles(dir: string): Promise<{ files: Map<string, Buffer>; 
       const raw = e.name;
       if (raw[0] === 0x2e) continue;
       const path = Buffer.concat([abs, Buffer.from(abs[abs.length - 1] === 0x2f ? '' : '/'), raw]);
-      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isDirectory(), () => false)));
+      const isDir =
+        e.isDirectory() ||
+        (e.isSymbolicLink() &&
+          (await stat(path).then(
+            (s) => s.isDirectory(),
+            () => false,
+          )));
       const isNpy = !isDir && raw.length > 4 && raw.subarray(-4).toString('latin1').toLowerCase() === '.npy';
       const shown = displayPath(isNpy ? raw.subarray(0, -4) : raw);
       const label = rel ? `${rel}/${shown}` : shown;
@@ -146,9 +161,7 @@ async function listNpyFiles(dir: string): Promise<{ files: Map<string, Buffer>; 
         const key = label;
         const clash = files.get(key);
         if (clash) {
-          throw new Error(
-            `${displayPath(clash)} and ${displayPath(path)} both give the label "${key}"; rename one of them (labels must be unique)`,
-          );
+          throw new Error(`${displayPath(clash)} and ${displayPath(path)} both give the label "${key}"; rename one of them (labels must be unique)`);
         }
         files.set(key, path);
       } else ignored++;
@@ -235,8 +248,16 @@ export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions =
 /** A label becomes a relative path under the save directory; refuse labels that would escape it. */
 function labelPath(dir: string, label: string): string {
   const parts = label.split('/');
-  if (label.length === 0 || isAbsolute(label) || label.includes('\\') || label.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.'))) {
-    throw new Error(`saveFeatureSet: label "${label}" cannot be a file name under ${dir} (use letters, digits, -, _ and / between non-empty parts not starting with ".")`);
+  if (
+    label.length === 0 ||
+    isAbsolute(label) ||
+    label.includes('\\') ||
+    label.includes('\0') ||
+    parts.some((p) => p === '' || p === '.' || p === '..' || p.startsWith('.'))
+  ) {
+    throw new Error(
+      `saveFeatureSet: label "${label}" cannot be a file name under ${dir} (use letters, digits, -, _ and / between non-empty parts not starting with ".")`,
+    );
   }
   return join(dir, `${label}.npy`);
 }

@@ -98,7 +98,7 @@ export function checkSameImages(a: Representation, b: Representation, context = 
       if (diff) {
         throw new Error(
           `${context}: ${describe(a)} and ${describe(b)} are not computed on the same images — ${diff}; ` +
-            'every representation compared must be computed on the same probe images in the same order (re-extract one of them on the other\'s images)',
+            "every representation compared must be computed on the same probe images in the same order (re-extract one of them on the other's images)",
         );
       }
       return 'same';
@@ -237,7 +237,10 @@ export async function readImagesList(path: string | undefined): Promise<ImageLis
     entries = Array.isArray(json) ? json : Array.isArray(files) ? files : [];
     if (!Array.isArray(json) && !Array.isArray(files)) throw new Error(`${path}: expected a JSON list of images (or an extraction manifest)`);
   } else {
-    entries = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+    entries = text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0);
   }
   if (entries.length === 0) throw new Error(`${path}: lists no images`);
   const ids: string[] = [];
@@ -278,7 +281,11 @@ export async function manifestImageIds(dir: string): Promise<{ byFile: Map<strin
   const current = imagesDigest(m.images.files);
   for (const e of m.entries) {
     const list = e.imagesDigest === current ? m.images.files : m.previousImages?.[e.imagesDigest];
-    if (list) byFile.set(e.file, list.map((f) => f.sha256));
+    if (list)
+      byFile.set(
+        e.file,
+        list.map((f) => f.sha256),
+      );
   }
   return { byFile, from };
 }
@@ -305,7 +312,11 @@ export async function attachManifestImages(dir: string, members: Representation[
   }
   const without = members.filter((m) => !m.images);
   if (without.length > 0 && without.length < members.length) {
-    const names = without.slice(0, 5).map((m) => m.label).join(', ') + (without.length > 5 ? ` (+${without.length - 5} more)` : '');
+    const names =
+      without
+        .slice(0, 5)
+        .map((m) => m.label)
+        .join(', ') + (without.length > 5 ? ` (+${without.length - 5} more)` : '');
     warnImageIdentity(
       `${dir}: ${names} ${without.length === 1 ? 'is' : 'are'} not recorded in ${MANIFEST_FILE} for its current images, so ${without.length === 1 ? 'its' : 'their'} image order cannot be checked against the other members`,
     );

@@ -32,14 +32,19 @@ export function validatePreprocessing(p: Preprocessing, what: string): void {
   const fail = (msg: string): never => {
     throw new Error(`${what}: invalid preprocessing: ${msg}`);
   };
-  if (!Number.isInteger(p.width) || !Number.isInteger(p.height) || p.width < 1 || p.height < 1) fail(`input size ${p.width}×${p.height} is not a positive integer size`);
+  if (!Number.isInteger(p.width) || !Number.isInteger(p.height) || p.width < 1 || p.height < 1)
+    fail(`input size ${p.width}×${p.height} is not a positive integer size`);
   if (!['stretch', 'crop', 'pad'].includes(p.resize)) fail(`resize "${p.resize}" (use stretch, crop or pad)`);
   if (!['rgb', 'bgr', 'gray'].includes(p.channels)) fail(`channels "${p.channels}" (use rgb, bgr or gray)`);
   if (!['NHWC', 'NCHW'].includes(p.layout)) fail(`layout "${p.layout}" (use NHWC or NCHW)`);
   if (!['float32', 'int32'].includes(p.dtype)) fail(`dtype "${p.dtype}" (use float32 or int32)`);
-  if (p.range.length !== 2 || !p.range.every(Number.isFinite) || p.range[0] === p.range[1]) fail(`range [${p.range.join(', ')}] must be two different finite numbers`);
+  if (p.range.length !== 2 || !p.range.every(Number.isFinite) || p.range[0] === p.range[1])
+    fail(`range [${p.range.join(', ')}] must be two different finite numbers`);
   const c = inputChannels(p);
-  for (const [name, v] of [['mean', p.mean], ['std', p.std]] as const) {
+  for (const [name, v] of [
+    ['mean', p.mean],
+    ['std', p.std],
+  ] as const) {
     if (v === undefined) continue;
     if (v.length !== c && v.length !== 1) fail(`${name} has ${v.length} values; it needs 1 or ${c} (one per channel)`);
     if (!v.every(Number.isFinite)) fail(`${name} values must be finite`);
@@ -116,9 +121,7 @@ export function normalizeInto(rgb: Uint8Array, p: Preprocessing, out: Float32Arr
     const s = std(k);
     for (let i = 0; i < hw; i++) {
       const v =
-        p.channels === 'gray'
-          ? GRAY_WEIGHTS[0] * rgb[3 * i] + GRAY_WEIGHTS[1] * rgb[3 * i + 1] + GRAY_WEIGHTS[2] * rgb[3 * i + 2]
-          : rgb[3 * i + src[k]];
+        p.channels === 'gray' ? GRAY_WEIGHTS[0] * rgb[3 * i] + GRAY_WEIGHTS[1] * rgb[3 * i + 1] + GRAY_WEIGHTS[2] * rgb[3 * i + 2] : rgb[3 * i + src[k]];
       let x = (lo + scale * v - m) / s;
       if (round) x = Math.round(x);
       out[offset + (p.layout === 'NCHW' ? k * hw + i : i * c + k)] = x;

@@ -38,9 +38,25 @@ export const PROBE_SOURCES: ProbeSource[] = [
     dir: 'usr/lib/python3/dist-packages/skimage/data',
     prefix: 'skimage',
     files: [
-      'astronaut.png', 'brick.png', 'camera.png', 'cell.png', 'chelsea.png', 'coffee.png', 'coins.png', 'grass.png', 'gravel.png',
-      'hubble_deep_field.jpg', 'ihc.png', 'microaneurysms.png', 'moon.png', 'motorcycle_left.png', 'motorcycle_right.png', 'page.png',
-      'retina.jpg', 'rocket.jpg', 'text.png',
+      'astronaut.png',
+      'brick.png',
+      'camera.png',
+      'cell.png',
+      'chelsea.png',
+      'coffee.png',
+      'coins.png',
+      'grass.png',
+      'gravel.png',
+      'hubble_deep_field.jpg',
+      'ihc.png',
+      'microaneurysms.png',
+      'moon.png',
+      'motorcycle_left.png',
+      'motorcycle_right.png',
+      'page.png',
+      'retina.jpg',
+      'rocket.jpg',
+      'text.png',
     ],
   },
   {
@@ -48,24 +64,71 @@ export const PROBE_SOURCES: ProbeSource[] = [
     dir: `${OPENCV}/data`,
     prefix: 'opencv',
     files: [
-      'aero1.jpg', 'aero3.jpg', 'aloeL.jpg', 'aloeR.jpg', 'apple.jpg', 'baboon.jpg', 'basketball1.png', 'basketball2.png', 'board.jpg',
-      'box.png', 'box_in_scene.png', 'building.jpg', 'butterfly.jpg', 'chicky_512.png', 'ela_original.jpg', 'fruits.jpg', 'graf1.png',
-      'graf3.png', 'home.jpg', 'leuvenA.jpg', 'leuvenB.jpg', 'licenseplate_motion.jpg', 'messi5.jpg', 'orange.jpg', 'rubberwhale1.png',
-      'rubberwhale2.png', 'squirrel_cls.jpg', 'starry_night.jpg', 'stuff.jpg', 'sudoku.png', 'text_defocus.jpg', 'text_motion.jpg',
-      'left.jpg', 'right.jpg',
+      'aero1.jpg',
+      'aero3.jpg',
+      'aloeL.jpg',
+      'aloeR.jpg',
+      'apple.jpg',
+      'baboon.jpg',
+      'basketball1.png',
+      'basketball2.png',
+      'board.jpg',
+      'box.png',
+      'box_in_scene.png',
+      'building.jpg',
+      'butterfly.jpg',
+      'chicky_512.png',
+      'ela_original.jpg',
+      'fruits.jpg',
+      'graf1.png',
+      'graf3.png',
+      'home.jpg',
+      'leuvenA.jpg',
+      'leuvenB.jpg',
+      'licenseplate_motion.jpg',
+      'messi5.jpg',
+      'orange.jpg',
+      'rubberwhale1.png',
+      'rubberwhale2.png',
+      'squirrel_cls.jpg',
+      'starry_night.jpg',
+      'stuff.jpg',
+      'sudoku.png',
+      'text_defocus.jpg',
+      'text_motion.jpg',
+      'left.jpg',
+      'right.jpg',
       // Stereo-calibration photographs: a person holding a chessboard, from two cameras.
       ...range(1, 14, [10]).map((i) => `left${two(i)}.jpg`),
       ...range(1, 14, [10]).map((i) => `right${two(i)}.jpg`),
     ],
   },
-  { package: 'opencv-doc', dir: `${OPENCV}/text`, prefix: 'opencv-text', files: [...range(1, 6).map((i) => `scenetext${two(i)}.jpg`), ...range(1, 4).map((i) => `scenetext_word${two(i)}.jpg`)] },
+  {
+    package: 'opencv-doc',
+    dir: `${OPENCV}/text`,
+    prefix: 'opencv-text',
+    files: [...range(1, 6).map((i) => `scenetext${two(i)}.jpg`), ...range(1, 4).map((i) => `scenetext_word${two(i)}.jpg`)],
+  },
   { package: 'opencv-doc', dir: `${OPENCV}/hfs/data`, prefix: 'opencv-bsds', files: ['000.jpg', '001.jpg', '002.jpg'] },
   { package: 'python3-sklearn', dir: 'usr/lib/python3/dist-packages/sklearn/datasets/images', prefix: 'sklearn', files: ['china.jpg', 'flower.jpg'] },
   {
     package: 'mate-backgrounds',
     dir: 'usr/share/backgrounds/mate/nature',
     prefix: 'mate',
-    files: ['Aqua.jpg', 'Blinds.jpg', 'Dune.jpg', 'FreshFlower.jpg', 'Garden.jpg', 'GreenMeadow.jpg', 'LadyBird.jpg', 'RainDrops.jpg', 'Storm.jpg', 'TwoWings.jpg', 'Wood.jpg', 'YellowFlower.jpg'],
+    files: [
+      'Aqua.jpg',
+      'Blinds.jpg',
+      'Dune.jpg',
+      'FreshFlower.jpg',
+      'Garden.jpg',
+      'GreenMeadow.jpg',
+      'LadyBird.jpg',
+      'RainDrops.jpg',
+      'Storm.jpg',
+      'TwoWings.jpg',
+      'Wood.jpg',
+      'YellowFlower.jpg',
+    ],
   },
 ];
 
@@ -106,7 +169,11 @@ export async function readProbeSet(dir: string): Promise<ProbeManifest | undefin
   }
 }
 
-function run(cmd: string, args: string[], opts: { cwd?: string; stdin?: NodeJS.ReadableStream } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; stdin?: NodeJS.ReadableStream } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -139,7 +206,9 @@ async function unpackDeb(deb: string, dest: string, members: string[]): Promise<
 async function aptDownload(packages: string[], dir: string, log: (m: string) => void): Promise<void> {
   const attempt = () => run('apt-get', ['download', ...packages], { cwd: dir });
   let r = await attempt().catch((e: Error) => {
-    throw new Error(`${e.message}: the default probe set comes from Debian/Ubuntu packages via apt; on other systems pass --images <your photo folder> (or --debs with the .deb files of ${packages.join(', ')})`);
+    throw new Error(
+      `${e.message}: the default probe set comes from Debian/Ubuntu packages via apt; on other systems pass --images <your photo folder> (or --debs with the .deb files of ${packages.join(', ')})`,
+    );
   });
   if (r.code !== 0 && /Unable to locate|no installation candidate|Couldn't find/i.test(r.stderr)) {
     if (process.getuid?.() === 0) {
@@ -151,7 +220,15 @@ async function aptDownload(packages: string[], dir: string, log: (m: string) => 
       throw new Error(`apt-get cannot find ${packages.join(', ')}: run \`sudo apt-get update\` first, then retry`);
     }
   }
-  if (r.code !== 0) throw new Error(`apt-get download ${packages.join(' ')} failed: ${r.stderr.trim().split('\n').filter((l) => !/^W:/.test(l)).slice(-3).join(' ')}`);
+  if (r.code !== 0)
+    throw new Error(
+      `apt-get download ${packages.join(' ')} failed: ${r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !/^W:/.test(l))
+        .slice(-3)
+        .join(' ')}`,
+    );
 }
 
 export interface FetchProbeOptions {
@@ -223,7 +300,9 @@ export async function fetchProbeImages(opts: FetchProbeOptions = {}): Promise<Pr
     }
     if (absent.length) log(`warning: ${absent.length} expected image(s) not found in the packages: ${absent.join(', ')}`);
     if (manifest.images.length < MIN_PROBE_IMAGES) {
-      throw new Error(`only ${manifest.images.length} probe images could be unpacked (expected ${expectedProbeCount()}); the Debian packages changed — pass --images <folder>`);
+      throw new Error(
+        `only ${manifest.images.length} probe images could be unpacked (expected ${expectedProbeCount()}); the Debian packages changed — pass --images <folder>`,
+      );
     }
     await writeFile(join(out, SOURCES_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
     await listImages(out); // sanity: the folder reads as an image set

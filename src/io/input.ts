@@ -71,7 +71,13 @@ export async function statInputFile(path: string | Buffer, what = 'an input file
   }
   if (st.isDirectory()) throw new Error(`${name}: is a directory, not a file (expected ${what})`);
   if (!st.isFile()) {
-    const kind = st.isFIFO() ? 'a named pipe (FIFO)' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+    const kind = st.isFIFO()
+      ? 'a named pipe (FIFO)'
+      : st.isCharacterDevice() || st.isBlockDevice()
+        ? 'a device'
+        : st.isSocket()
+          ? 'a socket'
+          : 'not a regular file';
     throw new Error(`${name}: is ${kind}, not a regular file; only regular files are read (copy the data to a file first)`);
   }
   return st;

@@ -38,8 +38,12 @@ function checkLabelled(m: LabelledMatrix, name: string): LabelledMatrix {
   if (matrix.rows !== rows.length || matrix.cols !== cols.length) {
     throw new Error(`${name}: ${rows.length} row labels and ${cols.length} column labels for a ${matrix.rows}×${matrix.cols} matrix`);
   }
-  if (matrix.data.length !== matrix.rows * matrix.cols) throw new Error(`${name}: matrix data has ${matrix.data.length} values, expected ${matrix.rows * matrix.cols}`);
-  for (const [what, labels] of [['row', rows], ['column', cols]] as const) {
+  if (matrix.data.length !== matrix.rows * matrix.cols)
+    throw new Error(`${name}: matrix data has ${matrix.data.length} values, expected ${matrix.rows * matrix.cols}`);
+  for (const [what, labels] of [
+    ['row', rows],
+    ['column', cols],
+  ] as const) {
     const seen = new Set<string>();
     for (const l of labels) {
       if (typeof l !== 'string') throw new Error(`${name}: ${what} label ${JSON.stringify(l)} is not a string`);
@@ -224,7 +228,8 @@ async function readNpyMatrix(path: string, labels: string[] | undefined): Promis
   const data = arr.data instanceof Float64Array ? arr.data : Float64Array.from(arr.data as ArrayLike<number | bigint>, Number);
   const matrix: Matrix = { rows: r, cols: c, data };
   if (labels) {
-    if (r !== c || labels.length !== r) throw new Error(`${path}: ${labels.length} labels given for a ${r}×${c} matrix; labels name the rows and columns of a square matrix`);
+    if (r !== c || labels.length !== r)
+      throw new Error(`${path}: ${labels.length} labels given for a ${r}×${c} matrix; labels name the rows and columns of a square matrix`);
     return checkLabelled({ rows: [...labels], cols: [...labels], matrix }, path);
   }
   const sidecar = labelsSidecarPath(path);
@@ -248,7 +253,9 @@ async function readNpyMatrix(path: string, labels: string[] | undefined): Promis
   // The writer records the digest of the data it labelled; a mismatch means the pair was torn apart (a crash
   // between the two renames, or one file replaced by hand), and pairing old data with new labels would be silent.
   if (typeof side.sha256 === 'string' && side.sha256 !== createHash('sha256').update(bytes).digest('hex')) {
-    throw new Error(`${sidecar}: these labels were written for different data than ${path} now holds (an interrupted write or a replaced file); write the matrix again`);
+    throw new Error(
+      `${sidecar}: these labels were written for different data than ${path} now holds (an interrupted write or a replaced file); write the matrix again`,
+    );
   }
   const out: LabelledMatrix = { rows: side.rows as string[], cols: side.cols as string[], matrix };
   if (typeof side.measure === 'string') out.measure = side.measure;

@@ -34,7 +34,12 @@ export function parseSize(text: string): number | undefined {
 /** Bytes for messages: "7.2 GB" style with binary units, exact below 1 KiB. */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return 'an unbounded amount';
-  for (const [unit, size] of [['TiB', 1024 ** 4], ['GiB', GiB], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['TiB', 1024 ** 4],
+    ['GiB', GiB],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
   }
   return `${n} bytes`;

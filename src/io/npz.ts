@@ -75,7 +75,7 @@ function zipDirectory(bytes: Uint8Array): ZipEntry[] {
     // Bit 11: UTF-8 names; otherwise CP437, which agrees with latin-1 on the ASCII names numpy writes.
     const name = flags & 0x800 ? new TextDecoder('utf-8').decode(rawName) : String.fromCharCode(...rawName);
     // Zip64 extra field: the 8-byte values present are those whose 32-bit fields are saturated, in this order.
-    for (let e = at + 46 + nameLen; e + 4 <= at + 46 + nameLen + extraLen; ) {
+    for (let e = at + 46 + nameLen; e + 4 <= at + 46 + nameLen + extraLen;) {
       const id = u16(e);
       const len = u16(e + 2);
       if (id === 0x0001) {
@@ -117,7 +117,10 @@ function memberData(bytes: Uint8Array, e: ZipEntry, name: string): Uint8Array {
     out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new Error(`${name}: member "${e.name}" inflates to more than the ${formatCount(e.size)} bytes its zip directory declares; the archive is corrupt or a zip bomb — refusing it`, { cause: err });
+      throw new Error(
+        `${name}: member "${e.name}" inflates to more than the ${formatCount(e.size)} bytes its zip directory declares; the archive is corrupt or a zip bomb — refusing it`,
+        { cause: err },
+      );
     }
     throw new ZipFormatError(`member "${e.name}" does not inflate (${(err as Error).message})`);
   }
@@ -137,7 +140,8 @@ function npzMembers(bytes: Uint8Array, name: string): ZipEntry[] {
   }
   const seen = new Set<string>();
   for (const e of entries) {
-    if (seen.has(e.name)) throw new Error(`${name}: the archive holds two members named ${excerpt(e.name)}; an .npz needs unique array names — re-create it with np.savez`);
+    if (seen.has(e.name))
+      throw new Error(`${name}: the archive holds two members named ${excerpt(e.name)}; an .npz needs unique array names — re-create it with np.savez`);
     seen.add(e.name);
   }
   return entries;

@@ -309,7 +309,9 @@ class Unpickler {
     for (;;) {
       this.opStart = this.pos;
       if (this.pos >= b.length) {
-        throw new Error(`${this.name}: truncated pickle: the data ends at byte ${formatCount(b.length)} before the STOP opcode; the file was cut off — re-create it`);
+        throw new Error(
+          `${this.name}: truncated pickle: the data ends at byte ${formatCount(b.length)} before the STOP opcode; the file was cut off — re-create it`,
+        );
       }
       const op = b[this.pos++];
       switch (op) {
@@ -803,7 +805,8 @@ class Unpickler {
     const bytes = this.bytesOf(raw, what);
     if (t.kind === 'U') {
       const itemBytes = 4 * t.size;
-      if (bytes.length !== count * itemBytes) this.fail(`${what}: ${shape.join('×') || 'scalar'} <U${t.size} needs ${count * itemBytes} bytes, got ${bytes.length}`);
+      if (bytes.length !== count * itemBytes)
+        this.fail(`${what}: ${shape.join('×') || 'scalar'} <U${t.size} needs ${count * itemBytes} bytes, got ${bytes.length}`);
       const strings = decodeUtf32(bytes, t.size, t.byteOrder === '>' ? false : t.byteOrder === '<' ? true : undefined);
       if (strings === undefined) this.fail(`${what}: invalid code point in a unicode array`);
       return nest(fortran ? fortranToC(strings!, shape) : strings!, shape);
@@ -837,8 +840,7 @@ class Unpickler {
       if (v instanceof Global) this.fail(`${v.fullName} appears as a value; only its results are plain data`);
       return v;
     };
-    const isContainer = (v: unknown): v is object =>
-      typeof v === 'object' && v !== null && (Array.isArray(v) || v instanceof Set || this.dicts.has(v));
+    const isContainer = (v: unknown): v is object => typeof v === 'object' && v !== null && (Array.isArray(v) || v instanceof Set || this.dicts.has(v));
     const childrenOf = (v: object): unknown[] => {
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) v[i] = resolve(v[i]);
@@ -911,7 +913,11 @@ class Unpickler {
     // Each value copied out costs at least a pointer and a header: 16 bytes is a floor.
     if (total > stored) {
       const expanded = total >= Number.MAX_SAFE_INTEGER ? `more than ${formatCount(total)}` : formatCount(total);
-      checkAllocation(`copying it out (its shared references expand ${formatCount(stored)} stored values to ${expanded}, a "billion laughs" pickle)`, total * 16, this.name);
+      checkAllocation(
+        `copying it out (its shared references expand ${formatCount(stored)} stored values to ${expanded}, a "billion laughs" pickle)`,
+        total * 16,
+        this.name,
+      );
     }
     return out;
   }

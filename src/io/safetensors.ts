@@ -57,7 +57,9 @@ export function readSafetensors(bytes: Uint8Array, name: string): Map<string, Nd
     throw new Error(`${name}: not a safetensors file (header length field says ${formatCount(headerLen)} bytes, over the 100 MB limit)`);
   }
   if (8 + headerLen > bytes.length) {
-    throw new Error(`${name}: truncated: header length field says ${formatCount(headerLen)} bytes but only ${formatCount(bytes.length - 8)} bytes follow; re-create the file`);
+    throw new Error(
+      `${name}: truncated: header length field says ${formatCount(headerLen)} bytes but only ${formatCount(bytes.length - 8)} bytes follow; re-create the file`,
+    );
   }
   // A parsed JSON header costs several times its text on the JS heap (the file itself was read within budget).
   checkAllocation(`parsing its ${formatCount(headerLen)}-byte JSON header`, headerLen * 8, name, true);
@@ -92,7 +94,9 @@ export function readSafetensors(bytes: Uint8Array, name: string): Map<string, Nd
       return bad(`shape ${formatShape(shape)} ${dtype} needs ${formatCount(expected)} bytes but data_offsets span ${formatCount(end - begin)}`);
     }
     if (end > buffer.length) {
-      return bad(`truncated: data_offsets end at byte ${formatCount(end)} but the data section has only ${formatCount(buffer.length)} bytes; re-create the file`);
+      return bad(
+        `truncated: data_offsets end at byte ${formatCount(end)} but the data section has only ${formatCount(buffer.length)} bytes; re-create the file`,
+      );
     }
     entries.push({ key, dtype, shape: shape as number[], begin, end });
   }

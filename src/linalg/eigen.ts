@@ -97,9 +97,7 @@ export function principalEigenvector(m: Matrix, opts: PowerIterationOptions = {}
   for (let k = 0; k < m.data.length; k++) {
     if (m.data[k] < 0) {
       const i = Math.floor(k / n);
-      throw new Error(
-        `principalEigenvector: entry (${i}, ${k - i * n}) is negative (${m.data[k]}); power iteration needs a non-negative matrix`,
-      );
+      throw new Error(`principalEigenvector: entry (${i}, ${k - i * n}) is negative (${m.data[k]}); power iteration needs a non-negative matrix`);
     }
   }
   const tol = opts.tolerance ?? 1e-15;

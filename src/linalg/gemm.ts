@@ -42,13 +42,29 @@ function jsAbt(a: Float, m: number, b: Float, n: number, k: number): Float64Arra
       const b1 = Math.min(j + 1, n - 1) * k;
       const b2 = Math.min(j + 2, n - 1) * k;
       const b3 = Math.min(j + 3, n - 1) * k;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s03 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s13 = 0;
       for (let t = 0; t < k; t++) {
         const x0 = a[a0 + t];
         const x1 = a[a1 + t];
-        const y0 = b[b0 + t], y1 = b[b1 + t], y2 = b[b2 + t], y3 = b[b3 + t];
-        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+        const y0 = b[b0 + t],
+          y1 = b[b1 + t],
+          y2 = b[b2 + t],
+          y3 = b[b3 + t];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s02 += x0 * y2;
+        s03 += x0 * y3;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+        s12 += x1 * y2;
+        s13 += x1 * y3;
       }
       const r0 = [s00, s01, s02, s03];
       const r1 = [s10, s11, s12, s13];
@@ -91,10 +107,7 @@ function gemmModelBytes(onnx: OnnxProto, elemType: number): Uint8Array {
         attribute: [onnx.AttributeProto.create({ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 })],
       }),
     ],
-    input: [
-      onnx.ValueInfoProto.create({ name: 'a', type: tensorType(['m', 'k']) }),
-      onnx.ValueInfoProto.create({ name: 'b', type: tensorType(['n', 'k']) }),
-    ],
+    input: [onnx.ValueInfoProto.create({ name: 'a', type: tensorType(['m', 'k']) }), onnx.ValueInfoProto.create({ name: 'b', type: tensorType(['n', 'k']) })],
     output: [onnx.ValueInfoProto.create({ name: 'c', type: tensorType() })],
   });
   const model = onnx.ModelProto.create({
@@ -111,7 +124,11 @@ class OrtEngine implements GemmEngine {
   // ORT sessions are not re-entrant across concurrent runs on the same inputs; serialise calls.
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private ort: Ort, private onnx: OnnxProto, private threads: number) {
+  constructor(
+    private ort: Ort,
+    private onnx: OnnxProto,
+    private threads: number,
+  ) {
     this.name = `onnxruntime-node (${threads} threads)`;
   }
 

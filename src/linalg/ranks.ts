@@ -19,9 +19,7 @@ const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 const LO = 1 - HI;
 
 function nanError(where: string, index: number): Error {
-  return new Error(
-    `${where}: value at index ${index} is NaN; ranks of NaN are undefined — remove or impute missing values first`,
-  );
+  return new Error(`${where}: value at index ${index} is NaN; ranks of NaN are undefined — remove or impute missing values first`);
 }
 
 interface KeyOptions {

@@ -56,39 +56,35 @@ const REPRESENTATION_COST: Record<string, MeasureCost> = {
 };
 
 export const CATALOGUE: readonly CatalogueEntry[] = [
-  ...FAMILIES.map(
-    (f): CatalogueEntry => ({
-      family: f.id,
-      name: f.name,
-      description: f.description,
-      reference: f.reference,
-      input: 'representations',
-      // A representation target may also be built from labels (class RDM or regression values): `rank`.
-      taskTypes: ['classification', 'regression'],
-      largerIsMoreSimilar: f.largerIsMoreSimilar,
-      symmetric: f.symmetric,
-      metric: f.metric,
-      params: f.params,
-      invariances: null,
-      cost: REPRESENTATION_COST[f.id],
-    }),
-  ),
-  ...TASK_MEASURES.map(
-    (f): CatalogueEntry => ({
-      family: f.id,
-      name: f.name,
-      description: f.description,
-      reference: f.reference,
-      input: 'labelled-tasks',
-      taskTypes: ['classification'],
-      largerIsMoreSimilar: f.largerIsMoreSimilar,
-      symmetric: f.symmetric,
-      metric: false,
-      params: f.params,
-      invariances: [],
-      cost: { tier: 'expensive', scaling: 'T probe-network trainings (epochs × images) + T² Fisher comparisons' },
-    }),
-  ),
+  ...FAMILIES.map((f): CatalogueEntry => ({
+    family: f.id,
+    name: f.name,
+    description: f.description,
+    reference: f.reference,
+    input: 'representations',
+    // A representation target may also be built from labels (class RDM or regression values): `rank`.
+    taskTypes: ['classification', 'regression'],
+    largerIsMoreSimilar: f.largerIsMoreSimilar,
+    symmetric: f.symmetric,
+    metric: f.metric,
+    params: f.params,
+    invariances: null,
+    cost: REPRESENTATION_COST[f.id],
+  })),
+  ...TASK_MEASURES.map((f): CatalogueEntry => ({
+    family: f.id,
+    name: f.name,
+    description: f.description,
+    reference: f.reference,
+    input: 'labelled-tasks',
+    taskTypes: ['classification'],
+    largerIsMoreSimilar: f.largerIsMoreSimilar,
+    symmetric: f.symmetric,
+    metric: false,
+    params: f.params,
+    invariances: [],
+    cost: { tier: 'expensive', scaling: 'T probe-network trainings (epochs × images) + T² Fisher comparisons' },
+  })),
 ];
 
 function familyName(id: string): string {
@@ -173,7 +169,6 @@ export function standardIds(input?: InputKind): string[] {
   const ids = [...standardMeasureIds(), ...TASK_MEASURES.map((f) => f.id)];
   return input === undefined ? ids : ids.filter((id) => findEntry(id)!.input === input);
 }
-
 
 /**
  * One parameter name across the families of an input kind, for shells that expose parameters as separate options

@@ -52,9 +52,7 @@ export function centerMatrix(k: Matrix, centering: Centering, label = 'matrix', 
 }
 
 /** A matrix reduced to what its comparator needs. */
-export type Prepared =
-  | { kind: 'unit'; vector: Float64Array }
-  | { kind: 'kendall'; triangle: Float64Array };
+export type Prepared = { kind: 'unit'; vector: Float64Array } | { kind: 'kendall'; triangle: Float64Array };
 
 /**
  * Values this small relative to the matrix they came from are rounding noise, not variance: centring a constant

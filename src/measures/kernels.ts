@@ -32,8 +32,7 @@ export interface KernelOptions extends GemmOptions {
 function squaredDistancesFromGram(g: Matrix): Float64Array {
   const n = g.rows;
   const s = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) s[i * n + j] = g.data[i * n + i] + g.data[j * n + j] - 2 * g.data[i * n + j];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) s[i * n + j] = g.data[i * n + i] + g.data[j * n + j] - 2 * g.data[i * n + j];
   return s;
 }
 
@@ -112,7 +111,11 @@ function l1Distances(x: FeatureMatrix): Float64Array {
 
 /** Up to three n×n float64 matrices live at once here (Gram, distances, the RBF median's sorted copy). */
 function checkSquare(x: FeatureMatrix): void {
-  checkAllocation(`the ${x.n.toLocaleString('en-US')}×${x.n.toLocaleString('en-US')} image-by-image matrices (${x.n.toLocaleString('en-US')} images)`, 3 * 8 * x.n * x.n, x.label);
+  checkAllocation(
+    `the ${x.n.toLocaleString('en-US')}×${x.n.toLocaleString('en-US')} image-by-image matrices (${x.n.toLocaleString('en-US')} images)`,
+    3 * 8 * x.n * x.n,
+    x.label,
+  );
 }
 
 /** DDS function f: kernel (linear, rbf, lap) or distance matrix (pearson, euclidean, cosine). */
@@ -128,9 +131,7 @@ export async function kernelMatrix(x: FeatureMatrix, kernel: KernelName, opts: K
       // Median over all n² entries, zero diagonal and both triangles included (reference quirk, docs/measures.md#kernels-and-distances).
       const m = median(s);
       if (!(m > 0)) {
-        throw new Error(
-          `${x.label}: the median squared distance between images is 0 (most images are identical), so the RBF bandwidth is undefined`,
-        );
+        throw new Error(`${x.label}: the median squared distance between images is 0 (most images are identical), so the RBF bandwidth is undefined`);
       }
       const t = opts.t ?? 0.5;
       const scale = 1 / (2 * t * t * m);

@@ -4,15 +4,7 @@
  */
 import type { Representation } from '../features/types.js';
 
-export const NORMALIZATIONS = [
-  'none',
-  'centering',
-  'znorm',
-  'group_norm',
-  'instance_norm',
-  'layer_norm',
-  'batch_norm',
-] as const;
+export const NORMALIZATIONS = ['none', 'centering', 'znorm', 'group_norm', 'instance_norm', 'layer_norm', 'batch_norm'] as const;
 export type Normalization = (typeof NORMALIZATIONS)[number];
 export type Layout = 'NHWC' | 'NCHW';
 
@@ -77,9 +69,7 @@ export function centerColumns(x: Float64Array, n: number, p: number): Float64Arr
 export function channelIndex(rep: Representation, opts: TensorShapeOptions): { channel: Int32Array; channels: number } {
   const layout = opts.layout ?? 'NHWC';
   if ((opts.shape ?? rep.shape).length !== 3) {
-    throw new Error(
-      `${rep.label}: tensor normalisations need the per-image shape H,W,C (stored shape is [${rep.shape.join(', ')}]); pass --shape H,W,C`,
-    );
+    throw new Error(`${rep.label}: tensor normalisations need the per-image shape H,W,C (stored shape is [${rep.shape.join(', ')}]); pass --shape H,W,C`);
   }
   // An explicit shape is always written H,W,C; a stored shape is in the array's own axis order, so an NCHW
   // array stores (C, H, W) per image.

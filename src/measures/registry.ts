@@ -7,12 +7,7 @@ import { CENTERINGS, COMPARATORS, type Centering, type Comparator } from './comp
 import { KERNELS, RDM_DISTANCES, type KernelName, type RdmDistance } from './kernels.js';
 import { NORMALIZATIONS, type Layout, type Normalization } from './normalize.js';
 
-export type Invariance =
-  | 'orthogonal'
-  | 'isotropic-scaling'
-  | 'translation'
-  | 'feature-permutation'
-  | 'per-feature-affine';
+export type Invariance = 'orthogonal' | 'isotropic-scaling' | 'translation' | 'feature-permutation' | 'per-feature-affine';
 
 export const INVARIANCE_DESCRIPTIONS: Record<Invariance, string> = {
   orthogonal: 'X → XQ for any orthogonal Q (rotation / reflection of feature space)',
@@ -71,7 +66,13 @@ export const FAMILIES: MeasureFamily[] = [
     metric: false,
     params: [
       { name: 'rdm', type: 'enum', values: RDM_DISTANCES, default: 'correlation', description: 'image-pair dissimilarity' },
-      { name: 'compare', type: 'enum', values: ['spearman', 'pearson', 'kendall'], default: 'spearman', description: 'RDM comparator (upper triangle, diagonal excluded)' },
+      {
+        name: 'compare',
+        type: 'enum',
+        values: ['spearman', 'pearson', 'kendall'],
+        default: 'spearman',
+        description: 'RDM comparator (upper triangle, diagonal excluded)',
+      },
     ],
     reference: 'Dwivedi & Roig, Representation Similarity Analysis for Efficient Task Taxonomy & Transfer Learning, CVPR 2019',
   },
@@ -86,7 +87,13 @@ export const FAMILIES: MeasureFamily[] = [
     metric: false,
     params: [
       { name: 'norm', type: 'enum', values: NORMALIZATIONS, default: 'znorm', description: 'feature normalisation' },
-      { name: 'kernel', type: 'enum', values: KERNELS, default: 'cosine', description: 'f: kernel (linear, rbf, lap) or distance (pearson, euclidean, cosine)' },
+      {
+        name: 'kernel',
+        type: 'enum',
+        values: KERNELS,
+        default: 'cosine',
+        description: 'f: kernel (linear, rbf, lap) or distance (pearson, euclidean, cosine)',
+      },
       { name: 'compare', type: 'enum', values: COMPARATORS, default: 'cka', description: 'g: comparator of the two n×n matrices' },
       { name: 'centering', type: 'enum', values: CENTERINGS, default: 'unbiased', description: 'matrix centring before g' },
       { name: 't', type: 'number', default: 0.5, description: 'rbf bandwidth as a fraction of the median squared distance' },
@@ -282,8 +289,7 @@ export function invariancesOf(config: MeasureConfig): Invariance[] {
     if (f !== 'lap') out.add('isotropic-scaling');
   } else out.add('isotropic-scaling');
   if (p.norm === 'none' || p.norm === 'centering' || p.norm === 'znorm' || p.norm === 'layer_norm') out.add('feature-permutation');
-  const translationFree =
-    p.norm === 'centering' || p.norm === 'znorm' || (p.norm === 'none' && (distanceBased || (f === 'linear' && p.centering !== 'none')));
+  const translationFree = p.norm === 'centering' || p.norm === 'znorm' || (p.norm === 'none' && (distanceBased || (f === 'linear' && p.centering !== 'none')));
   if (translationFree) out.add('translation');
   if (p.norm === 'znorm') out.add('per-feature-affine');
   return [...out];

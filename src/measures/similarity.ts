@@ -77,7 +77,10 @@ function describeSet(reps: Representation[]): string {
   if (files.length === 1 && reps.length > 1) return `${files[0]} (${reps.length} members)`;
   const dirs = [...new Set(files.map((f) => f.replace(/\/[^/]*$/, '')))];
   if (dirs.length === 1 && files.length > 1 && dirs[0] !== files[0]) return `${dirs[0]} (${reps.length} members)`;
-  const shown = reps.slice(0, 3).map((r) => r.source).join(', ');
+  const shown = reps
+    .slice(0, 3)
+    .map((r) => r.source)
+    .join(', ');
   return reps.length > 3 ? `${shown} and ${reps.length - 3} more members` : shown;
 }
 
@@ -89,7 +92,11 @@ function describeSet(reps: Representation[]): string {
 function checkPairwiseMemory(reps: Representation[], n: number): void {
   const half = (n * (n + 1)) / 2;
   const bytes = 8 * (2 * reps.length * half + 3 * n * n);
-  checkAllocation(`comparing ${reps.length} member${reps.length === 1 ? '' : 's'} on ${n.toLocaleString('en-US')} images (n×n matrices per member)`, bytes, describeSet(reps));
+  checkAllocation(
+    `comparing ${reps.length} member${reps.length === 1 ? '' : 's'} on ${n.toLocaleString('en-US')} images (n×n matrices per member)`,
+    bytes,
+    describeSet(reps),
+  );
 }
 
 function checkSameImages(reps: Representation[]): number {
@@ -98,8 +105,7 @@ function checkSameImages(reps: Representation[]): number {
   const bad = reps.filter((r) => r.n !== n);
   if (bad.length) {
     throw new Error(
-      `all representations must be computed on the same images: ${reps[0].label} has ${n} images but ` +
-        bad.map((r) => `${r.label} has ${r.n}`).join(', '),
+      `all representations must be computed on the same images: ${reps[0].label} has ${n} images but ` + bad.map((r) => `${r.label} has ${r.n}`).join(', '),
     );
   }
   checkImageIds(reps);
@@ -166,7 +172,11 @@ export async function crossSimilarity(
   const engine = opts.engine ?? (await getGemmEngine());
   const all = await prepareAll(unique, id, pipeline, { ...opts, engine });
   const byRep = new Map(unique.map((r, i) => [r, all[i]] as const));
-  const data = await compareAll(rows.map((r) => byRep.get(r)!), cols.map((r) => byRep.get(r)!), engine);
+  const data = await compareAll(
+    rows.map((r) => byRep.get(r)!),
+    cols.map((r) => byRep.get(r)!),
+    engine,
+  );
   return { rows: rows.map((r) => r.label), cols: cols.map((r) => r.label), matrix: { rows: rows.length, cols: cols.length, data }, measure: id };
 }
 
@@ -197,12 +207,7 @@ export async function similarityMatrix(
 }
 
 /** Similarity of two representations. */
-export async function pairSimilarity(
-  a: Representation,
-  b: Representation,
-  measure: string | MeasureConfig,
-  opts: SimilarityOptions = {},
-): Promise<number> {
+export async function pairSimilarity(a: Representation, b: Representation, measure: string | MeasureConfig, opts: SimilarityOptions = {}): Promise<number> {
   if (a === b) {
     await similarityMatrix([a], measure, opts); // still validates that the similarity is defined
     return 1;

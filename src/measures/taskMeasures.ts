@@ -10,9 +10,7 @@ import type { ParamSpec } from './registry.js';
 
 export type FisherReduction = 'element' | 'first-axis';
 
-export type TaskMeasureConfig =
-  | { family: 'fisher-logdet'; floor: number; reduce: FisherReduction }
-  | { family: 'fisher-frechet'; reduce: FisherReduction };
+export type TaskMeasureConfig = { family: 'fisher-logdet'; floor: number; reduce: FisherReduction } | { family: 'fisher-frechet'; reduce: FisherReduction };
 
 export interface TaskMeasureFamily {
   id: TaskMeasureConfig['family'];

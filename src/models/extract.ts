@@ -146,7 +146,9 @@ async function loadCachedRows(dir: string, e: PlannedEntry, oldManifest: Manifes
   const add = (hash: string, row: Float32Array, shape: number[], where: string) => {
     if (!wanted.has(hash) || e.rows.has(hash)) return;
     if (e.featureShape && e.featureShape.join() !== shape.join()) {
-      throw new Error(`${where}: cached rows have per-image shape [${shape.join(', ')}] but [${e.featureShape.join(', ')}] was expected for ${e.label}; delete ${where} to recompute`);
+      throw new Error(
+        `${where}: cached rows have per-image shape [${shape.join(', ')}] but [${e.featureShape.join(', ')}] was expected for ${e.label}; delete ${where} to recompute`,
+      );
     }
     e.featureShape ??= shape;
     e.rows.set(hash, row);
@@ -214,7 +216,9 @@ async function checkImages(root: string, all: ImageFile[], oldManifest: Manifest
     }
   }
   if (bad.length) {
-    throw new Error(`unreadable image${bad.length > 1 ? 's' : ''} in ${root}: ${bad.join('; ')}; fix or remove ${bad.length > 1 ? 'them' : 'it'}, or pass --skip-bad to leave ${bad.length > 1 ? 'them' : 'it'} out`);
+    throw new Error(
+      `unreadable image${bad.length > 1 ? 's' : ''} in ${root}: ${bad.join('; ')}; fix or remove ${bad.length > 1 ? 'them' : 'it'}, or pass --skip-bad to leave ${bad.length > 1 ? 'them' : 'it'} out`,
+    );
   }
   const skippedSet = new Set(skipped.map((s) => s.path));
   const images: ImageFile[] = all.filter((i) => !skippedSet.has(i.path));
@@ -248,7 +252,18 @@ async function planEntries(opts: ExtractOptions, oldManifest: Manifest | undefin
       const labels = labelsFor(spec.id, taps);
       taps.forEach((tap, i) => {
         const key = entryKey(keyMaterial(spec, tap));
-        planned.push({ label: labels[i], spec, tap, request: tap.request, key, old: oldManifest?.entries.find((e) => e.key === key), rows: new Map(), missing: new Set(), unsaved: { hashes: [], rows: [] }, computedImages: 0 });
+        planned.push({
+          label: labels[i],
+          spec,
+          tap,
+          request: tap.request,
+          key,
+          old: oldManifest?.entries.find((e) => e.key === key),
+          rows: new Map(),
+          missing: new Set(),
+          unsaved: { hashes: [], rows: [] },
+          computedImages: 0,
+        });
       });
     } catch (e) {
       if (!opts.continueOnError) throw e;
@@ -300,7 +315,15 @@ function planJobs(planned: PlannedEntry[], set: ImageSet, opts: ExtractOptions, 
  * still aligned with an older image list keep that list under previousImages; old entries computed on another
  * image set and not requested now are deleted (`removed`).
  */
-async function manifestBook(dir: string, root: string, set: ImageSet, planned: PlannedEntry[], oldManifest: Manifest | undefined, opts: ExtractOptions, log: Log) {
+async function manifestBook(
+  dir: string,
+  root: string,
+  set: ImageSet,
+  planned: PlannedEntry[],
+  oldManifest: Manifest | undefined,
+  opts: ExtractOptions,
+  log: Log,
+) {
   const { files, skipped, digest } = set;
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
@@ -332,7 +355,8 @@ async function manifestBook(dir: string, root: string, set: ImageSet, planned: P
     const prev: Record<string, ManifestImage[]> = {};
     for (const x of entries) {
       if (x.imagesDigest === digest) continue;
-      const list = x.imagesDigest === (oldManifest && imagesDigest(oldManifest.images.files)) ? oldManifest!.images.files : oldManifest?.previousImages?.[x.imagesDigest];
+      const list =
+        x.imagesDigest === (oldManifest && imagesDigest(oldManifest.images.files)) ? oldManifest!.images.files : oldManifest?.previousImages?.[x.imagesDigest];
       if (list) prev[x.imagesDigest] = list;
     }
     entries.sort((a, b) => (a.label < b.label ? -1 : 1));
@@ -359,7 +383,14 @@ async function manifestBook(dir: string, root: string, set: ImageSet, planned: P
     finalized.set(e.label, {
       label: e.label,
       file,
-      model: { id: e.spec.id, ref: e.spec.ref, source: e.spec.source, format: e.spec.format, fingerprint: e.spec.fingerprint, ...(e.spec.zoo && zoo ? { family: zoo.family } : {}) },
+      model: {
+        id: e.spec.id,
+        ref: e.spec.ref,
+        source: e.spec.source,
+        format: e.spec.format,
+        fingerprint: e.spec.fingerprint,
+        ...(e.spec.zoo && zoo ? { family: zoo.family } : {}),
+      },
       layer: e.tap.layer,
       request: e.request,
       reduce: formatReduction(e.tap.reduction),
@@ -380,7 +411,14 @@ async function manifestBook(dir: string, root: string, set: ImageSet, planned: P
 
 /** Step 6. Run the jobs: rows checkpointed as they arrive, each entry finalized when its model is done. */
 async function runExtraction(
-  ctx: { dir: string; opts: ExtractOptions; log: Log; workers: number; failed: Failure[]; finalize: (e: PlannedEntry, p: Preprocessing | undefined) => Promise<void> },
+  ctx: {
+    dir: string;
+    opts: ExtractOptions;
+    log: Log;
+    workers: number;
+    failed: Failure[];
+    finalize: (e: PlannedEntry, p: Preprocessing | undefined) => Promise<void>;
+  },
   jobs: Job[],
   jobEntries: Map<number, PlannedEntry[]>,
 ): Promise<{ computed: ExtractSummary['computed']; jobStats: ExtractSummary['jobs'] }> {
@@ -468,7 +506,9 @@ async function runExtraction(
       await finalize(e, jobPre.get(ev.jobId));
       computed.push({ label: e.label, images: e.computedImages, msPerImage: e.msPerImage });
     }
-    log(`${job.label}: ${job.images.length} image${job.images.length === 1 ? '' : 's'}${t && t.n ? `, ${(t.ms / t.n).toFixed(1)} ms/image` : ''} → ${entries.map((e) => `${e.label}.npy`).join(', ')}`);
+    log(
+      `${job.label}: ${job.images.length} image${job.images.length === 1 ? '' : 's'}${t && t.n ? `, ${(t.ms / t.n).toFixed(1)} ms/image` : ''} → ${entries.map((e) => `${e.label}.npy`).join(', ')}`,
+    );
   };
   if (jobs.length) {
     opts.onProgress?.(0, total, jobs[0].label);
@@ -543,5 +583,16 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   // 7. Clean up partial rows.
   await cleanPartials(dir, planned);
   const final = (await readManifest(dir))!;
-  return { dir, manifest: final, computed, reused, reassembled, removed: book.removed, failed, jobs: jobStats, skipped: set.skipped, seconds: (performance.now() - t0) / 1000 };
+  return {
+    dir,
+    manifest: final,
+    computed,
+    reused,
+    reassembled,
+    removed: book.removed,
+    failed,
+    jobs: jobStats,
+    skipped: set.skipped,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

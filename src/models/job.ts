@@ -64,7 +64,7 @@ export async function runJob(job: Job, emit: (e: JobEvent) => void): Promise<voi
     const reducers = job.taps.map((t) => new Reducer(t.reduction, job.featureLayout, `${job.label} ${t.layer}`));
     const layers = job.taps.map((t) => t.layer);
     let batchSize = job.batchable ? Math.max(1, job.batchSize) : 1;
-    for (let start = 0; start < job.images.length; ) {
+    for (let start = 0; start < job.images.length;) {
       const tb = performance.now();
       const chunk = job.images.slice(start, start + batchSize);
       const pixels = await Promise.all(
@@ -87,7 +87,9 @@ export async function runJob(job: Job, emit: (e: JobEvent) => void): Promise<voi
           batchSize = 1;
           continue;
         }
-        throw new Error(`${job.label}: tap ${layers[bad]} returned shape [${values[bad].shape.join(', ')}] for one image; its first axis is not the batch axis, so it cannot be read per image`);
+        throw new Error(
+          `${job.label}: tap ${layers[bad]} returned shape [${values[bad].shape.join(', ')}] for one image; its first axis is not the batch axis, so it cannot be read per image`,
+        );
       }
       const inferMs = performance.now() - ti;
       const outputs = values.map((v, i) => reducers[i].reduce(v.data, v.shape));

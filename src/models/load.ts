@@ -23,7 +23,13 @@ export async function resolveModelFile(path: string): Promise<ResolvedModelFile>
   if (st.isDirectory()) {
     for (const name of ['model.json', 'model.min.js']) {
       const p = join(path, name);
-      if (await stat(p).then((s) => s.isFile(), () => false)) return resolveModelFile(p);
+      if (
+        await stat(p).then(
+          (s) => s.isFile(),
+          () => false,
+        )
+      )
+        return resolveModelFile(p);
     }
     throw new Error(`${path}: folder holds no model.json (TF.js) or model.min.js; give the model file itself (.onnx or model.json)`);
   }

@@ -100,7 +100,10 @@ export class OnnxRunner implements ModelRunner {
         bytes = this.onnx.ModelProto.encode(this.model).finish();
       } else {
         const g = this.model.graph!;
-        const copy = this.onnx.ModelProto.create({ ...this.model, graph: this.onnx.GraphProto.create({ ...g, output: [...g.output, ...extra.map((name) => this.onnx.ValueInfoProto.create({ name }))] }) });
+        const copy = this.onnx.ModelProto.create({
+          ...this.model,
+          graph: this.onnx.GraphProto.create({ ...g, output: [...g.output, ...extra.map((name) => this.onnx.ValueInfoProto.create({ name }))] }),
+        });
         bytes = this.onnx.ModelProto.encode(copy).finish();
       }
       s = this.ort.InferenceSession.create(bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });

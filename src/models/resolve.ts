@@ -110,14 +110,19 @@ export function inferPreprocessing(input: TensorInfo, overrides: Partial<Preproc
 export function checkInputCompatible(input: TensorInfo, pre: Preprocessing, what: string): void {
   const s = input.shape;
   if (s.length !== 4) {
-    throw new Error(`${what}: the image input "${input.name}" has shape [${s.map((d) => d ?? '?').join(', ')}]; only 4-d image inputs (N,H,W,C or N,C,H,W) are supported`);
+    throw new Error(
+      `${what}: the image input "${input.name}" has shape [${s.map((d) => d ?? '?').join(', ')}]; only 4-d image inputs (N,H,W,C or N,C,H,W) are supported`,
+    );
   }
   const [h, w, c] = pre.layout === 'NCHW' ? [s[2], s[3], s[1]] : [s[1], s[2], s[3]];
   const wantC = pre.channels === 'gray' ? 1 : 3;
   const problems: string[] = [];
   if (h !== null && h !== pre.height) problems.push(`height ${h} (preprocessing gives ${pre.height})`);
   if (w !== null && w !== pre.width) problems.push(`width ${w} (preprocessing gives ${pre.width})`);
-  if (c !== null && c !== wantC) problems.push(`${c} channel${c === 1 ? '' : 's'} (preprocessing gives ${wantC}: ${pre.channels}; check --layout ${pre.layout === 'NCHW' ? 'NHWC' : 'NCHW'} or --channels)`);
+  if (c !== null && c !== wantC)
+    problems.push(
+      `${c} channel${c === 1 ? '' : 's'} (preprocessing gives ${wantC}: ${pre.channels}; check --layout ${pre.layout === 'NCHW' ? 'NHWC' : 'NCHW'} or --channels)`,
+    );
   if (problems.length) {
     throw new Error(
       `${what}: input size mismatch: input "${input.name}" [${s.map((d) => d ?? '?').join(', ')}] expects ${problems.join(', ')}; set --input-size ${w ?? pre.width}x${h ?? pre.height}`,
@@ -134,7 +139,10 @@ export async function openModel(spec: ModelSpec, opts: { threads?: number } = {}
     const pre = spec.preprocessing ?? inferPreprocessing(input, spec.overrides, spec.ref);
     checkInputCompatible(input, pre, spec.ref);
     const unfed = runner.inputs.slice(1).filter((i) => !(spec.extraInputs && i.name in spec.extraInputs));
-    if (unfed.length) throw new Error(`${spec.ref}: model has further inputs (${unfed.map((i) => i.name).join(', ')}) that taskmap cannot feed; only single-image-input models are supported`);
+    if (unfed.length)
+      throw new Error(
+        `${spec.ref}: model has further inputs (${unfed.map((i) => i.name).join(', ')}) that taskmap cannot feed; only single-image-input models are supported`,
+      );
     return { runner, preprocessing: pre };
   } catch (e) {
     runner.dispose();

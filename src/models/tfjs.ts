@@ -79,7 +79,9 @@ export async function readTfModel(path: string, opts: { weights?: boolean } = {}
     }
   }
   if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || !Array.isArray(json.weightsManifest)) {
-    throw new Error(`${path}: not a TF.js model (no modelTopology / weightsManifest); expected a model.json written by the TF.js converter or tf.LayersModel.save`);
+    throw new Error(
+      `${path}: not a TF.js model (no modelTopology / weightsManifest); expected a model.json written by the TF.js converter or tf.LayersModel.save`,
+    );
   }
   const files = [path];
   const parts: Uint8Array[] = [];
@@ -199,10 +201,13 @@ interface KerasLayerConfig {
 export function layersFromJson(json: TfModelJson): LayerInfo[] {
   if (!isLayersJson(json)) {
     const nodes = json.modelTopology.node ?? [];
-    return graphLayers(nodes, nodes.filter((n) => n.op === 'Placeholder').map((n) => n.name));
+    return graphLayers(
+      nodes,
+      nodes.filter((n) => n.op === 'Placeholder').map((n) => n.name),
+    );
   }
   const cfg = (json.modelTopology as { model_config?: { config?: unknown } }).model_config?.config ?? (json.modelTopology as { config?: unknown }).config;
-  const list = (Array.isArray(cfg) ? cfg : (cfg as { layers?: KerasLayerConfig[] } | undefined)?.layers ?? []) as KerasLayerConfig[];
+  const list = (Array.isArray(cfg) ? cfg : ((cfg as { layers?: KerasLayerConfig[] } | undefined)?.layers ?? [])) as KerasLayerConfig[];
   return list
     .filter((l) => l.class_name !== 'InputLayer')
     .map((l) => ({ name: l.config?.name ?? l.name ?? '', op: l.class_name ?? '' }))
@@ -230,7 +235,10 @@ export class TfGraphRunner implements ModelRunner {
   }
 
   layers(): LayerInfo[] {
-    this.layerList ??= graphLayers(this.json.modelTopology.node ?? [], this.inputs.map((i) => i.name));
+    this.layerList ??= graphLayers(
+      this.json.modelTopology.node ?? [],
+      this.inputs.map((i) => i.name),
+    );
     return this.layerList;
   }
 

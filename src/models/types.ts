@@ -31,11 +31,7 @@ export interface Preprocessing {
 }
 
 /** Per-tap reduction of one image's activation tensor. */
-export type Reduction =
-  | { kind: 'none' }
-  | { kind: 'gap' }
-  | { kind: 'pool'; k: number }
-  | { kind: 'proj'; d: number; seed: number };
+export type Reduction = { kind: 'none' } | { kind: 'gap' } | { kind: 'pool'; k: number } | { kind: 'proj'; d: number; seed: number };
 
 /** Where the channel axis of a feature map is: last (TF.js) or first after the batch axis (ONNX / PyTorch). */
 export type FeatureLayout = 'channels-last' | 'channels-first';

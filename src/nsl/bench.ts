@@ -121,13 +121,18 @@ export interface BenchResult {
  * Run (or continue) the benchmark. With `out`, bench.json is rewritten after every run; with `resume`, runs
  * already in out/bench.json with identical settings are kept.
  */
-export async function runBench(settings: BenchSettings, opts: { out?: string; resume?: boolean; command?: string; onRun?: (r: BenchRun, done: number, total: number) => void } = {}): Promise<BenchResult> {
+export async function runBench(
+  settings: BenchSettings,
+  opts: { out?: string; resume?: boolean; command?: string; onRun?: (r: BenchRun, done: number, total: number) => void } = {},
+): Promise<BenchResult> {
   let runs: BenchRun[] = [];
   const jsonPath = opts.out ? join(opts.out, 'bench.json') : undefined;
   if (jsonPath && opts.resume && existsSync(jsonPath)) {
     const prev = JSON.parse(await readFile(jsonPath, 'utf8')) as BenchResult;
     if (JSON.stringify(prev.settings) !== JSON.stringify(settings)) {
-      throw new Error(`${jsonPath} was made with other settings; remove it or run without --resume\n  before: ${JSON.stringify(prev.settings)}\n  now:    ${JSON.stringify(settings)}`);
+      throw new Error(
+        `${jsonPath} was made with other settings; remove it or run without --resume\n  before: ${JSON.stringify(prev.settings)}\n  now:    ${JSON.stringify(settings)}`,
+      );
     }
     runs = prev.runs;
   }
@@ -236,10 +241,17 @@ export function benchMarkdown(result: BenchResult): string {
     '',
     '| variant | ' + s.seeds.map((x) => `seed ${x}`).join(' | ') + ' |',
     '|---|' + s.seeds.map(() => '---:').join('|') + '|',
-    ...s.variants.map((v) => `| ${v} | ` + s.seeds.map((seed) => {
-      const r = result.runs.find((x) => x.variant === v && x.seed === seed);
-      return r ? pct(r.testAccuracy) : '–';
-    }).join(' | ') + ' |'),
+    ...s.variants.map(
+      (v) =>
+        `| ${v} | ` +
+        s.seeds
+          .map((seed) => {
+            const r = result.runs.find((x) => x.variant === v && x.seed === seed);
+            return r ? pct(r.testAccuracy) : '–';
+          })
+          .join(' | ') +
+        ' |',
+    ),
     '',
   ];
   if (result.command) lines.push('Produced by:', '', '```', result.command, '```', '');

@@ -26,7 +26,14 @@ function paddingOf(k: number, padding: Padding): number {
 }
 
 function padSpatial(x: tf.Tensor4D, p: number): tf.Tensor4D {
-  return p === 0 ? x : tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]);
+  return p === 0
+    ? x
+    : tf.pad(x, [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ]);
 }
 
 /** ∂L/∂x of y = conv(x, w): a full correlation of dy with the flipped filter, cropped back by the forward padding. */
@@ -140,7 +147,15 @@ const shiftedMixOp = tf.customGrad(((mt: tf.Tensor3D, z: tf.Tensor4D, save: tf.G
           const next = tf.tidy(() => {
             const column = tf.reshape(tf.slice(smt, [l, 0, 0], [1, n, 9]), [n, 9, 1]);
             const dShifted = tf.reshape(tf.mul(column, dy3), [b, h, w, c9]);
-            return tf.add(dzp, tf.pad(dShifted, [[0, 0], [oh, 2 - oh], [ow, 2 - ow], [0, 0]]));
+            return tf.add(
+              dzp,
+              tf.pad(dShifted, [
+                [0, 0],
+                [oh, 2 - oh],
+                [ow, 2 - ow],
+                [0, 0],
+              ]),
+            );
           });
           dzp.dispose();
           dzp = next;

@@ -111,7 +111,8 @@ function locate(dir: string, base: string): string | undefined {
 /** Build a dataset from an IDX image array [n, h, w] or [n, h, w, c] and an IDX label vector [n]. */
 export function datasetFromIdx(images: IdxArray, labels: IdxArray, classNames: string[], name: string): ImageDataset {
   if (!(images.data instanceof Uint8Array)) throw new Error(`${name}: images must be uint8`);
-  if (images.shape.length !== 3 && images.shape.length !== 4) throw new Error(`${name}: images must have shape n×h×w or n×h×w×c, got ${images.shape.join('×')}`);
+  if (images.shape.length !== 3 && images.shape.length !== 4)
+    throw new Error(`${name}: images must have shape n×h×w or n×h×w×c, got ${images.shape.join('×')}`);
   if (labels.shape.length !== 1 || labels.shape[0] !== images.shape[0]) {
     throw new Error(`${name}: ${labels.shape.join('×')} labels for ${images.shape[0]} images`);
   }
@@ -199,13 +200,19 @@ export function fewShot(ds: ImageDataset, perClass: number, seed: number): Image
     if (members.length < perClass) throw new Error(`few-shot: class ${c} (${ds.classNames[c]}) has ${members.length} images, fewer than ${perClass}`);
     for (const k of sampleWithoutReplacement(members.length, perClass, rng)) chosen.push(members[k]);
   });
-  return subset(ds, chosen.sort((a, b) => a - b));
+  return subset(
+    ds,
+    chosen.sort((a, b) => a - b),
+  );
 }
 
 /** The first `n` images (or all). */
 export function head(ds: ImageDataset, n: number | undefined): ImageDataset {
   if (n === undefined || n >= ds.n) return ds;
-  return subset(ds, Array.from({ length: n }, (_, i) => i));
+  return subset(
+    ds,
+    Array.from({ length: n }, (_, i) => i),
+  );
 }
 
 /** A seeded permutation of 0…n−1 (Fisher–Yates from the end, on mulberry32). */

@@ -73,7 +73,11 @@ export async function diagonalFisher(model: tf.LayersModel, data: ImageDataset, 
   const outputs = (model.outputs[0].shape.at(-1) ?? 0) as number;
   for (let start = 0; start < data.n; start += bs) {
     const count = Math.min(bs, data.n - start);
-    const { x, y } = makeBatch(data, Array.from({ length: count }, (_, i) => start + i), { scale: opts.inputScale ?? 1 });
+    const { x, y } = makeBatch(
+      data,
+      Array.from({ length: count }, (_, i) => start + i),
+      { scale: opts.inputScale ?? 1 },
+    );
     if (y.some((l) => l >= outputs)) throw new Error(`Fisher: a label exceeds the probe's ${outputs} outputs`);
     const xs = tf.tensor4d(x, [count, data.height, data.width, data.channels]);
     const ys = tf.tensor1d(y, 'int32');
@@ -100,7 +104,10 @@ export async function diagonalFisher(model: tf.LayersModel, data: ImageDataset, 
  * Both embeddings' tensors zero-padded (at the end of every axis) to the larger shape, matched by name: a head
  * for 3 classes against one for 5 is compared as 5 classes, the missing ones at Fisher 0 (docs/measures.md#fisher-task-measures).
  */
-export function alignEmbeddings(a: FisherEmbedding, b: FisherEmbedding): { a: Float64Array; b: Float64Array; layers: { name: string; start: number; end: number }[] } {
+export function alignEmbeddings(
+  a: FisherEmbedding,
+  b: FisherEmbedding,
+): { a: Float64Array; b: Float64Array; layers: { name: string; start: number; end: number }[] } {
   if (a.tensors.length !== b.tensors.length || a.tensors.some((t, i) => t.name !== b.tensors[i].name)) {
     throw new Error(
       `Fisher embeddings of different networks: [${a.tensors.map((t) => t.name).join(', ')}] vs [${b.tensors.map((t) => t.name).join(', ')}]; ` +

@@ -48,7 +48,8 @@ export function labelledTaskFromArrays(name: string, x: NdArray, y: NdArray, fil
     images = new Uint8Array(src.length);
     for (let i = 0; i < src.length; i++) {
       const v = src[i];
-      if (!(v >= 0 && v <= 1)) throw new Error(`${file}: float x must lie in [0, 1] (it is scaled by 255), found ${v} at element ${i}; store uint8 0–255 or rescale`);
+      if (!(v >= 0 && v <= 1))
+        throw new Error(`${file}: float x must lie in [0, 1] (it is scaled by 255), found ${v} at element ${i}; store uint8 0–255 or rescale`);
       images[i] = Math.round(v * 255);
     }
   }
@@ -83,11 +84,11 @@ export async function loadLabelledTasks(dir: string): Promise<LabelledTask[]> {
   } catch {
     throw new Error(`${dir}: no such directory (a task measure needs a directory of labelled .npz data sets, one per task, with arrays x and y)`);
   }
-  if (!info.isDirectory()) throw new Error(`${dir}: not a directory; a task measure needs a directory of labelled .npz data sets (one per task, arrays x and y)`);
-  const files = (await readdir(dir))
-    .filter((f) => f.endsWith('.npz'))
-    .sort((a, b) => (basename(a, '.npz') < basename(b, '.npz') ? -1 : 1));
-  if (files.length < 2) throw new Error(`${dir}: ${files.length} .npz task file(s); a task-distance matrix needs at least two labelled data sets (NAME.npz with arrays x and y)`);
+  if (!info.isDirectory())
+    throw new Error(`${dir}: not a directory; a task measure needs a directory of labelled .npz data sets (one per task, arrays x and y)`);
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.npz')).sort((a, b) => (basename(a, '.npz') < basename(b, '.npz') ? -1 : 1));
+  if (files.length < 2)
+    throw new Error(`${dir}: ${files.length} .npz task file(s); a task-distance matrix needs at least two labelled data sets (NAME.npz with arrays x and y)`);
   const tasks: LabelledTask[] = [];
   for (const f of files) {
     const file = join(dir, f);
@@ -96,7 +97,9 @@ export async function loadLabelledTasks(dir: string): Promise<LabelledTask[]> {
     const first = tasks[0]?.data;
     const d = task.data;
     if (first && (d.height !== first.height || d.width !== first.width || d.channels !== first.channels)) {
-      throw new Error(`${file}: images are ${d.height}×${d.width}×${d.channels}, but ${tasks[0].name}.npz has ${first.height}×${first.width}×${first.channels}; all tasks must share one image shape`);
+      throw new Error(
+        `${file}: images are ${d.height}×${d.width}×${d.channels}, but ${tasks[0].name}.npz has ${first.height}×${first.width}×${first.channels}; all tasks must share one image shape`,
+      );
     }
     tasks.push(task);
   }
@@ -116,7 +119,8 @@ export function parseClassSubsetTask(spec: string): { name: string; classes: num
       const byName = FASHION_MNIST_CLASSES.findIndex((n) => n.toLowerCase() === c.toLowerCase());
       if (byName >= 0) return byName;
       const k = Number(c);
-      if (!Number.isInteger(k) || k < 0 || k > 9) throw new Error(`--task ${spec}: "${c}" is neither a class index 0–9 nor a class name (${FASHION_MNIST_CLASSES.join(', ')})`);
+      if (!Number.isInteger(k) || k < 0 || k > 9)
+        throw new Error(`--task ${spec}: "${c}" is neither a class index 0–9 nor a class name (${FASHION_MNIST_CLASSES.join(', ')})`);
       return k;
     });
   if (classes.length < 2) throw new Error(`--task ${spec}: a task needs at least two classes`);
@@ -129,7 +133,12 @@ export const DEFAULT_CLASS_SUBSET_TASKS = ['upper=0,2,4,6', 'upper-again=0,2,4,6
  * Fashion-MNIST class-subset tasks: `perClass` training and `probePerClass` test images per class, drawn with a
  * seed derived from the task name (so two names with the same classes are two samples of one task).
  */
-export function classSubsetTasks(fm: { train: ImageDataset; test: ImageDataset }, specs: string[], perClass: number, probePerClass: number): (Task & { classes: number[] })[] {
+export function classSubsetTasks(
+  fm: { train: ImageDataset; test: ImageDataset },
+  specs: string[],
+  perClass: number,
+  probePerClass: number,
+): (Task & { classes: number[] })[] {
   const parsed = specs.map(parseClassSubsetTask);
   if (new Set(parsed.map((t) => t.name)).size !== parsed.length) throw new Error('--task: task names must be unique');
   const nameSeed = (name: string) => [...name].reduce((h, ch) => (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0, 17);

@@ -155,7 +155,8 @@ abstract class NslBase extends tf.layers.Layer {
 
   constructor(args: NslCommonArgs) {
     super(args);
-    if (!Number.isInteger(args.filters) || args.filters <= 0) throw new Error(`${this.getClassName()}: filters must be a positive integer, got ${args.filters}`);
+    if (!Number.isInteger(args.filters) || args.filters <= 0)
+      throw new Error(`${this.getClassName()}: filters must be a positive integer, got ${args.filters}`);
     this.filters = args.filters;
     this.weightDecay = args.weightDecay ?? DEFAULT_WEIGHT_DECAY;
     this.seed = args.seed;
@@ -221,7 +222,6 @@ export class NslConv2D extends NslBase {
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), kernelSize: this.kernelSize, padding: this.padding };
   }
-
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -271,7 +271,6 @@ export class NslStaticUNS extends NslBase {
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), matrixDecay: this.matrixDecay };
   }
-
 }
 
 /**
@@ -317,7 +316,6 @@ export class NslStaticDNS extends NslBase {
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), diagonalInit: this.diagonalInit };
   }
-
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -397,7 +395,6 @@ export class NslDynamicDNS extends NslBase {
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), predictorWidth: this.predictorWidth, batchNorm: { ...this.batchNorm } as tf.serialization.ConfigDict };
   }
-
 }
 
 /**
@@ -457,7 +454,6 @@ export class NslDynamicUNS extends NslBase {
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), predictorWidth: this.predictorWidth };
   }
-
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ export function resolveNetworkConfig(c: NetworkConfig): ResolvedNetworkConfig {
   if (!(scale > 0)) throw new Error(`widthScale must be positive, got ${scale}`);
   const scaled = (w: number) => Math.max(1, Math.round(w * scale));
   const widths = c.widths ?? ([32, 32, 64, 128].map(scaled) as [number, number, number, number]);
-  if (widths.length !== 4 || widths.some((w) => !Number.isInteger(w) || w <= 0)) throw new Error(`widths must be four positive integers, got ${widths.join(',')}`);
+  if (widths.length !== 4 || widths.some((w) => !Number.isInteger(w) || w <= 0))
+    throw new Error(`widths must be four positive integers, got ${widths.join(',')}`);
   const layersPerStage = c.layersPerStage ?? 3;
   if (!Number.isInteger(layersPerStage) || layersPerStage < 1) throw new Error(`layersPerStage must be a positive integer, got ${layersPerStage}`);
   if (!Number.isInteger(c.numClasses) || c.numClasses < 2) throw new Error(`numClasses must be an integer ≥ 2, got ${c.numClasses}`);

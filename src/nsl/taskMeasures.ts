@@ -33,7 +33,11 @@ export function taskDistance(c: TaskMeasureConfig, source: FisherEmbedding, targ
  * The task-distance matrix, rows = sources, columns = targets (diagonal 0), as a labelled matrix carrying the
  * measure id; with the floor hits of each entry for the log-det measure.
  */
-export function taskDistanceMatrix(names: string[], embeddings: FisherEmbedding[], c: TaskMeasureConfig): { matrix: LabelledMatrix; floorHits?: LabelledMatrix } {
+export function taskDistanceMatrix(
+  names: string[],
+  embeddings: FisherEmbedding[],
+  c: TaskMeasureConfig,
+): { matrix: LabelledMatrix; floorHits?: LabelledMatrix } {
   const n = names.length;
   if (embeddings.length !== n) throw new Error(`${n} task names for ${embeddings.length} embeddings`);
   const data = new Float64Array(n * n);

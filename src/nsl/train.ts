@@ -118,7 +118,11 @@ export function stepsPerEpoch(n: number, batchSize: number): { steps: number; ba
 }
 
 /** Classification accuracy (inference mode: BN moving averages) and the mean reference loss. */
-export async function evaluate(model: tf.LayersModel, data: ImageDataset, opts: { batchSize?: number; inputScale?: number } = {}): Promise<{ accuracy: number; loss: number }> {
+export async function evaluate(
+  model: tf.LayersModel,
+  data: ImageDataset,
+  opts: { batchSize?: number; inputScale?: number } = {},
+): Promise<{ accuracy: number; loss: number }> {
   const bs = opts.batchSize ?? 250;
   let correct = 0;
   let lossSum = 0;
@@ -204,7 +208,12 @@ function checkpointPath(out: string): string {
   return join(out, CHECKPOINT_DIR, 'checkpoint.json');
 }
 
-async function saveCheckpoint(out: string, state: Omit<CheckpointState, 'file' | 'model' | 'optimizer' | 'version'>, model: tf.LayersModel, optimizer: tf.Optimizer): Promise<void> {
+async function saveCheckpoint(
+  out: string,
+  state: Omit<CheckpointState, 'file' | 'model' | 'optimizer' | 'version'>,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+): Promise<void> {
   const dir = join(out, CHECKPOINT_DIR);
   const art = await modelArtifacts(model);
   const modelBytes = weightBytes(art.weightData);
@@ -328,7 +337,8 @@ export async function train(data: ImageDataset, config: TrainConfig, opts: Train
       dataLossSum += (await kept[0].data())[0];
       correct += (await kept[1].data())[0];
       tf.dispose([xs, ys, value, ...Object.values(grads), ...kept]);
-      if (!Number.isFinite(loss)) throw new Error(`training diverged at epoch ${epoch + 1}, iteration ${iteration + 1} (loss ${loss}); lower the learning rate`);
+      if (!Number.isFinite(loss))
+        throw new Error(`training diverged at epoch ${epoch + 1}, iteration ${iteration + 1} (loss ${loss}); lower the learning rate`);
       lossSum += loss;
       opts.onStep?.({ epoch: epoch + 1, epochs: cfg.epochs, step: s + 1, steps, loss });
     }
@@ -354,10 +364,25 @@ export async function train(data: ImageDataset, config: TrainConfig, opts: Train
 
   const done = (history.at(-1)?.epoch ?? 0) >= cfg.epochs;
   const testAccuracy = history.at(-1)?.testAccuracy;
-  const result: TrainResult = { model, config: cfg, history, iterations: (history.at(-1)?.epoch ?? 0) * steps, parameters: countParameters(model), testAccuracy, stopped: !done };
+  const result: TrainResult = {
+    model,
+    config: cfg,
+    history,
+    iterations: (history.at(-1)?.epoch ?? 0) * steps,
+    parameters: countParameters(model),
+    testAccuracy,
+    stopped: !done,
+  };
   if (opts.out && done) {
     await model.save(directoryIO(join(opts.out, 'model'), { taskmap: { kind: 'nsl', variant: cfg.network.variant, testAccuracy } }));
-    const summary = { config: cfg, history, iterations: result.iterations, parameters: result.parameters, testAccuracy: testAccuracy ?? null, trainImages: data.n };
+    const summary = {
+      config: cfg,
+      history,
+      iterations: result.iterations,
+      parameters: result.parameters,
+      testAccuracy: testAccuracy ?? null,
+      trainImages: data.n,
+    };
     await writeFileAtomic(join(opts.out, 'result.json'), JSON.stringify(summary, null, 2) + '\n');
   }
   return result;

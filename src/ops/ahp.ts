@@ -7,7 +7,15 @@
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { AHP_CLIP, ahpAffinities, type TargetConsistency } from '../taskonomy/ahp.js';
 import { firstOrderMatrix, type ResultDict } from '../taskonomy/results.js';
-import { GAIN_BASELINE, gainAndQuality, parseLossCsv, parseTournamentsJson, tournamentsFromLosses, tournamentsToJson, type Tournament } from '../taskonomy/winrates.js';
+import {
+  GAIN_BASELINE,
+  gainAndQuality,
+  parseLossCsv,
+  parseTournamentsJson,
+  tournamentsFromLosses,
+  tournamentsToJson,
+  type Tournament,
+} from '../taskonomy/winrates.js';
 
 export { AHP_CLIP, tournamentsToJson, type TargetConsistency, type Tournament };
 
@@ -52,7 +60,10 @@ export interface AhpOutcome {
 
 /** AHP affinities, consistency diagnostics, Gain and Quality of a set of tournaments. */
 export function ahp(tournaments: Tournament[], opts: AhpOptions = {}): AhpOutcome {
-  const { affinities, consistency } = ahpAffinities(tournaments, { clip: opts.clip ? [opts.clip[0], opts.clip[1]] : [AHP_CLIP[0], AHP_CLIP[1]], exclude: opts.exclude });
+  const { affinities, consistency } = ahpAffinities(tournaments, {
+    clip: opts.clip ? [opts.clip[0], opts.clip[1]] : [AHP_CLIP[0], AHP_CLIP[1]],
+    exclude: opts.exclude,
+  });
   return { affinities, consistency, ...gainAndQuality(tournaments) };
 }
 

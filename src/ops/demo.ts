@@ -72,7 +72,13 @@ export interface DemoData {
 
 /** The family-recovery summary of each taxonomy (family-recovery.json, the CLI's table). */
 export function familyRecovery(taxonomies: TaxonomyResult[]): FamilyRecovery[] {
-  return taxonomies.map((t) => ({ measure: t.measure, nearestNeighbourAgreement: t.neighbours.agreement, chance: t.neighbours.chance, adjustedRandIndex: t.cut.ari, k: t.cut.k }));
+  return taxonomies.map((t) => ({
+    measure: t.measure,
+    nearestNeighbourAgreement: t.neighbours.agreement,
+    chance: t.neighbours.chance,
+    adjustedRandIndex: t.cut.ari,
+    k: t.cut.k,
+  }));
 }
 
 /** Runs the demo's computing stages; models outside the zoo, fewer than 3 models or a distance measure are errors. */
@@ -120,7 +126,10 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
   );
   const entries = extract.manifest.entries.filter((e) => ids.includes(e.label) && e.model.id === e.label);
   const labels = ids.filter((id) => entries.some((e) => e.label === id));
-  if (labels.length < 3) throw new Error(`only ${labels.length} models produced features; the taxonomy needs at least 3 (failures: ${extract.failed.map((f) => `${f.model}: ${f.error}`).join('; ')})`);
+  if (labels.length < 3)
+    throw new Error(
+      `only ${labels.length} models produced features; the taxonomy needs at least 3 (failures: ${extract.failed.map((f) => `${f.model}: ${f.error}`).join('; ')})`,
+    );
   const set = await time('loading features', () => loadFeatureSet(featuresDir, { order: labels }));
   const families = labels.map((l) => zooModel(l)!.family);
 

@@ -30,7 +30,14 @@ export async function embedTasks<T extends Task>(tasks: T[], measure: TaskMeasur
     opts.onTask?.(t, emb);
   }
   opts.onProgress?.(tasks.length, tasks.length, '');
-  return { ...taskDistanceMatrix(tasks.map((t) => t.name), embeddings, measure), embeddings };
+  return {
+    ...taskDistanceMatrix(
+      tasks.map((t) => t.name),
+      embeddings,
+      measure,
+    ),
+    embeddings,
+  };
 }
 
 export interface FisherMatrixResult {
@@ -58,7 +65,8 @@ export async function fisherMatrix(
   let tasks = await loadLabelledTasks(dir);
   if (opts.order) {
     const missing = opts.order.filter((n) => !tasks.some((t) => t.name === n));
-    if (missing.length > 0) throw new Error(`--order: no task ${missing.map((n) => `"${n}"`).join(', ')} in ${dir} (tasks: ${tasks.map((t) => t.name).join(', ')})`);
+    if (missing.length > 0)
+      throw new Error(`--order: no task ${missing.map((n) => `"${n}"`).join(', ')} in ${dir} (tasks: ${tasks.map((t) => t.name).join(', ')})`);
     tasks = opts.order.map((n) => tasks.find((t) => t.name === n)!);
   }
   const { matrix, floorHits } = await embedTasks(

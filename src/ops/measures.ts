@@ -2,7 +2,19 @@
  * Use case: what measures exist and what an id means — the catalogue as the shells list it (`taskmap measures`,
  * `GET /api/measures`, the UI's forms) and the checks they run on a user's measure id.
  */
-import { CATALOGUE, canonicalId, catalogueEntry, describe, directionOf, entriesFor, findEntry, INPUT_KINDS, isDistance, standardIds, type InputKind } from '../measures/catalogue.js';
+import {
+  CATALOGUE,
+  canonicalId,
+  catalogueEntry,
+  describe,
+  directionOf,
+  entriesFor,
+  findEntry,
+  INPUT_KINDS,
+  isDistance,
+  standardIds,
+  type InputKind,
+} from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardMeasureIds, type MeasureInfo } from '../measures/registry.js';
 
 export { CATALOGUE, canonicalId, catalogueEntry, describe, directionOf, entriesFor, INPUT_KINDS, isDistance, standardIds, type InputKind, type MeasureInfo };

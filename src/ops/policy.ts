@@ -17,7 +17,17 @@ import {
   type SweepRow,
 } from '../taskonomy/policy.js';
 
-export { OBJECTIVE_NAMES, parseObjective, POLICY_OBJECTIVES, POLICY_SOLVERS, type PolicyObjective, type PolicyProblem, type PolicyResult, type SolverChoice, type SweepRow };
+export {
+  OBJECTIVE_NAMES,
+  parseObjective,
+  POLICY_OBJECTIVES,
+  POLICY_SOLVERS,
+  type PolicyObjective,
+  type PolicyProblem,
+  type PolicyResult,
+  type SolverChoice,
+  type SweepRow,
+};
 
 export interface PolicyRunOptions {
   /** Default 'auto'. */

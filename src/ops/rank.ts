@@ -76,7 +76,11 @@ export function rankMeasure(id: string): string {
 }
 
 /** Rank the candidates for a target: the library's rankSources, with the measure checked by the catalogue. */
-export async function rank(candidates: Representation[], target: Target, opts: RankOptions & { measure: string }): Promise<{ result: RankResult; measureName: string }> {
+export async function rank(
+  candidates: Representation[],
+  target: Target,
+  opts: RankOptions & { measure: string },
+): Promise<{ result: RankResult; measureName: string }> {
   const measure = rankMeasure(opts.measure);
   const result = await rankSources(candidates, target, { ...opts, measure });
   return { result, measureName: describeMeasure(measure).name };

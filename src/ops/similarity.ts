@@ -38,7 +38,11 @@ export async function similarityOfSet(set: FeatureSet, measure: string, opts: Si
 }
 
 /** The same, from a feature-set path (directory of .npy, .npz or .safetensors), optionally ordered / subset. */
-export async function similarityOfPath(path: string, measure: string, opts: SimilarityOptions & Pick<LoadFeatureSetOptions, 'order' | 'images'> = {}): Promise<SimilarityResult> {
+export async function similarityOfPath(
+  path: string,
+  measure: string,
+  opts: SimilarityOptions & Pick<LoadFeatureSetOptions, 'order' | 'images'> = {},
+): Promise<SimilarityResult> {
   const id = representationMeasure(measure);
   const { order, images, ...rest } = opts;
   const set = await loadFeatureSet(path, { order, images });

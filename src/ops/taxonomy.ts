@@ -85,7 +85,11 @@ export interface Taxonomy {
 /** The square check every matrix taxonomy needs. */
 export function assertSquare(m: LabelledMatrix, name?: string): void {
   if (m.rows.length !== m.cols.length || m.rows.some((r, i) => r !== m.cols[i])) {
-    throw new Error(name ? `${name}: a square matrix with the same row and column labels is needed` : 'a square matrix with the same row and column labels is needed for a taxonomy');
+    throw new Error(
+      name
+        ? `${name}: a square matrix with the same row and column labels is needed`
+        : 'a square matrix with the same row and column labels is needed for a taxonomy',
+    );
   }
 }
 
@@ -94,7 +98,10 @@ export function assertSquare(m: LabelledMatrix, name?: string): void {
  * the JSON-ready taxonomy, the answer carries the dendrogram, the distances clustered and (with `mds`) the raw MDS
  * result, for callers that draw figures.
  */
-export function taxonomyOfMatrix(m: LabelledMatrix, opts: TaxonomyOptions): { taxonomy: Taxonomy; dendrogram: Dendrogram; distances: Matrix; mdsResult?: MdsResult } {
+export function taxonomyOfMatrix(
+  m: LabelledMatrix,
+  opts: TaxonomyOptions,
+): { taxonomy: Taxonomy; dendrogram: Dendrogram; distances: Matrix; mdsResult?: MdsResult } {
   const n = m.rows.length;
   if (opts.defaultCut && n < 2) throw new Error(`a taxonomy needs at least 2 items, got ${n}`);
   assertSquare(m);
@@ -139,7 +146,8 @@ export function taxonomyView(
   m: LabelledMatrix,
   opts: { linkage: Linkage; direction?: Direction; clusters?: number; families?: Record<string, string> | null },
 ): Taxonomy & Required<Pick<Taxonomy, 'k' | 'clusters' | 'mds'>> {
-  return taxonomyOfMatrix(m, { linkage: opts.linkage, direction: opts.direction, k: opts.clusters, defaultCut: true, families: opts.families, mds: true }).taxonomy as Taxonomy & Required<Pick<Taxonomy, 'k' | 'clusters' | 'mds'>>;
+  return taxonomyOfMatrix(m, { linkage: opts.linkage, direction: opts.direction, k: opts.clusters, defaultCut: true, families: opts.families, mds: true })
+    .taxonomy as Taxonomy & Required<Pick<Taxonomy, 'k' | 'clusters' | 'mds'>>;
 }
 
 /** Taskonomy's task tree: tasks described by their first-order affinities (transfer-out patterns). */

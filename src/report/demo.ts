@@ -80,7 +80,10 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
         if (opts.png !== false) await write(`figures/${name}-${slug}.png`, await svgToPng(svgText));
       }
     }
-    await write('family-recovery.json', `${JSON.stringify({ models: labels.length, images: data.images.count, families: Object.fromEntries(labels.map((l, i) => [l, families[i]])), results: familyRecovery(taxonomies) }, null, 1)}\n`);
+    await write(
+      'family-recovery.json',
+      `${JSON.stringify({ models: labels.length, images: data.images.count, families: Object.fromEntries(labels.map((l, i) => [l, families[i]])), results: familyRecovery(taxonomies) }, null, 1)}\n`,
+    );
     await write(
       'models.json',
       `${JSON.stringify({ models, failed: extract.failed, images: { dir: data.images.dir, count: data.images.count, files: extract.manifest.images.files, skipped: extract.manifest.images.skipped } }, null, 1)}\n`,

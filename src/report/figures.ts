@@ -27,7 +27,13 @@ export function viridis(t: number): string {
   const f = x - i;
   const a = hex(VIRIDIS[i]);
   const b = hex(VIRIDIS[i + 1]);
-  return `#${a.map((v, k) => Math.round(v + f * (b[k] - v)).toString(16).padStart(2, '0')).join('')}`;
+  return `#${a
+    .map((v, k) =>
+      Math.round(v + f * (b[k] - v))
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 /** A colour per family, stable for a given family list (sorted). */
@@ -122,9 +128,7 @@ export function heatmapSvg(t: TaxonomyResult, opts: HeatmapOptions = {}): string
   });
   t.order.forEach((ci, c) => {
     const xx = left + c * cell + cell * 0.75;
-    parts.push(
-      `<text transform="translate(${px(xx)},${px(top + size + 6)}) rotate(90)" font-size="${Math.min(11, cell - 1)}">${escapeXml(labels[ci])}</text>`,
-    );
+    parts.push(`<text transform="translate(${px(xx)},${px(top + size + 6)}) rotate(90)" font-size="${Math.min(11, cell - 1)}">${escapeXml(labels[ci])}</text>`);
   });
   if (treeW) parts.push(dendrogramPaths(t, 10, treeW - 6, (pos) => top + pos * cell + cell / 2));
   // Colour bar.
@@ -154,7 +158,9 @@ export function dendrogramSvg(t: TaxonomyResult): string {
   const width = labelX + 10 + 6.4 * Math.max(...labels.map((l) => l.length)) + 130;
   const height = top + n * row + 40;
   const maxH = Math.max(1e-12, ...t.dendrogram.merges.map((m) => m.distance));
-  const parts: string[] = [`<text x="${left}" y="20" font-size="14" font-weight="bold">${escapeXml(`Task tree — ${t.name}, average linkage on 1 − similarity`)}</text>`];
+  const parts: string[] = [
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">${escapeXml(`Task tree — ${t.name}, average linkage on 1 − similarity`)}</text>`,
+  ];
   parts.push(dendrogramPaths(t, left, treeW, (pos) => top + pos * row + row / 2));
   t.order.forEach((li, r) => {
     const y = top + r * row + row / 2;
@@ -204,7 +210,9 @@ export function mdsSvg(t: TaxonomyResult): string {
   }
   [...colors].forEach(([f, c], k) => {
     const y = 50 + k * 18;
-    parts.push(`<circle cx="${legendX}" cy="${y}" r="5.5" fill="${c}" stroke="#222" stroke-width="0.6"/><text x="${legendX + 12}" y="${y + 4}" font-size="11">${escapeXml(f)}</text>`);
+    parts.push(
+      `<circle cx="${legendX}" cy="${y}" r="5.5" fill="${c}" stroke="#222" stroke-width="0.6"/><text x="${legendX + 12}" y="${y + 4}" font-size="11">${escapeXml(f)}</text>`,
+    );
   });
   return svg(W + legendW, H, parts.join(''), `${t.name} MDS map`);
 }

@@ -117,7 +117,10 @@ export function renderReport(r: ReportData): string {
     .join(' · ');
   const famList = r.familyDescriptions
     ? `<ul>${[...familyColors(families)]
-        .map(([f, c]) => `<li><span class="dot" style="background:${c}"></span><b>${esc(f)}</b> (${families.filter((x) => x === f).length}): ${esc(r.familyDescriptions![f] ?? '')}</li>`)
+        .map(
+          ([f, c]) =>
+            `<li><span class="dot" style="background:${c}"></span><b>${esc(f)}</b> (${families.filter((x) => x === f).length}): ${esc(r.familyDescriptions![f] ?? '')}</li>`,
+        )
         .join('')}</ul>`
     : '';
   const failed = r.failed.length

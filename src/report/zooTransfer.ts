@@ -70,7 +70,9 @@ export function predictionSvg(rows: ZooTransferResult['prediction'], withSelf: b
   const width = label + barW + 60;
   const x = (v: number) => label + ((v + 1) / 2) * barW; // −1 … 1
   const parts: string[] = [];
-  parts.push(`<text x="8" y="16" font-size="13" font-weight="bold">${escapeXml(`Mean per-target Spearman vs measured affinities (self ${withSelf ? 'included' : 'excluded'}), 95% CI`)}</text>`);
+  parts.push(
+    `<text x="8" y="16" font-size="13" font-weight="bold">${escapeXml(`Mean per-target Spearman vs measured affinities (self ${withSelf ? 'included' : 'excluded'}), 95% CI`)}</text>`,
+  );
   for (const v of [-1, -0.5, 0, 0.5, 1]) {
     parts.push(`<line x1="${x(v)}" x2="${x(v)}" y1="${top - 6}" y2="${top + rowH * ok.length}" stroke="${v === 0 ? '#444' : '#ccc'}"/>`);
     parts.push(`<text x="${x(v)}" y="${top - 10}" font-size="10" text-anchor="middle">${v}</text>`);
@@ -81,7 +83,9 @@ export function predictionSvg(rows: ZooTransferResult['prediction'], withSelf: b
     const y = top + i * rowH;
     parts.push(`<text x="${label - 4}" y="${y + rowH * 0.75}" font-size="10" text-anchor="end">${escapeXml(r.measure)}</text>`);
     const x0 = Math.min(x(0), x(m));
-    parts.push(`<rect x="${x0}" y="${y + 2}" width="${Math.abs(x(m) - x(0))}" height="${rowH - 4}" fill="${m >= 0 ? '#4e79a7' : '#e15759'}"><title>${escapeXml(`${r.measure}: ${m.toFixed(3)} ${c ? `[${c[0].toFixed(3)}, ${c[1].toFixed(3)}]` : ''}`)}</title></rect>`);
+    parts.push(
+      `<rect x="${x0}" y="${y + 2}" width="${Math.abs(x(m) - x(0))}" height="${rowH - 4}" fill="${m >= 0 ? '#4e79a7' : '#e15759'}"><title>${escapeXml(`${r.measure}: ${m.toFixed(3)} ${c ? `[${c[0].toFixed(3)}, ${c[1].toFixed(3)}]` : ''}`)}</title></rect>`,
+    );
     if (c) parts.push(`<line x1="${x(c[0])}" x2="${x(c[1])}" y1="${y + rowH / 2}" y2="${y + rowH / 2}" stroke="#000" stroke-width="1.2"/>`);
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}" role="img"><title>prediction vs measurement</title><rect width="100%" height="100%" fill="#ffffff"/>${parts.join('')}</svg>`;
@@ -134,16 +138,45 @@ export function zooTransferTables(r: ZooTransferResult): ZooTransferTables {
   return {
     targets: {
       head: ['task (model)', 'family', 'output tensors (per-image shape → reduction)', 'dims'],
-      rows: r.models.map((m) => [m, r.targets[m].family, r.targets[m].outputs.map((o) => `${o.name} [${o.shape.join('×')}] → ${o.reduce}`).join('; '), String(r.targets[m].dims)]),
+      rows: r.models.map((m) => [
+        m,
+        r.targets[m].family,
+        r.targets[m].outputs.map((o) => `${o.name} [${o.shape.join('×')}] → ${o.reduce}`).join('; '),
+        String(r.targets[m].dims),
+      ]),
       numeric: [false, false, false, true],
     },
     summary: {
-      head: ['target', 'best source', 'affinity', 'loss best', 'loss self', 'loss pixels', 'loss random', 'Quality (best vs self)', 'Gain (best vs pixels)', 'affinity self', 'AHP CR'],
+      head: [
+        'target',
+        'best source',
+        'affinity',
+        'loss best',
+        'loss self',
+        'loss pixels',
+        'loss random',
+        'Quality (best vs self)',
+        'Gain (best vs pixels)',
+        'affinity self',
+        'AHP CR',
+      ],
       rows: r.models.map((t) => {
         const b = best[t];
         const l = r.meanLoss[t];
         const cons = r.consistency.find((c) => c.target === t);
-        return [t, b, f3(r.affinities[`${b}__${t}`]), f3(l[b]), f3(l.self), f3(l.pixels), f3(l.random), f3(r.winsVsTask[`${b}__${t}`]), f3(r.winsVsPixels[`${b}__${t}`]), f3(r.affinities[`self__${t}`]), f3(cons?.consistencyRatio)];
+        return [
+          t,
+          b,
+          f3(r.affinities[`${b}__${t}`]),
+          f3(l[b]),
+          f3(l.self),
+          f3(l.pixels),
+          f3(l.random),
+          f3(r.winsVsTask[`${b}__${t}`]),
+          f3(r.winsVsPixels[`${b}__${t}`]),
+          f3(r.affinities[`self__${t}`]),
+          f3(cons?.consistencyRatio),
+        ];
       }),
       numeric: [false, false, true, true, true, true, true, true, true, true, true],
     },
@@ -175,7 +208,7 @@ function protocolText(r: ZooTransferResult): string[] {
     `Tasks: the outputs of ${r.models.length} zoo networks on ${r.images.length} probe images (each network's final output tensors; large ones pooled or randomly projected to ≤ 256 values). Model T itself is T's fully supervised network (\`self\`).`,
     `Transfer S → T: closed-form ridge readout from S's default-tap features (centred, not rescaled) to T's outputs, ${r.folds}-fold cross-fitting (seed ${r.seed}), so every image has a held-out loss; λ = ratio · tr(K)/n with the ratio chosen per source, target and fold from {${r.lambdaRatios.join(', ')}} by leave-one-out error on the training folds.`,
     'Loss: each output dimension z-scored on the training folds (constant ones dropped), every output tensor weighted equally; the per-image loss is the weighted mean squared error, so 1.0 = predicting the training mean.',
-    '`self` = readout from T\'s own default-tap features; `pixels` = readout from 16×16 RGB thumbnails (Gain baseline); `random` = readout from a random-weight one-layer ReLU encoder (1024 units) of 32×32 RGB thumbnails.',
+    "`self` = readout from T's own default-tap features; `pixels` = readout from 16×16 RGB thumbnails (Gain baseline); `random` = readout from a random-weight one-layer ReLU encoder (1024 units) of 32×32 RGB thumbnails.",
     'Win rates, AHP affinities (pixels excluded from the AHP, as in Taskonomy), Gain/Quality, the supervision policy (HiGHS BIP) and the task tree (average linkage, correlation distance on affinity columns) come from the taskmap Taskonomy engine.',
     `Prediction: for each measure, similarity of S's features to T's features on all images; per target, Spearman between that and the measured affinity of S for T over the other ${r.models.length - 1} models (self excluded) or over all ${r.models.length} with T's own entry = affinity of \`self\` (self included, the DDS Taskonomy protocol); mean over targets. CIs: θ̂ ± 1.96 × SD over ${r.bootstrap} bootstrap draws of the images with replacement (held-out losses resampled, win rates and affinities recomputed; the similarities held fixed). Duplicated images add noise to the re-measured affinities, so the bootstrap distribution sits below θ̂ (mean shift bootstrapBias and raw percentiles in zoo-transfer.json); only its spread is used.`,
   ];
@@ -227,7 +260,9 @@ function htmlPage(r: ZooTransferResult, command: string, figures: Record<string,
 <style>body{font-family:${FONT};max-width:1400px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}.num{text-align:right;font-variant-numeric:tabular-nums}.fig{overflow-x:auto}code{background:#f4f4f4;padding:1px 3px}</style></head><body>
 <h1>Zoo transfer benchmark: a Taskonomy of ${r.models.length} real networks</h1>
 <p>Reproduce: <code>${escapeXml(command)}</code></p>
-<ul>${protocolText(r).map((s) => `<li>${escapeXml(s)}</li>`).join('')}</ul>
+<ul>${protocolText(r)
+    .map((s) => `<li>${escapeXml(s)}</li>`)
+    .join('')}</ul>
 <h2>Tasks</h2>${html(t.targets)}
 <h2>Transfer summary</h2>${html(t.summary)}
 <h2>Affinities (AHP) and mean held-out losses</h2><div class="fig">${inlineSvg(figures.affinities)}</div><div class="fig">${inlineSvg(figures.loss)}</div>
@@ -261,9 +296,23 @@ async function writeFiles({ result: r, tournaments, records }: ZooTransferRun, c
   await mkdir(join(r.out, 'figures'), { recursive: true });
   const order = r.tree.order;
   const figures = {
-    affinities: matrixHeatmapSvg('AHP affinity of each source (column) for each target (row), per-row colour scale', order, [...order, 'self', 'random'], (t, s) => r.affinities[`${s === t ? 'self' : s}__${t}`]),
-    loss: matrixHeatmapSvg('Mean held-out loss (bright = low), per-row colour scale', order, [...order, 'pixels', 'random'], (t, s) => r.meanLoss[t][s === t ? 'self' : s], { lowIsGood: true }),
-    prediction: predictionSvg([...r.prediction].sort((a, b) => (b.mean ?? -Infinity) - (a.mean ?? -Infinity)), false),
+    affinities: matrixHeatmapSvg(
+      'AHP affinity of each source (column) for each target (row), per-row colour scale',
+      order,
+      [...order, 'self', 'random'],
+      (t, s) => r.affinities[`${s === t ? 'self' : s}__${t}`],
+    ),
+    loss: matrixHeatmapSvg(
+      'Mean held-out loss (bright = low), per-row colour scale',
+      order,
+      [...order, 'pixels', 'random'],
+      (t, s) => r.meanLoss[t][s === t ? 'self' : s],
+      { lowIsGood: true },
+    ),
+    prediction: predictionSvg(
+      [...r.prediction].sort((a, b) => (b.mean ?? -Infinity) - (a.mean ?? -Infinity)),
+      false,
+    ),
   };
   for (const [name, svg] of Object.entries(figures)) await write(`figures/${name}.svg`, svg);
   const { out: _out, ...json } = r;
@@ -272,7 +321,10 @@ async function writeFiles({ result: r, tournaments, records }: ZooTransferRun, c
   await write('wins_vs_pixels.json', `${JSON.stringify(r.winsVsPixels, null, 1)}\n`);
   await write('wins_vs_task.json', `${JSON.stringify(r.winsVsTask, null, 1)}\n`);
   await write('tournaments.json', `${JSON.stringify(tournaments)}\n`);
-  await write('losses.csv', `target,source,image,loss\n${records.map((x) => `${x.target},${x.source},"${x.image.replace(/"/g, '""')}",${x.loss}`).join('\n')}\n`);
+  await write(
+    'losses.csv',
+    `target,source,image,loss\n${records.map((x) => `${x.target},${x.source},"${x.image.replace(/"/g, '""')}",${x.loss}`).join('\n')}\n`,
+  );
   await write('task-tree.nwk', `${r.tree.newick}\n`);
   await write('report.md', zooTransferMarkdown(r, command));
   await write('report.html', htmlPage(r, command, figures));

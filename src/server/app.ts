@@ -129,8 +129,10 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
       return new Error(message);
     },
   });
-  const workers = new Workers(sandbox.roots.map((r) => ({ dir: r.dir, name: r.name, writable: r.writable })), opts.workerLimits, (m) =>
-    app.log.error(m),
+  const workers = new Workers(
+    sandbox.roots.map((r) => ({ dir: r.dir, name: r.name, writable: r.writable })),
+    opts.workerLimits,
+    (m) => app.log.error(m),
   );
   const ctx: ServerContext = {
     sandbox,
@@ -214,7 +216,9 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
       reply
         .code(503)
         .type('text/plain; charset=utf-8')
-        .send('The taskmap web UI is not built. Run `npm run build` in the taskmap folder (it builds dist/web), then restart `taskmap serve`. The API is at /api/.'),
+        .send(
+          'The taskmap web UI is not built. Run `npm run build` in the taskmap folder (it builds dist/web), then restart `taskmap serve`. The API is at /api/.',
+        ),
     );
   }
   app.setNotFoundHandler((req, reply) => {

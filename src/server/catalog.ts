@@ -66,7 +66,11 @@ function roleOf(name: string): ResultEntry['role'] {
 
 /** A CSV is per-image losses (the `taskmap ahp --losses` format) when its header says so, else a labelled matrix. */
 export function csvKind(head: string): 'losses' | 'matrix' {
-  const header = head.split(/\r?\n/)[0].replace(/^\uFEFF/, '').toLowerCase().replace(/\s/g, '');
+  const header = head
+    .split(/\r?\n/)[0]
+    .replace(/^\uFEFF/, '')
+    .toLowerCase()
+    .replace(/\s/g, '');
   return header === 'target,source,image,loss' ? 'losses' : 'matrix';
 }
 
@@ -88,7 +92,8 @@ export async function identifyFile(abs: string, size: number): Promise<Omit<Resu
   const name = basename(abs);
   let entry: Omit<ResultEntry, 'path' | 'bytes'> | null = null;
   if (ext === '.pkl' || ext === '.pickle') {
-    entry = size > MAX_SNIFF_BYTES ? { kind: 'resultDict', format: 'pkl' } : { kind: 'resultDict', format: 'pkl', ...resultDictSummary(await readResultDict(abs)) };
+    entry =
+      size > MAX_SNIFF_BYTES ? { kind: 'resultDict', format: 'pkl' } : { kind: 'resultDict', format: 'pkl', ...resultDictSummary(await readResultDict(abs)) };
   } else if (ext === '.json' && name !== 'manifest.json' && !name.endsWith('.labels.json') && !name.endsWith('.families.json')) {
     if (size > MAX_SNIFF_BYTES) return null;
     let json: unknown;

@@ -49,13 +49,7 @@ export async function fileKey(p: ResolvedPath | undefined): Promise<{ ref: strin
  * Queue a job and answer with it: 202 while it runs (follow `/api/jobs/:id/events`), 200 when the same inputs
  * were already computed (the result is in the body).
  */
-export function sendJob(
-  ctx: ServerContext,
-  reply: FastifyReply,
-  kind: string,
-  inputs: unknown,
-  run: JobRun,
-): FastifyReply {
+export function sendJob(ctx: ServerContext, reply: FastifyReply, kind: string, inputs: unknown, run: JobRun): FastifyReply {
   const job = ctx.jobs.submit(kind, inputs, run);
   return reply
     .code(job.status === 'done' ? 200 : 202)

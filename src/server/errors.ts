@@ -57,7 +57,8 @@ function inputExhaustion(err: Error): { status: number; code: ErrorCode; message
   // The readers' resource budget (src/io/limits.ts): the input is over a limit, a setting raises it.
   if (err instanceof LimitError) return { status: 413, code: 'too_large', message: err.message };
   if (!(err instanceof RangeError)) return undefined;
-  if (/call stack size/i.test(err.message)) return { status: 422, code: 'unprocessable', message: 'the input is nested too deeply to read (the reader ran out of stack)' };
+  if (/call stack size/i.test(err.message))
+    return { status: 422, code: 'unprocessable', message: 'the input is nested too deeply to read (the reader ran out of stack)' };
   if (/allocation failed|invalid (typed )?array length|invalid string length|array buffer/i.test(err.message)) {
     return { status: 413, code: 'too_large', message: `the input needs more memory than can be allocated (${err.message})` };
   }
@@ -84,7 +85,8 @@ function classify(err: unknown): { status: number; body: ErrorBody } {
   const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
   // Fastify's own errors (schema validation, body too large, bad JSON, multipart limits) carry a 4xx statusCode.
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const code: ErrorCode = e.statusCode === 413 ? 'too_large' : e.statusCode === 415 ? 'unsupported_media_type' : e.statusCode === 404 ? 'not_found' : 'bad_request';
+    const code: ErrorCode =
+      e.statusCode === 413 ? 'too_large' : e.statusCode === 415 ? 'unsupported_media_type' : e.statusCode === 404 ? 'not_found' : 'bad_request';
     return { status: e.statusCode, body: { error: { code, message: e.message ?? 'bad request' } } };
   }
   if (err instanceof Error && err.constructor === Error) {

@@ -176,10 +176,9 @@ export interface SweepBody extends Omit<PolicyBody, 'budget'> {
   budgets?: number[];
 }
 const { budget: _budget, ...sweepBase } = policyProperties;
-export const sweepSchema = body(
-  { ...sweepBase, budgets: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1e6 }, minItems: 1, maxItems: 200 } },
-  ['affinities'],
-);
+export const sweepSchema = body({ ...sweepBase, budgets: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1e6 }, minItems: 1, maxItems: 200 } }, [
+  'affinities',
+]);
 
 export const pathQuerySchema = {
   type: 'object',

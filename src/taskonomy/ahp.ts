@@ -99,10 +99,7 @@ export interface AhpAffinitiesOptions extends AhpOptions {
  * Affinities of every tournament as a Taskonomy result dict {"src__target": affinity} (sources of a
  * higher-order candidate joined by `__`, sorted), with the per-target consistency diagnostics.
  */
-export function ahpAffinities(
-  tournaments: Tournament[],
-  opts: AhpAffinitiesOptions = {},
-): { affinities: ResultDict; consistency: TargetConsistency[] } {
+export function ahpAffinities(tournaments: Tournament[], opts: AhpAffinitiesOptions = {}): { affinities: ResultDict; consistency: TargetConsistency[] } {
   const exclude = new Set(opts.exclude ?? [GAIN_BASELINE]);
   const affinities: ResultDict = {};
   const consistency: TargetConsistency[] = [];

@@ -25,10 +25,7 @@ export const UNRANKED_SOURCES = ['self', 'pixels'] as const;
  * the pseudo-sources `self` / `pixels` are left out, as in `ranked_first_order_transfers.pkl`; `random` stays
  * (Taskonomy's 16k files contain higher-order transfers that use it).
  */
-export function rankingFromAffinities(
-  dict: ResultDict,
-  opts: { targets?: string[]; exclude?: string[] } = {},
-): Record<string, string[]> {
+export function rankingFromAffinities(dict: ResultDict, opts: { targets?: string[]; exclude?: string[] } = {}): Record<string, string[]> {
   const exclude = new Set<string>([...UNRANKED_SOURCES, ...(opts.exclude ?? [])]);
   const byTarget = new Map<string, Array<{ source: string; value: number }>>();
   for (const k of parseResultDict(dict)) {

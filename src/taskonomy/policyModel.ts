@@ -208,7 +208,11 @@ function checkWeights(problem: PolicyProblem, tasks: AffinityTasks, served: stri
   for (const t of Object.keys(importance)) {
     if (!served.includes(t)) throw new Error(`importance is given for "${t}", which is not a target`);
   }
-  for (const [what, rec] of [['cost', cost], ['transfer cost', transferCost], ['importance', importance]] as const) {
+  for (const [what, rec] of [
+    ['cost', cost],
+    ['transfer cost', transferCost],
+    ['importance', importance],
+  ] as const) {
     for (const [t, v] of Object.entries(rec)) {
       if (!Number.isFinite(v) || v < 0) throw new Error(`${what} of "${t}" must be a non-negative number, got ${v}`);
     }
@@ -226,8 +230,7 @@ function objectiveValues(
   floor: number,
   affinityIndex: AffinityTasks['affinityIndex'],
 ): (canonical: string, key: string) => number {
-  const valueDict =
-    objective === 'winsVsTask' ? problem.winsVsTask : objective === 'winsVsPixels' ? problem.winsVsPixels : problem.affinities;
+  const valueDict = objective === 'winsVsTask' ? problem.winsVsTask : objective === 'winsVsPixels' ? problem.winsVsPixels : problem.affinities;
   if (!valueDict) {
     const opt = objective === 'winsVsTask' ? 'winsVsTask (wins_vs_task)' : 'winsVsPixels (wins_vs_pixels)';
     throw new Error(`objective ${objective} needs the ${opt} win-rate dict`);

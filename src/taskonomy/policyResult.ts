@@ -82,8 +82,7 @@ export function describePolicy(model: PolicyModel, run: SolverRun, timeMs: numbe
     };
   }
   verifySelection(model, sel);
-  const lookup = (index: Map<string, { value: number }> | undefined, sources: string[], target: string) =>
-    index?.get(canonicalKey(sources, target))?.value;
+  const lookup = (index: Map<string, { value: number }> | undefined, sources: string[], target: string) => index?.get(canonicalKey(sources, target))?.value;
   const targets: PolicyTarget[] = model.served.map((t, s) => {
     const e = sel.edgeOf[s];
     const importance = model.servedImportance[s];
@@ -126,7 +125,11 @@ export function describePolicy(model: PolicyModel, run: SolverRun, timeMs: numbe
   };
   const notes: string[] = [];
   if (run.status === 'time-limited') notes.push('the time limit was reached: this policy is feasible but not proven optimal');
-  const missing = (field: 'gain' | 'quality') => targets.filter((x) => x[field] === undefined).map((x) => x.key).join(', ');
+  const missing = (field: 'gain' | 'quality') =>
+    targets
+      .filter((x) => x[field] === undefined)
+      .map((x) => x.key)
+      .join(', ');
   if (model.winsVsPixels && result.meanGain === null) notes.push(`no Gain for ${missing('gain')}, so no mean Gain`);
   if (model.winsVsTask && result.meanQuality === null) notes.push(`no Quality for ${missing('quality')}, so no mean Quality`);
   if (notes.length > 0) result.message = notes.join('; ');

@@ -122,7 +122,12 @@ export function policyToLp(model: PolicyModel): string {
     if (!skip[i]) obj.push(term(e.coef, `e${i}`));
   });
   model.nodeCoef.forEach((c, j) => obj.push(term(c, `n${j}`)));
-  lines.push(...wrap(' obj:', obj.filter((t) => t !== '')));
+  lines.push(
+    ...wrap(
+      ' obj:',
+      obj.filter((t) => t !== ''),
+    ),
+  );
   lines.push('Subject To');
   model.edgeSources.forEach((srcs, i) => {
     if (!skip[i]) srcs.forEach((v, k) => lines.push(` s${i}_${k}: e${i} - n${v} <= 0`));
@@ -138,7 +143,13 @@ export function policyToLp(model: PolicyModel): string {
   model.served.forEach((_, s) => {
     for (const e of model.edgesInto[s]) if (!skip[e]) budget.push(term(model.servedTransferCost[s], `e${e}`));
   });
-  lines.push(...wrap(' budget:', budget.filter((t) => t !== ''), `<= ${num(model.budget)}`));
+  lines.push(
+    ...wrap(
+      ' budget:',
+      budget.filter((t) => t !== ''),
+      `<= ${num(model.budget)}`,
+    ),
+  );
   lines.push('Binary');
   const cols = [...model.edges.flatMap((_, i) => (skip[i] ? [] : [`e${i}`])), ...model.nodes.map((_, j) => `n${j}`)];
   for (let i = 0; i < cols.length; i += 20) lines.push(` ${cols.slice(i, i + 20).join(' ')}`);

@@ -52,7 +52,12 @@ export function candidateId(source: string): string {
 const TOURNAMENT_BYTES_PER_CELL = 16;
 
 function checkTournamentSize(target: string, candidates: number, file: string): void {
-  checkAllocation(`the tournament of target ${excerpt(target)} (${candidates.toLocaleString('en-US')} candidate sources, squared)`, candidates * candidates * TOURNAMENT_BYTES_PER_CELL, file, true);
+  checkAllocation(
+    `the tournament of target ${excerpt(target)} (${candidates.toLocaleString('en-US')} candidate sources, squared)`,
+    candidates * candidates * TOURNAMENT_BYTES_PER_CELL,
+    file,
+    true,
+  );
 }
 
 /**
@@ -85,7 +90,8 @@ export function parseLossCsv(text: string, file = 'losses CSV'): LossRecord[] {
     const loss = parseDecimal(lossText) ?? Number.NaN;
     if (target === '' || source === '' || image === '') throw new Error(`${file}:${i + 1}: empty target, source or image`);
     if (target.includes('__')) throw new Error(`${file}:${i + 1}: target "${target}" contains "__" (only sources may be sets)`);
-    if (lossText === '' || !Number.isFinite(loss)) throw new Error(`${file}:${i + 1}: loss ${lossText.length > 80 ? excerpt(lossText) : `"${lossText}"`} is not a finite number (plain decimal)`);
+    if (lossText === '' || !Number.isFinite(loss))
+      throw new Error(`${file}:${i + 1}: loss ${lossText.length > 80 ? excerpt(lossText) : `"${lossText}"`} is not a finite number (plain decimal)`);
     if (source.split('__').some((x) => x.trim() === '')) throw new Error(`${file}:${i + 1}: "${source}" is not a source or a source set "a__b"`);
     out.push({ target, source, image, loss });
   }

@@ -86,8 +86,7 @@ export function nearestNeighbourAgreement(similarity: Matrix, labels: string[], 
       if (s > best) {
         best = s;
         nearest = [j];
-      }
-      else if (s === best) nearest.push(j);
+      } else if (s === best) nearest.push(j);
     }
     const credit = nearest.filter((j) => families[j] === families[i]).length / nearest.length;
     total += credit;

@@ -176,10 +176,7 @@ function lowerPair(a1: number, b1: number, a2: number, b2: number): boolean {
 }
 
 /** Cluster the rows of `features` (one item per row). */
-export function clusterFeatures(
-  features: Matrix,
-  opts: { linkage?: Linkage; distance?: DistanceMetric; labels?: string[] } = {},
-): Dendrogram {
+export function clusterFeatures(features: Matrix, opts: { linkage?: Linkage; distance?: DistanceMetric; labels?: string[] } = {}): Dendrogram {
   const method = opts.linkage ?? 'average';
   const metric = opts.distance ?? 'correlation';
   if (!DISTANCE_METRICS.includes(metric)) throw new Error(`unknown distance "${metric}" (use ${DISTANCE_METRICS.join(', ')})`);

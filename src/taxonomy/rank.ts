@@ -193,11 +193,7 @@ function preparedLabelMatrix(keys: string[], pipeline: Pipeline, comparator: Com
  * PARC's z-scored one-hot label RDM. rankSources does not depend on this: it compares with the label RDM directly.
  * Even an exact encoding's computed RDM carries rounding noise that breaks its ties under rank comparators.
  */
-export async function targetFromLabels(
-  labels: readonly (string | number)[],
-  kind: LabelKind,
-  opts: LabelTargetOptions = {},
-): Promise<LabelRepresentation> {
+export async function targetFromLabels(labels: readonly (string | number)[], kind: LabelKind, opts: LabelTargetOptions = {}): Promise<LabelRepresentation> {
   const n = labels.length;
   const name = opts.label ?? 'labels';
   const { id, pipeline } = resolveMeasure(opts.measure ?? 'rsa');
@@ -405,9 +401,7 @@ function checkBootstrapOptions(opts: RankOptions, n: number): { draws: number; s
   const seed = opts.seed ?? 1993;
   if (draws > 0) {
     if (!Number.isInteger(subset) || subset < 4 || subset >= n) {
-      throw new Error(
-        `bootstrap subset must be a whole number from 4 to ${n - 1} (fewer than the ${n} images, or every draw is the same), got ${subset}`,
-      );
+      throw new Error(`bootstrap subset must be a whole number from 4 to ${n - 1} (fewer than the ${n} images, or every draw is the same), got ${subset}`);
     }
     mulberry32(seed); // validates the seed
   }

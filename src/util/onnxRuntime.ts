@@ -22,18 +22,22 @@ let proto: Promise<any> | undefined;
 
 /** onnxruntime-node's module (InferenceSession, Tensor, …). */
 export function loadOnnxRuntime(): Promise<Ort> {
-  ort ??= import('onnxruntime-node').then((m) => interop<Ort>(m)).catch((e: unknown) => {
-    ort = undefined;
-    throw e;
-  });
+  ort ??= import('onnxruntime-node')
+    .then((m) => interop<Ort>(m))
+    .catch((e: unknown) => {
+      ort = undefined;
+      throw e;
+    });
   return ort;
 }
 
 /** onnx-proto's `onnx` namespace (ModelProto, GraphProto, …: encode and decode ONNX protobufs). */
 export function loadOnnxProto(): Promise<any> {
-  proto ??= import('onnx-proto').then((m) => interop<any>(m).onnx).catch((e: unknown) => {
-    proto = undefined;
-    throw e;
-  });
+  proto ??= import('onnx-proto')
+    .then((m) => interop<any>(m).onnx)
+    .catch((e: unknown) => {
+      proto = undefined;
+      throw e;
+    });
   return proto;
 }

@@ -31,7 +31,13 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else out.set(p, createHash('sha256').update(await readFile(p)).digest('hex'));
+      else
+        out.set(
+          p,
+          createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex'),
+        );
     }
   };
   await walk(dir);
@@ -134,10 +140,15 @@ export const cases: AbuseCases = {
   similarityOutIsMember: () => guarded(featureFolder, ['similarity', '{}/fs', '--out', '{}/fs/a.npy']),
   similarityOutNewMember: () => guarded(featureFolder, ['similarity', '{}/fs', '--out', '{}/fs/sim.npy']),
   similarityOutsideIsFine: () => guarded(featureFolder, ['similarity', '{}/fs', '--out', '{}/sim.npy'], ['sim.npy', 'sim.npy.labels.json']),
-  taxonomyOutIsInput: () => guarded((d) => writeFile(join(d, 'sim.json'), matrixJson(['a', 'b', 'c', 'd'], 1)), ['taxonomy', '--similarity', '{}/sim.json', '--out', '{}/sim.json']),
-  taxonomyNewickIsInput: () => guarded((d) => writeFile(join(d, 'sim.json'), matrixJson(['a', 'b', 'c', 'd'], 1)), ['taxonomy', '--similarity', '{}/sim.json', '--newick', '{}/sim.json']),
+  taxonomyOutIsInput: () =>
+    guarded((d) => writeFile(join(d, 'sim.json'), matrixJson(['a', 'b', 'c', 'd'], 1)), ['taxonomy', '--similarity', '{}/sim.json', '--out', '{}/sim.json']),
+  taxonomyNewickIsInput: () =>
+    guarded((d) => writeFile(join(d, 'sim.json'), matrixJson(['a', 'b', 'c', 'd'], 1)), ['taxonomy', '--similarity', '{}/sim.json', '--newick', '{}/sim.json']),
   taxonomyTwoOutputsOneFile: () =>
-    guarded((d) => writeFile(join(d, 'sim.json'), matrixJson(['a', 'b', 'c', 'd'], 1)), ['taxonomy', '--similarity', '{}/sim.json', '--newick', '{}/t.json', '--out', '{}/t.json']),
+    guarded(
+      (d) => writeFile(join(d, 'sim.json'), matrixJson(['a', 'b', 'c', 'd'], 1)),
+      ['taxonomy', '--similarity', '{}/sim.json', '--newick', '{}/t.json', '--out', '{}/t.json'],
+    ),
   evaluateOutIsTruth: () =>
     guarded(
       async (d) => {
@@ -146,10 +157,13 @@ export const cases: AbuseCases = {
       },
       ['evaluate', '--predicted', '{}/p.json', '--truth', '{}/t.json', '--out', '{}/t.json'],
     ),
-  policyOutIsInput: () => guarded((d) => writeFile(join(d, 'aff.json'), affinities()), ['policy', '--affinities', '{}/aff.json', '--budget', '1', '--out', '{}/aff.json']),
-  candidatesOutIsInput: () => guarded((d) => writeFile(join(d, 'aff.json'), affinities()), ['candidates', '--affinities', '{}/aff.json', '--out', '{}/aff.json']),
+  policyOutIsInput: () =>
+    guarded((d) => writeFile(join(d, 'aff.json'), affinities()), ['policy', '--affinities', '{}/aff.json', '--budget', '1', '--out', '{}/aff.json']),
+  candidatesOutIsInput: () =>
+    guarded((d) => writeFile(join(d, 'aff.json'), affinities()), ['candidates', '--affinities', '{}/aff.json', '--out', '{}/aff.json']),
   ahpOutIsInput: () => guarded((d) => writeFile(join(d, 'l.csv'), losses()), ['ahp', '--losses', '{}/l.csv', '--out', '{}/l.csv']),
-  ahpGainOutIsInput: () => guarded((d) => writeFile(join(d, 'l.csv'), losses()), ['ahp', '--losses', '{}/l.csv', '--out', '{}/a.json', '--gain-out', '{}/l.csv']),
+  ahpGainOutIsInput: () =>
+    guarded((d) => writeFile(join(d, 'l.csv'), losses()), ['ahp', '--losses', '{}/l.csv', '--out', '{}/a.json', '--gain-out', '{}/l.csv']),
   // A link to the input is the input.
   rdmOutIsLinkToInput: () =>
     guarded(

@@ -118,7 +118,7 @@ function write(dir: string, name: string, data: Uint8Array | string): string {
 function features(n: number, p: number, seed = 1): Uint8Array {
   const data = new Float32Array(n * p);
   let x = seed;
-  for (let i = 0; i < data.length; i++) data[i] = ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+  for (let i = 0; i < data.length; i++) data[i] = (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
   return writeNpy({ dtype: 'float32', shape: [n, p], data });
 }
 
@@ -199,7 +199,18 @@ export const cases: AbuseCases = {
       return readResultDict(write(dir, 'memo.pkl', data.subarray(0, 4 + n)));
     }),
   pickleGlobal: () =>
-    inTemp((dir) => cliRefuses(dir, 'policy', '--affinities', write(dir, 'evil.pkl', Buffer.from("cos\nsystem\n(S'echo hi'\ntR.", 'latin1')), '--budget', '1', '--out', join(dir, 'p.json'))),
+    inTemp((dir) =>
+      cliRefuses(
+        dir,
+        'policy',
+        '--affinities',
+        write(dir, 'evil.pkl', Buffer.from("cos\nsystem\n(S'echo hi'\ntR.", 'latin1')),
+        '--budget',
+        '1',
+        '--out',
+        join(dir, 'p.json'),
+      ),
+    ),
 
   // --- 3. zip bombs
   npzDeclaredHuge: () =>
@@ -310,8 +321,12 @@ export const cases: AbuseCases = {
       write(set, 'a.NPY', features(5, 2, 9));
       return loadFeatureSet(set);
     }),
-  lossesHeaderOnly: () => inTemp((dir) => cliRefuses(dir, 'ahp', '--losses', write(dir, 'header.csv', 'target,source,image,loss\n'), '--out', join(dir, 'aff.json'))),
-  lossesHex: () => inTemp((dir) => cliRefuses(dir, 'ahp', '--losses', write(dir, 'hex.csv', 'target,source,image,loss\nt,a,i,0x10\nt,self,i,1\n'), '--out', join(dir, 'aff.json'))),
+  lossesHeaderOnly: () =>
+    inTemp((dir) => cliRefuses(dir, 'ahp', '--losses', write(dir, 'header.csv', 'target,source,image,loss\n'), '--out', join(dir, 'aff.json'))),
+  lossesHex: () =>
+    inTemp((dir) =>
+      cliRefuses(dir, 'ahp', '--losses', write(dir, 'hex.csv', 'target,source,image,loss\nt,a,i,0x10\nt,self,i,1\n'), '--out', join(dir, 'aff.json')),
+    ),
 
   // --- 6. special files
   fifoInFeatureDir: () =>

@@ -32,7 +32,9 @@ export const LAYERS: Record<string, number> = {
 };
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** The top folder of a file under src/ ('' for src/index.ts and other root files: the package entry, above all). */
@@ -57,7 +59,9 @@ function upwardImports(): string[] {
       const line = text.slice(0, m.index).split('\n').length + (m[0].startsWith('\n') ? 1 : 0);
       if (!(from in LAYERS)) bad.push(`${relative(SRC, file)}: folder "${from}" has no layer; add it to LAYERS`);
       else if (to === '' || LAYERS[to] === undefined || LAYERS[to] > LAYERS[from]) {
-        bad.push(`src/${relative(SRC, file)}:${line} (${from}, layer ${LAYERS[from]}) imports ${spec} (${to || 'the package entry'}, layer ${LAYERS[to] ?? '?'})`);
+        bad.push(
+          `src/${relative(SRC, file)}:${line} (${from}, layer ${LAYERS[from]}) imports ${spec} (${to || 'the package entry'}, layer ${LAYERS[to] ?? '?'})`,
+        );
       }
     }
   }

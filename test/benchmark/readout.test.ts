@@ -106,7 +106,11 @@ describe('closed-form ridge readout', () => {
     const y = randomMatrix(16, 2, 5);
     const train = Array.from({ length: 12 }, (_, i) => i);
     const test = [12, 13, 14, 15];
-    const pick = (m: Matrix, rows: number[]): Matrix => ({ rows: rows.length, cols: m.cols, data: Float64Array.from(rows.flatMap((i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)))) });
+    const pick = (m: Matrix, rows: number[]): Matrix => ({
+      rows: rows.length,
+      cols: m.cols,
+      data: Float64Array.from(rows.flatMap((i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)))),
+    });
     const xTr = centre(pick(x, train));
     const mu = Array.from({ length: 30 }, (_, c) => train.reduce((s, i) => s + x.data[i * 30 + c], 0) / train.length);
     const yTr = pick(y, train);
@@ -133,7 +137,11 @@ describe('closed-form ridge readout', () => {
     let brute = 0;
     for (let i = 0; i < 9; i++) {
       const rows = all.filter((k) => k !== i);
-      const pick = (m: Matrix) => ({ rows: 8, cols: m.cols, data: Float64Array.from(rows.flatMap((k) => Array.from(m.data.subarray(k * m.cols, (k + 1) * m.cols)))) });
+      const pick = (m: Matrix) => ({
+        rows: 8,
+        cols: m.cols,
+        data: Float64Array.from(rows.flatMap((k) => Array.from(m.data.subarray(k * m.cols, (k + 1) * m.cols)))),
+      });
       const xs = pick(x);
       const ys = pick(y);
       const mx = Array.from({ length: 14 }, (_, c) => rows.reduce((s, k) => s + x.data[k * 14 + c], 0) / 8);

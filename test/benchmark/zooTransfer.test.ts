@@ -52,7 +52,10 @@ describe('zoo-transfer glue on a synthetic zoo', () => {
   };
   const tasks: TaskOutputs[] = (['a', 'b', 'c'] as const).map((name) => ({ name, y: outputs(f[name]) }));
   const pixels = { rows: n, cols: 5, data: Float64Array.from({ length: n * 5 }, () => randn(r)) };
-  const sources: SourceGram[] = [...(['a', 'b', 'c'] as const).map((name) => ({ name, gram: naiveGram(f[name]) })), { name: 'pixels', gram: naiveGram(pixels) }];
+  const sources: SourceGram[] = [
+    ...(['a', 'b', 'c'] as const).map((name) => ({ name, gram: naiveGram(f[name]) })),
+    { name: 'pixels', gram: naiveGram(pixels) },
+  ];
   const measured = measureTransfers(sources, tasks, { folds: 5, seed: 2 });
   const tournaments = tournamentsFromLosses(measured.records);
   const { affinities } = ahpAffinities(tournaments);

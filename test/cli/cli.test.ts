@@ -95,9 +95,25 @@ describe('taskmap benchmark measures', () => {
     await saveFeatureSet(path.join(dir, 'f'), { n: 12, members: reps });
     // Truth = the RSA matrix itself, so RSA must score exactly 1 on every target.
     const truth = await similarityMatrix(reps, 'rsa');
-    writeFileSync(path.join(dir, 'truth.json'), JSON.stringify({ rows: truth.rows, cols: truth.cols, matrix: [0, 1, 2, 3, 4].map((i) => Array.from(truth.matrix.data.subarray(i * 5, i * 5 + 5))) }));
+    writeFileSync(
+      path.join(dir, 'truth.json'),
+      JSON.stringify({ rows: truth.rows, cols: truth.cols, matrix: [0, 1, 2, 3, 4].map((i) => Array.from(truth.matrix.data.subarray(i * 5, i * 5 + 5))) }),
+    );
     const outFile = path.join(dir, 'table.json');
-    const code = await run('benchmark', 'measures', path.join(dir, 'f'), '--truth', path.join(dir, 'truth.json'), '--measures', 'rsa;cka', '--measure', 'dds:norm=group_norm,kernel=linear', '--include-self', '--out', outFile);
+    const code = await run(
+      'benchmark',
+      'measures',
+      path.join(dir, 'f'),
+      '--truth',
+      path.join(dir, 'truth.json'),
+      '--measures',
+      'rsa;cka',
+      '--measure',
+      'dds:norm=group_norm,kernel=linear',
+      '--include-self',
+      '--out',
+      outFile,
+    );
     expect(code, lastOutput.err).toBe(0);
     const table = JSON.parse(readFileSync(outFile, 'utf8'));
     expect(table.rows.map((r: { measure: string }) => r.measure)).toEqual(['rsa', 'cka', 'dds:norm=group_norm,kernel=linear']);
@@ -122,14 +138,21 @@ describe.skipIf(skipWithoutSharedData)('taskmap evaluate on the published data',
     const outFile = path.join(dir, 'eval.json');
     const code = await run(
       'evaluate',
-      '--predicted', predicted,
-      '--truth', path.join(sharedDataDir, 'taskonomy/results/affinities/all_affinities.pkl'),
-      '--alias', 'vanishing_point=vanishing_point_well_defined',
-      '--alias', 'segmentsemantic=segmentsemantic_rb',
-      '--targets', keys.join(','),
-      '--sources', keys.join(','),
+      '--predicted',
+      predicted,
+      '--truth',
+      path.join(sharedDataDir, 'taskonomy/results/affinities/all_affinities.pkl'),
+      '--alias',
+      'vanishing_point=vanishing_point_well_defined',
+      '--alias',
+      'segmentsemantic=segmentsemantic_rb',
+      '--targets',
+      keys.join(','),
+      '--sources',
+      keys.join(','),
       '--include-self',
-      '--out', outFile,
+      '--out',
+      outFile,
     );
     expect(code, lastOutput.err).toBe(0);
     const result = JSON.parse(readFileSync(outFile, 'utf8'));

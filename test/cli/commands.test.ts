@@ -23,9 +23,18 @@ const tempDir = () => {
 function tinyAffinities(dir: string): string {
   const file = path.join(dir, 'aff.json');
   const aff = {
-    self__a: 0.5, self__b: 0.4, self__c: 0.6,
-    a__b: 0.3, b__a: 0.2, a__c: 0.35, c__a: 0.25, b__c: 0.1, c__b: 0.15,
-    random__a: 0.01, random__b: 0.01, random__c: 0.01,
+    self__a: 0.5,
+    self__b: 0.4,
+    self__c: 0.6,
+    a__b: 0.3,
+    b__a: 0.2,
+    a__c: 0.35,
+    c__a: 0.25,
+    b__c: 0.1,
+    c__b: 0.15,
+    random__a: 0.01,
+    random__b: 0.01,
+    random__c: 0.01,
   };
   writeFileSync(file, JSON.stringify(aff));
   return file;
@@ -88,8 +97,32 @@ describe('taskmap evaluate', () => {
     const labels = ['a', 'b', 'c', 'd'];
     const predicted = path.join(dir, 'pred.json');
     const truth = path.join(dir, 'truth.json');
-    writeFileSync(predicted, JSON.stringify({ rows: labels, cols: labels, matrix: [[1, 0.9, 0.2, 0.4], [0.9, 1, 0.3, 0.1], [0.2, 0.3, 1, 0.7], [0.4, 0.1, 0.7, 1]] }));
-    writeFileSync(truth, JSON.stringify({ rows: labels, cols: labels, matrix: [[1, 0.8, 0.1, 0.5], [0.7, 1, 0.2, 0.3], [0.3, 0.4, 1, 0.6], [0.2, 0.1, 0.9, 1]] }));
+    writeFileSync(
+      predicted,
+      JSON.stringify({
+        rows: labels,
+        cols: labels,
+        matrix: [
+          [1, 0.9, 0.2, 0.4],
+          [0.9, 1, 0.3, 0.1],
+          [0.2, 0.3, 1, 0.7],
+          [0.4, 0.1, 0.7, 1],
+        ],
+      }),
+    );
+    writeFileSync(
+      truth,
+      JSON.stringify({
+        rows: labels,
+        cols: labels,
+        matrix: [
+          [1, 0.8, 0.1, 0.5],
+          [0.7, 1, 0.2, 0.3],
+          [0.3, 0.4, 1, 0.6],
+          [0.2, 0.1, 0.9, 1],
+        ],
+      }),
+    );
     const out = path.join(dir, 'eval.json');
     const r = await runCli('evaluate', '--predicted', predicted, '--truth', truth, '--include-self', '--out', out);
     expect(r.code, r.err).toBe(0);

@@ -81,7 +81,8 @@ describe.skipIf(skipBrowser)('web UI in headless Chromium', () => {
     await expect.poll(() => page.locator('[data-featureset-info]').textContent()).toContain('4 task families');
     // The forms list what the server serves: the catalogue's families a feature set can feed (no Fisher task
     // measure: they take labelled-task folders), its linkages and precisions.
-    const optionValues = (selector: string) => page.locator(`${selector} option`).evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    const optionValues = (selector: string) =>
+      page.locator(`${selector} option`).evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
     const featureSetFamilies = CATALOGUE.filter((e) => e.input === 'representations').map((e) => e.family);
     expect(await optionValues('[data-measure-form="measure A"] select[data-param="family"]')).toEqual(featureSetFamilies);
     expect(featureSetFamilies.some((f) => f.startsWith('fisher'))).toBe(false);
@@ -99,7 +100,10 @@ describe.skipIf(skipBrowser)('web UI in headless Chromium', () => {
 
     // Dendrogram leaves top to bottom = the tree's leaf order = the heatmap's row order.
     const leaves = await page.locator('[data-figure="dendrogram-a"] [data-leaf]').evaluateAll((els) =>
-      els.map((e) => ({ name: e.getAttribute('data-leaf')!, y: Number(e.querySelector('circle')!.getAttribute('cy')) })).sort((a, b) => a.y - b.y).map((e) => e.name),
+      els
+        .map((e) => ({ name: e.getAttribute('data-leaf')!, y: Number(e.querySelector('circle')!.getAttribute('cy')) }))
+        .sort((a, b) => a.y - b.y)
+        .map((e) => e.name),
     );
     expect(leaves).toEqual(order);
 
@@ -139,7 +143,6 @@ describe.skipIf(skipBrowser)('web UI in headless Chromium', () => {
     const json = JSON.parse((await download(() => page.click('[data-table="ranking-table-a"] [data-export="json"]'))).bytes.toString('utf8'));
     expect(json.ranking).toEqual(expected.ranking);
 
-
     // A stored matrix instead of features: tree, heatmap and MDS of the file's own numbers.
     await page.selectOption('[data-control="matrix"]', 'zoo/similarity-cka.json');
     await page.click('[data-action="compute"]');
@@ -149,92 +152,103 @@ describe.skipIf(skipBrowser)('web UI in headless Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
-  it.skipIf(skipWithoutSharedData)('taskonomy explorer: live policy on the published pickles, budget 3 reference, sweep, AHP, exports', async () => {
-    await page.goto(`${run.base}/#taskonomy`);
-    await expect.poll(() => page.locator('[data-control="affinities"]').inputValue()).toBe('taskonomy/results/affinities/all_affinities_16k.pkl');
-    expect(await page.locator('[data-control="winsVsPixels"]').inputValue()).toBe('taskonomy/results/winrates/wins_vs_pixels_16k.pkl');
-    expect(await page.locator('[data-control="winsVsTask"]').inputValue()).toBe('taskonomy/results/winrates/wins_vs_task_16k.pkl');
-    const answers = async () => Number((await page.locator('[data-answers]').getAttribute('data-answers')) ?? 0);
-    await expect.poll(answers).toBeGreaterThan(0);
-    await expect.poll(() => page.locator('[data-figure="before-ahp"] g.mark-rect.role-mark path').count()).toBeGreaterThan(400);
-    await expect.poll(() => page.locator('[data-figure="after-ahp"] g.mark-rect.role-mark path').count()).toBeGreaterThan(400);
+  it.skipIf(skipWithoutSharedData)(
+    'taskonomy explorer: live policy on the published pickles, budget 3 reference, sweep, AHP, exports',
+    async () => {
+      await page.goto(`${run.base}/#taskonomy`);
+      await expect.poll(() => page.locator('[data-control="affinities"]').inputValue()).toBe('taskonomy/results/affinities/all_affinities_16k.pkl');
+      expect(await page.locator('[data-control="winsVsPixels"]').inputValue()).toBe('taskonomy/results/winrates/wins_vs_pixels_16k.pkl');
+      expect(await page.locator('[data-control="winsVsTask"]').inputValue()).toBe('taskonomy/results/winrates/wins_vs_task_16k.pkl');
+      const answers = async () => Number((await page.locator('[data-answers]').getAttribute('data-answers')) ?? 0);
+      await expect.poll(answers).toBeGreaterThan(0);
+      await expect.poll(() => page.locator('[data-figure="before-ahp"] g.mark-rect.role-mark path').count()).toBeGreaterThan(400);
+      await expect.poll(() => page.locator('[data-figure="after-ahp"] g.mark-rect.role-mark path').count()).toBeGreaterThan(400);
 
-    /** Change a control and wait until the server's answer (a policy or a refusal) is drawn. */
-    const change = async (act: () => Promise<unknown>): Promise<void> => {
-      const before = await answers();
-      await act();
-      await page.waitForFunction((k) => Number((globalThis as any).document.querySelector('[data-answers]')?.getAttribute('data-answers')) > k, before, { polling: 'raf' });
-    };
+      /** Change a control and wait until the server's answer (a policy or a refusal) is drawn. */
+      const change = async (act: () => Promise<unknown>): Promise<void> => {
+        const before = await answers();
+        await act();
+        await page.waitForFunction((k) => Number((globalThis as any).document.querySelector('[data-answers]')?.getAttribute('data-answers')) > k, before, {
+          polling: 'raf',
+        });
+      };
 
-    // Live re-solve on the full default problem (22 targets + 5 source-only tasks, max order 2): every change is
-    // answered and drawn. (How fast is measured by scripts/policy-latency.ts, not asserted here: tests are not timed.)
-    for (const b of [1, 2, 4, 3]) await change(() => page.fill('[data-control="budget"]', String(b)));
-    await change(() => page.selectOption('[data-control="maxOrder"]', '1'));
-    await change(() => page.selectOption('[data-control="maxOrder"]', '2'));
-    await change(() => page.fill('[data-cost-of="denoise"]', '2').then(() => page.press('[data-cost-of="denoise"]', 'Tab')));
-    expect(Number(await page.locator('[data-policy-summary]').evaluate((e) => /cost ([\d.]+) of 3/.exec(e.textContent ?? '')?.[1]))).toBeLessThanOrEqual(3);
-    await change(() => page.selectOption('[data-control="objective"]', 'sqrtAffinity'));
+      // Live re-solve on the full default problem (22 targets + 5 source-only tasks, max order 2): every change is
+      // answered and drawn. (How fast is measured by scripts/policy-latency.ts, not asserted here: tests are not timed.)
+      for (const b of [1, 2, 4, 3]) await change(() => page.fill('[data-control="budget"]', String(b)));
+      await change(() => page.selectOption('[data-control="maxOrder"]', '1'));
+      await change(() => page.selectOption('[data-control="maxOrder"]', '2'));
+      await change(() => page.fill('[data-cost-of="denoise"]', '2').then(() => page.press('[data-cost-of="denoise"]', 'Tab')));
+      expect(Number(await page.locator('[data-policy-summary]').evaluate((e) => /cost ([\d.]+) of 3/.exec(e.textContent ?? '')?.[1]))).toBeLessThanOrEqual(3);
+      await change(() => page.selectOption('[data-control="objective"]', 'sqrtAffinity'));
 
-    // The reference problem: six targets, no source-only task, max order 2, √affinity, budget 3.
-    await change(() => page.click('[data-action="roles-unused"]'));
-    for (const t of REFERENCE_TARGETS) await change(() => page.selectOption(`[data-role-of="${t}"]`, 'target'));
-    await change(() => page.fill('[data-cost-of="denoise"]', '').then(() => page.press('[data-cost-of="denoise"]', 'Tab')));
-    expect(await page.locator('[data-control="budget"]').inputValue()).toBe('3');
-    await expect.poll(() => page.locator('[data-supervised]').textContent()).toBe('curvature, keypoint3d, rgb2sfnorm');
-    expect(await page.locator('[data-objective]').textContent()).toMatch(/^1\.22156[67]/);
-    expect(await page.locator('[data-status]').textContent()).toBe('optimal');
-    const labelled = await page.locator('[data-figure="policy-graph"] [data-role="labelled"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-task')).sort());
-    expect(labelled).toEqual(['curvature', 'keypoint3d', 'rgb2sfnorm']);
-    const transferred = await page.locator('[data-figure="policy-graph"] [data-role="transfer"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-task')).sort());
-    expect(transferred).toEqual(['edge3d', 'reshade', 'rgb2depth']);
-    await expect.poll(() => page.locator('[data-edge="curvature+rgb2sfnorm->edge3d"]').count()).toBe(1);
-    await expect.poll(() => page.locator('[data-edge="keypoint3d+rgb2sfnorm->rgb2depth"]').count()).toBe(1);
+      // The reference problem: six targets, no source-only task, max order 2, √affinity, budget 3.
+      await change(() => page.click('[data-action="roles-unused"]'));
+      for (const t of REFERENCE_TARGETS) await change(() => page.selectOption(`[data-role-of="${t}"]`, 'target'));
+      await change(() => page.fill('[data-cost-of="denoise"]', '').then(() => page.press('[data-cost-of="denoise"]', 'Tab')));
+      expect(await page.locator('[data-control="budget"]').inputValue()).toBe('3');
+      await expect.poll(() => page.locator('[data-supervised]').textContent()).toBe('curvature, keypoint3d, rgb2sfnorm');
+      expect(await page.locator('[data-objective]').textContent()).toMatch(/^1\.22156[67]/);
+      expect(await page.locator('[data-status]').textContent()).toBe('optimal');
+      const labelled = await page
+        .locator('[data-figure="policy-graph"] [data-role="labelled"]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-task')).sort());
+      expect(labelled).toEqual(['curvature', 'keypoint3d', 'rgb2sfnorm']);
+      const transferred = await page
+        .locator('[data-figure="policy-graph"] [data-role="transfer"]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-task')).sort());
+      expect(transferred).toEqual(['edge3d', 'reshade', 'rgb2depth']);
+      await expect.poll(() => page.locator('[data-edge="curvature+rgb2sfnorm->edge3d"]').count()).toBe(1);
+      await expect.poll(() => page.locator('[data-edge="keypoint3d+rgb2sfnorm->rgb2depth"]').count()).toBe(1);
 
-    // Objectives and solvers are the server's lists; HiGHS gives the policy `auto` gave.
-    const optionValues = (selector: string) => page.locator(`${selector} option`).evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
-    expect(await optionValues('[data-control="objective"]')).toEqual([...POLICY_OBJECTIVES]);
-    expect(await optionValues('[data-control="solver"]')).toEqual([...POLICY_SOLVERS]);
-    await change(() => page.selectOption('[data-control="solver"]', 'highs'));
-    await expect.poll(() => page.locator('[data-policy-summary]').textContent()).toMatch(/\(highs/);
-    expect(await page.locator('[data-supervised]').textContent()).toBe('curvature, keypoint3d, rgb2sfnorm');
-    expect(await page.locator('[data-objective]').textContent()).toMatch(/^1\.22156[67]/);
-    await change(() => page.selectOption('[data-control="solver"]', 'auto'));
+      // Objectives and solvers are the server's lists; HiGHS gives the policy `auto` gave.
+      const optionValues = (selector: string) =>
+        page.locator(`${selector} option`).evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+      expect(await optionValues('[data-control="objective"]')).toEqual([...POLICY_OBJECTIVES]);
+      expect(await optionValues('[data-control="solver"]')).toEqual([...POLICY_SOLVERS]);
+      await change(() => page.selectOption('[data-control="solver"]', 'highs'));
+      await expect.poll(() => page.locator('[data-policy-summary]').textContent()).toMatch(/\(highs/);
+      expect(await page.locator('[data-supervised]').textContent()).toBe('curvature, keypoint3d, rgb2sfnorm');
+      expect(await page.locator('[data-objective]').textContent()).toMatch(/^1\.22156[67]/);
+      await change(() => page.selectOption('[data-control="solver"]', 'auto'));
 
-    // Colour by Quality instead of Gain: the edges change colour.
-    const edge = page.locator('[data-edge="curvature+rgb2sfnorm->edge3d"] path').first();
-    const gainColour = await edge.getAttribute('stroke');
-    await page.selectOption('[data-control="colourBy"]', 'quality');
-    await expect.poll(() => edge.getAttribute('stroke')).not.toBe(gainColour);
+      // Colour by Quality instead of Gain: the edges change colour.
+      const edge = page.locator('[data-edge="curvature+rgb2sfnorm->edge3d"] path').first();
+      const gainColour = await edge.getAttribute('stroke');
+      await page.selectOption('[data-control="colourBy"]', 'quality');
+      await expect.poll(() => edge.getAttribute('stroke')).not.toBe(gainColour);
 
-    // Budget sweep of this problem: one row per labellable task.
-    await page.click('[data-action="sweep"]');
-    await expect.poll(() => page.locator('[data-table="sweep-table"] tbody tr').count()).toBe(REFERENCE_TARGETS.length);
-    const sweepRow3 = await page.locator('[data-table="sweep-table"] tbody tr').nth(2).textContent();
-    expect(sweepRow3).toContain('1.2216');
-    await expect.poll(() => page.locator('[data-figure="budget-sweep"] g.mark-line.role-mark path').count()).toBeGreaterThan(0);
+      // Budget sweep of this problem: one row per labellable task.
+      await page.click('[data-action="sweep"]');
+      await expect.poll(() => page.locator('[data-table="sweep-table"] tbody tr').count()).toBe(REFERENCE_TARGETS.length);
+      const sweepRow3 = await page.locator('[data-table="sweep-table"] tbody tr').nth(2).textContent();
+      expect(sweepRow3).toContain('1.2216');
+      await expect.poll(() => page.locator('[data-figure="budget-sweep"] g.mark-line.role-mark path').count()).toBeGreaterThan(0);
 
-    // Exports of the graph and of the policy table.
-    const png = await download(() => page.click('[data-figure="policy-graph"] [data-export="png"]'));
-    expect(png.bytes.subarray(1, 4).toString()).toBe('PNG');
-    const svg = await download(() => page.click('[data-figure="policy-graph"] [data-export="svg"]'));
-    expect(svg.bytes.toString('utf8')).toContain('keypoint3d');
-    const policyJson = JSON.parse((await download(() => page.click('[data-table="policy-table"] [data-export="json"]'))).bytes.toString('utf8'));
-    expect(policyJson.objective).toBeCloseTo(1.221566380396, 9);
-    const sweepCsv = await download(() => page.click('[data-table="sweep-table"] [data-export="csv"]'));
-    expect(sweepCsv.bytes.toString('utf8').split('\n')).toHaveLength(REFERENCE_TARGETS.length + 2);
+      // Exports of the graph and of the policy table.
+      const png = await download(() => page.click('[data-figure="policy-graph"] [data-export="png"]'));
+      expect(png.bytes.subarray(1, 4).toString()).toBe('PNG');
+      const svg = await download(() => page.click('[data-figure="policy-graph"] [data-export="svg"]'));
+      expect(svg.bytes.toString('utf8')).toContain('keypoint3d');
+      const policyJson = JSON.parse((await download(() => page.click('[data-table="policy-table"] [data-export="json"]'))).bytes.toString('utf8'));
+      expect(policyJson.objective).toBeCloseTo(1.221566380396, 9);
+      const sweepCsv = await download(() => page.click('[data-table="sweep-table"] [data-export="csv"]'));
+      expect(sweepCsv.bytes.toString('utf8').split('\n')).toHaveLength(REFERENCE_TARGETS.length + 2);
 
-    // Upload Taskonomy's pickle through the UI: it becomes the selected affinities and is solved.
-    await page.setInputFiles('[data-upload="results"]', join(sharedDataDir, 'taskonomy/results/affinities/all_affinities.pkl'));
-    await expect.poll(() => page.locator('[data-control="affinities"]').inputValue()).toBe('uploads/all_affinities.pkl');
-    await expect.poll(() => page.locator('[data-status]').textContent()).toBe('optimal');
+      // Upload Taskonomy's pickle through the UI: it becomes the selected affinities and is solved.
+      await page.setInputFiles('[data-upload="results"]', join(sharedDataDir, 'taskonomy/results/affinities/all_affinities.pkl'));
+      await expect.poll(() => page.locator('[data-control="affinities"]').inputValue()).toBe('uploads/all_affinities.pkl');
+      await expect.poll(() => page.locator('[data-status]').textContent()).toBe('optimal');
 
-    // AHP on a tournaments file, then its affinities drive the policy.
-    await page.selectOption('[data-control="tournaments"]', 'zoo/wins.json');
-    await page.click('[data-action="ahp-use"]');
-    await expect.poll(() => page.locator('[data-control="affinities"]').inputValue()).toBe('uploads/wins-affinities.json');
-    await expect.poll(() => page.locator('[data-figure="ahp-after"] g.mark-rect.role-mark path').count()).toBeGreaterThan(0);
-    await expect.poll(() => page.locator('[data-table="ahp-consistency"] tbody tr').count()).toBe(2);
-    await expect.poll(() => page.locator('[data-status]').textContent()).toBe('optimal');
-    expect(pageErrors, pageErrors.join('\n')).toEqual([]);
-  }, 60_000);
+      // AHP on a tournaments file, then its affinities drive the policy.
+      await page.selectOption('[data-control="tournaments"]', 'zoo/wins.json');
+      await page.click('[data-action="ahp-use"]');
+      await expect.poll(() => page.locator('[data-control="affinities"]').inputValue()).toBe('uploads/wins-affinities.json');
+      await expect.poll(() => page.locator('[data-figure="ahp-after"] g.mark-rect.role-mark path').count()).toBeGreaterThan(0);
+      await expect.poll(() => page.locator('[data-table="ahp-consistency"] tbody tr').count()).toBe(2);
+      await expect.poll(() => page.locator('[data-status]').textContent()).toBe('optimal');
+      expect(pageErrors, pageErrors.join('\n')).toEqual([]);
+    },
+    60_000,
+  );
 });

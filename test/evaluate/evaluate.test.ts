@@ -90,7 +90,17 @@ describe('evaluatePrediction — hand-worked', () => {
   });
 
   it('a constant column makes the target undefined: null, listed, left out of the mean', () => {
-    const flat: LabelledMatrix = { rows: labels, cols: ['A', 'B'], matrix: fromRows([[0, 0.3], [1, 0.95], [1, 0.9], [1, 0.5], [1, 0.1]]) };
+    const flat: LabelledMatrix = {
+      rows: labels,
+      cols: ['A', 'B'],
+      matrix: fromRows([
+        [0, 0.3],
+        [1, 0.95],
+        [1, 0.9],
+        [1, 0.5],
+        [1, 0.1],
+      ]),
+    };
     const r = evaluatePrediction(predicted, flat);
     expect(r.per_target.A).toBeNull();
     expect(r.undefined_targets).toEqual(['A']);
@@ -130,9 +140,7 @@ describe('evaluatePrediction — hand-worked', () => {
 
 describe('evaluatePrediction — errors', () => {
   it('names unknown targets and sources and lists the available labels', () => {
-    expect(() => evaluatePrediction(predicted, truth, { targets: ['A', 'C'] })).toThrow(
-      /target "C" not found in the truth columns \(available: A, B\)/,
-    );
+    expect(() => evaluatePrediction(predicted, truth, { targets: ['A', 'C'] })).toThrow(/target "C" not found in the truth columns \(available: A, B\)/);
     expect(() => evaluatePrediction(predicted, truth, { targets: ['X'] })).toThrow(
       /"X" not found in the predicted columns \(available: A, B, C, D, E\); target "X" not found in the truth columns/,
     );
@@ -142,13 +150,20 @@ describe('evaluatePrediction — errors', () => {
   });
 
   it('needs at least 3 candidate sources per target', () => {
-    expect(() => evaluatePrediction(predicted, truth, { sources: ['A', 'B', 'C'] })).toThrow(
-      /target "A" has 2 candidate source\(s\); at least 3/,
-    );
+    expect(() => evaluatePrediction(predicted, truth, { sources: ['A', 'B', 'C'] })).toThrow(/target "A" has 2 candidate source\(s\); at least 3/);
   });
 
   it('refuses missing (NaN) cells, naming the transfer', () => {
-    const holes: LabelledMatrix = { ...truth, matrix: fromRows([[0.7, 0.3], [0.8, 0.95], [Number.NaN, 0.9], [0.2, 0.5], [0.1, 0.1]]) };
+    const holes: LabelledMatrix = {
+      ...truth,
+      matrix: fromRows([
+        [0.7, 0.3],
+        [0.8, 0.95],
+        [Number.NaN, 0.9],
+        [0.2, 0.5],
+        [0.1, 0.1],
+      ]),
+    };
     expect(() => evaluatePrediction(predicted, holes)).toThrow(/truth has NaN for source "C" → target "A"/);
   });
 
@@ -199,8 +214,7 @@ const readJson = (file: string): any => JSON.parse(readFileSync(file, 'utf8'));
 type Table = Record<string, Record<string, number>>;
 const NORMS = ['None', 'centering', 'znorm', 'group_norm', 'instance_norm', 'layer_norm', 'batch_norm'];
 const FUNCS = ['rbf', 'lap', 'linear', 'pearson', 'euclidean', 'cosine'];
-const table = (rows: number[][]): Table =>
-  Object.fromEntries(NORMS.map((norm, i) => [norm, Object.fromEntries(FUNCS.map((f, j) => [f, rows[i][j]]))]));
+const table = (rows: number[][]): Table => Object.fromEntries(NORMS.map((norm, i) => [norm, Object.fromEntries(FUNCS.map((f, j) => [f, rows[i][j]]))]));
 
 // The DDS paper's Taskonomy tables as its notebook printed them (3 decimals), rows = normalisation, columns = f.
 const PUBLISHED_VS_AFFINITY = table([

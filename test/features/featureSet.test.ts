@@ -94,13 +94,18 @@ describe('loadFeatureSet: validation', () => {
     await put('a.npy', f32([]));
     await expect(loadFeatureSet(dir)).rejects.toThrow('a 0-d (scalar) array is not a feature matrix');
     await put('a.npy', f32([7]));
-    await expect(loadFeatureSet(dir)).rejects.toThrow(`${join(dir, 'a.npy')}: 1-d array of shape (7,) is ambiguous; features need shape (n_images, n_features, ...) — if it holds one feature per image, save it as x[:, None], shape (7, 1)`);
+    await expect(loadFeatureSet(dir)).rejects.toThrow(
+      `${join(dir, 'a.npy')}: 1-d array of shape (7,) is ambiguous; features need shape (n_images, n_features, ...) — if it holds one feature per image, save it as x[:, None], shape (7, 1)`,
+    );
     await put('a.npy', f32([5, 0]));
     await expect(loadFeatureSet(dir)).rejects.toThrow('no features per image (shape 5×0)');
   });
 
   it('NaN and Inf give the first bad image and feature', async () => {
-    await put('a.npy', f32([4, 3], (i) => (i === 7 ? Number.NaN : i)));
+    await put(
+      'a.npy',
+      f32([4, 3], (i) => (i === 7 ? Number.NaN : i)),
+    );
     await expect(loadFeatureSet(dir)).rejects.toThrow(`${join(dir, 'a.npy')}: NaN at image 2, feature 1 (the first non-finite value); features must be finite`);
     await put('a.npy', { dtype: 'float64', shape: [3, 2, 2], data: Float64Array.from({ length: 12 }, (_, i) => (i === 5 ? -Infinity : 0)) });
     await expect(loadFeatureSet(dir)).rejects.toThrow('-Infinity at image 1, feature 1');
@@ -108,19 +113,31 @@ describe('loadFeatureSet: validation', () => {
 
   it('empty directories, truncated and corrupt files, unknown paths', async () => {
     await writeFile(join(dir, 'notes.txt'), 'x');
-    await expect(loadFeatureSet(dir)).rejects.toThrow(`${dir}: no .npy files found (1 other file ignored); a feature set directory holds one <label>.npy per model`);
+    await expect(loadFeatureSet(dir)).rejects.toThrow(
+      `${dir}: no .npy files found (1 other file ignored); a feature set directory holds one <label>.npy per model`,
+    );
     await put('a.npy', writeNpy(f32([5, 4])).subarray(0, 150));
     await expect(loadFeatureSet(dir)).rejects.toThrow(`${join(dir, 'a.npy')}: truncated: header says 5×4 float32 (80 bytes) but only 22 data bytes present`);
     await put('a.npy', new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
     await expect(loadFeatureSet(dir)).rejects.toThrow(`${join(dir, 'a.npy')}: not a .npy file`);
-    await expect(loadFeatureSet(join(dir, 'nope'))).rejects.toThrow('no such file or directory; a feature set is a directory of .npy files, a .npz or a .safetensors file');
+    await expect(loadFeatureSet(join(dir, 'nope'))).rejects.toThrow(
+      'no such file or directory; a feature set is a directory of .npy files, a .npz or a .safetensors file',
+    );
     await writeFile(join(dir, 'x.h5'), 'x');
     await expect(loadFeatureSet(join(dir, 'x.h5'))).rejects.toThrow('unsupported feature file ".h5"');
   });
 
   it('npz and safetensors members are named file:key in errors', async () => {
     const npz = join(dir, 's.npz');
-    await writeFile(npz, writeNpz(new Map([['ok', f32([3, 2])], ['bad', f32([3, 2], (i) => (i === 4 ? Infinity : 0))]])));
+    await writeFile(
+      npz,
+      writeNpz(
+        new Map([
+          ['ok', f32([3, 2])],
+          ['bad', f32([3, 2], (i) => (i === 4 ? Infinity : 0))],
+        ]),
+      ),
+    );
     await expect(loadFeatureSet(npz)).rejects.toThrow(`${npz}:bad: Infinity at image 2, feature 0`);
     const st = join(dir, 's.safetensors');
     await writeFile(st, writeSafetensors(new Map([['m', { dtype: 'int32', shape: [3, 2], data: new Int32Array(6) } as NdArray]])));

@@ -119,7 +119,9 @@ describe('comparing feature sets', () => {
     expect(b.n).toBe(a.n);
     const err = await similarityMatrix([...a.members, ...b.members], 'rsa').catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/featA\/tiny\/r\.npy \(images from .*featA\/manifest\.json\) and .*featB\/tiny\/r\.npy \(images from .*featB\/manifest\.json\) are not computed on the same images — different images: row 0 is [0-9a-f]{12}… in \S*featA\/tiny\/r\.npy but [0-9a-f]{12}… in \S*featB\/tiny\/r\.npy/);
+    expect((err as Error).message).toMatch(
+      /featA\/tiny\/r\.npy \(images from .*featA\/manifest\.json\) and .*featB\/tiny\/r\.npy \(images from .*featB\/manifest\.json\) are not computed on the same images — different images: row 0 is [0-9a-f]{12}… in \S*featA\/tiny\/r\.npy but [0-9a-f]{12}… in \S*featB\/tiny\/r\.npy/,
+    );
     // The same photos in another order: said so.
     const r = await loadFeatureSet(feat.R);
     await expect(similarityMatrix([a.members[1], r.members[1]], 'rsa')).rejects.toThrow(/the same images in a different order: row 0/);
@@ -128,11 +130,15 @@ describe('comparing feature sets', () => {
   it('taskmap rank across them is refused with a clear message (a .npy target in another extracted folder)', async () => {
     const res = await runCli('rank', feat.A, '--target', join(feat.B, 'tiny', 'y.npy'));
     expect(res.code).toBe(1);
-    expect(res.err).toMatch(/^taskmap: target y: .*featB\/tiny\/y\.npy \(images from .*manifest\.json\) and .*featA\/tiny\/r\.npy .* are not computed on the same images — different images: row 0/);
+    expect(res.err).toMatch(
+      /^taskmap: target y: .*featB\/tiny\/y\.npy \(images from .*manifest\.json\) and .*featA\/tiny\/r\.npy .* are not computed on the same images — different images: row 0/,
+    );
     // The library too (member of one set ranked against the other set's candidates).
     const b = await loadFeatureSet(feat.B);
     const a = await loadFeatureSet(feat.A);
-    await expect(rankSources(a.members, { kind: 'representation', representation: b.members[1] }, { measure: 'rsa' })).rejects.toThrow(/not computed on the same images/);
+    await expect(rankSources(a.members, { kind: 'representation', representation: b.members[1] }, { measure: 'rsa' })).rejects.toThrow(
+      /not computed on the same images/,
+    );
   });
 
   it('the same images in the same order from two separate extractions compare fine, without a warning (bootstrap included)', async () => {
@@ -158,7 +164,9 @@ describe('comparing feature sets', () => {
     expect(res.code).toBe(0);
     await settle();
     expect(warnings).toHaveLength(1); // once, though every bootstrap draw compares them again
-    expect(warnings[0]).toMatch(/target y: .*plain\/tiny\/y\.npy and .*featA are different feature sets of 6 images, and y carries no image ids, so taskmap cannot check .*--images-list/);
+    expect(warnings[0]).toMatch(
+      /target y: .*plain\/tiny\/y\.npy and .*featA are different feature sets of 6 images, and y carries no image ids, so taskmap cannot check .*--images-list/,
+    );
     // Library: a member of a set without ids meets one with them.
     warnings = [];
     const p = await loadFeatureSet(plain);

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const sharedDataDir = path.resolve(repoRoot, '../shared/data');
-export const haveSharedData = existsSync(path.join(sharedDataDir, 'taskonomy', 'results')) && existsSync(path.join(sharedDataDir, 'duality-diagram-similarity'));
+export const haveSharedData =
+  existsSync(path.join(sharedDataDir, 'taskonomy', 'results')) && existsSync(path.join(sharedDataDir, 'duality-diagram-similarity'));
 
 /** `describe.skipIf(skipWithoutSharedData)`: skip only outside CI, and only when the data is missing. */
 export const skipWithoutSharedData = !haveSharedData && !process.env.CI;

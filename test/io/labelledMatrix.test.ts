@@ -63,15 +63,26 @@ describe('labelled matrices on disk', () => {
     const p = join(dir, 'sim.npy');
     await writeLabelledMatrix(p, sim);
     // The sidecar records the digest of the data it labels (checked on read: a torn pair is refused).
-    const sha256 = createHash('sha256').update(await readFile(p)).digest('hex');
+    const sha256 = createHash('sha256')
+      .update(await readFile(p))
+      .digest('hex');
     expect(JSON.parse(await readFile(labelsSidecarPath(p), 'utf8'))).toEqual({ rows: sim.rows, cols: sim.cols, measure: 'rsa', sha256 });
     expect(readNpy(await readFile(p), p).dtype).toBe('float64');
     expect(await readLabelledMatrix(p)).toEqual(sim);
     const bare = join(dir, 'bare.npy');
     await writeFile(bare, writeNpy({ dtype: 'float32', shape: [2, 2], data: new Float32Array([1, 0.5, 0.5, 1]) }));
     const m = await readLabelledMatrix(bare, { labels: ['x', 'y'] });
-    expect(m).toEqual({ rows: ['x', 'y'], cols: ['x', 'y'], matrix: fromRows([[1, 0.5], [0.5, 1]]) });
-    await expect(readLabelledMatrix(bare)).rejects.toThrow(`${bare}: a .npy matrix has no labels of its own; pass the labels, or put {"rows": [...], "cols": [...]} in ${bare}.labels.json`);
+    expect(m).toEqual({
+      rows: ['x', 'y'],
+      cols: ['x', 'y'],
+      matrix: fromRows([
+        [1, 0.5],
+        [0.5, 1],
+      ]),
+    });
+    await expect(readLabelledMatrix(bare)).rejects.toThrow(
+      `${bare}: a .npy matrix has no labels of its own; pass the labels, or put {"rows": [...], "cols": [...]} in ${bare}.labels.json`,
+    );
     await expect(readLabelledMatrix(bare, { labels: ['x'] })).rejects.toThrow('1 labels given for a 2×2 matrix');
   });
 
@@ -108,7 +119,9 @@ describe('labelled matrices on disk', () => {
     await expect(readLabelledMatrix(p)).rejects.toThrow('matrix[0] must have 2 values (one per column label)');
     await writeFile(p, JSON.stringify({ something: 'else' }));
     await expect(readLabelledMatrix(p)).rejects.toThrow('neither {"rows","cols","matrix"} nor a result dict');
-    expect(() => labelledMatrixFromCsv(',x,y\na,1,2\nb,3\n', 'm.csv')).toThrow('m.csv: record 3 has 2 fields, expected 3 (a label and 2 values, as in the header)');
+    expect(() => labelledMatrixFromCsv(',x,y\na,1,2\nb,3\n', 'm.csv')).toThrow(
+      'm.csv: record 3 has 2 fields, expected 3 (a label and 2 values, as in the header)',
+    );
     expect(() => labelledMatrixFromCsv(',x\na,0x10\n', 'm.csv')).toThrow('m.csv: record 2, column "x": "0x10" is not a number');
     expect(() => labelledMatrixFromCsv(',"x\na,1\n', 'm.csv')).toThrow(/unterminated quoted field/);
     await expect(readLabelledMatrix(join(dir, 'm.txt'))).rejects.toThrow('unsupported matrix format ".txt"');

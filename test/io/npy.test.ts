@@ -79,8 +79,12 @@ describe('readNpy: numpy-written fixtures', () => {
   });
 
   it('non-numeric dtypes are refused with the file name and a fix', () => {
-    expect(() => load('U5_2.npy')).toThrow('U5_2.npy: unsupported dtype <U5; supported: float16/32/64, int8/16/32/64, uint8/16/32/64, bool — convert it with x.astype(np.float32)');
-    expect(() => load('object_dict.npy')).toThrow(/^object_dict\.npy: holds a NumPy object array \(dtype \|O, pickled Python objects\), not numeric data; re-save it/);
+    expect(() => load('U5_2.npy')).toThrow(
+      'U5_2.npy: unsupported dtype <U5; supported: float16/32/64, int8/16/32/64, uint8/16/32/64, bool — convert it with x.astype(np.float32)',
+    );
+    expect(() => load('object_dict.npy')).toThrow(
+      /^object_dict\.npy: holds a NumPy object array \(dtype \|O, pickled Python objects\), not numeric data; re-save it/,
+    );
   });
 
   it('readNpyObject reads object arrays through the restricted unpickler, numeric ones as NdArray', () => {
@@ -113,18 +117,28 @@ describe('readNpy: corrupt files', () => {
   });
 
   it('bad magic, versions, headers and trailing bytes', () => {
-    expect(() => readNpy(Buffer.from('hello world, not numpy'), 'x.npy')).toThrow('x.npy: not a .npy file (expected it to start with \\x93NUMPY, found "hello ")');
+    expect(() => readNpy(Buffer.from('hello world, not numpy'), 'x.npy')).toThrow(
+      'x.npy: not a .npy file (expected it to start with \\x93NUMPY, found "hello ")',
+    );
     expect(() => readNpy(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0, 0, 0, 0, 0]), 'x.npy')).toThrow(/looks like a zip archive \(\.npz\): read it with readNpz/);
     const v4 = good.slice();
     v4[6] = 4;
     expect(() => readNpy(v4, 'x.npy')).toThrow('x.npy: unsupported .npy format version 4.0 (supported: 1.0, 2.0, 3.0)');
-    expect(() => readNpy(npyWithHeader("{'descr': '<f4', 'shape': (3,), }"), 'x.npy')).toThrow(/x\.npy: corrupt \.npy header .*expected the keys descr, fortran_order, shape/);
+    expect(() => readNpy(npyWithHeader("{'descr': '<f4', 'shape': (3,), }"), 'x.npy')).toThrow(
+      /x\.npy: corrupt \.npy header .*expected the keys descr, fortran_order, shape/,
+    );
     expect(() => readNpy(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (3,"), 'x.npy')).toThrow(/x\.npy: corrupt \.npy header/);
-    expect(() => readNpy(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (-3,), }"), 'x.npy')).toThrow(/shape is not a tuple of non-negative integers/);
-    expect(() => readNpy(npyWithHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }"), 'x.npy')).toThrow(/structured \(record\) dtypes are not supported/);
+    expect(() => readNpy(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (-3,), }"), 'x.npy')).toThrow(
+      /shape is not a tuple of non-negative integers/,
+    );
+    expect(() => readNpy(npyWithHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }"), 'x.npy')).toThrow(
+      /structured \(record\) dtypes are not supported/,
+    );
     const extra = new Uint8Array(good.length + 8);
     extra.set(good);
-    expect(() => readNpy(extra, 'x.npy')).toThrow('x.npy: 8 unexpected bytes after the 3×4 array data; the file is corrupt or holds several arrays appended with np.save — save one array per file (or use .npz)');
+    expect(() => readNpy(extra, 'x.npy')).toThrow(
+      'x.npy: 8 unexpected bytes after the 3×4 array data; the file is corrupt or holds several arrays appended with np.save — save one array per file (or use .npz)',
+    );
   });
 
   it('hand-written headers: Python 2 longs, version 2.0, Fortran order of a 2-d array', () => {
@@ -178,7 +192,9 @@ describe('writeNpy', () => {
 
   it('refuses inconsistent arrays', () => {
     expect(() => writeNpy({ dtype: 'float64', shape: [2, 2], data: new Float64Array(3) })).toThrow('writeNpy: shape 2×2 needs 4 elements, data has 3');
-    expect(() => writeNpy({ dtype: 'float64', shape: [2], data: new Float32Array(2) })).toThrow('writeNpy: dtype float64 needs a Float64Array, got Float32Array');
+    expect(() => writeNpy({ dtype: 'float64', shape: [2], data: new Float32Array(2) })).toThrow(
+      'writeNpy: dtype float64 needs a Float64Array, got Float32Array',
+    );
   });
 
   it('fortranToC transposes plain arrays too', () => {

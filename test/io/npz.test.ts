@@ -36,7 +36,9 @@ describe('readNpz', () => {
 
   it('corrupt archives and non-npy members are reported', () => {
     const bytes = new Uint8Array(readFileSync(join(FIX, 'npz/stored.npz')));
-    expect(() => readNpz(bytes.subarray(0, bytes.length - 30), 'cut.npz')).toThrow(/^cut\.npz: not a readable \.npz \(zip\) archive \(.*\); the file is truncated or corrupt/);
+    expect(() => readNpz(bytes.subarray(0, bytes.length - 30), 'cut.npz')).toThrow(
+      /^cut\.npz: not a readable \.npz \(zip\) archive \(.*\); the file is truncated or corrupt/,
+    );
     expect(() => readNpz(new Uint8Array(100), 'zero.npz')).toThrow(/^zero\.npz: not a readable \.npz/);
     const zip = zipSync({ 'a.npy': writeNpy(f4), 'notes.txt': new Uint8Array([104, 105]) });
     expect(() => readNpz(zip, 'z.npz')).toThrow('z.npz: member "notes.txt" is not a .npy array; an .npz holds only .npy members (write it with np.savez)');

@@ -63,7 +63,29 @@ describe('unpickle: plain data, protocols 0–5 (fixtures written by Python)', (
 
   it('a __proto__ key is stored as data and does not touch any prototype', () => {
     // {'__proto__': {'polluted': 1}} at protocol 2
-    const bytes = new Uint8Array([0x80, 2, 0x7d, 0x58, 9, 0, 0, 0, ...ascii('__proto__'), 0x7d, 0x58, 8, 0, 0, 0, ...ascii('polluted'), 0x4b, 1, 0x73, 0x73, 0x2e]);
+    const bytes = new Uint8Array([
+      0x80,
+      2,
+      0x7d,
+      0x58,
+      9,
+      0,
+      0,
+      0,
+      ...ascii('__proto__'),
+      0x7d,
+      0x58,
+      8,
+      0,
+      0,
+      0,
+      ...ascii('polluted'),
+      0x4b,
+      1,
+      0x73,
+      0x73,
+      0x2e,
+    ]);
     const v = unpickle(bytes, 'proto.pkl') as Record<string, unknown>;
     expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
     expect(Object.keys(v)).toEqual(['__proto__']);
@@ -118,7 +140,9 @@ describe('unpickle: hostile pickles never run code', () => {
 
   it('refuses object-state tricks on whitelisted globals and external references', () => {
     // OrderedDict() then BUILD with an attribute dict: would set attributes in Python.
-    expect(() => unpickle(ascii(`ccollections\nOrderedDict\n)R}S'a'\nI1\nsb.`), 'b.pkl')).toThrow(/BUILD \(setting object state\) on an object is not plain data/);
+    expect(() => unpickle(ascii(`ccollections\nOrderedDict\n)R}S'a'\nI1\nsb.`), 'b.pkl')).toThrow(
+      /BUILD \(setting object state\) on an object is not plain data/,
+    );
     expect(() => unpickle(ascii(`S'x'\nP`), 'p.pkl')).toThrow(/persistent ids/);
     expect(() => unpickle(new Uint8Array([0x80, 4, 0x82, 1, 0x2e]), 'e.pkl')).toThrow(/extension-registry/);
     expect(() => unpickle(ascii(`cnumpy\nndarray\n.`), 'g.pkl')).toThrow(/numpy\.ndarray appears as a value/);

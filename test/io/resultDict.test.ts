@@ -38,7 +38,9 @@ describe('validateResultDict / readResultDict errors', () => {
   });
 
   it('names the file, the key and the expected shape', () => {
-    expect(() => validateResultDict([1, 2], 'r.json')).toThrow('r.json: expected an object, found a list; a Taskonomy result dict maps "source__target" keys to finite numbers');
+    expect(() => validateResultDict([1, 2], 'r.json')).toThrow(
+      'r.json: expected an object, found a list; a Taskonomy result dict maps "source__target" keys to finite numbers',
+    );
     expect(() => validateResultDict({}, 'r.json')).toThrow('r.json: the result dict is empty');
     expect(() => validateResultDict({ a__b: 'x' }, 'r.json')).toThrow('r.json: value of "a__b" is "x" (string); a Taskonomy result dict');
     expect(() => validateResultDict({ a__b: null }, 'r.json')).toThrow('r.json: value of "a__b" is null (object)');

@@ -46,11 +46,15 @@ describe('readSafetensors', () => {
     notJson[9] = 0x7b;
     expect(() => readSafetensors(notJson, 's')).toThrow(/^s: not a safetensors file \(the header is not valid JSON/);
     expect(() => readSafetensors(st([1, 2]), 's')).toThrow('s: not a safetensors file (the header is not a JSON object)');
-    expect(() => readSafetensors(st({ a: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, 8), 's')).toThrow(/s: tensor "a": unsupported dtype C64 \(supported: F64, F32, F16, BF16/);
+    expect(() => readSafetensors(st({ a: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, 8), 's')).toThrow(
+      /s: tensor "a": unsupported dtype C64 \(supported: F64, F32, F16, BF16/,
+    );
     expect(() => readSafetensors(st({ a: f32([0, 8], [-2]) }, 8), 's')).toThrow('s: tensor "a": shape is not a list of non-negative integers');
     expect(() => readSafetensors(st({ a: f32([8, 0]) }, 8), 's')).toThrow('s: tensor "a": data_offsets is not [begin, end] with 0 ≤ begin ≤ end');
     expect(() => readSafetensors(st({ a: f32([0, 12]) }, 12), 's')).toThrow('s: tensor "a": shape 2 F32 needs 8 bytes but data_offsets span 12');
-    expect(() => readSafetensors(st({ a: f32([0, 8]) }, 4), 's')).toThrow('s: tensor "a": truncated: data_offsets end at byte 8 but the data section has only 4 bytes; re-create the file');
+    expect(() => readSafetensors(st({ a: f32([0, 8]) }, 4), 's')).toThrow(
+      's: tensor "a": truncated: data_offsets end at byte 8 but the data section has only 4 bytes; re-create the file',
+    );
   });
 
   it('offsets must tile the data section: no overlaps, holes or trailing bytes', () => {
@@ -58,7 +62,9 @@ describe('readSafetensors', () => {
     expect(() => readSafetensors(st({ a: f32(0), b: f32(4) }, 12), 's')).toThrow('s: tensors "a" and "b" overlap (bytes 0–8 and 4–12); the file is corrupt');
     expect(() => readSafetensors(st({ a: f32(0), b: f32(12) }, 20), 's')).toThrow('s: bytes 8–12 of the data section belong to no tensor; the file is corrupt');
     expect(() => readSafetensors(st({ a: f32(0) }, 12), 's')).toThrow('s: 4 bytes after the last tensor belong to no tensor; the file is corrupt');
-    expect(readSafetensors(st({ __metadata__: { x: 'y' }, a: f32(0) }, new Uint8Array(new Float32Array([1, 2]).buffer)), 's').get('a')!.data).toEqual(new Float32Array([1, 2]));
+    expect(readSafetensors(st({ __metadata__: { x: 'y' }, a: f32(0) }, new Uint8Array(new Float32Array([1, 2]).buffer)), 's').get('a')!.data).toEqual(
+      new Float32Array([1, 2]),
+    );
   });
 });
 

@@ -15,7 +15,13 @@ function symmetricTestMatrix(n: number): Matrix {
 
 describe('symmetricEigen', () => {
   it('tridiagonal [2 1 0; 1 2 1; 0 1 2]: eigenvalues 2+√2, 2, 2−√2 with closed-form eigenvectors', () => {
-    const { values, vectors } = symmetricEigen(fromRows([[2, 1, 0], [1, 2, 1], [0, 1, 2]]));
+    const { values, vectors } = symmetricEigen(
+      fromRows([
+        [2, 1, 0],
+        [1, 2, 1],
+        [0, 1, 2],
+      ]),
+    );
     const expected = [2 + Math.SQRT2, 2, 2 - Math.SQRT2];
     expected.forEach((v, j) => expect(values[j]).toBeCloseTo(v, 13));
     const closedForm = [
@@ -53,11 +59,35 @@ describe('symmetricEigen', () => {
   });
 
   it('accepts rounding-level asymmetry and rejects real asymmetry, non-square and non-finite input', () => {
-    const nearly = fromRows([[1, 0.5], [0.5 + 1e-15, 1]]);
+    const nearly = fromRows([
+      [1, 0.5],
+      [0.5 + 1e-15, 1],
+    ]);
     expect(symmetricEigen(nearly).values[0]).toBeCloseTo(1.5, 12);
-    expect(() => symmetricEigen(fromRows([[1, 2], [3, 1]]))).toThrow(/not symmetric: \(0, 1\) = 2 but \(1, 0\) = 3/);
-    expect(() => symmetricEigen(fromRows([[1, 2, 3], [2, 1, 0]]))).toThrow(/2×3, not square/);
-    expect(() => symmetricEigen(fromRows([[1, Number.NaN], [Number.NaN, 1]]))).toThrow(/entry \(0, 1\) is NaN/);
+    expect(() =>
+      symmetricEigen(
+        fromRows([
+          [1, 2],
+          [3, 1],
+        ]),
+      ),
+    ).toThrow(/not symmetric: \(0, 1\) = 2 but \(1, 0\) = 3/);
+    expect(() =>
+      symmetricEigen(
+        fromRows([
+          [1, 2, 3],
+          [2, 1, 0],
+        ]),
+      ),
+    ).toThrow(/2×3, not square/);
+    expect(() =>
+      symmetricEigen(
+        fromRows([
+          [1, Number.NaN],
+          [Number.NaN, 1],
+        ]),
+      ),
+    ).toThrow(/entry \(0, 1\) is NaN/);
   });
 });
 
@@ -89,9 +119,31 @@ describe('principalEigenvector', () => {
   });
 
   it('rejects negative entries and reports non-convergence of a periodic matrix', () => {
-    expect(() => principalEigenvector(fromRows([[1, -1], [1, 1]]))).toThrow(/\(0, 1\) is negative/);
+    expect(() =>
+      principalEigenvector(
+        fromRows([
+          [1, -1],
+          [1, 1],
+        ]),
+      ),
+    ).toThrow(/\(0, 1\) is negative/);
     // [[0, 2], [1, 0]] maps the uniform start to (2/3, 1/3) and back: period 2, never converges
-    expect(() => principalEigenvector(fromRows([[0, 2], [1, 0]]), { maxIterations: 50 })).toThrow(/no convergence/);
-    expect(() => principalEigenvector(fromRows([[0, 0], [0, 0]]))).toThrow(/zero spectral radius/);
+    expect(() =>
+      principalEigenvector(
+        fromRows([
+          [0, 2],
+          [1, 0],
+        ]),
+        { maxIterations: 50 },
+      ),
+    ).toThrow(/no convergence/);
+    expect(() =>
+      principalEigenvector(
+        fromRows([
+          [0, 0],
+          [0, 0],
+        ]),
+      ),
+    ).toThrow(/zero spectral radius/);
   });
 });

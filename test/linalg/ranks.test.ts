@@ -65,8 +65,7 @@ describe('rankData', () => {
 
   it('matches scipy rankdata (checksum Σ (i+1)·rank_i) on the formula data of the correlation tests', () => {
     // y_i = ((7i² + 13i + 5) mod 41)/8 + ((11i² + 3i + 1) mod 37)/4; scipy 1.17 checksums.
-    const y = (n: number) =>
-      Float64Array.from({ length: n }, (_, i) => ((i * i * 11 + 3 * i + 1) % 37) / 4 + ((i * i * 7 + i * 13 + 5) % 41) / 8);
+    const y = (n: number) => Float64Array.from({ length: n }, (_, i) => ((i * i * 11 + 3 * i + 1) % 37) / 4 + ((i * i * 7 + i * 13 + 5) % 41) / 8);
     const checksum = (r: Float64Array) => r.reduce((s, v, i) => s + (i + 1) * v, 0);
     expect(checksum(rankData(y(1000)))).toBe(249597413.0);
     expect(checksum(rankData(y(5000)))).toBe(31246664281.5);

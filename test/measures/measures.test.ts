@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Representation } from '../../src/features/types.js';
-import {
-  canonicalMeasureId,
-  describeMeasure,
-  parseMeasure,
-  standardMeasureIds,
-  type Invariance,
-} from '../../src/measures/registry.js';
+import { canonicalMeasureId, describeMeasure, parseMeasure, standardMeasureIds, type Invariance } from '../../src/measures/registry.js';
 import { crossSimilarity, pairSimilarity, PreparedCache, similarityMatrix } from '../../src/measures/similarity.js';
 import { centerMatrix } from '../../src/measures/compare.js';
 import { fromRows } from '../../src/linalg/dense.js';
@@ -111,8 +105,26 @@ describe('closed forms and identities', () => {
     expect(await pairSimilarity(X, Y, 'cka')).toBeCloseTo(a2 / Math.sqrt(a2 ** 2 + b2 ** 2), 14);
   });
   it('unbiased centring of any 3×3 matrix is the zero matrix is refused (n < 4), and of a 4×4 has zero row sums', () => {
-    expect(() => centerMatrix(fromRows([[1, 2, 3], [2, 5, 1], [3, 1, 4]]), 'unbiased', 'm3')).toThrow(/at least 4 images/);
-    const c = centerMatrix(fromRows([[1, 2, 3, 0], [2, 5, 1, 7], [3, 1, 4, 2], [0, 7, 2, 9]]), 'unbiased');
+    expect(() =>
+      centerMatrix(
+        fromRows([
+          [1, 2, 3],
+          [2, 5, 1],
+          [3, 1, 4],
+        ]),
+        'unbiased',
+        'm3',
+      ),
+    ).toThrow(/at least 4 images/);
+    const c = centerMatrix(
+      fromRows([
+        [1, 2, 3, 0],
+        [2, 5, 1, 7],
+        [3, 1, 4, 2],
+        [0, 7, 2, 9],
+      ]),
+      'unbiased',
+    );
     for (let i = 0; i < 4; i++) {
       let s = 0;
       for (let j = 0; j < 4; j++) s += c.data[i * 4 + j];

@@ -14,13 +14,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Representation } from '../../src/features/types.js';
-import {
-  describeMeasure,
-  FAMILIES,
-  INVARIANCE_DESCRIPTIONS,
-  standardMeasureIds,
-  type Invariance,
-} from '../../src/measures/registry.js';
+import { describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardMeasureIds, type Invariance } from '../../src/measures/registry.js';
 import { crossSimilarity, pairSimilarity, similarityMatrix } from '../../src/measures/similarity.js';
 import { taskDistance, parseTaskMeasure, TASK_MEASURES } from '../../src/nsl/taskMeasures.js';
 import type { FisherEmbedding } from '../../src/nsl/fisher.js';
@@ -269,12 +263,14 @@ describe('batched matrices equal the pairwise computation', () => {
   for (const id of IDS) {
     it(id, async () => {
       for (const size of SIZES) {
-        const reps = [0, 1, 2, 3].map((k) => {
-          const base = randomRep(`m${k}`, size.n, size.shape, 300 + k);
-          // Mix in a shared component so the scores are spread, not all ≈ 0.
-          const shared = randomRep('s', size.n, size.shape, 299);
-          return mapRep(base, (x, i, j) => x + (k + 1) * 0.5 * shared.data[i * base.p + j], '');
-        }).map((r, k) => ({ ...r, label: `m${k}` }));
+        const reps = [0, 1, 2, 3]
+          .map((k) => {
+            const base = randomRep(`m${k}`, size.n, size.shape, 300 + k);
+            // Mix in a shared component so the scores are spread, not all ≈ 0.
+            const shared = randomRep('s', size.n, size.shape, 299);
+            return mapRep(base, (x, i, j) => x + (k + 1) * 0.5 * shared.data[i * base.p + j], '');
+          })
+          .map((r, k) => ({ ...r, label: `m${k}` }));
         const m = await similarityMatrix(reps, id);
         const cross = await crossSimilarity(reps.slice(0, 2), reps, id);
         for (let i = 0; i < 4; i++) {
@@ -315,7 +311,12 @@ describe('metric axioms', () => {
             const m = await similarityMatrix([a, b, c], id);
             const d = (i: number, j: number) => 1 - m.matrix.data[i * 3 + j];
             // every ordering of the triple: d(x, z) ≤ d(x, y) + d(y, z)
-            for (const [x, y, z] of [[0, 1, 2], [0, 2, 1], [1, 0, 2]]) if (d(x, z) > d(x, y) + d(y, z) + 1e-12) violated = true;
+            for (const [x, y, z] of [
+              [0, 1, 2],
+              [0, 2, 1],
+              [1, 0, 2],
+            ])
+              if (d(x, z) > d(x, y) + d(y, z) + 1e-12) violated = true;
           }
       if (kendall && violated) kendallViolation.push(id);
       if (!kendall && !violated) noViolation.push(id);

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it} from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../src/models/manifest.js';
 import { writeImages, writeTinyOnnx } from './fixtures.js';
 import { runCli } from '../helpers/cli.js';

@@ -196,7 +196,9 @@ describe('extract: errors', () => {
   });
 
   it('unknown layer lists close matches before any work starts', async () => {
-    await expect(run({ images, out: join(root, 'out-layer'), models: [{ ref: onnxPath, taps: ['rr'] }] })).rejects.toThrow(/unknown layer "rr"; did you mean "r"/);
+    await expect(run({ images, out: join(root, 'out-layer'), models: [{ ref: onnxPath, taps: ['rr'] }] })).rejects.toThrow(
+      /unknown layer "rr"; did you mean "r"/,
+    );
   });
 
   it('input size mismatch names both sizes', async () => {
@@ -210,7 +212,10 @@ describe('extract: errors', () => {
       images,
       out: join(root, 'out-keepgoing'),
       continueOnError: true,
-      models: [{ ref: onnxPath, taps: ['y'], overrides: { width: 5, height: 5 } }, { ref: graphPath, taps: ['out'], overrides: { width: 2, height: 2 } }],
+      models: [
+        { ref: onnxPath, taps: ['y'], overrides: { width: 5, height: 5 } },
+        { ref: graphPath, taps: ['out'], overrides: { width: 2, height: 2 } },
+      ],
     });
     expect(s.failed.map((f) => f.model)).toEqual([onnxPath]);
     expect(s.failed[0].error).toMatch(/input size mismatch/);

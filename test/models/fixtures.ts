@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { rng } from '../helpers/random.js';
 
 async function onnxProto(): Promise<any> {
-    const mod = (await import('onnx-proto')) as any;
+  const mod = (await import('onnx-proto')) as any;
   return (mod.default ?? mod).onnx;
 }
 
@@ -33,7 +33,9 @@ export async function writeTinyOnnx(path: string): Promise<void> {
       type: onnx.TypeProto.create({
         tensorType: onnx.TypeProto.Tensor.create({
           elemType: F,
-          shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create(typeof d === 'number' ? { dimValue: d } : { dimParam: d })) }),
+          shape: onnx.TensorShapeProto.create({
+            dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create(typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+          }),
         }),
       }),
     });
@@ -68,7 +70,8 @@ export function onnxReference(x: ArrayLike<number>): { c: Float64Array; r: Float
     for (let i = 0; i < 3; i++)
       for (let j = 0; j < 3; j++) {
         let s = convB[o];
-        for (let ch = 0; ch < 3; ch++) for (let u = 0; u < 2; u++) for (let v = 0; v < 2; v++) s += convW[((o * 3 + ch) * 2 + u) * 2 + v] * x[(ch * 4 + i + u) * 4 + j + v];
+        for (let ch = 0; ch < 3; ch++)
+          for (let u = 0; u < 2; u++) for (let v = 0; v < 2; v++) s += convW[((o * 3 + ch) * 2 + u) * 2 + v] * x[(ch * 4 + i + u) * 4 + j + v];
         c[(o * 3 + i) * 3 + j] = s;
       }
   const r = c.map((v) => Math.max(0, v));
@@ -141,7 +144,9 @@ export async function writeImages(dir: string, n: number, w = 8, h = 8, seed = 1
   for (let k = 0; k < n; k++) {
     const pixels = Uint8Array.from({ length: w * h * 3 }, () => Math.floor(random() * 256));
     const name = `img${String(k).padStart(2, '0')}.png`;
-    await sharp(pixels, { raw: { width: w, height: h, channels: 3 } }).png().toFile(join(dir, name));
+    await sharp(pixels, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toFile(join(dir, name));
     out.push({ name, pixels });
   }
   return out;

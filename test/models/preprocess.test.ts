@@ -16,7 +16,9 @@ let png: Uint8Array;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'taskmap-pre-'));
   const raw = Uint8Array.from({ length: W * H * 3 }, (_, i) => px(Math.floor(i / 3) % W, Math.floor(i / 3 / W), i % 3));
-  await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toFile(join(dir, 'tiny.png'));
+  await sharp(raw, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toFile(join(dir, 'tiny.png'));
   png = await readFile(join(dir, 'tiny.png'));
 });
 afterAll(async () => {
@@ -77,7 +79,9 @@ describe('preprocessing (sharp decode → model input)', () => {
     expect(() => validatePreprocessing({ ...base, range: [1, 1] }, 'm')).toThrow(/range/);
     await expect(preprocessImage(Buffer.from('not an image'), base)).rejects.toThrow();
     // A JPEG cut in half must fail rather than decode with a grey tail.
-    const jpeg = await sharp(Buffer.alloc(64 * 64 * 3, 90), { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
+    const jpeg = await sharp(Buffer.alloc(64 * 64 * 3, 90), { raw: { width: 64, height: 64, channels: 3 } })
+      .jpeg()
+      .toBuffer();
     await expect(preprocessImage(jpeg.subarray(0, jpeg.length >> 1), base)).rejects.toThrow();
   });
 });

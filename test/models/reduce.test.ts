@@ -69,7 +69,9 @@ describe('reductions', () => {
     const none = { kind: 'none' as const };
     expect(resolveTaps([{ pattern: 'block*/conv/Relu' }], layers, none, 'm').map((t) => t.layer)).toEqual(['block1/conv/Relu', 'block2/conv/Relu']);
     expect(resolveTaps([{ pattern: 'head/dense', reduction: { kind: 'gap' } }], layers, none, 'm')[0].reduction).toEqual({ kind: 'gap' });
-    expect(() => resolveTaps([{ pattern: 'block2/conv/Rel' }], layers, none, 'm')).toThrow(/unknown layer "block2\/conv\/Rel"; did you mean "block2\/conv\/Relu"/);
+    expect(() => resolveTaps([{ pattern: 'block2/conv/Rel' }], layers, none, 'm')).toThrow(
+      /unknown layer "block2\/conv\/Rel"; did you mean "block2\/conv\/Relu"/,
+    );
     expect(() => resolveTaps([{ pattern: 'nothing*' }], layers, none, 'm')).toThrow(/matches no layer/);
   });
 });

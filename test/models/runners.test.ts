@@ -110,7 +110,10 @@ describe('TF.js runners (WASM backend)', () => {
       tf.io.withSaveHandler(async (a) => {
         const { mkdir } = await import('node:fs/promises');
         await mkdir(ldir, { recursive: true });
-        await writeFile(join(ldir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] }));
+        await writeFile(
+          join(ldir, 'model.json'),
+          JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] }),
+        );
         await writeFile(join(ldir, 'w.bin'), new Uint8Array(a.weightData as ArrayBuffer));
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),

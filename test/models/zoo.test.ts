@@ -21,10 +21,13 @@ describe('zoo registry', () => {
     for (const [f, n] of counts) expect(n, f).toBeGreaterThanOrEqual(2);
   });
 
-  it("every default tap is a layer of its model (read from the model files, no weights loaded)", async () => {
+  it('every default tap is a layer of its model (read from the model files, no weights loaded)', async () => {
     for (const m of ZOO) {
       const layers = await listLayers({ path: zooModelPath(m).path, format: m.format });
-      expect(layers.some((l) => l.name === m.tap), `${m.id}: ${m.tap}`).toBe(true);
+      expect(
+        layers.some((l) => l.name === m.tap),
+        `${m.id}: ${m.tap}`,
+      ).toBe(true);
     }
   });
 });
@@ -37,7 +40,10 @@ describe('probe set definition', () => {
     const dir = await mkdtemp(join(tmpdir(), 'taskmap-probe-'));
     try {
       expect(await readProbeSet(dir)).toBeUndefined();
-      await writeFile(join(dir, 'SOURCES.json'), JSON.stringify({ created: '', maxSide: 640, packages: [], images: [{ file: 'missing.jpg', package: 'x', original: '/x', sha256Original: '' }] }));
+      await writeFile(
+        join(dir, 'SOURCES.json'),
+        JSON.stringify({ created: '', maxSide: 640, packages: [], images: [{ file: 'missing.jpg', package: 'x', original: '/x', sha256Original: '' }] }),
+      );
       expect(await readProbeSet(dir)).toBeUndefined();
     } finally {
       await rm(dir, { recursive: true, force: true });

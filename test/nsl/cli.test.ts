@@ -20,7 +20,10 @@ function writeFakeFashionMnist(to: string): void {
     return gzipSync(buf);
   };
   const classes = Array.from({ length: 10 }, (_, i) => i);
-  for (const [prefix, perClass, seed] of [['train', 8, 1], ['t10k', 4, 2]] as const) {
+  for (const [prefix, perClass, seed] of [
+    ['train', 8, 1],
+    ['t10k', 4, 2],
+  ] as const) {
     const ds = prototypeImages(classes, perClass, { size: 28, sampleSeed: seed });
     writeFileSync(join(to, `${prefix}-images-idx3-ubyte.gz`), idx([ds.n, 28, 28], ds.images));
     writeFileSync(join(to, `${prefix}-labels-idx1-ubyte.gz`), idx([ds.n], ds.labels));
@@ -49,7 +52,9 @@ describe('taskmap nsl train', () => {
     expect(result.trainImages).toBe(80);
     expect(await run('nsl', 'train', '--variant', 'static-uns', '--data', data, '--epochs', '2', '--augment-pad', '2', ...tiny, '--out', out)).toBe(1);
     expect(lastOutput.err).toMatch(/--resume/);
-    expect(await run('nsl', 'train', '--variant', 'static-uns', '--data', data, '--epochs', '2', '--augment-pad', '2', ...tiny, '--out', out, '--resume')).toBe(0);
+    expect(await run('nsl', 'train', '--variant', 'static-uns', '--data', data, '--epochs', '2', '--augment-pad', '2', ...tiny, '--out', out, '--resume')).toBe(
+      0,
+    );
   });
 
   it('explains how to install the data set, and rejects unknown variants', async () => {
@@ -63,7 +68,27 @@ describe('taskmap nsl train', () => {
 describe('taskmap nsl fisher', () => {
   it('writes a labelled task-distance matrix (heads of different sizes are zero-padded)', async () => {
     const out = join(dir, 'fisher.json');
-    const code = await run('nsl', 'fisher', '--data', data, '--task', 'a=0,1', '--task', 'a-again=T-shirt/top+Trouser', '--task', 'b=5,7,9', '--per-class', '5', '--probe-per-class', '3', '--epochs', '1', ...tiny, '--out', out);
+    const code = await run(
+      'nsl',
+      'fisher',
+      '--data',
+      data,
+      '--task',
+      'a=0,1',
+      '--task',
+      'a-again=T-shirt/top+Trouser',
+      '--task',
+      'b=5,7,9',
+      '--per-class',
+      '5',
+      '--probe-per-class',
+      '3',
+      '--epochs',
+      '1',
+      ...tiny,
+      '--out',
+      out,
+    );
     expect(code, lastOutput.err).toBe(0);
     const m = JSON.parse(readFileSync(out, 'utf8'));
     expect(m.rows).toEqual(['a', 'a-again', 'b']);

@@ -57,7 +57,15 @@ describe('Fashion-MNIST loader', () => {
     const d = join(dir, 'fm');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(d);
-    const img = (n: number) => new Uint8Array(gzipSync(u8([n, 28, 28], Array.from({ length: n * 784 }, (_, i) => i % 256))));
+    const img = (n: number) =>
+      new Uint8Array(
+        gzipSync(
+          u8(
+            [n, 28, 28],
+            Array.from({ length: n * 784 }, (_, i) => i % 256),
+          ),
+        ),
+      );
     await writeFile(join(d, 'train-images-idx3-ubyte.gz'), img(3));
     await writeFile(join(d, 'train-labels-idx1-ubyte.gz'), gzipSync(u8([3], [9, 0, 4])));
     await writeFile(join(d, 't10k-images-idx3-ubyte.gz'), img(2));

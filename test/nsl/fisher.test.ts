@@ -84,7 +84,16 @@ describe('diagonal empirical Fisher', () => {
     [2, 2],
   ];
   const Y = [0, 1, 1];
-  const data: ImageDataset = { images: Uint8Array.from(X.flat()), labels: Int32Array.from(Y), n: 3, height: 1, width: 2, channels: 1, numClasses: 2, classNames: ['a', 'b'] };
+  const data: ImageDataset = {
+    images: Uint8Array.from(X.flat()),
+    labels: Int32Array.from(Y),
+    n: 3,
+    height: 1,
+    width: 2,
+    channels: 1,
+    numClasses: 2,
+    classNames: ['a', 'b'],
+  };
 
   /** F[i][j] = Σ_batches ((1/B) Σ_n x_ni (p_nj − y_nj))², computed by hand. */
   function expected(): number[][] {
@@ -110,7 +119,9 @@ describe('diagonal empirical Fisher', () => {
   }
 
   function model(): tf.Sequential {
-    const m = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [1, 2, 1], name: 'flat' }), tf.layers.dense({ units: 2, useBias: false, name: 'dense' })] });
+    const m = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [1, 2, 1], name: 'flat' }), tf.layers.dense({ units: 2, useBias: false, name: 'dense' })],
+    });
     m.layers[1].setWeights([tf.tensor2d(W)]);
     return m;
   }
@@ -156,7 +167,11 @@ describe('task distances on constructed tasks', () => {
     const embeddings = [];
     for (const t of tasks) embeddings.push(await taskEmbedding(t, { config }));
     for (const id of ['fisher-logdet', 'fisher-frechet']) {
-      const { matrix } = taskDistanceMatrix(tasks.map((t) => t.name), embeddings, parseTaskMeasure(id));
+      const { matrix } = taskDistanceMatrix(
+        tasks.map((t) => t.name),
+        embeddings,
+        parseTaskMeasure(id),
+      );
       const d = (i: number, j: number) => matrix.matrix.data[i * 3 + j];
       expect(matrix.measure).toBe(id);
       expect(d(0, 0)).toBe(0);

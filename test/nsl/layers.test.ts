@@ -41,7 +41,13 @@ function asT4(v: tf.Tensor): ref.T4 {
 
 beforeAll(async () => {
   await loadTf();
-  x = tf.tensor(ref.normals(X_SHAPE.reduce((a, b) => a * b), 7), X_SHAPE) as tf.Tensor4D;
+  x = tf.tensor(
+    ref.normals(
+      X_SHAPE.reduce((a, b) => a * b),
+      7,
+    ),
+    X_SHAPE,
+  ) as tf.Tensor4D;
   dir = await mkdtemp(join(tmpdir(), 'taskmap-nsl-layers-'));
 });
 
@@ -51,7 +57,12 @@ afterAll(async () => {
 
 describe('conv2d (trainable on WASM)', () => {
   it('matches a float64 direct convolution (SAME 3×3, 1×1; VALID 3×3, 4×4)', () => {
-    for (const [k, padding] of [[3, 'same'], [1, 'same'], [3, 'valid'], [4, 'valid']] as const) {
+    for (const [k, padding] of [
+      [3, 'same'],
+      [1, 'same'],
+      [3, 'valid'],
+      [4, 'valid'],
+    ] as const) {
       const w = tf.tensor(ref.normals(k * k * 3 * 4, 11 + k), [k, k, 3, 4]) as tf.Tensor4D;
       const got = conv2d(x, w, padding);
       const want = ref.conv(asT4(x), asT4(w), padding);
@@ -76,7 +87,9 @@ describe('conv2d (trainable on WASM)', () => {
     const z = tf.variable(tf.tensor(ref.normals(2 * 4 * 3 * 18, 5), [2, 4, 3, 18]));
     const cols = tf.variable(tf.tensor(ref.normals(9 * 24 * 9, 6), [9, 24, 9]));
     const r = tf.tensor(ref.normals(2 * 4 * 3 * 2, 8), [2, 4, 3, 2]);
-    const checks = ref.directionalCheck(() => tf.sum(tf.mul(shiftedMix(cols as tf.Variable<tf.Rank.R3>, z as tf.Variable<tf.Rank.R4>), r)), [z, cols], { eps: 1e-2 });
+    const checks = ref.directionalCheck(() => tf.sum(tf.mul(shiftedMix(cols as tf.Variable<tf.Rank.R3>, z as tf.Variable<tf.Rank.R4>), r)), [z, cols], {
+      eps: 1e-2,
+    });
     for (const c of checks) expect(c.rel, c.name).toBeLessThan(1e-3);
   });
 });
@@ -185,9 +198,22 @@ describe('gradients against float64 finite differences', () => {
     [
       'dynamic DNS',
       () => new NslDynamicDNS({ filters: 4, predictorWidth: 5, seed: 1 }),
-      (xx, p) => ref.dynamicDns(xx, { kernel: k4(p[0]), p1: k4(p[1]), gamma1: [...p[2].data], beta1: [...p[3].data], p2: k4(p[4]), gamma2: [...p[5].data], beta2: [...p[6].data] }),
+      (xx, p) =>
+        ref.dynamicDns(xx, {
+          kernel: k4(p[0]),
+          p1: k4(p[1]),
+          gamma1: [...p[2].data],
+          beta1: [...p[3].data],
+          p2: k4(p[4]),
+          gamma2: [...p[5].data],
+          beta2: [...p[6].data],
+        }),
     ],
-    ['dynamic UNS', () => new NslDynamicUNS({ filters: 4, predictorWidth: 5, seed: 1 }), (xx, p) => ref.dynamicUns(xx, { f: k4(p[0]), p1: k4(p[1]), p2: k4(p[2]) })],
+    [
+      'dynamic UNS',
+      () => new NslDynamicUNS({ filters: 4, predictorWidth: 5, seed: 1 }),
+      (xx, p) => ref.dynamicUns(xx, { f: k4(p[0]), p1: k4(p[1]), p2: k4(p[2]) }),
+    ],
   ];
   for (const [name, make, forward] of cases) {
     it(`${name}: input and every trainable weight`, () => {
@@ -210,7 +236,10 @@ describe('gradients against float64 finite differences', () => {
         const shifted = (sign: number) => params.map((p, j) => (j === i ? { shape: p.shape, data: p.data.map((d, e) => d + sign * eps * dir[e]) } : p));
         const numeric = (loss(shifted(1)) - loss(shifted(-1))) / (2 * eps);
         const analytic = Array.from(grads[v.name].dataSync()).reduce((s, g, e) => s + g * dir[e], 0);
-        expect(Math.abs(analytic - numeric) / Math.max(1, Math.abs(numeric)), `${layer.getClassName()} ${i === 0 ? 'input' : layer.trainableWeights[i - 1].originalName}: analytic ${analytic}, numeric ${numeric}`).toBeLessThan(1e-4);
+        expect(
+          Math.abs(analytic - numeric) / Math.max(1, Math.abs(numeric)),
+          `${layer.getClassName()} ${i === 0 ? 'input' : layer.trainableWeights[i - 1].originalName}: analytic ${analytic}, numeric ${numeric}`,
+        ).toBeLessThan(1e-4);
       });
     });
   }

@@ -64,7 +64,8 @@ export function patchNorm(x: T4): T4 {
 export function map(x: T4, f: (v: number, b: number, i: number, j: number, c: number) => number): T4 {
   const [B, H, W, C] = x.shape;
   const y = t4(x.shape);
-  for (let b = 0; b < B; b++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) for (let c = 0; c < C; c++) y.data[idx(y, b, i, j, c)] = f(get(x, b, i, j, c), b, i, j, c);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) for (let c = 0; c < C; c++) y.data[idx(y, b, i, j, c)] = f(get(x, b, i, j, c), b, i, j, c);
   return y;
 }
 
@@ -134,7 +135,14 @@ export interface DnsWeights {
 export function dynamicDns(x: T4, w: DnsWeights): T4 {
   const nu = patchNorm(x);
   const pre = conv(x, w.p1);
-  const h = map(batchNormTrain(map(pre, (v, b, i, j) => v / get(nu, b, i, j, 0)), w.gamma1, w.beta1), (v) => Math.max(0, v));
+  const h = map(
+    batchNormTrain(
+      map(pre, (v, b, i, j) => v / get(nu, b, i, j, 0)),
+      w.gamma1,
+      w.beta1,
+    ),
+    (v) => Math.max(0, v),
+  );
   const m = map(batchNormTrain(conv(h, w.p2), w.gamma2, w.beta2), (v) => 1 + v);
   return bilinear(x, w.kernel, (b, i, j) => diag(Array.from({ length: 9 }, (_, k) => get(m, b, i, j, k))));
 }
@@ -198,7 +206,11 @@ export function normals(n: number, seed: number, scale = 1): Float32Array {
  * Directional finite-difference check of ∂L/∂θ for each variable: for a random direction v,
  * (L(θ + εv) − L(θ − εv)) / 2ε against ⟨∇L, v⟩. Returns the relative errors |fd − an| / max(|an|, floor).
  */
-export function directionalCheck(loss: () => tf.Scalar, vars: tf.Variable[], opts: { eps?: number; seed?: number; floor?: number } = {}): { name: string; analytic: number; numeric: number; rel: number }[] {
+export function directionalCheck(
+  loss: () => tf.Scalar,
+  vars: tf.Variable[],
+  opts: { eps?: number; seed?: number; floor?: number } = {},
+): { name: string; analytic: number; numeric: number; rel: number }[] {
   const eps = opts.eps ?? 1e-3;
   const { grads } = tf.variableGrads(loss, vars);
   return vars.map((v, i) => {

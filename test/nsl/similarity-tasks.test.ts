@@ -87,7 +87,9 @@ describe('taskmap similarity with a task measure', () => {
     const good = synthetic([0, 1], 4);
     expect(await bad('no-y', { x: good.x })).toMatch(/no array named "y"/);
     expect(await bad('count', { x: good.x, y: { dtype: 'int32', shape: [5], data: new Int32Array(5) } })).toMatch(/5 labels in y for 32 images in x/);
-    expect(await bad('fractional', { x: good.x, y: { dtype: 'float64', shape: [32], data: Float64Array.from({ length: 32 }, (_, i) => i / 2) } })).toMatch(/integer labels, found 0.5/);
+    expect(await bad('fractional', { x: good.x, y: { dtype: 'float64', shape: [32], data: Float64Array.from({ length: 32 }, (_, i) => i / 2) } })).toMatch(
+      /integer labels, found 0.5/,
+    );
     expect(await bad('one-class', { x: good.x, y: { dtype: 'int32', shape: [32], data: new Int32Array(32) } })).toMatch(/at least two classes/);
     expect(await bad('shape', { x: { dtype: 'uint8', shape: [32, 4, 4], data: new Uint8Array(32 * 16) }, y: good.y })).toMatch(/4×4×1, but ok\.npz has 8×8×1/);
     expect(await bad('float-range', { x: { dtype: 'float32', shape: [32, 8, 8], data: new Float32Array(32 * 64).fill(3) }, y: good.y })).toMatch(/\[0, 1\]/);

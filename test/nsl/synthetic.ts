@@ -7,7 +7,11 @@ import type { ImageDataset } from '../../src/nsl/data.js';
  * depend only on `prototypeSeed` and the class id, so two data sets with the same classes and different
  * `sampleSeed`s are samples of the same task.
  */
-export function prototypeImages(classes: number[], perClass: number, opts: { size?: number; noise?: number; prototypeSeed?: number; sampleSeed?: number } = {}): ImageDataset {
+export function prototypeImages(
+  classes: number[],
+  perClass: number,
+  opts: { size?: number; noise?: number; prototypeSeed?: number; sampleSeed?: number } = {},
+): ImageDataset {
   const size = opts.size ?? 8;
   const noise = opts.noise ?? 60;
   const pixels = size * size;

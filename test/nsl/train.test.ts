@@ -50,7 +50,14 @@ describe('loss, schedule, weight decay', () => {
   it('the step schedule divides by 10 at 20 000, 30 000 and 37 500 of 42 500 iterations', () => {
     const c = { learningRate: 0.1, lrSteps: REFERENCE_LR_STEPS, lrDecay: 0.1 };
     expect([0, 19999, 20000, 29999, 30000, 37499, 37500, 42499].map((i) => learningRateAt(i, 42500, c))).toEqual([
-      0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1, 0.1 * 0.1 * 0.1, 0.1 * 0.1 * 0.1 * 0.1, 0.1 * 0.1 * 0.1 * 0.1,
+      0.1,
+      0.1,
+      0.1 * 0.1,
+      0.1 * 0.1,
+      0.1 * 0.1 * 0.1,
+      0.1 * 0.1 * 0.1,
+      0.1 * 0.1 * 0.1 * 0.1,
+      0.1 * 0.1 * 0.1 * 0.1,
     ]);
   });
 
@@ -102,7 +109,9 @@ describe('checkpoints', () => {
     expect(existsSync(join(outB, 'model'))).toBe(false);
     first.model.dispose();
     await expect(train(data, tiny('static-dns', { epochs: 3 }), { out: outB })).rejects.toThrow(/--resume/);
-    await expect(train(data, tiny('static-dns', { epochs: 3, learningRate: 0.1 }), { out: outB, resume: true })).rejects.toThrow(/learningRate: checkpoint 0.05, now 0.1/);
+    await expect(train(data, tiny('static-dns', { epochs: 3, learningRate: 0.1 }), { out: outB, resume: true })).rejects.toThrow(
+      /learningRate: checkpoint 0.05, now 0.1/,
+    );
     const resumed = await train(data, tiny('static-dns', { epochs: 3 }), { out: outB, resume: true, test });
     expect(resumed.history.map((h) => h.loss)).toEqual(straight.history.map((h) => h.loss));
     const a = straight.model.getWeights().map((w) => Array.from(w.dataSync()));
@@ -110,8 +119,13 @@ describe('checkpoints', () => {
     expect(b).toEqual(a);
     // The saved model predicts like the trained one.
     const loaded = await loadModel(join(outB, 'model'));
-    const x = tf.tensor4d(Float32Array.from(test.images, (v) => v / 255), [test.n, 8, 8, 1]);
-    expect(Array.from((loaded.apply(x, { training: false }) as tf.Tensor).dataSync())).toEqual(Array.from((resumed.model.apply(x, { training: false }) as tf.Tensor).dataSync()));
+    const x = tf.tensor4d(
+      Float32Array.from(test.images, (v) => v / 255),
+      [test.n, 8, 8, 1],
+    );
+    expect(Array.from((loaded.apply(x, { training: false }) as tf.Tensor).dataSync())).toEqual(
+      Array.from((resumed.model.apply(x, { training: false }) as tf.Tensor).dataSync()),
+    );
     const summary = JSON.parse(await readFile(join(outB, 'result.json'), 'utf8'));
     expect(summary.history).toHaveLength(3);
     expect(summary.config.network.variant).toBe('static-dns');

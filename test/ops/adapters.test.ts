@@ -29,7 +29,21 @@ describe('ops/ahp', () => {
     const csvPath = join(dir, 'losses.csv');
     await writeFile(csvPath, CSV);
     const o = (n: string) => join(dir, `cli-${n}.json`);
-    const r = await runCli('ahp', '--losses', csvPath, '--out', o('aff'), '--consistency-out', o('cons'), '--tournaments-out', o('tour'), '--gain-out', o('gain'), '--quality-out', o('q'));
+    const r = await runCli(
+      'ahp',
+      '--losses',
+      csvPath,
+      '--out',
+      o('aff'),
+      '--consistency-out',
+      o('cons'),
+      '--tournaments-out',
+      o('tour'),
+      '--gain-out',
+      o('gain'),
+      '--quality-out',
+      o('q'),
+    );
     expect(r.code).toBe(0);
     const tournaments = tournamentsFromText(CSV, 'losses', 'losses.csv');
     // The CLI's default --exclude is "pixels".
@@ -61,7 +75,15 @@ describe('ops/ahp', () => {
     expect(ba.after.rows).toEqual(['a', 'b', 'self']);
     expect(ahpResultDicts(withPixels).map((d) => d.role)).toEqual(['affinities', 'wins_vs_pixels', 'wins_vs_task']);
 
-    const noPixels = ahp(tournamentsFromText(CSV.split('\n').filter((l) => !l.includes('pixels')).join('\n'), 'losses', 'l.csv'));
+    const noPixels = ahp(
+      tournamentsFromText(
+        CSV.split('\n')
+          .filter((l) => !l.includes('pixels'))
+          .join('\n'),
+        'losses',
+        'l.csv',
+      ),
+    );
     expect(noPixels.missingPixels).toEqual(['t']);
     expect(ahpBeforeAfter(noPixels).before?.baseline).toBe('self');
     expect(ahpResultDicts(noPixels).map((d) => d.role)).toEqual(['affinities', 'wins_vs_task']);
@@ -117,7 +139,14 @@ describe('ops/taxonomy familyTaxonomy', () => {
 
   it('refuses a catalogued distance and too few models', () => {
     expect(() => familyTaxonomy(sim('fisher-frechet'), ['p', 'p', 'f', 'f'], 'x')).toThrow(DirectionError);
-    const two = { rows: ['a', 'b'], cols: ['a', 'b'], matrix: fromRows([[1, 0], [0, 1]]) };
+    const two = {
+      rows: ['a', 'b'],
+      cols: ['a', 'b'],
+      matrix: fromRows([
+        [1, 0],
+        [0, 1],
+      ]),
+    };
     expect(() => familyTaxonomy(two, ['x', 'y'], 'x')).toThrow(/at least 3 models, got 2/);
   });
 });
@@ -139,6 +168,8 @@ describe('ops/demo', () => {
   });
 
   it('refuses a distance measure before computing it', async () => {
-    await expect(computeDemo({ images: join(dir, 'images'), out: join(dir, 'demo'), models: ['liveness', 'gender', 'age'], workers: 0, measures: ['fisher-frechet'] })).rejects.toThrow();
+    await expect(
+      computeDemo({ images: join(dir, 'images'), out: join(dir, 'demo'), models: ['liveness', 'gender', 'age'], workers: 0, measures: ['fisher-frechet'] }),
+    ).rejects.toThrow();
   });
 });

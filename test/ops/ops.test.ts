@@ -3,7 +3,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE, canonicalId, catalogueEntry, describe as describeId, directionOf, entriesFor, isDistance, parameterUnion, standardIds } from '../../src/measures/catalogue.js';
+import {
+  CATALOGUE,
+  canonicalId,
+  catalogueEntry,
+  describe as describeId,
+  directionOf,
+  entriesFor,
+  isDistance,
+  parameterUnion,
+  standardIds,
+} from '../../src/measures/catalogue.js';
 import { FAMILIES } from '../../src/measures/registry.js';
 import { TASK_MEASURES } from '../../src/measures/taskMeasures.js';
 import { OBJECTIVE_NAMES, parseObjective, POLICY_SOLVERS } from '../../src/ops/policy.js';

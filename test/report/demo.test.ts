@@ -32,7 +32,19 @@ describe('taskmap demo (small)', () => {
     }
     const files = (await readdir(out)).sort();
     expect(files).toEqual(
-      ['family-recovery.json', 'features', 'figures', 'models.json', 'report.html', 'similarity-dds-znorm-cosine.json', 'similarity-rsa.json', 'taxonomy-dds-znorm-cosine.json', 'taxonomy-dds-znorm-cosine.nwk', 'taxonomy-rsa.json', 'taxonomy-rsa.nwk'].sort(),
+      [
+        'family-recovery.json',
+        'features',
+        'figures',
+        'models.json',
+        'report.html',
+        'similarity-dds-znorm-cosine.json',
+        'similarity-rsa.json',
+        'taxonomy-dds-znorm-cosine.json',
+        'taxonomy-dds-znorm-cosine.nwk',
+        'taxonomy-rsa.json',
+        'taxonomy-rsa.nwk',
+      ].sort(),
     );
     const sim = JSON.parse(await readFile(join(out, 'similarity-rsa.json'), 'utf8'));
     expect(Object.keys(sim).sort()).toEqual(['cols', 'matrix', 'measure', 'rows']);
@@ -41,7 +53,8 @@ describe('taskmap demo (small)', () => {
     const rec = JSON.parse(await readFile(join(out, 'family-recovery.json'), 'utf8'));
     expect(rec.results[0]).toHaveProperty('adjustedRandIndex');
     const html = await readFile(join(out, 'report.html'), 'utf8');
-    for (const s of ['Does the taxonomy recover the task families?', 'Similarity heatmap', 'Task tree', 'MDS', 'three most similar', 'id="models"']) expect(html).toContain(s);
+    for (const s of ['Does the taxonomy recover the task families?', 'Similarity heatmap', 'Task tree', 'MDS', 'three most similar', 'id="models"'])
+      expect(html).toContain(s);
     for (const m of MODELS) expect(html).toContain(m);
     expect(html).not.toMatch(/https?:\/\//);
     expect((await readdir(join(out, 'figures'))).sort()).toEqual(
@@ -55,16 +68,40 @@ describe('taskmap demo (small)', () => {
   });
 
   it('refuses models outside the zoo', async () => {
-    await expect(runDemo({ images: join(root, 'images'), out: join(root, 'x'), models: ['liveness', 'gender', './my.onnx'] })).rejects.toThrow(/not zoo models: \.\/my\.onnx/);
+    await expect(runDemo({ images: join(root, 'images'), out: join(root, 'x'), models: ['liveness', 'gender', './my.onnx'] })).rejects.toThrow(
+      /not zoo models: \.\/my\.onnx/,
+    );
   });
 
   it('`taskmap demo` computes (ops) then writes the report, and prints the family recovery', async () => {
     const out = join(root, 'cli-demo');
-    const r = await runCli('demo', '--images', join(root, 'images'), '--out', out, '--models', MODELS.slice(0, 3).join(','), '--measures', 'rsa', '--workers', '0', '--no-png');
+    const r = await runCli(
+      'demo',
+      '--images',
+      join(root, 'images'),
+      '--out',
+      out,
+      '--models',
+      MODELS.slice(0, 3).join(','),
+      '--measures',
+      'rsa',
+      '--workers',
+      '0',
+      '--no-png',
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Family recovery \(3 models, 8 images/);
     expect(r.out).toContain('report: ');
     expect(r.out).toMatch(/report \d+\.\d s/);
-    expect((await readdir(out)).sort()).toEqual(['family-recovery.json', 'features', 'figures', 'models.json', 'report.html', 'similarity-rsa.json', 'taxonomy-rsa.json', 'taxonomy-rsa.nwk']);
+    expect((await readdir(out)).sort()).toEqual([
+      'family-recovery.json',
+      'features',
+      'figures',
+      'models.json',
+      'report.html',
+      'similarity-rsa.json',
+      'taxonomy-rsa.json',
+      'taxonomy-rsa.nwk',
+    ]);
   });
 });

@@ -48,7 +48,8 @@ describe('taxonomy report', () => {
       files: ['similarity-rsa.json'],
       familyDescriptions: { pose: 'body pose', face: 'faces', text: 'OCR' },
     });
-    for (const section of ['id="recovery"', 'id="measure-0"', 'id="models"', 'id="files"', 'id="method"', 'Task tree', 'MDS', 'most similar']) expect(html).toContain(section);
+    for (const section of ['id="recovery"', 'id="measure-0"', 'id="models"', 'id="files"', 'id="method"', 'Task tree', 'MDS', 'most similar'])
+      expect(html).toContain(section);
     expect(html).toContain('broken-model');
     expect(html).toContain('text&lt;&amp;&gt;');
     expect(html).not.toContain('text<&>');

@@ -192,9 +192,17 @@ describe('similarity, taxonomy, ranking, evaluation jobs', () => {
     expectError(await post('/api/similarity', { featureSet: 'data/zoo/features' }), 400, /missing required field "measure"/);
     expectError(await post('/api/similarity', { featureSet: 'data/zoo/features', measure: 'rsa', measures: 'x' }), 400, /unknown field "measures"/);
     expectError(await post('/api/similarity', { featureSet: 7, measure: 'rsa' }), 400, /featureSet must be string/);
-    expectError(await post('/api/similarity', { featureSet: 'data/zoo/features', measure: 'rsa', precision: 'float16' }), 400, /precision must be one of float64, float32/);
+    expectError(
+      await post('/api/similarity', { featureSet: 'data/zoo/features', measure: 'rsa', precision: 'float16' }),
+      400,
+      /precision must be one of float64, float32/,
+    );
     expectError(await post('/api/similarity', { featureSet: '../etc', measure: 'rsa' }), 403);
-    expectError(await post('/api/similarity', JSON.stringify({ featureSet: 'data/zoo/features', measure: 'rsa' }), { 'content-type': 'text/plain' }), 400, /body must be object/);
+    expectError(
+      await post('/api/similarity', JSON.stringify({ featureSet: 'data/zoo/features', measure: 'rsa' }), { 'content-type': 'text/plain' }),
+      400,
+      /body must be object/,
+    );
     expectError(await post('/api/similarity', '<xml/>', { 'content-type': 'application/xml' }), 415);
     expectError(await post('/api/similarity', '{"featureSet": ', { 'content-type': 'application/json' }), 400);
     expectError(await post('/api/similarity', { featureSet: 'x'.repeat(2 * 1024 * 1024), measure: 'rsa' }), 413);
@@ -265,7 +273,11 @@ describe('similarity, taxonomy, ranking, evaluation jobs', () => {
 
     expectError(await post('/api/evaluate', { truth: 'data/zoo/truth.json' }), 400, /exactly one of "featureSet"/);
     expectError(await post('/api/evaluate', { featureSet: 'data/zoo/features', truth: 'data/zoo/truth.json' }), 400, /"measures" is required/);
-    expectError(await post('/api/evaluate', { predicted: 'data/zoo/predicted.json', truth: 'data/zoo/truth.json', metric: 'auc' }), 400, /metric must be one of/);
+    expectError(
+      await post('/api/evaluate', { predicted: 'data/zoo/predicted.json', truth: 'data/zoo/truth.json', metric: 'auc' }),
+      400,
+      /metric must be one of/,
+    );
     const badLabels = await runJob(run.base, '/api/evaluate', { predicted: 'data/zoo/predicted.json', truth: 'data/zoo/truth.json', targets: ['nobody'] });
     expect(badLabels.error?.message).toMatch(/target "nobody" not found/);
   });
@@ -310,7 +322,12 @@ describe('Taskonomy endpoints', () => {
       wins_vs_pixels: 'uploads/mine-wins_vs_pixels.json',
       wins_vs_task: 'uploads/mine-wins_vs_task.json',
     });
-    const policy = await post('/api/policy', { affinities: saved.body.saved.affinities, winsVsTask: saved.body.saved.wins_vs_task, budget: 1, objective: 'quality' });
+    const policy = await post('/api/policy', {
+      affinities: saved.body.saved.affinities,
+      winsVsTask: saved.body.saved.wins_vs_task,
+      budget: 1,
+      objective: 'quality',
+    });
     expect(policy.status).toBe(200);
     expect(policy.body.status).toBe('optimal');
     expectError(await post('/api/ahp', { tournaments: 'data/tasks/affinities.json' }), 422, /target "a__c": not a task name/);
@@ -401,7 +418,10 @@ describe('uploads', () => {
 
   it('turns several .npy files into one feature-set folder', async () => {
     const dir = join(data, 'zoo', 'features');
-    const r = await upload(form(['pose-a.npy', await readFile(join(dir, 'pose-a.npy'))], ['seg-a.npy', await readFile(join(dir, 'seg-a.npy'))]), '?name=two models');
+    const r = await upload(
+      form(['pose-a.npy', await readFile(join(dir, 'pose-a.npy'))], ['seg-a.npy', await readFile(join(dir, 'seg-a.npy'))]),
+      '?name=two models',
+    );
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     expect(r.body.saved[0]).toMatchObject({ path: 'uploads/two_models', kind: 'featureSet', members: ['pose-a', 'seg-a'] });
   });

@@ -53,7 +53,11 @@ export async function writeZooFixture(dir: string, opts: { images?: number; feat
   }
   await mkdir(dir, { recursive: true });
   await saveFeatureSet(dir, { n, members });
-  const manifest = { format: 'taskmap-features', version: 1, entries: members.map((m) => ({ label: m.label, file: `${m.label}.npy`, model: { id: m.label, family: families[m.label] } })) };
+  const manifest = {
+    format: 'taskmap-features',
+    version: 1,
+    entries: members.map((m) => ({ label: m.label, file: `${m.label}.npy`, model: { id: m.label, family: families[m.label] } })),
+  };
   await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
   return families;
 }

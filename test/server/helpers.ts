@@ -77,7 +77,11 @@ export async function runJob(base: string, path: string, body: unknown): Promise
 }
 
 /** A raw request with chosen headers (fetch does not let a test set Host); bounded by a timeout. */
-export function rawRequest(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+export function rawRequest(
+  port: number,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
       let data = '';

@@ -53,26 +53,29 @@ function groups(clusters: Record<string, number>): string[][] {
 }
 
 describe('/api/taxonomy honours the direction of the matrix measure', () => {
-  it.each(['fisher-frechet', 'fisher-logdet', 'fisher-logdet:floor=1e-8'])('a %s distance matrix clusters as `taskmap taxonomy --dissimilarity`', async (measure) => {
-    const file = `${measure.replace(/[:=]/g, '-')}.json`;
-    const job = await runJob(run.base, '/api/taxonomy', { matrix: `data/${file}`, clusters: 2 });
-    expect(job.status, JSON.stringify(job.error)).toBe('done');
-    const t = job.result as { distance: string; clusters: Record<string, number>; leafOrder: string[]; merges: { distance: number }[] };
-    expect(t.distance).toBe('given');
-    expect(groups(t.clusters)).toEqual([
-      ['a', 'b'],
-      ['c', 'd'],
-    ]);
-    expect(t.merges[0].distance).toBeCloseTo(0.1, 12);
+  it.each(['fisher-frechet', 'fisher-logdet', 'fisher-logdet:floor=1e-8'])(
+    'a %s distance matrix clusters as `taskmap taxonomy --dissimilarity`',
+    async (measure) => {
+      const file = `${measure.replace(/[:=]/g, '-')}.json`;
+      const job = await runJob(run.base, '/api/taxonomy', { matrix: `data/${file}`, clusters: 2 });
+      expect(job.status, JSON.stringify(job.error)).toBe('done');
+      const t = job.result as { distance: string; clusters: Record<string, number>; leafOrder: string[]; merges: { distance: number }[] };
+      expect(t.distance).toBe('given');
+      expect(groups(t.clusters)).toEqual([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]);
+      expect(t.merges[0].distance).toBeCloseTo(0.1, 12);
 
-    const out = join(tmp, `cli-${file}`);
-    const cli = await runCli('taxonomy', '--dissimilarity', join(data, file), '--k', '2', '--out', out);
-    expect(cli.code, cli.err).toBe(0);
-    const c = JSON.parse(await readFile(out, 'utf8'));
-    expect(groups(c.clusters)).toEqual(groups(t.clusters));
-    expect(c.leafOrder).toEqual(t.leafOrder);
-    expect(c.merges).toEqual(t.merges);
-  });
+      const out = join(tmp, `cli-${file}`);
+      const cli = await runCli('taxonomy', '--dissimilarity', join(data, file), '--k', '2', '--out', out);
+      expect(cli.code, cli.err).toBe(0);
+      const c = JSON.parse(await readFile(out, 'utf8'));
+      expect(groups(c.clusters)).toEqual(groups(t.clusters));
+      expect(c.leafOrder).toEqual(t.leafOrder);
+      expect(c.merges).toEqual(t.merges);
+    },
+  );
 
   it('a matrix without a measure id is still read as a similarity', async () => {
     const job = await runJob(run.base, '/api/taxonomy', { matrix: 'data/unlabelled.json', clusters: 2 });

@@ -27,7 +27,12 @@ describe('AHP on hand-worked tournaments', () => {
       [0, 0.5],
     ]);
     close(r.weights, [0.999, 0.001], 1e-14);
-    expect(reciprocalMatrix([[0.5, 1], [0, 0.5]]).data[1]).toBeCloseTo(999, 9);
+    expect(
+      reciprocalMatrix([
+        [0.5, 1],
+        [0, 0.5],
+      ]).data[1],
+    ).toBeCloseTo(999, 9);
   });
 
   it('3×3 inconsistent: closed-form Perron root and vector', () => {
@@ -60,7 +65,12 @@ describe('AHP on hand-worked tournaments', () => {
     ]);
     close(r.weights, [0.903713338705, 0.067553490331, 0.023148936324, 0.00558423464], 1e-11);
     expect(Math.abs(r.lambdaMax - 7.577988161050054)).toBeLessThan(1e-9);
-    const ratios = toRows(reciprocalMatrix([[0.5, 1.0], [0.0, 0.5]]));
+    const ratios = toRows(
+      reciprocalMatrix([
+        [0.5, 1.0],
+        [0.0, 0.5],
+      ]),
+    );
     expect(ratios[1][0]).toBeCloseTo(0.001 / 0.999, 15);
   });
 
@@ -76,11 +86,7 @@ describe('AHP on hand-worked tournaments', () => {
       }
     }
     const r = ahpWeights(W);
-    close(
-      r.weights,
-      [0.38447203203632874, 0.007602083611846332, 0.010449409943562901, 0.06115062702240316, 0.04796614031428978, 0.4883597070715691],
-      1e-9,
-    );
+    close(r.weights, [0.38447203203632874, 0.007602083611846332, 0.010449409943562901, 0.06115062702240316, 0.04796614031428978, 0.4883597070715691], 1e-9);
     expect(Math.abs(r.lambdaMax - 127.38418880470604)).toBeLessThan(1e-8);
   });
 });
@@ -91,14 +97,18 @@ describe('AHP properties', () => {
     const W = s.map((si) => s.map((sj) => si / (si + sj)));
     const r = ahpWeights(W);
     const total = s.reduce((a, b) => a + b, 0);
-    close(r.weights, s.map((x) => x / total), 1e-13);
+    close(
+      r.weights,
+      s.map((x) => x / total),
+      1e-13,
+    );
     expect(Math.abs(r.lambdaMax - s.length)).toBeLessThan(1e-12);
     expect(Math.abs(r.consistencyIndex)).toBeLessThan(1e-12);
   });
 
   it('weights are positive and sum to 1 on random complementary tournaments', () => {
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let trial = 0; trial < 10; trial++) {
       const m = 3 + trial;
       const W = Array.from({ length: m }, () => new Array<number>(m).fill(0.5));
@@ -116,7 +126,7 @@ describe('AHP properties', () => {
     }
   });
 
-  it('uses Saaty\'s random index table up to 15 and the Alonso–Lamata fit beyond', () => {
+  it("uses Saaty's random index table up to 15 and the Alonso–Lamata fit beyond", () => {
     expect([1, 2, 3, 4, 10, 15].map(randomIndex)).toEqual([0, 0, 0.58, 0.9, 1.49, 1.59]);
     expect(randomIndex(16)).toBeCloseTo((2.7699 * 16 - 4.3513 - 16) / 15, 12);
     expect(() => randomIndex(0)).toThrow(/positive integer/);
@@ -125,7 +135,12 @@ describe('AHP properties', () => {
   it('validates its input', () => {
     expect(() => ahpWeights([])).toThrow(/empty tournament/);
     expect(() => ahpWeights([[0.5, 0.5], [0.5]])).toThrow(/row 1 has 1 values, expected 2/);
-    expect(() => ahpWeights([[0.5, Number.NaN], [0.5, 0.5]])).toThrow(/entry \[0\]\[1\] is NaN/);
+    expect(() =>
+      ahpWeights([
+        [0.5, Number.NaN],
+        [0.5, 0.5],
+      ]),
+    ).toThrow(/entry \[0\]\[1\] is NaN/);
     expect(() => ahpWeights([[0.5]], { clip: [0, 1] })).toThrow(/clip range/);
     expect(AHP_CLIP).toEqual([0.001, 0.999]);
   });
@@ -144,7 +159,14 @@ describe('ahpAffinities', () => {
           [0.1, 0.3, 0.2, 0.5],
         ],
       },
-      { target: 'u', sources: ['self', 'a'], wins: [[0.5, 0.75], [0.25, 0.5]] },
+      {
+        target: 'u',
+        sources: ['self', 'a'],
+        wins: [
+          [0.5, 0.75],
+          [0.25, 0.5],
+        ],
+      },
     ];
     const { affinities, consistency } = ahpAffinities(tournaments);
     expect(Object.keys(affinities).sort()).toEqual(['a__t', 'a__u', 'b__c__t', 'self__t', 'self__u']);
@@ -168,10 +190,12 @@ describe('ahpAffinities', () => {
   it('runs end to end from a losses CSV', () => {
     // Losses generated so that a beats self on 3 of 4 images and self beats b on all: a > self > b.
     const csv = ['target,source,image,loss']
-      .concat(['1,0,2', '1,0,2', '1,0,2', '0,1,2'].flatMap((row, x) => {
-        const [self, a, b] = row.split(',');
-        return [`t,self,${x},${self}`, `t,a,${x},${a}`, `t,b,${x},${b}`];
-      }))
+      .concat(
+        ['1,0,2', '1,0,2', '1,0,2', '0,1,2'].flatMap((row, x) => {
+          const [self, a, b] = row.split(',');
+          return [`t,self,${x},${self}`, `t,a,${x},${a}`, `t,b,${x},${b}`];
+        }),
+      )
       .join('\n');
     const { affinities } = ahpAffinities(tournamentsFromLosses(parseLossCsv(csv)));
     expect(affinities.a__t).toBeGreaterThan(affinities.self__t);

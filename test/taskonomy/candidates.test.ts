@@ -72,7 +72,11 @@ describe('candidate generation', () => {
 
 describe.skipIf(skipWithoutSharedData)('candidate generation on the Taskonomy files', () => {
   const keysByOrder = (dict: ResultDict, order: number) =>
-    new Set(parseResultDict(dict).filter((k) => k.sources.length === order).map((k) => canonicalKey(k.sources, k.target)));
+    new Set(
+      parseResultDict(dict)
+        .filter((k) => k.sources.length === order)
+        .map((k) => canonicalKey(k.sources, k.target)),
+    );
 
   it('reproduces every second-order key of all_affinities from ranked_first_order_transfers (pairs of the top 5)', () => {
     const dict = readJson<ResultDict>('results/affinities/all_affinities.json');
@@ -86,7 +90,13 @@ describe.skipIf(skipWithoutSharedData)('candidate generation on the Taskonomy fi
     const dict = readJson<ResultDict>('results/affinities/all_affinities_16k.json');
     const ranking = readJson<Record<string, string[]>>('code/tools/final_first_order_rank.json');
     const measured = new Set(parseResultDict(dict).map((k) => canonicalKey(k.sources, k.target)));
-    const chainTargets = [...new Set(parseResultDict(dict).filter((k) => k.sources.length === 24).map((k) => k.target))].sort();
+    const chainTargets = [
+      ...new Set(
+        parseResultDict(dict)
+          .filter((k) => k.sources.length === 24)
+          .map((k) => k.target),
+      ),
+    ].sort();
     expect(chainTargets.length).toBe(18);
     const chains = generateCandidates(ranking, { minOrder: 5, maxOrder: 4, chains: { from: 5, to: 24 }, exclude: ['class_selected'], targets: chainTargets });
     const missing = chains.filter((c) => !measured.has(c.key));

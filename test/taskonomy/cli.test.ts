@@ -24,7 +24,17 @@ describe('taskmap ahp', () => {
   it('writes the affinities, Gain and Quality dicts and prints the consistency table', async () => {
     writeFileSync(join(dir, 'losses.csv'), csv);
     const out = join(dir, 'aff.json');
-    const code = await run('ahp', '--losses', join(dir, 'losses.csv'), '--out', out, '--gain-out', join(dir, 'gain.json'), '--quality-out', join(dir, 'q.json'));
+    const code = await run(
+      'ahp',
+      '--losses',
+      join(dir, 'losses.csv'),
+      '--out',
+      out,
+      '--gain-out',
+      join(dir, 'gain.json'),
+      '--quality-out',
+      join(dir, 'q.json'),
+    );
     expect(code).toBe(0);
     expect(readJson(out)).toEqual(ahpAffinities(tournamentsFromLosses(parseLossCsv(csv))).affinities);
     expect(readJson(join(dir, 'q.json'))).toEqual({ self__t: 0.5, a__t: 0.5, b__t: 0, pixels__t: 0.5 });
@@ -46,8 +56,23 @@ describe.skipIf(skipWithoutSharedData)('taskmap policy / candidates / taxonomy o
   it('policy: §13.6 budget 3, order 2 from the pickle; JSON and summary', async () => {
     const out = join(dir, 'policy.json');
     const code = await run(
-      'policy', '--affinities', aff16k, '--budget', '3', '--max-order', '2', '--targets', targets, '--sources', 'none',
-      '--objective', 'sqrtAffinity', '--wins-vs-task', `${DATA}/results/winrates/wins_vs_task_16k.json`, '--out', out,
+      'policy',
+      '--affinities',
+      aff16k,
+      '--budget',
+      '3',
+      '--max-order',
+      '2',
+      '--targets',
+      targets,
+      '--sources',
+      'none',
+      '--objective',
+      'sqrtAffinity',
+      '--wins-vs-task',
+      `${DATA}/results/winrates/wins_vs_task_16k.json`,
+      '--out',
+      out,
     );
     expect(code).toBe(0);
     const p = readJson(out);
@@ -60,7 +85,22 @@ describe.skipIf(skipWithoutSharedData)('taskmap policy / candidates / taxonomy o
   });
 
   it('policy --sweep prints one row per budget', async () => {
-    const code = await run('policy', '--affinities', aff16k, '--sweep', '--budgets', '1,2,3', '--max-order', '2', '--targets', targets, '--sources', 'none', '--objective', 'sqrtAffinity');
+    const code = await run(
+      'policy',
+      '--affinities',
+      aff16k,
+      '--sweep',
+      '--budgets',
+      '1,2,3',
+      '--max-order',
+      '2',
+      '--targets',
+      targets,
+      '--sources',
+      'none',
+      '--objective',
+      'sqrtAffinity',
+    );
     expect(code).toBe(0);
     expect(lastOutput.out).toMatch(/^1\s+optimal\s+0\.9173/m);
     expect(lastOutput.out).toMatch(/^3\s+optimal\s+1\.2216/m);
@@ -79,7 +119,19 @@ describe.skipIf(skipWithoutSharedData)('taskmap policy / candidates / taxonomy o
 
   it('candidates: the 220 pairs of the top-5 ranking, all measured in all_affinities', async () => {
     const out = join(dir, 'cands.json');
-    const code = await run('candidates', '--ranking', `${DATA}/code/tools/ranked_first_order_transfers.json`, '--affinities', `${DATA}/results/affinities/all_affinities.json`, '--top', '5', '--max-order', '2', '--out', out);
+    const code = await run(
+      'candidates',
+      '--ranking',
+      `${DATA}/code/tools/ranked_first_order_transfers.json`,
+      '--affinities',
+      `${DATA}/results/affinities/all_affinities.json`,
+      '--top',
+      '5',
+      '--max-order',
+      '2',
+      '--out',
+      out,
+    );
     expect(code).toBe(0);
     const list = readJson(out) as Array<{ measured: boolean }>;
     expect(list.length).toBe(220);
@@ -97,7 +149,11 @@ describe.skipIf(skipWithoutSharedData)('taskmap policy / candidates / taxonomy o
     expect(t.merges.length).toBe(24);
     expect(t.leafOrder[0]).toBe('denoise');
     // k = 2 separates the outlier denoise from everything else.
-    expect(Object.entries(t.clusters).filter(([, c]) => c === t.clusters.denoise).map(([k]) => k)).toEqual(['denoise']);
+    expect(
+      Object.entries(t.clusters)
+        .filter(([, c]) => c === t.clusters.denoise)
+        .map(([k]) => k),
+    ).toEqual(['denoise']);
     expect(readFileSync(nwk, 'utf8').trim()).toBe(t.newick);
     expect(t.newick.startsWith('(denoise:')).toBe(true);
   });
@@ -106,7 +162,18 @@ describe.skipIf(skipWithoutSharedData)('taskmap policy / candidates / taxonomy o
 describe('taskmap taxonomy from a similarity matrix', () => {
   it('clusters 1 − similarity', async () => {
     const file = join(dir, 'sim.json');
-    writeFileSync(file, JSON.stringify({ rows: ['a', 'b', 'c'], cols: ['a', 'b', 'c'], matrix: [[1, 0.9, 0.1], [0.9, 1, 0.2], [0.1, 0.2, 1]] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        rows: ['a', 'b', 'c'],
+        cols: ['a', 'b', 'c'],
+        matrix: [
+          [1, 0.9, 0.1],
+          [0.9, 1, 0.2],
+          [0.1, 0.2, 1],
+        ],
+      }),
+    );
     const out = join(dir, 't.json');
     expect(await run('taxonomy', '--similarity', file, '--linkage', 'single', '--out', out)).toBe(0);
     const t = readJson(out);

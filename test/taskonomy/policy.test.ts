@@ -1,7 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/linalg/resample.js';
-import { budgetSweep, buildPolicyModel, chooseSolver, dominatedEdges, parseObjective, policyToLp, solvePolicy, type PolicyProblem, type PolicyResult } from '../../src/taskonomy/policy.js';
+import {
+  budgetSweep,
+  buildPolicyModel,
+  chooseSolver,
+  dominatedEdges,
+  parseObjective,
+  policyToLp,
+  solvePolicy,
+  type PolicyProblem,
+  type PolicyResult,
+} from '../../src/taskonomy/policy.js';
 import { canonicalKey, parseTransferKey, type ResultDict } from '../../src/taskonomy/results.js';
 import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
@@ -135,25 +145,58 @@ const S6 = ['autoencoder', 'denoise', 'edge2d', 'keypoint2d', 'segment2d', 'clas
 describe.skipIf(skipWithoutSharedData)('supervision policy on the Taskonomy files', () => {
   // docs/taskonomy.md#supervision-policy: web-API formulation on all_affinities_16k, objective clip(√p, 1e-5, 1),
   // optima computed independently (exhaustive enumeration) before this code was written.
-  const cases: Array<{ targets: string[]; sources: string[]; budget: number; maxOrder: number; optimum: number; supervised: string[]; transfers: Record<string, string[]> }> = [
+  const cases: Array<{
+    targets: string[];
+    sources: string[];
+    budget: number;
+    maxOrder: number;
+    optimum: number;
+    supervised: string[];
+    transfers: Record<string, string[]>;
+  }> = [
     {
-      targets: T6, sources: [], budget: 1, maxOrder: 1, optimum: 0.917347023281, supervised: ['rgb2sfnorm'],
+      targets: T6,
+      sources: [],
+      budget: 1,
+      maxOrder: 1,
+      optimum: 0.917347023281,
+      supervised: ['rgb2sfnorm'],
       transfers: { reshade: ['rgb2sfnorm'], curvature: ['rgb2sfnorm'], keypoint3d: ['rgb2sfnorm'], edge3d: ['rgb2sfnorm'], rgb2depth: ['rgb2sfnorm'] },
     },
     {
-      targets: T6, sources: [], budget: 2, maxOrder: 1, optimum: 1.054560840617, supervised: ['keypoint3d', 'rgb2sfnorm'],
+      targets: T6,
+      sources: [],
+      budget: 2,
+      maxOrder: 1,
+      optimum: 1.054560840617,
+      supervised: ['keypoint3d', 'rgb2sfnorm'],
       transfers: { rgb2depth: ['keypoint3d'], curvature: ['rgb2sfnorm'], edge3d: ['rgb2sfnorm'], reshade: ['rgb2sfnorm'] },
     },
     {
-      targets: T6, sources: [], budget: 2, maxOrder: 2, optimum: 1.102911988576, supervised: ['keypoint3d', 'rgb2sfnorm'],
+      targets: T6,
+      sources: [],
+      budget: 2,
+      maxOrder: 2,
+      optimum: 1.102911988576,
+      supervised: ['keypoint3d', 'rgb2sfnorm'],
       transfers: Object.fromEntries(['rgb2depth', 'curvature', 'edge3d', 'reshade'].map((t) => [t, ['keypoint3d', 'rgb2sfnorm']])),
     },
     {
-      targets: T6, sources: [], budget: 3, maxOrder: 2, optimum: 1.221566380396, supervised: ['curvature', 'keypoint3d', 'rgb2sfnorm'],
+      targets: T6,
+      sources: [],
+      budget: 3,
+      maxOrder: 2,
+      optimum: 1.221566380396,
+      supervised: ['curvature', 'keypoint3d', 'rgb2sfnorm'],
       transfers: { rgb2depth: ['keypoint3d', 'rgb2sfnorm'], edge3d: ['curvature', 'rgb2sfnorm'], reshade: ['keypoint3d', 'rgb2sfnorm'] },
     },
     {
-      targets: T3, sources: S6, budget: 2, maxOrder: 2, optimum: 0.759568705066, supervised: ['rgb2sfnorm', 'vanishing_point_well_defined'],
+      targets: T3,
+      sources: S6,
+      budget: 2,
+      maxOrder: 2,
+      optimum: 0.759568705066,
+      supervised: ['rgb2sfnorm', 'vanishing_point_well_defined'],
       transfers: { room_layout: ['rgb2sfnorm', 'vanishing_point_well_defined'] },
     },
   ];
@@ -223,13 +266,17 @@ describe.skipIf(skipWithoutSharedData)('supervision policy on the Taskonomy file
     // Looked up by hand from the chosen policy of §13.6 (budget 3): three supervised targets (Quality 0.5,
     // Gain = wins_vs_pixels self__t) and three pair transfers.
     const gains = [
-      wvp.self__rgb2sfnorm, wvp.self__curvature, wvp.self__keypoint3d,
+      wvp.self__rgb2sfnorm,
+      wvp.self__curvature,
+      wvp.self__keypoint3d,
       wvp.rgb2sfnorm__keypoint3d__rgb2depth ?? wvp.keypoint3d__rgb2sfnorm__rgb2depth,
       wvp.rgb2sfnorm__curvature__edge3d ?? wvp.curvature__rgb2sfnorm__edge3d,
       wvp.rgb2sfnorm__keypoint3d__reshade ?? wvp.keypoint3d__rgb2sfnorm__reshade,
     ];
     const qualities = [
-      0.5, 0.5, 0.5,
+      0.5,
+      0.5,
+      0.5,
       wvt.rgb2sfnorm__keypoint3d__rgb2depth ?? wvt.keypoint3d__rgb2sfnorm__rgb2depth,
       wvt.rgb2sfnorm__curvature__edge3d ?? wvt.curvature__rgb2sfnorm__edge3d,
       wvt.rgb2sfnorm__keypoint3d__reshade ?? wvt.keypoint3d__rgb2sfnorm__reshade,
@@ -315,12 +362,16 @@ describe('supervision policy: options and bad input', () => {
 
   it('names the offending item in every input error', () => {
     const ok: PolicyProblem = { affinities, budget: 1, targets: ['a', 'b'], sourceOnly: ['c'] };
-    expect(() => buildPolicyModel({ ...ok, targets: ['a', 'zzz'] })).toThrow(/target "zzz" has no candidate transfer: no key of the affinities ends in "__zzz"/);
+    expect(() => buildPolicyModel({ ...ok, targets: ['a', 'zzz'] })).toThrow(
+      /target "zzz" has no candidate transfer: no key of the affinities ends in "__zzz"/,
+    );
     expect(() => buildPolicyModel({ ...ok, budget: 0.5 })).toThrow(/budget 0.5 is below the cheapest task to label \("a" costs 1\)/);
     expect(() => buildPolicyModel({ ...ok, cost: { d: 2 } })).toThrow(/cost: unknown task "d"/);
     expect(() => buildPolicyModel({ ...ok, importance: { c: 2 } })).toThrow(/importance is given for "c", which is not a target/);
     expect(() => buildPolicyModel({ ...ok, affinities: { ...affinities, a__: 0.1 } })).toThrow(/"a__" is not a Taskonomy transfer key/);
-    expect(() => buildPolicyModel({ ...ok, affinities: { ...affinities, b__c__a: 0.1, c__b__a: 0.2 } })).toThrow(/"b__c__a" and "c__b__a" name the same transfer/);
+    expect(() => buildPolicyModel({ ...ok, affinities: { ...affinities, b__c__a: 0.1, c__b__a: 0.2 } })).toThrow(
+      /"b__c__a" and "c__b__a" name the same transfer/,
+    );
     expect(() => buildPolicyModel({ ...ok, sourceOnly: ['a'] })).toThrow(/task "a" is both a target and source-only/);
     expect(() => buildPolicyModel({ ...ok, targetOnly: ['c'], sourceOnly: [] })).toThrow(/target-only task "c" has no candidate transfer/);
     expect(() => buildPolicyModel({ ...ok, objective: 'winsVsPixels' })).toThrow(/objective winsVsPixels needs the winsVsPixels/);
@@ -379,7 +430,12 @@ describe('supervision policy: options and bad input', () => {
     const dict: ResultDict = { self__a: 0.5, self__b: 0.45, c__b: 0.4, c__d__b: 0.3, d__b: 0.1, c__a: 0.2, d__a: 0.2, d__c__a: 0.6 };
     const problem: PolicyProblem = { affinities: dict, budget: 2, targets: ['a', 'b'], sourceOnly: ['c', 'd'] };
     const model = buildPolicyModel(problem);
-    expect([chooseSolver(model), chooseSolver(model, 'auto'), chooseSolver(model, 'highs'), chooseSolver(model, 'exhaustive')]).toEqual(['exhaustive', 'exhaustive', 'highs', 'exhaustive']);
+    expect([chooseSolver(model), chooseSolver(model, 'auto'), chooseSolver(model, 'highs'), chooseSolver(model, 'exhaustive')]).toEqual([
+      'exhaustive',
+      'exhaustive',
+      'highs',
+      'exhaustive',
+    ]);
     const auto = await solvePolicy(problem, { solver: 'auto' });
     expect([auto.solver, auto.objective]).toEqual(['exhaustive', (await solvePolicy(problem)).objective]);
   });
@@ -392,7 +448,8 @@ describe('supervision policy: options and bad input', () => {
     for (const t of tasks) {
       dict[`self__${t}`] = 0.3 * r();
       for (const s of tasks) if (s !== t) dict[`${s}__${t}`] = r();
-      for (let i = 0; i < tasks.length; i++) for (let j = i + 1; j < tasks.length; j++) if (tasks[i] !== t && tasks[j] !== t) dict[`${tasks[i]}__${tasks[j]}__${t}`] = r();
+      for (let i = 0; i < tasks.length; i++)
+        for (let j = i + 1; j < tasks.length; j++) if (tasks[i] !== t && tasks[j] !== t) dict[`${tasks[i]}__${tasks[j]}__${t}`] = r();
     }
     const res = await solvePolicy({ affinities: dict, budget: 5, maxOrder: 2, sourceOnly: [] }, { timeLimit: 0.001 });
     expect(res.status).toBe('time-limited');

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  candidateId,
-  gainAndQuality,
-  parseLossCsv,
-  parseTournamentsJson,
-  tournamentsFromLosses,
-  tournamentsToJson,
-} from '../../src/taskonomy/winrates.js';
+import { candidateId, gainAndQuality, parseLossCsv, parseTournamentsJson, tournamentsFromLosses, tournamentsToJson } from '../../src/taskonomy/winrates.js';
 
 // Target t, four images, candidates self, a, the pair {b, c} (written c__b on purpose) and pixels.
 //            self   a     b__c  pixels
@@ -22,12 +15,7 @@ const LOSSES = [
     ['x2', 2.0, 1.0, 2.0, 3.0],
     ['x3', 1.0, 1.0, 0.5, 0.2],
     ['x4', 3.0, 2.5, 2.5, 2.5],
-  ].flatMap(([img, self, a, bc, pix]) => [
-    `${img},t,self,${self},`,
-    `${img},t,a,${a},"free, text"`,
-    `${img},t,c__b,${bc},`,
-    `${img},t,pixels,${pix},`,
-  ]),
+  ].flatMap(([img, self, a, bc, pix]) => [`${img},t,self,${self},`, `${img},t,a,${a},"free, text"`, `${img},t,c__b,${bc},`, `${img},t,pixels,${pix},`]),
   'y1,u,self,0.1,',
   'y1,u,a,0.2,',
   'y2,u,self,0.3,',
@@ -89,12 +77,28 @@ describe('win rates from per-image losses', () => {
 
   it('rejects malformed tournament JSON naming the target and entry', () => {
     expect(() => parseTournamentsJson({ t: { sources: ['a', 'b'], wins: [[0.5, 0.2]] } })).toThrow(/target "t": "wins" must be a 2×2/);
-    expect(() => parseTournamentsJson({ t: { sources: ['a', 'b'], wins: [[0.5, 1.2], [0, 0.5]] } })).toThrow(
-      /wins\["a"\]\["b"\] = 1.2 is not a fraction/,
-    );
-    expect(() => parseTournamentsJson({ t: { sources: ['a__b', 'b__a'], wins: [[0.5, 0.5], [0.5, 0.5]] } })).toThrow(
-      /source "a__b" is listed twice/,
-    );
+    expect(() =>
+      parseTournamentsJson({
+        t: {
+          sources: ['a', 'b'],
+          wins: [
+            [0.5, 1.2],
+            [0, 0.5],
+          ],
+        },
+      }),
+    ).toThrow(/wins\["a"\]\["b"\] = 1.2 is not a fraction/);
+    expect(() =>
+      parseTournamentsJson({
+        t: {
+          sources: ['a__b', 'b__a'],
+          wins: [
+            [0.5, 0.5],
+            [0.5, 0.5],
+          ],
+        },
+      }),
+    ).toThrow(/source "a__b" is listed twice/);
     expect(() => parseTournamentsJson([])).toThrow(/expected an object/);
   });
 });

@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it} from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveFeatureSet } from '../../src/features/featureSet.js';
 import { writeNpy } from '../../src/io/npy.js';
 import { rankSources, type RankResult } from '../../src/taxonomy/rank.js';
@@ -40,16 +40,22 @@ describe('taskmap rank', () => {
     const r = await run(join(dir, 'set'), '--target', join(dir, 'labels.csv'), '--bootstrap', '12', '--subset', '15', '--seed', '5', '--out', out);
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
-    expect(lines[0]).toBe(`rsa · target: class labels ${join(dir, 'labels.csv')} (2 classes; label RDM: same class 0, different 1) · 30 images · 12 draws of 15 images (seed 5)`);
+    expect(lines[0]).toBe(
+      `rsa · target: class labels ${join(dir, 'labels.csv')} (2 classes; label RDM: same class 0, different 1) · 30 images · 12 draws of 15 images (seed 5)`,
+    );
     expect(lines[2]).toMatch(/^rank\s+label\s+score\s+mean\s+95% interval\s+P\(best\)$/);
     expect(lines[4]).toMatch(/^1\s+enc\/block2\s+0\.\d{4}\s+0\.\d{4}\s+\[0\.\d{4}, 0\.\d{4}\]\s+1\.000$/);
     const json = JSON.parse(await readFile(out, 'utf8')) as RankResult & { featureset: string };
-    const lib = await rankSources(members, { kind: 'labels', labels: classes, labelKind: 'class', label: join(dir, 'labels.csv') }, {
-      measure: 'rsa',
-      bootstrap: 12,
-      subset: 15,
-      seed: 5,
-    });
+    const lib = await rankSources(
+      members,
+      { kind: 'labels', labels: classes, labelKind: 'class', label: join(dir, 'labels.csv') },
+      {
+        measure: 'rsa',
+        bootstrap: 12,
+        subset: 15,
+        seed: 5,
+      },
+    );
     expect(json.ranking).toEqual(lib.ranking);
     expect(json).toMatchObject({ featureset: join(dir, 'set'), measure: 'rsa', n_images: 30, bootstrap: { draws: 12, subset: 15, seed: 5 } });
     expect(r.err).toMatch(/3 candidates ranked in .* → .*ranking\.json/);
@@ -68,7 +74,9 @@ describe('taskmap rank', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('dds:norm=znorm,kernel=lap · target: member other · 30 images · no bootstrap');
     expect(r.out).toContain('(other is the target and is not ranked)');
-    expect(r.out).toMatch(/models, ranked by their best layer:\n\s*rank\s+model\s+best layer\s+score\n[- ]+\n1\s+enc\s+block\d \(of 2\)\s+-?0\.\d{4}\n\nall layers:/);
+    expect(r.out).toMatch(
+      /models, ranked by their best layer:\n\s*rank\s+model\s+best layer\s+score\n[- ]+\n1\s+enc\s+block\d \(of 2\)\s+-?0\.\d{4}\n\nall layers:/,
+    );
   });
 
   it('a .npy target of features', async () => {

@@ -133,7 +133,10 @@ describe('bootstrap reproducibility', () => {
 
   it('exact ties share P(best) and the rank', async () => {
     const twin = { ...cands[0], label: 'twin' };
-    const strong: Target = { kind: 'representation', representation: { ...cands[0], label: 'near', data: cands[0].data.map((x, i) => x + 0.3 * cands[1].data[i]) } };
+    const strong: Target = {
+      kind: 'representation',
+      representation: { ...cands[0], label: 'near', data: cands[0].data.map((x, i) => x + 0.3 * cands[1].data[i]) },
+    };
     const r = await rankSources([cands[0], twin, cands[2]], strong, { measure: 'cka', bootstrap: 10, subset: 30, seed: 1 });
     const [first, second] = r.ranking;
     expect(new Set([first.label, second.label])).toEqual(new Set(['c0', 'twin']));
@@ -156,7 +159,10 @@ describe('class labels as the target: the label RDM (hand-worked)', () => {
   const labels = ['a', 'a', 'b', 'a', 'b', 'a'];
   const v = [1, -1, 0];
   const neg = (k: number) => v.map((x) => -k * x);
-  const classes = rep('classes', labels.map((l) => (l === 'a' ? v : neg(2))));
+  const classes = rep(
+    'classes',
+    labels.map((l) => (l === 'a' ? v : neg(2))),
+  );
   const halves = rep('halves', [v, v, v, neg(1), neg(1), neg(1)]);
   const evens = rep('evens', [v, neg(1), v, neg(1), v, neg(1)]);
   const target: Target = { kind: 'labels', labels, labelKind: 'class' };
@@ -178,7 +184,10 @@ describe('class labels as the target: the label RDM (hand-worked)', () => {
     // Label ranks 4 (same) and 11.5 (different). Σ(r_d − 8)(r_L − 8) = −4·(65 − 56) + 3.5·(55 − 64) = −67.5,
     // Σ(r_L − 8)² = 210, Σ(r_d − 8)² = 262.5 → ρ = −67.5/√55125 = −9/(14√5) ≈ −0.2875.
     const ordinal = rep('ordinal', [[0], [1], [2], [3], [4], [5]]);
-    const indicator = rep('indicator', labels.map((l) => [l === 'b' ? 1 : 0]));
+    const indicator = rep(
+      'indicator',
+      labels.map((l) => [l === 'b' ? 1 : 0]),
+    );
     const r = await rankSources([ordinal, indicator], target, { measure: 'rsa:rdm=euclidean' });
     expect(labelsOf(r)).toEqual(['indicator', 'ordinal']);
     expect(scoreOf(r, 'indicator')).toBeCloseTo(1, 12);
@@ -250,7 +259,10 @@ describe('targetFromLabels: encodings and their exactness', () => {
 
   it('a regression target equal to a candidate scores 1 and ranks first', async () => {
     const y = Array.from({ length: 30 }, (_, i) => Math.sin(i) * 3 + i / 10);
-    const same = rep('same', y.map((v) => [v]));
+    const same = rep(
+      'same',
+      y.map((v) => [v]),
+    );
     const other = randomRep('other', 30, [4], 8);
     const r = await rankSources([other, same], { kind: 'labels', labels: y, labelKind: 'regression' }, { measure: 'rsa:rdm=euclidean' });
     expect(labelsOf(r)).toEqual(['same', 'other']);
@@ -268,16 +280,10 @@ describe('layer selection (groupBy model)', () => {
     label,
     data: base[0].data.map((_, i) => w.reduce((s, wk, k) => s + wk * base[k].data[i], 0)),
   });
-  const members = [
-    mix('A/l1', [0.3, 0, 0, 1]),
-    mix('A/l2', [1, 0, 0, 0.2]),
-    mix('B/l1', [0, 1, 0, 0.3]),
-    mix('B/l2', [0, 0.2, 0, 1]),
-    mix('C', [0, 0, 1, 0]),
-  ];
+  const members = [mix('A/l1', [0.3, 0, 0, 1]), mix('A/l2', [1, 0, 0, 0.2]), mix('B/l1', [0, 1, 0, 0.3]), mix('B/l2', [0, 0.2, 0, 1]), mix('C', [0, 0, 1, 0])];
   const target: Target = { kind: 'representation', representation: mix('new task', [1, 0.6, 0.2, 0]) };
 
-  it('reports each model\'s best layer and ranks models by it', async () => {
+  it("reports each model's best layer and ranks models by it", async () => {
     const r = await rankSources(members, target, { measure: 'cka:debiased', groupBy: 'model', bootstrap: 20, subset: 50, seed: 9 });
     expect(r.groups!.map((g) => [g.model, g.bestLayer, g.layers, g.rank])).toEqual([
       ['A', 'l2', 2, 1],
@@ -288,7 +294,10 @@ describe('layer selection (groupBy model)', () => {
       const best = r.ranking.find((e) => e.label === g.label)!;
       expect([g.score, g.mean, g.ci95]).toEqual([best.score, best.mean, best.ci95]);
       const layers = r.ranking.filter((e) => e.label === g.model || e.label.startsWith(`${g.model}/`));
-      expect(g.pBest).toBeCloseTo(layers.reduce((a, e) => a + e.pBest!, 0), 12);
+      expect(g.pBest).toBeCloseTo(
+        layers.reduce((a, e) => a + e.pBest!, 0),
+        12,
+      );
       expect(g.pBestLayer).toBeGreaterThan(0.5);
       expect(g.pBestLayer).toBeLessThanOrEqual(1);
     }
@@ -325,9 +334,11 @@ describe('targets and errors', () => {
     expect(closeMatches('zzz', ['alpha', 'beta'])).toEqual([]);
   });
 
-  it('target image count differs from the candidates\'', async () => {
+  it("target image count differs from the candidates'", async () => {
     const t: Target = { kind: 'representation', representation: randomRep('small', 30, [8], 1) };
-    await expect(rankSources(cands, t, { measure: 'rsa' })).rejects.toThrow(/target small has 30 images but the candidates have 40: the target must be computed on the same probe images/);
+    await expect(rankSources(cands, t, { measure: 'rsa' })).rejects.toThrow(
+      /target small has 30 images but the candidates have 40: the target must be computed on the same probe images/,
+    );
     await expect(rankSources(cands, { kind: 'labels', labels: ['a', 'b', 'a'], labelKind: 'class' }, { measure: 'rsa' })).rejects.toThrow(
       /3 labels but the candidates have 40 images/,
     );
@@ -360,9 +371,9 @@ describe('targets and errors', () => {
   it('a draw that cannot be scored names the draw', async () => {
     // Two images of class b among 40: some 8-image subsets hold only class a.
     const labels = Array.from({ length: n }, (_, i) => (i < 2 ? 'b' : 'a'));
-    await expect(
-      rankSources(cands, { kind: 'labels', labels, labelKind: 'class' }, { measure: 'rsa', bootstrap: 20, subset: 8, seed: 1 }),
-    ).rejects.toThrow(/bootstrap draw \d+ of 20 \(seed 1, 8 images\): labels: all 8 images have the same class \("a"\)/);
+    await expect(rankSources(cands, { kind: 'labels', labels, labelKind: 'class' }, { measure: 'rsa', bootstrap: 20, subset: 8, seed: 1 })).rejects.toThrow(
+      /bootstrap draw \d+ of 20 \(seed 1, 8 images\): labels: all 8 images have the same class \("a"\)/,
+    );
   });
 
   it('duplicate candidate labels and an empty candidate list', async () => {

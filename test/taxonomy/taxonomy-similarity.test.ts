@@ -37,10 +37,42 @@ const S = [
 ];
 
 const expected: Record<Linkage, { merges: [number, number, number, number][]; order: string[]; k2: number[] }> = {
-  single: { merges: [[0, 1, 0.5, 2], [2, 4, 0.625, 3], [3, 5, 0.75, 4]], order: ['D', 'C', 'A', 'B'], k2: [0, 0, 0, 1] },
-  complete: { merges: [[0, 1, 0.5, 2], [2, 3, 0.75, 2], [4, 5, 1.875, 4]], order: ['A', 'B', 'C', 'D'], k2: [0, 0, 1, 1] },
-  average: { merges: [[0, 1, 0.5, 2], [2, 3, 0.75, 2], [4, 5, 1.25, 4]], order: ['A', 'B', 'C', 'D'], k2: [0, 0, 1, 1] },
-  ward: { merges: [[0, 1, 0.5, 2], [2, 3, 0.75, 2], [4, 5, Math.sqrt(3.125), 4]], order: ['A', 'B', 'C', 'D'], k2: [0, 0, 1, 1] },
+  single: {
+    merges: [
+      [0, 1, 0.5, 2],
+      [2, 4, 0.625, 3],
+      [3, 5, 0.75, 4],
+    ],
+    order: ['D', 'C', 'A', 'B'],
+    k2: [0, 0, 0, 1],
+  },
+  complete: {
+    merges: [
+      [0, 1, 0.5, 2],
+      [2, 3, 0.75, 2],
+      [4, 5, 1.875, 4],
+    ],
+    order: ['A', 'B', 'C', 'D'],
+    k2: [0, 0, 1, 1],
+  },
+  average: {
+    merges: [
+      [0, 1, 0.5, 2],
+      [2, 3, 0.75, 2],
+      [4, 5, 1.25, 4],
+    ],
+    order: ['A', 'B', 'C', 'D'],
+    k2: [0, 0, 1, 1],
+  },
+  ward: {
+    merges: [
+      [0, 1, 0.5, 2],
+      [2, 3, 0.75, 2],
+      [4, 5, Math.sqrt(3.125), 4],
+    ],
+    order: ['A', 'B', 'C', 'D'],
+    k2: [0, 0, 1, 1],
+  },
 };
 
 describe('similarityToDistance + linkage: hand-worked merges', () => {

@@ -63,12 +63,7 @@ export function heatmapSpec(
 }
 
 /** 2-D classical MDS map, points coloured by task family (or by cluster when families are unknown). */
-export function mdsSpec(
-  coords: Record<string, number[]>,
-  colour: Record<string, string>,
-  colourTitle: string,
-  explained: number[],
-): TopLevelSpec {
+export function mdsSpec(coords: Record<string, number[]>, colour: Record<string, string>, colourTitle: string, explained: number[]): TopLevelSpec {
   const values = Object.entries(coords).map(([label, c]) => ({ label, x: c[0] ?? 0, y: c[1] ?? 0, group: colour[label] ?? '–' }));
   const pct = (k: number) => (explained[k] !== undefined ? ` (${(100 * explained[k]).toFixed(0)} %)` : '');
   return {

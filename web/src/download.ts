@@ -65,5 +65,10 @@ export function toCsv(columns: string[], rows: unknown[][]): string {
 
 /** A file name from a title: lower case, words joined by '-'. */
 export function slug(title: string): string {
-  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'figure';
+  return (
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'figure'
+  );
 }

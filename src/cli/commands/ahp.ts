@@ -29,8 +29,8 @@ export function register(program: Command): void {
         '',
         'Output: a Taskonomy result dict {"src__target": affinity} (JSON).',
         'Printed per target: λmax, the consistency index CI = (λmax − m)/(m − 1)',
-        'and ratio CR = CI/RI(m) (Saaty\'s random index; Alonso–Lamata beyond',
-        'm = 15). Taskonomy ratios exceed Saaty\'s 1–9 scale, so compare CRs',
+        "and ratio CR = CI/RI(m) (Saaty's random index; Alonso–Lamata beyond",
+        "m = 15). Taskonomy ratios exceed Saaty's 1–9 scale, so compare CRs",
         'between targets rather than against the usual 0.1.',
       ].join('\n'),
     )
@@ -41,8 +41,8 @@ export function register(program: Command): void {
     .option('--exclude <a,b,...>', 'candidates left out of the AHP (pixels is a baseline, not a transfer)', 'pixels')
     .option('--consistency-out <file.json>', 'write the per-target consistency diagnostics here')
     .option('--tournaments-out <file.json>', 'write the tournament matrices here (the --wins format)')
-    .option('--gain-out <file.json>', 'write each candidate\'s win rate vs pixels (Gain, like wins_vs_pixels) here')
-    .option('--quality-out <file.json>', 'write each candidate\'s win rate vs self (Quality, like wins_vs_task) here')
+    .option('--gain-out <file.json>', "write each candidate's win rate vs pixels (Gain, like wins_vs_pixels) here")
+    .option('--quality-out <file.json>', "write each candidate's win rate vs self (Quality, like wins_vs_task) here")
     .action(
       async (o: {
         wins?: string;

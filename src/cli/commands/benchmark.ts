@@ -25,32 +25,36 @@ export function register(program: Command): void {
     .option('--measures <ids>', 'measure ids separated by ";" (ids contain commas), or repeat --measure; default: all standard ids')
     .option('--measure <id>', 'a measure id (repeatable)', collect, [])
     .option('--order <labels>', 'comma-separated labels: subset/order of the feature set')
-    .option('--images-list <file>', 'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list');
+    .option(
+      '--images-list <file>',
+      'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list',
+    );
   addEvaluationOptions(cmd)
     .option('-o, --out <file.json>', 'write the table as JSON')
-    .action(
-      async (
-        featureset: string,
-        o: EvaluationFlags & { measures?: string; measure: string[]; order?: string; imagesList?: string; out?: string },
-      ) => {
-        const evalOpts = evaluationOptionsFrom(o);
-        // Measure ids contain commas, so lists of them are separated by ";".
-        const ids = [...(o.measures?.split(';').map((s) => s.trim()).filter(Boolean) ?? []), ...o.measure];
-        const measures = ids.length ? ids : standardMeasureIds();
-        const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order'), images: await readImagesList(o.imagesList) });
-        const truth = await readLabelledMatrix(o.truth);
-        const bar = progressBar('measures');
-        const result = await evaluateMeasures(set, truth, measures, {
-          ...evalOpts,
-          onMeasure: (d, t, id) => bar.update(d, t, id),
-        });
-        bar.stop();
-        const rows = result.rows.map((r) => [r.measure, r.mean ?? Number.NaN, `${r.ms.toFixed(0)} ms`, r.error ?? '']);
-        process.stdout.write(
-          `${set.members.length} models × ${set.n} images; mean ${result.metric} over ${result.targets.length} targets` +
-            `${result.includeSelf ? ' (self included)' : ''}\n${formatTable(['measure', `mean ${result.metric}`, 'time', 'note'], rows, 4)}\n`,
-        );
-        if (o.out) await writeFileAtomic(o.out, `${JSON.stringify({ featureset, truth: o.truth, ...result }, null, 2)}\n`);
-      },
-    );
+    .action(async (featureset: string, o: EvaluationFlags & { measures?: string; measure: string[]; order?: string; imagesList?: string; out?: string }) => {
+      const evalOpts = evaluationOptionsFrom(o);
+      // Measure ids contain commas, so lists of them are separated by ";".
+      const ids = [
+        ...(o.measures
+          ?.split(';')
+          .map((s) => s.trim())
+          .filter(Boolean) ?? []),
+        ...o.measure,
+      ];
+      const measures = ids.length ? ids : standardMeasureIds();
+      const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order'), images: await readImagesList(o.imagesList) });
+      const truth = await readLabelledMatrix(o.truth);
+      const bar = progressBar('measures');
+      const result = await evaluateMeasures(set, truth, measures, {
+        ...evalOpts,
+        onMeasure: (d, t, id) => bar.update(d, t, id),
+      });
+      bar.stop();
+      const rows = result.rows.map((r) => [r.measure, r.mean ?? Number.NaN, `${r.ms.toFixed(0)} ms`, r.error ?? '']);
+      process.stdout.write(
+        `${set.members.length} models × ${set.n} images; mean ${result.metric} over ${result.targets.length} targets` +
+          `${result.includeSelf ? ' (self included)' : ''}\n${formatTable(['measure', `mean ${result.metric}`, 'time', 'note'], rows, 4)}\n`,
+      );
+      if (o.out) await writeFileAtomic(o.out, `${JSON.stringify({ featureset, truth: o.truth, ...result }, null, 2)}\n`);
+    });
 }

@@ -18,13 +18,13 @@ export function register(program: Command): void {
         `compare all models with ${DEMO_MEASURES.join(' and ')}, build the average-linkage task tree`,
         'and write a self-contained HTML report (heatmap in tree order, dendrogram, MDS map coloured by',
         'task family, top-3 neighbours) plus JSON matrices, the tree (JSON, Newick) and SVG/PNG figures.',
-        'Prints how well the taxonomy recovers the zoo\'s task families. Features are cached in',
+        "Prints how well the taxonomy recovers the zoo's task families. Features are cached in",
         '<out>/features: a second run only recomputes similarities and figures.',
       ].join('\n'),
     )
     .option('--images <dir>', 'probe image folder (default: the Debian probe set in $TASKMAP_CACHE/probe)')
     .option('-o, --out <dir>', 'output folder', 'taskmap-demo')
-    .option('--models <ids>', 'comma-separated zoo ids (default: the zoo\'s demo set; see `taskmap zoo`)')
+    .option('--models <ids>', "comma-separated zoo ids (default: the zoo's demo set; see `taskmap zoo`)")
     .option('--measures <ids>', `similarity measures (default: ${DEMO_MEASURES.join(' ')})`)
     .option('--workers <n>', 'extraction worker threads (default: number of cores)')
     .option('--no-png', 'skip the PNG versions of the figures')
@@ -54,7 +54,13 @@ export function register(program: Command): void {
         `Family recovery (${result.models.length} models, ${result.images} images, ${result.recovery[0]?.k ?? 0} task families):`,
         formatTable(
           ['measure', 'NN family agreement', 'chance', `ARI (k=${result.recovery[0]?.k ?? 0})`, 'cluster sizes of the cut'],
-          result.recovery.map((r, i) => [r.measure, r.nearestNeighbourAgreement, r.chance, r.adjustedRandIndex, clusterSizes(result.taxonomies[i].cut.clusters)]),
+          result.recovery.map((r, i) => [
+            r.measure,
+            r.nearestNeighbourAgreement,
+            r.chance,
+            r.adjustedRandIndex,
+            clusterSizes(result.taxonomies[i].cut.clusters),
+          ]),
         ),
       ];
       if (result.failed.length) {
@@ -63,7 +69,11 @@ export function register(program: Command): void {
       }
       const rel = relative(process.cwd(), result.report) || result.report;
       lines.push('', `report: ${rel} (also family-recovery.json, similarity-*.json, taxonomy-*.json/.nwk, figures/)`);
-      lines.push(`done in ${seconds.toFixed(1)} s (${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`);
+      lines.push(
+        `done in ${seconds.toFixed(1)} s (${Object.entries(result.timings)
+          .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+          .join(', ')})`,
+      );
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -21,20 +21,18 @@ export function register(program: Command): void {
     .option('--labels <a,b,...>', 'row/column labels for a .npy predicted matrix');
   addEvaluationOptions(cmd)
     .option('-o, --out <file.json>', 'write {"metric","per_target","mean",...} here')
-    .action(
-      async (o: EvaluationFlags & { predicted: string; labels?: string; out?: string }) => {
-        const opts = evaluationOptionsFrom(o);
-        const result = await evaluateFiles(o.predicted, o.truth, { ...opts, labels: parseList(o.labels) });
-        const rows = result.targets.map((t) => [t, result.per_target[t] ?? Number.NaN]);
-        const mean = result.mean === null ? 'undefined' : result.mean.toFixed(4);
-        process.stdout.write(
-          `${formatTable(['target', result.metric], rows, 4)}\nmean ${result.metric} over ${result.targets.length - result.undefined_targets.length} targets: ${mean}` +
-            `${result.includeSelf ? ' (self included)' : ''}\n`,
-        );
-        if (result.undefined_targets.length) {
-          process.stderr.write(`undefined (constant column) for: ${result.undefined_targets.join(', ')}\n`);
-        }
-        if (o.out) await writeFileAtomic(o.out, `${JSON.stringify({ ...result, predicted: o.predicted, truth: o.truth }, null, 2)}\n`);
-      },
-    );
+    .action(async (o: EvaluationFlags & { predicted: string; labels?: string; out?: string }) => {
+      const opts = evaluationOptionsFrom(o);
+      const result = await evaluateFiles(o.predicted, o.truth, { ...opts, labels: parseList(o.labels) });
+      const rows = result.targets.map((t) => [t, result.per_target[t] ?? Number.NaN]);
+      const mean = result.mean === null ? 'undefined' : result.mean.toFixed(4);
+      process.stdout.write(
+        `${formatTable(['target', result.metric], rows, 4)}\nmean ${result.metric} over ${result.targets.length - result.undefined_targets.length} targets: ${mean}` +
+          `${result.includeSelf ? ' (self included)' : ''}\n`,
+      );
+      if (result.undefined_targets.length) {
+        process.stderr.write(`undefined (constant column) for: ${result.undefined_targets.join(', ')}\n`);
+      }
+      if (o.out) await writeFileAtomic(o.out, `${JSON.stringify({ ...result, predicted: o.predicted, truth: o.truth }, null, 2)}\n`);
+    });
 }

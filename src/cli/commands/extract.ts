@@ -18,7 +18,7 @@ export function register(program: Command): void {
           '',
           'Models: zoo ids (`taskmap zoo`; `zoo` = all of them), .onnx files, or TF.js model.json.',
           'Taps: layer names or glob patterns (`taskmap layers <model>`), each optionally with',
-          '@reduction: none | gap | pool:K | proj:D[:SEED]. Default: the zoo card\'s tap.',
+          "@reduction: none | gap | pool:K | proj:D[:SEED]. Default: the zoo card's tap.",
           '',
           'Cached and resumable: a re-run computes only what is missing — new or changed images,',
           'models, layers, reductions or preprocessing; an interrupted run resumes where it stopped.',
@@ -36,7 +36,17 @@ export function register(program: Command): void {
     .option('--keep-going', 'go on with the other models when one fails (failures are listed at the end)')
     .action(
       async (
-        o: PreprocessingFlags & { images: string; out: string; model: string[]; tap: string[]; reduce?: string; batch: string; workers?: string; skipBad?: boolean; keepGoing?: boolean },
+        o: PreprocessingFlags & {
+          images: string;
+          out: string;
+          model: string[];
+          tap: string[];
+          reduce?: string;
+          batch: string;
+          workers?: string;
+          skipBad?: boolean;
+          keepGoing?: boolean;
+        },
       ) => {
         const refs = modelRefs(o.model);
         if (refs.length === 0) throw new UsageError('give at least one --model (a zoo id, a model file, or `zoo`; see `taskmap zoo`)');

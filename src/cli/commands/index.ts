@@ -19,4 +19,23 @@ import { register as nsl } from './nsl.js';
 import { register as zooTransfer } from './zooTransfer.js';
 
 /** Every subcommand, in the order `--help` lists them (zooTransfer adds `benchmark zoo-transfer`, so it follows benchmark). */
-export const commands: Array<(program: Command) => void> = [demo, similarity, rdm, evaluate, benchmark, zooTransfer, measures, taxonomy, rank, ahp, candidates, policy, extract, layers, zoo, probe, serve, nsl];
+export const commands: Array<(program: Command) => void> = [
+  demo,
+  similarity,
+  rdm,
+  evaluate,
+  benchmark,
+  zooTransfer,
+  measures,
+  taxonomy,
+  rank,
+  ahp,
+  candidates,
+  policy,
+  extract,
+  layers,
+  zoo,
+  probe,
+  serve,
+  nsl,
+];

@@ -10,7 +10,13 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
       const { families, measures, catalogue, invariances } = measureListing();
-      const standard = measures.map((d) => ({ id: d.id, family: d.family, largerIsMoreSimilar: d.largerIsMoreSimilar, symmetric: d.symmetric, invariances: d.invariances }));
+      const standard = measures.map((d) => ({
+        id: d.id,
+        family: d.family,
+        largerIsMoreSimilar: d.largerIsMoreSimilar,
+        symmetric: d.symmetric,
+        invariances: d.invariances,
+      }));
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ families, standard, invariances, taskMeasures: TASK_MEASURES, catalogue }, null, 2)}\n`);
         return;

@@ -54,7 +54,10 @@ function addTrainingOptions(cmd: Command): Command {
 
 function addDataOptions(cmd: Command): Command {
   return cmd
-    .option('--data <dir>', 'directory of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist, from `apt-get install dataset-fashion-mnist`)')
+    .option(
+      '--data <dir>',
+      'directory of the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist, from `apt-get install dataset-fashion-mnist`)',
+    )
     .option('--few-shot <k>', 'train on k images per class (seeded by --data-seed) instead of all 60 000')
     .option('--data-seed <n>', 'seed of the few-shot draw', '0')
     .option('--test-limit <n>', 'evaluate on the first n test images (default all 10 000)');
@@ -128,14 +131,25 @@ function registerTrain(nsl: Command): void {
       onEpoch: (rec) => {
         bar.stop();
         const acc = rec.testAccuracy === undefined ? '' : `, test accuracy ${(100 * rec.testAccuracy).toFixed(2)} %`;
-        process.stderr.write(`epoch ${rec.epoch}: loss ${rec.loss.toFixed(4)}, train accuracy ${(100 * rec.trainAccuracy).toFixed(2)} %${acc}, ${rec.seconds.toFixed(1)} s\n`);
+        process.stderr.write(
+          `epoch ${rec.epoch}: loss ${rec.loss.toFixed(4)}, train accuracy ${(100 * rec.trainAccuracy).toFixed(2)} %${acc}, ${rec.seconds.toFixed(1)} s\n`,
+        );
         bar = progressBar(`epoch ${rec.epoch + 1}`);
       },
     });
     bar.stop();
-    const rows = r.history.map((h) => [String(h.epoch), h.learningRate, h.loss, 100 * h.trainAccuracy, h.testAccuracy === undefined ? '' : 100 * h.testAccuracy, h.seconds]);
+    const rows = r.history.map((h) => [
+      String(h.epoch),
+      h.learningRate,
+      h.loss,
+      100 * h.trainAccuracy,
+      h.testAccuracy === undefined ? '' : 100 * h.testAccuracy,
+      h.seconds,
+    ]);
     process.stdout.write(`${formatTable(['epoch', 'lr', 'loss', 'train %', 'test %', 'seconds'], rows, 4)}\n`);
-    process.stdout.write(`${o.variant}: ${r.parameters} parameters, ${r.iterations} iterations${r.testAccuracy === undefined ? '' : `, test accuracy ${(100 * r.testAccuracy).toFixed(2)} %`}\n`);
+    process.stdout.write(
+      `${o.variant}: ${r.parameters} parameters, ${r.iterations} iterations${r.testAccuracy === undefined ? '' : `, test accuracy ${(100 * r.testAccuracy).toFixed(2)} %`}\n`,
+    );
     if (o.out) process.stdout.write(`model: ${o.out}/model, history: ${o.out}/result.json\n`);
     r.model.dispose();
   });
@@ -202,11 +216,21 @@ function registerBench(nsl: Command): void {
         command,
         onRun: (r, done, total) => {
           bar.update(done, total, `${r.variant} seed ${r.seed}: ${(100 * r.testAccuracy).toFixed(2)} %`);
-          if (!process.stderr.isTTY) process.stderr.write(`[${done}/${total}] ${r.variant} seed ${r.seed}: test accuracy ${(100 * r.testAccuracy).toFixed(2)} %, ${(r.epochSeconds.reduce((a, b) => a + b, 0) / r.epochSeconds.length).toFixed(1)} s/epoch\n`);
+          if (!process.stderr.isTTY)
+            process.stderr.write(
+              `[${done}/${total}] ${r.variant} seed ${r.seed}: test accuracy ${(100 * r.testAccuracy).toFixed(2)} %, ${(r.epochSeconds.reduce((a, b) => a + b, 0) / r.epochSeconds.length).toFixed(1)} s/epoch\n`,
+            );
         },
       });
       bar.stop();
-      const rows = summarise(result.runs).map((r) => [r.variant, String(r.runs), 100 * r.accuracyMean, 100 * r.accuracySd, r.secondsPerEpochMean, String(r.parameters)]);
+      const rows = summarise(result.runs).map((r) => [
+        r.variant,
+        String(r.runs),
+        100 * r.accuracyMean,
+        100 * r.accuracySd,
+        r.secondsPerEpochMean,
+        String(r.parameters),
+      ]);
       process.stdout.write(`${formatTable(['variant', 'runs', 'test % mean', 'sd', 's/epoch', 'parameters'], rows, 2)}\n`);
       process.stdout.write(`${((Date.now() - t0) / 60000).toFixed(1)} min; written to ${o.out}/bench.json and ${o.out}/bench.md\n`);
     });
@@ -263,13 +287,17 @@ function registerFisher(nsl: Command): void {
     const { matrix, floorHits, embeddings } = await embedTasks(tasks, measure, config, {
       onProgress: (d, t, l) => (d < t ? bar.update(d, t, l) : bar.stop()),
       onTask: (t, emb) =>
-        process.stderr.write(`${t.name}: classes ${t.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`),
+        process.stderr.write(
+          `${t.name}: classes ${t.classes.map((c) => FASHION_MNIST_CLASSES[c]).join(', ')}; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`,
+        ),
     });
     const { formatMatrix } = await import('../table.js');
     process.stdout.write(`${taskMeasureId(measure)} (rows = source, columns = target; smaller = closer)\n${formatMatrix(matrix, 4)}\n`);
     if (floorHits) {
       const total = floorHits.matrix.data.reduce((a, b) => a + b, 0);
-      process.stdout.write(`entries at the ${measure.family === 'fisher-logdet' ? measure.floor : ''} floor on one side only: ${total} in all (${embeddings[0].parameters} parameters per task)\n`);
+      process.stdout.write(
+        `entries at the ${measure.family === 'fisher-logdet' ? measure.floor : ''} floor on one side only: ${total} in all (${embeddings[0].parameters} parameters per task)\n`,
+      );
     }
     if (o.out) {
       const { writeLabelledMatrix } = await import('../../io/labelledMatrix.js');

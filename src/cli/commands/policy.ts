@@ -68,7 +68,10 @@ export function register(program: Command): void {
     .requiredOption('-a, --affinities <file>', 'affinities result dict (.json or .pkl); its keys are the candidate transfers')
     .option('-b, --budget <B>', 'labelling budget: total supervision cost (plus transfer costs) allowed (required without --sweep)')
     .option('--targets <a,b,...>', 'tasks to solve, by supervision or transfer (default: every target in the affinities)')
-    .option('--sources <a,b,...|none>', 'source-only tasks: may be labelled and used as sources, never solved (default: every other task in the file, random included; "none" for none)')
+    .option(
+      '--sources <a,b,...|none>',
+      'source-only tasks: may be labelled and used as sources, never solved (default: every other task in the file, random included; "none" for none)',
+    )
     .option('--target-only <a,b,...>', 'tasks that must be solved by transfer and are never labelled')
     .option('-k, --max-order <k>', 'largest number of sources of one transfer', '5')
     .option('--cost <task=c>', 'labelling cost of a task (repeatable; default 1)', collect)
@@ -89,7 +92,8 @@ export function register(program: Command): void {
     .option('--source-only-bonus <x>', 'objective bonus per labelled source-only task (web API: 1e-5)', '0')
     .option('-o, --out <file.json>', 'write the policy (or the sweep) as JSON here')
     .action(async (o: PolicyCliOptions) => {
-      if (!(POLICY_SOLVERS as readonly string[]).includes(o.solver)) throw new UsageError(`--solver must be one of ${POLICY_SOLVERS.join(', ')}, got "${o.solver}"`);
+      if (!(POLICY_SOLVERS as readonly string[]).includes(o.solver))
+        throw new UsageError(`--solver must be one of ${POLICY_SOLVERS.join(', ')}, got "${o.solver}"`);
       if (!o.sweep && o.budget === undefined) throw new UsageError('--budget is required (or use --sweep)');
       let objective;
       try {

@@ -73,12 +73,7 @@ export function formatRanking(result: RankResult): string {
   ];
   if (t.excluded) lines.push(`(${t.excluded} is the target and is not ranked)`);
   const header = ['rank', 'label', 'score', ...(boot ? ['mean', '95% interval', 'P(best)'] : [])];
-  const row = (e: RankEntry, label: string): string[] => [
-    String(e.rank),
-    label,
-    fmt(e.score),
-    ...(boot ? [fmt(e.mean), ci(e.ci95), fmt(e.pBest, 3)] : []),
-  ];
+  const row = (e: RankEntry, label: string): string[] => [String(e.rank), label, fmt(e.score), ...(boot ? [fmt(e.mean), ci(e.ci95), fmt(e.pBest, 3)] : [])];
   if (result.groups) {
     const gh = ['rank', 'model', 'best layer', 'score', ...(boot ? ['mean', '95% interval', 'P(best)', 'P(best layer)'] : [])];
     const gr = result.groups.map((g) => [
@@ -130,10 +125,13 @@ export function register(program: Command): void {
     .option('--group-by <what>', 'model: group "model/layer" members and rank models by their best layer')
     .option('--separator <sep>', 'between model and layer in member labels', '/')
     .option('-o, --out <file.json>', 'write the ranking as JSON')
-    .option('--keep-draws', 'with --out: include every draw\'s scores')
+    .option('--keep-draws', "with --out: include every draw's scores")
     .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
     .option('--engine <kind>', 'GEMM engine: auto (default), ort, js')
-    .option('--images-list <file>', 'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list')
+    .option(
+      '--images-list <file>',
+      'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list',
+    )
     .option('--target-images <file>', 'image ids of a .npy target outside an extracted folder (same format as --images-list)')
     .action(
       async (

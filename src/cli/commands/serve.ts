@@ -90,7 +90,9 @@ export function register(program: Command): void {
       const address = await server.app.listen({ port, host: o.host });
       const shown = address.replace('://[::1]', '://localhost');
       process.stdout.write(`taskmap serve: ${shown}/\n`);
-      process.stdout.write(`data roots: ${server.ctx.sandbox.roots.map((r) => `${r.name} = ${r.dir}${r.writable ? ' (writable: uploads)' : ''}`).join(', ')}\n`);
+      process.stdout.write(
+        `data roots: ${server.ctx.sandbox.roots.map((r) => `${r.name} = ${r.dir}${r.writable ? ' (writable: uploads)' : ''}`).join(', ')}\n`,
+      );
       if (!server.ctx.sandbox.roots.some((r) => !r.writable)) {
         process.stdout.write('no data roots yet: run `taskmap demo` here, pass --data-root DIR, or upload files in the UI\n');
       }

@@ -24,7 +24,8 @@ function taskMeasureOf(measure: string): string | undefined {
   }
 }
 
-type SimilarityOptions = MeasureOptions & ProbeOptions & { order?: string; imagesList?: string; out?: string; format?: string; precision: string; engine?: string };
+type SimilarityOptions = MeasureOptions &
+  ProbeOptions & { order?: string; imagesList?: string; out?: string; format?: string; precision: string; engine?: string };
 
 function outputFormat(o: { out?: string; format?: string }): 'json' | 'csv' | 'npy' {
   const format = (o.format ?? o.out!.split('.').pop()) as 'json' | 'csv' | 'npy';
@@ -35,7 +36,10 @@ function outputFormat(o: { out?: string; format?: string }): 'json' | 'csv' | 'n
 /** `similarity <dir> --measure fisher-…`: Fisher task distances between the labelled data sets in `dir`. */
 async function taskDistances(dir: string, measure: string, o: SimilarityOptions): Promise<void> {
   const given = givenParameterFlags(o);
-  if (given.length > 0) throw new UsageError(`${given.join(', ')}: representation-measure options; ${findEntry(measure)!.family} is a task measure (see the Fisher options in --help)`);
+  if (given.length > 0)
+    throw new UsageError(
+      `${given.join(', ')}: representation-measure options; ${findEntry(measure)!.family} is a task measure (see the Fisher options in --help)`,
+    );
   const format = o.out ? outputFormat(o) : undefined;
   const config = await probeTrainConfig(o);
   const t0 = performance.now();
@@ -45,7 +49,8 @@ async function taskDistances(dir: string, measure: string, o: SimilarityOptions)
     r = await fisherMatrix(dir, measure, config, {
       order: parseList(o.order, '--order'),
       onProgress: (d, t, l) => (d < t ? bar.update(d, t, l) : bar.stop()),
-      onTask: (t, emb) => process.stderr.write(`${t.name}: ${t.train.n} images, ${t.train.numClasses} classes; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`),
+      onTask: (t, emb) =>
+        process.stderr.write(`${t.name}: ${t.train.n} images, ${t.train.numClasses} classes; probe train accuracy ${(100 * emb.trainAccuracy).toFixed(1)} %\n`),
     });
   } catch (e) {
     if ((e as Error).message.startsWith('--order:')) throw new UsageError((e as Error).message);
@@ -87,7 +92,10 @@ export function register(program: Command): void {
         .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file (task measures: directory of labelled .npz)'),
     )
       .option('--order <labels>', 'comma-separated labels: order (and subset) of the matrix rows')
-      .option('--images-list <file>', 'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list')
+      .option(
+        '--images-list <file>',
+        'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list',
+      )
       .option('-o, --out <file>', 'write the matrix here (.json, .csv or .npy); default: print a table')
       .option('--format <fmt>', 'json | csv | npy (default: from the --out extension)')
       .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
@@ -100,7 +108,12 @@ export function register(program: Command): void {
     const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
     const bar = progressBar(measure);
     const t0 = performance.now();
-    const { matrix: sim, measure: info, images, members } = await similarityOfPath(featureset, measure, {
+    const {
+      matrix: sim,
+      measure: info,
+      images,
+      members,
+    } = await similarityOfPath(featureset, measure, {
       order: parseList(o.order, '--order'),
       images: await readImagesList(o.imagesList),
       engine,
@@ -112,9 +125,7 @@ export function register(program: Command): void {
     if (o.out) {
       const format = outputFormat(o);
       await writeLabelledMatrix(o.out, sim, format);
-      process.stderr.write(
-        `${info.name} (${measure}): ${members} models × ${images} images in ${ms.toFixed(0)} ms → ${o.out}\n`,
-      );
+      process.stderr.write(`${info.name} (${measure}): ${members} models × ${images} images in ${ms.toFixed(0)} ms → ${o.out}\n`);
     } else {
       process.stdout.write(`${measure} (${members} models, ${images} images, ${engine.name})\n${formatMatrix(sim)}\n`);
     }

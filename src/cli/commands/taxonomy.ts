@@ -85,7 +85,8 @@ export function register(program: Command): void {
           try {
             direction = matrixDirection(m.measure, o.similarity ? 'similarity' : 'distance');
           } catch (e) {
-            if (e instanceof DirectionError) throw new UsageError(`${file}: measure ${e.measure} is a distance (smaller = more similar); pass it with --dissimilarity`);
+            if (e instanceof DirectionError)
+              throw new UsageError(`${file}: measure ${e.measure} is a distance (smaller = more similar); pass it with --dissimilarity`);
             throw e;
           }
           const r = taxonomyOfMatrix(m, { linkage: method, direction, k });

@@ -42,7 +42,14 @@ export function register(program: Command): void {
       const rows = models.map((m) => {
         const s = status.get(m.id);
         const state = !s ? '—' : s.ok ? `ok ${s.runMs!.toFixed(0)} ms` : 'FAILED';
-        return [m.id, m.family, state, s?.featureShape ? s.featureShape.join('×') : '', describePreprocessing(m.preprocessing).replace(/ NHWC float32$/, ''), `${m.package.name} (${m.package.licence}${m.weightsLicence ? `; weights ${m.weightsLicence}` : ''})`];
+        return [
+          m.id,
+          m.family,
+          state,
+          s?.featureShape ? s.featureShape.join('×') : '',
+          describePreprocessing(m.preprocessing).replace(/ NHWC float32$/, ''),
+          `${m.package.name} (${m.package.licence}${m.weightsLicence ? `; weights ${m.weightsLicence}` : ''})`,
+        ];
       });
       const lines = [formatTable(['id', 'family', o.check ? 'status (1 image)' : 'status', 'features', 'input', 'package (licence)'], rows)];
       const failed = [...status.values()].filter((s) => !s.ok);
@@ -50,7 +57,10 @@ export function register(program: Command): void {
         lines.push('', 'Failed to load or run:');
         for (const f of failed) lines.push(`  ${f.id}: ${f.error}`);
       }
-      lines.push('', `${models.length} models; default taps: encoder output (${[...new Set(models.map((m) => formatReduction(m.reduce)))].join(' / ')}); details: taskmap layers <id>`);
+      lines.push(
+        '',
+        `${models.length} models; default taps: encoder output (${[...new Set(models.map((m) => formatReduction(m.reduce)))].join(' / ')}); details: taskmap layers <id>`,
+      );
       process.stdout.write(`${lines.join('\n')}\n`);
       if (failed.length) process.exitCode = 1;
     });

@@ -37,9 +37,9 @@ export function registerZooTransfer(bench: Command): void {
     .summary('a Taskonomy of the bundled zoo: measured transfers, AHP affinities, policy, and how well each measure predicts them')
     .description(
       [
-        'Every zoo model\'s own outputs on the probe images are a task; model T itself is T\'s fully supervised',
-        'network (`self`). Each source → target transfer is a closed-form ridge readout from the source\'s tapped',
-        'features to the target\'s outputs, cross-fitted over seeded folds and scored per image (z-scored output',
+        "Every zoo model's own outputs on the probe images are a task; model T itself is T's fully supervised",
+        "network (`self`). Each source → target transfer is a closed-form ridge readout from the source's tapped",
+        "features to the target's outputs, cross-fitted over seeded folds and scored per image (z-scored output",
         'space, 1 = predicting the mean), with `pixels` and `random` baselines. The per-image losses give win rates,',
         'Gain and Quality, AHP affinities, a supervision policy for a few budgets and the task tree; then every',
         'standard measure is scored against the affinities with the DDS protocol (mean per-target Spearman, self',
@@ -69,7 +69,10 @@ export function registerZooTransfer(bench: Command): void {
         folds: parseNumber(o.folds, '--folds', { integer: true, min: 2 }),
         seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
         bootstrap: parseNumber(o.bootstrap, '--bootstrap', { integer: true, min: 0 }),
-        measures: o.measures?.split(';').map((s) => s.trim()).filter(Boolean),
+        measures: o.measures
+          ?.split(';')
+          .map((s) => s.trim())
+          .filter(Boolean),
         budgets: parseList(o.budgets)?.map((b) => parseNumber(b, '--budgets', { min: 0 })),
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         skipBad: o.skipBad,
@@ -100,7 +103,15 @@ export function registerZooTransfer(bench: Command): void {
         `${result.models.length} tasks × ${result.images.length} images, ${result.folds}-fold ridge readouts`,
         formatTable(
           ['target', 'best source', 'loss best', 'loss self', 'loss pixels', 'Quality', 'Gain'],
-          result.models.map((t) => [t, best[t], result.meanLoss[t][best[t]], result.meanLoss[t].self, result.meanLoss[t].pixels, result.winsVsTask[`${best[t]}__${t}`], result.winsVsPixels[`${best[t]}__${t}`]]),
+          result.models.map((t) => [
+            t,
+            best[t],
+            result.meanLoss[t][best[t]],
+            result.meanLoss[t].self,
+            result.meanLoss[t].pixels,
+            result.winsVsTask[`${best[t]}__${t}`],
+            result.winsVsPixels[`${best[t]}__${t}`],
+          ]),
           3,
         ),
         '',
@@ -112,8 +123,15 @@ export function registerZooTransfer(bench: Command): void {
         ),
       ];
       if (result.failed.length) lines.push('', `left out: ${result.failed.map((f) => `${f.model} (${f.error})`).join('; ')}`);
-      lines.push('', `report: ${relative(process.cwd(), result.out) || '.'}/report.html (also report.md, zoo-transfer.json, losses.csv, affinities.json, figures/)`);
-      lines.push(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s (${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`);
+      lines.push(
+        '',
+        `report: ${relative(process.cwd(), result.out) || '.'}/report.html (also report.md, zoo-transfer.json, losses.csv, affinities.json, figures/)`,
+      );
+      lines.push(
+        `done in ${((performance.now() - t0) / 1000).toFixed(1)} s (${Object.entries(result.timings)
+          .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+          .join(', ')})`,
+      );
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -62,7 +62,8 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
 
   app.post<{ Body: RankBody }>('/api/rank', { schema: { body: rankSchema } }, async (req, reply) => {
     const b = req.body;
-    if ((b.target === undefined) === (b.targetFile === undefined)) throw badRequest('give exactly one of "target" (a member label) or "targetFile" (.npy features or a .csv / .txt of labels)');
+    if ((b.target === undefined) === (b.targetFile === undefined))
+      throw badRequest('give exactly one of "target" (a member label) or "targetFile" (.npy features or a .csv / .txt of labels)');
     if (b.targetKind !== undefined && b.targetFile === undefined) throw badRequest('"targetKind" applies only to a labels "targetFile"');
     const fs = await resolveFeatureSet(ctx, b.featureSet);
     const measure = checkedMeasure(b.measure);

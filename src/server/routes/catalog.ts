@@ -19,11 +19,25 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ServerContext, 
    */
   app.get('/api/measures', async () => {
     const { families, measures, catalogue } = measureListing();
-    return { families, measures, catalogue, linkages: LINKAGES, metrics: EVAL_METRICS, objectives: OBJECTIVE_NAMES, policyObjectives: POLICY_OBJECTIVES, solvers: POLICY_SOLVERS, precisions: PRECISIONS };
+    return {
+      families,
+      measures,
+      catalogue,
+      linkages: LINKAGES,
+      metrics: EVAL_METRICS,
+      objectives: OBJECTIVE_NAMES,
+      policyObjectives: POLICY_OBJECTIVES,
+      solvers: POLICY_SOLVERS,
+      precisions: PRECISIONS,
+    };
   });
 
   app.get<{ Querystring: { id: string } }>('/api/measures/describe', { schema: { querystring: measureQuerySchema } }, async (req) =>
-    checkedInput('id', () => (findEntryInput(req.query.id) === 'representations' || findEntryInput(req.query.id) === undefined ? describeRepresentation(req.query.id) : describe(req.query.id))),
+    checkedInput('id', () =>
+      findEntryInput(req.query.id) === 'representations' || findEntryInput(req.query.id) === undefined
+        ? describeRepresentation(req.query.id)
+        : describe(req.query.id),
+    ),
   );
 
   app.get('/api/datasets', async () => ctx.catalog.list());

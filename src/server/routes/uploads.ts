@@ -25,7 +25,10 @@ const MAX_FILES = 512;
 /** A file name with only letters, digits, '.', '_' and '-', not starting with '.' or '-'. */
 export function safeFileName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.-]+/, '').slice(-120);
+  const cleaned = base
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[.-]+/, '')
+    .slice(-120);
   if (cleaned === '' || cleaned.startsWith('.')) throw badRequest(`file name "${name}" has no usable characters`);
   return cleaned;
 }
@@ -62,13 +65,21 @@ export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): 
         const ext = extname(name).toLowerCase();
         if (!FEATURE_EXTS.has(ext) && !RESULT_EXTS.has(ext)) {
           part.file.resume();
-          throw new HttpError(415, 'unsupported_media_type', `${name}: unsupported file type "${ext}"; upload .npy/.npz/.safetensors feature sets or .json/.pkl/.csv Taskonomy files`);
+          throw new HttpError(
+            415,
+            'unsupported_media_type',
+            `${name}: unsupported file type "${ext}"; upload .npy/.npz/.safetensors feature sets or .json/.pkl/.csv Taskonomy files`,
+          );
         }
         if (files.some((f) => f.name === name)) throw badRequest(`${name} is uploaded twice`);
         const tmp = join(tmpDir, name);
         await pipeline(part.file, createWriteStream(tmp, { flags: 'wx' }));
         if (part.file.truncated) {
-          throw new HttpError(413, 'too_large', `${name} is larger than the ${Math.round(ctx.maxUploadBytes / 1048576)} MiB upload limit (taskmap serve --max-upload-mb)`);
+          throw new HttpError(
+            413,
+            'too_large',
+            `${name} is larger than the ${Math.round(ctx.maxUploadBytes / 1048576)} MiB upload limit (taskmap serve --max-upload-mb)`,
+          );
         }
         files.push({ name, tmp, bytes: (await stat(tmp)).size });
       }

@@ -23,7 +23,12 @@ export function DataTable(props: { title: string; columns: string[]; rows: Cell[
           <button type="button" class="small" data-export="csv" onClick={() => saveText(toCsv(props.columns, props.rows), `${name}.csv`, 'text/csv')}>
             CSV
           </button>
-          <button type="button" class="small" data-export="json" onClick={() => saveText(`${JSON.stringify(props.json, null, 2)}\n`, `${name}.json`, 'application/json')}>
+          <button
+            type="button"
+            class="small"
+            data-export="json"
+            onClick={() => saveText(`${JSON.stringify(props.json, null, 2)}\n`, `${name}.json`, 'application/json')}
+          >
             JSON
           </button>
         </span>

@@ -18,7 +18,13 @@ interface Placed {
  * The average-linkage tree drawn left (root) to right (leaves), merge heights on the x axis; leaves follow the
  * dendrogram's leaf order, the same order as the heatmap's rows, and carry their family / cluster colour.
  */
-export function Dendrogram(props: { tree: TreeNode; leafOrder: string[]; groups: Record<string, string>; svgRef: RefObject<SVGSVGElement | null>; distanceLabel: string }) {
+export function Dendrogram(props: {
+  tree: TreeNode;
+  leafOrder: string[];
+  groups: Record<string, string>;
+  svgRef: RefObject<SVGSVGElement | null>;
+  distanceLabel: string;
+}) {
   const step = 18;
   const labelWidth = Math.min(260, 12 + 6.6 * Math.max(...props.leafOrder.map((l) => l.length)));
   const plotW = 300;
@@ -27,7 +33,10 @@ export function Dendrogram(props: { tree: TreeNode; leafOrder: string[]; groups:
   const height = top + step * props.leafOrder.length + 36;
   const width = left + plotW + labelWidth + 20;
   const maxH = Math.max(props.tree.distance, 1e-12);
-  const x = scaleLinear().domain([maxH, 0]).range([left, left + plotW]).nice();
+  const x = scaleLinear()
+    .domain([maxH, 0])
+    .range([left, left + plotW])
+    .nice();
   const index = new Map(props.leafOrder.map((l, i) => [l, i]));
   const colours = groupColours(Object.values(props.groups));
   const place = (n: TreeNode): Placed => {

@@ -72,9 +72,20 @@ function ParamInput(props: { spec: ParamSpec; value: string | boolean; onChange:
   } else if (spec.type === 'flag') {
     input = <input id={id} data-param={spec.name} type="checkbox" checked={props.value === true} onChange={(e) => props.onChange(e.currentTarget.checked)} />;
   } else if (spec.type === 'number') {
-    input = <input id={id} data-param={spec.name} type="number" step="any" value={String(props.value)} onChange={(e) => props.onChange(e.currentTarget.value)} />;
+    input = (
+      <input id={id} data-param={spec.name} type="number" step="any" value={String(props.value)} onChange={(e) => props.onChange(e.currentTarget.value)} />
+    );
   } else {
-    input = <input id={id} data-param={spec.name} type="text" placeholder="H x W x C (stored shape)" value={String(props.value)} onChange={(e) => props.onChange(e.currentTarget.value)} />;
+    input = (
+      <input
+        id={id}
+        data-param={spec.name}
+        type="text"
+        placeholder="H x W x C (stored shape)"
+        value={String(props.value)}
+        onChange={(e) => props.onChange(e.currentTarget.value)}
+      />
+    );
   }
   return (
     <label for={id} title={spec.description}>
@@ -85,7 +96,13 @@ function ParamInput(props: { spec: ParamSpec; value: string | boolean; onChange:
 }
 
 /** Measure family and parameters, generated from the registry's parameter specs. */
-export function MeasureForm(props: { name: string; families: FormFamily[]; standard: MeasureInfo[]; value: MeasureState; onChange: (s: MeasureState) => void }) {
+export function MeasureForm(props: {
+  name: string;
+  families: FormFamily[];
+  standard: MeasureInfo[];
+  value: MeasureState;
+  onChange: (s: MeasureState) => void;
+}) {
   const f = props.families.find((x) => x.id === props.value.family) ?? props.families[0];
   const id = measureIdOf(props.families, props.value);
   return (

@@ -4,7 +4,11 @@ import type { PolicyResponse } from '../types.js';
 
 export type ColourBy = 'gain' | 'quality' | 'value';
 
-const COLOUR_TITLE: Record<ColourBy, string> = { gain: 'Gain (win rate vs pixels)', quality: 'Quality (win rate vs self)', value: 'transfer value (objective)' };
+const COLOUR_TITLE: Record<ColourBy, string> = {
+  gain: 'Gain (win rate vs pixels)',
+  quality: 'Quality (win rate vs self)',
+  value: 'transfer value (objective)',
+};
 
 function textWidth(s: string): number {
   return 10 + 6.8 * s.length;
@@ -38,7 +42,8 @@ export function PolicyGraph(props: { policy: PolicyResponse; colourBy: ColourBy;
   const legendY = top + Math.max(leftTasks.length, right.length) * rowH + 10;
   const height = legendY + 64;
   const colourOf = (v: number | undefined) => (v === undefined ? '#9aa5b1' : interpolateViridis(Math.max(0, Math.min(1, v))));
-  const metric = (t: { gain?: number; quality?: number; value: number }) => (props.colourBy === 'gain' ? t.gain : props.colourBy === 'quality' ? t.quality : t.value);
+  const metric = (t: { gain?: number; quality?: number; value: number }) =>
+    props.colourBy === 'gain' ? t.gain : props.colourBy === 'quality' ? t.quality : t.value;
   const fmt = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(3));
   const gradId = 'policy-legend-gradient';
   return (
@@ -70,7 +75,17 @@ export function PolicyGraph(props: { policy: PolicyResponse; colourBy: ColourBy;
             {t.sources.map((s) => {
               const sy = leftY.get(s) ?? ty;
               const endX = t.sources.length > 1 ? jx : x2;
-              return <path key={s} d={`M${x1},${sy}C${(x1 + endX) / 2},${sy} ${(x1 + endX) / 2},${ty} ${endX},${ty}`} fill="none" stroke={colour} stroke-width={2.4} opacity={0.9} marker-end={t.sources.length > 1 ? undefined : 'url(#policy-arrow)'} />;
+              return (
+                <path
+                  key={s}
+                  d={`M${x1},${sy}C${(x1 + endX) / 2},${sy} ${(x1 + endX) / 2},${ty} ${endX},${ty}`}
+                  fill="none"
+                  stroke={colour}
+                  stroke-width={2.4}
+                  opacity={0.9}
+                  marker-end={t.sources.length > 1 ? undefined : 'url(#policy-arrow)'}
+                />
+              );
             })}
             {t.sources.length > 1 && (
               <>
@@ -88,8 +103,22 @@ export function PolicyGraph(props: { policy: PolicyResponse; colourBy: ColourBy;
         const dark = solved && (metric(solved) ?? 1) < 0.55;
         return (
           <g key={t} data-task={t} data-role="labelled">
-            <title>{solved ? `${t}: labelled and solved by its own network (gain ${fmt(solved.gain)}, quality ${fmt(solved.quality)})` : `${t}: labelled as a source only`}</title>
-            <rect x={x0} y={y - 11} width={leftW} height={22} rx={4} fill={fill} stroke="#333" stroke-width={1.6} stroke-dasharray={solved ? undefined : '4 3'} />
+            <title>
+              {solved
+                ? `${t}: labelled and solved by its own network (gain ${fmt(solved.gain)}, quality ${fmt(solved.quality)})`
+                : `${t}: labelled as a source only`}
+            </title>
+            <rect
+              x={x0}
+              y={y - 11}
+              width={leftW}
+              height={22}
+              rx={4}
+              fill={fill}
+              stroke="#333"
+              stroke-width={1.6}
+              stroke-dasharray={solved ? undefined : '4 3'}
+            />
             <text x={x0 + 8} y={y} dominant-baseline="middle" fill={dark ? '#fff' : '#111'}>
               {t}
             </text>

@@ -5,7 +5,12 @@ import { svgText, svgToPng } from '../download.js';
 import { Figure } from './Figure.js';
 
 /** A figure drawn as SVG by the UI itself (D3 layouts): exported by serialising the element. */
-export function SvgFigure(props: { title: string; id?: string; note?: ComponentChildren; children: (ref: RefObject<SVGSVGElement | null>) => ComponentChildren }) {
+export function SvgFigure(props: {
+  title: string;
+  id?: string;
+  note?: ComponentChildren;
+  children: (ref: RefObject<SVGSVGElement | null>) => ComponentChildren;
+}) {
   const ref = useRef<SVGSVGElement>(null);
   const exporter = {
     svg: async () => svgText(ref.current!),

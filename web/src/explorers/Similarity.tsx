@@ -33,7 +33,15 @@ function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string }) {
   const groups = t.families ?? Object.fromEntries(Object.entries(t.clusters).map(([k, v]) => [k, `cluster ${v + 1}`]));
   const groupTitle = t.families ? 'task family' : `cluster (k = ${t.k})`;
   const heat = useMemo(
-    () => heatmapSpec(t.similarity, { rowOrder: t.leafOrder, colOrder: t.leafOrder, valueTitle: t.measure ? 'similarity' : 'value', rowTitle: 'model', colTitle: 'model', legendBelow: true }),
+    () =>
+      heatmapSpec(t.similarity, {
+        rowOrder: t.leafOrder,
+        colOrder: t.leafOrder,
+        valueTitle: t.measure ? 'similarity' : 'value',
+        rowTitle: 'model',
+        colTitle: 'model',
+        legendBelow: true,
+      }),
     [t],
   );
   const mds = useMemo(() => mdsSpec(t.mds.coords, groups, groupTitle, t.mds.explained), [t]);
@@ -68,7 +76,11 @@ function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string }) {
         title={`MDS map, coloured by ${groupTitle}`}
         id={`mds-${props.slot}`}
         spec={mds}
-        note={t.mds.negativeEigenvalues > 0 ? `${t.mds.negativeEigenvalues} negative eigenvalues: the distances are not exactly Euclidean, so the map is an approximation.` : undefined}
+        note={
+          t.mds.negativeEigenvalues > 0
+            ? `${t.mds.negativeEigenvalues} negative eigenvalues: the distances are not exactly Euclidean, so the map is an approximation.`
+            : undefined
+        }
       />
       <details>
         <summary>Similarity matrix table</summary>
@@ -94,7 +106,11 @@ function RankingPanel(props: { r: RankPayload; slot: string }) {
         title={`Sources for ${r.target.label} (${r.measure})`}
         id={`ranking-${props.slot}`}
         spec={spec}
-        note={boot ? `Points: score on all ${r.n_images} images; bars: 95 % interval over ${boot.draws} draws of ${boot.subset} images (seed ${boot.seed}).` : `Scores on all ${r.n_images} images (no bootstrap).`}
+        note={
+          boot
+            ? `Points: score on all ${r.n_images} images; bars: 95 % interval over ${boot.draws} draws of ${boot.subset} images (seed ${boot.seed}).`
+            : `Scores on all ${r.n_images} images (no bootstrap).`
+        }
       />
       <DataTable
         title="Source ranking"
@@ -207,7 +223,8 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
         <h2>Feature set</h2>
         {sets.length === 0 && matrices.length === 0 ? (
           <p class="note" data-empty-sets>
-            No feature sets under the data roots yet. Run <code>taskmap demo</code> in the folder you serve, start the server with <code>--data-root DIR</code>, or upload features below.
+            No feature sets under the data roots yet. Run <code>taskmap demo</code> in the folder you serve, start the server with <code>--data-root DIR</code>,
+            or upload features below.
           </p>
         ) : (
           <select data-control="featureSet" value={featureSet} disabled={Boolean(matrix)} onChange={(e) => setFeatureSet(e.currentTarget.value)}>
@@ -252,7 +269,8 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
           <>
             <MeasureForm name="measure A" families={families} standard={standard} value={measureA} onChange={setMeasureA} />
             <label class="inline">
-              <input type="checkbox" data-control="compare" checked={compare} onChange={(e) => setCompare(e.currentTarget.checked)} /> compare with a second measure
+              <input type="checkbox" data-control="compare" checked={compare} onChange={(e) => setCompare(e.currentTarget.checked)} /> compare with a second
+              measure
             </label>
             {compare && <MeasureForm name="measure B" families={families} standard={standard} value={measureB} onChange={setMeasureB} />}
           </>
@@ -277,7 +295,14 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
         )}
         <label>
           <span>clusters</span>
-          <input type="number" min={1} placeholder="auto (families)" data-control="clusters" value={clusters} onChange={(e) => setClusters(e.currentTarget.value)} />
+          <input
+            type="number"
+            min={1}
+            placeholder="auto (families)"
+            data-control="clusters"
+            value={clusters}
+            onChange={(e) => setClusters(e.currentTarget.value)}
+          />
         </label>
         <button type="button" class="primary" data-action="compute" disabled={(!featureSet && !matrix) || runs.some((r) => r.busy)} onClick={compute}>
           Compute similarity
@@ -318,13 +343,26 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
             </label>
             <label>
               <span>images per draw</span>
-              <input type="number" min={4} placeholder="min(200, n/2)" data-control="subset" value={subset} onChange={(e) => setSubset(e.currentTarget.value)} />
+              <input
+                type="number"
+                min={4}
+                placeholder="min(200, n/2)"
+                data-control="subset"
+                value={subset}
+                onChange={(e) => setSubset(e.currentTarget.value)}
+              />
             </label>
             <label>
               <span>seed</span>
               <input type="number" min={0} data-control="seed" value={seed} onChange={(e) => setSeed(e.currentTarget.value)} />
             </label>
-            <button type="button" class="primary" data-action="rank" disabled={!featureSet || Boolean(matrix) || !target || ranks.some((r) => r.busy)} onClick={rank}>
+            <button
+              type="button"
+              class="primary"
+              data-action="rank"
+              disabled={!featureSet || Boolean(matrix) || !target || ranks.some((r) => r.busy)}
+              onClick={rank}
+            >
               Rank sources
             </button>
           </div>

@@ -14,7 +14,18 @@ import { ProgressBar } from '../components/ProgressBar.js';
 import { SvgFigure } from '../components/SvgFigure.js';
 import { Upload } from '../components/Upload.js';
 import { VegaFigure } from '../components/VegaFigure.js';
-import type { AhpResponse, Catalog, LabelledMatrixJson, MeasuresResponse, PolicyBody, PolicyResponse, Progress, ResultEntry, ResultInfo, SweepResponse } from '../types.js';
+import type {
+  AhpResponse,
+  Catalog,
+  LabelledMatrixJson,
+  MeasuresResponse,
+  PolicyBody,
+  PolicyResponse,
+  Progress,
+  ResultEntry,
+  ResultInfo,
+  SweepResponse,
+} from '../types.js';
 
 type Role = 'target' | 'source' | 'targetOnly' | 'unused';
 const ROLE_LABEL: Record<Role, string> = { target: 'target', source: 'source only', targetOnly: 'target only', unused: 'unused' };
@@ -78,7 +89,11 @@ function ResultFiles(props: {
   return (
     <>
       <h2>Transfer results</h2>
-      {dicts.length === 0 && <p class="note">No Taskonomy result dicts under the data roots. Serve them with <code>--data-root</code> or upload a .pkl / .json file.</p>}
+      {dicts.length === 0 && (
+        <p class="note">
+          No Taskonomy result dicts under the data roots. Serve them with <code>--data-root</code> or upload a .pkl / .json file.
+        </p>
+      )}
       <ResultSelect label="affinities" control="affinities" value={props.affinities} options={dicts} onChange={props.chooseAffinities} />
       <ResultSelect label="Gain (wins vs pixels)" control="winsVsPixels" value={props.gainFile} options={dicts} optional onChange={props.setGainFile} />
       <ResultSelect label="Quality (wins vs task)" control="winsVsTask" value={props.qualityFile} options={dicts} optional onChange={props.setQualityFile} />
@@ -122,8 +137,18 @@ function PolicyOptions(props: {
     <>
       <h2>Policy</h2>
       <label>
-        <span>budget <output data-budget>{budget}</output></span>
-        <input type="range" min={0} max={props.maxBudget} step={1} value={budget} data-control="budget" onInput={(e) => props.setBudget(Number(e.currentTarget.value))} />
+        <span>
+          budget <output data-budget>{budget}</output>
+        </span>
+        <input
+          type="range"
+          min={0}
+          max={props.maxBudget}
+          step={1}
+          value={budget}
+          data-control="budget"
+          onInput={(e) => props.setBudget(Number(e.currentTarget.value))}
+        />
       </label>
       <label>
         <span>max order</span>
@@ -160,8 +185,12 @@ function PolicyOptions(props: {
       <label>
         <span>colour by</span>
         <select data-control="colourBy" value={props.colour} onChange={(e) => props.setColourBy(e.currentTarget.value as ColourBy)}>
-          <option value="gain" disabled={!hasGain}>Gain</option>
-          <option value="quality" disabled={!hasQuality}>Quality</option>
+          <option value="gain" disabled={!hasGain}>
+            Gain
+          </option>
+          <option value="quality" disabled={!hasQuality}>
+            Quality
+          </option>
           <option value="value">transfer value</option>
         </select>
       </label>
@@ -182,9 +211,15 @@ function RolesTable(props: {
   return (
     <>
       <div class="row">
-        <button type="button" class="small" data-action="roles-defaults" onClick={() => setAll('defaults')}>defaults</button>
-        <button type="button" class="small" data-action="roles-unused" onClick={() => setAll('unused')}>all unused</button>
-        <button type="button" class="small" data-action="roles-target" onClick={() => setAll('target')}>all targets</button>
+        <button type="button" class="small" data-action="roles-defaults" onClick={() => setAll('defaults')}>
+          defaults
+        </button>
+        <button type="button" class="small" data-action="roles-unused" onClick={() => setAll('unused')}>
+          all unused
+        </button>
+        <button type="button" class="small" data-action="roles-target" onClick={() => setAll('target')}>
+          all targets
+        </button>
       </div>
       <div class="roles scroll" data-roles>
         <table>
@@ -209,7 +244,16 @@ function RolesTable(props: {
                   </select>
                 </td>
                 <td>
-                  <input type="number" min={0} step="any" placeholder="1" class="cost" data-cost-of={t} value={costs[t] ?? ''} onChange={(e) => props.setCosts({ ...costs, [t]: e.currentTarget.value })} />
+                  <input
+                    type="number"
+                    min={0}
+                    step="any"
+                    placeholder="1"
+                    class="cost"
+                    data-cost-of={t}
+                    value={costs[t] ?? ''}
+                    onChange={(e) => props.setCosts({ ...costs, [t]: e.currentTarget.value })}
+                  />
                 </td>
               </tr>
             ))}
@@ -303,12 +347,14 @@ function PolicyView(props: { live: LivePolicy; colour: ColourBy }) {
           <p class="summary" data-policy-summary>
             <strong>Label {policy.supervised.length === 1 ? 'task' : `${policy.supervised.length} tasks`}:</strong>{' '}
             <span data-supervised>{[...policy.supervised].sort().join(', ') || '(none)'}</span> · objective ({policy.objectiveKind}){' '}
-            <span data-objective>{policy.objective === null ? '–' : policy.objective.toFixed(6)}</span> · cost {policy.cost ?? '–'} of {policy.budget} · max order {policy.maxOrder}
+            <span data-objective>{policy.objective === null ? '–' : policy.objective.toFixed(6)}</span> · cost {policy.cost ?? '–'} of {policy.budget} · max
+            order {policy.maxOrder}
             {policy.meanGain !== null && ` · mean Gain ${policy.meanGain.toFixed(3)}`}
             {policy.meanQuality !== null && ` · mean Quality ${policy.meanQuality.toFixed(3)}`} · <span data-status>{policy.status}</span> ({policy.solver})
           </p>
           <p class="note" data-timing>
-            re-solved in <span data-roundtrip-ms>{timing ? timing.roundTrip.toFixed(0) : '–'}</span> ms (server {policy.serverMs.toFixed(0)} ms, solver {policy.timeMs.toFixed(0)} ms
+            re-solved in <span data-roundtrip-ms>{timing ? timing.roundTrip.toFixed(0) : '–'}</span> ms (server {policy.serverMs.toFixed(0)} ms, solver{' '}
+            {policy.timeMs.toFixed(0)} ms
             {policy.cached ? ', cached' : ''}) · solve #{timing?.n ?? 0}
           </p>
           {policy.message && <p class="note">{policy.message}</p>}
@@ -364,8 +410,14 @@ function SweepView(props: { sweep: SweepState; objective: string; onRun: () => v
 /** The first-order matrix before AHP (win rates vs pixels) and after (affinities). */
 function AhpMatrices(props: { before: LabelledMatrixJson | null; after: LabelledMatrixJson | null }) {
   const { before, after } = props;
-  const beforeSpec = useMemo(() => before && heatmapSpec(before, { valueTitle: 'win rate vs pixels', rowTitle: 'source', colTitle: 'target', domain: [0, 1], legendBelow: true }), [before]);
-  const afterSpec = useMemo(() => after && heatmapSpec(after, { valueTitle: 'AHP affinity (log scale)', rowTitle: 'source', colTitle: 'target', scaleType: 'log', legendBelow: true }), [after]);
+  const beforeSpec = useMemo(
+    () => before && heatmapSpec(before, { valueTitle: 'win rate vs pixels', rowTitle: 'source', colTitle: 'target', domain: [0, 1], legendBelow: true }),
+    [before],
+  );
+  const afterSpec = useMemo(
+    () => after && heatmapSpec(after, { valueTitle: 'AHP affinity (log scale)', rowTitle: 'source', colTitle: 'target', scaleType: 'log', legendBelow: true }),
+    [after],
+  );
   return (
     <section class="matrices">
       <h2>Affinity matrix before and after AHP</h2>
@@ -382,13 +434,22 @@ function AhpMatrices(props: { before: LabelledMatrixJson | null; after: Labelled
 }
 
 /** AHP on the server from tournaments (wins JSON or losses CSV); the affinities it saves can drive the policy. */
-function AhpFromTournaments(props: { tournaments: string; setTournaments: Setter<string>; files: ResultEntry[]; onSaved: (saved: NonNullable<AhpResponse['saved']>) => Promise<void> }) {
+function AhpFromTournaments(props: {
+  tournaments: string;
+  setTournaments: Setter<string>;
+  files: ResultEntry[];
+  onSaved: (saved: NonNullable<AhpResponse['saved']>) => Promise<void>;
+}) {
   const { tournaments } = props;
   const [ahp, setAhp] = useState<{ busy: boolean; result: AhpResponse | null; error: string | null }>({ busy: false, result: null, error: null });
   const runAhp = (save: boolean) => {
     setAhp({ busy: true, result: null, error: null });
     const body: Record<string, unknown> = { tournaments };
-    if (save) body.save = tournaments.split('/').pop()!.replace(/\.(json|csv)$/i, '');
+    if (save)
+      body.save = tournaments
+        .split('/')
+        .pop()!
+        .replace(/\.(json|csv)$/i, '');
     post<AhpResponse>('ahp', body).then(
       async (result) => {
         setAhp({ busy: false, result, error: null });
@@ -397,12 +458,30 @@ function AhpFromTournaments(props: { tournaments: string; setTournaments: Setter
       (e) => setAhp({ busy: false, result: null, error: errorText(e) }),
     );
   };
-  const ahpBefore = useMemo(() => ahp.result?.before && heatmapSpec(ahp.result.before, { valueTitle: `win rate vs ${ahp.result.before.baseline}`, rowTitle: 'source', colTitle: 'target', domain: [0, 1], legendBelow: true }), [ahp.result]);
-  const ahpAfter = useMemo(() => ahp.result && heatmapSpec(ahp.result.after, { valueTitle: 'AHP affinity (log scale)', rowTitle: 'source', colTitle: 'target', scaleType: 'log', legendBelow: true }), [ahp.result]);
+  const ahpBefore = useMemo(
+    () =>
+      ahp.result?.before &&
+      heatmapSpec(ahp.result.before, {
+        valueTitle: `win rate vs ${ahp.result.before.baseline}`,
+        rowTitle: 'source',
+        colTitle: 'target',
+        domain: [0, 1],
+        legendBelow: true,
+      }),
+    [ahp.result],
+  );
+  const ahpAfter = useMemo(
+    () =>
+      ahp.result &&
+      heatmapSpec(ahp.result.after, { valueTitle: 'AHP affinity (log scale)', rowTitle: 'source', colTitle: 'target', scaleType: 'log', legendBelow: true }),
+    [ahp.result],
+  );
   return (
     <section class="ahp">
       <h2>AHP from tournaments</h2>
-      <p class="note">Per-target tournament matrices (wins JSON, or per-image losses CSV as for <code>taskmap ahp</code>) → affinities by AHP.</p>
+      <p class="note">
+        Per-target tournament matrices (wins JSON, or per-image losses CSV as for <code>taskmap ahp</code>) → affinities by AHP.
+      </p>
       <div class="row">
         <ResultSelect label="tournaments" control="tournaments" value={tournaments} options={props.files} optional onChange={props.setTournaments} />
         <button type="button" class="small" data-action="ahp" disabled={!tournaments || ahp.busy} onClick={() => runAhp(false)}>
@@ -462,10 +541,22 @@ export function TaskonomyExplorer(props: { measures: MeasuresResponse; catalog: 
 
   const problem = useMemo((): Omit<PolicyBody, 'budget'> | null => {
     if (!info || !affinities) return null;
-    const of = (r: Role) => Object.keys(roles).filter((t) => roles[t] === r).sort();
+    const of = (r: Role) =>
+      Object.keys(roles)
+        .filter((t) => roles[t] === r)
+        .sort();
     const cost: Record<string, number> = {};
     for (const [t, v] of Object.entries(costs)) if (v.trim() !== '' && Number.isFinite(Number(v))) cost[t] = Number(v);
-    const body: Omit<PolicyBody, 'budget'> = { affinities, targets: of('target'), sourceOnly: of('source'), targetOnly: of('targetOnly'), maxOrder, cost, objective: objective as PolicyBody['objective'], solver: solver as PolicyBody['solver'] };
+    const body: Omit<PolicyBody, 'budget'> = {
+      affinities,
+      targets: of('target'),
+      sourceOnly: of('source'),
+      targetOnly: of('targetOnly'),
+      maxOrder,
+      cost,
+      objective: objective as PolicyBody['objective'],
+      solver: solver as PolicyBody['solver'],
+    };
     if (gainFile) body.winsVsPixels = gainFile;
     if (qualityFile) body.winsVsTask = qualityFile;
     return body;
@@ -524,7 +615,8 @@ export function TaskonomyExplorer(props: { measures: MeasuresResponse; catalog: 
 
   const hasGain = Boolean(gainFile);
   const hasQuality = Boolean(qualityFile);
-  const colour: ColourBy = colourBy === 'gain' && !hasGain ? (hasQuality ? 'quality' : 'value') : colourBy === 'quality' && !hasQuality ? (hasGain ? 'gain' : 'value') : colourBy;
+  const colour: ColourBy =
+    colourBy === 'gain' && !hasGain ? (hasQuality ? 'quality' : 'value') : colourBy === 'quality' && !hasQuality ? (hasGain ? 'gain' : 'value') : colourBy;
 
   return (
     <div class="explorer" id="taskonomy-explorer">
@@ -542,7 +634,26 @@ export function TaskonomyExplorer(props: { measures: MeasuresResponse; catalog: 
         {infoError && <p class="error">{infoError}</p>}
         {info && (
           <>
-            <PolicyOptions {...{ budget, setBudget, maxBudget, maxOrder, setMaxOrder, fileMaxOrder, objective, setObjective, objectives, solver, setSolver, solvers, colour, setColourBy, hasGain, hasQuality }} />
+            <PolicyOptions
+              {...{
+                budget,
+                setBudget,
+                maxBudget,
+                maxOrder,
+                setMaxOrder,
+                fileMaxOrder,
+                objective,
+                setObjective,
+                objectives,
+                solver,
+                setSolver,
+                solvers,
+                colour,
+                setColourBy,
+                hasGain,
+                hasQuality,
+              }}
+            />
             <RolesTable {...{ info, roles, setRoles, costs, setCosts, setAll }} />
           </>
         )}
