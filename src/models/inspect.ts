@@ -35,3 +35,42 @@ export async function layersWithShapes(runner: ModelRunner, pre: Preprocessing):
   await fetch(need);
   return layers.map((l) => (l.shape ? l : { ...l, shape: shapes.get(l.name) }));
 }
+
+/** Which layers `taskmap layers` shows: a name pattern and/or operator types (see {@link filterLayers}). */
+export interface LayerFilter {
+  /**
+   * Layer (tensor) name: a glob with `*` / `?` matched against the whole name, otherwise a substring; case-insensitive
+   * (`*conv*` finds `conv2d_53.tmp_0` and `Conv_0`).
+   */
+  name?: string;
+  /** Operator types (ONNX op type, TF op, Keras class), each exact or a glob; case-insensitive (`conv` finds `Conv`). */
+  ops?: string[];
+}
+
+function matcher(pattern: string): (s: string) => boolean {
+  const glob = /[*?]/.test(pattern);
+  const re = new RegExp(
+    `${glob ? '^' : ''}${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}${glob ? '$' : ''}`,
+    'i',
+  );
+  return (s) => re.test(s);
+}
+
+/** The layers whose name matches `filter.name` and whose operator is one of `filter.ops` (each test only when given). */
+export function filterLayers(layers: LayerInfo[], filter: LayerFilter): LayerInfo[] {
+  const byName = filter.name !== undefined ? matcher(filter.name) : undefined;
+  const byOp = filter.ops?.length ? filter.ops.map((o) => (/[*?]/.test(o) ? matcher(o) : (s: string) => s.toLowerCase() === o.toLowerCase())) : undefined;
+  return layers.filter((l) => (!byName || byName(l.name)) && (!byOp || byOp.some((m) => m(l.op))));
+}
+
+/** Why nothing is listed: the filter, how many layers there are, and the model's operator types (what `ops` can name). */
+export function describeNoLayerMatch(layers: LayerInfo[], filter: LayerFilter): string {
+  const what = [filter.name !== undefined ? `name "${filter.name}"` : '', filter.ops?.length ? `op ${filter.ops.join(', ')}` : '']
+    .filter(Boolean)
+    .join(' and ');
+  const ops = [...new Set(layers.map((l) => l.op))].sort();
+  return `no layer matches ${what} (case-insensitive) among ${layers.length} layers; op types in this model: ${ops.join(', ') || 'none'}`;
+}

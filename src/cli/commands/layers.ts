@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { describePreprocessing } from '../../images/preprocess.js';
-import { layersWithShapes } from '../../models/inspect.js';
+import { describeNoLayerMatch, filterLayers, layersWithShapes, type LayerFilter } from '../../models/inspect.js';
 import { openModel, resolveModel } from '../../models/resolve.js';
-import { globToRegExp, isGlob } from '../../models/taps.js';
 import { formatTable } from '../table.js';
 import { addPreprocessingOptions, preprocessingOverrides, type PreprocessingFlags } from '../options.js';
+import { parseList } from '../util.js';
 
 function fmtShape(s: (number | null)[] | undefined): string {
   return s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '—';
@@ -22,18 +22,20 @@ export function register(program: Command): void {
       )
       .argument('<model>', 'zoo id or model file'),
   )
-    .option('--filter <glob>', 'only layers whose name matches (e.g. "*Relu*")')
+    .option('--filter <glob>', 'only layers whose name matches, case-insensitive: a glob ("*conv*") or a substring')
+    .option('--op <types>', 'only layers of these operator types, comma-separated, case-insensitive, globs allowed (e.g. Conv or "Conv*,Relu")')
     .option('--json', 'machine-readable output')
-    .action(async (ref: string, o: PreprocessingFlags & { filter?: string; json?: boolean }) => {
+    .action(async (ref: string, o: PreprocessingFlags & { filter?: string; op?: string; json?: boolean }) => {
       const spec = await resolveModel(ref, preprocessingOverrides(o));
+      const filter: LayerFilter = { name: o.filter, ops: parseList(o.op, '--op') };
       const { runner, preprocessing } = await openModel(spec);
       try {
-        let layers = await layersWithShapes(runner, preprocessing);
-        if (o.filter) {
-          const re = isGlob(o.filter) ? globToRegExp(o.filter) : new RegExp(o.filter.replace(/[.+^${}()|[\]\\]/g, '\\$&'));
-          layers = layers.filter((l) => re.test(l.name));
-        }
+        const all = await layersWithShapes(runner, preprocessing);
+        const layers = filterLayers(all, filter);
+        const none = layers.length === 0 && all.length > 0 ? describeNoLayerMatch(all, filter) : undefined;
         if (o.json) {
+          // stdout stays JSON (an empty list); the note goes to stderr.
+          if (none) process.stderr.write(`taskmap: ${none}\n`);
           process.stdout.write(
             `${JSON.stringify({ model: spec.id, source: spec.source, format: spec.format, inputs: runner.inputs, outputs: runner.outputs, preprocessing, defaultTap: spec.defaultTap, layers }, null, 2)}\n`,
           );
@@ -45,7 +47,7 @@ export function register(program: Command): void {
             `inputs: ${runner.inputs.map((i) => `${i.name} ${fmtShape(i.shape)} ${i.dtype}`).join('; ')}\n` +
             `outputs: ${runner.outputs.join(', ')}\n` +
             `preprocessing: ${describePreprocessing(preprocessing)}\n\n` +
-            `${formatTable(['layer', 'op', 'shape (batch 1)'], rows)}\n`,
+            (none ? `${none}\n` : `${formatTable(['layer', 'op', 'shape (batch 1)'], rows)}\n`),
         );
       } finally {
         runner.dispose();
