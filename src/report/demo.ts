@@ -4,7 +4,7 @@
  * `runDemo` is both steps in one call. A second run reuses the cached features and only recomputes the (cheap)
  * similarities and figures.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { labelledMatrixToJson } from '../io/labelledMatrix.js';
@@ -12,7 +12,7 @@ import type { ExtractSummary } from '../models/extract.js';
 import { FAMILY_DESCRIPTIONS } from '../models/zoo.js';
 import { computeDemo, familyRecovery, type DemoComputeOptions, type DemoData, type FamilyRecovery } from '../ops/demo.js';
 import { dendrogramSvg, heatmapSvg, mdsSvg, svgToPng } from './figures.js';
-import { renderReport } from './html.js';
+import { renderReport, type RunTimings } from './html.js';
 import { taxonomyJson, type TaxonomyResult } from './taxonomy.js';
 
 export { DEMO_MEASURES, type DemoData, type FamilyRecovery } from '../ops/demo.js';
@@ -32,6 +32,23 @@ export interface DemoResult {
   extract: ExtractSummary;
   timings: Record<string, number>;
   taxonomies: TaxonomyResult[];
+}
+
+/** `timings.json` in the output folder: the last run's stages, and those of the last run that extracted features. */
+export const TIMINGS_FILE = 'timings.json';
+
+interface TimingsRecord {
+  last: { at: string; timings: Record<string, number>; computed: number; reused: number };
+  cold?: { at: string; timings: Record<string, number>; computed: number };
+}
+
+async function readTimings(out: string): Promise<TimingsRecord | null> {
+  try {
+    const j = JSON.parse(await readFile(join(out, TIMINGS_FILE), 'utf8')) as TimingsRecord;
+    return j && typeof j === 'object' ? j : null;
+  } catch {
+    return null;
+  }
 }
 
 function measureSlug(id: string): string {
@@ -63,6 +80,15 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
     await writeFileAtomic(join(out, rel), content);
     written.push(rel);
   };
+  // Cold (features extracted in this run) or warm (all reused): a warm run's header also shows the cold run's stages.
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const computed = extract.computed.length;
+  const run: RunTimings = { computed, reused: extract.reused.length + extract.reassembled.length };
+  if (computed > 0) run.cold = { at, timings: { ...timings }, computed };
+  else {
+    const previous = (await readTimings(out))?.cold;
+    if (previous && typeof previous.at === 'string' && previous.timings && typeof previous.computed === 'number') run.cold = previous;
+  }
   await time('report', async () => {
     await rm(join(out, 'figures'), { recursive: true, force: true });
     await mkdir(join(out, 'figures'), { recursive: true });
@@ -88,15 +114,19 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
       'models.json',
       `${JSON.stringify({ models, failed: extract.failed, images: { dir: data.images.dir, count: data.images.count, files: extract.manifest.images.files, skipped: extract.manifest.images.skipped } }, null, 1)}\n`,
     );
+    const record: TimingsRecord = { last: { at, timings: { ...timings }, computed, reused: run.reused } };
+    if (run.cold) record.cold = run.cold;
+    await write(TIMINGS_FILE, `${JSON.stringify(record, null, 1)}\n`);
     const html = renderReport({
       title: `taskmap — task taxonomy of ${labels.length} pre-trained models`,
-      created: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      created: at,
       images: data.images,
       models,
       failed: extract.failed,
       taxonomies,
       timings: { ...timings },
-      files: [...written, 'features/ (one .npy per model + manifest.json)'],
+      run,
+      files: [...written, { path: 'features/', note: 'one .npy per model + manifest.json' }],
       familyDescriptions: FAMILY_DESCRIPTIONS,
     });
     await write('report.html', html);

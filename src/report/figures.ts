@@ -180,6 +180,66 @@ export function dendrogramSvg(t: TaxonomyResult): string {
 }
 
 /** Classical MDS map of the models, coloured by family, with a legend. */
+/** A point label's box on the map (x, y: top left). */
+export interface LabelBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Approximate advance width of `text` at `fontSize` in DejaVu Sans (≈ 0.62 em per character, a little generous). */
+export function textWidth(text: string, fontSize: number): number {
+  return text.length * fontSize * 0.62;
+}
+
+const overlaps = (a: LabelBox, b: LabelBox) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/**
+ * Greedy label placement for a scatter plot: each point's label goes to the first of eight positions around it
+ * (right, left, above, below, then the diagonals) where it overlaps no label placed before it, no point and stays
+ * inside `bounds`; a label with no free position is left out (null), its point keeps its hover title. Points are
+ * labelled in order of how isolated they are, so crowded clusters lose labels rather than pushing out lone points.
+ */
+export function placeLabels(
+  points: { x: number; y: number; label: string }[],
+  opts: { fontSize: number; radius: number; bounds: LabelBox },
+): ({ x: number; y: number; anchor: 'start' | 'middle' | 'end'; box: LabelBox } | null)[] {
+  const { fontSize: fs, radius: r, bounds } = opts;
+  const h = fs + 2;
+  const gap = r + 2;
+  const pointBoxes = points.map((p) => ({ x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r }));
+  const nearest = points.map((p, i) => Math.min(Infinity, ...points.filter((_, j) => j !== i).map((q) => Math.hypot(p.x - q.x, p.y - q.y))));
+  const order = points.map((_, i) => i).sort((a, b) => nearest[b] - nearest[a] || a - b);
+  const placed: LabelBox[] = [];
+  const out: ReturnType<typeof placeLabels> = points.map(() => null);
+  const inside = (b: LabelBox) => b.x >= bounds.x && b.y >= bounds.y && b.x + b.w <= bounds.x + bounds.w && b.y + b.h <= bounds.y + bounds.h;
+  for (const i of order) {
+    const p = points[i];
+    const w = textWidth(p.label, fs);
+    // Candidates: the box's top-left corner and the text anchor / baseline that draw it.
+    const candidates: [number, number, 'start' | 'middle' | 'end'][] = [
+      [p.x + gap, p.y - h / 2, 'start'],
+      [p.x - gap - w, p.y - h / 2, 'end'],
+      [p.x - w / 2, p.y - gap - h, 'middle'],
+      [p.x - w / 2, p.y + gap, 'middle'],
+      [p.x + gap * 0.7, p.y - gap * 0.7 - h, 'start'],
+      [p.x + gap * 0.7, p.y + gap * 0.7, 'start'],
+      [p.x - gap * 0.7 - w, p.y - gap * 0.7 - h, 'end'],
+      [p.x - gap * 0.7 - w, p.y + gap * 0.7, 'end'],
+    ];
+    for (const [bx, by, anchor] of candidates) {
+      const box = { x: bx, y: by, w, h };
+      if (!inside(box) || placed.some((b) => overlaps(b, box)) || pointBoxes.some((b) => overlaps(b, box))) continue;
+      placed.push(box);
+      const x = anchor === 'start' ? bx : anchor === 'end' ? bx + w : bx + w / 2;
+      out[i] = { x, y: by + h - 3, anchor, box };
+      break;
+    }
+  }
+  return out;
+}
+
 export function mdsSvg(t: TaxonomyResult): string {
   const labels = t.similarity.rows;
   const n = labels.length;
@@ -188,7 +248,7 @@ export function mdsSvg(t: TaxonomyResult): string {
   const H = 520;
   const pad = 40;
   const legendW = 260;
-  // Point labels run up to ~110 px right of the plot area: keep the legend clear of them.
+  // Point labels may run up to ~110 px right of the plot area: keep the legend clear of them.
   const legendX = W + 110;
   const xs = Array.from({ length: n }, (_, i) => t.mds.coords.data[2 * i]);
   const ys = Array.from({ length: n }, (_, i) => t.mds.coords.data[2 * i + 1]);
@@ -198,16 +258,30 @@ export function mdsSvg(t: TaxonomyResult): string {
   // Same scale on both axes so distances on the map mean the same in every direction.
   const sx = (v: number) => pad + ((v - x0) / span) * (W - 2 * pad);
   const sy = (v: number) => H - pad - ((v - y0) / span) * (H - 2 * pad);
+  const points = labels.map((label, i) => ({ x: sx(xs[i]), y: sy(ys[i]), label }));
+  // Labels that would overlap another label or a point are left out; every point keeps its name on hover.
+  const spots = placeLabels(points, { fontSize: 9, radius: 5.5, bounds: { x: 2, y: 30, w: legendX - 12, h: H - 50 } });
+  const hidden = spots.filter((s) => s === null).length;
   const parts: string[] = [
     `<text x="${pad}" y="22" font-size="14" font-weight="bold">${escapeXml(`MDS map — ${t.name}`)}</text>`,
     `<text x="${pad}" y="${H - 8}" font-size="10" fill="#555">${escapeXml(`dimension 1 (${(100 * t.mds.explained[0]).toFixed(0)}% of positive eigenvalues), dimension 2 (${(100 * (t.mds.explained[1] ?? 0)).toFixed(0)}%)`)}</text>`,
   ];
+  if (hidden > 0)
+    parts.push(
+      `<text x="${legendX - 8}" y="${H - 24}" font-size="10" fill="#555">${hidden} label${hidden === 1 ? '' : 's'} left out (overlap):</text>`,
+      `<text x="${legendX - 8}" y="${H - 10}" font-size="10" fill="#555">hover a point for its model</text>`,
+    );
   for (let i = 0; i < n; i++) {
     parts.push(
-      `<circle cx="${px(sx(xs[i]))}" cy="${px(sy(ys[i]))}" r="5.5" fill="${colors.get(t.families[i])}" stroke="#222" stroke-width="0.6"><title>${escapeXml(`${labels[i]} (${t.families[i]})`)}</title></circle>`,
-      `<text x="${px(sx(xs[i]) + 7)}" y="${px(sy(ys[i]) + 3)}" font-size="9" fill="#333">${escapeXml(labels[i])}</text>`,
+      `<circle cx="${px(points[i].x)}" cy="${px(points[i].y)}" r="5.5" fill="${colors.get(t.families[i])}" stroke="#222" stroke-width="0.6"><title>${escapeXml(`${labels[i]} (${t.families[i]})`)}</title></circle>`,
     );
   }
+  spots.forEach((s, i) => {
+    if (s)
+      parts.push(
+        `<text x="${px(s.x)}" y="${px(s.y)}" text-anchor="${s.anchor}" font-size="9" fill="#333" data-label="${escapeXml(labels[i])}">${escapeXml(labels[i])}</text>`,
+      );
+  });
   [...colors].forEach(([f, c], k) => {
     const y = 50 + k * 18;
     parts.push(

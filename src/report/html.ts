@@ -25,11 +25,26 @@ export interface ReportData {
   models: ReportModel[];
   failed: { model: string; error: string }[];
   taxonomies: TaxonomyResult[];
-  /** Seconds per stage. */
+  /** Seconds per stage of the run that wrote this report. */
   timings: Record<string, number>;
-  /** Output files, relative to the report. */
-  files: string[];
+  /**
+   * Whether that run extracted features (cold) or found them all cached (warm), and — for a warm run — the stages
+   * of the last run that did extract them, so the header never passes a warm run's seconds off as the cost of the
+   * whole pipeline.
+   */
+  run?: RunTimings;
+  /** Output files, relative to the report (linked); a note says what a folder holds. */
+  files: (string | { path: string; note?: string })[];
   familyDescriptions?: Record<string, string>;
+}
+
+/** What the features of a run cost: computed in it, or reused from the cache of an earlier (cold) run. */
+export interface RunTimings {
+  /** Models whose features this run computed (all or some of their images), and those it reused as they were. */
+  computed: number;
+  reused: number;
+  /** The last run that computed features: when, its stages (seconds) and how many models it computed. */
+  cold?: { at: string; timings: Record<string, number>; computed: number };
 }
 
 const esc = escapeXml;
@@ -38,9 +53,11 @@ const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'NaN');
 const CSS = `
 body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1500px;padding:0 16px;color:#222;line-height:1.4}
 h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px}
-table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;font-size:13px;margin:8px 0;max-width:100%}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.muted{color:#666}.fig{overflow-x:auto;margin:8px 0}.row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+.muted{color:#666}.fig{overflow-x:auto;margin:8px 0;max-width:100%}.fig svg{max-width:100%;height:auto}
+.row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}.row>div{min-width:0;max-width:100%}
+td.num{white-space:nowrap;overflow-wrap:normal}
 .dot{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:5px;vertical-align:middle}
 code{font-size:12px;background:#f6f6f6;padding:0 3px}.warn{background:#fff4e5;border:1px solid #f0c36d;padding:8px 12px}
 nav a{margin-right:14px}
@@ -109,12 +126,37 @@ function modelsTable(models: ReportModel[], families: string[]): string {
   return `<table><tr><th>model</th><th>task family</th><th>network</th><th>tap</th><th>reduction</th><th>features / image</th><th>ms / image</th><th>source, licence</th></tr>${rows}</table>`;
 }
 
+const stages = (t: Record<string, number>) =>
+  Object.entries(t)
+    .map(([k, v]) => `${esc(k)} ${v.toFixed(1)} s`)
+    .join(' · ');
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The header's timings: this run's stages, said to be cold or warm, plus the cold run's stages after a warm one. */
+export function timingText(timings: Record<string, number>, run?: RunTimings): string {
+  const now = stages(timings);
+  if (!run) return now ? `timings: ${now}` : '';
+  if (run.computed > 0) {
+    const what = `features of ${plural(run.computed, 'model')} extracted${run.reused ? `, ${run.reused} reused from the cache` : ''}`;
+    return `<span data-timings="cold">cold run (${what}): ${now}</span>`;
+  }
+  const warm = `<span data-timings="warm">warm run (features of ${plural(run.reused, 'model')} reused from the cache in <code>features/</code>): ${now}</span>`;
+  return run.cold
+    ? `${warm}; <span data-timings="cold-record">features extracted by the cold run of ${esc(run.cold.at)} (${plural(run.cold.computed, 'model')}): ${stages(run.cold.timings)}</span>`
+    : warm;
+}
+
+function fileItem(f: ReportData['files'][number]): string {
+  const { path, note } = typeof f === 'string' ? { path: f, note: undefined } : f;
+  // Relative links, so the report and its files can move together.
+  const href = path.split('/').map(encodeURIComponent).join('/');
+  return `<li><a href="${esc(href)}"><code>${esc(path)}</code></a>${note ? ` <span class="muted">${esc(note)}</span>` : ''}</li>`;
+}
+
 export function renderReport(r: ReportData): string {
   const families = r.models.map((m) => m.family);
   const ids = r.taxonomies.map((t, i) => `measure-${i}`);
-  const timing = Object.entries(r.timings)
-    .map(([k, v]) => `${esc(k)} ${v.toFixed(1)} s`)
-    .join(' · ');
+  const timing = timingText(r.timings, r.run);
   const famList = r.familyDescriptions
     ? `<ul>${[...familyColors(families)]
         .map(
@@ -142,7 +184,7 @@ ${r.taxonomies.map((t, i) => measureSection(t, ids[i])).join('\n')}
 <h2 id="models">Models</h2>
 ${modelsTable(r.models, families)}
 <h2 id="files">Files</h2>
-<ul>${r.files.map((f) => `<li><code>${esc(f)}</code></li>`).join('')}</ul>
+<ul data-files>${r.files.map(fileItem).join('')}</ul>
 <h2 id="method">Method</h2>
 <p>Each model ran on every probe image with its own preprocessing (input size, resize mode, channel order and value range as
 the code published with its weights uses). The default tap of each zoo model is its encoder output — the deepest feature map before the

@@ -44,6 +44,7 @@ describe('taskmap demo (small)', () => {
         'taxonomy-dds-znorm-cosine.nwk',
         'taxonomy-rsa.json',
         'taxonomy-rsa.nwk',
+        'timings.json',
       ].sort(),
     );
     const sim = JSON.parse(await readFile(join(out, 'similarity-rsa.json'), 'utf8'));
@@ -65,6 +66,12 @@ describe('taskmap demo (small)', () => {
     expect(again.extract.computed).toEqual([]);
     expect(again.extract.reused.length).toBe(MODELS.length);
     expect(again.recovery).toEqual(r.recovery);
+    // The warm run's header says so and keeps the cold run's extraction time; the Files list links what was written.
+    const warmHtml = await readFile(join(out, 'report.html'), 'utf8');
+    expect(warmHtml).toContain('<span data-timings="warm">warm run (features of 6 models reused');
+    expect(warmHtml).toContain(`extraction ${r.timings.extraction.toFixed(1)} s`);
+    for (const [, href] of warmHtml.slice(warmHtml.indexOf('id="files"')).matchAll(/<a href="([^"]+)">/g))
+      await readdir(join(out, href)).catch(() => readFile(join(out, href)));
   });
 
   it('refuses models outside the zoo', async () => {
@@ -102,6 +109,7 @@ describe('taskmap demo (small)', () => {
       'similarity-rsa.json',
       'taxonomy-rsa.json',
       'taxonomy-rsa.nwk',
+      'timings.json',
     ]);
   });
 });
