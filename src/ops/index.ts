@@ -3,6 +3,7 @@
  * Exported from the package as `ops` (`import { ops } from 'taskmap'`) and as the subpath `taskmap/ops`.
  */
 export * from './ahp.js';
+export * from './convert.js';
 export * from './demo.js';
 export * from './evaluate.js';
 export * from './fisher.js';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as ahp } from './ahp.js';
 import { register as benchmark } from './benchmark.js';
 import { register as candidates } from './candidates.js';
+import { register as convert } from './convert.js';
 import { register as demo } from './demo.js';
 import { register as policy } from './policy.js';
 import { register as probe } from './probe.js';
@@ -24,6 +25,7 @@ export const commands: Array<(program: Command) => void> = [
   similarity,
   rdm,
   evaluate,
+  convert,
   benchmark,
   zooTransfer,
   measures,
