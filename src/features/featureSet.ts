@@ -6,6 +6,9 @@
  *   file.npz      each array is a member, labelled by its key.
  *   file.safetensors  each tensor is a member, labelled by its name.
  *   file.npy      a one-member set.
+ *   file.h5 / .hdf5  each numeric dataset is a member, labelled by its path (thingsvision's `features.hdf5`:
+ *                 the member `features`); see external.ts.
+ *   Net2Brain folder  a directory with no .npy but Net2Brain's .npz files (per image or per layer); external.ts.
  *
  * Every member must be float32 or float64 (float16 is widened to float32 on read), with shape (n_images, ...):
  * trailing dimensions are flattened in C order and kept in `shape`. A 1-d array (n,) is refused rather than read
@@ -24,6 +27,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { displayPath, readInputFile } from '../io/input.js';
 import { formatCount, formatShape, product, readNpy, writeNpy, type NdArray } from '../io/npy.js';
 import { npzKeys, readNpz } from '../io/npz.js';
+import { readHdf5Features, readNet2BrainDir } from './external.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { applyImageList, attachManifestImages, checkImageIds, imagesOfFile, setOrigin, type ImageList } from './imageIdentity.js';
 import type { FeatureSet, Representation } from './types.js';
@@ -197,13 +201,19 @@ function assembleSet(members: Representation[], name: string, images?: ImageList
 
 export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions = {}): Promise<FeatureSet> {
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') throw new Error(`${path}: no such file or directory; a feature set is a directory of .npy files, a .npz or a .safetensors file`);
+    if (e.code === 'ENOENT')
+      throw new Error(`${path}: no such file or directory; a feature set is a directory of .npy files, a .npz, .safetensors or .hdf5 file`);
     throw e;
   });
   const members: Representation[] = [];
   if (st.isDirectory()) {
     const { files, ignored } = await listNpyFiles(path);
     if (files.size === 0) {
+      const net2brain = await readNet2BrainDir(path);
+      if (net2brain) {
+        for (const label of selectLabels([...net2brain.keys()], opts, path)) members.push(toRepresentation(net2brain.get(label)!, label, `${path}:${label}`));
+        return assembleSet(members, path, opts.images);
+      }
       throw new Error(
         `${path}: no .npy files found${ignored > 0 ? ` (${ignored} other file${ignored === 1 ? '' : 's'} ignored)` : ''}; a feature set directory holds one <label>.npy per model, shape (n_images, n_features, ...)`,
       );
@@ -217,6 +227,11 @@ export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions =
     return assembleSet(members, path, opts.images);
   }
   const ext = extname(path).toLowerCase();
+  if (ext === '.h5' || ext === '.hdf5') {
+    const arrays = await readHdf5Features(path);
+    for (const label of selectLabels([...arrays.keys()], opts, path)) members.push(toRepresentation(arrays.get(label)!, label, `${path}:${label}`));
+    return assembleSet(members, path, opts.images);
+  }
   if (!['.npz', '.safetensors', '.npy'].includes(ext)) {
     throw new Error(`${path}: unsupported feature file "${ext}"; use a directory of .npy files, a .npz or a .safetensors file`);
   }

@@ -8,7 +8,9 @@
  *          Empty / NaN / nan / NA / null cells are NaN; inf / Infinity (signed) are ±Infinity.
  *   .npy   a 2-d numeric array; the labels come from `opts.labels` (square matrices: rows = cols = labels) or
  *          from the sidecar `<file>.npy.labels.json` = {"rows", "cols", "measure"?}, which the writer creates.
- *   .pkl   a Taskonomy result dict (restricted unpickler), read as its first-order transfer matrix.
+ *   .pkl   a Taskonomy result dict (restricted unpickler), read as its first-order transfer matrix; or an
+ *          rsatoolbox RDMs pickle (`RDMs.save(f, file_type='pkl')`) holding one RDM (rsatoolbox.ts).
+ *   .hdf5 / .h5  an rsatoolbox RDMs file (`RDMs.save(f, file_type='hdf5')`) holding one RDM.
  */
 import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
@@ -18,7 +20,9 @@ import { writeFilesAtomic, type OutputFile } from './atomic.js';
 import { readInputFile, readInputText } from './input.js';
 import { checkAllocation, excerpt } from './limits.js';
 import { formatCount, readNpy, writeNpy } from './npy.js';
-import { firstOrderMatrix, LABELLED_MATRIX_BYTES_PER_CELL, readResultDict, validateResultDict } from './resultDict.js';
+import { unpickle } from './pickle.js';
+import { firstOrderMatrix, LABELLED_MATRIX_BYTES_PER_CELL, validateResultDict } from './resultDict.js';
+import { isRsatoolboxDict, readRsatoolboxRdms, rsatoolboxFromDict, singleRdm } from './rsatoolbox.js';
 
 export type LabelledMatrixFormat = 'json' | 'csv' | 'npy';
 
@@ -282,10 +286,18 @@ export async function readLabelledMatrix(path: string, opts: ReadLabelledMatrixO
     case 'npy':
       return readNpyMatrix(path, opts.labels);
     case 'pkl':
-    case 'pickle':
-      return checkLabelled(firstOrderMatrix(await readResultDict(path), { name: path }), path);
+    case 'pickle': {
+      const value = unpickle(await readInputFile(path, 'a labelled matrix'), path);
+      if (isRsatoolboxDict(value)) return checkLabelled(singleRdm(rsatoolboxFromDict(value, path), path), path);
+      return checkLabelled(firstOrderMatrix(validateResultDict(value, path), { name: path }), path);
+    }
+    case 'h5':
+    case 'hdf5':
+      return checkLabelled(singleRdm(await readRsatoolboxRdms(path), path), path);
     default:
-      throw new Error(`${path}: unsupported matrix format "${extname(path)}"; use .json, .csv, .npy (+ labels) or a Taskonomy .pkl`);
+      throw new Error(
+        `${path}: unsupported matrix format "${extname(path)}"; use .json, .csv, .npy (+ labels), a Taskonomy .pkl or an rsatoolbox RDM (.hdf5 / .pkl)`,
+      );
   }
 }
 
