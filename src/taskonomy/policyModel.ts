@@ -4,7 +4,7 @@
  * solvers produce with the checks every solver's answer goes through. The solvers are in ./policySolvers.ts, the
  * policy returned in ./policyResult.ts; ./policy.ts is the module that re-exports all three.
  */
-import { canonicalIndex, canonicalKey, parseTransferKey, resultTargets, type ResultDict, type TransferKey } from './results.js';
+import { canonicalIndex, canonicalKey, parseTransferKey, PSEUDO_SOURCES, resultTargets, type ResultDict, type TransferKey } from './results.js';
 
 export type PolicyObjective = 'affinity' | 'sqrtAffinity' | 'winsVsTask' | 'winsVsPixels';
 export const POLICY_OBJECTIVES: readonly PolicyObjective[] = ['affinity', 'sqrtAffinity', 'winsVsTask', 'winsVsPixels'];
@@ -35,8 +35,17 @@ export function parseObjective(name: string): PolicyObjective {
   return o;
 }
 
-/** Pseudo-sources that are never supervisable tasks (docs/taskonomy.md#result-dicts). `random` is a task here, as in the web API. */
+/** Pseudo-sources that are never supervisable tasks (docs/taskonomy.md#result-dicts). */
 const NEVER_TASKS = new Set(['self', 'pixels']);
+
+/**
+ * Pseudo-tasks left out of the default roles (neither a default target nor a default source-only task): every
+ * pseudo-source (PSEUDO_SOURCES: `self`, `random`, `pixels`). `self` and `pixels` can never be tasks; `random` — a
+ * randomly initialised network, a baseline — is one only when named in `sourceOnly` / `targets` or with
+ * `includePseudoSources` (before, and in Taskonomy's web API, it was a default source-only task, and a budget
+ * sweep would "label" it).
+ */
+export const DEFAULT_EXCLUDED_TASKS: readonly string[] = PSEUDO_SOURCES;
 
 export interface PolicyProblem {
   /** Affinities {"src__target": p}: their keys define the candidate transfers. */
@@ -52,9 +61,15 @@ export interface PolicyProblem {
   targets?: string[];
   /**
    * Tasks that may be labelled and used as sources without being solved. Default: every other task named in
-   * the affinities (including `random`, which the web API also treats as a source-only task).
+   * the affinities except the pseudo-tasks (DEFAULT_EXCLUDED_TASKS: `random` is left out unless
+   * `includePseudoSources`).
    */
   sourceOnly?: string[];
+  /**
+   * Keep the pseudo-task `random` in the default source-only tasks (and targets), as Taskonomy's web API and
+   * earlier versions did; default false. No effect where `sourceOnly` / `targets` are given.
+   */
+  includePseudoSources?: boolean;
   /** Tasks that must be solved by transfer and are never labelled. Default none. */
   targetOnly?: string[];
   /** Largest number of sources of a transfer (default 5, as the web API). */
@@ -165,6 +180,7 @@ function affinityTasks(affinities: ResultDict): AffinityTasks {
 /** Step 3: each task's role — target, source-only or target-only — with the defaults and the checks between roles. */
 function resolveRoles(problem: PolicyProblem, tasks: AffinityTasks): { targets: string[]; sourceOnly: string[]; targetOnly: string[] } {
   const { fileTargets, known, checkKnown } = tasks;
+  const pseudo = (t: string) => !problem.includePseudoSources && DEFAULT_EXCLUDED_TASKS.includes(t);
   const targetOnly = dedupe(problem.targetOnly ?? [], 'target-only tasks');
   const sourceOnlyGiven = problem.sourceOnly !== undefined ? dedupe(problem.sourceOnly, 'source-only tasks') : undefined;
   checkKnown(targetOnly, 'target-only tasks');
@@ -179,12 +195,12 @@ function resolveRoles(problem: PolicyProblem, tasks: AffinityTasks): { targets: 
     }
   } else {
     const exclude = new Set([...targetOnly, ...(sourceOnlyGiven ?? [])]);
-    targets = [...fileTargets].filter((t) => !exclude.has(t) && !NEVER_TASKS.has(t)).sort();
+    targets = [...fileTargets].filter((t) => !exclude.has(t) && !NEVER_TASKS.has(t) && !pseudo(t)).sort();
   }
   for (const t of targetOnly) {
     if (!fileTargets.has(t)) throw new Error(`target-only task "${t}" has no candidate transfer: no key ends in "__${t}"`);
   }
-  const sourceOnly = sourceOnlyGiven ?? [...known].filter((t) => !targets.includes(t) && !targetOnly.includes(t)).sort();
+  const sourceOnly = sourceOnlyGiven ?? [...known].filter((t) => !targets.includes(t) && !targetOnly.includes(t) && !pseudo(t)).sort();
   for (const [a, an, b, bn] of [
     [targets, 'a target', sourceOnly, 'source-only'],
     [targets, 'a target', targetOnly, 'target-only'],

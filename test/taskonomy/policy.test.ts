@@ -13,6 +13,8 @@ import {
   type PolicyResult,
 } from '../../src/taskonomy/policy.js';
 import { canonicalKey, parseTransferKey, type ResultDict } from '../../src/taskonomy/results.js';
+import { DEFAULT_EXCLUDED_TASKS } from '../../src/taskonomy/policyModel.js';
+import { defaultBudgets, sweep } from '../../src/ops/policy.js';
 import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const DATA = `${sharedDataDir}/taskonomy/results`;
@@ -392,11 +394,34 @@ describe('supervision policy: options and bad input', () => {
     expect([r.supervised, r.objective, r.targets[0].key]).toEqual([['a'], 1.0, 'a__a']);
   });
 
-  it('defaults: every file target is a target, every other task (random included) source-only', () => {
+  it('defaults: every file target is a target, every other task source-only, the pseudo-task random left out', () => {
+    // Issue 17: `random` used to be a default source-only task (as in Taskonomy's web API), so a budget sweep
+    // "labelled" the random baseline; the old default expected ['c', 'random'] here and is kept behind
+    // includePseudoSources (next test).
     const m = buildPolicyModel({ affinities, budget: 1 });
     expect(m.targets).toEqual(['a', 'b']);
-    expect(m.sourceOnly).toEqual(['c', 'random']);
+    expect(m.sourceOnly).toEqual(['c']);
     expect(m.maxOrder).toBe(5);
+  });
+
+  it('random is a source-only task only when asked: includePseudoSources, or named in sourceOnly', () => {
+    expect(buildPolicyModel({ affinities, budget: 1, includePseudoSources: true }).sourceOnly).toEqual(['c', 'random']);
+    expect(buildPolicyModel({ affinities, budget: 1, sourceOnly: ['random'] }).sourceOnly).toEqual(['random']);
+    // self and pixels stay errors in a role list whatever the flag.
+    expect(() => buildPolicyModel({ affinities, budget: 1, sourceOnly: ['self'], includePseudoSources: true })).toThrow(
+      /"self" is a pseudo-source, not a task/,
+    );
+  });
+
+  it('a default budget sweep never labels a pseudo-task', async () => {
+    // random__b beats b's own network: with random labellable, budget 2 labels {a, random} (0.5 + 0.6 > 0.5 + 0.5).
+    const dict: ResultDict = { ...affinities, random__b: 0.6 };
+    const budgets = defaultBudgets({ affinities: dict, budget: 1 });
+    expect(budgets).toEqual([1, 2, 3]);
+    const { policies } = await sweep({ affinities: dict, budget: 1 }, undefined);
+    for (const p of policies) expect(p.supervised.filter((t) => DEFAULT_EXCLUDED_TASKS.includes(t))).toEqual([]);
+    const old = await sweep({ affinities: dict, budget: 1, includePseudoSources: true }, undefined);
+    expect(old.policies.some((p) => p.supervised.includes('random'))).toBe(true);
   });
 
   it('writes LP text with the per-source form of Constraint I and one exactly-one row per target', () => {

@@ -10,6 +10,7 @@ interface PolicyCliOptions {
   budget?: string;
   targets?: string;
   sources?: string;
+  includePseudoSources?: boolean;
   targetOnly?: string;
   maxOrder: string;
   cost?: string[];
@@ -70,8 +71,9 @@ export function register(program: Command): void {
     .option('--targets <a,b,...>', 'tasks to solve, by supervision or transfer (default: every target in the affinities)')
     .option(
       '--sources <a,b,...|none>',
-      'source-only tasks: may be labelled and used as sources, never solved (default: every other task in the file, random included; "none" for none)',
+      'source-only tasks: may be labelled and used as sources, never solved (default: every other task in the file except the pseudo-task random; "none" for none)',
     )
+    .option('--include-pseudo-sources', 'keep the pseudo-task random among the default source-only tasks (the web API and earlier versions did)')
     .option('--target-only <a,b,...>', 'tasks that must be solved by transfer and are never labelled')
     .option('-k, --max-order <k>', 'largest number of sources of one transfer', '5')
     .option('--cost <task=c>', 'labelling cost of a task (repeatable; default 1)', collect)
@@ -108,6 +110,7 @@ export function register(program: Command): void {
         budget: o.budget === undefined ? 0 : parseNumber(o.budget, '--budget', { min: 0 }),
         targets: parseList(o.targets, '--targets'),
         sourceOnly: sources && sources.length === 1 && sources[0] === 'none' ? [] : sources,
+        includePseudoSources: Boolean(o.includePseudoSources),
         targetOnly: parseList(o.targetOnly),
         maxOrder: parseNumber(o.maxOrder, '--max-order', { integer: true, min: 1 }),
         cost: parseKeyNumbers(o.cost, '--cost'),
