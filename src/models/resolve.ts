@@ -3,8 +3,10 @@
  * the file and format, the preprocessing (the zoo card's, or inferred from the model's input and overridden by
  * flags), the default tap, and a fingerprint for the cache.
  */
+import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { canonicalPreprocessing, validatePreprocessing } from '../images/preprocess.js';
+import { hfFolderOf, readHfPreprocessing, resolveHfFolder } from './huggingface.js';
 import { fingerprintModelFile, loadModelFile, resolveModelFile, type ResolvedModelFile } from './load.js';
 import type { ExtraInputs, FeatureLayout, ModelFormat, ModelRunner, Preprocessing, Reduction, TensorInfo } from './types.js';
 import { featureLayoutOf, zooModel, zooModelPath, zooIds, type ZooModel } from './zoo.js';
@@ -20,8 +22,10 @@ export interface ModelSpec {
   zoo?: ZooModel;
   /** Undefined for files until the model is loaded (inferred from its input then). */
   preprocessing?: Preprocessing;
-  /** User overrides applied on top of the card / the inferred spec. */
+  /** User overrides applied on top of the card / the inferred spec (for HF folders: the folder's, then the user's). */
   overrides: Partial<Preprocessing>;
+  /** Set for a Hugging Face ONNX folder (huggingface.ts): what its preprocessor_config.json gave and what was approximated. */
+  huggingface?: { dir: string; preprocessing: Partial<Preprocessing>; notes: string[] };
   defaultTap?: string;
   defaultReduce?: Reduction;
   featureLayout: FeatureLayout;
@@ -35,7 +39,11 @@ export function looksLikePath(ref: string): boolean {
   return ref.includes('/') || ref.includes('\\') || /\.(onnx|json|js)$/i.test(ref) || ref.startsWith('.');
 }
 
-/** Resolve a zoo id or a path. `overrides` (from CLI flags) replace fields of the preprocessing. */
+/**
+ * Resolve a zoo id or a path. `overrides` (from CLI flags) replace fields of the preprocessing. A Hugging Face ONNX
+ * folder (config.json + preprocessor_config.json + onnx/model*.onnx) or an .onnx in one takes its preprocessing
+ * from preprocessor_config.json (huggingface.ts), under the user's overrides.
+ */
 export async function resolveModel(ref: string, overrides: Partial<Preprocessing> = {}, opts: { featureLayout?: FeatureLayout } = {}): Promise<ModelSpec> {
   const zoo = zooModel(ref);
   if (zoo) {
@@ -62,10 +70,25 @@ export async function resolveModel(ref: string, overrides: Partial<Preprocessing
   if (!looksLikePath(ref)) {
     throw new Error(`"${ref}" is neither a zoo model nor a model file; zoo ids: ${zooIds().join(', ')}`);
   }
-  const file = await resolveModelFile(resolvePath(ref));
+  const abs = resolvePath(ref);
+  const st = await stat(abs).catch(() => undefined);
+  // A Hugging Face folder, or an .onnx inside one: the folder's preprocessor_config.json sets the preprocessing.
+  const hfDir = st?.isDirectory() ? (await resolveHfFolder(abs))?.dir : st?.isFile() && /\.onnx$/i.test(abs) ? await hfFolderOf(abs) : undefined;
+  const file = await resolveModelFile(hfDir && st?.isDirectory() ? (await resolveHfFolder(abs))!.onnx : abs);
   const stem = basename(file.path).replace(/\.(onnx|json|min\.js)$/i, '');
-  // "model" says nothing: name TF.js models after their folder.
-  const id = (stem === 'model' ? basename(dirname(file.path)) : stem).replace(/[^A-Za-z0-9._-]+/g, '_');
+  let huggingface: ModelSpec['huggingface'];
+  let id: string;
+  if (hfDir) {
+    const hf = await readHfPreprocessing(hfDir);
+    huggingface = { dir: hfDir, preprocessing: hf.preprocessing, notes: hf.notes };
+    overrides = { ...hf.preprocessing, ...overrides };
+    // model.onnx → the folder's name; model_quantized.onnx → <folder>_quantized.
+    id = basename(hfDir) + (/^model_./i.test(stem) ? `_${stem.slice(6)}` : stem === 'model' ? '' : `_${stem}`);
+  } else {
+    // "model" says nothing: name TF.js models after their folder.
+    id = stem === 'model' ? basename(dirname(file.path)) : stem;
+  }
+  id = id.replace(/[^A-Za-z0-9._-]+/g, '_');
   return {
     id,
     ref,
@@ -73,6 +96,7 @@ export async function resolveModel(ref: string, overrides: Partial<Preprocessing
     format: file.format,
     source: file.path,
     overrides,
+    ...(huggingface ? { huggingface } : {}),
     featureLayout: opts.featureLayout ?? featureLayoutOf({ format: file.format }),
     batchable: true,
     fingerprint: await fingerprintModelFile(file),
