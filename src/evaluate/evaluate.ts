@@ -46,6 +46,32 @@ export interface EvaluationResult {
   sources: string[];
   /** Targets whose score is undefined: reported here and left out of the mean. */
   undefined_targets: string[];
+  /**
+   * Labels left out because only one matrix has them, when `sources` / `targets` were not given (then the shared
+   * labels are used): row labels (sources) and column labels (targets) of the prediction that the truth lacks, and
+   * the other way round, after aliases. The truth's pseudo-sources (`self`, `random`, `pixels`) are never listed.
+   * Empty lists when nothing was left out; shells warn with these names.
+   */
+  unmatched: UnmatchedLabels;
+}
+
+/** Labels one matrix has and the other lacks (see {@link EvaluationResult.unmatched}). */
+export interface UnmatchedLabels {
+  sources: { predictedOnly: string[]; truthOnly: string[] };
+  targets: { predictedOnly: string[]; truthOnly: string[] };
+}
+
+/** One line per non-empty list of `unmatched`, for a shell's warnings; empty when every label matched. */
+export function describeUnmatched(u: UnmatchedLabels): string[] {
+  const lines: string[] = [];
+  const list = (xs: string[]) => (xs.length > 20 ? `${xs.slice(0, 20).join(', ')}, … (${xs.length} in all)` : xs.join(', '));
+  for (const kind of ['sources', 'targets'] as const) {
+    const what = kind === 'sources' ? 'source (row)' : 'target (column)';
+    if (u[kind].predictedOnly.length) lines.push(`${what} labels only in the prediction, left out: ${list(u[kind].predictedOnly)}`);
+    if (u[kind].truthOnly.length) lines.push(`${what} labels only in the truth, left out: ${list(u[kind].truthOnly)}`);
+  }
+  if (lines.length) lines[lines.length - 1] += ' (check the names, or pass --alias old=new)';
+  return lines;
 }
 
 const CORRELATIONS: Record<'spearman' | 'kendall' | 'weightedtau' | 'pearson', (p: Float64Array, g: Float64Array) => number> = {
@@ -105,6 +131,8 @@ function requireLabels(wanted: string[], where: { name: string; index: Map<strin
   }
   if (problems.length > 0) throw new Error(`evaluatePrediction: ${problems.join('; ')}; check the names or pass aliases`);
 }
+
+const PSEUDO: ReadonlySet<string> = new Set(PSEUDO_SOURCES);
 
 function shared(first: string[], second: Map<string, number>): string[] {
   return first.filter((l) => second.has(l));
@@ -203,6 +231,14 @@ export function evaluatePrediction(predicted: LabelledMatrix, truth: LabelledMat
     targets: [...targets],
     sources: [...sources],
     undefined_targets,
+    unmatched: {
+      sources: opts.sources
+        ? { predictedOnly: [], truthOnly: [] }
+        : { predictedOnly: pRows.filter((l) => !tRowIx.has(l)), truthOnly: tRows.filter((l) => !pRowIx.has(l) && !PSEUDO.has(l)) },
+      targets: opts.targets
+        ? { predictedOnly: [], truthOnly: [] }
+        : { predictedOnly: pCols.filter((l) => !tColIx.has(l)), truthOnly: tCols.filter((l) => !pColIx.has(l)) },
+    },
   };
 }
 

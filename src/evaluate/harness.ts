@@ -7,7 +7,7 @@ import type { FeatureSet } from '../features/types.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { similarityMatrix, type SimilarityOptions } from '../measures/similarity.js';
 import { canonicalMeasureId } from '../measures/registry.js';
-import { evaluatePrediction, type EvaluateOptions, type EvaluationResult } from './evaluate.js';
+import { evaluatePrediction, type EvaluateOptions, type EvaluationResult, type UnmatchedLabels } from './evaluate.js';
 
 export interface HarnessRow {
   measure: string;
@@ -30,7 +30,15 @@ export async function evaluateMeasures(
   truth: LabelledMatrix,
   measures: string[],
   opts: HarnessOptions = {},
-): Promise<{ rows: HarnessRow[]; metric: EvaluationResult['metric']; includeSelf: boolean; targets: string[]; sources: string[] }> {
+): Promise<{
+  rows: HarnessRow[];
+  metric: EvaluationResult['metric'];
+  includeSelf: boolean;
+  targets: string[];
+  sources: string[];
+  /** Labels of the feature set or the truth left out because the other lacks them (see {@link EvaluationResult.unmatched}). */
+  unmatched?: UnmatchedLabels;
+}> {
   const ids = measures.map(canonicalMeasureId);
   const rows: HarnessRow[] = [];
   let last: EvaluationResult | undefined;
@@ -58,5 +66,6 @@ export async function evaluateMeasures(
     includeSelf: Boolean(opts.includeSelf),
     targets: last?.targets ?? [],
     sources: last?.sources ?? [],
+    unmatched: last?.unmatched,
   };
 }

@@ -67,6 +67,11 @@ export const LABELLED_MATRIX_BYTES_PER_CELL = 24;
  * (default: every first-order source and every target in the dict). Missing entries are NaN. The matrix is dense
  * while a dict may name each source and target once (20,000 keys → 20,000²  cells), so its size is checked against
  * the memory budget first; `name` (the file) starts that error.
+ *
+ * The diagonal: a file that stores a target's own (fully supervised) result as `self__t` rather than `t__t` (the
+ * model-zoo transfer files) gets it as the cell [t][t] whenever `t` is a source row and the dict has no `t__t`, so
+ * every reader of a truth sees the target's own entry the same way. Where the dict has `t__t` (Taskonomy's files
+ * have both) that measured transfer is kept.
  */
 export function firstOrderMatrix(dict: ResultDict, opts: { sources?: string[]; targets?: string[]; name?: string } = {}): LabelledMatrix {
   const keys = parseResultDict(dict).filter((k) => k.sources.length === 1);
@@ -86,6 +91,11 @@ export function firstOrderMatrix(dict: ResultDict, opts: { sources?: string[]; t
     const j = ti.get(k.target);
     if (i !== undefined && j !== undefined) m.data[i * targets.length + j] = dict[k.key];
   }
+  targets.forEach((t, j) => {
+    const i = si.get(t);
+    const self = `self__${t}`;
+    if (i !== undefined && !Object.hasOwn(dict, `${t}__${t}`) && Object.hasOwn(dict, self)) m.data[i * targets.length + j] = dict[self];
+  });
   return { rows: sources, cols: targets, matrix: m };
 }
 

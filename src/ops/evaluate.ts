@@ -2,14 +2,22 @@
  * Use case: score predictions against measured transfer results — a predicted similarity matrix, or every
  * measure of a list computed on a feature set (the measures checked by the catalogue).
  */
-import { EVAL_METRICS, evaluatePrediction, type EvalMetric, type EvaluateOptions, type EvaluationResult } from '../evaluate/evaluate.js';
+import {
+  EVAL_METRICS,
+  describeUnmatched,
+  evaluatePrediction,
+  type EvalMetric,
+  type EvaluateOptions,
+  type EvaluationResult,
+  type UnmatchedLabels,
+} from '../evaluate/evaluate.js';
 import { evaluateMeasures as harness } from '../evaluate/harness.js';
 import type { FeatureSet } from '../features/types.js';
 import { readLabelledMatrix } from '../io/labelledMatrix.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { catalogueEntry } from '../measures/catalogue.js';
 
-export { EVAL_METRICS, type EvalMetric, type EvaluateOptions, type EvaluationResult };
+export { EVAL_METRICS, describeUnmatched, type EvalMetric, type EvaluateOptions, type EvaluationResult, type UnmatchedLabels };
 
 /** Score a predicted matrix (rows = sources, cols = targets) against the truth. */
 export function evaluateMatrix(predicted: LabelledMatrix, truth: LabelledMatrix, opts: EvaluateOptions = {}): EvaluationResult {

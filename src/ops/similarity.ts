@@ -4,13 +4,17 @@
  * measure catalogue; the answer carries the measure's description so every shell reports the same thing.
  */
 import type { FeatureSet } from '../features/types.js';
-import { loadFeatureSet, type LoadFeatureSetOptions } from '../features/featureSet.js';
+import { loadFeatureSet, loadRepresentation, type LoadFeatureSetOptions } from '../features/featureSet.js';
+import type { Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { catalogueEntry, type InputKind } from '../measures/catalogue.js';
+import { rdmMatrix, RDM_DISTANCES, type RdmDistance } from '../measures/kernels.js';
+import { centerColumns, toFloat64 } from '../measures/normalize.js';
 import { canonicalMeasureId, describeMeasure, type MeasureInfo } from '../measures/registry.js';
 import { similarityMatrix, type SimilarityOptions } from '../measures/similarity.js';
 
 export { PRECISIONS, type Precision } from '../linalg/gemm.js';
+export { RDM_DISTANCES, type RdmDistance };
 
 /** What `--measure` / `"measure"` names: a representation measure or a task measure (labelled data sets). */
 export function measureInput(id: string): InputKind {
@@ -47,4 +51,40 @@ export async function similarityOfPath(
   const { order, images, ...rest } = opts;
   const set = await loadFeatureSet(path, { order, images });
   return similarityOfSet(set, id, rest);
+}
+
+/** One representation's RDM (`taskmap rdm`). */
+export interface RdmResult {
+  label: string;
+  /** Images (the RDM is n×n). */
+  n: number;
+  distance: RdmDistance;
+  centered: boolean;
+  /** n×n float64, zero diagonal. */
+  rdm: Matrix;
+  /** Off-diagonal (i < j) summary: smallest, mean and largest dissimilarity. */
+  offDiagonal: { min: number; mean: number; max: number };
+}
+
+/** The n×n RDM of one .npy feature file (n_images × …), optionally after centring each feature over the images. */
+export async function rdmOfFile(file: string, opts: { distance?: RdmDistance; center?: boolean } = {}): Promise<RdmResult> {
+  const distance = opts.distance ?? 'correlation';
+  if (!(RDM_DISTANCES as readonly string[]).includes(distance)) throw new Error(`unknown RDM distance "${distance}" (known: ${RDM_DISTANCES.join(', ')})`);
+  const rep = await loadRepresentation(file);
+  const data = toFloat64(rep);
+  if (opts.center) centerColumns(data, rep.n, rep.p);
+  const rdm = await rdmMatrix({ label: rep.label, n: rep.n, p: rep.p, data }, distance);
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (let i = 0; i < rep.n; i++) {
+    for (let j = i + 1; j < rep.n; j++) {
+      const v = rdm.data[i * rep.n + j];
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+      sum += v;
+    }
+  }
+  const pairs = (rep.n * (rep.n - 1)) / 2;
+  return { label: rep.label, n: rep.n, distance, centered: Boolean(opts.center), rdm, offDiagonal: { min, mean: pairs ? sum / pairs : Number.NaN, max } };
 }

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluatePrediction, truthFromResultDict, type EvalMetric } from '../../src/evaluate/evaluate.js';
+import { describeUnmatched, evaluatePrediction, truthFromResultDict, type EvalMetric } from '../../src/evaluate/evaluate.js';
+import { readLabelledMatrix } from '../../src/io/labelledMatrix.js';
 import { fromRows, transpose } from '../../src/linalg/dense.js';
 import type { LabelledMatrix } from '../../src/linalg/labelled.js';
-import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+import { repoRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Hand-worked case. Sources A…E; the prediction is a symmetric 5×5 similarity, the truth has targets A and B.
@@ -138,6 +139,29 @@ describe('evaluatePrediction — hand-worked', () => {
   });
 });
 
+describe('evaluatePrediction — unmatched labels (issue 17)', () => {
+  it('lists the labels only one matrix has, which used to be dropped silently; nothing when sources/targets are given', () => {
+    const extra: LabelledMatrix = {
+      rows: [...labels, 'F'],
+      cols: [...labels, 'F'],
+      matrix: fromRows([...labels, 'F'].map((_, i) => [...labels, 'F'].map((__, j) => (i === j ? 1 : 1 / (1 + Math.abs(i - j)))))),
+    };
+    const t2: LabelledMatrix = { rows: [...truth.rows, 'G', 'random'], cols: [...truth.cols, 'H'], matrix: fromRows([...Array(7)].map(() => [0.1, 0.2, 0.3])) };
+    t2.matrix.data.set(truth.matrix.data);
+    const r = evaluatePrediction(extra, t2);
+    expect(r.unmatched).toEqual({ sources: { predictedOnly: ['F'], truthOnly: ['G'] }, targets: { predictedOnly: ['C', 'D', 'E', 'F'], truthOnly: ['H'] } });
+    expect(describeUnmatched(r.unmatched)).toEqual([
+      'source (row) labels only in the prediction, left out: F',
+      'source (row) labels only in the truth, left out: G',
+      'target (column) labels only in the prediction, left out: C, D, E, F',
+      'target (column) labels only in the truth, left out: H (check the names, or pass --alias old=new)',
+    ]);
+    const chosen = evaluatePrediction(extra, t2, { sources: labels, targets: ['A', 'B'] });
+    expect(chosen.unmatched).toEqual({ sources: { predictedOnly: [], truthOnly: [] }, targets: { predictedOnly: [], truthOnly: [] } });
+    expect(describeUnmatched(chosen.unmatched)).toEqual([]);
+  });
+});
+
 describe('evaluatePrediction — errors', () => {
   it('names unknown targets and sources and lists the available labels', () => {
     expect(() => evaluatePrediction(predicted, truth, { targets: ['A', 'C'] })).toThrow(/target "C" not found in the truth columns \(available: A, B\)/);
@@ -192,6 +216,33 @@ describe('truthFromResultDict', () => {
     const g = truthFromResultDict(dict, { aliases: { x: 'X' }, sources: ['X', 'a'], targets: ['X'] });
     expect(g.rows).toEqual(['X', 'a']);
     expect(Array.from(g.matrix.data)).toEqual([5, 1]);
+  });
+
+  it('takes self__t as the diagonal where the dict has no t__t (issue 17), and keeps t__t where it has one', () => {
+    // The zoo-transfer files store a target's own entry only as self__t: with --include-self the cell [t][t]
+    // used to be NaN ("truth has NaN for source age → target age").
+    const zoo = { self__p: 0.9, q__p: 0.2, r__p: 0.1, self__q: 0.8, p__q: 0.3, r__q: 0.4 };
+    const g = truthFromResultDict(zoo);
+    expect(g.rows).toEqual(['p', 'q', 'r']);
+    expect(g.cols).toEqual(['p', 'q']);
+    expect(Array.from(g.matrix.data)).toEqual([0.9, 0.3, 0.2, 0.8, 0.1, 0.4]);
+    // x__x (5) wins over self__x (3), as before.
+    expect(truthFromResultDict(dict, { sources: ['x'], targets: ['x'] }).matrix.data[0]).toBe(5);
+  });
+
+  it("scores the project's own zoo-transfer affinities with includeSelf (every diagonal cell is self__t)", async () => {
+    const file = path.join(repoRoot, 'results/zoo-transfer/affinities.json');
+    const aff = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+    const truth = await readLabelledMatrix(file);
+    const models = truth.cols;
+    for (const t of models) expect(truth.matrix.data[truth.rows.indexOf(t) * models.length + models.indexOf(t)], t).toBe(aff[`self__${t}`]);
+    // The truth itself as the prediction (models only): with self included, every column correlates perfectly.
+    const rows = models.map((s) => models.map((t) => truth.matrix.data[truth.rows.indexOf(s) * models.length + models.indexOf(t)]));
+    const predicted: LabelledMatrix = { rows: models, cols: models, matrix: fromRows(rows) };
+    const r = evaluatePrediction(predicted, truth, { includeSelf: true });
+    expect(r.targets).toEqual(models);
+    expect(r.mean).toBeCloseTo(1, 12);
+    expect(r.unmatched.sources.truthOnly).toEqual([]); // random, self (and pixels) are never reported
   });
 
   it('names labels that have no first-order entry', () => {

@@ -4,7 +4,7 @@ import { readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readLabelledMatrix } from '../../io/labelledMatrix.js';
 import { standardMeasureIds } from '../../measures/registry.js';
-import { evaluateMeasures } from '../../ops/evaluate.js';
+import { describeUnmatched, evaluateMeasures } from '../../ops/evaluate.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from '../options.js';
@@ -50,6 +50,7 @@ export function register(program: Command): void {
         onMeasure: (d, t, id) => bar.update(d, t, id),
       });
       bar.stop();
+      if (result.unmatched) for (const line of describeUnmatched(result.unmatched)) process.stderr.write(`taskmap: warning: ${line}\n`);
       const rows = result.rows.map((r) => [r.measure, r.mean ?? Number.NaN, `${r.ms.toFixed(0)} ms`, r.error ?? '']);
       process.stdout.write(
         `${set.members.length} models × ${set.n} images; mean ${result.metric} over ${result.targets.length} targets` +

@@ -52,8 +52,11 @@ export function register(program: Command): void {
       }) => {
         if (!o.affinities && !o.ranking) throw new UsageError('give --affinities <file> or --ranking <file.json>');
         if (o.missingOnly && !o.affinities) throw new UsageError('--missing-only needs --affinities');
+        const targets = parseList(o.targets, '--targets');
         const affinities = o.affinities ? await readResultDict(o.affinities) : undefined;
-        const ranking = o.ranking ? await readRanking(o.ranking) : rankingFromAffinities(affinities!);
+        // With --affinities, an unknown target is reported against the affinities (the file given), not as
+        // "no first-order ranking", which named --ranking although no ranking file was given.
+        const ranking = o.ranking ? await readRanking(o.ranking) : rankingFromAffinities(affinities!, { targets });
         const topForOrder: Record<number, number> = {};
         for (const [k, b] of Object.entries(parseKeyNumbers(o.topFor, '--top-for'))) {
           topForOrder[parseNumber(k, '--top-for order', { integer: true, min: 1 })] = parseNumber(String(b), '--top-for size', { integer: true, min: 1 });
@@ -63,14 +66,18 @@ export function register(program: Command): void {
           const m = /^(\d+)-(\d+)$/.exec(o.chains.trim());
           if (!m) throw new UsageError(`--chains: expected "from-to" such as 5-24, got "${o.chains}"`);
           chains = { from: Number(m[1]), to: Number(m[2]) };
+          if (chains.from < 1 || chains.to < chains.from) throw new UsageError(`--chains: expected 1 ≤ from ≤ to, got "${o.chains}"`);
         }
+        const maxOrder = parseNumber(o.maxOrder, '--max-order', { integer: true, min: 1 });
+        const minOrder = parseNumber(o.minOrder, '--min-order', { integer: true, min: 1 });
+        if (minOrder > maxOrder) throw new UsageError(`--min-order ${minOrder} is above --max-order ${maxOrder}: no order to generate`);
         let list: Candidate[] = generateCandidates(ranking, {
           top: parseNumber(o.top, '--top', { integer: true, min: 1 }),
           topForOrder,
-          maxOrder: parseNumber(o.maxOrder, '--max-order', { integer: true, min: 1 }),
-          minOrder: parseNumber(o.minOrder, '--min-order', { integer: true, min: 1 }),
+          maxOrder,
+          minOrder,
           chains,
-          targets: parseList(o.targets, '--targets'),
+          targets,
           exclude: parseList(o.exclude),
         });
         if (affinities) list = markMeasured(list, affinities);

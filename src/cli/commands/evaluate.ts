@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { evaluateFiles } from '../../ops/evaluate.js';
+import { describeUnmatched, evaluateFiles } from '../../ops/evaluate.js';
 import { formatTable } from '../table.js';
 import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from '../options.js';
 import { parseList } from '../util.js';
@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .action(async (o: EvaluationFlags & { predicted: string; labels?: string; out?: string }) => {
       const opts = evaluationOptionsFrom(o);
       const result = await evaluateFiles(o.predicted, o.truth, { ...opts, labels: parseList(o.labels) });
+      for (const line of describeUnmatched(result.unmatched)) process.stderr.write(`taskmap: warning: ${line}\n`);
       const rows = result.targets.map((t) => [t, result.per_target[t] ?? Number.NaN]);
       const mean = result.mean === null ? 'undefined' : result.mean.toFixed(4);
       process.stdout.write(

@@ -66,41 +66,52 @@ async function taskDistances(dir: string, measure: string, o: SimilarityOptions)
   }
 }
 
+/** Help sections: the representation measures' parameters apart from the Fisher probe's training options. */
+export const SIMILARITY_HELP_GROUPS = {
+  measure: 'Representation measures (RSA, DDS, CKA, … — see `taskmap measures`):',
+  probe: 'Fisher task measures (--measure fisher-logdet | fisher-frechet): probe network training:',
+  io: 'Input and output:',
+} as const;
+
 export function register(program: Command): void {
-  addProbeOptions(
-    addMeasureOptions(
-      program
-        .command('similarity')
-        .summary('similarity matrix of all models in a feature set (or Fisher distances between labelled data sets)')
-        .description(
-          [
-            'Compute the M×M similarity matrix of the models (or model/layer entries) in a feature set: a directory',
-            'of .npy files, one .npz or one .safetensors file, each entry n_images × features on the same images.',
-            '',
-            'Task measures: with --measure fisher-logdet[:floor=1e-10,reduce=element|first-axis] or',
-            'fisher-frechet[:reduce=…] the argument is a directory of labelled data sets, one NAME.npz per task with',
-            'x (N×H×W or N×H×W×C; uint8 0–255 or float 0–1) and y (N integer labels, ≥ 2 classes), all tasks of one',
-            'image shape. Each task is embedded by the diagonal Fisher of a probe network trained on it from a shared',
-            'initialisation (the --variant/--epochs/--batch/--lr/--seed/--width-scale… options, as for',
-            '`taskmap nsl fisher`), and the output is a task-DISTANCE matrix (rows = source, columns = target;',
-            'smaller = more similar; log-det is not symmetric). Pass it to `taskmap taxonomy --dissimilarity`.',
-            '',
-            'Example:',
-            '  taskmap similarity tasks/ --measure fisher-logdet --epochs 2 --out fisher.json',
-          ].join('\n'),
-        )
-        .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file (task measures: directory of labelled .npz)'),
+  const cmd = program
+    .command('similarity')
+    .summary('similarity matrix of all models in a feature set (or Fisher distances between labelled data sets)')
+    .description(
+      [
+        'Compute the M×M similarity matrix of the models (or model/layer entries) in a feature set: a directory',
+        'of .npy files, one .npz or one .safetensors file, each entry n_images × features on the same images.',
+        '',
+        'Task measures: with --measure fisher-logdet[:floor=1e-10,reduce=element|first-axis] or',
+        'fisher-frechet[:reduce=…] the argument is a directory of labelled data sets, one NAME.npz per task with',
+        'x (N×H×W or N×H×W×C; uint8 0–255 or float 0–1) and y (N integer labels, ≥ 2 classes), all tasks of one',
+        'image shape. Each task is embedded by the diagonal Fisher of a probe network trained on it from a shared',
+        'initialisation (the --variant/--epochs/--batch/--lr/--seed/--width-scale… options, as for',
+        '`taskmap nsl fisher`), and the output is a task-DISTANCE matrix (rows = source, columns = target;',
+        'smaller = more similar; log-det is not symmetric). Pass it to `taskmap taxonomy --dissimilarity`.',
+        '',
+        'Example:',
+        '  taskmap similarity tasks/ --measure fisher-logdet --epochs 2 --out fisher.json',
+      ].join('\n'),
     )
-      .option('--order <labels>', 'comma-separated labels: order (and subset) of the matrix rows')
-      .option(
-        '--images-list <file>',
-        'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list',
-      )
-      .option('-o, --out <file>', 'write the matrix here (.json, .csv or .npy); default: print a table')
-      .option('--format <fmt>', 'json | csv | npy (default: from the --out extension)')
-      .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
-      .option('--engine <kind>', 'GEMM engine: auto (default), ort, js'),
-  ).action(async (featureset: string, o: SimilarityOptions) => {
+    .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file (task measures: directory of labelled .npz)');
+  cmd.optionsGroup(SIMILARITY_HELP_GROUPS.measure);
+  addMeasureOptions(cmd);
+  cmd.optionsGroup(SIMILARITY_HELP_GROUPS.probe);
+  addProbeOptions(cmd);
+  cmd
+    .optionsGroup(SIMILARITY_HELP_GROUPS.io)
+    .option('--order <labels>', 'comma-separated labels: order (and subset) of the matrix rows')
+    .option(
+      '--images-list <file>',
+      'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list',
+    )
+    .option('-o, --out <file>', 'write the matrix here (.json, .csv or .npy); default: print a table')
+    .option('--format <fmt>', 'json | csv | npy (default: from the --out extension)')
+    .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
+    .option('--engine <kind>', 'GEMM engine: auto (default), ort, js')
+    .optionsGroup('Options:');
+  cmd.action(async (featureset: string, o: SimilarityOptions) => {
     const task = taskMeasureOf(o.measure);
     if (task) return taskDistances(featureset, task, o);
     const measure = measureIdFromOptions(o);
