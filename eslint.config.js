@@ -21,7 +21,7 @@ export default tseslint.config(
   {
     // Plain JavaScript launchers run on Node.
     files: ['**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
   {
     // Tests and scripts read untyped JSON (API responses, fixtures) and poke at internals.
