@@ -201,8 +201,7 @@ function assembleSet(members: Representation[], name: string, images?: ImageList
 
 export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions = {}): Promise<FeatureSet> {
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT')
-      throw new Error(`${path}: no such file or directory; a feature set is a directory of .npy files, a .npz, .safetensors or .hdf5 file`);
+    if (e.code === 'ENOENT') throw new Error(`${path}: no such file or directory; a feature set is a directory of .npy files, a .npz or a .safetensors file`);
     throw e;
   });
   const members: Representation[] = [];

@@ -123,8 +123,11 @@ describe('loadFeatureSet: validation', () => {
     await expect(loadFeatureSet(join(dir, 'nope'))).rejects.toThrow(
       'no such file or directory; a feature set is a directory of .npy files, a .npz or a .safetensors file',
     );
+    await writeFile(join(dir, 'x.mat'), 'x');
+    await expect(loadFeatureSet(join(dir, 'x.mat'))).rejects.toThrow('unsupported feature file ".mat"');
+    // .h5 is read as HDF5 (test/io/hdf5.test.ts), so a fake one is refused as such.
     await writeFile(join(dir, 'x.h5'), 'x');
-    await expect(loadFeatureSet(join(dir, 'x.h5'))).rejects.toThrow('unsupported feature file ".h5"');
+    await expect(loadFeatureSet(join(dir, 'x.h5'))).rejects.toThrow('not an HDF5 file');
   });
 
   it('npz and safetensors members are named file:key in errors', async () => {
