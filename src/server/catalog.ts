@@ -10,6 +10,7 @@
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { labelledMatrixFromJson } from '../io/labelledMatrix.js';
+import { MAX_NPY_HEADER_BYTES, parseNpyHeader } from '../io/npy.js';
 import { readResultDict, validateResultDict } from '../io/resultDict.js';
 import { resultDictSummary } from '../ops/results.js';
 import { parseTournamentsJson } from '../taskonomy/winrates.js';
@@ -138,7 +139,32 @@ export async function identifyFile(abs: string, size: number): Promise<Omit<Resu
   return entry;
 }
 
+/**
+ * Whether a .npy file (not a labelled matrix with a sidecar) can be a feature-set member: its header must parse
+ * and say float (what the feature loader reads) with shape (n_images, n_features, ...). A square 2-d array with a
+ * JSON twin of the same name (`rdms.npy` beside `rdms.json`: a matrix saved both ways) is a result, not features,
+ * and so are pickled object arrays (the DDS paper's `rdms.npy` / `kernels.npy` dicts). Reads the header only.
+ */
+export async function isFeatureMember(abs: string, hasJsonTwin: boolean): Promise<boolean> {
+  let header;
+  try {
+    const fh = await open(abs, 'r');
+    try {
+      const buf = Buffer.alloc(MAX_NPY_HEADER_BYTES + 16);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      header = parseNpyHeader(buf.subarray(0, bytesRead), basename(abs));
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
+  if (header.type.kind !== 'f' || header.shape.length < 2) return false;
+  return !(hasJsonTwin && header.shape.length === 2 && header.shape[0] === header.shape[1]);
+}
+
 export class Cataloguer {
+  private members = new Lru<string, { fp: string; member: boolean }>(4000);
   private sniffed = new Lru<string, { fp: string; entry: Omit<ResultEntry, 'path' | 'bytes'> | null }>(2000);
 
   /**
@@ -165,6 +191,16 @@ export class Cataloguer {
     return entry;
   }
 
+  /** isFeatureMember, remembered per file fingerprint. */
+  private async member(abs: string, size: number, mtime: number, hasJsonTwin: boolean): Promise<boolean> {
+    const fp = `${size}:${mtime}:${hasJsonTwin}`;
+    const hit = this.members.get(abs);
+    if (hit && hit.fp === fp) return hit.member;
+    const member = await isFeatureMember(abs, hasJsonTwin);
+    this.members.set(abs, { fp, member });
+    return member;
+  }
+
   async list(): Promise<Catalog> {
     const featureSets: FeatureSetEntry[] = [];
     const results: ResultEntry[] = [];
@@ -181,6 +217,7 @@ export class Cataloguer {
         return;
       }
       items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const names = new Set(items.map((e) => e.name));
       let npyFiles = 0;
       let npyBytes = 0;
       for (const e of items) {
@@ -213,7 +250,8 @@ export class Cataloguer {
         }
         const sniffed = await this.classify(target, st.size, st.mtimeMs);
         if (sniffed) results.push({ path: ref, bytes: st.size, ...sniffed });
-        else if (ext === '.npy') {
+        else if (ext === '.npy' && (await this.member(target, st.size, st.mtimeMs, names.has(`${e.name.slice(0, -ext.length)}.json`)))) {
+          // Folders of matrices (a square .npy with its JSON twin, pickled object arrays) are not feature sets.
           npyFiles++;
           npyBytes += st.size;
         }

@@ -53,6 +53,11 @@ export async function upload<T>(files: FileList | File[], name?: string): Promis
   return parse<T>(await fetch(`api/uploads${q}`, { method: 'POST', headers: WRITE_HEADERS, body: form }));
 }
 
+/** Cancel a queued or running job (DELETE /api/jobs/:id): its follower then fails with code "cancelled". */
+export async function cancelJob(id: string): Promise<void> {
+  await parse<unknown>(await fetch(`api/jobs/${encodeURIComponent(id)}`, { method: 'DELETE', headers: WRITE_HEADERS }));
+}
+
 function finished<T>(job: JobView): T {
   if (job.status === 'failed') throw new ApiError(job.error?.status ?? 500, job.error?.code ?? 'failed', job.error?.message ?? 'the job failed');
   return job.result as T;

@@ -11,9 +11,23 @@ const CONFIG = {
   legend: { labelFontSize: 11, titleFontSize: 12, titleLimit: 260 },
 } as const;
 
+/** Smallest distance between two axis labels, px: closer labels are thinned to every k-th. */
+export const MIN_LABEL_PITCH = 10;
+
+/**
+ * Which labels of an axis with `n` bands of `cell` px to show: every k-th, k the smallest step that keeps labels
+ * MIN_LABEL_PITCH apart, and a font that fits that pitch (8–11 px).
+ */
+export function labelDensity(n: number, cell: number): { every: number; fontSize: number } {
+  const every = Math.max(1, Math.ceil(MIN_LABEL_PITCH / Math.max(cell, 1e-9)));
+  return { every: Math.min(every, Math.max(1, n)), fontSize: Math.max(8, Math.min(11, Math.floor(cell * every) - 2)) };
+}
+
 /**
  * A labelled matrix as a heatmap, rows and columns in the given orders (e.g. the dendrogram's leaf order), with
- * the value in the tooltip. Cells are sized so that a 30×30 matrix fits beside a second one.
+ * the value in the tooltip. Cells are sized so that a 30×30 matrix fits beside a second one, times `zoom`. On
+ * dense matrices (a whole zoo) the axes show every k-th label (labelDensity); `highlight` outlines one model's row
+ * and column, dims the rest and always shows and emphasises its labels.
  */
 export function heatmapSpec(
   m: LabelledMatrixJson,
@@ -29,13 +43,45 @@ export function heatmapSpec(
     scaleType?: 'linear' | 'log';
     /** Legend under the chart: narrower, for two heatmaps side by side. */
     legendBelow?: boolean;
+    /** Cell size factor (1 = fit beside a second heatmap). */
+    zoom?: number;
+    /** A row/column label to emphasise. */
+    highlight?: string | null;
   },
 ): TopLevelSpec {
   const values: { row: string; col: string; value: number | null }[] = [];
   m.rows.forEach((row, i) => m.cols.forEach((col, j) => values.push({ row, col, value: m.matrix[i][j] })));
-  const cell = Math.max(6, Math.min(24, Math.floor((opts.legendBelow ? 340 : 380) / Math.max(m.rows.length, m.cols.length))));
-  // Labels no taller than their cells, so that dense matrices (a whole zoo) stay legible.
-  const labelSize = Math.max(6, Math.min(11, cell + 1));
+  const fit = Math.max(6, Math.min(24, Math.floor((opts.legendBelow ? 340 : 380) / Math.max(m.rows.length, m.cols.length))));
+  const cell = Math.round(fit * Math.max(1, opts.zoom ?? 1));
+  const rowOrder = opts.rowOrder ?? m.rows;
+  const colOrder = opts.colOrder ?? m.cols;
+  const h = opts.highlight && (m.rows.includes(opts.highlight) || m.cols.includes(opts.highlight)) ? opts.highlight : null;
+  // Legible labels on dense matrices: every k-th one (and the highlighted one), in a font that fits the pitch.
+  const density = labelDensity(Math.max(m.rows.length, m.cols.length), cell);
+  const shown = (order: string[]) => (density.every === 1 ? undefined : order.filter((l, i) => i % density.every === 0 || l === h));
+  const isH = h === null ? '' : `datum.value === ${JSON.stringify(h)}`;
+  const labelStyle =
+    h === null
+      ? {}
+      : {
+          labelColor: { condition: { test: isH, value: '#c2410c' }, value: '#333' },
+          labelFontWeight: { condition: { test: isH, value: 'bold' }, value: 'normal' },
+        };
+  const axis = (order: string[], extra: Record<string, unknown>) => ({
+    labelFontSize: density.fontSize,
+    ...(shown(order) ? { values: shown(order) } : {}),
+    ...labelStyle,
+    ...extra,
+  });
+  const inH = h === null ? '' : `datum.row === ${JSON.stringify(h)} || datum.col === ${JSON.stringify(h)}`;
+  const emphasis =
+    h === null
+      ? {}
+      : {
+          opacity: { condition: { test: inH, value: 1 }, value: 0.3 },
+          stroke: { condition: { test: inH, value: '#c2410c' }, value: null },
+          strokeWidth: { condition: { test: inH, value: Math.max(0.5, Math.min(1.5, cell / 8)) }, value: 0 },
+        };
   return {
     data: { values },
     width: cell * m.cols.length,
@@ -43,8 +89,9 @@ export function heatmapSpec(
     transform: [{ filter: 'datum.value !== null' }],
     mark: { type: 'rect', tooltip: true },
     encoding: {
-      x: { field: 'col', type: 'nominal', sort: opts.colOrder ?? m.cols, axis: { title: opts.colTitle ?? null, labelAngle: -50, labelFontSize: labelSize } },
-      y: { field: 'row', type: 'nominal', sort: opts.rowOrder ?? m.rows, axis: { title: opts.rowTitle ?? null, labelFontSize: labelSize } },
+      x: { field: 'col', type: 'nominal', sort: colOrder, axis: axis(colOrder, { title: opts.colTitle ?? null, labelAngle: -50 }) },
+      y: { field: 'row', type: 'nominal', sort: rowOrder, axis: axis(rowOrder, { title: opts.rowTitle ?? null }) },
+      ...emphasis,
       color: {
         field: 'value',
         type: 'quantitative',

@@ -3,6 +3,7 @@
  * heatmap in dendrogram order, the dendrogram, a classical-MDS map coloured by task family (or by cluster), the
  * matrix as a table, and per-target source rankings with bootstrap intervals. All numbers come from the API.
  */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, get, runJob } from '../api.js';
 import { heatmapSpec, mdsSpec, rankingSpec } from '../charts.js';
@@ -20,15 +21,37 @@ interface Run<T> {
   progress: Progress | null;
   result: T | null;
   error: string | null;
+  /** The server's job id while it runs (for the Cancel button). */
+  job?: string | null;
 }
-const idle = <T,>(): Run<T> => ({ busy: false, progress: null, result: null, error: null });
+const idle = <T,>(): Run<T> => ({ busy: false, progress: null, result: null, error: null, job: null });
+
+/** Similarity matrices that `taskmap demo` wrote (`…/taskmap-demo/similarity-*.json`): shown on landing. */
+export function demoMatrices(matrices: { path: string }[]): string[] {
+  return matrices.map((m) => m.path).filter((p) => /(^|\/)taskmap-demo\/similarity-[^/]+\.json$/.test(p));
+}
+
+/** Feature sets in the order the page tries them on landing: the demo's features first. */
+function landingOrder(sets: { path: string }[]): string[] {
+  const paths = sets.map((s) => s.path);
+  const demo = paths.filter((p) => /(^|\/)taskmap-demo\/features$/.test(p));
+  return [...demo, ...paths.filter((p) => !demo.includes(p))];
+}
 
 function errorText(e: unknown): string {
   return e instanceof ApiError ? e.message : String((e as Error)?.message ?? e);
 }
 
-function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string }) {
+function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string; note?: ComponentChildren }) {
   const { t } = props;
+  const [zoom, setZoom] = useState(1);
+  const [search, setSearch] = useState('');
+  // The model the search names: an exact label, else the first label containing the text (case-insensitive).
+  const highlight = useMemo(() => {
+    const q = search.trim().toLowerCase();
+    if (!q) return null;
+    return t.leafOrder.find((l) => l.toLowerCase() === q) ?? t.leafOrder.find((l) => l.toLowerCase().includes(q)) ?? null;
+  }, [search, t]);
   const id = t.measure?.id ?? 'matrix';
   const groups = t.families ?? Object.fromEntries(Object.entries(t.clusters).map(([k, v]) => [k, `cluster ${v + 1}`]));
   const groupTitle = t.families ? 'task family' : `cluster (k = ${t.k})`;
@@ -41,8 +64,10 @@ function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string }) {
         rowTitle: 'model',
         colTitle: 'model',
         legendBelow: true,
+        zoom,
+        highlight,
       }),
-    [t],
+    [t, zoom, highlight],
   );
   const mds = useMemo(() => mdsSpec(t.mds.coords, groups, groupTitle, t.mds.explained), [t]);
   return (
@@ -50,12 +75,46 @@ function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string }) {
       <h2>
         <code>{id}</code> {t.measure && <small>{t.measure.name}</small>}
       </h2>
+      {props.note}
       <div class="note">
         {t.similarity.rows.length} models{t.images ? ` on ${t.images} images` : ''} · {t.linkage} linkage on {t.distance}
         <details>
           <summary>leaf order</summary>
           <span data-leaf-order>{t.leafOrder.join(' ')}</span>
         </details>
+      </div>
+      <div class="heatmap-tools row">
+        <label class="inline" title="Highlight a model's row and column (and always show its label)">
+          <span>find model</span>
+          <input
+            type="search"
+            data-control={`heatmap-search-${props.slot}`}
+            list={`heatmap-models-${props.slot}`}
+            placeholder="model name"
+            value={search}
+            onInput={(e) => setSearch(e.currentTarget.value)}
+          />
+        </label>
+        <datalist id={`heatmap-models-${props.slot}`}>
+          {t.leafOrder.map((l) => (
+            <option key={l} value={l} />
+          ))}
+        </datalist>
+        <label class="inline" title="Cell size: larger cells show every label">
+          <span>zoom</span>
+          <select data-control={`heatmap-zoom-${props.slot}`} value={String(zoom)} onChange={(e) => setZoom(Number(e.currentTarget.value))}>
+            {[1, 1.5, 2, 3].map((z) => (
+              <option key={z} value={String(z)}>
+                {z === 1 ? 'fit' : `${z}×`}
+              </option>
+            ))}
+          </select>
+        </label>
+        {search.trim() && (
+          <span class="note" data-highlight={highlight ?? ''}>
+            {highlight ? `highlighted: ${highlight}` : 'no model matches'}
+          </span>
+        )}
       </div>
       <VegaFigure title={`Similarity (${id}), dendrogram order`} id={`heatmap-${props.slot}`} spec={heat} canvas={t.similarity.rows.length > 80} />
       <SvgFigure
@@ -132,7 +191,12 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const sets = props.catalog.featureSets;
   // Stored similarity matrices (e.g. the ones `taskmap demo` writes) can be explored too, without features.
   const matrices = props.catalog.results.filter((r) => r.kind === 'matrix');
-  const [featureSet, setFeatureSet] = useState<string>(sets[0]?.path ?? '');
+  const order = useMemo(() => landingOrder(sets), [sets]);
+  const [featureSet, setFeatureSet] = useState<string>(order[0] ?? '');
+  // Until the user picks one, the page tries the feature sets in landingOrder and skips those that do not load.
+  const [autoPick, setAutoPick] = useState(true);
+  const [unreadable, setUnreadable] = useState<Record<string, string>>({});
+  const [landing, setLanding] = useState<string | null>(null);
   const [matrix, setMatrix] = useState<string>('');
   const [info, setInfo] = useState<FeatureSetInfo | null>(null);
   const [infoError, setInfoError] = useState<string | null>(null);
@@ -154,20 +218,52 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const [ranks, setRanks] = useState<Run<RankPayload>[]>([idle(), idle()]);
 
   useEffect(() => {
-    if (!featureSet && sets[0]) setFeatureSet(sets[0].path);
-  }, [sets]);
+    if (!featureSet && autoPick) {
+      const next = order.find((p) => !(p in unreadable));
+      if (next) setFeatureSet(next);
+    }
+  }, [order]);
   useEffect(() => {
     setInfo(null);
     setInfoError(null);
     if (!featureSet || matrix) return;
+    let current = true;
     get<FeatureSetInfo>('featureset', { path: featureSet }).then(
       (i) => {
+        if (!current) return;
         setInfo(i);
         setTarget((t) => (i.members.some((m) => m.label === t) ? t : (i.members[0]?.label ?? '')));
       },
-      (e) => setInfoError(errorText(e)),
+      (e) => {
+        if (!current) return;
+        if (!autoPick) return setInfoError(errorText(e));
+        // Not the user's choice: move on to the next set that may load, rather than open on an error.
+        const failed = { ...unreadable, [featureSet]: errorText(e) };
+        setUnreadable(failed);
+        const next = order.find((p) => !(p in failed));
+        if (next) setFeatureSet(next);
+        else {
+          setFeatureSet('');
+          setInfoError(`None of the ${order.length} feature sets under the data roots could be read (${featureSet}: ${errorText(e)})`);
+        }
+      },
     );
+    return () => {
+      current = false;
+    };
   }, [featureSet, matrix]);
+
+  // Landing: with the demo's stored similarity matrices at hand, show the first one at once (tree, heatmap, MDS).
+  useEffect(() => {
+    const first = demoMatrices(matrices)[0];
+    if (!first) return;
+    setLanding(first);
+    update(setRuns, 0, { busy: true, error: null, progress: null });
+    runJob<TaxonomyPayload>('taxonomy', { matrix: first, linkage }, (p, job) => update(setRuns, 0, { progress: p, job: job.id })).then(
+      (result) => setRuns((rs) => rs.map((r, i) => (i === 0 && r.busy ? { ...r, busy: false, result, job: null } : r))),
+      (e) => setRuns((rs) => rs.map((r, i) => (i === 0 && r.busy ? { ...r, busy: false, error: errorText(e), result: null, job: null } : r))),
+    );
+  }, []);
 
   const active = compare && !matrix ? [measureA, measureB] : [measureA];
   const ids = active.map((m) => measureIdOf(families, m));
@@ -176,13 +272,14 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
     setter((rs) => rs.map((r, i) => (i === k ? { ...r, ...patch } : r)));
 
   const compute = () => {
+    setLanding(null);
     if (matrix) {
       update(setRuns, 0, { busy: true, error: null, progress: null });
       const body: Record<string, unknown> = { matrix, linkage };
       if (clusters.trim()) body.clusters = Number(clusters);
-      runJob<TaxonomyPayload>('taxonomy', body, (p) => update(setRuns, 0, { progress: p })).then(
-        (result) => update(setRuns, 0, { busy: false, result }),
-        (e) => update(setRuns, 0, { busy: false, error: errorText(e), result: null }),
+      runJob<TaxonomyPayload>('taxonomy', body, (p, job) => update(setRuns, 0, { progress: p, job: job.id })).then(
+        (result) => update(setRuns, 0, { busy: false, result, job: null }),
+        (e) => update(setRuns, 0, { busy: false, error: errorText(e), result: null, job: null }),
       );
       update(setRuns, 1, { result: null, error: null });
       return;
@@ -191,9 +288,9 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
       update(setRuns, k, { busy: true, error: null, progress: null });
       const body: Record<string, unknown> = { featureSet, measure, linkage, precision };
       if (clusters.trim()) body.clusters = Number(clusters);
-      runJob<TaxonomyPayload>('taxonomy', body, (p) => update(setRuns, k, { progress: p })).then(
-        (result) => update(setRuns, k, { busy: false, result }),
-        (e) => update(setRuns, k, { busy: false, error: errorText(e), result: null }),
+      runJob<TaxonomyPayload>('taxonomy', body, (p, job) => update(setRuns, k, { progress: p, job: job.id })).then(
+        (result) => update(setRuns, k, { busy: false, result, job: null }),
+        (e) => update(setRuns, k, { busy: false, error: errorText(e), result: null, job: null }),
       );
     });
     if (!compare) update(setRuns, 1, { result: null, error: null });
@@ -209,9 +306,9 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
         body.seed = Number(seed || '1993');
         if (subset.trim()) body.subset = Number(subset);
       }
-      runJob<RankPayload>('rank', body, (p) => update(setRanks, k, { progress: p })).then(
-        (result) => update(setRanks, k, { busy: false, result }),
-        (e) => update(setRanks, k, { busy: false, error: errorText(e), result: null }),
+      runJob<RankPayload>('rank', body, (p, job) => update(setRanks, k, { progress: p, job: job.id })).then(
+        (result) => update(setRanks, k, { busy: false, result, job: null }),
+        (e) => update(setRanks, k, { busy: false, error: errorText(e), result: null, job: null }),
       );
     });
     if (!compare) update(setRanks, 1, { result: null, error: null });
@@ -227,7 +324,16 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
             or upload features below.
           </p>
         ) : (
-          <select data-control="featureSet" value={featureSet} disabled={Boolean(matrix)} onChange={(e) => setFeatureSet(e.currentTarget.value)}>
+          <select
+            data-control="featureSet"
+            value={featureSet}
+            disabled={Boolean(matrix)}
+            onChange={(e) => {
+              setAutoPick(false);
+              setFeatureSet(e.currentTarget.value);
+            }}
+          >
+            {!featureSet && <option value="">(none readable)</option>}
             {sets.map((s) => (
               <option key={s.path} value={s.path}>
                 {s.path}
@@ -240,7 +346,11 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
             {info.members.length} models · {info.images} images{info.families ? ` · ${new Set(Object.values(info.families)).size} task families` : ''}
           </p>
         )}
-        {infoError && <p class="error">{infoError}</p>}
+        {infoError && (
+          <p class="error" data-featureset-error>
+            {infoError}
+          </p>
+        )}
         {matrices.length > 0 && (
           <label title="A stored similarity matrix (e.g. similarity-*.json from taskmap demo): tree, heatmap and MDS without recomputing">
             <span>or a stored similarity matrix</span>
@@ -262,7 +372,10 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
           onUploaded={async (r) => {
             await props.refresh();
             const set = r.saved.find((s) => s.kind === 'featureSet');
-            if (set) setFeatureSet(set.path);
+            if (set) {
+              setAutoPick(false);
+              setFeatureSet(set.path);
+            }
           }}
         />
         {!matrix && (
@@ -314,13 +427,26 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
             const r = runs[k];
             return (
               <div key={k} class="slot">
-                {r.busy && <ProgressBar progress={r.progress} label={`computing ${ids[k]}`} />}
+                {r.busy && <ProgressBar progress={r.progress} label={landing && k === 0 ? `loading ${landing}` : `computing ${ids[k]}`} jobId={r.job} />}
                 {r.error && (
                   <p class="error" data-error>
                     {r.error}
                   </p>
                 )}
-                {r.result && <TaxonomyPanel t={r.result} slot={k === 0 ? 'a' : 'b'} />}
+                {r.result && (
+                  <TaxonomyPanel
+                    t={r.result}
+                    slot={k === 0 ? 'a' : 'b'}
+                    note={
+                      landing && k === 0 ? (
+                        <p class="note" data-landing={landing}>
+                          The stored result of <code>taskmap demo</code>: <code>{landing}</code>. Pick a feature set and a measure, then “Compute similarity” to
+                          recompute.
+                        </p>
+                      ) : undefined
+                    }
+                  />
+                )}
               </div>
             );
           })}
@@ -371,7 +497,7 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
               const r = ranks[k];
               return (
                 <div key={k} class="slot">
-                  {r.busy && <ProgressBar progress={r.progress} label={`ranking with ${ids[k]}`} />}
+                  {r.busy && <ProgressBar progress={r.progress} label={`ranking with ${ids[k]}`} jobId={r.job} />}
                   {r.error && (
                     <p class="error" data-error>
                       {r.error}

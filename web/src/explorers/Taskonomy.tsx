@@ -376,7 +376,7 @@ function PolicyView(props: { live: LivePolicy; colour: ColourBy }) {
   );
 }
 
-type SweepState = { busy: boolean; progress: Progress | null; result: SweepResponse | null; error: string | null };
+type SweepState = { busy: boolean; progress: Progress | null; result: SweepResponse | null; error: string | null; job?: string | null };
 const NO_SWEEP: SweepState = { busy: false, progress: null, result: null, error: null };
 
 /** The budget sweep: a button that solves every budget (a server job with progress), its chart and table. */
@@ -389,7 +389,7 @@ function SweepView(props: { sweep: SweepState; objective: string; onRun: () => v
       <button type="button" class="primary" data-action="sweep" disabled={sweep.busy} onClick={props.onRun}>
         Solve every budget
       </button>
-      {sweep.busy && <ProgressBar progress={sweep.progress} label="budget sweep" />}
+      {sweep.busy && <ProgressBar progress={sweep.progress} label="budget sweep" jobId={sweep.job} />}
       {sweep.error && <p class="error">{sweep.error}</p>}
       {sweepChart && sweep.result && (
         <>
@@ -607,7 +607,7 @@ export function TaskonomyExplorer(props: { measures: MeasuresResponse; catalog: 
   const runSweep = () => {
     if (!problem) return;
     setSweep({ busy: true, progress: null, result: null, error: null });
-    runJob<SweepResponse>('policy/sweep', problem, (p) => setSweep((s) => ({ ...s, progress: p }))).then(
+    runJob<SweepResponse>('policy/sweep', problem, (p, job) => setSweep((s) => ({ ...s, progress: p, job: job.id }))).then(
       (result) => setSweep({ busy: false, progress: null, result, error: null }),
       (e) => setSweep({ busy: false, progress: null, result: null, error: errorText(e) }),
     );
