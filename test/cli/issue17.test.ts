@@ -3,7 +3,7 @@
  * affinities, `evaluate` warning about the labels it leaves out, `rdm` printing without --out like `similarity`,
  * `candidates` errors naming the options given, and `similarity --help` in sections.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -127,5 +127,22 @@ describe('similarity --help', () => {
     expect(section(probe, io)).toMatch(/--variant <v>[\s\S]*--epochs <n>[\s\S]*--weight-decay/);
     expect(section(probe, io)).not.toMatch(/--kernel|--out/);
     expect(section(io, r.out.length)).toMatch(/-o, --out <file>[\s\S]*--engine <kind>/);
+  });
+});
+
+describe('test temp folders', () => {
+  it('every CLI, Taskonomy and evaluation test file that makes a temp folder also removes it', () => {
+    // Checked by running test/cli and test/taskonomy with `ls /tmp | grep taskmap` before and after (nothing new);
+    // this keeps a new test file from forgetting its clean-up.
+    const files = ['test/cli', 'test/taskonomy', 'test/evaluate']
+      .flatMap((d) => readdirSync(path.join(repoRoot, d)).map((f) => `${d}/${f}`))
+      .concat(['test/models/cli.test.ts'])
+      .filter((f) => f.endsWith('.test.ts'));
+    const leaky = files.filter((f) => {
+      const text = readFileSync(path.join(repoRoot, f), 'utf8');
+      return /\bmkdtemp(Sync)?\(/.test(text) && !/\brm(Sync)?\([^)]*recursive: true/.test(text);
+    });
+    expect(files.length).toBeGreaterThan(8);
+    expect(leaky).toEqual([]);
   });
 });
