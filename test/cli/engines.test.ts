@@ -112,9 +112,10 @@ describe('supported Node versions', () => {
       if (meta.os && !meta.os.includes(process.platform)) continue;
       if (meta.cpu && !meta.cpu.includes(process.arch)) continue;
       const name = where.split('node_modules/').pop()!;
+      const range = meta.engines.node;
       // The running Node and the lowest version of each supported line (what the range was decided from).
-      const bad = [process.versions.node, '20.19.0', '22.13.0', '24.0.0'].filter((v) => !satisfies(v, meta.engines!.node!));
-      if (bad.length) failing.push(`${name} (${meta.engines.node}: not ${bad.join(', ')})`);
+      const bad = [process.versions.node, '20.19.0', '22.13.0', '24.0.0'].filter((v) => !satisfies(v, range));
+      if (bad.length) failing.push(`${name} (${range}: not ${bad.join(', ')})`);
     }
     expect(failing.filter((f) => !Object.keys(ENGINE_EXCEPTIONS).includes(f.split(' ')[0]))).toEqual([]);
     expect(failing.map((f) => f.split(' ')[0])).toEqual(['nsfwjs']);
