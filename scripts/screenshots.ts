@@ -30,13 +30,20 @@ try {
   page.setDefaultTimeout(180_000); // bootstrap rankings of ~50 zoo models take a while
   await page.setViewportSize({ width: 1600, height: 1250 });
 
-  // Similarity explorer: the zoo's features, RSA beside DDS (znorm, cosine), sources for one model.
+  // Landing: the demo's stored RSA matrix is drawn without pressing anything.
   await page.goto(`${base}/`);
+  await page.waitForSelector('[data-landing]');
+  await page.waitForSelector('[data-panel="a"] [data-figure="mds-a"] g.mark-symbol path');
+
+  // Similarity explorer: the zoo's features, RSA beside DDS (znorm, cosine), sources for one model.
   await page.waitForSelector('[data-featureset-info]');
   await page.check('[data-control="compare"]');
   await page.selectOption('[data-measure-form="measure B"] select[data-preset]', 'dds:norm=znorm,kernel=cosine');
   await page.click('[data-action="compute"]');
-  await page.waitForSelector('[data-figure="mds-b"] g.mark-symbol path');
+  // Both panels recomputed (the landing view of the demo's stored RSA matrix is replaced), no job still running.
+  await page.waitForSelector('[data-panel="a"][data-measure="rsa"] [data-figure="mds-a"] g.mark-symbol path');
+  await page.waitForSelector('[data-panel="b"][data-measure="dds:norm=znorm,kernel=cosine"] [data-figure="mds-b"] g.mark-symbol path');
+  await page.waitForFunction(() => !(globalThis as any).document.querySelector('[role="progressbar"]'));
   await page.mouse.move(0, 0);
   await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
   await page.screenshot({ path: join(out, 'similarity-explorer.png') });

@@ -54,7 +54,7 @@ const CSS = `
 body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1500px;padding:0 16px;color:#222;line-height:1.4}
 h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px}
 table{border-collapse:collapse;font-size:13px;margin:8px 0;max-width:100%}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f4f4f4;overflow-wrap:normal}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:#666}.fig{overflow-x:auto;margin:8px 0;max-width:100%}.fig svg{max-width:100%;height:auto}
 .row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}.row>div{min-width:0;max-width:100%}
 td.num{white-space:nowrap;overflow-wrap:normal}

@@ -3,7 +3,7 @@
  * like ../shared/data — folders of stored matrices beside real features — and with the demo's similarity matrices:
  * matrices folders are not feature sets, an unreadable feature set is not preselected (and a chosen one's error
  * wraps inside the sidebar), the demo's first matrix is drawn on landing, the 47-model heatmap thins its axis
- * labels, zooms and highlights a searched model, and a running job has a Cancel button that cancels it.
+ * labels, zooms and highlights a searched model, the MDS map's labels do not overlap, and a running job has a Cancel button that cancels it.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -147,6 +147,20 @@ describe.skipIf(skipBrowser)('landing page in headless Chromium', () => {
     const cells = page.locator('[data-figure="heatmap-a"] g.mark-rect.role-mark path');
     await expect.poll(() => cells.count(), SLOW).toBe(N * N);
     expect(await page.locator('[data-figure="mds-a"] g.mark-symbol.role-mark path').count()).toBe(N);
+    // MDS point labels: drawn only where they overlap no other label (the rest show on hover).
+    const texts = page.locator('[data-figure="mds-a"] g.mark-text.role-mark text');
+    await expect.poll(() => texts.count(), SLOW).toBeGreaterThan(5);
+    const overlaps = await texts.evaluateAll((els) => {
+      const rs = els.map((e) => e.getBoundingClientRect());
+      let count = 0;
+      for (let a = 0; a < rs.length; a++)
+        for (let b = a + 1; b < rs.length; b++) {
+          const [p, q] = [rs[a], rs[b]];
+          if (p.right - 1 > q.left && q.right - 1 > p.left && p.bottom - 1 > q.top && q.bottom - 1 > p.top) count++;
+        }
+      return count;
+    });
+    expect(overlaps).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

@@ -109,20 +109,96 @@ export function heatmapSpec(
   } as TopLevelSpec;
 }
 
-/** 2-D classical MDS map, points coloured by task family (or by cluster when families are unknown). */
+const overlap = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * Greedy label placement in pixels (the report's MDS map does the same): each label takes the first of eight
+ * spots around its point that overlaps no placed label and no point and stays inside `bounds`; the most isolated
+ * points are labelled first, and labels with no free spot are left out (their points keep the tooltip).
+ */
+export function placeLabels(
+  points: { x: number; y: number; label: string }[],
+  opts: { fontSize: number; radius: number; bounds: Box },
+): ({ x: number; y: number; align: 'left' | 'center' | 'right' } | null)[] {
+  const { fontSize: fs, radius: r, bounds } = opts;
+  const h = fs + 2;
+  const gap = r + 2;
+  const dots = points.map((p) => ({ x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r }));
+  const nearest = points.map((p, i) => Math.min(Infinity, ...points.filter((_, j) => j !== i).map((q) => Math.hypot(p.x - q.x, p.y - q.y))));
+  const order = points.map((_, i) => i).sort((a, b) => nearest[b] - nearest[a] || a - b);
+  const placed: Box[] = [];
+  const out: ReturnType<typeof placeLabels> = points.map(() => null);
+  for (const i of order) {
+    const p = points[i];
+    const w = p.label.length * fs * 0.6;
+    const spots: [number, number, 'left' | 'center' | 'right'][] = [
+      [p.x + gap, p.y - h / 2, 'left'],
+      [p.x - gap - w, p.y - h / 2, 'right'],
+      [p.x - w / 2, p.y - gap - h, 'center'],
+      [p.x - w / 2, p.y + gap, 'center'],
+      [p.x + gap * 0.7, p.y - gap * 0.7 - h, 'left'],
+      [p.x + gap * 0.7, p.y + gap * 0.7, 'left'],
+      [p.x - gap * 0.7 - w, p.y - gap * 0.7 - h, 'right'],
+      [p.x - gap * 0.7 - w, p.y + gap * 0.7, 'right'],
+    ];
+    for (const [bx, by, align] of spots) {
+      const box = { x: bx, y: by, w, h };
+      const inside = bx >= bounds.x && by >= bounds.y && bx + w <= bounds.x + bounds.w && by + h <= bounds.y + bounds.h;
+      if (!inside || placed.some((b) => overlap(b, box)) || dots.some((b) => overlap(b, box))) continue;
+      placed.push(box);
+      out[i] = { x: align === 'left' ? bx : align === 'right' ? bx + w : bx + w / 2, y: by + h / 2, align };
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * 2-D classical MDS map, points coloured by task family (or by cluster when families are unknown). Point labels
+ * are placed without overlap (placeLabels on the chart's own pixel scale); the others show on hover.
+ */
 export function mdsSpec(coords: Record<string, number[]>, colour: Record<string, string>, colourTitle: string, explained: number[]): TopLevelSpec {
   const values = Object.entries(coords).map(([label, c]) => ({ label, x: c[0] ?? 0, y: c[1] ?? 0, group: colour[label] ?? '–' }));
   const pct = (k: number) => (explained[k] !== undefined ? ` (${(100 * explained[k]).toFixed(0)} %)` : '');
+  const [W, H, PAD] = [380, 320, 20];
+  // The x/y scales below: data extent (zero: false, nice: false) mapped onto [PAD, size − PAD].
+  const ext = (k: 'x' | 'y') => {
+    const v = values.map((d) => d[k]);
+    const [lo, hi] = [Math.min(...v), Math.max(...v)];
+    return [lo, hi > lo ? hi - lo : 1] as const;
+  };
+  const [x0, xs] = ext('x');
+  const [y0, ys] = ext('y');
+  const px = (x: number) => PAD + ((x - x0) / xs) * (W - 2 * PAD);
+  const py = (y: number) => H - PAD - ((y - y0) / ys) * (H - 2 * PAD);
+  const spots = placeLabels(
+    values.map((d) => ({ x: px(d.x), y: py(d.y), label: d.label })),
+    { fontSize: 10, radius: 5, bounds: { x: 0, y: 0, w: W + 60, h: H } },
+  );
+  // Label anchors back in data units, so they follow the same scales as the points.
+  const labels = values.flatMap((d, i) => {
+    const s = spots[i];
+    return s ? [{ label: d.label, lx: x0 + ((s.x - PAD) / (W - 2 * PAD)) * xs, ly: y0 + ((H - PAD - s.y) / (H - 2 * PAD)) * ys, align: s.align }] : [];
+  });
+  // Fixed domains: the label layers must not widen the scales the placement was computed on.
+  const xScale = { zero: false, nice: false, padding: PAD, domain: [x0, x0 + xs] };
+  const yScale = { zero: false, nice: false, padding: PAD, domain: [y0, y0 + ys] };
   return {
-    data: { values },
-    width: 380,
-    height: 320,
+    width: W,
+    height: H,
     layer: [
       {
+        data: { values },
         mark: { type: 'point', filled: true, size: 90, tooltip: true },
         encoding: {
-          x: { field: 'x', type: 'quantitative', title: `MDS 1${pct(0)}`, scale: { zero: false, nice: false, padding: 20 } },
-          y: { field: 'y', type: 'quantitative', title: `MDS 2${pct(1)}`, scale: { zero: false, nice: false, padding: 20 } },
+          x: { field: 'x', type: 'quantitative', title: `MDS 1${pct(0)}`, scale: xScale },
+          y: { field: 'y', type: 'quantitative', title: `MDS 2${pct(1)}`, scale: yScale },
           // Legend below: point labels near the right edge would run into a legend beside the plot.
           color: { field: 'group', type: 'nominal', title: colourTitle, scale: { scheme: 'tableau10' }, legend: { orient: 'bottom', columns: 4 } },
           tooltip: [
@@ -133,10 +209,11 @@ export function mdsSpec(coords: Record<string, number[]>, colour: Record<string,
           ],
         },
       },
-      {
-        mark: { type: 'text', align: 'left', dx: 7, fontSize: 10, color: '#333' },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } },
-      },
+      ...(['left', 'center', 'right'] as const).map((align) => ({
+        data: { values: labels.filter((l) => l.align === align) },
+        mark: { type: 'text', align, baseline: 'middle', fontSize: 10, color: '#333' },
+        encoding: { x: { field: 'lx', type: 'quantitative' }, y: { field: 'ly', type: 'quantitative' }, text: { field: 'label' } },
+      })),
     ],
     config: CONFIG,
   } as TopLevelSpec;

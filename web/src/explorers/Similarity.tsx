@@ -26,9 +26,11 @@ interface Run<T> {
 }
 const idle = <T,>(): Run<T> => ({ busy: false, progress: null, result: null, error: null, job: null });
 
-/** Similarity matrices that `taskmap demo` wrote (`…/taskmap-demo/similarity-*.json`): shown on landing. */
+/** Similarity matrices that `taskmap demo` wrote (`…/taskmap-demo/similarity-*.json`), RSA first: the first is shown on landing. */
 export function demoMatrices(matrices: { path: string }[]): string[] {
-  return matrices.map((m) => m.path).filter((p) => /(^|\/)taskmap-demo\/similarity-[^/]+\.json$/.test(p));
+  const paths = matrices.map((m) => m.path).filter((p) => /(^|\/)taskmap-demo\/similarity-[^/]+\.json$/.test(p));
+  // RSA first: the demo's first measure.
+  return [...paths.filter((p) => p.endsWith('/similarity-rsa.json')), ...paths.filter((p) => !p.endsWith('/similarity-rsa.json'))];
 }
 
 /** Feature sets in the order the page tries them on landing: the demo's features first. */
