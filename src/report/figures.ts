@@ -6,6 +6,7 @@
  */
 import sharp from 'sharp';
 import type { TaxonomyResult } from './taxonomy.js';
+import { anchorX, placeLabels as placeLabelBoxes, type LabelBox } from '../util/labelPlacement.js';
 
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 /** Tableau 10: distinguishable, colour-blind-aware categorical colours. */
@@ -180,64 +181,20 @@ export function dendrogramSvg(t: TaxonomyResult): string {
 }
 
 /** Classical MDS map of the models, coloured by family, with a legend. */
-/** A point label's box on the map (x, y: top left). */
-export interface LabelBox {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
 /** Approximate advance width of `text` at `fontSize` in DejaVu Sans (≈ 0.62 em per character, a little generous). */
 export function textWidth(text: string, fontSize: number): number {
-  return text.length * fontSize * 0.62;
+  return text.length * fontSize * TEXT_EM;
 }
+const TEXT_EM = 0.62;
 
-const overlaps = (a: LabelBox, b: LabelBox) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
-
-/**
- * Greedy label placement for a scatter plot: each point's label goes to the first of eight positions around it
- * (right, left, above, below, then the diagonals) where it overlaps no label placed before it, no point and stays
- * inside `bounds`; a label with no free position is left out (null), its point keeps its hover title. Points are
- * labelled in order of how isolated they are, so crowded clusters lose labels rather than pushing out lone points.
- */
+/** The shared placement rule (util/labelPlacement.ts), with SVG text positions: x at the anchor, y the baseline. */
 export function placeLabels(
   points: { x: number; y: number; label: string }[],
   opts: { fontSize: number; radius: number; bounds: LabelBox },
 ): ({ x: number; y: number; anchor: 'start' | 'middle' | 'end'; box: LabelBox } | null)[] {
-  const { fontSize: fs, radius: r, bounds } = opts;
-  const h = fs + 2;
-  const gap = r + 2;
-  const pointBoxes = points.map((p) => ({ x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r }));
-  const nearest = points.map((p, i) => Math.min(Infinity, ...points.filter((_, j) => j !== i).map((q) => Math.hypot(p.x - q.x, p.y - q.y))));
-  const order = points.map((_, i) => i).sort((a, b) => nearest[b] - nearest[a] || a - b);
-  const placed: LabelBox[] = [];
-  const out: ReturnType<typeof placeLabels> = points.map(() => null);
-  const inside = (b: LabelBox) => b.x >= bounds.x && b.y >= bounds.y && b.x + b.w <= bounds.x + bounds.w && b.y + b.h <= bounds.y + bounds.h;
-  for (const i of order) {
-    const p = points[i];
-    const w = textWidth(p.label, fs);
-    // Candidates: the box's top-left corner and the text anchor / baseline that draw it.
-    const candidates: [number, number, 'start' | 'middle' | 'end'][] = [
-      [p.x + gap, p.y - h / 2, 'start'],
-      [p.x - gap - w, p.y - h / 2, 'end'],
-      [p.x - w / 2, p.y - gap - h, 'middle'],
-      [p.x - w / 2, p.y + gap, 'middle'],
-      [p.x + gap * 0.7, p.y - gap * 0.7 - h, 'start'],
-      [p.x + gap * 0.7, p.y + gap * 0.7, 'start'],
-      [p.x - gap * 0.7 - w, p.y - gap * 0.7 - h, 'end'],
-      [p.x - gap * 0.7 - w, p.y + gap * 0.7, 'end'],
-    ];
-    for (const [bx, by, anchor] of candidates) {
-      const box = { x: bx, y: by, w, h };
-      if (!inside(box) || placed.some((b) => overlaps(b, box)) || pointBoxes.some((b) => overlaps(b, box))) continue;
-      placed.push(box);
-      const x = anchor === 'start' ? bx : anchor === 'end' ? bx + w : bx + w / 2;
-      out[i] = { x, y: by + h - 3, anchor, box };
-      break;
-    }
-  }
-  return out;
+  return placeLabelBoxes(points, { ...opts, charWidth: TEXT_EM }).map((p) =>
+    p ? { x: anchorX(p), y: p.box.y + p.box.h - 3, anchor: p.anchor, box: p.box } : null,
+  );
 }
 
 export function mdsSvg(t: TaxonomyResult): string {

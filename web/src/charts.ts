@@ -1,6 +1,7 @@
 /** Vega-Lite specifications of the UI's charts (pure functions of API payloads). */
 import type { TopLevelSpec } from 'vega-lite';
 import type { LabelledMatrixJson, RankEntry, SweepRow } from './types.js';
+import { anchorX, placeLabels as placeLabelBoxes, type LabelBox } from '../../src/util/labelPlacement.js';
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
 
@@ -109,54 +110,13 @@ export function heatmapSpec(
   } as TopLevelSpec;
 }
 
-const overlap = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
-interface Box {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-/**
- * Greedy label placement in pixels (the report's MDS map does the same): each label takes the first of eight
- * spots around its point that overlaps no placed label and no point and stays inside `bounds`; the most isolated
- * points are labelled first, and labels with no free spot are left out (their points keep the tooltip).
- */
+/** The report's placement rule (src/util/labelPlacement.ts) in chart pixels, positions as Vega text marks want them. */
 export function placeLabels(
   points: { x: number; y: number; label: string }[],
-  opts: { fontSize: number; radius: number; bounds: Box },
+  opts: { fontSize: number; radius: number; bounds: LabelBox },
 ): ({ x: number; y: number; align: 'left' | 'center' | 'right' } | null)[] {
-  const { fontSize: fs, radius: r, bounds } = opts;
-  const h = fs + 2;
-  const gap = r + 2;
-  const dots = points.map((p) => ({ x: p.x - r, y: p.y - r, w: 2 * r, h: 2 * r }));
-  const nearest = points.map((p, i) => Math.min(Infinity, ...points.filter((_, j) => j !== i).map((q) => Math.hypot(p.x - q.x, p.y - q.y))));
-  const order = points.map((_, i) => i).sort((a, b) => nearest[b] - nearest[a] || a - b);
-  const placed: Box[] = [];
-  const out: ReturnType<typeof placeLabels> = points.map(() => null);
-  for (const i of order) {
-    const p = points[i];
-    const w = p.label.length * fs * 0.6;
-    const spots: [number, number, 'left' | 'center' | 'right'][] = [
-      [p.x + gap, p.y - h / 2, 'left'],
-      [p.x - gap - w, p.y - h / 2, 'right'],
-      [p.x - w / 2, p.y - gap - h, 'center'],
-      [p.x - w / 2, p.y + gap, 'center'],
-      [p.x + gap * 0.7, p.y - gap * 0.7 - h, 'left'],
-      [p.x + gap * 0.7, p.y + gap * 0.7, 'left'],
-      [p.x - gap * 0.7 - w, p.y - gap * 0.7 - h, 'right'],
-      [p.x - gap * 0.7 - w, p.y + gap * 0.7, 'right'],
-    ];
-    for (const [bx, by, align] of spots) {
-      const box = { x: bx, y: by, w, h };
-      const inside = bx >= bounds.x && by >= bounds.y && bx + w <= bounds.x + bounds.w && by + h <= bounds.y + bounds.h;
-      if (!inside || placed.some((b) => overlap(b, box)) || dots.some((b) => overlap(b, box))) continue;
-      placed.push(box);
-      out[i] = { x: align === 'left' ? bx : align === 'right' ? bx + w : bx + w / 2, y: by + h / 2, align };
-      break;
-    }
-  }
-  return out;
+  const align = { start: 'left', middle: 'center', end: 'right' } as const;
+  return placeLabelBoxes(points, { ...opts, charWidth: 0.6 }).map((p) => (p ? { x: anchorX(p), y: p.box.y + p.box.h / 2, align: align[p.anchor] } : null));
 }
 
 /**
