@@ -13,6 +13,7 @@ import { ZOO, zooModel } from '../models/zoo.js';
 import { directionOf } from './measures.js';
 import { representationMeasure, similarityOfSet } from './similarity.js';
 import { familyTaxonomy, type TaxonomyResult } from './taxonomy.js';
+import { stageTimer } from '../util/timing.js';
 
 export const DEMO_MEASURES = ['rsa', 'dds:norm=znorm,kernel=cosine'];
 
@@ -86,14 +87,7 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
   const log = opts.log ?? (() => undefined);
   const out = resolve(opts.out);
   const timings: Record<string, number> = {};
-  const time = async <T>(stage: string, f: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await f();
-    } finally {
-      timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0) / 1000;
-    }
-  };
+  const time = stageTimer(timings);
 
   const ids = opts.models ?? ZOO.filter((m) => m.demo).map((m) => m.id);
   const unknown = ids.filter((id) => !zooModel(id));

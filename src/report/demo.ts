@@ -14,6 +14,7 @@ import { computeDemo, familyRecovery, type DemoComputeOptions, type DemoData, ty
 import { dendrogramSvg, heatmapSvg, mdsSvg, svgToPng } from './figures.js';
 import { renderReport, type RunTimings } from './html.js';
 import { taxonomyJson, type TaxonomyResult } from './taxonomy.js';
+import { stageTimer } from '../util/timing.js';
 
 export { DEMO_MEASURES, type DemoData, type FamilyRecovery } from '../ops/demo.js';
 
@@ -65,14 +66,7 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
   const labels = data.labels;
   const families = data.families;
   const timings = { ...data.timings };
-  const time = async <T>(stage: string, f: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await f();
-    } finally {
-      timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0) / 1000;
-    }
-  };
+  const time = stageTimer(timings);
 
   // Outputs.
   const written: string[] = [];

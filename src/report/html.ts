@@ -4,19 +4,10 @@
  */
 import { dendrogramSvg, escapeXml, familyColors, heatmapSvg, inlineSvg, mdsSvg } from './figures.js';
 import type { TaxonomyResult } from './taxonomy.js';
+import type { DemoModel } from '../ops/demo.js';
 
-export interface ReportModel {
-  label: string;
-  family: string;
-  description?: string;
-  layer: string;
-  reduce: string;
-  /** Per-image feature shape. */
-  features: number[];
-  source: string;
-  licence?: string;
-  msPerImage?: number;
-}
+/** One model as the report lists it: the demo's record of it. */
+export type ReportModel = DemoModel;
 
 export interface ReportData {
   title: string;
