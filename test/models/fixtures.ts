@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type { OnnxProto } from '../../src/util/onnxRuntime.js';
 import { rng } from '../helpers/random.js';
 
 async function onnxProto(): Promise<any> {
@@ -23,22 +24,26 @@ export const ONNX_WEIGHTS = {
   gemmB: Float32Array.from([0.3, 0, -0.1]),
 };
 
+/** A float tensor's ValueInfo (numbers: fixed sizes; strings: named dynamic axes), as exporters write them. */
+export function onnxValueInfo(onnx: OnnxProto, name: string, dims: (number | string)[]) {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: onnx.TypeProto.create({
+      tensorType: onnx.TypeProto.Tensor.create({
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: onnx.TensorShapeProto.create({
+          dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create(typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+        }),
+      }),
+    }),
+  });
+}
+
 export async function writeTinyOnnx(path: string): Promise<void> {
   const onnx = await onnxProto();
   const F = onnx.TensorProto.DataType.FLOAT;
   const tensor = (name: string, dims: number[], data: Float32Array) => onnx.TensorProto.create({ name, dims, dataType: F, floatData: Array.from(data) });
-  const vi = (name: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: onnx.TypeProto.create({
-        tensorType: onnx.TypeProto.Tensor.create({
-          elemType: F,
-          shape: onnx.TensorShapeProto.create({
-            dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create(typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
-          }),
-        }),
-      }),
-    });
+  const vi = (name: string, dims: (number | string)[]) => onnxValueInfo(onnx, name, dims);
   const ints = (name: string, v: number[]) => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: v });
   const graph = onnx.GraphProto.create({
     name: 'tiny',

@@ -11,7 +11,7 @@ import { readManifest } from '../../src/models/manifest.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import { zooModel, zooModelPath } from '../../src/models/zoo.js';
 import { loadOnnxProto } from '../../src/util/onnxRuntime.js';
-import { onnxReference, writeImages, writeTinyOnnx } from './fixtures.js';
+import { onnxReference, onnxValueInfo, writeImages, writeTinyOnnx } from './fixtures.js';
 
 let root: string;
 let images: string;
@@ -154,18 +154,7 @@ async function writeTorchStyleOnnx(path: string): Promise<void> {
   const F = onnx.TensorProto.DataType.FLOAT;
   const t = (name: string, dims: number[], f: (i: number) => number) =>
     onnx.TensorProto.create({ name, dims, dataType: F, floatData: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => f(i)) });
-  const vi = (name: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: onnx.TypeProto.create({
-        tensorType: onnx.TypeProto.Tensor.create({
-          elemType: F,
-          shape: onnx.TensorShapeProto.create({
-            dim: dims.map((d) => onnx.TensorShapeProto.Dimension.create(typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
-          }),
-        }),
-      }),
-    });
+  const vi = (name: string, dims: (number | string)[]) => onnxValueInfo(onnx, name, dims);
   const node = (name: string, opType: string, input: string[], output: string[]) => onnx.NodeProto.create({ name, opType, input, output });
   const graph = onnx.GraphProto.create({
     name: 'main_graph',
