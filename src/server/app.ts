@@ -136,7 +136,13 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
   );
   const ctx: ServerContext = {
     sandbox,
-    store: new Store(sandbox),
+    // Files of the Taskonomy routes (policy, AHP, result dicts) are parsed in the reads worker too: a hostile pickle
+    // placed in a data root fails there, under the worker's limits, and the parsed result is cached here.
+    store: new Store(sandbox, {
+      resultDict: (abs, ref) => workers.reads.run('readResultDict', { abs, ref }, { what: `reading ${ref}` }),
+      matrix: (abs, ref) => workers.reads.run('readMatrix', { abs, ref }, { what: `reading ${ref}` }),
+      tournaments: (abs, ref) => workers.reads.run('readTournaments', { abs, ref }, { what: `reading ${ref}` }),
+    }),
     jobs: new JobQueue({
       maxActive: opts.maxActiveJobs,
       redact: (m) => sandbox.redact(m),

@@ -9,6 +9,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { loadFeatureSet } from '../features/featureSet.js';
 import type { FeatureSet } from '../features/types.js';
 import { readLabelledMatrix } from '../io/labelledMatrix.js';
+import { readInputText } from '../io/input.js';
 import { readResultDict } from '../io/resultDict.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { PreparedCache } from '../measures/similarity.js';
@@ -108,13 +109,31 @@ export async function readFamilies(p: ResolvedPath, sandbox: Sandbox): Promise<R
   return null;
 }
 
+/** How the store parses files; the server passes readers that run in its reads worker (see app.ts). */
+export interface StoreReaders {
+  resultDict(abs: string, ref: string): Promise<ResultDict>;
+  matrix(abs: string, ref: string): Promise<LabelledMatrix>;
+  tournaments(abs: string, ref: string): Promise<Tournament[]>;
+}
+
+/** The readers run in this process (the workers' own store, and tests). */
+export const IN_PROCESS_READERS: StoreReaders = {
+  resultDict: (abs) => readResultDict(abs),
+  matrix: (abs) => readLabelledMatrix(abs),
+  tournaments: async (abs, ref) =>
+    tournamentsFromText(await readInputText(abs, 'a tournaments file'), extname(abs).toLowerCase() === '.csv' ? 'losses' : 'wins', ref),
+};
+
 export class Store {
   private featureSets = new Lru<string, { fp: string; value: Promise<LoadedFeatureSet> }>(4);
   private dicts = new Lru<string, { fp: string; value: Promise<ResultDict> }>(48);
   private matrices = new Lru<string, { fp: string; value: Promise<LabelledMatrix> }>(16);
   private tournaments = new Lru<string, { fp: string; value: Promise<Tournament[]> }>(8);
 
-  constructor(private readonly sandbox: Sandbox) {}
+  constructor(
+    private readonly sandbox: Sandbox,
+    private readonly readers: StoreReaders = IN_PROCESS_READERS,
+  ) {}
 
   private async cached<T>(lru: Lru<string, { fp: string; value: Promise<T> }>, p: ResolvedPath, load: (fp: string) => Promise<T>): Promise<T> {
     const fp = await fingerprint(p.abs);
@@ -138,7 +157,7 @@ export class Store {
   }
 
   resultDict(p: ResolvedPath): Promise<ResultDict> {
-    return this.cached(this.dicts, p, () => readResultDict(p.abs));
+    return this.cached(this.dicts, p, () => this.readers.resultDict(p.abs, p.ref));
   }
 
   async matrix(p: ResolvedPath): Promise<LabelledMatrix> {
@@ -149,14 +168,11 @@ export class Store {
         throw e;
       });
     }
-    return this.cached(this.matrices, p, () => readLabelledMatrix(p.abs));
+    return this.cached(this.matrices, p, () => this.readers.matrix(p.abs, p.ref));
   }
 
   /** Tournament matrices from a wins JSON ({target: {sources, wins}}) or a per-image losses CSV. */
   tournamentsOf(p: ResolvedPath): Promise<Tournament[]> {
-    return this.cached(this.tournaments, p, async () => {
-      const text = await readFile(p.abs, 'utf8');
-      return tournamentsFromText(text, extname(p.abs).toLowerCase() === '.csv' ? 'losses' : 'wins', p.ref);
-    });
+    return this.cached(this.tournaments, p, () => this.readers.tournaments(p.abs, p.ref));
   }
 }

@@ -23,7 +23,7 @@ import { HttpError, toHttpError } from './errors.js';
 import type { Progress } from './jobs.js';
 import type { ResolvedPath, Sandbox } from './sandbox.js';
 import type { Precision } from './schemas.js';
-import type { Store } from './store.js';
+import { IN_PROCESS_READERS, type Store } from './store.js';
 
 export interface TaskEnv {
   store: Store;
@@ -103,6 +103,17 @@ export const tasks = {
     } catch (e) {
       throw asUploadError(e, a.ref, [[a.dir, a.ref]]);
     }
+  },
+
+  /** The server's Store reads result dicts, matrices and tournaments here, out of its own process (app.ts). */
+  readResultDict(a: { abs: string; ref: string }) {
+    return IN_PROCESS_READERS.resultDict(a.abs, a.ref);
+  },
+  readMatrix(a: { abs: string; ref: string }) {
+    return IN_PROCESS_READERS.matrix(a.abs, a.ref);
+  },
+  readTournaments(a: { abs: string; ref: string }) {
+    return IN_PROCESS_READERS.tournaments(a.abs, a.ref);
   },
 
   /** The catalog's recogniser, for files under the data roots. */

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -139,6 +139,28 @@ describe('hostile uploads: a JSON 4xx naming the file and the problem, the serve
     const r = await whileHealthy(upload(form('evil.pkl', hostile)));
     expectRefusal(r, 'evil.pkl', /refus\w* .*global|system/i);
     expect(r.status).toBe(422);
+  });
+});
+
+describe('hostile files placed in a data root: the Taskonomy routes parse them in the reads worker', () => {
+  const cases: [string, () => Uint8Array | string][] = [
+    ['laughs.pkl', () => pickleBillionLaughs()],
+    ['deep.pkl', () => pickleDeepNesting()],
+    ['lying-long4.pkl', () => pickleLyingLong4()],
+  ];
+  for (const [name, make] of cases) {
+    it(`GET /api/results/info refuses ${name} and the server stays healthy`, async () => {
+      await mkdir(join(tmp, 'data', 'placed'), { recursive: true });
+      await writeFile(join(tmp, 'data', 'placed', name), make());
+      const r = await whileHealthy(call(run.base, 'GET', `/api/results/info?path=data/placed/${name}`, undefined, {}));
+      expectRefusal(r, name);
+    });
+  }
+  it('a losses CSV with 30,000 sources placed in a data root is refused by POST /api/ahp', async () => {
+    await mkdir(join(tmp, 'data', 'placed'), { recursive: true });
+    await writeFile(join(tmp, 'data', 'placed', 'losses.csv'), lossesCsv());
+    const r = await whileHealthy(call(run.base, 'POST', '/api/ahp', { tournaments: 'data/placed/losses.csv' }));
+    expectRefusal(r, 'losses.csv', /memory|limit|large/i);
   });
 });
 
