@@ -3,6 +3,7 @@
  * holds — its transfers, tasks and targets, and the roles the supervision policy gives its tasks by default — and
  * its first-order source × target matrix. The server's file listing and `/api/results/*` report these.
  */
+import { LimitError } from '../io/limits.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { buildPolicyModel } from '../taskonomy/policy.js';
 import { firstOrderMatrix, parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../taskonomy/results.js';
@@ -48,7 +49,40 @@ export function describeResultDict(dict: ResultDict): ResultDictInfo {
   };
 }
 
-/** First-order matrix of a result dict (rows = sources, cols = targets; missing transfers NaN, null in JSON). */
-export function resultMatrix(dict: ResultDict, opts: { sources?: string[]; targets?: string[] } = {}): LabelledMatrix {
-  return firstOrderMatrix(dict, { sources: opts.sources, targets: opts.targets });
+/**
+ * Largest first-order matrix the server sends for display, in cells (sources × targets): 4 million cells are
+ * about 40 MB of JSON, already more than a browser heatmap shows usefully. Larger views are refused (413) before
+ * the matrix is built; the CLI reads such files without this limit.
+ */
+export const MAX_MATRIX_VIEW_CELLS = 4_000_000;
+
+/**
+ * First-order matrix of a result dict (rows = sources, cols = targets; missing transfers NaN, null in JSON).
+ * With `maxCells`, a matrix larger than that is refused with a LimitError naming `name` and the size, before
+ * anything is allocated.
+ */
+export function resultMatrix(dict: ResultDict, opts: { sources?: string[]; targets?: string[]; name?: string; maxCells?: number } = {}): LabelledMatrix {
+  if (opts.maxCells !== undefined) {
+    const needRows = opts.sources === undefined;
+    const needCols = opts.targets === undefined;
+    const rows = new Set<string>(opts.sources);
+    const cols = new Set<string>(opts.targets);
+    if (needRows || needCols) {
+      for (const k of parseResultDict(dict)) {
+        if (k.sources.length !== 1) continue;
+        if (needRows) rows.add(k.sources[0]);
+        if (needCols) cols.add(k.target);
+      }
+    }
+    const nRows = opts.sources?.length ?? rows.size;
+    const nCols = opts.targets?.length ?? cols.size;
+    if (nRows * nCols > opts.maxCells) {
+      const fmt = (n: number) => n.toLocaleString('en-US');
+      throw new LimitError(
+        `${opts.name ?? 'result dict'}: its first-order matrix would be ${fmt(nRows)} sources × ${fmt(nCols)} targets = ${fmt(nRows * nCols)} cells, ` +
+          `over the display limit of ${fmt(opts.maxCells)} cells; select sources and targets, or use the CLI, which reads the file without this limit`,
+      );
+    }
+  }
+  return firstOrderMatrix(dict, { sources: opts.sources, targets: opts.targets, name: opts.name });
 }

@@ -10,8 +10,9 @@
  * CSRF_HEADER, which no cross-site page can add without a preflight this server never grants; JSON bodies need
  * that preflight already.
  *
- * Files are parsed and jobs run in worker processes with memory and time limits (workers.ts), so a hostile upload
- * or an oversized job fails on its own while the server keeps answering.
+ * Files are parsed, jobs run and the Taskonomy routes compute (results matrix, AHP, policy) in worker processes
+ * with memory and time limits (workers.ts), so a hostile upload or an oversized request or job fails on its own
+ * while the server keeps answering.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -33,7 +34,6 @@ import { registerUploadRoutes } from './routes/uploads.js';
 import { Sandbox } from './sandbox.js';
 import { Store } from './store.js';
 import { Workers, type WorkerLimits } from './workers.js';
-import { getHighs } from '../taskonomy/policy.js';
 
 export interface ServerOptions {
   /** Folders the API may read (feature sets, result files). */
@@ -160,9 +160,8 @@ export async function buildServer(opts: ServerOptions): Promise<TaskmapServer> {
     defaultTimeLimit: opts.defaultTimeLimit ?? 30,
   };
 
-  // Load the HiGHS WASM module and start the workers now, so the first policy request and the first job or
-  // upload do not pay for it.
-  void getHighs().catch(() => undefined);
+  // Start the workers now (the reads worker loads the HiGHS WASM module at start), so the first policy request and
+  // the first job or upload do not pay for it.
   workers.warm();
 
   const checkHost = opts.host === undefined || isLoopback(opts.host);

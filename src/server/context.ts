@@ -13,7 +13,7 @@ export interface ServerContext {
   sandbox: Sandbox;
   store: Store;
   jobs: JobQueue;
-  /** Worker threads for jobs and for reading uploads (workers.ts). */
+  /** Worker processes for jobs, and for reading files and the Taskonomy routes' computations (workers.ts). */
   workers: Workers;
   catalog: Cataloguer;
   /** Largest accepted upload, bytes per file. */

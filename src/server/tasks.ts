@@ -1,18 +1,23 @@
 /**
- * The work the server hands to its worker threads (see workers.ts): reading uploaded or listed files, and the
+ * The work the server hands to its worker processes (see workers.ts): reading uploaded or listed files, the
+ * Taskonomy computations the routes answer inline (results info and matrix, AHP, one policy solve), and the
  * background jobs. Each task takes plain, structured-cloneable arguments (paths already resolved and checked by
- * the sandbox on the main thread) and returns plain JSON; the library calls are the same the CLI makes. They run
- * in a worker so that an input that exhausts memory, recurses too deeply or never finishes takes down the worker,
- * not the server.
+ * the sandbox in the server process) and returns plain JSON, or JSON text where the answer can be large (so the
+ * server process only forwards it); the library calls are the same the CLI makes. They run in a worker so that an
+ * input that exhausts memory, recurses too deeply or never finishes takes down the worker, not the server, and
+ * so that a long computation never delays the server's other answers (`/api/health` included).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { loadFeatureSet } from '../features/featureSet.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { labelledMatrixFromCsv, labelledMatrixToJson } from '../io/labelledMatrix.js';
+import { LimitError } from '../io/limits.js';
 import { representationInfoOrNull } from '../ops/measures.js';
-import { tournamentsFromText } from '../ops/ahp.js';
+import { ahp, ahpBeforeAfter, ahpResultDicts, tournamentsFromText } from '../ops/ahp.js';
 import { evaluateMatrix, evaluateMeasures, type EvaluateOptions } from '../ops/evaluate.js';
-import { sweep, type PolicyProblem, type SolverChoice } from '../ops/policy.js';
+import { solve, sweep, type PolicyProblem, type PolicyResult, type SolverChoice } from '../ops/policy.js';
+import { describeResultDict, MAX_MATRIX_VIEW_CELLS, resultMatrix } from '../ops/results.js';
 import { loadTarget, rank, type TargetSpec } from '../ops/rank.js';
 import { similarityOfSet } from '../ops/similarity.js';
 import { matrixDirection, taxonomyView } from '../ops/taxonomy.js';
@@ -22,6 +27,7 @@ import { csvKind, identifyFile, MAX_SNIFF_BYTES, type ResultEntry } from './cata
 import { HttpError, toHttpError } from './errors.js';
 import type { Progress } from './jobs.js';
 import type { ResolvedPath, Sandbox } from './sandbox.js';
+import { uniqueUploadPath } from './routes/uploads.js';
 import type { Precision } from './schemas.js';
 import { IN_PROCESS_READERS, type Store } from './store.js';
 
@@ -84,6 +90,26 @@ async function readUpload(tmp: string, name: string): Promise<UploadKind> {
   return { kind: entry.kind };
 }
 
+/** The result dict files of a policy problem, resolved by the server. */
+export interface PolicyFiles {
+  affinities: ResolvedPath;
+  winsVsPixels?: ResolvedPath;
+  winsVsTask?: ResolvedPath;
+}
+
+/** A policy problem's options: the library's PolicyProblem without its dicts (the worker loads them from PolicyFiles). */
+export type PolicyOptions = Omit<PolicyProblem, 'affinities' | 'winsVsPixels' | 'winsVsTask'>;
+
+/** The library's problem-size refusal, naming the file it came from when it does not already. */
+function namingFile(e: unknown, ref: string): unknown {
+  if (e instanceof LimitError && !e.message.includes(ref)) {
+    const named = new LimitError(`${ref}: ${e.message}`);
+    named.stack = e.stack;
+    return named;
+  }
+  return e;
+}
+
 /** Every task by name: (arguments, environment) → JSON result. */
 export const tasks = {
   /** One uploaded file. Any refusal becomes a 422 naming the file with the reader's reason. */
@@ -119,6 +145,84 @@ export const tasks = {
   /** The catalog's recogniser, for files under the data roots. */
   identify(a: { abs: string; size: number }) {
     return identifyFile(a.abs, a.size);
+  },
+
+  /** `GET /api/results/info`: what a result dict holds and the policy's default roles. */
+  async resultsInfo(a: { path: ResolvedPath }, env: TaskEnv) {
+    const dict = await env.store.resultDict(a.path);
+    try {
+      return { path: a.path.ref, ...describeResultDict(dict) };
+    } catch (e) {
+      throw namingFile(e, a.path.ref);
+    }
+  },
+
+  /**
+   * `POST /api/results/matrix` as JSON text: the first-order matrix of a result dict, refused (413, naming the
+   * file and the size) past MAX_MATRIX_VIEW_CELLS.
+   */
+  async resultsMatrix(a: { path: ResolvedPath; sources?: string[]; targets?: string[] }, env: TaskEnv): Promise<string> {
+    const dict = await env.store.resultDict(a.path);
+    const m = resultMatrix(dict, { sources: a.sources, targets: a.targets, name: a.path.ref, maxCells: MAX_MATRIX_VIEW_CELLS });
+    return JSON.stringify({ path: a.path.ref, ...labelledMatrixToJson(m) });
+  },
+
+  /**
+   * `POST /api/ahp` as JSON text: tournaments → AHP affinities, consistency, Gain and Quality, the before / after
+   * matrices; with `save`, the result dicts written to the writable root `saveRoot` first (their paths in `saved`).
+   */
+  async ahp(
+    a: { tournaments: ResolvedPath; clip?: [number, number]; exclude?: string[]; save?: { root: string; base: string } },
+    env: TaskEnv,
+  ): Promise<string> {
+    const tournaments = await env.store.tournamentsOf(a.tournaments);
+    let r: ReturnType<typeof ahp>;
+    let view: ReturnType<typeof ahpBeforeAfter>;
+    try {
+      r = ahp(tournaments, { clip: a.clip, exclude: a.exclude });
+      view = ahpBeforeAfter(r);
+    } catch (e) {
+      throw namingFile(e, a.tournaments.ref);
+    }
+    const { before, after } = view;
+    const out: Record<string, unknown> = {
+      tournaments: a.tournaments.ref,
+      targets: tournaments.length,
+      consistency: r.consistency,
+      affinities: r.affinities,
+      winsVsPixels: r.winsVsPixels,
+      winsVsTask: r.winsVsTask,
+      before: before ? { baseline: before.baseline, ...labelledMatrixToJson(before.matrix) } : null,
+      after: labelledMatrixToJson(after),
+    };
+    if (a.save) {
+      const saved: Record<string, string> = {};
+      for (const { role, dict } of ahpResultDicts(r)) {
+        const name = `${a.save.base}${role === 'affinities' ? '-affinities' : `-${role}`}.json`;
+        const target = await uniqueUploadPath({ sandbox: env.sandbox }, a.save.root, name);
+        await writeFileAtomic(target.abs, `${JSON.stringify(dict, null, 1)}\n`);
+        saved[role] = target.ref;
+      }
+      out.saved = saved;
+    }
+    return JSON.stringify(out);
+  },
+
+  /** `POST /api/policy`: one solve, the dicts loaded (and kept) by this worker's store. */
+  async policy(a: { files: PolicyFiles; options: PolicyOptions; solver?: SolverChoice; timeLimit: number }, env: TaskEnv): Promise<PolicyResult> {
+    const [affinities, winsVsPixels, winsVsTask] = await Promise.all([
+      env.store.resultDict(a.files.affinities),
+      a.files.winsVsPixels && env.store.resultDict(a.files.winsVsPixels),
+      a.files.winsVsTask && env.store.resultDict(a.files.winsVsTask),
+    ]);
+    const problem: PolicyProblem = { ...a.options, affinities };
+    if (winsVsPixels) problem.winsVsPixels = winsVsPixels;
+    if (winsVsTask) problem.winsVsTask = winsVsTask;
+    try {
+      return await solve(problem, { solver: a.solver, timeLimit: a.timeLimit });
+    } catch (e) {
+      throw namingFile(e, a.files.affinities.ref);
+    }
   },
 
   async similarity(a: { fs: ResolvedPath; measure: string; precision?: Precision }, env: TaskEnv) {

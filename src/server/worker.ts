@@ -7,6 +7,7 @@ import { toHttpError } from './errors.js';
 import { Sandbox } from './sandbox.js';
 import { Store } from './store.js';
 import { tasks, type TaskEnv, type TaskName } from './tasks.js';
+import { getHighs } from '../taskonomy/policy.js';
 import type { FromWorker, ToWorker, WorkerInit } from './workers.js';
 
 const send = process.send?.bind(process);
@@ -40,3 +41,5 @@ process.on('message', (m: ToWorker) => {
   })();
 });
 post({ type: 'ready' });
+// The reads worker answers the live policy view: load the HiGHS WASM module now, not on the first solve.
+if (init.preloadSolver) void getHighs().catch(() => undefined);

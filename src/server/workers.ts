@@ -8,8 +8,8 @@
  * child process can be killed at any instant, even inside native code, and its resident memory measured alone.
  *
  * Two lanes, each one worker process running one task at a time: `jobs` for the background jobs (one at a time,
- * as before) and `reads` for uploads and the catalog's file sniffing, so an upload is not stuck behind a
- * half-hour job. Every task has a wall-clock limit, and each worker a memory limit enforced twice: V8's heap
+ * as before) and `reads` for uploads, the catalog's file sniffing and the Taskonomy routes' inline computations
+ * (results info and matrix, AHP, policy solves), so none of these is stuck behind a half-hour job. Every task has a wall-clock limit, and each worker a memory limit enforced twice: V8's heap
  * limit (--max-old-space-size), and a watchdog on the worker's resident memory, since typed arrays (every
  * matrix) live outside the V8 heap and a hostile n × n allocation would otherwise grow until the kernel's OOM
  * killer picks a victim. A worker that hits a limit, is cancelled or crashes is killed and its task fails with a
@@ -30,6 +30,8 @@ export interface WorkerInit {
   memoryMb: number;
   /** The readers' budget in bytes when the server was given one (taskmap --max-memory, TASKMAP_MAX_MEMORY). */
   readerBudget?: number;
+  /** Load the HiGHS solver at start (the reads worker, which answers the live policy view). */
+  preloadSolver?: boolean;
 }
 
 export type ToWorker = { id: number; task: string; args: unknown };
@@ -87,6 +89,8 @@ export interface RunOptions {
   onProgress?: (p: Progress) => void;
   /** Aborting terminates the worker; the task rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Wall-clock limit of this task, seconds, when longer than the lane's (a policy solve with a longer solver time limit). */
+  timeLimitS?: number;
 }
 
 interface Running {
@@ -116,6 +120,7 @@ class WorkerLane {
     private readonly pool: Workers,
     private readonly timeLimitS: number,
     private readonly timeFlag: string,
+    private readonly init: WorkerInit,
   ) {}
 
   get busy(): boolean {
@@ -170,16 +175,13 @@ class WorkerLane {
     opts.signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
+      const limitS = Math.max(this.timeLimitS, opts.timeLimitS ?? 0);
       const timer = setTimeout(
         () =>
           this.kill(
-            new HttpError(
-              422,
-              'timeout',
-              `${opts.what} ran longer than ${this.timeLimitS} s and was stopped (taskmap serve ${this.timeFlag} raises the limit)`,
-            ),
+            new HttpError(422, 'timeout', `${opts.what} ran longer than ${limitS} s and was stopped (taskmap serve ${this.timeFlag} raises the limit)`),
           ),
-        this.timeLimitS * 1000,
+        limitS * 1000,
       );
       const onAbort = () => this.kill(opts.signal!.reason);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -210,7 +212,7 @@ class WorkerLane {
     if (this.closed) return Promise.reject(new HttpError(503, 'cancelled', 'the server is shutting down'));
     let child: ChildProcess;
     try {
-      child = forkWorker(this.pool.init);
+      child = forkWorker(this.init);
     } catch (e) {
       return Promise.reject(new HttpError(500, 'internal', `cannot start a server worker: ${(e as Error).message}`));
     }
@@ -284,8 +286,8 @@ export class Workers {
     const budget = maxMemory();
     const explicit = budget !== DEFAULT_MAX_MEMORY || Boolean(process.env.TASKMAP_MAX_MEMORY);
     this.init = { roots, memoryMb: this.limits.memoryMb, readerBudget: explicit ? budget : undefined };
-    this.jobs = new WorkerLane(this, this.limits.jobTimeLimit, '--job-time-limit');
-    this.reads = new WorkerLane(this, this.limits.readTimeLimit, '--read-time-limit');
+    this.jobs = new WorkerLane(this, this.limits.jobTimeLimit, '--job-time-limit', this.init);
+    this.reads = new WorkerLane(this, this.limits.readTimeLimit, '--read-time-limit', { ...this.init, preloadSolver: true });
     this.lanes = [this.jobs, this.reads];
   }
 

@@ -306,3 +306,59 @@ function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** A result dict of `n` first-order transfers s{i}__t{i}: a diagonal whose full matrix is n × n. */
+function diagonalDict(n: number): string {
+  const dict: Record<string, number> = {};
+  for (let i = 0; i < n; i++) dict[`s${i}__t${i}`] = ((i * 37) % 101) / 101;
+  return JSON.stringify(dict);
+}
+
+describe('large Taskonomy requests: computed in the reads worker, the server answering /api/health throughout', () => {
+  beforeAll(async () => {
+    await mkdir(join(tmp, 'data', 'large'), { recursive: true });
+    await writeFile(join(tmp, 'data', 'large', 'diagonal.json'), diagonalDict(9000));
+    await writeFile(join(tmp, 'data', 'large', 'losses-10k.csv'), lossesCsv(10_000));
+    await writeFile(join(tmp, 'data', 'large', 'losses-1500.csv'), lossesCsv(1500));
+  });
+
+  it('POST /api/results/matrix refuses a 9,000 × 9,000 view with a 413 naming the file and the size, within seconds', async () => {
+    const t0 = performance.now();
+    const r = await whileHealthy(call(run.base, 'POST', '/api/results/matrix', { path: 'data/large/diagonal.json' }));
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expectRefusal(r, 'diagonal.json', /9,000 sources × 9,000 targets.*display limit/);
+    expect(r.status).toBe(413);
+    expect(r.body.error.message).toMatch(/select sources and targets|CLI/);
+    // A selection within the limit is answered.
+    const some = await whileHealthy(
+      call<{ rows: string[]; cols: string[] }>(run.base, 'POST', '/api/results/matrix', {
+        path: 'data/large/diagonal.json',
+        sources: ['s1', 's2'],
+        targets: ['t1', 't2'],
+      }),
+    );
+    expect(some.status, JSON.stringify(some.body)).toBe(200);
+    expect(some.body.rows).toEqual(['s1', 's2']);
+  });
+
+  it('GET /api/results/info on the same dict answers or refuses without blocking', async () => {
+    const r = await whileHealthy(call(run.base, 'GET', '/api/results/info?path=data/large/diagonal.json', undefined, {}));
+    if (r.status !== 200) expectRefusal(r, 'diagonal.json');
+  });
+
+  it('POST /api/ahp on a losses CSV with 10,000 sources for one target is refused, naming the file', async () => {
+    const r = await whileHealthy(call(run.base, 'POST', '/api/ahp', { tournaments: 'data/large/losses-10k.csv' }));
+    expectRefusal(r, 'losses-10k.csv', /memory|limit|large/i);
+  });
+
+  it('POST /api/ahp on 1,500 sources runs in the worker while /api/health keeps answering', async () => {
+    const r = await whileHealthy(call(run.base, 'POST', '/api/ahp', { tournaments: 'data/large/losses-1500.csv' }));
+    if (r.status === 200) expect(r.body).toMatchObject({ tournaments: 'data/large/losses-1500.csv', targets: 1 });
+    else expectRefusal(r, 'losses-1500.csv');
+  });
+
+  it('POST /api/policy on the 9,000-transfer dict is refused or solved without blocking /api/health', async () => {
+    const r = await whileHealthy(call(run.base, 'POST', '/api/policy', { affinities: 'data/large/diagonal.json', budget: 3, timeLimit: 5 }));
+    if (r.status !== 200) expectRefusal(r, 'diagonal.json');
+  });
+});

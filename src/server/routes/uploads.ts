@@ -34,7 +34,7 @@ export function safeFileName(name: string): string {
 }
 
 /** `<root>/<name>`, or `<root>/<stem>-2<ext>`, … — never an existing file or folder. */
-export async function uniqueUploadPath(ctx: ServerContext, root: string, name: string): Promise<ResolvedPath> {
+export async function uniqueUploadPath(ctx: Pick<ServerContext, 'sandbox'>, root: string, name: string): Promise<ResolvedPath> {
   const safe = safeFileName(name);
   const ext = extname(safe);
   const stem = safe.slice(0, safe.length - ext.length);
