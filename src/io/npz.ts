@@ -3,13 +3,14 @@
  *
  * Reading parses the zip central directory here rather than through fflate's unzipSync, because a zip bomb has to
  * be refused from what the directory declares, before anything is inflated, and inflating has to stop as soon
- * as a member's output passes its declared size (fflate keeps decoding into a fixed buffer and ignores the
- * overflow). Members are inflated by zlib with `maxOutputLength`, which stops at the limit.
+ * as a member's output passes its declared size (fflate's unzipSync keeps decoding into a fixed buffer and ignores
+ * the overflow). Each member's .npy header is inflated and checked against its declared size before the rest
+ * (see readMember), and the member is then inflated into one buffer of its declared size (see MemberReader):
+ * zlib's inflateRawSync cannot do that, it collects chunks and concatenates them, peaking at twice the size.
  */
-import { inflateRawSync } from 'node:zlib';
-import { zipSync, type Zippable } from 'fflate';
+import { Inflate, zipSync, type Zippable } from 'fflate';
 import { checkAllocation, excerpt } from './limits.js';
-import { formatCount, readNpy, writeNpy, type NdArray } from './npy.js';
+import { formatCount, formatShape, MAX_NPY_HEADER_BYTES, numericDType, parseNpyHeader, product, readNpy, writeNpy, type NdArray } from './npy.js';
 
 export interface ReadNpzOptions {
   /** Decompress and parse only these arrays (names without `.npy`); a missing one is an error listing the others. */
@@ -98,36 +99,154 @@ function zipDirectory(bytes: Uint8Array): ZipEntry[] {
   return entries;
 }
 
-/** The member's bytes, refusing to inflate past its declared size. */
-function memberData(bytes: Uint8Array, e: ZipEntry, name: string): Uint8Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (e.localOffset + 30 > bytes.length || view.getUint32(e.localOffset, true) !== 0x04034b50) {
-    throw new ZipFormatError(`the local header of "${e.name}" is missing`);
+/** Compressed bytes fed to the inflater per step: at deflate's ~1,032:1 ratio at most ~8.5 MB of output each. */
+const INFLATE_STEP = 8 * 1024;
+/** Compressed bytes per step while only the .npy header is wanted: at most ~1 MB of output. */
+const HEADER_STEP = 1024;
+
+/** Output of a member past its declared size: a corrupt archive or a zip bomb (not a ZipFormatError). */
+class OverflowError extends Error {}
+
+/**
+ * One member's bytes, produced incrementally: its .npy header first (`prefix`), then all of it (`all`) into ONE
+ * buffer of the declared size, allocated only once the header has been checked. Deflated members are inflated by
+ * fflate's streaming Inflate, fed INFLATE_STEP compressed bytes at a time and copying each output chunk into that
+ * buffer, so the peak is the declared size (plus one step's output), not zlib's chunks-then-concatenate 2×, and
+ * inflating stops at the first step whose output passes the declared size.
+ */
+class MemberReader {
+  private readonly raw: Uint8Array;
+  private out: Uint8Array | undefined;
+  private pending: Uint8Array[] = [];
+  private length = 0;
+  private consumed = 0;
+  private readonly inflater: Inflate | undefined;
+
+  constructor(
+    bytes: Uint8Array,
+    private readonly e: ZipEntry,
+    name: string,
+  ) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (e.localOffset + 30 > bytes.length || view.getUint32(e.localOffset, true) !== 0x04034b50) {
+      throw new ZipFormatError(`the local header of "${e.name}" is missing`);
+    }
+    const start = e.localOffset + 30 + view.getUint16(e.localOffset + 26, true) + view.getUint16(e.localOffset + 28, true);
+    if (start + e.compressedSize > bytes.length) throw new ZipFormatError(`the data of "${e.name}" runs past the end of the file`);
+    this.raw = bytes.subarray(start, start + e.compressedSize);
+    if (e.method === 0) {
+      if (e.compressedSize !== e.size) throw new ZipFormatError(`stored member "${e.name}" has different stored and declared sizes`);
+      return;
+    }
+    if (e.method !== 8) throw new ZipFormatError(`member "${e.name}" uses compression method ${e.method} (only stored and deflate are read)`);
+    this.inflater = new Inflate((chunk) => {
+      if (this.length + chunk.length > e.size) {
+        throw new OverflowError(
+          `${name}: member "${e.name}" inflates to more than the ${formatCount(e.size)} bytes its zip directory declares (it inflates past its declared size); the archive is corrupt or a zip bomb — refusing it`,
+        );
+      }
+      if (this.out) this.out.set(chunk, this.length);
+      else this.pending.push(chunk);
+      this.length += chunk.length;
+    });
   }
-  const start = e.localOffset + 30 + view.getUint16(e.localOffset + 26, true) + view.getUint16(e.localOffset + 28, true);
-  if (start + e.compressedSize > bytes.length) throw new ZipFormatError(`the data of "${e.name}" runs past the end of the file`);
-  const raw = bytes.subarray(start, start + e.compressedSize);
-  if (e.method === 0) {
-    if (e.compressedSize !== e.size) throw new ZipFormatError(`stored member "${e.name}" has different stored and declared sizes`);
-    return new Uint8Array(raw);
+
+  /** At least the first min(n, declared size) bytes, inflating only as far as needed; may hold more. */
+  prefix(n: number): Uint8Array {
+    if (!this.inflater) return this.raw.subarray(0, Math.min(n, this.raw.length));
+    this.inflate(Math.min(n, this.e.size), HEADER_STEP);
+    if (this.pending.length > 1) this.pending = [concat(this.pending, this.length)];
+    return this.pending[0] ?? new Uint8Array(0);
   }
-  if (e.method !== 8) throw new ZipFormatError(`member "${e.name}" uses compression method ${e.method} (only stored and deflate are read)`);
-  let out: Buffer;
-  try {
-    out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new Error(
-        `${name}: member "${e.name}" inflates to more than the ${formatCount(e.size)} bytes its zip directory declares; the archive is corrupt or a zip bomb — refusing it`,
-        { cause: err },
+
+  /** The whole member, in one newly allocated buffer of its declared size. */
+  all(): Uint8Array {
+    if (!this.inflater) return new Uint8Array(this.raw);
+    const out = new Uint8Array(this.e.size);
+    let at = 0;
+    for (const chunk of this.pending) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    this.pending = [];
+    this.out = out;
+    this.inflate(Infinity, INFLATE_STEP);
+    if (this.length !== this.e.size) {
+      throw new ZipFormatError(
+        `member "${this.e.name}" inflates to only ${formatCount(this.length)} bytes but its zip directory declares ${formatCount(this.e.size)}`,
       );
     }
-    throw new ZipFormatError(`member "${e.name}" does not inflate (${(err as Error).message})`);
+    return out;
   }
-  if (out.length !== e.size) {
-    throw new ZipFormatError(`member "${e.name}" inflates to ${formatCount(out.length)} bytes but its zip directory declares ${formatCount(e.size)}`);
+
+  /** Push compressed input, `step` bytes at a time, until `want` bytes are out or the input is used up. */
+  private inflate(want: number, step: number): void {
+    while (this.length < want && this.consumed < this.raw.length) {
+      const end = Math.min(this.raw.length, this.consumed + step);
+      try {
+        this.inflater!.push(this.raw.subarray(this.consumed, end), end === this.raw.length);
+      } catch (err) {
+        if (err instanceof OverflowError) throw err;
+        throw new ZipFormatError(`member "${this.e.name}" does not inflate (${(err as Error).message})`);
+      }
+      this.consumed = end;
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
   }
   return out;
+}
+
+/**
+ * Read one member as an array. Its .npy header is inflated and parsed first, and the array it describes (header
+ * plus shape × itemsize) must be exactly the declared size and within the memory budget; only then is the member
+ * inflated whole. A member whose header describes less data than the directory declares is refused there, after
+ * a few KB, rather than after inflating gigabytes into a buffer whose tail readNpy would then reject.
+ */
+function readMember(bytes: Uint8Array, e: ZipEntry, name: string): NdArray {
+  const label = `${name}:${keyOf(e.name)}`;
+  const member = new MemberReader(bytes, e, name);
+  // The preamble: magic, version, header length (2 bytes in version 1.0, 4 in 2.0/3.0).
+  let head = member.prefix(12);
+  let need = head.length;
+  if (head.length >= 10 && head[6] >= 1 && head[6] <= 3) {
+    const preamble = head[6] === 1 ? 10 : 12;
+    if (head.length >= preamble) {
+      const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+      const headerLen = preamble === 10 ? view.getUint16(8, true) : view.getUint32(8, true);
+      // An over-long header is refused by parseNpyHeader from the preamble alone.
+      need = preamble + (headerLen > MAX_NPY_HEADER_BYTES ? 0 : headerLen);
+    }
+  }
+  head = member.prefix(need);
+  const h = parseNpyHeader(head, label);
+  const dtype = numericDType(h.type);
+  if (h.type.kind === 'O' || !dtype) {
+    // readNpy names the object / unsupported dtype from the header alone.
+    readNpy(head.subarray(0, h.dataOffset), label);
+  }
+  const typeName = h.type.size === 2 && h.type.kind === 'f' ? 'float16' : (dtype ?? h.descr);
+  const nbytes = product(h.shape) * h.type.size;
+  const array = `${formatShape(h.shape)} ${typeName}`;
+  if (h.dataOffset + nbytes < e.size) {
+    throw new Error(
+      `${name}: member "${e.name}" has a .npy header for a ${array} array (${formatCount(nbytes)} bytes after a ${formatCount(h.dataOffset)}-byte header), but its zip directory declares ${formatCount(e.size)} bytes; the archive is corrupt or a zip bomb — refusing it before inflating`,
+    );
+  }
+  if (h.dataOffset + nbytes > e.size) {
+    throw new Error(
+      `${label}: truncated: header says ${array} (${formatCount(nbytes)} bytes) but member "${e.name}" holds only ${formatCount(e.size - h.dataOffset)} data bytes by its zip directory; the archive is cut off or corrupt — re-create it with np.savez`,
+    );
+  }
+  checkAllocation(`the ${array} array of member "${e.name}"`, nbytes, name);
+  return readNpy(member.all(), label);
 }
 
 /** The directory's members, directories skipped; duplicate names are an error (which one would np.load pick?). */
@@ -179,14 +298,11 @@ export function readNpz(bytes: Uint8Array, name: string, opts: ReadNpzOptions = 
   );
   const out = new Map<string, NdArray>();
   for (const e of selected) {
-    let data: Uint8Array;
     try {
-      data = memberData(bytes, e, name);
+      out.set(keyOf(e.name), readMember(bytes, e, name));
     } catch (err) {
       throw err instanceof ZipFormatError ? notAnNpz(name, err) : err;
     }
-    const key = keyOf(e.name);
-    out.set(key, readNpy(data, `${name}:${key}`));
   }
   return out;
 }

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
+import { constants, deflateRawSync } from 'node:zlib';
 import { zipSync } from 'fflate';
 import type { AbuseCases } from './bounded.js';
 import { cli } from './cliCase.js';
@@ -23,6 +23,7 @@ import { loadFeatureSet, loadRepresentation } from '../../src/features/featureSe
 import { readLabelledMatrix } from '../../src/io/labelledMatrix.js';
 import { readNpy, writeNpy } from '../../src/io/npy.js';
 import { readNpz } from '../../src/io/npz.js';
+import { setMaxMemory } from '../../src/io/limits.js';
 import { unpickle } from '../../src/io/pickle.js';
 import { readResultDict } from '../../src/io/resultDict.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
@@ -149,6 +150,21 @@ export const cases: AbuseCases = {
       for (let i = 0; i < 12_000; i++) lines.push(`t,s${i},img,0.5`);
       const csv = write(dir, 'losses12k.csv', lines.join('\n'));
       return tournamentsFromLosses(parseLossCsv(readFileSync(csv, 'utf8'), csv)).length;
+    }),
+  /** Past the per-target cap the memory budget still guards a library caller who raises the cap. */
+  lossesCapRaisedBudget: () =>
+    inTemp(async (dir) => {
+      const lines = ['target,source,image,loss'];
+      for (let i = 0; i < 12_000; i++) lines.push(`t,s${i},img,0.5`);
+      const csv = write(dir, 'raised.csv', lines.join('\n'));
+      return tournamentsFromLosses(parseLossCsv(readFileSync(csv, 'utf8'), csv, 1e9), csv, 1e9).length;
+    }),
+  /** A 0.8 MB dict of 20,000 targets kept `taskmap policy` busy for 95 s before answering "infeasible". */
+  policyManyTasks: () =>
+    inTemp(async (dir) => {
+      const d: Record<string, number> = {};
+      for (let i = 0; i < 20_000; i++) Object.assign(d, { [`s${i}__t${i}`]: 0.5, [`t${i}__t${i}`]: 1 });
+      return cliRefuses(dir, 'policy', '--affinities', write(dir, 'many.json', JSON.stringify(d)), '--budget', '1');
     }),
   lossesJustUnder: () =>
     inTemp(async (dir) => {
@@ -415,4 +431,100 @@ export const cases: AbuseCases = {
     b.write(text, 10, 'latin1');
     return readNpy(b, 'long-header.npy');
   },
+
+  // --- zip bombs that the .npy header inside the member gives away (review of issue 11)
+  npzHeaderBomb: () =>
+    inTemp(async (dir) => {
+      // The review's repro: a 3.9 MB zip64 member whose header claims (100000, 4800) float64 (3.84 GB) and whose
+      // stream inflates to 3.9 GB. Under a budget that allows the declared size it was inflated (8 GB peak)
+      // before readNpy saw the extra bytes; the header check refuses it after a few KB.
+      const head = npyHeader('<f8', [100_000, 4800]);
+      const zip = oneMemberZip('a.npy', deflatedZeros(head, 3_900_000_000), head.length + 3_900_000_000);
+      setMaxMemory('16G');
+      try {
+        return await loadFeatureSet(write(dir, 'bomb2.npz', zip));
+      } finally {
+        setMaxMemory(undefined);
+      }
+    }),
+  npzHeaderAgreesOverBudget: () =>
+    inTemp((dir) => {
+      // Header and directory agree on 64 MiB of zeros (~64 KiB compressed): refused from the declared size alone.
+      const head = npyHeader('<f8', [8 * 1024 * 1024]);
+      const file = write(dir, 'agree.npz', oneMemberZip('a.npy', deflatedZeros(head, 64 * 1024 * 1024), head.length + 64 * 1024 * 1024));
+      setMaxMemory('32M');
+      try {
+        return readNpz(readFileSync(file), file);
+      } finally {
+        setMaxMemory(undefined);
+      }
+    }),
+  npzInflatesOnce: () =>
+    inTemp((dir) => {
+      // 256 MiB of float32 zeros that header and directory agree on, under the 768 MiB budget: inflated into one
+      // buffer of that size (zlib's inflateRawSync collected chunks and concatenated them: twice the size).
+      const size = 256 * 1024 * 1024;
+      const head = npyHeader('<f4', [size / 4]);
+      const file = write(dir, 'once.npz', oneMemberZip('a.npy', deflatedZeros(head, size), head.length + size));
+      return readNpz(readFileSync(file), file).get('a')!.shape;
+    }),
 };
+
+/** A .npy header (no data) for `shape` of `descr`, as np.save writes it (total length a multiple of 64). */
+function npyHeader(descr: string, shape: number[]): Buffer {
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const len = Math.ceil((10 + dict.length + 1) / 64) * 64 - 10;
+  const b = Buffer.alloc(10 + len, 0x20);
+  b.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  b.writeUInt16LE(len, 8);
+  b.write(dict, 10, 'latin1');
+  b[b.length - 1] = 0x0a;
+  return b;
+}
+
+/** A raw deflate stream of `head` then `zeros` zero bytes, without allocating them: 1 MiB sync-flushed blocks repeated. */
+function deflatedZeros(head: Uint8Array, zeros: number): Buffer {
+  const MiB = 1024 * 1024;
+  const sync = { finishFlush: constants.Z_SYNC_FLUSH };
+  const parts = [deflateRawSync(head, sync)];
+  const block = deflateRawSync(Buffer.alloc(MiB), sync);
+  for (let i = 0; i < Math.floor(zeros / MiB); i++) parts.push(block);
+  if (zeros % MiB) parts.push(deflateRawSync(Buffer.alloc(zeros % MiB), sync));
+  parts.push(deflateRawSync(Buffer.alloc(0)));
+  return Buffer.concat(parts);
+}
+
+/** A one-member deflate zip declaring `size` (zip64 sizes when it needs them). */
+function oneMemberZip(member: string, data: Uint8Array, size: number): Buffer {
+  const name = Buffer.from(member);
+  const zip64 = size >= 0xffffffff || data.length >= 0xffffffff;
+  const extra = Buffer.alloc(zip64 ? 20 : 0);
+  if (zip64) {
+    extra.writeUInt16LE(1, 0);
+    extra.writeUInt16LE(16, 2);
+    extra.writeBigUInt64LE(BigInt(size), 4);
+    extra.writeBigUInt64LE(BigInt(data.length), 12);
+  }
+  const header = (sig: number, central: boolean) => {
+    const b = Buffer.alloc(central ? 46 : 30);
+    const o = central ? 2 : 0;
+    b.writeUInt32LE(sig, 0);
+    b.writeUInt16LE(zip64 ? 45 : 20, 4);
+    if (central) b.writeUInt16LE(zip64 ? 45 : 20, 6);
+    b.writeUInt16LE(8, 8 + o);
+    b.writeUInt32LE(zip64 ? 0xffffffff : data.length, 18 + o);
+    b.writeUInt32LE(zip64 ? 0xffffffff : size, 22 + o);
+    b.writeUInt16LE(name.length, 26 + o);
+    b.writeUInt16LE(extra.length, 28 + o);
+    return b;
+  };
+  const local = header(0x04034b50, false);
+  const central = header(0x02014b50, true);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(1, 8);
+  eocd.writeUInt16LE(1, 10);
+  eocd.writeUInt32LE(central.length + name.length + extra.length, 12);
+  eocd.writeUInt32LE(local.length + name.length + extra.length + data.length, 16);
+  return Buffer.concat([local, name, extra, data, central, name, extra, eocd]);
+}

@@ -41,6 +41,8 @@ describe('abuse: readers and inputs (issue 11)', () => {
     const r = await runBounded(mod, [
       'lossesManySources',
       'lossesManySourcesLibrary',
+      'lossesCapRaisedBudget',
+      'policyManyTasks',
       'lossesJustUnder',
       'resultDictSquare',
       'labelledManyLabels',
@@ -49,8 +51,24 @@ describe('abuse: readers and inputs (issue 11)', () => {
       'features70k',
       'featuresJustUnder',
     ]);
-    refused(r.get('lossesManySources'), { file: /losses\.csv/, problem: /tournament of target "t" \(30,000 candidate sources/, limit: MEMORY });
-    refused(r.get('lossesManySourcesLibrary'), { file: /losses12k\.csv/, problem: /12,000 candidate sources/, limit: /max-memory|max-old-space-size/ });
+    // The reported crash: 12,000–30,000 sources for one target. The per-target cap refuses them before any
+    // quadratic work; past a raised cap, the memory budget does.
+    refused(r.get('lossesManySources'), {
+      file: /losses\.csv/,
+      problem: /target "t" has 30,000 candidate sources, over the limit of 4,096 per target/,
+      limit: /maxCandidates/,
+    });
+    refused(r.get('lossesManySourcesLibrary'), {
+      file: /losses12k\.csv/,
+      problem: /12,000 candidate sources, over the limit of 4,096/,
+      limit: /maxCandidates/,
+    });
+    refused(r.get('policyManyTasks'), { file: /many\.json/, problem: /40,000 tasks, over the policy limit of 1,000/, limit: /POLICY_LIMITS\.maxTasks/ });
+    refused(r.get('lossesCapRaisedBudget'), {
+      file: /raised\.csv/,
+      problem: /tournament of target "t" \(12,000 candidate sources/,
+      limit: /max-memory|max-old-space-size/,
+    });
     loaded(r.get('lossesJustUnder'), 300);
     refused(r.get('resultDictSquare'), { file: /square\.json/, problem: /20,000 sources × 20,000 targets/, limit: MEMORY });
     refused(r.get('labelledManyLabels'), { file: /labels\.csv/, problem: /record 2 has 1 fields, expected 60001/ });
@@ -131,5 +149,20 @@ describe('abuse: readers and inputs (issue 11)', () => {
     refused(r.get('nonUtf8Name'), { file: /\$'.*names\/bad\\xff\\xfe\.npy'/, problem: /not a \.npy file/ });
     refused(r.get('npyHugeHeader'), { file: /header\.npy/, problem: /header is 409,600 bytes long, over the limit of 10,000/, limit: /maxHeaderBytes/ });
     refused(r.get('npyLongHeaderJustUnder'), { file: /long-header\.npy/, problem: /corrupt \.npy header .*more characters/ });
+  }, 120_000);
+
+  it('.npz members are checked against their .npy header before inflating, and inflated into one buffer', async () => {
+    const r = await runBounded(mod, ['npzHeaderBomb', 'npzHeaderAgreesOverBudget']);
+    refused(r.get('npzHeaderBomb'), {
+      file: /bomb2\.npz/,
+      problem: /member "a\.npy" has a \.npy header for a 100000×4800 float64 array \(3,840,000,000 bytes .*declares 3,900,000,128 bytes; .*zip bomb/,
+    });
+    refused(r.get('npzHeaderAgreesOverBudget'), { file: /agree\.npz/, problem: /inflating member "a\.npy" to the 67,108,992 bytes/, limit: MEMORY });
+    // Refused from headers: nothing near the declared sizes was allocated.
+    expect(r.get('npzHeaderAgreesOverBudget')!.rssMB).toBeLessThan(400);
+    // A member that header and directory agree on costs its size once (256 MiB), not twice (the old inflateRawSync peaked near 660 MB here).
+    const once = await runBounded(mod, ['npzInflatesOnce']);
+    loaded(once.get('npzInflatesOnce'), [67_108_864]);
+    expect(once.get('npzInflatesOnce')!.rssMB).toBeLessThan(256 + 300);
   }, 120_000);
 });

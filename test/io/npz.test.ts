@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { constants, deflateRawSync } from 'node:zlib';
 import { zipSync } from 'fflate';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setMaxMemory } from '../../src/io/limits.js';
 import { readNpy, writeNpy, type NdArray } from '../../src/io/npy.js';
 import { npzKeys, readNpz, writeNpz } from '../../src/io/npz.js';
 
@@ -42,6 +44,130 @@ describe('readNpz', () => {
     expect(() => readNpz(new Uint8Array(100), 'zero.npz')).toThrow(/^zero\.npz: not a readable \.npz/);
     const zip = zipSync({ 'a.npy': writeNpy(f4), 'notes.txt': new Uint8Array([104, 105]) });
     expect(() => readNpz(zip, 'z.npz')).toThrow('z.npz: member "notes.txt" is not a .npy array; an .npz holds only .npy members (write it with np.savez)');
+  });
+});
+
+/** A .npy header (no data) for `shape` of `descr`, as np.save writes it (total length a multiple of 64). */
+function npyHeader(descr: string, shape: number[]): Buffer {
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const len = Math.ceil((10 + dict.length + 1) / 64) * 64 - 10;
+  const b = Buffer.alloc(10 + len, 0x20);
+  b.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  b.writeUInt16LE(len, 8);
+  b.write(dict, 10, 'latin1');
+  b[b.length - 1] = 0x0a;
+  return b;
+}
+
+/**
+ * A raw deflate stream of `head` followed by `zeros` zero bytes, built without allocating them: sync-flushed
+ * (non-final, byte-aligned) blocks for the head and for 1 MiB of zeros, the latter repeated, then an empty final block.
+ */
+function deflatedZeros(head: Uint8Array, zeros: number): Buffer {
+  const MiB = 1024 * 1024;
+  const sync = { finishFlush: constants.Z_SYNC_FLUSH };
+  const parts = [deflateRawSync(head, sync)];
+  const block = deflateRawSync(Buffer.alloc(MiB), sync);
+  for (let i = 0; i < Math.floor(zeros / MiB); i++) parts.push(block);
+  if (zeros % MiB) parts.push(deflateRawSync(Buffer.alloc(zeros % MiB), sync));
+  parts.push(deflateRawSync(Buffer.alloc(0)));
+  return Buffer.concat(parts);
+}
+
+/** A one-member zip (method 8 deflate or 0 stored) declaring `size`; zip64 sizes when `size` needs them. */
+function oneMemberZip(member: string, data: Uint8Array, size: number, method = 8): Buffer {
+  const name = Buffer.from(member);
+  const zip64 = size >= 0xffffffff || data.length >= 0xffffffff;
+  const extra = Buffer.alloc(zip64 ? 20 : 0);
+  if (zip64) {
+    extra.writeUInt16LE(1, 0);
+    extra.writeUInt16LE(16, 2);
+    extra.writeBigUInt64LE(BigInt(size), 4);
+    extra.writeBigUInt64LE(BigInt(data.length), 12);
+  }
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(zip64 ? 45 : 20, 4);
+  local.writeUInt16LE(method, 8);
+  local.writeUInt32LE(zip64 ? 0xffffffff : data.length, 18);
+  local.writeUInt32LE(zip64 ? 0xffffffff : size, 22);
+  local.writeUInt16LE(name.length, 26);
+  local.writeUInt16LE(extra.length, 28);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(zip64 ? 45 : 20, 4);
+  central.writeUInt16LE(zip64 ? 45 : 20, 6);
+  central.writeUInt16LE(method, 10);
+  central.writeUInt32LE(zip64 ? 0xffffffff : data.length, 20);
+  central.writeUInt32LE(zip64 ? 0xffffffff : size, 24);
+  central.writeUInt16LE(name.length, 28);
+  central.writeUInt16LE(extra.length, 30);
+  const cdOffset = local.length + name.length + extra.length + data.length;
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(1, 8);
+  eocd.writeUInt16LE(1, 10);
+  eocd.writeUInt32LE(central.length + name.length + extra.length, 12);
+  eocd.writeUInt32LE(cdOffset, 16);
+  return Buffer.concat([local, name, extra, data, central, name, extra, eocd]);
+}
+
+describe('readNpz: zip bombs and lying members', () => {
+  afterEach(() => setMaxMemory(undefined));
+
+  it("refuses the review's bomb (a (100000, 4800) float64 header, 3.9 GB declared) from its header, before inflating it", () => {
+    // The repro as reported: a 3.9 MB zip64 member whose header claims 3.84 GB of float64 and whose deflate
+    // stream inflates to 3.9 GB. Under a budget that allows the declared size, it used to inflate (8 GB peak).
+    setMaxMemory('16G');
+    const head = npyHeader('<f8', [100_000, 4800]);
+    const declared = head.length + 3_900_000_000;
+    const zip = oneMemberZip('a.npy', deflatedZeros(head, 3_900_000_000), declared);
+    expect(zip.length).toBeLessThan(5_000_000);
+    const rss0 = process.memoryUsage().rss;
+    const t0 = performance.now();
+    expect(() => readNpz(zip, 'bomb2.npz')).toThrow(
+      'bomb2.npz: member "a.npy" has a .npy header for a 100000×4800 float64 array (3,840,000,000 bytes after a 128-byte header), but its zip directory declares 3,900,000,128 bytes; the archive is corrupt or a zip bomb — refusing it before inflating',
+    );
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('refuses a member whose header and declared size agree but exceed the budget, before inflating', () => {
+    setMaxMemory('32M');
+    const head = npyHeader('<f8', [8 * 1024 * 1024]);
+    const zip = oneMemberZip('a.npy', deflatedZeros(head, 64 * 1024 * 1024), head.length + 64 * 1024 * 1024);
+    expect(() => readNpz(zip, 'big.npz')).toThrow(/^big\.npz: inflating member "a\.npy" to the 67,108,992 bytes .* over the memory limit of 32\.0 MiB/);
+  });
+
+  it('inflates a member whose header and declared size agree into one buffer of that size', () => {
+    const head = npyHeader('<f4', [1024, 1024]);
+    const zip = oneMemberZip('a.npy', deflatedZeros(head, 4 * 1024 * 1024), head.length + 4 * 1024 * 1024);
+    const a = readNpz(zip, 'ok.npz').get('a')!;
+    expect(a.shape).toEqual([1024, 1024]);
+    expect(a.data.length).toBe(1024 * 1024);
+    expect((a.data as Float32Array).buffer.byteLength).toBe(head.length + 4 * 1024 * 1024);
+  });
+
+  it('stops at the first output past the declared size, and refuses a member that ends short', () => {
+    const head = npyHeader('<f4', [3]);
+    const over = oneMemberZip('a.npy', deflatedZeros(head, 64 * 1024 * 1024), head.length + 12);
+    expect(() => readNpz(over, 'over.npz')).toThrow(
+      'over.npz: member "a.npy" inflates to more than the 140 bytes its zip directory declares (it inflates past its declared size); the archive is corrupt or a zip bomb — refusing it',
+    );
+    const short = oneMemberZip('a.npy', deflatedZeros(npyHeader('<f4', [3]), 8), head.length + 12);
+    expect(() => readNpz(short, 'short.npz')).toThrow(
+      /^short\.npz: not a readable \.npz .*member "a\.npy" inflates to only 136 bytes but its zip directory declares 140/,
+    );
+  });
+
+  it('checks the header of stored members against their size too', () => {
+    const head = npyHeader('<f4', [3]);
+    const stored = Buffer.concat([head, Buffer.alloc(12 + 100)]);
+    expect(() => readNpz(oneMemberZip('a.npy', stored, stored.length, 0), 's.npz')).toThrow(
+      's.npz: member "a.npy" has a .npy header for a 3 float32 array (12 bytes after a 128-byte header), but its zip directory declares 240 bytes',
+    );
+    const cut = head.subarray(0, 100);
+    expect(() => readNpz(oneMemberZip('a.npy', cut, cut.length, 0), 'c.npz')).toThrow(/^c\.npz:a: truncated: the header says it is 118 bytes long/);
   });
 });
 
