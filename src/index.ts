@@ -154,3 +154,9 @@ export {
 
 // The use cases (src/ops): what the CLI, the server and the report call.
 export * as ops from './ops/index.js';
+
+// Resource limits (docs/security.md): the memory budget every reader and measure checks before allocating, and the
+// structural limits of the quadratic steps.
+export { DEFAULT_MAX_MEMORY, LimitError, maxMemory, parseSize, PICKLE_LIMITS, setMaxMemory } from './io/limits.js';
+export { MAX_TOURNAMENT_CANDIDATES } from './taskonomy/winrates.js';
+export { POLICY_LIMITS } from './taskonomy/policyModel.js';

@@ -165,7 +165,7 @@ class Unpickler {
         'the pickle memo (shared-object table) entries',
         this.memoCount + 1,
         this.maxMemo,
-        'raise it with --max-memory or TASKMAP_MAX_MEMORY (64 bytes per entry; at most 16,777,215), or the unpickle option maxMemo',
+        'raise it with --max-memory or TASKMAP_MAX_MEMORY (64 bytes per entry; at most 16,777,215); library callers can also pass the unpickle option maxMemo',
         this.name,
       );
     }
@@ -609,7 +609,7 @@ class Unpickler {
   private intLimit(what: string): never {
     throw new LimitError(
       `${this.name}: pickle integer at byte ${formatCount(this.opStart)} is ${what}, over the limit of ${this.maxIntBytes} bytes (${8 * this.maxIntBytes} bits); ` +
-        'plain data does not hold integers that large (raise it with the unpickle option maxIntBytes)',
+        'plain data does not hold integers that large (a fixed limit of the reader; library callers can raise it with the unpickle option maxIntBytes)',
     );
   }
 
@@ -865,7 +865,7 @@ class Unpickler {
     const frames: Frame[] = [];
     const tooDeep = (): never => {
       throw new LimitError(
-        `${this.name}: containers nested more than ${formatCount(this.maxDepth)} levels deep; plain data is not nested that deeply (raise it with the unpickle option maxDepth)`,
+        `${this.name}: containers nested more than ${formatCount(this.maxDepth)} levels deep; plain data is not nested that deeply (a fixed limit of the reader; library callers can raise it with the unpickle option maxDepth)`,
       );
     };
     const enter = (node: object) => {

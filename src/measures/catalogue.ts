@@ -196,3 +196,19 @@ export function parameterUnion(input: InputKind): ParameterUnion[] {
   }
   return [...out.values()];
 }
+
+/**
+ * An entry's id grammar as help texts show it, from its parameters: `fisher-logdet[:floor=1e-10,reduce=element|first-axis]`
+ * (the default first for enums; flags by name). Written from the catalogue so help never lists a stale syntax.
+ */
+export function idSyntax(entry: CatalogueEntry): string {
+  const params = entry.params.map((p) => {
+    if (p.type === 'flag') return p.name;
+    if (p.type === 'enum' && p.values) {
+      const values = p.default !== undefined ? [String(p.default), ...p.values.filter((v) => v !== p.default)] : [...p.values];
+      return `${p.name}=${values.join('|')}`;
+    }
+    return `${p.name}=${p.default ?? '…'}`;
+  });
+  return params.length ? `${entry.family}[:${params.join(',')}]` : entry.family;
+}

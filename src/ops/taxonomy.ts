@@ -153,9 +153,9 @@ export function taxonomyView(
 /** Taskonomy's task tree: tasks described by their first-order affinities (transfer-out patterns). */
 export function taxonomyOfAffinities(
   dict: ResultDict,
-  opts: { linkage: Linkage; distance: DistanceMetric; tasks?: string[]; targets?: string[]; k?: number },
+  opts: { linkage: Linkage; distance: DistanceMetric; tasks?: string[]; targets?: string[]; k?: number; name?: string },
 ): { taxonomy: Omit<Taxonomy, 'distance'> & { distance: DistanceMetric }; dendrogram: Dendrogram } {
-  const d = taskTree(dict, { linkage: opts.linkage, distance: opts.distance, tasks: opts.tasks, targets: opts.targets });
+  const d = taskTree(dict, { linkage: opts.linkage, distance: opts.distance, tasks: opts.tasks, targets: opts.targets, name: opts.name });
   const taxonomy: Omit<Taxonomy, 'distance'> & { distance: DistanceMetric } = {
     labels: d.labels,
     linkage: d.linkage,

@@ -4,6 +4,7 @@
  * solvers produce with the checks every solver's answer goes through. The solvers are in ./policySolvers.ts, the
  * policy returned in ./policyResult.ts; ./policy.ts is the module that re-exports all three.
  */
+import { LimitError } from '../io/limits.js';
 import { canonicalIndex, canonicalKey, parseTransferKey, PSEUDO_SOURCES, resultTargets, type ResultDict, type TransferKey } from './results.js';
 
 export type PolicyObjective = 'affinity' | 'sqrtAffinity' | 'winsVsTask' | 'winsVsPixels';
@@ -50,6 +51,8 @@ export const DEFAULT_EXCLUDED_TASKS: readonly string[] = PSEUDO_SOURCES;
 export interface PolicyProblem {
   /** Affinities {"src__target": p}: their keys define the candidate transfers. */
   affinities: ResultDict;
+  /** Where the affinities came from (a file name), for messages. */
+  name?: string;
   /** wins_vs_pixels (Gain): objective `winsVsPixels`, and reported per target when given. */
   winsVsPixels?: ResultDict;
   /** wins_vs_task (Quality): objective `winsVsTask`, and reported per target when given. */
@@ -164,12 +167,31 @@ interface AffinityTasks {
 }
 
 /** Step 2: index the affinities and collect the tasks they name. */
-function affinityTasks(affinities: ResultDict): AffinityTasks {
+/**
+ * Size limits of a policy problem. Taskonomy has 26 tasks and ~1,700 transfers up to order 24; the binary program
+ * grows with tasks × candidate transfers, and a dict of tens of thousands of tasks keeps the model builder and
+ * HiGHS busy for minutes, so such a problem is refused before anything is built. Library callers may raise them.
+ */
+export const POLICY_LIMITS = { maxTasks: 1000, maxTransfers: 200_000 };
+
+function affinityTasks(affinities: ResultDict, name: string): AffinityTasks {
+  const transfers = Object.keys(affinities).length;
+  if (transfers > POLICY_LIMITS.maxTransfers) {
+    throw new LimitError(
+      `${name}: ${transfers.toLocaleString('en-US')} transfers, over the policy limit of ${POLICY_LIMITS.maxTransfers.toLocaleString('en-US')} (POLICY_LIMITS.maxTransfers in the library)`,
+    );
+  }
   const affinityIndex = canonicalIndex(affinities, 'affinities');
   const keys = Object.keys(affinities).map(parseTransferKey);
   const fileTargets = new Set(resultTargets(affinities));
   const known = new Set<string>();
   for (const k of keys) for (const t of [...k.sources, k.target]) if (!NEVER_TASKS.has(t)) known.add(t);
+  if (known.size > POLICY_LIMITS.maxTasks) {
+    throw new LimitError(
+      `${name}: ${known.size.toLocaleString('en-US')} tasks, over the policy limit of ${POLICY_LIMITS.maxTasks.toLocaleString('en-US')} ` +
+        `(the supervision program grows with tasks × transfers; raise POLICY_LIMITS.maxTasks in the library)`,
+    );
+  }
   const knownList = () => [...known].sort().join(', ');
   const checkKnown = (names: string[], what: string) => {
     for (const t of names) if (!known.has(t)) throw new Error(`${what}: unknown task "${t}" (tasks in the affinities: ${knownList()})`);
@@ -312,7 +334,7 @@ function checkServable(m: Pick<PolicyModel, 'served' | 'servedNode' | 'supervisi
 export function buildPolicyModel(problem: PolicyProblem): PolicyModel {
   // 1–2. Options; the affinities' transfers and tasks.
   const { objective, budget, maxOrder, floor, bonus } = checkOptions(problem);
-  const tasks = affinityTasks(problem.affinities);
+  const tasks = affinityTasks(problem.affinities, problem.name ?? 'affinities');
   // 3–4. Roles, then costs and importances.
   const { targets, sourceOnly, targetOnly } = resolveRoles(problem, tasks);
   const served = [...targets, ...targetOnly];

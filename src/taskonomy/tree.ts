@@ -16,17 +16,19 @@ export interface TaskTreeOptions {
   tasks?: string[];
   /** Targets whose affinities form the features (default: every target of the dict). */
   targets?: string[];
+  /** Where the affinities came from (a file name), for messages. */
+  name?: string;
 }
 
 /** Feature matrix: rows = tasks, cols = targets, entry = affinity of "task__target". Missing entries are errors. */
-export function taskFeatures(affinities: ResultDict, opts: Pick<TaskTreeOptions, 'tasks' | 'targets'> = {}): LabelledMatrix {
+export function taskFeatures(affinities: ResultDict, opts: Pick<TaskTreeOptions, 'tasks' | 'targets' | 'name'> = {}): LabelledMatrix {
   const pseudo = new Set<string>(PSEUDO_SOURCES);
-  const all = firstOrderMatrix(affinities, { targets: opts.targets });
+  const all = firstOrderMatrix(affinities, { targets: opts.targets, name: opts.name });
   const tasks = opts.tasks ?? all.rows.filter((s) => !pseudo.has(s));
   const unknown = tasks.find((t) => !all.rows.includes(t));
   if (unknown !== undefined) throw new Error(`task "${unknown}" has no first-order transfer in the affinities (no key "${unknown}__<target>")`);
   if (tasks.length < 2) throw new Error(`a task tree needs at least 2 tasks, got ${tasks.length}`);
-  const m = firstOrderMatrix(affinities, { sources: tasks, targets: all.cols });
+  const m = firstOrderMatrix(affinities, { sources: tasks, targets: all.cols, name: opts.name });
   for (let k = 0; k < m.matrix.data.length; k++) {
     if (Number.isNaN(m.matrix.data[k])) {
       const i = Math.floor(k / m.cols.length);

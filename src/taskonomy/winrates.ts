@@ -8,7 +8,7 @@
  * entries of the published win-rate files (docs/taskonomy.md#win-rates).
  */
 import { parseDecimal } from '../io/labelledMatrix.js';
-import { checkAllocation, excerpt } from '../io/limits.js';
+import { checkAllocation, excerpt, LimitError } from '../io/limits.js';
 import { canonicalKey, type ResultDict } from './results.js';
 
 /** One measured loss: candidate `source` (a task, a pseudo-source, or a set written `a__b`) on one test image. */
@@ -46,15 +46,41 @@ export function candidateId(source: string): string {
 }
 
 /**
- * JS-heap bytes of one tournament cell: the number[][] win matrix, plus the reciprocal matrix AHP makes of it.
- * The tournament is quadratic in candidates while the CSV is linear, so this is checked before building it.
+ * JS-heap bytes of one tournament cell, measured rather than counted: the number[][] win matrix (a boxed array per
+ * row), the pairwise counts while it is built, and the reciprocal matrix AHP makes of it — about 3 GB of heap for
+ * 12,000² cells where 8 bytes a cell would have promised 1.2 GB. The tournament is quadratic in candidates while
+ * the CSV is linear, so this is checked before building it.
  */
-const TOURNAMENT_BYTES_PER_CELL = 16;
+const TOURNAMENT_BYTES_PER_CELL = 48;
 
-function checkTournamentSize(target: string, candidates: number, file: string): void {
+/**
+ * The most candidate sources one target may have. Taskonomy has 25 tasks and higher-order sets bring it to a few
+ * hundred; a tournament over thousands of sources is a mistake or an attack, and its AHP eigenvector alone would
+ * take minutes. Refused before anything quadratic is built; a library caller may pass a larger `maxCandidates`.
+ */
+export const MAX_TOURNAMENT_CANDIDATES = 4096;
+
+function checkTournamentSize(target: string, candidates: number, file: string, maxCandidates = MAX_TOURNAMENT_CANDIDATES): void {
+  if (candidates > maxCandidates) {
+    throw new LimitError(
+      `${file}: target ${excerpt(target)} has ${candidates.toLocaleString('en-US')} candidate sources, over the limit of ${maxCandidates.toLocaleString('en-US')} per target ` +
+        `(a tournament compares every pair); split the file by target or pass maxCandidates to parseLossCsv / tournamentsFromLosses in the library`,
+    );
+  }
   checkAllocation(
     `the tournament of target ${excerpt(target)} (${candidates.toLocaleString('en-US')} candidate sources, squared)`,
     candidates * candidates * TOURNAMENT_BYTES_PER_CELL,
+    file,
+    true,
+  );
+}
+
+/** All tournaments of a file together: the per-target checks alone would let many mid-sized targets add up. */
+function checkTournamentsTotal(sizes: number[], file: string): void {
+  const cells = sizes.reduce((a, c) => a + c * c, 0);
+  checkAllocation(
+    `the ${sizes.length.toLocaleString('en-US')} tournaments (${cells.toLocaleString('en-US')} cells in all)`,
+    cells * TOURNAMENT_BYTES_PER_CELL,
     file,
     true,
   );
@@ -66,7 +92,7 @@ function checkTournamentSize(target: string, candidates: number, file: string): 
  * a file with a header and no records is an error, not an empty result. The number of candidate sources per
  * target is checked against the memory budget here, where the file name is known.
  */
-export function parseLossCsv(text: string, file = 'losses CSV'): LossRecord[] {
+export function parseLossCsv(text: string, file = 'losses CSV', maxCandidates = MAX_TOURNAMENT_CANDIDATES): LossRecord[] {
   const lines = text.split(/\r?\n/);
   let lineNo = 0;
   while (lineNo < lines.length && lines[lineNo].trim() === '') lineNo++;
@@ -102,7 +128,11 @@ export function parseLossCsv(text: string, file = 'losses CSV'): LossRecord[] {
     if (!set) candidates.set(r.target, (set = new Set()));
     set.add(r.source);
   }
-  for (const [target, set] of candidates) checkTournamentSize(target, set.size, file);
+  for (const [target, set] of candidates) checkTournamentSize(target, set.size, file, maxCandidates);
+  checkTournamentsTotal(
+    [...candidates.values()].map((c) => c.size),
+    file,
+  );
   return out;
 }
 
@@ -135,7 +165,7 @@ function splitCsvLine(line: string, file: string, lineNo: number): string[] {
  * over different image sets would not be comparable. Targets are returned sorted; candidates in order of first
  * appearance.
  */
-export function tournamentsFromLosses(records: LossRecord[], file = 'losses'): Tournament[] {
+export function tournamentsFromLosses(records: LossRecord[], file = 'losses', maxCandidates = MAX_TOURNAMENT_CANDIDATES): Tournament[] {
   const byTarget = new Map<string, Map<string, Map<string, number>>>();
   for (const r of records) {
     let bySource = byTarget.get(r.target);
@@ -146,11 +176,15 @@ export function tournamentsFromLosses(records: LossRecord[], file = 'losses'): T
     if (byImage.has(r.image)) throw new Error(`target "${r.target}", source "${source}": image "${r.image}" has two losses`);
     byImage.set(r.image, r.loss);
   }
+  for (const [target, bySource] of byTarget) checkTournamentSize(target, bySource.size, file, maxCandidates);
+  checkTournamentsTotal(
+    [...byTarget.values()].map((m) => m.size),
+    file,
+  );
   const out: Tournament[] = [];
   for (const target of [...byTarget.keys()].sort()) {
     const bySource = byTarget.get(target)!;
     const sources = [...bySource.keys()];
-    checkTournamentSize(target, sources.length, file);
     const images = [...new Set([...bySource.values()].flatMap((m) => [...m.keys()]))];
     const losses = sources.map((s) => {
       const byImage = bySource.get(s)!;

@@ -15,6 +15,7 @@ import {
 } from '../options.js';
 import { formatTable } from '../table.js';
 import { collect, parseList, parseNumber, UsageError } from '../util.js';
+import { entriesFor, idSyntax } from '../../measures/catalogue.js';
 
 // The NSL modules load TF.js, so they are imported inside the actions: `taskmap --help` stays fast. The network and
 // probe options are shared builders (../options.ts): `similarity` uses the probe options too.
@@ -247,8 +248,9 @@ function registerFisher(nsl: Command): void {
           'of a probe network trained on it from a shared initialisation, normalised over the network, and write the',
           'task-distance matrix (rows = sources, columns = targets) as {"rows","cols","matrix","measure"} JSON.',
           '',
-          'Measures: fisher-logdet[:floor=1e-10,reduce=element|first-axis]   (1/P) Σ_layers |Σ log((F_s+floor)/(F_t+floor))|',
-          '          fisher-frechet[:reduce=…]                                 ½ Σ (√F_s − √F_t)²',
+          'Measures:',
+          ...entriesFor('labelled-tasks').map((e) => `  ${idSyntax(e)}`),
+          '(definitions: `taskmap measures`, docs/measures.md#fisher-task-measures)',
           'reduce=first-axis is the reference code’s quirk (g² averaged over each tensor’s first axis).',
           '',
           'Tasks: --task NAME=CLASSES, repeatable; classes by index (0–9) or name ("Ankle boot"), joined by "+" or ",".',
@@ -261,7 +263,13 @@ function registerFisher(nsl: Command): void {
         ].join('\n'),
       )
       .option('--task <name=classes>', 'a task (repeatable)', collect, [])
-      .option('-m, --measure <id>', 'fisher-logdet | fisher-frechet, with parameters', 'fisher-logdet')
+      .option(
+        '-m, --measure <id>',
+        `${entriesFor('labelled-tasks')
+          .map((e) => e.family)
+          .join(' | ')}, with parameters`,
+        'fisher-logdet',
+      )
       .option('--per-class <k>', 'training images per class of each task', '200')
       .option('--probe-per-class <k>', 'Fisher images per class (from the test split)', '100')
       .option('--data <dir>', 'Fashion-MNIST directory')

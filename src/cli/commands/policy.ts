@@ -106,6 +106,7 @@ export function register(program: Command): void {
       const sources = parseList(o.sources, '--sources');
       const problem: PolicyProblem = {
         affinities: await readResultDict(o.affinities),
+        name: o.affinities,
         objective,
         budget: o.budget === undefined ? 0 : parseNumber(o.budget, '--budget', { min: 0 }),
         targets: parseList(o.targets, '--targets'),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readImagesList } from '../../features/imageIdentity.js';
 import { writeLabelledMatrix } from '../../io/labelledMatrix.js';
 import { getGemmEngine, type EngineKind } from '../../linalg/gemm.js';
-import { canonicalId, findEntry } from '../../measures/catalogue.js';
+import { canonicalId, entriesFor, findEntry, idSyntax } from '../../measures/catalogue.js';
 import { fisherMatrix } from '../../ops/fisher.js';
 import { PRECISIONS, similarityOfPath, type Precision } from '../../ops/similarity.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
@@ -69,7 +69,9 @@ async function taskDistances(dir: string, measure: string, o: SimilarityOptions)
 /** Help sections: the representation measures' parameters apart from the Fisher probe's training options. */
 export const SIMILARITY_HELP_GROUPS = {
   measure: 'Representation measures (RSA, DDS, CKA, … — see `taskmap measures`):',
-  probe: 'Fisher task measures (--measure fisher-logdet | fisher-frechet): probe network training:',
+  probe: `Fisher task measures (--measure ${entriesFor('labelled-tasks')
+    .map((e) => e.family)
+    .join(' | ')}): probe network training:`,
   io: 'Input and output:',
 } as const;
 
@@ -82,8 +84,8 @@ export function register(program: Command): void {
         'Compute the M×M similarity matrix of the models (or model/layer entries) in a feature set: a directory',
         'of .npy files, one .npz or one .safetensors file, each entry n_images × features on the same images.',
         '',
-        'Task measures: with --measure fisher-logdet[:floor=1e-10,reduce=element|first-axis] or',
-        'fisher-frechet[:reduce=…] the argument is a directory of labelled data sets, one NAME.npz per task with',
+        `Task measures: with --measure ${entriesFor('labelled-tasks').map(idSyntax).join(' or ')}`,
+        'the argument is a directory of labelled data sets, one NAME.npz per task with',
         'x (N×H×W or N×H×W×C; uint8 0–255 or float 0–1) and y (N integer labels, ≥ 2 classes), all tasks of one',
         'image shape. Each task is embedded by the diagonal Fisher of a probe network trained on it from a shared',
         'initialisation (the --variant/--epochs/--batch/--lr/--seed/--width-scale… options, as for',

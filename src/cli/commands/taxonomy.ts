@@ -66,6 +66,7 @@ export function register(program: Command): void {
         const k = o.k === undefined ? undefined : parseNumber(o.k, '--k', { integer: true, min: 1 });
         if (o.affinities) {
           const r = taxonomyOfAffinities(await readResultDict(o.affinities), {
+            name: o.affinities,
             linkage: method,
             distance: o.distance as DistanceMetric,
             tasks: parseList(o.tasks),
