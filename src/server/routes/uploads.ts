@@ -7,6 +7,7 @@
  * (4xx naming the file and the reason), so what is left in the root is always loadable. File names are reduced to a safe alphabet and never
  * overwrite an existing file.
  */
+import type {} from '@fastify/multipart'; // its request augmentation (isMultipart, files), also when only these types are checked (web/)
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
