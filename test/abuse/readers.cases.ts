@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants, deflateRawSync } from 'node:zlib';
+import { deflateRawSync } from 'node:zlib';
 import { zipSync } from 'fflate';
 import type { AbuseCases } from './bounded.js';
 import { cli } from './cliCase.js';
@@ -28,6 +28,7 @@ import { unpickle } from '../../src/io/pickle.js';
 import { readResultDict } from '../../src/io/resultDict.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
 import { parseLossCsv, tournamentsFromLosses } from '../../src/taskonomy/winrates.js';
+import { deflatedZeros, npyHeader, oneMemberZip } from '../helpers/npyBytes.js';
 
 export const BUDGET = '768M';
 process.env.TASKMAP_MAX_MEMORY = BUDGET;
@@ -469,62 +470,3 @@ export const cases: AbuseCases = {
       return readNpz(readFileSync(file), file).get('a')!.shape;
     }),
 };
-
-/** A .npy header (no data) for `shape` of `descr`, as np.save writes it (total length a multiple of 64). */
-function npyHeader(descr: string, shape: number[]): Buffer {
-  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const len = Math.ceil((10 + dict.length + 1) / 64) * 64 - 10;
-  const b = Buffer.alloc(10 + len, 0x20);
-  b.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  b.writeUInt16LE(len, 8);
-  b.write(dict, 10, 'latin1');
-  b[b.length - 1] = 0x0a;
-  return b;
-}
-
-/** A raw deflate stream of `head` then `zeros` zero bytes, without allocating them: 1 MiB sync-flushed blocks repeated. */
-function deflatedZeros(head: Uint8Array, zeros: number): Buffer {
-  const MiB = 1024 * 1024;
-  const sync = { finishFlush: constants.Z_SYNC_FLUSH };
-  const parts = [deflateRawSync(head, sync)];
-  const block = deflateRawSync(Buffer.alloc(MiB), sync);
-  for (let i = 0; i < Math.floor(zeros / MiB); i++) parts.push(block);
-  if (zeros % MiB) parts.push(deflateRawSync(Buffer.alloc(zeros % MiB), sync));
-  parts.push(deflateRawSync(Buffer.alloc(0)));
-  return Buffer.concat(parts);
-}
-
-/** A one-member deflate zip declaring `size` (zip64 sizes when it needs them). */
-function oneMemberZip(member: string, data: Uint8Array, size: number): Buffer {
-  const name = Buffer.from(member);
-  const zip64 = size >= 0xffffffff || data.length >= 0xffffffff;
-  const extra = Buffer.alloc(zip64 ? 20 : 0);
-  if (zip64) {
-    extra.writeUInt16LE(1, 0);
-    extra.writeUInt16LE(16, 2);
-    extra.writeBigUInt64LE(BigInt(size), 4);
-    extra.writeBigUInt64LE(BigInt(data.length), 12);
-  }
-  const header = (sig: number, central: boolean) => {
-    const b = Buffer.alloc(central ? 46 : 30);
-    const o = central ? 2 : 0;
-    b.writeUInt32LE(sig, 0);
-    b.writeUInt16LE(zip64 ? 45 : 20, 4);
-    if (central) b.writeUInt16LE(zip64 ? 45 : 20, 6);
-    b.writeUInt16LE(8, 8 + o);
-    b.writeUInt32LE(zip64 ? 0xffffffff : data.length, 18 + o);
-    b.writeUInt32LE(zip64 ? 0xffffffff : size, 22 + o);
-    b.writeUInt16LE(name.length, 26 + o);
-    b.writeUInt16LE(extra.length, 28 + o);
-    return b;
-  };
-  const local = header(0x04034b50, false);
-  const central = header(0x02014b50, true);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(1, 8);
-  eocd.writeUInt16LE(1, 10);
-  eocd.writeUInt32LE(central.length + name.length + extra.length, 12);
-  eocd.writeUInt32LE(local.length + name.length + extra.length + data.length, 16);
-  return Buffer.concat([local, name, extra, data, central, name, extra, eocd]);
-}
