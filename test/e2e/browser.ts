@@ -7,8 +7,9 @@ import { existsSync, statSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot } from '../helpers/sharedData.js';
+import { startServer, type Running } from '../server/helpers.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const haveChromium = existsSync(CHROMIUM);
@@ -66,4 +67,51 @@ export async function builtUi(): Promise<{ dir: string; cleanup: () => Promise<v
   const { build } = await import('vite');
   await build({ configFile: join(web, 'vite.config.ts'), logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
   return { dir: out, cleanup: () => rm(out, { recursive: true, force: true }) };
+}
+
+export interface UiSession {
+  /** The session's temporary folder (data roots and uploads live under it). */
+  tmp: string;
+  run: Running;
+  page: Page;
+  /** Uncaught page errors and console errors not matching `expectedConsole`. */
+  pageErrors: string[];
+  close: () => Promise<void>;
+}
+
+/**
+ * One browser test session: a temp folder filled by `setup`, the server on `roots(tmp)` with uploads in the temp
+ * folder serving the built UI, and a Chromium page that records errors (console errors whose text matches
+ * `expectedConsole` are the test's own, e.g. a 422 it provokes).
+ */
+export async function openUiSession(opts: {
+  prefix: string;
+  setup: (tmp: string) => Promise<void>;
+  roots: (tmp: string) => string[];
+  expectedConsole: RegExp;
+}): Promise<UiSession> {
+  const tmp = await mkdtemp(join(tmpdir(), opts.prefix));
+  await opts.setup(tmp);
+  const ui = await builtUi();
+  const run = await startServer({ dataRoots: opts.roots(tmp), uploadDir: join(tmp, 'uploads'), uiDir: ui.dir });
+  const browser = await launch();
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(20_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !opts.expectedConsole.test(m.text())) pageErrors.push(m.text());
+  });
+  return {
+    tmp,
+    run,
+    page,
+    pageErrors,
+    close: async () => {
+      await browser.close();
+      await run.close();
+      await ui.cleanup();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
 }

@@ -16,7 +16,7 @@ import { fromRows } from '../../src/linalg/dense.js';
 import { haveSharedData, sharedDataDir } from '../helpers/sharedData.js';
 import { writeZooFixture } from '../server/fixtures.js';
 import { call, startServer, type Running } from '../server/helpers.js';
-import { builtUi, launch, SKIP_MESSAGE, skipBrowser } from './browser.js';
+import { openUiSession, SKIP_MESSAGE, skipBrowser, type UiSession } from './browser.js';
 import { labelDensity } from '../../web/src/charts.js';
 
 const N = 47;
@@ -104,33 +104,24 @@ describe('heatmap label density', () => {
 if (skipBrowser) console.warn(SKIP_MESSAGE);
 
 describe.skipIf(skipBrowser)('landing page in headless Chromium', () => {
-  let tmp: string;
+  let session: UiSession;
   let run: Running;
-  let browser: Awaited<ReturnType<typeof launch>>;
-  let ui: Awaited<ReturnType<typeof builtUi>>;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'taskmap-landing-'));
-    await writeFixtures(join(tmp, 'data'));
-    ui = await builtUi();
-    run = await startServer({ dataRoots: [join(tmp, 'data')], uploadDir: join(tmp, 'uploads'), uiDir: ui.dir });
-    browser = await launch();
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
+    session = await openUiSession({
+      prefix: 'taskmap-landing-',
+      setup: (d) => writeFixtures(join(d, 'data')),
+      roots: (d) => [join(d, 'data')],
       // The unreadable feature set answers 422 (skipped on landing, shown when chosen); the cancelled job's 409.
-      if (m.type() === 'error' && !/status of (422|409)/.test(m.text())) pageErrors.push(m.text());
+      expectedConsole: /status of (422|409)/,
     });
+    ({ run, page, pageErrors } = session);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await run?.close();
-    await ui?.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await session?.close();
   });
 
   it('opens on the demo matrix and a readable feature set, without pressing anything', async () => {

@@ -5,8 +5,7 @@
  * (docs/taskonomy.md#supervision-policy), exports. The re-solve latency is measured by scripts/policy-latency.ts.
  * (README screenshots come from scripts/screenshots.ts, on the real zoo demo output.)
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,8 +20,8 @@ import { leafOrder, linkage, similarityToDistance } from '../../src/taxonomy/clu
 import { rankSources } from '../../src/taxonomy/rank.js';
 import { haveSharedData, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 import { tournamentsFixture, writeZooFixture } from '../server/fixtures.js';
-import { startServer, type Running } from '../server/helpers.js';
-import { builtUi, launch, SKIP_MESSAGE, skipBrowser } from './browser.js';
+import type { Running } from '../server/helpers.js';
+import { openUiSession, SKIP_MESSAGE, skipBrowser, type UiSession } from './browser.js';
 
 /** Polls wait for background jobs and redraws: longer than expect.poll's default second on a loaded 2-core machine. */
 const SLOW = { timeout: 30_000 };
@@ -32,40 +31,30 @@ const REFERENCE_TARGETS = ['rgb2sfnorm', 'reshade', 'curvature', 'keypoint3d', '
 if (skipBrowser) console.warn(SKIP_MESSAGE);
 
 describe.skipIf(skipBrowser)('web UI in headless Chromium', () => {
+  let session: UiSession;
   let tmp: string;
   let run: Running;
-  let browser: Awaited<ReturnType<typeof launch>>;
-  let ui: Awaited<ReturnType<typeof builtUi>>;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'taskmap-e2e-'));
-    await writeZooFixture(join(tmp, 'zoo', 'features'));
-    await writeFile(join(tmp, 'zoo', 'wins.json'), JSON.stringify(tournamentsFixture()));
-    // A stored similarity matrix, as `taskmap demo` writes them.
-    await writeLabelledMatrix(join(tmp, 'zoo', 'similarity-cka.json'), await similarityMatrix(await loadFeatureSet(join(tmp, 'zoo', 'features')), 'cka'));
-    ui = await builtUi();
-    run = await startServer({
-      dataRoots: [join(tmp, 'zoo'), ...(haveSharedData ? [join(sharedDataDir, 'taskonomy')] : [])],
-      uploadDir: join(tmp, 'uploads'),
-      uiDir: ui.dir,
-    });
-    browser = await launch();
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
+    session = await openUiSession({
+      prefix: 'taskmap-e2e-',
+      setup: async (d) => {
+        await writeZooFixture(join(d, 'zoo', 'features'));
+        await writeFile(join(d, 'zoo', 'wins.json'), JSON.stringify(tournamentsFixture()));
+        // A stored similarity matrix, as `taskmap demo` writes them.
+        await writeLabelledMatrix(join(d, 'zoo', 'similarity-cka.json'), await similarityMatrix(await loadFeatureSet(join(d, 'zoo', 'features')), 'cka'));
+      },
+      roots: (d) => [join(d, 'zoo'), ...(haveSharedData ? [join(sharedDataDir, 'taskonomy')] : [])],
       // 422s are expected: the test leaves the policy without targets on purpose on its way to the reference problem.
-      if (m.type() === 'error' && !/status of 422/.test(m.text())) pageErrors.push(m.text());
+      expectedConsole: /status of 422/,
     });
+    ({ tmp, run, page, pageErrors } = session);
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await run?.close();
-    await ui?.cleanup();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await session?.close();
   });
 
   async function download(action: () => Promise<void>): Promise<{ name: string; bytes: Buffer }> {
