@@ -11,7 +11,7 @@
  */
 import { extname } from 'node:path';
 import { readInputFile, readInputText } from '../io/input.js';
-import { excerpt } from '../io/limits.js';
+import { checkAllocation, excerpt } from '../io/limits.js';
 import { isNdArray, product, type NdArray } from '../io/npy.js';
 import { readNpyObject } from '../io/pickle.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
@@ -49,6 +49,8 @@ function keysOf(v: Record<string, unknown>): string {
 function denseOfNested(v: unknown[], where: string): Dense {
   const shape: number[] = [];
   for (let x: unknown = v; Array.isArray(x); x = x[0]) shape.push(x.length);
+  // The shape is read off the first row at each depth; a ragged file can claim far more than it holds.
+  checkAllocation(`the ${shape.join('×')} array`, product(shape) * 8, where);
   const data = new Float64Array(product(shape));
   let k = 0;
   const walk = (x: unknown, depth: number): void => {

@@ -33,6 +33,14 @@ describe('convertMatrix', () => {
     expect(() => convertMatrix(nested, { key: 'cosine.cka.m', labels: ['a', 'b'], drop: ['z'] }, 'f')).toThrow('cannot drop "z": not among the labels');
     expect(() => convertMatrix(nested, { key: 'cosine.cka.m', labels: ['a', 'a'] }, 'f')).toThrow('label "a" is given twice');
   });
+
+  it('a ragged nested array that claims a huge shape is refused before allocating it', () => {
+    // 200,000 rows, the first of 200,000 numbers, the rest empty: 1.4 MB of JSON whose shape claims 320 GB.
+    const ragged: unknown[] = [new Array(200_000).fill(0), ...Array.from({ length: 199_999 }, () => [])];
+    expect(() => convertMatrix(ragged, { labels: ['a'] }, 'big.json')).toThrow(
+      /big\.json: the 200000×200000 array would need .*over the memory limit.*--max-memory/,
+    );
+  });
 });
 
 describe.skipIf(skipWithoutSharedData)('convertMatrixFile on the DDS files', () => {

@@ -4,6 +4,7 @@
  */
 export type { MeasureFamily, MeasureInfo, ParamSpec } from '../../src/measures/registry.js';
 export type { LabelledMatrixJson } from '../../src/linalg/labelled.js';
+import type { ResultDictInfo } from '../../src/ops/results.js';
 export type { Linkage, Merge, TreeNode } from '../../src/taxonomy/cluster.js';
 export type { RankEntry } from '../../src/taxonomy/rank.js';
 export type { PolicyResult, PolicyTarget, SweepRow } from '../../src/taskonomy/policy.js';
@@ -46,15 +47,8 @@ export interface FeatureSetInfo {
   families: Record<string, string> | null;
 }
 
-export interface ResultInfo {
-  path: string;
-  transfers: number;
-  orders: Record<string, number>;
-  tasks: string[];
-  targets: string[];
-  pseudoSources: string[];
-  defaultRoles: { targets: string[]; sourceOnly: string[]; targetOnly: string[] };
-}
+/** GET /api/results/info: the library's description of a result dict, with its path. */
+export type ResultInfo = ResultDictInfo & { path: string };
 
 export type PolicyResponse = PolicyResult & { cached: boolean; serverMs: number };
 
