@@ -9,6 +9,7 @@
  * `input` says which), and this module dispatches on the family.
  */
 import { FAMILIES, invariancesOf, measureId, parseMeasure, standardMeasureIds, type Invariance, type ParamSpec } from './registry.js';
+import { parseScore, SCORE_FAMILIES, scoreId, standardScoreIds } from './scoreFamilies.js';
 import { parseTaskMeasure, TASK_MEASURES, taskMeasureId } from './taskMeasures.js';
 
 /**
@@ -85,6 +86,21 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     invariances: [],
     cost: { tier: 'expensive', scaling: 'T probe-network trainings (epochs × images) + T² Fisher comparisons' },
   })),
+  // Scores rank one candidate against labels: higher is better, no symmetry or metric to speak of.
+  ...SCORE_FAMILIES.map((f): CatalogueEntry => ({
+    family: f.id,
+    name: f.name,
+    description: f.description,
+    reference: f.reference,
+    input: f.input,
+    taskTypes: f.taskTypes,
+    largerIsMoreSimilar: true,
+    symmetric: false,
+    metric: false,
+    params: f.params,
+    invariances: [],
+    cost: f.cost,
+  })),
 ];
 
 function familyName(id: string): string {
@@ -123,7 +139,7 @@ export function canonicalId(id: string): string {
     case 'labelled-tasks':
       return taskMeasureId(parseTaskMeasure(id));
     default:
-      throw new Error(`measure "${id}": no parser for ${e.input} measures yet`);
+      return scoreId(parseScore(id));
   }
 }
 
@@ -166,7 +182,7 @@ export function isDistance(id: string | undefined): boolean {
 
 /** The named settings worth listing, of one input kind or all. */
 export function standardIds(input?: InputKind): string[] {
-  const ids = [...standardMeasureIds(), ...TASK_MEASURES.map((f) => f.id)];
+  const ids = [...standardMeasureIds(), ...TASK_MEASURES.map((f) => f.id), ...standardScoreIds()];
   return input === undefined ? ids : ids.filter((id) => findEntry(id)!.input === input);
 }
 

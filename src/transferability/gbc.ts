@@ -1,0 +1,5 @@
+import type { Scorer } from './types.js';
+
+export const gbc: Scorer = () => {
+  throw new Error('gbc: not implemented yet');
+};

@@ -1,0 +1,5 @@
+import type { Scorer } from './types.js';
+
+export const hscore: Scorer = () => {
+  throw new Error('hscore: not implemented yet');
+};
