@@ -1,0 +1,307 @@
+/**
+ * The transfer benchmark's judging step (docs/transferability.md#benchmark): how well does each measure, seeing only
+ * a small labelled draw of a target, predict which source transfers best with many labels?
+ *
+ * Per target and draw size (images per class), `draws` seeded stratified draws are taken from the target's training
+ * pool — the same draw for every measure and candidate, so measures are compared on paired inputs. Each measure
+ * scores every candidate on the draw: label-based scores through computeScore, representation measures (RSA, DDS,
+ * CKA) through rankSources against the draw's labels. The candidates' scores are then compared with the ground truth
+ * (test accuracy of a head trained on the full pool, per head) by weighted Kendall τ, Kendall τ-b, Spearman, top-1
+ * hit and regret, per draw; the summary is the mean over draws with a bootstrap interval over draws.
+ */
+import type { Representation } from '../features/types.js';
+import { kendallTauB, spearman, weightedTau } from '../linalg/correlation.js';
+import type { Matrix } from '../linalg/dense.js';
+import { getGemmEngine, type GemmEngine } from '../linalg/gemm.js';
+import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
+import { findEntry } from '../measures/catalogue.js';
+import { classTarget, computeScore } from '../transferability/index.js';
+import { rankSources } from '../taxonomy/rank.js';
+
+/** One candidate source on a target's training pool. */
+export interface TransferCandidate {
+  label: string;
+  /** Pool images × features. */
+  features: Matrix;
+  /** Pool images × source classes (softmax outputs), for LEEP/NCE; absent for sources without a classifier. */
+  probabilities?: Matrix;
+}
+
+/** A target as the judging step sees it: pool labels, the candidates' pool features, and the ground truth per head. */
+export interface TransferTask {
+  id: string;
+  /** Label of each pool image (any strings or numbers; encoded per draw). */
+  labels: readonly (string | number)[];
+  candidates: TransferCandidate[];
+  /** Per head (e.g. `logistic`, `mlp`): the measured test accuracy of each candidate, in candidate order. */
+  truth: Record<string, readonly number[]>;
+}
+
+export const JUDGE_METRICS = ['weightedtau', 'kendall', 'spearman', 'top1', 'regret'] as const;
+export type JudgeMetric = (typeof JUDGE_METRICS)[number];
+
+export interface TransferEvalOptions {
+  /** Catalogued ids: label-based scores and representation measures (compared against the draw's class labels). */
+  measures: string[];
+  /** Images per class in a draw (e.g. [10, 50]); a class with fewer pool images gives all it has. */
+  perClass: number[];
+  /** Draws per target and size (≥ 1). */
+  draws: number;
+  seed: number;
+  /** Bootstrap resamples of the draws for the intervals (default 1000). */
+  resamples?: number;
+  engine?: GemmEngine;
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+/** One measure on one draw: a value per candidate (null where the measure does not apply or failed). */
+export interface DrawRecord {
+  target: string;
+  perClass: number;
+  draw: number;
+  measure: string;
+  values: (number | null)[];
+  /** Wall time of the measure over all candidates of the draw. */
+  ms: number;
+  /** Why candidates have no value (the first message per distinct reason). */
+  notes?: string[];
+}
+
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
+  /** Draws with a defined value (correlations are undefined for constant scores). */
+  n: number;
+}
+
+export interface MetricRow {
+  measure: string;
+  /** A target id, or `mean` (the mean over targets of the per-target means). */
+  target: string;
+  perClass: number;
+  head: string;
+  metrics: Record<JudgeMetric, Interval | null>;
+  /** Mean wall time per draw over all candidates (ms). */
+  ms: number;
+  /** Candidates scored (LEEP and NCE see only the sources with class probabilities). */
+  candidates: number;
+}
+
+export interface TransferEvaluation {
+  measures: string[];
+  perClass: number[];
+  draws: number;
+  seed: number;
+  resamples: number;
+  records: DrawRecord[];
+  rows: MetricRow[];
+}
+
+/** Stratified draw: `perClass` pool indices of each class (all of a smaller class), in increasing index order. */
+export function stratifiedDraw(labels: readonly (string | number)[], perClass: number, random: () => number): Uint32Array {
+  const byClass = new Map<string, number[]>();
+  labels.forEach((l, i) => {
+    const key = String(l);
+    let list = byClass.get(key);
+    if (!list) byClass.set(key, (list = []));
+    list.push(i);
+  });
+  const picked: number[] = [];
+  for (const key of [...byClass.keys()].sort()) {
+    const pool = byClass.get(key)!;
+    const take = Math.min(perClass, pool.length);
+    for (const k of sampleWithoutReplacement(pool.length, take, random)) picked.push(pool[k]);
+  }
+  return Uint32Array.from(picked.sort((a, b) => a - b));
+}
+
+function rowsOf(m: Matrix, idx: Uint32Array): Matrix {
+  const out = new Float64Array(idx.length * m.cols);
+  idx.forEach((r, k) => out.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), k * m.cols));
+  return { rows: idx.length, cols: m.cols, data: out };
+}
+
+function representation(label: string, m: Matrix): Representation {
+  return { label, n: m.rows, p: m.cols, shape: [m.cols], data: m.data, source: label };
+}
+
+/** Seed of one (target, size, draw): a fixed mix, so adding targets or sizes never changes another's draws. */
+function drawSeed(seed: number, target: string, perClass: number, draw: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const ch of `${target}/${perClass}/${draw}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h;
+}
+
+async function scoreDraw(task: TransferTask, idx: Uint32Array, measure: string, engine: GemmEngine): Promise<{ values: (number | null)[]; notes: string[] }> {
+  const labels = Array.from(idx, (i) => task.labels[i]);
+  const entry = findEntry(measure);
+  if (!entry) throw new Error(`unknown measure "${measure}"`);
+  const notes = new Set<string>();
+  if (entry.input === 'representations') {
+    const reps = task.candidates.map((c) => representation(c.label, rowsOf(c.features, idx)));
+    const result = await rankSources(reps, { kind: 'labels', labels, labelKind: 'class' }, { measure, engine });
+    const byLabel = new Map(result.ranking.map((e) => [e.label, e.score]));
+    return { values: task.candidates.map((c) => byLabel.get(c.label) ?? null), notes: [] };
+  }
+  const target = classTarget(labels, `${task.id} draw`);
+  const values: (number | null)[] = [];
+  for (const c of task.candidates) {
+    if (entry.input === 'source-probabilities' && !c.probabilities) {
+      values.push(null);
+      notes.add('no class probabilities (not a classifier)');
+      continue;
+    }
+    try {
+      const input =
+        entry.input === 'source-probabilities'
+          ? { probabilities: rowsOf(c.probabilities!, idx), target, name: c.label }
+          : { features: rowsOf(c.features, idx), target, name: c.label };
+      values.push((await computeScore(measure, input, { engine })).value);
+    } catch (e) {
+      values.push(null);
+      notes.add((e as Error).message);
+    }
+  }
+  return { values, notes: [...notes] };
+}
+
+/** Metric of one draw over the candidates that have a value; null when undefined (constant scores, < 3 candidates). */
+export function judge(metric: JudgeMetric, scores: readonly (number | null)[], truth: readonly number[]): number | null {
+  const keep = scores.map((s, i) => (s === null ? -1 : i)).filter((i) => i >= 0);
+  if (keep.length < 3) return null;
+  const s = Float64Array.from(keep, (i) => scores[i]!);
+  const g = Float64Array.from(keep, (i) => truth[i]);
+  if (metric === 'top1' || metric === 'regret') {
+    let pick = 0;
+    let best = 0;
+    for (let k = 1; k < s.length; k++) {
+      if (s[k] > s[pick]) pick = k;
+      if (g[k] > g[best]) best = k;
+    }
+    return metric === 'top1' ? (g[pick] === g[best] ? 1 : 0) : g[best] - g[pick];
+  }
+  const v = metric === 'weightedtau' ? weightedTau(s, g) : metric === 'kendall' ? kendallTauB(s, g) : spearman(s, g);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** Mean of per-group means and its percentile bootstrap interval, resampling each group's values with replacement. */
+export function bootstrapMean(groups: readonly (readonly number[])[], resamples: number, random: () => number): Interval | null {
+  const used = groups.filter((g) => g.length > 0);
+  if (used.length === 0) return null;
+  const meanOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const mean = meanOf(used.map(meanOf));
+  const boots = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    let total = 0;
+    for (const g of used) {
+      let s = 0;
+      for (let k = 0; k < g.length; k++) s += g[Math.floor(random() * g.length)];
+      total += s / g.length;
+    }
+    boots[b] = total / used.length;
+  }
+  return { mean, lo: percentile(boots, 2.5), hi: percentile(boots, 97.5), n: used.reduce((a, g) => a + g.length, 0) };
+}
+
+/** Score every measure on every draw, then judge them against each head's ground truth. */
+export async function evaluateTransfer(tasks: TransferTask[], opts: TransferEvalOptions): Promise<TransferEvaluation> {
+  if (!(Number.isInteger(opts.draws) && opts.draws >= 1)) throw new Error(`draws must be a positive integer, got ${opts.draws}`);
+  if (opts.perClass.length === 0 || opts.perClass.some((k) => !(Number.isInteger(k) && k >= 1))) {
+    throw new Error(`images per class must be positive integers, got ${opts.perClass.join(', ')}`);
+  }
+  for (const m of opts.measures) if (!findEntry(m)) throw new Error(`unknown measure "${m}"`);
+  for (const t of tasks) {
+    for (const c of t.candidates) {
+      if (c.features.rows !== t.labels.length) throw new Error(`${t.id}/${c.label}: ${c.features.rows} feature rows but ${t.labels.length} labels`);
+      if (c.probabilities && c.probabilities.rows !== t.labels.length) throw new Error(`${t.id}/${c.label}: probabilities have ${c.probabilities.rows} rows`);
+    }
+    for (const [head, g] of Object.entries(t.truth)) {
+      if (g.length !== t.candidates.length) throw new Error(`${t.id}: ground truth "${head}" has ${g.length} values for ${t.candidates.length} candidates`);
+    }
+  }
+  const engine = opts.engine ?? (await getGemmEngine());
+  const resamples = opts.resamples ?? 1000;
+  const records: DrawRecord[] = [];
+  const total = tasks.length * opts.perClass.length * opts.draws * opts.measures.length;
+  let done = 0;
+  for (const task of tasks) {
+    for (const perClass of opts.perClass) {
+      for (let d = 0; d < opts.draws; d++) {
+        const idx = stratifiedDraw(task.labels, perClass, mulberry32(drawSeed(opts.seed, task.id, perClass, d)));
+        for (const measure of opts.measures) {
+          opts.onProgress?.(done, total, `${task.id} · ${perClass}/class · draw ${d + 1} · ${measure}`);
+          const t0 = performance.now();
+          const { values, notes } = await scoreDraw(task, idx, measure, engine);
+          records.push({ target: task.id, perClass, draw: d, measure, values, ms: performance.now() - t0, ...(notes.length ? { notes } : {}) });
+          done++;
+        }
+      }
+    }
+  }
+  opts.onProgress?.(done, total, 'judging');
+  return {
+    measures: opts.measures,
+    perClass: opts.perClass,
+    draws: opts.draws,
+    seed: opts.seed,
+    resamples,
+    records,
+    rows: judgeRecords(tasks, records, opts, resamples),
+  };
+}
+
+function judgeRecords(tasks: TransferTask[], records: DrawRecord[], opts: TransferEvalOptions, resamples: number): MetricRow[] {
+  const heads = [...new Set(tasks.flatMap((t) => Object.keys(t.truth)))];
+  const rows: MetricRow[] = [];
+  for (const measure of opts.measures) {
+    for (const perClass of opts.perClass) {
+      for (const head of heads) {
+        const perTarget = new Map<string, Record<JudgeMetric, number[]>>();
+        let msSum = 0;
+        let msCount = 0;
+        let candidates = 0;
+        for (const task of tasks) {
+          const truth = task.truth[head];
+          if (!truth) continue;
+          const values = Object.fromEntries(JUDGE_METRICS.map((m) => [m, [] as number[]])) as Record<JudgeMetric, number[]>;
+          for (const r of records) {
+            if (r.target !== task.id || r.measure !== measure || r.perClass !== perClass) continue;
+            msSum += r.ms;
+            msCount++;
+            candidates = Math.max(candidates, r.values.filter((v) => v !== null).length);
+            for (const m of JUDGE_METRICS) {
+              const v = judge(m, r.values, truth);
+              if (v !== null) values[m].push(v);
+            }
+          }
+          perTarget.set(task.id, values);
+        }
+        const interval = (groups: number[][], salt: string) =>
+          bootstrapMean(groups, resamples, mulberry32(drawSeed(opts.seed, `${measure}|${head}|${salt}`, perClass, 0)));
+        const common = { measure, perClass, head, ms: msCount ? msSum / msCount : 0, candidates };
+        for (const [target, values] of perTarget) {
+          rows.push({
+            ...common,
+            target,
+            metrics: Object.fromEntries(JUDGE_METRICS.map((m) => [m, interval([values[m]], `${target}|${m}`)])) as MetricRow['metrics'],
+          });
+        }
+        rows.push({
+          ...common,
+          target: 'mean',
+          metrics: Object.fromEntries(
+            JUDGE_METRICS.map((m) => [
+              m,
+              interval(
+                [...perTarget.values()].map((v) => v[m]),
+                `mean|${m}`,
+              ),
+            ]),
+          ) as MetricRow['metrics'],
+        });
+      }
+    }
+  }
+  return rows;
+}
