@@ -257,3 +257,45 @@ export async function svgToPng(svgText: string, density = 144): Promise<Buffer> 
 export function inlineSvg(svgText: string): string {
   return svgText.replace(' xmlns="http://www.w3.org/2000/svg"', '');
 }
+
+/** One bar of intervalBarsSvg: a value (null: not drawn) and its interval. */
+export interface IntervalBar {
+  label: string;
+  value: number | null;
+  ci: [number, number] | null;
+  /** Bar colour (default: blue for ≥ 0, red below). */
+  color?: string;
+}
+
+/** Horizontal bars from 0 on a fixed range (default −1…1, correlations), each with its interval as a whisker. */
+export function intervalBarsSvg(title: string, rows: IntervalBar[], opts: { min?: number; max?: number; ticks?: number[] } = {}): string {
+  const min = opts.min ?? -1;
+  const max = opts.max ?? 1;
+  const ticks = opts.ticks ?? [-1, -0.5, 0, 0.5, 1];
+  const ok = rows.filter((r) => r.value !== null);
+  const label = 8 + 6.5 * Math.max(10, ...ok.map((r) => r.label.length));
+  const barW = 360;
+  const rowH = 15;
+  const top = 40;
+  const height = top + rowH * ok.length + 30;
+  const width = Math.max(label + barW + 60, 8 + 7.2 * title.length);
+  const x = (v: number) => label + ((Math.min(max, Math.max(min, v)) - min) / (max - min)) * barW;
+  const zero = x(Math.min(max, Math.max(min, 0)));
+  const parts: string[] = [`<text x="8" y="16" font-size="13" font-weight="bold">${escapeXml(title)}</text>`];
+  for (const v of ticks) {
+    parts.push(`<line x1="${x(v)}" x2="${x(v)}" y1="${top - 6}" y2="${top + rowH * ok.length}" stroke="${v === 0 ? '#444' : '#ccc'}"/>`);
+    parts.push(`<text x="${x(v)}" y="${top - 10}" font-size="10" text-anchor="middle">${v}</text>`);
+  }
+  ok.forEach((r, i) => {
+    const m = r.value!;
+    const c = r.ci;
+    const y = top + i * rowH;
+    parts.push(`<text x="${label - 4}" y="${y + rowH * 0.75}" font-size="10" text-anchor="end">${escapeXml(r.label)}</text>`);
+    const tip = `${r.label}: ${m.toFixed(3)} ${c ? `[${c[0].toFixed(3)}, ${c[1].toFixed(3)}]` : ''}`;
+    parts.push(
+      `<rect x="${Math.min(zero, x(m))}" y="${y + 2}" width="${Math.abs(x(m) - zero)}" height="${rowH - 4}" fill="${r.color ?? (m >= 0 ? '#4e79a7' : '#e15759')}"><title>${escapeXml(tip)}</title></rect>`,
+    );
+    if (c) parts.push(`<line x1="${x(c[0])}" x2="${x(c[1])}" y1="${y + rowH / 2}" y2="${y + rowH / 2}" stroke="#000" stroke-width="1.2"/>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}" role="img"><title>${escapeXml(title)}</title><rect width="100%" height="100%" fill="#ffffff"/>${parts.join('')}</svg>`;
+}

@@ -7,7 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { ZooTransferResult, ZooTransferRun } from '../benchmark/zooTransfer.js';
-import { escapeXml, inlineSvg, viridis } from './figures.js';
+import { escapeXml, inlineSvg, intervalBarsSvg, viridis } from './figures.js';
+import { htmlTable as html, markdownTable as md, type Table } from './tables.js';
 
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3));
@@ -61,53 +62,10 @@ export function matrixHeatmapSvg(
 
 /** Horizontal bars: mean per-target Spearman per measure with its bootstrap interval as a whisker. */
 export function predictionSvg(rows: ZooTransferResult['prediction'], withSelf: boolean): string {
-  const ok = rows.filter((r) => (withSelf ? r.meanWithSelf : r.mean) !== null);
-  const label = 8 + 6.5 * Math.max(10, ...ok.map((r) => r.measure.length));
-  const barW = 360;
-  const rowH = 15;
-  const top = 40;
-  const height = top + rowH * ok.length + 30;
-  const width = label + barW + 60;
-  const x = (v: number) => label + ((v + 1) / 2) * barW; // −1 … 1
-  const parts: string[] = [];
-  parts.push(
-    `<text x="8" y="16" font-size="13" font-weight="bold">${escapeXml(`Mean per-target Spearman vs measured affinities (self ${withSelf ? 'included' : 'excluded'}), 95% CI`)}</text>`,
+  return intervalBarsSvg(
+    `Mean per-target Spearman vs measured affinities (self ${withSelf ? 'included' : 'excluded'}), 95% CI`,
+    rows.map((r) => ({ label: r.measure, value: withSelf ? r.meanWithSelf : r.mean, ci: withSelf ? r.ciWithSelf : r.ci })),
   );
-  for (const v of [-1, -0.5, 0, 0.5, 1]) {
-    parts.push(`<line x1="${x(v)}" x2="${x(v)}" y1="${top - 6}" y2="${top + rowH * ok.length}" stroke="${v === 0 ? '#444' : '#ccc'}"/>`);
-    parts.push(`<text x="${x(v)}" y="${top - 10}" font-size="10" text-anchor="middle">${v}</text>`);
-  }
-  ok.forEach((r, i) => {
-    const m = (withSelf ? r.meanWithSelf : r.mean)!;
-    const c = withSelf ? r.ciWithSelf : r.ci;
-    const y = top + i * rowH;
-    parts.push(`<text x="${label - 4}" y="${y + rowH * 0.75}" font-size="10" text-anchor="end">${escapeXml(r.measure)}</text>`);
-    const x0 = Math.min(x(0), x(m));
-    parts.push(
-      `<rect x="${x0}" y="${y + 2}" width="${Math.abs(x(m) - x(0))}" height="${rowH - 4}" fill="${m >= 0 ? '#4e79a7' : '#e15759'}"><title>${escapeXml(`${r.measure}: ${m.toFixed(3)} ${c ? `[${c[0].toFixed(3)}, ${c[1].toFixed(3)}]` : ''}`)}</title></rect>`,
-    );
-    if (c) parts.push(`<line x1="${x(c[0])}" x2="${x(c[1])}" y1="${y + rowH / 2}" y2="${y + rowH / 2}" stroke="#000" stroke-width="1.2"/>`);
-  });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}" role="img"><title>prediction vs measurement</title><rect width="100%" height="100%" fill="#ffffff"/>${parts.join('')}</svg>`;
-}
-
-interface Table {
-  head: string[];
-  rows: string[][];
-  /** Columns to right-align (numbers). */
-  numeric?: boolean[];
-}
-
-function md(t: Table): string {
-  const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const align = t.head.map((_, i) => (t.numeric?.[i] ? '---:' : '---'));
-  return [`| ${t.head.map(esc).join(' | ')} |`, `|${align.join('|')}|`, ...t.rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
-}
-
-function html(t: Table): string {
-  const e = escapeXml;
-  const cls = (i: number) => (t.numeric?.[i] ? ' class="num"' : '');
-  return `<table><tr>${t.head.map((h, i) => `<th${cls(i)}>${e(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${e(c)}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 export interface ZooTransferTables {
