@@ -10,12 +10,12 @@
  * samples, GPL/CC for MATE artwork); the Debian copyright files are copied next to them. They are used locally as
  * probe inputs and never redistributed by taskmap.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
+import { unpackDebianPackages } from '../io/debian.js';
 import { unsafeRelativePath } from '../io/paths.js';
 import { hashBytes, listImages } from './list.js';
 
@@ -169,68 +169,6 @@ export async function readProbeSet(dir: string): Promise<ProbeManifest | undefin
   }
 }
 
-function run(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; stdin?: NodeJS.ReadableStream } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    if (opts.stdin) opts.stdin.pipe(child.stdin!);
-    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new Error(`${cmd} not found`) : e));
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
-/** Unpack only `members` (tar wildcards) of a .deb into `dest`, without installing it. */
-async function unpackDeb(deb: string, dest: string, members: string[]): Promise<void> {
-  const dpkg = spawn('dpkg-deb', ['--fsys-tarfile', deb], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let dpkgErr = '';
-  dpkg.stderr.on('data', (d: Buffer) => (dpkgErr += d.toString()));
-  const dpkgDone = new Promise<number>((r, j) => {
-    dpkg.on('error', j);
-    dpkg.on('close', (c) => r(c ?? 1));
-  });
-  const tar = await run('tar', ['-x', '-C', dest, '--wildcards', ...members], { stdin: dpkg.stdout });
-  const dcode = await dpkgDone;
-  // tar stops reading once it has what it needs only with explicit names; a broken pipe from dpkg-deb is harmless.
-  if (tar.code !== 0) throw new Error(`unpacking ${basename(deb)} failed: ${tar.stderr.trim() || `tar exit ${tar.code}`}`);
-  if (dcode !== 0 && !/Broken pipe|signal/.test(dpkgErr)) throw new Error(`dpkg-deb --fsys-tarfile ${basename(deb)} failed: ${dpkgErr.trim()}`);
-}
-
-/** Download the packages' .deb files into `dir` with apt-get (running `apt-get update` once if root and needed). */
-async function aptDownload(packages: string[], dir: string, log: (m: string) => void): Promise<void> {
-  const attempt = () => run('apt-get', ['download', ...packages], { cwd: dir });
-  let r = await attempt().catch((e: Error) => {
-    throw new Error(
-      `${e.message}: the default probe set comes from Debian/Ubuntu packages via apt; on other systems pass --images <your photo folder> (or --debs with the .deb files of ${packages.join(', ')})`,
-    );
-  });
-  if (r.code !== 0 && /Unable to locate|no installation candidate|Couldn't find/i.test(r.stderr)) {
-    if (process.getuid?.() === 0) {
-      log('apt package lists are missing or stale: running apt-get update');
-      const u = await run('apt-get', ['update']);
-      if (u.code !== 0) throw new Error(`apt-get update failed: ${u.stderr.trim().split('\n').slice(-3).join(' ')}`);
-      r = await attempt();
-    } else {
-      throw new Error(`apt-get cannot find ${packages.join(', ')}: run \`sudo apt-get update\` first, then retry`);
-    }
-  }
-  if (r.code !== 0)
-    throw new Error(
-      `apt-get download ${packages.join(' ')} failed: ${r.stderr
-        .trim()
-        .split('\n')
-        .filter((l) => !/^W:/.test(l))
-        .slice(-3)
-        .join(' ')}`,
-    );
-}
-
 export interface FetchProbeOptions {
   dir?: string;
   /** Use .deb files from this folder instead of downloading (offline mirrors, CI caches). */
@@ -245,28 +183,21 @@ export async function fetchProbeImages(opts: FetchProbeOptions = {}): Promise<Pr
   const work = await mkdtemp(join(tmpdir(), 'taskmap-probe-'));
   try {
     const packages = probePackages();
-    const debDir = opts.debs ? resolve(opts.debs) : join(work, 'debs');
-    if (!opts.debs) {
-      await mkdir(debDir);
-      log(`downloading ${packages.join(', ')} with apt-get (about 165 MB; nothing is installed)`);
-      await aptDownload(packages, debDir, log);
-    }
-    const debs = new Map<string, { file: string; version: string }>();
-    for (const f of (await readdir(debDir)).filter((n) => n.endsWith('.deb'))) {
-      const info = await run('dpkg-deb', ['-f', join(debDir, f), 'Package', 'Version']);
-      const name = /Package:\s*(\S+)/.exec(info.stdout)?.[1];
-      const version = /Version:\s*(\S+)/.exec(info.stdout)?.[1] ?? '?';
-      if (name && packages.includes(name)) debs.set(name, { file: join(debDir, f), version });
-    }
-    const missing = packages.filter((p) => !debs.has(p));
-    if (missing.length) throw new Error(`no .deb for ${missing.join(', ')} in ${debDir}`);
     const root = join(work, 'root');
-    await mkdir(root);
-    for (const pkg of packages) {
-      const dirs = PROBE_SOURCES.filter((s) => s.package === pkg).map((s) => `./${s.dir}/*`);
-      log(`unpacking ${pkg}`);
-      await unpackDeb(debs.get(pkg)!.file, root, [...dirs, `./usr/share/doc/${pkg}/copyright`]);
-    }
+    const unpacked = await unpackDebianPackages(
+      packages.map((pkg) => ({
+        name: pkg,
+        members: [...PROBE_SOURCES.filter((s) => s.package === pkg).map((s) => `./${s.dir}/*`), `./usr/share/doc/${pkg}/copyright`],
+      })),
+      root,
+      {
+        debs: opts.debs,
+        log,
+        size: 'about 165 MB',
+        hint: `the default probe set comes from them; on other systems pass --images <your photo folder> (or --debs with the .deb files of ${packages.join(', ')})`,
+      },
+    );
+    const debs = new Map(unpacked.map((p) => [p.name, p]));
     const out = join(work, 'probe');
     await mkdir(join(out, 'licenses'), { recursive: true });
     const manifest: ProbeManifest = { created: new Date().toISOString(), maxSide: PROBE_MAX_SIDE, packages: [], images: [] };
