@@ -1,9 +1,11 @@
 /**
- * Eigen-decompositions: the full symmetric one (MDS, CCA whitening, kernels) via ml-matrix, and the
- * Perron–Frobenius vector of a positive matrix by power iteration (AHP, docs/taskonomy.md#ahp).
+ * Eigen-decompositions: the full symmetric one (MDS, CCA whitening, kernels, transferability scores) via LAPACK
+ * when the optional native engine is installed and ml-matrix otherwise, and the Perron–Frobenius vector of a
+ * positive matrix by power iteration (AHP, docs/taskonomy.md#ahp).
  */
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import { firstNonFinite, zeros, type Matrix } from './dense.js';
+import { lapackUnavailableReason, loadLapack, type NativeLapack } from './lapack.js';
 
 function checkSquareFinite(m: Matrix, name: string): void {
   if (m.rows !== m.cols) throw new Error(`${name}: matrix is ${m.rows}×${m.cols}, not square`);
@@ -17,12 +19,17 @@ function checkSquareFinite(m: Matrix, name: string): void {
   }
 }
 
+/** Which solver symmetricEigen uses: `auto` (native when available), or one forced (`lapack` throws when it is absent). */
+export type EigenEngine = 'auto' | 'lapack' | 'js';
+
 export interface SymmetricEigenOptions {
   /**
    * Largest accepted |a_ij − a_ji| relative to max |a|; default 1e-10 (GEMM results are symmetric only up to
    * rounding). The two triangles are averaged before decomposing.
    */
   symmetryTolerance?: number;
+  /** Default `auto`: LAPACK's dsyevd through the optional native engine (src/linalg/lapack.ts), else ml-matrix. */
+  engine?: EigenEngine;
 }
 
 export interface SymmetricEigen {
@@ -32,16 +39,23 @@ export interface SymmetricEigen {
   vectors: Matrix;
 }
 
-/** Eigen-decomposition of a real symmetric matrix (ml-matrix tridiagonal QL). Throws on asymmetric or non-finite input. */
+/**
+ * Eigen-decomposition of a real symmetric matrix: LAPACK's divide and conquer (dsyevd) when the optional native
+ * engine is installed, ml-matrix's tridiagonal QL otherwise; the two agree to rounding, except that each
+ * eigenvector's sign (and the basis of a repeated eigenvalue's eigenspace) is the solver's choice.
+ * Throws on asymmetric or non-finite input.
+ */
 export function symmetricEigen(m: Matrix, opts: SymmetricEigenOptions = {}): SymmetricEigen {
   checkSquareFinite(m, 'symmetricEigen');
+  const engine = opts.engine ?? 'auto';
+  if (engine !== 'auto' && engine !== 'lapack' && engine !== 'js') throw new Error(`symmetricEigen: engine must be auto, lapack or js, got ${String(engine)}`);
   const n = m.rows;
   const tol = opts.symmetryTolerance ?? 1e-10;
   let scale = 0;
   for (let k = 0; k < m.data.length; k++) scale = Math.max(scale, Math.abs(m.data[k]));
-  const a = new MlMatrix(n, n);
+  const sym = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
-    a.set(i, i, m.data[i * n + i]);
+    sym[i * n + i] = m.data[i * n + i];
     for (let j = i + 1; j < n; j++) {
       const aij = m.data[i * n + j];
       const aji = m.data[j * n + i];
@@ -52,11 +66,30 @@ export function symmetricEigen(m: Matrix, opts: SymmetricEigenOptions = {}): Sym
         );
       }
       const s = (aij + aji) / 2;
-      a.set(i, j, s);
-      a.set(j, i, s);
+      sym[i * n + j] = s;
+      sym[j * n + i] = s;
     }
   }
-  const evd = new EigenvalueDecomposition(a, { assumeSymmetric: true });
+  const lapack = engine === 'js' ? undefined : loadLapack();
+  if (engine === 'lapack' && !lapack) throw new Error(`symmetricEigen: the native LAPACK engine is unavailable: ${lapackUnavailableReason()}`);
+  return lapack ? nativeEigen(lapack, sym, n) : mlMatrixEigen(sym, n);
+}
+
+function nativeEigen(lapack: NativeLapack, sym: Float64Array, n: number): SymmetricEigen {
+  // dsyevd returns ascending values with eigenvector j as row j; reverse the order and transpose to columns.
+  const raw = lapack.eigh(sym, n);
+  const values = new Float64Array(n);
+  const vectors = zeros(n, n);
+  for (let j = 0; j < n; j++) {
+    const src = n - 1 - j;
+    values[j] = raw.values[src];
+    for (let i = 0; i < n; i++) vectors.data[i * n + j] = raw.vectors[src * n + i];
+  }
+  return { values, vectors };
+}
+
+function mlMatrixEigen(sym: Float64Array, n: number): SymmetricEigen {
+  const evd = new EigenvalueDecomposition(MlMatrix.from1DArray(n, n, sym), { assumeSymmetric: true });
   const raw = evd.realEigenvalues;
   const vecs = evd.eigenvectorMatrix;
   // ml-matrix returns ascending order for symmetric input; sort explicitly rather than rely on it.

@@ -1,0 +1,154 @@
+// taskmap's optional native engine: LAPACK's divide-and-conquer symmetric eigensolver and two BLAS Gram products,
+// all float64, through OpenBLAS + LAPACKE. The TypeScript side (src/linalg/lapack.ts) validates shapes and
+// symmetry, orders the output and falls back to JavaScript when this module is absent; the checks here only stop
+// a wrong call from reading or writing outside the buffers.
+#include <napi.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+// Declared here rather than taken from OpenBLAS's cblas.h: other distributions ship a reference cblas.h without
+// them, while the symbols are always in libopenblas, which binding.gyp links.
+extern "C" {
+void openblas_set_num_threads(int);
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+}
+
+namespace {
+
+bool ThrowType(Napi::Env env, const std::string& msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return false;
+}
+
+// A dimension argument: a non-negative integer small enough for LAPACK's 32-bit lapack_int.
+bool ReadDim(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, int64_t* out) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsNumber()) return ThrowType(env, std::string(fn) + ": " + name + " must be a number");
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d != std::floor(d) || d > 2147483647.0) {
+    return ThrowType(env, std::string(fn) + ": " + name + " must be an integer in 0…2147483647");
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+// A Float64Array argument holding exactly `expected` values.
+bool ReadArray(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, uint64_t expected, double** out) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    return ThrowType(env, std::string(fn) + ": " + name + " must be a Float64Array");
+  }
+  Napi::Float64Array a = info[i].As<Napi::Float64Array>();
+  if (static_cast<uint64_t>(a.ElementLength()) != expected) {
+    return ThrowType(env, std::string(fn) + ": " + name + " holds " + std::to_string(a.ElementLength()) + " values, expected " +
+                              std::to_string(expected));
+  }
+  *out = a.Data();
+  return true;
+}
+
+// eigh(a, n): a is an n×n symmetric matrix (row-major; only one triangle is read). Returns { values, vectors }:
+// values ascending; vectors n×n with ROW j the unit eigenvector of values[j]. dsyevd is called in column-major
+// layout on a copy of the row-major input — the transpose of a symmetric matrix is itself — so the eigenvectors,
+// which LAPACK writes as columns, come out as contiguous rows and LAPACKE needs no transposed copies.
+Napi::Value Eigh(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t n;
+  double* a;
+  if (!ReadDim(info, 1, "eigh", "n", &n)) return env.Undefined();
+  // dsyevd's workspace (1 + 6n + 2n² doubles) is sized in a 32-bit lapack_int.
+  if (n > 32767) {
+    ThrowType(env, "eigh: n = " + std::to_string(n) + " exceeds 32767, the largest size LAPACK's 32-bit workspace count allows");
+    return env.Undefined();
+  }
+  if (!ReadArray(info, 0, "eigh", "a", static_cast<uint64_t>(n) * static_cast<uint64_t>(n), &a)) return env.Undefined();
+  Napi::Float64Array values = Napi::Float64Array::New(env, static_cast<size_t>(n));
+  Napi::Float64Array vectors = Napi::Float64Array::New(env, static_cast<size_t>(n * n));
+  if (n > 0) {
+    std::memcpy(vectors.Data(), a, static_cast<size_t>(n * n) * sizeof(double));
+    lapack_int info_ = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', static_cast<lapack_int>(n), vectors.Data(), static_cast<lapack_int>(n),
+                                      values.Data());
+    if (info_ != 0) {
+      std::string why = info_ < 0 ? "argument " + std::to_string(-info_) + " was invalid"
+                                  : "the algorithm failed to converge (info " + std::to_string(info_) + ")";
+      if (info_ == LAPACK_WORK_MEMORY_ERROR) why = "out of memory for the workspace";
+      Napi::Error::New(env, "eigh: LAPACKE_dsyevd failed: " + why).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("values", values);
+  out.Set("vectors", vectors);
+  return out;
+}
+
+// syrk(x, n, k): the n×n Gram matrix X·Xᵀ of a row-major n×k X (dsyrk fills one triangle; the other is mirrored).
+Napi::Value Syrk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t n, k;
+  double* x;
+  if (!ReadDim(info, 1, "syrk", "n", &n) || !ReadDim(info, 2, "syrk", "k", &k)) return env.Undefined();
+  if (!ReadArray(info, 0, "syrk", "x", static_cast<uint64_t>(n) * static_cast<uint64_t>(k), &x)) return env.Undefined();
+  Napi::Float64Array c = Napi::Float64Array::New(env, static_cast<size_t>(n * n));
+  if (n > 0 && k > 0) {
+    double* cd = c.Data();
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(k), 1.0, x, static_cast<int>(k), 0.0, cd,
+                static_cast<int>(n));
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0; j < i; j++) cd[i * n + j] = cd[j * n + i];
+  }
+  return c;
+}
+
+// gemmAbt(a, m, b, n, k): the m×n product A·Bᵀ of row-major A (m×k) and B (n×k), the shape of GemmEngine.abt.
+Napi::Value GemmAbt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t m, n, k;
+  double *a, *b;
+  if (!ReadDim(info, 1, "gemmAbt", "m", &m) || !ReadDim(info, 3, "gemmAbt", "n", &n) || !ReadDim(info, 4, "gemmAbt", "k", &k)) {
+    return env.Undefined();
+  }
+  if (!ReadArray(info, 0, "gemmAbt", "a", static_cast<uint64_t>(m) * static_cast<uint64_t>(k), &a)) return env.Undefined();
+  if (!ReadArray(info, 2, "gemmAbt", "b", static_cast<uint64_t>(n) * static_cast<uint64_t>(k), &b)) return env.Undefined();
+  Napi::Float64Array c = Napi::Float64Array::New(env, static_cast<size_t>(m * n));
+  if (m > 0 && n > 0 && k > 0) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0, a,
+                static_cast<int>(k), b, static_cast<int>(k), 0.0, c.Data(), static_cast<int>(n));
+  }
+  return c;
+}
+
+// threads(): OpenBLAS's thread count; threads(t) sets it first (t ≥ 1).
+Napi::Value Threads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    int64_t t;
+    if (!ReadDim(info, 0, "threads", "t", &t)) return env.Undefined();
+    if (t < 1) {
+      ThrowType(env, "threads: t must be at least 1");
+      return env.Undefined();
+    }
+    openblas_set_num_threads(static_cast<int>(t));
+  }
+  return Napi::Number::New(env, openblas_get_num_threads());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("eigh", Napi::Function::New(env, Eigh, "eigh"));
+  exports.Set("syrk", Napi::Function::New(env, Syrk, "syrk"));
+  exports.Set("gemmAbt", Napi::Function::New(env, GemmAbt, "gemmAbt"));
+  exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
+  exports.Set("config", Napi::String::New(env, openblas_get_config()));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(taskmap_lapack, Init)
