@@ -2,17 +2,26 @@
  * Use case: rank candidate sources (members of a feature set, or model/layer entries) for a target on the same
  * probe images. The target is any of the kinds the library ranks against: a member, a representation file (.npy
  * features of a model trained on the new task), or a labels file (one class label or regression value per image).
- * The shells name the target; this module reads it.
+ * The shells name the target; this module reads it. The measure is a representation measure (RSA, DDS, CKA, …) or
+ * a label-based transferability score (LogME, LEEP, …; docs/transferability.md); `rankAll` puts several of them
+ * side by side in one table (`taskmap rank --measure all`).
  */
 import { extname } from 'node:path';
-import { loadRepresentation } from '../features/featureSet.js';
+import { loadFeatureSet, loadRepresentation } from '../features/featureSet.js';
 import { applyImageList, type ImageList } from '../features/imageIdentity.js';
 import type { Representation } from '../features/types.js';
 import { readInputText } from '../io/input.js';
 import { parseCsv } from '../io/labelledMatrix.js';
-import { catalogueEntry } from '../measures/catalogue.js';
+import { catalogueEntry, entriesFor, findEntry } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
 import { rankSources, type LabelKind, type RankOptions, type RankResult, type Target } from '../taxonomy/rank.js';
+import { rankTable, standardRankMeasures, type RankTable, type RankTableOptions } from '../taxonomy/rankTable.js';
+import { isScoreId, scoreOf } from '../taxonomy/scoreColumns.js';
+
+export { standardRankMeasures, type RankTable, type RankTableOptions };
+
+/** `--measure all`: every standard score, then rsa and the default dds (standardRankMeasures). */
+export const ALL_MEASURES = 'all';
 
 /** File extensions read as a labels target. */
 export const LABEL_FILE_EXTENSIONS: readonly string[] = ['.csv', '.txt'];
@@ -69,10 +78,28 @@ export async function loadTarget(spec: TargetSpec, n: number): Promise<Target> {
   }
 }
 
-/** A representation-measure id for ranking, canonical (ranking compares representations). */
+/**
+ * A measure id for ranking, canonical: a representation measure (ranking compares representations) or a
+ * label-based score. Task measures (Fisher distances over labelled data sets) are refused with the catalogue's list.
+ */
 export function rankMeasure(id: string): string {
+  if (id.trim() === ALL_MEASURES) throw new Error('"all" names the score table: call rankAll (taskmap rank --measure all)');
+  if (isScoreId(id)) return scoreOf(id).id;
+  const e = findEntry(id);
+  if (!e) {
+    const known = [...entriesFor('representations'), ...entriesFor('labels'), ...entriesFor('source-probabilities')].map((x) => x.family);
+    throw new Error(`unknown measure "${id.split(':')[0].trim()}" (known: ${known.join(', ')}; or "all" for the score table)`);
+  }
+  if (e.input !== 'representations') {
+    throw new Error(`"${e.family}" is a ${e.input} measure, not one that ranks sources (rank with a representation measure or a score: see \`taskmap measures\`)`);
+  }
   catalogueEntry(id, 'representations');
   return canonicalMeasureId(id);
+}
+
+/** The human name of a ranking measure id. */
+export function rankMeasureName(id: string): string {
+  return isScoreId(id) ? scoreOf(id).family.name : describeMeasure(id).name;
 }
 
 /** Rank the candidates for a target: the library's rankSources, with the measure checked by the catalogue. */
@@ -83,5 +110,20 @@ export async function rank(
 ): Promise<{ result: RankResult; measureName: string }> {
   const measure = rankMeasure(opts.measure);
   const result = await rankSources(candidates, target, { ...opts, measure });
-  return { result, measureName: describeMeasure(measure).name };
+  return { result, measureName: rankMeasureName(measure) };
+}
+
+/** Several measures side by side (`--measure all`): the library's rankTable, every id checked by the catalogue first. */
+export async function rankAll(candidates: Representation[], target: Target, opts: RankTableOptions = {}): Promise<RankTable> {
+  const measures = opts.measures?.map(rankMeasure);
+  return rankTable(candidates, target, { ...opts, measures, sortBy: opts.sortBy === undefined ? undefined : rankMeasure(opts.sortBy) });
+}
+
+/**
+ * The source models' class probabilities on the target images, for LEEP and NCE: a feature set (a folder of .npy,
+ * a .npz or a .safetensors) with one member per source model, each N × C_s softmax outputs. Members are matched to
+ * candidates by label (the candidate's label, else its model part before the separator; see matchProbabilities).
+ */
+export async function loadProbabilities(path: string): Promise<Representation[]> {
+  return (await loadFeatureSet(path)).members;
 }

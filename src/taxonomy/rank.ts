@@ -20,7 +20,9 @@ import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resa
 import { centerMatrix, maxAbs, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
 import { describeMeasure, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
 import { crossSimilarity, preparedCacheKey, PreparedCache, prepareRepresentation } from '../measures/similarity.js';
+import type { ScoreTarget } from '../transferability/index.js';
 import { closeMatches } from '../util/names.js';
+import { isScoreId, matchProbabilities, regressionValues, scoreColumns, scoreOf, scoreTargetOf } from './scoreColumns.js';
 
 export type LabelKind = 'class' | 'regression';
 
@@ -38,8 +40,9 @@ export type Target =
  * - `class-weighted-simplex`: x_i = (e_{y_i} − 1/C) / π_{y_i}, π = class proportions (see targetFromLabels).
  * - `label-matrix`: no features — the label RDM itself (see rankSources).
  * - `value`: the regression value itself, one feature per image.
+ * - `codes`: class codes 0…C−1 over the distinct labels, as the label-based scores take them (no features).
  */
-export type LabelEncoding = 'one-hot' | 'class-weighted-simplex' | 'label-matrix' | 'value';
+export type LabelEncoding = 'one-hot' | 'class-weighted-simplex' | 'label-matrix' | 'value' | 'codes';
 
 export interface LabelTargetInfo {
   kind: LabelKind;
@@ -72,8 +75,6 @@ function resolveMeasure(measure: string | MeasureConfig): { config: MeasureConfi
   const config = typeof measure === 'string' ? parseMeasure(measure) : measure;
   return { config, id: measureId(config), pipeline: pipelineOf(config) };
 }
-
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** DDS functions f (docs/measures.md#kernels-and-distances) that are dissimilarities (RSA RDMs always are). */
 const DISTANCE_KERNELS = new Set(['pearson', 'euclidean', 'cosine']);
@@ -200,16 +201,7 @@ export async function targetFromLabels(labels: readonly (string | number)[], kin
   if (n < 4) throw new Error(`${name}: need labels for at least 4 images, got ${n}`);
 
   if (kind === 'regression') {
-    const data = new Float64Array(n);
-    labels.forEach((l, i) => {
-      // Plain decimals only: Number() would also take "", "0x1f" and "Infinity".
-      const x = typeof l === 'number' ? l : typeof l === 'string' && DECIMAL.test(l.trim()) ? Number(l) : Number.NaN;
-      if (!Number.isFinite(x)) throw new Error(`${name}: regression target of image ${i} is "${String(l)}", not a finite number`);
-      data[i] = x;
-    });
-    if (data.every((x) => x === data[0])) {
-      throw new Error(`${name}: all ${n} regression values are equal (${data[0]}), so the target has no structure to rank sources by`);
-    }
+    const data = regressionValues(labels, name);
     const problem = scalarTargetProblem(pipeline);
     if (problem) {
       throw new Error(
@@ -276,7 +268,16 @@ export function bootstrapSubsets(n: number, subset: number, draws: number, seed:
 // ---------------------------------------------------------------------------------------------------------
 
 export interface RankOptions {
+  /**
+   * A representation measure (`rsa`, `dds:…`, `cka`, … or its parsed form) or a label-based score id (`logme`,
+   * `knn:k=5`, …; docs/transferability.md). Scores need a labels target.
+   */
   measure: string | MeasureConfig;
+  /**
+   * The source models' class probabilities on the target images (members of a feature set, one per source model),
+   * for LEEP and NCE; matched to candidates by label (see matchProbabilities).
+   */
+  probabilities?: readonly Representation[];
   /** Number of subsampling draws; 0 or absent = scores on all images only. */
   bootstrap?: number;
   /** Images per draw (default min(200, ⌊n/2⌋)); must be less than n. */
@@ -346,9 +347,29 @@ export interface RankResult {
   n_images: number;
   ranking: RankEntry[];
   groups?: ModelEntry[];
-  bootstrap: { draws: number; subset: number; seed: number; generator: string } | null;
-  /** With keepDraws: scores[d][k] of draw d for candidate `labels[k]` (candidates in input order). */
-  draws?: { labels: string[]; scores: number[][] };
+  bootstrap: BootstrapInfo | null;
+  /**
+   * With keepDraws: scores[d][k] of the d-th used draw for candidate `labels[k]` (candidates in input order);
+   * `skipped` lists the draws (1-based) left out, when any were.
+   */
+  draws?: { labels: string[]; scores: number[][]; skipped?: number[] };
+  /** Candidates without a score (only in a score table's columns: rankTable), with the reason; absent when none. */
+  missing?: { label: string; reason: string }[];
+}
+
+export interface BootstrapInfo {
+  /** Draws requested. */
+  draws: number;
+  subset: number;
+  seed: number;
+  generator: string;
+  /**
+   * Draws left out of the statistics: for a score, a draw in which some class has fewer images than the score
+   * needs (docs/transferability.md#bootstrap). Means, intervals and P(best) are over the other draws.
+   */
+  skipped: number;
+  /** Why draws were skipped: each distinct reason with its number of draws. */
+  skipReasons?: { reason: string; draws: number }[];
 }
 
 function unknownMember(label: string, labels: string[]): Error {
@@ -390,8 +411,11 @@ function argmaxAll(keys: ArrayLike<number>, idx: readonly number[]): number[] {
   return idx.filter((i) => keys[i] === best);
 }
 
-/** Step 1: the bootstrap options, checked before any work (a typo fails before minutes of work). */
-function checkBootstrapOptions(opts: RankOptions, n: number): { draws: number; subset: number; seed: number } {
+/**
+ * Step 1: the bootstrap options, checked before any work (a typo fails before minutes of work).
+ * @internal
+ */
+export function checkBootstrapOptions(opts: Pick<RankOptions, 'bootstrap' | 'subset' | 'seed'>, n: number): { draws: number; subset: number; seed: number } {
   const draws = opts.bootstrap ?? 0;
   if (!(Number.isInteger(draws) && draws >= 0)) throw new Error(`bootstrap: the number of draws must be a whole number, got ${draws}`);
   if (draws === 0 && (opts.subset !== undefined || opts.seed !== undefined)) {
@@ -584,20 +608,180 @@ function groupByModel(
 }
 
 /**
- * Rank candidate sources by their similarity to a target (see the module comment). Candidates must share their
- * images with the target; a member target is excluded from its candidates.
+ * The measure's values for every candidate before ranking: on all images and on each draw.
+ * @internal
  */
-export async function rankSources(candidates: Representation[], target: Target, opts: RankOptions): Promise<RankResult> {
-  const measure = resolveMeasure(opts.measure);
-  const { config, id } = measure;
-  const larger = describeMeasure(id).largerIsMoreSimilar;
+export interface Scored {
+  id: string;
+  larger: boolean;
+  info: TargetInfo;
+  n: number;
+  pool: Representation[];
+  /** Per candidate; null = no value (a score table's blank cell), with the reason in `missing`. */
+  full: (number | null)[];
+  missing?: (string | null)[];
+  /** scores[d·m + k] over all `draws` (m = pool size); skipped draws are left out of every statistic. */
+  boot?: { draws: number; subset: number; seed: number; scores: Float64Array; skipped: ReadonlyMap<number, string> };
+}
+
+const GENERATOR = 'mulberry32 + partial Fisher–Yates (src/linalg/resample.ts)';
+
+/**
+ * Steps 5–7: statistics over the used draws, the ranking, each model's best layer, the kept draws.
+ * @internal
+ */
+export function assembleRanking(s: Scored, opts: Pick<RankOptions, 'groupBy' | 'separator' | 'keepDraws'>): RankResult {
+  const sign = s.larger ? 1 : -1;
+  const mAll = s.pool.length;
+  const kept = s.full.flatMap((v, k) => (v === null ? [] : [k]));
+  const pool = kept.map((k) => s.pool[k]);
+  const score = kept.map((k) => s.full[k]!);
   // Work with keys where larger is always better; report scores as the measure gives them.
-  const sign = larger ? 1 : -1;
+  const key = score.map((v) => sign * v);
+  const m = kept.length;
+  let scores: Float64Array | undefined;
+  let used: number[] = [];
+  let bootstrap: BootstrapInfo | null = null;
+  if (s.boot) {
+    const b = s.boot;
+    used = Array.from({ length: b.draws }, (_, d) => d).filter((d) => !b.skipped.has(d));
+    if (used.length > 0 && m > 0) {
+      const sc = new Float64Array(used.length * m);
+      used.forEach((d, u) => kept.forEach((k, j) => (sc[u * m + j] = b.scores[d * mAll + k])));
+      scores = sc;
+    }
+    bootstrap = { draws: b.draws, subset: b.subset, seed: b.seed, generator: GENERATOR, skipped: b.skipped.size };
+    if (b.skipped.size > 0) {
+      const reasons = new Map<string, number>();
+      for (const r of b.skipped.values()) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+      bootstrap.skipReasons = [...reasons].map(([reason, draws]) => ({ reason, draws }));
+    }
+  }
+
+  // 5. Per-candidate statistics over the draws, and the ranking.
+  const table: DrawTable = { scores, draws: used.length, m, sign };
+  const pBest = bestFractions(table);
+  const stats = (k: number): Pick<RankEntry, 'mean' | 'ci95' | 'pBest'> => {
+    if (!scores) return { mean: null, ci95: null, pBest: null };
+    const v = Array.from({ length: used.length }, (_, d) => scores[d * m + k]);
+    return { mean: v.reduce((a, b) => a + b, 0) / v.length, ci95: [percentile(v, 2.5), percentile(v, 97.5)], pBest: pBest[k] };
+  };
+  const ranks = competitionRanks(key);
+  const all = Array.from({ length: m }, (_, k) => k);
+  const order = all.slice().sort((a, b) => key[b] - key[a] || a - b);
+  const ranking: RankEntry[] = order.map((k) => ({ label: pool[k].label, score: score[k], ...stats(k), rank: ranks[k] }));
+
+  const result: RankResult = { measure: s.id, largerIsMoreSimilar: s.larger, target: s.info, n_images: s.n, ranking, bootstrap };
+  // 6. Models: each one's best layer.
+  if (opts.groupBy === 'model') result.groups = m > 0 ? groupByModel(pool, score, key, table, pBest, stats, opts.separator) : [];
+  // 7. Every draw's scores, on request.
+  if (opts.keepDraws && s.boot) {
+    result.draws = { labels: pool.map((c) => c.label), scores: used.map((_, u) => (scores ? Array.from(scores.subarray(u * m, (u + 1) * m)) : [])) };
+    if (s.boot.skipped.size > 0) result.draws.skipped = [...s.boot.skipped.keys()].sort((a, b) => a - b).map((d) => d + 1);
+  }
+  const missing = (s.missing ?? []).flatMap((reason, k) => (reason === null ? [] : [{ label: s.pool[k].label, reason }]));
+  if (missing.length > 0) result.missing = missing;
+  return result;
+}
+
+/**
+ * Candidates must be there and be told apart by their labels.
+ * @internal
+ */
+export function checkCandidates(candidates: Representation[]): void {
   if (candidates.length === 0) throw new Error('no candidate sources to rank');
-  const n = candidates[0].n;
   const labels = candidates.map((c) => c.label);
   const dup = labels.find((l, i) => labels.indexOf(l) !== i);
   if (dup !== undefined) throw new Error(`two candidates are labelled "${dup}"; labels must be unique to rank them`);
+}
+
+/**
+ * A labels target for the scores: its labels on all images, or a clear refusal of any other target.
+ * @internal
+ */
+export function scoreLabels(target: Target, n: number, measure: string): { target: ScoreTarget; name: string; info: TargetInfo } {
+  if (target.kind !== 'labels') {
+    const what = target.kind === 'member' ? `a member ("${target.label}")` : `features (${target.representation.label})`;
+    throw new Error(
+      `${measure} is a label-based score: it needs the new task's labels as the target (one label per probe image), not ${what}; ` +
+        'rank against a member or features with a representation measure (rsa, dds, cka)',
+    );
+  }
+  const name = target.label ?? 'labels';
+  if (target.labels.length !== n) {
+    throw new Error(`${name}: ${target.labels.length} labels but the candidates have ${n} images (one label per probe image, in the feature set's order)`);
+  }
+  if (target.labelKind !== 'class' && target.labelKind !== 'regression') {
+    throw new Error(`${name}: label kind must be "class" or "regression", got "${String(target.labelKind)}"`);
+  }
+  const t = scoreTargetOf(target.labels, target.labelKind, name);
+  const labels: LabelTargetInfo =
+    t.kind === 'class' ? { kind: 'class', encoding: 'codes', classes: t.classes, counts: t.counts } : { kind: 'regression', encoding: 'value' };
+  return { target: t, name, info: { kind: 'labels', label: name, source: name, features: t.kind === 'class' ? t.classes.length : t.values.cols, labels } };
+}
+
+/**
+ * A draw as errors name it.
+ * @internal
+ */
+export function drawName(draws: number, seed: number, subset: number): (d: number) => string {
+  return (d) => `bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images)`;
+}
+
+/** rankSources for a label-based score: every candidate scored against the labels (src/transferability). */
+async function rankByScore(candidates: Representation[], target: Target, id: string, opts: RankOptions): Promise<RankResult> {
+  checkCandidates(candidates);
+  const n = candidates[0].n;
+  const { draws, subset, seed } = checkBootstrapOptions(opts, n);
+  const { id: canonical } = scoreOf(id);
+  const labels = scoreLabels(target, n, canonical);
+  const engine = opts.engine ?? (await getGemmEngine());
+  const probabilities = opts.probabilities ? matchProbabilities(candidates, opts.probabilities, opts.separator) : undefined;
+  const subsets = draws > 0 ? bootstrapSubsets(n, subset, draws, seed) : [];
+  const [col] = await scoreColumns(candidates, {
+    ids: [canonical],
+    target: labels.target,
+    targetName: labels.name,
+    probabilities,
+    subsets,
+    drawName: drawName(draws, seed, subset),
+    strict: true,
+    engine,
+    onStep: (done, total) => {
+      if (done > 0) opts.onProgress?.(done, total);
+    },
+  });
+  if (draws > 0 && col.skipped.size === draws) {
+    throw new Error(
+      `${col.id}: all ${draws} bootstrap draws were skipped (${col.skipped.get(0)}); use more images per draw than ${subset}, or fewer, larger classes`,
+    );
+  }
+  return assembleRanking(
+    {
+      id: col.id,
+      larger: true,
+      info: labels.info,
+      n,
+      pool: candidates,
+      full: col.full,
+      boot: draws > 0 ? { draws, subset, seed, scores: col.draws!, skipped: col.skipped } : undefined,
+    },
+    opts,
+  );
+}
+
+/**
+ * Rank candidate sources by their similarity to a target (see the module comment), or by a label-based score
+ * against the target labels. Candidates must share their images with the target; a member target is excluded
+ * from its candidates.
+ */
+export async function rankSources(candidates: Representation[], target: Target, opts: RankOptions): Promise<RankResult> {
+  if (typeof opts.measure === 'string' && isScoreId(opts.measure)) return rankByScore(candidates, target, opts.measure, opts);
+  const measure = resolveMeasure(opts.measure);
+  const { config, id } = measure;
+  const larger = describeMeasure(id).largerIsMoreSimilar;
+  checkCandidates(candidates);
+  const n = candidates[0].n;
   // 1. Options first, so that a typo fails before minutes of work.
   const { draws, subset, seed } = checkBootstrapOptions(opts, n);
   const engine = opts.engine ?? (await getGemmEngine());
@@ -606,42 +790,27 @@ export async function rankSources(candidates: Representation[], target: Target, 
   // 2. The target, the candidates it leaves, and how to rebuild it on a subset of images.
   const { pool, info, build } = resolveTarget(candidates, target, measure, opts, engine);
   if (pool.length === 0) throw new Error(`no candidate sources left: the only member is the target ${info.label}`);
-  const m = pool.length;
 
   // 3. Scores on all images.
   const target0 = await build();
   info.features = target0.rep.p;
   if ('labelTarget' in target0.rep) info.labels = (target0.rep as LabelRepresentation).labelTarget;
   const full = await crossSimilarity(pool, [target0.rep], config, { ...gemm, cache: target0.cache });
-  const score = Array.from(full.matrix.data);
-  const key = score.map((s) => sign * s);
 
   // 4. Subsampling.
   const scores = draws > 0 ? await drawScores(pool, build, config, gemm, { n, draws, subset, seed }, opts.onProgress) : undefined;
-  const boot: RankResult['bootstrap'] = draws > 0 ? { draws, subset, seed, generator: 'mulberry32 + partial Fisher–Yates (src/linalg/resample.ts)' } : null;
 
-  // 5. Per-candidate statistics over the draws, and the ranking.
-  const table: DrawTable = { scores, draws, m, sign };
-  const pBest = bestFractions(table);
-  const stats = (k: number): Pick<RankEntry, 'mean' | 'ci95' | 'pBest'> => {
-    if (!scores) return { mean: null, ci95: null, pBest: null };
-    const v = Array.from({ length: draws }, (_, d) => scores[d * m + k]);
-    return { mean: v.reduce((a, b) => a + b, 0) / draws, ci95: [percentile(v, 2.5), percentile(v, 97.5)], pBest: pBest[k] };
-  };
-  const ranks = competitionRanks(key);
-  const all = Array.from({ length: m }, (_, k) => k);
-  const order = all.slice().sort((a, b) => key[b] - key[a] || a - b);
-  const ranking: RankEntry[] = order.map((k) => ({ label: pool[k].label, score: score[k], ...stats(k), rank: ranks[k] }));
-
-  const result: RankResult = { measure: id, largerIsMoreSimilar: larger, target: info, n_images: n, ranking, bootstrap: boot };
-  // 6. Models: each one's best layer.
-  if (opts.groupBy === 'model') result.groups = groupByModel(pool, score, key, table, pBest, stats, opts.separator);
-  // 7. Every draw's scores, on request.
-  if (opts.keepDraws && scores) {
-    result.draws = {
-      labels: pool.map((c) => c.label),
-      scores: Array.from({ length: draws }, (_, d) => Array.from(scores.subarray(d * m, (d + 1) * m))),
-    };
-  }
-  return result;
+  // 5–7.
+  return assembleRanking(
+    {
+      id,
+      larger,
+      info,
+      n,
+      pool,
+      full: Array.from(full.matrix.data),
+      boot: scores ? { draws, subset, seed, scores, skipped: new Map() } : undefined,
+    },
+    opts,
+  );
 }

@@ -4,9 +4,11 @@ import { loadFeatureSet } from '../../features/featureSet.js';
 import { readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { getGemmEngine, type EngineKind, type Precision } from '../../linalg/gemm.js';
-import { LABEL_KINDS, loadTarget, rank, targetFileKind, type TargetSpec } from '../../ops/rank.js';
+import { ALL_MEASURES, LABEL_KINDS, loadProbabilities, loadTarget, rank, rankAll, rankMeasure, targetFileKind, type RankTable, type TargetSpec } from '../../ops/rank.js';
+import { CATALOGUE } from '../../ops/measures.js';
 import type { LabelKind, RankEntry, RankResult } from '../../taxonomy/rank.js';
-import { addMeasureOptions, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
+import { isScoreId } from '../../taxonomy/scoreColumns.js';
+import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { parseNumber, UsageError } from '../util.js';
@@ -58,18 +60,24 @@ function padLabels(header: string[], rows: string[][], col: number): void {
   for (const r of rows) r[col] = r[col].padEnd(w);
 }
 
+function targetText(t: RankResult['target']): string {
+  if (t.kind !== 'labels') return `${t.kind === 'member' ? 'member' : 'features'} ${t.label}`;
+  if (t.labels!.kind !== 'class') return `regression target ${t.label}`;
+  const rdm = t.labels!.encoding === 'codes' ? '' : '; label RDM: same class 0, different 1';
+  return `class labels ${t.label} (${t.labels!.classes!.length} classes${rdm})`;
+}
+
+function bootText(b: { draws: number; subset: number; seed: number } | null): string {
+  return b ? `${b.draws} draws of ${b.subset} images (seed ${b.seed})` : 'no bootstrap';
+}
+
 export function formatRanking(result: RankResult): string {
   const boot = result.bootstrap !== null;
   const t = result.target;
-  const what =
-    t.kind === 'labels'
-      ? t.labels!.kind === 'class'
-        ? `class labels ${t.label} (${t.labels!.classes!.length} classes; label RDM: same class 0, different 1)`
-        : `regression target ${t.label}`
-      : `${t.kind === 'member' ? 'member' : 'features'} ${t.label}`;
+  const what = targetText(t);
   const lines = [
     `${result.measure} · target: ${what} · ${result.n_images} images · ` +
-      (boot ? `${result.bootstrap!.draws} draws of ${result.bootstrap!.subset} images (seed ${result.bootstrap!.seed})` : 'no bootstrap'),
+      bootText(result.bootstrap),
   ];
   if (t.excluded) lines.push(`(${t.excluded} is the target and is not ranked)`);
   const header = ['rank', 'label', 'score', ...(boot ? ['mean', '95% interval', 'P(best)'] : [])];
@@ -91,16 +99,89 @@ export function formatRanking(result: RankResult): string {
   padLabels(header, rows, 1);
   lines.push(formatTable(header, rows));
   if (boot) {
+    const b = result.bootstrap!;
     lines.push(
       '',
-      `mean and 95% interval: over the draws (each on ${result.bootstrap!.subset} images); P(best): share of draws in which the entry scored best.`,
+      `mean and 95% interval: over the draws (each on ${b.subset} images); P(best): share of draws in which the entry scored best.`,
     );
+    if (b.skipped > 0) {
+      const why = (b.skipReasons ?? []).map((r) => `${r.reason} (${r.draws})`).join('; ');
+      lines.push(`${b.skipped} of ${b.draws} draws skipped, the statistics are over the other ${b.draws - b.skipped}: ${why}`);
+    }
   }
   return lines.join('\n');
 }
 
+/** A table with a footer row under a rule (formatTable's own rule, repeated). */
+function withFooter(header: string[], rows: string[][], footer: string[]): string {
+  const text = formatTable(header, [...rows, footer]).split('\n');
+  const rule = text[1];
+  return [...text.slice(0, -1), rule, text[text.length - 1]].join('\n');
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(ms < 10_000 ? 3 : 1);
+}
+
+/** `--measure all`: one row per candidate, one column per measure, wall times in the footer, then the notes. */
+export function formatRankTable(t: RankTable): string {
+  const lines = [`${t.measures.length} measures · target: ${targetText(t.target)} · ${t.n_images} images · ${bootText(t.bootstrap)} · sorted by ${t.sortBy}`];
+  if (t.target.excluded) lines.push(`(${t.target.excluded} is the target and is not ranked)`);
+  const cell = (v: number | null) => (v === null ? '' : fmt(v));
+  const times = ['', 'wall time (s)', ...t.columns.map((c) => seconds(c.ms))];
+  if (t.groups) {
+    const sortAt = t.measures.indexOf(t.sortBy);
+    const gh = ['rank', 'model', `best layer (by ${t.sortBy})`, ...t.measures];
+    const gr = t.groups.map((g) => {
+      const best = g.best[sortAt];
+      return [g.rank === null ? '' : String(g.rank), g.model, best ? `${best.layer} (of ${g.layers})` : '', ...g.best.map((b) => cell(b?.score ?? null))];
+    });
+    padLabels(gh, gr, 1);
+    padLabels(gh, gr, 2);
+    lines.push('', "models, ranked by their best layer (each measure's value is the model's best layer under that measure):", formatTable(gh, gr), '', 'all layers:');
+  } else lines.push('');
+  const header = ['rank', 'label', ...t.measures];
+  const rows = t.rows.map((r) => [r.rank === null ? '' : String(r.rank), r.label, ...r.values.map(cell)]);
+  padLabels(header, rows, 1);
+  lines.push(withFooter(header, rows, times));
+  if (t.bootstrap) {
+    const bh = ['measure', 'draws used', 'most often best', 'P(best)'];
+    const br = t.columns.map((c) => {
+      const b = c.result?.bootstrap;
+      const top = (c.result?.ranking ?? []).filter((e) => e.pBest !== null).sort((a, b2) => b2.pBest! - a.pBest!)[0];
+      return [c.id, b ? String(b.draws - b.skipped) : '0', top?.label ?? '', top ? fmt(top.pBest, 3) : ''];
+    });
+    padLabels(bh, br, 0);
+    padLabels(bh, br, 2);
+    lines.push('', `over the ${t.bootstrap.draws} draws (each on ${t.bootstrap.subset} images; means and 95% intervals of every cell in --out):`, formatTable(bh, br));
+  }
+  if (t.notes.length) lines.push('', 'notes:', ...t.notes.map((n) => `- ${n}`));
+  return lines.join('\n');
+}
+
+/**
+ * `--measure`: a representation measure (with its per-parameter flags), a score id (its parameters in the id:
+ * logme:solver=icml), or "all" (the score table). Flags of representation measures do not apply to the others.
+ */
+function rankMeasureFromOptions(o: MeasureOptions): string {
+  const base = o.measure.trim();
+  if (base !== ALL_MEASURES && !isScoreId(base)) return measureIdFromOptions(o);
+  const flags = givenParameterFlags(o);
+  if (flags.length > 0) {
+    throw new UsageError(
+      `${flags.join(', ')} ${flags.length === 1 ? 'applies' : 'apply'} to representation measures (rsa, dds, cka); ` +
+        (base === ALL_MEASURES ? '--measure all runs every standard setting' : `a score takes its parameters in its id, e.g. ${base.split(':')[0]}:…`) +
+        ' (see `taskmap measures`)',
+    );
+  }
+  return base === ALL_MEASURES ? base : rankMeasure(base);
+}
+
+/** The score families, in catalogue order (help texts are generated, never a second list). */
+const SCORES = CATALOGUE.filter((e) => e.input === 'labels' || e.input === 'source-probabilities').map((e) => e.family);
+
 export function register(program: Command): void {
-  addMeasureOptions(
+  const cmd = addMeasureOptions(
     program
       .command('rank')
       .summary('rank candidate sources (models or layers) for a new task')
@@ -111,14 +192,29 @@ export function register(program: Command): void {
           'label per image in the feature set order (a single column or "image,label"; a header row is allowed). ' +
           'Class labels are compared as the label RDM (same class 0, different 1); regression values as one ' +
           'feature per image.\n\n' +
+          `With a labels target, --measure also takes the label-based transferability scores (${SCORES.join(', ')}; ` +
+          'parameters in the id, e.g. logme:solver=icml or knn:k=5; ' +
+          'docs/transferability.md), and --measure all prints one table: a column per standard score plus rsa and ' +
+          'the default dds, their wall times in the footer, rows ordered by --sort-by. LEEP and NCE score the source ' +
+          "models' class probabilities: --probabilities names a feature set of softmax outputs, one member per " +
+          'model, matched to a candidate by its label or by its model (the part before --separator). A regression ' +
+          'target (--target-kind regression) works with logme.\n\n' +
           'With --bootstrap, the DDS Pascal protocol: that many random subsets of --subset images, drawn without ' +
           'replacement from a seeded generator (mulberry32, same seed → same output), everything recomputed per ' +
           'subset; per entry the mean, a 95% interval (2.5/97.5 percentiles) and the probability of being the best.',
       )
       .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file'),
-  )
+  );
+  const measureOption = cmd.options.find((x) => x.long === '--measure');
+  if (measureOption) {
+    measureOption.description =
+      `${measureOption.description}; with a labels target also a score (${SCORES.join(', ')}, e.g. logme:solver=icml) ` + 'or "all" (every standard score, rsa and dds in one table)';
+  }
+  cmd
     .requiredOption('-t, --target <target>', 'member label, features.npy, or labels.csv/.txt')
     .option('--target-kind <kind>', 'for a labels file: class (default) or regression')
+    .option('--sort-by <id>', 'with --measure all: the column the rows are ordered by (default: the first, logme)')
+    .option('--probabilities <featureset>', "for leep and nce: the source models' class probabilities on the target images, one member per model")
     .option('--bootstrap <draws>', 'number of random image subsets (e.g. 100)')
     .option('--subset <k>', 'images per subset (default min(200, n/2))')
     .option('--seed <s>', 'generator seed, 0…4294967295 (default 1993)')
@@ -139,6 +235,8 @@ export function register(program: Command): void {
         o: MeasureOptions & {
           target: string;
           targetKind?: string;
+          sortBy?: string;
+          probabilities?: string;
           bootstrap?: string;
           subset?: string;
           seed?: string;
@@ -152,7 +250,10 @@ export function register(program: Command): void {
           targetImages?: string;
         },
       ) => {
-        const measure = measureIdFromOptions(o);
+        const measure = rankMeasureFromOptions(o);
+        const all = measure === ALL_MEASURES;
+        if (o.sortBy !== undefined && !all) throw new UsageError('--sort-by orders the table of --measure all');
+        const sortBy = o.sortBy === undefined ? undefined : rankMeasure(o.sortBy);
         if (o.precision !== 'float64' && o.precision !== 'float32') throw new UsageError(`--precision must be float64 or float32, got "${o.precision}"`);
         if (o.groupBy !== undefined && o.groupBy !== 'model') throw new UsageError(`--group-by must be "model", got "${o.groupBy}"`);
         if ((o.subset !== undefined || o.seed !== undefined) && o.bootstrap === undefined) {
@@ -171,32 +272,43 @@ export function register(program: Command): void {
         if (spec.kind === 'representation-file') spec.images = await readImagesList(o.targetImages);
         const target = await loadTarget(spec, set.n);
         const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
+        const probabilities = o.probabilities === undefined ? undefined : await loadProbabilities(o.probabilities);
         const bar = progressBar(`rank ${measure}`);
         const t0 = performance.now();
-        let result: RankResult;
-        let measureName: string;
+        const common = {
+          bootstrap: draws,
+          subset,
+          seed,
+          groupBy: o.groupBy as 'model' | undefined,
+          separator: o.separator,
+          engine,
+          precision: o.precision as Precision,
+          keepDraws: Boolean(o.keepDraws),
+          probabilities,
+        };
+        let text: string;
+        let json: Record<string, unknown>;
+        let count: number;
         try {
-          ({ result, measureName } = await rank(set.members, target, {
-            measure,
-            bootstrap: draws,
-            subset,
-            seed,
-            groupBy: o.groupBy as 'model' | undefined,
-            separator: o.separator,
-            engine,
-            precision: o.precision as Precision,
-            keepDraws: Boolean(o.keepDraws),
-            onProgress: (d, t) => bar.update(d, t, 'draws'),
-          }));
+          if (all) {
+            const table = await rankAll(set.members, target, { ...common, sortBy, onProgress: (d, t, label) => bar.update(d, t, label) });
+            text = formatRankTable(table);
+            json = { featureset, ...table };
+            count = table.rows.length;
+          } else {
+            const { result, measureName } = await rank(set.members, target, { ...common, measure, onProgress: (d, t) => bar.update(d, t, 'draws') });
+            text = formatRanking(result);
+            json = { featureset, ...result, measure_name: measureName };
+            count = result.ranking.length;
+          }
         } finally {
           bar.stop();
         }
         const ms = performance.now() - t0;
-        process.stdout.write(`${formatRanking(result)}\n`);
+        process.stdout.write(`${text}\n`);
         if (o.out) {
-          const json = { featureset, ...result, measure_name: measureName };
           await writeFileAtomic(o.out, `${JSON.stringify(json, null, 2)}\n`);
-          process.stderr.write(`${result.ranking.length} candidates ranked in ${(ms / 1000).toFixed(1)} s → ${o.out}\n`);
+          process.stderr.write(`${count} candidates ranked in ${(ms / 1000).toFixed(1)} s → ${o.out}\n`);
         }
       },
     );

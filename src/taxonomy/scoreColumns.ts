@@ -1,0 +1,275 @@
+/**
+ * Label-based transferability scores (src/transferability) as ranking columns: every candidate scored against the
+ * target labels on all images and on the bootstrap draws, with the scores of one candidate sharing its memo.
+ *
+ * Two modes. Strict (one `--measure`): any problem is an error. Lenient (`--measure all`, the score table): a
+ * candidate that cannot be scored — no class probabilities for LEEP / NCE, a failed input check — gets no value
+ * and a reason, so the table shows a blank cell with a note instead of dropping the candidate.
+ *
+ * Bootstrap draws use the subsets the representation measures use (the caller passes them), and each draw is
+ * scored on its own images and labels. A draw in which some class of the target has fewer images than a score
+ * needs (at least one: a score over fewer classes is a different score) is skipped for that score and counted,
+ * not an error: small subsets of many classes hit this by chance.
+ */
+import { checkImageIds } from '../features/imageIdentity.js';
+import type { Representation } from '../features/types.js';
+import type { Matrix } from '../linalg/dense.js';
+import type { GemmEngine } from '../linalg/gemm.js';
+import { findScoreFamily, parseScore, scoreId, type ScoreFamily } from '../measures/scoreFamilies.js';
+import { classTarget, computeScore, ScoreMemo, type ClassTarget, type ScoreInput, type ScoreTarget } from '../transferability/index.js';
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Regression values from labels: plain decimals only (Number() would also take "", "0x1f" and "Infinity"), not all equal. */
+export function regressionValues(labels: readonly (string | number)[], name: string): Float64Array {
+  const data = new Float64Array(labels.length);
+  labels.forEach((l, i) => {
+    const x = typeof l === 'number' ? l : typeof l === 'string' && DECIMAL.test(l.trim()) ? Number(l) : Number.NaN;
+    if (!Number.isFinite(x)) throw new Error(`${name}: regression target of image ${i} is "${String(l)}", not a finite number`);
+    data[i] = x;
+  });
+  if (data.every((x) => x === data[0])) {
+    throw new Error(`${name}: all ${data.length} regression values are equal (${data[0]}), so the target has no structure to rank sources by`);
+  }
+  return data;
+}
+
+/** The scores' target from one label per image: class codes over the distinct labels, or regression values. */
+export function scoreTargetOf(labels: readonly (string | number)[], kind: 'class' | 'regression', name: string): ScoreTarget {
+  if (kind === 'regression') {
+    const values = regressionValues(labels, name);
+    return { kind: 'regression', values: { rows: values.length, cols: 1, data: values } };
+  }
+  const t = classTarget(labels, name);
+  if (t.classes.length < 2) {
+    throw new Error(`${name}: all ${labels.length} images have the same class ("${t.classes[0]}"); a class target needs at least two classes`);
+  }
+  return t;
+}
+
+/** Whether an id names a label-based score of the catalogue (rather than a representation measure). */
+export function isScoreId(id: string): boolean {
+  const colon = id.indexOf(':');
+  return findScoreFamily((colon < 0 ? id : id.slice(0, colon)).trim()) !== undefined;
+}
+
+/** Canonical id and family of a score id (throws with the parser's message). */
+export function scoreOf(id: string): { id: string; family: ScoreFamily } {
+  const config = parseScore(id);
+  return { id: scoreId(config), family: findScoreFamily(config.family)! };
+}
+
+/** Why a family cannot score a target as a whole (task type, class sizes on all images), or undefined. */
+export function targetProblem(family: ScoreFamily, target: ScoreTarget, name: string): string | undefined {
+  if (target.kind === 'regression') {
+    return family.taskTypes.includes('regression')
+      ? undefined
+      : `${family.id}: ${name} is a regression target, but ${family.name} scores classification targets only (scores for regression: logme)`;
+  }
+  const small = target.counts.findIndex((c) => c < family.minPerClass);
+  if (small < 0) return undefined;
+  return `${family.id}: ${name}: class "${target.classes[small]}" has ${target.counts[small]} image(s); ${family.name} needs at least ${family.minPerClass} per class`;
+}
+
+/**
+ * Which probabilities member belongs to a candidate. For candidate `model<sep>layer` (or plain `model`), in order:
+ * the member labelled exactly like the candidate; else the member labelled `model`; else the one member whose own
+ * label is `model<sep>…` (two such members are ambiguous: an error). Class probabilities are a property of the
+ * source model, not of a layer, so one `model` member serves every layer of that model.
+ */
+export function matchProbabilities(candidates: readonly { label: string }[], probabilities: readonly Representation[], separator = '/'): Map<string, Representation> {
+  const modelOf = (label: string) => {
+    const at = separator ? label.indexOf(separator) : -1;
+    return at < 0 ? label : label.slice(0, at);
+  };
+  const byLabel = new Map(probabilities.map((p) => [p.label, p]));
+  const out = new Map<string, Representation>();
+  for (const c of candidates) {
+    const model = modelOf(c.label);
+    let p = byLabel.get(c.label) ?? byLabel.get(model);
+    if (!p) {
+      const same = probabilities.filter((q) => modelOf(q.label) === model);
+      if (same.length > 1) {
+        throw new Error(
+          `probabilities: ${same.map((q) => `"${q.label}"`).join(' and ')} could both be the class probabilities of "${c.label}"; ` +
+            `name the member "${model}" or "${c.label}"`,
+        );
+      }
+      p = same[0];
+    }
+    if (p) out.set(c.label, p);
+  }
+  return out;
+}
+
+/** The rows `idx` (all when absent) of an n×p row-major array as a float64 matrix. */
+function rowsOf({ n, p, data }: { n: number; p: number; data: Float32Array | Float64Array }, idx?: Uint32Array): Matrix {
+  if (!idx) return { rows: n, cols: p, data: data instanceof Float64Array ? data : Float64Array.from(data) };
+  const out = new Float64Array(idx.length * p);
+  for (let k = 0; k < idx.length; k++) out.set(data.subarray(idx[k] * p, (idx[k] + 1) * p), k * p);
+  return { rows: idx.length, cols: p, data: out };
+}
+
+/** The target on the images `idx`; class targets keep every class of the full target (the draw has them all). */
+function subsetTarget(t: ScoreTarget, idx: Uint32Array): ScoreTarget {
+  if (t.kind === 'regression') return { kind: 'regression', values: rowsOf({ n: t.values.rows, p: t.values.cols, data: t.values.data }, idx) };
+  const codes = Int32Array.from(idx, (i) => t.codes[i]);
+  const counts = new Array<number>(t.classes.length).fill(0);
+  for (const c of codes) counts[c]++;
+  return { kind: 'class', codes, classes: t.classes, counts };
+}
+
+/** Why a draw is skipped for a family: a class of the full target below the family's minimum (at least 1) in it. */
+function drawShortfall(t: ScoreTarget, family: ScoreFamily): string | undefined {
+  if (t.kind !== 'class') return undefined;
+  const min = Math.max(1, family.minPerClass);
+  const small = (t as ClassTarget).counts.findIndex((c) => c < min);
+  if (small < 0) return undefined;
+  return min === 1
+    ? `class "${t.classes[small]}" has no image in the draw`
+    : `class "${t.classes[small]}" has fewer than ${min} images in the draw (${family.name} needs ${min} per class)`;
+}
+
+export interface ScoreColumn {
+  /** Canonical id. */
+  id: string;
+  family: ScoreFamily;
+  /** Per candidate (pool order): the score on all images, or null when it could not be scored (lenient mode). */
+  full: (number | null)[];
+  /** Why a candidate has no score (null where it has one). */
+  missing: (string | null)[];
+  /** Draws × candidates, NaN where not scored (skipped draws, candidates without a score). */
+  draws: Float64Array | undefined;
+  /** Skipped draws (0-based) and why. */
+  skipped: Map<number, string>;
+  /** Summed scorer time, ms: on all images, and over the draws. */
+  ms: number;
+  drawsMs: number;
+}
+
+export interface ScoreColumnsOptions {
+  /** Score ids (any form; canonicalised). */
+  ids: readonly string[];
+  /** The target: codes or regression values on all images. */
+  target: ScoreTarget;
+  /** How errors name the target (the labels file). */
+  targetName: string;
+  /** The source models' class probabilities, matched to candidates (matchProbabilities), for LEEP and NCE. */
+  probabilities?: Map<string, Representation>;
+  /** Bootstrap image subsets (bootstrapSubsets); none for scores on all images only. */
+  subsets: readonly Uint32Array[];
+  /** How a draw is named in errors, e.g. "bootstrap draw 3 of 100 (seed 1993, 50 images)". */
+  drawName: (d: number) => string;
+  /** Throw on any problem (a single measure) instead of recording it (the table). */
+  strict: boolean;
+  engine: GemmEngine;
+  /** After all images, and after each draw. */
+  onStep?: (done: number, total: number) => void;
+}
+
+/** Score every candidate with every id, on all images and on every draw. */
+export async function scoreColumns(pool: readonly Representation[], o: ScoreColumnsOptions): Promise<ScoreColumn[]> {
+  const m = pool.length;
+  const draws = o.subsets.length;
+  const cols: ScoreColumn[] = o.ids.map((raw) => {
+    const { id, family } = scoreOf(raw);
+    return {
+      id,
+      family,
+      full: new Array<number | null>(m).fill(null),
+      missing: new Array<string | null>(m).fill(null),
+      draws: draws > 0 ? new Float64Array(draws * m).fill(Number.NaN) : undefined,
+      skipped: new Map(),
+      ms: 0,
+      drawsMs: 0,
+    };
+  });
+  const fail = (col: ScoreColumn, k: number, message: string) => {
+    if (o.strict) throw new Error(message);
+    col.missing[k] = message;
+  };
+  // Problems of the target as a whole, and probabilities that cannot be paired with their candidate's images.
+  const whole = cols.map((c) => targetProblem(c.family, o.target, o.targetName));
+  whole.forEach((problem, j) => {
+    if (problem !== undefined) for (let k = 0; k < m; k++) fail(cols[j], k, problem);
+  });
+  const probs = pool.map((c) => o.probabilities?.get(c.label));
+  pool.forEach((c, k) => {
+    const p = probs[k];
+    if (!p) return;
+    if (p.n !== c.n) throw new Error(`probabilities ${p.source}: ${p.n} images, but candidate "${c.label}" has ${c.n}; both must be on the target images, in order`);
+    checkImageIds([c, p], `class probabilities of "${c.label}"`);
+  });
+
+  const inputs = (k: number, idx?: Uint32Array) => {
+    const target = idx ? subsetTarget(o.target, idx) : o.target;
+    const c = pool[k];
+    const p = probs[k];
+    return {
+      features: { features: rowsOf(c, idx), target, name: c.label } satisfies ScoreInput,
+      probabilities: p ? ({ probabilities: rowsOf(p, idx), target, name: `${c.label} (class probabilities ${p.source})` } satisfies ScoreInput) : undefined,
+    };
+  };
+  // The table's note lists the candidates; a single measure's error names the one it stopped at.
+  const noProbabilities = (col: ScoreColumn, label: string) =>
+    o.strict
+      ? `${col.id}: no class probabilities for candidate "${label}": ${col.family.name} scores the source model's softmax outputs on the target ` +
+        'images (give them as a feature set with a member named like the candidate or its model)'
+      : "no class probabilities (the source model's softmax outputs on the target images; give them as a feature set with a member named like the candidate or its model)";
+
+  // All images: one memo per candidate and input, shared by that candidate's scores.
+  for (let k = 0; k < m; k++) {
+    const input = inputs(k);
+    const memos = { features: new ScoreMemo(), probabilities: new ScoreMemo() };
+    for (let j = 0; j < cols.length; j++) {
+      const col = cols[j];
+      if (whole[j] !== undefined) continue;
+      const kind = col.family.input === 'source-probabilities' ? 'probabilities' : 'features';
+      const inp = input[kind];
+      if (!inp) {
+        fail(col, k, noProbabilities(col, pool[k].label));
+        continue;
+      }
+      try {
+        const v = await computeScore(col.id, inp, { engine: o.engine, memo: memos[kind] });
+        col.full[k] = v.value;
+        col.ms += v.ms;
+      } catch (e) {
+        fail(col, k, (e as Error).message);
+      }
+    }
+  }
+  o.onStep?.(0, draws);
+
+  for (let d = 0; d < draws; d++) {
+    const idx = o.subsets[d];
+    const sub = subsetTarget(o.target, idx);
+    for (const col of cols) {
+      const why = drawShortfall(sub, col.family);
+      if (why !== undefined) col.skipped.set(d, why);
+    }
+    for (let k = 0; k < m; k++) {
+      const live = cols.filter((c) => c.full[k] !== null && !c.skipped.has(d));
+      if (live.length === 0) continue;
+      const input = inputs(k, idx);
+      const memos = { features: new ScoreMemo(), probabilities: new ScoreMemo() };
+      for (const col of live) {
+        const kind = col.family.input === 'source-probabilities' ? 'probabilities' : 'features';
+        try {
+          const v = await computeScore(col.id, input[kind]!, { engine: o.engine, memo: memos[kind] });
+          col.draws![d * m + k] = v.value;
+          col.drawsMs += v.ms;
+        } catch (e) {
+          const message = (e as Error).message;
+          if (o.strict) throw new Error(`${o.drawName(d)}: ${message}`, { cause: e });
+          // One candidate that cannot be scored on this draw leaves the draw incomparable for this score.
+          col.skipped.set(d, message);
+        }
+      }
+    }
+    o.onStep?.(d + 1, draws);
+  }
+  // A skipped draw has no scores at all, whichever candidate caused it.
+  for (const col of cols) for (const d of col.skipped.keys()) col.draws!.fill(Number.NaN, d * m, (d + 1) * m);
+  return cols;
+}
