@@ -1,0 +1,292 @@
+/**
+ * The transfer benchmark's ground truth (docs/transferability.md#benchmark): per (source, target, head), the test
+ * accuracy of a classifier head trained on the source's frozen features of the whole training pool, its
+ * regularisation chosen by stratified k-fold cross-validation inside the pool. Two heads:
+ *   logistic  L2 multinomial logistic regression on standardised features, λ from a grid (transferability/logistic.ts)
+ *   mlp       one hidden ReLU layer, AdamW, early stopping on a held-out tenth of its training rows, the weight
+ *             decay from a grid
+ *
+ * Every result is cached as JSON under `<cache>/transfer/truth/<key>.json`, the key a hash of the features (their
+ * float64 bytes), the labels and the head's configuration, so a warm re-run recomputes nothing and any change to
+ * one of them recomputes exactly what it affects.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { Matrix } from '../linalg/dense.js';
+import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
+import {
+  accuracy,
+  crossValidatedLogistic,
+  crossValidatedMlp,
+  DEFAULT_LAMBDAS,
+  DEFAULT_WEIGHT_DECAYS,
+  headData,
+  predictLogistic,
+  predictMlp,
+  type HeadData,
+} from '../transferability/logistic.js';
+import { defaultTransferCacheDir, type TransferDatasetId, type TransferTarget } from './transferData.js';
+import type { TransferFeatures } from './transferSources.js';
+
+export type HeadKind = 'logistic' | 'mlp';
+export const HEADS: readonly HeadKind[] = ['logistic', 'mlp'];
+
+export interface LogisticHeadConfig {
+  /** λ grid (penalty on standardised features, see logistic.ts). */
+  lambdas: number[];
+  folds: number;
+  seed: number;
+  /** Gradient tolerance of L-BFGS (max |∇f|). */
+  tol: number;
+  maxIter: number;
+}
+
+export interface MlpHeadConfig {
+  weightDecays: number[];
+  folds: number;
+  seed: number;
+  hidden: number;
+  learningRate: number;
+  batchSize: number;
+  maxEpochs: number;
+  patience: number;
+  validation: number;
+  precision: Precision;
+}
+
+export interface HeadConfigs {
+  logistic: LogisticHeadConfig;
+  mlp: MlpHeadConfig;
+}
+
+export const DEFAULT_HEAD_CONFIGS: Readonly<HeadConfigs> = {
+  logistic: { lambdas: [...DEFAULT_LAMBDAS], folds: 3, seed: 0, tol: 1e-4, maxIter: 500 },
+  mlp: {
+    weightDecays: [...DEFAULT_WEIGHT_DECAYS],
+    folds: 3,
+    seed: 0,
+    hidden: 256,
+    learningRate: 1e-3,
+    batchSize: 128,
+    maxEpochs: 100,
+    patience: 8,
+    validation: 0.1,
+    precision: 'float32',
+  },
+};
+
+/** One source's features and one target's labels, train pool and test set. */
+export interface TruthInput {
+  source: string;
+  target: string;
+  features: { train: Matrix; test: Matrix };
+  labels: { train: Int32Array; test: Int32Array };
+}
+
+/** One ground-truth measurement. */
+export interface TruthRecord {
+  source: string;
+  target: string;
+  head: HeadKind;
+  /** Test accuracy, 0…1. */
+  accuracy: number;
+  /** The regularisation chosen (λ for logistic, weight decay for mlp), the grid, and the pooled CV accuracy per grid value. */
+  chosen: number;
+  grid: number[];
+  cvAccuracy: number[];
+  folds: number;
+  trainImages: number;
+  testImages: number;
+  dims: number;
+  /** Solver facts of the final fit: L-BFGS iterations and convergence, or MLP epochs. */
+  details: Record<string, number | boolean>;
+  /** Compute time of this measurement when it was made (ms). */
+  ms: number;
+  /** Whether this call read it from the cache. */
+  cached: boolean;
+  key: string;
+}
+
+function hashMatrix(h: ReturnType<typeof createHash>, m: Matrix): void {
+  h.update(`${m.rows}x${m.cols};`);
+  h.update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+}
+
+/** Digest of a source's features (float64 bytes of train and test). */
+export function featuresDigest(f: { train: Matrix; test: Matrix }): string {
+  const h = createHash('sha256');
+  hashMatrix(h, f.train);
+  hashMatrix(h, f.test);
+  return h.digest('hex');
+}
+
+/** Digest of a target's labels. */
+export function labelsDigest(l: { train: Int32Array; test: Int32Array }): string {
+  const h = createHash('sha256');
+  for (const a of [l.train, l.test]) {
+    h.update(`${a.length};`);
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/** Cache key of one measurement. */
+export function truthKey(features: string, labels: string, head: HeadKind, config: LogisticHeadConfig | MlpHeadConfig): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ version: 1, features, labels, head, config }))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+export interface GroundTruthOptions {
+  configs?: Partial<{ logistic: Partial<LogisticHeadConfig>; mlp: Partial<MlpHeadConfig> }>;
+  /** Cache root (default `$TASKMAP_CACHE`, else ./.taskmap-cache); results in `<cacheDir>/transfer/truth/`. */
+  cacheDir?: string;
+  engine?: GemmEngine;
+  /** The train features already prepared (shared by every target of a source). */
+  data?: HeadData;
+  /** Digest of the features when the caller already has it. */
+  digest?: string;
+}
+
+export function headConfig<H extends HeadKind>(head: H, configs?: GroundTruthOptions['configs']): HeadConfigs[H] {
+  return { ...DEFAULT_HEAD_CONFIGS[head], ...(configs?.[head] ?? {}) } as HeadConfigs[H];
+}
+
+function checkInput(input: TruthInput): void {
+  const { features: f, labels: l } = input;
+  const what = `${input.source} → ${input.target}`;
+  if (f.train.rows !== l.train.length) throw new Error(`${what}: ${f.train.rows} train feature rows but ${l.train.length} labels`);
+  if (f.test.rows !== l.test.length) throw new Error(`${what}: ${f.test.rows} test feature rows but ${l.test.length} labels`);
+  if (f.train.cols !== f.test.cols) throw new Error(`${what}: ${f.train.cols} train features but ${f.test.cols} test features`);
+  if (new Set(l.train).size < 2) throw new Error(`${what}: the training pool has a single class`);
+}
+
+async function readCached(file: string): Promise<TruthRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as TruthRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One measurement, from the cache when it is there. */
+export async function groundTruth(input: TruthInput, head: HeadKind, opts: GroundTruthOptions = {}): Promise<TruthRecord> {
+  checkInput(input);
+  const config = headConfig(head, opts.configs);
+  const key = truthKey(opts.digest ?? featuresDigest(input.features), labelsDigest(input.labels), head, config);
+  const dir = join(opts.cacheDir ?? defaultTransferCacheDir(), 'transfer', 'truth');
+  const file = join(dir, `${key}.json`);
+  const hit = await readCached(file);
+  if (hit && hit.key === key) return { ...hit, source: input.source, target: input.target, cached: true };
+  const t0 = performance.now();
+  const engine = opts.engine ?? opts.data?.engine ?? (await getGemmEngine());
+  const data = opts.data ?? (await headData(input.features.train, engine));
+  if (data.n !== input.features.train.rows || data.d !== input.features.train.cols) throw new Error(`${input.source}: prepared data do not match the features`);
+  let record: Omit<TruthRecord, 'ms' | 'cached' | 'key'>;
+  const base = {
+    source: input.source,
+    target: input.target,
+    head,
+    trainImages: input.features.train.rows,
+    testImages: input.features.test.rows,
+    dims: input.features.train.cols,
+  };
+  if (head === 'logistic') {
+    const c = config as LogisticHeadConfig;
+    const { fit, cv } = await crossValidatedLogistic(data, input.labels.train, {
+      lambdas: c.lambdas,
+      folds: c.folds,
+      seed: c.seed,
+      tol: c.tol,
+      maxIter: c.maxIter,
+    });
+    const pred = await predictLogistic(fit, input.features.test, engine);
+    record = {
+      ...base,
+      accuracy: accuracy(pred, input.labels.test),
+      chosen: cv.best,
+      grid: cv.grid,
+      cvAccuracy: cv.accuracy,
+      folds: cv.folds,
+      details: { iterations: fit.iterations, converged: fit.converged, gradient: fit.gradient, loss: fit.loss },
+    };
+  } else {
+    const c = config as MlpHeadConfig;
+    const { fit, cv } = await crossValidatedMlp(data, input.labels.train, {
+      weightDecays: c.weightDecays,
+      folds: c.folds,
+      seed: c.seed,
+      hidden: c.hidden,
+      learningRate: c.learningRate,
+      batchSize: c.batchSize,
+      maxEpochs: c.maxEpochs,
+      patience: c.patience,
+      validation: c.validation,
+      precision: c.precision,
+    });
+    const pred = await predictMlp(fit, input.features.test, engine, c.precision);
+    record = {
+      ...base,
+      accuracy: accuracy(pred, input.labels.test),
+      chosen: cv.best,
+      grid: cv.grid,
+      cvAccuracy: cv.accuracy,
+      folds: cv.folds,
+      details: { epochs: fit.epochs, bestEpoch: fit.bestEpoch, validationLoss: fit.validationLoss },
+    };
+  }
+  const out: TruthRecord = { ...record, ms: performance.now() - t0, cached: false, key };
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(file, `${JSON.stringify(out, null, 1)}\n`);
+  return out;
+}
+
+export interface GroundTruthTableOptions extends Omit<GroundTruthOptions, 'data' | 'digest'> {
+  targets: readonly TransferTarget[];
+  /** Extracted features per data set (extractTransferFeatures). */
+  features: Partial<Record<TransferDatasetId, TransferFeatures>>;
+  /** Feature labels to measure (default: every label of each data set's features). */
+  sources?: readonly string[];
+  heads?: readonly HeadKind[];
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+/**
+ * Every (source, target, head) measurement: each source's features are read and prepared once for all the targets
+ * of their data set; cached measurements cost a hash of the features.
+ */
+export async function groundTruthTable(opts: GroundTruthTableOptions): Promise<TruthRecord[]> {
+  const heads = opts.heads ?? HEADS;
+  const engine = opts.engine ?? (await getGemmEngine());
+  const jobs: { ds: TransferDatasetId; label: string; targets: TransferTarget[] }[] = [];
+  for (const [ds, feats] of Object.entries(opts.features) as [TransferDatasetId, TransferFeatures][]) {
+    const targets = opts.targets.filter((t) => t.dataset === ds);
+    if (!targets.length) continue;
+    for (const label of feats.labels) if (!opts.sources || opts.sources.includes(label)) jobs.push({ ds, label, targets });
+  }
+  const total = jobs.reduce((s, j) => s + j.targets.length * heads.length, 0);
+  let done = 0;
+  const out: TruthRecord[] = [];
+  for (const job of jobs) {
+    const f = await opts.features[job.ds]!.load(job.label);
+    const digest = featuresDigest(f);
+    let data: HeadData | undefined;
+    for (const t of job.targets) {
+      for (const head of heads) {
+        opts.onProgress?.(done, total, `${job.label} → ${t.id} (${head})`);
+        const input: TruthInput = { source: job.label, target: t.id, features: { train: f.train, test: f.test }, labels: { train: t.train, test: t.test } };
+        const cfg = headConfig(head, opts.configs);
+        const key = truthKey(digest, labelsDigest(input.labels), head, cfg);
+        const cached = await readCached(join(opts.cacheDir ?? defaultTransferCacheDir(), 'transfer', 'truth', `${key}.json`));
+        if (!cached && !data) data = await headData(f.train, engine);
+        out.push(await groundTruth(input, head, { ...opts, engine, data, digest }));
+        done++;
+      }
+    }
+  }
+  opts.onProgress?.(done, total, 'done');
+  return out;
+}

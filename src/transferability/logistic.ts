@@ -1,0 +1,884 @@
+/**
+ * Classifier heads on frozen features: L2-regularised multinomial logistic regression (the linear probe of the
+ * `linear` score and the benchmark's ground truth) and a one-hidden-layer MLP. docs/transferability.md#linear-probe.
+ *
+ * Logistic regression. With x̃ the standardised features (per column: minus the training mean, divided by the
+ * population standard deviation of the training rows; a constant column becomes 0), codes y_i ∈ 0…C−1 and n
+ * training rows, the fit minimises
+ *     f(W, b) = (1/n) Σ_i [ log Σ_c exp(z_ic) − z_{i,y_i} ] + (λ/2) ‖W‖²_F,    z_i = Wᵀ x̃_i + b,
+ * W ∈ ℝ^{D×C} (one column per class, the symmetric parameterisation), b unpenalised. In scikit-learn's terms
+ * λ = 1/(C_sklearn · n). f is strictly convex in W; b is fixed up to a common shift, which the solver never
+ * moves (every gradient has Σ_c ∂f/∂b_c = 0), so b starts at 0 and stays centred.
+ *
+ * Solver: L-BFGS (10 pairs) with an Armijo backtracking line search, float64 throughout, both products per
+ * evaluation (X̃W and X̃ᵀR) through the GEMM engine. Standardisation is never materialised per fold: the data are
+ * centred once on the mean of all rows, and a fold's own mean μ and scale s enter as W' = diag(s)·W and
+ * b' = b − μᵀW', so cross-validation folds are row masks on one matrix (and its transpose) instead of copies. A λ
+ * path runs from the strongest to the weakest penalty, each fit warm-started from the previous one.
+ *
+ * Classes absent from a fit's training rows are left out of that fit (their logit is −∞): with an unpenalised bias
+ * their optimum is at b_c = −∞, which a solver can only chase.
+ */
+import type { Matrix } from '../linalg/dense.js';
+import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
+import { mulberry32 } from '../linalg/resample.js';
+
+/** The default penalty grid (λ of f above, on standardised features), strongest first. */
+export const DEFAULT_LAMBDAS: readonly number[] = [1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5];
+
+/** Features prepared once for any number of fits: centred on the mean of all rows, and transposed. */
+export interface HeadData {
+  n: number;
+  d: number;
+  /** N×D, each column minus `mean`. */
+  xc: Float64Array;
+  /** D×N (xc transposed), for the gradient's X̃ᵀR. */
+  xt: Float64Array;
+  /** Column means of all rows (raw scale). */
+  mean: Float64Array;
+  engine: GemmEngine;
+}
+
+/** Centre and transpose the features once (N×D → two N·D float64 arrays). */
+export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData> {
+  const { rows: n, cols: d } = x;
+  if (n === 0 || d === 0) throw new Error(`classifier head: ${n}×${d} features; need at least one image and one feature`);
+  if (x.data.length !== n * d) throw new Error(`classifier head: ${x.data.length} values for ${n}×${d} features`);
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x.data[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  const xc = new Float64Array(n * d);
+  const xt = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      const v = x.data[i * d + j] - mean[j];
+      if (!Number.isFinite(v)) throw new Error(`classifier head: feature ${j + 1} of image ${i + 1} is ${x.data[i * d + j]}; features must be finite`);
+      xc[i * d + j] = v;
+      xt[j * n + i] = v;
+    }
+  }
+  return { n, d, xc, xt, mean, engine: engine ?? (await getGemmEngine()) };
+}
+
+/** Per-column standardisation of a set of rows, relative to `HeadData.xc`: z = (xc − mu)·scale. */
+export interface Standardizer {
+  /** Training mean of xc (add HeadData.mean for the raw-scale mean). */
+  mu: Float64Array;
+  /** 1/σ, or 0 for a constant column. */
+  scale: Float64Array;
+}
+
+/**
+ * Standardisation of `rows`: population σ (ddof 0). A column is constant, and maps to 0, when
+ * σ² ≤ n·ε·σ² + (n·ε·m)² with m its raw mean (scikit-learn's StandardScaler rule): its variation is rounding.
+ */
+export function standardizer(data: HeadData, rows: ArrayLike<number>): Standardizer {
+  const { d, xc } = data;
+  const n = rows.length;
+  const mu = new Float64Array(d);
+  const scale = new Float64Array(d);
+  for (let k = 0; k < n; k++) {
+    const o = rows[k] * d;
+    for (let j = 0; j < d; j++) mu[j] += xc[o + j];
+  }
+  for (let j = 0; j < d; j++) mu[j] /= n;
+  const ss = new Float64Array(d);
+  for (let k = 0; k < n; k++) {
+    const o = rows[k] * d;
+    for (let j = 0; j < d; j++) {
+      const t = xc[o + j] - mu[j];
+      ss[j] += t * t;
+    }
+  }
+  const eps = Number.EPSILON;
+  for (let j = 0; j < d; j++) {
+    const v = ss[j] / n;
+    const m = data.mean[j] + mu[j];
+    const bound = n * eps * v + (n * m * eps) ** 2;
+    scale[j] = v > bound && v > 0 ? 1 / Math.sqrt(v) : 0;
+  }
+  return { mu, scale };
+}
+
+/** A fitted logistic head. Logits of a raw feature row x: ((x − mean − mu)·scale)ᵀ W + b over `classes`. */
+export interface LogisticFit {
+  /** The data codes this fit predicts (the classes present in its training rows), in column order. */
+  classes: number[];
+  /** D×C on standardised features (row-major). */
+  weights: Matrix;
+  /** Centred (Σ b = 0). */
+  bias: Float64Array;
+  /** Raw-scale training mean per column, and 1/σ (0: constant column). */
+  mean: Float64Array;
+  scale: Float64Array;
+  lambda: number;
+  /** f at the solution. */
+  loss: number;
+  /** max |∇f| at the solution. */
+  gradient: number;
+  iterations: number;
+  evaluations: number;
+  converged: boolean;
+}
+
+export interface LogisticOptions {
+  lambda: number;
+  /** Stop when max |∇f| ≤ tol (default 1e-5). */
+  tol?: number;
+  /** …or when f decreases by less than ftol·max(1, |f|) in an iteration (default 1e-12; 0 turns it off). */
+  ftol?: number;
+  maxIter?: number;
+  /** Warm start: a fit on the same columns and classes (e.g. the previous λ of a path). */
+  init?: Pick<LogisticFit, 'weights' | 'bias' | 'classes'>;
+}
+
+interface Problem {
+  data: HeadData;
+  rows: Int32Array;
+  /** Column of each training row (0…C'−1 over the present classes). */
+  target: Int32Array;
+  classes: number[];
+  st: Standardizer;
+}
+
+function problem(data: HeadData, y: ArrayLike<number>, rows: ArrayLike<number>, st?: Standardizer): Problem {
+  if (y.length !== data.n) throw new Error(`classifier head: ${y.length} labels for ${data.n} images`);
+  if (rows.length === 0) throw new Error('classifier head: no training images');
+  const present = [...new Set(Array.from(rows, (r) => y[r]))].sort((a, b) => a - b);
+  const col = new Map(present.map((c, k) => [c, k]));
+  const rws = Int32Array.from(rows);
+  for (const r of rws) if (!(r >= 0 && r < data.n)) throw new Error(`classifier head: row ${r} outside 0…${data.n - 1}`);
+  return { data, rows: rws, target: Int32Array.from(rws, (r) => col.get(y[r])!), classes: present, st: st ?? standardizer(data, rws) };
+}
+
+/** Effective weights on the centred data: Wᵀ' (C×D, row c = scale ⊙ W[:, c]) and b' = b − μᵀW'. */
+function effective(p: Problem, w: Float64Array, b: ArrayLike<number>, c: number): { wt: Float64Array; bEff: Float64Array } {
+  const d = p.data.d;
+  const { mu, scale } = p.st;
+  const wt = new Float64Array(c * d);
+  const bEff = new Float64Array(c);
+  for (let k = 0; k < c; k++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const v = scale[j] * w[j * c + k];
+      wt[k * d + j] = v;
+      s += mu[j] * v;
+    }
+    bEff[k] = b[k] - s;
+  }
+  return { wt, bEff };
+}
+
+/** f and ∇f at θ = [W (D×C row-major), b (C)]; `grad` is filled. */
+async function objective(p: Problem, lambda: number, theta: Float64Array, grad: Float64Array): Promise<number> {
+  const { n: nAll, d, xc, xt, engine } = p.data;
+  const c = p.classes.length;
+  const w = theta.subarray(0, d * c);
+  const b = theta.subarray(d * c);
+  const { wt, bEff } = effective(p, w, b, c);
+  const z = await engine.abt(xc, nAll, wt, c, d);
+  const n = p.rows.length;
+  const r = new Float64Array(c * nAll); // Rᵀ: C × N, zero on rows outside the fit
+  let loss = 0;
+  const zi = new Float64Array(c);
+  for (let k = 0; k < n; k++) {
+    const i = p.rows[k];
+    let max = -Infinity;
+    for (let q = 0; q < c; q++) {
+      zi[q] = z[i * c + q] + bEff[q];
+      if (zi[q] > max) max = zi[q];
+    }
+    let sum = 0;
+    for (let q = 0; q < c; q++) sum += Math.exp(zi[q] - max);
+    const t = p.target[k];
+    loss += max + Math.log(sum) - zi[t];
+    for (let q = 0; q < c; q++) r[q * nAll + i] += (Math.exp(zi[q] - max) / sum - (q === t ? 1 : 0)) / n;
+  }
+  const g = await engine.abt(xt, d, r, c, nAll); // D × C = X̃cᵀ R
+  const colSum = new Float64Array(c);
+  for (let q = 0; q < c; q++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += r[q * nAll + p.rows[k]];
+    colSum[q] = s;
+  }
+  const { mu, scale } = p.st;
+  let penalty = 0;
+  for (let j = 0; j < d; j++) {
+    for (let q = 0; q < c; q++) {
+      const wv = w[j * c + q];
+      penalty += wv * wv;
+      grad[j * c + q] = scale[j] * (g[j * c + q] - mu[j] * colSum[q]) + lambda * wv;
+    }
+  }
+  for (let q = 0; q < c; q++) grad[d * c + q] = colSum[q];
+  return loss / n + 0.5 * lambda * penalty;
+}
+
+function maxAbs(v: Float64Array): number {
+  let m = 0;
+  for (const x of v) if (Math.abs(x) > m) m = Math.abs(x);
+  return m;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+interface LbfgsResult {
+  theta: Float64Array;
+  f: number;
+  gradient: number;
+  iterations: number;
+  evaluations: number;
+  converged: boolean;
+}
+
+/**
+ * L-BFGS (two-loop recursion, `m` pairs, initial Hessian sᵀy/yᵀy) with Armijo backtracking (c₁ = 1e-4, safeguarded
+ * quadratic interpolation). Pairs with too little curvature are skipped; a non-descent direction resets the memory.
+ */
+async function lbfgs(
+  f: (theta: Float64Array, grad: Float64Array) => Promise<number>,
+  theta0: Float64Array,
+  opts: { tol: number; ftol: number; maxIter: number; m?: number },
+): Promise<LbfgsResult> {
+  const m = opts.m ?? 10;
+  const len = theta0.length;
+  let theta = Float64Array.from(theta0);
+  let g = new Float64Array(len);
+  let fx = await f(theta, g);
+  let evaluations = 1;
+  const S: Float64Array[] = [];
+  const Y: Float64Array[] = [];
+  const rho: number[] = [];
+  let gmax = maxAbs(g);
+  if (!Number.isFinite(fx)) throw new Error(`classifier head: the loss is ${fx} at the start`);
+  let it = 0;
+  let converged = gmax <= opts.tol;
+  const d = new Float64Array(len);
+  const alpha = new Float64Array(m);
+  while (!converged && it < opts.maxIter) {
+    // Two-loop recursion: d = −H·g.
+    d.set(g);
+    for (let k = S.length - 1; k >= 0; k--) {
+      alpha[k] = rho[k] * dot(S[k], d);
+      const yk = Y[k];
+      for (let i = 0; i < len; i++) d[i] -= alpha[k] * yk[i];
+    }
+    const gamma = S.length ? dot(S[S.length - 1], Y[Y.length - 1]) / dot(Y[Y.length - 1], Y[Y.length - 1]) : 1;
+    for (let i = 0; i < len; i++) d[i] *= gamma;
+    for (let k = 0; k < S.length; k++) {
+      const beta = rho[k] * dot(Y[k], d);
+      const sk = S[k];
+      for (let i = 0; i < len; i++) d[i] += sk[i] * (alpha[k] - beta);
+    }
+    for (let i = 0; i < len; i++) d[i] = -d[i];
+    let gd = dot(g, d);
+    if (!(gd < 0)) {
+      S.length = Y.length = rho.length = 0;
+      for (let i = 0; i < len; i++) d[i] = -g[i];
+      gd = dot(g, d);
+    }
+    let step = S.length === 0 ? Math.min(1, 1 / Math.sqrt(dot(g, g))) : 1;
+    const next = new Float64Array(len);
+    const gNext = new Float64Array(len);
+    let fNext = Infinity;
+    let accepted = false;
+    for (let tries = 0; tries < 40; tries++) {
+      for (let i = 0; i < len; i++) next[i] = theta[i] + step * d[i];
+      fNext = await f(next, gNext);
+      evaluations++;
+      if (Number.isFinite(fNext) && fNext <= fx + 1e-4 * step * gd) {
+        accepted = true;
+        break;
+      }
+      const q = Number.isFinite(fNext) ? (-gd * step * step) / (2 * (fNext - fx - gd * step)) : 0.1 * step;
+      step = Math.min(0.5 * step, Math.max(0.1 * step, q));
+    }
+    it++;
+    if (!accepted) break; // no decrease possible at this precision: the minimum is reached as far as float64 can tell
+    const s = new Float64Array(len);
+    const y = new Float64Array(len);
+    for (let i = 0; i < len; i++) {
+      s[i] = next[i] - theta[i];
+      y[i] = gNext[i] - g[i];
+    }
+    const sy = dot(s, y);
+    if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(y, y))) {
+      if (S.length === m) {
+        S.shift();
+        Y.shift();
+        rho.shift();
+      }
+      S.push(s);
+      Y.push(y);
+      rho.push(1 / sy);
+    }
+    const decrease = fx - fNext;
+    theta = next;
+    g = gNext;
+    fx = fNext;
+    gmax = maxAbs(g);
+    converged = gmax <= opts.tol;
+    if (!converged && opts.ftol > 0 && decrease <= opts.ftol * Math.max(1, Math.abs(fx))) break;
+  }
+  return { theta, f: fx, gradient: gmax, iterations: it, evaluations, converged };
+}
+
+function fitFromTheta(p: Problem, theta: Float64Array, lambda: number, r: LbfgsResult): LogisticFit {
+  const d = p.data.d;
+  const c = p.classes.length;
+  const bias = Float64Array.from(theta.subarray(d * c));
+  const meanB = bias.reduce((a, v) => a + v, 0) / c;
+  for (let q = 0; q < c; q++) bias[q] -= meanB;
+  const mean = new Float64Array(d);
+  for (let j = 0; j < d; j++) mean[j] = p.data.mean[j] + p.st.mu[j];
+  return {
+    classes: p.classes,
+    weights: { rows: d, cols: c, data: Float64Array.from(theta.subarray(0, d * c)) },
+    bias,
+    mean,
+    scale: Float64Array.from(p.st.scale),
+    lambda,
+    loss: r.f,
+    gradient: r.gradient,
+    iterations: r.iterations,
+    evaluations: r.evaluations,
+    converged: r.converged,
+  };
+}
+
+function checkLambda(lambda: number): void {
+  if (!(lambda > 0) || !Number.isFinite(lambda)) throw new Error(`logistic head: λ must be a positive number, got ${lambda}`);
+}
+
+function trivialFit(p: Problem, lambda: number): LogisticFit {
+  const d = p.data.d;
+  const mean = new Float64Array(d);
+  for (let j = 0; j < d; j++) mean[j] = p.data.mean[j] + p.st.mu[j];
+  return {
+    classes: p.classes,
+    weights: { rows: d, cols: 1, data: new Float64Array(d) },
+    bias: new Float64Array(1),
+    mean,
+    scale: Float64Array.from(p.st.scale),
+    lambda,
+    loss: 0,
+    gradient: 0,
+    iterations: 0,
+    evaluations: 0,
+    converged: true,
+  };
+}
+
+async function fitProblem(p: Problem, opts: LogisticOptions): Promise<LogisticFit> {
+  checkLambda(opts.lambda);
+  const d = p.data.d;
+  const c = p.classes.length;
+  if (c === 1) return trivialFit(p, opts.lambda); // one class: the constant prediction is the optimum
+  const theta0 = new Float64Array(d * c + c);
+  if (opts.init) {
+    const init = opts.init;
+    if (init.weights.rows !== d) throw new Error(`logistic head: warm start has ${init.weights.rows} features, the data ${d}`);
+    const at = new Map(init.classes.map((cl, k) => [cl, k]));
+    p.classes.forEach((cl, q) => {
+      const k = at.get(cl);
+      if (k === undefined) return;
+      for (let j = 0; j < d; j++) theta0[j * c + q] = init.weights.data[j * init.weights.cols + k];
+      theta0[d * c + q] = init.bias[k];
+    });
+    const mb = theta0.subarray(d * c).reduce((a, v) => a + v, 0) / c;
+    for (let q = 0; q < c; q++) theta0[d * c + q] -= mb;
+  }
+  const r = await lbfgs((t, g) => objective(p, opts.lambda, t, g), theta0, {
+    tol: opts.tol ?? 1e-5,
+    ftol: opts.ftol ?? 1e-12,
+    maxIter: opts.maxIter ?? 1000,
+  });
+  return fitFromTheta(p, r.theta, opts.lambda, r);
+}
+
+/**
+ * Fit the logistic head on `rows` of the data (default: all) with labels `y` (codes, one per data row; rows outside
+ * the fit are ignored).
+ */
+export async function fitLogistic(data: HeadData, y: ArrayLike<number>, opts: LogisticOptions & { rows?: ArrayLike<number> }): Promise<LogisticFit> {
+  return fitProblem(problem(data, y, opts.rows ?? Array.from({ length: data.n }, (_, i) => i)), opts);
+}
+
+/** Fits along a λ path (sorted strongest first), each warm-started from the previous. */
+export async function logisticPath(
+  data: HeadData,
+  y: ArrayLike<number>,
+  lambdas: readonly number[],
+  opts: Omit<LogisticOptions, 'lambda' | 'init'> & { rows?: ArrayLike<number> } = {},
+): Promise<LogisticFit[]> {
+  const p = problem(data, y, opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
+  const order = [...lambdas].map((l, i) => ({ l, i })).sort((a, b) => b.l - a.l);
+  const out: LogisticFit[] = new Array(lambdas.length);
+  let prev: LogisticFit | undefined;
+  for (const { l, i } of order) {
+    prev = await fitProblem(p, { ...opts, lambda: l, init: prev });
+    out[i] = prev;
+  }
+  return out;
+}
+
+/** Logits (N×C over `fit.classes`) of raw feature rows. */
+export async function logisticLogits(fit: LogisticFit, x: Matrix, engine?: GemmEngine): Promise<Matrix> {
+  const { rows: n, cols: d } = x;
+  if (d !== fit.weights.rows) throw new Error(`logistic head: ${d} features given, the fit has ${fit.weights.rows}`);
+  const c = fit.weights.cols;
+  const xs = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xs[i * d + j] = (x.data[i * d + j] - fit.mean[j]) * fit.scale[j];
+  const wt = new Float64Array(c * d);
+  for (let j = 0; j < d; j++) for (let q = 0; q < c; q++) wt[q * d + j] = fit.weights.data[j * c + q];
+  const z = await (engine ?? (await getGemmEngine())).abt(xs, n, wt, c, d);
+  for (let i = 0; i < n; i++) for (let q = 0; q < c; q++) z[i * c + q] += fit.bias[q];
+  return { rows: n, cols: c, data: z };
+}
+
+/** Row-wise argmax mapped to class codes (ties: the smaller code). */
+function argmaxCodes(z: Float64Array, n: number, c: number, classes: number[]): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let q = 1; q < c; q++) if (z[i * c + q] > z[i * c + best]) best = q;
+    out[i] = classes[best];
+  }
+  return out;
+}
+
+export async function predictLogistic(fit: LogisticFit, x: Matrix, engine?: GemmEngine): Promise<Int32Array> {
+  const z = await logisticLogits(fit, x, engine);
+  return argmaxCodes(z.data, z.rows, z.cols, fit.classes);
+}
+
+/** Predictions for data rows (no copy of the features: the fit's standardisation is folded into its weights). */
+async function predictRows(data: HeadData, fit: LogisticFit, rows: ArrayLike<number>): Promise<Int32Array> {
+  const { d, xc, engine } = data;
+  const c = fit.weights.cols;
+  const mu = new Float64Array(d);
+  for (let j = 0; j < d; j++) mu[j] = fit.mean[j] - data.mean[j];
+  const p: Problem = { data, rows: Int32Array.from(rows), target: new Int32Array(0), classes: fit.classes, st: { mu, scale: fit.scale } };
+  const { wt, bEff } = effective(p, fit.weights.data, fit.bias, c);
+  const sub = new Float64Array(rows.length * d);
+  for (let k = 0; k < rows.length; k++) sub.set(xc.subarray(rows[k] * d, rows[k] * d + d), k * d);
+  const z = await engine.abt(sub, rows.length, wt, c, d);
+  for (let k = 0; k < rows.length; k++) for (let q = 0; q < c; q++) z[k * c + q] += bEff[q];
+  return argmaxCodes(z, rows.length, c, fit.classes);
+}
+
+export function accuracy(pred: ArrayLike<number>, truth: ArrayLike<number>): number {
+  if (pred.length !== truth.length) throw new Error(`accuracy: ${pred.length} predictions for ${truth.length} labels`);
+  let hit = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === truth[i]) hit++;
+  return hit / pred.length;
+}
+
+/**
+ * Stratified k-fold assignment: per class in code order, the class's rows in a seeded random order (Fisher–Yates
+ * from the end on mulberry32, one generator throughout) are dealt round-robin to the folds, continuing where the
+ * previous class stopped, so fold sizes differ by at most one and every class is spread as evenly as it can be.
+ */
+export function stratifiedFolds(y: ArrayLike<number>, k: number, seed: number): Int32Array {
+  if (!Number.isInteger(k) || k < 2) throw new Error(`folds must be an integer ≥ 2, got ${k}`);
+  if (y.length < k) throw new Error(`${y.length} images are too few for ${k} folds`);
+  const byClass = new Map<number, number[]>();
+  for (let i = 0; i < y.length; i++) {
+    let l = byClass.get(y[i]);
+    if (!l) byClass.set(y[i], (l = []));
+    l.push(i);
+  }
+  const random = mulberry32(seed);
+  const fold = new Int32Array(y.length);
+  let next = 0;
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    const m = byClass.get(c)!;
+    for (let i = m.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [m[i], m[j]] = [m[j], m[i]];
+    }
+    for (const r of m) fold[r] = next++ % k;
+  }
+  return fold;
+}
+
+export interface CrossValidation {
+  /** The grid, as given. */
+  grid: number[];
+  /** Held-out accuracy pooled over the folds, per grid value (empty when a one-value grid needed no cross-validation). */
+  accuracy: number[];
+  /** The chosen value: the highest mean accuracy; ties go to the stronger regularisation. */
+  best: number;
+  /** Folds used (0: no cross-validation). */
+  folds: number;
+}
+
+/** Pick the best grid value: highest mean accuracy, ties to the larger value (stronger regularisation). */
+function choose(grid: readonly number[], acc: number[]): number {
+  let best = -1;
+  for (let i = 0; i < grid.length; i++) {
+    if (best < 0 || acc[i] > acc[best] + 1e-12 || (Math.abs(acc[i] - acc[best]) <= 1e-12 && grid[i] > grid[best])) best = i;
+  }
+  return grid[best];
+}
+
+export interface LogisticCvOptions {
+  lambdas?: readonly number[];
+  folds?: number;
+  seed?: number;
+  /** Restrict to these data rows (default: all); fold assignment is over them. */
+  rows?: ArrayLike<number>;
+  tol?: number;
+  maxIter?: number;
+}
+
+/**
+ * Choose λ by stratified k-fold cross-validation on `rows` (accuracy on the held-out fold; each fold's standardisation
+ * from its own training rows), then fit on all of `rows` at the chosen λ, warm-started from the mean of the folds'
+ * solutions at that λ.
+ */
+export async function crossValidatedLogistic(
+  data: HeadData,
+  y: ArrayLike<number>,
+  opts: LogisticCvOptions = {},
+): Promise<{ fit: LogisticFit; cv: CrossValidation }> {
+  const grid = [...(opts.lambdas ?? DEFAULT_LAMBDAS)];
+  if (grid.length === 0) throw new Error('logistic head: empty λ grid');
+  grid.forEach(checkLambda);
+  const k = opts.folds ?? 5;
+  const rows = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
+  const ry = Int32Array.from(rows, (r) => y[r]);
+  const fold = stratifiedFolds(ry, k, opts.seed ?? 0);
+  const hits = new Float64Array(grid.length);
+  const perFold: LogisticFit[][] = [];
+  for (let f = 0; f < k; f++) {
+    const train = rows.filter((_, i) => fold[i] !== f);
+    const test = rows.filter((_, i) => fold[i] === f);
+    const fits = await logisticPath(data, y, grid, { rows: train, tol: opts.tol, maxIter: opts.maxIter });
+    perFold.push(fits);
+    for (let g = 0; g < grid.length; g++) {
+      const pred = await predictRows(data, fits[g], test);
+      for (let i = 0; i < test.length; i++) if (pred[i] === y[test[i]]) hits[g]++;
+    }
+  }
+  const acc = Array.from(hits, (h) => h / rows.length);
+  const best = choose(grid, acc);
+  const gi = grid.indexOf(best);
+  // Warm start: the folds' solutions at the chosen λ, averaged over the folds that saw every class.
+  const p = problem(data, y, rows);
+  const c = p.classes.length;
+  const full = perFold.map((fs) => fs[gi]).filter((f) => f.classes.length === c);
+  let init: LogisticOptions['init'];
+  if (full.length && c > 1) {
+    const w = new Float64Array(data.d * c);
+    const b = new Float64Array(c);
+    for (const f of full) {
+      for (let i = 0; i < w.length; i++) w[i] += f.weights.data[i] / full.length;
+      for (let q = 0; q < c; q++) b[q] += f.bias[q] / full.length;
+    }
+    init = { weights: { rows: data.d, cols: c, data: w }, bias: b, classes: p.classes };
+  }
+  const fit = await fitProblem(p, { lambda: best, init, tol: opts.tol, maxIter: opts.maxIter });
+  return { fit, cv: { grid, accuracy: acc, best, folds: k } };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One-hidden-layer MLP
+
+export interface MlpOptions {
+  /** Hidden units (default 256). */
+  hidden?: number;
+  /** Decoupled weight decay (AdamW) on both weight matrices, not the biases (default 1e-4). */
+  weightDecay?: number;
+  learningRate?: number;
+  batchSize?: number;
+  maxEpochs?: number;
+  /** Stop after this many epochs without a better validation loss (default 10). */
+  patience?: number;
+  /** Share of the training rows held out, stratified, for early stopping (default 0.1). */
+  validation?: number;
+  seed?: number;
+  /** Element type of the products (default float32: the head is trained by noisy SGD anyway). */
+  precision?: Precision;
+  /** Training rows (default: all data rows). */
+  rows?: ArrayLike<number>;
+}
+
+/** A fitted MLP head: logits = W2·relu(W1·x̃ + b1) + b2, x̃ standardised as for the logistic head. */
+export interface MlpFit {
+  classes: number[];
+  /** H×D and C×H (row-major, output × input). */
+  w1: Matrix;
+  b1: Float64Array;
+  w2: Matrix;
+  b2: Float64Array;
+  mean: Float64Array;
+  scale: Float64Array;
+  weightDecay: number;
+  /** Epochs run, and the epoch whose weights were kept (lowest validation loss). */
+  epochs: number;
+  bestEpoch: number;
+  validationLoss: number;
+}
+
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
+  return t;
+}
+
+class Adam {
+  private m: Float64Array;
+  private v: Float64Array;
+  private t = 0;
+  constructor(
+    private readonly p: Float64Array,
+    private readonly lr: number,
+    private readonly decay: number,
+  ) {
+    this.m = new Float64Array(p.length);
+    this.v = new Float64Array(p.length);
+  }
+  step(g: Float64Array): void {
+    this.t++;
+    const b1 = 0.9;
+    const b2 = 0.999;
+    const c1 = 1 - b1 ** this.t;
+    const c2 = 1 - b2 ** this.t;
+    const { p, m, v, lr, decay } = this;
+    for (let i = 0; i < p.length; i++) {
+      m[i] = b1 * m[i] + (1 - b1) * g[i];
+      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+      p[i] -= lr * (m[i] / c1 / (Math.sqrt(v[i] / c2) + 1e-8) + decay * p[i]);
+    }
+  }
+}
+
+/** Forward pass of a batch of standardised rows (B×D): hidden activations (B×H) and logits (B×C). */
+async function mlpForward(
+  engine: GemmEngine,
+  xb: Float64Array,
+  nb: number,
+  d: number,
+  net: { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: Float64Array; h: number; c: number },
+  precision: Precision,
+): Promise<{ a: Float64Array; z: Float64Array }> {
+  const { h, c } = net;
+  const a = await engine.abt(xb, nb, net.w1, h, d, precision);
+  for (let i = 0; i < nb; i++) for (let u = 0; u < h; u++) a[i * h + u] = Math.max(0, a[i * h + u] + net.b1[u]);
+  const z = await engine.abt(a, nb, net.w2, c, h, precision);
+  for (let i = 0; i < nb; i++) for (let q = 0; q < c; q++) z[i * c + q] += net.b2[q];
+  return { a, z };
+}
+
+/** Softmax cross-entropy of logits rows against columns `t`; fills `dz` with (p − onehot)/scale when given. */
+function crossEntropy(z: Float64Array, nb: number, c: number, t: ArrayLike<number>, dz?: Float64Array, scale = 1): number {
+  let loss = 0;
+  for (let i = 0; i < nb; i++) {
+    let max = -Infinity;
+    for (let q = 0; q < c; q++) max = Math.max(max, z[i * c + q]);
+    let s = 0;
+    for (let q = 0; q < c; q++) s += Math.exp(z[i * c + q] - max);
+    loss += max + Math.log(s) - z[i * c + t[i]];
+    if (dz) for (let q = 0; q < c; q++) dz[i * c + q] = (Math.exp(z[i * c + q] - max) / s - (q === t[i] ? 1 : 0)) / scale;
+  }
+  return loss;
+}
+
+function gatherStandardized(data: HeadData, st: Standardizer, rows: ArrayLike<number>): Float64Array {
+  const { d, xc } = data;
+  const out = new Float64Array(rows.length * d);
+  for (let k = 0; k < rows.length; k++) {
+    const o = rows[k] * d;
+    for (let j = 0; j < d; j++) out[k * d + j] = (xc[o + j] - st.mu[j]) * st.scale[j];
+  }
+  return out;
+}
+
+/**
+ * Train the MLP head with AdamW on mini-batches (seeded init: He-normal W1, Glorot-normal W2, zero biases; seeded
+ * shuffles), holding out a stratified `validation` share of the training rows and keeping the weights of the epoch
+ * with the lowest validation loss.
+ */
+export async function fitMlp(data: HeadData, y: ArrayLike<number>, opts: MlpOptions = {}): Promise<MlpFit> {
+  const hidden = opts.hidden ?? 256;
+  const wd = opts.weightDecay ?? 1e-4;
+  const lr = opts.learningRate ?? 1e-3;
+  const bs = opts.batchSize ?? 128;
+  const maxEpochs = opts.maxEpochs ?? 200;
+  const patience = opts.patience ?? 10;
+  const valShare = opts.validation ?? 0.1;
+  const precision = opts.precision ?? 'float32';
+  const seed = opts.seed ?? 0;
+  if (!(wd >= 0)) throw new Error(`MLP head: weight decay must be ≥ 0, got ${wd}`);
+  if (!(valShare > 0 && valShare < 1)) throw new Error(`MLP head: validation share must be in (0, 1), got ${valShare}`);
+  const all = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
+  const p = problem(data, y, all);
+  const c = p.classes.length;
+  const d = data.d;
+  const { engine } = data;
+  // Hold out a stratified share for early stopping (at least one row, and at least one row left to train on).
+  const random = mulberry32(seed);
+  const byClass = new Map<number, number[]>();
+  all.forEach((r, k) => {
+    const t = p.target[k];
+    let l = byClass.get(t);
+    if (!l) byClass.set(t, (l = []));
+    l.push(k);
+  });
+  const isVal = new Uint8Array(all.length);
+  let carry = 0;
+  for (const t of [...byClass.keys()].sort((a, b) => a - b)) {
+    const m = byClass.get(t)!;
+    for (let i = m.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [m[i], m[j]] = [m[j], m[i]];
+    }
+    const exact = m.length * valShare + carry;
+    const take = Math.min(m.length - 1, Math.floor(exact));
+    carry = exact - Math.floor(exact);
+    for (let i = 0; i < Math.max(0, take); i++) isVal[m[i]] = 1;
+  }
+  if (!isVal.some((v) => v === 1)) isVal[all.length - 1] = 1;
+  const trainIdx = [...all.keys()].filter((k) => !isVal[k]);
+  const valIdx = [...all.keys()].filter((k) => isVal[k]);
+  if (trainIdx.length === 0) throw new Error('MLP head: too few images to hold out a validation part');
+  const st = standardizer(
+    data,
+    trainIdx.map((k) => all[k]),
+  );
+  const xTrain = gatherStandardized(
+    data,
+    st,
+    trainIdx.map((k) => all[k]),
+  );
+  const yTrain = Int32Array.from(trainIdx, (k) => p.target[k]);
+  const xVal = gatherStandardized(
+    data,
+    st,
+    valIdx.map((k) => all[k]),
+  );
+  const yVal = Int32Array.from(valIdx, (k) => p.target[k]);
+  const net = {
+    w1: new Float64Array(hidden * d).map(() => gaussian(random) * Math.sqrt(2 / d)),
+    b1: new Float64Array(hidden),
+    w2: new Float64Array(c * hidden).map(() => gaussian(random) * Math.sqrt(2 / (hidden + c))),
+    b2: new Float64Array(c),
+    h: hidden,
+    c,
+  };
+  const opt = [new Adam(net.w1, lr, wd), new Adam(net.b1, lr, 0), new Adam(net.w2, lr, wd), new Adam(net.b2, lr, 0)];
+  let best = { loss: Infinity, epoch: 0, w1: net.w1.slice(), b1: net.b1.slice(), w2: net.w2.slice(), b2: net.b2.slice() };
+  const nTr = trainIdx.length;
+  const order = Array.from({ length: nTr }, (_, i) => i);
+  let epoch = 0;
+  for (; epoch < maxEpochs && epoch - best.epoch < patience; epoch++) {
+    for (let i = nTr - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (let s = 0; s < nTr; s += bs) {
+      const nb = Math.min(bs, nTr - s);
+      const xb = new Float64Array(nb * d);
+      const tb = new Int32Array(nb);
+      for (let i = 0; i < nb; i++) {
+        xb.set(xTrain.subarray(order[s + i] * d, order[s + i] * d + d), i * d);
+        tb[i] = yTrain[order[s + i]];
+      }
+      const { a, z } = await mlpForward(engine, xb, nb, d, net, precision);
+      const dz = new Float64Array(nb * c);
+      crossEntropy(z, nb, c, tb, dz, nb);
+      const dzT = transpose(dz, nb, c); // C×B
+      const gw2 = await engine.abt(dzT, c, transpose(a, nb, hidden), hidden, nb, precision); // C×H
+      const gb2 = new Float64Array(c);
+      for (let i = 0; i < nb; i++) for (let q = 0; q < c; q++) gb2[q] += dz[i * c + q];
+      const da = await engine.abt(dz, nb, transpose(net.w2, c, hidden), hidden, c, precision); // B×H
+      for (let i = 0; i < nb * hidden; i++) if (a[i] <= 0) da[i] = 0;
+      const gb1 = new Float64Array(hidden);
+      for (let i = 0; i < nb; i++) for (let u = 0; u < hidden; u++) gb1[u] += da[i * hidden + u];
+      const gw1 = await engine.abt(transpose(da, nb, hidden), hidden, transpose(xb, nb, d), d, nb, precision); // H×D
+      opt[0].step(gw1);
+      opt[1].step(gb1);
+      opt[2].step(gw2);
+      opt[3].step(gb2);
+    }
+    const { z } = await mlpForward(engine, xVal, valIdx.length, d, net, precision);
+    const vl = crossEntropy(z, valIdx.length, c, yVal) / valIdx.length;
+    if (vl < best.loss) best = { loss: vl, epoch: epoch + 1, w1: net.w1.slice(), b1: net.b1.slice(), w2: net.w2.slice(), b2: net.b2.slice() };
+  }
+  const mean = new Float64Array(d);
+  for (let j = 0; j < d; j++) mean[j] = data.mean[j] + st.mu[j];
+  return {
+    classes: p.classes,
+    w1: { rows: hidden, cols: d, data: best.w1 },
+    b1: best.b1,
+    w2: { rows: c, cols: hidden, data: best.w2 },
+    b2: best.b2,
+    mean,
+    scale: Float64Array.from(st.scale),
+    weightDecay: wd,
+    epochs: epoch,
+    bestEpoch: best.epoch,
+    validationLoss: best.loss,
+  };
+}
+
+/** Class codes predicted by the MLP head for raw feature rows. */
+export async function predictMlp(fit: MlpFit, x: Matrix, engine?: GemmEngine, precision: Precision = 'float32'): Promise<Int32Array> {
+  const { rows: n, cols: d } = x;
+  if (d !== fit.w1.cols) throw new Error(`MLP head: ${d} features given, the fit has ${fit.w1.cols}`);
+  const xs = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xs[i * d + j] = (x.data[i * d + j] - fit.mean[j]) * fit.scale[j];
+  const net = { w1: fit.w1.data, b1: fit.b1, w2: fit.w2.data, b2: fit.b2, h: fit.w1.rows, c: fit.w2.rows };
+  const { z } = await mlpForward(engine ?? (await getGemmEngine()), xs, n, d, net, precision);
+  return argmaxCodes(z, n, net.c, fit.classes);
+}
+
+export interface MlpCvOptions extends Omit<MlpOptions, 'weightDecay' | 'rows'> {
+  weightDecays?: readonly number[];
+  folds?: number;
+  rows?: ArrayLike<number>;
+}
+
+export const DEFAULT_WEIGHT_DECAYS: readonly number[] = [1e-4, 1e-2];
+
+/** Choose the weight decay by stratified k-fold cross-validation (held-out accuracy), then fit on all `rows`. */
+export async function crossValidatedMlp(data: HeadData, y: ArrayLike<number>, opts: MlpCvOptions = {}): Promise<{ fit: MlpFit; cv: CrossValidation }> {
+  const grid = [...(opts.weightDecays ?? DEFAULT_WEIGHT_DECAYS)];
+  if (grid.length === 0) throw new Error('MLP head: empty weight-decay grid');
+  const k = opts.folds ?? 3;
+  const rows = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
+  const fold = stratifiedFolds(
+    Int32Array.from(rows, (r) => y[r]),
+    k,
+    opts.seed ?? 0,
+  );
+  const hits = new Float64Array(grid.length);
+  if (grid.length > 1) {
+    for (let f = 0; f < k; f++) {
+      const train = rows.filter((_, i) => fold[i] !== f);
+      const test = rows.filter((_, i) => fold[i] === f);
+      const xTest = { rows: test.length, cols: data.d, data: new Float64Array(test.length * data.d) };
+      test.forEach((r, i) => {
+        for (let j = 0; j < data.d; j++) xTest.data[i * data.d + j] = data.xc[r * data.d + j] + data.mean[j];
+      });
+      for (let g = 0; g < grid.length; g++) {
+        const fit = await fitMlp(data, y, { ...opts, weightDecay: grid[g], rows: train });
+        const pred = await predictMlp(fit, xTest, data.engine, opts.precision);
+        for (let i = 0; i < test.length; i++) if (pred[i] === y[test[i]]) hits[g]++;
+      }
+    }
+  }
+  const acc = Array.from(hits, (h) => h / rows.length);
+  const best = grid.length > 1 ? choose(grid, acc) : grid[0];
+  const fit = await fitMlp(data, y, { ...opts, weightDecay: best, rows });
+  return { fit, cv: { grid, accuracy: grid.length > 1 ? acc : [], best, folds: grid.length > 1 ? k : 0 } };
+}
