@@ -91,7 +91,9 @@ export function rankMeasure(id: string): string {
     throw new Error(`unknown measure "${id.split(':')[0].trim()}" (known: ${known.join(', ')}; or "all" for the score table)`);
   }
   if (e.input !== 'representations') {
-    throw new Error(`"${e.family}" is a ${e.input} measure, not one that ranks sources (rank with a representation measure or a score: see \`taskmap measures\`)`);
+    throw new Error(
+      `"${e.family}" is a ${e.input} measure, not one that ranks sources (rank with a representation measure or a score: see \`taskmap measures\`)`,
+    );
   }
   catalogueEntry(id, 'representations');
   return canonicalMeasureId(id);

@@ -15,7 +15,7 @@ import { checkImageIds } from '../features/imageIdentity.js';
 import type { Representation } from '../features/types.js';
 import type { Matrix } from '../linalg/dense.js';
 import type { GemmEngine } from '../linalg/gemm.js';
-import { findScoreFamily, parseScore, scoreId, type ScoreFamily } from '../measures/scoreFamilies.js';
+import { findScoreFamily, parseScore, SCORE_FAMILIES, scoreId, type ScoreFamily } from '../measures/scoreFamilies.js';
 import { classTarget, computeScore, ScoreMemo, type ClassTarget, type ScoreInput, type ScoreTarget } from '../transferability/index.js';
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -64,7 +64,10 @@ export function targetProblem(family: ScoreFamily, target: ScoreTarget, name: st
   if (target.kind === 'regression') {
     return family.taskTypes.includes('regression')
       ? undefined
-      : `${family.id}: ${name} is a regression target, but ${family.name} scores classification targets only (scores for regression: logme)`;
+      : `${family.id}: ${name} is a regression target, but ${family.name} scores classification targets only ` +
+          `(scores for regression: ${SCORE_FAMILIES.filter((f) => f.taskTypes.includes('regression'))
+            .map((f) => f.id)
+            .join(', ')})`;
   }
   const small = target.counts.findIndex((c) => c < family.minPerClass);
   if (small < 0) return undefined;
@@ -77,7 +80,11 @@ export function targetProblem(family: ScoreFamily, target: ScoreTarget, name: st
  * label is `model<sep>…` (two such members are ambiguous: an error). Class probabilities are a property of the
  * source model, not of a layer, so one `model` member serves every layer of that model.
  */
-export function matchProbabilities(candidates: readonly { label: string }[], probabilities: readonly Representation[], separator = '/'): Map<string, Representation> {
+export function matchProbabilities(
+  candidates: readonly { label: string }[],
+  probabilities: readonly Representation[],
+  separator = '/',
+): Map<string, Representation> {
   const modelOf = (label: string) => {
     const at = separator ? label.indexOf(separator) : -1;
     return at < 0 ? label : label.slice(0, at);
@@ -197,7 +204,8 @@ export async function scoreColumns(pool: readonly Representation[], o: ScoreColu
   pool.forEach((c, k) => {
     const p = probs[k];
     if (!p) return;
-    if (p.n !== c.n) throw new Error(`probabilities ${p.source}: ${p.n} images, but candidate "${c.label}" has ${c.n}; both must be on the target images, in order`);
+    if (p.n !== c.n)
+      throw new Error(`probabilities ${p.source}: ${p.n} images, but candidate "${c.label}" has ${c.n}; both must be on the target images, in order`);
     checkImageIds([c, p], `class probabilities of "${c.label}"`);
   });
 

@@ -4,7 +4,18 @@ import { loadFeatureSet } from '../../features/featureSet.js';
 import { readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { getGemmEngine, type EngineKind, type Precision } from '../../linalg/gemm.js';
-import { ALL_MEASURES, LABEL_KINDS, loadProbabilities, loadTarget, rank, rankAll, rankMeasure, targetFileKind, type RankTable, type TargetSpec } from '../../ops/rank.js';
+import {
+  ALL_MEASURES,
+  LABEL_KINDS,
+  loadProbabilities,
+  loadTarget,
+  rank,
+  rankAll,
+  rankMeasure,
+  targetFileKind,
+  type RankTable,
+  type TargetSpec,
+} from '../../ops/rank.js';
 import { CATALOGUE } from '../../ops/measures.js';
 import type { LabelKind, RankEntry, RankResult } from '../../taxonomy/rank.js';
 import { isScoreId } from '../../taxonomy/scoreColumns.js';
@@ -75,10 +86,7 @@ export function formatRanking(result: RankResult): string {
   const boot = result.bootstrap !== null;
   const t = result.target;
   const what = targetText(t);
-  const lines = [
-    `${result.measure} · target: ${what} · ${result.n_images} images · ` +
-      bootText(result.bootstrap),
-  ];
+  const lines = [`${result.measure} · target: ${what} · ${result.n_images} images · ` + bootText(result.bootstrap)];
   if (t.excluded) lines.push(`(${t.excluded} is the target and is not ranked)`);
   const header = ['rank', 'label', 'score', ...(boot ? ['mean', '95% interval', 'P(best)'] : [])];
   const row = (e: RankEntry, label: string): string[] => [String(e.rank), label, fmt(e.score), ...(boot ? [fmt(e.mean), ci(e.ci95), fmt(e.pBest, 3)] : [])];
@@ -100,10 +108,7 @@ export function formatRanking(result: RankResult): string {
   lines.push(formatTable(header, rows));
   if (boot) {
     const b = result.bootstrap!;
-    lines.push(
-      '',
-      `mean and 95% interval: over the draws (each on ${b.subset} images); P(best): share of draws in which the entry scored best.`,
-    );
+    lines.push('', `mean and 95% interval: over the draws (each on ${b.subset} images); P(best): share of draws in which the entry scored best.`);
     if (b.skipped > 0) {
       const why = (b.skipReasons ?? []).map((r) => `${r.reason} (${r.draws})`).join('; ');
       lines.push(`${b.skipped} of ${b.draws} draws skipped, the statistics are over the other ${b.draws - b.skipped}: ${why}`);
@@ -138,7 +143,13 @@ export function formatRankTable(t: RankTable): string {
     });
     padLabels(gh, gr, 1);
     padLabels(gh, gr, 2);
-    lines.push('', "models, ranked by their best layer (each measure's value is the model's best layer under that measure):", formatTable(gh, gr), '', 'all layers:');
+    lines.push(
+      '',
+      "models, ranked by their best layer (each measure's value is the model's best layer under that measure):",
+      formatTable(gh, gr),
+      '',
+      'all layers:',
+    );
   } else lines.push('');
   const header = ['rank', 'label', ...t.measures];
   const rows = t.rows.map((r) => [r.rank === null ? '' : String(r.rank), r.label, ...r.values.map(cell)]);
@@ -149,11 +160,16 @@ export function formatRankTable(t: RankTable): string {
     const br = t.columns.map((c) => {
       const b = c.result?.bootstrap;
       const top = (c.result?.ranking ?? []).filter((e) => e.pBest !== null).sort((a, b2) => b2.pBest! - a.pBest!)[0];
-      return [c.id, b ? String(b.draws - b.skipped) : '0', top?.label ?? '', top ? fmt(top.pBest, 3) : ''];
+      const scored = (c.result?.ranking.length ?? 0) > 0;
+      return [c.id, b && scored ? String(b.draws - b.skipped) : '', top?.label ?? '', top ? fmt(top.pBest, 3) : ''];
     });
     padLabels(bh, br, 0);
     padLabels(bh, br, 2);
-    lines.push('', `over the ${t.bootstrap.draws} draws (each on ${t.bootstrap.subset} images; means and 95% intervals of every cell in --out):`, formatTable(bh, br));
+    lines.push(
+      '',
+      `over the ${t.bootstrap.draws} draws (each on ${t.bootstrap.subset} images; means and 95% intervals of every cell in --out):`,
+      formatTable(bh, br),
+    );
   }
   if (t.notes.length) lines.push('', 'notes:', ...t.notes.map((n) => `- ${n}`));
   return lines.join('\n');
@@ -208,7 +224,8 @@ export function register(program: Command): void {
   const measureOption = cmd.options.find((x) => x.long === '--measure');
   if (measureOption) {
     measureOption.description =
-      `${measureOption.description}; with a labels target also a score (${SCORES.join(', ')}, e.g. logme:solver=icml) ` + 'or "all" (every standard score, rsa and dds in one table)';
+      `${measureOption.description}; with a labels target also a score (${SCORES.join(', ')}, e.g. logme:solver=icml) ` +
+      'or "all" (every standard score, rsa and dds in one table)';
   }
   cmd
     .requiredOption('-t, --target <target>', 'member label, features.npy, or labels.csv/.txt')
