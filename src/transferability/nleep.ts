@@ -25,6 +25,8 @@ const VARIANCE_FLOOR = 1e-6;
 /** Added to each component's weight sum, as scikit-learn (10 ε), so an empty component has a finite mean. */
 const EMPTY_WEIGHT = 10 * 2.220446049250313e-16;
 const LOG_2PI = Math.log(2 * Math.PI);
+/** Relative margin within which k-means distances count as tied (see `assign`). */
+const TIE = 1e-10;
 
 function transposeData(data: Float64Array, rows: number, cols: number): Float64Array {
   const t = new Float64Array(rows * cols);
@@ -70,23 +72,31 @@ export function kmeansPlusPlus(z: Matrix, k: number, seed: number): Int32Array {
   return chosen;
 }
 
-/** Nearest centre of every row (squared distances ‖z‖² − 2z·c + ‖c‖² by one GEMM; ties → the lower index). */
+/**
+ * Nearest centre of every row, by ‖z‖² − 2z·c + ‖c‖² (one GEMM). Distances within 1e-10·(‖z‖² + max‖c‖²) of the
+ * smallest count as tied and go to the lowest centre index: lattice-like features produce exact ties, which the
+ * expanded form would otherwise break by rounding (differently in another implementation or GEMM engine).
+ */
 async function assign(z: Matrix, zz: Float64Array, centres: Float64Array, k: number, engine: GemmEngine, labels: Int32Array): Promise<boolean> {
   const { rows: n, cols: d } = z;
   const cc = new Float64Array(k);
-  for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) cc[c] += centres[c * d + j] ** 2;
+  let ccMax = 0;
+  for (let c = 0; c < k; c++) {
+    for (let j = 0; j < d; j++) cc[c] += centres[c * d + j] ** 2;
+    ccMax = Math.max(ccMax, cc[c]);
+  }
   const dot = await engine.abt(z.data, n, centres, k, d);
+  const dist = new Float64Array(k);
   let changed = false;
   for (let i = 0; i < n; i++) {
-    let best = 0;
-    let bestValue = Infinity;
+    let min = Infinity;
     for (let c = 0; c < k; c++) {
-      const v = zz[i] - 2 * dot[i * k + c] + cc[c];
-      if (v < bestValue) {
-        bestValue = v;
-        best = c;
-      }
+      dist[c] = zz[i] - 2 * dot[i * k + c] + cc[c];
+      if (dist[c] < min) min = dist[c];
     }
+    const limit = min + TIE * (zz[i] + ccMax);
+    let best = 0;
+    while (dist[best] > limit) best++;
     if (labels[i] !== best) changed = true;
     labels[i] = best;
   }
