@@ -15,7 +15,10 @@ import {
   standardIds,
   type InputKind,
 } from '../measures/catalogue.js';
+import { idSyntax } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardMeasureIds, type MeasureInfo } from '../measures/registry.js';
+import { SCORE_FAMILIES, standardScoreIds, type ScoreFamily } from '../measures/scoreFamilies.js';
+import { standardRankMeasures } from '../taxonomy/rankTable.js';
 
 export { CATALOGUE, canonicalId, catalogueEntry, describe, directionOf, entriesFor, INPUT_KINDS, isDistance, standardIds, type InputKind, type MeasureInfo };
 export { INVARIANCE_DESCRIPTIONS };
@@ -47,9 +50,27 @@ export function representationInfoOrNull(id: string | undefined): MeasureInfo | 
   }
 }
 
+/** A label-based score family as the shells list it: its metadata and its id grammar. */
+export interface ScoreListing extends Omit<ScoreFamily, 'id'> {
+  family: ScoreFamily['id'];
+  /** The id grammar, e.g. `logme[:solver=fixed-point|icml]`. */
+  syntax: string;
+}
+
+/** The score families with their id grammar, in catalogue order. */
+export function scoreListing(): ScoreListing[] {
+  return SCORE_FAMILIES.map(({ id, ...rest }) => ({ family: id, ...rest, syntax: idSyntax(catalogueEntry(id)) }));
+}
+
 /** The listing every shell shows: representation families with their standard settings, and the whole catalogue. */
 export function measureListing() {
   return {
+    /** Label-based transferability scores (`rank --target labels.csv --measure <id>`), with their requirements. */
+    scores: scoreListing(),
+    /** The standard score settings. */
+    standardScores: standardScoreIds(),
+    /** The columns of the score table (`rank --measure all`) for a class target. */
+    rankAll: standardRankMeasures(),
     /** Representation-measure families (the feature-set forms): the registry records. */
     families: FAMILIES,
     /** The standard representation settings, described. */

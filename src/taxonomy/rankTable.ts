@@ -138,7 +138,14 @@ export async function rankTable(candidates: Representation[], target: Target, op
   const { draws, subset, seed } = checkBootstrapOptions(opts, n);
   const defaults = target.kind === 'labels' ? standardRankMeasures(target.labelKind) : undefined;
   const requested = opts.measures ?? defaults;
-  if (!requested) throw new Error('the measures of the table are required for a member or features target (the standard table holds label-based scores)');
+  if (!requested) {
+    const what =
+      target.kind === 'member' ? `a member ("${target.label}")` : `features (${target.kind === 'representation' ? target.representation.label : ''})`;
+    throw new Error(
+      `the standard score table needs the new task's labels as the target (one label per probe image), not ${what}; ` +
+        'name the measures to tabulate representation measures against it',
+    );
+  }
   if (requested.length === 0) throw new Error('no measures for the table');
   const ids = requested.map(canonical);
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveFeatureSet } from '../../src/features/featureSet.js';
 import { writeNpy } from '../../src/io/npy.js';
 import { rankSources, type RankResult } from '../../src/taxonomy/rank.js';
+import { rankTable, standardRankMeasures, type RankTable } from '../../src/taxonomy/rankTable.js';
 import { randomRep } from '../helpers/random.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -24,6 +25,20 @@ beforeAll(async () => {
   await writeFile(join(dir, 'labels.csv'), `label\n${classes.join('\n')}\n`);
   await writeFile(join(dir, 'pairs.csv'), classes.map((c, i) => `img${i}.jpg,${c}`).join('\r\n'));
   await writeFile(join(dir, 'short.csv'), classes.slice(1).join('\n'));
+  // Class probabilities of the models "enc" and "other" (softmax of seeded logits), for LEEP and NCE.
+  const probs = ['enc', 'other'].map((l, k) => {
+    const logits = randomRep(l, n, [4], 700 + k);
+    const data = new Float64Array(n * 4);
+    for (let i = 0; i < n; i++) {
+      const e = Array.from({ length: 4 }, (_, z) => Math.exp(logits.data[i * 4 + z]));
+      const sum = e.reduce((a, b) => a + b, 0);
+      e.forEach((v, z) => (data[i * 4 + z] = v / sum));
+    }
+    return { ...logits, data };
+  });
+  await saveFeatureSet(join(dir, 'probs'), { n, members: probs });
+  await saveFeatureSet(join(dir, 'probs-enc'), { n, members: [probs[0]] });
+  await writeFile(join(dir, 'values.csv'), Array.from({ length: n }, (_, i) => String(members[1].data[i * 6] + 0.01 * i)).join('\n'));
   const t = randomRep('t', n, [5], 9);
   await writeFile(join(dir, 'task.npy'), writeNpy({ dtype: 'float64', shape: [n, 5], data: t.data }));
   await writeFile(join(dir, 'small.npy'), writeNpy({ dtype: 'float64', shape: [n - 1, 5], data: t.data.subarray(0, (n - 1) * 5) }));
@@ -97,5 +112,110 @@ describe('taskmap rank', () => {
     const reg = await run(set, '--target', join(dir, 'labels.csv'), '--target-kind', 'regression', '-m', 'cka');
     expect(reg.code).toBe(1);
     expect(reg.err).toMatch(/regression target of image 0 is "b", not a finite number/);
+  });
+});
+
+describe('taskmap rank with transferability scores', () => {
+  const set = () => join(dir, 'set');
+  const labelsTarget = () => ({ kind: 'labels' as const, labels: classes, labelKind: 'class' as const, label: join(dir, 'labels.csv') });
+
+  it('--measure logme: the score ranking, the same as the library, as JSON with --out', async () => {
+    const out = join(dir, 'logme.json');
+    const r = await run(set(), '--target', join(dir, 'labels.csv'), '--measure', 'logme', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.split('\n')[0]).toBe(`logme · target: class labels ${join(dir, 'labels.csv')} (2 classes) · 30 images · no bootstrap`);
+    const lib = await rankSources(members, labelsTarget(), { measure: 'logme' });
+    const json = JSON.parse(await readFile(out, 'utf8')) as RankResult & { measure_name: string };
+    expect(json.ranking).toEqual(lib.ranking);
+    expect(json.measure_name).toBe('LogME (log maximum evidence)');
+    expect(r.out).toMatch(new RegExp(`^1\\s+enc/block2\\s+${lib.ranking[0].score.toFixed(4)}$`, 'm'));
+  });
+
+  it('--measure all: one table, a column per standard measure, wall times in the footer, blank LEEP/NCE cells with a note', async () => {
+    const out = join(dir, 'all.json');
+    const r = await run(set(), '--target', join(dir, 'labels.csv'), '--measure', 'all', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.split('\n');
+    const ids = standardRankMeasures();
+    expect(lines[0]).toBe(`${ids.length} measures · target: class labels ${join(dir, 'labels.csv')} (2 classes) · 30 images · no bootstrap · sorted by logme`);
+    expect(lines[2].split(/\s{2,}/)).toEqual(['rank', 'label', ...ids]);
+    // Rows in logme order; the footer's times are the JSON's.
+    const json = JSON.parse(await readFile(out, 'utf8')) as RankTable & { featureset: string };
+    expect(json.measures).toEqual(ids);
+    expect(lines.slice(4, 7).map((l) => l.split(/\s+/)[1])).toEqual(json.rows.map((row) => row.label));
+    const footer = lines[8].trim().split(/\s{2,}/);
+    expect(footer[0]).toBe('wall time (s)');
+    expect(footer.slice(1).map(Number)).toEqual(json.columns.map((c) => Number((c.ms / 1000).toFixed(3))));
+    // The JSON holds every score of every candidate; they are the library's on the same input.
+    const lib = await rankTable(members, labelsTarget());
+    expect(json.rows.map((row) => row.values)).toEqual(lib.rows.map((row) => row.values));
+    expect(json.notes).toEqual(lib.notes);
+    expect(r.out).toContain('notes:\n- leep, nce: no value for enc/block1, enc/block2, other — no class probabilities');
+  });
+
+  it("--probabilities: LEEP and NCE from the models' softmax outputs; --sort-by and --group-by", async () => {
+    const r = await run(
+      set(),
+      '--target',
+      join(dir, 'labels.csv'),
+      '--measure',
+      'all',
+      '--probabilities',
+      join(dir, 'probs'),
+      '--sort-by',
+      'knn',
+      '--group-by',
+      'model',
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.split('\n')[0]).toMatch(/· sorted by knn$/);
+    expect(r.out).not.toContain('no class probabilities');
+    expect(r.out).toMatch(/models, ranked by their best layer .*\n\s*rank\s+model\s+best layer \(by knn\)\s+logme/);
+    const one = await run(set(), '--target', join(dir, 'labels.csv'), '--measure', 'leep', '--probabilities', join(dir, 'probs-enc'));
+    expect(one.code).toBe(1);
+    expect(one.err).toMatch(/leep: no class probabilities for candidate "other": LEEP .* scores the source model's softmax outputs/);
+    const none = await run(set(), '--target', join(dir, 'labels.csv'), '--measure', 'nce');
+    expect(none.err).toMatch(/nce: no class probabilities for candidate "enc\/block1"/);
+  });
+
+  it('bootstrap: the score recomputed per draw, skipped draws counted', async () => {
+    const r = await run(set(), '--target', join(dir, 'labels.csv'), '--measure', 'knn', '--bootstrap', '20', '--subset', '6', '--seed', '2');
+    expect(r.code, r.err).toBe(0);
+    const lib = await rankSources(members, labelsTarget(), { measure: 'knn', bootstrap: 20, subset: 6, seed: 2 });
+    expect(lib.bootstrap!.skipped).toBeGreaterThan(0);
+    expect(r.out).toContain(
+      `${lib.bootstrap!.skipped} of 20 draws skipped, the statistics are over the other ${20 - lib.bootstrap!.skipped}: class "b" has fewer than 2 images`,
+    );
+  });
+
+  it('regression targets: logme works, classification-only scores are refused', async () => {
+    const ok = await run(set(), '--target', join(dir, 'values.csv'), '--target-kind', 'regression', '--measure', 'logme');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out.split('\n')[0]).toBe(`logme · target: regression target ${join(dir, 'values.csv')} · 30 images · no bootstrap`);
+    const bad = await run(set(), '--target', join(dir, 'values.csv'), '--target-kind', 'regression', '--measure', 'gbc');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/gbc: .*values\.csv is a regression target, but GBC \(Gaussian Bhattacharyya coefficient\) scores classification targets only/);
+  });
+
+  it('usage errors: measure flags with a score, --sort-by without all, unknown ids, a member target', async () => {
+    const labels = join(dir, 'labels.csv');
+    expect((await run(set(), '--target', labels, '--measure', 'logme', '--kernel', 'lap')).err).toMatch(
+      /--kernel applies to representation measures \(rsa, dds, cka\); a score takes its parameters in its id, e\.g\. logme:…/,
+    );
+    expect((await run(set(), '--target', labels, '--measure', 'all', '--norm', 'none')).err).toMatch(
+      /--norm applies to representation measures .*--measure all runs every standard setting/,
+    );
+    expect((await run(set(), '--target', labels, '--measure', 'logme', '--sort-by', 'knn')).err).toMatch(/--sort-by orders the table of --measure all/);
+    expect((await run(set(), '--target', labels, '--measure', 'all', '--sort-by', 'cka')).err).toMatch(/sort by "cka": not one of the table's measures/);
+    expect((await run(set(), '--target', labels, '--measure', 'knn:k=0')).err).toMatch(/score "knn:k=0": k must be an integer ≥ 1, got 0/);
+    expect((await run(set(), '--target', labels, '--measure', 'fisher-frechet')).err).toMatch(
+      /"fisher-frechet" is a labelled-tasks measure, not one that ranks sources/,
+    );
+    expect((await run(set(), '--target', labels, '--measure', 'lgome')).err).toMatch(
+      /unknown measure "lgome" \(known: rsa, dds, cka, logme, nleep, .*; or "all" for the score table\)/,
+    );
+    const member = await run(set(), '--target', 'other', '--measure', 'all');
+    expect(member.code).toBe(1);
+    expect(member.err).toMatch(/the standard score table needs the new task's labels as the target .*, not a member \("other"\)/);
   });
 });

@@ -366,7 +366,9 @@ describe('rankTable (--measure all)', () => {
   });
 
   it('refusals: score columns without a labels target, an unknown sort-by, a repeated column', async () => {
-    await expect(rankTable(cands, { kind: 'member', label: 'mid' })).rejects.toThrow('the measures of the table are required for a member or features target');
+    await expect(rankTable(cands, { kind: 'member', label: 'mid' })).rejects.toThrow(
+      'the standard score table needs the new task\'s labels as the target (one label per probe image), not a member ("mid")',
+    );
     await expect(rankTable(cands, { kind: 'member', label: 'mid' }, { measures: ['rsa', 'logme'] })).rejects.toThrow(
       "logme is a label-based score: it needs the new task's labels as the target",
     );

@@ -16,9 +16,8 @@ import {
   type RankTable,
   type TargetSpec,
 } from '../../ops/rank.js';
-import { CATALOGUE } from '../../ops/measures.js';
+import { CATALOGUE, findEntryInput } from '../../ops/measures.js';
 import type { LabelKind, RankEntry, RankResult } from '../../taxonomy/rank.js';
-import { isScoreId } from '../../taxonomy/scoreColumns.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
@@ -181,7 +180,9 @@ export function formatRankTable(t: RankTable): string {
  */
 function rankMeasureFromOptions(o: MeasureOptions): string {
   const base = o.measure.trim();
-  if (base !== ALL_MEASURES && !isScoreId(base)) return measureIdFromOptions(o);
+  if (base !== ALL_MEASURES && findEntryInput(base) === 'representations') return measureIdFromOptions(o);
+  // A score, "all", or an id the catalogue refuses for ranking (its message lists what ranks).
+  const id = base === ALL_MEASURES ? base : rankMeasure(base);
   const flags = givenParameterFlags(o);
   if (flags.length > 0) {
     throw new UsageError(
@@ -190,7 +191,7 @@ function rankMeasureFromOptions(o: MeasureOptions): string {
         ' (see `taskmap measures`)',
     );
   }
-  return base === ALL_MEASURES ? base : rankMeasure(base);
+  return id;
 }
 
 /** The score families, in catalogue order (help texts are generated, never a second list). */
