@@ -46,9 +46,26 @@ export interface SymmetricEigen {
  * Throws on asymmetric or non-finite input.
  */
 export function symmetricEigen(m: Matrix, opts: SymmetricEigenOptions = {}): SymmetricEigen {
-  checkSquareFinite(m, 'symmetricEigen');
+  const { sym, n, lapack } = prepare(m, opts, 'symmetricEigen');
+  return lapack ? nativeEigen(lapack, sym, n) : mlMatrixEigen(sym, n);
+}
+
+/**
+ * The eigenvalues alone, largest first, with symmetricEigen's checks: for log-determinants, traces and spectra.
+ * On the native path LAPACK then skips forming the eigenvectors (~2.5× faster at N = 1000); ml-matrix forms them
+ * regardless.
+ */
+export function symmetricEigenvalues(m: Matrix, opts: SymmetricEigenOptions = {}): Float64Array {
+  const { sym, n, lapack } = prepare(m, opts, 'symmetricEigenvalues');
+  // dsyevd's values are ascending (its documented order).
+  return lapack ? lapack.eigh(sym, n, false).values.reverse() : mlMatrixEigen(sym, n).values;
+}
+
+/** The checked, symmetrised copy of `m` that either solver decomposes, and the native engine when it is to be used. */
+function prepare(m: Matrix, opts: SymmetricEigenOptions, fn: string): { sym: Float64Array; n: number; lapack?: NativeLapack } {
+  checkSquareFinite(m, fn);
   const engine = opts.engine ?? 'auto';
-  if (engine !== 'auto' && engine !== 'lapack' && engine !== 'js') throw new Error(`symmetricEigen: engine must be auto, lapack or js, got ${String(engine)}`);
+  if (engine !== 'auto' && engine !== 'lapack' && engine !== 'js') throw new Error(`${fn}: engine must be auto, lapack or js, got ${String(engine)}`);
   const n = m.rows;
   const tol = opts.symmetryTolerance ?? 1e-10;
   let scale = 0;
@@ -61,7 +78,7 @@ export function symmetricEigen(m: Matrix, opts: SymmetricEigenOptions = {}): Sym
       const aji = m.data[j * n + i];
       if (Math.abs(aij - aji) > tol * scale) {
         throw new Error(
-          `symmetricEigen: matrix is not symmetric: (${i}, ${j}) = ${aij} but (${j}, ${i}) = ${aji} ` +
+          `${fn}: matrix is not symmetric: (${i}, ${j}) = ${aij} but (${j}, ${i}) = ${aji} ` +
             `(tolerance ${tol} × max |a| = ${tol * scale}); use a general eigensolver or symmetrise it first`,
         );
       }
@@ -71,8 +88,8 @@ export function symmetricEigen(m: Matrix, opts: SymmetricEigenOptions = {}): Sym
     }
   }
   const lapack = engine === 'js' ? undefined : loadLapack();
-  if (engine === 'lapack' && !lapack) throw new Error(`symmetricEigen: the native LAPACK engine is unavailable: ${lapackUnavailableReason()}`);
-  return lapack ? nativeEigen(lapack, sym, n) : mlMatrixEigen(sym, n);
+  if (engine === 'lapack' && !lapack) throw new Error(`${fn}: the native LAPACK engine is unavailable: ${lapackUnavailableReason()}`);
+  return { sym, n, lapack };
 }
 
 function nativeEigen(lapack: NativeLapack, sym: Float64Array, n: number): SymmetricEigen {

@@ -13,9 +13,12 @@ import { createRequire } from 'node:module';
 export interface NativeLapack {
   /**
    * LAPACKE_dsyevd of a symmetric n×n matrix (one triangle is read, so symmetrise first). Values ascending
-   * (LAPACK's documented order); row j of `vectors` (n×n) is the unit eigenvector of values[j].
+   * (LAPACK's documented order); row j of `vectors` (n×n) is the unit eigenvector of values[j]. With
+   * `wantVectors` false only the values are computed and `vectors` is absent.
    */
   eigh(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array };
+  eigh(a: Float64Array, n: number, wantVectors: false): { values: Float64Array };
+  eigh(a: Float64Array, n: number, wantVectors?: boolean): { values: Float64Array; vectors?: Float64Array };
   /** X·Xᵀ (n×n, both triangles) of an n×k X, by dsyrk. */
   syrk(x: Float64Array, n: number, k: number): Float64Array;
   /** A·Bᵀ (m×n) of A (m×k) and B (n×k), by dgemm: the shape of GemmEngine.abt. */

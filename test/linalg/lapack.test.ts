@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromRows, zeros, type Matrix } from '../../src/linalg/dense.js';
-import { symmetricEigen, type SymmetricEigen } from '../../src/linalg/eigen.js';
+import { symmetricEigen, symmetricEigenvalues, type SymmetricEigen } from '../../src/linalg/eigen.js';
 import { lapackUnavailableReason, loadLapack, type NativeLapack } from '../../src/linalg/lapack.js';
 import { naiveABt } from '../helpers/naive.js';
 import { gaussian, randomOrthogonal } from '../helpers/random.js';
@@ -245,6 +245,29 @@ describe.skipIf(!lib && !process.env.CI)('native LAPACK engine vs ml-matrix', ()
     ).toThrow(/entry \(0, 1\) is Infinity/);
   });
 
+  it('symmetricEigenvalues (no eigenvectors formed): the same spectrum as the full decomposition, largest first', () => {
+    const d = [5, 5, 5, 2, 2, 0, -1, -1, -1, -1, -3];
+    const values = symmetricEigenvalues(withSpectrum(d, 21), { engine: 'lapack' });
+    d.forEach((dj, j) => expect(Math.abs(values[j] - dj)).toBeLessThan(1e-13 * 5));
+    const a = randomSymmetric(120, 41);
+    const full = symmetricEigen(a, { engine: 'js' }).values;
+    const only = symmetricEigenvalues(a, { engine: 'lapack' });
+    const norm = Math.max(Math.abs(full[0]), Math.abs(full[119]));
+    for (let j = 0; j < 120; j++) expect(Math.abs(only[j] - full[j])).toBeLessThanOrEqual(1e-12 * norm);
+    const raw = native.eigh(a.data, 120, false);
+    expect('vectors' in raw).toBe(false);
+    expect(Array.from(raw.values).reverse()).toEqual(Array.from(only));
+    expect(() =>
+      symmetricEigenvalues(
+        fromRows([
+          [1, 2],
+          [3, 1],
+        ]),
+        { engine: 'lapack' },
+      ),
+    ).toThrow(/^symmetricEigenvalues: matrix is not symmetric/);
+  });
+
   it('syrk and gemmAbt match the triple-loop products (float64, 1e-13 relative)', () => {
     const g = gaussian(31);
     const x = Float64Array.from({ length: 37 * 53 }, () => g());
@@ -273,6 +296,7 @@ describe.skipIf(!lib && !process.env.CI)('native LAPACK engine vs ml-matrix', ()
     expect(() => native.eigh(new Float64Array(0), 40_000)).toThrow(/n = 40000 exceeds 32767/);
     expect(() => native.syrk(new Float64Array(5), 2, 3)).toThrow(/syrk: x holds 5 values, expected 6/);
     expect(() => native.gemmAbt(new Float64Array(6), 2, new Float64Array(5), 2, 3)).toThrow(/gemmAbt: b holds 5 values, expected 6/);
+    expect(() => native.eigh(new Float64Array(4), 2, 'no' as never)).toThrow(/eigh: wantVectors must be a boolean/);
     expect(() => native.threads(0)).toThrow(/threads: t must be at least 1/);
   });
 
@@ -315,6 +339,12 @@ describe('JavaScript fallback', () => {
       expect(auto.vectors.data).toEqual(js.vectors.data);
       expect(() => symmetricEigen(a, { engine: 'lapack' })).toThrow(/native LAPACK engine is unavailable: .*taskmap-lapack/);
     });
+  });
+
+  it('symmetricEigenvalues on the JavaScript path is symmetricEigen.values', () => {
+    const a = randomSymmetric(25, 9);
+    expect(symmetricEigenvalues(a, { engine: 'js' })).toEqual(symmetricEigen(a, { engine: 'js' }).values);
+    expect(() => symmetricEigenvalues(fromRows([[1, 2, 3]]), { engine: 'js' })).toThrow(/^symmetricEigenvalues: matrix is 1×3, not square/);
   });
 
   it('rejects an unknown engine name', () => {

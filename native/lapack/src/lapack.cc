@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 // Declared here rather than taken from OpenBLAS's cblas.h: other distributions ship a reference cblas.h without
 // them, while the symbols are always in libopenblas, which binding.gyp links.
@@ -54,10 +55,11 @@ bool ReadArray(const Napi::CallbackInfo& info, size_t i, const char* fn, const c
   return true;
 }
 
-// eigh(a, n): a is an n×n symmetric matrix (row-major; only one triangle is read). Returns { values, vectors }:
-// values ascending; vectors n×n with ROW j the unit eigenvector of values[j]. dsyevd is called in column-major
-// layout on a copy of the row-major input — the transpose of a symmetric matrix is itself — so the eigenvectors,
-// which LAPACK writes as columns, come out as contiguous rows and LAPACKE needs no transposed copies.
+// eigh(a, n, wantVectors = true): a is an n×n symmetric matrix (row-major; only one triangle is read). Returns
+// { values, vectors }: values ascending; vectors n×n with ROW j the unit eigenvector of values[j]. dsyevd is called in
+// column-major layout on a copy of the row-major input — the transpose of a symmetric matrix is itself — so the
+// eigenvectors, which LAPACK writes as columns, come out as contiguous rows and LAPACKE needs no transposed copies.
+// Without vectors (jobz 'N') dsyevd skips the back-transformation, several times less work; `vectors` is then absent.
 Napi::Value Eigh(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t n;
@@ -69,12 +71,23 @@ Napi::Value Eigh(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (!ReadArray(info, 0, "eigh", "a", static_cast<uint64_t>(n) * static_cast<uint64_t>(n), &a)) return env.Undefined();
+  bool wantVectors = true;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsBoolean()) {
+      ThrowType(env, "eigh: wantVectors must be a boolean");
+      return env.Undefined();
+    }
+    wantVectors = info[2].As<Napi::Boolean>().Value();
+  }
   Napi::Float64Array values = Napi::Float64Array::New(env, static_cast<size_t>(n));
-  Napi::Float64Array vectors = Napi::Float64Array::New(env, static_cast<size_t>(n * n));
+  // With vectors the copy that dsyevd overwrites is the returned eigenvector buffer; without, a scratch copy.
+  Napi::Float64Array vectors = Napi::Float64Array::New(env, wantVectors ? static_cast<size_t>(n * n) : 0);
+  std::vector<double> scratch(wantVectors ? 0 : static_cast<size_t>(n * n));
+  double* work = wantVectors ? vectors.Data() : scratch.data();
   if (n > 0) {
-    std::memcpy(vectors.Data(), a, static_cast<size_t>(n * n) * sizeof(double));
-    lapack_int info_ = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', static_cast<lapack_int>(n), vectors.Data(), static_cast<lapack_int>(n),
-                                      values.Data());
+    std::memcpy(work, a, static_cast<size_t>(n * n) * sizeof(double));
+    lapack_int info_ =
+        LAPACKE_dsyevd(LAPACK_COL_MAJOR, wantVectors ? 'V' : 'N', 'L', static_cast<lapack_int>(n), work, static_cast<lapack_int>(n), values.Data());
     if (info_ != 0) {
       std::string why = info_ < 0 ? "argument " + std::to_string(-info_) + " was invalid"
                                   : "the algorithm failed to converge (info " + std::to_string(info_) + ")";
@@ -85,7 +98,7 @@ Napi::Value Eigh(const Napi::CallbackInfo& info) {
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("values", values);
-  out.Set("vectors", vectors);
+  if (wantVectors) out.Set("vectors", vectors);
   return out;
 }
 
