@@ -58,7 +58,45 @@ export {
   type LabelTargetInfo,
   type LabelRepresentation,
 } from './taxonomy/rank.js';
+export {
+  rankTable,
+  standardRankMeasures,
+  type RankTable,
+  type RankTableOptions,
+  type RankTableColumn,
+  type RankTableRow,
+  type RankTableModel,
+} from './taxonomy/rankTable.js';
+export { matchProbabilities } from './taxonomy/scoreColumns.js';
 export { mulberry32, sampleWithoutReplacement, percentile } from './linalg/resample.js';
+
+// Label-based transferability scores (docs/transferability.md): one call per score on a candidate's features (or a
+// source's class probabilities) and the target labels; their ids and metadata in the catalogue.
+export {
+  computeScore,
+  computeScores,
+  ScoreMemo,
+  classTarget,
+  regressionTarget,
+  checkScoreInput,
+  type ScoreValue,
+  type ScoreOptions,
+  type ScoreInput,
+  type ScoreTarget,
+  type ClassTarget,
+  type RegressionTarget,
+} from './transferability/index.js';
+export {
+  SCORE_FAMILIES,
+  findScoreFamily,
+  parseScore,
+  scoreId,
+  standardScoreIds,
+  type ScoreFamily,
+  type ScoreFamilyId,
+  type ScoreConfig,
+  type ScoreParamValue,
+} from './measures/scoreFamilies.js';
 
 export { parseLossCsv, tournamentsFromLosses, parseTournamentsJson, winRatesVs, gainAndQuality } from './taskonomy/winrates.js';
 export { ahpWeights, ahpAffinities, reciprocalMatrix, type AhpResult } from './taskonomy/ahp.js';
@@ -110,7 +148,7 @@ export { type FisherEmbedding, type Task, type TaskEmbeddingOptions } from './ns
 export { type TaskMeasureConfig, type TaskMeasureFamily } from './measures/taskMeasures.js';
 export { type Direction, type MeasureCost, type MeasureDescription, type TaskType } from './measures/catalogue.js';
 export { type Merge, type TreeNode } from './taxonomy/cluster.js';
-export { type LabelEncoding, type LabelTargetOptions, type TargetInfo } from './taxonomy/rank.js';
+export { type BootstrapInfo, type LabelEncoding, type LabelTargetOptions, type TargetInfo } from './taxonomy/rank.js';
 export { type DType, type NpyReadOptions, type TypedArray } from './io/npy.js';
 export { type PolicyStatus, type PolicyTarget } from './taskonomy/policyResult.js';
 export { type PolicyModel } from './taskonomy/policyModel.js';
