@@ -5,56 +5,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TransferBenchmarkResult, TransferSourceInfo, TransferTruthTable } from '../benchmark/transfer.js';
 import type { JudgeMetric, MetricRow, TransferEvaluation } from '../benchmark/transferEval.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { intervalBarsSvg, svgToPng } from './figures.js';
 import { markdownTable, type Table } from './tables.js';
-
-export interface TransferSourceInfo {
-  id: string;
-  /** Feature dimensions (default tap, global average pool). */
-  dims: number;
-  /** Source classes when the network ends in a softmax classifier (LEEP/NCE input), else null. */
-  classes: number | null;
-  /** Measured extraction cost on this run (ms per image), when extracted in this run. */
-  msPerImage?: number;
-}
-
-export interface TransferTargetInfo {
-  id: string;
-  dataset: string;
-  description: string;
-  classes: string[];
-  train: number;
-  test: number;
-}
-
-/** Per head → target → source → test accuracy (0…1). */
-export type TransferTruthTable = Record<string, Record<string, Record<string, number>>>;
-
-export interface LayerStudy {
-  network: string;
-  layers: string[];
-  truth: TransferTruthTable;
-  evaluation: TransferEvaluation;
-}
-
-export interface TransferBenchmarkResult {
-  out: string;
-  command: string;
-  created: string;
-  sources: TransferSourceInfo[];
-  targets: TransferTargetInfo[];
-  /** How the ground-truth heads were trained (grids, folds, epochs …), as the truth module reports it. */
-  heads: Record<string, string>;
-  truth: TransferTruthTable;
-  evaluation: TransferEvaluation;
-  layerStudies: LayerStudy[];
-  /** Wall seconds per stage. */
-  timings: Record<string, number>;
-  /** Things left out, with the reason (a source that failed to extract, a target without data …). */
-  notes: string[];
-}
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3));
 const withCi = (i: MetricRow['metrics'][JudgeMetric]) => (i ? `${f3(i.mean)} [${f3(i.lo)}, ${f3(i.hi)}]` : '—');

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluateTransfer, type TransferTask } from '../../src/benchmark/transferEval.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
-import { summaryTable, transferMarkdown, truthTable, verdict, writeTransferReport, type TransferBenchmarkResult } from '../../src/report/transfer.js';
+import type { TransferBenchmarkResult } from '../../src/benchmark/transfer.js';
+import { summaryTable, transferMarkdown, truthTable, verdict, writeTransferReport } from '../../src/report/transfer.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -38,6 +39,7 @@ describe('transfer report', () => {
       targets: ['t1', 't2'].map((id) => ({ id, dataset: 'toy', description: 'planted', classes: ['x', 'y', 'z'], train: 45, test: 0 })),
       heads: { logistic: 'L2 logistic', mlp: 'one hidden layer' },
       truth: { logistic: { t1: { s0: 0.9, s1: 0.7, s2: 0.4 }, t2: { s0: 0.9, s1: 0.7, s2: 0.4 } } },
+      truthRecords: [],
       evaluation,
       layerStudies: [],
       timings: { scores: 1.5 },
