@@ -9,6 +9,7 @@
  * value is ever divided by.
  */
 import type { Matrix } from '../linalg/dense.js';
+import type { GemmEngine } from '../linalg/gemm.js';
 import { featureSpectrum, indicatorRows, singularCoordinates, type Spectrum } from './spectral.js';
 import type { ScoreTarget, Scorer } from './types.js';
 
@@ -115,7 +116,7 @@ export async function logmeFromSpectrum(
   features: Matrix,
   columns: Matrix,
   solver: 'fixed-point' | 'icml',
-  engine: Parameters<typeof singularCoordinates>[3],
+  engine: GemmEngine,
 ): Promise<number> {
   const n = features.rows;
   const d = features.cols;

@@ -160,6 +160,11 @@ describe('closed forms', () => {
     expect(Number.isFinite(await score('logme', features(f, y)))).toBe(true);
   });
 
+  it('one feature: no Ledoit–Wolf shrinkage, so the shrinkage H-score is the plain one with a ddof-0 covariance (× N/(N − 1))', async () => {
+    const one = gen(12, 1, (i) => F132.data[i * 4]);
+    close(await score('hscore:shrinkage', features(one, y132)), ((await score('hscore', features(one, y132))) * 12) / 11, 1e-12);
+  });
+
   it('LEEP leaves out a source class nobody predicts (same value as without that column)', async () => {
     const theta = matrix('edge_theta');
     const y = golden.labels.edge;
