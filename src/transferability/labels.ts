@@ -89,7 +89,9 @@ export function checkScoreInput(family: ScoreFamily, input: ScoreInput): void {
     if (classes.length < 2) throw new Error(`${family.id}: ${name}: only one class ("${classes[0]}"); a score needs at least two`);
     const small = counts.findIndex((c) => c < family.minPerClass);
     if (small >= 0) {
-      throw new Error(`${family.id}: ${name}: class "${classes[small]}" has ${counts[small]} image(s); ${family.name} needs at least ${family.minPerClass} per class`);
+      throw new Error(
+        `${family.id}: ${name}: class "${classes[small]}" has ${counts[small]} image(s); ${family.name} needs at least ${family.minPerClass} per class`,
+      );
     }
   }
 }
