@@ -26,25 +26,47 @@ import type { ClassTarget, Scorer } from './types.js';
 const MIN_SHRINKAGE = 1e-10;
 const POWER_ROUNDS = 3;
 
+/** Columns per block of the blocked Cholesky; below two blocks the plain loop is faster than a GEMM round trip. */
+const CHOLESKY_BLOCK = 128;
+
 /**
- * In-place Cholesky factor (lower triangle, row-major) of α·A + β·I. Every pivot of that matrix is at least its
- * smallest eigenvalue, itself ≥ β for a positive semi-definite A, so a pivot below β/2 can only come from rounding:
- * then return false and let the caller take the eigendecomposition route.
+ * Cholesky factor L (lower triangle of a row-major n×n array; the upper part is scratch) of M = α·A + β·I for a
+ * symmetric positive semi-definite A. Every pivot of M is at least its smallest eigenvalue, itself ≥ β, so a pivot
+ * below β/2 can only come from rounding: then return null and let the caller take the eigendecomposition route.
+ * Right-looking and blocked: each block column's update of the trailing matrix is one GEMM (N³/3 of the N³/3
+ * multiply-adds go through the engine; the JS loops do O(N²·block)).
  */
-function choleskyShifted(a: Float64Array, n: number, alpha: number, beta: number): Float64Array | null {
+async function choleskyShifted(a: Float64Array, n: number, alpha: number, beta: number, engine: GemmEngine): Promise<Float64Array | null> {
   const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    const rj = j * n;
-    let s = alpha * a[rj + j] + beta;
-    for (let k = 0; k < j; k++) s -= l[rj + k] * l[rj + k];
-    if (!(s >= beta / 2)) return null;
-    const ljj = Math.sqrt(s);
-    l[rj + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      const ri = i * n;
-      let t = alpha * a[ri + j];
-      for (let k = 0; k < j; k++) t -= l[ri + k] * l[rj + k];
-      l[ri + j] = t / ljj;
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) l[i * n + j] = alpha * a[i * n + j] + (i === j ? beta : 0);
+  for (let k0 = 0; k0 < n; k0 += CHOLESKY_BLOCK) {
+    const kb = Math.min(CHOLESKY_BLOCK, n - k0);
+    const blocked = n - k0 >= 2 * CHOLESKY_BLOCK;
+    const end = blocked ? k0 + kb : n;
+    // Columns k0…end−1: left-looking within the block (earlier blocks are already folded into the entries).
+    for (let j = k0; j < end; j++) {
+      const rj = j * n;
+      let s = l[rj + j];
+      for (let k = k0; k < j; k++) s -= l[rj + k] * l[rj + k];
+      if (!(s >= beta / 2)) return null;
+      const ljj = Math.sqrt(s);
+      l[rj + j] = ljj;
+      for (let i = j + 1; i < n; i++) {
+        const ri = i * n;
+        let t = l[ri + j];
+        for (let k = k0; k < j; k++) t -= l[ri + k] * l[rj + k];
+        l[ri + j] = t / ljj;
+      }
+    }
+    if (!blocked) break;
+    // Trailing update A22 −= L21·L21ᵀ (lower triangle), L21 = rows end…n−1 of the block's columns.
+    const m = n - end;
+    const panel = new Float64Array(m * kb);
+    for (let i = 0; i < m; i++) panel.set(l.subarray((end + i) * n + k0, (end + i) * n + k0 + kb), i * kb);
+    const update = await engine.abt(panel, m, panel, m, kb);
+    for (let i = 0; i < m; i++) {
+      const ri = (end + i) * n + end;
+      for (let j = 0; j <= i; j++) l[ri + j] -= update[i * m + j];
     }
   }
   return l;
@@ -53,10 +75,10 @@ function choleskyShifted(a: Float64Array, n: number, alpha: number, beta: number
 /**
  * Solve (α·A + β·I)·X = R for a symmetric positive semi-definite n×n A and n×m R (row-major); β > 0. Cholesky
  * first; when rounding makes it break down (A nearly singular and β tiny against ‖αA‖), the eigendecomposition of
- * A with its rounding-negative eigenvalues clamped to 0.
+ * A with its rounding-negative eigenvalues clamped to 0. Exported for its tests (and a candidate for src/linalg).
  */
-function solveShifted(a: Float64Array, n: number, alpha: number, beta: number, r: Float64Array, m: number): Float64Array {
-  const l = choleskyShifted(a, n, alpha, beta);
+export async function solveShifted(a: Float64Array, n: number, alpha: number, beta: number, r: Float64Array, m: number, engine: GemmEngine): Promise<Float64Array> {
+  const l = await choleskyShifted(a, n, alpha, beta, engine);
   const x = Float64Array.from(r);
   if (l) {
     for (let i = 0; i < n; i++) {
@@ -228,7 +250,7 @@ function dualScatter(g: Float64Array, labels: Labels): DualScatter {
 }
 
 /** Class probabilities of the shrunk discriminant, dual form. */
-function dualProbabilities(sc: DualScatter, labels: Labels, d: number, s: number): Float64Array {
+async function dualProbabilities(sc: DualScatter, labels: Labels, d: number, s: number, engine: GemmEngine): Promise<Float64Array> {
   const { codes, logPrior } = labels;
   const n = codes.length;
   const c = logPrior.length;
@@ -237,7 +259,7 @@ function dualProbabilities(sc: DualScatter, labels: Labels, d: number, s: number
   // R = W·Mᵀ; T = (a·WWᵀ + b·I)⁻¹·R = W·B⁻¹·Mᵀ (push-through: B = a·WᵀW + b·I).
   const r = new Float64Array(n * c);
   for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) r[i * c + k] = sc.gs[i * c + k] - sc.sgs[codes[i] * c + k];
-  const t = solveShifted(sc.kw, n, a, b, r, c);
+  const t = await solveShifted(sc.kw, n, a, b, r, c, engine);
   // M·B⁻¹·Mᵀ = (M·Mᵀ − a·Rᵀ·T) / b, symmetrised.
   const q = new Float64Array(c * c);
   for (let p = 0; p < c; p++) {
@@ -291,7 +313,7 @@ function mixedGram(g: Float64Array, sc: DualScatter, labels: Labels, qTrue: Floa
   return out;
 }
 
-async function sfdaDual(x: Matrix, g: Float64Array, labels: Labels): Promise<number> {
+async function sfdaDual(x: Matrix, g: Float64Array, labels: Labels, engine: GemmEngine): Promise<number> {
   const { rows: n, cols: d } = x;
   const sc = dualScatter(g, labels);
   checkScatter(sc.trace);
@@ -305,11 +327,11 @@ async function sfdaDual(x: Matrix, g: Float64Array, labels: Labels): Promise<num
     start = largestVarianceColumn(x, labels).map((v) => v / n);
   }
   const s = shrinkageOf(dualPowerEstimate(sc.kw, n, start));
-  const p1 = dualProbabilities(sc, labels, d, s);
+  const p1 = await dualProbabilities(sc, labels, d, s, engine);
   const g2 = mixedGram(g, sc, labels, softenedTrue(p1, labels));
   const sc2 = dualScatter(g2, labels);
   checkScatter(sc2.trace);
-  return meanTrue(dualProbabilities(sc2, labels, d, s), labels);
+  return meanTrue(await dualProbabilities(sc2, labels, d, s, engine), labels);
 }
 
 /** The fallback start Sw·e_j (j = the feature of largest within-class variance) as W·e_j: the within-class-centred column j. */
@@ -367,7 +389,7 @@ async function primalProbabilities(x: Matrix, labels: Labels, s: number | undefi
   // B = (1 − s)·Sw + s·(tr Sw / D)·I with Sw = (N·Sw)/N; Z = B⁻¹·Mᵀ (D×C).
   const mt = new Float64Array(d * c);
   for (let k = 0; k < c; k++) for (let j = 0; j < d; j++) mt[j * c + k] = means[k * d + j];
-  const z = solveShifted(sw, d, (1 - s) / n, (s * trace) / n / d, mt, c);
+  const z = await solveShifted(sw, d, (1 - s) / n, (s * trace) / n / d, mt, c, engine);
   const zt = new Float64Array(c * d);
   for (let j = 0; j < d; j++) for (let k = 0; k < c; k++) zt[k * d + j] = z[j * c + k];
   const xz = await engine.abt(x.data, n, zt, c, d);
@@ -399,7 +421,7 @@ export const sfda: Scorer = async (ctx) => {
   const n = x.rows;
   const labels: Labels = { codes: target.codes, counts: target.counts, logPrior: Float64Array.from(target.counts, (c) => Math.log(c / n)) };
   try {
-    if (n < x.cols) return await sfdaDual(x, (await centredGram(ctx)).data, labels);
+    if (n < x.cols) return await sfdaDual(x, (await centredGram(ctx)).data, labels, ctx.engine);
     return await sfdaPrimal(x, labels, ctx.engine);
   } catch (e) {
     throw new Error(`sfda: ${ctx.input.name ?? 'input'}: ${(e as Error).message}`, { cause: e });

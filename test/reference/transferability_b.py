@@ -215,8 +215,8 @@ def parc_numpy_labels(F: np.ndarray, y: np.ndarray) -> float:
 
 
 def sq_distances(F: np.ndarray) -> np.ndarray:
-    diff = F[:, None, :] - F[None, :, :]
-    return (diff**2).sum(axis=-1)
+    """Squared distances by explicit differences, one row at a time."""
+    return np.stack([((F - F[i]) ** 2).sum(axis=1) for i in range(F.shape[0])])
 
 
 def knn(F: np.ndarray, y: np.ndarray, k: int = 1) -> float:
@@ -419,6 +419,17 @@ def fx_widescaled():
     return F, y
 
 
+def fx_big():
+    """N = 300 < D = 320, 5 classes: large enough for the blocked Cholesky of SFDA's N×N dual (blocks of 128)."""
+    n, d = 300, 320
+    y = np.array([(3 * i) % 5 for i in range(n)])
+    F = np.zeros((n, d))
+    for i in range(n):
+        for j in range(d):
+            F[i, j] = ((i + 1) * (j + 5) * 7907 % 997) / 997 - 0.5 + (0.2 if j % 5 == y[i] else 0)
+    return F, y
+
+
 def fx_single():
     """N = 10, D = 5, class 3 has a single image (GBC's variance floor, TransRate's 1-row class)."""
     n, d = 10, 5
@@ -446,6 +457,7 @@ FIXTURES = {
     "scaled": (fx_scaled, "mid with a 1e6-scaled column, a 1e-3-scaled column and a 1e4 offset"),
     "zerosum": (fx_zerosum, "mid plus a column that makes every row sum to 1 (Sw·1 = 0)"),
     "widescaled": (fx_widescaled, "wide (N < D) with a 1e6-scaled and a 1e-3-scaled column"),
+    "big": (fx_big, "N = 300 < D = 320, 5 classes"),
     "single": (fx_single, "N = 10, a class with one image"),
     "ties": (fx_ties, "integer features: exact tied distances and duplicate rows"),
 }
@@ -478,6 +490,7 @@ PLAN = {
     "scaled": [s for s in SCORES if not s.startswith("parc:dims=4")],
     "zerosum": list(SCORES),
     "widescaled": list(SCORES),
+    "big": ["gbc", "gbc:gaussian=diagonal,pca=0", "transrate", "parc", "sfda", "knn", "knn:k=5"],
     "single": [s for s in SCORES if not s.startswith("knn")],
     "ties": [s for s in SCORES if s.startswith("knn") or s.startswith("transrate") or s == "gbc:pca=0"],
 }

@@ -13,6 +13,7 @@ import type { Matrix } from '../../src/linalg/dense.js';
 import { getGemmEngine, jsEngine, type GemmEngine } from '../../src/linalg/gemm.js';
 import { classTarget, computeScore, computeScores, ScoreMemo, type ScoreInput } from '../../src/transferability/index.js';
 import { featureRdm } from '../../src/transferability/parc.js';
+import { solveShifted } from '../../src/transferability/sfda.js';
 
 interface Fixture {
   f: number[][];
@@ -66,6 +67,11 @@ function widescaled(): Fixture {
   return { f: f.map((r) => r.map((v, j) => (j === 0 ? v * 1e6 : j === 1 ? v * 1e-3 : v))), y };
 }
 
+function big(): Fixture {
+  const y = Array.from({ length: 300 }, (_, i) => (3 * i) % 5);
+  return build(300, 320, y, (i, j) => (((i + 1) * (j + 5) * 7907) % 997) / 997 - 0.5 + (j % 5 === y[i] ? 0.2 : 0));
+}
+
 function single(): Fixture {
   const y = [0, 1, 2, 0, 1, 2, 0, 1, 2, 3];
   return build(10, 5, y, (i, j) => (((i + 3) * (j + 2) * 131) % 23) / 23 + (j === y[i] ? 0.4 : 0));
@@ -76,7 +82,7 @@ function ties(): Fixture {
   return build(18, 3, y, (i, j) => ((i * (2 * j + 1) + j) % 3) + (j === 0 && y[i] === 2 ? 1 : 0));
 }
 
-const FIXTURES: Record<string, () => Fixture> = { t132, t132w, mid, wide, scaled, zerosum, widescaled, single, ties };
+const FIXTURES: Record<string, () => Fixture> = { t132, t132w, mid, wide, scaled, zerosum, widescaled, big, single, ties };
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -331,6 +337,56 @@ describe('shared preparations', () => {
     await computeScores(['transrate', 'gbc', 'parc', 'gbc:gaussian=diagonal'], inp, { engine: shared, memo });
     // PARC's row correlations are its only product of its own; PCA scores on the dual side need none.
     expect(shared.calls).toBe(alone + 1);
+  });
+});
+
+describe("SFDA's shifted solve (α·A + β·I)·X = R", () => {
+  /** max |(αA + βI)·x − r| over the entries, and the scale it is measured against: (α‖A‖ + β)·‖x‖ + ‖r‖ (max-norms). */
+  function residual(a: Float64Array, n: number, alpha: number, beta: number, x: Float64Array, r: Float64Array, m: number) {
+    let worst = 0;
+    let normA = 0;
+    for (const v of a) normA = Math.max(normA, Math.abs(v));
+    let normX = 0;
+    for (const v of x) normX = Math.max(normX, Math.abs(v));
+    let normR = 0;
+    for (const v of r) normR = Math.max(normR, Math.abs(v));
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < m; c++) {
+        let s = beta * x[i * m + c] - r[i * m + c];
+        for (let k = 0; k < n; k++) s += alpha * a[i * n + k] * x[k * m + c];
+        worst = Math.max(worst, Math.abs(s));
+      }
+    }
+    return { worst, scale: (alpha * normA * n + beta) * normX + normR };
+  }
+
+  it('blocked Cholesky (several 128-column blocks) on a singular positive semi-definite A', async () => {
+    // A = B·Bᵀ with B 600×40: rank 40, so α·A + β·I leans on β in 560 directions.
+    const n = 600;
+    const k = 40;
+    const b = Float64Array.from({ length: n * k }, (_, t) => Math.sin(t * 0.37) + ((t % 7) - 3) / 10);
+    const a = await (await getGemmEngine()).abt(b, n, b, n, k);
+    const r = Float64Array.from({ length: n * 3 }, (_, t) => Math.cos(t));
+    const x = await solveShifted(a, n, 0.01, 0.3, r, 3, await getGemmEngine());
+    const { worst, scale } = residual(a, n, 0.01, 0.3, x, r, 3);
+    expect(worst / scale).toBeLessThan(1e-14);
+    // the jsEngine (no ORT) takes the same route
+    const xj = await solveShifted(a, n, 0.01, 0.3, r, 3, jsEngine);
+    for (let t = 0; t < x.length; t++) expect(Math.abs(xj[t] - x[t])).toBeLessThan(1e-11 * Math.abs(x[t]) + 1e-13);
+  });
+
+  it('falls back to the eigendecomposition when rounding breaks Cholesky, and stays finite and backward stable', async () => {
+    // A = 1e20·v·vᵀ: the Schur complements that are 0 in exact arithmetic come out ≈ −1e4, below β/2 = 5e-4, so a
+    // plain Cholesky would take the square root of a negative pivot (NaN). The problem's condition number is 1e23:
+    // only backward stability can be asked of any answer.
+    const v = [1, 1 / 3, 1 / 7, 0.2, 0.9];
+    const n = v.length;
+    const a = Float64Array.from({ length: n * n }, (_, t) => 1e20 * v[Math.floor(t / n)] * v[t % n]);
+    const r = Float64Array.from({ length: n }, (_, i) => i + 1);
+    const x = await solveShifted(a, n, 1, 1e-3, r, 1, await getGemmEngine());
+    expect(x.every(Number.isFinite)).toBe(true);
+    const { worst, scale } = residual(a, n, 1, 1e-3, x, r, 1);
+    expect(worst / scale).toBeLessThan(1e-14);
   });
 });
 
