@@ -47,7 +47,9 @@ export interface SymmetricEigen {
  */
 export function symmetricEigen(m: Matrix, opts: SymmetricEigenOptions = {}): SymmetricEigen {
   const { sym, n, lapack } = prepare(m, opts, 'symmetricEigen');
-  return lapack ? nativeEigen(lapack, sym, n) : mlMatrixEigen(sym, n);
+  if (!lapack) return mlMatrixEigen(sym, n);
+  const { values, vectors } = lapack.eigh(sym, n);
+  return { values, vectors: { rows: n, cols: n, data: vectors } };
 }
 
 /**
@@ -57,8 +59,7 @@ export function symmetricEigen(m: Matrix, opts: SymmetricEigenOptions = {}): Sym
  */
 export function symmetricEigenvalues(m: Matrix, opts: SymmetricEigenOptions = {}): Float64Array {
   const { sym, n, lapack } = prepare(m, opts, 'symmetricEigenvalues');
-  // dsyevd's values are ascending (its documented order).
-  return lapack ? lapack.eigh(sym, n, false).values.reverse() : mlMatrixEigen(sym, n).values;
+  return lapack ? lapack.eigh(sym, n, false).values : mlMatrixEigen(sym, n).values;
 }
 
 /** The checked, symmetrised copy of `m` that either solver decomposes, and the native engine when it is to be used. */
@@ -90,19 +91,6 @@ function prepare(m: Matrix, opts: SymmetricEigenOptions, fn: string): { sym: Flo
   const lapack = engine === 'js' ? undefined : loadLapack();
   if (engine === 'lapack' && !lapack) throw new Error(`${fn}: the native LAPACK engine is unavailable: ${lapackUnavailableReason()}`);
   return { sym, n, lapack };
-}
-
-function nativeEigen(lapack: NativeLapack, sym: Float64Array, n: number): SymmetricEigen {
-  // dsyevd returns ascending values with eigenvector j as row j; reverse the order and transpose to columns.
-  const raw = lapack.eigh(sym, n);
-  const values = new Float64Array(n);
-  const vectors = zeros(n, n);
-  for (let j = 0; j < n; j++) {
-    const src = n - 1 - j;
-    values[j] = raw.values[src];
-    for (let i = 0; i < n; i++) vectors.data[i * n + j] = raw.vectors[src * n + i];
-  }
-  return { values, vectors };
 }
 
 function mlMatrixEigen(sym: Float64Array, n: number): SymmetricEigen {

@@ -12,9 +12,9 @@ import { createRequire } from 'node:module';
 /** The addon's functions (native/lapack/src/lapack.cc). All float64, row-major; they copy, never modify, inputs. */
 export interface NativeLapack {
   /**
-   * LAPACKE_dsyevd of a symmetric n×n matrix (one triangle is read, so symmetrise first). Values ascending
-   * (LAPACK's documented order); row j of `vectors` (n×n) is the unit eigenvector of values[j]. With
-   * `wantVectors` false only the values are computed and `vectors` is absent.
+   * LAPACKE_dsyevd of a symmetric n×n matrix (one triangle is read, so symmetrise first), in symmetricEigen's
+   * layout: values largest first; column j of `vectors` (n×n, row-major) is the unit eigenvector of values[j].
+   * With `wantVectors` false only the values are computed and `vectors` is absent.
    */
   eigh(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array };
   eigh(a: Float64Array, n: number, wantVectors: false): { values: Float64Array };
@@ -44,8 +44,8 @@ function load(): { lib?: NativeLapack; error?: string } {
     const lib = createRequire(import.meta.url)(ADDON) as NativeLapack;
     // A library mismatch (e.g. a LAPACK built with 64-bit integers) would load and then return garbage: check once.
     const probe = lib.eigh(new Float64Array([2, 1, 1, 2]), 2);
-    if (Math.abs(probe.values[0] - 1) > 1e-12 || Math.abs(probe.values[1] - 3) > 1e-12) {
-      throw new Error(`self-test failed: eigenvalues of [[2, 1], [1, 2]] came out as ${Array.from(probe.values).join(', ')}, expected 1, 3`);
+    if (Math.abs(probe.values[0] - 3) > 1e-12 || Math.abs(probe.values[1] - 1) > 1e-12) {
+      throw new Error(`self-test failed: eigenvalues of [[2, 1], [1, 2]] came out as ${Array.from(probe.values).join(', ')}, expected 3, 1`);
     }
     const threads = Number(process.env.TASKMAP_THREADS);
     if (Number.isInteger(threads) && threads >= 1) lib.threads(threads);

@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -56,10 +57,9 @@ bool ReadArray(const Napi::CallbackInfo& info, size_t i, const char* fn, const c
 }
 
 // eigh(a, n, wantVectors = true): a is an n×n symmetric matrix (row-major; only one triangle is read). Returns
-// { values, vectors }: values ascending; vectors n×n with ROW j the unit eigenvector of values[j]. dsyevd is called in
-// column-major layout on a copy of the row-major input — the transpose of a symmetric matrix is itself — so the
-// eigenvectors, which LAPACK writes as columns, come out as contiguous rows and LAPACKE needs no transposed copies.
-// Without vectors (jobz 'N') dsyevd skips the back-transformation, several times less work; `vectors` is then absent.
+// { values, vectors } in symmetricEigen's layout: values largest first; vectors n×n row-major with COLUMN j the unit
+// eigenvector of values[j]. Without vectors (jobz 'N') dsyevd skips forming them, several times less work, and
+// `vectors` is absent.
 Napi::Value Eigh(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t n;
@@ -79,21 +79,35 @@ Napi::Value Eigh(const Napi::CallbackInfo& info) {
     }
     wantVectors = info[2].As<Napi::Boolean>().Value();
   }
+  const size_t nn = static_cast<size_t>(n * n);
   Napi::Float64Array values = Napi::Float64Array::New(env, static_cast<size_t>(n));
-  // With vectors the copy that dsyevd overwrites is the returned eigenvector buffer; without, a scratch copy.
-  Napi::Float64Array vectors = Napi::Float64Array::New(env, wantVectors ? static_cast<size_t>(n * n) : 0);
-  std::vector<double> scratch(wantVectors ? 0 : static_cast<size_t>(n * n));
-  double* work = wantVectors ? vectors.Data() : scratch.data();
+  Napi::Float64Array vectors = Napi::Float64Array::New(env, wantVectors ? nn : 0);
   if (n > 0) {
-    std::memcpy(work, a, static_cast<size_t>(n * n) * sizeof(double));
+    // dsyevd runs in column-major layout on a copy of the row-major input (a symmetric matrix is its own
+    // transpose), so LAPACKE makes no transposed copies; it overwrites the copy with the eigenvectors as columns.
+    std::vector<double> work(a, a + nn);
+    std::vector<double> w(static_cast<size_t>(n));
     lapack_int info_ =
-        LAPACKE_dsyevd(LAPACK_COL_MAJOR, wantVectors ? 'V' : 'N', 'L', static_cast<lapack_int>(n), work, static_cast<lapack_int>(n), values.Data());
+        LAPACKE_dsyevd(LAPACK_COL_MAJOR, wantVectors ? 'V' : 'N', 'L', static_cast<lapack_int>(n), work.data(), static_cast<lapack_int>(n), w.data());
     if (info_ != 0) {
       std::string why = info_ < 0 ? "argument " + std::to_string(-info_) + " was invalid"
                                   : "the algorithm failed to converge (info " + std::to_string(info_) + ")";
       if (info_ == LAPACK_WORK_MEMORY_ERROR) why = "out of memory for the workspace";
       Napi::Error::New(env, "eigh: LAPACKE_dsyevd failed: " + why).ThrowAsJavaScriptException();
       return env.Undefined();
+    }
+    // LAPACK's order is ascending: reverse it, and write eigenvector (n−1−j), contiguous in `work`, to column j.
+    double* out = values.Data();
+    for (int64_t j = 0; j < n; j++) out[j] = w[static_cast<size_t>(n - 1 - j)];
+    if (wantVectors) {
+      double* v = vectors.Data();
+      const int64_t B = 64;  // cache blocks for the transpose
+      for (int64_t j0 = 0; j0 < n; j0 += B)
+        for (int64_t i0 = 0; i0 < n; i0 += B)
+          for (int64_t j = j0; j < std::min(j0 + B, n); j++) {
+            const double* src = work.data() + (n - 1 - j) * n;
+            for (int64_t i = i0; i < std::min(i0 + B, n); i++) v[i * n + j] = src[i];
+          }
     }
   }
   Napi::Object out = Napi::Object::New(env);
