@@ -7,6 +7,7 @@
  * sorting, which fails on duplicate images); a tie between classes in the vote goes to the class of the nearest
  * neighbour among the tied classes.
  */
+import { checkAllocation } from '../io/limits.js';
 import { gram } from '../linalg/gemm.js';
 import type { Matrix } from '../linalg/dense.js';
 import { centredFeatures } from './spectral.js';
@@ -20,7 +21,11 @@ const EPS = 2 ** -52;
  * products, where it would cancel catastrophically in ‖a‖² + ‖b‖² − 2a·b.
  */
 export function centredGram(ctx: ScoreContext): Promise<Matrix> {
-  return ctx.memo('gram:centred', async () => gram((await centredFeatures(ctx)).matrix, { engine: ctx.engine }));
+  return ctx.memo('gram:centred', async () => {
+    const n = ctx.input.features!.rows;
+    checkAllocation(`the ${n}×${n} Gram matrix of the images`, 8 * n * n, ctx.input.name ?? 'input');
+    return gram((await centredFeatures(ctx)).matrix, { engine: ctx.engine });
+  });
 }
 
 /** Squared distance by explicit differences: equal rows give bit-identical results, which the Gram form does not promise. */

@@ -3,6 +3,7 @@
  * triangles of the feature RDM (1 − Pearson correlation between the images' z-scored, optionally PCA-reduced
  * feature rows) and the label RDM (1 − correlation between one-hot rows).
  */
+import { checkAllocation } from '../io/limits.js';
 import type { Matrix } from '../linalg/dense.js';
 import type { GemmEngine } from '../linalg/gemm.js';
 import { spearman } from '../linalg/correlation.js';
@@ -100,6 +101,8 @@ export const parc: Scorer = async (ctx) => {
   if (target.counts.every((c) => c === 1)) {
     throw new Error(`parc: ${name}: every image is the only one of its class, so the label RDM is constant; PARC needs a class with two images`);
   }
+  // the N×N correlations (8 bytes each), two triangles and their ranks (≈ 40 bytes per pair with the sort's scratch)
+  checkAllocation(`PARC's ${n}×${n} correlation matrix and the ranks of its ${((n * (n - 1)) / 2).toLocaleString('en-US')} pairs`, 48 * n * n, `parc: ${name}`);
   const dims = ctx.params.dims as number;
   const x = dims > 0 ? (await candidatePca(ctx, { components: Math.min(dims, n) })).scores : ctx.input.features!;
   let rdm: Float64Array;

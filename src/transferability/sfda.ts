@@ -16,6 +16,7 @@
  * The score is translation invariant, so we work on centred features. With N < D everything is done in the N×N
  * dual from the centred Gram matrix (shared with kNN), with push-through identities instead of D×D inverses.
  */
+import { checkAllocation, LimitError } from '../io/limits.js';
 import { gram, type GemmEngine } from '../linalg/gemm.js';
 import { transpose, type Matrix } from '../linalg/dense.js';
 import { symmetricEigen } from '../linalg/eigen.js';
@@ -77,7 +78,15 @@ async function choleskyShifted(a: Float64Array, n: number, alpha: number, beta: 
  * first; when rounding makes it break down (A nearly singular and β tiny against ‖αA‖), the eigendecomposition of
  * A with its rounding-negative eigenvalues clamped to 0. Exported for its tests (and a candidate for src/linalg).
  */
-export async function solveShifted(a: Float64Array, n: number, alpha: number, beta: number, r: Float64Array, m: number, engine: GemmEngine): Promise<Float64Array> {
+export async function solveShifted(
+  a: Float64Array,
+  n: number,
+  alpha: number,
+  beta: number,
+  r: Float64Array,
+  m: number,
+  engine: GemmEngine,
+): Promise<Float64Array> {
   const l = await choleskyShifted(a, n, alpha, beta, engine);
   const x = Float64Array.from(r);
   if (l) {
@@ -419,11 +428,17 @@ export const sfda: Scorer = async (ctx) => {
   const target = ctx.input.target as ClassTarget;
   const x = (await centredFeatures(ctx)).matrix;
   const n = x.rows;
+  const d = x.cols;
+  const name = ctx.input.name ?? 'input';
   const labels: Labels = { codes: target.codes, counts: target.counts, logPrior: Float64Array.from(target.counts, (c) => Math.log(c / n)) };
+  const dual = n < d;
+  // dual: the Gram matrix, the within-class one, its factor, and the same after ConfMix (about five N×N at a time)
+  if (dual) checkAllocation(`SFDA's ${n}×${n} dual matrices`, 40 * n * n, `sfda: ${name}`);
+  else checkAllocation(`SFDA's ${d}×${d} scatter matrices`, 24 * d * d + 16 * n * d, `sfda: ${name}`);
   try {
-    if (n < x.cols) return await sfdaDual(x, (await centredGram(ctx)).data, labels, ctx.engine);
-    return await sfdaPrimal(x, labels, ctx.engine);
+    return dual ? await sfdaDual(x, (await centredGram(ctx)).data, labels, ctx.engine) : await sfdaPrimal(x, labels, ctx.engine);
   } catch (e) {
-    throw new Error(`sfda: ${ctx.input.name ?? 'input'}: ${(e as Error).message}`, { cause: e });
+    if (e instanceof LimitError) throw e;
+    throw new Error(`sfda: ${name}: ${(e as Error).message}`, { cause: e });
   }
 };

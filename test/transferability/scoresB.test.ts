@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { spearman } from '../../src/linalg/correlation.js';
 import type { Matrix } from '../../src/linalg/dense.js';
 import { getGemmEngine, jsEngine, type GemmEngine } from '../../src/linalg/gemm.js';
+import { LimitError, setMaxMemory } from '../../src/io/limits.js';
 import { classTarget, computeScore, computeScores, ScoreMemo, type ScoreInput } from '../../src/transferability/index.js';
 import { featureRdm } from '../../src/transferability/parc.js';
 import { solveShifted } from '../../src/transferability/sfda.js';
@@ -469,6 +470,23 @@ describe('errors', () => {
     );
     const wideKind = { f: fx.y.map((c) => Array.from({ length: 60 }, (_, j) => c * (j + 1))), y: fx.y };
     await expect(score('sfda', input(wideKind))).rejects.toThrow('sfda: fixture: every class is a single point in feature space');
+  });
+
+  it('N×N work over the memory budget is refused before allocating, naming what it would need', async () => {
+    const inp = input(big());
+    setMaxMemory('2M');
+    try {
+      await expect(score('parc', inp)).rejects.toThrow(
+        "parc: fixture: PARC's 300×300 correlation matrix and the ranks of its 44,850 pairs would need 4.1 MiB, over the memory limit of 2.0 MiB",
+      );
+      await expect(score('sfda', inp)).rejects.toThrow("sfda: fixture: SFDA's 300×300 dual matrices would need 3.4 MiB, over the memory limit of 2.0 MiB");
+      setMaxMemory('512K');
+      await expect(score('knn', inp)).rejects.toThrow('fixture: the 300×300 Gram matrix of the images would need 703.1 KiB');
+      // a LimitError as it is (the server answers 413 for those), not wrapped in a plain Error
+      await expect(score('sfda', inp)).rejects.toBeInstanceOf(LimitError);
+    } finally {
+      setMaxMemory(undefined);
+    }
   });
 
   it('degenerate but defined inputs give finite values', async () => {
