@@ -27,23 +27,39 @@ export const ALL_MEASURES = 'all';
 export const LABEL_FILE_EXTENSIONS: readonly string[] = ['.csv', '.txt'];
 export const LABEL_KINDS: readonly LabelKind[] = ['class', 'regression'];
 
-/**
- * One label per image, in the feature set's image order: a single column, or `image,label` (the image column is
- * not used to reorder). A header row is recognised by the count: n + 1 rows means the first is a header.
- */
-export async function readTargetLabels(path: string, n: number, name = path): Promise<string[]> {
-  const records = parseCsv(await readInputText(path, 'a labels file'), name);
+/** The records of a labels file: one column, or two ("image,label"), the same width on every line. */
+function labelRecords(text: string, name: string): { records: string[][]; width: number } {
+  const records = parseCsv(text, name);
   const width = records[0]?.length ?? 0;
   const bad = records.findIndex((r) => r.length !== width);
   if (width < 1 || width > 2) {
     throw new Error(`${name}: expected one label per line, or two columns "image,label"; line 1 has ${width} fields`);
   }
   if (bad >= 0) throw new Error(`${name}: line ${bad + 1} has ${records[bad].length} fields but line 1 has ${width}`);
+  return { records, width };
+}
+
+/**
+ * One label per image, in the feature set's image order: a single column, or `image,label` (the image column is
+ * not used to reorder). A header row is recognised by the count: n + 1 rows means the first is a header.
+ */
+export async function readTargetLabels(path: string, n: number, name = path): Promise<string[]> {
+  const { records, width } = labelRecords(await readInputText(path, 'a labels file'), name);
   const body = records.length === n + 1 ? records.slice(1) : records;
   if (body.length !== n) {
     throw new Error(`${name}: ${records.length} rows, but the feature set has ${n} images (one label per image, optionally after a header row)`);
   }
   return body.map((r) => r[width - 1].trim());
+}
+
+/**
+ * What a labels file holds, before it meets a feature set (an upload): its rows (a header row included, if any) and
+ * the distinct values of its label column. Throws, naming the file, when it is not a labels file.
+ */
+export function describeLabelsText(text: string, name: string): { rows: number; distinct: number } {
+  const { records, width } = labelRecords(text, name);
+  if (records.length < 2) throw new Error(`${name}: ${records.length} row(s); a labels file has one label per image`);
+  return { rows: records.length, distinct: new Set(records.map((r) => r[width - 1].trim())).size };
 }
 
 /** A target as a shell names it. `name` is how the user called the file (default: its path). */

@@ -60,7 +60,12 @@ export interface RankBody {
   targetFile?: string;
   /** For a labels file: class (default) or regression. */
   targetKind?: LabelKind;
+  /** A representation measure, a label-based score (needs a labels targetFile), or "all" (the score table). */
   measure: string;
+  /** With measure "all": the column the rows are ordered by (default the first). */
+  sortBy?: string;
+  /** A feature set of the source models' class probabilities on the target images (LEEP, NCE). */
+  probabilities?: string;
   bootstrap?: number;
   subset?: number;
   seed?: number;
@@ -75,6 +80,8 @@ export const rankSchema = body(
     targetFile: ref,
     targetKind: { type: 'string', enum: [...LABEL_KINDS] },
     measure,
+    sortBy: measure,
+    probabilities: ref,
     // Each draw recomputes every candidate on a subset; 2000 draws is already minutes on a large set.
     bootstrap: { type: 'integer', minimum: 0, maximum: 2000 },
     subset: { type: 'integer', minimum: 1 },
@@ -194,10 +201,13 @@ export const measureQuerySchema = {
   required: ['id'],
 } as const;
 
+/** What an upload is meant to be when its extension does not say: `labels` (a .csv / .txt of one label per image). */
+export const UPLOAD_KINDS = ['labels'] as const;
+
 export const uploadQuerySchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { name: { type: 'string', minLength: 1, maxLength: 128 } },
+  properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, kind: { type: 'string', enum: [...UPLOAD_KINDS] } },
 } as const;
 
 export const jobParamsSchema = {

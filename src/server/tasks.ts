@@ -18,7 +18,7 @@ import { ahp, ahpBeforeAfter, ahpResultDicts, tournamentsFromText } from '../ops
 import { evaluateMatrix, evaluateMeasures, type EvaluateOptions } from '../ops/evaluate.js';
 import { solve, sweep, type PolicyProblem, type PolicyResult, type SolverChoice } from '../ops/policy.js';
 import { describeResultDict, MAX_MATRIX_VIEW_CELLS, resultMatrix } from '../ops/results.js';
-import { loadTarget, rank, type TargetSpec } from '../ops/rank.js';
+import { describeLabelsText, loadTarget, rank, rankAll, type TargetSpec } from '../ops/rank.js';
 import { similarityOfSet } from '../ops/similarity.js';
 import { matrixDirection, taxonomyView } from '../ops/taxonomy.js';
 import type { Linkage } from '../taxonomy/cluster.js';
@@ -39,9 +39,12 @@ export interface TaskEnv {
 
 /** What an upload was recognised as. */
 export interface UploadKind {
-  kind: 'featureSet' | ResultEntry['kind'];
+  kind: 'featureSet' | ResultEntry['kind'] | 'labels';
   members?: string[];
   images?: number;
+  /** Labels files: rows (a header row included, if any) and distinct labels. */
+  rows?: number;
+  distinct?: number;
 }
 
 async function similarityOf(env: TaskEnv, fs: ResolvedPath, measure: string, precision: Precision | undefined) {
@@ -116,6 +119,15 @@ export const tasks = {
   async readUpload(a: { tmp: string; name: string }): Promise<UploadKind> {
     try {
       return await readUpload(a.tmp, a.name);
+    } catch (e) {
+      throw asUploadError(e, a.name, [[a.tmp, a.name]]);
+    }
+  },
+
+  /** An uploaded labels file (`?kind=labels`): one label per line or "image,label" rows. */
+  async readLabels(a: { tmp: string; name: string }): Promise<UploadKind> {
+    try {
+      return { kind: 'labels', ...describeLabelsText(await readFile(a.tmp, 'utf8'), a.name) };
     } catch (e) {
       throw asUploadError(e, a.name, [[a.tmp, a.name]]);
     }
@@ -262,17 +274,33 @@ export const tasks = {
     };
   },
 
-  async rank(a: { fs: ResolvedPath; target: TargetSpec; measure: string; options: RankArgs }, env: TaskEnv) {
+  async rank(a: { fs: ResolvedPath; target: TargetSpec; measure: string; probabilities?: ResolvedPath; options: RankArgs }, env: TaskEnv) {
     const loaded = await env.store.featureSet(a.fs);
     const target = await loadTarget(a.target, loaded.set.n);
+    const probabilities = a.probabilities && (await env.store.featureSet(a.probabilities)).set.members;
     const draws = a.options.bootstrap ?? 0;
     env.report({ done: 0, total: Math.max(1, draws), stage: draws ? 'bootstrap draws' : 'scoring' });
-    const { result } = await rank(loaded.set.members, target, {
+    const { result, measureName } = await rank(loaded.set.members, target, {
       ...a.options,
       measure: a.measure,
+      probabilities,
       onProgress: (done, total) => env.report({ done, total, stage: 'bootstrap draws' }),
     });
-    return { featureSet: a.fs.ref, families: loaded.families, ...result };
+    return { featureSet: a.fs.ref, families: loaded.families, measureName, ...result };
+  },
+
+  /** The score table (`measure: "all"`): every standard score, rsa and dds side by side, with their wall times. */
+  async rankTable(a: { fs: ResolvedPath; target: TargetSpec; probabilities?: ResolvedPath; sortBy?: string; options: RankArgs }, env: TaskEnv) {
+    const loaded = await env.store.featureSet(a.fs);
+    const target = await loadTarget(a.target, loaded.set.n);
+    const probabilities = a.probabilities && (await env.store.featureSet(a.probabilities)).set.members;
+    const table = await rankAll(loaded.set.members, target, {
+      ...a.options,
+      sortBy: a.sortBy,
+      probabilities,
+      onProgress: (done, total, label) => env.report({ done, total, label, stage: 'measures' }),
+    });
+    return { featureSet: a.fs.ref, families: loaded.families, ...table };
   },
 
   async evaluatePredicted(a: { predicted: ResolvedPath; truth: ResolvedPath; options: EvaluateOptions }, env: TaskEnv) {

@@ -20,7 +20,8 @@ import {
   type TaxonomyBody,
 } from '../schemas.js';
 import type { TaskResult } from '../tasks.js';
-import { targetFileKind, type TargetSpec } from '../../ops/rank.js';
+import { ALL_MEASURES, rankMeasure, targetFileKind, type TargetSpec } from '../../ops/rank.js';
+import { isScoreId } from '../../taxonomy/scoreColumns.js';
 
 /** What `/api/taxonomy` returns (the UI's type). */
 export type TaxonomyPayload = TaskResult<'taxonomyOfMatrix'> & {
@@ -31,8 +32,20 @@ export type TaxonomyPayload = TaskResult<'taxonomyOfMatrix'> & {
   families: Record<string, string> | null;
 };
 
-/** What `/api/rank` returns. */
+/** What `/api/rank` returns for one measure. */
 export type RankPayload = TaskResult<'rank'>;
+
+/** What `/api/rank` returns for measure "all": the score table (rankTable). */
+export type RankTablePayload = TaskResult<'rankTable'>;
+
+/** A ranking measure id (representation measure or score), canonical; 400 with the catalogue's message otherwise. */
+function checkedRankMeasure(id: string, what: string): string {
+  try {
+    return rankMeasure(id);
+  } catch (e) {
+    throw badRequest(`${what}: ${(e as Error).message}`);
+  }
+}
 
 export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post<{ Body: SimilarityBody }>('/api/similarity', { schema: { body: similaritySchema } }, async (req, reply) => {
@@ -65,9 +78,15 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     if ((b.target === undefined) === (b.targetFile === undefined))
       throw badRequest('give exactly one of "target" (a member label) or "targetFile" (.npy features or a .csv / .txt of labels)');
     if (b.targetKind !== undefined && b.targetFile === undefined) throw badRequest('"targetKind" applies only to a labels "targetFile"');
+    const all = b.measure.trim() === ALL_MEASURES;
+    const measure = all ? ALL_MEASURES : checkedRankMeasure(b.measure, 'measure');
+    if (b.sortBy !== undefined && !all) throw badRequest('"sortBy" orders the score table (measure "all")');
+    const sortBy = b.sortBy === undefined ? undefined : checkedRankMeasure(b.sortBy, 'sortBy');
+    const scores = all || isScoreId(measure);
+    if (b.probabilities !== undefined && !scores) throw badRequest('"probabilities" are for the label-based scores (leep, nce, or measure "all")');
     const fs = await resolveFeatureSet(ctx, b.featureSet);
-    const measure = checkedMeasure(b.measure);
-    const { featureSet: _f, measure: _m, target: _t, targetFile: _tf, targetKind, ...options } = b;
+    const probabilities = b.probabilities === undefined ? undefined : await resolveFeatureSet(ctx, b.probabilities);
+    const { featureSet: _f, measure: _m, target: _t, targetFile: _tf, targetKind, sortBy: _s, probabilities: _p, ...options } = b;
     let target: TargetSpec;
     let targetKey: unknown;
     if (b.targetFile !== undefined) {
@@ -81,9 +100,17 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
       target = { kind: 'member', label: b.target! };
       targetKey = { target: b.target };
     }
+    if (scores && target.kind !== 'labels-file') {
+      throw badRequest(
+        `measure ${all ? '"all" (the score table)' : `"${measure}"`}: the label-based scores need the new task's labels as "targetFile" ` +
+          '(a .csv / .txt with one label per image), not a member or features',
+      );
+    }
     // A member target keeps the inputs' old shape, so earlier jobs are still found.
-    const inputs = { featureSet: await fileKey(fs), measure, ...(targetKey as object), ...options };
-    return sendTask(ctx, reply, 'rank', inputs, 'rank', { fs, target, measure, options });
+    const extra = { ...(sortBy === undefined ? {} : { sortBy }), ...(probabilities ? { probabilities: await fileKey(probabilities) } : {}) };
+    const inputs = { featureSet: await fileKey(fs), measure, ...(targetKey as object), ...options, ...extra };
+    if (all) return sendTask(ctx, reply, 'rank', inputs, 'rankTable', { fs, target, probabilities, sortBy, options });
+    return sendTask(ctx, reply, 'rank', inputs, 'rank', { fs, target, measure, probabilities, options });
   });
 
   app.post<{ Body: EvaluateBody }>('/api/evaluate', { schema: { body: evaluateSchema } }, async (req, reply) => {

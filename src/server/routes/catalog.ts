@@ -13,16 +13,20 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ServerContext, 
 
   /**
    * The measure catalogue as the UI needs it: representation families with their parameter specs and the named
-   * standard settings (the feature-set forms), every catalogued family of every input kind, and the other lists
+   * standard settings (the feature-set forms), every catalogued family of every input kind, the label-based scores
+   * (with their requirements, standard settings, and the score table's columns), and the other lists
    * the forms offer (`objectives`: every name the policy accepts, aliases included; `policyObjectives`: the distinct
    * objectives, one id each, for a form's options).
    */
   app.get('/api/measures', async () => {
-    const { families, measures, catalogue } = measureListing();
+    const { families, measures, catalogue, scores, standardScores, rankAll } = measureListing();
     return {
       families,
       measures,
       catalogue,
+      scores,
+      standardScores,
+      rankAll,
       linkages: LINKAGES,
       metrics: EVAL_METRICS,
       objectives: OBJECTIVE_NAMES,

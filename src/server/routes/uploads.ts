@@ -1,7 +1,7 @@
 /**
  * Uploads into the writable data root: feature sets (.npz, .safetensors, one or more .npy files — several
- * .npy files form one folder set) and Taskonomy inputs (result dicts as .json or .pkl, tournaments JSON, losses
- * CSV, labelled matrices). Each file is streamed to a temporary name with a per-file size limit, then loaded
+ * .npy files form one folder set), Taskonomy inputs (result dicts as .json or .pkl, tournaments JSON, losses
+ * CSV, labelled matrices) and, with `?kind=labels`, a ranking's target labels (.csv / .txt). Each file is streamed to a temporary name with a per-file size limit, then loaded
  * with the same library reader the analyses use, in the reads worker (so a hostile file that exhausts memory or
  * never finishes costs a worker, not the server); a file the reader refuses is deleted and its message returned
  * (4xx naming the file and the reason), so what is left in the root is always loadable. File names are reduced to a safe alphabet and never
@@ -21,6 +21,8 @@ import type { UploadKind } from '../tasks.js';
 
 const FEATURE_EXTS = new Set(['.npy', '.npz', '.safetensors']);
 const RESULT_EXTS = new Set(['.json', '.pkl', '.pickle', '.csv']);
+/** `?kind=labels`: the target labels of a ranking (ops/rank.ts readTargetLabels reads them). */
+const LABEL_EXTS = new Set(['.csv', '.txt']);
 const MAX_FILES = 512;
 
 /** A file name with only letters, digits, '.', '_' and '-', not starting with '.' or '-'. */
@@ -53,7 +55,8 @@ interface Saved extends UploadKind {
 }
 
 export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post<{ Querystring: { name?: string } }>('/api/uploads', { schema: { querystring: uploadQuerySchema } }, async (req, reply) => {
+  app.post<{ Querystring: { name?: string; kind?: 'labels' } }>('/api/uploads', { schema: { querystring: uploadQuerySchema } }, async (req, reply) => {
+    const labels = req.query.kind === 'labels';
     if (!req.isMultipart()) throw new HttpError(415, 'unsupported_media_type', 'send the files as multipart/form-data (one or more "file" fields)');
     const root = ctx.sandbox.roots.find((r) => r.writable);
     if (!root) throw forbidden('this server has no writable data root for uploads');
@@ -64,7 +67,11 @@ export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): 
       for await (const part of req.files({ limits: { fileSize: ctx.maxUploadBytes, files: MAX_FILES } })) {
         const name = safeFileName(part.filename || 'upload');
         const ext = extname(name).toLowerCase();
-        if (!FEATURE_EXTS.has(ext) && !RESULT_EXTS.has(ext)) {
+        if (labels && !LABEL_EXTS.has(ext)) {
+          part.file.resume();
+          throw new HttpError(415, 'unsupported_media_type', `${name}: a labels upload is a .csv or .txt file (one label per image, or "image,label" rows)`);
+        }
+        if (!labels && !FEATURE_EXTS.has(ext) && !RESULT_EXTS.has(ext)) {
           part.file.resume();
           throw new HttpError(
             415,
@@ -87,7 +94,8 @@ export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): 
       if (files.length === 0) throw badRequest('no file in the upload (send one or more "file" fields)');
       const exts = files.map((f) => extname(f.name).toLowerCase());
       const saved: Saved[] = [];
-      if (files.length > 1 && exts.every((e) => e === '.npy')) {
+      if (labels && req.query.name) throw badRequest('"name" names a folder of several .npy files; a labels upload keeps its file name');
+      if (!labels && files.length > 1 && exts.every((e) => e === '.npy')) {
         // Several .npy files: one feature set folder, one member per file.
         const dir = await uniqueUploadPath(ctx, root.name, req.query.name ?? `featureset-${new Date().toISOString().slice(0, 10)}`);
         const set = await ctx.workers.reads.run('readNpyFolder', { dir: tmpDir, ref: dir.ref }, { what: `reading ${dir.ref}` });
@@ -97,7 +105,7 @@ export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): 
         if (req.query.name) throw badRequest('"name" names a folder of several .npy files; other uploads keep their file names');
         for (const f of files) {
           const target = await uniqueUploadPath(ctx, root.name, f.name);
-          const kind = await ctx.workers.reads.run('readUpload', { tmp: f.tmp, name: f.name }, { what: `reading ${f.name}` });
+          const kind = await ctx.workers.reads.run(labels ? 'readLabels' : 'readUpload', { tmp: f.tmp, name: f.name }, { what: `reading ${f.name}` });
           await rename(f.tmp, target.abs);
           saved.push({ path: target.ref, bytes: f.bytes, ...kind });
         }
