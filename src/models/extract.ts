@@ -16,7 +16,7 @@ import { pathInside } from '../io/paths.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { canonicalPreprocessing } from '../images/preprocess.js';
 import { checkImage, listImages, type ImageFile } from '../images/list.js';
-import { runJobs } from './pool.js';
+import { runJobs, type RunJobsOptions } from './pool.js';
 import type { Job, JobEvent, JobImage } from './job.js';
 import { listLayers } from './load.js';
 import {
@@ -68,7 +68,36 @@ export interface ExtractOptions {
    * this much work; 0 persists every batch (each checkpoint is an fsync'd write, which costs fast models more).
    */
   checkpointMs?: number;
+  /**
+   * Runs the jobs instead of the local worker-thread pool (the distributed queue, src/queue/): it must report
+   * through `opts.onEvent` exactly what runJobs would. `plans[job.id]` says where each job's rows belong.
+   */
+  runner?: JobRunner;
 }
+
+/** What a runner other than the local pool needs to know about a job beyond the Job itself. */
+export interface JobPlan {
+  /** The feature-set folder (absolute). */
+  dir: string;
+  /** The cache key of each tap's entry, in `job.taps` order: rows are kept under `<dir>/.partial/<key>/`. */
+  keys: string[];
+  /** The zoo id when the model is a zoo model. */
+  zoo?: string;
+  /** The model's cache identity (content hash of its files, or the zoo package identity). */
+  fingerprint: string;
+  /** The images folder the jobs' image paths are relative to (absolute). */
+  imagesRoot: string;
+  /**
+   * Every image of the run in manifest order, once per content hash — the list a job's `images` are the missing
+   * part of (with nothing cached, the two are equal).
+   */
+  images: JobImage[];
+}
+
+export type JobRunner = (jobs: Job[], opts: RunJobsOptions, plans: JobPlan[]) => Promise<void>;
+
+/** Where partial rows of an entry live, relative to the feature-set folder (`<PARTIAL_DIR>/<key>/`). */
+export const PARTIAL_DIR = '.partial';
 
 export interface ExtractSummary {
   dir: string;
@@ -106,8 +135,6 @@ interface PlannedEntry {
   msPerImage?: number;
   computedImages: number;
 }
-
-const PARTIAL_DIR = '.partial';
 
 function slug(s: string): string {
   let out = s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
@@ -413,6 +440,8 @@ async function manifestBook(
 async function runExtraction(
   ctx: {
     dir: string;
+    root: string;
+    images: ImageFile[];
     opts: ExtractOptions;
     log: Log;
     workers: number;
@@ -512,11 +541,22 @@ async function runExtraction(
   };
   if (jobs.length) {
     opts.onProgress?.(0, total, jobs[0].label);
-    await runJobs(jobs, {
+    const runOpts: RunJobsOptions = {
       workers: Math.min(ctx.workers, jobs.length),
       cost: (j) => j.images.length * (zooModel(j.label)?.msPerImage ?? 100),
       onEvent,
-    });
+    };
+    if (opts.runner) {
+      const seen = new Set<string>();
+      const images = ctx.images.filter((i) => !seen.has(i.sha256) && seen.add(i.sha256)).map((i): JobImage => ({ abs: i.abs, path: i.path, sha256: i.sha256 }));
+      const plans = jobs.map((j): JobPlan => {
+        const entries = jobEntries.get(j.id)!;
+        const spec = entries[0].spec;
+        const model = spec.zoo ? { zoo: spec.zoo.id } : {};
+        return { dir, keys: entries.map((e) => e.key), ...model, fingerprint: spec.fingerprint, imagesRoot: ctx.root, images };
+      });
+      await opts.runner(jobs, runOpts, plans);
+    } else await runJobs(jobs, runOpts);
   }
   return { computed, jobStats: [...jobStats.values()] };
 }
@@ -578,7 +618,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   await book.saveManifest();
 
   // 6. Run.
-  const { computed, jobStats } = await runExtraction({ dir, opts, log, workers, failed, finalize: book.finalize }, jobs, jobEntries);
+  const { computed, jobStats } = await runExtraction({ dir, root, images: set.images, opts, log, workers, failed, finalize: book.finalize }, jobs, jobEntries);
   await book.saveManifest();
   // 7. Clean up partial rows.
   await cleanPartials(dir, planned);

@@ -25,6 +25,7 @@ export const LAYERS: Record<string, number> = {
   nsl: 4,
   transferability: 4,
   benchmark: 5,
+  queue: 5,
   ops: 6,
   report: 7,
   cli: 8,

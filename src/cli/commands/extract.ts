@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { extractFeatures, type ModelRequest } from '../../models/extract.js';
+import { extractFeatures, type ExtractOptions, type ModelRequest } from '../../models/extract.js';
+import { extractQueued } from '../../queue/extract.js';
 import { progressBar } from '../progress.js';
 import { addPreprocessingOptions, describeSummary, modelRefs, preprocessingOverrides, type PreprocessingFlags } from '../options.js';
 import { collect, parseNumber, UsageError } from '../util.js';
@@ -22,6 +23,10 @@ export function register(program: Command): void {
           '',
           'Cached and resumable: a re-run computes only what is missing — new or changed images,',
           'models, layers, reductions or preprocessing; an interrupted run resumes where it stopped.',
+          '',
+          'With --queue redis://HOST:PORT the work is split into (model × image shard) jobs for `taskmap worker`',
+          'processes on any number of machines (they must see --images, --out and model files at the same',
+          'paths); this command enqueues them, follows them and writes the same files a local run writes.',
         ].join('\n'),
       )
       .requiredOption('--images <dir>', 'folder of JPEG/PNG/WebP images (searched recursively)')
@@ -34,6 +39,8 @@ export function register(program: Command): void {
     .option('--workers <n>', 'worker threads (default: number of cores; 0 = in-process)')
     .option('--skip-bad', 'skip unreadable images with a warning instead of failing')
     .option('--keep-going', 'go on with the other models when one fails (failures are listed at the end)')
+    .option('--queue <url>', 'run the jobs on `taskmap worker` processes through this Redis queue (redis://[:password@]host[:port] or rediss://…)')
+    .option('--shard <n>', 'with --queue: images per job (rounded up to a multiple of --batch)', '256')
     .action(
       async (
         o: PreprocessingFlags & {
@@ -46,6 +53,8 @@ export function register(program: Command): void {
           workers?: string;
           skipBad?: boolean;
           keepGoing?: boolean;
+          queue?: string;
+          shard: string;
         },
       ) => {
         const refs = modelRefs(o.model);
@@ -54,7 +63,9 @@ export function register(program: Command): void {
         const models: ModelRequest[] = refs.map((ref) => ({ ref, taps: o.tap.length ? o.tap : undefined, reduce: o.reduce, overrides }));
         const bar = progressBar('extract');
         const tty = Boolean(process.stderr.isTTY);
-        const summary = await extractFeatures({
+        const shardSize = parseNumber(o.shard, '--shard', { integer: true, min: 1 });
+        const run = (opts: ExtractOptions) => (o.queue ? extractQueued({ ...opts, queue: o.queue, shardSize }) : extractFeatures(opts));
+        const summary = await run({
           images: o.images,
           out: o.out,
           models,

@@ -18,6 +18,7 @@ import { register as zoo } from './zoo.js';
 import { register as serve } from './serve.js';
 import { register as nsl } from './nsl.js';
 import { register as zooTransfer } from './zooTransfer.js';
+import { register as worker } from './worker.js';
 import { register as transferBenchmark } from './transferBenchmark.js';
 
 /** Every subcommand, in the order `--help` lists them (zooTransfer adds `benchmark zoo-transfer`, so it follows benchmark). */
@@ -41,5 +42,6 @@ export const commands: Array<(program: Command) => void> = [
   zoo,
   probe,
   serve,
+  worker,
   nsl,
 ];

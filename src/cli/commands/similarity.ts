@@ -5,11 +5,12 @@ import { getGemmEngine, type EngineKind } from '../../linalg/gemm.js';
 import { canonicalId, entriesFor, findEntry, idSyntax } from '../../measures/catalogue.js';
 import { fisherMatrix } from '../../ops/fisher.js';
 import { PRECISIONS, similarityOfPath, type Precision } from '../../ops/similarity.js';
+import { similarityQueued } from '../../queue/similarity.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
 import { addProbeOptions, probeTrainConfig, type ProbeOptions } from '../options.js';
 import { progressBar } from '../progress.js';
 import { formatMatrix } from '../table.js';
-import { parseList, UsageError } from '../util.js';
+import { parseList, parseNumber, UsageError } from '../util.js';
 
 /**
  * The task measure `--measure` names (the catalogue says which input a family takes), or undefined for a
@@ -25,7 +26,17 @@ function taskMeasureOf(measure: string): string | undefined {
 }
 
 type SimilarityOptions = MeasureOptions &
-  ProbeOptions & { order?: string; imagesList?: string; out?: string; format?: string; precision: string; engine?: string };
+  ProbeOptions & {
+    order?: string;
+    imagesList?: string;
+    out?: string;
+    format?: string;
+    precision: string;
+    engine?: string;
+    queue?: string;
+    work?: string;
+    block?: string;
+  };
 
 function outputFormat(o: { out?: string; format?: string }): 'json' | 'csv' | 'npy' {
   const format = (o.format ?? o.out!.split('.').pop()) as 'json' | 'csv' | 'npy';
@@ -63,6 +74,34 @@ async function taskDistances(dir: string, measure: string, o: SimilarityOptions)
     process.stderr.write(`${id} (a distance: smaller = more similar): ${tasks.length} tasks in ${ms.toFixed(0)} ms → ${o.out}\n`);
   } else {
     process.stdout.write(`${id} (${tasks.length} tasks; a distance: rows = source, columns = target, smaller = more similar)\n${formatMatrix(matrix, 4)}\n`);
+  }
+}
+
+/** `similarity <set> --queue URL`: the same matrix, its members prepared and its blocks multiplied by workers. */
+async function queuedSimilarity(featureset: string, measure: string, o: SimilarityOptions): Promise<void> {
+  if (o.imagesList)
+    throw new UsageError('--images-list is not supported with --queue; use a feature set written by `taskmap extract` (its manifest names the images)');
+  const engine = (o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind;
+  if (!['auto', 'ort', 'js'].includes(engine)) throw new UsageError(`--engine must be auto, ort or js, got "${engine}"`);
+  const format = o.out ? outputFormat(o) : undefined;
+  const bar = progressBar(measure);
+  const t0 = performance.now();
+  const r = await similarityQueued(featureset, measure, {
+    queue: o.queue!,
+    work: o.work,
+    order: parseList(o.order, '--order'),
+    precision: o.precision as Precision,
+    engine,
+    blockSize: o.block === undefined ? undefined : parseNumber(o.block, '--block', { integer: true, min: 1 }),
+    onProgress: (d, t, l) => bar.update(d, t, l),
+  });
+  bar.stop();
+  const ms = performance.now() - t0;
+  if (o.out) {
+    await writeLabelledMatrix(o.out, r.matrix, format);
+    process.stderr.write(`${r.measure.name} (${measure}): ${r.members} models × ${r.images} images in ${ms.toFixed(0)} ms on the queue → ${o.out}\n`);
+  } else {
+    process.stdout.write(`${measure} (${r.members} models, ${r.images} images, queue)\n${formatMatrix(r.matrix)}\n`);
   }
 }
 
@@ -112,12 +151,17 @@ export function register(program: Command): void {
     .option('--format <fmt>', 'json | csv | npy (default: from the --out extension)')
     .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
     .option('--engine <kind>', 'GEMM engine: auto (default), ort, js')
+    .optionsGroup('Distributed (for big sets; see `taskmap worker`):')
+    .option('--queue <url>', 'prepare each member and compute blocks of the matrix on `taskmap worker` processes through this Redis queue')
+    .option('--work <dir>', 'with --queue: shared folder for prepared vectors and blocks (default: .taskmap-work in the feature-set folder)')
+    .option('--block <n>', 'with --queue: members per block side (default: what fits 2 GiB per block job)')
     .optionsGroup('Options:');
   cmd.action(async (featureset: string, o: SimilarityOptions) => {
     const task = taskMeasureOf(o.measure);
     if (task) return taskDistances(featureset, task, o);
     const measure = measureIdFromOptions(o);
     if (!(PRECISIONS as readonly string[]).includes(o.precision)) throw new UsageError(`--precision must be ${PRECISIONS.join(' or ')}, got "${o.precision}"`);
+    if (o.queue) return queuedSimilarity(featureset, measure, o);
     const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
     const bar = progressBar(measure);
     const t0 = performance.now();
