@@ -44,6 +44,11 @@ export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData
   const { rows: n, cols: d } = x;
   if (n === 0 || d === 0) throw new Error(`classifier head: ${n}×${d} features; need at least one image and one feature`);
   if (x.data.length !== n * d) throw new Error(`classifier head: ${x.data.length} values for ${n}×${d} features`);
+  for (let k = 0; k < n * d; k++) {
+    if (!Number.isFinite(x.data[k])) {
+      throw new Error(`classifier head: feature ${(k % d) + 1} of image ${Math.floor(k / d) + 1} is ${x.data[k]}; features must be finite`);
+    }
+  }
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x.data[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= n;
@@ -52,7 +57,6 @@ export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
       const v = x.data[i * d + j] - mean[j];
-      if (!Number.isFinite(v)) throw new Error(`classifier head: feature ${j + 1} of image ${i + 1} is ${x.data[i * d + j]}; features must be finite`);
       xc[i * d + j] = v;
       xt[j * n + i] = v;
     }
@@ -290,7 +294,13 @@ async function lbfgs(
       for (let i = 0; i < len; i++) next[i] = theta[i] + step * d[i];
       fNext = await f(next, gNext);
       evaluations++;
-      if (Number.isFinite(fNext) && fNext <= fx + 1e-4 * step * gd) {
+      // Armijo; or, where the decrease is below the rounding of f (close to the optimum), Hager & Zhang's approximate
+      // Wolfe condition: f did not grow beyond rounding and the slope along d has at least turned from φ'(0) to
+      // ≤ (2δ − 1)·φ'(0), δ = 0.1 — which the gradient can certify long after f stops resolving the decrease.
+      if (
+        Number.isFinite(fNext) &&
+        (fNext <= fx + 1e-4 * step * gd || (fNext <= fx + 1e-14 * Math.abs(fx) && dot(gNext, d) <= (2 * 0.1 - 1) * gd && dot(gNext, d) >= 0.9 * gd))
+      ) {
         accepted = true;
         break;
       }
@@ -533,6 +543,7 @@ export interface LogisticCvOptions {
   /** Restrict to these data rows (default: all); fold assignment is over them. */
   rows?: ArrayLike<number>;
   tol?: number;
+  ftol?: number;
   maxIter?: number;
 }
 
@@ -558,7 +569,7 @@ export async function crossValidatedLogistic(
   for (let f = 0; f < k; f++) {
     const train = rows.filter((_, i) => fold[i] !== f);
     const test = rows.filter((_, i) => fold[i] === f);
-    const fits = await logisticPath(data, y, grid, { rows: train, tol: opts.tol, maxIter: opts.maxIter });
+    const fits = await logisticPath(data, y, grid, { rows: train, tol: opts.tol, ftol: opts.ftol, maxIter: opts.maxIter });
     perFold.push(fits);
     for (let g = 0; g < grid.length; g++) {
       const pred = await predictRows(data, fits[g], test);
@@ -582,7 +593,7 @@ export async function crossValidatedLogistic(
     }
     init = { weights: { rows: data.d, cols: c, data: w }, bias: b, classes: p.classes };
   }
-  const fit = await fitProblem(p, { lambda: best, init, tol: opts.tol, maxIter: opts.maxIter });
+  const fit = await fitProblem(p, { lambda: best, init, tol: opts.tol, ftol: opts.ftol, maxIter: opts.maxIter });
   return { fit, cv: { grid, accuracy: acc, best, folds: k } };
 }
 
