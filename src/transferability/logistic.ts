@@ -489,30 +489,30 @@ export function accuracy(pred: ArrayLike<number>, truth: ArrayLike<number>): num
 }
 
 /**
- * Stratified k-fold assignment: per class in code order, the class's rows in a seeded random order (Fisher–Yates
- * from the end on mulberry32, one generator throughout) are dealt round-robin to the folds, continuing where the
- * previous class stopped, so fold sizes differ by at most one and every class is spread as evenly as it can be.
+ * Stratified k-fold assignment that depends on the labels only through the partition they make (renaming or
+ * renumbering the classes gives the same folds): the rows are shuffled once (Fisher–Yates from the end on
+ * mulberry32(seed)); classes are taken in the order of their first row in that shuffle, each class's rows in
+ * shuffle order, and dealt round-robin to the folds, continuing where the previous class stopped — so fold sizes
+ * differ by at most one and every class is spread as evenly as it can be.
  */
 export function stratifiedFolds(y: ArrayLike<number>, k: number, seed: number): Int32Array {
   if (!Number.isInteger(k) || k < 2) throw new Error(`folds must be an integer ≥ 2, got ${k}`);
   if (y.length < k) throw new Error(`${y.length} images are too few for ${k} folds`);
-  const byClass = new Map<number, number[]>();
-  for (let i = 0; i < y.length; i++) {
-    let l = byClass.get(y[i]);
-    if (!l) byClass.set(y[i], (l = []));
-    l.push(i);
-  }
   const random = mulberry32(seed);
+  const perm = Array.from({ length: y.length }, (_, i) => i);
+  for (let i = perm.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  const byClass = new Map<number, number[]>();
+  for (const r of perm) {
+    let l = byClass.get(y[r]);
+    if (!l) byClass.set(y[r], (l = []));
+    l.push(r);
+  }
   const fold = new Int32Array(y.length);
   let next = 0;
-  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
-    const m = byClass.get(c)!;
-    for (let i = m.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [m[i], m[j]] = [m[j], m[i]];
-    }
-    for (const r of m) fold[r] = next++ % k;
-  }
+  for (const members of byClass.values()) for (const r of members) fold[r] = next++ % k;
   return fold;
 }
 
@@ -550,7 +550,7 @@ export interface LogisticCvOptions {
 /**
  * Choose λ by stratified k-fold cross-validation on `rows` (accuracy on the held-out fold; each fold's standardisation
  * from its own training rows), then fit on all of `rows` at the chosen λ, warm-started from the mean of the folds'
- * solutions at that λ.
+ * solutions at that λ. A one-value grid skips the cross-validation.
  */
 export async function crossValidatedLogistic(
   data: HeadData,
@@ -563,6 +563,10 @@ export async function crossValidatedLogistic(
   const k = opts.folds ?? 5;
   const rows = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
   const ry = Int32Array.from(rows, (r) => y[r]);
+  if (grid.length === 1) {
+    const fit = await fitLogistic(data, y, { lambda: grid[0], rows, tol: opts.tol, ftol: opts.ftol, maxIter: opts.maxIter });
+    return { fit, cv: { grid, accuracy: [], best: grid[0], folds: 0 } };
+  }
   const fold = stratifiedFolds(ry, k, opts.seed ?? 0);
   const hits = new Float64Array(grid.length);
   const perFold: LogisticFit[][] = [];

@@ -11,9 +11,10 @@ the TypeScript code, with numpy and scipy.optimize only:
   column per class present in the training rows, b unpenalised and reported centred (sum b = 0);
 - minimiser: scipy L-BFGS-B with tight tolerances, then Newton steps with the exact Hessian (least squares: the
   Hessian is singular along the common shift of b) until the gradient is at rounding level;
-- stratified folds: per class in code order, the class's rows shuffled by Fisher-Yates from the end on mulberry32
-  (one generator for all classes), dealt round-robin to the folds continuing from the previous class; lambda is
-  chosen by pooled held-out accuracy, ties to the larger lambda; each fold standardised on its own training rows.
+- stratified folds: all rows shuffled once by Fisher-Yates from the end on mulberry32(seed); classes taken in the
+  order of their first row in the shuffle, each class's rows in shuffle order, dealt round-robin to the folds
+  continuing from the previous class; lambda is chosen by pooled held-out accuracy, ties to the larger lambda; each
+  fold standardised on its own training rows.
 
 Inputs are closed-form (no random generators), including N < D, a constant column, a duplicated column and a
 huge-scale column with a large offset.
@@ -156,13 +157,16 @@ def predict(model, X: np.ndarray) -> list[int]:
 
 def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[int]:
     rnd = mulberry32(seed)
+    perm = list(range(len(y)))
+    for i in range(len(perm) - 1, 0, -1):
+        j = int(math.floor(rnd() * (i + 1)))
+        perm[i], perm[j] = perm[j], perm[i]
+    groups: dict[int, list[int]] = {}
+    for r in perm:
+        groups.setdefault(int(y[r]), []).append(r)  # dicts keep insertion order: classes by first appearance
     fold = [0] * len(y)
     nxt = 0
-    for c in sorted(set(int(v) for v in y)):
-        members = [i for i in range(len(y)) if int(y[i]) == c]
-        for i in range(len(members) - 1, 0, -1):
-            j = int(math.floor(rnd() * (i + 1)))
-            members[i], members[j] = members[j], members[i]
+    for members in groups.values():
         for r in members:
             fold[r] = nxt % k
             nxt += 1
@@ -185,6 +189,25 @@ def cross_validate(X, y, grid, k, seed):
         if acc[g] > acc[best] + 1e-12 or (abs(acc[g] - acc[best]) <= 1e-12 and grid[g] > grid[best]):
             best = g
     return fold, acc, grid[best]
+
+
+DEFAULT_LAMBDAS = [1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5]
+
+
+def linear_score(X, y, folds):
+    """The `linear` score: 100 x pooled accuracy over stratified outer folds (seed 0, k capped at N); in each, lambda
+    by an inner stratified min(3, n_train)-fold CV (seed 1) over DEFAULT_LAMBDAS, then a fit on the outer training rows."""
+    n = len(y)
+    k = min(folds, n)
+    fold = stratified_folds(y, k, 0)
+    hits = 0
+    for f in range(k):
+        tr = [i for i in range(n) if fold[i] != f]
+        te = [i for i in range(n) if fold[i] == f]
+        _, _, lam = cross_validate(X[tr], y[tr], DEFAULT_LAMBDAS, min(3, len(tr)), 1)
+        m = fit(X[tr], y[tr], lam)
+        hits += sum(1 for p, i in zip(predict(m, X[te]), te) if p == int(y[i]))
+    return 100 * hits / n
 
 
 def model_json(m):
@@ -221,6 +244,14 @@ def main() -> None:
     fold, acc, best = cross_validate(Xb, yb, grid, 3, 7)
     m = fit(Xb, yb, best)
     out["cv"].append({"case": "basic", "folds": 3, "seed": 7, "grid": grid, "fold": fold, "accuracy": acc, "best": best, **model_json(m)})
+    F, Fw, y13 = fixture132()
+    out["linear"] = [
+        {"case": "basic", "folds": 5, "value": linear_score(Xb, yb, 5)},
+        {"case": "basic", "folds": 3, "value": linear_score(Xb, yb, 3)},
+        {"case": "t132", "folds": 5, "value": linear_score(F, y13, 5)},
+        {"case": "wide", "folds": 3, "value": linear_score(Xw, yw, 3)},
+        {"case": "binary", "folds": 4, "value": linear_score(Xn, yn, 4)},
+    ]
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as fh:
         json.dump(out, fh, indent=1)
@@ -228,6 +259,7 @@ def main() -> None:
     for f in out["fits"]:
         print(f"{f['case']:8s} lambda={f['lambda']:<8g} loss={f['loss']:.15g} |grad|={f['gradient']:.1e}")
     print(f"cv: accuracy {acc} best {best}")
+    print("linear:", [(r["case"], r["folds"], r["value"]) for r in out["linear"]])
 
 
 if __name__ == "__main__":

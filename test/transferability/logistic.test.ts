@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Matrix } from '../../src/linalg/dense.js';
 import { getGemmEngine, jsEngine } from '../../src/linalg/gemm.js';
+import { classTarget, computeScore } from '../../src/transferability/index.js';
 import {
   accuracy,
   crossValidatedLogistic,
@@ -84,10 +85,12 @@ interface GoldenFit {
 
 const golden = JSON.parse(readFileSync(new URL('../fixtures/transferability/logistic.json', import.meta.url), 'utf8')) as {
   fits: GoldenFit[];
+  linear: { case: string; folds: number; value: number }[];
   cv: (GoldenFit & { folds: number; seed: number; grid: number[]; fold: number[]; accuracy: number[]; best: number })[];
 };
 
 function inputOf(c: string): { x: Matrix; y: number[]; test: Matrix } {
+  if (c === 't132') return { x: matrix(t132().f), y: t132().y, test: matrix(t132().f) };
   if (c === 'basic') return { ...basic(0, 30), test: basic(30, 45).x };
   if (c === 'gapped') return { x: basic(0, 30).x, y: Array.from({ length: 30 }, (_, i) => [0, 2, 5][i % 3]), test: basic(30, 45).x };
   if (c === 'wide') return { ...wide(), test: wide().x };
@@ -364,5 +367,64 @@ describe('MLP head', () => {
     await expect(crossValidatedMlp(data, y, { weightDecays: [] })).rejects.toThrow(/empty weight-decay grid/);
     const fit = await fitMlp(data, y, { maxEpochs: 2 });
     await expect(predictMlp(fit, { rows: 1, cols: 2, data: new Float64Array(2) })).rejects.toThrow(/2 features given, the fit has 3/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The `linear` score
+
+describe('linear score (cross-validated logistic probe)', () => {
+  it.each(golden.linear.map((g) => [`${g.case}, ${g.folds} folds`, g] as const))('%s matches the reference', async (_name, g) => {
+    const { x, y } = inputOf(g.case);
+    const r = await computeScore(g.folds === 5 ? 'linear' : `linear:folds=${g.folds}`, { features: x, target: classTarget(y) });
+    expect(r.value).toBeCloseTo(g.value, 9);
+    expect(r.id).toBe(g.folds === 5 ? 'linear' : `linear:folds=${g.folds}`);
+  });
+
+  it('well separated classes score 100; constant features score the majority rate', async () => {
+    const rows = Array.from({ length: 24 }, (_, i) => [
+      10 * Math.cos((2 * Math.PI * (i % 3)) / 3) + ((i * 7) % 5) / 5,
+      10 * Math.sin((2 * Math.PI * (i % 3)) / 3) + ((i * 11) % 13) / 13,
+    ]);
+    const sep = await computeScore('linear', { features: matrix(rows), target: classTarget(rows.map((_, i) => `c${i % 3}`)) });
+    expect(sep.value).toBe(100);
+    // Constant features: every fit is its bias alone; balanced training parts tie, the tie goes to the first code.
+    const flat = matrix(Array.from({ length: 24 }, () => [1, 2]));
+    const half = await computeScore('linear:folds=4', { features: flat, target: classTarget(rows.map((_, i) => (i % 2 ? 'b' : 'a'))) });
+    expect(half.value).toBe(50);
+  });
+
+  it('is invariant to the order of the feature columns, their scale and offset, and to renaming the labels', async () => {
+    const { x, y } = basic(0, 30);
+    const ref = (await computeScore('linear', { features: x, target: classTarget(y) })).value;
+    const perm = [3, 0, 4, 1, 2];
+    const xp = matrix(Array.from({ length: 30 }, (_, i) => perm.map((j) => x.data[i * 5 + j] * (j === 1 ? 1e5 : 1) + (j === 2 ? 7e3 : 0))));
+    const names = ['zeta', 'alpha', 'mid'];
+    expect((await computeScore('linear', { features: xp, target: classTarget(y.map((v) => names[v])) })).value).toBe(ref);
+  });
+
+  it('leave-one-out when N is below the fold count', async () => {
+    const { f, y } = t132();
+    const x = matrix(f.slice(0, 6));
+    const r = await computeScore('linear:folds=10', { features: x, target: classTarget(y.slice(0, 6)) });
+    expect(r.value).toBeGreaterThanOrEqual(0);
+    expect(r.value).toBeLessThanOrEqual(100);
+    expect((r.value * 6) / 100).toBeCloseTo(Math.round((r.value * 6) / 100), 9);
+  });
+
+  it('bad input: one class, a class with one image, NaN features, wrong row count, bad folds', async () => {
+    const { x, y } = basic(0, 30);
+    await expect(computeScore('linear', { features: x, target: classTarget(new Array(30).fill('a')), name: 'f.npy' })).rejects.toThrow(
+      /linear: f.npy: only one class \("a"\)/,
+    );
+    const lonely = y.map((v, i) => (i === 0 ? 'solo' : String(v)));
+    await expect(computeScore('linear', { features: x, target: classTarget(lonely) })).rejects.toThrow(
+      /class "solo" has 1 image\(s\); .* needs at least 2 per class/,
+    );
+    const bad = { ...x, data: Float64Array.from(x.data) };
+    bad.data[12] = Number.NaN;
+    await expect(computeScore('linear', { features: bad, target: classTarget(y) })).rejects.toThrow(/value at image 3, column 3 is NaN/);
+    await expect(computeScore('linear', { features: x, target: classTarget(y.slice(1)) })).rejects.toThrow(/30 images of features but 29 labels/);
+    await expect(computeScore('linear:folds=1', { features: x, target: classTarget(y) })).rejects.toThrow(/folds must be an integer ≥ 2, got 1/);
   });
 });
