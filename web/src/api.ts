@@ -46,10 +46,12 @@ export async function post<T>(path: string, body: unknown, signal?: AbortSignal)
   );
 }
 
-export async function upload<T>(files: FileList | File[], name?: string): Promise<T> {
+/** Upload files into the server's upload root; `kind: 'labels'` for a ranking's labels file (.csv / .txt). */
+export async function upload<T>(files: FileList | File[], name?: string, kind?: 'labels'): Promise<T> {
   const form = new FormData();
   for (const f of Array.from(files)) form.append('file', f, f.name);
-  const q = name ? `?${new URLSearchParams({ name })}` : '';
+  const params = { ...(name ? { name } : {}), ...(kind ? { kind } : {}) };
+  const q = Object.keys(params).length ? `?${new URLSearchParams(params)}` : '';
   return parse<T>(await fetch(`api/uploads${q}`, { method: 'POST', headers: WRITE_HEADERS, body: form }));
 }
 

@@ -11,7 +11,8 @@ export type { PolicyResult, PolicyTarget, SweepRow } from '../../src/taskonomy/p
 export type { TargetConsistency } from '../../src/taskonomy/ahp.js';
 export type { Catalog, FeatureSetEntry, ResultEntry } from '../../src/server/catalog.js';
 export type { JobView, Progress } from '../../src/server/jobs.js';
-export type { RankPayload, TaxonomyPayload } from '../../src/server/routes/analysis.js';
+export type { RankPayload, RankTablePayload, TaxonomyPayload } from '../../src/server/routes/analysis.js';
+export type { ScoreListing } from '../../src/ops/measures.js';
 export type { PolicyBody } from '../../src/server/schemas.js';
 
 import type { MeasureFamily, MeasureInfo } from '../../src/measures/registry.js';
@@ -21,6 +22,7 @@ import type { PolicyObjective, SolverChoice } from '../../src/taskonomy/policy.j
 import type { LabelledMatrixJson } from '../../src/linalg/labelled.js';
 import type { PolicyResult, SweepRow } from '../../src/taskonomy/policy.js';
 import type { TargetConsistency } from '../../src/taskonomy/ahp.js';
+import type { ScoreListing } from '../../src/ops/measures.js';
 
 export type { CatalogueEntry, InputKind } from '../../src/measures/catalogue.js';
 
@@ -30,6 +32,10 @@ export interface MeasuresResponse {
   measures: MeasureInfo[];
   /** Every measure family of every input kind; a form lists the entries whose `input` it can supply. */
   catalogue: CatalogueEntry[];
+  /** The label-based transferability scores (rank against labels), their standard settings, and the columns of "all". */
+  scores: ScoreListing[];
+  standardScores: string[];
+  rankAll: string[];
   linkages: string[];
   metrics: string[];
   /** Every objective name the policy accepts (aliases included). */
@@ -68,5 +74,5 @@ export interface AhpResponse {
 }
 
 export interface UploadResponse {
-  saved: { path: string; kind: string; members?: string[]; images?: number; bytes: number }[];
+  saved: { path: string; kind: string; members?: string[]; images?: number; rows?: number; distinct?: number; bytes: number }[];
 }

@@ -2,8 +2,11 @@ import { useState } from 'preact/hooks';
 import { ApiError, upload } from '../api.js';
 import type { UploadResponse } from '../types.js';
 
-/** File upload into the server's upload root; the saved paths are handed back so the caller can select them. */
-export function Upload(props: { label: string; accept: string; multiple?: boolean; onUploaded: (r: UploadResponse) => void; name?: string }) {
+/**
+ * File upload into the server's upload root; the saved paths are handed back so the caller can select them.
+ * `kind: 'labels'` sends a labels file (.csv / .txt), which the server checks as such rather than as a matrix.
+ */
+export function Upload(props: { label: string; accept: string; multiple?: boolean; onUploaded: (r: UploadResponse) => void; name?: string; kind?: 'labels' }) {
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
   return (
@@ -23,7 +26,7 @@ export function Upload(props: { label: string; accept: string; multiple?: boolea
           setBusy(true);
           setMessage(null);
           try {
-            const r = await upload<UploadResponse>(files);
+            const r = await upload<UploadResponse>(files, undefined, props.kind);
             setMessage({ text: `saved ${r.saved.map((s) => s.path).join(', ')}`, error: false });
             props.onUploaded(r);
           } catch (err) {

@@ -11,10 +11,16 @@ import { DataTable } from '../components/DataTable.js';
 import { Dendrogram } from '../components/Dendrogram.js';
 import { formFamilies, initialMeasure, MeasureForm, measureIdOf, stateOf, type MeasureState } from '../components/MeasureForm.js';
 import { ProgressBar } from '../components/ProgressBar.js';
+import { ScoreTable } from '../components/ScoreTable.js';
 import { SvgFigure } from '../components/SvgFigure.js';
 import { Upload } from '../components/Upload.js';
 import { VegaFigure } from '../components/VegaFigure.js';
-import type { Catalog, FeatureSetInfo, MeasuresResponse, Progress, RankPayload, TaxonomyPayload } from '../types.js';
+import type { Catalog, FeatureSetInfo, MeasuresResponse, Progress, RankPayload, RankTablePayload, TaxonomyPayload } from '../types.js';
+
+/** The target select's value for "the labels file below" (member labels are never empty strings with a NUL). */
+const LABELS_TARGET = '\u0000labels';
+/** The ranking measure select: the measure forms above (''), the score table, or one score id. */
+const ALL_SCORES = 'all';
 
 interface Run<T> {
   busy: boolean;
@@ -218,6 +224,28 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const [subset, setSubset] = useState('');
   const [seed, setSeed] = useState('1993');
   const [ranks, setRanks] = useState<Run<RankPayload>[]>([idle(), idle()]);
+  // Ranking against labels: a labels file (listed CSV/TXT files and uploads), its kind, a score or the score table.
+  const [labelsFile, setLabelsFile] = useState('');
+  const [uploadedLabels, setUploadedLabels] = useState<string[]>([]);
+  const [targetKind, setTargetKind] = useState<'class' | 'regression'>('class');
+  const [rankBy, setRankBy] = useState('');
+  const [probabilities, setProbabilities] = useState('');
+  const [sortBy, setSortBy] = useState('');
+  const [table, setTable] = useState<Run<RankTablePayload>>(idle());
+  const labelsMode = target === LABELS_TARGET;
+  const labelsFiles = useMemo(
+    () => [...new Set([...uploadedLabels, ...props.catalog.results.map((r) => r.path).filter((p) => /\.(csv|txt)$/i.test(p))])],
+    [uploadedLabels, props.catalog],
+  );
+  // Scores that rate the chosen target kind (LogME alone for regression), as the server lists them.
+  const scoreIds = useMemo(
+    () =>
+      props.measures.standardScores.filter((id) => {
+        const family = props.measures.scores.find((f) => f.family === id.split(':')[0]);
+        return family !== undefined && family.taskTypes.includes(targetKind === 'class' ? 'classification' : 'regression');
+      }),
+    [props.measures, targetKind],
+  );
 
   useEffect(() => {
     if (!featureSet && autoPick) {
@@ -234,7 +262,7 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
       (i) => {
         if (!current) return;
         setInfo(i);
-        setTarget((t) => (i.members.some((m) => m.label === t) ? t : (i.members[0]?.label ?? '')));
+        setTarget((t) => (t === LABELS_TARGET || i.members.some((m) => m.label === t) ? t : (i.members[0]?.label ?? '')));
       },
       (e) => {
         if (!current) return;
@@ -299,22 +327,42 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   };
 
   const rank = () => {
-    ids.forEach((measure, k) => {
+    const base: Record<string, unknown> = { featureSet, precision };
+    if (labelsMode) {
+      base.targetFile = labelsFile;
+      base.targetKind = targetKind;
+    } else base.target = target;
+    const draws = Number(bootstrap || '0');
+    if (draws > 0) {
+      base.bootstrap = draws;
+      base.seed = Number(seed || '1993');
+      if (subset.trim()) base.subset = Number(subset);
+    }
+    if (rankBy === ALL_SCORES) {
+      const body = { ...base, measure: ALL_SCORES, ...(sortBy ? { sortBy } : {}), ...(probabilities ? { probabilities } : {}) };
+      setTable({ ...idle(), busy: true });
+      setRanks([idle(), idle()]);
+      runJob<RankTablePayload>('rank', body, (p, job) => setTable((r) => ({ ...r, progress: p, job: job.id }))).then(
+        (result) => setTable({ ...idle(), result }),
+        (e) => setTable({ ...idle(), error: errorText(e) }),
+      );
+      return;
+    }
+    setTable(idle());
+    // One score (slot a), or the measure forms above (one or two slots).
+    const measures = rankBy ? [rankBy] : ids;
+    measures.forEach((measure, k) => {
       update(setRanks, k, { busy: true, error: null, progress: null });
-      const body: Record<string, unknown> = { featureSet, measure, target, precision };
-      const draws = Number(bootstrap || '0');
-      if (draws > 0) {
-        body.bootstrap = draws;
-        body.seed = Number(seed || '1993');
-        if (subset.trim()) body.subset = Number(subset);
-      }
+      const body = { ...base, measure, ...(rankBy && probabilities ? { probabilities } : {}) };
       runJob<RankPayload>('rank', body, (p, job) => update(setRanks, k, { progress: p, job: job.id })).then(
         (result) => update(setRanks, k, { busy: false, result, job: null }),
         (e) => update(setRanks, k, { busy: false, error: errorText(e), result: null, job: null }),
       );
     });
-    if (!compare) update(setRanks, 1, { result: null, error: null });
+    if (measures.length < 2) update(setRanks, 1, { result: null, error: null });
   };
+  const rankSlots = rankBy ? [ids[0]] : ids;
+  const scoring = rankBy !== '';
 
   return (
     <div class="explorer" id="similarity-explorer">
@@ -457,14 +505,120 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
         <section class="ranking-controls">
           <h2>Source ranking for a target</h2>
           <div class="row">
-            <label>
+            <label title="A member of the feature set, or the new task's labels (one per probe image, in the feature set's order)">
               <span>target</span>
-              <select data-control="target" value={target} onChange={(e) => setTarget(e.currentTarget.value)}>
+              <select
+                data-control="target"
+                value={target}
+                onChange={(e) => {
+                  const t = e.currentTarget.value;
+                  setTarget(t);
+                  // Scores rank against labels only.
+                  if (t !== LABELS_TARGET) setRankBy('');
+                }}
+              >
                 {(info?.members ?? []).map((m) => (
                   <option key={m.label}>{m.label}</option>
                 ))}
+                <option value={LABELS_TARGET}>labels file…</option>
               </select>
             </label>
+            {labelsMode && (
+              <>
+                <label title="A .csv / .txt with one label per image (or image,label rows; a header row is allowed)">
+                  <span>labels file</span>
+                  <select data-control="labels-file" value={labelsFile} onChange={(e) => setLabelsFile(e.currentTarget.value)}>
+                    <option value="">(pick or upload)</option>
+                    {labelsFiles.map((p) => (
+                      <option key={p} value={p}>
+                        {p}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <Upload
+                  label="Upload labels (.csv, .txt)"
+                  accept=".csv,.txt"
+                  name="labels"
+                  kind="labels"
+                  onUploaded={async (r) => {
+                    const saved = r.saved.find((x) => x.kind === 'labels');
+                    if (saved) {
+                      setUploadedLabels((u) => [saved.path, ...u.filter((x) => x !== saved.path)]);
+                      setLabelsFile(saved.path);
+                    }
+                    await props.refresh();
+                  }}
+                />
+                <label>
+                  <span>labels are</span>
+                  <select
+                    data-control="target-kind"
+                    value={targetKind}
+                    onChange={(e) => {
+                      const kind = e.currentTarget.value as 'class' | 'regression';
+                      setTargetKind(kind);
+                      setRankBy((m) =>
+                        m &&
+                        m !== ALL_SCORES &&
+                        !props.measures.scores.some(
+                          (f) => f.family === m.split(':')[0] && f.taskTypes.includes(kind === 'class' ? 'classification' : 'regression'),
+                        )
+                          ? ''
+                          : m,
+                      );
+                    }}
+                  >
+                    <option value="class">classes</option>
+                    <option value="regression">regression values</option>
+                  </select>
+                </label>
+              </>
+            )}
+            <label title="The measure forms above compare representations; with a labels target, the transferability scores rate each source against the labels">
+              <span>rank by</span>
+              <select data-control="rank-measure" value={rankBy} onChange={(e) => setRankBy(e.currentTarget.value)}>
+                <option value="">{compare ? 'measures A and B above' : 'the measure above'}</option>
+                <option value={ALL_SCORES} disabled={!labelsMode}>
+                  all scores (table)
+                </option>
+                <optgroup label={labelsMode ? 'transferability scores' : 'transferability scores (need a labels target)'}>
+                  {scoreIds.map((id) => (
+                    <option key={id} value={id} disabled={!labelsMode}>
+                      {id}
+                    </option>
+                  ))}
+                </optgroup>
+              </select>
+            </label>
+            {scoring && (
+              <label title="LEEP and NCE score the source models' softmax outputs: a feature set with one member per model, named like the sources or their model">
+                <span>class probabilities</span>
+                <select data-control="probabilities" value={probabilities} onChange={(e) => setProbabilities(e.currentTarget.value)}>
+                  <option value="">(none: LEEP and NCE left blank)</option>
+                  {sets
+                    .filter((s) => s.path !== featureSet)
+                    .map((s) => (
+                      <option key={s.path} value={s.path}>
+                        {s.path}
+                      </option>
+                    ))}
+                </select>
+              </label>
+            )}
+            {rankBy === ALL_SCORES && (
+              <label>
+                <span>sort by</span>
+                <select data-control="sort-by" value={sortBy} onChange={(e) => setSortBy(e.currentTarget.value)}>
+                  <option value="">(first column)</option>
+                  {props.measures.rankAll.map((id) => (
+                    <option key={id} value={id}>
+                      {id}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
             <label>
               <span>bootstrap draws</span>
               <input type="number" min={0} max={2000} data-control="bootstrap" value={bootstrap} onChange={(e) => setBootstrap(e.currentTarget.value)} />
@@ -488,18 +642,25 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
               type="button"
               class="primary"
               data-action="rank"
-              disabled={!featureSet || Boolean(matrix) || !target || ranks.some((r) => r.busy)}
+              disabled={!featureSet || Boolean(matrix) || !target || (labelsMode && !labelsFile) || ranks.some((r) => r.busy) || table.busy}
               onClick={rank}
             >
               Rank sources
             </button>
           </div>
-          <div class={compare ? 'panels two' : 'panels'}>
-            {active.map((_, k) => {
+          {table.busy && <ProgressBar progress={table.progress} label="computing every score" jobId={table.job} />}
+          {table.error && (
+            <p class="error" data-error>
+              {table.error}
+            </p>
+          )}
+          {table.result && <ScoreTable t={table.result} />}
+          <div class={rankSlots.length > 1 ? 'panels two' : 'panels'}>
+            {rankSlots.map((_, k) => {
               const r = ranks[k];
               return (
                 <div key={k} class="slot">
-                  {r.busy && <ProgressBar progress={r.progress} label={`ranking with ${ids[k]}`} jobId={r.job} />}
+                  {r.busy && <ProgressBar progress={r.progress} label={`ranking with ${rankBy || ids[k]}`} jobId={r.job} />}
                   {r.error && (
                     <p class="error" data-error>
                       {r.error}
