@@ -250,7 +250,7 @@ async function modelFileOf(p: ExtractShardPayload, roots: Roots): Promise<Resolv
 }
 
 /** Run one extract-shard job: check it, compute the rows, write one chunk per tap; returns timings only. */
-export async function runExtractShard(data: unknown, roots: Roots, concurrency: number): Promise<ExtractShardResult> {
+export async function runExtractShard(data: unknown, roots: Roots, concurrency: number, pauseMs = 0): Promise<ExtractShardResult> {
   const p = (() => {
     try {
       return parsePayload('extract-shard', data);
@@ -343,6 +343,8 @@ export async function runExtractShard(data: unknown, roots: Roots, concurrency: 
       at += part.length;
     }
     const base = targets[i].replace(/\.npy$/, '');
+    // Fault-injection for tests: a pause before each tap's chunk, so a kill can land between two of them.
+    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
     await writeFileAtomic(`${base}.npy`, writeNpy({ dtype: 'float32', shape: [hashes.length, ...shape], data: all }));
     const chunk: ChunkMeta = {
       hashes,

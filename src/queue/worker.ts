@@ -23,6 +23,8 @@ export interface WorkerOptions {
   /** How long a job's lock lasts without renewal: a killed worker's job is retried after about this long (ms, default 30000). */
   lockMs?: number;
   onLog?: (message: string) => void;
+  /** Tests only: pause this long before writing each output chunk of an extraction shard (fault injection). */
+  pauseMs?: number;
 }
 
 export interface RunningWorker {
@@ -38,12 +40,12 @@ function titleOf(job: Job): string {
 }
 
 /** Run one job by kind; refusals become BullMQ's UnrecoverableError (failed at once, never retried). */
-export async function dispatch(job: Job, roots: Roots, concurrency: number): Promise<unknown> {
+export async function dispatch(job: Job, roots: Roots, concurrency: number, pauseMs = 0): Promise<unknown> {
   try {
     if (!isJobKind(job.name)) throw new RefusedJob(`unknown job kind "${String(job.name).slice(0, 100)}"; this worker runs ${JOB_KINDS.join(', ')}`);
     switch (job.name) {
       case 'extract-shard':
-        return await runExtractShard(job.data, roots, concurrency);
+        return await runExtractShard(job.data, roots, concurrency, pauseMs);
       case 'similarity-prepare':
         return await runSimilarityPrepare(job.data, roots);
       case 'similarity-block':
@@ -62,7 +64,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const lockMs = opts.lockMs ?? 30_000;
   await checkReachable(target);
   const started = new Map<string, number>();
-  const worker = new Worker(QUEUE_NAME, (job) => dispatch(job, roots, concurrency), {
+  const worker = new Worker(QUEUE_NAME, (job) => dispatch(job, roots, concurrency, opts.pauseMs), {
     connection: { ...target.connection, maxRetriesPerRequest: null },
     concurrency,
     lockDuration: lockMs,

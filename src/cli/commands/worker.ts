@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseQueueUrl } from '../../queue/connection.js';
 import { Roots } from '../../queue/roots.js';
 import { formatStatus, queueStatus } from '../../queue/status.js';
@@ -37,7 +37,8 @@ export function register(program: Command): void {
     .option('--lock <seconds>', 'lock time of a running job: a dead worker’s job is taken over after this long', '30')
     .option('--status', 'print the queue’s pending, active and failed jobs and exit (as `taskmap queue status`)')
     .option('--json', 'with --status: print JSON')
-    .action(async (o: { queue: string; root: string[]; concurrency: string; lock: string; status?: boolean; json?: boolean }) => {
+    .addOption(new Option('--test-pause <ms>', 'fault-injection for tests: pause before each output chunk of a shard').hideHelp())
+    .action(async (o: { queue: string; root: string[]; concurrency: string; lock: string; status?: boolean; json?: boolean; testPause?: string }) => {
       if (o.status) return printStatus(o.queue, o.json);
       if (o.root.length === 0) throw new UsageError('give at least one --root: the shared folder(s) jobs may read and write');
       const concurrency = parseNumber(o.concurrency, '--concurrency', { integer: true, min: 1 });
@@ -45,7 +46,8 @@ export function register(program: Command): void {
       const target = parseQueueUrl(o.queue);
       const roots = await Roots.of(o.root);
       const stamp = () => new Date().toISOString().slice(11, 19);
-      const worker = await startWorker({ target, roots, concurrency, lockMs, onLog: (m) => process.stderr.write(`${stamp()} ${m}\n`) });
+      const pauseMs = o.testPause === undefined ? 0 : parseNumber(o.testPause, '--test-pause', { min: 0 });
+      const worker = await startWorker({ target, roots, concurrency, lockMs, pauseMs, onLog: (m) => process.stderr.write(`${stamp()} ${m}\n`) });
       let stopping = false;
       const stop = () => {
         if (stopping) {
