@@ -5,6 +5,7 @@
  * error within seconds rather than a client that retries forever.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Queue, type RedisOptions } from 'bullmq';
 
 /** The one BullMQ queue every taskmap job goes through (job names say what kind of job each is). */
@@ -74,7 +75,7 @@ export function parseQueueUrl(raw: string): QueueTarget {
       db,
       ...(username ? { username } : {}),
       ...(password ? { password } : {}),
-      ...(tls ? { tls: { servername: host, ...extraCa() } } : {}),
+      ...(tls ? { tls: { ...(isIP(host) ? {} : { servername: host }), ...extraCa() } } : {}),
       connectTimeout: CONNECT_TIMEOUT_S * 1000,
     },
   };

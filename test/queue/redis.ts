@@ -64,11 +64,17 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A redis-server of our own on 127.0.0.1; `password` turns on --requirepass. */
-export async function startRedis(opts: { password?: string } = {}): Promise<RedisServer> {
+/**
+ * A redis-server of our own on 127.0.0.1; `password` turns on --requirepass, `tls` (PEM files) serves TLS only
+ * (the URL is then rediss://).
+ */
+export async function startRedis(opts: { password?: string; tls?: { cert: string; key: string } } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'taskmap-redis-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+  const listen = opts.tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const args = [...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
   if (opts.password) args.push('--requirepass', opts.password);
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -83,7 +89,7 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Redi
   }
   const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
   return {
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     port,
     pid: child.pid!,
     async stop() {
