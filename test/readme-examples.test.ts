@@ -119,6 +119,18 @@ async function writeInputs(): Promise<void> {
   writeFileSync(join(dir, 'features.safetensors'), writeSafetensors(members(['a', 'b', 'c', 'd'], [12, 6], 3)));
   writeFileSync(join(dir, 'my_small_model.npy'), npy([N, 10], 4));
   writeFileSync(join(dir, 'labels.csv'), `${Array.from({ length: N }, (_, i) => ['cat', 'dog', 'car'][i % 3]).join('\n')}\n`);
+  // probabilities/: class probabilities (softmax rows over 4 source classes) of every model of features/, for LEEP.
+  mkdirSync(join(dir, 'probabilities'));
+  const gp = gaussian(6);
+  for (const l of labels) {
+    const data = new Float32Array(N * 4);
+    for (let i = 0; i < N; i++) {
+      const e = Array.from({ length: 4 }, (_, z) => Math.exp(gp() + (z === i % 3 ? 1 : 0)));
+      const sum = e.reduce((a, b) => a + b, 0);
+      e.forEach((v, z) => (data[i * 4 + z] = v / sum));
+    }
+    writeFileSync(join(dir, 'probabilities', `${l}.npy`), writeNpy({ dtype: 'float32', shape: [N, 4], data }));
+  }
   // transfer.json: measured transfer between the members of features/ (rows = sources, cols = targets).
   const matrix = labels.map((_, i) => labels.map((__, j) => (i === j ? 1 : 1 / (1 + Math.abs(i - j) + 0.1 * i))));
   writeFileSync(join(dir, 'transfer.json'), JSON.stringify({ rows: labels, cols: labels, matrix }));
