@@ -4,7 +4,9 @@
  *
  * The target is a member of the set, a separate representation (e.g. a small model trained on the new task), or
  * the new task's labels for the probe images (see `targetFromLabels`). Scores come from the measure registry
- * through `crossSimilarity`, so every measure and its metadata work here unchanged.
+ * through `crossSimilarity`, so every measure and its metadata work here unchanged. Against labels, the measure may
+ * also be a label-based transferability score (LogME, kNN, …; src/transferability, docs/transferability.md), which
+ * rates each candidate against the labels directly (scoreColumns.ts); rankTable.ts puts several side by side.
  *
  * Confidence follows the DDS Pascal protocol (docs/evaluation.md#source-ranking): `draws` random subsets of `subset` images,
  * drawn without replacement from a seeded generator (`src/linalg/resample.ts`), and EVERYTHING recomputed on each
