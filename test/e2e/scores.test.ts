@@ -96,7 +96,10 @@ describe.skipIf(skipBrowser)('ranking against labels in the UI', () => {
     const expected = await rankTable(members, target, { sortBy: 'knn', probabilities: probs });
     const ids = standardRankMeasures();
     expect(await table.locator('thead th').allTextContents()).toEqual(['rank', 'source', 'family', ...ids]);
-    const cells = () => table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent ?? '')));
+    const cells = () =>
+      table
+        .locator('tbody tr')
+        .evaluateAll((rows) => rows.map((r) => Array.from(r.children as ArrayLike<{ textContent: string | null }>, (c) => c.textContent ?? '')));
     const shown = await cells();
     expect(shown.map((r) => r[1])).toEqual(expected.rows.map((r) => r.label));
     expected.rows.forEach((row, i) =>

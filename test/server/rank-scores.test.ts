@@ -56,7 +56,7 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown) => call(run.base, 'POST', path, body);
-const labelsTarget = (): Target => ({ kind: 'labels', labels, labelKind: 'class', label: 'data/zoo/labels.csv' });
+const labelsTarget = (label = 'data/zoo/labels.csv'): Target => ({ kind: 'labels', labels, labelKind: 'class', label });
 
 function expectError(r: { status: number; body: any }, status: number, pattern: RegExp): void {
   expect(r.status, JSON.stringify(r.body)).toBe(status);
@@ -141,7 +141,7 @@ describe('labels upload and the score listing', () => {
     expect(txt.body.saved[0]).toMatchObject({ path: 'uploads/y.txt', kind: 'labels', rows: labels.length, distinct: 3 });
     const job = await runJob(run.base, '/api/rank', { featureSet: 'data/zoo/features', targetFile: 'uploads/my_labels.csv', measure: 'hscore' });
     expect(job.status, JSON.stringify(job.error)).toBe('done');
-    const expected = await rankSources(members, { ...labelsTarget(), label: 'uploads/my_labels.csv' }, { measure: 'hscore' });
+    const expected = await rankSources(members, labelsTarget('uploads/my_labels.csv'), { measure: 'hscore' });
     expect((job.result as any).ranking).toEqual(expected.ranking);
   });
 
