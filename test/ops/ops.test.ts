@@ -51,8 +51,12 @@ describe('measure catalogue', () => {
     expect(directionOf('fisher-logdet:floor=1e-8,reduce=first-axis')).toBe('distance');
     expect(isDistance('fisher-logdet')).toBe(true);
     expect(isDistance('cka:debiased')).toBe(false);
+    // Every transferability score is higher-is-better.
+    expect(directionOf('logme')).toBe('similarity');
+    expect(directionOf('knn:k=5')).toBe('similarity');
     // Not catalogued (another tool's id, a bad parameter): no answer, the caller decides.
-    expect(directionOf('logme')).toBeUndefined();
+    expect(directionOf('otce')).toBeUndefined();
+    expect(directionOf('knn:k=0')).toBeUndefined();
     expect(directionOf('fisher-logdet:floor=-1')).toBeUndefined();
     expect(directionOf(undefined)).toBeUndefined();
   });
