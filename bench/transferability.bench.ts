@@ -22,10 +22,11 @@
  *
  * Options: --candidates 47, --n 1000, --d 2048, --classes 10, --scores id,id,… (default the standard set),
  * --budget 60 (seconds per score and side), --check (also compare the values of both sides), --keep (leave the
- * .npy files in the temp directory), --no-numpy.
+ * .npy files in the temp directory), --no-numpy, --no-share (a fresh memo per score, as when each score is computed
+ * on its own: every score then pays for its own centring and eigendecomposition, like the numpy side).
  * Smoke test: `npx tsx bench/transferability.bench.ts --candidates 3 --n 200 --d 256 --check`.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,7 @@ const BUDGET_S = Number(option('budget') ?? 60);
 const CHECK = flag('check');
 const KEEP = flag('keep');
 const NUMPY = !flag('no-numpy');
+const SHARE = !flag('no-share');
 const SCORES = option('scores')?.split(',') ?? standardScoreIds();
 const GOAL_S = 10;
 
@@ -184,7 +186,7 @@ async function runTaskmap(
     const t0 = performance.now();
     for (const id of ids) {
       try {
-        const r = await computeScore(id, input, { engine, memo });
+        const r = await computeScore(id, input, { engine, memo: SHARE ? memo : new ScoreMemo() });
         const t = timings.get(id)!;
         t.ms.push(r.ms);
         t.values.push(r.value);
@@ -247,6 +249,18 @@ function relDiff(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
 }
 
+/** The commit measured, and the source files that differ from it (the bench runs the working tree). */
+function codeVersion(): string {
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // Porcelain lines are "XY path": no trimming, the first column may be a space.
+    const dirty = git('status', '--porcelain', '--', 'src', 'native').split('\n').filter(Boolean);
+    return `code: ${git('rev-parse', '--short', 'HEAD').trim()}${dirty.length ? ` + uncommitted changes in ${dirty.map((l) => l.slice(3)).join(', ')}` : ''}`;
+  } catch {
+    return 'code: (not a git checkout)';
+  }
+}
+
 function engines(gemm: string): string {
   const lapack = loadLapack();
   const eigen = lapack
@@ -261,6 +275,7 @@ async function main(): Promise<void> {
   console.log(`transferability scores: ${M} candidates × ${N} images × ${D} float32 features, ${C} classes (+ ${SOURCE_CLASSES}-class source probabilities)`);
   console.log(`${os.availableParallelism()} cores; load average ${load0.map((v) => v.toFixed(2)).join(' ')} at the start`);
   console.log(engines(engine.name));
+  console.log(codeVersion());
 
   let t0 = performance.now();
   const y = makeLabels();
@@ -371,8 +386,10 @@ function report(tm: Awaited<ReturnType<typeof runTaskmap>>, tmWall: number, np: 
     );
   }
   console.log(
-    'Shared work (centred features, Gram-side eigendecompositions, PCA) is billed to the first taskmap score that needs it; ' +
-      'numpy computes every score from scratch.',
+    SHARE
+      ? 'Shared work (centred features, Gram-side eigendecompositions, PCA) is billed to the first taskmap score that needs it; ' +
+          'numpy computes every score from scratch.'
+      : 'taskmap ran with --no-share: every score from scratch (a fresh memo per score), as numpy.',
   );
   if (CHECK && numpy) check(tm, numpy);
 }
