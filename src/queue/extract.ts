@@ -251,6 +251,7 @@ async function modelFileOf(p: ExtractShardPayload, roots: Roots): Promise<Resolv
 
 /** Run one extract-shard job: check it, compute the rows, write one chunk per tap; returns timings only. */
 export async function runExtractShard(data: unknown, roots: Roots, concurrency: number, pauseMs = 0): Promise<ExtractShardResult> {
+  const t0 = performance.now();
   const p = (() => {
     try {
       return parsePayload('extract-shard', data);
@@ -293,6 +294,7 @@ export async function runExtractShard(data: unknown, roots: Roots, concurrency: 
         `image ${img.path} differs from the one the coordinator planned with (sha256 ${got.slice(0, 12)}…, expected ${img.sha256.slice(0, 12)}…)`,
       );
   }
+  const checkMs = performance.now() - t0;
   const job: Job = {
     id: 0,
     label: p.title,
@@ -333,6 +335,7 @@ export async function runExtractShard(data: unknown, roots: Roots, concurrency: 
   if (error !== undefined) throw new Error(error);
   if (hashes.join() !== p.images.map((i) => i.sha256).join() || !meta.preprocessing)
     throw new Error(`${p.title}: the job did not return a row for every image`);
+  const tw = performance.now();
   for (let i = 0; i < p.taps.length; i++) {
     const shape = rows[i].shape!;
     const q = shape.reduce((a, b) => a * b, 1);
@@ -356,12 +359,15 @@ export async function runExtractShard(data: unknown, roots: Roots, concurrency: 
     };
     await writeFileAtomic(`${base}.json`, JSON.stringify(chunk));
   }
+  const writeMs = performance.now() - tw - pauseMs * p.taps.length;
   return {
     preprocessing: meta.preprocessing,
     loadMs: meta.loadMs,
     decodeMs: meta.decodeMs,
     inferMs: meta.inferMs,
     totalMs: meta.totalMs,
+    checkMs,
+    writeMs,
     images: hashes.length,
   };
 }

@@ -101,6 +101,10 @@ export interface ExtractShardResult {
   decodeMs: number;
   inferMs: number;
   totalMs: number;
+  /** Checking the job: payload, roots, model fingerprint, image hashes (ms). */
+  checkMs: number;
+  /** Writing the chunks (ms). */
+  writeMs: number;
   images: number;
 }
 

@@ -8,6 +8,7 @@
  * worker's stalled-job check puts the job back in the queue and it is run again. Its outputs are written
  * atomically, so the half-done attempt leaves nothing behind.
  */
+import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { checkReachable, QUEUE_NAME, redact, type QueueTarget } from './connection.js';
 import { runExtractShard } from './extract.js';
@@ -66,6 +67,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const started = new Map<string, number>();
   const worker = new Worker(QUEUE_NAME, (job) => dispatch(job, roots, concurrency, opts.pauseMs), {
     connection: { ...target.connection, maxRetriesPerRequest: null },
+    // Recorded on each job it runs (job.processedBy) and shown by CLIENT LIST: which machine and process.
+    name: `${hostname()}:${process.pid}`,
     concurrency,
     lockDuration: lockMs,
     stalledInterval: lockMs,

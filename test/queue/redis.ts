@@ -8,9 +8,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const REPO = resolve(__dirname, '../..');
+export const REPO = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 const ENTRY = join(REPO, 'test/queue/taskmap.ts');
 
 function findRedis(): string | undefined {
