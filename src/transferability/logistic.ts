@@ -54,11 +54,14 @@ export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData
   for (let j = 0; j < d; j++) mean[j] /= n;
   const xc = new Float64Array(n * d);
   const xt = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) {
-      const v = x.data[i * d + j] - mean[j];
-      xc[i * d + j] = v;
-      xt[j * n + i] = v;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xc[i * d + j] = x.data[i * d + j] - mean[j];
+  // Transposed in 32×32 tiles: a plain column-order write misses the cache on every element for wide inputs.
+  const T = 32;
+  for (let i0 = 0; i0 < n; i0 += T) {
+    for (let j0 = 0; j0 < d; j0 += T) {
+      const i1 = Math.min(n, i0 + T);
+      const j1 = Math.min(d, j0 + T);
+      for (let j = j0; j < j1; j++) for (let i = i0; i < i1; i++) xt[j * n + i] = xc[i * d + j];
     }
   }
   return { n, d, xc, xt, mean, engine: engine ?? (await getGemmEngine()) };
@@ -604,6 +607,14 @@ export async function crossValidatedLogistic(
 // ---------------------------------------------------------------------------------------------------------
 // One-hidden-layer MLP
 
+/**
+ * Standardised MLP inputs are clipped to ±MLP_CLIP. A column that is nearly constant on the training rows (a ReLU
+ * channel that barely fires) gets a huge 1/σ; an image where it does fire would then feed the network values of
+ * 1e6 and more, and one such image blows up the validation loss that early stopping watches. Training rows stay
+ * within √n of the mean by construction, so the clip only binds on outliers.
+ */
+export const MLP_CLIP = 10;
+
 export interface MlpOptions {
   /** Hidden units (default 256). */
   hidden?: number;
@@ -617,20 +628,22 @@ export interface MlpOptions {
   /** Share of the training rows held out, stratified, for early stopping (default 0.1). */
   validation?: number;
   seed?: number;
-  /** Element type of the products (default float32: the head is trained by noisy SGD anyway). */
+  /** Element type of the products and the parameters (default float32: the head is trained by noisy SGD anyway). */
   precision?: Precision;
   /** Training rows (default: all data rows). */
   rows?: ArrayLike<number>;
 }
 
-/** A fitted MLP head: logits = W2·relu(W1·x̃ + b1) + b2, x̃ standardised as for the logistic head. */
+type Floats = Float32Array | Float64Array;
+
+/** A fitted MLP head: logits = W2·relu(W1·x̃ + b1) + b2, x̃ standardised as for the logistic head and clipped to ±MLP_CLIP. */
 export interface MlpFit {
   classes: number[];
   /** H×D and C×H (row-major, output × input). */
-  w1: Matrix;
-  b1: Float64Array;
-  w2: Matrix;
-  b2: Float64Array;
+  w1: { rows: number; cols: number; data: Floats };
+  b1: Floats;
+  w2: { rows: number; cols: number; data: Floats };
+  b2: Floats;
   mean: Float64Array;
   scale: Float64Array;
   weightDecay: number;
@@ -638,64 +651,68 @@ export interface MlpFit {
   epochs: number;
   bestEpoch: number;
   validationLoss: number;
+  /** Accuracy on the held-out validation part, at the kept epoch. */
+  validationAccuracy: number;
 }
 
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
 
-function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
-  const t = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
-  return t;
+function transposeInto(a: Floats, rows: number, cols: number, out: Floats): Floats {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
+  return out;
 }
 
+/** AdamW on one parameter array (β = 0.9, 0.999; ε = 1e-8; decoupled decay). */
 class Adam {
   private m: Float64Array;
   private v: Float64Array;
   private t = 0;
   constructor(
-    private readonly p: Float64Array,
+    private readonly p: Floats,
     private readonly lr: number,
     private readonly decay: number,
   ) {
     this.m = new Float64Array(p.length);
     this.v = new Float64Array(p.length);
   }
-  step(g: Float64Array): void {
+  step(g: ArrayLike<number>): void {
     this.t++;
-    const b1 = 0.9;
-    const b2 = 0.999;
-    const c1 = 1 - b1 ** this.t;
-    const c2 = 1 - b2 ** this.t;
+    const c1 = 1 / (1 - 0.9 ** this.t);
+    const c2 = 1 / (1 - 0.999 ** this.t);
     const { p, m, v, lr, decay } = this;
     for (let i = 0; i < p.length; i++) {
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      p[i] -= lr * (m[i] / c1 / (Math.sqrt(v[i] / c2) + 1e-8) + decay * p[i]);
+      const gi = g[i];
+      const mi = (m[i] = 0.9 * m[i] + 0.1 * gi);
+      const vi = (v[i] = 0.999 * v[i] + 0.001 * gi * gi);
+      p[i] -= lr * ((mi * c1) / (Math.sqrt(vi * c2) + 1e-8) + decay * p[i]);
     }
   }
 }
 
+interface Net {
+  w1: Floats;
+  b1: Floats;
+  w2: Floats;
+  b2: Floats;
+  h: number;
+  c: number;
+}
+
 /** Forward pass of a batch of standardised rows (B×D): hidden activations (B×H) and logits (B×C). */
-async function mlpForward(
-  engine: GemmEngine,
-  xb: Float64Array,
-  nb: number,
-  d: number,
-  net: { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: Float64Array; h: number; c: number },
-  precision: Precision,
-): Promise<{ a: Float64Array; z: Float64Array }> {
+async function mlpForward(engine: GemmEngine, xb: Floats, nb: number, d: number, net: Net, precision: Precision): Promise<{ a: Floats; z: Float64Array }> {
   const { h, c } = net;
-  const a = await engine.abt(xb, nb, net.w1, h, d, precision);
-  for (let i = 0; i < nb; i++) for (let u = 0; u < h; u++) a[i * h + u] = Math.max(0, a[i * h + u] + net.b1[u]);
+  const a64 = await engine.abt(xb, nb, net.w1, h, d, precision);
+  const a = precision === 'float32' ? new Float32Array(nb * h) : a64;
+  for (let i = 0; i < nb; i++) for (let u = 0; u < h; u++) a[i * h + u] = Math.max(0, a64[i * h + u] + net.b1[u]);
   const z = await engine.abt(a, nb, net.w2, c, h, precision);
   for (let i = 0; i < nb; i++) for (let q = 0; q < c; q++) z[i * c + q] += net.b2[q];
   return { a, z };
 }
 
 /** Softmax cross-entropy of logits rows against columns `t`; fills `dz` with (p − onehot)/scale when given. */
-function crossEntropy(z: Float64Array, nb: number, c: number, t: ArrayLike<number>, dz?: Float64Array, scale = 1): number {
+function crossEntropy(z: Float64Array, nb: number, c: number, t: ArrayLike<number>, dz?: Floats, scale = 1): number {
   let loss = 0;
   for (let i = 0; i < nb; i++) {
     let max = -Infinity;
@@ -708,14 +725,205 @@ function crossEntropy(z: Float64Array, nb: number, c: number, t: ArrayLike<numbe
   return loss;
 }
 
-function gatherStandardized(data: HeadData, st: Standardizer, rows: ArrayLike<number>): Float64Array {
-  const { d, xc } = data;
-  const out = new Float64Array(rows.length * d);
-  for (let k = 0; k < rows.length; k++) {
-    const o = rows[k] * d;
-    for (let j = 0; j < d; j++) out[k * d + j] = (xc[o + j] - st.mu[j]) * st.scale[j];
+function argmaxRows(z: Float64Array, n: number, c: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let q = 1; q < c; q++) if (z[i * c + q] > z[i * c + best]) best = q;
+    out[i] = best;
   }
   return out;
+}
+
+const clip = (v: number) => (v > MLP_CLIP ? MLP_CLIP : v < -MLP_CLIP ? -MLP_CLIP : v);
+
+/** The MLP's inputs for raw feature rows: standardised with the fit's mean and 1/σ, clipped to ±MLP_CLIP. */
+export function mlpInputs(fit: Pick<MlpFit, 'mean' | 'scale'>, x: Matrix, precision: Precision = 'float64'): Floats {
+  const { rows: n, cols: d } = x;
+  const shift = fit.mean;
+  const scale = fit.scale;
+  const out = precision === 'float32' ? new Float32Array(n * d) : new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) out[i * d + j] = clip((x.data[i * d + j] - shift[j]) * scale[j]);
+  return out;
+}
+
+function gatherStandardized(data: HeadData, st: Standardizer, rows: ArrayLike<number>, precision: Precision): Floats {
+  const { d, xc } = data;
+  const out = precision === 'float32' ? new Float32Array(rows.length * d) : new Float64Array(rows.length * d);
+  for (let k = 0; k < rows.length; k++) {
+    const o = rows[k] * d;
+    for (let j = 0; j < d; j++) out[k * d + j] = clip((xc[o + j] - st.mu[j]) * st.scale[j]);
+  }
+  return out;
+}
+
+/** The stratified early-stopping split of `count` training positions (codes `target`): validation flags. */
+function validationSplit(target: Int32Array, share: number, random: () => number): Uint8Array {
+  const byClass = new Map<number, number[]>();
+  target.forEach((t, k) => {
+    let l = byClass.get(t);
+    if (!l) byClass.set(t, (l = []));
+    l.push(k);
+  });
+  const isVal = new Uint8Array(target.length);
+  let carry = 0;
+  for (const t of [...byClass.keys()].sort((a, b) => a - b)) {
+    const m = byClass.get(t)!;
+    for (let i = m.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [m[i], m[j]] = [m[j], m[i]];
+    }
+    // Largest-remainder rounding over the classes, never a whole class.
+    const exact = m.length * share + carry;
+    const take = Math.min(m.length - 1, Math.floor(exact));
+    carry = exact - Math.floor(exact);
+    for (let i = 0; i < take; i++) isVal[m[i]] = 1;
+  }
+  if (!isVal.some((v) => v === 1)) isVal[target.length - 1] = 1;
+  return isVal;
+}
+
+interface MlpSetup {
+  p: Problem;
+  st: Standardizer;
+  xTrain: Floats;
+  yTrain: Int32Array;
+  xVal: Floats;
+  yVal: Int32Array;
+  random: () => number;
+}
+
+/** Split `rows` into training and early-stopping parts and standardise both on the training part. */
+function mlpSetup(data: HeadData, y: ArrayLike<number>, rows: Int32Array, share: number, seed: number, precision: Precision): MlpSetup {
+  const p = problem(data, y, rows);
+  const random = mulberry32(seed);
+  const isVal = validationSplit(p.target, share, random);
+  const trainRows: number[] = [];
+  const valRows: number[] = [];
+  const yTrain: number[] = [];
+  const yVal: number[] = [];
+  rows.forEach((r, k) => {
+    if (isVal[k]) {
+      valRows.push(r);
+      yVal.push(p.target[k]);
+    } else {
+      trainRows.push(r);
+      yTrain.push(p.target[k]);
+    }
+  });
+  if (trainRows.length === 0) throw new Error('MLP head: too few images to hold out a validation part');
+  const st = standardizer(data, trainRows);
+  return {
+    p,
+    st,
+    xTrain: gatherStandardized(data, st, trainRows, precision),
+    yTrain: Int32Array.from(yTrain),
+    xVal: gatherStandardized(data, st, valRows, precision),
+    yVal: Int32Array.from(yVal),
+    random,
+  };
+}
+
+/** Train on a prepared split; `random` continues the setup's generator (init, then shuffles). */
+async function trainMlp(data: HeadData, s: MlpSetup, opts: MlpOptions): Promise<MlpFit> {
+  const hidden = opts.hidden ?? 256;
+  const wd = opts.weightDecay ?? 1e-4;
+  const lr = opts.learningRate ?? 1e-3;
+  const bs = opts.batchSize ?? 128;
+  const maxEpochs = opts.maxEpochs ?? 200;
+  const patience = opts.patience ?? 10;
+  const precision = opts.precision ?? 'float32';
+  const Arr = precision === 'float32' ? Float32Array : Float64Array;
+  const { engine } = data;
+  const d = data.d;
+  const c = s.p.classes.length;
+  const random = s.random;
+  const net: Net = {
+    w1: new Arr(hidden * d).map(() => gaussian(random) * Math.sqrt(2 / d)),
+    b1: new Arr(hidden),
+    w2: new Arr(c * hidden).map(() => gaussian(random) * Math.sqrt(2 / (hidden + c))),
+    b2: new Arr(c),
+    h: hidden,
+    c,
+  };
+  const opt = [new Adam(net.w1, lr, wd), new Adam(net.b1, lr, 0), new Adam(net.w2, lr, wd), new Adam(net.b2, lr, 0)];
+  const nTr = s.yTrain.length;
+  const nVal = s.yVal.length;
+  const snapshot = () => ({ w1: net.w1.slice(), b1: net.b1.slice(), w2: net.w2.slice(), b2: net.b2.slice() });
+  let best = { loss: Infinity, acc: 0, epoch: 0, ...snapshot() };
+  const order = Array.from({ length: nTr }, (_, i) => i);
+  // Scratch buffers of the largest batch.
+  const xb = new Arr(bs * d);
+  const xbT = new Arr(bs * d);
+  const aT = new Arr(bs * hidden);
+  const daT = new Arr(bs * hidden);
+  const dz = new Arr(bs * c);
+  const dzT = new Arr(bs * c);
+  const w2T = new Arr(hidden * c);
+  const tb = new Int32Array(bs);
+  const gb1 = new Float64Array(hidden);
+  const gb2 = new Float64Array(c);
+  let epoch = 0;
+  for (; epoch < maxEpochs && epoch - best.epoch < patience; epoch++) {
+    for (let i = nTr - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (let s0 = 0; s0 < nTr; s0 += bs) {
+      const nb = Math.min(bs, nTr - s0);
+      for (let i = 0; i < nb; i++) {
+        xb.set(s.xTrain.subarray(order[s0 + i] * d, order[s0 + i] * d + d), i * d);
+        tb[i] = s.yTrain[order[s0 + i]];
+      }
+      const xbv = xb.subarray(0, nb * d);
+      const { a, z } = await mlpForward(engine, xbv, nb, d, net, precision);
+      crossEntropy(z, nb, c, tb, dz, nb);
+      transposeInto(dz.subarray(0, nb * c), nb, c, dzT);
+      const gw2 = await engine.abt(dzT.subarray(0, c * nb), c, transposeInto(a, nb, hidden, aT).subarray(0, hidden * nb), hidden, nb, precision); // C×H
+      gb2.fill(0);
+      for (let i = 0; i < nb; i++) for (let q = 0; q < c; q++) gb2[q] += dz[i * c + q];
+      const da = await engine.abt(dz.subarray(0, nb * c), nb, transposeInto(net.w2, c, hidden, w2T), hidden, c, precision); // B×H
+      gb1.fill(0);
+      for (let i = 0; i < nb; i++) {
+        for (let u = 0; u < hidden; u++) {
+          if (a[i * hidden + u] <= 0) da[i * hidden + u] = 0;
+          gb1[u] += da[i * hidden + u];
+        }
+      }
+      transposeInto(da, nb, hidden, daT);
+      const gw1 = await engine.abt(daT.subarray(0, hidden * nb), hidden, transposeInto(xbv, nb, d, xbT).subarray(0, d * nb), d, nb, precision); // H×D
+      opt[0].step(gw1);
+      opt[1].step(gb1);
+      opt[2].step(gw2);
+      opt[3].step(gb2);
+    }
+    const { z } = await mlpForward(engine, s.xVal, nVal, d, net, precision);
+    const vl = crossEntropy(z, nVal, c, s.yVal) / nVal;
+    if (vl < best.loss) best = { loss: vl, acc: accuracy(argmaxRows(z, nVal, c), s.yVal), epoch: epoch + 1, ...snapshot() };
+  }
+  const mean = new Float64Array(d);
+  for (let j = 0; j < d; j++) mean[j] = data.mean[j] + s.st.mu[j];
+  return {
+    classes: s.p.classes,
+    w1: { rows: hidden, cols: d, data: best.w1 },
+    b1: best.b1,
+    w2: { rows: c, cols: hidden, data: best.w2 },
+    b2: best.b2,
+    mean,
+    scale: Float64Array.from(s.st.scale),
+    weightDecay: wd,
+    epochs: epoch,
+    bestEpoch: best.epoch,
+    validationLoss: best.loss,
+    validationAccuracy: best.acc,
+  };
+}
+
+function checkMlpOptions(opts: MlpOptions): void {
+  const wd = opts.weightDecay ?? 1e-4;
+  const share = opts.validation ?? 0.1;
+  if (!(wd >= 0)) throw new Error(`MLP head: weight decay must be ≥ 0, got ${wd}`);
+  if (!(share > 0 && share < 1)) throw new Error(`MLP head: validation share must be in (0, 1), got ${share}`);
 }
 
 /**
@@ -724,176 +932,72 @@ function gatherStandardized(data: HeadData, st: Standardizer, rows: ArrayLike<nu
  * with the lowest validation loss.
  */
 export async function fitMlp(data: HeadData, y: ArrayLike<number>, opts: MlpOptions = {}): Promise<MlpFit> {
-  const hidden = opts.hidden ?? 256;
-  const wd = opts.weightDecay ?? 1e-4;
-  const lr = opts.learningRate ?? 1e-3;
-  const bs = opts.batchSize ?? 128;
-  const maxEpochs = opts.maxEpochs ?? 200;
-  const patience = opts.patience ?? 10;
-  const valShare = opts.validation ?? 0.1;
-  const precision = opts.precision ?? 'float32';
-  const seed = opts.seed ?? 0;
-  if (!(wd >= 0)) throw new Error(`MLP head: weight decay must be ≥ 0, got ${wd}`);
-  if (!(valShare > 0 && valShare < 1)) throw new Error(`MLP head: validation share must be in (0, 1), got ${valShare}`);
-  const all = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
-  const p = problem(data, y, all);
-  const c = p.classes.length;
-  const d = data.d;
-  const { engine } = data;
-  // Hold out a stratified share for early stopping (at least one row, and at least one row left to train on).
-  const random = mulberry32(seed);
-  const byClass = new Map<number, number[]>();
-  all.forEach((r, k) => {
-    const t = p.target[k];
-    let l = byClass.get(t);
-    if (!l) byClass.set(t, (l = []));
-    l.push(k);
-  });
-  const isVal = new Uint8Array(all.length);
-  let carry = 0;
-  for (const t of [...byClass.keys()].sort((a, b) => a - b)) {
-    const m = byClass.get(t)!;
-    for (let i = m.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [m[i], m[j]] = [m[j], m[i]];
-    }
-    const exact = m.length * valShare + carry;
-    const take = Math.min(m.length - 1, Math.floor(exact));
-    carry = exact - Math.floor(exact);
-    for (let i = 0; i < Math.max(0, take); i++) isVal[m[i]] = 1;
-  }
-  if (!isVal.some((v) => v === 1)) isVal[all.length - 1] = 1;
-  const trainIdx = [...all.keys()].filter((k) => !isVal[k]);
-  const valIdx = [...all.keys()].filter((k) => isVal[k]);
-  if (trainIdx.length === 0) throw new Error('MLP head: too few images to hold out a validation part');
-  const st = standardizer(
-    data,
-    trainIdx.map((k) => all[k]),
-  );
-  const xTrain = gatherStandardized(
-    data,
-    st,
-    trainIdx.map((k) => all[k]),
-  );
-  const yTrain = Int32Array.from(trainIdx, (k) => p.target[k]);
-  const xVal = gatherStandardized(
-    data,
-    st,
-    valIdx.map((k) => all[k]),
-  );
-  const yVal = Int32Array.from(valIdx, (k) => p.target[k]);
-  const net = {
-    w1: new Float64Array(hidden * d).map(() => gaussian(random) * Math.sqrt(2 / d)),
-    b1: new Float64Array(hidden),
-    w2: new Float64Array(c * hidden).map(() => gaussian(random) * Math.sqrt(2 / (hidden + c))),
-    b2: new Float64Array(c),
-    h: hidden,
-    c,
-  };
-  const opt = [new Adam(net.w1, lr, wd), new Adam(net.b1, lr, 0), new Adam(net.w2, lr, wd), new Adam(net.b2, lr, 0)];
-  let best = { loss: Infinity, epoch: 0, w1: net.w1.slice(), b1: net.b1.slice(), w2: net.w2.slice(), b2: net.b2.slice() };
-  const nTr = trainIdx.length;
-  const order = Array.from({ length: nTr }, (_, i) => i);
-  let epoch = 0;
-  for (; epoch < maxEpochs && epoch - best.epoch < patience; epoch++) {
-    for (let i = nTr - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    for (let s = 0; s < nTr; s += bs) {
-      const nb = Math.min(bs, nTr - s);
-      const xb = new Float64Array(nb * d);
-      const tb = new Int32Array(nb);
-      for (let i = 0; i < nb; i++) {
-        xb.set(xTrain.subarray(order[s + i] * d, order[s + i] * d + d), i * d);
-        tb[i] = yTrain[order[s + i]];
-      }
-      const { a, z } = await mlpForward(engine, xb, nb, d, net, precision);
-      const dz = new Float64Array(nb * c);
-      crossEntropy(z, nb, c, tb, dz, nb);
-      const dzT = transpose(dz, nb, c); // C×B
-      const gw2 = await engine.abt(dzT, c, transpose(a, nb, hidden), hidden, nb, precision); // C×H
-      const gb2 = new Float64Array(c);
-      for (let i = 0; i < nb; i++) for (let q = 0; q < c; q++) gb2[q] += dz[i * c + q];
-      const da = await engine.abt(dz, nb, transpose(net.w2, c, hidden), hidden, c, precision); // B×H
-      for (let i = 0; i < nb * hidden; i++) if (a[i] <= 0) da[i] = 0;
-      const gb1 = new Float64Array(hidden);
-      for (let i = 0; i < nb; i++) for (let u = 0; u < hidden; u++) gb1[u] += da[i * hidden + u];
-      const gw1 = await engine.abt(transpose(da, nb, hidden), hidden, transpose(xb, nb, d), d, nb, precision); // H×D
-      opt[0].step(gw1);
-      opt[1].step(gb1);
-      opt[2].step(gw2);
-      opt[3].step(gb2);
-    }
-    const { z } = await mlpForward(engine, xVal, valIdx.length, d, net, precision);
-    const vl = crossEntropy(z, valIdx.length, c, yVal) / valIdx.length;
-    if (vl < best.loss) best = { loss: vl, epoch: epoch + 1, w1: net.w1.slice(), b1: net.b1.slice(), w2: net.w2.slice(), b2: net.b2.slice() };
-  }
-  const mean = new Float64Array(d);
-  for (let j = 0; j < d; j++) mean[j] = data.mean[j] + st.mu[j];
-  return {
-    classes: p.classes,
-    w1: { rows: hidden, cols: d, data: best.w1 },
-    b1: best.b1,
-    w2: { rows: c, cols: hidden, data: best.w2 },
-    b2: best.b2,
-    mean,
-    scale: Float64Array.from(st.scale),
-    weightDecay: wd,
-    epochs: epoch,
-    bestEpoch: best.epoch,
-    validationLoss: best.loss,
-  };
+  checkMlpOptions(opts);
+  const rows = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
+  const setup = mlpSetup(data, y, rows, opts.validation ?? 0.1, opts.seed ?? 0, opts.precision ?? 'float32');
+  return trainMlp(data, setup, opts);
 }
 
 /** Class codes predicted by the MLP head for raw feature rows. */
 export async function predictMlp(fit: MlpFit, x: Matrix, engine?: GemmEngine, precision: Precision = 'float32'): Promise<Int32Array> {
   const { rows: n, cols: d } = x;
   if (d !== fit.w1.cols) throw new Error(`MLP head: ${d} features given, the fit has ${fit.w1.cols}`);
-  const xs = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xs[i * d + j] = (x.data[i * d + j] - fit.mean[j]) * fit.scale[j];
-  const net = { w1: fit.w1.data, b1: fit.b1, w2: fit.w2.data, b2: fit.b2, h: fit.w1.rows, c: fit.w2.rows };
-  const { z } = await mlpForward(engine ?? (await getGemmEngine()), xs, n, d, net, precision);
-  return argmaxCodes(z, n, net.c, fit.classes);
+  const net: Net = { w1: fit.w1.data, b1: fit.b1, w2: fit.w2.data, b2: fit.b2, h: fit.w1.rows, c: fit.w2.rows };
+  const { z } = await mlpForward(engine ?? (await getGemmEngine()), mlpInputs(fit, x, precision), n, d, net, precision);
+  return Int32Array.from(argmaxRows(z, n, net.c), (k) => fit.classes[k]);
 }
 
 export interface MlpCvOptions extends Omit<MlpOptions, 'weightDecay' | 'rows'> {
   weightDecays?: readonly number[];
+  /**
+   * k ≥ 2: choose the weight decay by stratified k-fold cross-validation, then train on all `rows`. 0: choose it on
+   * the early-stopping validation part itself — every grid value trained once on the same split, the one with the
+   * best validation accuracy kept (|grid| trainings instead of k·|grid| + 1).
+   */
   folds?: number;
   rows?: ArrayLike<number>;
 }
 
 export const DEFAULT_WEIGHT_DECAYS: readonly number[] = [1e-4, 1e-2];
 
-/** Choose the weight decay by stratified k-fold cross-validation (held-out accuracy), then fit on all `rows`. */
+/** Choose the weight decay (k-fold CV or the validation part, see `folds`), ties to the larger decay. */
 export async function crossValidatedMlp(data: HeadData, y: ArrayLike<number>, opts: MlpCvOptions = {}): Promise<{ fit: MlpFit; cv: CrossValidation }> {
   const grid = [...(opts.weightDecays ?? DEFAULT_WEIGHT_DECAYS)];
   if (grid.length === 0) throw new Error('MLP head: empty weight-decay grid');
+  for (const wd of grid) checkMlpOptions({ ...opts, weightDecay: wd });
   const k = opts.folds ?? 3;
   const rows = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
+  const precision = opts.precision ?? 'float32';
+  if (grid.length === 1) return { fit: await fitMlp(data, y, { ...opts, weightDecay: grid[0], rows }), cv: { grid, accuracy: [], best: grid[0], folds: 0 } };
+  if (k === 0) {
+    const fits: MlpFit[] = [];
+    for (const wd of grid)
+      fits.push(await trainMlp(data, mlpSetup(data, y, rows, opts.validation ?? 0.1, opts.seed ?? 0, precision), { ...opts, weightDecay: wd }));
+    const acc = fits.map((f) => f.validationAccuracy);
+    const best = choose(grid, acc);
+    return { fit: fits[grid.indexOf(best)], cv: { grid, accuracy: acc, best, folds: 0 } };
+  }
   const fold = stratifiedFolds(
     Int32Array.from(rows, (r) => y[r]),
     k,
     opts.seed ?? 0,
   );
   const hits = new Float64Array(grid.length);
-  if (grid.length > 1) {
-    for (let f = 0; f < k; f++) {
-      const train = rows.filter((_, i) => fold[i] !== f);
-      const test = rows.filter((_, i) => fold[i] === f);
-      const xTest = { rows: test.length, cols: data.d, data: new Float64Array(test.length * data.d) };
-      test.forEach((r, i) => {
-        for (let j = 0; j < data.d; j++) xTest.data[i * data.d + j] = data.xc[r * data.d + j] + data.mean[j];
-      });
-      for (let g = 0; g < grid.length; g++) {
-        const fit = await fitMlp(data, y, { ...opts, weightDecay: grid[g], rows: train });
-        const pred = await predictMlp(fit, xTest, data.engine, opts.precision);
-        for (let i = 0; i < test.length; i++) if (pred[i] === y[test[i]]) hits[g]++;
-      }
+  for (let f = 0; f < k; f++) {
+    const train = rows.filter((_, i) => fold[i] !== f);
+    const test = rows.filter((_, i) => fold[i] === f);
+    const xTest = { rows: test.length, cols: data.d, data: new Float64Array(test.length * data.d) };
+    test.forEach((r, i) => {
+      for (let j = 0; j < data.d; j++) xTest.data[i * data.d + j] = data.xc[r * data.d + j] + data.mean[j];
+    });
+    for (let g = 0; g < grid.length; g++) {
+      const fit = await fitMlp(data, y, { ...opts, weightDecay: grid[g], rows: train });
+      const pred = await predictMlp(fit, xTest, data.engine, precision);
+      for (let i = 0; i < test.length; i++) if (pred[i] === y[test[i]]) hits[g]++;
     }
   }
   const acc = Array.from(hits, (h) => h / rows.length);
-  const best = grid.length > 1 ? choose(grid, acc) : grid[0];
+  const best = choose(grid, acc);
   const fit = await fitMlp(data, y, { ...opts, weightDecay: best, rows });
-  return { fit, cv: { grid, accuracy: grid.length > 1 ? acc : [], best, folds: grid.length > 1 ? k : 0 } };
+  return { fit, cv: { grid, accuracy: acc, best, folds: k } };
 }

@@ -20,6 +20,8 @@ import {
   headData,
   logisticLogits,
   logisticPath,
+  MLP_CLIP,
+  mlpInputs,
   predictLogistic,
   predictMlp,
   standardizer,
@@ -357,6 +359,39 @@ describe('MLP head', () => {
     expect(cv.accuracy[0]).toBeGreaterThan(cv.accuracy[1]); // decay 10 shrinks the weights to nothing
     expect(cv.best).toBe(1e-4);
     expect(fit.weightDecay).toBe(1e-4);
+  });
+
+  it('holdout selection (folds 0) trains each weight decay once on the same split and keeps the best', async () => {
+    const { x, y } = rings(120);
+    const data = await headData(x);
+    const opts = { hidden: 16, learningRate: 0.01, maxEpochs: 80, patience: 15, batchSize: 32 };
+    const { fit, cv } = await crossValidatedMlp(data, y, { ...opts, weightDecays: [1e-4, 10], folds: 0 });
+    expect(cv.folds).toBe(0);
+    expect(cv.accuracy[0]).toBeGreaterThan(cv.accuracy[1]);
+    expect(fit.weightDecay).toBe(1e-4);
+    expect(fit.validationAccuracy).toBe(cv.accuracy[0]);
+    const alone = await fitMlp(data, y, { ...opts, weightDecay: 1e-4 });
+    expect(Array.from(fit.w1.data)).toEqual(Array.from(alone.w1.data)); // the same split and init as a plain fit
+  });
+
+  it('inputs are clipped to ±MLP_CLIP: a column nearly constant in training cannot blow up a prediction', async () => {
+    const { x, y } = rings(60);
+    const rows = Array.from({ length: 60 }, (_, i) => [x.data[3 * i], x.data[3 * i + 1], i === 0 ? 1e-9 : 0]);
+    const data = await headData(matrix(rows));
+    const fit = await fitMlp(data, y, { hidden: 16, learningRate: 0.01, maxEpochs: 100, patience: 20, batchSize: 16 });
+    expect(fit.scale[2]).toBeGreaterThan(1e9);
+    const probe = matrix([
+      [rows[5][0], rows[5][1], 0],
+      [rows[5][0], rows[5][1], 1e-9 * MLP_CLIP * 10],
+      [rows[5][0], rows[5][1], 1],
+    ]);
+    const z = mlpInputs(fit, probe);
+    expect(z[2]).toBeCloseTo((0 - fit.mean[2]) * fit.scale[2], 12); // in range: unchanged
+    expect([z[5], z[8]]).toEqual([MLP_CLIP, MLP_CLIP]); // 1e-7 and 1 both clip
+    expect(z[3]).toBeCloseTo((rows[5][0] - fit.mean[0]) * fit.scale[0], 12);
+    const pred = await predictMlp(fit, probe);
+    expect(pred[2]).toBe(pred[1]);
+    expect(Number.isFinite(fit.validationLoss)).toBe(true);
   });
 
   it('rejects bad options', async () => {
