@@ -31,6 +31,10 @@ const NOT_RUN: Record<string, string> = {
   'nsl fisher': 'needs Fashion-MNIST; test/nsl/fisher.test.ts and test/nsl/cli.test.ts',
   serve: 'starts a server; test/server/ and test/e2e/ drive it',
   'rank taskmap-demo/features': "needs the demo's features of 47 zoo models; `rank` is run here on generated features and in test/cli/",
+  'worker --queue':
+    'serves a Redis queue until stopped; test/queue/ starts redis-server and worker processes (extract.test.ts, similarity.test.ts, security.test.ts, connection.test.ts)',
+  'extract --images /shared/photos':
+    'needs a Redis server and worker processes (and runs the whole zoo); test/queue/extract.test.ts runs `extract --queue` against both on the tiny ONNX model',
   'extract --images photos/ --model movenet-lightning,selfie':
     'runs two zoo networks (TF.js WASM, seconds per model to load); test/models/extract.test.ts and test/report/demo.test.ts extract from zoo models',
 };
