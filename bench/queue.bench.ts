@@ -11,6 +11,8 @@
  *                goal ≤ 5% of the job time.
  *   similarity   M members × n images prepared and multiplied in blocks by 2 workers, against the local run;
  *                the prepare and block job times, which the extrapolation in docs/distributed.md scales up.
+ *   scale        what that extrapolation needs besides: one member prepared at n = 2500 (BENCH_PREP_N), the float64
+ *                GEMM rate of the block stage, the size of a 256-image shard's payload, Redis's memory.
  *
  * Options: BENCH_MODEL (zoo id, default ppocr-det), BENCH_N (images, default 48), BENCH_SHARD (images per job,
  * default 8), BENCH_WORKERS (default 1,2,4), BENCH_IMAGES (folder; default the probe set), BENCH_SIM_M (8),
@@ -29,7 +31,10 @@ import { writeNpy } from '../src/io/npy.js';
 import { extractFeatures } from '../src/models/extract.js';
 import { similarityOfPath } from '../src/ops/similarity.js';
 import { parseQueueUrl, QUEUE_NAME } from '../src/queue/connection.js';
-import { extractQueued } from '../src/queue/extract.js';
+import { extractQueued, shardPayloads } from '../src/queue/extract.js';
+import { getGemmEngine } from '../src/linalg/gemm.js';
+import { parseMeasure, pipelineOf } from '../src/measures/registry.js';
+import { prepareRepresentation } from '../src/measures/similarity.js';
 import type { ExtractShardResult } from '../src/queue/payloads.js';
 import { similarityQueued } from '../src/queue/similarity.js';
 import { gaussian } from '../test/helpers/random.js';
@@ -254,9 +259,46 @@ async function main(): Promise<void> {
     } finally {
       await stopWorkers(workers);
     }
+    // Scale figures for docs/distributed.md: one member prepared at a larger n (in-process), the float64 GEMM rate
+    // of the block stage, and the size of a 256-image shard's payload (what Redis holds per queued job).
+    const big = { n: Number(process.env.BENCH_PREP_N ?? 2500), p: 512 };
+    const rep = { label: 'big', n: big.n, p: big.p, shape: [big.p], source: 'bench', data: Float32Array.from({ length: big.n * big.p }, () => g()) };
+    const engine = await getGemmEngine();
+    const tp = performance.now();
+    const prepared = await prepareRepresentation(rep, pipelineOf(parseMeasure('rsa')), { engine });
+    const prepMs = performance.now() - tp;
+    const m = prepared.kind === 'unit' ? prepared.vector.length : prepared.triangle.length;
+    const rowsG = 8;
+    const stack = Float64Array.from({ length: rowsG * m }, () => g());
+    const tg = performance.now();
+    await engine.abt(stack, rowsG, stack, rowsG, m, 'float64');
+    const gemmS = (performance.now() - tg) / 1000;
+    const gflops = (2 * rowsG * rowsG * m) / gemmS / 1e9;
+    const job = {
+      id: 0,
+      label: 'resnet50',
+      file: { path: '/shared/models/resnet50.onnx', format: 'onnx' as const },
+      overrides: {},
+      featureLayout: 'channels-first' as const,
+      taps: [{ layer: '/layer4/layer4.2/relu_2/Relu', reduction: { kind: 'pool' as const, k: 4 } }],
+      images: Array.from({ length: 256 }, (_, i) => ({
+        abs: '',
+        path: `n014407${String(i).padStart(2, '0')}/ILSVRC2012_val_000${String(i).padStart(5, '0')}.JPEG`,
+        sha256: 'f'.repeat(64),
+      })),
+      batchSize: 8,
+      batchable: true,
+      threads: 1,
+    };
+    const plan = { dir: '/shared/features', keys: ['e'.repeat(64)], fingerprint: 'd'.repeat(64), imagesRoot: '/shared/images', images: job.images };
+    const payloadBytes = JSON.stringify(shardPayloads(job, plan, 256)[0].payload).length;
+    process.stdout.write(
+      `\nscale: rsa prepare of one member at n = ${big.n}, p = ${big.p}: ${(prepMs / 1000).toFixed(2)} s (vector of ${m} values, ${((8 * m) / 2 ** 20).toFixed(0)} MiB); ` +
+        `float64 GEMM (${engine.name}) ${rowsG}×${m} · ${m}×${rowsG}: ${gflops.toFixed(2)} GFLOP/s; payload of a 256-image shard: ${(payloadBytes / 1024).toFixed(1)} KiB\n`,
+    );
     const memory = await (await queue.client).info();
     const used = /used_memory:(\d+)/.exec(String(memory))?.[1];
-    process.stdout.write(`\nRedis used_memory after the runs: ${used ? `${(Number(used) / 2 ** 20).toFixed(1)} MiB` : '?'}\n`);
+    process.stdout.write(`Redis used_memory after the runs: ${used ? `${(Number(used) / 2 ** 20).toFixed(1)} MiB` : '?'}\n`);
     process.stdout.write(
       `\nJSON ${JSON.stringify({ model: MODEL, images: n, shard: SHARD, batch: BATCH, cores: availableParallelism(), load: loadavg(), extraction: rows, similarity: sim })}\n`,
     );
