@@ -3,6 +3,7 @@
  * native engine — against numpy.linalg.eigh (LAPACK through numpy's own OpenBLAS) in the same run, on the same
  * matrices. The transferability scores need one decomposition per candidate (issue 13: 47 candidates × 1,000
  * images within 10 s for all scores), which is what the last line extrapolates.
+ * Native and numpy are timed back to back for each size, best of 5 each, so that a busy machine affects both alike.
  * Options: BENCH_EIGEN_N (comma-separated sizes, default 500,1000,2000), BENCH_EIGEN_JS_MAX (largest size given to
  * ml-matrix, default 2000: it takes about a minute there), TASKMAP_THREADS (OpenBLAS threads; numpy uses its default).
  */
@@ -33,24 +34,24 @@ function time(f: () => void, repeats: number): number {
 }
 
 interface NumpyResult {
+  version: string;
   ms: number;
   top: number;
   bottom: number;
 }
 
-function numpyEigh(sizes: number[]): { version: string; results: Record<string, NumpyResult> } | undefined {
+/** numpy.linalg.eigh on the same matrix, best of `repeats`; one python3 per size, run right after the native timing. */
+function numpyEigh(n: number, repeats: number): NumpyResult | undefined {
   const script = [
-    'import json, sys, time, numpy as np',
-    'out = {}',
-    `for n in ${JSON.stringify(sizes)}:`,
-    '    i = np.arange(n, dtype=np.float64)[:, None]; j = i.T',
-    '    a = np.sin(0.001 * (i + 1) * (j + 1) + i + j) + np.diag(np.arange(n) / n)',
-    '    w, v = np.linalg.eigh(a)',
-    '    best = 1e9',
-    '    for _ in range(3):',
-    '        t = time.perf_counter(); np.linalg.eigh(a); best = min(best, time.perf_counter() - t)',
-    '    out[str(n)] = {"ms": best * 1000, "top": float(w[-1]), "bottom": float(w[0])}',
-    'print(json.dumps({"version": np.__version__, "results": out}))',
+    'import json, time, numpy as np',
+    `n = ${n}`,
+    'i = np.arange(n, dtype=np.float64)[:, None]; j = i.T',
+    'a = np.sin(0.001 * (i + 1) * (j + 1) + i + j) + np.diag(np.arange(n) / n)',
+    'w, v = np.linalg.eigh(a)',
+    'best = 1e9',
+    `for _ in range(${repeats}):`,
+    '    t = time.perf_counter(); np.linalg.eigh(a); best = min(best, time.perf_counter() - t)',
+    'print(json.dumps({"version": np.__version__, "ms": best * 1000, "top": float(w[-1]), "bottom": float(w[0])}))',
   ].join('\n');
   try {
     return JSON.parse(execFileSync('python3', ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 600_000 }));
@@ -65,8 +66,8 @@ const ratio = (a: number | undefined, b: number | undefined) => (a === undefined
 const lapack = loadLapack();
 console.log(`symmetric eigendecomposition (values + vectors), ${os.availableParallelism()} cores`);
 console.log(lapack ? `native: ${lapack.config}, ${lapack.threads()} threads` : `native: unavailable (${lapackUnavailableReason()})`);
-const numpy = numpyEigh(SIZES);
-console.log(numpy ? `numpy ${numpy.version} (numpy.linalg.eigh, its bundled LAPACK/BLAS)` : 'numpy: python3 + numpy unavailable');
+const probe = numpyEigh(2, 1);
+console.log(probe ? `numpy ${probe.version} (numpy.linalg.eigh, its bundled LAPACK/BLAS)` : 'numpy: python3 + numpy unavailable');
 console.log('');
 console.log(['N', 'ml-matrix', 'native', 'numpy', 'ml-matrix/native', 'native/numpy', 'max |Δλ| native vs numpy'].join(' | '));
 
@@ -75,9 +76,9 @@ for (const n of SIZES) {
   const a = benchMatrix(n);
   const run = (engine: EigenEngine, repeats: number) => time(() => symmetricEigen(a, { engine }), repeats);
   const js = n <= JS_MAX ? run('js', n >= 1000 ? 1 : 2) : undefined;
-  const nat = lapack ? run('lapack', 3) : undefined;
+  const nat = lapack ? run('lapack', 5) : undefined;
   if (n === 1000) native1000 = nat;
-  const np = numpy?.results[String(n)];
+  const np = probe ? numpyEigh(n, 5) : undefined;
   let check = '—';
   if (lapack && np) {
     const { values } = symmetricEigen(a, { engine: 'lapack' });
