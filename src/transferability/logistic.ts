@@ -21,6 +21,7 @@
  */
 import type { Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
+import { symmetricEigen } from '../linalg/eigen.js';
 import { mulberry32 } from '../linalg/resample.js';
 
 /** The default penalty grid (λ of f above, on standardised features), strongest first. */
@@ -37,6 +38,8 @@ export interface HeadData {
   /** Column means of all rows (raw scale). */
   mean: Float64Array;
   engine: GemmEngine;
+  /** The L-BFGS preconditioner's spectral basis, built on first use and shared by every fit on these data. */
+  spectrum?: Promise<Spectrum>;
 }
 
 /** Centre and transpose the features once (N×D → two N·D float64 arrays). */
@@ -137,6 +140,8 @@ export interface LogisticOptions {
   maxIter?: number;
   /** Warm start: a fit on the same columns and classes (e.g. the previous λ of a path). */
   init?: Pick<LogisticFit, 'weights' | 'bias' | 'classes'>;
+  /** Precondition L-BFGS with the features' spectrum (default true; the solution is the same either way). */
+  precondition?: boolean;
 }
 
 interface Problem {
@@ -196,10 +201,12 @@ async function objective(p: Problem, lambda: number, theta: Float64Array, grad: 
       if (zi[q] > max) max = zi[q];
     }
     let sum = 0;
-    for (let q = 0; q < c; q++) sum += Math.exp(zi[q] - max);
+    for (let q = 0; q < c; q++) sum += zi[q] = Math.exp(zi[q] - max);
     const t = p.target[k];
-    loss += max + Math.log(sum) - zi[t];
-    for (let q = 0; q < c; q++) r[q * nAll + i] += (Math.exp(zi[q] - max) / sum - (q === t ? 1 : 0)) / n;
+    loss += max + Math.log(sum) - (z[i * c + t] + bEff[t]);
+    const inv = 1 / (sum * n);
+    for (let q = 0; q < c; q++) r[q * nAll + i] += zi[q] * inv;
+    r[t * nAll + i] -= 1 / n;
   }
   const g = await engine.abt(xt, d, r, c, nAll); // D × C = X̃cᵀ R
   const colSum = new Float64Array(c);
@@ -243,15 +250,18 @@ interface LbfgsResult {
 }
 
 /**
- * L-BFGS (two-loop recursion, `m` pairs, initial Hessian sᵀy/yᵀy) with Armijo backtracking (c₁ = 1e-4, safeguarded
- * quadratic interpolation). Pairs with too little curvature are skipped; a non-descent direction resets the memory.
+ * L-BFGS (two-loop recursion, `m` pairs) with Armijo backtracking (c₁ = 1e-4, safeguarded quadratic
+ * interpolation). `h0` applies the initial inverse-Hessian approximation (a preconditioner; default identity),
+ * scaled each iteration by sᵀy / yᵀH₀y. Pairs with too little curvature are skipped; a non-descent direction resets
+ * the memory.
  */
 async function lbfgs(
   f: (theta: Float64Array, grad: Float64Array) => Promise<number>,
   theta0: Float64Array,
-  opts: { tol: number; ftol: number; maxIter: number; m?: number },
+  opts: { tol: number; ftol: number; maxIter: number; m?: number; h0?: (v: Float64Array) => Promise<Float64Array> },
 ): Promise<LbfgsResult> {
   const m = opts.m ?? 10;
+  const h0 = opts.h0;
   const len = theta0.length;
   let theta = Float64Array.from(theta0);
   let g = new Float64Array(len);
@@ -260,21 +270,21 @@ async function lbfgs(
   const S: Float64Array[] = [];
   const Y: Float64Array[] = [];
   const rho: number[] = [];
+  let gamma = 1;
   let gmax = maxAbs(g);
   if (!Number.isFinite(fx)) throw new Error(`classifier head: the loss is ${fx} at the start`);
   let it = 0;
   let converged = gmax <= opts.tol;
-  const d = new Float64Array(len);
   const alpha = new Float64Array(m);
   while (!converged && it < opts.maxIter) {
     // Two-loop recursion: d = −H·g.
-    d.set(g);
+    let d: Float64Array = Float64Array.from(g);
     for (let k = S.length - 1; k >= 0; k--) {
       alpha[k] = rho[k] * dot(S[k], d);
       const yk = Y[k];
       for (let i = 0; i < len; i++) d[i] -= alpha[k] * yk[i];
     }
-    const gamma = S.length ? dot(S[S.length - 1], Y[Y.length - 1]) / dot(Y[Y.length - 1], Y[Y.length - 1]) : 1;
+    if (h0) d = await h0(d);
     for (let i = 0; i < len; i++) d[i] *= gamma;
     for (let k = 0; k < S.length; k++) {
       const beta = rho[k] * dot(Y[k], d);
@@ -285,10 +295,14 @@ async function lbfgs(
     let gd = dot(g, d);
     if (!(gd < 0)) {
       S.length = Y.length = rho.length = 0;
-      for (let i = 0; i < len; i++) d[i] = -g[i];
+      d = h0 ? await h0(Float64Array.from(g)) : Float64Array.from(g);
+      for (let i = 0; i < len; i++) d[i] = -d[i];
+      gd = dot(g, d);
+      if (!(gd < 0)) for (let i = 0; i < len; i++) d[i] = -g[i];
       gd = dot(g, d);
     }
-    let step = S.length === 0 ? Math.min(1, 1 / Math.sqrt(dot(g, g))) : 1;
+    // Without a preconditioner the first step is scaled to length 1; with one, the unit step is its Newton step.
+    let step = S.length === 0 && !h0 ? Math.min(1, 1 / Math.sqrt(dot(g, g))) : 1;
     const next = new Float64Array(len);
     const gNext = new Float64Array(len);
     let fNext = Infinity;
@@ -328,6 +342,7 @@ async function lbfgs(
       S.push(s);
       Y.push(y);
       rho.push(1 / sy);
+      gamma = sy / dot(y, h0 ? await h0(Float64Array.from(y)) : y);
     }
     const decrease = fx - fNext;
     theta = next;
@@ -338,6 +353,98 @@ async function lbfgs(
     if (!converged && opts.ftol > 0 && decrease <= opts.ftol * Math.max(1, Math.abs(fx))) break;
   }
   return { theta, f: fx, gradient: gmax, iterations: it, evaluations, converged };
+}
+
+/**
+ * The spectrum of the standardised features of all rows, Σ = Z̃ᵀZ̃/N = V diag(σ) Vᵀ (thin: r = rank ≤ min(N, D)
+ * directions, from the N×N Gram when N < D). It preconditions every fit on the data: the W-block of the objective's
+ * Hessian is close to c·Σ_fold + λI (c the softmax curvature, ≈ (1/C)(1 − 1/C) at the start), and Σ of all rows is
+ * close to any fold's. Built once per feature set (one D×D or N×N eigendecomposition).
+ */
+export interface Spectrum {
+  /** D×r, orthonormal columns (row-major). */
+  v: Float64Array;
+  /** r×D = Vᵀ. */
+  vt: Float64Array;
+  values: Float64Array;
+  r: number;
+}
+
+async function spectrumOf(data: HeadData): Promise<Spectrum> {
+  const { n, d, xc, xt, engine } = data;
+  const st = standardizer(
+    data,
+    Array.from({ length: n }, (_, i) => i),
+  );
+  if (d <= n) {
+    const g = await engine.abt(xt, d, xt, d, n);
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) g[i * d + j] *= (st.scale[i] * st.scale[j]) / n;
+    const { values, vectors } = symmetricEigen({ rows: d, cols: d, data: g });
+    const top = Math.max(values[0], 0);
+    let r = 0;
+    while (r < d && values[r] > 1e-12 * top) r++;
+    const v = new Float64Array(d * r);
+    const vt = new Float64Array(r * d);
+    for (let i = 0; i < d; i++) {
+      for (let k = 0; k < r; k++) {
+        v[i * r + k] = vectors.data[i * d + k];
+        vt[k * d + i] = vectors.data[i * d + k];
+      }
+    }
+    return { v, vt, values: values.slice(0, r), r };
+  }
+  // N < D: Z̃Z̃ᵀ/N = U diag(σ) Uᵀ, and V = Z̃ᵀU diag(1/√(Nσ)).
+  const z = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) z[i * d + j] = xc[i * d + j] * st.scale[j];
+  const k = await engine.abt(z, n, z, n, d);
+  for (let i = 0; i < n * n; i++) k[i] /= n;
+  const { values, vectors } = symmetricEigen({ rows: n, cols: n, data: k });
+  const top = Math.max(values[0], 0);
+  let r = 0;
+  while (r < n && values[r] > 1e-12 * top) r++;
+  const ut = new Float64Array(r * n);
+  for (let i = 0; i < n; i++) for (let q = 0; q < r; q++) ut[q * n + i] = vectors.data[i * n + q] / Math.sqrt(n * values[q]);
+  const zt = new Float64Array(d * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) zt[j * n + i] = z[i * d + j];
+  const vt = await engine.abt(ut, r, zt, d, n); // r×D
+  const v = new Float64Array(d * r);
+  for (let q = 0; q < r; q++) for (let j = 0; j < d; j++) v[j * r + q] = vt[q * d + j];
+  return { v, vt, values: values.slice(0, r), r };
+}
+
+function spectrum(data: HeadData): Promise<Spectrum> {
+  data.spectrum ??= spectrumOf(data);
+  return data.spectrum;
+}
+
+/**
+ * H₀ for θ = [W (D×C), b (C)]: W's columns through (cΣ + λI)⁻¹ = V diag(1/(cσ + λ)) Vᵀ + (I − VVᵀ)/λ, b through 1/c.
+ */
+function preconditioner(data: HeadData, sp: Spectrum, c: number, lambda: number): (v: Float64Array) => Promise<Float64Array> {
+  const { d, engine } = data;
+  const { v, vt, values, r } = sp;
+  const curv = (1 / c) * (1 - 1 / c); // the softmax curvature p(1 − p) at uniform p
+  return async (g) => {
+    const out = new Float64Array(g.length);
+    const wT = new Float64Array(c * d);
+    for (let j = 0; j < d; j++) for (let q = 0; q < c; q++) wT[q * d + j] = g[j * c + q];
+    const proj = await engine.abt(vt, r, wT, c, d); // r×C = Vᵀ W
+    const scaledT = new Float64Array(c * r);
+    const projT = new Float64Array(c * r);
+    for (let k = 0; k < r; k++) {
+      for (let q = 0; q < c; q++) {
+        scaledT[q * r + k] = proj[k * c + q] / (curv * values[k] + lambda);
+        projT[q * r + k] = proj[k * c + q];
+      }
+    }
+    const both = new Float64Array(2 * c * r);
+    both.set(scaledT);
+    both.set(projT, c * r);
+    const ab = await engine.abt(v, d, both, 2 * c, r); // D×2C: [V diag(·) Vᵀ W, V Vᵀ W]
+    for (let i = 0; i < d; i++) for (let q = 0; q < c; q++) out[i * c + q] = ab[i * 2 * c + q] + (g[i * c + q] - ab[i * 2 * c + c + q]) / lambda;
+    for (let q = 0; q < c; q++) out[d * c + q] = g[d * c + q] / curv;
+    return out;
+  };
 }
 
 function fitFromTheta(p: Problem, theta: Float64Array, lambda: number, r: LbfgsResult): LogisticFit {
@@ -405,10 +512,12 @@ async function fitProblem(p: Problem, opts: LogisticOptions): Promise<LogisticFi
     const mb = theta0.subarray(d * c).reduce((a, v) => a + v, 0) / c;
     for (let q = 0; q < c; q++) theta0[d * c + q] -= mb;
   }
+  const h0 = opts.precondition === false ? undefined : preconditioner(p.data, await spectrum(p.data), c, opts.lambda);
   const r = await lbfgs((t, g) => objective(p, opts.lambda, t, g), theta0, {
     tol: opts.tol ?? 1e-5,
     ftol: opts.ftol ?? 1e-12,
     maxIter: opts.maxIter ?? 1000,
+    h0,
   });
   return fitFromTheta(p, r.theta, opts.lambda, r);
 }

@@ -199,6 +199,22 @@ describe('logistic head: optimality and invariances', () => {
     expect(relErr(js.weights.data, ref.weights.data)).toBeLessThan(1e-8);
   });
 
+  it('the preconditioner changes the path, not the solution (N > D and N < D), and saves iterations overall', async () => {
+    let pre = 0;
+    let plain = 0;
+    for (const { x, y } of [basic(0, 30), wide()]) {
+      const data = await headData(x);
+      for (const lambda of [1, 1e-2, 1e-3]) {
+        const a = await fitLogistic(data, y, { lambda, ...TIGHT });
+        const b = await fitLogistic(data, y, { lambda, ...TIGHT, precondition: false });
+        expect(relErr(a.weights.data, b.weights.data)).toBeLessThan(1e-7);
+        pre += (await fitLogistic(data, y, { lambda })).iterations;
+        plain += (await fitLogistic(data, y, { lambda, precondition: false })).iterations;
+      }
+    }
+    expect(pre).toBeLessThan(plain);
+  });
+
   it('relabelling the classes permutes the weight columns', async () => {
     const { x, y } = basic(0, 30);
     const data = await headData(x);
