@@ -219,13 +219,28 @@ async function main(): Promise<void> {
       }
     }
     process.stdout.write(
-      '\nextraction\nconfig              wall s  images/s  per worker  jobs  job ms  load ms  infer ms/img  overhead ms/job  overhead %  busy\n',
+      '\nextraction\nconfig              wall s  images/s  per worker  jobs   job ms  load ms  batches ms  check ms  write ms  other ms  infer ms/img  queue ms/job  queue %  busy\n',
     );
     for (const r of rows) {
       const x = r as Record<string, number> & { config: string };
-      process.stdout.write(
-        `${x.config.padEnd(18)} ${f1(x.wallS).padStart(7)} ${f1(x.imagesPerS).padStart(9)} ${f1(x.perWorker).padStart(11)} ${String(x.jobs ?? '–').padStart(5)} ${f1(x.jobMs).padStart(7)} ${f1(x.loadMs).padStart(8)} ${f1(x.inferMsPerImage).padStart(13)} ${f1(x.overheadMs).padStart(16)} ${f1(x.overheadPct).padStart(11)} ${x.utilisation === undefined ? '   –' : `${(100 * x.utilisation).toFixed(0)}%`.padStart(5)}\n`,
-      );
+      const other = x.fixedMs === undefined ? Number.NaN : x.fixedMs - x.checkMs - x.writeMs;
+      const cells = [
+        f1(x.wallS).padStart(7),
+        f1(x.imagesPerS).padStart(9),
+        f1(x.perWorker).padStart(11),
+        String(x.jobs ?? '–').padStart(5),
+        f1(x.jobMs).padStart(8),
+        f1(x.loadMs).padStart(8),
+        f1(x.batchesMs).padStart(11),
+        f1(x.checkMs).padStart(9),
+        f1(x.writeMs).padStart(9),
+        f1(other).padStart(9),
+        f1(x.inferMsPerImage).padStart(13),
+        f1(x.overheadMs).padStart(13),
+        f1(x.overheadPct).padStart(8),
+        (x.utilisation === undefined ? '–' : `${(100 * x.utilisation).toFixed(0)}%`).padStart(5),
+      ];
+      process.stdout.write(`${x.config.padEnd(18)} ${cells.join(' ')}\n`);
     }
 
     // Similarity: prepare + blocks on 2 workers against the local run.

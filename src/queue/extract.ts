@@ -25,13 +25,14 @@ import { hashBytes } from '../images/list.js';
 import { extractFeatures, PARTIAL_DIR, type ExtractOptions, type ExtractSummary, type JobPlan, type JobRunner } from '../models/extract.js';
 import type { Job, JobImage } from '../models/job.js';
 import { fingerprintModelFile, type ResolvedModelFile } from '../models/load.js';
-import { runJobs, type RunJobsOptions } from '../models/pool.js';
+import type { RunJobsOptions } from '../models/pool.js';
 import type { Preprocessing } from '../models/types.js';
 import { zooModel, zooModelPath } from '../models/zoo.js';
 import { connectQueue, parseQueueUrl, redact, type QueueTarget } from './connection.js';
 import { follow, followDefaults, type FollowDefaults } from './follow.js';
 import { PAYLOAD_VERSION, parsePayload, RefusedJob, type ExtractShardPayload, type ExtractShardResult } from './payloads.js';
 import type { Roots } from './roots.js';
+import { ExtractionThreads } from './threads.js';
 
 export interface QueueOptions extends FollowDefaults {
   /** The queue URL (redis:// or rediss://). */
@@ -219,6 +220,14 @@ export async function extractQueued(opts: QueuedExtractOptions): Promise<Extract
 
 const fingerprints = new Map<string, string>();
 
+/** This process's extraction threads, kept across shards (threads.ts). */
+const threads = new ExtractionThreads();
+
+/** Stop the extraction threads (a worker that is shutting down). */
+export function closeExtractionThreads(): Promise<void> {
+  return threads.close();
+}
+
 /** A file model's fingerprint, memoised by path, size and modification time. */
 async function fingerprintOf(file: ResolvedModelFile): Promise<string> {
   const st = await stat(file.path);
@@ -313,24 +322,20 @@ export async function runExtractShard(data: unknown, roots: Roots, concurrency: 
   const hashes: string[] = [];
   const meta = { preprocessing: undefined as Preprocessing | undefined, loadMs: 0, decodeMs: 0, inferMs: 0, totalMs: 0 };
   let error: string | undefined;
-  await runJobs([job], {
-    workers: 1,
-    cost: () => 0,
-    onEvent: (e) => {
-      if (e.type === 'ready') {
-        meta.preprocessing = e.preprocessing;
-        meta.loadMs = e.loadMs;
-      } else if (e.type === 'batch') {
-        hashes.push(...e.hashes);
-        e.outputs.forEach((o, i) => {
-          rows[i].parts.push(o.rows);
-          rows[i].shape ??= o.shape;
-        });
-        meta.decodeMs += e.decodeMs;
-        meta.inferMs += e.inferMs;
-        meta.totalMs += e.totalMs;
-      } else if (e.type === 'error') error = e.message;
-    },
+  await threads.run(job, (e) => {
+    if (e.type === 'ready') {
+      meta.preprocessing = e.preprocessing;
+      meta.loadMs = e.loadMs;
+    } else if (e.type === 'batch') {
+      hashes.push(...e.hashes);
+      e.outputs.forEach((o, i) => {
+        rows[i].parts.push(o.rows);
+        rows[i].shape ??= o.shape;
+      });
+      meta.decodeMs += e.decodeMs;
+      meta.inferMs += e.inferMs;
+      meta.totalMs += e.totalMs;
+    } else if (e.type === 'error') error = e.message;
   });
   if (error !== undefined) throw new Error(error);
   if (hashes.join() !== p.images.map((i) => i.sha256).join() || !meta.preprocessing)

@@ -59,6 +59,8 @@ export async function follow<T>(queue: Queue, target: QueueTarget, items: Tracke
   const add = async (item: Tracked<T>) => {
     pending.set(item.id, item);
     const state = await queue.getJobState(item.id);
+    // Finished since its outputs were last looked for (by a worker serving an earlier coordinator): take it.
+    if (state === 'completed' && (await item.read()) !== undefined) return settle(item.id);
     if (state === 'completed' || state === 'failed') await queue.remove(item.id);
     if (state === 'completed' || state === 'failed' || state === 'unknown') {
       await queue.add(item.name, item.payload, {

@@ -11,7 +11,7 @@
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { checkReachable, QUEUE_NAME, redact, type QueueTarget } from './connection.js';
-import { runExtractShard } from './extract.js';
+import { closeExtractionThreads, runExtractShard } from './extract.js';
 import { isJobKind, JOB_KINDS, RefusedJob } from './payloads.js';
 import type { Roots } from './roots.js';
 import { runSimilarityBlock, runSimilarityPrepare } from './similarity.js';
@@ -101,6 +101,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   log(`worker on ${target.display}, queue "${QUEUE_NAME}", concurrency ${concurrency}, roots ${roots.dirs.join(', ')}`);
   return {
     close: (force) => worker.close(force),
-    closed: closed.then(() => undefined),
+    closed: closed.then(() => closeExtractionThreads()),
   };
 }

@@ -4,7 +4,7 @@
  * nothing (another worker takes the shard over); a coordinator killed mid-run resumes from the shards already
  * done when run again, with no shard computed twice.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -105,13 +105,18 @@ describe.skipIf(skip)('extract --queue (redis-server + worker processes)', () =>
   }, 120_000);
 
   it('a worker killed with SIGKILL mid-shard loses nothing: another worker runs the shard, and the output is the same', async () => {
-    // Worker A pauses 1.5 s before each of a shard's two output files: killed 2.5 s in, it has written one.
+    // Worker A pauses 1.5 s before each of a shard's two output files: killed after the first, it has written one.
     const a = await startWorkerProcess(redis.url, [root], ['--lock', '2', '--test-pause', '1500']);
     procs.push(a);
     const out = join(root, 'killed');
     const run = extractQueued({ images, out, models: [{ ref: model, taps: ['r', 'y'] }], batchSize: 4, queue: redis.url, shardSize: 12, sweepMs: 500 });
     await a.waitFor(/started extract-shard tiny images 1–12/);
-    await new Promise((r) => setTimeout(r, 2500));
+    // Kill it once the shard's first chunk is on disk (it then pauses 1.5 s before the second).
+    const until = Date.now() + 60_000;
+    while (!(existsSync(join(out, '.partial')) && [...files(join(out, '.partial')).keys()].some((f) => f.endsWith('.json')))) {
+      if (Date.now() > until) throw new Error(`no chunk written:\n${a.output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     a.child.kill('SIGKILL');
     await a.exited;
     expect(a.child.signalCode).toBe('SIGKILL');
