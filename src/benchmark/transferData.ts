@@ -27,10 +27,12 @@
  * is incomplete and is rebuilt. `<cache>` is `$TASKMAP_CACHE`, default `./.taskmap-cache`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic.js';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { ensureDebianPackage, type DebianFetchOptions } from '../io/debian.js';
+import { unsafeRelativePath } from '../io/paths.js';
 import { mulberry32 } from '../linalg/resample.js';
 import { defaultFashionMnistDir, FASHION_MNIST_CLASSES, loadFashionMnist, subset, type ImageDataset } from '../nsl/data.js';
 
@@ -299,7 +301,9 @@ export async function prepareTransferDataset(id: TransferDatasetId, opts: Transf
   });
   try {
     const f = JSON.parse(await readFile(join(dir, DATASET_FILE), 'utf8')) as DatasetFile;
-    if (f.version === 1 && f.id === id && f.train.files.length === sizes.train && f.test.files.length === sizes.test) return fromFile(f);
+    const ds = fromFile(f);
+    const complete = [...ds.train.files, ...ds.test.files].every((x) => unsafeRelativePath(x) === undefined && existsSync(join(images, x)));
+    if (f.version === 1 && f.id === id && f.train.files.length === sizes.train && f.test.files.length === sizes.test && complete) return ds;
   } catch {
     /* not prepared yet */
   }
@@ -324,7 +328,9 @@ export async function prepareTransferDataset(id: TransferDatasetId, opts: Transf
     origin = { train: tr, test: te };
   }
   log(`${id}: writing ${train.n} train and ${test.n} test images to ${images}`);
-  await rm(dir, { recursive: true, force: true });
+  // Only the images are rebuilt: features extracted from them (keyed by image content) stay valid.
+  await rm(join(dir, DATASET_FILE), { force: true });
+  await rm(images, { recursive: true, force: true });
   const trainFiles = await writePngs(train, join(images, 'train'));
   const testFiles = await writePngs(test, join(images, 'test'));
   const file: DatasetFile = {
@@ -336,7 +342,7 @@ export async function prepareTransferDataset(id: TransferDatasetId, opts: Transf
     train: { files: trainFiles, labels: Array.from(train.labels), origin: Array.from(origin.train) },
     test: { files: testFiles, labels: Array.from(test.labels), origin: Array.from(origin.test) },
   };
-  await writeFile(join(dir, DATASET_FILE), JSON.stringify(file));
+  await writeFileAtomic(join(dir, DATASET_FILE), JSON.stringify(file));
   return fromFile(file);
 }
 

@@ -226,6 +226,21 @@ describe('prepareTransferData', () => {
     expect(Array.from(again.datasets.digits!.train.labels)).toEqual(Array.from(first.datasets.digits!.train.labels));
   });
 
+  it('a pool with a missing image is rebuilt; other files in its folder (the features) are kept', async () => {
+    const o = { ...opts(), cacheDir: join(dir, 'rebuild'), datasets: ['fmnist' as const] };
+    const first = await prepareTransferData(o);
+    const fm = first.datasets.fmnist!;
+    mkdirSync(join(fm.dir, 'features'));
+    writeFileSync(join(fm.dir, 'features', 'keep.txt'), 'x');
+    rmSync(join(fm.images, fm.test.files[4]));
+    const logs: string[] = [];
+    const again = await prepareTransferData({ ...o, log: (m) => logs.push(m) });
+    expect(logs.some((m) => /fmnist: writing 20 train and 10 test images/.test(m))).toBe(true);
+    expect(existsSync(join(fm.images, fm.test.files[4]))).toBe(true);
+    expect(readFileSync(join(fm.dir, 'features', 'keep.txt'), 'utf8')).toBe('x');
+    expect(Array.from(again.datasets.fmnist!.train.labels)).toEqual(Array.from(fm.train.labels));
+  });
+
   it('refuses sizes the data cannot give, and missing data', async () => {
     await expect(prepareTransferData({ ...opts(), datasets: ['fmnist'], sizes: { fmnist: { train: 100, test: 10 } } })).rejects.toThrow(
       /Fashion-MNIST train split: class 0 has 6 images, 10 were asked for/,
