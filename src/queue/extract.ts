@@ -187,10 +187,11 @@ export function queueRunner(queue: Queue, target: QueueTarget, opts: { shardSize
       },
       onFailed: async (item, reason, attempts) => {
         const s = byId.get(item.id)!;
-        opts.onLog(`${s.payload.title}: failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`);
-        if (failedJobs.has(s.jobId)) return;
+        // Named by the shard's title (it starts with the model's label, so the local bookkeeping keeps it as is).
+        const message = `${s.payload.title} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`;
+        if (failedJobs.has(s.jobId)) return opts.onLog(`FAILED: ${message}`);
         failedJobs.add(s.jobId);
-        await runOpts.onEvent({ type: 'error', jobId: s.jobId, message: reason });
+        await runOpts.onEvent({ type: 'error', jobId: s.jobId, message });
       },
     });
   };

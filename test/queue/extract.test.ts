@@ -4,12 +4,13 @@
  * nothing (another worker takes the shard over); a coordinator killed mid-run resumes from the shards already
  * done when run again, with no shard computed twice.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { extractQueued } from '../../src/queue/extract.js';
+import { queueStatus } from '../../src/queue/status.js';
 import { runCli } from '../helpers/cli.js';
 import { writeImages, writeTinyOnnx } from '../models/fixtures.js';
 import { count, skipWithoutRedis, startRedis, startWorkerProcess, taskmapProcess, type Proc, type RedisServer } from './redis.js';
@@ -138,6 +139,47 @@ describe.skipIf(skip)('extract --queue (redis-server + worker processes)', () =>
       expectSameOutput(out, local);
     } finally {
       await b.stop();
+    }
+  }, 120_000);
+
+  it('a shard that fails is reported by its title with the error; with --keep-going the other models are done', async () => {
+    const changed = join(root, 'changed.onnx');
+    await writeTinyOnnx(changed);
+    const out = join(root, 'failing');
+    const logs: string[] = [];
+    const run = extractQueued({
+      images,
+      out,
+      models: [
+        { ref: changed, taps: ['y'] },
+        { ref: model, taps: ['y'] },
+      ],
+      continueOnError: true,
+      batchSize: 4,
+      queue: redis.url,
+      shardSize: 12,
+      sweepMs: 500,
+      onLog: (m) => logs.push(m),
+    });
+    // Once the four shards are queued (no worker yet), the model file changes under the coordinator's feet.
+    const until = Date.now() + 60_000;
+    while ((await queueStatus(redis.url)).counts.waiting < 4) {
+      if (Date.now() > until) throw new Error('the shards were not queued');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    appendFileSync(changed, Buffer.from([0]));
+    const w = await startWorkerProcess(redis.url, [root]);
+    procs.push(w);
+    try {
+      const s = await run;
+      const why =
+        /^changed images 1–12 of 24 failed after 1 attempt: refused: .*changed\.onnx: the model file differs from the one the coordinator planned with/;
+      expect(s.failed).toEqual([{ model: changed, error: expect.stringMatching(why) }]);
+      expect(logs.some((l) => /^changed: FAILED: changed images 1–12 of 24 failed after 1 attempt/.test(l))).toBe(true);
+      expect(s.computed.map((c) => c.label)).toEqual(['tiny']);
+      expect(readFileSync(join(out, 'tiny.npy')).equals(readFileSync(join(local, 'tiny', 'y.npy')))).toBe(true);
+    } finally {
+      await w.stop();
     }
   }, 120_000);
 
