@@ -2,16 +2,20 @@
  * The linear probe (docs/transferability.md#linear-probe): 100 × stratified k-fold accuracy of an L2 multinomial
  * logistic regression on standardised features — what a practitioner would actually train on the labelled images,
  * scored on images it did not see. In each outer fold λ is chosen by an inner stratified 3-fold cross-validation on
- * that fold's training images over DEFAULT_LAMBDAS (the same grid as the benchmark's ground truth); each fit is
- * standardised on its own training images. Folds are seeded (seed 0 outside, 1 inside), so the score is
- * deterministic.
+ * that fold's training images over DEFAULT_LAMBDAS (the same grid as the benchmark's ground truth). Folds are seeded
+ * (seed 0 outside, 1 inside), so the score is deterministic.
+ *
+ * The features are standardised once over all N labelled images (unsupervised statistics of the practitioner's own
+ * set; the benchmark's ground truth instead standardises each fit on its training rows) and every fit runs in their
+ * principal coordinates (reducedHeadData): r = rank ≤ min(N, D) columns instead of D, identical fits, and the cost
+ * of the nested cross-validation drops by D/N when N < D — the usual case (10–50 images per class, D in the
+ * thousands).
  *
  * Small inputs: k is capped at N (leave-one-out when N < folds) and the inner folds at the outer training size; a
- * training fold that holds only some classes predicts among those (logistic.ts), one with a single class predicts it.
- * N < D needs nothing special: the penalty keeps the problem strictly convex and the cost is N·D·C per iteration.
+ * training fold that holds only some classes predicts among those (logistic.ts).
  */
 import { checkAllocation } from '../io/limits.js';
-import { crossValidatedLogistic, DEFAULT_LAMBDAS, headData, predictLogistic, stratifiedFolds } from './logistic.js';
+import { crossValidatedLogistic, DEFAULT_LAMBDAS, predictLogisticRows, reducedHeadData, stratifiedFolds } from './logistic.js';
 import type { ClassTarget, Scorer } from './types.js';
 
 const INNER_FOLDS = 3;
@@ -24,8 +28,13 @@ export const linear: Scorer = async (ctx) => {
   const x = ctx.input.features!;
   const codes = (ctx.input.target as ClassTarget).codes;
   const n = x.rows;
-  checkAllocation(`the linear probe's centred copies of the ${n}×${x.cols} features`, 16 * n * x.cols, ctx.input.name ?? 'input');
-  const data = await ctx.memo('linear:data', () => headData(x, ctx.engine));
+  const small = Math.min(n, x.cols);
+  checkAllocation(
+    `the linear probe's standardised copies of the ${n}×${x.cols} features and their ${small}×${small} Gram matrix`,
+    8 * (4 * n * x.cols + small * small),
+    ctx.input.name ?? 'input',
+  );
+  const data = await ctx.memo('linear:reduced', () => reducedHeadData(x, ctx.engine));
   const k = Math.min(ctx.params.folds as number, n);
   const fold = stratifiedFolds(codes, k, OUTER_SEED);
   let hits = 0;
@@ -41,9 +50,7 @@ export const linear: Scorer = async (ctx) => {
       seed: INNER_SEED,
       tol: TOL,
     });
-    const xt = { rows: test.length, cols: x.cols, data: new Float64Array(test.length * x.cols) };
-    test.forEach((r, i) => xt.data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
-    const pred = await predictLogistic(fit, xt, ctx.engine);
+    const pred = await predictLogisticRows(data, fit, test);
     test.forEach((r, i) => {
       if (pred[i] === codes[r]) hits++;
     });

@@ -40,6 +40,11 @@ export interface HeadData {
   engine: GemmEngine;
   /** The L-BFGS preconditioner's spectral basis, built on first use and shared by every fit on these data. */
   spectrum?: Promise<Spectrum>;
+  /**
+   * Already standardised once for all rows (reducedHeadData): fits use the columns as they are instead of
+   * standardising on their own training rows.
+   */
+  fixed?: boolean;
 }
 
 /** Centre and transpose the features once (N×D → two N·D float64 arrays). */
@@ -70,6 +75,65 @@ export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData
   return { n, d, xc, xt, mean, engine: engine ?? (await getGemmEngine()) };
 }
 
+/**
+ * The features standardised once over all rows and rotated onto their principal axes: Z = X̃V (N×r, r = rank of X̃
+ * ≤ min(N, D)), from one eigendecomposition of the smaller of X̃X̃ᵀ and X̃ᵀX̃. A logistic fit on any rows of Z is the
+ * fit on the same rows of X̃ (logits X̃W = Z·VᵀW, and the L2 penalty is rotation-invariant with the solution in the
+ * row space), at r/D of the cost — the saving that makes nested cross-validation affordable when N < D. Fits on
+ * these data do not re-standardise per fold (`fixed`), and the preconditioner is the exact diagonal Σ_Z = diag(σ)/N.
+ * Only rows of these data can be predicted (the rotation of new images is not kept).
+ */
+export async function reducedHeadData(x: Matrix, engine?: GemmEngine): Promise<HeadData> {
+  const eng = engine ?? (await getGemmEngine());
+  const full = await headData(x, eng);
+  const { n, d, xc } = full;
+  const st = standardizer(
+    full,
+    Array.from({ length: n }, (_, i) => i),
+  );
+  const z = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) z[i * d + j] = (xc[i * d + j] - st.mu[j]) * st.scale[j];
+  let r: number;
+  let coords: Float64Array;
+  let values: Float64Array;
+  if (n <= d) {
+    const k = await eng.abt(z, n, z, n, d);
+    const e = symmetricEigen({ rows: n, cols: n, data: k });
+    r = rankOf(e.values);
+    coords = new Float64Array(n * r); // U·√σ
+    for (let i = 0; i < n; i++) for (let q = 0; q < r; q++) coords[i * r + q] = e.vectors.data[i * n + q] * Math.sqrt(e.values[q]);
+    values = e.values.slice(0, r);
+  } else {
+    const zt = new Float64Array(d * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) zt[j * n + i] = z[i * d + j];
+    const g = await eng.abt(zt, d, zt, d, n);
+    const e = symmetricEigen({ rows: d, cols: d, data: g });
+    r = rankOf(e.values);
+    const vt = new Float64Array(r * d);
+    for (let j = 0; j < d; j++) for (let q = 0; q < r; q++) vt[q * d + j] = e.vectors.data[j * d + q];
+    coords = await eng.abt(z, n, vt, r, d); // X̃V
+    values = e.values.slice(0, r);
+  }
+  if (r === 0) {
+    // Every column constant: one zero column keeps the fits defined (they reduce to their biases).
+    r = 1;
+    coords = new Float64Array(n);
+    values = new Float64Array([0]);
+  }
+  const out = await headData({ rows: n, cols: r, data: coords }, eng);
+  out.fixed = true;
+  out.spectrum = Promise.resolve({ v: new Float64Array(0), vt: new Float64Array(0), values: Float64Array.from(values, (v) => v / n), r, diagonal: true });
+  return out;
+}
+
+/** Directions kept: eigenvalues above 1e-12 of the largest (the rest is rounding of a rank-deficient matrix). */
+function rankOf(values: Float64Array): number {
+  const top = Math.max(values[0] ?? 0, 0);
+  let r = 0;
+  while (r < values.length && values[r] > 1e-12 * top) r++;
+  return r;
+}
+
 /** Per-column standardisation of a set of rows, relative to `HeadData.xc`: z = (xc − mu)·scale. */
 export interface Standardizer {
   /** Training mean of xc (add HeadData.mean for the raw-scale mean). */
@@ -87,6 +151,8 @@ export function standardizer(data: HeadData, rows: ArrayLike<number>): Standardi
   const n = rows.length;
   const mu = new Float64Array(d);
   const scale = new Float64Array(d);
+  // Fixed columns: no rescaling; no centring either, which the unpenalised bias makes irrelevant to W.
+  if (data.fixed) return { mu, scale: scale.fill(1) };
   for (let k = 0; k < n; k++) {
     const o = rows[k] * d;
     for (let j = 0; j < d; j++) mu[j] += xc[o + j];
@@ -362,12 +428,14 @@ async function lbfgs(
  * close to any fold's. Built once per feature set (one D×D or N×N eigendecomposition).
  */
 export interface Spectrum {
-  /** D×r, orthonormal columns (row-major). */
+  /** D×r, orthonormal columns (row-major); empty when `diagonal`. */
   v: Float64Array;
-  /** r×D = Vᵀ. */
+  /** r×D = Vᵀ; empty when `diagonal`. */
   vt: Float64Array;
   values: Float64Array;
   r: number;
+  /** V = I (the data are in principal coordinates): the preconditioner is elementwise. */
+  diagonal?: boolean;
 }
 
 async function spectrumOf(data: HeadData): Promise<Spectrum> {
@@ -380,9 +448,7 @@ async function spectrumOf(data: HeadData): Promise<Spectrum> {
     const g = await engine.abt(xt, d, xt, d, n);
     for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) g[i * d + j] *= (st.scale[i] * st.scale[j]) / n;
     const { values, vectors } = symmetricEigen({ rows: d, cols: d, data: g });
-    const top = Math.max(values[0], 0);
-    let r = 0;
-    while (r < d && values[r] > 1e-12 * top) r++;
+    const r = rankOf(values);
     const v = new Float64Array(d * r);
     const vt = new Float64Array(r * d);
     for (let i = 0; i < d; i++) {
@@ -399,9 +465,7 @@ async function spectrumOf(data: HeadData): Promise<Spectrum> {
   const k = await engine.abt(z, n, z, n, d);
   for (let i = 0; i < n * n; i++) k[i] /= n;
   const { values, vectors } = symmetricEigen({ rows: n, cols: n, data: k });
-  const top = Math.max(values[0], 0);
-  let r = 0;
-  while (r < n && values[r] > 1e-12 * top) r++;
+  const r = rankOf(values);
   const ut = new Float64Array(r * n);
   for (let i = 0; i < n; i++) for (let q = 0; q < r; q++) ut[q * n + i] = vectors.data[i * n + q] / Math.sqrt(n * values[q]);
   const zt = new Float64Array(d * n);
@@ -424,6 +488,14 @@ function preconditioner(data: HeadData, sp: Spectrum, c: number, lambda: number)
   const { d, engine } = data;
   const { v, vt, values, r } = sp;
   const curv = (1 / c) * (1 - 1 / c); // the softmax curvature p(1 − p) at uniform p
+  if (sp.diagonal) {
+    return async (g) => {
+      const out = new Float64Array(g.length);
+      for (let j = 0; j < d; j++) for (let q = 0; q < c; q++) out[j * c + q] = g[j * c + q] / (curv * values[j] + lambda);
+      for (let q = 0; q < c; q++) out[d * c + q] = g[d * c + q] / curv;
+      return out;
+    };
+  }
   return async (g) => {
     const out = new Float64Array(g.length);
     const wT = new Float64Array(c * d);
@@ -578,8 +650,8 @@ export async function predictLogistic(fit: LogisticFit, x: Matrix, engine?: Gemm
   return argmaxCodes(z.data, z.rows, z.cols, fit.classes);
 }
 
-/** Predictions for data rows (no copy of the features: the fit's standardisation is folded into its weights). */
-async function predictRows(data: HeadData, fit: LogisticFit, rows: ArrayLike<number>): Promise<Int32Array> {
+/** Predictions for rows of the data the fit was made on (the fit's standardisation is folded into its weights). */
+export async function predictLogisticRows(data: HeadData, fit: LogisticFit, rows: ArrayLike<number>): Promise<Int32Array> {
   const { d, xc, engine } = data;
   const c = fit.weights.cols;
   const mu = new Float64Array(d);
@@ -688,7 +760,7 @@ export async function crossValidatedLogistic(
     const fits = await logisticPath(data, y, grid, { rows: train, tol: opts.tol, ftol: opts.ftol, maxIter: opts.maxIter });
     perFold.push(fits);
     for (let g = 0; g < grid.length; g++) {
-      const pred = await predictRows(data, fits[g], test);
+      const pred = await predictLogisticRows(data, fits[g], test);
       for (let i = 0; i < test.length; i++) if (pred[i] === y[test[i]]) hits[g]++;
     }
   }

@@ -24,6 +24,8 @@ import {
   mlpInputs,
   predictLogistic,
   predictMlp,
+  predictLogisticRows,
+  reducedHeadData,
   standardizer,
   stratifiedFolds,
   type LogisticFit,
@@ -213,6 +215,34 @@ describe('logistic head: optimality and invariances', () => {
       }
     }
     expect(pre).toBeLessThan(plain);
+  });
+
+  it('reducedHeadData: fits in principal coordinates equal fits on the once-standardised features (N > D and N < D)', async () => {
+    for (const { x, y } of [basic(0, 30), wide()]) {
+      const n = x.rows;
+      const d = x.cols;
+      const st = standardizer(
+        await headData(x),
+        Array.from({ length: n }, (_, i) => i),
+      );
+      const full = await headData(x);
+      const xs = matrix(Array.from({ length: n }, (_, i) => Array.from({ length: d }, (_, j) => (full.xc[i * d + j] - st.mu[j]) * st.scale[j])));
+      const plain = await headData(xs);
+      plain.fixed = true;
+      const reduced = await reducedHeadData(x);
+      expect(reduced.d).toBeLessThanOrEqual(Math.min(n, d));
+      const rows = Array.from({ length: n }, (_, i) => i).filter((i) => i % 4 !== 1);
+      const held = Array.from({ length: n }, (_, i) => i).filter((i) => i % 4 === 1);
+      for (const lambda of [1, 1e-2]) {
+        const a = await fitLogistic(reduced, y, { lambda, rows, ...TIGHT });
+        const b = await fitLogistic(plain, y, { lambda, rows, ...TIGHT });
+        expect(Math.abs(a.loss - b.loss) / b.loss).toBeLessThan(1e-9);
+        expect(Array.from(await predictLogisticRows(reduced, a, held))).toEqual(Array.from(await predictLogisticRows(plain, b, held)));
+        // ‖W‖ is rotation-invariant.
+        const norm = (f: LogisticFit) => Math.sqrt(f.weights.data.reduce((s2, v) => s2 + v * v, 0));
+        expect(norm(a)).toBeCloseTo(norm(b), 7);
+      }
+    }
   });
 
   it('relabelling the classes permutes the weight columns', async () => {
