@@ -16,13 +16,14 @@
  * file's docstring for the routes). Each side times conversion-free float64 input; loading and float32 → float64
  * conversion are outside the clock on both sides.
  *
- * A score that would take longer than --budget seconds for all candidates (judged on the first candidate) is timed
- * on the first k candidates only, on both sides — the ratio is always over the same candidates, and the printout
- * says k. taskmap's total for all candidates then extrapolates that score from its k (marked ≈).
+ * A score that would take numpy longer than --budget seconds for all candidates (judged on its first candidate) is
+ * timed on the first k candidates only, and the ratio is taken over the same k candidates on both sides (the printout
+ * says k). taskmap runs every score on every candidate unless one would exceed --taskmap-budget (in practice only
+ * the linear probe); its total for all candidates then extrapolates that score from the candidates run (marked ≈).
  *
  * Options: --candidates 47, --n 1000, --d 2048, --classes 10, --scores id,id,… (default the standard set),
- * --budget 60 (seconds per score and side), --check (also compare the values of both sides), --keep (leave the
- * .npy files in the temp directory), --no-numpy, --no-share (a fresh memo per score, as when each score is computed
+ * --budget 60 (seconds per score on the numpy side), --taskmap-budget 120 (the same on taskmap's side), --check
+ * (also compare the values of both sides), --keep (leave the .npy files in the temp directory), --no-numpy, --no-share (a fresh memo per score, as when each score is computed
  * on its own: every score then pays for its own centring and eigendecomposition, like the numpy side).
  * Smoke test: `npx tsx bench/transferability.bench.ts --candidates 3 --n 200 --d 256 --check`.
  */
@@ -64,6 +65,12 @@ const D = intOption('d', 2048, 2);
 const C = intOption('classes', 10, 2);
 const SOURCE_CLASSES = 5;
 const BUDGET_S = Number(option('budget') ?? 60);
+/**
+ * taskmap's own cut is separate and larger: cutting a cheap score would move the shared work it pays for (a memo entry)
+ * onto the next score for the remaining candidates, and the 10 s goal is about measured, not extrapolated, time.
+ * At the full size only the linear probe reaches it.
+ */
+const TM_BUDGET_S = Number(option('taskmap-budget') ?? 120);
 const CHECK = flag('check');
 const KEEP = flag('keep');
 const NUMPY = !flag('no-numpy');
@@ -200,7 +207,7 @@ async function runTaskmap(
     wall.push(ms);
     overhead += ms - scored;
     if (m === 0) {
-      for (const t of timings.values()) if (t.ms.length && t.ms[0] * M > BUDGET_S * 1000) t.limit = Math.max(1, Math.floor((BUDGET_S * 1000) / t.ms[0]));
+      for (const t of timings.values()) if (t.ms.length && t.ms[0] * M > TM_BUDGET_S * 1000) t.limit = Math.max(1, Math.floor((TM_BUDGET_S * 1000) / t.ms[0]));
     }
     process.stderr.write(`  taskmap candidate ${m + 1}/${M}: ${(ms / 1000).toFixed(2)} s\n`);
   }
@@ -371,6 +378,16 @@ function report(tm: Awaited<ReturnType<typeof runTaskmap>>, tmWall: number, np: 
       `(measured wall ${secs(tmWall)} s${extrapolated ? ', budget-cut scores extrapolated from their first candidates' : ''}); ` +
       `goal ≤ ${GOAL_S} s: ${tmAll + tm.overhead <= GOAL_S * 1000 ? 'met' : 'NOT met'}`,
   );
+  const full = [...tm.timings].filter(([, t]) => t.ms.length === M);
+  if (extrapolated) {
+    const ms = full.reduce((a, [, t]) => a + sum(t.ms), 0) + tm.overhead;
+    console.log(
+      `taskmap, the ${full.length} scores run on all ${M} candidates (measured, without ${[...tm.timings]
+        .filter(([, t]) => t.ms.length < M)
+        .map(([id]) => id)
+        .join(', ')}): ` + `${secs(ms)} s; goal ≤ ${GOAL_S} s: ${ms <= GOAL_S * 1000 ? 'met' : 'NOT met'}`,
+    );
+  }
   if (numpy) {
     const perCandidate = [...tm.timings.keys()].reduce((a, id) => {
       const ns = numpy.scores[id];
