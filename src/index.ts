@@ -8,7 +8,7 @@ export type { LabelledMatrix, LabelledMatrixJson } from './linalg/labelled.js';
 export { getGemmEngine, gram, matmulABt, jsEngine, PRECISIONS, type GemmEngine, type Precision, type EngineKind } from './linalg/gemm.js';
 export { rankData, argsort } from './linalg/ranks.js';
 export { pearson, spearman, kendallTauB, weightedTau, cosineSimilarity } from './linalg/correlation.js';
-export { symmetricEigen, principalEigenvector } from './linalg/eigen.js';
+export { symmetricEigen, symmetricEigenvalues, principalEigenvector } from './linalg/eigen.js';
 
 export type { FeatureSet, Representation } from './features/types.js';
 export { loadFeatureSet, loadRepresentation, saveFeatureSet } from './features/featureSet.js';
@@ -155,7 +155,7 @@ export { type PolicyModel } from './taskonomy/policyModel.js';
 export { type Candidate, type CandidateOptions } from './taskonomy/candidates.js';
 export { type LossRecord, type TournamentsJson } from './taskonomy/winrates.js';
 export { type TransferKey } from './io/resultDict.js';
-export { type PowerIterationOptions, type PrincipalEigen, type SymmetricEigen, type SymmetricEigenOptions } from './linalg/eigen.js';
+export { type EigenEngine, type PowerIterationOptions, type PrincipalEigen, type SymmetricEigen, type SymmetricEigenOptions } from './linalg/eigen.js';
 export { type ExtractSummary } from './models/extract.js';
 export { type LabelledTask } from './nsl/labelledData.js';
 export { type FamilyCut, type NeighbourAgreement } from './taxonomy/agreement.js';
