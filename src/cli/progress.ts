@@ -60,3 +60,27 @@ function plainProgress(title: string): Progress {
     },
   };
 }
+
+/**
+ * One bar per stage of a multi-stage run: a new stage stops the bars of the others. `update` has the shape of the
+ * benchmarks' `onProgress(stage, done, total, what)`; `stop` ends whatever is still drawn.
+ */
+export function stageBars(): { update: (stage: string, done: number, total: number, what: string) => void; stop: () => void } {
+  const bars = new Map<string, Progress>();
+  return {
+    update: (stage, done, total, what) => {
+      for (const [k, b] of bars) {
+        if (k === stage) continue;
+        b.stop();
+        bars.delete(k);
+      }
+      let bar = bars.get(stage);
+      if (!bar) bars.set(stage, (bar = progressBar(stage)));
+      bar.update(done, total, what);
+    },
+    stop: () => {
+      for (const b of bars.values()) b.stop();
+      bars.clear();
+    },
+  };
+}

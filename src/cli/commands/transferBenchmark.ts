@@ -9,7 +9,7 @@ import { TRANSFER_TARGETS, type TransferDatasetId, type TransferTargetId } from 
 import { LAYER_STUDY_MODELS } from '../../benchmark/transferSources.js';
 import { HEADS, type HeadKind } from '../../benchmark/transferTruth.js';
 import { summaryTable, writeTransferReport } from '../../report/transfer.js';
-import { progressBar, type Progress } from '../progress.js';
+import { stageBars } from '../progress.js';
 import { formatTable } from '../table.js';
 import { parseList, parseNumber, UsageError } from '../util.js';
 
@@ -89,7 +89,7 @@ export function register(program: Command): void {
       const heads = parseList(o.heads);
       for (const h of heads ?? [])
         if (!(HEADS as readonly string[]).includes(h)) throw new UsageError(`--heads: unknown head "${h}" (known: ${HEADS.join(', ')})`);
-      const bars = new Map<string, Progress>();
+      const bars = stageBars();
       const result = await runTransferBenchmark({
         out: o.out,
         command: shellQuote(['taskmap', ...process.argv.slice(2)]),
@@ -107,19 +107,10 @@ export function register(program: Command): void {
         sizes: parseSizes(o.sizes),
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         resamples: parseNumber(o.resamples, '--resamples', { integer: true, min: 10 }),
-        onProgress: (stage, d, t, what) => {
-          for (const [k, b] of bars) {
-            if (k === stage) continue;
-            b.stop();
-            bars.delete(k);
-          }
-          let bar = bars.get(stage);
-          if (!bar) bars.set(stage, (bar = progressBar(stage)));
-          bar.update(d, t, what);
-        },
+        onProgress: bars.update,
         log: (m) => process.stderr.write(`${m}\n`),
       });
-      for (const b of bars.values()) b.stop();
+      bars.stop();
       await writeTransferReport(result);
       const lines: string[] = [];
       for (const k of result.evaluation.perClass) {

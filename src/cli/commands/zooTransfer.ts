@@ -7,7 +7,7 @@ import { relative } from 'node:path';
 import { runZooTransfer, ZOO_TRANSFER_MODELS } from '../../benchmark/zooTransfer.js';
 import { ZOO } from '../../models/zoo.js';
 import { bestSources, writeZooTransferReport } from '../../report/zooTransfer.js';
-import { progressBar, type Progress } from '../progress.js';
+import { stageBars } from '../progress.js';
 import { formatTable } from '../table.js';
 import { parseList, parseNumber } from '../util.js';
 
@@ -60,7 +60,7 @@ export function registerZooTransfer(bench: Command): void {
     .action(async (o: Flags) => {
       const t0 = performance.now();
       const tty = Boolean(process.stderr.isTTY);
-      const bars = new Map<string, Progress>();
+      const bars = stageBars();
       const models = o.models === 'all' ? ZOO.map((m) => m.id) : parseList(o.models);
       const run = await runZooTransfer({
         images: o.images,
@@ -76,16 +76,7 @@ export function registerZooTransfer(bench: Command): void {
         budgets: parseList(o.budgets)?.map((b) => parseNumber(b, '--budgets', { min: 0 })),
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         skipBad: o.skipBad,
-        onProgress: (stage, d, t, l) => {
-          for (const [k, b] of bars) {
-            if (k === stage) continue;
-            b.stop();
-            bars.delete(k);
-          }
-          let bar = bars.get(stage);
-          if (!bar) bars.set(stage, (bar = progressBar(stage)));
-          bar.update(d, t, l);
-        },
+        onProgress: bars.update,
         log: (m) => {
           if (!tty || /warning|FAILED|removed|probe|apt|unpack|download/.test(m)) process.stderr.write(`${tty ? '\n' : ''}${m}\n`);
         },
@@ -95,7 +86,7 @@ export function registerZooTransfer(bench: Command): void {
         ['taskmap', ...process.argv.slice(2)].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' '),
       );
       const { result } = run;
-      for (const b of bars.values()) b.stop();
+      bars.stop();
       const best = bestSources(result);
       const top = [...result.prediction].filter((p) => p.mean !== null).sort((a, b) => b.mean! - a.mean!);
       const fmtCi = (c: [number, number] | null) => (c ? `[${c[0].toFixed(3)}, ${c[1].toFixed(3)}]` : '');
