@@ -64,7 +64,9 @@ export interface HeadConfigs {
 }
 
 export const DEFAULT_HEAD_CONFIGS: Readonly<HeadConfigs> = {
-  logistic: { lambdas: [...DEFAULT_LAMBDAS], folds: 3, seed: 0, tol: 1e-4, maxIter: 500 },
+  // One step weaker than the score's grid: with 3,000–5,000 images, 1e-5 (the weakest) was chosen in 23 of 105
+  // measurements, with a cross-validation gain over 1e-4 of up to 4 points.
+  logistic: { lambdas: [...DEFAULT_LAMBDAS, 1e-6], folds: 3, seed: 0, tol: 1e-4, maxIter: 500 },
   mlp: {
     weightDecays: [...DEFAULT_WEIGHT_DECAYS],
     folds: 0,

@@ -2,8 +2,8 @@
  * The linear probe (docs/transferability.md#linear-probe): 100 × stratified k-fold accuracy of an L2 multinomial
  * logistic regression on standardised features — what a practitioner would actually train on the labelled images,
  * scored on images it did not see. In each outer fold λ is chosen by an inner stratified 3-fold cross-validation on
- * that fold's training images over DEFAULT_LAMBDAS (the same grid as the benchmark's ground truth). Folds are seeded
- * (seed 0 outside, 1 inside), so the score is deterministic.
+ * that fold's training images over DEFAULT_LAMBDAS (1 … 1e-5; the benchmark's ground truth, with 100× more images,
+ * goes one step further, to 1e-6). Folds are seeded (seed 0 outside, 1 inside), so the score is deterministic.
  *
  * The features are standardised once over all N labelled images (unsupervised statistics of the practitioner's own
  * set; the benchmark's ground truth instead standardises each fit on its training rows) and every fit runs in their
