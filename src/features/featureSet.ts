@@ -175,6 +175,11 @@ async function listNpyFiles(dir: string): Promise<{ files: Map<string, Buffer>; 
   return { files, ignored };
 }
 
+/** The labels of a feature-set folder's `.npy` members, sorted, exactly as the loader labels them. */
+export async function featureFolderLabels(dir: string): Promise<string[]> {
+  return [...(await listNpyFiles(dir)).files.keys()].sort();
+}
+
 /**
  * Check that members agree on the number of images (the error lists the counts) and, where they carry ids, on
  * the images themselves; `images` gives ids to members without them.

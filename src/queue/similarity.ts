@@ -13,10 +13,10 @@
  * every vector and block already on disk.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Queue } from 'bullmq';
-import { loadFeatureSet } from '../features/featureSet.js';
+import { featureFolderLabels, loadFeatureSet } from '../features/featureSet.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { pathInside } from '../io/paths.js';
@@ -57,28 +57,6 @@ export interface QueuedSimilarityResult {
 
 const sha = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex');
 
-/** `.npy` members of a feature-set folder, labelled as the loader labels them (relative path without .npy). */
-async function folderLabels(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (abs: string, rel: string): Promise<void> => {
-    for (const e of await readdir(abs, { withFileTypes: true })) {
-      if (e.name.startsWith('.')) continue;
-      const path = join(abs, e.name);
-      const isDir =
-        e.isDirectory() ||
-        (e.isSymbolicLink() &&
-          (await stat(path).then(
-            (s) => s.isDirectory(),
-            () => false,
-          )));
-      if (isDir) await walk(path, rel ? `${rel}/${e.name}` : e.name);
-      else if (e.name.toLowerCase().endsWith('.npy') && e.name.length > 4) out.push(rel ? `${rel}/${e.name.slice(0, -4)}` : e.name.slice(0, -4));
-    }
-  };
-  await walk(dir, '');
-  return out.sort();
-}
-
 interface Member {
   label: string;
   key: string;
@@ -88,7 +66,7 @@ interface Member {
 async function planMembers(path: string, isDir: boolean, id: string, precision: Precision, order: string[] | undefined): Promise<Member[]> {
   let labels: string[];
   if (isDir) {
-    const all = await folderLabels(path);
+    const all = await featureFolderLabels(path);
     if (all.length === 0)
       throw new Error(`${path}: no .npy files found; queued similarity reads a directory of <label>.npy files, a .npz or a .safetensors file`);
     if (order) {
