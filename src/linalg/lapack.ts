@@ -23,6 +23,11 @@ export interface NativeLapack {
   syrk(x: Float64Array, n: number, k: number): Float64Array;
   /** A·Bᵀ (m×n) of A (m×k) and B (n×k), by dgemm: the shape of GemmEngine.abt. */
   gemmAbt(a: Float64Array, m: number, b: Float64Array, n: number, k: number): Float64Array;
+  /**
+   * The solution X (n×m) of A·X = R for a symmetric positive definite n×n A, by dpotrf + dpotrs; null when the
+   * factorisation breaks down or a pivot (squared diagonal entry of the Cholesky factor) is below `minPivot`.
+   */
+  cholSolve(a: Float64Array, n: number, r: Float64Array, m: number, minPivot: number): Float64Array | null;
   /** OpenBLAS's thread count, after setting it to `t` when given. */
   threads(t?: number): number;
   /** OpenBLAS's build description (version, kernel, thread limit). */

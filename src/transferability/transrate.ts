@@ -9,7 +9,7 @@
  * negative count as 0 (they stand for a zero singular value).
  */
 import { transpose, type Matrix } from '../linalg/dense.js';
-import { symmetricEigen } from '../linalg/eigen.js';
+import { symmetricEigenvalues } from '../linalg/eigen.js';
 import { gram } from '../linalg/gemm.js';
 import { centredFeatures, featureSpectrum } from './spectral.js';
 import type { ClassTarget, ScoreContext, Scorer } from './types.js';
@@ -33,7 +33,7 @@ function classRows(x: Matrix, codes: Int32Array, c: number, count: number): Matr
 async function classCodingRate(ctx: ScoreContext, z: Matrix, eps: number): Promise<number> {
   const g = z.rows < z.cols ? await gram(z, { engine: ctx.engine }) : await gram(transpose(z), { engine: ctx.engine });
   // A 1×1 Gram matrix is its own eigenvalue; skip the solver for singleton classes.
-  const values = g.rows === 1 ? g.data : symmetricEigen(g).values;
+  const values = g.rows === 1 ? g.data : symmetricEigenvalues(g);
   return codingRate(values, z.rows, eps);
 }
 

@@ -1,4 +1,4 @@
-// taskmap's optional native engine: LAPACK's divide-and-conquer symmetric eigensolver and two BLAS Gram products,
+// taskmap's optional native engine: LAPACK's divide-and-conquer symmetric eigensolver, a Cholesky solve and two BLAS Gram products,
 // all float64, through OpenBLAS + LAPACKE. The TypeScript side (src/linalg/lapack.ts) validates shapes and
 // symmetry, orders the output and falls back to JavaScript when this module is absent; the checks here only stop
 // a wrong call from reading or writing outside the buffers.
@@ -152,6 +152,51 @@ Napi::Value GemmAbt(const Napi::CallbackInfo& info) {
   return c;
 }
 
+// cholSolve(a, n, r, m, minPivot): the solution X (n×m, row-major) of A·X = R for a symmetric positive definite
+// n×n A (row-major, one triangle read) by dpotrf + dpotrs, or null when the factorisation breaks down or a pivot
+// (a squared diagonal entry of the factor) falls below minPivot — the caller's sign that rounding, not the matrix,
+// decided the factor, so it should take a more robust route.
+Napi::Value CholSolve(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t n, m;
+  double *a, *r;
+  if (!ReadDim(info, 1, "cholSolve", "n", &n) || !ReadDim(info, 3, "cholSolve", "m", &m)) return env.Undefined();
+  if (!ReadArray(info, 0, "cholSolve", "a", static_cast<uint64_t>(n) * static_cast<uint64_t>(n), &a)) return env.Undefined();
+  if (!ReadArray(info, 2, "cholSolve", "r", static_cast<uint64_t>(n) * static_cast<uint64_t>(m), &r)) return env.Undefined();
+  if (info.Length() <= 4 || !info[4].IsNumber()) {
+    ThrowType(env, "cholSolve: minPivot must be a number");
+    return env.Undefined();
+  }
+  const double minPivot = info[4].As<Napi::Number>().DoubleValue();
+  Napi::Float64Array x = Napi::Float64Array::New(env, static_cast<size_t>(n * m));
+  if (n == 0 || m == 0) return x;
+  // Column-major on a copy: a symmetric matrix is its own transpose, and the right-hand side is transposed in and out.
+  std::vector<double> f(a, a + static_cast<size_t>(n * n));
+  lapack_int info_ = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', static_cast<lapack_int>(n), f.data(), static_cast<lapack_int>(n));
+  if (info_ < 0) {
+    Napi::Error::New(env, "cholSolve: LAPACKE_dpotrf: argument " + std::to_string(-info_) + " was invalid").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info_ > 0) return env.Null();
+  for (int64_t j = 0; j < n; j++) {
+    const double d = f[static_cast<size_t>(j * n + j)];
+    if (!(d * d >= minPivot)) return env.Null();
+  }
+  std::vector<double> b(static_cast<size_t>(n * m));
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t c = 0; c < m; c++) b[static_cast<size_t>(c * n + i)] = r[i * m + c];
+  info_ = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', static_cast<lapack_int>(n), static_cast<lapack_int>(m), f.data(), static_cast<lapack_int>(n), b.data(),
+                         static_cast<lapack_int>(n));
+  if (info_ != 0) {
+    Napi::Error::New(env, "cholSolve: LAPACKE_dpotrs failed (info " + std::to_string(info_) + ")").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  double* out = x.Data();
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t c = 0; c < m; c++) out[i * m + c] = b[static_cast<size_t>(c * n + i)];
+  return x;
+}
+
 // threads(): OpenBLAS's thread count; threads(t) sets it first (t ≥ 1).
 Napi::Value Threads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -171,6 +216,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("eigh", Napi::Function::New(env, Eigh, "eigh"));
   exports.Set("syrk", Napi::Function::New(env, Syrk, "syrk"));
   exports.Set("gemmAbt", Napi::Function::New(env, GemmAbt, "gemmAbt"));
+  exports.Set("cholSolve", Napi::Function::New(env, CholSolve, "cholSolve"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("config", Napi::String::New(env, openblas_get_config()));
   return exports;
