@@ -30,10 +30,23 @@ export {
   describeMeasure,
   invariancesOf,
   standardMeasureIds,
+  isPairwise,
   type MeasureConfig,
+  type BatchedMeasureConfig,
+  type PairwiseMeasureConfig,
   type MeasureInfo,
   type Invariance,
 } from './measures/registry.js';
+export {
+  byParams,
+  type PairwiseFamily,
+  type PairwiseParams,
+  type PairwiseParamValue,
+  type PairwiseContext,
+  type PairwisePrepared,
+  type ByParams,
+} from './measures/pairwise.js';
+export { PAIRWISE_FAMILIES } from './measures/pairwiseFamilies.js';
 export { similarityMatrix, crossSimilarity, pairSimilarity, prepareRepresentation, PreparedCache, type SimilarityOptions } from './measures/similarity.js';
 export { normalizeFeatures, NORMALIZATIONS, type Normalization } from './measures/normalize.js';
 export { kernelMatrix, rdmMatrix, KERNELS, RDM_DISTANCES, type KernelName, type RdmDistance } from './measures/kernels.js';

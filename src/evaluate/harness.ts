@@ -6,6 +6,7 @@
 import type { FeatureSet } from '../features/types.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { similarityMatrix, type SimilarityOptions } from '../measures/similarity.js';
+import { isDistance } from '../measures/catalogue.js';
 import { canonicalMeasureId } from '../measures/registry.js';
 import { evaluatePrediction, type EvaluateOptions, type EvaluationResult, type UnmatchedLabels } from './evaluate.js';
 
@@ -55,6 +56,8 @@ export async function evaluateMeasures(
       continue;
     }
     const ms = performance.now() - t0;
+    // A distance (smaller = more similar; the catalogue decides) is negated so every prediction reads "larger = better".
+    if (isDistance(ids[i])) sim = { ...sim, matrix: { ...sim.matrix, data: sim.matrix.data.map((v) => -v) } };
     // Label mismatches between the set and the truth are the same for every measure: let them stop the run.
     last = evaluatePrediction(sim, truth, opts);
     rows.push({ measure: ids[i], mean: last.mean, per_target: last.per_target, ms });

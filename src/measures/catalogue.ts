@@ -1,6 +1,6 @@
 /**
  * The measure catalogue: one record per measure family of every kind — representation measures (registry.ts:
- * RSA, DDS, CKA), task measures on labelled data sets (taskMeasures.ts: Fisher distances) and, as they are added,
+ * RSA, DDS, CKA batched; the pairwise families of pairwiseFamilies.ts: Procrustes, CCA, …), task measures on labelled data sets (taskMeasures.ts: Fisher distances) and, as they are added,
  * label-based transferability scores (LogME, LEEP, … over labels or source probabilities). Every shell (CLI
  * flags, server schemas, the UI's forms, `taskmap measures`, the report) asks this module what exists, what an id
  * means and which way it points; nothing else lists measures or decides "is this a distance".
@@ -8,7 +8,9 @@
  * Ids share one grammar, `family[:key=value,key=value,flag]`; each kind keeps its own parser (the record's
  * `input` says which), and this module dispatches on the family.
  */
-import { FAMILIES, invariancesOf, measureId, parseMeasure, standardMeasureIds, type Invariance, type ParamSpec } from './registry.js';
+import { byParams } from './pairwise.js';
+import { PAIRWISE_FAMILIES } from './pairwiseFamilies.js';
+import { FAMILIES, invariancesOf, measureId, parseMeasure, standardMeasureIds, type Invariance, type MeasureCost, type ParamSpec } from './registry.js';
 import { parseScore, SCORE_FAMILIES, scoreId, standardScoreIds } from './scoreFamilies.js';
 import { parseTaskMeasure, TASK_MEASURES, taskMeasureId } from './taskMeasures.js';
 
@@ -25,12 +27,7 @@ export const INPUT_KINDS: readonly InputKind[] = ['representations', 'labelled-t
 /** Target task types a measure can score. */
 export type TaskType = 'classification' | 'regression';
 
-export interface MeasureCost {
-  /** Coarse tier, for ordering and warnings in the shells. */
-  tier: 'cheap' | 'moderate' | 'expensive';
-  /** How the work grows: n images, p features, M models, T tasks. */
-  scaling: string;
-}
+export type { MeasureCost };
 
 /** One measure family as the catalogue lists it (plain JSON: the API serves it as is). */
 export interface CatalogueEntry {
@@ -48,6 +45,10 @@ export interface CatalogueEntry {
   /** Invariances shared by every setting of the family; `null` when they depend on the parameters (see describe). */
   invariances: Invariance[] | null;
   cost: MeasureCost;
+  /** Representation measures computed pair by pair (no per-model vector, so no queue or label-matrix target); absent otherwise. */
+  pairwise?: true;
+  /** Pairwise families: what happens with fewer images than features (n ≤ p). */
+  fewImages?: string;
 }
 
 const REPRESENTATION_COST: Record<string, MeasureCost> = {
@@ -72,6 +73,27 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
     invariances: null,
     cost: REPRESENTATION_COST[f.id],
   })),
+  ...PAIRWISE_FAMILIES.map((f): CatalogueEntry => {
+    const defaults = parseMeasure(f.id);
+    const params = defaults.family === 'pairwise' ? defaults.params : {};
+    return {
+      family: f.id,
+      name: f.name,
+      description: f.description,
+      reference: f.reference,
+      input: 'representations',
+      taskTypes: ['classification', 'regression'],
+      largerIsMoreSimilar: f.largerIsMoreSimilar,
+      // Family-level flags are those of the default setting; describe(id) gives them per setting.
+      symmetric: byParams(f.symmetric, params),
+      metric: byParams(f.metric, params),
+      params: f.params,
+      invariances: typeof f.invariances === 'function' ? null : [...f.invariances],
+      cost: f.cost,
+      pairwise: true,
+      fewImages: f.fewImages,
+    };
+  }),
   ...TASK_MEASURES.map((f): CatalogueEntry => ({
     family: f.id,
     name: f.name,
@@ -144,7 +166,7 @@ export function canonicalId(id: string): string {
 }
 
 /** One id described: its canonical form, its family's record, and the invariances of this very setting. */
-export interface MeasureDescription extends Omit<CatalogueEntry, 'params' | 'invariances' | 'description' | 'reference'> {
+export interface MeasureDescription extends Omit<CatalogueEntry, 'params' | 'invariances' | 'description' | 'reference' | 'fewImages'> {
   id: string;
   invariances: Invariance[];
 }
@@ -152,8 +174,19 @@ export interface MeasureDescription extends Omit<CatalogueEntry, 'params' | 'inv
 export function describe(id: string): MeasureDescription {
   const e = catalogueEntry(id);
   const canonical = canonicalId(id);
-  const { params: _p, description: _d, reference: _r, invariances, ...rest } = e;
-  return { ...rest, id: canonical, invariances: e.input === 'representations' ? invariancesOf(parseMeasure(canonical)) : (invariances ?? []) };
+  const { params: _p, description: _d, reference: _r, invariances, fewImages: _f, ...rest } = e;
+  const out: MeasureDescription = {
+    ...rest,
+    id: canonical,
+    invariances: e.input === 'representations' ? invariancesOf(parseMeasure(canonical)) : (invariances ?? []),
+  };
+  const config = e.pairwise ? parseMeasure(canonical) : undefined;
+  if (config?.family === 'pairwise') {
+    const f = PAIRWISE_FAMILIES.find((x) => x.id === config.measure)!;
+    out.symmetric = byParams(f.symmetric, config.params);
+    out.metric = byParams(f.metric, config.params);
+  }
+  return out;
 }
 
 export type Direction = 'similarity' | 'distance';

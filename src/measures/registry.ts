@@ -6,6 +6,8 @@
 import { CENTERINGS, COMPARATORS, type Centering, type Comparator } from './compare.js';
 import { KERNELS, RDM_DISTANCES, type KernelName, type RdmDistance } from './kernels.js';
 import { NORMALIZATIONS, type Layout, type Normalization } from './normalize.js';
+import { byParams, type PairwiseFamily, type PairwiseParams, type PairwiseParamValue } from './pairwise.js';
+import { PAIRWISE_FAMILIES } from './pairwiseFamilies.js';
 
 export type Invariance = 'orthogonal' | 'isotropic-scaling' | 'translation' | 'feature-permutation' | 'per-feature-affine';
 
@@ -19,7 +21,18 @@ export const INVARIANCE_DESCRIPTIONS: Record<Invariance, string> = {
 
 export type RsaCompare = 'spearman' | 'pearson' | 'kendall';
 
-export type MeasureConfig =
+/**
+ * A pairwise family's setting (pairwise.ts): `measure` is the family id as written in ids (`procrustes`, `shape`),
+ * `params` every parameter with its default filled in. The `pairwise` tag keeps the batched families' unions narrow.
+ */
+export interface PairwiseMeasureConfig {
+  family: 'pairwise';
+  measure: string;
+  params: PairwiseParams;
+}
+
+/** A batched family's setting: one prepared vector per model, all pairs from one GEMM (similarity.ts). */
+export type BatchedMeasureConfig =
   | { family: 'rsa'; rdm: RdmDistance; compare: RsaCompare }
   | {
       family: 'dds';
@@ -34,12 +47,33 @@ export type MeasureConfig =
     }
   | { family: 'cka'; kernel: 'linear' | 'rbf'; debiased: boolean; t: number };
 
+export type MeasureConfig = BatchedMeasureConfig | PairwiseMeasureConfig;
+
+/** Whether a configuration is of a pairwise family (compared pair by pair, not by one GEMM). */
+export function isPairwise(config: MeasureConfig): config is PairwiseMeasureConfig {
+  return config.family === 'pairwise';
+}
+
 export interface ParamSpec {
   name: string;
   type: 'enum' | 'number' | 'flag' | 'shape';
   values?: readonly string[];
   default?: string | number | boolean;
   description: string;
+  /** Numbers: the smallest value allowed (inclusive). Without min or max a number must be positive. */
+  min?: number;
+  /** Numbers: the largest value allowed (inclusive). */
+  max?: number;
+  /** Numbers: whole numbers only. */
+  integer?: boolean;
+}
+
+/** How the work of a measure grows, for ordering and warnings in the shells. */
+export interface MeasureCost {
+  /** Coarse tier. */
+  tier: 'cheap' | 'moderate' | 'expensive';
+  /** How the work grows: n images, p features, M models, T tasks. */
+  scaling: string;
 }
 
 export interface MeasureFamily {
@@ -119,9 +153,30 @@ export const FAMILIES: MeasureFamily[] = [
   },
 ];
 
+/** Every representation-measure family name: the batched ones, then the pairwise ones. */
+export function representationFamilyIds(): string[] {
+  return [...FAMILIES.map((x) => x.id), ...PAIRWISE_FAMILIES.map((x) => x.id)];
+}
+
+function unknownFamily(id: string): Error {
+  return new Error(`unknown measure "${id}" (known: ${representationFamilyIds().join(', ')})`);
+}
+
 export function getFamily(id: string): MeasureFamily {
   const f = FAMILIES.find((x) => x.id === id);
-  if (!f) throw new Error(`unknown measure "${id}" (known: ${FAMILIES.map((x) => x.id).join(', ')})`);
+  if (!f) throw unknownFamily(id);
+  return f;
+}
+
+/** The pairwise family of that name, or undefined. */
+export function findPairwiseFamily(id: string): PairwiseFamily | undefined {
+  return PAIRWISE_FAMILIES.find((x) => x.id === id);
+}
+
+/** The pairwise family of a configuration (its own registration). */
+export function pairwiseFamilyOf(config: PairwiseMeasureConfig): PairwiseFamily {
+  const f = findPairwiseFamily(config.measure);
+  if (!f) throw unknownFamily(config.measure);
   return f;
 }
 
@@ -133,29 +188,41 @@ function parseShape(value: string): number[] {
   return dims;
 }
 
-/** Parse and validate a measure id; every parameter not given takes its default. */
-export function parseMeasure(id: string): MeasureConfig {
-  const colon = id.indexOf(':');
-  const familyId = (colon < 0 ? id : id.slice(0, colon)).trim();
-  const family = getFamily(familyId);
+/** Check a number against its spec; without min or max it must be positive (the batched families' rule). */
+function checkNumber(id: string, spec: ParamSpec, v: string): number {
+  const x = Number(v);
+  const finite = v.trim() !== '' && Number.isFinite(x);
+  if (spec.min === undefined && spec.max === undefined) {
+    if (!finite || x <= 0) throw new Error(`measure "${id}": ${spec.name}="${v}" must be a positive number`);
+  } else if (!finite || (spec.min !== undefined && x < spec.min) || (spec.max !== undefined && x > spec.max)) {
+    const range = spec.max === undefined ? `at least ${spec.min}` : spec.min === undefined ? `at most ${spec.max}` : `from ${spec.min} to ${spec.max}`;
+    throw new Error(`measure "${id}": ${spec.name}="${v}" must be a number ${range}`);
+  }
+  if (spec.integer && !Number.isInteger(x)) throw new Error(`measure "${id}": ${spec.name}="${v}" must be a whole number`);
+  return x;
+}
+
+/** The `key=value,flag` list of an id checked against a family's parameters: a reader with defaults filled in. */
+function parseParams(id: string, familyId: string, params: ParamSpec[], rest: string | undefined): (name: string) => PairwiseParamValue | undefined {
   const given = new Map<string, string | true>();
-  if (colon >= 0) {
-    for (const item of id.slice(colon + 1).split(',')) {
+  if (rest !== undefined) {
+    for (const item of rest.split(',')) {
       const s = item.trim();
       if (!s) continue;
       const eq = s.indexOf('=');
       const key = eq < 0 ? s : s.slice(0, eq);
       const value: string | true = eq < 0 ? true : s.slice(eq + 1);
-      const spec = family.params.find((p) => p.name === key);
+      const spec = params.find((p) => p.name === key);
       if (!spec) {
-        throw new Error(`measure "${id}": unknown parameter "${key}" for ${familyId} (known: ${family.params.map((p) => p.name).join(', ')})`);
+        const known = params.length ? `known: ${params.map((p) => p.name).join(', ')}` : 'it takes none';
+        throw new Error(`measure "${id}": unknown parameter "${key}" for ${familyId} (${known})`);
       }
       if (given.has(key)) throw new Error(`measure "${id}": parameter "${key}" given twice`);
       given.set(key, value);
     }
   }
-  const get = (name: string): string | number | boolean | number[] | undefined => {
-    const spec = family.params.find((p) => p.name === name)!;
+  return (name) => {
+    const spec = params.find((p) => p.name === name)!;
     const v = given.get(name);
     if (v === undefined) return spec.default;
     if (spec.type === 'flag') {
@@ -168,13 +235,29 @@ export function parseMeasure(id: string): MeasureConfig {
       if (!spec.values!.includes(v)) throw new Error(`measure "${id}": ${name}="${v}" is not one of ${spec.values!.join(', ')}`);
       return v;
     }
-    if (spec.type === 'number') {
-      const x = Number(v);
-      if (v.trim() === '' || !Number.isFinite(x) || x <= 0) throw new Error(`measure "${id}": ${name}="${v}" must be a positive number`);
-      return x;
-    }
+    if (spec.type === 'number') return checkNumber(id, spec, v);
     return parseShape(v);
   };
+}
+
+/** Parse and validate a measure id; every parameter not given takes its default. */
+export function parseMeasure(id: string): MeasureConfig {
+  const colon = id.indexOf(':');
+  const familyId = (colon < 0 ? id : id.slice(0, colon)).trim();
+  const rest = colon < 0 ? undefined : id.slice(colon + 1);
+  const pairwise = findPairwiseFamily(familyId);
+  if (pairwise) {
+    const get = parseParams(id, familyId, pairwise.params, rest);
+    const params: Record<string, PairwiseParamValue> = {};
+    for (const spec of pairwise.params) {
+      const v = get(spec.name);
+      if (v !== undefined) params[spec.name] = v;
+    }
+    pairwise.validate?.(params, id);
+    return { family: 'pairwise', measure: pairwise.id, params };
+  }
+  const family = getFamily(familyId);
+  const get = parseParams(id, familyId, family.params, rest);
   switch (family.id) {
     case 'rsa':
       return { family: 'rsa', rdm: get('rdm') as RdmDistance, compare: get('compare') as RsaCompare };
@@ -204,10 +287,13 @@ export function parseMeasure(id: string): MeasureConfig {
  * which are always written because they are what people cite.
  */
 export function measureId(config: MeasureConfig): string {
-  const family = getFamily(config.family);
+  const pairwise = isPairwise(config);
+  const name = pairwise ? config.measure : config.family;
+  const specs = pairwise ? pairwiseFamilyOf(config).params : getFamily(config.family).params;
+  const values = (pairwise ? config.params : config) as Readonly<Record<string, unknown>>;
   const parts: string[] = [];
-  for (const spec of family.params) {
-    const value = (config as unknown as Record<string, unknown>)[spec.name];
+  for (const spec of specs) {
+    const value = values[spec.name];
     if (value === undefined) continue;
     const always = config.family === 'dds' && (spec.name === 'norm' || spec.name === 'kernel');
     if (!always && value === spec.default) continue;
@@ -216,7 +302,7 @@ export function measureId(config: MeasureConfig): string {
     } else if (spec.type === 'shape') parts.push(`${spec.name}=${(value as number[]).join('x')}`);
     else parts.push(`${spec.name}=${String(value)}`);
   }
-  return parts.length ? `${config.family}:${parts.join(',')}` : config.family;
+  return parts.length ? `${name}:${parts.join(',')}` : name;
 }
 
 export function canonicalMeasureId(id: string): string {
@@ -239,6 +325,12 @@ export interface Pipeline {
 }
 
 export function pipelineOf(config: MeasureConfig): Pipeline {
+  if (isPairwise(config)) {
+    throw new Error(
+      `measure "${measureId(config)}" is compared pair by pair: it has no per-model vector whose inner products give the similarity, ` +
+        'so this computation (which needs one) cannot use it; use rsa, dds or cka here',
+    );
+  }
   switch (config.family) {
     case 'rsa':
       return {
@@ -279,6 +371,7 @@ export function pipelineOf(config: MeasureConfig): Pipeline {
  * setting). Comparators are all invariant to positive scaling of the n×n matrices.
  */
 export function invariancesOf(config: MeasureConfig): Invariance[] {
+  if (isPairwise(config)) return [...byParams(pairwiseFamilyOf(config).invariances, config.params)];
   const p = pipelineOf(config);
   const f = p.matrix.type === 'kernel' ? p.matrix.kernel : p.matrix.distance;
   const distanceBased = f === 'rbf' || f === 'lap' || f === 'euclidean' || f === 'sqeuclidean';
@@ -297,7 +390,9 @@ export function invariancesOf(config: MeasureConfig): Invariance[] {
 
 export interface MeasureInfo {
   id: string;
-  family: MeasureFamily['id'];
+  /** The family name as written in ids (`rsa`, `dds`, `cka`, or a pairwise family such as `procrustes`). */
+  family: string;
+
   name: string;
   largerIsMoreSimilar: boolean;
   symmetric: boolean;
@@ -308,6 +403,19 @@ export interface MeasureInfo {
 
 export function describeMeasure(id: string): MeasureInfo {
   const config = parseMeasure(id);
+  if (isPairwise(config)) {
+    const family = pairwiseFamilyOf(config);
+    return {
+      id: measureId(config),
+      family: family.id,
+      name: family.name,
+      largerIsMoreSimilar: family.largerIsMoreSimilar,
+      symmetric: byParams(family.symmetric, config.params),
+      metric: byParams(family.metric, config.params),
+      invariances: invariancesOf(config),
+      config,
+    };
+  }
   const family = getFamily(config.family);
   return {
     id: measureId(config),
@@ -321,10 +429,14 @@ export function describeMeasure(id: string): MeasureInfo {
   };
 }
 
-/** The named settings worth listing: RSA variants, all 42 DDS settings (g = unbiased CKA), the CKA variants. */
+/**
+ * The named settings worth listing: RSA variants, all 42 DDS settings (g = unbiased CKA), the CKA variants, then each
+ * pairwise family's standard settings.
+ */
 export function standardMeasureIds(): string[] {
   const ids = ['rsa', ...RDM_DISTANCES.filter((d) => d !== 'correlation').map((d) => `rsa:rdm=${d}`), 'rsa:compare=pearson', 'rsa:compare=kendall'];
   for (const norm of NORMALIZATIONS) for (const kernel of KERNELS) ids.push(`dds:norm=${norm},kernel=${kernel}`);
   ids.push('cka', 'cka:debiased', 'cka:kernel=rbf', 'cka:kernel=rbf,debiased');
+  for (const f of PAIRWISE_FAMILIES) ids.push(...(f.standard ?? [f.id]).map(canonicalMeasureId));
   return ids;
 }

@@ -2,10 +2,12 @@
  * Similarity between representations for any registered measure. Each model is reduced once to its prepared
  * comparator vector (normalise → n×n matrix → centre → rank/normalise), then all pairs come from ONE matrix
  * product of those vectors — never M² independent pair computations from features (docs/measures.md#batched-computation).
+ * Pairwise families (pairwise.ts: Procrustes, CCA, …) have no such vector: each model is still prepared once, then
+ * each pair is compared on its own, the upper triangle only when the family is symmetric.
  */
 import type { FeatureSet, Representation } from '../features/types.js';
 import { checkImageIds } from '../features/imageIdentity.js';
-import { zeros } from '../linalg/dense.js';
+import { firstNonFinite, zeros } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { kendallTauB } from '../linalg/correlation.js';
@@ -13,34 +15,59 @@ import { checkAllocation } from '../io/limits.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './compare.js';
 import { kernelMatrix, rdmMatrix, type FeatureMatrix } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
-import { measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from './registry.js';
+import { byParams, pairwiseCacheKey, type PairwiseContext, type PairwiseFamily, type PairwisePrepared } from './pairwise.js';
+import {
+  isPairwise,
+  measureId,
+  pairwiseFamilyOf,
+  parseMeasure,
+  pipelineOf,
+  type MeasureConfig,
+  type PairwiseMeasureConfig,
+  type Pipeline,
+} from './registry.js';
 
 export interface SimilarityOptions {
   engine?: GemmEngine;
   /** GEMM precision for the n×n matrices (default float64; float32 is ~2× faster and good to ~1e-6). */
   precision?: Precision;
-  /** Called after each model is prepared: (done, total, label). */
+  /**
+   * Called after each model is prepared: (done, total, label). A pairwise family then also reports each pair compared,
+   * with total = models + pairs and the label `a × b`.
+   */
   onProgress?: (done: number, total: number, label: string) => void;
   /** Reuse prepared vectors across calls (e.g. a server or an evaluation sweep over the same models). */
   cache?: PreparedCache;
 }
 
-/** Prepared vectors per representation and pipeline; entries die with their representation. */
+/** Prepared vectors (or pairwise prepared forms) per representation and pipeline; entries die with their representation. */
 export class PreparedCache {
-  private map = new WeakMap<Representation, Map<string, Prepared>>();
+  private map = new WeakMap<Representation, Map<string, Prepared | PairwisePrepared>>();
   get(rep: Representation, key: string): Prepared | undefined {
-    return this.map.get(rep)?.get(key);
+    const v = this.map.get(rep)?.get(key);
+    return v?.kind === 'pairwise' ? undefined : v;
   }
-  set(rep: Representation, key: string, value: Prepared): void {
+  /** A pairwise family's prepared form (keys from pairwiseCacheKey). */
+  getPairwise(rep: Representation, key: string): PairwisePrepared | undefined {
+    const v = this.map.get(rep)?.get(key);
+    return v?.kind === 'pairwise' ? v : undefined;
+  }
+  set(rep: Representation, key: string, value: Prepared | PairwisePrepared): void {
     let m = this.map.get(rep);
     if (!m) this.map.set(rep, (m = new Map()));
     m.set(key, value);
   }
 }
 
-function resolve(measure: string | MeasureConfig): { config: MeasureConfig; id: string; pipeline: Pipeline } {
+type Resolved = { id: string } & (
+  { pairwise: false; config: MeasureConfig; pipeline: Pipeline } | { pairwise: true; config: PairwiseMeasureConfig; family: PairwiseFamily }
+);
+
+function resolve(measure: string | MeasureConfig): Resolved {
   const config = typeof measure === 'string' ? parseMeasure(measure) : measure;
-  return { config, id: measureId(config), pipeline: pipelineOf(config) };
+  const id = measureId(config);
+  if (isPairwise(config)) return { id, pairwise: true, config, family: pairwiseFamilyOf(config) };
+  return { id, pairwise: false, config, pipeline: pipelineOf(config) };
 }
 
 /** Reduce one representation to its comparator form for a pipeline. */
@@ -164,12 +191,17 @@ export async function crossSimilarity(
   measure: string | MeasureConfig,
   opts: SimilarityOptions = {},
 ): Promise<LabelledMatrix> {
-  const { id, pipeline } = resolve(measure);
+  const r = resolve(measure);
   const n = checkSameImages([...rows, ...cols]);
   // A representation in both lists (e.g. a candidate that is also a target) is prepared once.
   const unique = [...new Set([...rows, ...cols])];
-  checkPairwiseMemory(unique, n);
   const engine = opts.engine ?? (await getGemmEngine());
+  if (r.pairwise) {
+    const data = await pairwiseCross(rows, cols, unique, r, { ...opts, engine });
+    return { rows: rows.map((x) => x.label), cols: cols.map((x) => x.label), matrix: { rows: rows.length, cols: cols.length, data }, measure: r.id };
+  }
+  const { id, pipeline } = r;
+  checkPairwiseMemory(unique, n);
   const all = await prepareAll(unique, id, pipeline, { ...opts, engine });
   const byRep = new Map(unique.map((r, i) => [r, all[i]] as const));
   const data = await compareAll(
@@ -180,14 +212,26 @@ export async function crossSimilarity(
   return { rows: rows.map((r) => r.label), cols: cols.map((r) => r.label), matrix: { rows: rows.length, cols: cols.length, data }, measure: id };
 }
 
-/** The M×M similarity matrix of a feature set, exactly symmetric with unit diagonal. */
+/**
+ * The M×M similarity matrix of a feature set: exactly symmetric with unit diagonal for the batched families; for a
+ * pairwise family, its values (a distance keeps its direction: 0 on the diagonal, smaller = more similar), symmetric
+ * when the family is.
+ */
 export async function similarityMatrix(
   set: FeatureSet | Representation[],
   measure: string | MeasureConfig,
   opts: SimilarityOptions = {},
 ): Promise<LabelledMatrix> {
   const reps = Array.isArray(set) ? set : set.members;
-  const { id, pipeline } = resolve(measure);
+  const r = resolve(measure);
+  const labels = reps.map((x) => x.label);
+  if (r.pairwise) {
+    checkSameImages(reps);
+    const engine = opts.engine ?? (await getGemmEngine());
+    const data = await pairwiseCross(reps, reps, reps, r, { ...opts, engine });
+    return { rows: labels, cols: [...labels], matrix: { rows: reps.length, cols: reps.length, data }, measure: r.id };
+  }
+  const { id, pipeline } = r;
   checkPairwiseMemory(reps, checkSameImages(reps));
   const engine = opts.engine ?? (await getGemmEngine());
   const prepared = await prepareAll(reps, id, pipeline, { ...opts, engine });
@@ -202,16 +246,113 @@ export async function similarityMatrix(
       m.data[j * t + i] = raw[i * t + j];
     }
   }
-  const labels = reps.map((r) => r.label);
   return { rows: labels, cols: [...labels], matrix: m, measure: id };
 }
 
-/** Similarity of two representations. */
+/** Similarity (or, for a distance, the distance) of two representations; for an asymmetric family, a's value towards b. */
 export async function pairSimilarity(a: Representation, b: Representation, measure: string | MeasureConfig, opts: SimilarityOptions = {}): Promise<number> {
   if (a === b) {
-    await similarityMatrix([a], measure, opts); // still validates that the similarity is defined
-    return 1;
+    // Still validates that the similarity is defined; the diagonal is the measure's value of a model with itself.
+    const m = await similarityMatrix([a], measure, opts);
+    return m.matrix.data[0];
   }
   const m = await similarityMatrix([a, b], measure, opts);
   return m.matrix.data[1];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pairwise families
+
+/**
+ * Refuse before any work when the prepared forms would not fit: a pairwise family keeps at most a float64 copy of
+ * each model's features (n·p doubles) and works on one pair at a time.
+ */
+function checkPairwiseFamilyMemory(reps: Representation[], n: number): void {
+  const bytes = 8 * reps.reduce((a, r) => a + r.n * r.p, 0) + 8 * 2 * n * n;
+  checkAllocation(
+    `comparing ${reps.length} member${reps.length === 1 ? '' : 's'} pair by pair on ${n.toLocaleString('en-US')} images`,
+    bytes,
+    describeSet(reps),
+  );
+}
+
+/** A representation as the float64 matrix a pairwise family prepares from (a fresh copy), checked for non-finite values. */
+function featureMatrix(rep: Representation): { rows: number; cols: number; data: Float64Array } {
+  const data = Float64Array.from(rep.data);
+  const bad = firstNonFinite(data);
+  if (bad >= 0) throw new Error(`${rep.label}: image ${Math.floor(bad / rep.p)}, feature ${bad % rep.p} is ${data[bad]}; features must be finite`);
+  return { rows: rep.n, cols: rep.p, data };
+}
+
+async function preparePairwise(reps: Representation[], r: Extract<Resolved, { pairwise: true }>, ctx: PairwiseContext, opts: SimilarityOptions, total: number) {
+  const key = pairwiseCacheKey(r.id, opts.precision);
+  const out: unknown[] = [];
+  for (let i = 0; i < reps.length; i++) {
+    let p = opts.cache?.getPairwise(reps[i], key);
+    if (!p) {
+      const rep = reps[i];
+      try {
+        p = { kind: 'pairwise', family: r.family.id, value: await r.family.prepare(featureMatrix(rep), r.config.params, rep.label, ctx) };
+      } catch (e) {
+        if (e instanceof Error && rep.source !== rep.label && !e.message.includes(rep.source)) e.message = `${rep.source}: ${e.message}`;
+        throw e;
+      }
+      opts.cache?.set(rep, key, p);
+    }
+    out.push(p.value);
+    opts.onProgress?.(i + 1, total, reps[i].label);
+  }
+  return out;
+}
+
+/**
+ * rows × cols values of a pairwise family. Every distinct representation is prepared once; a pair is computed once
+ * (a symmetric family reuses (j, i) for (i, j)); a representation against itself takes the family's `self` value.
+ * Pairs are independent and run one after another: each compare already spreads its products and
+ * eigendecompositions over the cores through the GEMM engine and LAPACK.
+ */
+async function pairwiseCross(
+  rows: Representation[],
+  cols: Representation[],
+  unique: Representation[],
+  r: Extract<Resolved, { pairwise: true }>,
+  opts: SimilarityOptions & { engine: GemmEngine },
+): Promise<Float64Array> {
+  const n = unique[0]?.n ?? 0;
+  checkPairwiseFamilyMemory(unique, n);
+  const { family, config } = r;
+  const symmetric = byParams(family.symmetric, config.params);
+  const ctx: PairwiseContext = { engine: opts.engine, precision: opts.precision };
+  const index = new Map(unique.map((x, i) => [x, i] as const));
+  // The distinct pairs to compute, in row-major order; a symmetric family keys (i, j) and (j, i) alike.
+  const keyOf = (i: number, j: number) => (symmetric && j < i ? `${j},${i}` : `${i},${j}`);
+  const pairs = new Map<string, [number, number]>();
+  for (const a of rows) {
+    for (const b of cols) {
+      const i = index.get(a)!;
+      const j = index.get(b)!;
+      if (i === j && family.self !== undefined) continue;
+      const k = keyOf(i, j);
+      if (!pairs.has(k)) pairs.set(k, symmetric && j < i ? [j, i] : [i, j]);
+    }
+  }
+  const total = unique.length + pairs.size;
+  const prepared = await preparePairwise(unique, r, ctx, opts, total);
+  const values = new Map<string, number>();
+  let done = unique.length;
+  for (const [k, [i, j]] of pairs) {
+    const v = await family.compare(prepared[i], prepared[j], config.params, ctx);
+    if (!Number.isFinite(v)) throw new Error(`${r.id}: comparing ${unique[i].label} with ${unique[j].label} gave ${v}`);
+    values.set(k, v);
+    opts.onProgress?.(++done, total, `${unique[i].label} × ${unique[j].label}`);
+  }
+  const out = new Float64Array(rows.length * cols.length);
+  rows.forEach((a, ri) =>
+    cols.forEach((b, ci) => {
+      const i = index.get(a)!;
+      const j = index.get(b)!;
+      out[ri * cols.length + ci] = i === j && family.self !== undefined ? family.self : values.get(keyOf(i, j))!;
+    }),
+  );
+  return out;
 }

@@ -75,7 +75,15 @@ export interface LabelTargetOptions {
 
 function resolveMeasure(measure: string | MeasureConfig): { config: MeasureConfig; id: string; pipeline: Pipeline } {
   const config = typeof measure === 'string' ? parseMeasure(measure) : measure;
-  return { config, id: measureId(config), pipeline: pipelineOf(config) };
+  // Read lazily: a pairwise family (Procrustes, CCA, …) has no pipeline, and only a labels target needs one
+  // (pipelineOf's error then says so); member and representation targets go through crossSimilarity.
+  return {
+    config,
+    id: measureId(config),
+    get pipeline() {
+      return pipelineOf(config);
+    },
+  };
 }
 
 /** DDS functions f (docs/measures.md#kernels-and-distances) that are dissimilarities (RSA RDMs always are). */
@@ -448,7 +456,7 @@ function resolveTarget(
   opts: RankOptions,
   engine: GemmEngine,
 ): { pool: Representation[]; info: TargetInfo; build: (idx?: Uint32Array) => Promise<BuiltTarget> } {
-  const { config, id, pipeline } = measure;
+  const { config, id } = measure;
   const n = candidates[0].n;
   const labels = candidates.map((c) => c.label);
   if (target.kind === 'member' || target.kind === 'representation') {
@@ -489,7 +497,7 @@ function resolveTarget(
       labelTarget: { kind: 'class', encoding: 'label-matrix', classes, counts, exact: true },
     };
     const cache = new PreparedCache();
-    cache.set(rep, preparedCacheKey(id, opts.precision), preparedLabelMatrix(keys, pipeline, pipeline.compare, name));
+    cache.set(rep, preparedCacheKey(id, opts.precision), preparedLabelMatrix(keys, measure.pipeline, measure.pipeline.compare, name));
     return { rep, cache };
   };
   return { pool: candidates, info: { kind: 'labels', label: name, source: name, features: 0 }, build };

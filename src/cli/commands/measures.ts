@@ -29,6 +29,11 @@ export function register(program: Command): void {
       const lines: string[] = [];
       for (const f of entriesFor('representations')) {
         lines.push(`${f.family} — ${f.name}`, `  ${f.description}`, `  reference: ${f.reference}`);
+        if (f.pairwise) {
+          const direction = f.largerIsMoreSimilar ? 'similarity' : 'distance (smaller = more similar)';
+          lines.push(`  ${direction}${f.metric ? ', a metric' : ''}; computed pair by pair; cost ${f.cost.tier}: ${f.cost.scaling}`);
+          if (f.fewImages) lines.push(`  fewer images than features: ${f.fewImages}`);
+        }
         lines.push(...paramLines(f.params));
         lines.push('');
       }
@@ -44,8 +49,12 @@ export function register(program: Command): void {
       );
       for (const f of scores) lines.push(...scoreLines(f), '');
       lines.push('');
-      lines.push('Standard ids (larger = more similar for all):');
-      for (const s of standard) lines.push(`  ${s.id.padEnd(42)} invariant to: ${s.invariances.join(', ') || '—'}`);
+      const distances = standard.some((s) => !s.largerIsMoreSimilar);
+      lines.push(distances ? 'Standard ids (larger = more similar, except those marked distance):' : 'Standard ids (larger = more similar for all):');
+      for (const s of standard) {
+        const mark = s.largerIsMoreSimilar ? '' : ' (distance: smaller = more similar)';
+        lines.push(`  ${s.id.padEnd(42)} invariant to: ${s.invariances.join(', ') || '—'}${mark}`);
+      }
       lines.push('');
       lines.push(`Standard score ids: ${standardScores.join(', ')}`);
       lines.push(`\`rank --measure all\` columns (class target): ${rankAll.join(', ')}`);

@@ -1,0 +1,8 @@
+/**
+ * The registered pairwise families (pairwise.ts), in listing order. Adding a family here is all it takes for its
+ * ids to parse, be described, listed by every shell and computed by similarityMatrix / crossSimilarity /
+ * pairSimilarity.
+ */
+import type { PairwiseFamily } from './pairwise.js';
+
+export const PAIRWISE_FAMILIES: PairwiseFamily[] = [];
