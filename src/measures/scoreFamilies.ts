@@ -169,13 +169,13 @@ export const SCORE_FAMILIES: readonly ScoreFamily[] = [
     id: 'linear',
     name: 'Linear probe (cross-validated L2 logistic regression)',
     description:
-      '100 × stratified k-fold accuracy of an L2-regularised multinomial logistic regression on z-scored features, ' +
-      'the regularisation chosen by an inner cross-validation.',
+      '100 × the best stratified k-fold cross-validated accuracy, over a λ grid (1 … 1e-4), of an L2-regularised ' +
+      'multinomial logistic regression on z-scored features.',
     reference: 'the standard linear-evaluation baseline — docs/transferability.md#linear-probe',
     input: 'labels',
     taskTypes: ['classification'],
     minPerClass: 2,
-    params: [{ name: 'folds', type: 'number', default: 5, description: 'outer folds (stratified, seeded)' }],
+    params: [{ name: 'folds', type: 'number', default: 5, description: 'cross-validation folds (stratified, seeded)' }],
     cost: { tier: 'expensive', scaling: 'folds × grid × iterations × N·D·C' },
   },
 ];

@@ -732,25 +732,19 @@ export interface LogisticCvOptions {
 }
 
 /**
- * Choose λ by stratified k-fold cross-validation on `rows` (accuracy on the held-out fold; each fold's standardisation
- * from its own training rows), then fit on all of `rows` at the chosen λ, warm-started from the mean of the folds'
- * solutions at that λ. A one-value grid skips the cross-validation.
+ * Pooled held-out accuracy of stratified k-fold cross-validation on `rows` for every λ of the grid (each fold's
+ * standardisation from its own training rows; the grid walked from strong to weak regularisation with warm
+ * starts), and the folds' fits.
  */
-export async function crossValidatedLogistic(
+export async function crossValidatedAccuracy(
   data: HeadData,
   y: ArrayLike<number>,
-  opts: LogisticCvOptions = {},
-): Promise<{ fit: LogisticFit; cv: CrossValidation }> {
-  const grid = [...(opts.lambdas ?? DEFAULT_LAMBDAS)];
-  if (grid.length === 0) throw new Error('logistic head: empty λ grid');
-  grid.forEach(checkLambda);
+  grid: readonly number[],
+  opts: Omit<LogisticCvOptions, 'lambdas'> = {},
+): Promise<{ accuracy: number[]; perFold: LogisticFit[][] }> {
   const k = opts.folds ?? 5;
   const rows = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
   const ry = Int32Array.from(rows, (r) => y[r]);
-  if (grid.length === 1) {
-    const fit = await fitLogistic(data, y, { lambda: grid[0], rows, tol: opts.tol, ftol: opts.ftol, maxIter: opts.maxIter });
-    return { fit, cv: { grid, accuracy: [], best: grid[0], folds: 0 } };
-  }
   const fold = stratifiedFolds(ry, k, opts.seed ?? 0);
   const hits = new Float64Array(grid.length);
   const perFold: LogisticFit[][] = [];
@@ -764,7 +758,29 @@ export async function crossValidatedLogistic(
       for (let i = 0; i < test.length; i++) if (pred[i] === y[test[i]]) hits[g]++;
     }
   }
-  const acc = Array.from(hits, (h) => h / rows.length);
+  return { accuracy: Array.from(hits, (h) => h / rows.length), perFold };
+}
+
+/**
+ * Choose λ by stratified k-fold cross-validation on `rows` (crossValidatedAccuracy), then fit on all of `rows` at
+ * the chosen λ, warm-started from the mean of the folds' solutions at that λ. A one-value grid skips the
+ * cross-validation.
+ */
+export async function crossValidatedLogistic(
+  data: HeadData,
+  y: ArrayLike<number>,
+  opts: LogisticCvOptions = {},
+): Promise<{ fit: LogisticFit; cv: CrossValidation }> {
+  const grid = [...(opts.lambdas ?? DEFAULT_LAMBDAS)];
+  if (grid.length === 0) throw new Error('logistic head: empty λ grid');
+  grid.forEach(checkLambda);
+  const k = opts.folds ?? 5;
+  const rows = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
+  if (grid.length === 1) {
+    const fit = await fitLogistic(data, y, { lambda: grid[0], rows, tol: opts.tol, ftol: opts.ftol, maxIter: opts.maxIter });
+    return { fit, cv: { grid, accuracy: [], best: grid[0], folds: 0 } };
+  }
+  const { accuracy: acc, perFold } = await crossValidatedAccuracy(data, y, grid, { ...opts, folds: k, rows });
   const best = choose(grid, acc);
   const gi = grid.indexOf(best);
   // Warm start: the folds' solutions at the chosen λ, averaged over the folds that saw every class.
