@@ -21,6 +21,14 @@ export interface HarnessRow {
   error?: string;
 }
 
+/**
+ * A predicted matrix read as "larger = more similar": a catalogued distance (its measure id says so: Procrustes, shape
+ * metrics, Fisher distances) is negated, anything else is returned as is. Rank-based evaluation then needs no sign.
+ */
+export function asSimilarity(m: LabelledMatrix): LabelledMatrix {
+  return isDistance(m.measure) ? { ...m, matrix: { ...m.matrix, data: m.matrix.data.map((v) => -v) } } : m;
+}
+
 export interface HarnessOptions extends EvaluateOptions, Omit<SimilarityOptions, 'onProgress'> {
   /** Called after each measure: (done, total, measure id). */
   onMeasure?: (done: number, total: number, measure: string) => void;
@@ -56,8 +64,7 @@ export async function evaluateMeasures(
       continue;
     }
     const ms = performance.now() - t0;
-    // A distance (smaller = more similar; the catalogue decides) is negated so every prediction reads "larger = better".
-    if (isDistance(ids[i])) sim = { ...sim, matrix: { ...sim.matrix, data: sim.matrix.data.map((v) => -v) } };
+    sim = asSimilarity(sim);
     // Label mismatches between the set and the truth are the same for every measure: let them stop the run.
     last = evaluatePrediction(sim, truth, opts);
     rows.push({ measure: ids[i], mean: last.mean, per_target: last.per_target, ms });

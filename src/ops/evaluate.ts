@@ -11,7 +11,7 @@ import {
   type EvaluationResult,
   type UnmatchedLabels,
 } from '../evaluate/evaluate.js';
-import { evaluateMeasures as harness } from '../evaluate/harness.js';
+import { asSimilarity, evaluateMeasures as harness } from '../evaluate/harness.js';
 import type { FeatureSet } from '../features/types.js';
 import { readLabelledMatrix } from '../io/labelledMatrix.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
@@ -19,9 +19,9 @@ import { catalogueEntry } from '../measures/catalogue.js';
 
 export { EVAL_METRICS, describeUnmatched, type EvalMetric, type EvaluateOptions, type EvaluationResult, type UnmatchedLabels };
 
-/** Score a predicted matrix (rows = sources, cols = targets) against the truth. */
+/** Score a predicted matrix (rows = sources, cols = targets) against the truth; a catalogued distance is read smaller = better. */
 export function evaluateMatrix(predicted: LabelledMatrix, truth: LabelledMatrix, opts: EvaluateOptions = {}): EvaluationResult {
-  return evaluatePrediction(predicted, truth, opts);
+  return evaluatePrediction(asSimilarity(predicted), truth, opts);
 }
 
 /** The same from files (labelled JSON, CSV, .npy with labels, Taskonomy result dicts). */
@@ -29,7 +29,7 @@ export async function evaluateFiles(predictedPath: string, truthPath: string, op
   const { labels, ...rest } = opts;
   const predicted = await readLabelledMatrix(predictedPath, { labels });
   const truth = await readLabelledMatrix(truthPath);
-  return evaluatePrediction(predicted, truth, rest);
+  return evaluatePrediction(asSimilarity(predicted), truth, rest);
 }
 
 /** Every measure of the list on the feature set, each scored against the truth. */
