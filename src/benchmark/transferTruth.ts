@@ -176,6 +176,42 @@ async function readCached(file: string): Promise<TruthRecord | undefined> {
   }
 }
 
+/** What one head measurement yields before it becomes a record: test predictions, the CV, solver details. */
+interface HeadOutcome {
+  pred: ArrayLike<number>;
+  cv: { best: number; grid: number[]; accuracy: number[]; folds: number };
+  details: TruthRecord['details'];
+}
+
+async function logisticHead(data: HeadData, input: TruthInput, c: LogisticHeadConfig, engine: GemmEngine): Promise<HeadOutcome> {
+  const { fit, cv } = await crossValidatedLogistic(data, input.labels.train, {
+    lambdas: c.lambdas,
+    folds: c.folds,
+    seed: c.seed,
+    tol: c.tol,
+    maxIter: c.maxIter,
+  });
+  const pred = await predictLogistic(fit, input.features.test, engine);
+  return { pred, cv, details: { iterations: fit.iterations, converged: fit.converged, gradient: fit.gradient, loss: fit.loss } };
+}
+
+async function mlpHead(data: HeadData, input: TruthInput, c: MlpHeadConfig, engine: GemmEngine): Promise<HeadOutcome> {
+  const { fit, cv } = await crossValidatedMlp(data, input.labels.train, {
+    weightDecays: c.weightDecays,
+    folds: c.folds,
+    seed: c.seed,
+    hidden: c.hidden,
+    learningRate: c.learningRate,
+    batchSize: c.batchSize,
+    maxEpochs: c.maxEpochs,
+    patience: c.patience,
+    validation: c.validation,
+    precision: c.precision,
+  });
+  const pred = await predictMlp(fit, input.features.test, engine, c.precision);
+  return { pred, cv, details: { epochs: fit.epochs, bestEpoch: fit.bestEpoch, validationLoss: fit.validationLoss } };
+}
+
 /** One measurement, from the cache when it is there. */
 export async function groundTruth(input: TruthInput, head: HeadKind, opts: GroundTruthOptions = {}): Promise<TruthRecord> {
   checkInput(input);
@@ -189,59 +225,22 @@ export async function groundTruth(input: TruthInput, head: HeadKind, opts: Groun
   const engine = opts.engine ?? opts.data?.engine ?? (await getGemmEngine());
   const data = opts.data ?? (await headData(input.features.train, engine));
   if (data.n !== input.features.train.rows || data.d !== input.features.train.cols) throw new Error(`${input.source}: prepared data do not match the features`);
-  let record: Omit<TruthRecord, 'ms' | 'cached' | 'key'>;
-  const base = {
+  const { pred, cv, details } =
+    head === 'logistic' ? await logisticHead(data, input, config as LogisticHeadConfig, engine) : await mlpHead(data, input, config as MlpHeadConfig, engine);
+  const record: Omit<TruthRecord, 'ms' | 'cached' | 'key'> = {
     source: input.source,
     target: input.target,
     head,
     trainImages: input.features.train.rows,
     testImages: input.features.test.rows,
     dims: input.features.train.cols,
+    accuracy: accuracy(pred, input.labels.test),
+    chosen: cv.best,
+    grid: cv.grid,
+    cvAccuracy: cv.accuracy,
+    folds: cv.folds,
+    details,
   };
-  if (head === 'logistic') {
-    const c = config as LogisticHeadConfig;
-    const { fit, cv } = await crossValidatedLogistic(data, input.labels.train, {
-      lambdas: c.lambdas,
-      folds: c.folds,
-      seed: c.seed,
-      tol: c.tol,
-      maxIter: c.maxIter,
-    });
-    const pred = await predictLogistic(fit, input.features.test, engine);
-    record = {
-      ...base,
-      accuracy: accuracy(pred, input.labels.test),
-      chosen: cv.best,
-      grid: cv.grid,
-      cvAccuracy: cv.accuracy,
-      folds: cv.folds,
-      details: { iterations: fit.iterations, converged: fit.converged, gradient: fit.gradient, loss: fit.loss },
-    };
-  } else {
-    const c = config as MlpHeadConfig;
-    const { fit, cv } = await crossValidatedMlp(data, input.labels.train, {
-      weightDecays: c.weightDecays,
-      folds: c.folds,
-      seed: c.seed,
-      hidden: c.hidden,
-      learningRate: c.learningRate,
-      batchSize: c.batchSize,
-      maxEpochs: c.maxEpochs,
-      patience: c.patience,
-      validation: c.validation,
-      precision: c.precision,
-    });
-    const pred = await predictMlp(fit, input.features.test, engine, c.precision);
-    record = {
-      ...base,
-      accuracy: accuracy(pred, input.labels.test),
-      chosen: cv.best,
-      grid: cv.grid,
-      cvAccuracy: cv.accuracy,
-      folds: cv.folds,
-      details: { epochs: fit.epochs, bestEpoch: fit.bestEpoch, validationLoss: fit.validationLoss },
-    };
-  }
   const out: TruthRecord = { ...record, ms: performance.now() - t0, cached: false, key };
   await mkdir(dir, { recursive: true });
   await writeFileAtomic(file, `${JSON.stringify(out, null, 1)}\n`);
