@@ -1,9 +1,11 @@
 /**
  * The `taskmap` command: a thin shell over the library. Each subcommand lives in ./commands/<name>.ts and
  * exports `register(program)`; actions throw on failure and main() turns that into one clear line + exit 1.
+ * Only the module of the command being run is loaded (see ./commands/index.ts); the others appear as stubs that
+ * carry what the top-level help lists.
  */
-import { Command, CommanderError } from 'commander';
-import { commands } from './commands/index.js';
+import { Command, CommanderError, Help } from 'commander';
+import { COMMANDS, type ListedCommand } from './commands/index.js';
 import { refuseOutputsOverInputs } from './outputs.js';
 import { setMaxMemory } from '../io/limits.js';
 
@@ -20,8 +22,50 @@ function printWarningsAsTaskmap(): void {
   process.on('warning', (w) => process.stderr.write(`taskmap: warning: ${w.message}\n`));
 }
 
-export async function main(argv: string[]): Promise<number> {
-  printWarningsAsTaskmap();
+/** Global options that take a value: the scan for the command name skips their argument. */
+const GLOBAL_VALUE_OPTIONS = new Set(['--max-memory']);
+
+/**
+ * The top-level command argv runs (the `help <command>` form included), found the way commander will find it:
+ * the first operand after the global options. Undefined when there is none (top-level help, version, errors).
+ */
+export function invokedCommand(argv: readonly string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return args[i + 1];
+    if (GLOBAL_VALUE_OPTIONS.has(a)) i++;
+    else if (a === '-h' || a === '--help' || a === '-V' || a === '--version') return undefined;
+    else if (!a.startsWith('-')) return a === 'help' ? args[i + 1] : a;
+  }
+  return undefined;
+}
+
+/** Thrown by a stub when commander dispatched to a command the argv scan did not recognise: main() then loads all. */
+class StubReached extends Error {}
+
+/** Usage terms of the stubs, for the top-level help (a stub declares no options or arguments of its own). */
+const stubTerms = new WeakMap<Command, string>();
+
+function addStub(program: Command, c: ListedCommand): void {
+  const stub = program
+    .command(c.name)
+    .summary(c.summary)
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .action(() => {
+      throw new StubReached(c.name);
+    });
+  stubTerms.set(stub, c.term);
+}
+
+/**
+ * The program with the module of `command` loaded and every other command as a stub; `'all'` loads every module
+ * (what a stub falls back to, and what the tests compare the stubs with).
+ */
+export async function buildProgram(command: string | undefined): Promise<Command> {
   const program = new Command('taskmap')
     .description(
       'Map the space of tasks learned by pre-trained networks: representation similarity (RSA, DDS, CKA), ' +
@@ -41,18 +85,34 @@ export async function main(argv: string[]): Promise<number> {
     )
     .exitOverride()
     // Descriptions are written with source-code line breaks; re-flow them so the terminal width decides.
-    .configureHelp({ commandDescription: (cmd) => reflow(cmd.description()) });
+    .configureHelp({
+      commandDescription: (cmd) => reflow(cmd.description()),
+      subcommandTerm: (cmd) => stubTerms.get(cmd) ?? new Help().subcommandTerm(cmd),
+    });
   program.option(
     '--max-memory <size>',
     'memory budget for reading and computing (e.g. 512M, 16G; default: the smaller of 4G and half the RAM, or TASKMAP_MAX_MEMORY)',
   );
-  for (const register of commands) register(program);
+  for (const m of COMMANDS) {
+    if (command === 'all' || m.listed.some((c) => c.name === command)) for (const register of await m.load()) register(program);
+    else for (const c of m.listed) addStub(program, c);
+  }
   // Set on every run (undefined restores the default), so one main() call's option never leaks into the next.
   program.hook('preAction', () => setMaxMemory(program.opts<{ maxMemory?: string }>().maxMemory));
   // Before any command computes or writes anything: its outputs must not replace its inputs.
   program.hook('preAction', (_program, action) => refuseOutputsOverInputs(action));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  printWarningsAsTaskmap();
   try {
-    await program.parseAsync(argv);
+    try {
+      await (await buildProgram(invokedCommand(argv))).parseAsync(argv);
+    } catch (err) {
+      if (!(err instanceof StubReached)) throw err;
+      await (await buildProgram('all')).parseAsync(argv);
+    }
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -9,7 +9,6 @@
  * (integers and IEEE floats, little-endian) become arrays; strings are read only as labels, and compound,
  * enum, reference, variable-length and opaque types are refused with a message naming the dataset.
  */
-import * as h5wasm from 'h5wasm';
 import type { Dataset, Group, File as H5File, Metadata } from 'h5wasm';
 import { displayPath, readInputFile } from './input.js';
 import { checkAllocation, checkCount, excerpt } from './limits.js';
@@ -44,9 +43,22 @@ export function isHdf5(bytes: Uint8Array): boolean {
 
 let counter = 0;
 
+type H5wasm = typeof import('h5wasm');
+let h5wasmModule: Promise<H5wasm> | undefined;
+
+/** h5wasm, loaded on first use: its WASM start-up (~0.15 s) is not paid by commands that never read HDF5. */
+function loadH5wasm(): Promise<H5wasm> {
+  h5wasmModule ??= import('h5wasm').catch((e: unknown) => {
+    h5wasmModule = undefined;
+    throw e;
+  });
+  return h5wasmModule;
+}
+
 /** An open HDF5 file; `close` releases it (always call it, in a finally). */
 export class Hdf5File {
   private constructor(
+    private readonly h5wasm: H5wasm,
     private readonly file: H5File,
     private readonly memPath: string,
     /** The file as shown in messages. */
@@ -65,6 +77,7 @@ export class Hdf5File {
     if (!isHdf5(bytes)) throw new Error(`${name}: not an HDF5 file (no HDF5 signature); expected a file written by h5py / HDF5`);
     // The WASM heap takes a copy of the file.
     checkAllocation(`loading this ${bytes.length.toLocaleString('en-US')}-byte HDF5 file into the HDF5 library`, bytes.length, name);
+    const h5wasm = await loadH5wasm();
     const { FS } = await h5wasm.ready;
     const memPath = `/taskmap-${process.pid}-${++counter}.h5`;
     FS.writeFile(memPath, bytes);
@@ -75,14 +88,14 @@ export class Hdf5File {
       FS.unlink(memPath);
       throw new Error(`${name}: not a readable HDF5 file (${(e as Error).message})`, { cause: e });
     }
-    return new Hdf5File(file, memPath, name);
+    return new Hdf5File(h5wasm, file, memPath, name);
   }
 
   close(): void {
     try {
       this.file.close();
     } finally {
-      void h5wasm.ready.then(({ FS }) => FS.unlink(this.memPath));
+      void this.h5wasm.ready.then(({ FS }) => FS.unlink(this.memPath));
     }
   }
 
@@ -94,7 +107,7 @@ export class Hdf5File {
   /** The dataset or group at `path`, or undefined (links to elsewhere count as absent). */
   get(path: string): Dataset | Group | undefined {
     const e = this.file.get(path);
-    return e instanceof h5wasm.Dataset || e instanceof h5wasm.Group ? e : undefined;
+    return e instanceof this.h5wasm.Dataset || e instanceof this.h5wasm.Group ? e : undefined;
   }
 
   /**
@@ -109,8 +122,8 @@ export class Hdf5File {
         checkCount('objects in the file', ++seen, MAX_HDF5_OBJECTS, 'split the file', this.name);
         const e = g.get(key);
         const path = prefix ? `${prefix}/${key}` : key;
-        if (e instanceof h5wasm.Group) walk(e, path);
-        else if (e instanceof h5wasm.Dataset) out.push({ path, dataset: e });
+        if (e instanceof this.h5wasm.Group) walk(e, path);
+        else if (e instanceof this.h5wasm.Dataset) out.push({ path, dataset: e });
       }
     };
     walk(group, group === this.file ? '' : group.path.replace(/^\//, ''));
@@ -162,7 +175,7 @@ export class Hdf5File {
   /** A string or number attribute of `path` ('' or '/' = the root), or undefined when absent or of another type. */
   attribute(path: string, key: string): string | number | undefined {
     const e = path === '' || path === '/' ? this.file : this.file.get(path);
-    if (!(e instanceof h5wasm.Group || e instanceof h5wasm.Dataset)) return undefined;
+    if (!(e instanceof this.h5wasm.Group || e instanceof this.h5wasm.Dataset)) return undefined;
     const attrs = e.attrs as Record<string, { metadata: Metadata; value: unknown } | undefined>;
     const a = attrs[key];
     if (!a) return undefined;
@@ -176,7 +189,7 @@ export class Hdf5File {
 
   private datasetAt(path: string): Dataset {
     const e = this.file.get(path);
-    if (!(e instanceof h5wasm.Dataset)) throw new Error(`${this.name}: no dataset ${excerpt(path)}`);
+    if (!(e instanceof this.h5wasm.Dataset)) throw new Error(`${this.name}: no dataset ${excerpt(path)}`);
     return e;
   }
 }

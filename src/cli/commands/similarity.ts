@@ -3,9 +3,7 @@ import { readImagesList } from '../../features/imageIdentity.js';
 import { writeLabelledMatrix } from '../../io/labelledMatrix.js';
 import { getGemmEngine, type EngineKind } from '../../linalg/gemm.js';
 import { canonicalId, entriesFor, findEntry, idSyntax } from '../../measures/catalogue.js';
-import { fisherMatrix } from '../../ops/fisher.js';
 import { PRECISIONS, similarityOfPath, type Precision } from '../../ops/similarity.js';
-import { similarityQueued } from '../../queue/similarity.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
 import { addProbeOptions, probeTrainConfig, type ProbeOptions } from '../options.js';
 import { progressBar } from '../progress.js';
@@ -55,6 +53,8 @@ async function taskDistances(dir: string, measure: string, o: SimilarityOptions)
   const config = await probeTrainConfig(o);
   const t0 = performance.now();
   const bar = progressBar('fisher');
+  // Loaded here, not at start-up: the Fisher measures train probe networks on TF.js.
+  const { fisherMatrix } = await import('../../ops/fisher.js');
   let r;
   try {
     r = await fisherMatrix(dir, measure, config, {
@@ -86,6 +86,8 @@ async function queuedSimilarity(featureset: string, measure: string, o: Similari
   const format = o.out ? outputFormat(o) : undefined;
   const bar = progressBar(measure);
   const t0 = performance.now();
+  // Loaded here, not at start-up: the queue client (bullmq, Redis) is only for --queue.
+  const { similarityQueued } = await import('../../queue/similarity.js');
   const r = await similarityQueued(featureset, measure, {
     queue: o.queue!,
     work: o.work,
