@@ -276,6 +276,41 @@ export function kendallTauB(x: ArrayLike<number>, y: ArrayLike<number>): number 
   return weightedTauCore(lexSort(x, y), null, false);
 }
 
+/**
+ * Kendall's τ-a (rsatoolbox `tau-a`): (n_c − n_d) / (n(n−1)/2). A pair tied in x or in y counts as neither
+ * concordant nor discordant, and — unlike τ-b — the denominator is every pair, so ties pull τ-a towards 0 and a
+ * vector compared with itself scores 1 only when it has no ties. A constant input gives 0 (every pair tied),
+ * not NaN. NaN for fewer than 2 values or a NaN value. O(n log n).
+ */
+export function kendallTauA(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const n = checkLengths(x, y, 'kendallTauA');
+  if (n < 2 || hasNaN(x) || hasNaN(y)) return Number.NaN;
+  const lex = lexSort(x, y);
+  // Unit weights: every tied-pair weight below is a pair count, exact in float64 up to n ≈ 1.3e8.
+  const joint = tiedPairWeight(lex.xs, lex.ys, null, false);
+  const xTies = tiedPairWeight(lex.xs, null, null, false);
+  const discordant = weightedInversions(lex.ys, null, false);
+  const yTies = tiedPairWeight(lex.ys, null, null, false);
+  const total = (n * (n - 1)) / 2;
+  return clip1((total - xTies - yTies + joint - 2 * discordant) / total);
+}
+
+/**
+ * Spearman's ρ-a (rsatoolbox `rho-a`): 12 Σ (r_i − r̄)(s_i − s̄) / (n³ − n) on average ranks — Spearman without the
+ * tie correction of its denominator, which is the variance of untied ranks. With ties |ρ-a| < 1 even for a vector
+ * compared with itself; a constant input gives 0, not NaN. NaN for fewer than 2 values or a NaN value.
+ */
+export function spearmanRhoA(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const n = checkLengths(x, y, 'spearmanRhoA');
+  if (n < 2 || hasNaN(x) || hasNaN(y)) return Number.NaN;
+  const rx = rankData(x);
+  const ry = rankData(y);
+  const mid = (n + 1) / 2;
+  let s = 0;
+  for (let i = 0; i < n; i++) s += (rx[i] - mid) * (ry[i] - mid);
+  return clip1((12 * s) / (n * (n * n - 1)));
+}
+
 export interface WeightedTauOptions {
   /** Pair weight = sum (true, default) or product (false) of the two element weights. */
   additive?: boolean;

@@ -51,8 +51,12 @@ export function centerMatrix(k: Matrix, centering: Centering, label = 'matrix', 
   return { rows: n, cols: n, data: out };
 }
 
-/** A matrix reduced to what its comparator needs. */
-export type Prepared = { kind: 'unit'; vector: Float64Array } | { kind: 'kendall'; triangle: Float64Array };
+/**
+ * A matrix reduced to what its comparator needs: a vector whose dot products are the similarities (`unit`: unit
+ * length for the normalised comparators; rdmComparators.ts's ρ-a uses a fixed scale instead), or the raw triangle
+ * for the Kendall coefficients, which have no product form (τ-b here, τ-a in rdmComparators.ts).
+ */
+export type Prepared = { kind: 'unit'; vector: Float64Array } | { kind: 'kendall'; triangle: Float64Array } | { kind: 'tau-a'; triangle: Float64Array };
 
 /**
  * Values this small relative to the matrix they came from are rounding noise, not variance: centring a constant

@@ -4,6 +4,7 @@
  */
 import type { Matrix } from '../linalg/dense.js';
 import { checkAllocation } from '../io/limits.js';
+import { euclideanDistances, squaredEuclideanDistances } from '../linalg/distances.js';
 import { gram, type GemmOptions } from '../linalg/gemm.js';
 
 export const KERNELS = ['linear', 'rbf', 'lap', 'pearson', 'euclidean', 'cosine'] as const;
@@ -149,10 +150,9 @@ export async function kernelMatrix(x: FeatureMatrix, kernel: KernelName, opts: K
     case 'cosine':
       return oneMinus(await gram(asMatrix(rowNormalized(x)), opts), false);
     case 'euclidean': {
-      const s = squaredDistancesFromGram(await gram(asMatrix(x.data), opts));
-      for (let i = 0; i < s.length; i++) s[i] = Math.sqrt(Math.max(0, s[i]));
-      for (let i = 0; i < n; i++) s[i * n + i] = 0;
-      return { rows: n, cols: n, data: s };
+      // Exact ties survive (src/linalg/distances.ts): rank comparators see every ulp.
+      const d = await euclideanDistances(asMatrix(x.data), { ...opts, label: x.label });
+      return { rows: n, cols: n, data: d.data };
     }
     default:
       throw new Error(`unknown kernel "${kernel as string}" (use ${KERNELS.join(', ')})`);
@@ -174,9 +174,8 @@ export async function rdmMatrix(x: FeatureMatrix, distance: RdmDistance, opts: G
       d = await kernelMatrix(x, 'euclidean', opts);
       break;
     case 'sqeuclidean': {
-      const s = squaredDistancesFromGram(await gram({ rows: x.n, cols: x.p, data: x.data }, opts));
-      for (let i = 0; i < s.length; i++) s[i] = Math.max(0, s[i]);
-      d = { rows: x.n, cols: x.n, data: s };
+      const s = await squaredEuclideanDistances({ rows: x.n, cols: x.p, data: x.data }, { ...opts, label: x.label });
+      d = { rows: x.n, cols: x.n, data: s.data };
       break;
     }
     default:

@@ -129,7 +129,7 @@ export type SimilarityPreparePayload = z.infer<typeof similarityPrepareSchema>;
 /** The sidecar of a prepared vector (its commit marker): what the coordinator checks across members. */
 export interface PreparedInfo {
   label: string;
-  kind: 'unit' | 'kendall';
+  kind: 'unit' | 'kendall' | 'tau-a';
   length: number;
   n: number;
   /** sha256 over the member's image ids, or null when it carries none. */
@@ -144,7 +144,7 @@ export const similarityBlockSchema = z.strictObject({
   work: absPath,
   run: hex64,
   block: z.string().regex(/^\d{1,6}-\d{1,6}$/),
-  kind: z.enum(['unit', 'kendall']),
+  kind: z.enum(['unit', 'kendall', 'tau-a']),
   rows: z.array(hex64).min(1).max(4096),
   cols: z.array(hex64).min(1).max(4096),
   engine,

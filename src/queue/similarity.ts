@@ -20,12 +20,12 @@ import { featureFolderLabels, loadFeatureSet } from '../features/featureSet.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { pathInside } from '../io/paths.js';
-import { kendallTauB } from '../linalg/correlation.js';
 import { zeros } from '../linalg/dense.js';
 import { getGemmEngine, type EngineKind, type Precision } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { catalogueEntry } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure, parseMeasure, pipelineOf, type MeasureInfo } from '../measures/registry.js';
+import { preparedKind, triangleCorrelation } from '../measures/rdmComparators.js';
 import { prepareRepresentation } from '../measures/similarity.js';
 import { connectQueue, parseQueueUrl, redact } from './connection.js';
 import { follow, followDefaults, type Tracked } from './follow.js';
@@ -124,7 +124,7 @@ export async function similarityQueued(featureSet: string, measure: string, opts
   });
   const work = resolvePath(opts.work ?? join(st.isDirectory() ? path : dirname(path), '.taskmap-work'));
   const members = await planMembers(path, st.isDirectory(), id, precision, opts.order);
-  const kind = pipelineOf(parseMeasure(id)).compare === 'kendall' ? 'kendall' : 'unit';
+  const kind = preparedKind(pipelineOf(parseMeasure(id)).compare);
   const target = parseQueueUrl(opts.queue);
   const queue: Queue = await connectQueue(target);
   const reused = { prepared: 0, blocks: 0 };
@@ -337,9 +337,10 @@ export async function runSimilarityBlock(data: unknown, roots: Roots): Promise<{
   const m = rows[0].length;
   if ([...rows, ...cols].some((v) => v.length !== m)) throw new Error(`block ${p.block}: prepared vectors of different lengths`);
   let result: Float64Array;
-  if (p.kind === 'kendall') {
+  if (p.kind !== 'unit') {
+    const correlation = triangleCorrelation(p.kind);
     result = new Float64Array(rows.length * cols.length);
-    for (let i = 0; i < rows.length; i++) for (let j = 0; j < cols.length; j++) result[i * cols.length + j] = kendallTauB(rows[i], cols[j]);
+    for (let i = 0; i < rows.length; i++) for (let j = 0; j < cols.length; j++) result[i * cols.length + j] = correlation(rows[i], cols[j]);
   } else {
     const stack = (vs: Float64Array[]) => {
       const s = new Float64Array(vs.length * m);

@@ -1,0 +1,348 @@
+/**
+ * Neighbourhood measures (docs/measures.md#neighbourhood-measures): how far two representations agree on which
+ * images are close to which. Each model is prepared once — one n×n cosine-similarity Gram matrix on the GEMM engine,
+ * from which the k nearest other images of every image are read — and a pair is then compared in O(n·k) (second-order
+ * cosine: O(n·k) reads of the stored n×n matrices).
+ *
+ * Conventions, shared by every measure here:
+ * - neighbours by cosine similarity of the raw feature rows (ReSi's `inner="cosine"`, platonic-rep's L2-normalised
+ *   features); the image itself is never its own neighbour, whatever the similarities say (ReSi asks scikit-learn for
+ *   k + 1 neighbours and drops the first, which is wrong when an image has duplicates);
+ * - ties: among equally similar images the lower index comes first. Exactly duplicated images (after normalising
+ *   rows) are given exactly equal similarities, so their ties are real ties; similarities that differ only by
+ *   rounding are not ties;
+ * - an image whose features are all zero has no cosine similarity: an error naming it.
+ */
+import { firstNonFinite, type Matrix } from '../linalg/dense.js';
+import { duplicateRows } from '../linalg/distances.js';
+import { gram, type GemmOptions } from '../linalg/gemm.js';
+import { argsortDescending } from '../linalg/ranks.js';
+
+/** The neighbourhood size used when none is given (ReSi's and platonic-rep's default). */
+export const DEFAULT_K = 10;
+
+/** Up to this k, neighbours are picked by insertion into a sorted list; above it, by sorting each row. */
+const INSERTION_K = 32;
+
+/** One model's neighbour lists. */
+export interface NeighbourLists {
+  label: string;
+  n: number;
+  k: number;
+  /** n×k row-major: row i holds the k nearest other images of image i, nearest first (ties: lower index first). */
+  index: Int32Array;
+}
+
+/** Neighbour lists plus the cosine similarity of each image to each of its neighbours (CKNNA's kernel values). */
+export interface KernelNeighbours extends NeighbourLists {
+  /** n×k: value[i·k + t] = cos(x_i, x_index[i·k+t]). */
+  value: Float64Array;
+  /** HSIC of the model's k-NN-masked kernel with itself (the CKNNA normaliser). */
+  selfHsic: number;
+}
+
+/** Neighbour lists plus the whole n×n cosine-similarity matrix (second-order cosine needs distances to any image). */
+export interface SimilarityNeighbours extends NeighbourLists {
+  similarity: Float64Array;
+}
+
+function checkK(k: number, n: number, label: string, min = 1): void {
+  if (!Number.isInteger(k) || k < min) throw new Error(`${label}: k must be a whole number ≥ ${min}, got ${k}`);
+  if (k > n - 1) {
+    throw new Error(`${label}: k = ${k} neighbours need at least ${k + 1} images, got ${n} (lower k)`);
+  }
+}
+
+/**
+ * Cosine similarities between the rows of x (n×n, exactly symmetric, diagonal 1, clipped to [−1, 1]); rows that are
+ * equal after normalisation get exactly equal similarities and similarity 1 with each other.
+ */
+export async function cosineSimilarityMatrix(x: Matrix, label: string, opts: GemmOptions = {}): Promise<Matrix> {
+  const { rows: n, cols: p, data } = x;
+  const bad = firstNonFinite(data);
+  if (bad >= 0) {
+    throw new Error(`${label}: feature ${bad % p} of image ${Math.floor(bad / p)} is ${data[bad]}; cosine similarity needs finite features`);
+  }
+  const y = new Float64Array(n * p);
+  for (let i = 0; i < n; i++) {
+    let m = 0;
+    for (let j = 0; j < p; j++) m = Math.max(m, Math.abs(data[i * p + j]));
+    if (m === 0) {
+      throw new Error(`${label}: image ${i} has all-zero features, so its cosine similarity to other images is undefined (drop that image from every model)`);
+    }
+    // Scale by the largest entry first so that the sum of squares cannot overflow or underflow.
+    let ss = 0;
+    for (let j = 0; j < p; j++) ss += (data[i * p + j] / m) ** 2;
+    const norm = Math.sqrt(ss);
+    for (let j = 0; j < p; j++) y[i * p + j] = data[i * p + j] / m / norm;
+  }
+  const yMatrix: Matrix = { rows: n, cols: p, data: y };
+  // Float64 whatever the run's precision: the neighbour order is decided by these values.
+  const g = await gram(yMatrix, { engine: opts.engine, precision: 'float64' });
+  const s = g.data;
+  const first = duplicateRows(yMatrix);
+  const hasDuplicates = first.some((r, i) => r !== i);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const a = hasDuplicates ? first[i] : i;
+      const b = hasDuplicates ? first[j] : j;
+      s[i * n + j] = a === b ? 1 : Math.min(1, Math.max(-1, s[a * n + b]));
+    }
+  }
+  return g;
+}
+
+/**
+ * The k most similar other images of every image, most similar first; equal similarities in index order. `sim` is
+ * an n×n similarity matrix (larger = closer).
+ */
+export function nearestNeighbours(sim: Matrix, k: number, label: string): Int32Array {
+  const n = sim.rows;
+  checkK(k, n, label);
+  const s = sim.data;
+  const out = new Int32Array(n * k);
+  if (k > INSERTION_K) {
+    for (let i = 0; i < n; i++) {
+      // Stable: equal similarities keep index order. The image itself is skipped, not demoted.
+      const order = argsortDescending(s.subarray(i * n, (i + 1) * n));
+      let t = 0;
+      for (let q = 0; q < n && t < k; q++) if (order[q] !== i) out[i * k + t++] = order[q];
+    }
+    return out;
+  }
+  const vals = new Float64Array(k);
+  const idx = new Int32Array(k);
+  for (let i = 0; i < n; i++) {
+    let count = 0;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const v = s[i * n + j];
+      if (count === k && !(v > vals[k - 1])) continue;
+      // Insert after every kept value ≥ v: an equal value with a lower index stays ahead.
+      let pos = count < k ? count : k - 1;
+      while (pos > 0 && vals[pos - 1] < v) {
+        vals[pos] = vals[pos - 1];
+        idx[pos] = idx[pos - 1];
+        pos--;
+      }
+      vals[pos] = v;
+      idx[pos] = j;
+      if (count < k) count++;
+    }
+    out.set(idx, i * k);
+  }
+  return out;
+}
+
+/** Neighbour lists of one model (mutual k-NN, Jaccard, rank similarity). */
+export async function prepareNeighbours(x: Matrix, k: number, label: string, opts: GemmOptions = {}): Promise<NeighbourLists> {
+  checkK(k, x.rows, label);
+  const sim = await cosineSimilarityMatrix(x, label, opts);
+  return { label, n: x.rows, k, index: nearestNeighbours(sim, k, label) };
+}
+
+/** Neighbour lists and the similarity matrix (second-order cosine). */
+export async function prepareSimilarityNeighbours(x: Matrix, k: number, label: string, opts: GemmOptions = {}): Promise<SimilarityNeighbours> {
+  checkK(k, x.rows, label);
+  const sim = await cosineSimilarityMatrix(x, label, opts);
+  return { label, n: x.rows, k, index: nearestNeighbours(sim, k, label), similarity: sim.data };
+}
+
+function checkPair(a: NeighbourLists, b: NeighbourLists): void {
+  if (a.n !== b.n) throw new Error(`${a.label} has ${a.n} images but ${b.label} has ${b.n}; neighbourhoods compare the same images`);
+  if (a.k !== b.k) throw new Error(`${a.label} has ${a.k} neighbours per image but ${b.label} has ${b.k}`);
+}
+
+/**
+ * Walk the shared neighbours of every image: `visit(i, rankA, rankB)` for each j in both lists (ranks 1-based),
+ * `row(i, shared)` after each image.
+ */
+function forShared(
+  a: NeighbourLists,
+  b: NeighbourLists,
+  visit: ((i: number, rankA: number, rankB: number) => void) | null,
+  row: (i: number, shared: number) => void,
+): void {
+  checkPair(a, b);
+  const { n, k } = a;
+  const stamp = new Int32Array(n).fill(-1);
+  const rankInB = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < k; t++) {
+      const j = b.index[i * k + t];
+      stamp[j] = i;
+      rankInB[j] = t + 1;
+    }
+    let shared = 0;
+    for (let t = 0; t < k; t++) {
+      const j = a.index[i * k + t];
+      if (stamp[j] !== i) continue;
+      shared++;
+      visit?.(i, t + 1, rankInB[j]);
+    }
+    row(i, shared);
+  }
+}
+
+/** Mutual k-NN (platonic-rep `mutual_knn`): the mean over images of |N_A(i) ∩ N_B(i)| / k. */
+export function mutualKnn(a: NeighbourLists, b: NeighbourLists): number {
+  let total = 0;
+  forShared(a, b, null, (_i, shared) => (total += shared));
+  return total / (a.n * a.k);
+}
+
+/** k-NN Jaccard (ReSi `jaccard_similarity`, ALGORITHMS §6): the mean over images of |N_A ∩ N_B| / |N_A ∪ N_B|. */
+export function jaccardKnn(a: NeighbourLists, b: NeighbourLists): number {
+  let total = 0;
+  forShared(a, b, null, (_i, shared) => (total += shared / (2 * a.k - shared)));
+  return total / a.n;
+}
+
+/**
+ * Rank similarity (ReSi `rank_similarity`): for each image, every shared neighbour j scores
+ * 2 / ((1 + |r_A(j) − r_B(j)|)(r_A(j) + r_B(j))) with r the 1-based rank in each list, the sum is divided by
+ * Σ_{t=1}^{s} 1/t (s shared neighbours; the value identical lists reach), and an image with no shared neighbour scores 0.
+ * Mean over images.
+ */
+export function rankSimilarity(a: NeighbourLists, b: NeighbourLists): number {
+  let total = 0;
+  let score = 0;
+  forShared(
+    a,
+    b,
+    (_i, ra, rb) => (score += 2 / ((1 + Math.abs(ra - rb)) * (ra + rb))),
+    (_i, shared) => {
+      if (shared > 0) {
+        let norm = 0;
+        for (let t = 1; t <= shared; t++) norm += 1 / t;
+        total += score / norm;
+      }
+      score = 0;
+    },
+  );
+  return total / a.n;
+}
+
+/**
+ * Second-order cosine similarity (ReSi `second_order_cosine_similarity`): for each image i, over U = N_A(i) ∪ N_B(i),
+ * the cosine between the vectors of cosine distances (1 − cos) from i to U in A and in B; mean over images. An image
+ * whose distances to U are all 0 in one model (it and all of U are duplicates) makes the cosine undefined: an error.
+ */
+export function secondOrderCosine(a: SimilarityNeighbours, b: SimilarityNeighbours): number {
+  checkPair(a, b);
+  const { n, k } = a;
+  const stamp = new Int32Array(n).fill(-1);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    const add = (j: number) => {
+      if (stamp[j] === i) return;
+      stamp[j] = i;
+      const da = 1 - a.similarity[i * n + j];
+      const db = 1 - b.similarity[i * n + j];
+      dot += da * db;
+      na += da * da;
+      nb += db * db;
+    };
+    for (let t = 0; t < k; t++) add(a.index[i * k + t]);
+    for (let t = 0; t < k; t++) add(b.index[i * k + t]);
+    if (na === 0 || nb === 0) {
+      const who = na === 0 ? a.label : b.label;
+      throw new Error(`${who}: image ${i} is at cosine distance 0 from all its neighbours in both lists (duplicates), so its second-order cosine is undefined`);
+    }
+    total += Math.min(1, Math.max(-1, dot / Math.sqrt(na) / Math.sqrt(nb)));
+  }
+  return total / n;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CKNNA (platonic-rep `cknna`, unbiased, not distance-agnostic)
+
+/**
+ * Unbiased HSIC (Song et al. 2012, eq. 5, as platonic-rep's `hsic_unbiased`) of two n×n matrices that are zero
+ * outside a sparse mask: entry (i, j) of the mask carries K_ij = kv[e] and L_ij = lv[e] for e in rowStart[i] ≤ e <
+ * rowStart[i+1] with column col[e]. The masked matrices need not be symmetric (a k-NN graph is not), so the trace
+ * term is Σ_ij K_ij L_ji as the reference writes it.
+ */
+function maskedHsic(n: number, rowStart: Int32Array, col: Int32Array, kv: Float64Array, lv: Float64Array): number {
+  const colSumK = new Float64Array(n);
+  const rowSumL = new Float64Array(n);
+  let sumK = 0;
+  let sumL = 0;
+  let trace = 0;
+  for (let i = 0; i < n; i++) {
+    for (let e = rowStart[i]; e < rowStart[i + 1]; e++) {
+      const j = col[e];
+      sumK += kv[e];
+      sumL += lv[e];
+      colSumK[j] += kv[e];
+      rowSumL[i] += lv[e];
+      // L_ji: is (j, i) in the mask? Rows hold at most k entries, so a scan is cheap.
+      for (let f = rowStart[j]; f < rowStart[j + 1]; f++) {
+        if (col[f] === i) {
+          trace += kv[e] * lv[f];
+          break;
+        }
+      }
+    }
+  }
+  let cross = 0;
+  for (let l = 0; l < n; l++) cross += colSumK[l] * rowSumL[l];
+  return (trace + (sumK * sumL) / ((n - 1) * (n - 2)) - (2 * cross) / (n - 2)) / (n * (n - 3));
+}
+
+/** Neighbour lists, kernel values and the self-HSIC of one model (CKNNA). k ≥ 2 and n ≥ 4. */
+export async function prepareKernelNeighbours(x: Matrix, k: number, label: string, opts: GemmOptions = {}): Promise<KernelNeighbours> {
+  const n = x.rows;
+  checkK(k, n, label, 2);
+  if (n < 4) throw new Error(`${label}: CKNNA's unbiased HSIC needs at least 4 images, got ${n}`);
+  const sim = await cosineSimilarityMatrix(x, label, opts);
+  const index = nearestNeighbours(sim, k, label);
+  const value = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let t = 0; t < k; t++) value[i * k + t] = sim.data[i * n + index[i * k + t]];
+  const rowStart = Int32Array.from({ length: n + 1 }, (_, i) => i * k);
+  const selfHsic = maskedHsic(n, rowStart, index, value, value);
+  if (!(selfHsic > 0)) {
+    throw new Error(
+      `${label}: CKNNA is undefined: the unbiased HSIC of its ${k}-nearest-neighbour kernel with itself is ${selfHsic} (not positive); try a larger k`,
+    );
+  }
+  return { label, n, k, index, value, selfHsic };
+}
+
+/**
+ * CKNNA (Huh et al. 2024, platonic-rep `cknna`): unbiased HSIC of the two cosine kernels, each kept only on the pairs
+ * (i, j) where j is among the k nearest neighbours of i in BOTH models, normalised by each model's HSIC on its own
+ * k-NN mask. platonic-rep adds 1e-6 to the denominator; taskmap does not, so a model scores exactly 1 with itself.
+ */
+export function cknna(a: KernelNeighbours, b: KernelNeighbours): number {
+  checkPair(a, b);
+  const { n, k } = a;
+  const stamp = new Int32Array(n).fill(-1);
+  const valueInB = new Float64Array(n);
+  const rowStart = new Int32Array(n + 1);
+  const col = new Int32Array(n * k);
+  const kv = new Float64Array(n * k);
+  const lv = new Float64Array(n * k);
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    rowStart[i] = e;
+    for (let t = 0; t < k; t++) {
+      const j = b.index[i * k + t];
+      stamp[j] = i;
+      valueInB[j] = b.value[i * k + t];
+    }
+    for (let t = 0; t < k; t++) {
+      const j = a.index[i * k + t];
+      if (stamp[j] !== i) continue;
+      col[e] = j;
+      kv[e] = a.value[i * k + t];
+      lv[e] = valueInB[j];
+      e++;
+    }
+  }
+  rowStart[n] = e;
+  return maskedHsic(n, rowStart, col, kv, lv) / Math.sqrt(a.selfHsic * b.selfHsic);
+}
