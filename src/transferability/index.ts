@@ -27,6 +27,8 @@ const SCORERS: Record<ScoreFamilyId, Scorer> = { logme, leep, nce, nleep, hscore
 /** A memo shared by the scores of one candidate (keys are the scorers' own; values live as long as the memo). */
 export class ScoreMemo {
   private readonly values = new Map<string, Promise<unknown>>();
+  /** Matrices already scanned for NaN/Inf: the scan reads all N·D values, and every score of a candidate needs it. */
+  readonly finite = new WeakSet<object>();
   get<T>(key: string, compute: () => T | Promise<T>): Promise<T> {
     let v = this.values.get(key) as Promise<T> | undefined;
     if (!v) {
@@ -54,8 +56,8 @@ export interface ScoreValue {
 export async function computeScore(id: string, input: ScoreInput, opts: ScoreOptions = {}): Promise<ScoreValue> {
   const config = parseScore(id);
   const family = findScoreFamily(config.family)!;
-  checkScoreInput(family, input);
   const memo = opts.memo ?? new ScoreMemo();
+  checkScoreInput(family, input, memo.finite);
   const ctx: ScoreContext = {
     input,
     params: config.params,

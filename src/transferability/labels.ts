@@ -66,8 +66,11 @@ function checkProbabilities(p: Matrix, what: string): void {
   }
 }
 
-/** The checks every score shares, against the family's requirements. Throws with a message that names `input.name`. */
-export function checkScoreInput(family: ScoreFamily, input: ScoreInput): void {
+/**
+ * The checks every score shares, against the family's requirements. Throws with a message that names `input.name`.
+ * `finite` holds the matrices already scanned for NaN/Inf (a candidate's memo), which are not scanned again.
+ */
+export function checkScoreInput(family: ScoreFamily, input: ScoreInput, finite?: WeakSet<object>): void {
   const name = input.name ?? 'input';
   const n = targetRows(input);
   if (input.target.kind === 'regression' && !family.taskTypes.includes('regression')) {
@@ -76,13 +79,15 @@ export function checkScoreInput(family: ScoreFamily, input: ScoreInput): void {
   if (family.input === 'source-probabilities') {
     if (!input.probabilities) throw new Error(`${family.id}: ${name}: needs the source model's class probabilities on the target images`);
     if (input.probabilities.rows !== n) throw new Error(`${family.id}: ${name}: ${input.probabilities.rows} rows of probabilities but ${n} labels`);
-    checkFinite(input.probabilities, `${family.id}: ${name}`);
+    if (!finite?.has(input.probabilities)) checkFinite(input.probabilities, `${family.id}: ${name}`);
+    finite?.add(input.probabilities);
     checkProbabilities(input.probabilities, `${family.id}: ${name}`);
   } else {
     if (!input.features) throw new Error(`${family.id}: ${name}: needs the candidate's features on the target images`);
     if (input.features.rows !== n) throw new Error(`${family.id}: ${name}: ${input.features.rows} images of features but ${n} labels`);
     if (input.features.cols === 0) throw new Error(`${family.id}: ${name}: the features have no columns`);
-    checkFinite(input.features, `${family.id}: ${name}`);
+    if (!finite?.has(input.features)) checkFinite(input.features, `${family.id}: ${name}`);
+    finite?.add(input.features);
   }
   if (input.target.kind === 'class') {
     const { classes, counts } = input.target;
