@@ -7,26 +7,10 @@
  * sorting, which fails on duplicate images); a tie between classes in the vote goes to the class of the nearest
  * neighbour among the tied classes.
  */
-import { checkAllocation } from '../io/limits.js';
-import { gram } from '../linalg/gemm.js';
-import type { Matrix } from '../linalg/dense.js';
-import { centredFeatures } from './spectral.js';
-import type { ClassTarget, ScoreContext, Scorer } from './types.js';
+import { centredGram } from './spectral.js';
+import type { ClassTarget, Scorer } from './types.js';
 
 const EPS = 2 ** -52;
-
-/**
- * The N×N Gram matrix of the centred features, shared by the scores of a candidate that need all pairwise
- * inner products (kNN's distances, SFDA's dual form). Centring first keeps a large common offset out of the
- * products, where it would cancel catastrophically in ‖a‖² + ‖b‖² − 2a·b.
- */
-export function centredGram(ctx: ScoreContext): Promise<Matrix> {
-  return ctx.memo('gram:centred', async () => {
-    const n = ctx.input.features!.rows;
-    checkAllocation(`the ${n}×${n} Gram matrix of the images`, 8 * n * n, ctx.input.name ?? 'input');
-    return gram((await centredFeatures(ctx)).matrix, { engine: ctx.engine });
-  });
-}
 
 /** Squared distance by explicit differences: equal rows give bit-identical results, which the Gram form does not promise. */
 function squaredDistance(x: Float64Array, d: number, i: number, j: number): number {

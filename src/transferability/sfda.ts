@@ -20,8 +20,7 @@ import { checkAllocation, LimitError } from '../io/limits.js';
 import { gram, type GemmEngine } from '../linalg/gemm.js';
 import { transpose, type Matrix } from '../linalg/dense.js';
 import { solveShifted } from '../linalg/cholesky.js';
-import { centredGram } from './knn.js';
-import { centredFeatures } from './spectral.js';
+import { centredFeatures, centredGram } from './spectral.js';
 import type { ClassTarget, Scorer } from './types.js';
 
 const MIN_SHRINKAGE = 1e-10;

@@ -13,6 +13,7 @@
 import { transpose, type Matrix } from '../linalg/dense.js';
 import { symmetricEigen } from '../linalg/eigen.js';
 import { gram, type GemmEngine } from '../linalg/gemm.js';
+import { checkAllocation } from '../io/limits.js';
 import type { ScoreContext } from './types.js';
 
 export interface Centred {
@@ -73,11 +74,11 @@ export interface Spectrum {
 /** Relative cut-off factor of {@link Spectrum.tolerance}: 2⁻⁴⁸ ≈ 3.6e-15, i.e. 16 ε. */
 const RANK_EPS = 2 ** -48;
 
-/** Eigendecomposition of the smaller Gram side of `x` (see {@link Spectrum}). */
-export async function spectrumOf(x: Matrix, engine: GemmEngine): Promise<Spectrum> {
+/** Eigendecomposition of the smaller Gram side of `x` (see {@link Spectrum}); `dualGram`, when given, is x·xᵀ already formed. */
+export async function spectrumOf(x: Matrix, engine: GemmEngine, dualGram?: Matrix): Promise<Spectrum> {
   const { rows, cols } = x;
   const side = rows >= cols ? 'primal' : 'dual';
-  const g = side === 'primal' ? await gram(transpose(x), { engine }) : await gram(x, { engine });
+  const g = side === 'primal' ? await gram(transpose(x), { engine }) : (dualGram ?? (await gram(x, { engine })));
   const eig = symmetricEigen(g);
   const values = eig.values;
   for (let i = 0; i < values.length; i++) if (!(values[i] > 0)) values[i] = 0;
@@ -125,7 +126,25 @@ export function centredFeatures(ctx: ScoreContext): Promise<Centred> {
 
 /** The smaller-side eigendecomposition of the candidate's raw (`raw`) or centred (`centred`) features, computed once. */
 export function featureSpectrum(ctx: ScoreContext, which: 'raw' | 'centred'): Promise<Spectrum> {
-  return ctx.memo(`spectral:eigen:${which}`, async () => spectrumOf(which === 'raw' ? features(ctx) : (await centredFeatures(ctx)).matrix, ctx.engine));
+  return ctx.memo(`spectral:eigen:${which}`, async () => {
+    if (which === 'raw') return spectrumOf(features(ctx), ctx.engine);
+    const x = (await centredFeatures(ctx)).matrix;
+    // In the dual the decomposed matrix is the centred Gram matrix kNN and SFDA use too: form it once.
+    return spectrumOf(x, ctx.engine, x.rows < x.cols ? await centredGram(ctx) : undefined);
+  });
+}
+
+/**
+ * The N×N Gram matrix of the centred features, shared by the scores of a candidate that need all pairwise
+ * inner products (kNN's distances, SFDA's dual form). Centring first keeps a large common offset out of the
+ * products, where it would cancel catastrophically in ‖a‖² + ‖b‖² − 2a·b.
+ */
+export function centredGram(ctx: ScoreContext): Promise<Matrix> {
+  return ctx.memo('gram:centred', async () => {
+    const n = ctx.input.features!.rows;
+    checkAllocation(`the ${n}×${n} Gram matrix of the images`, 8 * n * n, ctx.input.name ?? 'input');
+    return gram((await centredFeatures(ctx)).matrix, { engine: ctx.engine });
+  });
 }
 
 function features(ctx: ScoreContext): Matrix {
