@@ -30,6 +30,8 @@ export {
   describeMeasure,
   invariancesOf,
   standardMeasureIds,
+  standardPairwiseIds,
+  standardRepresentationIds,
   isPairwise,
   type MeasureConfig,
   type BatchedMeasureConfig,

@@ -10,7 +10,7 @@
  */
 import { byParams } from './pairwise.js';
 import { PAIRWISE_FAMILIES } from './pairwiseFamilies.js';
-import { FAMILIES, invariancesOf, measureId, parseMeasure, standardMeasureIds, type Invariance, type MeasureCost, type ParamSpec } from './registry.js';
+import { FAMILIES, invariancesOf, measureId, parseMeasure, standardRepresentationIds, type Invariance, type MeasureCost, type ParamSpec } from './registry.js';
 import { parseScore, SCORE_FAMILIES, scoreId, standardScoreIds } from './scoreFamilies.js';
 import { parseTaskMeasure, TASK_MEASURES, taskMeasureId } from './taskMeasures.js';
 
@@ -215,7 +215,7 @@ export function isDistance(id: string | undefined): boolean {
 
 /** The named settings worth listing, of one input kind or all. */
 export function standardIds(input?: InputKind): string[] {
-  const ids = [...standardMeasureIds(), ...TASK_MEASURES.map((f) => f.id), ...standardScoreIds()];
+  const ids = [...standardRepresentationIds(), ...TASK_MEASURES.map((f) => f.id), ...standardScoreIds()];
   return input === undefined ? ids : ids.filter((id) => findEntry(id)!.input === input);
 }
 

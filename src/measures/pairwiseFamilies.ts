@@ -4,5 +4,11 @@
  * pairSimilarity.
  */
 import type { PairwiseFamily } from './pairwise.js';
+import { permutationFamily, procrustesFamily, shapeFamily, softMatchFamily } from './procrustes.js';
 
-export const PAIRWISE_FAMILIES: PairwiseFamily[] = [];
+export const PAIRWISE_FAMILIES: PairwiseFamily[] = [
+  procrustesFamily as PairwiseFamily,
+  shapeFamily as PairwiseFamily,
+  permutationFamily as PairwiseFamily,
+  softMatchFamily as PairwiseFamily,
+];

@@ -9,7 +9,7 @@ import { NORMALIZATIONS, type Layout, type Normalization } from './normalize.js'
 import { byParams, type PairwiseFamily, type PairwiseParams, type PairwiseParamValue } from './pairwise.js';
 import { PAIRWISE_FAMILIES } from './pairwiseFamilies.js';
 
-export type Invariance = 'orthogonal' | 'isotropic-scaling' | 'translation' | 'feature-permutation' | 'per-feature-affine';
+export type Invariance = 'orthogonal' | 'isotropic-scaling' | 'translation' | 'feature-permutation' | 'per-feature-affine' | 'invertible-linear';
 
 export const INVARIANCE_DESCRIPTIONS: Record<Invariance, string> = {
   orthogonal: 'X → XQ for any orthogonal Q (rotation / reflection of feature space)',
@@ -17,6 +17,7 @@ export const INVARIANCE_DESCRIPTIONS: Record<Invariance, string> = {
   translation: 'X → X + 1bᵀ (the same offset added to every image)',
   'feature-permutation': 'features reordered',
   'per-feature-affine': 'x_j → a_j x_j + b_j with a_j > 0 for every feature j',
+  'invertible-linear': 'X → XA for any invertible A (any change of basis of feature space)',
 };
 
 export type RsaCompare = 'spearman' | 'pearson' | 'kendall';
@@ -429,14 +430,20 @@ export function describeMeasure(id: string): MeasureInfo {
   };
 }
 
-/**
- * The named settings worth listing: RSA variants, all 42 DDS settings (g = unbiased CKA), the CKA variants, then each
- * pairwise family's standard settings.
- */
+/** The named settings worth listing of the batched families: RSA variants, all 42 DDS settings (g = unbiased CKA), the CKA variants. */
 export function standardMeasureIds(): string[] {
   const ids = ['rsa', ...RDM_DISTANCES.filter((d) => d !== 'correlation').map((d) => `rsa:rdm=${d}`), 'rsa:compare=pearson', 'rsa:compare=kendall'];
   for (const norm of NORMALIZATIONS) for (const kernel of KERNELS) ids.push(`dds:norm=${norm},kernel=${kernel}`);
   ids.push('cka', 'cka:debiased', 'cka:kernel=rbf', 'cka:kernel=rbf,debiased');
-  for (const f of PAIRWISE_FAMILIES) ids.push(...(f.standard ?? [f.id]).map(canonicalMeasureId));
   return ids;
+}
+
+/** The pairwise families' standard settings (each family's `standard`, or its id alone), canonical. */
+export function standardPairwiseIds(): string[] {
+  return PAIRWISE_FAMILIES.flatMap((f) => (f.standard ?? [f.id]).map(canonicalMeasureId));
+}
+
+/** Every standard representation-measure setting: the batched ones (standardMeasureIds), then the pairwise ones. */
+export function standardRepresentationIds(): string[] {
+  return [...standardMeasureIds(), ...standardPairwiseIds()];
 }

@@ -16,7 +16,7 @@ import {
   type InputKind,
 } from '../measures/catalogue.js';
 import { idSyntax } from '../measures/catalogue.js';
-import { canonicalMeasureId, describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardMeasureIds, type MeasureInfo } from '../measures/registry.js';
+import { canonicalMeasureId, describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardRepresentationIds, type MeasureInfo } from '../measures/registry.js';
 import { SCORE_FAMILIES, standardScoreIds, type ScoreFamily } from '../measures/scoreFamilies.js';
 import { standardRankMeasures } from '../taxonomy/rankTable.js';
 
@@ -74,7 +74,7 @@ export function measureListing() {
     /** Representation-measure families (the feature-set forms): the registry records. */
     families: FAMILIES,
     /** The standard representation settings, described. */
-    measures: standardMeasureIds().map((id) => describeMeasure(id)),
+    measures: standardRepresentationIds().map((id) => describeMeasure(id)),
     /** Every family of every input kind. */
     catalogue: CATALOGUE,
     invariances: INVARIANCE_DESCRIPTIONS,

@@ -35,6 +35,25 @@ export function randomOrthogonal(p: number, seed: number): Float64Array {
   return q;
 }
 
+/**
+ * A random well-conditioned invertible p×p matrix: Q₁·diag(s)·Q₂ with orthogonal Q's and singular values s in
+ * [0.3, 3] (condition number ≤ 10), so X·A is a genuine non-orthogonal change of basis.
+ */
+export function invertibleMatrix(p: number, seed: number): Float64Array {
+  const q1 = randomOrthogonal(p, seed);
+  const q2 = randomOrthogonal(p, seed + 1);
+  const u = rng(seed + 2);
+  const s = Array.from({ length: p }, () => 0.3 * 10 ** u());
+  const out = new Float64Array(p * p);
+  for (let i = 0; i < p; i++)
+    for (let j = 0; j < p; j++) {
+      let v = 0;
+      for (let k = 0; k < p; k++) v += q1[i * p + k] * s[k] * q2[k * p + j];
+      out[i * p + j] = v;
+    }
+  return out;
+}
+
 /** X·Q for an n×p representation and a p×p matrix. */
 export function rotate(rep: Representation, q: Float64Array): Representation {
   const { n, p } = rep;

@@ -4,7 +4,7 @@ import { canonicalMeasureId, describeMeasure, parseMeasure, standardMeasureIds, 
 import { crossSimilarity, pairSimilarity, PreparedCache, similarityMatrix } from '../../src/measures/similarity.js';
 import { centerMatrix } from '../../src/measures/compare.js';
 import { fromRows } from '../../src/linalg/dense.js';
-import { gaussian, mapRep, randomOrthogonal, randomRep, rotate } from '../helpers/random.js';
+import { gaussian, invertibleMatrix, mapRep, randomOrthogonal, randomRep, rotate } from '../helpers/random.js';
 
 const N = 14;
 const SHAPE = [2, 2, 4];
@@ -35,6 +35,8 @@ function transform(rep: Representation, inv: Invariance): Representation {
     }
     case 'per-feature-affine':
       return mapRep(rep, (x, _i, j) => (0.5 + j) * x - 2 * j, '·a+b');
+    case 'invertible-linear':
+      return rotate(rep, invertibleMatrix(P, 98));
   }
 }
 
@@ -48,7 +50,7 @@ describe('measure registry', () => {
     expect(standardMeasureIds().filter((id) => id.startsWith('dds:'))).toHaveLength(42);
   });
   it('rejects unknown families, parameters and values with the allowed list', () => {
-    expect(() => parseMeasure('svcca')).toThrow(/unknown measure "svcca".*rsa, dds, cka/);
+    expect(() => parseMeasure('nosuch')).toThrow(/unknown measure "nosuch".*rsa, dds, cka/);
     expect(() => parseMeasure('dds:kernal=rbf')).toThrow(/unknown parameter "kernal"/);
     expect(() => parseMeasure('dds:kernel=poly')).toThrow(/kernel="poly" is not one of linear, rbf/);
     expect(() => parseMeasure('cka:t=-1')).toThrow(/positive number/);

@@ -18,7 +18,7 @@ import { describeMeasure, FAMILIES, INVARIANCE_DESCRIPTIONS, standardMeasureIds,
 import { crossSimilarity, pairSimilarity, similarityMatrix } from '../../src/measures/similarity.js';
 import { taskDistance, parseTaskMeasure, TASK_MEASURES } from '../../src/nsl/taskMeasures.js';
 import type { FisherEmbedding } from '../../src/nsl/fisher.js';
-import { gaussian, mapRep, randomOrthogonal, randomRep, rng, rotate } from '../helpers/random.js';
+import { gaussian, invertibleMatrix, mapRep, randomOrthogonal, randomRep, rng, rotate } from '../helpers/random.js';
 
 /** Declared invariances must hold to this (scores lie in [−1, 1], so absolute ≈ relative). */
 const HOLD = 1e-9;
@@ -96,6 +96,8 @@ function transform(rep: Representation, inv: Invariance, seed: number): Represen
       const b = Array.from({ length: p }, () => 3 * g());
       return mapRep(rep, (x, _i, j) => a[j] * x + b[j], '·a+b');
     }
+    case 'invertible-linear':
+      return { ...rotate(rep, invertibleMatrix(p, seed * 37 + 11)), label: `${rep.label}·A` };
   }
 }
 
@@ -126,7 +128,14 @@ const CASES = SIZES.flatMap((size) => SEEDS.map((seed) => makeCase(seed, size)))
 describe('invariances: declared ones hold, undeclared ones break', () => {
   it('covers the registry vocabulary and every standard setting', () => {
     // The vocabulary this file tests is the registry's whole vocabulary.
-    expect([...INVARIANCES].sort()).toEqual(['feature-permutation', 'isotropic-scaling', 'orthogonal', 'per-feature-affine', 'translation']);
+    expect([...INVARIANCES].sort()).toEqual([
+      'feature-permutation',
+      'invertible-linear',
+      'isotropic-scaling',
+      'orthogonal',
+      'per-feature-affine',
+      'translation',
+    ]);
     expect(IDS.length).toBe(standardMeasureIds().length + EXTRA_IDS.length);
     // The standard list covers every RDM distance, every DDS norm × kernel and the CKA variants.
     expect(standardMeasureIds().length).toBe(52);

@@ -15,6 +15,7 @@ import {
   standardIds,
 } from '../../src/measures/catalogue.js';
 import { FAMILIES } from '../../src/measures/registry.js';
+import { PAIRWISE_FAMILIES } from '../../src/measures/pairwiseFamilies.js';
 import { TASK_MEASURES } from '../../src/measures/taskMeasures.js';
 import { OBJECTIVE_NAMES, parseObjective, POLICY_SOLVERS } from '../../src/ops/policy.js';
 import { loadTarget, readTargetLabels, targetFileKind } from '../../src/ops/rank.js';
@@ -34,7 +35,7 @@ const DIST = [
 
 describe('measure catalogue', () => {
   it('lists every representation family and every task measure, each with an input kind and a direction', () => {
-    expect(entriesFor('representations').map((e) => e.family)).toEqual(FAMILIES.map((f) => f.id));
+    expect(entriesFor('representations').map((e) => e.family)).toEqual([...FAMILIES.map((f) => f.id), ...PAIRWISE_FAMILIES.map((f) => f.id)]);
     expect(entriesFor('labelled-tasks').map((e) => e.family)).toEqual(TASK_MEASURES.map((f) => f.id));
     for (const e of CATALOGUE) {
       expect(typeof e.largerIsMoreSimilar).toBe('boolean');
@@ -66,14 +67,16 @@ describe('measure catalogue', () => {
     expect(canonicalId('fisher-logdet:floor=1e-10')).toBe('fisher-logdet');
     expect(describeId('fisher-frechet')).toMatchObject({ id: 'fisher-frechet', input: 'labelled-tasks', largerIsMoreSimilar: false, invariances: [] });
     expect(describeId('dds:norm=znorm,kernel=cosine').invariances).toContain('per-feature-affine');
-    expect(() => catalogueEntry('fisher-logdet', 'representations')).toThrow(/unknown measure "fisher-logdet" \(known: rsa, dds, cka\)/);
+    expect(() => catalogueEntry('fisher-logdet', 'representations')).toThrow(/unknown measure "fisher-logdet" \(known: rsa, dds, cka, procrustes, /);
     expect(() => canonicalId('nope')).toThrow(/unknown measure "nope"/);
     expect(standardIds('labelled-tasks')).toEqual(['fisher-logdet', 'fisher-frechet']);
   });
 
   it('unites the parameters of a kind for per-parameter flags (the CLI flags of similarity and rank)', () => {
     const names = parameterUnion('representations').map((p) => p.name);
-    expect(names.sort()).toEqual(['centering', 'compare', 'debiased', 'groups', 'kernel', 'layout', 'norm', 'rdm', 'shape', 't'].sort());
+    const batched = ['centering', 'compare', 'debiased', 'groups', 'kernel', 'layout', 'norm', 'rdm', 'shape', 't'];
+    const pairwise = PAIRWISE_FAMILIES.flatMap((f) => f.params.map((p) => p.name));
+    expect(names.sort()).toEqual([...new Set([...batched, ...pairwise])].sort());
     const kernel = parameterUnion('representations').find((p) => p.name === 'kernel')!;
     expect(kernel.families.map((f) => f.family)).toEqual(['dds', 'cka']);
   });

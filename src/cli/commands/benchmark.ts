@@ -3,7 +3,7 @@ import { loadFeatureSet } from '../../features/featureSet.js';
 import { readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { readLabelledMatrix } from '../../io/labelledMatrix.js';
-import { standardMeasureIds } from '../../measures/registry.js';
+import { standardRepresentationIds } from '../../measures/registry.js';
 import { describeUnmatched, evaluateMeasures } from '../../ops/evaluate.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
@@ -41,7 +41,7 @@ export function register(program: Command): void {
           .filter(Boolean) ?? []),
         ...o.measure,
       ];
-      const measures = ids.length ? ids : standardMeasureIds();
+      const measures = ids.length ? ids : standardRepresentationIds();
       const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order'), images: await readImagesList(o.imagesList) });
       const truth = await readLabelledMatrix(o.truth);
       const bar = progressBar('measures');

@@ -1,0 +1,271 @@
+/**
+ * Procrustes and shape metrics (docs/measures.md#procrustes-and-shape-metrics): distances between two
+ * representations after the best alignment of one onto the other within a group of feature-space transformations —
+ * rotations (orthogonal Procrustes, netrep's generalised shape metric with partial whitening α), permutations
+ * (netrep's PermutationMetric) and uniform transport plans between neurons (soft matching).
+ *
+ * Widths may differ: the narrower side is taken as zero-padded (netrep's `zero_pad`), which changes no inner product.
+ * All four are inherently pairwise; each model is prepared once (centred, reduced to its principal axes where the
+ * group allows it) and a pair then costs one cross product plus one eigendecomposition (rotations) or one
+ * assignment / transport problem (permutations, soft matching).
+ */
+import type { Matrix } from '../linalg/dense.js';
+import type { GemmEngine } from '../linalg/gemm.js';
+import type { PairwiseFamily, PairwiseParams } from './pairwise.js';
+import type { Invariance } from './registry.js';
+import { centerColumns, nuclearNorm, principalAxes, squaredNorm, transposeData, weightedCross } from './subspace.js';
+import { maxAssignment, transport } from './transport.js';
+
+/**
+ * Whitening leaves out components with at most this fraction of the largest variance: they are rounding noise in
+ * the null space of X (netrep clips eigenvalues at an absolute 1e-7 instead, which depends on the data's scale).
+ */
+export const WHITEN_DROP = 1e-10;
+
+/** A representation reduced for the rotation group: component scores (r×n), optional per-component weights. */
+interface Rotated {
+  n: number;
+  r: number;
+  scores: Float64Array;
+  weights?: Float64Array;
+  /** ‖X‖²_F after centring (before any whitening). */
+  total: number;
+  /** Σ_k w_k² λ_k: ‖X_w‖²_F after whitening (= total without it). */
+  whitened: number;
+}
+
+function constantError(label: string, center: boolean, what: string): Error {
+  return new Error(
+    `${label}: every image has the same features${center ? ' (after centring each feature)' : ''}, so ${what} is undefined; ` +
+      'check that the features were extracted from the right layer and images',
+  );
+}
+
+/**
+ * X as component scores whose cross products with another model's have XᵀY's singular values: Xᵀ itself when
+ * p ≤ n (no decomposition), else the principal axes (r ≤ n components).
+ */
+async function rotationForm(x: Matrix, engine: GemmEngine): Promise<Rotated> {
+  if (x.cols <= x.rows) {
+    const total = squaredNorm(x.data);
+    return { n: x.rows, r: x.cols, scores: transposeData(x), total, whitened: total };
+  }
+  const axes = await principalAxes(x, engine, 0);
+  return { n: x.rows, r: axes.r, scores: axes.scores, total: axes.total, whitened: axes.total };
+}
+
+/** ‖X_wᵀ Y_w‖_* of two prepared forms. */
+async function nuclear(a: Rotated, b: Rotated, engine: GemmEngine): Promise<number> {
+  return nuclearNorm(await weightedCross(a.scores, a.r, a.weights, b.scores, b.r, b.weights, a.n, engine), a.r, b.r);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Orthogonal Procrustes
+
+export const procrustesFamily: PairwiseFamily<Rotated> = {
+  id: 'procrustes',
+  name: 'Orthogonal Procrustes distance',
+  description:
+    'min over orthogonal Q of ‖XQ − Y‖_F = √(‖X‖² + ‖Y‖² − 2‖XᵀY‖_*), the narrower side zero-padded. Default: features centred and each ' +
+    'matrix scaled to unit Frobenius norm (Ding et al. 2021; ReSi reports this d), so d = √(2 − 2‖XᵀY‖_*) ∈ [0, √2]; ' +
+    'center=false and scale=false give the raw and size-and-shape variants, squared gives d².',
+  reference:
+    'Schönemann 1966; Ding, Denain & Steinhardt, Grounding Representation Similarity with Statistical Testing, NeurIPS 2021; ReSi (Klabunde et al. 2024)',
+  params: [
+    { name: 'center', type: 'flag', default: true, description: 'centre every feature over the images first (center=false: raw)' },
+    { name: 'scale', type: 'flag', default: true, description: 'scale each matrix to unit Frobenius norm (scale=false: size-and-shape)' },
+    { name: 'squared', type: 'flag', default: false, description: 'report d² (Ding et al.) instead of d (ReSi)' },
+  ],
+  largerIsMoreSimilar: false,
+  symmetric: true,
+  metric: (p) => p.squared !== true,
+  invariances: (p): Invariance[] => ['orthogonal', ...(p.center ? ['translation' as const] : []), ...(p.scale ? ['isotropic-scaling' as const] : [])],
+  cost: { tier: 'moderate', scaling: 'M·min(n,p)²·max(n,p) (reduction per model) + M²·(n·r² + r³), r = min(n, p)' },
+  fewImages:
+    'No special case: the distance is defined for any n. With n ≤ p the rows span at most n (n − 1 centred) dimensions and the ' +
+    'computation runs in that reduced space.',
+  self: 0,
+  standard: ['procrustes'],
+  async prepare(x, params, label, ctx) {
+    if (params.center) centerColumns(x);
+    const form = await rotationForm(x, ctx.engine);
+    if (params.scale && form.total === 0) throw constantError(label, params.center === true, 'scaling to unit norm');
+    return form;
+  },
+  async compare(a, b, params, ctx) {
+    const nuc = await nuclear(a, b, ctx.engine);
+    const d2 = params.scale ? 2 - (2 * nuc) / Math.sqrt(a.total * b.total) : a.total + b.total - 2 * nuc;
+    const clipped = Math.max(0, d2);
+    return params.squared ? clipped : Math.sqrt(clipped);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// netrep's generalised shape metric
+
+/** Partial whitening of netrep (α = 1: none, α = 0: full), in the principal axes. */
+async function whitenedForm(x: Matrix, alpha: number, engine: GemmEngine): Promise<Rotated> {
+  if (alpha === 1) return rotationForm(x, engine);
+  const axes = await principalAxes(x, engine, WHITEN_DROP);
+  const weights = new Float64Array(axes.r);
+  let whitened = 0;
+  for (let k = 0; k < axes.r; k++) {
+    weights[k] = alpha + (1 - alpha) / Math.sqrt(axes.lambda[k]);
+    whitened += weights[k] * weights[k] * axes.lambda[k];
+  }
+  return { n: axes.n, r: axes.r, scores: axes.scores, weights, total: axes.total, whitened };
+}
+
+function shapeInvariances(p: PairwiseParams): Invariance[] {
+  const out: Invariance[] = ['orthogonal'];
+  if (p.center) out.push('translation');
+  if (p.score === 'angular') {
+    out.push('isotropic-scaling');
+    if (p.alpha === 0) out.push('invertible-linear');
+  }
+  return out;
+}
+
+export const shapeFamily: PairwiseFamily<Rotated> = {
+  id: 'shape',
+  name: 'Generalised shape metric (netrep)',
+  description:
+    "netrep's LinearMetric: centre, partially whiten each side (X_w = X·V·diag(α + (1 − α)/√λ)·Vᵀ, α = 1 none, α = 0 full, CCA-like), " +
+    'align by the best rotation, then the angle arccos(‖X_wᵀY_w‖_* / (‖X_w‖‖Y_w‖)) ∈ [0, π/2] (score=angular) or the Euclidean ' +
+    'distance with each side rescaled to its original total variance (score=euclidean).',
+  reference: 'Williams, Kunz, Kornblith & Linderman, Generalized Shape Metrics on Neural Representations, NeurIPS 2021; netrep LinearMetric',
+  params: [
+    {
+      name: 'alpha',
+      type: 'number',
+      default: 1,
+      min: 0,
+      max: 1,
+      description: 'partial whitening: 1 = rotations only (angular Procrustes), 0 = full whitening',
+    },
+    { name: 'score', type: 'enum', values: ['angular', 'euclidean'], default: 'angular', description: 'ground metric after alignment' },
+    { name: 'center', type: 'flag', default: true, description: 'centre every feature over the images first' },
+  ],
+  largerIsMoreSimilar: false,
+  symmetric: true,
+  metric: true,
+  invariances: shapeInvariances,
+  cost: { tier: 'moderate', scaling: 'M·min(n,p)²·max(n,p) (principal axes per model) + M²·(n·r² + r³), r = min(n, p)' },
+  fewImages:
+    'The centred rows span at most n − 1 dimensions; components beyond (and any with ≤ 1e-10 of the top variance) are left out, ' +
+    'never whitened. As α → 0 the metric compares column spaces only: when both models span all n − 1 centred dimensions ' +
+    '(n ≤ p) every pair is at distance 0. Use α ≥ 0.5, or reduce the features, when n ≤ p.',
+  self: 0,
+  standard: ['shape', 'shape:alpha=0.5', 'shape:alpha=0'],
+  async prepare(x, params, label, ctx) {
+    if (params.center) centerColumns(x);
+    const form = await whitenedForm(x, params.alpha as number, ctx.engine);
+    if (form.total === 0 || form.r === 0) throw constantError(label, params.center === true, 'the shape metric');
+    return form;
+  },
+  async compare(a, b, params, ctx) {
+    const nuc = await nuclear(a, b, ctx.engine);
+    if (params.score === 'angular') return Math.acos(Math.min(1, Math.max(-1, nuc / Math.sqrt(a.whitened * b.whitened))));
+    // Each side rescaled by √(total / whitened): the whitened data keep the original total variance.
+    const scaled = nuc * Math.sqrt((a.total / a.whitened) * (b.total / b.whitened));
+    return Math.sqrt(Math.max(0, a.total + b.total - 2 * scaled));
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Permutation and soft matching
+
+/** Centred features as columns (p×n rows), with their squared norms. */
+interface Columns {
+  n: number;
+  p: number;
+  /** p×n row-major: row j = feature j over the images. */
+  cols: Float64Array;
+  norms: Float64Array;
+  total: number;
+}
+
+function columnsOf(x: Matrix, center: boolean): Columns {
+  if (center) centerColumns(x);
+  const cols = transposeData(x);
+  const norms = new Float64Array(x.cols);
+  for (let j = 0; j < x.cols; j++) norms[j] = squaredNorm(cols.subarray(j * x.rows, (j + 1) * x.rows));
+  return { n: x.rows, p: x.cols, cols, norms, total: norms.reduce((s, v) => s + v, 0) };
+}
+
+export const permutationFamily: PairwiseFamily<Columns> = {
+  id: 'permutation',
+  name: 'Permutation shape metric (netrep)',
+  description:
+    "netrep's PermutationMetric: centre, match features one-to-one by the linear assignment maximising Σ (XᵀY)_{a,π(a)} " +
+    '(the narrower side zero-padded), then the angle arccos(Σ (XᵀY)_{a,π(a)} / (‖X‖‖Y‖)) (score=angular) or ' +
+    '‖X − Y_π‖_F (score=euclidean). Exact assignment (shortest augmenting paths), O(max(p, q)³) per pair.',
+  reference: 'Williams et al., Generalized Shape Metrics on Neural Representations, NeurIPS 2021; netrep PermutationMetric',
+  params: [
+    { name: 'score', type: 'enum', values: ['angular', 'euclidean'], default: 'angular', description: 'ground metric after matching' },
+    { name: 'center', type: 'flag', default: true, description: 'centre every feature over the images first' },
+  ],
+  largerIsMoreSimilar: false,
+  symmetric: true,
+  metric: true,
+  invariances: (p): Invariance[] => [
+    'feature-permutation',
+    ...(p.center ? ['translation' as const] : []),
+    ...(p.score === 'angular' ? ['isotropic-scaling' as const] : []),
+  ],
+  cost: { tier: 'expensive', scaling: 'M²·(n·p·q + max(p,q)³) (one cross product and one assignment per pair)' },
+  fewImages: 'No special case: the matching is over features, whatever n.',
+  self: 0,
+  standard: ['permutation'],
+  prepare(x, params, label) {
+    const c = columnsOf(x, params.center === true);
+    if (params.score === 'angular' && c.total === 0) throw constantError(label, params.center === true, 'the angular permutation metric');
+    return c;
+  },
+  async compare(a, b, params, ctx) {
+    const s = Math.max(a.p, b.p);
+    const cross = await ctx.engine.abt(a.cols, a.p, b.cols, b.p, a.n, 'float64');
+    // The profit matrix padded to s×s with zeros (a padded feature matches anything at no gain).
+    const profit = new Float64Array(s * s);
+    for (let i = 0; i < a.p; i++) profit.set(cross.subarray(i * b.p, (i + 1) * b.p), i * s);
+    const { value } = maxAssignment(profit, s);
+    if (params.score === 'angular') return Math.acos(Math.min(1, Math.max(-1, value / Math.sqrt(a.total * b.total))));
+    return Math.sqrt(Math.max(0, a.total + b.total - 2 * value));
+  },
+};
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+export const softMatchFamily: PairwiseFamily<Columns> = {
+  id: 'softmatch',
+  name: 'Soft matching distance',
+  description:
+    'The 2-Wasserstein distance between the two sets of feature columns (tuning curves over the images) with uniform weights: ' +
+    'd² = min Σ_ij P_ij ‖x_i − y_j‖² over transport plans P with row sums 1/p and column sums 1/q. Equals the Euclidean ' +
+    'permutation distance / √p when p = q, and compares layers of any widths without padding. Solved exactly.',
+  reference: 'Khosla & Williams, Soft Matching Distance: A metric on neural representations that captures single-neuron tuning, UniReps 2023',
+  params: [{ name: 'center', type: 'flag', default: true, description: 'centre every feature over the images first' }],
+  largerIsMoreSimilar: false,
+  symmetric: true,
+  metric: true,
+  invariances: (p): Invariance[] => ['feature-permutation', ...(p.center ? ['translation' as const] : [])],
+  cost: { tier: 'expensive', scaling: 'M²·(n·p·q + (p + q)²·(p + q)) (one cross product and one transport problem per pair)' },
+  fewImages: 'No special case: the transport is over features, whatever n.',
+  self: 0,
+  standard: ['softmatch'],
+  prepare(x, params) {
+    return columnsOf(x, params.center === true);
+  },
+  async compare(a, b, _params, ctx) {
+    const cross = await ctx.engine.abt(a.cols, a.p, b.cols, b.p, a.n, 'float64');
+    const cost = new Float64Array(a.p * b.p);
+    for (let i = 0; i < a.p; i++) for (let j = 0; j < b.p; j++) cost[i * b.p + j] = Math.max(0, a.norms[i] + b.norms[j] - 2 * cross[i * b.p + j]);
+    // Integer masses q/g per row and p/g per column: a uniform plan scaled by pq/g.
+    const g = gcd(a.p, b.p);
+    const plan = transport(cost, a.p, b.p, new Float64Array(a.p).fill(b.p / g), new Float64Array(b.p).fill(a.p / g));
+    return Math.sqrt(Math.max(0, plan.cost / ((a.p * b.p) / g)));
+  },
+};
