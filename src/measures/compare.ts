@@ -14,6 +14,14 @@ export type Centering = (typeof CENTERINGS)[number];
 export const COMPARATORS = ['cka', 'spearman', 'pearson', 'cosine-triu', 'kendall'] as const;
 export type Comparator = (typeof COMPARATORS)[number];
 
+/**
+ * Comparators offered for RDMs only (RSA's `compare`), with rsatoolbox's names (docs/measures.md#rdm-comparators):
+ * `cosine` is `cosine-triu` under rsatoolbox's name; `cosine-cov` / `corr-cov` are rsatoolbox's whitened cosine /
+ * Pearson with its default (sigma_k=None) whitening; `rho-a` / `tau-a` are Spearman and Kendall without tie correction.
+ */
+export const RDM_ONLY_COMPARATORS = ['cosine', 'cosine-cov', 'corr-cov', 'rho-a', 'tau-a'] as const;
+export type RdmOnlyComparator = (typeof RDM_ONLY_COMPARATORS)[number];
+
 /** Centre a symmetric n×n matrix: a fresh copy, or in place when the caller owns `k` as scratch. */
 export function centerMatrix(k: Matrix, centering: Centering, label = 'matrix', inPlace = false): Matrix {
   const n = k.rows;
@@ -53,8 +61,8 @@ export function centerMatrix(k: Matrix, centering: Centering, label = 'matrix', 
 
 /**
  * A matrix reduced to what its comparator needs: a vector whose dot products are the similarities (`unit`: unit
- * length for the normalised comparators; rdmComparators.ts's ρ-a uses a fixed scale instead), or the raw triangle
- * for the Kendall coefficients, which have no product form (τ-b here, τ-a in rdmComparators.ts).
+ * length for the normalised comparators; ρ-a uses a fixed scale instead), or the raw triangle for the Kendall
+ * coefficients τ-b and τ-a, which have no product form (compared pair by pair, rdmComparators.ts).
  */
 export type Prepared = { kind: 'unit'; vector: Float64Array } | { kind: 'kendall'; triangle: Float64Array } | { kind: 'tau-a'; triangle: Float64Array };
 
@@ -92,16 +100,79 @@ function centerVector(v: Float64Array): Float64Array {
   return v;
 }
 
-/** Refuse a triangle whose values are all equal, up to rounding relative to `scale` (default: its own max |x|). */
-function requireSpread(t: Float64Array, label: string, scale = maxAbs(t)): Float64Array {
+/** Whether the values differ by more than rounding relative to `scale` (default: their own max |x|). */
+function hasSpread(t: Float64Array, scale = maxAbs(t)): boolean {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < t.length; i++) {
     lo = Math.min(lo, t[i]);
     hi = Math.max(hi, t[i]);
   }
-  if (!(hi - lo > ZERO_VARIANCE_TOLERANCE * scale)) throw new Error(`${label}: similarity undefined: all its pairwise values are equal (constant RDM)`);
+  return hi - lo > ZERO_VARIANCE_TOLERANCE * scale;
+}
+
+/** Refuse a triangle whose values are all equal, up to rounding relative to `scale` (default: its own max |x|). */
+function requireSpread(t: Float64Array, label: string, scale?: number): Float64Array {
+  if (!hasSpread(t, scale)) throw new Error(`${label}: similarity undefined: all its pairwise values are equal (constant RDM)`);
   return t;
+}
+
+/** The Frobenius-weighted vector of a centred matrix: diagonal, then √2 × the upper triangle. */
+function frobeniusVector(k: Matrix): Float64Array {
+  const n = k.rows;
+  const v = new Float64Array(n + (n * (n - 1)) / 2);
+  for (let i = 0; i < n; i++) v[i] = k.data[i * n + i];
+  let q = n;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) v[q++] = Math.SQRT2 * k.data[i * n + j];
+  return v;
+}
+
+function atLeastTwoPairs(t: Float64Array, comparator: string, label: string, n: number): Float64Array {
+  if (t.length < 2) throw new Error(`${label}: ${comparator} needs at least 3 images (2 pairs), got ${n}`);
+  return t;
+}
+
+/**
+ * The RDM-only comparators (RDM_ONLY_COMPARATORS), on an uncentred RDM. ρ-a and τ-a have denominators that do not
+ * depend on the data, so a constant RDM (up to rounding) is 0 against anything, as in rsatoolbox, rather than an error.
+ */
+function prepareRdmOnly(d: Matrix, comparator: RdmOnlyComparator, label: string, scale?: number): Prepared {
+  const n = d.rows;
+  switch (comparator) {
+    case 'cosine':
+      return prepareForComparator(d, 'cosine-triu', label, scale);
+    case 'cosine-cov':
+    case 'corr-cov': {
+      // rsatoolbox (sigma_k None): G = −½ H D H with off-diagonal entries weighted √2, then a cosine. The −½ cancels in
+      // a cosine and the weighting is the Frobenius inner product: the CKA comparator on H D H.
+      const data = Float64Array.from(d.data);
+      if (comparator === 'corr-cov') {
+        let mean = 0;
+        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) mean += data[i * n + j];
+        mean /= (n * (n - 1)) / 2;
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) data[i * n + j] -= mean;
+      }
+      const g = centerMatrix({ rows: n, cols: n, data }, 'biased', label, true);
+      const why = comparator === 'corr-cov' ? 'all its pairwise values are equal (constant RDM)' : 'all its pairwise values are zero';
+      return { kind: 'unit', vector: unit(frobeniusVector(g), label, why, scale) };
+    }
+    case 'rho-a': {
+      const t = atLeastTwoPairs(upperTriangle(d), comparator, label, n);
+      const m = t.length;
+      const vector = new Float64Array(m);
+      if (!hasSpread(t, scale)) return { kind: 'unit', vector };
+      // Centred average ranks scaled so that the dot product of two such vectors is ρ-a (not unit length with ties).
+      const r = rankData(t);
+      const mid = (m + 1) / 2;
+      const f = Math.sqrt(12 / (m * (m * m - 1)));
+      for (let q = 0; q < m; q++) vector[q] = (r[q] - mid) * f;
+      return { kind: 'unit', vector };
+    }
+    case 'tau-a': {
+      const t = atLeastTwoPairs(upperTriangle(d), comparator, label, n);
+      return { kind: 'tau-a', triangle: hasSpread(t, scale) ? t : new Float64Array(t.length) };
+    }
+  }
 }
 
 /**
@@ -110,16 +181,10 @@ function requireSpread(t: Float64Array, label: string, scale = maxAbs(t)): Float
  * `scale`: max |entry| of the matrix before centring, so that what centring leaves of a constant matrix
  * (rounding noise) is recognised as zero variance; without it only exact zeros are.
  */
-export function prepareForComparator(k: Matrix, comparator: Comparator, label: string, scale?: number): Prepared {
-  const n = k.rows;
+export function prepareForComparator(k: Matrix, comparator: Comparator | RdmOnlyComparator, label: string, scale?: number): Prepared {
   switch (comparator) {
-    case 'cka': {
-      const v = new Float64Array(n + (n * (n - 1)) / 2);
-      for (let i = 0; i < n; i++) v[i] = k.data[i * n + i];
-      let q = n;
-      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) v[q++] = Math.SQRT2 * k.data[i * n + j];
-      return { kind: 'unit', vector: unit(v, label, 'its centred matrix is all zeros (the representation has no variance)', scale) };
-    }
+    case 'cka':
+      return { kind: 'unit', vector: unit(frobeniusVector(k), label, 'its centred matrix is all zeros (the representation has no variance)', scale) };
     case 'spearman':
       return {
         kind: 'unit',
@@ -135,7 +200,13 @@ export function prepareForComparator(k: Matrix, comparator: Comparator, label: s
     case 'kendall': {
       return { kind: 'kendall', triangle: requireSpread(upperTriangle(k), label, scale) };
     }
+    case 'cosine':
+    case 'cosine-cov':
+    case 'corr-cov':
+    case 'rho-a':
+    case 'tau-a':
+      return prepareRdmOnly(k, comparator, label, scale);
     default:
-      throw new Error(`unknown comparator "${comparator as string}" (use ${COMPARATORS.join(', ')})`);
+      throw new Error(`unknown comparator "${comparator as string}" (use ${[...COMPARATORS, ...RDM_ONLY_COMPARATORS].join(', ')})`);
   }
 }

@@ -10,6 +10,7 @@
 import type { Matrix } from '../linalg/dense.js';
 import { symmetricEigen } from '../linalg/eigen.js';
 import { gram, matmulABt, type GemmOptions } from '../linalg/gemm.js';
+import type { PairwiseFamily } from './pairwise.js';
 
 /**
  * Eigenvalues of the Gram matrix at or below RANK_TOLERANCE · max(n, p) · ε · λ_max count as null directions. The
@@ -83,3 +84,23 @@ export function eigenspaceOverlap(a: EigenspacePrepared, b: EigenspacePrepared):
   for (let q = 0; q < a.projector.length; q++) dot += a.projector[q] * b.projector[q];
   return Math.max(0, dot) / Math.max(a.p, b.p);
 }
+
+export const EIGENSPACE_OVERLAP_FAMILY: PairwiseFamily<EigenspacePrepared> = {
+  id: 'eigenspace-overlap',
+  name: 'Eigenspace overlap score',
+  description:
+    'How much the column spaces of the two representations (in image space) share: ‖UᵀV‖²_F / max(p_A, p_B), U and V ' +
+    'orthonormal bases of the column spaces. No centring. A model scores rank / p against itself, 1 only at full column rank.',
+  reference: 'May, Zhang, Dao & Ré, On the Downstream Performance of Compressed Word Embeddings, NeurIPS 2019; as ReSi (eigenspace_overlap_score)',
+  params: [],
+  largerIsMoreSimilar: true,
+  symmetric: true,
+  metric: false,
+  invariances: ['orthogonal', 'isotropic-scaling', 'feature-permutation', 'invertible-linear'],
+  cost: { tier: 'moderate', scaling: 'M·(n²·p + min(n, p)³ + n²·r) (Gram, eigendecomposition, projector) + M²·n² (pairs); keeps n²/2 values per model' },
+  fewImages:
+    'when n ≤ p a full-rank representation spans all of ℝⁿ, so any two full-rank models score n / max(p_A, p_B) whatever they ' +
+    'are: the score only informs when n ≫ p or the representations are of low rank',
+  prepare: (x, _params, label, ctx) => prepareEigenspace(x, label, { engine: ctx.engine }),
+  compare: (a, b) => eigenspaceOverlap(a, b),
+};

@@ -17,6 +17,8 @@ import { firstNonFinite, type Matrix } from '../linalg/dense.js';
 import { duplicateRows } from '../linalg/distances.js';
 import { gram, type GemmOptions } from '../linalg/gemm.js';
 import { argsortDescending } from '../linalg/ranks.js';
+import type { PairwiseFamily, PairwiseParams } from './pairwise.js';
+import type { Invariance, ParamSpec } from './registry.js';
 
 /** The neighbourhood size used when none is given (ReSi's and platonic-rep's default). */
 export const DEFAULT_K = 10;
@@ -346,3 +348,107 @@ export function cknna(a: KernelNeighbours, b: KernelNeighbours): number {
   rowStart[n] = e;
   return maskedHsic(n, rowStart, col, kv, lv) / Math.sqrt(a.selfHsic * b.selfHsic);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Registration (pairwise.ts)
+
+const K_PARAM: ParamSpec = {
+  name: 'k',
+  type: 'number',
+  default: DEFAULT_K,
+  min: 1,
+  integer: true,
+  description: 'neighbours per image (cosine similarity, the image itself excluded, ties to the lower index); needs k < n',
+};
+
+const NEIGHBOURHOOD_INVARIANCES: Invariance[] = ['orthogonal', 'isotropic-scaling', 'feature-permutation'];
+const NEIGHBOURHOOD_FEW_IMAGES = 'no special case: neighbours come from the n×n cosine Gram matrix whatever p; needs k < n (at least k + 1 images)';
+const kOf = (params: PairwiseParams): number => params.k as number;
+
+function listFamily(
+  id: string,
+  name: string,
+  description: string,
+  reference: string,
+  measure: (a: NeighbourLists, b: NeighbourLists) => number,
+): PairwiseFamily<NeighbourLists> {
+  return {
+    id,
+    name,
+    description,
+    reference,
+    params: [K_PARAM],
+    largerIsMoreSimilar: true,
+    symmetric: true,
+    metric: false,
+    invariances: NEIGHBOURHOOD_INVARIANCES,
+    cost: { tier: 'cheap', scaling: 'M·n²·p (one cosine Gram per model) + M²·n·k (pairs); keeps n·k indices per model' },
+    fewImages: NEIGHBOURHOOD_FEW_IMAGES,
+    self: 1,
+    prepare: (x, params, label, ctx) => prepareNeighbours(x, kOf(params), label, { engine: ctx.engine }),
+    compare: (a, b) => measure(a, b),
+  };
+}
+
+export const MUTUAL_KNN_FAMILY = listFamily(
+  'mutual-knn',
+  'Mutual k-nearest neighbours',
+  'Mean over images of the fraction of its k nearest neighbours (cosine) that both representations share: |N_A(i) ∩ N_B(i)| / k.',
+  'Huh, Cheung, Wang & Isola, The Platonic Representation Hypothesis, ICML 2024 (platonic-rep mutual_knn)',
+  mutualKnn,
+);
+
+export const JACCARD_KNN_FAMILY = listFamily(
+  'jaccard-knn',
+  'k-NN Jaccard similarity',
+  'Mean over images of the Jaccard index of the two k-nearest-neighbour sets (cosine): |N_A ∩ N_B| / |N_A ∪ N_B|.',
+  'Klabunde et al., ReSi: A Comprehensive Benchmark for Representational Similarity Measures, ICLR 2025 (repsim jaccard_similarity)',
+  jaccardKnn,
+);
+
+export const RANK_SIMILARITY_FAMILY = listFamily(
+  'rank-similarity',
+  'Rank similarity',
+  'Shared k-nearest neighbours weighted by how close their ranks are in the two lists: Σ 2 / ((1 + |r_A − r_B|)(r_A + r_B)), normalised per image.',
+  'Klabunde et al., ReSi: A Comprehensive Benchmark for Representational Similarity Measures, ICLR 2025 (repsim rank_similarity)',
+  rankSimilarity,
+);
+
+export const SECOND_ORDER_COSINE_FAMILY: PairwiseFamily<SimilarityNeighbours> = {
+  id: 'second-order-cosine',
+  name: 'Second-order cosine similarity',
+  description: "Per image, the cosine between its vectors of cosine distances to the union of both models' k nearest neighbours; mean over images.",
+  reference: 'Hamilton, Leskovec & Jurafsky, Cultural Shift or Linguistic Drift?, EMNLP 2016; as ReSi (second_order_cosine_similarity)',
+  params: [K_PARAM],
+  largerIsMoreSimilar: true,
+  symmetric: true,
+  metric: false,
+  invariances: NEIGHBOURHOOD_INVARIANCES,
+  cost: { tier: 'cheap', scaling: 'M·n²·p (one cosine Gram per model) + M²·n·k (pairs); keeps the n×n similarities per model' },
+  fewImages: NEIGHBOURHOOD_FEW_IMAGES,
+  self: 1,
+  prepare: (x, params, label, ctx) => prepareSimilarityNeighbours(x, kOf(params), label, { engine: ctx.engine }),
+  compare: (a, b) => secondOrderCosine(a, b),
+};
+
+export const CKNNA_FAMILY: PairwiseFamily<KernelNeighbours> = {
+  id: 'cknna',
+  name: 'CKNNA (centred kernel nearest-neighbour alignment)',
+  description:
+    'Unbiased HSIC of the cosine kernels restricted to pairs that are k-nearest neighbours in both models, normalised by each ' +
+    "model's HSIC on its own neighbours. k = n − 1 gives unbiased CKA of the cosine kernels. Not symmetric (as platonic-rep).",
+  reference: 'Huh, Cheung, Wang & Isola, The Platonic Representation Hypothesis, ICML 2024 (platonic-rep cknna, unbiased)',
+  params: [{ ...K_PARAM, min: 2, description: 'neighbours per image (cosine similarity, self excluded, ties to the lower index); 2 ≤ k < n' }],
+  largerIsMoreSimilar: true,
+  symmetric: false,
+  metric: false,
+  invariances: NEIGHBOURHOOD_INVARIANCES,
+  cost: { tier: 'cheap', scaling: 'M·n²·p (one cosine Gram per model) + M²·n·k² (pairs); keeps 2·n·k values per model' },
+  fewImages: `${NEIGHBOURHOOD_FEW_IMAGES}; at least 4 images (unbiased HSIC)`,
+  self: 1,
+  prepare: (x, params, label, ctx) => prepareKernelNeighbours(x, kOf(params), label, { engine: ctx.engine }),
+  compare: (a, b) => cknna(a, b),
+};
+
+/** The neighbourhood families, in listing order. */
+export const NEIGHBOURHOOD_FAMILIES = [MUTUAL_KNN_FAMILY, JACCARD_KNN_FAMILY, RANK_SIMILARITY_FAMILY, SECOND_ORDER_COSINE_FAMILY, CKNNA_FAMILY] as const;

@@ -9,13 +9,11 @@
  * 0 — the property rsatoolbox recommends them for when a model RDM predicts ties.
  */
 import type { Matrix } from '../linalg/dense.js';
-import { upperTriangle } from '../linalg/dense.js';
 import { kendallTauA, kendallTauB } from '../linalg/correlation.js';
-import { rankData } from '../linalg/ranks.js';
-import { centerMatrix, maxAbs, prepareForComparator, ZERO_VARIANCE_TOLERANCE, type Prepared } from './compare.js';
+import { maxAbs, prepareForComparator, RDM_ONLY_COMPARATORS, type Prepared } from './compare.js';
 
-/** Every RSA comparator: taskmap's three, then rsatoolbox's. */
-export const RSA_COMPARATORS = ['spearman', 'pearson', 'kendall', 'cosine', 'cosine-cov', 'corr-cov', 'rho-a', 'tau-a'] as const;
+/** Every RSA comparator: taskmap's three, then rsatoolbox's (compare.ts RDM_ONLY_COMPARATORS). */
+export const RSA_COMPARATORS = ['spearman', 'pearson', 'kendall', ...RDM_ONLY_COMPARATORS] as const;
 export type RsaComparator = (typeof RSA_COMPARATORS)[number];
 
 /** One line each, for parameter help; the rsatoolbox `method=` each one equals. */
@@ -30,65 +28,17 @@ export const RSA_COMPARATOR_DESCRIPTIONS: Record<RsaComparator, string> = {
   'tau-a': "Kendall's τ-a, (n_c − n_d) / (m(m−1)/2), ties count against (rsatoolbox tau-a)",
 };
 
-/** Whether the values differ by more than rounding relative to `scale`. */
-function hasSpread(t: Float64Array, scale: number): boolean {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let q = 0; q < t.length; q++) {
-    lo = Math.min(lo, t[q]);
-    hi = Math.max(hi, t[q]);
-  }
-  return hi - lo > ZERO_VARIANCE_TOLERANCE * scale;
-}
-
 /**
- * Reduce one RDM (n×n, zero diagonal) for a comparator. `scale`: max |entry| of the RDM, so that an RDM that is
- * constant up to rounding is recognised as constant (the normalised comparators then throw; ρ-a and τ-a, whose
- * denominators do not depend on the data, are 0 for a constant RDM, as in rsatoolbox).
+ * Reduce one RDM (n×n, zero diagonal) for a comparator (compare.ts does the work, so every caller of
+ * prepareForComparator accepts these names). `scale`: max |entry| of the RDM, so that an RDM constant up to rounding
+ * is recognised as constant: the normalised comparators then throw; ρ-a and τ-a, whose denominators do not depend on
+ * the data, are 0 against anything, as in rsatoolbox.
  */
 export function prepareRdm(rdm: Matrix, comparator: RsaComparator, label: string, scale: number = maxAbs(rdm.data)): Prepared {
-  switch (comparator) {
-    case 'spearman':
-    case 'pearson':
-    case 'kendall':
-      return prepareForComparator(rdm, comparator, label, scale);
-    case 'cosine':
-      return prepareForComparator(rdm, 'cosine-triu', label, scale);
-    case 'cosine-cov':
-    case 'corr-cov': {
-      // rsatoolbox (sigma_k None): G = −½ H D H, off-diagonal entries weighted √2, cosine. The −½ cancels in a
-      // cosine, and the weighting is the Frobenius inner product — exactly the CKA comparator on H D H.
-      const d = Float64Array.from(rdm.data);
-      const n = rdm.rows;
-      if (comparator === 'corr-cov') {
-        let mean = 0;
-        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) mean += d[i * n + j];
-        mean /= (n * (n - 1)) / 2;
-        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) d[i * n + j] -= mean;
-      }
-      return prepareForComparator(centerMatrix({ rows: n, cols: n, data: d }, 'biased', label, true), 'cka', label, scale);
-    }
-    case 'rho-a': {
-      const t = upperTriangle(rdm);
-      const m = t.length;
-      if (m < 2) throw new Error(`${label}: rho-a needs at least 3 images (2 pairs), got ${rdm.rows}`);
-      const vector = new Float64Array(m);
-      if (!hasSpread(t, scale)) return { kind: 'unit', vector };
-      // Centred average ranks scaled so that the dot product of two such vectors is ρ-a.
-      const r = rankData(t);
-      const mid = (m + 1) / 2;
-      const f = Math.sqrt(12 / (m * (m * m - 1)));
-      for (let q = 0; q < m; q++) vector[q] = (r[q] - mid) * f;
-      return { kind: 'unit', vector };
-    }
-    case 'tau-a': {
-      const t = upperTriangle(rdm);
-      if (t.length < 2) throw new Error(`${label}: tau-a needs at least 3 images (2 pairs), got ${rdm.rows}`);
-      return { kind: 'tau-a', triangle: hasSpread(t, scale) ? t : new Float64Array(t.length) };
-    }
-    default:
-      throw new Error(`unknown RSA comparator "${comparator as string}" (use ${RSA_COMPARATORS.join(', ')})`);
+  if (!(RSA_COMPARATORS as readonly string[]).includes(comparator)) {
+    throw new Error(`unknown RSA comparator "${comparator as string}" (use ${RSA_COMPARATORS.join(', ')})`);
   }
+  return prepareForComparator(rdm, comparator, label, scale);
 }
 
 /** The prepared form a comparator produces (what a distributed run must ship and how it compares blocks). */

@@ -9,6 +9,7 @@ import { upperTriangle } from '../linalg/dense.js';
 import { euclideanDistances } from '../linalg/distances.js';
 import type { GemmOptions } from '../linalg/gemm.js';
 import { centerMatrix, maxAbs, prepareForComparator } from './compare.js';
+import type { PairwiseFamily } from './pairwise.js';
 
 /** The upper triangle of one model's Euclidean distance matrix. */
 export interface RsmPrepared {
@@ -74,3 +75,46 @@ export function distanceCorrelation(a: DcorPrepared, b: DcorPrepared): number {
   for (let q = 0; q < a.vector.length; q++) dot += a.vector[q] * b.vector[q];
   return Math.sqrt(Math.min(1, Math.max(0, dot)));
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Registration (pairwise.ts)
+
+const RSM_FEW_IMAGES = 'no special case: the n×n distance matrix is the same size whatever p';
+
+export const RSM_NORM_DIFFERENCE_FAMILY: PairwiseFamily<RsmPrepared> = {
+  id: 'rsm-norm-diff',
+  name: 'RSM norm difference',
+  description:
+    'Frobenius norm of the difference of the two n×n Euclidean distance matrices (both triangles). A distance; 0 for two ' +
+    'representations with the same distances (a pseudo-metric). Not scale invariant: it compares distances in the units of the features.',
+  reference: 'Klabunde et al., ReSi: A Comprehensive Benchmark for Representational Similarity Measures, ICLR 2025 (repsim rsm_norm_diff)',
+  params: [],
+  largerIsMoreSimilar: false,
+  symmetric: true,
+  metric: true,
+  invariances: ['orthogonal', 'translation', 'feature-permutation'],
+  cost: { tier: 'cheap', scaling: 'M·n²·p (one Gram per model) + M²·n² (pairs); keeps n²/2 distances per model' },
+  fewImages: RSM_FEW_IMAGES,
+  self: 0,
+  prepare: (x, _params, label, ctx) => prepareRsm(x, label, { engine: ctx.engine }),
+  compare: (a, b) => rsmNormDifference(a, b),
+};
+
+export const DISTANCE_CORRELATION_FAMILY: PairwiseFamily<DcorPrepared> = {
+  id: 'dcor',
+  name: 'Distance correlation',
+  description:
+    'dCor of Székely, Rizzo & Bakirov with the biased V-statistics: the cosine of the doubly centred Euclidean distance ' +
+    'matrices, square-rooted (dCor, not dCor²). 0 only for independent samples in the population limit.',
+  reference: 'Székely, Rizzo & Bakirov, Measuring and testing dependence by correlation of distances, Ann. Statist. 2007; as ReSi (distance_correlation)',
+  params: [],
+  largerIsMoreSimilar: true,
+  symmetric: true,
+  metric: false,
+  invariances: ['orthogonal', 'isotropic-scaling', 'translation', 'feature-permutation'],
+  cost: { tier: 'cheap', scaling: 'M·n²·p (one Gram per model) + M²·n² (pairs); keeps n²/2 values per model' },
+  fewImages: `${RSM_FEW_IMAGES}; needs at least two distinct images`,
+  self: 1,
+  prepare: (x, _params, label, ctx) => prepareDcor(x, label, { engine: ctx.engine }),
+  compare: (a, b) => distanceCorrelation(a, b),
+};

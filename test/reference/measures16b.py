@@ -189,6 +189,8 @@ def neighbourhood_values(xa, xb, k):
         'rank-similarity': rank_similarity(na, nb),
         'second-order-cosine': second_order_cosine(na, nb, sa, sb),
         'cknna': cknna(xa, xb, k) if k >= 2 else None,
+        # platonic-rep's CKNNA is not symmetric: 1ᵀK̃L̃1 ≠ 1ᵀL̃K̃1 for the non-symmetric masked kernels
+        'cknnaReversed': cknna(xb, xa, k) if k >= 2 else None,
         'neighboursA': na,
         'neighboursB': nb,
     }
