@@ -29,6 +29,13 @@ export function register(program: Command): void {
         'Output JSON: {"labels", "linkage", "distance", "merges" (scipy linkage',
         'rows {"a","b","distance","size"}: merge i creates cluster n + i), "tree",',
         '"newick", "leafOrder", "clusters" (with --k)}.',
+        '',
+        'Ties: when several pairs are equally close, the pair with the lowest',
+        'cluster ids merges first. scipy (nearest-neighbour chain; a minimum',
+        'spanning tree for single) may take another order when distances tie:',
+        'with single linkage only the order of merges at one height, and so a',
+        '--k cut, can differ (the clusters below any height are the same); with',
+        'complete, average and Ward linkage the tree itself can differ.',
       ].join('\n'),
     )
     .option('-a, --affinities <file>', 'Taskonomy affinities result dict')
