@@ -14,7 +14,8 @@ import { PAIRWISE_FAMILIES } from '../../src/measures/pairwiseFamilies.js';
 import { describeMeasure, INVARIANCE_DESCRIPTIONS, type Invariance } from '../../src/measures/registry.js';
 import { DISTANCE_CORRELATION_FAMILY, RSM_NORM_DIFFERENCE_FAMILY } from '../../src/measures/rsmMeasures.js';
 import { pairSimilarity, similarityMatrix } from '../../src/measures/similarity.js';
-import { gaussian, invertibleMatrix, mapRep, randomOrthogonal, randomRep, rng, rotate } from '../helpers/random.js';
+import { transform } from '../helpers/invariances.js';
+import { gaussian, mapRep, randomRep } from '../helpers/random.js';
 
 const FAMILIES: PairwiseFamily[] = [
   ...(NEIGHBOURHOOD_FAMILIES as readonly PairwiseFamily[]),
@@ -58,44 +59,6 @@ const SIZES = [
   { n: 12, p: 24 },
   { n: 30, p: 8 },
 ];
-
-function permutation(p: number, seed: number): number[] {
-  const u = rng(seed);
-  const perm = Array.from({ length: p }, (_, j) => j);
-  for (let j = p - 1; j > 0; j--) {
-    const k = Math.floor(u() * (j + 1));
-    [perm[j], perm[k]] = [perm[k], perm[j]];
-  }
-  return perm;
-}
-
-function transform(rep: Representation, inv: Invariance, seed: number): Representation {
-  const g = gaussian(seed * 7919 + 17);
-  const p = rep.p;
-  switch (inv) {
-    case 'orthogonal':
-      return rotate(rep, randomOrthogonal(p, seed * 31 + 5));
-    case 'isotropic-scaling': {
-      const c = Math.exp(0.8 * g()) * (seed % 2 ? 2.5 : 0.4);
-      return mapRep(rep, (x) => c * x, '·c');
-    }
-    case 'translation': {
-      const b = Array.from({ length: p }, () => 3 * g());
-      return mapRep(rep, (x, _i, j) => x + b[j], '+1bᵀ');
-    }
-    case 'feature-permutation': {
-      const perm = permutation(p, seed * 13 + 1);
-      return mapRep(rep, (_x, i, j) => rep.data[i * p + perm[j]], '∘π');
-    }
-    case 'per-feature-affine': {
-      const a = Array.from({ length: p }, () => Math.exp(g()));
-      const b = Array.from({ length: p }, () => 3 * g());
-      return mapRep(rep, (x, _i, j) => a[j] * x + b[j], '·a+b');
-    }
-    case 'invertible-linear':
-      return rotate(rep, invertibleMatrix(p, seed * 17 + 3));
-  }
-}
 
 interface Case {
   name: string;
