@@ -23,6 +23,8 @@ import numpy as np
 import scipy.stats
 from scipy.spatial.distance import pdist, squareform
 
+from reference import fixture_cca13
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, '..', 'fixtures', 'measures16', 'b.json')
 
@@ -31,14 +33,13 @@ OUT = os.path.join(HERE, '..', 'fixtures', 'measures16', 'b.json')
 # Inputs (closed forms)
 
 def model_a():
-    """ALGORITHMS §13.3 X: n = 30, p = 6."""
-    return np.array([[((i + 1) * (j + 2) * 31 % 37) / 37 + 0.1 * j for j in range(6)] for i in range(30)], dtype=float)
+    """ALGORITHMS §13.3 X: n = 30, p = 6 (the generator of reference.py)."""
+    return fixture_cca13()[0]
 
 
 def model_b():
     """ALGORITHMS §13.3 Y: n = 30, q = 5."""
-    x = model_a()
-    return np.array([[((i + 3) * (j + 1) * 17 % 29) / 29 + 0.5 * x[i][j] - 0.2 * x[i][(j + 1) % 6] for j in range(5)] for i in range(30)], dtype=float)
+    return fixture_cca13()[1]
 
 
 def model_wide_c():

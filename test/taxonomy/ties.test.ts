@@ -17,6 +17,14 @@ interface TieCase {
   scipy: [number, number, number][];
 }
 
+/** d12 = d23 = 1 (the Ward and average cases). */
+const TIED_12_23 = [
+  [0, 3, 3, 2],
+  [3, 0, 1, 3],
+  [3, 1, 0, 1],
+  [2, 3, 1, 0],
+];
+
 const CASES: Record<Linkage, TieCase> = {
   // d01 = d03 = 1: both merge {0,1} first (lowest ids). Then {0,1}–3 = 2 = d23: taskmap joins 2 and 3, scipy joins 3 and {0,1}.
   complete: {
@@ -39,12 +47,7 @@ const CASES: Record<Linkage, TieCase> = {
   },
   // d12 = d23 = 1: taskmap merges {1,2}, scipy {2,3}; the heights that follow differ too.
   ward: {
-    d: [
-      [0, 3, 3, 2],
-      [3, 0, 1, 3],
-      [3, 1, 0, 1],
-      [2, 3, 1, 0],
-    ],
+    d: TIED_12_23,
     taskmap: [
       [1, 2, 1],
       [0, 3, 2],
@@ -57,12 +60,7 @@ const CASES: Record<Linkage, TieCase> = {
     ],
   },
   average: {
-    d: [
-      [0, 3, 3, 2],
-      [3, 0, 1, 3],
-      [3, 1, 0, 1],
-      [2, 3, 1, 0],
-    ],
+    d: TIED_12_23,
     taskmap: [
       [1, 2, 1],
       [0, 3, 2],
