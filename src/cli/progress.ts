@@ -2,7 +2,12 @@
  * A progress bar on stderr for long loops. When stderr is not a terminal (logs, pipes, CI) it prints a plain
  * line at most every 10 s instead, so a long run still shows it is alive without flooding the log.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+
+/** cli-progress, loaded only when a bar is drawn: logs, pipes and scripts never pay its start-up. */
+function loadCliProgress(): typeof import('cli-progress') {
+  return createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
+}
 
 export interface Progress {
   update(done: number, total: number, label?: string): void;
@@ -11,6 +16,7 @@ export interface Progress {
 
 export function progressBar(title: string, enabled = Boolean(process.stderr.isTTY)): Progress {
   if (!enabled) return plainProgress(title);
+  const cliProgress = loadCliProgress();
   const bar = new cliProgress.SingleBar(
     {
       format: `${title} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} | {label}`,

@@ -8,13 +8,19 @@
  * (see readMember), and the member is then inflated into one buffer of its declared size (see MemberReader):
  * zlib's inflateRawSync cannot do that, it collects chunks and concatenates them, peaking at twice the size.
  */
-import { Inflate, zipSync, type Zippable } from 'fflate';
+import { createRequire } from 'node:module';
+import type { Inflate, Zippable } from 'fflate';
 import { checkAllocation, excerpt } from './limits.js';
 import { formatCount, formatShape, MAX_NPY_HEADER_BYTES, numericDType, parseNpyHeader, product, readNpy, writeNpy, type NdArray } from './npy.js';
 
 export interface ReadNpzOptions {
   /** Decompress and parse only these arrays (names without `.npy`); a missing one is an error listing the others. */
   keys?: string[];
+}
+
+/** fflate, loaded on the first .npz read or write: loading a folder of .npy files never pays its start-up. */
+function fflate(): typeof import('fflate') {
+  return createRequire(import.meta.url)('fflate') as typeof import('fflate');
 }
 
 interface ZipEntry {
@@ -139,7 +145,7 @@ class MemberReader {
       return;
     }
     if (e.method !== 8) throw new ZipFormatError(`member "${e.name}" uses compression method ${e.method} (only stored and deflate are read)`);
-    this.inflater = new Inflate((chunk) => {
+    this.inflater = new (fflate().Inflate)((chunk) => {
       if (this.length + chunk.length > e.size) {
         throw new OverflowError(
           `${name}: member "${e.name}" inflates to more than the ${formatCount(e.size)} bytes its zip directory declares (it inflates past its declared size); the archive is corrupt or a zip bomb — refusing it`,
@@ -328,5 +334,5 @@ export function writeNpz(arrays: Map<string, NdArray>, opts: WriteNpzOptions = {
     if (key.length === 0) throw new Error('writeNpz: empty array name');
     files[`${key}.npy`] = writeNpy(arr);
   }
-  return zipSync(files, { level: opts.compress ? 6 : 0, mtime: new Date(2000, 0, 1) });
+  return fflate().zipSync(files, { level: opts.compress ? 6 : 0, mtime: new Date(2000, 0, 1) });
 }

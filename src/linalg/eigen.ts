@@ -3,7 +3,7 @@
  * when the optional native engine is installed and ml-matrix otherwise, and the Perron–Frobenius vector of a
  * positive matrix by power iteration (AHP, docs/taskonomy.md#ahp).
  */
-import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
+import { createRequire } from 'node:module';
 import { firstNonFinite, zeros, type Matrix } from './dense.js';
 import { lapackUnavailableReason, loadLapack, type NativeLapack } from './lapack.js';
 
@@ -93,7 +93,13 @@ function prepare(m: Matrix, opts: SymmetricEigenOptions, fn: string): { sym: Flo
   return { sym, n, lapack };
 }
 
+/** ml-matrix, loaded on the first decomposition without the native engine (not at start-up). */
+function mlMatrix(): typeof import('ml-matrix') {
+  return createRequire(import.meta.url)('ml-matrix') as typeof import('ml-matrix');
+}
+
 function mlMatrixEigen(sym: Float64Array, n: number): SymmetricEigen {
+  const { EigenvalueDecomposition, Matrix: MlMatrix } = mlMatrix();
   const evd = new EigenvalueDecomposition(MlMatrix.from1DArray(n, n, sym), { assumeSymmetric: true });
   const raw = evd.realEigenvalues;
   const vecs = evd.eigenvectorMatrix;

@@ -7,7 +7,7 @@
  * kernel (~1–2 GFLOP/s). `TASKMAP_ENGINE=js|ort` forces one.
  */
 import os from 'node:os';
-import { loadOnnxProto, loadOnnxRuntime, type OnnxProto, type Ort, type OrtSession } from '../util/onnxRuntime.js';
+import { loadOnnxRuntime, type Ort, type OrtSession } from '../util/onnxRuntime.js';
 import type { Matrix } from './dense.js';
 
 /** Element types the engines compute in (float64 is the default everywhere; float32 is about twice as fast). */
@@ -88,34 +88,63 @@ export const jsEngine: GemmEngine = {
 // ---------------------------------------------------------------------------------------------------------
 // onnxruntime-node
 
-function gemmModelBytes(onnx: OnnxProto, elemType: number): Uint8Array {
-  const dim = (p: string) => onnx.TensorShapeProto.Dimension.create({ dimParam: p });
-  const tensorType = (dims?: string[]) =>
-    onnx.TypeProto.create({
-      tensorType: onnx.TypeProto.Tensor.create({
-        elemType,
-        ...(dims ? { shape: onnx.TensorShapeProto.create({ dim: dims.map(dim) }) } : {}),
-      }),
-    });
-  const graph = onnx.GraphProto.create({
-    name: 'taskmap_gemm_abt',
-    node: [
-      onnx.NodeProto.create({
-        opType: 'Gemm',
-        input: ['a', 'b'],
-        output: ['c'],
-        attribute: [onnx.AttributeProto.create({ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 })],
-      }),
-    ],
-    input: [onnx.ValueInfoProto.create({ name: 'a', type: tensorType(['m', 'k']) }), onnx.ValueInfoProto.create({ name: 'b', type: tensorType(['n', 'k']) })],
-    output: [onnx.ValueInfoProto.create({ name: 'c', type: tensorType() })],
-  });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: 13 })],
-    graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+// The engine's model, a one-node ONNX graph c = Gemm(a, b, transB = 1) with symbolic shapes a: [m, k], b: [n, k],
+// written as protobuf bytes here rather than through onnx-proto: loading onnx-proto (protobufjs and the whole ONNX
+// schema) costs more start-up than onnxruntime itself, for a message of ~150 bytes. Field numbers are onnx.proto's;
+// test/linalg/gemm.test.ts decodes these bytes with onnx-proto and compares them with the same graph built there.
+
+const utf8 = new TextEncoder();
+
+function varint(v: number): number[] {
+  const out: number[] = [];
+  while (v > 0x7f) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  out.push(v);
+  return out;
+}
+
+/** A varint field (wire type 0). */
+const pbInt = (field: number, v: number): number[] => [...varint(field << 3), ...varint(v)];
+/** A length-delimited field (wire type 2): a nested message or bytes. */
+const pbBytes = (field: number, b: number[]): number[] => [...varint((field << 3) | 2), ...varint(b.length), ...b];
+const pbString = (field: number, s: string): number[] => pbBytes(field, [...utf8.encode(s)]);
+
+/** TypeProto{tensor_type: Tensor{elem_type, shape: TensorShapeProto{dim: [Dimension{dim_param}]}}}. */
+function tensorType(elemType: number, dims?: string[]): number[] {
+  const shape = dims
+    ? pbBytes(
+        2,
+        dims.flatMap((d) => pbBytes(1, pbString(2, d))),
+      )
+    : [];
+  return pbBytes(1, [...pbInt(1, elemType), ...shape]);
+}
+
+/** ValueInfoProto{name, type}. */
+const valueInfo = (name: string, type: number[]): number[] => [...pbString(1, name), ...pbBytes(2, type)];
+
+/** The ONNX model bytes of c = a·bᵀ for an ONNX element type (1 = float32, 11 = float64). */
+export function gemmModelBytes(elemType: number): Uint8Array {
+  // NodeProto{input a, b; output c; op_type Gemm; attribute AttributeProto{name transB, i 1, type INT (2)}}.
+  const node = [
+    ...pbString(1, 'a'),
+    ...pbString(1, 'b'),
+    ...pbString(2, 'c'),
+    ...pbString(4, 'Gemm'),
+    ...pbBytes(5, [...pbString(1, 'transB'), ...pbInt(3, 1), ...pbInt(20, 2)]),
+  ];
+  // GraphProto{node, name, input a, b, output c}.
+  const graph = [
+    ...pbBytes(1, node),
+    ...pbString(2, 'taskmap_gemm_abt'),
+    ...pbBytes(11, valueInfo('a', tensorType(elemType, ['m', 'k']))),
+    ...pbBytes(11, valueInfo('b', tensorType(elemType, ['n', 'k']))),
+    ...pbBytes(12, valueInfo('c', tensorType(elemType))),
+  ];
+  // ModelProto{ir_version 8, graph, opset_import OperatorSetIdProto{domain '', version 13}}.
+  return Uint8Array.from([...pbInt(1, 8), ...pbBytes(7, graph), ...pbBytes(8, [...pbString(1, ''), ...pbInt(2, 13)])]);
 }
 
 class OrtEngine implements GemmEngine {
@@ -126,7 +155,6 @@ class OrtEngine implements GemmEngine {
 
   constructor(
     private ort: Ort,
-    private onnx: OnnxProto,
     private threads: number,
   ) {
     this.name = `onnxruntime-node (${threads} threads)`;
@@ -135,7 +163,7 @@ class OrtEngine implements GemmEngine {
   private session(p: Precision): Promise<OrtSession> {
     let s = this.sessions.get(p);
     if (!s) {
-      const bytes = gemmModelBytes(this.onnx, p === 'float64' ? 11 : 1);
+      const bytes = gemmModelBytes(p === 'float64' ? 11 : 1);
       s = this.ort.InferenceSession.create(bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1 });
       this.sessions.set(p, s);
     }
@@ -189,9 +217,8 @@ const engines = new Map<EngineKind, Promise<GemmEngine>>();
 
 async function loadOrt(): Promise<GemmEngine> {
   const ort = await loadOnnxRuntime();
-  const onnx = await loadOnnxProto();
   const threads = Math.max(1, Number(process.env.TASKMAP_THREADS) || os.availableParallelism());
-  const engine = new OrtEngine(ort, onnx, threads);
+  const engine = new OrtEngine(ort, threads);
   // Prove the runtime works here before handing it out (a missing native library fails at first use).
   const probe = await engine.abt(new Float64Array([1, 2, 3, 4]), 2, new Float64Array([1, 2, 3, 4]), 2, 2);
   if (probe[1] !== 11) throw new Error(`onnxruntime Gemm self-test failed (got ${probe[1]}, expected 11)`);

@@ -9,7 +9,7 @@ import type { Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { catalogueEntry, type InputKind } from '../measures/catalogue.js';
 import { rdmMatrix, RDM_DISTANCES, type RdmDistance } from '../measures/kernels.js';
-import { centerColumns, toFloat64 } from '../measures/normalize.js';
+import { centeredCopy, toFloat64 } from '../measures/normalize.js';
 import { canonicalMeasureId, describeMeasure, type MeasureInfo } from '../measures/registry.js';
 import { similarityMatrix, type SimilarityOptions } from '../measures/similarity.js';
 
@@ -71,8 +71,7 @@ export async function rdmOfFile(file: string, opts: { distance?: RdmDistance; ce
   const distance = opts.distance ?? 'correlation';
   if (!(RDM_DISTANCES as readonly string[]).includes(distance)) throw new Error(`unknown RDM distance "${distance}" (known: ${RDM_DISTANCES.join(', ')})`);
   const rep = await loadRepresentation(file);
-  const data = toFloat64(rep);
-  if (opts.center) centerColumns(data, rep.n, rep.p);
+  const data = opts.center ? centeredCopy(rep.data, rep.n, rep.p) : toFloat64(rep);
   const rdm = await rdmMatrix({ label: rep.label, n: rep.n, p: rep.p, data }, distance);
   let min = Infinity;
   let max = -Infinity;

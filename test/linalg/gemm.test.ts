@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { getGemmEngine, gram, jsEngine, matmulABt } from '../../src/linalg/gemm.js';
+import { gemmModelBytes, getGemmEngine, gram, jsEngine, matmulABt } from '../../src/linalg/gemm.js';
+import { loadOnnxProto } from '../../src/util/onnxRuntime.js';
 import type { Matrix } from '../../src/linalg/dense.js';
 import { naiveABt } from '../helpers/naive.js';
 
@@ -38,5 +39,41 @@ describe('GEMM engine', () => {
     const one = lcgMatrix(1, 5, 3);
     const g = await gram(one, { engine: jsEngine });
     expect(g.data[0]).toBeCloseTo(naiveABt(one, one)[0], 14);
+  });
+  it('the hand-written Gemm model is the graph onnx-proto builds (same message once decoded), for both element types', async () => {
+    const onnx = await loadOnnxProto();
+    for (const elemType of [1, 11]) {
+      const dim = (p: string) => onnx.TensorShapeProto.Dimension.create({ dimParam: p });
+      const tensorType = (dims?: string[]) =>
+        onnx.TypeProto.create({
+          tensorType: onnx.TypeProto.Tensor.create({ elemType, ...(dims ? { shape: onnx.TensorShapeProto.create({ dim: dims.map(dim) }) } : {}) }),
+        });
+      const expected = onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: 13 })],
+        graph: onnx.GraphProto.create({
+          name: 'taskmap_gemm_abt',
+          node: [
+            onnx.NodeProto.create({
+              opType: 'Gemm',
+              input: ['a', 'b'],
+              output: ['c'],
+              attribute: [onnx.AttributeProto.create({ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 })],
+            }),
+          ],
+          input: [
+            onnx.ValueInfoProto.create({ name: 'a', type: tensorType(['m', 'k']) }),
+            onnx.ValueInfoProto.create({ name: 'b', type: tensorType(['n', 'k']) }),
+          ],
+          output: [onnx.ValueInfoProto.create({ name: 'c', type: tensorType() })],
+        }),
+      });
+      const decoded = onnx.ModelProto.decode(gemmModelBytes(elemType));
+      expect(onnx.ModelProto.toObject(decoded, { longs: Number, defaults: false })).toEqual(
+        onnx.ModelProto.toObject(expected, { longs: Number, defaults: false }),
+      );
+      // …and byte for byte what onnx-proto writes.
+      expect(Buffer.from(gemmModelBytes(elemType)).equals(Buffer.from(onnx.ModelProto.encode(expected).finish()))).toBe(true);
+    }
   });
 });
