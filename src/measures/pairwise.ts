@@ -57,9 +57,10 @@ export interface PairwiseFamily<P = unknown> {
   fewImages: string;
   /**
    * The value of a model compared with itself, used for the matrix diagonal without computing it (1 for a
-   * normalised similarity, 0 for a distance). Leave it out when it depends on the data; compare(a, a) is then used.
+   * normalised similarity, 0 for a distance). Leave it out — or return undefined for a setting — when it depends on
+   * the data (a ridge-regularised CCA, a cross-validated R²); compare(a, a) is then used.
    */
-  self?: number;
+  self?: ByParams<number | undefined>;
   /** The named settings worth listing (`taskmap measures`, `benchmark measures`); default: the family id alone. */
   standard?: string[];
   /** Checks across parameters that the per-parameter specs cannot express; throw with a message naming the fix. */

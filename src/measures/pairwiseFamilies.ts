@@ -4,6 +4,8 @@
  * pairSimilarity.
  */
 import type { PairwiseFamily } from './pairwise.js';
+import { ccaFamily, pwccaFamily, svccaFamily } from './cca.js';
+import { predictivityFamily } from './predictivity.js';
 import { permutationFamily, procrustesFamily, shapeFamily, softMatchFamily } from './procrustes.js';
 
 export const PAIRWISE_FAMILIES: PairwiseFamily[] = [
@@ -11,4 +13,8 @@ export const PAIRWISE_FAMILIES: PairwiseFamily[] = [
   shapeFamily as PairwiseFamily,
   permutationFamily as PairwiseFamily,
   softMatchFamily as PairwiseFamily,
+  ccaFamily as PairwiseFamily,
+  svccaFamily as PairwiseFamily,
+  pwccaFamily as PairwiseFamily,
+  predictivityFamily as PairwiseFamily,
 ];

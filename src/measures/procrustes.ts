@@ -13,14 +13,8 @@ import type { Matrix } from '../linalg/dense.js';
 import type { GemmEngine } from '../linalg/gemm.js';
 import type { PairwiseFamily, PairwiseParams } from './pairwise.js';
 import type { Invariance } from './registry.js';
-import { centerColumns, nuclearNorm, principalAxes, squaredNorm, transposeData, weightedCross } from './subspace.js';
+import { centerColumns, nuclearNorm, principalAxes, squaredNorm, transposeData, weightedCross, WHITEN_DROP } from './subspace.js';
 import { maxAssignment, transport } from './transport.js';
-
-/**
- * Whitening leaves out components with at most this fraction of the largest variance: they are rounding noise in
- * the null space of X (netrep clips eigenvalues at an absolute 1e-7 instead, which depends on the data's scale).
- */
-export const WHITEN_DROP = 1e-10;
 
 /** A representation reduced for the rotation group: component scores (r×n), optional per-component weights. */
 interface Rotated {

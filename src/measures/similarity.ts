@@ -322,6 +322,7 @@ async function pairwiseCross(
   checkPairwiseFamilyMemory(unique, n);
   const { family, config } = r;
   const symmetric = byParams(family.symmetric, config.params);
+  const self = family.self === undefined ? undefined : byParams(family.self, config.params);
   const ctx: PairwiseContext = { engine: opts.engine, precision: opts.precision };
   const index = new Map(unique.map((x, i) => [x, i] as const));
   // The distinct pairs to compute, in row-major order; a symmetric family keys (i, j) and (j, i) alike.
@@ -331,7 +332,7 @@ async function pairwiseCross(
     for (const b of cols) {
       const i = index.get(a)!;
       const j = index.get(b)!;
-      if (i === j && family.self !== undefined) continue;
+      if (i === j && self !== undefined) continue;
       const k = keyOf(i, j);
       if (!pairs.has(k)) pairs.set(k, symmetric && j < i ? [j, i] : [i, j]);
     }
@@ -351,7 +352,7 @@ async function pairwiseCross(
     cols.forEach((b, ci) => {
       const i = index.get(a)!;
       const j = index.get(b)!;
-      out[ri * cols.length + ci] = i === j && family.self !== undefined ? family.self : values.get(keyOf(i, j))!;
+      out[ri * cols.length + ci] = i === j && self !== undefined ? self : values.get(keyOf(i, j))!;
     }),
   );
   return out;

@@ -10,6 +10,12 @@ import { zeros, type Matrix } from '../linalg/dense.js';
 import { gram, type GemmEngine } from '../linalg/gemm.js';
 import { symmetricEigen, symmetricEigenvalues } from '../linalg/eigen.js';
 
+/**
+ * Whitening leaves out components with at most this fraction of the largest variance: they are rounding noise in
+ * the null space of X (netrep clips eigenvalues at an absolute 1e-7 instead, which depends on the data's scale).
+ */
+export const WHITEN_DROP = 1e-10;
+
 /** Columns centred over the images (in place). */
 export function centerColumns(x: Matrix): Matrix {
   const { rows: n, cols: p, data } = x;
