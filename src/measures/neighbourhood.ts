@@ -2,7 +2,7 @@
  * Neighbourhood measures (docs/measures.md#neighbourhood-measures): how far two representations agree on which
  * images are close to which. Each model is prepared once — one n×n cosine-similarity Gram matrix on the GEMM engine,
  * from which the k nearest other images of every image are read — and a pair is then compared in O(n·k) (second-order
- * cosine: O(n·k) reads of the stored n×n matrices).
+ * cosine: O(n·k·p), similarities to images outside a list come from the stored unit rows).
  *
  * Conventions, shared by every measure here:
  * - neighbours by cosine similarity of the raw feature rows (ReSi's `inner="cosine"`, platonic-rep's L2-normalised
@@ -43,9 +43,19 @@ export interface KernelNeighbours extends NeighbourLists {
   selfHsic: number;
 }
 
-/** Neighbour lists plus the whole n×n cosine-similarity matrix (second-order cosine needs distances to any image). */
+/**
+ * Neighbour lists plus what second-order cosine needs for similarities to images outside them: the unit-length rows
+ * (n×p, no more than the features) and which rows are duplicates — not the n×n matrix, which at n = 5000 would be
+ * 200 MB per model.
+ */
 export interface SimilarityNeighbours extends NeighbourLists {
-  similarity: Float64Array;
+  /** n×k: cos(x_i, x_index[i·k+t]), as the neighbours were chosen. */
+  value: Float64Array;
+  /** n×p row-major, each row of unit length. */
+  unit: Float64Array;
+  p: number;
+  /** first[i]: the first row equal to row i after normalisation (i itself when none). */
+  first: Int32Array;
 }
 
 function checkK(k: number, n: number, label: string, min = 1): void {
@@ -55,11 +65,8 @@ function checkK(k: number, n: number, label: string, min = 1): void {
   }
 }
 
-/**
- * Cosine similarities between the rows of x (n×n, exactly symmetric, diagonal 1, clipped to [−1, 1]); rows that are
- * equal after normalisation get exactly equal similarities and similarity 1 with each other.
- */
-export async function cosineSimilarityMatrix(x: Matrix, label: string, opts: GemmOptions = {}): Promise<Matrix> {
+/** Rows scaled to unit length (a fresh n×p array); an all-zero or non-finite row is an error naming the image. */
+function unitRows(x: Matrix, label: string): Float64Array {
   const { rows: n, cols: p, data } = x;
   const bad = firstNonFinite(data);
   if (bad >= 0) {
@@ -78,11 +85,15 @@ export async function cosineSimilarityMatrix(x: Matrix, label: string, opts: Gem
     const norm = Math.sqrt(ss);
     for (let j = 0; j < p; j++) y[i * p + j] = data[i * p + j] / m / norm;
   }
-  const yMatrix: Matrix = { rows: n, cols: p, data: y };
+  return y;
+}
+
+/** The Gram matrix of unit rows made exact where it matters: duplicates tie exactly, similarity 1 between them, clipped. */
+async function unitGram(y: Matrix, first: Int32Array, opts: GemmOptions): Promise<Matrix> {
+  const n = y.rows;
   // Float64 whatever the run's precision: the neighbour order is decided by these values.
-  const g = await gram(yMatrix, { engine: opts.engine, precision: 'float64' });
+  const g = await gram(y, { engine: opts.engine, precision: 'float64' });
   const s = g.data;
-  const first = duplicateRows(yMatrix);
   const hasDuplicates = first.some((r, i) => r !== i);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
@@ -92,6 +103,23 @@ export async function cosineSimilarityMatrix(x: Matrix, label: string, opts: Gem
     }
   }
   return g;
+}
+
+/**
+ * Cosine similarities between the rows of x (n×n, exactly symmetric, diagonal 1, clipped to [−1, 1]); rows that are
+ * equal after normalisation get exactly equal similarities and similarity 1 with each other.
+ */
+export async function cosineSimilarityMatrix(x: Matrix, label: string, opts: GemmOptions = {}): Promise<Matrix> {
+  const y: Matrix = { rows: x.rows, cols: x.cols, data: unitRows(x, label) };
+  return unitGram(y, duplicateRows(y), opts);
+}
+
+/** The similarities of every image to its neighbours, n×k, read from the n×n matrix. */
+function neighbourValues(sim: Matrix, index: Int32Array, k: number): Float64Array {
+  const n = sim.rows;
+  const value = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let t = 0; t < k; t++) value[i * k + t] = sim.data[i * n + index[i * k + t]];
+  return value;
 }
 
 /**
@@ -143,11 +171,23 @@ export async function prepareNeighbours(x: Matrix, k: number, label: string, opt
   return { label, n: x.rows, k, index: nearestNeighbours(sim, k, label) };
 }
 
-/** Neighbour lists and the similarity matrix (second-order cosine). */
+/** Neighbour lists, their similarities and the unit rows (second-order cosine). */
 export async function prepareSimilarityNeighbours(x: Matrix, k: number, label: string, opts: GemmOptions = {}): Promise<SimilarityNeighbours> {
   checkK(k, x.rows, label);
-  const sim = await cosineSimilarityMatrix(x, label, opts);
-  return { label, n: x.rows, k, index: nearestNeighbours(sim, k, label), similarity: sim.data };
+  const y: Matrix = { rows: x.rows, cols: x.cols, data: unitRows(x, label) };
+  const first = duplicateRows(y);
+  const sim = await unitGram(y, first, opts);
+  const index = nearestNeighbours(sim, k, label);
+  return { label, n: x.rows, k, index, value: neighbourValues(sim, index, k), unit: y.data, p: x.cols, first };
+}
+
+/** cos(x_i, x_j) of one model from its unit rows: 1 between duplicates (as in the Gram matrix), clipped. */
+function rowCosine(m: SimilarityNeighbours, i: number, j: number): number {
+  if (m.first[i] === m.first[j]) return 1;
+  const { p, unit } = m;
+  let s = 0;
+  for (let c = 0; c < p; c++) s += unit[i * p + c] * unit[j * p + c];
+  return Math.min(1, Math.max(-1, s));
 }
 
 function checkPair(a: NeighbourLists, b: NeighbourLists): void {
@@ -233,23 +273,37 @@ export function rankSimilarity(a: NeighbourLists, b: NeighbourLists): number {
 export function secondOrderCosine(a: SimilarityNeighbours, b: SimilarityNeighbours): number {
   checkPair(a, b);
   const { n, k } = a;
-  const stamp = new Int32Array(n).fill(-1);
+  // Per image: which images are in each list (stamp = i) and their similarity there; the other model's neighbours
+  // that are not in a list get their similarity from the unit rows (k dot products of length p at most).
+  const inA = new Int32Array(n).fill(-1);
+  const inB = new Int32Array(n).fill(-1);
+  const simA = new Float64Array(n);
+  const simB = new Float64Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
+    for (let t = 0; t < k; t++) {
+      const ja = a.index[i * k + t];
+      inA[ja] = i;
+      simA[ja] = a.value[i * k + t];
+      const jb = b.index[i * k + t];
+      inB[jb] = i;
+      simB[jb] = b.value[i * k + t];
+    }
     let dot = 0;
     let na = 0;
     let nb = 0;
     const add = (j: number) => {
-      if (stamp[j] === i) return;
-      stamp[j] = i;
-      const da = 1 - a.similarity[i * n + j];
-      const db = 1 - b.similarity[i * n + j];
+      const da = 1 - (inA[j] === i ? simA[j] : rowCosine(a, i, j));
+      const db = 1 - (inB[j] === i ? simB[j] : rowCosine(b, i, j));
       dot += da * db;
       na += da * da;
       nb += db * db;
     };
     for (let t = 0; t < k; t++) add(a.index[i * k + t]);
-    for (let t = 0; t < k; t++) add(b.index[i * k + t]);
+    for (let t = 0; t < k; t++) {
+      const j = b.index[i * k + t];
+      if (inA[j] !== i) add(j);
+    }
     if (na === 0 || nb === 0) {
       const who = na === 0 ? a.label : b.label;
       throw new Error(`${who}: image ${i} is at cosine distance 0 from all its neighbours in both lists (duplicates), so its second-order cosine is undefined`);
@@ -302,8 +356,7 @@ export async function prepareKernelNeighbours(x: Matrix, k: number, label: strin
   if (n < 4) throw new Error(`${label}: CKNNA's unbiased HSIC needs at least 4 images, got ${n}`);
   const sim = await cosineSimilarityMatrix(x, label, opts);
   const index = nearestNeighbours(sim, k, label);
-  const value = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) for (let t = 0; t < k; t++) value[i * k + t] = sim.data[i * n + index[i * k + t]];
+  const value = neighbourValues(sim, index, k);
   const rowStart = Int32Array.from({ length: n + 1 }, (_, i) => i * k);
   const selfHsic = maskedHsic(n, rowStart, index, value, value);
   if (!(selfHsic > 0)) {
@@ -424,7 +477,7 @@ export const SECOND_ORDER_COSINE_FAMILY: PairwiseFamily<SimilarityNeighbours> = 
   symmetric: true,
   metric: false,
   invariances: NEIGHBOURHOOD_INVARIANCES,
-  cost: { tier: 'cheap', scaling: 'M·n²·p (one cosine Gram per model) + M²·n·k (pairs); keeps the n×n similarities per model' },
+  cost: { tier: 'cheap', scaling: 'M·n²·p (one cosine Gram per model) + M²·n·k·p (pairs); keeps the unit rows (n·p) per model' },
   fewImages: NEIGHBOURHOOD_FEW_IMAGES,
   self: 1,
   prepare: (x, params, label, ctx) => prepareSimilarityNeighbours(x, kOf(params), label, { engine: ctx.engine }),
