@@ -43,8 +43,9 @@ const RIDGE: ParamSpec = {
   description: 'κ ≥ 0 added to every variance as κ × the mean feature variance (0: plain CCA; needed when rank X + rank Y > n − 1)',
 };
 
-const INVARIANCES_PLAIN: Invariance[] = ['orthogonal', 'isotropic-scaling', 'translation', 'invertible-linear'];
-const INVARIANCES_RIDGE: Invariance[] = ['orthogonal', 'isotropic-scaling', 'translation'];
+/** CCA forgets any change of basis (with centring: any affine map of the features); a ridge keeps only the rotations. */
+const INVARIANCES_PLAIN: Invariance[] = ['orthogonal', 'isotropic-scaling', 'translation', 'feature-permutation', 'per-feature-affine', 'invertible-linear'];
+const INVARIANCES_RIDGE: Invariance[] = ['orthogonal', 'isotropic-scaling', 'translation', 'feature-permutation'];
 
 function ridgeInvariances(p: PairwiseParams): Invariance[] {
   return p.ridge === 0 ? INVARIANCES_PLAIN : INVARIANCES_RIDGE;

@@ -188,7 +188,8 @@ export const predictivityFamily: PairwiseFamily<Predictive> = {
   largerIsMoreSimilar: true,
   symmetric: (p) => p.symmetrize === true,
   metric: false,
-  invariances: ['orthogonal', 'isotropic-scaling', 'translation'],
+  // Of either input: the Gram matrices, the relative λ grid and the variance-weighted R² see only rotation-invariant quantities.
+  invariances: ['orthogonal', 'isotropic-scaling', 'translation', 'feature-permutation'],
   cost: { tier: 'expensive', scaling: 'M·(n²·p + k·t³) (Gram and fold eigendecompositions per model) + M²·k·|grid|·t³, t ≈ n(k − 1)/k' },
   fewImages:
     'Works in the dual (Gram) form, so any n and p: with n ≤ p an unregularised fit would interpolate the training images, and ' +

@@ -73,7 +73,12 @@ export const procrustesFamily: PairwiseFamily<Rotated> = {
   largerIsMoreSimilar: false,
   symmetric: true,
   metric: (p) => p.squared !== true,
-  invariances: (p): Invariance[] => ['orthogonal', ...(p.center ? ['translation' as const] : []), ...(p.scale ? ['isotropic-scaling' as const] : [])],
+  invariances: (p): Invariance[] => [
+    'orthogonal',
+    'feature-permutation',
+    ...(p.center ? ['translation' as const] : []),
+    ...(p.scale ? ['isotropic-scaling' as const] : []),
+  ],
   cost: { tier: 'moderate', scaling: 'M·min(n,p)²·max(n,p) (reduction per model) + M²·(n·r² + r³), r = min(n, p)' },
   fewImages:
     'No special case: the distance is defined for any n. With n ≤ p the rows span at most n (n − 1 centred) dimensions and the ' +
@@ -111,11 +116,14 @@ async function whitenedForm(x: Matrix, alpha: number, engine: GemmEngine): Promi
 }
 
 function shapeInvariances(p: PairwiseParams): Invariance[] {
-  const out: Invariance[] = ['orthogonal'];
+  // A permutation of the features is a rotation; full whitening (α = 0) forgets any change of basis.
+  const out: Invariance[] = ['orthogonal', 'feature-permutation'];
   if (p.center) out.push('translation');
-  if (p.score === 'angular') {
+  // Partial whitening mixes 1 and λ^(−1/2), so for 0 < α < 1 the result depends on the features' overall scale (as in netrep).
+  if (p.score === 'angular' && (p.alpha === 0 || p.alpha === 1)) {
     out.push('isotropic-scaling');
     if (p.alpha === 0) out.push('invertible-linear');
+    if (p.alpha === 0 && p.center) out.push('per-feature-affine');
   }
   return out;
 }
