@@ -91,7 +91,7 @@ describe('ALGORITHMS §13.3 check values (printed precision)', () => {
   });
   it('PWCCA: ours (canonical variates of the centred data) differs from the google/svcca procedure, whose value the reference reproduces', async () => {
     // The spec's 0.7379452214305838 is the reference procedure (neuron means added back onto the CCA rotation, so it
-    // depends on the SVD's sign choices); the Python reference reproduces it, ours is the definition (docs/measures.md#pwcca).
+    // depends on the SVD's sign choices); the Python reference reproduces it, ours is the definition (docs/measures.md#cca-family).
     expect(Math.abs(golden.record.pwcca_google_svcca_procedure_YX - 0.7379452214305838)).toBeLessThan(1e-12);
     const ours = await pairSimilarity(Y, X, 'pwcca');
     expect(ours).toBeCloseTo(0.5778838509361339, 12);
