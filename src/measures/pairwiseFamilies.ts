@@ -5,8 +5,11 @@
  */
 import type { PairwiseFamily } from './pairwise.js';
 import { ccaFamily, pwccaFamily, svccaFamily } from './cca.js';
+import { EIGENSPACE_OVERLAP_FAMILY } from './eigenspace.js';
+import { NEIGHBOURHOOD_FAMILIES } from './neighbourhood.js';
 import { predictivityFamily } from './predictivity.js';
 import { permutationFamily, procrustesFamily, shapeFamily, softMatchFamily } from './procrustes.js';
+import { DISTANCE_CORRELATION_FAMILY, RSM_NORM_DIFFERENCE_FAMILY } from './rsmMeasures.js';
 
 export const PAIRWISE_FAMILIES: PairwiseFamily[] = [
   procrustesFamily as PairwiseFamily,
@@ -17,4 +20,8 @@ export const PAIRWISE_FAMILIES: PairwiseFamily[] = [
   svccaFamily as PairwiseFamily,
   pwccaFamily as PairwiseFamily,
   predictivityFamily as PairwiseFamily,
+  ...(NEIGHBOURHOOD_FAMILIES as readonly PairwiseFamily[]),
+  RSM_NORM_DIFFERENCE_FAMILY as PairwiseFamily,
+  DISTANCE_CORRELATION_FAMILY as PairwiseFamily,
+  EIGENSPACE_OVERLAP_FAMILY as PairwiseFamily,
 ];
