@@ -105,7 +105,7 @@ export const DISTANCE_CORRELATION_FAMILY: PairwiseFamily<DcorPrepared> = {
   name: 'Distance correlation',
   description:
     'dCor of Székely, Rizzo & Bakirov with the biased V-statistics: the cosine of the doubly centred Euclidean distance ' +
-    'matrices, square-rooted (dCor, not dCor²). 0 only for independent samples in the population limit.',
+    'matrices, square-rooted (dCor, not dCor²). In the population it is 0 exactly when the two are independent.',
   reference: 'Székely, Rizzo & Bakirov, Measuring and testing dependence by correlation of distances, Ann. Statist. 2007; as ReSi (distance_correlation)',
   params: [],
   largerIsMoreSimilar: true,
