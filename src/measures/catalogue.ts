@@ -57,42 +57,32 @@ const REPRESENTATION_COST: Record<string, MeasureCost> = {
   cka: { tier: 'cheap', scaling: 'M·n²·p (one kernel per model) + M²·n² (comparisons)' },
 };
 
+/** The fields every representation family shares in its record (a representation target may also be built from labels). */
+function representationEntry(
+  f: { id: string; name: string; description: string; reference: string; largerIsMoreSimilar: boolean; params: ParamSpec[] },
+  rest: Pick<CatalogueEntry, 'symmetric' | 'metric' | 'invariances' | 'cost'> & Partial<Pick<CatalogueEntry, 'pairwise' | 'fewImages'>>,
+): CatalogueEntry {
+  const { id, name, description, reference, largerIsMoreSimilar, params } = f;
+  const { symmetric, metric, invariances, cost, ...pairwise } = rest;
+  // Keys in the order the records have always been served in (JSON output stays byte-identical).
+  const head = { family: id, name, description, reference, input: 'representations' as const, taskTypes: ['classification', 'regression'] as TaskType[] };
+  return { ...head, largerIsMoreSimilar, symmetric, metric, params, invariances, cost, ...pairwise };
+}
+
 export const CATALOGUE: readonly CatalogueEntry[] = [
-  ...FAMILIES.map((f): CatalogueEntry => ({
-    family: f.id,
-    name: f.name,
-    description: f.description,
-    reference: f.reference,
-    input: 'representations',
-    // A representation target may also be built from labels (class RDM or regression values): `rank`.
-    taskTypes: ['classification', 'regression'],
-    largerIsMoreSimilar: f.largerIsMoreSimilar,
-    symmetric: f.symmetric,
-    metric: f.metric,
-    params: f.params,
-    invariances: null,
-    cost: REPRESENTATION_COST[f.id],
-  })),
-  ...PAIRWISE_FAMILIES.map((f): CatalogueEntry => {
+  ...FAMILIES.map((f) => representationEntry(f, { symmetric: f.symmetric, metric: f.metric, invariances: null, cost: REPRESENTATION_COST[f.id] })),
+  ...PAIRWISE_FAMILIES.map((f) => {
     const defaults = parseMeasure(f.id);
     const params = defaults.family === 'pairwise' ? defaults.params : {};
-    return {
-      family: f.id,
-      name: f.name,
-      description: f.description,
-      reference: f.reference,
-      input: 'representations',
-      taskTypes: ['classification', 'regression'],
-      largerIsMoreSimilar: f.largerIsMoreSimilar,
-      // Family-level flags are those of the default setting; describe(id) gives them per setting.
+    // Family-level flags are those of the default setting; describe(id) gives them per setting.
+    return representationEntry(f, {
       symmetric: byParams(f.symmetric, params),
       metric: byParams(f.metric, params),
-      params: f.params,
       invariances: typeof f.invariances === 'function' ? null : [...f.invariances],
       cost: f.cost,
       pairwise: true,
       fewImages: f.fewImages,
-    };
+    });
   }),
   ...TASK_MEASURES.map((f): CatalogueEntry => ({
     family: f.id,

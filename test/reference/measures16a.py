@@ -31,6 +31,10 @@ import os
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+# The shared closed-form inputs (§13.3 pair, n < p pair, degenerate columns) and the seeded generator.
+from measures16b import model_a, model_b, model_degenerate, model_wide_c, model_wide_d
+from rank_reference import mulberry32
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, '..', 'fixtures', 'measures16', 'a.json')
 DROP = 1e-10
@@ -38,41 +42,12 @@ RATIOS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 1e3, 1e4]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Inputs (closed forms)
-
-def model_a():
-    """ALGORITHMS §13.3 X: n = 30, p = 6."""
-    return np.array([[((i + 1) * (j + 2) * 31 % 37) / 37 + 0.1 * j for j in range(6)] for i in range(30)], dtype=float)
-
-
-def model_b():
-    """ALGORITHMS §13.3 Y: n = 30, q = 5."""
-    x = model_a()
-    return np.array([[((i + 3) * (j + 1) * 17 % 29) / 29 + 0.5 * x[i][j] - 0.2 * x[i][(j + 1) % 6] for j in range(5)] for i in range(30)], dtype=float)
-
+# Inputs (closed forms; A, B, C, D and the degenerate model are measures16b.py's)
 
 def model_e():
     """n = 30, p = 6 (same width as A: PWCCA's tie rule)."""
     x = model_a()
     return np.array([[np.sin(1.3 * (i + 1) + 0.7 * j) + 0.4 * x[i][(j + 2) % 6] for j in range(6)] for i in range(30)], dtype=float)
-
-
-def model_wide_c():
-    """n = 12 < p = 40."""
-    return np.array([[np.sin(0.7 * (i + 1) * (j + 1) + 0.3 * j) + 0.1 * ((i * j) % 5) for j in range(40)] for i in range(12)], dtype=float)
-
-
-def model_wide_d():
-    """n = 12 < p = 25."""
-    return np.array([[np.cos(0.5 * (i + 1) * (j + 2)) + 0.05 * i + 0.02 * j * j for j in range(25)] for i in range(12)], dtype=float)
-
-
-def model_degenerate():
-    """Model A with a constant column (2) and a duplicated column (4 = 1): rank 4 once centred."""
-    x = model_a().copy()
-    x[:, 2] = 0.7
-    x[:, 4] = x[:, 1]
-    return x
 
 
 def model_huge():
@@ -278,22 +253,6 @@ def pwcca_google_svcca_procedure(small, large):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Linear predictivity
-
-def mulberry32(seed):
-    state = [seed & 0xFFFFFFFF]
-
-    def imul(a, b):
-        return (a * b) & 0xFFFFFFFF
-
-    def nxt():
-        state[0] = (state[0] + 0x6D2B79F5) & 0xFFFFFFFF
-        t = state[0]
-        t = imul(t ^ (t >> 15), t | 1)
-        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
-        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
-
-    return nxt
-
 
 def fold_assignment(n, k, seed):
     rnd = mulberry32(seed)
