@@ -11,21 +11,11 @@ import type { PairwiseFamily } from '../../src/measures/pairwise.js';
 import { PAIRWISE_FAMILIES } from '../../src/measures/pairwiseFamilies.js';
 import { canonicalMeasureId, describeMeasure, invariancesOf, parseMeasure, pipelineOf } from '../../src/measures/registry.js';
 import { crossSimilarity, pairSimilarity, PreparedCache, similarityMatrix } from '../../src/measures/similarity.js';
+import { centerColumns } from '../../src/measures/subspace.js';
 import { randomRep } from '../helpers/random.js';
 
 let prepared = 0;
 let compared = 0;
-
-function centred(x: Matrix): Matrix {
-  const { rows: n, cols: p, data } = x;
-  for (let j = 0; j < p; j++) {
-    let m = 0;
-    for (let i = 0; i < n; i++) m += data[i * p + j];
-    m /= n;
-    for (let i = 0; i < n; i++) data[i * p + j] -= m;
-  }
-  return x;
-}
 
 /** ‖Xc − Yc‖_F · scale (same p on both sides). */
 const toyDistance: PairwiseFamily<Matrix> = {
@@ -43,7 +33,7 @@ const toyDistance: PairwiseFamily<Matrix> = {
   self: 0,
   prepare(x) {
     prepared++;
-    return centred(x);
+    return centerColumns(x);
   },
   compare(a, b, params) {
     compared++;
