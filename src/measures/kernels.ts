@@ -94,7 +94,7 @@ function oneMinus(g: Matrix, clip: boolean): Matrix {
 }
 
 /** Pairwise L1 distances: no product form exists, so this is the one O(n²p) loop. */
-function l1Distances(x: FeatureMatrix): Float64Array {
+export function l1Distances(x: FeatureMatrix): Float64Array {
   const { n, p, data } = x;
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {

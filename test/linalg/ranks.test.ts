@@ -79,6 +79,26 @@ describe('rankData', () => {
   it('rejects NaN, naming the index', () => {
     expect(() => rankData([1, 2, Number.NaN, 4])).toThrow(/index 2 is NaN/);
   });
+
+  it('spread-out data (the bucket path: RDM-like values, some exact ties, ±0, clusters) matches the O(n²) definition', () => {
+    let s = 12345;
+    const u = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const rdmLike = Float64Array.from({ length: 3000 }, () => 1 - (u() * 0.4 - 0.1));
+    const withTies = Float64Array.from(rdmLike, (v, i) => (i % 17 === 0 ? rdmLike[i - (i % 34)] : v));
+    const signedZeros = Float64Array.from({ length: 200 }, (_, i) => (i % 50 === 0 ? (i % 100 === 0 ? -0 : 0) : u() - 0.5));
+    // Most values packed into a tiny interval next to a far outlier: the buckets overflow and the radix sort takes over.
+    const clustered = Float64Array.from({ length: 500 }, (_, i) => (i === 0 ? 1e6 : 1 + u() * 1e-9));
+    const justAbove = Float64Array.from({ length: 65 }, () => u());
+    for (const x of [rdmLike, withTies, signedZeros, clustered, justAbove]) {
+      expect(Array.from(rankData(x))).toEqual(Array.from(bruteForceRanks(x)));
+    }
+    const nan = Float64Array.from(rdmLike);
+    nan[1234] = Number.NaN;
+    expect(() => rankData(nan)).toThrow(/index 1234 is NaN/);
+    const inf = Float64Array.from(rdmLike);
+    inf[7] = Infinity;
+    expect(rankData(inf)[7]).toBe(3000);
+  });
 });
 
 describe('argsort', () => {

@@ -1,0 +1,221 @@
+/**
+ * Prepared forms of image subsets from the full set's n×n matrices (issue 15: the bootstrap of `rank`). The
+ * protocol recomputes every model on every subset of images — feature statistics, the n×n matrix, its centring
+ * and ranks (docs/evaluation.md#source-ranking). For most measures the subset's n×n matrix follows exactly from
+ * the full set's, without going back to the features:
+ *
+ * - the per-image normalisations (none, layer_norm, group_norm, instance_norm) act on each image alone, so a
+ *   subset's normalised rows are rows of the full set's, and its Gram matrix is a block of the full Gram matrix;
+ * - feature centring over the subset's images is a double centring of that block:
+ *   ⟨x_i − x̄_S, x_j − x̄_S⟩ = G_ij − a_i − a_j + b with a_i the mean of row i of the block and b its grand mean
+ *   (the full set's rows are centred by the full mean first, which changes nothing exactly and keeps the
+ *   per-subset correction small);
+ * - cosine (1 − cos between images) follows from that Gram block; correlation (1 − Pearson between images) from
+ *   the same construction on the rows minus their own feature means (removing a row's mean acts on the right,
+ *   feature centring on the left, so the two commute: the subset's matrix is the double-centred block of the
+ *   Gram matrix of the row-centred rows);
+ * - RBF needs squared distances G_ii + G_jj − 2G_ij and the median of the subset's own distances; Laplace the L1
+ *   distances, a block of the full set's.
+ *
+ * The matrix centring, ranks and unit scaling of the comparator then run on the s×s block with the same code as
+ * the full computation (compare.ts), so results agree with recomputing from features up to float rounding
+ * (~1e-15; test/measures/subsets.test.ts requires 1e-12). Feature z-scoring and batch_norm (statistics over the
+ * subset's images, per feature), and the Euclidean distances (exact-tie construction, linalg/distances.ts), do
+ * not follow from the full matrices: those measures keep the recomputation. A subset that comes close to a
+ * degenerate case (an image with constant features, a zero-variance row) is handed back to the recomputation
+ * too, which then gives its exact value or its error message.
+ */
+import type { Representation } from '../features/types.js';
+import type { Matrix } from '../linalg/dense.js';
+import { gram, type GemmOptions } from '../linalg/gemm.js';
+import { maxMemory } from '../io/limits.js';
+import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './compare.js';
+import { l1Distances } from './kernels.js';
+import { normalizeFeatures } from './normalize.js';
+import type { Pipeline } from './registry.js';
+
+/** A representation's prepared forms on subsets of its images, computed from its full n×n matrices. */
+export interface SubsetPreparer {
+  /**
+   * The prepared form of the representation restricted to the images `idx` (ascending, distinct), the same as
+   * preparing `subsetImages(rep, idx)` up to rounding; undefined when this subset must be recomputed from features
+   * (close to a degenerate case, see the module comment).
+   */
+  prepare(idx: ArrayLike<number>): Prepared | undefined;
+}
+
+/** Relative size below which a norm or variance counts as (numerically) zero: the recomputation decides then. */
+const DEGENERATE = 1e-10;
+
+type Kind = 'linear' | 'cosine' | 'pearson' | 'rbf' | 'lap';
+
+/** What the pipeline's n×n matrix is built from, when a subset's matrix follows from the full set's. */
+function sliceKind(p: Pipeline): Kind | undefined {
+  if (!(p.norm === 'none' || p.norm === 'centering' || p.norm === 'layer_norm' || p.norm === 'group_norm' || p.norm === 'instance_norm')) return undefined;
+  const f = p.matrix.type === 'kernel' ? p.matrix.kernel : p.matrix.distance;
+  switch (f) {
+    case 'linear':
+    case 'cosine':
+    case 'pearson':
+    case 'rbf':
+    case 'lap':
+      return f;
+    case 'correlation':
+      return 'pearson';
+    default:
+      return undefined;
+  }
+}
+
+/** Whether `subsetPreparer` can serve this pipeline (the others recompute every subset from features). */
+export function slicesSubsets(p: Pipeline): boolean {
+  return sliceKind(p) !== undefined;
+}
+
+/** Bytes the preparers of `members` representations on `n` images keep (one n×n float64 matrix each). */
+export function subsetPreparerBytes(n: number, members: number): number {
+  return 8 * n * n * members;
+}
+
+/**
+ * Whether preparers for `members` representations on `n` images fit in half the memory budget (the other half is
+ * left to the draws themselves); when they do not, the caller recomputes from features, which needs no n×n matrix.
+ */
+export function subsetPreparersFit(n: number, members: number): boolean {
+  return subsetPreparerBytes(n, members) <= maxMemory() / 2;
+}
+
+/** The s×s block of a symmetric n×n matrix at rows and columns `idx`. */
+function block(full: Float64Array, n: number, idx: ArrayLike<number>): Float64Array {
+  const s = idx.length;
+  const out = new Float64Array(s * s);
+  for (let a = 0; a < s; a++) {
+    const row = idx[a] * n;
+    for (let b = 0; b < s; b++) out[a * s + b] = full[row + idx[b]];
+  }
+  return out;
+}
+
+/** Double-centre a symmetric s×s block in place (both triangles written from one, so it stays exactly symmetric). */
+function doubleCenter(h: Float64Array, s: number): void {
+  const mean = new Float64Array(s);
+  for (let a = 0; a < s; a++) {
+    let sum = 0;
+    for (let b = 0; b < s; b++) sum += h[a * s + b];
+    mean[a] = sum / s;
+  }
+  let grand = 0;
+  for (let a = 0; a < s; a++) grand += mean[a];
+  grand /= s;
+  for (let a = 0; a < s; a++) {
+    for (let b = a; b < s; b++) {
+      const v = h[a * s + b] - mean[a] - mean[b] + grand;
+      h[a * s + b] = v;
+      h[b * s + a] = v;
+    }
+  }
+}
+
+/** Subtract each row's mean over its p features (in place). */
+function centerRows(x: Float64Array, n: number, p: number): Float64Array {
+  for (let i = 0; i < n; i++) {
+    let mean = 0;
+    for (let j = 0; j < p; j++) mean += x[i * p + j];
+    mean /= p;
+    for (let j = 0; j < p; j++) x[i * p + j] -= mean;
+  }
+  return x;
+}
+
+/**
+ * The subset's n×n matrix f (before the matrix centring), or undefined near a degenerate case. `h` is the
+ * subset's Gram block in the measure's normalisation (already feature-centred when the measure centres); it is
+ * reused as the output.
+ */
+function subsetMatrix(kind: Exclude<Kind, 'lap'>, h: Float64Array, s: number, t: number): Float64Array | undefined {
+  switch (kind) {
+    case 'linear':
+      return h;
+    case 'cosine':
+    case 'pearson': {
+      // rowNormalized / rowStandardized + Gram + 1 − g: g_ij = h_ij / √(h_ii h_jj) (h of the row-centred rows for
+      // Pearson). An all-zero row stays zero for cosine (g = 0); for Pearson a constant image is an error there.
+      const inv = new Float64Array(s);
+      let top = 0;
+      for (let a = 0; a < s; a++) top = Math.max(top, h[a * s + a]);
+      for (let a = 0; a < s; a++) {
+        const d = h[a * s + a];
+        if (d === 0 && kind === 'cosine') continue;
+        // Numerically zero: the recomputation decides (its exact zero, or its error message).
+        if (!(d > DEGENERATE * top)) return undefined;
+        inv[a] = 1 / Math.sqrt(d);
+      }
+      const clip = kind === 'pearson';
+      for (let a = 0; a < s; a++) {
+        for (let b = 0; b < s; b++) {
+          const g = h[a * s + b] * inv[a] * inv[b];
+          h[a * s + b] = 1 - (clip ? Math.min(1, Math.max(-1, g)) : g);
+        }
+      }
+      return h;
+    }
+    case 'rbf': {
+      // squaredDistancesFromGram (not clipped) → median over all s² entries → exp(−d² / (2t²·median)).
+      const d2 = new Float64Array(s * s);
+      for (let a = 0; a < s; a++) for (let b = 0; b < s; b++) d2[a * s + b] = h[a * s + a] + h[b * s + b] - 2 * h[a * s + b];
+      const sorted = Float64Array.from(d2).sort();
+      const m = s * s;
+      const med = m % 2 === 1 ? sorted[(m - 1) / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2;
+      if (!(med > 0)) return undefined;
+      const scale = 1 / (2 * t * t * med);
+      for (let i = 0; i < d2.length; i++) d2[i] = Math.exp(-d2[i] * scale);
+      return d2;
+    }
+  }
+}
+
+/**
+ * The subset preparer of one representation under a pipeline, or undefined when the pipeline's subsets do not
+ * follow from the full matrices (see the module comment). Costs one n×n Gram matrix (L1 distances for Laplace),
+ * kept as n² doubles.
+ */
+export async function subsetPreparer(rep: Representation, pipeline: Pipeline, opts: GemmOptions = {}): Promise<SubsetPreparer | undefined> {
+  const kind = sliceKind(pipeline);
+  if (!kind) return undefined;
+  const { n, p, label } = rep;
+  const centred = pipeline.norm === 'centering';
+  const x = normalizeFeatures(rep, pipeline.norm, { shape: pipeline.shape, layout: pipeline.layout, groups: pipeline.groups });
+  const isRdm = pipeline.matrix.type === 'rdm';
+  const finish = (k: Float64Array, s: number): Prepared | undefined => {
+    if (isRdm) for (let a = 0; a < s; a++) k[a * s + a] = 0;
+    const m: Matrix = { rows: s, cols: s, data: k };
+    try {
+      return prepareForComparator(centerMatrix(m, pipeline.centering, label, true), pipeline.compare, label, maxAbs(k));
+    } catch {
+      // A degenerate subset (constant RDM, no variance): the recomputation gives the message with the member's file.
+      return undefined;
+    }
+  };
+  if (kind === 'lap') {
+    // L1 distances do not change under centring; the block of the full set's is the subset's (exp(−d/p) as kernels.ts).
+    const d = l1Distances({ label, n, p, data: x });
+    return {
+      prepare(idx) {
+        const k = block(d, n, idx);
+        const gamma = 1 / p;
+        for (let i = 0; i < k.length; i++) k[i] = Math.exp(-gamma * k[i]);
+        return finish(k, idx.length);
+      },
+    };
+  }
+  const g = (await gram({ rows: n, cols: p, data: kind === 'pearson' ? centerRows(x, n, p) : x }, opts)).data;
+  return {
+    prepare(idx) {
+      const s = idx.length;
+      const h = block(g, n, idx);
+      if (centred) doubleCenter(h, s);
+      const k = subsetMatrix(kind, h, s, pipeline.t);
+      return k ? finish(k, s) : undefined;
+    },
+  };
+}
