@@ -84,6 +84,27 @@ export {
   type RankTableModel,
 } from './taxonomy/rankTable.js';
 export { matchProbabilities } from './taxonomy/scoreColumns.js';
+// Inference on any similarity (docs/measures.md#inference): bootstrap intervals, split support, permutation tests.
+export {
+  bootstrapSimilarity,
+  bootstrapSplitSupport,
+  bootstrapDraws,
+  cellIntervals,
+  drawTrees,
+  permutationTest,
+  permutePrepared,
+  randomPermutation,
+  sampleWithReplacement,
+  type BootstrapOptions,
+  type CellIntervals,
+  type PermutationOptions,
+  type PermutationTest,
+  type Resampling,
+  type SimilarityBootstrap,
+  type SplitSupportOptions,
+  type TreeSupport,
+} from './taxonomy/inference.js';
+export { splitSupport, mergeMembers } from './taxonomy/support.js';
 export { mulberry32, sampleWithoutReplacement, percentile } from './linalg/resample.js';
 
 // Label-based transferability scores (docs/transferability.md): one call per score on a candidate's features (or a

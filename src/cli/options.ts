@@ -194,15 +194,18 @@ export interface ProbeOptions extends NetworkOptions {
   seed: string;
 }
 
-/** The probe-training options, shared by `nsl fisher` and `similarity` with a task measure. */
-export function addProbeOptions(cmd: Command): Command {
+/**
+ * The probe-training options, shared by `nsl fisher` and `similarity` with a task measure. `seedHelp` adds what
+ * `--seed` also seeds in that command (similarity: its bootstrap and permutation generator).
+ */
+export function addProbeOptions(cmd: Command, seedHelp?: string): Command {
   return addNetworkOptions(
     cmd
       .option('--variant <v>', `Fisher probe network variant: ${VARIANT_LIST}`, 'conv')
       .option('--epochs <n>', 'Fisher probe training epochs', '2')
       .option('--batch <n>', 'Fisher probe batch size', '64')
       .option('--lr <rate>', 'Fisher probe learning rate', '0.02')
-      .option('--seed <n>', 'Fisher probe initialisation seed (shared by all tasks)', '0'),
+      .option('--seed <n>', `Fisher probe initialisation seed (shared by all tasks)${seedHelp ? `; ${seedHelp}` : ''}`, '0'),
     // Probes are trained briefly: a narrow network and a faster-moving BN average.
     { widthScale: '0.25', bnDecay: '0.99' },
   );

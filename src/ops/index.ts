@@ -7,6 +7,7 @@ export * from './convert.js';
 export * from './demo.js';
 export * from './evaluate.js';
 export * from './fisher.js';
+export * from './inference.js';
 export * from './measures.js';
 export * from './policy.js';
 export * from './rank.js';

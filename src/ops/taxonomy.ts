@@ -21,7 +21,9 @@ import {
   type TreeNode,
 } from '../taxonomy/cluster.js';
 import { familyCountCut, nearestNeighbourAgreement, type FamilyCut, type NeighbourAgreement } from '../taxonomy/agreement.js';
+import { drawTrees, type Resampling } from '../taxonomy/inference.js';
 import { classicalMds, type MdsResult } from '../taxonomy/mds.js';
+import { splitSupport } from '../taxonomy/support.js';
 import type { Matrix } from '../linalg/dense.js';
 
 export { DISTANCE_METRICS, LINKAGES, type DistanceMetric, type Linkage } from '../taxonomy/cluster.js';
@@ -60,6 +62,12 @@ export interface TaxonomyOptions {
   families?: Record<string, string> | null;
   /** Add a 2-D classical MDS map of the distances. */
   mds?: boolean;
+  /**
+   * Bootstrap draws of the same matrix (draw-major, each M×M in the matrix's row order, read in the same direction):
+   * adds each merge's split support (the share of draws whose tree has exactly its leaves) to the taxonomy, its tree
+   * and its Newick string.
+   */
+  draws?: Float64Array;
 }
 
 export interface MdsMap {
@@ -76,6 +84,8 @@ export interface Taxonomy {
   tree: TreeNode;
   newick: string;
   leafOrder: string[];
+  /** With bootstrap draws: per merge, the share of draws whose tree contains exactly that cluster (docs/measures.md#inference). */
+  support?: number[];
   /** Present when the tree was cut. */
   k?: number;
   clusters?: Record<string, number>;
@@ -108,14 +118,16 @@ export function taxonomyOfMatrix(
   const direction = opts.direction ?? matrixDirection(m.measure);
   const distances = direction === 'distance' ? m.matrix : similarityToDistance(m.matrix, m.rows);
   const tree = linkage(distances, opts.linkage, m.rows);
+  const support = opts.draws ? splitSupport(tree, drawTrees(m.rows, opts.draws, { linkage: opts.linkage, direction })) : undefined;
   const taxonomy: Taxonomy = {
     labels: tree.labels,
     linkage: tree.linkage,
     distance: direction === 'distance' ? 'given' : '1 - similarity',
     merges: tree.merges,
-    tree: toTree(tree),
-    newick: toNewick(tree),
+    tree: toTree(tree, support),
+    newick: toNewick(tree, support),
     leafOrder: leafOrder(tree).map((i) => tree.labels[i]),
+    ...(support ? { support } : {}),
   };
   let k = opts.k;
   if (opts.defaultCut) {
@@ -141,13 +153,20 @@ export function taxonomyOfMatrix(
   return { taxonomy, dendrogram: tree, distances, mdsResult };
 }
 
-/** The taxonomy the server's view shows: the tree cut by default, with an MDS map. */
+/** The taxonomy the server's view shows: the tree cut by default, with an MDS map (and split support with bootstrap draws). */
 export function taxonomyView(
   m: LabelledMatrix,
-  opts: { linkage: Linkage; direction?: Direction; clusters?: number; families?: Record<string, string> | null },
+  opts: { linkage: Linkage; direction?: Direction; clusters?: number; families?: Record<string, string> | null; draws?: Float64Array },
 ): Taxonomy & Required<Pick<Taxonomy, 'k' | 'clusters' | 'mds'>> {
-  return taxonomyOfMatrix(m, { linkage: opts.linkage, direction: opts.direction, k: opts.clusters, defaultCut: true, families: opts.families, mds: true })
-    .taxonomy as Taxonomy & Required<Pick<Taxonomy, 'k' | 'clusters' | 'mds'>>;
+  return taxonomyOfMatrix(m, {
+    linkage: opts.linkage,
+    direction: opts.direction,
+    k: opts.clusters,
+    defaultCut: true,
+    families: opts.families,
+    mds: true,
+    draws: opts.draws,
+  }).taxonomy as Taxonomy & Required<Pick<Taxonomy, 'k' | 'clusters' | 'mds'>>;
 }
 
 /** Taskonomy's task tree: tasks described by their first-order affinities (transfer-out patterns). */
@@ -188,6 +207,16 @@ export function topSimilar(sim: LabelledMatrix, k = 3): TopSimilar[] {
   });
 }
 
+/** A taxonomy's bootstrap (docs/measures.md#inference): split support per merge and the per-cell intervals. */
+export interface TaxonomyBootstrap {
+  /** Per merge of the dendrogram, the share of draws whose tree contains exactly that cluster. */
+  support: number[];
+  level: number;
+  lower: Matrix;
+  upper: Matrix;
+  resampling: Resampling;
+}
+
 /** A model taxonomy scored against known task families: what the demo report shows for one measure. */
 export interface TaxonomyResult {
   measure: string;
@@ -204,6 +233,8 @@ export interface TaxonomyResult {
   top: TopSimilar[];
   neighbours: NeighbourAgreement;
   cut: FamilyCut;
+  /** With bootstrap draws of the similarity matrix (ops/inference's withBootstrap). */
+  bootstrap?: TaxonomyBootstrap;
 }
 
 /**

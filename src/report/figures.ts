@@ -52,8 +52,12 @@ function svg(width: number, height: number, body: string, title: string): string
   );
 }
 
-/** Elbow dendrogram lines for leaves placed at y(leafIndex in order), root on the left of [x0, x0 + width]. */
-function dendrogramPaths(t: TaxonomyResult, x0: number, width: number, yOf: (pos: number) => number): string {
+/**
+ * Elbow dendrogram lines for leaves placed at y(leafIndex in order), root on the left of [x0, x0 + width]. With
+ * `support` and a bootstrapped taxonomy, each inner merge but the root is labelled with its split support in percent
+ * (green from 95 %, amber below), left of its vertical line.
+ */
+function dendrogramPaths(t: TaxonomyResult, x0: number, width: number, yOf: (pos: number) => number, support = false): string {
   const n = t.similarity.rows.length;
   const pos = new Map<number, number>(t.order.map((leaf, i) => [leaf, i]));
   const maxH = Math.max(1e-12, ...t.dendrogram.merges.map((m) => m.distance));
@@ -65,6 +69,8 @@ function dendrogramPaths(t: TaxonomyResult, x0: number, width: number, yOf: (pos
     h.set(i, 0);
   }
   const parts: string[] = [];
+  const labels: string[] = [];
+  const values = support ? t.bootstrap?.support : undefined;
   t.dendrogram.merges.forEach((m, k) => {
     const id = n + k;
     const ya = y.get(m.a)!;
@@ -73,13 +79,26 @@ function dendrogramPaths(t: TaxonomyResult, x0: number, width: number, yOf: (pos
     parts.push(`M${px(x(h.get(m.a)!))},${px(ya)}H${px(xm)}V${px(yb)}H${px(x(h.get(m.b)!))}`);
     y.set(id, (ya + yb) / 2);
     h.set(id, m.distance);
+    if (values && k < t.dendrogram.merges.length - 1) {
+      const s = values[k];
+      labels.push(
+        `<text x="${px(xm - 2)}" y="${px((ya + yb) / 2 - 2)}" font-size="9" text-anchor="end" fill="${s >= 0.95 ? '#1b5e20' : '#b45309'}" data-support="${s}">${Math.round(100 * s)}` +
+          `<title>${escapeXml(`split support ${(100 * s).toFixed(1)} %: share of bootstrap draws whose tree has exactly this cluster`)}</title></text>`,
+      );
+    }
   });
-  return `<path d="${parts.join('')}" fill="none" stroke="#333" stroke-width="1"/>`;
+  return `<path d="${parts.join('')}" fill="none" stroke="#333" stroke-width="1"/>${labels.join('')}`;
 }
 
 export interface HeatmapOptions {
   cell?: number;
   dendrogram?: boolean;
+  /** Colour these n×n values instead of the similarities (same order as the similarity matrix). */
+  values?: Float64Array;
+  /** The colour bar's label (default "similarity"); with `values`, also the figure's subject. */
+  valueLabel?: string;
+  /** A cell's hover text (default "row × column: value"). */
+  tip?: (row: number, col: number) => string;
 }
 
 /** Similarity heatmap, rows and columns in dendrogram leaf order, with the tree on the left and a colour bar. */
@@ -97,7 +116,8 @@ export function heatmapSvg(t: TaxonomyResult, opts: HeatmapOptions = {}): string
   const legendX = left + size + 24;
   const width = legendX + 90;
   const height = top + size + labelW + 10;
-  const data = t.similarity.matrix.data;
+  const data = opts.values ?? t.similarity.matrix.data;
+  const valueLabel = opts.valueLabel ?? 'similarity';
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < n; i++) {
@@ -113,7 +133,9 @@ export function heatmapSvg(t: TaxonomyResult, opts: HeatmapOptions = {}): string
   }
   const scale = (v: number) => viridis((v - lo) / (hi - lo));
   const parts: string[] = [];
-  parts.push(`<text x="${left}" y="22" font-size="14" font-weight="bold">${escapeXml(`${t.name} (${t.measure})`)}</text>`);
+  parts.push(
+    `<text x="${left}" y="22" font-size="14" font-weight="bold">${escapeXml(opts.values ? `${t.name} (${t.measure}): ${valueLabel}` : `${t.name} (${t.measure})`)}</text>`,
+  );
   t.order.forEach((ri, r) => {
     const yy = top + r * cell;
     parts.push(
@@ -123,7 +145,7 @@ export function heatmapSvg(t: TaxonomyResult, opts: HeatmapOptions = {}): string
     t.order.forEach((ci, c) => {
       const v = data[ri * n + ci];
       parts.push(
-        `<rect x="${left + c * cell}" y="${yy}" width="${cell}" height="${cell}" fill="${ri === ci ? '#d9d9d9' : scale(v)}"><title>${escapeXml(`${labels[ri]} × ${labels[ci]}: ${fmt(v)}`)}</title></rect>`,
+        `<rect x="${left + c * cell}" y="${yy}" width="${cell}" height="${cell}" fill="${ri === ci ? '#d9d9d9' : scale(v)}"><title>${escapeXml(opts.tip ? opts.tip(ri, ci) : `${labels[ri]} × ${labels[ci]}: ${fmt(v)}`)}</title></rect>`,
       );
     });
   });
@@ -140,10 +162,30 @@ export function heatmapSvg(t: TaxonomyResult, opts: HeatmapOptions = {}): string
   parts.push(
     `<text x="${legendX + 18}" y="${top + 8}" font-size="10">${fmt(hi, 2)}</text>`,
     `<text x="${legendX + 18}" y="${px(top + barH)}" font-size="10">${fmt(lo, 2)}</text>`,
-    `<text x="${legendX}" y="${px(top + barH + 16)}" font-size="10">similarity</text>`,
+    `<text x="${legendX}" y="${px(top + barH + 16)}" font-size="10">${escapeXml(valueLabel)}</text>`,
     `<text x="${legendX}" y="${px(top + barH + 28)}" font-size="10" fill="#666">(diagonal grey)</text>`,
   );
-  return svg(width, height, parts.join(''), `${t.name} similarity heatmap in dendrogram order`);
+  return svg(width, height, parts.join(''), `${t.name} ${valueLabel} heatmap in dendrogram order`);
+}
+
+/**
+ * The width of each cell's bootstrap interval (upper − lower) as a heatmap in tree order, each cell's hover text
+ * giving the value and its interval; null when the taxonomy was not bootstrapped. Wide cells are the pairs whose
+ * similarity depends most on which probe images were used.
+ */
+export function intervalHeatmapSvg(t: TaxonomyResult): string | null {
+  const b = t.bootstrap;
+  if (!b) return null;
+  const n = t.similarity.rows.length;
+  const width = b.upper.data.map((u, i) => u - b.lower.data[i]);
+  const pct = Math.round(100 * b.level);
+  const labels = t.similarity.rows;
+  const sim = t.similarity.matrix.data;
+  return heatmapSvg(t, {
+    values: width,
+    valueLabel: `${pct}% interval width`,
+    tip: (i, j) => `${labels[i]} × ${labels[j]}: ${fmt(sim[i * n + j])}, ${pct}% interval [${fmt(b.lower.data[i * n + j])}, ${fmt(b.upper.data[i * n + j])}]`,
+  });
 }
 
 /** Average-linkage dendrogram with leaf labels coloured by family and a height axis (d = 1 − similarity). */
@@ -157,12 +199,20 @@ export function dendrogramSvg(t: TaxonomyResult): string {
   const left = 20;
   const labelX = left + treeW + 8;
   const width = labelX + 10 + 6.4 * Math.max(...labels.map((l) => l.length)) + 130;
-  const height = top + n * row + 40;
+  const height = top + n * row + 40 + (t.bootstrap ? 14 : 0);
   const maxH = Math.max(1e-12, ...t.dendrogram.merges.map((m) => m.distance));
   const parts: string[] = [
     `<text x="${left}" y="20" font-size="14" font-weight="bold">${escapeXml(`Task tree — ${t.name}, average linkage on 1 − similarity`)}</text>`,
   ];
-  parts.push(dendrogramPaths(t, left, treeW, (pos) => top + pos * row + row / 2));
+  if (t.bootstrap) {
+    const r = t.bootstrap.resampling;
+    parts.push(
+      `<text x="${left}" y="${height - 8}" font-size="10" fill="#555">${escapeXml(
+        `numbers: split support (%) over ${r.draws} bootstrap draws of ${r.size} images${r.replacement ? ' with replacement' : ''}`,
+      )}</text>`,
+    );
+  }
+  parts.push(dendrogramPaths(t, left, treeW, (pos) => top + pos * row + row / 2, true));
   t.order.forEach((li, r) => {
     const y = top + r * row + row / 2;
     parts.push(

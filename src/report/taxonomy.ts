@@ -4,6 +4,7 @@
  * model's most similar models, and how well the tree and the neighbours recover the task families.
  */
 export { familyTaxonomy as buildTaxonomy, topSimilar, type TaxonomyResult, type TopSimilar } from '../ops/taxonomy.js';
+import { toRows } from '../linalg/dense.js';
 import type { TaxonomyResult } from '../ops/taxonomy.js';
 
 /** The JSON written next to the report (everything but the similarity matrix, which has its own file). */
@@ -34,5 +35,17 @@ export function taxonomyJson(t: TaxonomyResult) {
     nearestNeighbours: t.neighbours.items,
     top3: t.top,
     models: n,
+    // With a bootstrap: split support per merge (also on the tree's nodes and in the Newick string) and cell intervals.
+    ...(t.bootstrap
+      ? {
+          bootstrap: {
+            resampling: t.bootstrap.resampling,
+            support: t.bootstrap.support,
+            level: t.bootstrap.level,
+            lower: toRows(t.bootstrap.lower),
+            upper: toRows(t.bootstrap.upper),
+          },
+        }
+      : {}),
   };
 }

@@ -27,14 +27,29 @@ function body<P extends Record<string, unknown>>(properties: P, required: string
 
 export type { Precision };
 
-export interface SimilarityBody {
+/** Bootstrap over images (docs/measures.md#inference): per-cell intervals, and split support in a taxonomy. */
+export interface BootstrapBody {
+  bootstrap?: number;
+  subset?: number;
+  replacement?: boolean;
+  seed?: number;
+}
+// Each draw recomputes the whole M×M matrix; 2000 draws is already minutes on a large set.
+const bootstrapProperties = {
+  bootstrap: { type: 'integer', minimum: 1, maximum: 2000 },
+  subset: { type: 'integer', minimum: 4 },
+  replacement: { type: 'boolean' },
+  seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+} as const;
+
+export interface SimilarityBody extends BootstrapBody {
   featureSet: string;
   measure: string;
   precision?: Precision;
 }
-export const similaritySchema = body({ featureSet: ref, measure, precision }, ['featureSet', 'measure']);
+export const similaritySchema = body({ featureSet: ref, measure, precision, ...bootstrapProperties }, ['featureSet', 'measure']);
 
-export interface TaxonomyBody {
+export interface TaxonomyBody extends BootstrapBody {
   featureSet?: string;
   matrix?: string;
   measure?: string;
@@ -50,6 +65,7 @@ export const taxonomySchema = body({
   linkage: { type: 'string', enum: [...LINKAGES] },
   clusters: { type: 'integer', minimum: 1, maximum: 10_000 },
   precision,
+  ...bootstrapProperties,
 });
 
 export interface RankBody {

@@ -10,6 +10,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { loadFeatureSet } from '../features/featureSet.js';
+import type { FeatureSet } from '../features/types.js';
+import type { LabelledMatrix } from '../linalg/labelled.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { labelledMatrixFromCsv, labelledMatrixToJson } from '../io/labelledMatrix.js';
 import { LimitError } from '../io/limits.js';
@@ -19,6 +21,7 @@ import { evaluateMatrix, evaluateMeasures, type EvaluateOptions } from '../ops/e
 import { solve, sweep, type PolicyProblem, type PolicyResult, type SolverChoice } from '../ops/policy.js';
 import { describeResultDict, MAX_MATRIX_VIEW_CELLS, resultMatrix } from '../ops/results.js';
 import { describeLabelsText, loadTarget, rank, rankAll, type TargetSpec } from '../ops/rank.js';
+import { bootstrapOfSet, intervalsJson } from '../ops/inference.js';
 import { similarityOfSet } from '../ops/similarity.js';
 import { matrixDirection, taxonomyView } from '../ops/taxonomy.js';
 import type { Linkage } from '../taxonomy/cluster.js';
@@ -55,6 +58,33 @@ async function similarityOf(env: TaskEnv, fs: ResolvedPath, measure: string, pre
     onProgress: (done, total, label) => env.report({ done, total, label, stage: 'preparing models' }),
   });
   return { loaded, sim, info };
+}
+
+/** Bootstrap options of a similarity or taxonomy job (docs/measures.md#inference). */
+export interface BootstrapArgs {
+  draws: number;
+  subset?: number;
+  replacement?: boolean;
+  seed?: number;
+}
+
+/** The bootstrap of a job's matrix, its full-data matrix reused; progress per draw. */
+async function bootstrapOf(
+  env: TaskEnv,
+  loaded: { set: FeatureSet },
+  measure: string,
+  sim: LabelledMatrix,
+  precision: Precision | undefined,
+  b: BootstrapArgs,
+) {
+  env.report({ done: 0, total: b.draws, stage: 'bootstrap draws' });
+  const { bootstrap } = await bootstrapOfSet(loaded.set, measure, {
+    ...b,
+    precision,
+    point: sim,
+    onProgress: (done, total, label) => env.report({ done, total, label, stage: 'bootstrap draws' }),
+  });
+  return bootstrap;
 }
 
 /** The policy solver's `auto` choice lives in the library (taskonomy/policySolvers.ts). */
@@ -237,26 +267,40 @@ export const tasks = {
     }
   },
 
-  async similarity(a: { fs: ResolvedPath; measure: string; precision?: Precision }, env: TaskEnv) {
+  async similarity(a: { fs: ResolvedPath; measure: string; precision?: Precision; bootstrap?: BootstrapArgs }, env: TaskEnv) {
     const { loaded, sim, info } = await similarityOf(env, a.fs, a.measure, a.precision);
+    const boot = a.bootstrap && (await bootstrapOf(env, loaded, info.id, sim, a.precision, a.bootstrap));
     return {
       featureSet: a.fs.ref,
       images: loaded.set.n,
       measure: info,
       matrix: labelledMatrixToJson(sim),
       families: loaded.families,
+      ...(boot ? { intervals: intervalsJson(boot) } : {}),
     };
   },
 
-  async taxonomyOfFeatures(a: { fs: ResolvedPath; measure: string; precision?: Precision; linkage: Linkage; clusters?: number }, env: TaskEnv) {
+  async taxonomyOfFeatures(
+    a: { fs: ResolvedPath; measure: string; precision?: Precision; linkage: Linkage; clusters?: number; bootstrap?: BootstrapArgs },
+    env: TaskEnv,
+  ) {
     const { loaded, sim, info } = await similarityOf(env, a.fs, a.measure, a.precision);
+    const boot = a.bootstrap && (await bootstrapOf(env, loaded, info.id, sim, a.precision, a.bootstrap));
+    const view = taxonomyView(sim, {
+      linkage: a.linkage,
+      direction: matrixDirection(info.id),
+      clusters: a.clusters,
+      families: loaded.families,
+      draws: boot?.matrices,
+    });
     return {
       source: { featureSet: a.fs.ref } as { featureSet?: string; matrix?: string },
       images: loaded.set.n as number | undefined,
       measure: info,
       similarity: labelledMatrixToJson(sim),
       families: loaded.families,
-      ...taxonomyView(sim, { linkage: a.linkage, direction: matrixDirection(info.id), clusters: a.clusters, families: loaded.families }),
+      ...view,
+      ...(boot ? { intervals: intervalsJson(boot) } : {}),
     };
   },
 

@@ -41,6 +41,8 @@ export interface TreeNode {
   distance: number;
   size: number;
   children?: [TreeNode, TreeNode];
+  /** Inner nodes of a bootstrapped tree: the share of draws whose tree has exactly this node's leaves (taxonomy/support.ts). */
+  support?: number;
 }
 
 /**
@@ -186,12 +188,15 @@ export function clusterFeatures(features: Matrix, opts: { linkage?: Linkage; dis
   return linkage(pairwiseDistances(features, metric, opts.labels), method, opts.labels);
 }
 
-/** The root of the tree JSON. */
-export function toTree(dendrogram: Dendrogram): TreeNode {
+/** The root of the tree JSON; with `support` (one value per merge), each inner node carries its split support. */
+export function toTree(dendrogram: Dendrogram, support?: readonly number[]): TreeNode {
   const n = dendrogram.labels.length;
+  checkSupport(dendrogram, support);
   const nodes: TreeNode[] = dendrogram.labels.map((name, id) => ({ id, name, distance: 0, size: 1 }));
   dendrogram.merges.forEach((m, i) => {
-    nodes.push({ id: n + i, distance: m.distance, size: m.size, children: [nodes[m.a], nodes[m.b]] });
+    const node: TreeNode = { id: n + i, distance: m.distance, size: m.size, children: [nodes[m.a], nodes[m.b]] };
+    if (support) node.support = support[i];
+    nodes.push(node);
   });
   return nodes[nodes.length - 1];
 }
@@ -212,18 +217,26 @@ export function leafOrder(dendrogram: Dendrogram): number[] {
   return out;
 }
 
+function checkSupport(dendrogram: Dendrogram, support?: readonly number[]): void {
+  if (support && support.length !== dendrogram.merges.length) {
+    throw new Error(`split support has ${support.length} values for ${dendrogram.merges.length} merges`);
+  }
+}
+
 /**
  * Newick string; branch length = parent merge height − child height, so root-to-leaf path lengths equal the
- * root height (an ultrametric tree, as the dendrogram draws it).
+ * root height (an ultrametric tree, as the dendrogram draws it). With `support`, each inner node is labelled with
+ * its split support (rounded to 3 decimals), where tree viewers read a bootstrap value: `(a:0.1,b:0.1)0.95:0.3`.
  */
-export function toNewick(dendrogram: Dendrogram): string {
+export function toNewick(dendrogram: Dendrogram, support?: readonly number[]): string {
   const n = dendrogram.labels.length;
+  checkSupport(dendrogram, support);
   const height = (id: number) => (id < n ? 0 : dendrogram.merges[id - n].distance);
   const render = (id: number): string => {
     if (id < n) return newickName(dendrogram.labels[id]);
     const m = dendrogram.merges[id - n];
     const child = (c: number) => `${render(c)}:${fmt(m.distance - height(c))}`;
-    return `(${child(m.a)},${child(m.b)})`;
+    return `(${child(m.a)},${child(m.b)})${support ? String(Math.round(support[id - n] * 1000) / 1000) : ''}`;
   };
   return `${render(n === 1 ? 0 : 2 * n - 2)};`;
 }

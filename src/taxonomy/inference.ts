@@ -84,6 +84,8 @@ export interface BootstrapOptions {
   indices?: readonly ArrayLike<number>[];
   /** Coverage of the percentile intervals (default 0.95: the 2.5th and 97.5th percentiles). */
   level?: number;
+  /** The full-data matrix when the caller already has it (e.g. from a cache); computed otherwise. */
+  point?: LabelledMatrix;
   engine?: GemmEngine;
   precision?: Precision;
   /** Called before the first draw (done 0) and after each: (done, B, label). */
@@ -206,7 +208,10 @@ export async function bootstrapSimilarity(reps: Representation[], measure: strin
   const gemm = { engine, precision: opts.precision };
   const total = resampling.draws;
   opts.onProgress?.(0, total, 'all images');
-  const point = await similarityMatrix(reps, config, gemm);
+  const point = opts.point ?? (await similarityMatrix(reps, config, gemm));
+  if (point.rows.length !== m || point.rows.some((l, i) => l !== reps[i].label) || (point.measure !== undefined && point.measure !== id)) {
+    throw new Error(`bootstrap: the given full-data matrix is not ${id} of these ${m} models in this order`);
+  }
   const matrices = new Float64Array(total * m * m);
   for (let d = 0; d < total; d++) {
     const idx = indices[d];
@@ -260,26 +265,34 @@ export interface TreeSupport {
 }
 
 /**
- * Split support of the tree on `point` (the full-data matrix) over the draw matrices: each draw's matrix is
- * clustered with the same linkage and direction, and each cluster of the reference tree counts the draws whose tree
- * contains exactly its leaves.
+ * The tree of each draw's matrix (draw-major M×M matrices over `labels`), clustered like the full-data tree: the
+ * same linkage, and a similarity read as 1 − s.
  */
-export function bootstrapSplitSupport(point: LabelledMatrix, matrices: Float64Array, opts: SplitSupportOptions): TreeSupport {
-  const m = point.rows.length;
+export function drawTrees(labels: string[], matrices: Float64Array, opts: SplitSupportOptions & { direction: Direction }): Dendrogram[] {
+  const m = labels.length;
   const draws = matrices.length / (m * m);
   if (!Number.isInteger(draws) || draws < 1) throw new Error(`split support: ${matrices.length} values are not whole ${m}×${m} draw matrices`);
-  const direction = opts.direction ?? directionOf(point.measure) ?? 'similarity';
-  const labels = point.rows;
-  const dendrogram = linkage(clusteringDistances(point.matrix, direction, labels), opts.linkage, labels);
   const trees: Dendrogram[] = [];
   for (let d = 0; d < draws; d++) {
     const data = matrices.subarray(d * m * m, (d + 1) * m * m);
     try {
-      trees.push(linkage(clusteringDistances({ rows: m, cols: m, data }, direction, labels), opts.linkage, labels));
+      trees.push(linkage(clusteringDistances({ rows: m, cols: m, data }, opts.direction, labels), opts.linkage, labels));
     } catch (err) {
       throw new Error(`split support, draw ${d + 1} of ${draws}: ${(err as Error).message}`, { cause: err });
     }
   }
+  return trees;
+}
+
+/**
+ * Split support of the tree on `point` (the full-data matrix) over the draw matrices: each cluster of the full-data
+ * tree counts the draws whose tree contains exactly its leaves.
+ */
+export function bootstrapSplitSupport(point: LabelledMatrix, matrices: Float64Array, opts: SplitSupportOptions): TreeSupport {
+  const direction = opts.direction ?? directionOf(point.measure) ?? 'similarity';
+  const labels = point.rows;
+  const trees = drawTrees(labels, matrices, { linkage: opts.linkage, direction });
+  const dendrogram = linkage(clusteringDistances(point.matrix, direction, labels), opts.linkage, labels);
   return { dendrogram, support: splitSupport(dendrogram, trees) };
 }
 

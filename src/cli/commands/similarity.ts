@@ -4,6 +4,7 @@ import { writeLabelledMatrix } from '../../io/labelledMatrix.js';
 import { getGemmEngine, type EngineKind } from '../../linalg/gemm.js';
 import { canonicalId, entriesFor, findEntry, idSyntax } from '../../measures/catalogue.js';
 import { PRECISIONS, similarityOfPath, type Precision } from '../../ops/similarity.js';
+import { addInferenceOptions, inferenceMode, runBootstrap, runPermutation, SEED_HELP, type InferenceFlags } from '../inference.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
 import { addProbeOptions, probeTrainConfig, type ProbeOptions } from '../options.js';
 import { progressBar } from '../progress.js';
@@ -24,7 +25,8 @@ function taskMeasureOf(measure: string): string | undefined {
 }
 
 type SimilarityOptions = MeasureOptions &
-  ProbeOptions & {
+  ProbeOptions &
+  InferenceFlags & {
     order?: string;
     imagesList?: string;
     out?: string;
@@ -135,13 +137,21 @@ export function register(program: Command): void {
         '',
         'Example:',
         '  taskmap similarity tasks/ --measure fisher-logdet --epochs 2 --out fisher.json',
+        '',
+        'Inference on any representation measure (docs/measures.md#inference):',
+        '  taskmap similarity feats/ --measure cka --bootstrap 200 --out sim.json',
+        '      sim.json plus sim.lower.json / sim.upper.json (95% percentile intervals over',
+        '      200 seeded draws of images, everything recomputed per draw) and',
+        '      sim.bootstrap.json (every draw) for `taskmap taxonomy --support`.',
+        '  taskmap similarity feats/ --measure rsa --pair a,b --permutations 999',
+        '      p-value of RSA(a, b) against 999 shuffles of the image order of b.',
       ].join('\n'),
     )
     .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file (task measures: directory of labelled .npz)');
   cmd.optionsGroup(SIMILARITY_HELP_GROUPS.measure);
   addMeasureOptions(cmd);
   cmd.optionsGroup(SIMILARITY_HELP_GROUPS.probe);
-  addProbeOptions(cmd);
+  addProbeOptions(cmd, SEED_HELP);
   cmd
     .optionsGroup(SIMILARITY_HELP_GROUPS.io)
     .option('--order <labels>', 'comma-separated labels: order (and subset) of the matrix rows')
@@ -156,15 +166,33 @@ export function register(program: Command): void {
     .optionsGroup('Distributed (for big sets; see `taskmap worker`):')
     .option('--queue <url>', 'prepare each member and compute blocks of the matrix on `taskmap worker` processes through this Redis queue')
     .option('--work <dir>', 'with --queue: shared folder for prepared vectors and blocks (default: .taskmap-work in the feature-set folder)')
-    .option('--block <n>', 'with --queue: members per block side (default: what fits 2 GiB per block job)')
-    .optionsGroup('Options:');
+    .option('--block <n>', 'with --queue: members per block side (default: what fits 2 GiB per block job)');
+  addInferenceOptions(cmd);
+  cmd.optionsGroup('Options:');
   cmd.action(async (featureset: string, o: SimilarityOptions) => {
+    // --seed is shared with the Fisher probe, whose default it carries; only a seed the user gave applies here.
+    const inference = inferenceMode({ ...o, seed: cmd.getOptionValueSource('seed') === 'cli' ? o.seed : undefined });
     const task = taskMeasureOf(o.measure);
+    if (task && inference) throw new UsageError(`--bootstrap and --permutations apply to representation measures, not to the task measure ${task}`);
     if (task) return taskDistances(featureset, task, o);
     const measure = measureIdFromOptions(o);
     if (!(PRECISIONS as readonly string[]).includes(o.precision)) throw new UsageError(`--precision must be ${PRECISIONS.join(' or ')}, got "${o.precision}"`);
+    if (o.queue && inference) throw new UsageError('--bootstrap and --permutations run in this process, not on --queue workers');
     if (o.queue) return queuedSimilarity(featureset, measure, o);
     const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
+    if (inference) {
+      const context = {
+        featureset,
+        measure,
+        order: parseList(o.order, '--order'),
+        images: await readImagesList(o.imagesList),
+        engine,
+        precision: o.precision as Precision,
+        out: o.out,
+      };
+      if (inference.kind === 'permutation') return runPermutation(inference, context);
+      return runBootstrap(inference, { ...context, format: o.out ? outputFormat(o) : undefined });
+    }
     const bar = progressBar(measure);
     const t0 = performance.now();
     const {

@@ -28,7 +28,13 @@ export function register(program: Command): void {
         '',
         'Output JSON: {"labels", "linkage", "distance", "merges" (scipy linkage',
         'rows {"a","b","distance","size"}: merge i creates cluster n + i), "tree",',
-        '"newick", "leafOrder", "clusters" (with --k)}.',
+        '"newick", "leafOrder", "clusters" (with --k), "support" (with --support)}.',
+        '',
+        'Split support (docs/measures.md#inference): with --support <stem>.bootstrap.json',
+        '(written by `taskmap similarity … --bootstrap B --out <stem>.json`), every',
+        "draw's matrix is clustered the same way and each merge gets the share of",
+        'draws whose tree contains exactly its cluster (printed, in the JSON, on',
+        'the tree nodes, and as Newick inner-node labels).',
         '',
         'Ties: when several pairs are equally close, the pair with the lowest',
         'cluster ids merges first. scipy (nearest-neighbour chain; a minimum',
@@ -46,6 +52,7 @@ export function register(program: Command): void {
     .option('--tasks <a,b,...>', 'with --affinities: tasks to place in the tree (default: every non-pseudo source)')
     .option('--targets <a,b,...>', 'with --affinities: targets whose affinities describe the tasks (default: all)')
     .option('--k <n>', 'also cut the tree into n flat clusters')
+    .option('--support <file>', 'with --similarity / --dissimilarity: the .bootstrap.json of that matrix; adds split support per merge')
     .option('--newick [file]', 'print the Newick string (or write it to file)')
     .option('-o, --out <file.json>', 'write the tree JSON here')
     .action(
@@ -58,11 +65,14 @@ export function register(program: Command): void {
         tasks?: string;
         targets?: string;
         k?: string;
+        support?: string;
         newick?: string | boolean;
         out?: string;
       }) => {
         const inputs = [o.affinities, o.similarity, o.dissimilarity].filter(Boolean).length;
         if (inputs !== 1) throw new UsageError('give exactly one of --affinities, --similarity or --dissimilarity');
+        if (o.support && o.affinities)
+          throw new UsageError('--support applies to a --similarity or --dissimilarity matrix bootstrapped by `taskmap similarity --bootstrap`');
         if (!(LINKAGES as readonly string[]).includes(o.linkage)) throw new UsageError(`--linkage must be one of ${LINKAGES.join(', ')}`);
         if (!(DISTANCE_METRICS as readonly string[]).includes(o.distance)) {
           throw new UsageError(`--distance must be one of ${DISTANCE_METRICS.join(', ')}`);
@@ -97,7 +107,13 @@ export function register(program: Command): void {
               throw new UsageError(`${file}: measure ${e.measure} is a distance (smaller = more similar); pass it with --dissimilarity`);
             throw e;
           }
-          const r = taxonomyOfMatrix(m, { linkage: method, direction, k });
+          let draws: Float64Array | undefined;
+          if (o.support) {
+            // Loaded here, not at start-up: only a supported tree needs the bootstrap reader.
+            const { readBootstrapFile, drawsFor } = await import('../../ops/inference.js');
+            draws = drawsFor(m, await readBootstrapFile(o.support), { matrix: file, bootstrap: o.support });
+          }
+          const r = taxonomyOfMatrix(m, { linkage: method, direction, k, draws });
           tree = r.dendrogram;
           const { k: _k, ...rest } = r.taxonomy;
           out = rest;
@@ -105,11 +121,13 @@ export function register(program: Command): void {
         const newick = out.newick as string;
         const order = leafOrder(tree);
         const n = tree.labels.length;
+        const support = out.support as number[] | undefined;
         const rows = tree.merges.map((m, i) => {
           const name = (id: number) => (id < n ? tree.labels[id] : `#${id - n}`);
-          return [`#${i}`, name(m.a), name(m.b), m.distance, String(m.size)];
+          return [`#${i}`, name(m.a), name(m.b), m.distance, String(m.size), ...(support ? [support[i].toFixed(3)] : [])];
         });
-        process.stdout.write(`${formatTable(['merge', 'a', 'b', 'distance', 'size'], rows, 4)}\n`);
+        process.stdout.write(`${formatTable(['merge', 'a', 'b', 'distance', 'size', ...(support ? ['support'] : [])], rows, 4)}\n`);
+        if (support) process.stdout.write('support: share of bootstrap draws whose tree contains exactly that merge’s cluster\n');
         process.stdout.write(`leaf order: ${order.map((i) => tree.labels[i]).join(' ')}\n`);
         if (k !== undefined) {
           const clusters = out.clusters as Record<string, number>;

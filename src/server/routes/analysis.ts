@@ -6,10 +6,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { LabelledMatrixJson } from '../../linalg/labelled.js';
+import type { IntervalsJson } from '../../ops/inference.js';
 import type { MeasureInfo } from '../../ops/measures.js';
 import { checkedMeasure, fileKey, resolveFeatureSet, sendTask, type ServerContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import {
+  type BootstrapBody,
   evaluateSchema,
   rankSchema,
   similaritySchema,
@@ -19,7 +21,7 @@ import {
   type SimilarityBody,
   type TaxonomyBody,
 } from '../schemas.js';
-import type { TaskResult } from '../tasks.js';
+import type { BootstrapArgs, TaskResult } from '../tasks.js';
 import { ALL_MEASURES, rankMeasure, targetFileKind, type TargetSpec } from '../../ops/rank.js';
 import { isScoreId } from '../../taxonomy/scoreColumns.js';
 
@@ -30,6 +32,8 @@ export type TaxonomyPayload = TaskResult<'taxonomyOfMatrix'> & {
   measure: MeasureInfo | null;
   similarity: LabelledMatrixJson;
   families: Record<string, string> | null;
+  /** With "bootstrap": per-cell mean, sd and percentile interval over the draws (the tree then carries split support). */
+  intervals?: IntervalsJson;
 };
 
 /** What `/api/rank` returns for one measure. */
@@ -47,13 +51,26 @@ function checkedRankMeasure(id: string, what: string): string {
   }
 }
 
+/** The bootstrap options of a request, or undefined without "bootstrap"; the draw options alone are a 400. */
+function bootstrapArgs(b: BootstrapBody): BootstrapArgs | undefined {
+  if (b.bootstrap === undefined) {
+    if (b.subset !== undefined || b.replacement !== undefined || b.seed !== undefined)
+      throw badRequest('"subset", "replacement" and "seed" need "bootstrap" (the number of draws)');
+    return undefined;
+  }
+  if (b.subset !== undefined && b.replacement) throw badRequest('"subset" sizes draws without replacement; with "replacement" every draw has all images');
+  return { draws: b.bootstrap, subset: b.subset, replacement: b.replacement, seed: b.seed };
+}
+
 export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post<{ Body: SimilarityBody }>('/api/similarity', { schema: { body: similaritySchema } }, async (req, reply) => {
     const b = req.body;
     const fs = await resolveFeatureSet(ctx, b.featureSet);
     const measure = checkedMeasure(b.measure);
-    const inputs = { featureSet: await fileKey(fs), measure, precision: b.precision ?? 'float64' };
-    return sendTask(ctx, reply, 'similarity', inputs, 'similarity', { fs, measure, precision: b.precision });
+    const bootstrap = bootstrapArgs(b);
+    // Without bootstrap the inputs keep their old shape, so earlier jobs are still found.
+    const inputs = { featureSet: await fileKey(fs), measure, precision: b.precision ?? 'float64', ...(bootstrap ?? {}) };
+    return sendTask(ctx, reply, 'similarity', inputs, 'similarity', { fs, measure, precision: b.precision, bootstrap });
   });
 
   app.post<{ Body: TaxonomyBody }>('/api/taxonomy', { schema: { body: taxonomySchema } }, async (req, reply) => {
@@ -62,11 +79,28 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     if (b.featureSet && !b.measure) throw badRequest('"measure" is required with "featureSet"');
     if (b.matrix && b.measure) throw badRequest('"measure" applies only to "featureSet"; a matrix file carries its own');
     const method = b.linkage ?? 'average';
+    const bootstrap = bootstrapArgs(b);
+    if (bootstrap && !b.featureSet)
+      throw badRequest('"bootstrap" recomputes the matrix on draws of images: give "featureSet" (with "measure"), not a "matrix"');
     if (b.featureSet) {
       const fs = await resolveFeatureSet(ctx, b.featureSet);
       const measure = checkedMeasure(b.measure!);
-      const inputs = { featureSet: await fileKey(fs), measure, precision: b.precision ?? 'float64', linkage: method, clusters: b.clusters };
-      return sendTask(ctx, reply, 'taxonomy', inputs, 'taxonomyOfFeatures', { fs, measure, precision: b.precision, linkage: method, clusters: b.clusters });
+      const inputs = {
+        featureSet: await fileKey(fs),
+        measure,
+        precision: b.precision ?? 'float64',
+        linkage: method,
+        clusters: b.clusters,
+        ...(bootstrap ?? {}),
+      };
+      return sendTask(ctx, reply, 'taxonomy', inputs, 'taxonomyOfFeatures', {
+        fs,
+        measure,
+        precision: b.precision,
+        linkage: method,
+        clusters: b.clusters,
+        bootstrap,
+      });
     }
     const mp = await ctx.sandbox.resolveExisting(b.matrix, 'matrix');
     const inputs = { matrix: await fileKey(mp), linkage: method, clusters: b.clusters };

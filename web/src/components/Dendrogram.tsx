@@ -47,11 +47,14 @@ export function Dendrogram(props: {
   const root = place(props.tree);
   const paths: string[] = [];
   const leaves: Placed[] = [];
+  // Bootstrapped trees: each inner node's split support, written at its merge.
+  const supported: Placed[] = [];
   const walk = (p: Placed) => {
     if (p.children.length === 0) {
       leaves.push(p);
       return;
     }
+    if (p.node.support !== undefined && p.node.size < props.leafOrder.length) supported.push(p);
     const [a, b] = p.children;
     paths.push(`M${p.x},${a.y}V${b.y}M${p.x},${a.y}H${a.x}M${p.x},${b.y}H${b.x}`);
     p.children.forEach(walk);
@@ -62,6 +65,20 @@ export function Dendrogram(props: {
     <svg ref={props.svgRef} width={width} height={height} viewBox={`0 0 ${width} ${height}`} class="dendrogram" font-size="11">
       <path d={`M${root.x - 10},${root.y}H${root.x}`} stroke="#444" fill="none" />
       <path d={paths.join('')} stroke="#444" stroke-width="1.3" fill="none" />
+      {supported.map((p) => (
+        <text
+          key={p.node.id}
+          x={p.x - 3}
+          y={p.y - 3}
+          text-anchor="end"
+          font-size="9"
+          fill={p.node.support! >= 0.95 ? '#1b5e20' : '#b45309'}
+          data-support={p.node.support}
+        >
+          {Math.round(100 * p.node.support!)}
+          <title>{`split support ${(100 * p.node.support!).toFixed(1)} %: share of bootstrap draws whose tree has exactly this cluster`}</title>
+        </text>
+      ))}
       {leaves.map((l) => {
         const name = l.node.name!;
         return (

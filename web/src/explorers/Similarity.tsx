@@ -78,6 +78,28 @@ function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string; note?: Compone
     [t, zoom, highlight],
   );
   const mds = useMemo(() => mdsSpec(t.mds.coords, groups, groupTitle, t.mds.explained), [t]);
+  const iv = t.intervals;
+  const width = useMemo(
+    () =>
+      iv &&
+      heatmapSpec(
+        {
+          ...iv.upper,
+          matrix: iv.upper.matrix.map((row, i) => row.map((u, j) => (u === null || iv.lower.matrix[i][j] === null ? null : u - iv.lower.matrix[i][j]!))),
+        },
+        {
+          rowOrder: t.leafOrder,
+          colOrder: t.leafOrder,
+          valueTitle: 'interval width',
+          rowTitle: 'model',
+          colTitle: 'model',
+          legendBelow: true,
+          zoom,
+          highlight,
+        },
+      ),
+    [t, zoom, highlight],
+  );
   return (
     <div class="panel" data-panel={props.slot} data-measure={id}>
       <h2>
@@ -139,6 +161,34 @@ function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string; note?: Compone
       >
         {(ref) => <Dendrogram tree={t.tree} leafOrder={t.leafOrder} groups={groups} svgRef={ref} distanceLabel={t.distance} />}
       </SvgFigure>
+      {iv && width && (
+        <>
+          <p class="note" data-support>
+            Numbers on the tree: split support, the share of {iv.resampling.draws} bootstrap draws ({iv.resampling.size} images each
+            {iv.resampling.replacement ? ', with replacement' : ''}, seed {iv.resampling.seed}) whose tree contains exactly that cluster.
+          </p>
+          <VegaFigure
+            title={`${Math.round(100 * iv.level)} % interval width per cell (upper − lower over the draws)`}
+            id={`interval-${props.slot}`}
+            spec={width}
+            canvas={t.similarity.rows.length > 80}
+          />
+          <details>
+            <summary>Cell intervals table</summary>
+            <DataTable
+              title={`${Math.round(100 * iv.level)} % intervals (${id})`}
+              id={`intervals-${props.slot}`}
+              columns={['row', 'column', 'value', 'mean', 'sd', 'lower', 'upper']}
+              rows={t.similarity.rows.flatMap((r, i) =>
+                t.similarity.cols
+                  .map((c, j) => [r, c, t.similarity.matrix[i][j], iv.mean.matrix[i][j], iv.sd.matrix[i][j], iv.lower.matrix[i][j], iv.upper.matrix[i][j]])
+                  .filter((_, j) => j > i),
+              )}
+              json={iv}
+            />
+          </details>
+        </>
+      )}
       <VegaFigure
         title={`MDS map, coloured by ${groupTitle}`}
         id={`mds-${props.slot}`}
@@ -218,6 +268,8 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const [linkage, setLinkage] = useState(() => (linkages.includes('average') ? 'average' : linkages[0]));
   const [precision, setPrecision] = useState<string>(() => precisions[0]);
   const [clusters, setClusters] = useState('');
+  // Bootstrap of the matrix itself (split support, cell intervals); the ranking's draws are set below it.
+  const [supportDraws, setSupportDraws] = useState('');
   const [runs, setRuns] = useState<Run<TaxonomyPayload>[]>([idle(), idle()]);
   const [target, setTarget] = useState('');
   const [bootstrap, setBootstrap] = useState('50');
@@ -318,6 +370,7 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
       update(setRuns, k, { busy: true, error: null, progress: null });
       const body: Record<string, unknown> = { featureSet, measure, linkage, precision };
       if (clusters.trim()) body.clusters = Number(clusters);
+      if (Number(supportDraws || '0') > 0) body.bootstrap = Number(supportDraws);
       runJob<TaxonomyPayload>('taxonomy', body, (p, job) => update(setRuns, k, { progress: p, job: job.id })).then(
         (result) => update(setRuns, k, { busy: false, result, job: null }),
         (e) => update(setRuns, k, { busy: false, error: errorText(e), result: null, job: null }),
@@ -467,6 +520,20 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
             onChange={(e) => setClusters(e.currentTarget.value)}
           />
         </label>
+        {!matrix && (
+          <label title="Recompute the matrix on this many random halves of the images (at most 200 images each, seed 1993): split support on the tree, 95 % intervals per cell. Empty: none.">
+            <span>bootstrap draws (split support)</span>
+            <input
+              type="number"
+              min={0}
+              max={2000}
+              placeholder="none"
+              data-control="support-draws"
+              value={supportDraws}
+              onChange={(e) => setSupportDraws(e.currentTarget.value)}
+            />
+          </label>
+        )}
         <button type="button" class="primary" data-action="compute" disabled={(!featureSet && !matrix) || runs.some((r) => r.busy)} onClick={compute}>
           Compute similarity
         </button>
