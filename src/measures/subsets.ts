@@ -128,50 +128,70 @@ function centerRows(x: Float64Array, n: number, p: number): Float64Array {
 }
 
 /**
- * The subset's n×n matrix f (before the matrix centring), or undefined near a degenerate case. `h` is the
- * subset's Gram block in the measure's normalisation (already feature-centred when the measure centres); it is
- * reused as the output.
+ * The subset's linear, cosine or Pearson matrix f (before the matrix centring), or undefined near a degenerate case,
+ * in two passes over the block of `g` (the Gram matrix of the normalised rows; of the row-centred rows for
+ * Pearson): gather with row means, then each pair once — feature-centred (double centring) when `centred`,
+ * transformed, mirrored. rowNormalized / rowStandardized + Gram + 1 − g: g_ij = h_ij / √(h_ii h_jj), clipped to
+ * [−1, 1] for Pearson; an all-zero row stays zero for cosine (g = 0), a constant image is an error for Pearson.
  */
-function subsetMatrix(kind: Exclude<Kind, 'lap'>, h: Float64Array, s: number, t: number): Float64Array | undefined {
-  switch (kind) {
-    case 'linear':
-      return h;
-    case 'cosine':
-    case 'pearson': {
-      // rowNormalized / rowStandardized + Gram + 1 − g: g_ij = h_ij / √(h_ii h_jj) (h of the row-centred rows for
-      // Pearson). An all-zero row stays zero for cosine (g = 0); for Pearson a constant image is an error there.
-      const inv = new Float64Array(s);
-      let top = 0;
-      for (let a = 0; a < s; a++) top = Math.max(top, h[a * s + a]);
-      for (let a = 0; a < s; a++) {
-        const d = h[a * s + a];
-        if (d === 0 && kind === 'cosine') continue;
-        // Numerically zero: the recomputation decides (its exact zero, or its error message).
-        if (!(d > DEGENERATE * top)) return undefined;
-        inv[a] = 1 / Math.sqrt(d);
-      }
-      const clip = kind === 'pearson';
-      for (let a = 0; a < s; a++) {
-        for (let b = 0; b < s; b++) {
-          const g = h[a * s + b] * inv[a] * inv[b];
-          h[a * s + b] = 1 - (clip ? Math.min(1, Math.max(-1, g)) : g);
-        }
-      }
-      return h;
+function productMatrix(kind: 'linear' | 'cosine' | 'pearson', g: Float64Array, n: number, idx: ArrayLike<number>, centred: boolean): Float64Array | undefined {
+  const s = idx.length;
+  const h = new Float64Array(s * s);
+  const mean = new Float64Array(s);
+  for (let a = 0; a < s; a++) {
+    const row = idx[a] * n;
+    let sum = 0;
+    for (let b = 0; b < s; b++) {
+      const v = g[row + idx[b]];
+      h[a * s + b] = v;
+      sum += v;
     }
-    case 'rbf': {
-      // squaredDistancesFromGram (not clipped) → median over all s² entries → exp(−d² / (2t²·median)).
-      const d2 = new Float64Array(s * s);
-      for (let a = 0; a < s; a++) for (let b = 0; b < s; b++) d2[a * s + b] = h[a * s + a] + h[b * s + b] - 2 * h[a * s + b];
-      const sorted = Float64Array.from(d2).sort();
-      const m = s * s;
-      const med = m % 2 === 1 ? sorted[(m - 1) / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2;
-      if (!(med > 0)) return undefined;
-      const scale = 1 / (2 * t * t * med);
-      for (let i = 0; i < d2.length; i++) d2[i] = Math.exp(-d2[i] * scale);
-      return d2;
+    mean[a] = sum / s;
+  }
+  let grand = 0;
+  if (centred) {
+    for (let a = 0; a < s; a++) grand += mean[a];
+    grand /= s;
+  } else mean.fill(0);
+  const inv = new Float64Array(s);
+  if (kind !== 'linear') {
+    let top = 0;
+    for (let a = 0; a < s; a++) top = Math.max(top, centred ? h[a * s + a] - mean[a] - mean[a] + grand : h[a * s + a]);
+    for (let a = 0; a < s; a++) {
+      const d = centred ? h[a * s + a] - mean[a] - mean[a] + grand : h[a * s + a];
+      if (d === 0 && kind === 'cosine') continue;
+      // Numerically zero: the recomputation decides (its exact zero, or its error message).
+      if (!(d > DEGENERATE * top)) return undefined;
+      inv[a] = 1 / Math.sqrt(d);
     }
   }
+  for (let a = 0; a < s; a++) {
+    for (let b = a; b < s; b++) {
+      const v = centred ? h[a * s + b] - mean[a] - mean[b] + grand : h[a * s + b];
+      let k = v;
+      if (kind !== 'linear') {
+        const c = v * inv[a] * inv[b];
+        k = 1 - (kind === 'pearson' ? Math.min(1, Math.max(-1, c)) : c);
+      }
+      h[a * s + b] = k;
+      h[b * s + a] = k;
+    }
+  }
+  return h;
+}
+
+/** The subset's RBF matrix from its (feature-centred when the measure centres) Gram block `h`, or undefined for a zero median. */
+function rbfMatrix(h: Float64Array, s: number, t: number): Float64Array | undefined {
+  // squaredDistancesFromGram (not clipped) → median over all s² entries → exp(−d² / (2t²·median)), as kernels.ts.
+  const d2 = new Float64Array(s * s);
+  for (let a = 0; a < s; a++) for (let b = 0; b < s; b++) d2[a * s + b] = h[a * s + a] + h[b * s + b] - 2 * h[a * s + b];
+  const sorted = Float64Array.from(d2).sort();
+  const m = s * s;
+  const med = m % 2 === 1 ? sorted[(m - 1) / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2;
+  if (!(med > 0)) return undefined;
+  const scale = 1 / (2 * t * t * med);
+  for (let i = 0; i < d2.length; i++) d2[i] = Math.exp(-d2[i] * scale);
+  return d2;
 }
 
 /**
@@ -212,9 +232,12 @@ export async function subsetPreparer(rep: Representation, pipeline: Pipeline, op
   return {
     prepare(idx) {
       const s = idx.length;
-      const h = block(g, n, idx);
-      if (centred) doubleCenter(h, s);
-      const k = subsetMatrix(kind, h, s, pipeline.t);
+      let k: Float64Array | undefined;
+      if (kind === 'rbf') {
+        const h = block(g, n, idx);
+        if (centred) doubleCenter(h, s);
+        k = rbfMatrix(h, s, pipeline.t);
+      } else k = productMatrix(kind, g, n, idx, centred);
       return k ? finish(k, s) : undefined;
     },
   };

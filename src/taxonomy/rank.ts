@@ -543,41 +543,54 @@ async function drawPreparers(
 }
 
 /**
+ * Put the prepared forms the preparers give for the images `idx` into `cache` (keyed for `id`), as lazy subsets of
+ * `reps` (the representations themselves when `idx` is every image); those they decline stay to be recomputed.
+ * Returns the representations to pass on.
+ */
+function preparedFromFull(
+  reps: Representation[],
+  preparers: SubsetPreparer[] | undefined,
+  idx: Uint32Array | undefined,
+  cache: PreparedCache,
+  key: string,
+): (Representation | undefined)[] {
+  const all = idx ?? Uint32Array.from({ length: reps[0]?.n ?? 0 }, (_, i) => i);
+  return reps.map((rep, k) => {
+    const prepared = preparers?.[k].prepare(all);
+    if (!prepared) return undefined;
+    const v = idx ? lazySubset(rep, idx) : rep;
+    cache.set(v, key, prepared);
+    return v;
+  });
+}
+
+/**
  * Step 4: subsampling — every candidate and the target on each seeded subset; scores[d·m + k]. Their prepared
- * forms come from the full matrices where they follow exactly (drawPreparers), from the features otherwise.
+ * forms come from the full matrices where they follow exactly (`preparers`: the pool's, then a representation
+ * target's), from the features otherwise.
  */
 async function drawScores(
   pool: Representation[],
   build: (idx?: Uint32Array) => Promise<BuiltTarget>,
-  measure: { config: MeasureConfig; id: string; pipeline: Pipeline },
+  measure: { config: MeasureConfig; id: string },
   gemm: { engine: GemmEngine; precision?: Precision },
-  b: { n: number; draws: number; subset: number; seed: number; target?: Representation; recompute?: boolean },
+  b: { n: number; draws: number; subset: number; seed: number; target?: Representation; preparers?: SubsetPreparer[] },
   onProgress: RankOptions['onProgress'],
 ): Promise<Float64Array> {
-  const { n, draws, subset, seed } = b;
+  const { n, draws, subset, seed, preparers } = b;
   const m = pool.length;
   const subsets = bootstrapSubsets(n, subset, draws, seed);
   const scores = new Float64Array(draws * m);
-  const preparers = await drawPreparers(b.target ? [...pool, b.target] : pool, measure, gemm, b.recompute);
   const key = preparedCacheKey(measure.id, gemm.precision);
   for (let d = 0; d < draws; d++) {
     const idx = subsets[d];
     try {
-      // A label target brings its own cache (its exact prepared form); sliced prepared forms join it.
-      const slicedTarget = b.target && preparers?.[m].prepare(idx);
-      const built = slicedTarget ? undefined : await build(idx);
+      // A label target brings its own cache (its exact prepared form); the prepared forms from the full matrices join it.
+      const built = b.target ? undefined : await build(idx);
       const cache = built?.cache ?? new PreparedCache();
-      // A representation on this draw's images whose prepared form is already known.
-      const view = (rep: Representation, prepared: Prepared): Representation => {
-        const v = lazySubset(rep, idx);
-        cache.set(v, key, prepared);
-        return v;
-      };
-      const target = slicedTarget ? view(b.target!, slicedTarget) : built!.rep;
-      const reps = pool.map((c, k) => {
-        const prepared = preparers?.[k].prepare(idx);
-        return prepared ? view(c, prepared) : subsetImages(c, idx);
-      });
+      const fromFull = preparedFromFull(b.target ? [...pool, b.target] : pool, preparers, idx, cache, key);
+      const target = built?.rep ?? fromFull[m] ?? (await build(idx)).rep;
+      const reps = pool.map((c, k) => fromFull[k] ?? subsetImages(c, idx));
       const sub = await crossSimilarity(reps, [target], measure.config, { ...gemm, cache });
       scores.set(sub.matrix.data, d * m);
     } catch (err) {
@@ -854,17 +867,19 @@ export async function rankSources(candidates: Representation[], target: Target, 
   const { pool, info, build, representation } = resolveTarget(candidates, target, measure, opts, engine);
   if (pool.length === 0) throw new Error(`no candidate sources left: the only member is the target ${info.label}`);
 
-  // 3. Scores on all images.
+  // 3. Scores on all images. With draws to come, the full n×n matrices they are computed from (where they follow
+  // exactly, drawPreparers) give these scores too, rather than computing the same matrices twice.
+  const preparers = draws > 0 ? await drawPreparers(representation ? [...pool, representation] : pool, measure, gemm, opts.recomputeDraws) : undefined;
   const target0 = await build();
   info.features = target0.rep.p;
   if ('labelTarget' in target0.rep) info.labels = (target0.rep as LabelRepresentation).labelTarget;
-  const full = await crossSimilarity(pool, [target0.rep], config, { ...gemm, cache: target0.cache });
+  const cache0 = target0.cache ?? new PreparedCache();
+  preparedFromFull(representation ? [...pool, representation] : pool, preparers, undefined, cache0, preparedCacheKey(id, opts.precision));
+  const full = await crossSimilarity(pool, [target0.rep], config, { ...gemm, cache: cache0 });
 
   // 4. Subsampling.
   const scores =
-    draws > 0
-      ? await drawScores(pool, build, measure, gemm, { n, draws, subset, seed, target: representation, recompute: opts.recomputeDraws }, opts.onProgress)
-      : undefined;
+    draws > 0 ? await drawScores(pool, build, measure, gemm, { n, draws, subset, seed, target: representation, preparers }, opts.onProgress) : undefined;
 
   // 5–7.
   return assembleRanking(

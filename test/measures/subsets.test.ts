@@ -117,7 +117,7 @@ describe('subset preparers', () => {
   });
 });
 
-describe('rank bootstrap: sliced draws vs every draw recomputed', () => {
+describe('rank bootstrap: draws (and full scores) from the full matrices vs every draw recomputed', () => {
   const candidates = Array.from({ length: 5 }, (_, k) => features(`cand${k}`, 36, [2, 2, 3], 10 + k));
   const labels = Array.from({ length: 36 }, (_, i) => `c${i % 3}`);
   for (const measure of ['rsa', 'dds:norm=centering,kernel=cosine', 'cka:debiased', 'dds:norm=znorm,kernel=cosine']) {
@@ -134,6 +134,8 @@ describe('rank bootstrap: sliced draws vs every draw recomputed', () => {
           for (let k = 0; k < fast.draws!.scores[r].length; k++) d = Math.max(d, Math.abs(fast.draws!.scores[r][k] - slow.draws!.scores[r][k]));
         expect(d).toBeLessThan(1e-12);
         expect(fast.ranking.map((e) => e.label)).toEqual(slow.ranking.map((e) => e.label));
+        // The scores on all images come from the same full matrices when the draws do.
+        for (let k = 0; k < fast.ranking.length; k++) expect(Math.abs(fast.ranking[k].score - slow.ranking[k].score)).toBeLessThan(1e-12);
       });
     }
   }
