@@ -25,7 +25,10 @@ import {
 } from '../../src/measures/neighbourhood.js';
 import { comparePreparedRdms, prepareRdm, RSA_COMPARATORS } from '../../src/measures/rdmComparators.js';
 import { distanceCorrelation, prepareDcor, prepareRsm, rsmNormDifference } from '../../src/measures/rsmMeasures.js';
-import { pairSimilarity } from '../../src/measures/similarity.js';
+import { pairSimilarity, prepareRepresentation } from '../../src/measures/similarity.js';
+import { normalizeFeatures } from '../../src/measures/normalize.js';
+import { rdmMatrix } from '../../src/measures/kernels.js';
+import { pipelineOf, parseMeasure, type Pipeline } from '../../src/measures/registry.js';
 import type { Representation } from '../../src/features/types.js';
 
 interface Golden {
@@ -334,5 +337,28 @@ describe('ties: exact Euclidean RDMs and the rank comparators', () => {
     expect(kendallTauA([1], [1])).toBeNaN();
     expect(spearmanRhoA([1, Number.NaN], [1, 2])).toBeNaN();
     expect(() => kendallTauA([1, 2], [1])).toThrow(/kendallTauA: x has 2 values but y has 1/);
+  });
+
+  it('from features through the similarity pipeline (prepareRepresentation), uncentred Euclidean RDMs give scipy’s values for every comparator', async () => {
+    // The RSA pipeline with norm none for the Euclidean RDMs (centring cannot change them); only the registry's id
+    // parsing is bypassed here, the rest is the code path of similarityMatrix.
+    const base = pipelineOf(parseMeasure('rsa:rdm=euclidean'));
+    const expected = golden.comparators['int1~int2'];
+    for (const c of RSA_COMPARATORS) {
+      const pipeline = { ...base, norm: 'none', compare: c } as unknown as Pipeline;
+      const a = await prepareRepresentation(rep('int1', model('int1')), pipeline);
+      const b = await prepareRepresentation(rep('int2', model('int2')), pipeline);
+      close(comparePreparedRdms(a, b), expected[c], `int1~int2 ${c}`, 1e-12);
+    }
+  });
+
+  it('centring first moves integer features off their grid: the Euclidean RDM then takes the rounded path', async () => {
+    // Why the RSA pipeline should not centre before a Euclidean RDM: int2 (offset 1000, n = 15) centred has means k/15.
+    const x = rep('int2', model('int2'));
+    const centred = { rows: x.n, cols: x.p, data: normalizeFeatures(x, 'centering') };
+    expect((await euclideanDistances(centred)).path).toBe('rounded');
+    expect((await euclideanDistances(model('int2'))).path).toBe('exact');
+    const viaKernels = await rdmMatrix({ label: 'int2', n: x.n, p: x.p, data: Float64Array.from(x.data) }, 'euclidean');
+    expect(Array.from(upperTriangle(viaKernels))).toEqual(golden.ties.int2.euclidean);
   });
 });
