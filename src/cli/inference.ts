@@ -94,16 +94,24 @@ interface RunContext {
   format?: LabelledMatrixFormat;
 }
 
+/** Run `work` with a progress bar titled `title`, closing the bar however it ends. */
+async function withProgress<T>(title: string, work: (onProgress: (done: number, total: number, label: string) => void) => Promise<T>): Promise<T> {
+  const bar = progressBar(title);
+  try {
+    return await work((d, t, l) => bar.update(d, t, l));
+  } finally {
+    bar.stop();
+  }
+}
+
 const fmt = (x: number, d = 4) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 /** `similarity --bootstrap`: the point matrix, the interval matrices and the bootstrap file. */
 export async function runBootstrap(mode: Extract<InferenceMode, { kind: 'bootstrap' }>, c: RunContext): Promise<void> {
   const { bootstrapOfPath, bootstrapToJson, bootstrapMatrix } = await import('../ops/inference.js');
-  const bar = progressBar(`${c.measure} bootstrap`);
   const t0 = performance.now();
-  let run;
-  try {
-    run = await bootstrapOfPath(c.featureset, c.measure, {
+  const run = await withProgress(`${c.measure} bootstrap`, (onProgress) =>
+    bootstrapOfPath(c.featureset, c.measure, {
       draws: mode.draws,
       subset: mode.subset,
       replacement: mode.replacement,
@@ -112,11 +120,9 @@ export async function runBootstrap(mode: Extract<InferenceMode, { kind: 'bootstr
       images: c.images,
       engine: c.engine,
       precision: c.precision,
-      onProgress: (d, t, l) => bar.update(d, t, l),
-    });
-  } finally {
-    bar.stop();
-  }
+      onProgress,
+    }),
+  );
   const b = run.bootstrap;
   const r = b.resampling;
   const how = r.replacement ? `${r.draws} draws of ${r.size} images with replacement` : `${r.draws} draws of ${r.size} of ${b.images} images`;
@@ -159,21 +165,17 @@ export async function runBootstrap(mode: Extract<InferenceMode, { kind: 'bootstr
 export async function runPermutation(mode: Extract<InferenceMode, { kind: 'permutation' }>, c: RunContext): Promise<void> {
   const { permutationTestOfPath, permutationJson } = await import('../ops/inference.js');
   if (c.out && extname(c.out).toLowerCase() !== '.json') throw new UsageError('--out with --permutations writes the test as JSON: give a .json file');
-  const bar = progressBar(`${c.measure} permutations`);
   const t0 = performance.now();
-  let run;
-  try {
-    run = await permutationTestOfPath(c.featureset, c.measure, mode.a, mode.b, {
+  const run = await withProgress(`${c.measure} permutations`, (onProgress) =>
+    permutationTestOfPath(c.featureset, c.measure, mode.a, mode.b, {
       permutations: mode.permutations,
       seed: mode.seed,
       images: c.images,
       engine: c.engine,
       precision: c.precision,
-      onProgress: (d, total, l) => bar.update(d, total, l),
-    });
-  } finally {
-    bar.stop();
-  }
+      onProgress,
+    }),
+  );
   const t = run.test;
   const values = Array.from(t.null);
   const mean = values.reduce((s, v) => s + v, 0) / values.length;

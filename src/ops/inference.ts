@@ -13,6 +13,7 @@ import type { LabelledMatrix, LabelledMatrixJson } from '../linalg/labelled.js';
 import { describeMeasure, type MeasureInfo } from '../measures/registry.js';
 import {
   bootstrapSimilarity,
+  drawTrees,
   memberByLabel,
   permutationTest,
   type BootstrapOptions,
@@ -22,7 +23,6 @@ import {
   type SimilarityBootstrap,
 } from '../taxonomy/inference.js';
 import { toNewick, toTree } from '../taxonomy/cluster.js';
-import { drawTrees } from '../taxonomy/inference.js';
 import { splitSupport } from '../taxonomy/support.js';
 import { representationMeasure } from './similarity.js';
 import { matrixDirection, type TaxonomyResult } from './taxonomy.js';

@@ -63,20 +63,9 @@ function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string; note?: Compone
   const id = t.measure?.id ?? 'matrix';
   const groups = t.families ?? Object.fromEntries(Object.entries(t.clusters).map(([k, v]) => [k, `cluster ${v + 1}`]));
   const groupTitle = t.families ? 'task family' : `cluster (k = ${t.k})`;
-  const heat = useMemo(
-    () =>
-      heatmapSpec(t.similarity, {
-        rowOrder: t.leafOrder,
-        colOrder: t.leafOrder,
-        valueTitle: t.measure ? 'similarity' : 'value',
-        rowTitle: 'model',
-        colTitle: 'model',
-        legendBelow: true,
-        zoom,
-        highlight,
-      }),
-    [t, zoom, highlight],
-  );
+  // Both heatmaps (the matrix, and with a bootstrap its interval width) share the tree order and the view controls.
+  const view = { rowOrder: t.leafOrder, colOrder: t.leafOrder, rowTitle: 'model', colTitle: 'model', legendBelow: true, zoom, highlight };
+  const heat = useMemo(() => heatmapSpec(t.similarity, { ...view, valueTitle: t.measure ? 'similarity' : 'value' }), [t, zoom, highlight]);
   const mds = useMemo(() => mdsSpec(t.mds.coords, groups, groupTitle, t.mds.explained), [t]);
   const iv = t.intervals;
   const width = useMemo(
@@ -85,18 +74,9 @@ function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string; note?: Compone
       heatmapSpec(
         {
           ...iv.upper,
-          matrix: iv.upper.matrix.map((row, i) => row.map((u, j) => (u === null || iv.lower.matrix[i][j] === null ? null : u - iv.lower.matrix[i][j]!))),
+          matrix: iv.upper.matrix.map((row, r) => row.map((u, c) => (u === null || iv.lower.matrix[r][c] === null ? null : u - iv.lower.matrix[r][c]!))),
         },
-        {
-          rowOrder: t.leafOrder,
-          colOrder: t.leafOrder,
-          valueTitle: 'interval width',
-          rowTitle: 'model',
-          colTitle: 'model',
-          legendBelow: true,
-          zoom,
-          highlight,
-        },
+        { ...view, valueTitle: 'interval width' },
       ),
     [t, zoom, highlight],
   );
