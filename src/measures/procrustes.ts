@@ -225,12 +225,9 @@ export const permutationFamily: PairwiseFamily<Columns> = {
     return c;
   },
   async compare(a, b, params, ctx) {
-    const s = Math.max(a.p, b.p);
     const cross = await ctx.engine.abt(a.cols, a.p, b.cols, b.p, a.n, 'float64');
-    // The profit matrix padded to s×s with zeros (a padded feature matches anything at no gain).
-    const profit = new Float64Array(s * s);
-    for (let i = 0; i < a.p; i++) profit.set(cross.subarray(i * b.p, (i + 1) * b.p), i * s);
-    const { value } = maxAssignment(profit, s);
+    // Rectangular assignment: the optimum of netrep's square problem with the narrower side zero-padded.
+    const value = maxAssignment(cross, a.p, b.p);
     if (params.score === 'angular') return Math.acos(Math.min(1, Math.max(-1, value / Math.sqrt(a.total * b.total))));
     return Math.sqrt(Math.max(0, a.total + b.total - 2 * value));
   },

@@ -3,9 +3,10 @@
  * `supply` and column sums `demand` (equal totals). The linear assignment problem (permutation matching) is the case
  * of unit masses; the soft-matching distance uses masses q and p so that the plan is uniform on both sides.
  *
- * Successive shortest paths with node potentials on the dense bipartite graph: each round is one O((r + c)² + r·c)
- * Dijkstra over the reduced costs (row → column edges always, column → row edges where flow is positive), and
- * pushes the largest amount the path allows. Unit masses give the Hungarian algorithm's O(N³). No tolerance or
+ * Successive shortest paths with node potentials on the dense bipartite graph: each round is one Dijkstra from one
+ * row with supply left over the reduced costs (row → column edges always, column → row edges where flow is
+ * positive), stopped at the first column with demand left, and pushes the largest amount the path allows. Unit
+ * masses give the Hungarian algorithm (O(N³) at worst). No tolerance or
  * iteration cap decides anything: the result is an optimal vertex of the transportation polytope (the flows are
  * integers), up to rounding in the costs.
  */
@@ -18,8 +19,9 @@ export interface TransportPlan {
 }
 
 /**
- * Minimum-cost transport of integer `supply` (rows) to integer `demand` (columns) over the r×c row-major `cost`.
- * Costs must be finite; masses positive integers with equal totals.
+ * Minimum-cost transport of integer `supply` (rows) to integer `demand` (columns) over the r×c row-major `cost`:
+ * every supply is shipped; when the demands add up to more, some stay unmet (a rectangular assignment).
+ * Costs must be finite; masses positive integers.
  */
 export function transport(cost: Float64Array, rows: number, cols: number, supply: ArrayLike<number>, demand: ArrayLike<number>): TransportPlan {
   if (cost.length !== rows * cols) throw new Error(`transport: cost holds ${cost.length} values, expected ${rows}×${cols}`);
@@ -33,16 +35,26 @@ export function transport(cost: Float64Array, rows: number, cols: number, supply
     if (!Number.isInteger(demand[j]) || demand[j] <= 0) throw new Error(`transport: demand ${j} is ${demand[j]}, not a positive integer`);
     totalDemand += demand[j];
   }
-  if (total !== totalDemand) throw new Error(`transport: total supply ${total} differs from total demand ${totalDemand}`);
+  if (totalDemand < total) throw new Error(`transport: total supply ${total} exceeds total demand ${totalDemand}`);
   for (let k = 0; k < cost.length; k++) if (!Number.isFinite(cost[k])) throw new Error(`transport: cost (${Math.floor(k / cols)}, ${k % cols}) is ${cost[k]}`);
 
   const left = Float64Array.from(supply);
   const need = Float64Array.from(demand);
   const flow = new Float64Array(rows * cols);
-  // Potentials: reduced cost c_ij + u_i − v_j ≥ 0 on every edge, = 0 where flow > 0.
+  // Potentials: reduced cost c_ij + u_i − v_j ≥ 0 on every edge, = 0 where flow > 0. With more demand than supply
+  // the columns start level (v = 0, u_i = −min_j c_ij): a column with demand left is never moved (it ends every round
+  // it is reached in), so the nearest one in reduced cost is the nearest in true cost, which lets some demand stay
+  // unmet. Balanced problems start from the column minima instead (v_j = min_i c_ij), which needs fewer, shorter rounds.
   const u = new Float64Array(rows);
-  const v = new Float64Array(cols).fill(Infinity);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) v[j] = Math.min(v[j], cost[i * cols + j]);
+  const v = new Float64Array(cols);
+  if (totalDemand > total) {
+    u.fill(Infinity);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) u[i] = Math.min(u[i], cost[i * cols + j]);
+    for (let i = 0; i < rows; i++) u[i] = -u[i];
+  } else {
+    v.fill(Infinity);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) v[j] = Math.min(v[j], cost[i * cols + j]);
+  }
 
   const du = new Float64Array(rows);
   const dv = new Float64Array(cols);
@@ -50,18 +62,20 @@ export function transport(cost: Float64Array, rows: number, cols: number, supply
   const doneV = new Uint8Array(cols);
   const parentOfCol = new Int32Array(cols); // the row that reached column j
   const parentOfRow = new Int32Array(rows); // the column that reached row i (−1: a source)
+  // Rows with positive flow into each column: the column → row edges of the residual graph.
+  const inflow: number[][] = Array.from({ length: cols }, () => []);
   let remaining = total;
+  let source = 0;
   while (remaining > 0) {
     du.fill(Infinity);
     dv.fill(Infinity);
     doneU.fill(0);
     doneV.fill(0);
-    for (let i = 0; i < rows; i++) {
-      if (left[i] > 0) {
-        du[i] = 0;
-        parentOfRow[i] = -1;
-      }
-    }
+    // One source per round (the next row with supply left), as the Hungarian algorithm adds one row at a time: a
+    // round then stops at the first column with demand instead of first relaxing every row that still has supply.
+    while (left[source] === 0) source++;
+    du[source] = 0;
+    parentOfRow[source] = -1;
     let target: number;
     let reach: number;
     // Dense Dijkstra over rows and columns: pick the closest unfinished node each step.
@@ -103,8 +117,8 @@ export function transport(cost: Float64Array, rows: number, cols: number, supply
           reach = best;
           break;
         }
-        for (let i = 0; i < rows; i++) {
-          if (doneU[i] || flow[i * cols + bi] <= 0) continue;
+        for (const i of inflow[bi]) {
+          if (doneU[i]) continue;
           const d = best + Math.max(0, -(cost[i * cols + bi] + u[i] - v[bi]));
           if (d < du[i]) {
             du[i] = d;
@@ -132,6 +146,7 @@ export function transport(cost: Float64Array, rows: number, cols: number, supply
     j = target;
     for (;;) {
       const i = parentOfCol[j];
+      if (flow[i * cols + j] === 0) inflow[j].push(i);
       flow[i * cols + j] += amount;
       const back = parentOfRow[i];
       if (back < 0) {
@@ -139,6 +154,7 @@ export function transport(cost: Float64Array, rows: number, cols: number, supply
         break;
       }
       flow[i * cols + back] -= amount;
+      if (flow[i * cols + back] === 0) inflow[back].splice(inflow[back].indexOf(i), 1);
       j = back;
     }
     need[target] -= amount;
@@ -159,19 +175,16 @@ export function transport(cost: Float64Array, rows: number, cols: number, supply
 }
 
 /**
- * The linear assignment of a square n×n profit matrix: the permutation π maximising Σ_a profit[a, π(a)]
- * (scipy's linear_sum_assignment with maximize=True). Returns π and the maximum.
+ * The linear assignment of an r×c profit matrix: distinct columns for the rows (r ≤ c) or distinct rows for the
+ * columns (r > c) maximising the total profit — scipy's linear_sum_assignment with maximize=True, and the same
+ * optimum as netrep's square problem with the smaller side zero-padded. Returns the maximum.
  */
-export function maxAssignment(profit: Float64Array, n: number): { perm: Int32Array; value: number } {
-  const cost = new Float64Array(profit.length);
-  for (let k = 0; k < profit.length; k++) cost[k] = -profit[k];
-  const ones = new Float64Array(n).fill(1);
-  const plan = transport(cost, n, n, ones, ones);
-  const perm = new Int32Array(n);
+export function maxAssignment(profit: Float64Array, rows: number, cols: number): number {
+  const [r, c] = rows <= cols ? [rows, cols] : [cols, rows];
+  const cost = new Float64Array(r * c);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) cost[rows <= cols ? i * c + j : j * c + i] = -profit[i * cols + j];
+  const plan = transport(cost, r, c, new Float64Array(r).fill(1), new Float64Array(c).fill(1));
   let value = 0;
-  for (const [i, j] of plan.flows) {
-    perm[i] = j;
-    value += profit[i * n + j];
-  }
-  return { perm, value };
+  for (const [i, j] of plan.flows) value -= cost[i * c + j];
+  return value;
 }

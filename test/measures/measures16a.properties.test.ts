@@ -57,7 +57,7 @@ describe('transport solver', () => {
     if (n === 1) return [[0]];
     return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, k) => [...p.slice(0, k), n - 1, ...p.slice(k)]));
   }
-  it('the assignment equals brute force over every permutation (6×6, 4 seeds, with ties)', () => {
+  it('the assignment equals brute force over every permutation (6×6 and rectangular 4×6 / 6×4, 4 seeds, with ties)', () => {
     for (const seed of [1, 2, 3, 4]) {
       const u = rng(seed);
       const n = 6;
@@ -69,10 +69,19 @@ describe('transport solver', () => {
           best,
           p.reduce((s, j, i) => s + profit[i * n + j], 0),
         );
-      const got = maxAssignment(profit, n);
-      expect(got.value).toBe(best);
-      expect([...got.perm].sort()).toEqual([0, 1, 2, 3, 4, 5]);
-      expect(Array.from(got.perm).reduce((s, j, i) => s + profit[i * n + j], 0)).toBe(best);
+      expect(maxAssignment(profit, n, n)).toBe(best);
+      // Rectangular: the first 4 rows into 6 columns, and its transpose, equal the zero-padded square problem.
+      const rect = profit.slice(0, 4 * n);
+      const padded = Float64Array.from({ length: n * n }, (_, k) => (k < 4 * n ? profit[k] : 0));
+      let bestPadded = -Infinity;
+      for (const p of permutations(n))
+        bestPadded = Math.max(
+          bestPadded,
+          p.reduce((s, j, i) => s + padded[i * n + j], 0),
+        );
+      expect(maxAssignment(rect, 4, n)).toBe(bestPadded);
+      const rectT = Float64Array.from({ length: 4 * n }, (_, k) => rect[(k % 4) * n + Math.floor(k / 4)]);
+      expect(maxAssignment(rectT, n, 4)).toBe(bestPadded);
     }
   });
   it('uneven masses: equals the assignment over copies of each row and column, and keeps the marginals', () => {
@@ -84,7 +93,7 @@ describe('transport solver', () => {
       // Copies: row i three times, column j twice → a 6×6 assignment.
       const big = new Float64Array(36);
       for (let a = 0; a < 6; a++) for (let b = 0; b < 6; b++) big[a * 6 + b] = -cost[Math.floor(a / 3) * c + Math.floor(b / 2)];
-      expect(plan.cost).toBeCloseTo(-maxAssignment(big, 6).value, 12);
+      expect(plan.cost).toBeCloseTo(-maxAssignment(big, 6, 6), 12);
       const rows = [0, 0];
       const cols = [0, 0, 0];
       for (const [i, j, f] of plan.flows) {
@@ -99,7 +108,7 @@ describe('transport solver', () => {
   });
   it('refuses bad masses and non-finite costs by name', () => {
     expect(() => transport(new Float64Array(4), 2, 2, [1, 1.5], [1, 1])).toThrow('transport: supply 1 is 1.5, not a positive integer');
-    expect(() => transport(new Float64Array(4), 2, 2, [1, 1], [1, 2])).toThrow('total supply 2 differs from total demand 3');
+    expect(() => transport(new Float64Array(4), 2, 2, [2, 1], [1, 1])).toThrow('transport: total supply 3 exceeds total demand 2');
     expect(() => transport(Float64Array.of(0, Number.NaN, 0, 0), 2, 2, [1, 1], [1, 1])).toThrow('transport: cost (0, 1) is NaN');
   });
 });
