@@ -114,10 +114,12 @@ export function heatmapSvg(t: TaxonomyResult, opts: HeatmapOptions = {}): string
   const top = 40;
   const size = n * cell;
   const legendX = left + size + 24;
-  const width = legendX + 90;
-  const height = top + size + labelW + 10;
   const data = opts.values ?? t.similarity.matrix.data;
   const valueLabel = opts.valueLabel ?? 'similarity';
+  const title = opts.values ? `${t.name} (${t.measure}): ${valueLabel}` : `${t.name} (${t.measure})`;
+  // Wide enough for the colour bar's label and the title (a long measure id or value label must not be cut off).
+  const width = Math.max(legendX + Math.max(90, textWidth(valueLabel, 10) + 8), left + textWidth(title, 14) + 10);
+  const height = top + size + labelW + 10;
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < n; i++) {
@@ -133,9 +135,7 @@ export function heatmapSvg(t: TaxonomyResult, opts: HeatmapOptions = {}): string
   }
   const scale = (v: number) => viridis((v - lo) / (hi - lo));
   const parts: string[] = [];
-  parts.push(
-    `<text x="${left}" y="22" font-size="14" font-weight="bold">${escapeXml(opts.values ? `${t.name} (${t.measure}): ${valueLabel}` : `${t.name} (${t.measure})`)}</text>`,
-  );
+  parts.push(`<text x="${left}" y="22" font-size="14" font-weight="bold">${escapeXml(title)}</text>`);
   t.order.forEach((ri, r) => {
     const yy = top + r * cell;
     parts.push(
