@@ -9,6 +9,7 @@ export * from './evaluate.js';
 export * from './fisher.js';
 export * from './inference.js';
 export * from './measures.js';
+export * from './memory.js';
 export * from './policy.js';
 export * from './rank.js';
 export * from './results.js';

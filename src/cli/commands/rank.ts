@@ -18,7 +18,9 @@ import {
 } from '../../ops/rank.js';
 import { CATALOGUE, findEntryInput } from '../../ops/measures.js';
 import type { LabelKind, RankEntry, RankResult } from '../../taxonomy/rank.js';
+import { similarityMemory, type MemberShape } from '../../ops/memory.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
+import { addDryRunOption, memoryGate } from '../memory.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { parseNumber, UsageError } from '../util.js';
@@ -246,88 +248,104 @@ export function register(program: Command): void {
       '--images-list <file>',
       'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list',
     )
-    .option('--target-images <file>', 'image ids of a .npy target outside an extracted folder (same format as --images-list)')
-    .action(
-      async (
-        featureset: string,
-        o: MeasureOptions & {
-          target: string;
-          targetKind?: string;
-          sortBy?: string;
-          probabilities?: string;
-          bootstrap?: string;
-          subset?: string;
-          seed?: string;
-          groupBy?: string;
-          separator: string;
-          out?: string;
-          keepDraws?: boolean;
-          precision: string;
-          engine?: string;
-          imagesList?: string;
-          targetImages?: string;
-        },
-      ) => {
-        const measure = rankMeasureFromOptions(o);
-        const all = measure === ALL_MEASURES;
-        if (o.sortBy !== undefined && !all) throw new UsageError('--sort-by orders the table of --measure all');
-        const sortBy = o.sortBy === undefined ? undefined : rankMeasure(o.sortBy);
-        if (o.precision !== 'float64' && o.precision !== 'float32') throw new UsageError(`--precision must be float64 or float32, got "${o.precision}"`);
-        if (o.groupBy !== undefined && o.groupBy !== 'model') throw new UsageError(`--group-by must be "model", got "${o.groupBy}"`);
-        if ((o.subset !== undefined || o.seed !== undefined) && o.bootstrap === undefined) {
-          throw new UsageError('--subset and --seed need --bootstrap <draws>');
-        }
-        const draws = o.bootstrap === undefined ? 0 : parseNumber(o.bootstrap, '--bootstrap', { integer: true, min: 1 });
-        const subset = o.subset === undefined ? undefined : parseNumber(o.subset, '--subset', { integer: true, min: 4 });
-        const seed = o.seed === undefined ? undefined : parseNumber(o.seed, '--seed', { integer: true, min: 0 });
-        const set = await loadFeatureSet(featureset, { images: await readImagesList(o.imagesList) });
-        const spec = await targetSpec(
-          o.target,
-          set.members.map((m) => m.label),
-          o.targetKind,
-        );
-        if (o.targetImages !== undefined && spec.kind !== 'representation-file') throw new UsageError('--target-images applies only to a .npy target');
-        if (spec.kind === 'representation-file') spec.images = await readImagesList(o.targetImages);
-        const target = await loadTarget(spec, set.n);
-        const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
-        const probabilities = o.probabilities === undefined ? undefined : await loadProbabilities(o.probabilities);
-        const bar = progressBar(`rank ${measure}`);
-        const t0 = performance.now();
-        const common = {
-          bootstrap: draws,
-          subset,
-          seed,
-          groupBy: o.groupBy as 'model' | undefined,
-          separator: o.separator,
-          engine,
-          precision: o.precision as Precision,
-          keepDraws: Boolean(o.keepDraws),
-          probabilities,
-        };
-        let text: string;
-        let json: Record<string, unknown>;
-        let count: number;
-        try {
-          if (all) {
-            const table = await rankAll(set.members, target, { ...common, sortBy, onProgress: (d, t, label) => bar.update(d, t, label) });
-            text = formatRankTable(table);
-            json = { featureset, ...table };
-            count = table.rows.length;
-          } else {
-            const { result, measureName } = await rank(set.members, target, { ...common, measure, onProgress: (d, t) => bar.update(d, t, 'draws') });
-            text = formatRanking(result);
-            json = { featureset, ...result, measure_name: measureName };
-            count = result.ranking.length;
-          }
-        } finally {
-          bar.stop();
-        }
-        const ms = performance.now() - t0;
-        process.stdout.write(`${text}\n`);
-        if (o.out) {
-          await writeFileAtomic(o.out, `${JSON.stringify(json, null, 2)}\n`);
-          process.stderr.write(`${count} candidates ranked in ${(ms / 1000).toFixed(1)} s → ${o.out}\n`);
-        }
+    .option('--target-images <file>', 'image ids of a .npy target outside an extracted folder (same format as --images-list)');
+  addDryRunOption(cmd).action(
+    async (
+      featureset: string,
+      o: MeasureOptions & {
+        target: string;
+        targetKind?: string;
+        sortBy?: string;
+        probabilities?: string;
+        bootstrap?: string;
+        subset?: string;
+        seed?: string;
+        groupBy?: string;
+        separator: string;
+        out?: string;
+        keepDraws?: boolean;
+        precision: string;
+        engine?: string;
+        imagesList?: string;
+        targetImages?: string;
+        dryRun?: boolean;
       },
-    );
+    ) => {
+      const measure = rankMeasureFromOptions(o);
+      const all = measure === ALL_MEASURES;
+      if (o.sortBy !== undefined && !all) throw new UsageError('--sort-by orders the table of --measure all');
+      const sortBy = o.sortBy === undefined ? undefined : rankMeasure(o.sortBy);
+      if (o.precision !== 'float64' && o.precision !== 'float32') throw new UsageError(`--precision must be float64 or float32, got "${o.precision}"`);
+      if (o.groupBy !== undefined && o.groupBy !== 'model') throw new UsageError(`--group-by must be "model", got "${o.groupBy}"`);
+      if ((o.subset !== undefined || o.seed !== undefined) && o.bootstrap === undefined) {
+        throw new UsageError('--subset and --seed need --bootstrap <draws>');
+      }
+      const draws = o.bootstrap === undefined ? 0 : parseNumber(o.bootstrap, '--bootstrap', { integer: true, min: 1 });
+      const subset = o.subset === undefined ? undefined : parseNumber(o.subset, '--subset', { integer: true, min: 4 });
+      const seed = o.seed === undefined ? undefined : parseNumber(o.seed, '--seed', { integer: true, min: 0 });
+      // The memory estimate covers the representation measures (the label-based scores hold the features and
+      // small d×d or class-sized matrices).
+      if (!all && findEntryInput(measure) === 'representations') {
+        const estimateOf = (members: MemberShape[]) => {
+          const n = members[0].n;
+          const bootstrap = draws > 0 ? { subset: subset ?? Math.min(200, Math.floor(n / 2)) } : undefined;
+          return similarityMemory(members, measure, { bootstrap });
+        };
+        if (await memoryGate(featureset, o.dryRun, undefined, estimateOf)) return;
+      } else if (o.dryRun) {
+        process.stdout.write(
+          `no memory estimate for ${all ? 'the score table (--measure all)' : measure} yet: the estimate covers the representation measures\n`,
+        );
+        return;
+      }
+      const set = await loadFeatureSet(featureset, { images: await readImagesList(o.imagesList) });
+      const spec = await targetSpec(
+        o.target,
+        set.members.map((m) => m.label),
+        o.targetKind,
+      );
+      if (o.targetImages !== undefined && spec.kind !== 'representation-file') throw new UsageError('--target-images applies only to a .npy target');
+      if (spec.kind === 'representation-file') spec.images = await readImagesList(o.targetImages);
+      const target = await loadTarget(spec, set.n);
+      const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
+      const probabilities = o.probabilities === undefined ? undefined : await loadProbabilities(o.probabilities);
+      const bar = progressBar(`rank ${measure}`);
+      const t0 = performance.now();
+      const common = {
+        bootstrap: draws,
+        subset,
+        seed,
+        groupBy: o.groupBy as 'model' | undefined,
+        separator: o.separator,
+        engine,
+        precision: o.precision as Precision,
+        keepDraws: Boolean(o.keepDraws),
+        probabilities,
+      };
+      let text: string;
+      let json: Record<string, unknown>;
+      let count: number;
+      try {
+        if (all) {
+          const table = await rankAll(set.members, target, { ...common, sortBy, onProgress: (d, t, label) => bar.update(d, t, label) });
+          text = formatRankTable(table);
+          json = { featureset, ...table };
+          count = table.rows.length;
+        } else {
+          const { result, measureName } = await rank(set.members, target, { ...common, measure, onProgress: (d, t) => bar.update(d, t, 'draws') });
+          text = formatRanking(result);
+          json = { featureset, ...result, measure_name: measureName };
+          count = result.ranking.length;
+        }
+      } finally {
+        bar.stop();
+      }
+      const ms = performance.now() - t0;
+      process.stdout.write(`${text}\n`);
+      if (o.out) {
+        await writeFileAtomic(o.out, `${JSON.stringify(json, null, 2)}\n`);
+        process.stderr.write(`${count} candidates ranked in ${(ms / 1000).toFixed(1)} s → ${o.out}\n`);
+      }
+    },
+  );
 }

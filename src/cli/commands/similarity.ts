@@ -6,6 +6,8 @@ import { canonicalId, entriesFor, findEntry, idSyntax } from '../../measures/cat
 import { PRECISIONS, similarityOfPath, type Precision } from '../../ops/similarity.js';
 import { addInferenceOptions, inferenceMode, runBootstrap, runPermutation, SEED_HELP, type InferenceFlags } from '../inference.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
+import { addDryRunOption, memoryGate } from '../memory.js';
+import { similarityMemory } from '../../ops/memory.js';
 import { addProbeOptions, probeTrainConfig, type ProbeOptions } from '../options.js';
 import { progressBar } from '../progress.js';
 import { formatMatrix } from '../table.js';
@@ -36,6 +38,7 @@ type SimilarityOptions = MeasureOptions &
     queue?: string;
     work?: string;
     block?: string;
+    dryRun?: boolean;
   };
 
 function outputFormat(o: { out?: string; format?: string }): 'json' | 'csv' | 'npy' {
@@ -162,7 +165,8 @@ export function register(program: Command): void {
     .option('-o, --out <file>', 'write the matrix here (.json, .csv or .npy); default: print a table')
     .option('--format <fmt>', 'json | csv | npy (default: from the --out extension)')
     .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
-    .option('--engine <kind>', 'GEMM engine: auto (default), ort, js')
+    .option('--engine <kind>', 'GEMM engine: auto (default), ort, js');
+  addDryRunOption(cmd)
     .optionsGroup('Distributed (for big sets; see `taskmap worker`):')
     .option('--queue <url>', 'prepare each member and compute blocks of the matrix on `taskmap worker` processes through this Redis queue')
     .option('--work <dir>', 'with --queue: shared folder for prepared vectors and blocks (default: .taskmap-work in the feature-set folder)')
@@ -179,6 +183,7 @@ export function register(program: Command): void {
     if (!(PRECISIONS as readonly string[]).includes(o.precision)) throw new UsageError(`--precision must be ${PRECISIONS.join(' or ')}, got "${o.precision}"`);
     if (o.queue && inference) throw new UsageError('--bootstrap and --permutations run in this process, not on --queue workers');
     if (o.queue) return queuedSimilarity(featureset, measure, o);
+    if (await memoryGate(featureset, o.dryRun, parseList(o.order, '--order'), (members) => similarityMemory(members, measure))) return;
     const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
     if (inference) {
       const context = {

@@ -1,0 +1,164 @@
+/**
+ * Peak memory from shapes (issue 15, goal 6): what `similarity`, `rank` and `rdm` hold at their peak, worked out
+ * before anything is loaded — from the .npy headers of a feature folder or file (the other formats are loaded to
+ * learn their shapes). `--dry-run` prints the estimate; a run whose estimate is over the memory budget
+ * (`--max-memory`) is refused up front, naming the parts, instead of failing part-way through.
+ *
+ * The model follows the code: the loaded features stay in memory; a batched measure prepares one member at a time
+ * (a float64 copy of its features, the n×n Gram and up to two more n×n matrices, the triangle and its ranks) and
+ * keeps each member's prepared vector (≤ n(n+1)/2 doubles); the comparison stacks those vectors once more. A
+ * pairwise family (Procrustes, CCA, …) keeps a float64 copy of every member's features instead. A bootstrap that
+ * computes its draws from the full matrices (measures/subsets.ts) keeps one n×n matrix per member. The runtime
+ * itself (Node, onnxruntime: ~150 MB) is reported but not counted against the budget, which is for data.
+ */
+import { open, stat } from 'node:fs/promises';
+import { freemem } from 'node:os';
+import { extname, join } from 'node:path';
+import { featureFolderLabels, loadFeatureSet } from '../features/featureSet.js';
+import { formatBytes, LimitError, maxMemory, RAISE_MEMORY } from '../io/limits.js';
+import { MAX_NPY_HEADER_BYTES, parseNpyHeader, product } from '../io/npy.js';
+import { isPairwise, parseMeasure, pipelineOf } from '../measures/registry.js';
+import { slicesSubsets, subsetPreparerBytes } from '../measures/subsets.js';
+
+/** One member's shape: images, features per image, bytes per stored value. */
+export interface MemberShape {
+  label: string;
+  n: number;
+  p: number;
+  bytesPerValue: number;
+}
+
+/** The shapes of a feature set, and whether they came from headers alone or from loading the set. */
+export interface FeatureSetShapes {
+  members: MemberShape[];
+  from: 'headers' | 'loaded';
+}
+
+export interface MemoryPart {
+  what: string;
+  bytes: number;
+}
+
+/** An estimate: its parts (which add up to `peak`), the budget it is held to and the free RAM now. */
+export interface MemoryEstimate {
+  /** What is estimated, for messages ("similarity of 20 members on 500 images (rsa)"). */
+  task: string;
+  parts: MemoryPart[];
+  peak: number;
+  budget: number;
+  free: number;
+  /** Not counted against the budget: Node and onnxruntime themselves. */
+  runtime: number;
+}
+
+/** What Node, V8 and onnxruntime take before any data (RSS of a run on tiny inputs, rounded up). */
+export const RUNTIME_BYTES = 150 * 1024 ** 2;
+
+async function npyShape(file: string, label: string): Promise<MemberShape> {
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(MAX_NPY_HEADER_BYTES + 12);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    const h = parseNpyHeader(head.subarray(0, bytesRead), file);
+    if (h.shape.length < 2) throw new Error(`${file}: features need shape (n_images, n_features, ...), got (${h.shape.join(', ')})`);
+    // float16 is widened to float32 on read.
+    return { label, n: h.shape[0], p: product(h.shape.slice(1)), bytesPerValue: Math.max(4, h.type.size) };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The members' shapes: from the .npy headers of a folder of .npy files or of one .npy file (nothing else is read);
+ * other formats (.npz, .safetensors, HDF5, Net2Brain folders) are loaded, or with `load: false` give no members.
+ */
+export async function featureSetShapes(path: string, opts: { load?: boolean } = {}): Promise<FeatureSetShapes> {
+  const st = await stat(path);
+  if (st.isDirectory()) {
+    const labels = await featureFolderLabels(path);
+    if (labels.length > 0) return { members: await Promise.all(labels.map((l) => npyShape(join(path, `${l}.npy`), l))), from: 'headers' };
+  } else if (extname(path).toLowerCase() === '.npy') {
+    return { members: [await npyShape(path, path)], from: 'headers' };
+  }
+  if (opts.load === false) return { members: [], from: 'loaded' };
+  const set = await loadFeatureSet(path);
+  return { members: set.members.map((m) => ({ label: m.label, n: m.n, p: m.p, bytesPerValue: m.data.BYTES_PER_ELEMENT })), from: 'loaded' };
+}
+
+function estimate(task: string, parts: MemoryPart[], peak?: number): MemoryEstimate {
+  return { task, parts, peak: peak ?? parts.reduce((a, p) => a + p.bytes, 0), budget: maxMemory(), free: freemem(), runtime: RUNTIME_BYTES };
+}
+
+const count = (x: number) => x.toLocaleString('en-US');
+
+/**
+ * Peak memory of `similarity` (the M×M matrix) or `rank` (candidates against a target, optionally with bootstrap
+ * draws of `subset` images) on these members under `measure`.
+ */
+export function similarityMemory(members: MemberShape[], measure: string, opts: { bootstrap?: { subset: number } } = {}): MemoryEstimate {
+  const m = members.length;
+  const n = members[0]?.n ?? 0;
+  const features = members.reduce((a, x) => a + x.n * x.p * x.bytesPerValue, 0);
+  const maxP = members.reduce((a, x) => Math.max(a, x.p), 0);
+  const config = parseMeasure(measure);
+  const task = `${opts.bootstrap ? 'ranking' : 'similarity of'} ${count(m)} member${m === 1 ? '' : 's'} on ${count(n)} images (${measure})`;
+  const loaded: MemoryPart = { what: `features as loaded (${count(m)} × ${count(n)} images)`, bytes: features };
+  if (isPairwise(config)) {
+    return estimate(task, [
+      loaded,
+      { what: 'float64 copies of every member for the pair comparisons', bytes: 8 * m * n * maxP },
+      { what: 'two n×n work matrices', bytes: 16 * n * n },
+    ]);
+  }
+  const half = (n * (n + 1)) / 2;
+  const scratch = 8 * n * maxP + 3 * 8 * n * n + 4 * 8 * half;
+  const vectors = 8 * m * half;
+  const parts: MemoryPart[] = [
+    loaded,
+    { what: `prepared vectors, one per member (${count(half)} values each)`, bytes: vectors },
+    {
+      what: 'preparing one member (float64 features, three n×n matrices, triangle and ranks) or stacking the vectors for the comparison',
+      bytes: Math.max(scratch, vectors),
+    },
+  ];
+  if (opts.bootstrap && slicesSubsets(pipelineOf(config))) {
+    const s = opts.bootstrap.subset;
+    parts.push({ what: 'full n×n matrices the bootstrap draws are computed from, one per member', bytes: subsetPreparerBytes(n, m) });
+    parts.push({ what: `one draw (${count(s)} images): its prepared vectors and work matrices`, bytes: 8 * m * ((s * (s + 1)) / 2) * 2 + 3 * 8 * s * s });
+  }
+  return estimate(task, parts);
+}
+
+/** Peak memory of `rdm` on one file. */
+export function rdmMemory(member: MemberShape): MemoryEstimate {
+  const { n, p, bytesPerValue } = member;
+  return estimate(`the RDM of ${member.label} (${count(n)} images)`, [
+    { what: 'features as loaded', bytes: n * p * bytesPerValue },
+    { what: 'float64 copy of the features', bytes: 8 * n * p },
+    { what: 'the n×n RDM and up to two n×n work matrices', bytes: 3 * 8 * n * n },
+  ]);
+}
+
+/** The estimate as lines for `--dry-run`. */
+export function formatMemoryEstimate(e: MemoryEstimate, shapesFrom?: FeatureSetShapes['from']): string {
+  const width = Math.max(formatBytes(e.peak).length, ...e.parts.map((p) => formatBytes(p.bytes).length));
+  const lines = [`estimated peak memory of ${e.task}${shapesFrom === 'loaded' ? ' (shapes read by loading the set)' : ''}:`];
+  for (const p of e.parts) lines.push(`  ${formatBytes(p.bytes).padStart(width)}  ${p.what}`);
+  lines.push(`  ${formatBytes(e.peak).padStart(width)}  in all (plus ~${formatBytes(e.runtime)} for Node and onnxruntime)`);
+  const fits = e.peak <= e.budget;
+  lines.push(
+    `memory budget ${formatBytes(e.budget)} (--max-memory): ${fits ? 'fits' : 'OVER — the run would be refused'}; free RAM now ${formatBytes(e.free)}`,
+  );
+  if (fits && e.peak + e.runtime > e.free) lines.push('warning: more than the RAM free right now; the system may swap');
+  return lines.join('\n');
+}
+
+/** Refuse a run whose estimate is over the memory budget, before it loads anything; `where` names the input. */
+export function checkMemoryEstimate(e: MemoryEstimate, where: string): void {
+  if (e.peak <= e.budget) return;
+  const largest = [...e.parts].sort((a, b) => b.bytes - a.bytes)[0];
+  throw new LimitError(
+    `${where}: ${e.task} would need about ${formatBytes(e.peak)} at its peak (largest part: ${largest.what}, ${formatBytes(largest.bytes)}), ` +
+      `over the memory limit of ${formatBytes(e.budget)}; ${RAISE_MEMORY}, or use fewer images or members (--dry-run shows the estimate)`,
+  );
+}

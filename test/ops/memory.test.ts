@@ -1,0 +1,79 @@
+/**
+ * Peak-memory estimates from shapes (issue 15, goal 6): shapes read from .npy headers alone agree with loading the
+ * set; the estimate's parts are the documented formulas (hand-worked here); `--dry-run` prints it without
+ * computing or writing; a run over --max-memory is refused up front, naming the members, images and the option.
+ */
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFeatureSet } from '../../src/features/featureSet.js';
+import { writeNpy } from '../../src/io/npy.js';
+import { featureSetShapes, rdmMemory, similarityMemory } from '../../src/ops/memory.js';
+import { runCli } from '../helpers/cli.js';
+import { gaussian } from '../helpers/random.js';
+
+let dir: string;
+let set: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'taskmap-memory-'));
+  set = join(dir, 'set');
+  await mkdir(join(set, 'deep'), { recursive: true });
+  const g = gaussian(3);
+  await writeFile(join(set, 'a.npy'), writeNpy({ dtype: 'float32', shape: [10, 4], data: Float32Array.from({ length: 40 }, g) }));
+  await writeFile(join(set, 'b.npy'), writeNpy({ dtype: 'float64', shape: [10, 2, 3], data: Float64Array.from({ length: 60 }, g) }));
+  await writeFile(join(set, 'deep', 'c.npy'), writeNpy({ dtype: 'float32', shape: [10, 4], data: Float32Array.from({ length: 40 }, g) }));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('memory estimate', () => {
+  it('reads the shapes from the .npy headers, as loading the set would give them', async () => {
+    const shapes = await featureSetShapes(set);
+    expect(shapes.from).toBe('headers');
+    const loaded = await loadFeatureSet(set);
+    expect(shapes.members).toEqual(loaded.members.map((m) => ({ label: m.label, n: m.n, p: m.p, bytesPerValue: m.data.BYTES_PER_ELEMENT })));
+  });
+
+  it('adds up the documented parts (hand-worked: 3 members × 10 images)', async () => {
+    const { members } = await featureSetShapes(set);
+    // features 10·(4·4 + 6·8 + 4·4) = 800; half = 55 → vectors 8·3·55 = 1320;
+    // preparing one member: 8·10·6 + 3·8·100 + 4·8·55 = 480 + 2400 + 1760 = 4640 (more than the stacked vectors).
+    const e = similarityMemory(members, 'rsa');
+    expect(e.parts.map((p) => p.bytes)).toEqual([800, 1320, 4640]);
+    expect(e.peak).toBe(6760);
+    // The bootstrap adds the full n×n matrices (8·100·3) and one draw of 5 images (8·3·15·2 + 3·8·25) for a sliced measure…
+    const b = similarityMemory(members, 'rsa', { bootstrap: { subset: 5 } });
+    expect(b.peak - e.peak).toBe(2400 + 720 + 600);
+    // …and not for z-scoring, whose draws are recomputed from features.
+    expect(similarityMemory(members, 'dds:norm=znorm,kernel=cosine', { bootstrap: { subset: 5 } }).peak).toBe(6760);
+    // A pairwise family keeps float64 copies of every member (8·3·10·6) and two n×n matrices (16·100).
+    expect(similarityMemory(members, 'procrustes').parts.map((p) => p.bytes)).toEqual([800, 1440, 1600]);
+    expect(rdmMemory(members[0]).peak).toBe(160 + 320 + 2400);
+  });
+
+  it('--dry-run prints the estimate and computes nothing', async () => {
+    const out = join(dir, 'sim.json');
+    const r = await runCli('similarity', set, '--dry-run', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/estimated peak memory of similarity of 3 members on 10 images \(rsa\)/);
+    expect(r.out).toMatch(/memory budget .* fits/);
+    expect(await readdir(dir)).toEqual(['set']);
+    const rdm = await runCli('rdm', join(set, 'a.npy'), '--dry-run');
+    expect(rdm.out).toMatch(/the RDM of .*a\.npy \(10 images\)/);
+    const rank = await runCli('rank', set, '--target', 'a', '--bootstrap', '10', '--subset', '5', '--dry-run');
+    expect(rank.out).toMatch(/full n×n matrices the bootstrap draws are computed from/);
+  });
+
+  it('refuses a run over --max-memory before loading, naming the input, the size and the option', async () => {
+    const r = await runCli('--max-memory', '4K', 'similarity', set, '--out', join(dir, 'x.json'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /set: similarity of 3 members on 10 images \(rsa\) would need about 6\.6 KiB at its peak .* over the memory limit of 4\.0 KiB; raise it with --max-memory/,
+    );
+    expect(await readdir(dir)).toEqual(['set']);
+  });
+});
