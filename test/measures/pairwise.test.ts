@@ -183,3 +183,26 @@ describe('pairwise runner', () => {
     await expect(similarityMatrix([reps[1], short], 'toydist')).rejects.toThrow(/same images/);
   });
 });
+
+describe('consumers read the direction', () => {
+  it('evaluation negates a catalogued distance (by its measure id) and leaves similarities and unknown ids alone', async () => {
+    const { asSimilarity } = await import('../../src/evaluate/harness.js');
+    const m = (measure?: string) => ({ rows: ['a', 'b'], cols: ['a', 'b'], matrix: { rows: 2, cols: 2, data: Float64Array.of(0, 0.3, 0.3, 0) }, measure });
+    expect(Array.from(asSimilarity(m('procrustes')).matrix.data)).toEqual([-0, -0.3, -0.3, -0]);
+    expect(Array.from(asSimilarity(m('shape:alpha=0.5')).matrix.data)).toEqual([-0, -0.3, -0.3, -0]);
+    expect(Array.from(asSimilarity(m('cca')).matrix.data)).toEqual([0, 0.3, 0.3, 0]);
+    expect(Array.from(asSimilarity(m(undefined)).matrix.data)).toEqual([0, 0.3, 0.3, 0]);
+    expect(Array.from(asSimilarity(m('otherTool')).matrix.data)).toEqual([0, 0.3, 0.3, 0]);
+  });
+  it('rank sorts a distance ascending against a member target; a labels target explains that it needs a batched measure', async () => {
+    const { rankSources } = await import('../../src/taxonomy/rank.js');
+    const r = await rankSources(reps, { kind: 'member', label: 'm0' }, { measure: 'toydist' });
+    expect(r.largerIsMoreSimilar).toBe(false);
+    const scores = r.ranking.map((e) => e.score);
+    expect(scores).toEqual([...scores].sort((a, b) => a - b));
+    expect(r.ranking[0].score).toBeCloseTo(Math.min(...[1, 2, 3].map((k) => frob(reps[0], reps[k]))), 12);
+    await expect(
+      rankSources(reps, { kind: 'labels', labels: Array.from({ length: 9 }, (_, i) => i % 2), labelKind: 'class' }, { measure: 'toydist' }),
+    ).rejects.toThrow(/compared pair by pair/);
+  });
+});
