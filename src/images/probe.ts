@@ -18,6 +18,7 @@ import sharp from 'sharp';
 import { unpackDebianPackages } from '../io/debian.js';
 import { unsafeRelativePath } from '../io/paths.js';
 import { hashBytes, listImages } from './list.js';
+import { imagePerceptualHash, NEAR_DUPLICATE_BITS, nearDuplicateGroups } from './phash.js';
 
 export interface ProbeSource {
   package: string;
@@ -98,7 +99,7 @@ export const PROBE_SOURCES: ProbeSource[] = [
       'text_motion.jpg',
       'left.jpg',
       'right.jpg',
-      // Stereo-calibration photographs: a person holding a chessboard, from two cameras.
+      // Stereo-calibration photographs: a person holding a chessboard, from two cameras (left out of the curated set).
       ...range(1, 14, [10]).map((i) => `left${two(i)}.jpg`),
       ...range(1, 14, [10]).map((i) => `right${two(i)}.jpg`),
     ],
@@ -219,7 +220,7 @@ export async function fetchProbeImages(opts: FetchProbeOptions = {}): Promise<Pr
           continue;
         }
         const bytes = await readFile(path);
-        const file = `${src.prefix}-${basename(name, extname(name))}.jpg`;
+        const file = probeFileName(src, name);
         await sharp(bytes)
           .rotate()
           .flatten({ background: '#000000' })
@@ -259,4 +260,104 @@ export async function ensureProbeImages(opts: FetchProbeOptions = {}): Promise<{
   const existing = await readProbeSet(dir);
   if (existing) return { dir, manifest: existing, fetched: false };
   return { dir, manifest: await fetchProbeImages({ ...opts, dir }), fetched: true };
+}
+
+/** The probe folder's file name of a source image. */
+export function probeFileName(src: Pick<ProbeSource, 'prefix'>, name: string): string {
+  return `${src.prefix}-${basename(name, extname(name))}.jpg`;
+}
+
+const CHESSBOARD = 'stereo-calibration frame (a person holding a chessboard in one room)';
+
+/**
+ * Probe photographs the curated set leaves out, by file name, with the reason: OpenCV's 26 stereo-calibration
+ * frames (one scene, so 26 near-copies that crowd every neighbourhood) and the second view of each stereo pair.
+ * Near-duplicates the hash finds (consecutive video frames) are left out on top of these (curateProbeSet).
+ */
+export const PROBE_EXCLUDED: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    PROBE_SOURCES.filter((s) => s.prefix === 'opencv')
+      .flatMap((s) => s.files.filter((f) => /^(left|right)\d\d\.jpg$/.test(f)).map((f) => probeFileName(s, f)))
+      .map((f) => [f, CHESSBOARD]),
+  ),
+  'opencv-right.jpg': 'second view of a stereo pair (opencv-left.jpg)',
+  'opencv-aloeR.jpg': 'second view of a stereo pair (opencv-aloeL.jpg)',
+  'skimage-motorcycle_right.jpg': 'second view of a stereo pair (skimage-motorcycle_left.jpg)',
+};
+
+/** `$TASKMAP_CACHE/probe-curated`, default `./.taskmap-cache/probe-curated`. */
+export function defaultCuratedProbeDir(): string {
+  return resolve(process.env.TASKMAP_CACHE ?? '.taskmap-cache', 'probe-curated');
+}
+
+/** A probe set's SOURCES.json after curation: the kept images, and what was left out of which set. */
+export interface CuratedProbeManifest extends ProbeManifest {
+  curated: {
+    /** The full probe set it was made from, and that set's creation time (a rebuilt set is curated again). */
+    from: string;
+    fromCreated: string;
+    total: number;
+    nearDuplicateBits: number;
+    excluded: { file: string; reason: string }[];
+  };
+}
+
+/**
+ * Which images of a probe set the curated set keeps: all but PROBE_EXCLUDED, then all but the later copy of each
+ * group of near-duplicates (perceptual hashes within NEAR_DUPLICATE_BITS, in file-name order). Pure apart from
+ * reading the images.
+ */
+export async function curateProbeSet(
+  dir: string,
+  manifest: ProbeManifest,
+): Promise<{ kept: ProbeManifest['images']; excluded: { file: string; reason: string }[] }> {
+  const images = [...manifest.images].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const excluded: { file: string; reason: string }[] = [];
+  const candidates = images.filter((i) => {
+    const reason = PROBE_EXCLUDED[i.file];
+    if (reason) excluded.push({ file: i.file, reason });
+    return !reason;
+  });
+  const hashes = await Promise.all(candidates.map(async (i) => ({ id: i.file, hash: await imagePerceptualHash(join(dir, i.file)) })));
+  const groups = nearDuplicateGroups(hashes, NEAR_DUPLICATE_BITS);
+  for (const d of groups.dropped) excluded.push({ file: d.id, reason: `near-duplicate of ${d.of} (perceptual hashes ${d.bits} bits apart)` });
+  const kept = new Set(groups.kept);
+  return { kept: candidates.filter((i) => kept.has(i.file)), excluded };
+}
+
+/**
+ * The curated probe set the demo uses: the probe set (fetched first when missing) without calibration frames,
+ * second stereo views and near-duplicates, as hard links (copies across file systems) in its own folder, so the
+ * feature cache keys — image content hashes — are shared with the full set. Rebuilt when the full set was.
+ */
+export async function ensureCuratedProbeImages(
+  opts: FetchProbeOptions & { curatedDir?: string } = {},
+): Promise<{ dir: string; manifest: CuratedProbeManifest; fetched: boolean; full: { dir: string; count: number } }> {
+  const full = await ensureProbeImages(opts);
+  const dir = resolve(opts.curatedDir ?? defaultCuratedProbeDir());
+  const existing = (await readProbeSet(dir)) as CuratedProbeManifest | undefined;
+  if (existing?.curated && existing.curated.fromCreated === full.manifest.created && existing.curated.from === full.dir)
+    return { dir, manifest: existing, fetched: full.fetched, full: { dir: full.dir, count: full.manifest.images.length } };
+  const { kept, excluded } = await curateProbeSet(full.dir, full.manifest);
+  const { cp, link } = await import('node:fs/promises');
+  await mkdir(resolve(dir, '..'), { recursive: true });
+  const tmp = await mkdtemp(`${dir}.tmp-`);
+  try {
+    for (const i of kept) await link(join(full.dir, i.file), join(tmp, i.file)).catch(() => cp(join(full.dir, i.file), join(tmp, i.file)));
+    if (existsSync(join(full.dir, 'licenses'))) await cp(join(full.dir, 'licenses'), join(tmp, 'licenses'), { recursive: true });
+    const manifest: CuratedProbeManifest = {
+      ...full.manifest,
+      images: kept,
+      curated: { from: full.dir, fromCreated: full.manifest.created, total: full.manifest.images.length, nearDuplicateBits: NEAR_DUPLICATE_BITS, excluded },
+    };
+    await writeFile(join(tmp, SOURCES_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    opts.log?.(
+      `curated probe set: ${kept.length} of ${full.manifest.images.length} photographs in ${dir} (${excluded.length} left out: calibration frames, second stereo views, near-duplicates)`,
+    );
+    return { dir, manifest, fetched: full.fetched, full: { dir: full.dir, count: full.manifest.images.length } };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }

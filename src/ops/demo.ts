@@ -3,13 +3,21 @@
  * similarity under each measure (ops/similarity) → average-linkage taxonomy, MDS map and family recovery
  * (ops/taxonomy's familyTaxonomy). Writing the HTML report, JSON and figures is the report's part
  * (`src/report/demo.ts`); `taskmap demo` calls this, then the report.
+ *
+ * The default images are the curated probe set (no calibration frames, second stereo views or near-duplicate
+ * photographs; images/probe.ts). Identical exports in the zoo (ZooModel.duplicateOf) stay in the tree, heatmap and
+ * map, but the family statistics are computed without them: a copy is always its original's nearest neighbour and
+ * would inflate the agreement. Those with them are kept beside, for comparison.
  */
 import { join, resolve } from 'node:path';
 import { loadFeatureSet } from '../features/featureSet.js';
-import { ensureProbeImages } from '../images/probe.js';
+import { ensureCuratedProbeImages } from '../images/probe.js';
+import { fromRows } from '../linalg/dense.js';
+import type { LabelledMatrix } from '../linalg/labelled.js';
 import { describeMeasure, FAMILIES } from '../measures/registry.js';
 import { extractFeatures, type ExtractSummary } from '../models/extract.js';
-import { ZOO, zooModel } from '../models/zoo.js';
+import { ZOO, zooDuplicates, zooModel } from '../models/zoo.js';
+import type { FamilyCut, NeighbourAgreement } from '../taxonomy/agreement.js';
 import { directionOf } from './measures.js';
 import { representationMeasure, similarityOfSet } from './similarity.js';
 import { familyTaxonomy, type TaxonomyResult } from './taxonomy.js';
@@ -35,10 +43,28 @@ export interface DemoComputeOptions {
 
 export interface FamilyRecovery {
   measure: string;
+  /** Models the statistics are over (identical exports left out). */
+  models: number;
   nearestNeighbourAgreement: number;
   chance: number;
   adjustedRandIndex: number;
   k: number;
+  /** With identical exports among the models: the same statistics over all of them. */
+  withDuplicates?: { models: number; nearestNeighbourAgreement: number; chance: number; adjustedRandIndex: number; k: number };
+}
+
+/** A model left out of the family statistics as an identical export of another model of the run. */
+export interface DemoDuplicate {
+  label: string;
+  of: string;
+}
+
+/** One measure's family statistics over the models without identical exports. */
+export interface DistinctStatistics {
+  measure: string;
+  labels: string[];
+  neighbours: NeighbourAgreement;
+  cut: FamilyCut;
 }
 
 /** One model of the demo as the report lists it (the zoo card and the extraction's manifest entry). */
@@ -53,6 +79,8 @@ export interface DemoModel {
   source: string;
   licence?: string;
   msPerImage?: number;
+  /** The model of the run this one is an identical export of. */
+  duplicateOf?: string;
 }
 
 /** Everything the demo computed: what the report writes. */
@@ -67,19 +95,52 @@ export interface DemoData {
   failed: { model: string; error: string }[];
   extract: ExtractSummary;
   taxonomies: TaxonomyResult[];
+  /** Identical exports among the models (empty when none). */
+  duplicates: DemoDuplicate[];
+  /** With duplicates: per taxonomy, its family statistics without them. */
+  distinct?: DistinctStatistics[];
   /** Seconds per stage. */
   timings: Record<string, number>;
 }
 
-/** The family-recovery summary of each taxonomy (family-recovery.json, the CLI's table). */
-export function familyRecovery(taxonomies: TaxonomyResult[]): FamilyRecovery[] {
-  return taxonomies.map((t) => ({
-    measure: t.measure,
-    nearestNeighbourAgreement: t.neighbours.agreement,
-    chance: t.neighbours.chance,
-    adjustedRandIndex: t.cut.ari,
-    k: t.cut.k,
-  }));
+/**
+ * The family-recovery summary of each taxonomy (family-recovery.json, the CLI's table): over the models without
+ * identical exports when `distinct` is given, with the all-model numbers beside.
+ */
+export function familyRecovery(taxonomies: TaxonomyResult[], distinct?: DistinctStatistics[]): FamilyRecovery[] {
+  return taxonomies.map((t, i) => {
+    const all = {
+      models: t.similarity.rows.length,
+      nearestNeighbourAgreement: t.neighbours.agreement,
+      chance: t.neighbours.chance,
+      adjustedRandIndex: t.cut.ari,
+      k: t.cut.k,
+    };
+    const d = distinct?.[i];
+    if (!d) return { measure: t.measure, ...all };
+    if (d.measure !== t.measure) throw new Error(`familyRecovery: statistics of ${d.measure} given for the taxonomy of ${t.measure}`);
+    return {
+      measure: t.measure,
+      models: d.labels.length,
+      nearestNeighbourAgreement: d.neighbours.agreement,
+      chance: d.neighbours.chance,
+      adjustedRandIndex: d.cut.ari,
+      k: d.cut.k,
+      withDuplicates: all,
+    };
+  });
+}
+
+/** The rows and columns of `keep` (labels of `m`), in `keep`'s order. */
+function subMatrix(m: LabelledMatrix, keep: string[]): LabelledMatrix {
+  const n = m.rows.length;
+  const at = keep.map((l) => m.rows.indexOf(l));
+  return {
+    rows: [...keep],
+    cols: [...keep],
+    matrix: fromRows(at.map((i) => at.map((j) => m.matrix.data[i * n + j]))),
+    ...(m.measure ? { measure: m.measure } : {}),
+  };
 }
 
 /** Runs the demo's computing stages; models outside the zoo, fewer than 3 models or a distance measure are errors. */
@@ -97,10 +158,12 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
   let imagesDir = opts.images;
   let imagesDescription = 'user folder';
   if (!imagesDir) {
-    const probe = await time('probe images', () => ensureProbeImages({ log }));
-    if (probe.fetched) log(`fetched the probe set into ${probe.dir}`);
+    const probe = await time('probe images', () => ensureCuratedProbeImages({ log }));
+    if (probe.fetched) log(`fetched the probe set into ${probe.full.dir}`);
     imagesDir = probe.dir;
-    imagesDescription = `photographs from Debian packages ${probe.manifest.packages.map((p) => p.name).join(', ')}`;
+    imagesDescription =
+      `photographs from Debian packages ${probe.manifest.packages.map((p) => p.name).join(', ')}: the curated probe set, ` +
+      `${probe.manifest.images.length} of ${probe.full.count} (without calibration frames, second stereo views and near-duplicates)`;
   }
 
   const featuresDir = join(out, 'features');
@@ -127,14 +190,26 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
   const set = await time('loading features', () => loadFeatureSet(featuresDir, { order: labels }));
   const families = labels.map((l) => zooModel(l)!.family);
 
+  const duplicates = zooDuplicates(labels);
+  const distinctLabels = labels.filter((l) => !duplicates.some((d) => d.label === l));
   const taxonomies: TaxonomyResult[] = [];
+  const distinct: DistinctStatistics[] = [];
   for (const m of opts.measures ?? DEMO_MEASURES) {
     const id = representationMeasure(m);
     const d = describeMeasure(id);
     if (directionOf(id) !== 'similarity') throw new Error(`${id}: the taxonomy needs a similarity (larger = more similar)`);
     const sim = await time(`similarity ${id}`, () => similarityOfSet(set, id));
     const family = FAMILIES.find((f) => f.id === d.family);
-    taxonomies.push(familyTaxonomy(sim.matrix, families, d.name, family?.description));
+    const t = familyTaxonomy(sim.matrix, families, d.name, family?.description);
+    taxonomies.push(t);
+    if (duplicates.length && distinctLabels.length >= 3) {
+      const u = familyTaxonomy(
+        subMatrix(sim.matrix, distinctLabels),
+        distinctLabels.map((l) => zooModel(l)!.family),
+        d.name,
+      );
+      distinct.push({ measure: t.measure, labels: distinctLabels, neighbours: u.neighbours, cut: u.cut });
+    }
   }
 
   const models: DemoModel[] = labels.map((l) => {
@@ -150,6 +225,7 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
       source: e.model.source,
       licence: `package ${z.package.licence}${z.weightsLicence ? `; weights ${z.weightsLicence}` : ''}`,
       msPerImage: e.msPerImage,
+      ...(duplicates.some((x) => x.label === l) ? { duplicateOf: z.duplicateOf } : {}),
     };
   });
   return {
@@ -161,6 +237,8 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
     failed: extract.failed,
     extract,
     taxonomies,
+    duplicates,
+    ...(distinct.length ? { distinct } : {}),
     timings,
   };
 }

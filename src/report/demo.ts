@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { labelledMatrixToJson } from '../io/labelledMatrix.js';
 import type { ExtractSummary } from '../models/extract.js';
 import { FAMILY_DESCRIPTIONS } from '../models/zoo.js';
-import { computeDemo, familyRecovery, type DemoComputeOptions, type DemoData, type FamilyRecovery } from '../ops/demo.js';
+import { computeDemo, familyRecovery, type DemoComputeOptions, type DemoData, type DemoDuplicate, type FamilyRecovery } from '../ops/demo.js';
 import { dendrogramSvg, heatmapSvg, mdsSvg, svgToPng } from './figures.js';
 import { renderReport, type RunTimings } from './html.js';
 import { taxonomyJson, type TaxonomyResult } from './taxonomy.js';
@@ -30,6 +30,8 @@ export interface DemoResult {
   images: number;
   failed: { model: string; error: string }[];
   recovery: FamilyRecovery[];
+  /** Identical exports among the models, left out of `recovery` (whose `withDuplicates` has the all-model numbers). */
+  duplicates: DemoDuplicate[];
   extract: ExtractSummary;
   timings: Record<string, number>;
   taxonomies: TaxonomyResult[];
@@ -102,7 +104,7 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
     }
     await write(
       'family-recovery.json',
-      `${JSON.stringify({ models: labels.length, images: data.images.count, families: Object.fromEntries(labels.map((l, i) => [l, families[i]])), results: familyRecovery(taxonomies) }, null, 1)}\n`,
+      `${JSON.stringify({ models: labels.length, images: data.images.count, families: Object.fromEntries(labels.map((l, i) => [l, families[i]])), duplicates: data.duplicates, results: familyRecovery(taxonomies, data.distinct) }, null, 1)}\n`,
     );
     await write(
       'models.json',
@@ -122,6 +124,8 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
       run,
       files: [...written, { path: 'features/', note: 'one .npy per model + manifest.json' }],
       familyDescriptions: FAMILY_DESCRIPTIONS,
+      duplicates: data.duplicates,
+      distinct: data.distinct,
     });
     await write('report.html', html);
   });
@@ -131,7 +135,8 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
     models: labels,
     images: data.images.count,
     failed: data.failed,
-    recovery: familyRecovery(taxonomies),
+    recovery: familyRecovery(taxonomies, data.distinct),
+    duplicates: data.duplicates,
     extract,
     timings,
     taxonomies,

@@ -4,7 +4,8 @@
  */
 import { dendrogramSvg, escapeXml, familyColors, heatmapSvg, inlineSvg, mdsSvg } from './figures.js';
 import type { TaxonomyResult } from './taxonomy.js';
-import type { DemoModel } from '../ops/demo.js';
+import type { FamilyCut, NeighbourAgreement } from '../taxonomy/agreement.js';
+import type { DemoDuplicate, DemoModel, DistinctStatistics } from '../ops/demo.js';
 
 /** One model as the report lists it: the demo's record of it. */
 export type ReportModel = DemoModel;
@@ -27,6 +28,10 @@ export interface ReportData {
   /** Output files, relative to the report (linked); a note says what a folder holds. */
   files: (string | { path: string; note?: string })[];
   familyDescriptions?: Record<string, string>;
+  /** Identical exports among the models, left out of the family statistics. */
+  duplicates?: DemoDuplicate[];
+  /** Per taxonomy, its family statistics without the duplicates (given with duplicates). */
+  distinct?: DistinctStatistics[];
 }
 
 /** What the features of a run cost: computed in it, or reused from the cache of an earlier (cold) run. */
@@ -61,15 +66,36 @@ export function clusterSizes(clusters: number[]): string {
   return [...counts.values()].sort((a, b) => b - a).join(' + ');
 }
 
-function recoveryTable(ts: TaxonomyResult[]): string {
-  const rows = ts
-    .map(
-      (t) =>
-        `<tr><td>${esc(t.name)}<br><code>${esc(t.measure)}</code></td><td class="num">${f3(t.neighbours.agreement)}</td><td class="num">${f3(t.neighbours.chance)}</td><td class="num">${f3(t.cut.ari)}</td><td class="num">${clusterSizes(t.cut.clusters)}</td></tr>`,
-    )
-    .join('');
+function recoveryRow(name: string, measure: string, models: string, n: NeighbourAgreement, cut: FamilyCut): string {
   return (
-    `<table><tr><th>measure</th><th>nearest-neighbour family agreement</th><th>chance level</th><th>adjusted Rand index of the ${ts[0]?.cut.k ?? ''}-cluster cut</th><th>cluster sizes of the cut</th></tr>${rows}</table>` +
+    `<tr><td>${esc(name)}<br><code>${esc(measure)}</code></td><td>${models}</td><td class="num">${f3(n.agreement)}</td><td class="num">${f3(n.chance)}</td>` +
+    `<td class="num">${f3(cut.ari)}</td><td class="num">${clusterSizes(cut.clusters)}</td></tr>`
+  );
+}
+
+function duplicateList(duplicates: DemoDuplicate[]): string {
+  return duplicates.map((d) => `<code>${esc(d.label)}</code> = <code>${esc(d.of)}</code>`).join(', ');
+}
+
+function recoveryTable(ts: TaxonomyResult[], distinct?: DistinctStatistics[], duplicates: DemoDuplicate[] = []): string {
+  const all = (t: TaxonomyResult) => `all ${t.similarity.rows.length}`;
+  const rows = ts
+    .map((t, i) => {
+      const d = distinct?.[i];
+      if (!d) return recoveryRow(t.name, t.measure, all(t), t.neighbours, t.cut);
+      return (
+        recoveryRow(t.name, t.measure, `${d.labels.length} (identical exports left out)`, d.neighbours, d.cut) +
+        recoveryRow(t.name, t.measure, `${all(t)} (with them)`, t.neighbours, t.cut)
+      );
+    })
+    .join('');
+  const k = distinct?.[0]?.cut.k ?? ts[0]?.cut.k ?? '';
+  return (
+    `<table><tr><th>measure</th><th>models</th><th>nearest-neighbour family agreement</th><th>chance level</th><th>adjusted Rand index of the ${k}-cluster cut</th><th>cluster sizes of the cut</th></tr>${rows}</table>` +
+    (duplicates.length
+      ? `<p>Identical exports (one network in two files: similarity 1): ${duplicateList(duplicates)}. They stay in the heatmaps, trees and maps; ` +
+        `the first row of each measure leaves them out, since a copy is always its original's nearest neighbour.</p>`
+      : '') +
     `<p class="muted">Nearest-neighbour agreement: share of models whose most similar other model has the same task family (ties share credit); ` +
     `chance: expected share if that neighbour were picked at random. ARI: the average-linkage tree cut into as many clusters as there are families, ` +
     `compared with the families (1 = identical partition, 0 = chance level). Average linkage tends to split off outlying models as ` +
@@ -91,11 +117,15 @@ function topTable(t: TaxonomyResult): string {
   return `<table><tr><th>model</th><th>most similar</th><th>2nd</th><th>3rd</th></tr>${rows}</table>`;
 }
 
-function measureSection(t: TaxonomyResult, id: string): string {
+function measureSection(t: TaxonomyResult, id: string, d?: DistinctStatistics): string {
+  const stats = (n: NeighbourAgreement, cut: FamilyCut) =>
+    `nearest-neighbour family agreement <b>${f3(n.agreement)}</b> (chance ${f3(n.chance)}); adjusted Rand index of the ${cut.k}-cluster cut <b>${f3(cut.ari)}</b>`;
   return [
     `<h2 id="${id}">${esc(t.name)} <code>${esc(t.measure)}</code></h2>`,
     t.description ? `<p class="muted">${esc(t.description)}</p>` : '',
-    `<p>Nearest-neighbour family agreement <b>${f3(t.neighbours.agreement)}</b> (chance ${f3(t.neighbours.chance)}); adjusted Rand index of the ${t.cut.k}-cluster cut <b>${f3(t.cut.ari)}</b>.</p>`,
+    d
+      ? `<p>Without identical exports (${d.labels.length} models): ${stats(d.neighbours, d.cut)}. With them (${t.similarity.rows.length}): ${stats(t.neighbours, t.cut)}.</p>`
+      : `<p>${stats(t.neighbours, t.cut).replace(/^n/, 'N')}.</p>`,
     `<h3>Similarity heatmap, ordered by the task tree</h3><p class="muted">Hover a cell for its value. The strip left of the labels is the task family.</p>`,
     `<div class="fig">${inlineSvg(heatmapSvg(t))}</div>`,
     `<div class="row"><div><h3>Task tree (average linkage)</h3><div class="fig">${inlineSvg(dendrogramSvg(t))}</div></div>`,
@@ -109,7 +139,7 @@ function modelsTable(models: ReportModel[], families: string[]): string {
   const rows = models
     .map(
       (m) =>
-        `<tr><td>${esc(m.label)}</td><td><span class="dot" style="background:${colors.get(m.family) ?? '#999'}"></span>${esc(m.family)}</td><td>${esc(m.description ?? '')}</td>` +
+        `<tr><td>${esc(m.label)}${m.duplicateOf ? `<br><span class="muted">identical export of ${esc(m.duplicateOf)}</span>` : ''}</td><td><span class="dot" style="background:${colors.get(m.family) ?? '#999'}"></span>${esc(m.family)}</td><td>${esc(m.description ?? '')}</td>` +
         `<td><code>${esc(m.layer)}</code></td><td>${esc(m.reduce)}</td><td class="num">${m.features.join('×')}</td><td class="num">${m.msPerImage !== undefined ? m.msPerImage.toFixed(1) : '—'}</td>` +
         `<td>${esc(m.source)}${m.licence ? `<br><span class="muted">${esc(m.licence)}</span>` : ''}</td></tr>`,
     )
@@ -168,10 +198,10 @@ export function renderReport(r: ReportData): string {
 <p class="muted">${r.models.length} models × ${r.images.count} probe images (${esc(r.images.description)}) · generated ${esc(r.created)}${timing ? ` · ${timing}` : ''}</p>
 <nav><a href="#recovery">Family recovery</a>${r.taxonomies.map((t, i) => `<a href="#${ids[i]}">${esc(t.name)}</a>`).join('')}<a href="#models">Models</a><a href="#files">Files</a><a href="#method">Method</a></nav>
 <h2 id="recovery">Does the taxonomy recover the task families?</h2>
-${recoveryTable(r.taxonomies)}
+${recoveryTable(r.taxonomies, r.distinct, r.duplicates)}
 <h3>Task families</h3>${famList}
 ${failed}
-${r.taxonomies.map((t, i) => measureSection(t, ids[i])).join('\n')}
+${r.taxonomies.map((t, i) => measureSection(t, ids[i], r.distinct?.[i])).join('\n')}
 <h2 id="models">Models</h2>
 ${modelsTable(r.models, families)}
 <h2 id="files">Files</h2>

@@ -25,7 +25,13 @@ describe('taskmap demo (small)', () => {
     expect(r.models).toEqual(MODELS);
     expect(r.failed).toEqual([]);
     expect(r.recovery.map((x) => x.measure)).toEqual(['rsa', 'dds:norm=znorm,kernel=cosine']);
-    for (const x of r.recovery) {
+    // facemesh-detection-short is an identical export of blazeface-front: in the figures, not in the statistics.
+    expect(r.duplicates).toEqual([{ label: 'facemesh-detection-short', of: 'blazeface-front' }]);
+    for (const [i, x] of r.recovery.entries()) {
+      expect(x.models).toBe(5);
+      expect(x.withDuplicates).toMatchObject({ models: 6, k: 3 });
+      expect(x.withDuplicates!.nearestNeighbourAgreement).toBe(r.taxonomies[i].neighbours.agreement);
+      expect(r.taxonomies[i].similarity.rows).toEqual(MODELS);
       expect(x.k).toBe(3);
       expect(x.nearestNeighbourAgreement).toBeGreaterThanOrEqual(0);
       expect(x.nearestNeighbourAgreement).toBeLessThanOrEqual(1);
@@ -57,6 +63,10 @@ describe('taskmap demo (small)', () => {
     for (const s of ['Does the taxonomy recover the task families?', 'Similarity heatmap', 'Task tree', 'MDS', 'three most similar', 'id="models"'])
       expect(html).toContain(s);
     for (const m of MODELS) expect(html).toContain(m);
+    expect(html).toContain('identical export of blazeface-front');
+    expect(html).toContain('5 (identical exports left out)');
+    expect(rec.duplicates).toEqual(r.duplicates);
+    expect(rec.results[0].withDuplicates.models).toBe(6);
     expect(html).not.toMatch(/https?:\/\//);
     expect((await readdir(join(out, 'figures'))).sort()).toEqual(
       ['dendrogram', 'heatmap', 'mds'].flatMap((f) => [`${f}-dds-znorm-cosine.svg`, `${f}-rsa.svg`]).sort(),
@@ -111,5 +121,24 @@ describe('taskmap demo (small)', () => {
       'taxonomy-rsa.nwk',
       'timings.json',
     ]);
+    // With an identical export among the models (features cached by the first test): the statistics leave it out and say so.
+    const dup = await runCli(
+      'demo',
+      '--images',
+      join(root, 'images'),
+      '--out',
+      join(root, 'demo'),
+      '--models',
+      MODELS.join(','),
+      '--measures',
+      'rsa',
+      '--workers',
+      '0',
+      '--no-png',
+    );
+    expect(dup.code).toBe(0);
+    expect(dup.out).toMatch(/Family recovery \(5 models, 8 images, 3 task families\)/);
+    expect(dup.out).toContain('Identical exports left out of these statistics (kept in the figures): facemesh-detection-short = blazeface-front.');
+    expect(dup.out).toMatch(/With them \(6 models\): rsa NN \d\.\d{3}, ARI -?\d\.\d{3}\./);
   });
 });

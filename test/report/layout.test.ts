@@ -138,6 +138,7 @@ describe('report header timings: cold run, then warm run', () => {
       failed: [],
       extract,
       taxonomies: [t],
+      duplicates: [],
       timings,
     } as DemoData;
   }

@@ -14,15 +14,17 @@ export function register(program: Command): void {
     .summary('task taxonomy of the bundled model zoo: extract, compare (RSA, DDS), cluster, report')
     .description(
       [
-        'Run every zoo model on the probe images (fetched with `taskmap probe fetch` when missing),',
+        'Run every zoo model on the curated probe images (the probe set, fetched with `taskmap probe fetch`',
+        'when missing, without calibration frames, second stereo views and near-duplicates),',
         `compare all models with ${DEMO_MEASURES.join(' and ')}, build the average-linkage task tree`,
         'and write a self-contained HTML report (heatmap in tree order, dendrogram, MDS map coloured by',
         'task family, top-3 neighbours) plus JSON matrices, the tree (JSON, Newick) and SVG/PNG figures.',
-        "Prints how well the taxonomy recovers the zoo's task families. Features are cached in",
+        "Prints how well the taxonomy recovers the zoo's task families (identical exports such as",
+        'blazeface-back = blazeface stay in the figures but are left out of these statistics). Features are cached in',
         '<out>/features: a second run only recomputes similarities and figures.',
       ].join('\n'),
     )
-    .option('--images <dir>', 'probe image folder (default: the Debian probe set in $TASKMAP_CACHE/probe)')
+    .option('--images <dir>', 'probe image folder (default: the curated Debian probe set in $TASKMAP_CACHE/probe-curated)')
     .option('-o, --out <dir>', 'output folder', 'taskmap-demo')
     .option('--models <ids>', "comma-separated zoo ids (default: the zoo's demo set; see `taskmap zoo`)")
     .option('--measures <ids>', `similarity measures (default: ${DEMO_MEASURES.join(' ')})`)
@@ -51,7 +53,7 @@ export function register(program: Command): void {
       const lines = [
         describeSummary(result.extract),
         '',
-        `Family recovery (${result.models.length} models, ${result.images} images, ${result.recovery[0]?.k ?? 0} task families):`,
+        `Family recovery (${result.recovery[0]?.models ?? result.models.length} models, ${result.images} images, ${result.recovery[0]?.k ?? 0} task families):`,
         formatTable(
           ['measure', 'NN family agreement', 'chance', `ARI (k=${result.recovery[0]?.k ?? 0})`, 'cluster sizes of the cut'],
           result.recovery.map((r, i) => [
@@ -63,6 +65,15 @@ export function register(program: Command): void {
           ]),
         ),
       ];
+      if (result.duplicates.length) {
+        lines.push(
+          `Identical exports left out of these statistics (kept in the figures): ${result.duplicates.map((d) => `${d.label} = ${d.of}`).join(', ')}.`,
+          `With them (${result.models.length} models): ${result.recovery
+            .filter((r) => r.withDuplicates)
+            .map((r) => `${r.measure} NN ${r.withDuplicates!.nearestNeighbourAgreement.toFixed(3)}, ARI ${r.withDuplicates!.adjustedRandIndex.toFixed(3)}`)
+            .join('; ')}.`,
+        );
+      }
       if (result.failed.length) {
         lines.push('', `${result.failed.length} model(s) failed and are not in the taxonomy:`);
         for (const f of result.failed) lines.push(`  ${f.model}: ${f.error}`);

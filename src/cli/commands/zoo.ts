@@ -57,6 +57,9 @@ export function register(program: Command): void {
         lines.push('', 'Failed to load or run:');
         for (const f of failed) lines.push(`  ${f.id}: ${f.error}`);
       }
+      const copies = models.filter((m) => m.duplicateOf);
+      if (copies.length)
+        lines.push('', `Identical exports (kept; left out of the demo's family statistics): ${copies.map((m) => `${m.id} = ${m.duplicateOf}`).join(', ')}`);
       lines.push(
         '',
         `${models.length} models; default taps: encoder output (${[...new Set(models.map((m) => formatReduction(m.reduce)))].join(' / ')}); details: taskmap layers <id>`,
