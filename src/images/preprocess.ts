@@ -75,11 +75,18 @@ export function describePreprocessing(p: Preprocessing): string {
   return `${p.width}×${p.height} ${p.resize} ${p.channels} ${norm.join(' ')} ${p.layout} ${p.dtype}`;
 }
 
-/** Decoded, resized RGB pixels (height × width × 3, uint8) of one image file's bytes. */
-export async function decodeResized(bytes: Uint8Array, p: Pick<Preprocessing, 'width' | 'height' | 'resize'>): Promise<Uint8Array> {
+/**
+ * Decoded, resized RGB pixels (height × width × 3, uint8) of one image file's bytes — or, with `raw`, of
+ * undecoded pixels of that size (the task bank's crops go to its teacher networks this way).
+ */
+export async function decodeResized(
+  bytes: Uint8Array,
+  p: Pick<Preprocessing, 'width' | 'height' | 'resize'>,
+  raw?: { width: number; height: number; channels: 1 | 3 | 4 },
+): Promise<Uint8Array> {
   const fit = p.resize === 'stretch' ? 'fill' : p.resize === 'crop' ? 'cover' : 'contain';
   // sharp's default failOn ('warning') rejects truncated files instead of decoding them with grey tails.
-  const { data, info } = await sharp(bytes)
+  const { data, info } = await sharp(bytes, raw ? { raw } : undefined)
     .rotate()
     .flatten({ background: { r: 0, g: 0, b: 0 } })
     .toColourspace('srgb')

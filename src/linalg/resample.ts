@@ -63,3 +63,11 @@ export function percentile(values: ArrayLike<number>, q: number): number {
   const hi = Math.min(lo + 1, n - 1);
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
+
+/**
+ * One standard normal draw from two generator values (Box–Muller, cosine branch): √(−2 ln(1 − u₁)) · cos(2π u₂).
+ * `1 − u₁` keeps the logarithm finite (u₁ ∈ [0, 1)).
+ */
+export function normalDraw(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}

@@ -24,6 +24,8 @@ export const LAYERS: Record<string, number> = {
   evaluate: 4,
   nsl: 4,
   transferability: 4,
+  // The task bank: image pool, task targets and zoo teachers (images/models/io below); its training will reuse nsl.
+  taskbank: 4,
   benchmark: 5,
   queue: 5,
   ops: 6,
