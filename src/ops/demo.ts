@@ -18,6 +18,7 @@ import { describeMeasure, FAMILIES } from '../measures/registry.js';
 import { extractFeatures, type ExtractSummary } from '../models/extract.js';
 import { ZOO, zooDuplicates, zooModel } from '../models/zoo.js';
 import type { FamilyCut, NeighbourAgreement } from '../taxonomy/agreement.js';
+import { bootstrapOfSet, withBootstrap } from './inference.js';
 import { directionOf } from './measures.js';
 import { representationMeasure, similarityOfSet } from './similarity.js';
 import { familyTaxonomy, type TaxonomyResult } from './taxonomy.js';
@@ -37,6 +38,14 @@ export interface DemoComputeOptions {
   batchSize?: number;
   /** Leave out undecodable images (with a warning) instead of failing. */
   skipBad?: boolean;
+  /**
+   * Bootstrap draws per measure (docs/measures.md#inference): split support on each tree and per-cell intervals in the
+   * report. Subsets of min(200, n/2) images, seeded by `seed` (default 1993).
+   */
+  bootstrap?: number;
+  seed?: number;
+  /** Called after each bootstrap draw (done, total, label). */
+  onDraw?: (done: number, total: number, label: string) => void;
   onProgress?: (done: number, total: number, label: string) => void;
   log?: (message: string) => void;
 }
@@ -200,7 +209,14 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
     if (directionOf(id) !== 'similarity') throw new Error(`${id}: the taxonomy needs a similarity (larger = more similar)`);
     const sim = await time(`similarity ${id}`, () => similarityOfSet(set, id));
     const family = FAMILIES.find((f) => f.id === d.family);
-    const t = familyTaxonomy(sim.matrix, families, d.name, family?.description);
+    let t = familyTaxonomy(sim.matrix, families, d.name, family?.description);
+    if (opts.bootstrap) {
+      const draws = opts.bootstrap;
+      const { bootstrap } = await time(`bootstrap ${id}`, () =>
+        bootstrapOfSet(set, id, { draws, seed: opts.seed, point: sim.matrix, onProgress: opts.onDraw }),
+      );
+      t = withBootstrap(t, bootstrap);
+    }
     taxonomies.push(t);
     if (duplicates.length && distinctLabels.length >= 3) {
       const u = familyTaxonomy(

@@ -11,7 +11,7 @@ import { labelledMatrixToJson } from '../io/labelledMatrix.js';
 import type { ExtractSummary } from '../models/extract.js';
 import { FAMILY_DESCRIPTIONS } from '../models/zoo.js';
 import { computeDemo, familyRecovery, type DemoComputeOptions, type DemoData, type DemoDuplicate, type FamilyRecovery } from '../ops/demo.js';
-import { dendrogramSvg, heatmapSvg, mdsSvg, svgToPng } from './figures.js';
+import { dendrogramSvg, heatmapSvg, intervalHeatmapSvg, mdsSvg, svgToPng } from './figures.js';
 import { renderReport, type RunTimings } from './html.js';
 import { taxonomyJson, type TaxonomyResult } from './taxonomy.js';
 import { stageTimer } from '../util/timing.js';
@@ -93,11 +93,14 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
       await write(`similarity-${slug}.json`, `${JSON.stringify(labelledMatrixToJson(t.similarity, t.measure))}\n`);
       await write(`taxonomy-${slug}.json`, `${JSON.stringify(taxonomyJson(t), null, 1)}\n`);
       await write(`taxonomy-${slug}.nwk`, `${t.newick}\n`);
-      for (const [name, svgText] of [
+      const figures: [string, string][] = [
         ['heatmap', heatmapSvg(t)],
         ['dendrogram', dendrogramSvg(t)],
         ['mds', mdsSvg(t)],
-      ] as const) {
+      ];
+      const intervals = intervalHeatmapSvg(t);
+      if (intervals) figures.push(['intervals', intervals]);
+      for (const [name, svgText] of figures) {
         await write(`figures/${name}-${slug}.svg`, svgText);
         if (opts.png !== false) await write(`figures/${name}-${slug}.png`, await svgToPng(svgText));
       }

@@ -2,7 +2,7 @@
  * The self-contained HTML report: one file with inline CSS and inline SVG figures — no scripts, fonts, images or
  * styles fetched from anywhere, so it opens offline and can be archived as is.
  */
-import { dendrogramSvg, escapeXml, familyColors, heatmapSvg, inlineSvg, mdsSvg } from './figures.js';
+import { dendrogramSvg, escapeXml, familyColors, heatmapSvg, inlineSvg, intervalHeatmapSvg, mdsSvg } from './figures.js';
 import type { TaxonomyResult } from './taxonomy.js';
 import type { FamilyCut, NeighbourAgreement } from '../taxonomy/agreement.js';
 import type { DemoDuplicate, DemoModel, DistinctStatistics } from '../ops/demo.js';
@@ -117,6 +117,20 @@ function topTable(t: TaxonomyResult): string {
   return `<table><tr><th>model</th><th>most similar</th><th>2nd</th><th>3rd</th></tr>${rows}</table>`;
 }
 
+/** With a bootstrap: the interval-width heatmap and how to read it and the tree's support numbers; empty otherwise. */
+function intervalSection(t: TaxonomyResult): string {
+  const svgText = intervalHeatmapSvg(t);
+  if (!svgText || !t.bootstrap) return '';
+  const r = t.bootstrap.resampling;
+  const pct = Math.round(100 * t.bootstrap.level);
+  return (
+    `<h3>How much each cell depends on the images: ${pct}% interval width</h3><p class="muted" data-bootstrap>Upper − lower ${pct}% percentile of each similarity over ` +
+    `${r.draws} bootstrap draws of ${r.size} images${r.replacement ? ' with replacement' : ''} (seed ${r.seed}), everything recomputed per draw; hover a cell for its value and interval. ` +
+    `The numbers on the task tree are split support: the percentage of draws whose tree contains exactly that cluster.</p>` +
+    `<div class="fig">${inlineSvg(svgText)}</div>`
+  );
+}
+
 function measureSection(t: TaxonomyResult, id: string, d?: DistinctStatistics): string {
   const stats = (n: NeighbourAgreement, cut: FamilyCut) =>
     `nearest-neighbour family agreement <b>${f3(n.agreement)}</b> (chance ${f3(n.chance)}); adjusted Rand index of the ${cut.k}-cluster cut <b>${f3(cut.ari)}</b>`;
@@ -128,6 +142,7 @@ function measureSection(t: TaxonomyResult, id: string, d?: DistinctStatistics): 
       : `<p>${stats(t.neighbours, t.cut).replace(/^n/, 'N')}.</p>`,
     `<h3>Similarity heatmap, ordered by the task tree</h3><p class="muted">Hover a cell for its value. The strip left of the labels is the task family.</p>`,
     `<div class="fig">${inlineSvg(heatmapSvg(t))}</div>`,
+    intervalSection(t),
     `<div class="row"><div><h3>Task tree (average linkage)</h3><div class="fig">${inlineSvg(dendrogramSvg(t))}</div></div>`,
     `<div><h3>2-D map (classical MDS of 1 − similarity)</h3><div class="fig">${inlineSvg(mdsSvg(t))}</div></div></div>`,
     `<h3>Each model's three most similar models</h3>${topTable(t)}`,

@@ -23,6 +23,7 @@ import {
 } from '../../src/ops/inference.js';
 import { familyTaxonomy, taxonomyOfMatrix } from '../../src/ops/taxonomy.js';
 import { dendrogramSvg, intervalHeatmapSvg } from '../../src/report/figures.js';
+import { renderReport, type ReportData } from '../../src/report/html.js';
 import { taxonomyJson } from '../../src/report/taxonomy.js';
 import { toNewick, toTree, type Dendrogram } from '../../src/taxonomy/cluster.js';
 import { bootstrapSplitSupport } from '../../src/taxonomy/inference.js';
@@ -131,6 +132,28 @@ describe('the report', () => {
     expect(json.bootstrap.lower[0][1]).toBe(b.lower.data[1]);
     expect(json.newick).toMatch(/\)1;$/);
     expect(() => withBootstrap(familyTaxonomy(reordered(b.point, [1, 0, 2, 3, 4]), families, 'RSA'), b)).toThrow(/not of the taxonomy's matrix/);
+  });
+
+  it('the HTML report shows the interval heatmap and the support numbers only for a bootstrapped taxonomy', async () => {
+    const { bootstrap: b } = await bootstrapOfSet(set, 'cka', { draws: 4, subset: 20, seed: 8 });
+    const families = ['g', 'r', 'g', 'o', 's'];
+    const data = (t: ReturnType<typeof familyTaxonomy>): ReportData => ({
+      title: 't',
+      created: 'now',
+      images: { dir: 'x', count: 40, description: 'fixture' },
+      models: [],
+      failed: [],
+      taxonomies: [t],
+      timings: {},
+      files: [],
+    });
+    const plain = renderReport(data(familyTaxonomy(b.point, families, 'CKA')));
+    expect(plain).not.toContain('data-bootstrap');
+    expect(plain).not.toContain('data-support');
+    const html = renderReport(data(withBootstrap(familyTaxonomy(b.point, families, 'CKA'), b)));
+    expect(html).toMatch(/<p class="muted" data-bootstrap>Upper − lower 95% percentile of each similarity over 4 bootstrap draws of 20 images \(seed 8\)/);
+    expect(html).toContain('95% interval width</text>');
+    expect((html.match(/data-support=/g) ?? []).length).toBe(3);
   });
 
   it('serves intervals as labelled matrices and a permutation test as plain JSON', async () => {

@@ -3,9 +3,9 @@ import { relative } from 'node:path';
 import { computeDemo, DEMO_MEASURES } from '../../ops/demo.js';
 import { writeDemoReport } from '../../report/demo.js';
 import { clusterSizes } from '../../report/html.js';
-import { progressBar } from '../progress.js';
+import { stageBars } from '../progress.js';
 import { formatTable } from '../table.js';
-import { parseList, parseNumber } from '../util.js';
+import { parseList, parseNumber, UsageError } from '../util.js';
 import { describeSummary, modelRefs } from '../options.js';
 
 export function register(program: Command): void {
@@ -31,60 +31,85 @@ export function register(program: Command): void {
     .option('--workers <n>', 'extraction worker threads (default: number of cores)')
     .option('--no-png', 'skip the PNG versions of the figures')
     .option('--skip-bad', 'leave out unreadable images (with a warning) instead of failing')
-    .action(async (o: { images?: string; out: string; models?: string; measures?: string; workers?: string; png: boolean; skipBad?: boolean }) => {
-      const t0 = performance.now();
-      const bar = progressBar('extract');
-      const tty = Boolean(process.stderr.isTTY);
-      const data = await computeDemo({
-        images: o.images,
-        out: o.out,
-        models: o.models ? modelRefs([o.models]) : undefined,
-        measures: o.measures ? parseList(o.measures.split(/\s+/).join(',')) : undefined,
-        workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
-        skipBad: o.skipBad,
-        onProgress: (d, t, l) => bar.update(d, t, l),
-        log: (m) => {
-          if (!tty || /warning|FAILED|removed|probe|apt|unpack|download/.test(m)) process.stderr.write(`${tty ? '\n' : ''}${m}\n`);
-        },
-      });
-      bar.stop();
-      const result = await writeDemoReport(data, { png: o.png });
-      const seconds = (performance.now() - t0) / 1000;
-      const lines = [
-        describeSummary(result.extract),
-        '',
-        `Family recovery (${result.recovery[0]?.models ?? result.models.length} models, ${result.images} images, ${result.recovery[0]?.k ?? 0} task families):`,
-        formatTable(
-          ['measure', 'NN family agreement', 'chance', `ARI (k=${result.recovery[0]?.k ?? 0})`, 'cluster sizes of the cut'],
-          result.recovery.map((r, i) => [
-            r.measure,
-            r.nearestNeighbourAgreement,
-            r.chance,
-            r.adjustedRandIndex,
-            clusterSizes(result.taxonomies[i].cut.clusters),
-          ]),
-        ),
-      ];
-      if (result.duplicates.length) {
+    .option(
+      '--bootstrap <draws>',
+      'also recompute each similarity on this many seeded subsets of min(200, n/2) images: split support on the trees and an interval-width heatmap in the report (docs/measures.md#inference)',
+    )
+    .option('--seed <s>', 'with --bootstrap: generator seed, 0…4294967295 (default 1993)')
+    .action(
+      async (o: {
+        images?: string;
+        out: string;
+        models?: string;
+        measures?: string;
+        workers?: string;
+        png: boolean;
+        skipBad?: boolean;
+        bootstrap?: string;
+        seed?: string;
+      }) => {
+        const t0 = performance.now();
+        if (o.seed !== undefined && o.bootstrap === undefined) throw new UsageError('--seed needs --bootstrap <draws>');
+        const bootstrap = o.bootstrap === undefined ? undefined : parseNumber(o.bootstrap, '--bootstrap', { integer: true, min: 1 });
+        const seed = o.seed === undefined ? undefined : parseNumber(o.seed, '--seed', { integer: true, min: 0 });
+        // Extraction, then (with --bootstrap) the draws: one bar per stage.
+        const bars = stageBars();
+        const bar = { update: (d: number, t: number, l: string) => bars.update('extract', d, t, l), stop: () => bars.stop() };
+        const tty = Boolean(process.stderr.isTTY);
+        const data = await computeDemo({
+          images: o.images,
+          out: o.out,
+          models: o.models ? modelRefs([o.models]) : undefined,
+          measures: o.measures ? parseList(o.measures.split(/\s+/).join(',')) : undefined,
+          workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
+          skipBad: o.skipBad,
+          bootstrap,
+          seed,
+          onDraw: (d, t, l) => bars.update('bootstrap', d, t, l),
+          onProgress: (d, t, l) => bar.update(d, t, l),
+          log: (m) => {
+            if (!tty || /warning|FAILED|removed|probe|apt|unpack|download/.test(m)) process.stderr.write(`${tty ? '\n' : ''}${m}\n`);
+          },
+        });
+        bar.stop();
+        const result = await writeDemoReport(data, { png: o.png });
+        const seconds = (performance.now() - t0) / 1000;
+        const lines = [
+          describeSummary(result.extract),
+          '',
+          `Family recovery (${result.recovery[0]?.models ?? result.models.length} models, ${result.images} images, ${result.recovery[0]?.k ?? 0} task families):`,
+          formatTable(
+            ['measure', 'NN family agreement', 'chance', `ARI (k=${result.recovery[0]?.k ?? 0})`, 'cluster sizes of the cut'],
+            result.recovery.map((r, i) => [
+              r.measure,
+              r.nearestNeighbourAgreement,
+              r.chance,
+              r.adjustedRandIndex,
+              clusterSizes(result.taxonomies[i].cut.clusters),
+            ]),
+          ),
+        ];
+        if (result.duplicates.length) {
+          lines.push(
+            `Identical exports left out of these statistics (kept in the figures): ${result.duplicates.map((d) => `${d.label} = ${d.of}`).join(', ')}.`,
+            `With them (${result.models.length} models): ${result.recovery
+              .filter((r) => r.withDuplicates)
+              .map((r) => `${r.measure} NN ${r.withDuplicates!.nearestNeighbourAgreement.toFixed(3)}, ARI ${r.withDuplicates!.adjustedRandIndex.toFixed(3)}`)
+              .join('; ')}.`,
+          );
+        }
+        if (result.failed.length) {
+          lines.push('', `${result.failed.length} model(s) failed and are not in the taxonomy:`);
+          for (const f of result.failed) lines.push(`  ${f.model}: ${f.error}`);
+        }
+        const rel = relative(process.cwd(), result.report) || result.report;
+        lines.push('', `report: ${rel} (also family-recovery.json, similarity-*.json, taxonomy-*.json/.nwk, figures/)`);
         lines.push(
-          `Identical exports left out of these statistics (kept in the figures): ${result.duplicates.map((d) => `${d.label} = ${d.of}`).join(', ')}.`,
-          `With them (${result.models.length} models): ${result.recovery
-            .filter((r) => r.withDuplicates)
-            .map((r) => `${r.measure} NN ${r.withDuplicates!.nearestNeighbourAgreement.toFixed(3)}, ARI ${r.withDuplicates!.adjustedRandIndex.toFixed(3)}`)
-            .join('; ')}.`,
+          `done in ${seconds.toFixed(1)} s (${Object.entries(result.timings)
+            .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+            .join(', ')})`,
         );
-      }
-      if (result.failed.length) {
-        lines.push('', `${result.failed.length} model(s) failed and are not in the taxonomy:`);
-        for (const f of result.failed) lines.push(`  ${f.model}: ${f.error}`);
-      }
-      const rel = relative(process.cwd(), result.report) || result.report;
-      lines.push('', `report: ${rel} (also family-recovery.json, similarity-*.json, taxonomy-*.json/.nwk, figures/)`);
-      lines.push(
-        `done in ${seconds.toFixed(1)} s (${Object.entries(result.timings)
-          .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
-          .join(', ')})`,
-      );
-      process.stdout.write(`${lines.join('\n')}\n`);
-    });
+        process.stdout.write(`${lines.join('\n')}\n`);
+      },
+    );
 }
