@@ -15,6 +15,7 @@ import {
   type ProbeManifest,
 } from '../../src/images/probe.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
+import { runCli } from '../helpers/cli.js';
 
 let root: string;
 let full: string;
@@ -98,5 +99,9 @@ describe('curated probe set', () => {
     const b = await ensureCuratedProbeImages({ dir: full, curatedDir });
     expect(b.manifest.curated.fromCreated).toBe('2026-02-01T00:00:00Z');
     expect((await readdir(curatedDir)).includes('marker.txt')).toBe(false);
+    const info = await runCli('probe', 'info', '--dir', full, '--curated-dir', curatedDir);
+    expect(info.out).toContain(
+      `curated set (the demo's): 3 of 6 in ${curatedDir}; left out: 1 × stereo-calibration frame, 1 × second view of a stereo pair, 1 × near-duplicate`,
+    );
   });
 });

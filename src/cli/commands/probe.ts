@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
-import { defaultProbeDir, expectedProbeCount, fetchProbeImages, probePackages, readProbeSet } from '../../images/probe.js';
+import {
+  defaultCuratedProbeDir,
+  defaultProbeDir,
+  expectedProbeCount,
+  fetchProbeImages,
+  probePackages,
+  readProbeSet,
+  type CuratedProbeManifest,
+} from '../../images/probe.js';
 
 export function register(program: Command): void {
   const probe = program
@@ -11,6 +19,8 @@ export function register(program: Command): void {
         `${probePackages().join(', ')} (downloaded with \`apt-get download\`,`,
         'unpacked without installing, downscaled to ≤ 640 px). `taskmap demo` fetches it',
         `automatically when it is missing. Location: $TASKMAP_CACHE/probe (default ${defaultProbeDir()}).`,
+        'The demo runs on the curated set made from it ($TASKMAP_CACHE/probe-curated): without the',
+        'stereo-calibration frames, second stereo views and near-duplicate photographs.',
       ].join('\n'),
     );
   probe
@@ -31,7 +41,8 @@ export function register(program: Command): void {
     .command('info')
     .description('where the probe set is, whether it is complete, and where its images come from')
     .option('--dir <dir>', 'probe folder', defaultProbeDir())
-    .action(async (o: { dir: string }) => {
+    .option('--curated-dir <dir>', "the demo's curated set", defaultCuratedProbeDir())
+    .action(async (o: { dir: string; curatedDir: string }) => {
       const set = await readProbeSet(o.dir);
       if (!set) {
         process.stdout.write(`no complete probe set in ${o.dir}; run \`taskmap probe fetch\`\n`);
@@ -43,6 +54,17 @@ export function register(program: Command): void {
         const n = set.images.filter((i) => i.package === p.name).length;
         lines.push(`  ${p.name} ${p.version}: ${n} images${p.copyright ? ` (licence: ${p.copyright})` : ''}`);
       }
+      const curated = (await readProbeSet(o.curatedDir)) as CuratedProbeManifest | undefined;
+      if (curated?.curated) {
+        const why = new Map<string, number>();
+        for (const e of curated.curated.excluded) {
+          const kind = e.reason.replace(/ \(.*$/, '').replace(/^near-duplicate of .*$/, 'near-duplicate');
+          why.set(kind, (why.get(kind) ?? 0) + 1);
+        }
+        lines.push(
+          `curated set (the demo's): ${curated.images.length} of ${curated.curated.total} in ${o.curatedDir}; left out: ${[...why].map(([k, n]) => `${n} × ${k}`).join(', ')}`,
+        );
+      } else lines.push(`no curated set in ${o.curatedDir} yet (\`taskmap demo\` makes it)`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
