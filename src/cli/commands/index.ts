@@ -103,6 +103,10 @@ export const COMMANDS: CommandModule[] = [
     load: () => one(import('./probe.js')),
   },
   {
+    listed: [{ name: 'taskbank', term: 'taskbank', summary: 'the task bank: its image pool of Debian photographs and its tasks (training: not yet)' }],
+    load: () => one(import('./taskbank.js')),
+  },
+  {
     listed: [{ name: 'serve', term: 'serve [options]', summary: 'HTTP API and web UI: similarity explorer and Taskonomy explorer' }],
     load: () => one(import('./serve.js')),
   },
