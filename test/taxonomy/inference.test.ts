@@ -88,6 +88,27 @@ describe('bootstrap protocol', () => {
     }
   });
 
+  it('draws taken from the full matrices equal draws recomputed from the features (3 seeds)', async () => {
+    const shaped = reps.map((r, k) => randomRep(r.label, n, [2, 2, 2], 40 + k));
+    const ids = [
+      'rsa',
+      'cka',
+      'cka:kernel=rbf',
+      'dds:norm=centering,kernel=pearson',
+      'dds:norm=layer_norm,kernel=lap',
+      'dds:norm=instance_norm,kernel=cosine',
+      'dds',
+    ];
+    for (const id of ids) {
+      for (const seed of [1, 2, 3]) {
+        const fast = await bootstrapSimilarity(shaped, id, { draws: 3, subset: 12, seed });
+        const slow = await bootstrapSimilarity(shaped, id, { draws: 3, subset: 12, seed, recomputeDraws: true });
+        const worst = Math.max(...Array.from(fast.matrices, (v, i) => Math.abs(v - slow.matrices[i])));
+        expect(worst, `${id}, seed ${seed}`).toBeLessThan(1e-12);
+      }
+    }
+  });
+
   it('is deterministic for a seed and changes with it', async () => {
     const one = await bootstrapSimilarity(reps, 'cka', { draws: 5, subset: 12, seed: 42 });
     const again = await bootstrapSimilarity(reps, 'cka', { draws: 5, subset: 12, seed: 42 });
