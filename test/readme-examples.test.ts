@@ -21,7 +21,9 @@ import { prototypeImages } from './nsl/synthetic.js';
 
 /** README commands not run here, by their start (after `npx taskmap `), with why and where they are covered. */
 const NOT_RUN: Record<string, string> = {
-  demo: 'runs 47 zoo models on 106 downloaded photos (minutes); test/report/demo.test.ts runs the demo CLI on 3 models',
+  demo: 'runs 47 zoo models on 75 curated downloaded photos (minutes); test/report/demo.test.ts runs the demo CLI on 3 and 6 models',
+  'taskbank images':
+    'downloads Debian packages (16 MB, or ~180 MB with the probe set) and cuts 10,500 crops (a minute); test/taskbank/cli.test.ts runs it on a local folder (--folders)',
   'probe fetch':
     'downloads ~165 MB of Debian packages with apt-get (network); not covered by a test — test/report/demo.test.ts runs the demo on local images (--images)',
   'benchmark zoo-transfer':
