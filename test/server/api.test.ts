@@ -12,7 +12,7 @@ import { loadFeatureSet } from '../../src/features/featureSet.js';
 import { writeNpy } from '../../src/io/npy.js';
 import { writeNpz } from '../../src/io/npz.js';
 import { labelledMatrixFromJson, writeLabelledMatrix } from '../../src/io/labelledMatrix.js';
-import { standardMeasureIds } from '../../src/measures/registry.js';
+import { standardRepresentationIds } from '../../src/measures/registry.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
 import { ahpAffinities } from '../../src/taskonomy/ahp.js';
 import { solvePolicy } from '../../src/taskonomy/policy.js';
@@ -109,7 +109,7 @@ describe('catalog endpoints', () => {
     const r = await get('/api/measures');
     expect(r.status).toBe(200);
     expect(r.body.families.map((f: { id: string }) => f.id)).toEqual(['rsa', 'dds', 'cka']);
-    expect(r.body.measures.map((m: { id: string }) => m.id)).toEqual(standardMeasureIds());
+    expect(r.body.measures.map((m: { id: string }) => m.id)).toEqual(standardRepresentationIds());
     expect(r.body.linkages).toContain('average');
   });
 
