@@ -164,7 +164,13 @@ class OrtEngine implements GemmEngine {
     let s = this.sessions.get(p);
     if (!s) {
       const bytes = gemmModelBytes(p === 'float64' ? 11 : 1);
-      s = this.ort.InferenceSession.create(bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1 });
+      // No spinning between runs: ORT's pool threads otherwise busy-wait after each product, taking the cores from
+      // the JavaScript work between GEMMs (ranking, centring, worker threads) — on 2 cores the whole CPU.
+      s = this.ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: this.threads,
+        interOpNumThreads: 1,
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      });
       this.sessions.set(p, s);
     }
     return s;

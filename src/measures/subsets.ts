@@ -133,10 +133,17 @@ function centerRows(x: Float64Array, n: number, p: number): Float64Array {
  * Pearson): gather with row means, then each pair once — feature-centred (double centring) when `centred`,
  * transformed, mirrored. rowNormalized / rowStandardized + Gram + 1 − g: g_ij = h_ij / √(h_ii h_jj), clipped to
  * [−1, 1] for Pearson; an all-zero row stays zero for cosine (g = 0), a constant image is an error for Pearson.
+ * `h` (s² values) receives the result.
  */
-function productMatrix(kind: 'linear' | 'cosine' | 'pearson', g: Float64Array, n: number, idx: ArrayLike<number>, centred: boolean): Float64Array | undefined {
+function productMatrix(
+  kind: 'linear' | 'cosine' | 'pearson',
+  g: Float64Array,
+  n: number,
+  idx: ArrayLike<number>,
+  centred: boolean,
+  h: Float64Array,
+): Float64Array | undefined {
   const s = idx.length;
-  const h = new Float64Array(s * s);
   const mean = new Float64Array(s);
   for (let a = 0; a < s; a++) {
     const row = idx[a] * n;
@@ -195,16 +202,36 @@ function rbfMatrix(h: Float64Array, s: number, t: number): Float64Array | undefi
 }
 
 /**
- * The subset preparer of one representation under a pipeline, or undefined when the pipeline's subsets do not
- * follow from the full matrices (see the module comment). Costs one n×n Gram matrix (L1 distances for Laplace),
- * kept as n² doubles.
+ * What a preparer works from, plain data that can be posted to a worker thread (measures/subsetDraws.ts): the
+ * full n×n matrix (the Gram matrix of the normalised rows — of the row-centred rows for Pearson — or the L1
+ * distances for Laplace), and how a subset's matrix follows from it.
  */
-export async function subsetPreparer(rep: Representation, pipeline: Pipeline, opts: GemmOptions = {}): Promise<SubsetPreparer | undefined> {
-  const kind = sliceKind(pipeline);
-  if (!kind) return undefined;
-  const { n, p, label } = rep;
-  const centred = pipeline.norm === 'centering';
-  const x = normalizeFeatures(rep, pipeline.norm, { shape: pipeline.shape, layout: pipeline.layout, groups: pipeline.groups });
+export interface SubsetSource {
+  kind: Kind;
+  /** n×n, row-major (in a SharedArrayBuffer when shared with workers). */
+  matrix: Float64Array;
+  n: number;
+  p: number;
+  centred: boolean;
+  pipeline: Pipeline;
+  label: string;
+}
+
+/** A representation's preparer, with the source it was built from (to build the same preparer elsewhere). */
+export interface SourcedPreparer extends SubsetPreparer {
+  source: SubsetSource;
+}
+
+/** A copy of `x` in a SharedArrayBuffer (readable by worker threads without copying). */
+export function shared(x: Float64Array): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(x.byteLength));
+  out.set(x);
+  return out;
+}
+
+/** The preparer of a source (see SubsetSource); the same results wherever it runs. */
+export function preparerOf(source: SubsetSource): SourcedPreparer {
+  const { kind, matrix, n, p, centred, pipeline, label } = source;
   const isRdm = pipeline.matrix.type === 'rdm';
   const finish = (k: Float64Array, s: number): Prepared | undefined => {
     if (isRdm) for (let a = 0; a < s; a++) k[a * s + a] = 0;
@@ -216,29 +243,44 @@ export async function subsetPreparer(rep: Representation, pipeline: Pipeline, op
       return undefined;
     }
   };
-  if (kind === 'lap') {
-    // L1 distances do not change under centring; the block of the full set's is the subset's (exp(−d/p) as kernels.ts).
-    const d = l1Distances({ label, n, p, data: x });
-    return {
-      prepare(idx) {
-        const k = block(d, n, idx);
-        const gamma = 1 / p;
-        for (let i = 0; i < k.length; i++) k[i] = Math.exp(-gamma * k[i]);
-        return finish(k, idx.length);
-      },
-    };
-  }
-  const g = (await gram({ rows: n, cols: p, data: kind === 'pearson' ? centerRows(x, n, p) : x }, opts)).data;
+  // The s×s matrix is scratch (the comparator copies what it keeps): one per preparer, reused by every draw,
+  // because fresh memory costs a page fault per 4 KiB on first touch.
+  let work = new Float64Array(0);
   return {
+    source,
     prepare(idx) {
       const s = idx.length;
       let k: Float64Array | undefined;
-      if (kind === 'rbf') {
-        const h = block(g, n, idx);
+      if (kind === 'lap') {
+        // L1 distances do not change under centring; the block of the full set's is the subset's (exp(−d/p) as kernels.ts).
+        k = block(matrix, n, idx);
+        const gamma = 1 / p;
+        for (let i = 0; i < k.length; i++) k[i] = Math.exp(-gamma * k[i]);
+      } else if (kind === 'rbf') {
+        const h = block(matrix, n, idx);
         if (centred) doubleCenter(h, s);
         k = rbfMatrix(h, s, pipeline.t);
-      } else k = productMatrix(kind, g, n, idx, centred);
+      } else {
+        if (work.length !== s * s) work = new Float64Array(s * s);
+        k = productMatrix(kind, matrix, n, idx, centred, work);
+      }
       return k ? finish(k, s) : undefined;
     },
   };
+}
+
+/**
+ * The subset preparer of one representation under a pipeline, or undefined when the pipeline's subsets do not
+ * follow from the full matrices (see the module comment). Costs one n×n Gram matrix (L1 distances for Laplace),
+ * kept as n² doubles.
+ */
+export async function subsetPreparer(rep: Representation, pipeline: Pipeline, opts: GemmOptions = {}): Promise<SourcedPreparer | undefined> {
+  const kind = sliceKind(pipeline);
+  if (!kind) return undefined;
+  const { n, p, label } = rep;
+  const x = normalizeFeatures(rep, pipeline.norm, { shape: pipeline.shape, layout: pipeline.layout, groups: pipeline.groups });
+  const matrix =
+    kind === 'lap' ? l1Distances({ label, n, p, data: x }) : (await gram({ rows: n, cols: p, data: kind === 'pearson' ? centerRows(x, n, p) : x }, opts)).data;
+  // In shared memory from the start, so that worker threads preparing draws (subsetDraws.ts) read it in place.
+  return preparerOf({ kind, matrix: shared(matrix), n, p, centred: pipeline.norm === 'centering', pipeline, label });
 }

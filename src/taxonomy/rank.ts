@@ -25,7 +25,8 @@ import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.j
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
 import { describeMeasure, isPairwise, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
-import { slicesSubsets, subsetPreparer, subsetPreparersFit, type SubsetPreparer } from '../measures/subsets.js';
+import { prepareDraws } from '../measures/subsetDraws.js';
+import { slicesSubsets, subsetPreparer, subsetPreparersFit, type SourcedPreparer } from '../measures/subsets.js';
 import { crossSimilarity, preparedCacheKey, PreparedCache, prepareRepresentation } from '../measures/similarity.js';
 import type { ScoreTarget } from '../transferability/index.js';
 import { closeMatches } from '../util/names.js';
@@ -535,31 +536,30 @@ async function drawPreparers(
   measure: { config: MeasureConfig; pipeline: Pipeline },
   gemm: { engine: GemmEngine; precision?: Precision },
   recompute: boolean | undefined,
-): Promise<SubsetPreparer[] | undefined> {
+): Promise<SourcedPreparer[] | undefined> {
   if (recompute || isPairwise(measure.config) || !slicesSubsets(measure.pipeline) || !subsetPreparersFit(reps[0].n, reps.length)) return undefined;
-  const out: SubsetPreparer[] = [];
+  const out: SourcedPreparer[] = [];
   for (const rep of reps) out.push((await subsetPreparer(rep, measure.pipeline, gemm))!);
   return out;
 }
 
 /**
- * Put the prepared forms the preparers give for the images `idx` into `cache` (keyed for `id`), as lazy subsets of
- * `reps` (the representations themselves when `idx` is every image); those they decline stay to be recomputed.
- * Returns the representations to pass on.
+ * Put prepared forms (from the full matrices; undefined where a preparer declined) into `cache` under `key`, for
+ * lazy subsets of `reps` on the images `idx` (for the representations themselves without `idx`). Returns the
+ * representations to pass on, undefined where there was no prepared form.
  */
-function preparedFromFull(
+function seedPrepared(
   reps: Representation[],
-  preparers: SubsetPreparer[] | undefined,
+  prepared: (Prepared | undefined)[] | undefined,
   idx: Uint32Array | undefined,
   cache: PreparedCache,
   key: string,
 ): (Representation | undefined)[] {
-  const all = idx ?? Uint32Array.from({ length: reps[0]?.n ?? 0 }, (_, i) => i);
   return reps.map((rep, k) => {
-    const prepared = preparers?.[k].prepare(all);
-    if (!prepared) return undefined;
+    const p = prepared?.[k];
+    if (!p) return undefined;
     const v = idx ? lazySubset(rep, idx) : rep;
-    cache.set(v, key, prepared);
+    cache.set(v, key, p);
     return v;
   });
 }
@@ -567,14 +567,14 @@ function preparedFromFull(
 /**
  * Step 4: subsampling — every candidate and the target on each seeded subset; scores[d·m + k]. Their prepared
  * forms come from the full matrices where they follow exactly (`preparers`: the pool's, then a representation
- * target's), from the features otherwise.
+ * target's; prepared on every core, measures/subsetDraws.ts), from the features otherwise.
  */
 async function drawScores(
   pool: Representation[],
   build: (idx?: Uint32Array) => Promise<BuiltTarget>,
   measure: { config: MeasureConfig; id: string },
   gemm: { engine: GemmEngine; precision?: Precision },
-  b: { n: number; draws: number; subset: number; seed: number; target?: Representation; preparers?: SubsetPreparer[] },
+  b: { n: number; draws: number; subset: number; seed: number; target?: Representation; preparers?: SourcedPreparer[] },
   onProgress: RankOptions['onProgress'],
 ): Promise<Float64Array> {
   const { n, draws, subset, seed, preparers } = b;
@@ -582,21 +582,26 @@ async function drawScores(
   const subsets = bootstrapSubsets(n, subset, draws, seed);
   const scores = new Float64Array(draws * m);
   const key = preparedCacheKey(measure.id, gemm.precision);
-  for (let d = 0; d < draws; d++) {
-    const idx = subsets[d];
-    try {
-      // A label target brings its own cache (its exact prepared form); the prepared forms from the full matrices join it.
-      const built = b.target ? undefined : await build(idx);
-      const cache = built?.cache ?? new PreparedCache();
-      const fromFull = preparedFromFull(b.target ? [...pool, b.target] : pool, preparers, idx, cache, key);
-      const target = built?.rep ?? fromFull[m] ?? (await build(idx)).rep;
-      const reps = pool.map((c, k) => fromFull[k] ?? subsetImages(c, idx));
-      const sub = await crossSimilarity(reps, [target], measure.config, { ...gemm, cache });
-      scores.set(sub.matrix.data, d * m);
-    } catch (err) {
-      throw new Error(`bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images): ${(err as Error).message}`, { cause: err });
+  const fromFull = preparers ? prepareDraws(preparers, subsets) : undefined;
+  try {
+    for (let d = 0; d < draws; d++) {
+      const idx = subsets[d];
+      try {
+        // A label target brings its own cache (its exact prepared form); the prepared forms from the full matrices join it.
+        const built = b.target ? undefined : await build(idx);
+        const cache = built?.cache ?? new PreparedCache();
+        const seeded = seedPrepared(b.target ? [...pool, b.target] : pool, await fromFull?.draw(d), idx, cache, key);
+        const target = built?.rep ?? seeded[m] ?? (await build(idx)).rep;
+        const reps = pool.map((c, k) => seeded[k] ?? subsetImages(c, idx));
+        const sub = await crossSimilarity(reps, [target], measure.config, { ...gemm, cache });
+        scores.set(sub.matrix.data, d * m);
+      } catch (err) {
+        throw new Error(`bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images): ${(err as Error).message}`, { cause: err });
+      }
+      onProgress?.(d + 1, draws);
     }
-    onProgress?.(d + 1, draws);
+  } finally {
+    await fromFull?.close();
   }
   return scores;
 }
@@ -874,7 +879,14 @@ export async function rankSources(candidates: Representation[], target: Target, 
   info.features = target0.rep.p;
   if ('labelTarget' in target0.rep) info.labels = (target0.rep as LabelRepresentation).labelTarget;
   const cache0 = target0.cache ?? new PreparedCache();
-  preparedFromFull(representation ? [...pool, representation] : pool, preparers, undefined, cache0, preparedCacheKey(id, opts.precision));
+  const all = Uint32Array.from({ length: n }, (_, i) => i);
+  seedPrepared(
+    representation ? [...pool, representation] : pool,
+    preparers?.map((p) => p.prepare(all)),
+    undefined,
+    cache0,
+    preparedCacheKey(id, opts.precision),
+  );
   const full = await crossSimilarity(pool, [target0.rep], config, { ...gemm, cache: cache0 });
 
   // 4. Subsampling.

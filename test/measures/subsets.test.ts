@@ -11,6 +11,7 @@ import { sampleWithoutReplacement } from '../../src/linalg/resample.js';
 import type { Prepared } from '../../src/measures/compare.js';
 import { parseMeasure, pipelineOf } from '../../src/measures/registry.js';
 import { prepareRepresentation } from '../../src/measures/similarity.js';
+import { prepareDraws } from '../../src/measures/subsetDraws.js';
 import { slicesSubsets, subsetPreparer } from '../../src/measures/subsets.js';
 import { rankSources, subsetImages } from '../../src/taxonomy/rank.js';
 import { gaussian, rng } from '../helpers/random.js';
@@ -115,6 +116,32 @@ describe('subset preparers', () => {
     // Subsets without that image are served.
     expect(prep!.prepare(Uint32Array.from([0, 1, 2, 3, 4, 6, 7, 8, 9, 10]))).toBeDefined();
   });
+});
+
+describe('draws on worker threads', () => {
+  it('give exactly the prepared forms of this thread, in draw order (2 threads, 5 members × 48 draws)', async () => {
+    const pipeline = pipelineOf(parseMeasure('rsa'));
+    const reps = Array.from({ length: 5 }, (_, k) => features(`w${k}`, 30, [2, 2, 4], 20 + k));
+    const preparers = await Promise.all(reps.map((r) => subsetPreparer(r, pipeline)));
+    const random = rng(5);
+    const subsets = Array.from({ length: 48 }, () => sampleWithoutReplacement(30, 14, random));
+    const threaded = prepareDraws(
+      preparers.map((p) => p!),
+      subsets,
+      2,
+    );
+    try {
+      for (let d = 0; d < subsets.length; d++) {
+        const got = await threaded.draw(d);
+        const here = preparers.map((p) => p!.prepare(subsets[d]));
+        expect(got.map((x) => Array.from(vectorOf(x!)))).toEqual(here.map((x) => Array.from(vectorOf(x!))));
+      }
+      // Every other draw came from the worker (none fell back to this thread).
+      expect(threaded.fromWorkers).toBe(24);
+    } finally {
+      await threaded.close();
+    }
+  }, 30_000);
 });
 
 describe('rank bootstrap: draws (and full scores) from the full matrices vs every draw recomputed', () => {
