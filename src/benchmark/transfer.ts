@@ -6,6 +6,7 @@
  */
 import { getGemmEngine } from '../linalg/gemm.js';
 import { standardScoreIds } from '../measures/scoreFamilies.js';
+import { findEntry } from '../measures/catalogue.js';
 import { prepareTransferData, TRANSFER_TARGETS, type TransferDatasetId, type TransferTarget, type TransferTargetId } from './transferData.js';
 import { evaluateTransfer, type TransferEvaluation, type TransferTask } from './transferEval.js';
 import {
@@ -87,6 +88,11 @@ export interface TransferBenchmarkOptions {
   heads?: readonly HeadKind[];
   /** Networks of the layer study (default LAYER_STUDY_MODELS; empty: no layer study). */
   layerStudy?: readonly string[];
+  /**
+   * Measures of the layer study (default: `measures` without the catalogue's `expensive` tier — the linear probe,
+   * which costs about fifty times a cheap score per candidate and would dominate a study over dozens of taps).
+   */
+  layerMeasures?: readonly string[];
   /** Pool sizes per data set (default transferData's: 5,000/2,000 Fashion-MNIST, 3,000/2,000 digits). */
   sizes?: Partial<Record<TransferDatasetId, { train: number; test: number }>>;
   cacheDir?: string;
@@ -231,6 +237,7 @@ export async function runTransferBenchmark(opts: TransferBenchmarkOptions): Prom
   const truth = truthTable(truthRecords);
 
   const evalOpts = { measures, perClass, draws, seed, resamples: opts.resamples, engine };
+  const layerMeasures = [...(opts.layerMeasures ?? measures.filter((m) => findEntry(m)?.cost.tier !== 'expensive'))];
   const tasks = await tasksFor(targets, features, sourceLabels, truth, (l) => l);
   const evaluation = await stage('scores', () => evaluateTransfer(tasks, { ...evalOpts, onProgress: (d, t, what) => opts.onProgress?.('scores', d, t, what) }));
 
@@ -245,7 +252,12 @@ export async function runTransferBenchmark(opts: TransferBenchmarkOptions): Prom
     const studyTasks = await tasksFor(targets, features, layers, studyTruth, resolve);
     const lastSize = perClass[perClass.length - 1];
     const e = await stage('layer study', () =>
-      evaluateTransfer(studyTasks, { ...evalOpts, perClass: [lastSize], onProgress: (d, t, what) => opts.onProgress?.(`layers ${ls.model}`, d, t, what) }),
+      evaluateTransfer(studyTasks, {
+        ...evalOpts,
+        measures: layerMeasures,
+        perClass: [lastSize],
+        onProgress: (d, t, what) => opts.onProgress?.(`layers ${ls.model}`, d, t, what),
+      }),
     );
     layerStudies.push({ network: ls.model, layers, truth: studyTruth, evaluation: e });
   }

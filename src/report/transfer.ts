@@ -145,7 +145,7 @@ export function transferMarkdown(r: TransferBenchmarkResult): string {
     lines.push(
       `## Layer study: ${s.network} (${s.layers.length} taps)`,
       '',
-      `Candidates are the taps of one network; the ground truth is each tap's head accuracy. ${verdict(s.evaluation, k, main)}`,
+      `Candidates are the taps of one network; the ground truth is each tap's logistic-head accuracy; ${k} images per class, measures ${s.evaluation.measures.join(', ')}. ${verdict(s.evaluation, k, main)}`,
       '',
       markdownTable(summaryTable(s.evaluation, k)),
       '',

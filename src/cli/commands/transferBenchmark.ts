@@ -23,6 +23,7 @@ interface Flags {
   seed: string;
   heads?: string;
   layerStudy: string;
+  layerMeasures?: string;
   sizes?: string;
   workers?: string;
   resamples: string;
@@ -38,6 +39,14 @@ function parseSizes(s: string | undefined): Partial<Record<TransferDatasetId, { 
     out[m[1] as TransferDatasetId] = { train: Number(m[2]), test: Number(m[3]) };
   }
   return out;
+}
+
+/** A ";"-separated measure list (ids contain commas); undefined when the flag is absent. */
+function measureList(s: string | undefined): string[] | undefined {
+  return s
+    ?.split(';')
+    .map((m) => m.trim())
+    .filter(Boolean);
 }
 
 function shellQuote(args: string[]): string {
@@ -76,6 +85,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the draws and the bootstrap', '0')
     .option('--heads <list>', `ground-truth heads (default: ${HEADS.join(',')})`)
     .option('--layer-study <models>', `networks whose every tap is ranked too, or "none"`, LAYER_STUDY_MODELS.join(','))
+    .option('--layer-measures <ids>', 'measures of the layer study, ";"-separated (default: --measures without the slow linear probe)')
     .option('--sizes <spec>', 'pool sizes, e.g. fmnist=5000:2000,digits=3000:2000 (train:test)')
     .option('--workers <n>', 'extraction worker threads (default: number of cores)')
     .option('--resamples <n>', 'bootstrap resamples of the draws for the intervals', '1000')
@@ -95,15 +105,13 @@ export function register(program: Command): void {
         command: shellQuote(['taskmap', ...process.argv.slice(2)]),
         sources: o.sources === 'default' || o.sources === 'all' ? o.sources : parseList(o.sources)!,
         targets: targets as TransferTargetId[] | undefined,
-        measures: o.measures
-          ?.split(';')
-          .map((s) => s.trim())
-          .filter(Boolean),
+        measures: measureList(o.measures),
         perClass: parseList(o.perClass)!.map((k) => parseNumber(k, '--per-class', { integer: true, min: 1 })),
         draws: parseNumber(o.draws, '--draws', { integer: true, min: 1 }),
         seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
         heads: heads as HeadKind[] | undefined,
         layerStudy: o.layerStudy === 'none' ? [] : parseList(o.layerStudy)!,
+        layerMeasures: measureList(o.layerMeasures),
         sizes: parseSizes(o.sizes),
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         resamples: parseNumber(o.resamples, '--resamples', { integer: true, min: 10 }),
