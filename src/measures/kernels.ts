@@ -93,6 +93,21 @@ function oneMinus(g: Matrix, clip: boolean): Matrix {
   return g;
 }
 
+/**
+ * The RBF kernel from a Gram matrix: exp(−d²_ij / (2t²·m)) with m the median of the squared distances over all n²
+ * entries, zero diagonal and both triangles included (reference quirk, docs/measures.md#kernels-and-distances);
+ * undefined when that median is not positive (the bandwidth is undefined). Also used on the Gram blocks of image
+ * subsets (subsets.ts).
+ */
+export function rbfFromGram(g: Matrix, t: number): Float64Array | undefined {
+  const s = squaredDistancesFromGram(g);
+  const m = median(s);
+  if (!(m > 0)) return undefined;
+  const scale = 1 / (2 * t * t * m);
+  for (let i = 0; i < s.length; i++) s[i] = Math.exp(-s[i] * scale);
+  return s;
+}
+
 /** Pairwise L1 distances: no product form exists, so this is the one O(n²p) loop. */
 export function l1Distances(x: FeatureMatrix): Float64Array {
   const { n, p, data } = x;
@@ -128,15 +143,10 @@ export async function kernelMatrix(x: FeatureMatrix, kernel: KernelName, opts: K
     case 'linear':
       return gram(asMatrix(x.data), opts);
     case 'rbf': {
-      const s = squaredDistancesFromGram(await gram(asMatrix(x.data), opts));
-      // Median over all n² entries, zero diagonal and both triangles included (reference quirk, docs/measures.md#kernels-and-distances).
-      const m = median(s);
-      if (!(m > 0)) {
+      const s = rbfFromGram(await gram(asMatrix(x.data), opts), opts.t ?? 0.5);
+      if (!s) {
         throw new Error(`${x.label}: the median squared distance between images is 0 (most images are identical), so the RBF bandwidth is undefined`);
       }
-      const t = opts.t ?? 0.5;
-      const scale = 1 / (2 * t * t * m);
-      for (let i = 0; i < s.length; i++) s[i] = Math.exp(-s[i] * scale);
       return { rows: n, cols: n, data: s };
     }
     case 'lap': {

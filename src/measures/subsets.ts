@@ -30,7 +30,7 @@ import type { Matrix } from '../linalg/dense.js';
 import { gram, type GemmOptions } from '../linalg/gemm.js';
 import { maxMemory } from '../io/limits.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './compare.js';
-import { l1Distances } from './kernels.js';
+import { l1Distances, rbfFromGram } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
 import type { Pipeline } from './registry.js';
 
@@ -187,20 +187,6 @@ function productMatrix(
   return h;
 }
 
-/** The subset's RBF matrix from its (feature-centred when the measure centres) Gram block `h`, or undefined for a zero median. */
-function rbfMatrix(h: Float64Array, s: number, t: number): Float64Array | undefined {
-  // squaredDistancesFromGram (not clipped) → median over all s² entries → exp(−d² / (2t²·median)), as kernels.ts.
-  const d2 = new Float64Array(s * s);
-  for (let a = 0; a < s; a++) for (let b = 0; b < s; b++) d2[a * s + b] = h[a * s + a] + h[b * s + b] - 2 * h[a * s + b];
-  const sorted = Float64Array.from(d2).sort();
-  const m = s * s;
-  const med = m % 2 === 1 ? sorted[(m - 1) / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2;
-  if (!(med > 0)) return undefined;
-  const scale = 1 / (2 * t * t * med);
-  for (let i = 0; i < d2.length; i++) d2[i] = Math.exp(-d2[i] * scale);
-  return d2;
-}
-
 /**
  * What a preparer works from, plain data that can be posted to a worker thread (measures/subsetDraws.ts): the
  * full n×n matrix (the Gram matrix of the normalised rows — of the row-centred rows for Pearson — or the L1
@@ -259,7 +245,7 @@ export function preparerOf(source: SubsetSource): SourcedPreparer {
       } else if (kind === 'rbf') {
         const h = block(matrix, n, idx);
         if (centred) doubleCenter(h, s);
-        k = rbfMatrix(h, s, pipeline.t);
+        k = rbfFromGram({ rows: s, cols: s, data: h }, pipeline.t);
       } else {
         if (work.length !== s * s) work = new Float64Array(s * s);
         k = productMatrix(kind, matrix, n, idx, centred, work);
