@@ -3,9 +3,10 @@
  * `family[:key=value,key=value,flag]` (e.g. `rsa`, `dds:norm=znorm,kernel=cosine`, `cka:kernel=linear,debiased`).
  * The CLI, the server and the reports list measures from here; nothing else hard-codes them.
  */
-import { CENTERINGS, COMPARATORS, type Centering, type Comparator } from './compare.js';
+import { CENTERINGS, COMPARATORS, type Centering, type Comparator, type RdmOnlyComparator } from './compare.js';
 import { KERNELS, RDM_DISTANCES, type KernelName, type RdmDistance } from './kernels.js';
 import { NORMALIZATIONS, type Layout, type Normalization } from './normalize.js';
+import { RSA_COMPARATORS, type RsaComparator } from './rdmComparators.js';
 import { byParams, type PairwiseFamily, type PairwiseParams, type PairwiseParamValue } from './pairwise.js';
 import { PAIRWISE_FAMILIES } from './pairwiseFamilies.js';
 
@@ -20,7 +21,8 @@ export const INVARIANCE_DESCRIPTIONS: Record<Invariance, string> = {
   'invertible-linear': 'X → XA for any invertible A (any change of basis of feature space)',
 };
 
-export type RsaCompare = 'spearman' | 'pearson' | 'kendall';
+/** RSA's RDM comparators: taskmap's spearman / pearson / kendall and rsatoolbox's cosine, cosine-cov, corr-cov, rho-a, tau-a. */
+export type RsaCompare = RsaComparator;
 
 /**
  * A pairwise family's setting (pairwise.ts): `measure` is the family id as written in ids (`procrustes`, `shape`),
@@ -104,9 +106,9 @@ export const FAMILIES: MeasureFamily[] = [
       {
         name: 'compare',
         type: 'enum',
-        values: ['spearman', 'pearson', 'kendall'],
+        values: RSA_COMPARATORS,
         default: 'spearman',
-        description: 'RDM comparator (upper triangle, diagonal excluded)',
+        description: 'RDM comparator (upper triangle, diagonal excluded; rsatoolbox names for cosine, cosine-cov, corr-cov, rho-a, tau-a)',
       },
     ],
     reference: 'Dwivedi & Roig, Representation Similarity Analysis for Efficient Task Taxonomy & Transfer Learning, CVPR 2019',
@@ -318,7 +320,7 @@ export interface Pipeline {
   norm: Normalization;
   matrix: { type: 'kernel'; kernel: KernelName } | { type: 'rdm'; distance: RdmDistance };
   centering: Centering;
-  compare: Comparator;
+  compare: Comparator | RdmOnlyComparator;
   t: number;
   shape?: number[];
   layout: Layout;
@@ -335,7 +337,9 @@ export function pipelineOf(config: MeasureConfig): Pipeline {
   switch (config.family) {
     case 'rsa':
       return {
-        norm: 'centering',
+        // Centring cannot change Euclidean distances but moves integer features off their grid, where the RDM would
+        // lose its exact ties (src/linalg/distances.ts); the other RDMs are defined on centred features.
+        norm: config.rdm === 'euclidean' || config.rdm === 'sqeuclidean' ? 'none' : 'centering',
         matrix: { type: 'rdm', distance: config.rdm },
         centering: 'none',
         compare: config.compare,
@@ -432,7 +436,11 @@ export function describeMeasure(id: string): MeasureInfo {
 
 /** The named settings worth listing of the batched families: RSA variants, all 42 DDS settings (g = unbiased CKA), the CKA variants. */
 export function standardMeasureIds(): string[] {
-  const ids = ['rsa', ...RDM_DISTANCES.filter((d) => d !== 'correlation').map((d) => `rsa:rdm=${d}`), 'rsa:compare=pearson', 'rsa:compare=kendall'];
+  const ids = [
+    'rsa',
+    ...RDM_DISTANCES.filter((d) => d !== 'correlation').map((d) => `rsa:rdm=${d}`),
+    ...RSA_COMPARATORS.filter((c) => c !== 'spearman').map((c) => `rsa:compare=${c}`),
+  ];
   for (const norm of NORMALIZATIONS) for (const kernel of KERNELS) ids.push(`dds:norm=${norm},kernel=${kernel}`);
   ids.push('cka', 'cka:debiased', 'cka:kernel=rbf', 'cka:kernel=rbf,debiased');
   return ids;

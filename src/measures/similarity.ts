@@ -10,11 +10,11 @@ import { checkImageIds } from '../features/imageIdentity.js';
 import { firstNonFinite, zeros } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
-import { kendallTauB } from '../linalg/correlation.js';
 import { checkAllocation } from '../io/limits.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './compare.js';
 import { kernelMatrix, rdmMatrix, type FeatureMatrix } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
+import { triangleCorrelation } from './rdmComparators.js';
 import { byParams, pairwiseCacheKey, type PairwiseContext, type PairwiseFamily, type PairwisePrepared } from './pairwise.js';
 import {
   isPairwise,
@@ -165,11 +165,13 @@ async function prepareAll(reps: Representation[], id: string, pipeline: Pipeline
 /** All inner products between two lists of prepared forms (rows × cols). */
 async function compareAll(a: Prepared[], b: Prepared[], engine: GemmEngine): Promise<Float64Array> {
   if (a.length === 0 || b.length === 0) return new Float64Array(0);
-  if (a[0].kind === 'kendall') {
+  if (a[0].kind !== 'unit') {
+    // Kendall's τ-b and τ-a have no product form: pair by pair on the triangles.
+    const correlation = triangleCorrelation(a[0].kind);
     const out = new Float64Array(a.length * b.length);
     for (let i = 0; i < a.length; i++)
       for (let j = 0; j < b.length; j++)
-        out[i * b.length + j] = kendallTauB((a[i] as { triangle: Float64Array }).triangle, (b[j] as { triangle: Float64Array }).triangle);
+        out[i * b.length + j] = correlation((a[i] as { triangle: Float64Array }).triangle, (b[j] as { triangle: Float64Array }).triangle);
     return out;
   }
   const m = (a[0] as { vector: Float64Array }).vector.length;

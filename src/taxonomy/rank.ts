@@ -154,8 +154,8 @@ function dot(a: Float64Array, b: Float64Array): number {
  * Kendall and Pearson also allow an offset (Pearson's centred triangle), cosine-triu does not.
  */
 function exactnessProbe(p: Pipeline): Comparator {
-  if (p.compare === 'cka' || p.centering !== 'none') return 'cka';
-  return p.compare === 'cosine-triu' ? 'cosine-triu' : 'pearson';
+  if (p.compare === 'cka' || p.compare === 'cosine-cov' || p.compare === 'corr-cov' || p.centering !== 'none') return 'cka';
+  return p.compare === 'cosine-triu' || p.compare === 'cosine' ? 'cosine-triu' : 'pearson';
 }
 
 interface ClassLabels {
@@ -176,7 +176,7 @@ function parseClasses(labels: readonly (string | number)[], name: string): Class
  * The label matrix — same class 0, different 1 for a distance-type measure (1 and 0 for a kernel) — centred as
  * the measure centres every matrix and reduced for `comparator`.
  */
-function preparedLabelMatrix(keys: string[], pipeline: Pipeline, comparator: Comparator, name: string): Prepared {
+function preparedLabelMatrix(keys: string[], pipeline: Pipeline, comparator: Pipeline['compare'], name: string): Prepared {
   const n = keys.length;
   const [sameValue, otherValue] = isDistance(pipeline) ? [0, 1] : [1, 0];
   const m: Matrix = { rows: n, cols: n, data: new Float64Array(n * n) };

@@ -100,7 +100,7 @@ describe('invariances: declared ones hold, undeclared ones break', () => {
     ]);
     expect(IDS.length).toBe(standardMeasureIds().length + EXTRA_IDS.length);
     // The standard list covers every RDM distance, every DDS norm × kernel and the CKA variants.
-    expect(standardMeasureIds().length).toBe(52);
+    expect(standardMeasureIds().length).toBe(57);
   });
 
   for (const id of IDS) {
@@ -270,7 +270,8 @@ describe('metric axioms', () => {
     const noViolation: string[] = [];
     const kendallViolation: string[] = [];
     for (const id of IDS) {
-      const kendall = /compare=kendall/.test(id);
+      // τ-a too: 1 − τ-a sums a per-pair disagreement 1 − sign·sign ∈ {0, 1, 2}, which obeys the triangle inequality.
+      const kendall = /compare=(kendall|tau-a)/.test(id);
       let violated = false;
       for (const seed of SEEDS)
         for (const size of SIZES)
