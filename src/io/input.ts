@@ -5,6 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { checkAllocation } from './limits.js';
+import { formatCount } from './npy.js';
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -87,7 +88,7 @@ export async function statInputFile(path: string | Buffer, what = 'an input file
 export async function readInputFile(path: string | Buffer, what?: string): Promise<Buffer> {
   const name = displayPath(path);
   const st = await statInputFile(path, what);
-  checkAllocation(`reading this ${st.size.toLocaleString('en-US')}-byte file`, st.size, name);
+  checkAllocation(`reading this ${formatCount(st.size)}-byte file`, st.size, name);
   try {
     return await readFile(path);
   } catch (e) {

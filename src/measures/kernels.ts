@@ -4,6 +4,7 @@
  */
 import type { Matrix } from '../linalg/dense.js';
 import { checkAllocation } from '../io/limits.js';
+import { formatCount } from '../io/npy.js';
 import { euclideanDistances, squaredEuclideanDistances } from '../linalg/distances.js';
 import { gram, type GemmOptions } from '../linalg/gemm.js';
 
@@ -127,11 +128,7 @@ export function l1Distances(x: FeatureMatrix): Float64Array {
 
 /** Up to three n×n float64 matrices live at once here (Gram, distances, the RBF median's sorted copy). */
 function checkSquare(x: FeatureMatrix): void {
-  checkAllocation(
-    `the ${x.n.toLocaleString('en-US')}×${x.n.toLocaleString('en-US')} image-by-image matrices (${x.n.toLocaleString('en-US')} images)`,
-    3 * 8 * x.n * x.n,
-    x.label,
-  );
+  checkAllocation(`the ${formatCount(x.n)}×${formatCount(x.n)} image-by-image matrices (${formatCount(x.n)} images)`, 3 * 8 * x.n * x.n, x.label);
 }
 
 /** DDS function f: kernel (linear, rbf, lap) or distance matrix (pearson, euclidean, cosine). */

@@ -16,7 +16,7 @@ import { freemem } from 'node:os';
 import { extname, join } from 'node:path';
 import { featureFolderLabels, loadFeatureSet } from '../features/featureSet.js';
 import { formatBytes, LimitError, maxMemory, RAISE_MEMORY } from '../io/limits.js';
-import { MAX_NPY_HEADER_BYTES, parseNpyHeader, product } from '../io/npy.js';
+import { formatCount, MAX_NPY_HEADER_BYTES, parseNpyHeader, product } from '../io/npy.js';
 import { isPairwise, parseMeasure, pipelineOf } from '../measures/registry.js';
 import { slicesSubsets, subsetPreparerBytes } from '../measures/subsets.js';
 
@@ -89,8 +89,6 @@ function estimate(task: string, parts: MemoryPart[], peak?: number): MemoryEstim
   return { task, parts, peak: peak ?? parts.reduce((a, p) => a + p.bytes, 0), budget: maxMemory(), free: freemem(), runtime: RUNTIME_BYTES };
 }
 
-const count = (x: number) => x.toLocaleString('en-US');
-
 /**
  * Peak memory of `similarity` (the M×M matrix) or `rank` (candidates against a target, optionally with bootstrap
  * draws of `subset` images) on these members under `measure`.
@@ -101,8 +99,8 @@ export function similarityMemory(members: MemberShape[], measure: string, opts: 
   const features = members.reduce((a, x) => a + x.n * x.p * x.bytesPerValue, 0);
   const maxP = members.reduce((a, x) => Math.max(a, x.p), 0);
   const config = parseMeasure(measure);
-  const task = `${opts.bootstrap ? 'ranking' : 'similarity of'} ${count(m)} member${m === 1 ? '' : 's'} on ${count(n)} images (${measure})`;
-  const loaded: MemoryPart = { what: `features as loaded (${count(m)} × ${count(n)} images)`, bytes: features };
+  const task = `${opts.bootstrap ? 'ranking' : 'similarity of'} ${formatCount(m)} member${m === 1 ? '' : 's'} on ${formatCount(n)} images (${measure})`;
+  const loaded: MemoryPart = { what: `features as loaded (${formatCount(m)} × ${formatCount(n)} images)`, bytes: features };
   if (isPairwise(config)) {
     return estimate(task, [
       loaded,
@@ -115,7 +113,7 @@ export function similarityMemory(members: MemberShape[], measure: string, opts: 
   const vectors = 8 * m * half;
   const parts: MemoryPart[] = [
     loaded,
-    { what: `prepared vectors, one per member (${count(half)} values each)`, bytes: vectors },
+    { what: `prepared vectors, one per member (${formatCount(half)} values each)`, bytes: vectors },
     {
       what: 'preparing one member (float64 features, three n×n matrices, triangle and ranks) or stacking the vectors for the comparison',
       bytes: Math.max(scratch, vectors),
@@ -124,7 +122,7 @@ export function similarityMemory(members: MemberShape[], measure: string, opts: 
   if (opts.bootstrap && slicesSubsets(pipelineOf(config))) {
     const s = opts.bootstrap.subset;
     parts.push({ what: 'full n×n matrices the bootstrap draws are computed from, one per member', bytes: subsetPreparerBytes(n, m) });
-    parts.push({ what: `one draw (${count(s)} images): its prepared vectors and work matrices`, bytes: 8 * m * ((s * (s + 1)) / 2) * 2 + 3 * 8 * s * s });
+    parts.push({ what: `one draw (${formatCount(s)} images): its prepared vectors and work matrices`, bytes: 8 * m * ((s * (s + 1)) / 2) * 2 + 3 * 8 * s * s });
   }
   return estimate(task, parts);
 }
@@ -132,7 +130,7 @@ export function similarityMemory(members: MemberShape[], measure: string, opts: 
 /** Peak memory of `rdm` on one file. */
 export function rdmMemory(member: MemberShape): MemoryEstimate {
   const { n, p, bytesPerValue } = member;
-  return estimate(`the RDM of ${member.label} (${count(n)} images)`, [
+  return estimate(`the RDM of ${member.label} (${formatCount(n)} images)`, [
     { what: 'features as loaded', bytes: n * p * bytesPerValue },
     { what: 'float64 copy of the features', bytes: 8 * n * p },
     { what: 'the n×n RDM and up to two n×n work matrices', bytes: 3 * 8 * n * n },

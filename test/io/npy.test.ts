@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fortranToC, ndarrayToNested, parseNpyHeader, readNpy, writeNpy, type NdArray } from '../../src/io/npy.js';
+import { formatCount, fortranToC, ndarrayToNested, parseNpyHeader, readNpy, writeNpy, type NdArray } from '../../src/io/npy.js';
 import { readNpyObject } from '../../src/io/pickle.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/io/npy');
@@ -199,5 +199,12 @@ describe('writeNpy', () => {
 
   it('fortranToC transposes plain arrays too', () => {
     expect(fortranToC(['a', 'b', 'c', 'd', 'e', 'f'], [2, 3])).toEqual(['a', 'c', 'e', 'b', 'd', 'f']);
+  });
+});
+
+describe('formatCount', () => {
+  it("writes integers as toLocaleString('en-US') does (without ICU), other numbers through it", () => {
+    for (const v of [0, 7, 999, 1000, 12_345, 999_999, 1_000_000, -1_234_567, 2 ** 53 - 1, 1234.5, 0.25])
+      expect(formatCount(v)).toBe(v.toLocaleString('en-US'));
   });
 });
