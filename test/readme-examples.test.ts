@@ -183,7 +183,7 @@ async function writeInputs(): Promise<void> {
  * `extract … --out features/` writes to `extracted/` instead: its 4 tiny photos would not match the 210-image
  * feature set the other commands read as `features/`. A command with `--shape 16,16,8` reads the same members
  * with 2048 features per image from `features-16x16x8/` (the others use 12, to keep the bootstrap and the
- * 52-measure benchmark fast).
+ * all-standard-measures benchmark fast).
  */
 function mapArgs(text: string): string[] {
   const extract = text.startsWith('extract ');
