@@ -56,9 +56,9 @@ export function columnMoments(x: Float64Array, n: number, p: number): { mean: Fl
  * x − its column means as a fresh float64 array, read straight from the stored values (float32 or float64): the
  * same sums and differences as centring toFloat64(x) in place, bit for bit, with one pass and one array fewer.
  */
-export function centeredCopy(x: Float32Array | Float64Array, n: number, p: number): Float64Array {
+export function centeredCopy(x: Float32Array | Float64Array, n: number, p: number, into?: Float64Array): Float64Array {
   const mean = columnMeans(x, n, p);
-  const out = new Float64Array(n * p);
+  const out = into ?? new Float64Array(n * p);
   for (let i = 0; i < n; i++) {
     const row = i * p;
     for (let j = 0; j < p; j++) out[row + j] = x[row + j] - mean[j];
@@ -107,10 +107,15 @@ function perImageGroupNorm(x: Float64Array, n: number, p: number, group: Int32Ar
   }
 }
 
-export function normalizeFeatures(rep: Representation, norm: Normalization, opts: TensorShapeOptions = {}): Float64Array {
+/**
+ * The normalised features as float64 n×p: a fresh array, or `into` (exactly n·p long) when the caller reuses one
+ * across members — fresh memory costs a page fault per 4 KiB on first touch.
+ */
+export function normalizeFeatures(rep: Representation, norm: Normalization, opts: TensorShapeOptions = {}, into?: Float64Array): Float64Array {
   const { n, p } = rep;
-  if (norm === 'centering') return centeredCopy(rep.data, n, p);
-  const x = toFloat64(rep);
+  if (into && into.length !== n * p) throw new Error(`normalizeFeatures: the output array holds ${into.length} values, not ${n}×${p}`);
+  if (norm === 'centering') return centeredCopy(rep.data, n, p, into);
+  const x = into ? (into.set(rep.data), into) : toFloat64(rep);
   switch (norm) {
     case 'none':
       return x;

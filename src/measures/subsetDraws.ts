@@ -1,6 +1,6 @@
 /**
- * The bootstrap draws' prepared forms on every core: draw d is prepared on this thread when d is a multiple of
- * the thread count and on worker thread d mod threads otherwise; every thread holds the same preparers over the
+ * The bootstrap draws' prepared forms on several cores (drawThreads: opt-in): draw d is prepared on this thread
+ * when d is a multiple of the thread count and on worker thread d mod threads otherwise; every thread holds the same preparers over the
  * same full matrices (shared memory, not copies), so the results are the same wherever a draw runs. A worker that
  * fails hands its draws back to this thread. The preparation is pure computation on the CPU (the GEMM engine is
  * not involved), which is what one thread per core speeds up.
@@ -15,10 +15,14 @@ import type { SubsetWorkerReply, SubsetWorkerRequest } from './subsetWorker.js';
 /** Fewer (draw × member) preparations than this are not worth starting threads for. */
 const MIN_PARALLEL_WORK = 200;
 
-/** Threads to use by default: TASKMAP_THREADS, else the cores available. */
-export function defaultThreads(): number {
+/**
+ * Threads for the draws: TASKMAP_THREADS when set, else 1. Opt-in for now: on the shared 2-core development
+ * machine (load average 4–10 while measured) a second thread made the bootstrap slower, not faster — the other
+ * core was never free — and it has not been measured on a quiet machine (see the README's benchmark table).
+ */
+export function drawThreads(): number {
   const t = Number(process.env.TASKMAP_THREADS);
-  return Number.isInteger(t) && t >= 1 ? t : os.availableParallelism();
+  return Number.isInteger(t) && t >= 1 ? Math.min(t, os.availableParallelism()) : 1;
 }
 
 export interface DrawPreparation {
@@ -36,7 +40,7 @@ interface Pending {
 }
 
 /** Prepare `subsets` (draw d = subsets[d]) with `preparers` on up to `threads` threads (this one included). */
-export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[], threads = defaultThreads()): DrawPreparation {
+export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[], threads = drawThreads()): DrawPreparation {
   const own = preparers;
   const local = (d: number) => own.map((p) => p.prepare(subsets[d]));
   const t = Math.max(1, Math.min(threads, subsets.length));

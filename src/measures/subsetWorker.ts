@@ -17,7 +17,9 @@ let preparers: SubsetPreparer[] = [];
 
 port.on('message', (m: SubsetWorkerRequest) => {
   if ('sources' in m) {
-    preparers = m.sources.map(preparerOf);
+    // One s×s work matrix for all of them: they run one at a time.
+    const scratch = { matrix: { data: new Float64Array(0) } };
+    preparers = m.sources.map((source) => preparerOf(source, scratch));
     return;
   }
   try {

@@ -216,7 +216,7 @@ export function shared(x: Float64Array): Float64Array {
 }
 
 /** The preparer of a source (see SubsetSource); the same results wherever it runs. */
-export function preparerOf(source: SubsetSource): SourcedPreparer {
+export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'matrix'> = { matrix: { data: new Float64Array(0) } }): SourcedPreparer {
   const { kind, matrix, n, p, centred, pipeline, label } = source;
   const isRdm = pipeline.matrix.type === 'rdm';
   const finish = (k: Float64Array, s: number): Prepared | undefined => {
@@ -229,9 +229,9 @@ export function preparerOf(source: SubsetSource): SourcedPreparer {
       return undefined;
     }
   };
-  // The s×s matrix is scratch (the comparator copies what it keeps): one per preparer, reused by every draw,
-  // because fresh memory costs a page fault per 4 KiB on first touch.
-  let work = new Float64Array(0);
+  // The s×s matrix is scratch (the comparator copies what it keeps), reused by every draw and shared by the
+  // preparers of one ranking (they run one at a time), because fresh memory costs a page fault per 4 KiB on first touch.
+  const work = scratch.matrix;
   return {
     source,
     prepare(idx) {
@@ -247,8 +247,8 @@ export function preparerOf(source: SubsetSource): SourcedPreparer {
         if (centred) doubleCenter(h, s);
         k = rbfFromGram({ rows: s, cols: s, data: h }, pipeline.t);
       } else {
-        if (work.length !== s * s) work = new Float64Array(s * s);
-        k = productMatrix(kind, matrix, n, idx, centred, work);
+        if (work.data.length < s * s) work.data = new Float64Array(s * s);
+        k = productMatrix(kind, matrix, n, idx, centred, work.data.length === s * s ? work.data : work.data.subarray(0, s * s));
       }
       return k ? finish(k, s) : undefined;
     },
@@ -260,13 +260,39 @@ export function preparerOf(source: SubsetSource): SourcedPreparer {
  * follow from the full matrices (see the module comment). Costs one n×n Gram matrix (L1 distances for Laplace),
  * kept as n² doubles.
  */
-export async function subsetPreparer(rep: Representation, pipeline: Pipeline, opts: GemmOptions = {}): Promise<SourcedPreparer | undefined> {
+export async function subsetPreparer(
+  rep: Representation,
+  pipeline: Pipeline,
+  opts: GemmOptions & SubsetPreparerOptions = {},
+): Promise<SourcedPreparer | undefined> {
   const kind = sliceKind(pipeline);
   if (!kind) return undefined;
   const { n, p, label } = rep;
-  const x = normalizeFeatures(rep, pipeline.norm, { shape: pipeline.shape, layout: pipeline.layout, groups: pipeline.groups });
+  const scratch = opts.scratch?.features.length === n * p ? opts.scratch.features : undefined;
+  const x = normalizeFeatures(rep, pipeline.norm, { shape: pipeline.shape, layout: pipeline.layout, groups: pipeline.groups }, scratch);
   const matrix =
     kind === 'lap' ? l1Distances({ label, n, p, data: x }) : (await gram({ rows: n, cols: p, data: kind === 'pearson' ? centerRows(x, n, p) : x }, opts)).data;
-  // In shared memory from the start, so that worker threads preparing draws (subsetDraws.ts) read it in place.
-  return preparerOf({ kind, matrix: shared(matrix), n, p, centred: pipeline.norm === 'centering', pipeline, label });
+  // In shared memory when worker threads will prepare draws from it (subsetDraws.ts), read there in place.
+  return preparerOf({ kind, matrix: opts.shared ? shared(matrix) : matrix, n, p, centred: pipeline.norm === 'centering', pipeline, label }, opts.scratch);
+}
+
+/** Options of subsetPreparer for building many preparers in a row. */
+export interface SubsetPreparerOptions {
+  /** Keep the full matrix in a SharedArrayBuffer (for worker threads). */
+  shared?: boolean;
+  /**
+   * Work arrays shared by the preparers of one ranking, which run one at a time: the float64 features (n·p, used
+   * while building a preparer) and the s×s subset matrix. Fresh memory costs a page fault per 4 KiB on first touch.
+   */
+  scratch?: SubsetScratch;
+}
+
+export interface SubsetScratch {
+  features: Float64Array;
+  matrix: { data: Float64Array };
+}
+
+/** Work arrays for preparers of representations with n·p features each (see SubsetPreparerOptions.scratch). */
+export function subsetScratch(np: number): SubsetScratch {
+  return { features: new Float64Array(np), matrix: { data: new Float64Array(0) } };
 }

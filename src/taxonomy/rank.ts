@@ -25,8 +25,8 @@ import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.j
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
 import { describeMeasure, isPairwise, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
-import { prepareDraws } from '../measures/subsetDraws.js';
-import { slicesSubsets, subsetPreparer, subsetPreparersFit, type SourcedPreparer } from '../measures/subsets.js';
+import { drawThreads, prepareDraws } from '../measures/subsetDraws.js';
+import { slicesSubsets, subsetPreparer, subsetPreparersFit, subsetScratch, type SourcedPreparer } from '../measures/subsets.js';
 import { crossSimilarity, preparedCacheKey, PreparedCache, prepareRepresentation } from '../measures/similarity.js';
 import type { ScoreTarget } from '../transferability/index.js';
 import { closeMatches } from '../util/names.js';
@@ -539,7 +539,9 @@ async function drawPreparers(
 ): Promise<SourcedPreparer[] | undefined> {
   if (recompute || isPairwise(measure.config) || !slicesSubsets(measure.pipeline) || !subsetPreparersFit(reps[0].n, reps.length)) return undefined;
   const out: SourcedPreparer[] = [];
-  for (const rep of reps) out.push((await subsetPreparer(rep, measure.pipeline, gemm))!);
+  // Built one at a time, so they share their work arrays; shared memory only when worker threads will read it.
+  const opts = { ...gemm, shared: drawThreads() > 1, scratch: subsetScratch(reps[0].n * reps[0].p) };
+  for (const rep of reps) out.push((await subsetPreparer(rep, measure.pipeline, opts))!);
   return out;
 }
 
@@ -567,7 +569,7 @@ function seedPrepared(
 /**
  * Step 4: subsampling — every candidate and the target on each seeded subset; scores[d·m + k]. Their prepared
  * forms come from the full matrices where they follow exactly (`preparers`: the pool's, then a representation
- * target's; prepared on every core, measures/subsetDraws.ts), from the features otherwise.
+ * target's; on several cores with TASKMAP_THREADS, measures/subsetDraws.ts), from the features otherwise.
  */
 async function drawScores(
   pool: Representation[],

@@ -30,6 +30,12 @@ describe('centeredCopy', () => {
       }
       const rep: Representation = { label: 'r', n, p, shape: [p], data: x32, source: 'r' };
       expect(Array.from(normalizeFeatures(rep, 'centering'))).toEqual(Array.from(convertThenCentre(x32, n, p)));
+      // Into a reused array: the same values, in that array; any other normalisation too.
+      const into = new Float64Array(n * p).fill(7);
+      expect(normalizeFeatures(rep, 'centering', {}, into)).toBe(into);
+      expect(Array.from(into)).toEqual(Array.from(convertThenCentre(x32, n, p)));
+      expect(Array.from(normalizeFeatures(rep, 'znorm', {}, into))).toEqual(Array.from(normalizeFeatures(rep, 'znorm')));
+      expect(() => normalizeFeatures(rep, 'none', {}, new Float64Array(3))).toThrow(/holds 3 values, not 17×29/);
       // The input is left as it was.
       expect(Array.from(x32)).toEqual(Array.from(Float32Array.from(x64)));
       expect(toFloat64(rep)).not.toBe(x32);
