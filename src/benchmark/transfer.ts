@@ -108,7 +108,7 @@ function headText(): Record<HeadKind, string> {
   const m = DEFAULT_HEAD_CONFIGS.mlp;
   return {
     logistic: `multinomial L2 logistic regression on standardised features (L-BFGS), λ ∈ {${l.lambdas.join(', ')}} chosen by ${l.folds}-fold stratified CV inside the training pool.`,
-    mlp: `one hidden layer of ${m.hidden} ReLU units (Adam, lr ${m.learningRate}, batch ${m.batchSize}, ≤ ${m.maxEpochs} epochs, early stopping on ${100 * m.validation}% of the pool with patience ${m.patience}), weight decay ∈ {${m.weightDecays.join(', ')}} chosen by ${m.folds}-fold CV.`,
+    mlp: `one hidden layer of ${m.hidden} ReLU units (Adam, lr ${m.learningRate}, batch ${m.batchSize}, ≤ ${m.maxEpochs} epochs, early stopping on ${100 * m.validation}% of the pool with patience ${m.patience}), weight decay ∈ {${m.weightDecays.join(', ')}} chosen ${m.folds > 1 ? `by ${m.folds}-fold CV` : 'on the early-stopping split'}.`,
   };
 }
 
