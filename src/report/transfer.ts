@@ -178,7 +178,7 @@ function sourcesTable(sources: TransferSourceInfo[]): Table {
 export function weightedTauSvg(e: TransferEvaluation, perClass: number): string {
   const [main] = heads(e);
   return intervalBarsSvg(
-    `Weighted τ vs ${main}-head accuracy, ${perClass} per class (mean, 95% CI over draws)`,
+    `Weighted τ vs ${main}-head accuracy, ${perClass} per class (95% CI over draws)`,
     rowsFor(e, perClass, main).map((r) => ({
       label: r.measure,
       value: r.metrics.weightedtau?.mean ?? null,
