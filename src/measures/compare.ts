@@ -176,6 +176,15 @@ function prepareRdmOnly(d: Matrix, comparator: RdmOnlyComparator, label: string,
 }
 
 /**
+ * The Spearman comparator's prepared form of an upper triangle (what prepareForComparator makes of a matrix's):
+ * centred ranks scaled to unit length. `t` is only read, so a caller may pass a reused array (the bootstrap's
+ * subset RDMs, measures/subsets.ts).
+ */
+export function prepareSpearmanTriangle(t: Float64Array, label: string, scale?: number): Prepared {
+  return { kind: 'unit', vector: unit(centerVector(rankData(requireSpread(t, label, scale))), label, 'all its pairwise values are equal (constant RDM)') };
+}
+
+/**
  * Reduce one (already centred) n×n matrix for its comparator. For CKA the Frobenius inner product is
  * Σ_diag + 2 Σ_upper, so the vector holds the diagonal and √2 × the upper triangle (half the memory of n²).
  * `scale`: max |entry| of the matrix before centring, so that what centring leaves of a constant matrix
@@ -186,10 +195,7 @@ export function prepareForComparator(k: Matrix, comparator: Comparator | RdmOnly
     case 'cka':
       return { kind: 'unit', vector: unit(frobeniusVector(k), label, 'its centred matrix is all zeros (the representation has no variance)', scale) };
     case 'spearman':
-      return {
-        kind: 'unit',
-        vector: unit(centerVector(rankData(requireSpread(upperTriangle(k), label, scale))), label, 'all its pairwise values are equal (constant RDM)'),
-      };
+      return prepareSpearmanTriangle(upperTriangle(k), label, scale);
     case 'pearson':
       return {
         kind: 'unit',

@@ -29,7 +29,7 @@ import type { Representation } from '../features/types.js';
 import type { Matrix } from '../linalg/dense.js';
 import { gram, type GemmOptions } from '../linalg/gemm.js';
 import { maxMemory } from '../io/limits.js';
-import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './compare.js';
+import { centerMatrix, maxAbs, prepareForComparator, prepareSpearmanTriangle, type Prepared } from './compare.js';
 import { l1Distances, rbfFromGram } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
 import type { Pipeline } from './registry.js';
@@ -208,6 +208,50 @@ export interface SourcedPreparer extends SubsetPreparer {
   source: SubsetSource;
 }
 
+/**
+ * The upper triangle of a subset's cosine or correlation RDM straight into `t` (s(s−1)/2 values), for the
+ * Spearman comparator, which reads nothing else: the same values as productMatrix's upper triangle, operation for
+ * operation, without the s×s matrix. Returns max |value| (the scale of the zero-diagonal symmetric RDM), or
+ * undefined near a degenerate case (as productMatrix).
+ */
+function rdmTriangle(kind: 'cosine' | 'pearson', g: Float64Array, n: number, idx: ArrayLike<number>, centred: boolean, t: Float64Array): number | undefined {
+  const s = idx.length;
+  const mean = new Float64Array(s);
+  let grand = 0;
+  if (centred) {
+    for (let a = 0; a < s; a++) {
+      const row = idx[a] * n;
+      let sum = 0;
+      for (let b = 0; b < s; b++) sum += g[row + idx[b]];
+      mean[a] = sum / s;
+    }
+    for (let a = 0; a < s; a++) grand += mean[a];
+    grand /= s;
+  }
+  const inv = new Float64Array(s);
+  let top = 0;
+  for (let a = 0; a < s; a++) top = Math.max(top, g[idx[a] * n + idx[a]] - mean[a] - mean[a] + grand);
+  for (let a = 0; a < s; a++) {
+    const d = g[idx[a] * n + idx[a]] - mean[a] - mean[a] + grand;
+    if (d === 0 && kind === 'cosine') continue;
+    if (!(d > DEGENERATE * top)) return undefined;
+    inv[a] = 1 / Math.sqrt(d);
+  }
+  let q = 0;
+  let scale = 0;
+  for (let a = 0; a < s; a++) {
+    const row = idx[a] * n;
+    for (let b = a + 1; b < s; b++) {
+      const v = centred ? g[row + idx[b]] - mean[a] - mean[b] + grand : g[row + idx[b]];
+      const c = v * inv[a] * inv[b];
+      const k = 1 - (kind === 'pearson' ? Math.min(1, Math.max(-1, c)) : c);
+      t[q++] = k;
+      scale = Math.max(scale, Math.abs(k));
+    }
+  }
+  return scale;
+}
+
 /** A copy of `x` in a SharedArrayBuffer (readable by worker threads without copying). */
 export function shared(x: Float64Array): Float64Array {
   const out = new Float64Array(new SharedArrayBuffer(x.byteLength));
@@ -219,6 +263,7 @@ export function shared(x: Float64Array): Float64Array {
 export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'matrix'> = { matrix: { data: new Float64Array(0) } }): SourcedPreparer {
   const { kind, matrix, n, p, centred, pipeline, label } = source;
   const isRdm = pipeline.matrix.type === 'rdm';
+  const spearmanRdm = isRdm && pipeline.centering === 'none' && pipeline.compare === 'spearman';
   const finish = (k: Float64Array, s: number): Prepared | undefined => {
     if (isRdm) for (let a = 0; a < s; a++) k[a * s + a] = 0;
     const m: Matrix = { rows: s, cols: s, data: k };
@@ -248,6 +293,17 @@ export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'm
         k = rbfFromGram({ rows: s, cols: s, data: h }, pipeline.t);
       } else {
         if (work.data.length < s * s) work.data = new Float64Array(s * s);
+        if (spearmanRdm && kind !== 'linear') {
+          // RSA's default: only the triangle matters, and the Spearman comparator only reads it.
+          const t = work.data.subarray(0, (s * (s - 1)) / 2);
+          const scale = rdmTriangle(kind, matrix, n, idx, centred, t);
+          if (scale === undefined) return undefined;
+          try {
+            return prepareSpearmanTriangle(t, label, scale);
+          } catch {
+            return undefined;
+          }
+        }
         k = productMatrix(kind, matrix, n, idx, centred, work.data.length === s * s ? work.data : work.data.subarray(0, s * s));
       }
       return k ? finish(k, s) : undefined;
