@@ -159,14 +159,15 @@ export function argsortDescending(x: ArrayLike<number>): Uint32Array {
 /**
  * Ranks starting at 1, ties given the mean of the positions they occupy (scipy `rankdata(x, 'average')`,
  * docs/measures.md#ranks-and-ties). Throws on NaN: scipy would propagate it, but a NaN rank silently poisons every correlation
- * built on it.
+ * built on it. `into` (x.length values) receives the ranks instead of a fresh array.
  */
-export function rankData(x: ArrayLike<number>): Float64Array {
-  const fast = bucketRanks(x);
+export function rankData(x: ArrayLike<number>, into?: Float64Array): Float64Array {
+  if (into && into.length !== x.length) throw new Error(`rankData: the output array holds ${into.length} values, not ${x.length}`);
+  const fast = bucketRanks(x, into);
   if (fast) return fast;
   const n = x.length;
   const { order, hi, lo } = sortKeys(x, { where: 'rankData' });
-  const ranks = new Float64Array(n);
+  const ranks = into ?? new Float64Array(n);
   let start = 0;
   while (start < n) {
     const h = hi[start];
@@ -207,7 +208,7 @@ function bucketScratch(n: number): NonNullable<typeof scratch> {
  * so equal values share a bucket and buckets come in value order: the ranks are exactly rankData's. Returns
  * undefined, leaving it to the radix sort, for short, non-finite or strongly clustered data.
  */
-function bucketRanks(x: ArrayLike<number>): Float64Array | undefined {
+function bucketRanks(x: ArrayLike<number>, into?: Float64Array): Float64Array | undefined {
   const n = x.length;
   if (n < 64) return undefined;
   let min = Infinity;
@@ -222,7 +223,7 @@ function bucketRanks(x: ArrayLike<number>): Float64Array | undefined {
   if (min === max) {
     // All equal (a NaN would have been left out of min/max: let the radix path say so).
     for (let i = 0; i < n; i++) if (x[i] !== x[i]) return undefined;
-    return new Float64Array(n).fill((n + 1) / 2);
+    return (into ?? new Float64Array(n)).fill((n + 1) / 2);
   }
   const scale = n / (max - min);
   if (!Number.isFinite(scale) || scale === 0) return undefined;
@@ -262,7 +263,7 @@ function bucketRanks(x: ArrayLike<number>): Float64Array | undefined {
       order[j + 1] = o;
     }
   }
-  const ranks = new Float64Array(n);
+  const ranks = into ?? new Float64Array(n);
   let k0 = 0;
   while (k0 < n) {
     const v = values[k0];

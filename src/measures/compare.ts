@@ -178,10 +178,13 @@ function prepareRdmOnly(d: Matrix, comparator: RdmOnlyComparator, label: string,
 /**
  * The Spearman comparator's prepared form of an upper triangle (what prepareForComparator makes of a matrix's):
  * centred ranks scaled to unit length. `t` is only read, so a caller may pass a reused array (the bootstrap's
- * subset RDMs, measures/subsets.ts).
+ * subset RDMs, measures/subsets.ts); the vector is written into `into` when given (t.length values).
  */
-export function prepareSpearmanTriangle(t: Float64Array, label: string, scale?: number): Prepared {
-  return { kind: 'unit', vector: unit(centerVector(rankData(requireSpread(t, label, scale))), label, 'all its pairwise values are equal (constant RDM)') };
+export function prepareSpearmanTriangle(t: Float64Array, label: string, scale?: number, into?: Float64Array): Prepared {
+  return {
+    kind: 'unit',
+    vector: unit(centerVector(rankData(requireSpread(t, label, scale), into)), label, 'all its pairwise values are equal (constant RDM)'),
+  };
 }
 
 /**

@@ -26,7 +26,10 @@ export function drawThreads(): number {
 }
 
 export interface DrawPreparation {
-  /** The prepared forms of draw `d`, one per preparer (undefined where the preparer declines the subset). */
+  /**
+   * The prepared forms of draw `d`, one per preparer (undefined where the preparer declines the subset). They may
+   * live in arrays reused by the next call: use them (crossSimilarity copies them) before asking for another draw.
+   */
   draw(d: number): Promise<(Prepared | undefined)[]>;
   /** Stop the worker threads (always call it, in a finally). */
   close(): Promise<void>;
@@ -34,15 +37,24 @@ export interface DrawPreparation {
   readonly fromWorkers: number;
 }
 
+/** A draw sent to a worker: resolved with its prepared forms, or with undefined when this thread must prepare it. */
 interface Pending {
-  resolve: (p: (Prepared | undefined)[]) => void;
+  resolve: (p: (Prepared | undefined)[] | undefined) => void;
   reject: (e: Error) => void;
 }
 
 /** Prepare `subsets` (draw d = subsets[d]) with `preparers` on up to `threads` threads (this one included). */
 export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[], threads = drawThreads()): DrawPreparation {
   const own = preparers;
-  const local = (d: number) => own.map((p) => p.prepare(subsets[d]));
+  // One vector per member, reused by every draw prepared here (fresh memory costs a page fault per 4 KiB).
+  const arena: Float64Array[] = [];
+  const local = (d: number) =>
+    own.map((p, k) => {
+      const s = subsets[d].length;
+      const m = (s * (s - 1)) / 2;
+      if (arena[k]?.length !== m) arena[k] = new Float64Array(m);
+      return p.prepare(subsets[d], arena[k]);
+    });
   const t = Math.max(1, Math.min(threads, subsets.length));
   if (t === 1 || preparers.length * subsets.length < MIN_PARALLEL_WORK) {
     return { draw: async (d) => local(d), close: async () => undefined, fromWorkers: 0 };
@@ -54,7 +66,7 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
   );
   const workers: Worker[] = [];
   const pending = new Map<number, Pending>();
-  const results = new Map<number, Promise<(Prepared | undefined)[]>>();
+  const results = new Map<number, Promise<(Prepared | undefined)[] | undefined>>();
   let closed = false;
   let fromWorkers = 0;
   for (let w = 1; w < t; w++) {
@@ -66,14 +78,15 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
       continue;
     }
     workers.push(worker);
-    // A worker that fails hands the draws it has not answered back to this thread.
+    // A worker that fails hands the draws it has not answered back to this thread, which prepares them when they
+    // are asked for (not now: its reused vectors may be in use by the draw being scored).
     const fail = () => {
       for (let d = w; d < subsets.length; d += t) {
         const p = pending.get(d);
         if (p) {
           pending.delete(d);
           if (closed) p.reject(new Error('bootstrap preparation closed'));
-          else p.resolve(local(d));
+          else p.resolve(undefined);
         }
       }
       void worker.terminate();
@@ -92,7 +105,7 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
     worker.on('exit', fail);
     worker.postMessage({ sources } satisfies SubsetWorkerRequest);
     for (let d = w; d < subsets.length; d += t) {
-      const result = new Promise<(Prepared | undefined)[]>((resolve, reject) => pending.set(d, { resolve, reject }));
+      const result = new Promise<(Prepared | undefined)[] | undefined>((resolve, reject) => pending.set(d, { resolve, reject }));
       // Awaited by draw(d); a draw never asked for (an earlier draw failed) must not become an unhandled rejection.
       result.catch(() => undefined);
       results.set(d, result);
@@ -101,7 +114,7 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
   }
   return {
     async draw(d) {
-      return results.get(d) ?? local(d);
+      return (await results.get(d)) ?? local(d);
     },
     async close() {
       closed = true;

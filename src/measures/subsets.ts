@@ -39,9 +39,10 @@ export interface SubsetPreparer {
   /**
    * The prepared form of the representation restricted to the images `idx` (ascending, distinct), the same as
    * preparing `subsetImages(rep, idx)` up to rounding; undefined when this subset must be recomputed from features
-   * (close to a degenerate case, see the module comment).
+   * (close to a degenerate case, see the module comment). `into` (s(s−1)/2 values) may receive a Spearman vector
+   * instead of a fresh array: a caller that reuses it across draws saves the page faults of fresh memory.
    */
-  prepare(idx: ArrayLike<number>): Prepared | undefined;
+  prepare(idx: ArrayLike<number>, into?: Float64Array): Prepared | undefined;
 }
 
 /** Relative size below which a norm or variance counts as (numerically) zero: the recomputation decides then. */
@@ -279,7 +280,7 @@ export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'm
   const work = scratch.matrix;
   return {
     source,
-    prepare(idx) {
+    prepare(idx, into) {
       const s = idx.length;
       let k: Float64Array | undefined;
       if (kind === 'lap') {
@@ -299,7 +300,7 @@ export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'm
           const scale = rdmTriangle(kind, matrix, n, idx, centred, t);
           if (scale === undefined) return undefined;
           try {
-            return prepareSpearmanTriangle(t, label, scale);
+            return prepareSpearmanTriangle(t, label, scale, into?.length === t.length ? into : undefined);
           } catch {
             return undefined;
           }

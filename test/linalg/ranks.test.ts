@@ -99,6 +99,17 @@ describe('rankData', () => {
     inf[7] = Infinity;
     expect(rankData(inf)[7]).toBe(3000);
   });
+
+  it('writes into a given array when asked (both paths), and refuses one of the wrong length', () => {
+    let s = 99;
+    const u = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    for (const x of [Float64Array.from({ length: 500 }, u), tiedIntegers(500)]) {
+      const into = new Float64Array(500).fill(-1);
+      expect(rankData(x, into)).toBe(into);
+      expect(Array.from(into)).toEqual(Array.from(bruteForceRanks(x)));
+    }
+    expect(() => rankData([1, 2, 3], new Float64Array(2))).toThrow(/holds 2 values, not 3/);
+  });
 });
 
 describe('argsort', () => {
