@@ -97,26 +97,6 @@ function block(full: Float64Array, n: number, idx: ArrayLike<number>): Float64Ar
   return out;
 }
 
-/** Double-centre a symmetric s×s block in place (both triangles written from one, so it stays exactly symmetric). */
-function doubleCenter(h: Float64Array, s: number): void {
-  const mean = new Float64Array(s);
-  for (let a = 0; a < s; a++) {
-    let sum = 0;
-    for (let b = 0; b < s; b++) sum += h[a * s + b];
-    mean[a] = sum / s;
-  }
-  let grand = 0;
-  for (let a = 0; a < s; a++) grand += mean[a];
-  grand /= s;
-  for (let a = 0; a < s; a++) {
-    for (let b = a; b < s; b++) {
-      const v = h[a * s + b] - mean[a] - mean[b] + grand;
-      h[a * s + b] = v;
-      h[b * s + a] = v;
-    }
-  }
-}
-
 /** Subtract each row's mean over its p features (in place). */
 function centerRows(x: Float64Array, n: number, p: number): Float64Array {
   for (let i = 0; i < n; i++) {
@@ -128,13 +108,67 @@ function centerRows(x: Float64Array, n: number, p: number): Float64Array {
   return x;
 }
 
+/** Row means of the s×s block of `g` at `idx` and their mean (the double centring's terms); zeros when not centred. */
+function blockMeans(g: Float64Array, n: number, idx: ArrayLike<number>, centred: boolean): { mean: Float64Array; grand: number } {
+  const s = idx.length;
+  const mean = new Float64Array(s);
+  if (!centred) return { mean, grand: 0 };
+  for (let a = 0; a < s; a++) {
+    const row = idx[a] * n;
+    let sum = 0;
+    for (let b = 0; b < s; b++) sum += g[row + idx[b]];
+    mean[a] = sum / s;
+  }
+  let grand = 0;
+  for (let a = 0; a < s; a++) grand += mean[a];
+  return { mean, grand: grand / s };
+}
+
 /**
- * The subset's linear, cosine or Pearson matrix f (before the matrix centring), or undefined near a degenerate case,
- * in two passes over the block of `g` (the Gram matrix of the normalised rows; of the row-centred rows for
- * Pearson): gather with row means, then each pair once — feature-centred (double centring) when `centred`,
- * transformed, mirrored. rowNormalized / rowStandardized + Gram + 1 − g: g_ij = h_ij / √(h_ii h_jj), clipped to
- * [−1, 1] for Pearson; an all-zero row stays zero for cosine (g = 0), a constant image is an error for Pearson.
- * `h` (s² values) receives the result.
+ * 1/√h_ii of the (double-centred) block's diagonal for cosine and Pearson — 0 for an all-zero row under cosine —
+ * or undefined when a diagonal entry is numerically zero: the recomputation decides then (its exact zero, or the
+ * constant-image error of Pearson).
+ */
+function inverseNorms(
+  kind: 'cosine' | 'pearson',
+  g: Float64Array,
+  n: number,
+  idx: ArrayLike<number>,
+  mean: Float64Array,
+  grand: number,
+): Float64Array | undefined {
+  const s = idx.length;
+  const diag = new Float64Array(s);
+  let top = 0;
+  for (let a = 0; a < s; a++) {
+    diag[a] = g[idx[a] * n + idx[a]] - mean[a] - mean[a] + grand;
+    top = Math.max(top, diag[a]);
+  }
+  const inv = new Float64Array(s);
+  for (let a = 0; a < s; a++) {
+    const d = diag[a];
+    if (d === 0 && kind === 'cosine') continue;
+    if (!(d > DEGENERATE * top)) return undefined;
+    inv[a] = 1 / Math.sqrt(d);
+  }
+  return inv;
+}
+
+/**
+ * One entry of a subset's linear, cosine or Pearson matrix from its block entry `v` = G_ij (the double-centring
+ * terms applied by the caller): rowNormalized / rowStandardized + Gram + 1 − g, with g_ij = v / √(h_ii h_jj),
+ * clipped to [−1, 1] for Pearson.
+ */
+function entry(kind: 'linear' | 'cosine' | 'pearson', v: number, invA: number, invB: number): number {
+  if (kind === 'linear') return v;
+  const c = v * invA * invB;
+  return 1 - (kind === 'pearson' ? Math.min(1, Math.max(-1, c)) : c);
+}
+
+/**
+ * The subset's linear, cosine or Pearson matrix f (before the matrix centring) into `h` (s² values), or undefined
+ * near a degenerate case, from the block of `g` (the Gram matrix of the normalised rows; of the row-centred rows for
+ * Pearson), feature-centred (double centring) when `centred`; each pair computed once and mirrored.
  */
 function productMatrix(
   kind: 'linear' | 'cosine' | 'pearson',
@@ -145,47 +179,41 @@ function productMatrix(
   h: Float64Array,
 ): Float64Array | undefined {
   const s = idx.length;
-  const mean = new Float64Array(s);
+  const { mean, grand } = blockMeans(g, n, idx, centred);
+  const inv = kind === 'linear' ? new Float64Array(s) : inverseNorms(kind, g, n, idx, mean, grand);
+  if (!inv) return undefined;
   for (let a = 0; a < s; a++) {
     const row = idx[a] * n;
-    let sum = 0;
-    for (let b = 0; b < s; b++) {
-      const v = g[row + idx[b]];
-      h[a * s + b] = v;
-      sum += v;
-    }
-    mean[a] = sum / s;
-  }
-  let grand = 0;
-  if (centred) {
-    for (let a = 0; a < s; a++) grand += mean[a];
-    grand /= s;
-  } else mean.fill(0);
-  const inv = new Float64Array(s);
-  if (kind !== 'linear') {
-    let top = 0;
-    for (let a = 0; a < s; a++) top = Math.max(top, centred ? h[a * s + a] - mean[a] - mean[a] + grand : h[a * s + a]);
-    for (let a = 0; a < s; a++) {
-      const d = centred ? h[a * s + a] - mean[a] - mean[a] + grand : h[a * s + a];
-      if (d === 0 && kind === 'cosine') continue;
-      // Numerically zero: the recomputation decides (its exact zero, or its error message).
-      if (!(d > DEGENERATE * top)) return undefined;
-      inv[a] = 1 / Math.sqrt(d);
-    }
-  }
-  for (let a = 0; a < s; a++) {
     for (let b = a; b < s; b++) {
-      const v = centred ? h[a * s + b] - mean[a] - mean[b] + grand : h[a * s + b];
-      let k = v;
-      if (kind !== 'linear') {
-        const c = v * inv[a] * inv[b];
-        k = 1 - (kind === 'pearson' ? Math.min(1, Math.max(-1, c)) : c);
-      }
+      const k = entry(kind, g[row + idx[b]] - mean[a] - mean[b] + grand, inv[a], inv[b]);
       h[a * s + b] = k;
       h[b * s + a] = k;
     }
   }
   return h;
+}
+
+/**
+ * The upper triangle of a subset's cosine or correlation RDM straight into `t` (s(s−1)/2 values), for the
+ * Spearman comparator, which reads nothing else: productMatrix's upper triangle without the s×s matrix. Returns
+ * max |value| (the scale of the zero-diagonal symmetric RDM), or undefined near a degenerate case.
+ */
+function rdmTriangle(kind: 'cosine' | 'pearson', g: Float64Array, n: number, idx: ArrayLike<number>, centred: boolean, t: Float64Array): number | undefined {
+  const s = idx.length;
+  const { mean, grand } = blockMeans(g, n, idx, centred);
+  const inv = inverseNorms(kind, g, n, idx, mean, grand);
+  if (!inv) return undefined;
+  let q = 0;
+  let scale = 0;
+  for (let a = 0; a < s; a++) {
+    const row = idx[a] * n;
+    for (let b = a + 1; b < s; b++) {
+      const k = entry(kind, g[row + idx[b]] - mean[a] - mean[b] + grand, inv[a], inv[b]);
+      t[q++] = k;
+      scale = Math.max(scale, Math.abs(k));
+    }
+  }
+  return scale;
 }
 
 /**
@@ -207,50 +235,6 @@ export interface SubsetSource {
 /** A representation's preparer, with the source it was built from (to build the same preparer elsewhere). */
 export interface SourcedPreparer extends SubsetPreparer {
   source: SubsetSource;
-}
-
-/**
- * The upper triangle of a subset's cosine or correlation RDM straight into `t` (s(s−1)/2 values), for the
- * Spearman comparator, which reads nothing else: the same values as productMatrix's upper triangle, operation for
- * operation, without the s×s matrix. Returns max |value| (the scale of the zero-diagonal symmetric RDM), or
- * undefined near a degenerate case (as productMatrix).
- */
-function rdmTriangle(kind: 'cosine' | 'pearson', g: Float64Array, n: number, idx: ArrayLike<number>, centred: boolean, t: Float64Array): number | undefined {
-  const s = idx.length;
-  const mean = new Float64Array(s);
-  let grand = 0;
-  if (centred) {
-    for (let a = 0; a < s; a++) {
-      const row = idx[a] * n;
-      let sum = 0;
-      for (let b = 0; b < s; b++) sum += g[row + idx[b]];
-      mean[a] = sum / s;
-    }
-    for (let a = 0; a < s; a++) grand += mean[a];
-    grand /= s;
-  }
-  const inv = new Float64Array(s);
-  let top = 0;
-  for (let a = 0; a < s; a++) top = Math.max(top, g[idx[a] * n + idx[a]] - mean[a] - mean[a] + grand);
-  for (let a = 0; a < s; a++) {
-    const d = g[idx[a] * n + idx[a]] - mean[a] - mean[a] + grand;
-    if (d === 0 && kind === 'cosine') continue;
-    if (!(d > DEGENERATE * top)) return undefined;
-    inv[a] = 1 / Math.sqrt(d);
-  }
-  let q = 0;
-  let scale = 0;
-  for (let a = 0; a < s; a++) {
-    const row = idx[a] * n;
-    for (let b = a + 1; b < s; b++) {
-      const v = centred ? g[row + idx[b]] - mean[a] - mean[b] + grand : g[row + idx[b]];
-      const c = v * inv[a] * inv[b];
-      const k = 1 - (kind === 'pearson' ? Math.min(1, Math.max(-1, c)) : c);
-      t[q++] = k;
-      scale = Math.max(scale, Math.abs(k));
-    }
-  }
-  return scale;
 }
 
 /** A copy of `x` in a SharedArrayBuffer (readable by worker threads without copying). */
@@ -288,12 +272,14 @@ export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'm
         k = block(matrix, n, idx);
         const gamma = 1 / p;
         for (let i = 0; i < k.length; i++) k[i] = Math.exp(-gamma * k[i]);
-      } else if (kind === 'rbf') {
-        const h = block(matrix, n, idx);
-        if (centred) doubleCenter(h, s);
-        k = rbfFromGram({ rows: s, cols: s, data: h }, pipeline.t);
       } else {
         if (work.data.length < s * s) work.data = new Float64Array(s * s);
+        const h = work.data.length === s * s ? work.data : work.data.subarray(0, s * s);
+        // RBF: the squared distances and their median from the (double-centred) Gram block.
+        if (kind === 'rbf') {
+          const rbf = rbfFromGram({ rows: s, cols: s, data: productMatrix('linear', matrix, n, idx, centred, h)! }, pipeline.t);
+          return rbf ? finish(rbf, s) : undefined;
+        }
         if (spearmanRdm && kind !== 'linear') {
           // RSA's default: only the triangle matters, and the Spearman comparator only reads it.
           const t = work.data.subarray(0, (s * (s - 1)) / 2);
@@ -305,7 +291,7 @@ export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'm
             return undefined;
           }
         }
-        k = productMatrix(kind, matrix, n, idx, centred, work.data.length === s * s ? work.data : work.data.subarray(0, s * s));
+        k = productMatrix(kind, matrix, n, idx, centred, h);
       }
       return k ? finish(k, s) : undefined;
     },
