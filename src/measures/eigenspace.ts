@@ -98,6 +98,7 @@ export const EIGENSPACE_OVERLAP_FAMILY: PairwiseFamily<EigenspacePrepared> = {
   metric: false,
   invariances: ['orthogonal', 'isotropic-scaling', 'feature-permutation', 'invertible-linear'],
   cost: { tier: 'moderate', scaling: 'M·(n²·p + min(n, p)³ + n²·r) (Gram, eigendecomposition, projector) + M²·n² (pairs); keeps n²/2 values per model' },
+  preparedBytes: (n) => 8 * ((n * (n + 1)) / 2),
   fewImages:
     'when n ≤ p a full-rank representation spans all of ℝⁿ, so any two full-rank models score n / max(p_A, p_B) whatever they ' +
     'are: the score only informs when n ≫ p or the representations are of low rank',

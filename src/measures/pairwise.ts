@@ -61,6 +61,11 @@ export interface PairwiseFamily<P = unknown> {
    * the data (a ridge-regularised CCA, a cross-validated R²); compare(a, a) is then used.
    */
   self?: ByParams<number | undefined>;
+  /**
+   * Bytes one model's prepared form keeps for n images × p features, for the memory check before any work; default
+   * 8·n·p (a float64 copy of the features). Families that keep an n×n form (distances, projectors) must say so.
+   */
+  preparedBytes?(n: number, p: number, params: PairwiseParams): number;
   /** The named settings worth listing (`taskmap measures`, `benchmark measures`); default: the family id alone. */
   standard?: string[];
   /** Checks across parameters that the per-parameter specs cannot express; throw with a message naming the fix. */

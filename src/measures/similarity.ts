@@ -15,7 +15,7 @@ import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './com
 import { kernelMatrix, rdmMatrix, type FeatureMatrix } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
 import { triangleCorrelation } from './rdmComparators.js';
-import { byParams, pairwiseCacheKey, type PairwiseContext, type PairwiseFamily, type PairwisePrepared } from './pairwise.js';
+import { byParams, pairwiseCacheKey, type PairwiseContext, type PairwiseFamily, type PairwiseParams, type PairwisePrepared } from './pairwise.js';
 import {
   isPairwise,
   measureId,
@@ -266,11 +266,13 @@ export async function pairSimilarity(a: Representation, b: Representation, measu
 // Pairwise families
 
 /**
- * Refuse before any work when the prepared forms would not fit: a pairwise family keeps at most a float64 copy of
- * each model's features (n·p doubles) and works on one pair at a time.
+ * Refuse before any work when the prepared forms would not fit: every model's prepared form stays in memory (the
+ * family's `preparedBytes`, by default a float64 copy of its features) while the pairs run one at a time, each
+ * with about two n×n working matrices.
  */
-function checkPairwiseFamilyMemory(reps: Representation[], n: number): void {
-  const bytes = 8 * reps.reduce((a, r) => a + r.n * r.p, 0) + 8 * 2 * n * n;
+function checkPairwiseFamilyMemory(reps: Representation[], n: number, family: PairwiseFamily, params: PairwiseParams): void {
+  const prepared = (r: Representation) => family.preparedBytes?.(r.n, r.p, params) ?? 8 * r.n * r.p;
+  const bytes = reps.reduce((a, r) => a + prepared(r), 0) + 8 * 2 * n * n;
   checkAllocation(
     `comparing ${reps.length} member${reps.length === 1 ? '' : 's'} pair by pair on ${n.toLocaleString('en-US')} images`,
     bytes,
@@ -321,8 +323,8 @@ async function pairwiseCross(
   opts: SimilarityOptions & { engine: GemmEngine },
 ): Promise<Float64Array> {
   const n = unique[0]?.n ?? 0;
-  checkPairwiseFamilyMemory(unique, n);
   const { family, config } = r;
+  checkPairwiseFamilyMemory(unique, n, family, config.params);
   const symmetric = byParams(family.symmetric, config.params);
   const self = family.self === undefined ? undefined : byParams(family.self, config.params);
   const ctx: PairwiseContext = { engine: opts.engine, precision: opts.precision };

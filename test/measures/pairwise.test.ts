@@ -13,6 +13,7 @@ import { canonicalMeasureId, describeMeasure, invariancesOf, parseMeasure, pipel
 import { crossSimilarity, pairSimilarity, PreparedCache, similarityMatrix } from '../../src/measures/similarity.js';
 import { centerColumns } from '../../src/measures/subspace.js';
 import { randomRep } from '../helpers/random.js';
+import { setMaxMemory } from '../../src/io/limits.js';
 
 let prepared = 0;
 let compared = 0;
@@ -181,6 +182,19 @@ describe('pairwise runner', () => {
     await expect(similarityMatrix([reps[1], wide], 'toydist')).rejects.toThrow('toydist needs equal widths');
     const short = randomRep('short', 8, [4], 3);
     await expect(similarityMatrix([reps[1], short], 'toydist')).rejects.toThrow(/same images/);
+  });
+});
+
+describe('pairwise memory check', () => {
+  afterAll(() => setMaxMemory(undefined));
+  it('counts each family’s prepared form: an n×n form (dcor) is refused where feature copies (procrustes) fit', async () => {
+    // 6 models × 400 images × 4 features: feature copies 77 kB, two n×n working matrices 2.6 MB, six packed n×n
+    // distance matrices 3.9 MB more.
+    const models = Array.from({ length: 6 }, (_, i) => randomRep(`r${i}`, 400, [4], 20 + i));
+    setMaxMemory(4 * 1024 * 1024);
+    await expect(similarityMatrix(models.slice(0, 2), 'procrustes')).resolves.toBeDefined();
+    await expect(similarityMatrix(models, 'dcor')).rejects.toThrow(/comparing 6 members pair by pair on 400 images/);
+    await expect(similarityMatrix(models, 'procrustes')).resolves.toBeDefined();
   });
 });
 
