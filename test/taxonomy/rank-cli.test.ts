@@ -212,7 +212,7 @@ describe('taskmap rank with transferability scores', () => {
       /"fisher-frechet" is a labelled-tasks measure, not one that ranks sources/,
     );
     expect((await run(set(), '--target', labels, '--measure', 'lgome')).err).toMatch(
-      /unknown measure "lgome" \(known: rsa, dds, cka, logme, nleep, .*; or "all" for the score table\)/,
+      /unknown measure "lgome" \(known: rsa, dds, cka, procrustes, .*, logme, nleep, .*; or "all" for the score table\)/,
     );
     const member = await run(set(), '--target', 'other', '--measure', 'all');
     expect(member.code).toBe(1);
