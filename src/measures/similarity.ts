@@ -11,6 +11,7 @@ import { firstNonFinite, zeros } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { checkAllocation } from '../io/limits.js';
+import { formatCount } from '../io/npy.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './compare.js';
 import { kernelMatrix, rdmMatrix, type FeatureMatrix } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
@@ -120,7 +121,7 @@ function checkPairwiseMemory(reps: Representation[], n: number): void {
   const half = (n * (n + 1)) / 2;
   const bytes = 8 * (2 * reps.length * half + 3 * n * n);
   checkAllocation(
-    `comparing ${reps.length} member${reps.length === 1 ? '' : 's'} on ${n.toLocaleString('en-US')} images (n×n matrices per member)`,
+    `comparing ${reps.length} member${reps.length === 1 ? '' : 's'} on ${formatCount(n)} images (n×n matrices per member)`,
     bytes,
     describeSet(reps),
   );
@@ -273,11 +274,7 @@ export async function pairSimilarity(a: Representation, b: Representation, measu
 function checkPairwiseFamilyMemory(reps: Representation[], n: number, family: PairwiseFamily, params: PairwiseParams): void {
   const prepared = (r: Representation) => family.preparedBytes?.(r.n, r.p, params) ?? 8 * r.n * r.p;
   const bytes = reps.reduce((a, r) => a + prepared(r), 0) + 8 * 2 * n * n;
-  checkAllocation(
-    `comparing ${reps.length} member${reps.length === 1 ? '' : 's'} pair by pair on ${n.toLocaleString('en-US')} images`,
-    bytes,
-    describeSet(reps),
-  );
+  checkAllocation(`comparing ${reps.length} member${reps.length === 1 ? '' : 's'} pair by pair on ${formatCount(n)} images`, bytes, describeSet(reps));
 }
 
 /** A representation as the float64 matrix a pairwise family prepares from (a fresh copy), checked for non-finite values. */
