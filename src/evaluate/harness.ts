@@ -17,7 +17,10 @@ export interface HarnessRow {
   per_target: Record<string, number | null>;
   /** Wall time of the similarity matrix, ms. */
   ms: number;
-  /** Set when the measure could not be computed on this feature set (e.g. a tensor norm without a shape). */
+  /**
+   * Set when the measure could not be computed on this feature set (e.g. a tensor norm without a shape), or when
+   * its score is undefined on every target (then `mean` is null and this says why).
+   */
   error?: string;
 }
 
@@ -67,7 +70,12 @@ export async function evaluateMeasures(
     sim = asSimilarity(sim);
     // Label mismatches between the set and the truth are the same for every measure: let them stop the run.
     last = evaluatePrediction(sim, truth, opts);
-    rows.push({ measure: ids[i], mean: last.mean, per_target: last.per_target, ms });
+    const row: HarnessRow = { measure: ids[i], mean: last.mean, per_target: last.per_target, ms };
+    // Never a bare NaN in the table: say why no target has a score.
+    if (last.mean === null) {
+      row.error = `undefined on every target: the ${last.metric} needs spread, and the predicted similarities of the candidate sources are constant for each target (e.g. a measure that is the same for every pair on these images)`;
+    }
+    rows.push(row);
     opts.onMeasure?.(i + 1, ids.length, ids[i]);
   }
   return {
