@@ -4,7 +4,8 @@
  *
  * The target is a member of the set, a separate representation (e.g. a small model trained on the new task), or
  * the new task's labels for the probe images (see `targetFromLabels`). Scores come from the measure registry
- * through `crossSimilarity`, so every measure and its metadata work here unchanged. Against labels, the measure may
+ * through `crossSimilarity`, so every measure and its metadata work here unchanged (a pairwise family compares each
+ * candidate with the labels' one-hot encoding; pairwiseLabelTarget). Against labels, the measure may
  * also be a label-based transferability score (LogME, kNN, …; src/transferability, docs/transferability.md), which
  * rates each candidate against the labels directly (scoreColumns.ts); rankTable.ts puts several side by side.
  *
@@ -501,6 +502,8 @@ function resolveTarget(
   if (target.labels.length !== n) {
     throw new Error(`${name}: ${target.labels.length} labels but the candidates have ${n} images (one label per probe image, in the feature set's order)`);
   }
+  if (isPairwise(config))
+    return { pool: candidates, info: { kind: 'labels', label: name, source: name, features: 0 }, build: pairwiseLabelTarget(target, name) };
   // Rebuilt from each subset's own labels. A class target is the label RDM itself, whatever the measure (labels
   // have no feature space for the measure's normalisation to act on): its exact prepared form is put in the
   // cache, so crossSimilarity never computes the carrier's features. Computing it from an encoding instead would
@@ -524,6 +527,38 @@ function resolveTarget(
     return { rep, cache };
   };
   return { pool: candidates, info: { kind: 'labels', label: name, source: name, features: 0 }, build };
+}
+
+/**
+ * A labels target for a pairwise family (Procrustes, CCA, …), rebuilt from each subset's own labels. Such a family
+ * compares two feature matrices rather than two RDMs, so there is no label matrix to hand it: the labels become the
+ * representation a perfect model of the task would have — class labels one-hot (n × C, so a family that centres
+ * sees the rank C − 1 simplex), regression values one feature per image — and each candidate is compared with it
+ * like any other pair, in the family's own direction.
+ */
+function pairwiseLabelTarget(target: Extract<Target, { kind: 'labels' }>, name: string): (idx?: Uint32Array) => Promise<BuiltTarget> {
+  return async (idx) => {
+    const ls = idx ? Array.from(idx, (i) => target.labels[i]) : target.labels;
+    const n = ls.length;
+    if (target.labelKind === 'regression') {
+      const data = regressionValues(ls, name);
+      const rep: LabelRepresentation = { label: name, n, p: 1, shape: [1, 1, 1], data, source: name, labelTarget: { kind: 'regression', encoding: 'value' } };
+      return { rep };
+    }
+    if (target.labelKind !== 'class') throw new Error(`${name}: label kind must be "class" or "regression", got "${String(target.labelKind)}"`);
+    const { keys, classes, counts } = parseClasses(ls, name);
+    const c = classes.length;
+    const rep: LabelRepresentation = {
+      label: name,
+      n,
+      p: c,
+      shape: [1, 1, c],
+      data: encodeClasses(keys, classes, 'one-hot'),
+      source: name,
+      labelTarget: { kind: 'class', encoding: 'one-hot', classes, counts },
+    };
+    return { rep };
+  };
 }
 
 /**

@@ -75,8 +75,9 @@ function padLabels(header: string[], rows: string[][], col: number): void {
 function targetText(t: RankResult['target']): string {
   if (t.kind !== 'labels') return `${t.kind === 'member' ? 'member' : 'features'} ${t.label}`;
   if (t.labels!.kind !== 'class') return `regression target ${t.label}`;
-  const rdm = t.labels!.encoding === 'codes' ? '' : '; label RDM: same class 0, different 1';
-  return `class labels ${t.label} (${t.labels!.classes!.length} classes${rdm})`;
+  const encoding = t.labels!.encoding;
+  const how = encoding === 'label-matrix' ? '; label RDM: same class 0, different 1' : encoding === 'one-hot' ? '; one-hot' : '';
+  return `class labels ${t.label} (${t.labels!.classes!.length} classes${how})`;
 }
 
 function bootText(b: { draws: number; subset: number; seed: number } | null): string {
@@ -210,7 +211,8 @@ export function register(program: Command): void {
           'a .npy of features from a model trained on the new task (even a small one), or a .csv/.txt with one ' +
           'label per image in the feature set order (a single column or "image,label"; a header row is allowed). ' +
           'Class labels are compared as the label RDM (same class 0, different 1); regression values as one ' +
-          'feature per image.\n\n' +
+          'feature per image. A pairwise measure (procrustes, cca, …) compares each candidate with the one-hot ' +
+          'encoding of the classes (n × C) or with the regression values (n × 1).\n\n' +
           `With a labels target, --measure also takes the label-based transferability scores (${SCORES.join(', ')}; ` +
           'parameters in the id, e.g. logme:solver=icml or knn:k=5; ' +
           'docs/transferability.md), and --measure all prints one table: a column per standard score plus rsa and ' +
