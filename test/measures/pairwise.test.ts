@@ -208,15 +208,17 @@ describe('consumers read the direction', () => {
     expect(Array.from(asSimilarity(m(undefined)).matrix.data)).toEqual([0, 0.3, 0.3, 0]);
     expect(Array.from(asSimilarity(m('otherTool')).matrix.data)).toEqual([0, 0.3, 0.3, 0]);
   });
-  it('rank sorts a distance ascending against a member target; a labels target explains that it needs a batched measure', async () => {
+  it('rank sorts a distance ascending against a member target and against a labels target (one-hot)', async () => {
     const { rankSources } = await import('../../src/taxonomy/rank.js');
     const r = await rankSources(reps, { kind: 'member', label: 'm0' }, { measure: 'toydist' });
     expect(r.largerIsMoreSimilar).toBe(false);
     const scores = r.ranking.map((e) => e.score);
     expect(scores).toEqual([...scores].sort((a, b) => a - b));
     expect(r.ranking[0].score).toBeCloseTo(Math.min(...[1, 2, 3].map((k) => frob(reps[0], reps[k]))), 12);
+    // toydist needs equal widths, so the 2-class one-hot target needs 2-feature candidates: the family's own error,
+    // naming the problem, reaches the caller (the labels path itself is tested in test/taxonomy/rank-pairwise-labels.test.ts).
     await expect(
       rankSources(reps, { kind: 'labels', labels: Array.from({ length: 9 }, (_, i) => i % 2), labelKind: 'class' }, { measure: 'toydist' }),
-    ).rejects.toThrow(/compared pair by pair/);
+    ).rejects.toThrow(/toydist needs equal widths/);
   });
 });
