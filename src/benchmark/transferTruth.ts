@@ -183,31 +183,15 @@ interface HeadOutcome {
   details: TruthRecord['details'];
 }
 
+// The head configs' fields are the cross-validation options by name, so each config is passed through as is.
 async function logisticHead(data: HeadData, input: TruthInput, c: LogisticHeadConfig, engine: GemmEngine): Promise<HeadOutcome> {
-  const { fit, cv } = await crossValidatedLogistic(data, input.labels.train, {
-    lambdas: c.lambdas,
-    folds: c.folds,
-    seed: c.seed,
-    tol: c.tol,
-    maxIter: c.maxIter,
-  });
+  const { fit, cv } = await crossValidatedLogistic(data, input.labels.train, c);
   const pred = await predictLogistic(fit, input.features.test, engine);
   return { pred, cv, details: { iterations: fit.iterations, converged: fit.converged, gradient: fit.gradient, loss: fit.loss } };
 }
 
 async function mlpHead(data: HeadData, input: TruthInput, c: MlpHeadConfig, engine: GemmEngine): Promise<HeadOutcome> {
-  const { fit, cv } = await crossValidatedMlp(data, input.labels.train, {
-    weightDecays: c.weightDecays,
-    folds: c.folds,
-    seed: c.seed,
-    hidden: c.hidden,
-    learningRate: c.learningRate,
-    batchSize: c.batchSize,
-    maxEpochs: c.maxEpochs,
-    patience: c.patience,
-    validation: c.validation,
-    precision: c.precision,
-  });
+  const { fit, cv } = await crossValidatedMlp(data, input.labels.train, c);
   const pred = await predictMlp(fit, input.features.test, engine, c.precision);
   return { pred, cv, details: { epochs: fit.epochs, bestEpoch: fit.bestEpoch, validationLoss: fit.validationLoss } };
 }
