@@ -546,6 +546,12 @@ function checkLambda(lambda: number): void {
   if (!(lambda > 0) || !Number.isFinite(lambda)) throw new Error(`logistic head: λ must be a positive number, got ${lambda}`);
 }
 
+/** A λ grid both cross-validations accept: non-empty, every value positive and finite. */
+function checkGrid(grid: readonly number[]): void {
+  if (grid.length === 0) throw new Error('logistic head: empty λ grid');
+  grid.forEach(checkLambda);
+}
+
 function trivialFit(p: Problem, lambda: number): LogisticFit {
   const d = p.data.d;
   const mean = new Float64Array(d);
@@ -742,6 +748,7 @@ export async function crossValidatedAccuracy(
   grid: readonly number[],
   opts: Omit<LogisticCvOptions, 'lambdas'> = {},
 ): Promise<{ accuracy: number[]; perFold: LogisticFit[][] }> {
+  checkGrid(grid);
   const k = opts.folds ?? 5;
   const rows = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
   const ry = Int32Array.from(rows, (r) => y[r]);
@@ -772,8 +779,7 @@ export async function crossValidatedLogistic(
   opts: LogisticCvOptions = {},
 ): Promise<{ fit: LogisticFit; cv: CrossValidation }> {
   const grid = [...(opts.lambdas ?? DEFAULT_LAMBDAS)];
-  if (grid.length === 0) throw new Error('logistic head: empty λ grid');
-  grid.forEach(checkLambda);
+  checkGrid(grid);
   const k = opts.folds ?? 5;
   const rows = Int32Array.from(opts.rows ?? Array.from({ length: data.n }, (_, i) => i));
   if (grid.length === 1) {
