@@ -17,6 +17,14 @@ export function parseList(value: string | string[] | undefined, flag?: string): 
   return list;
 }
 
+/** A ";"-separated list of measure ids (ids contain commas); undefined when the flag is absent. */
+export function parseMeasureList(value: string | undefined): string[] | undefined {
+  return value
+    ?.split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /** Collector for repeatable options (`--cost a=1 --cost b=2`). */
 export function collect(value: string, previous: string[] = []): string[] {
   return previous.concat([value]);

@@ -8,7 +8,7 @@ import { describeUnmatched, evaluateMeasures } from '../../ops/evaluate.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 import { addEvaluationOptions, evaluationOptionsFrom, type EvaluationFlags } from '../options.js';
-import { collect, parseList } from '../util.js';
+import { collect, parseList, parseMeasureList } from '../util.js';
 
 export function register(program: Command): void {
   // `benchmark zoo-transfer` is added by zooTransfer.ts (index.ts registers it after this one).
@@ -34,13 +34,7 @@ export function register(program: Command): void {
     .action(async (featureset: string, o: EvaluationFlags & { measures?: string; measure: string[]; order?: string; imagesList?: string; out?: string }) => {
       const evalOpts = evaluationOptionsFrom(o);
       // Measure ids contain commas, so lists of them are separated by ";".
-      const ids = [
-        ...(o.measures
-          ?.split(';')
-          .map((s) => s.trim())
-          .filter(Boolean) ?? []),
-        ...o.measure,
-      ];
+      const ids = [...(parseMeasureList(o.measures) ?? []), ...o.measure];
       const measures = ids.length ? ids : standardRepresentationIds();
       const set = await loadFeatureSet(featureset, { order: parseList(o.order, '--order'), images: await readImagesList(o.imagesList) });
       const truth = await readLabelledMatrix(o.truth);

@@ -11,7 +11,7 @@ import { HEADS, type HeadKind } from '../../benchmark/transferTruth.js';
 import { summaryTable, writeTransferReport } from '../../report/transfer.js';
 import { stageBars } from '../progress.js';
 import { formatTable } from '../table.js';
-import { parseList, parseNumber, UsageError } from '../util.js';
+import { parseList, parseMeasureList, parseNumber, UsageError } from '../util.js';
 
 interface Flags {
   out: string;
@@ -39,14 +39,6 @@ function parseSizes(s: string | undefined): Partial<Record<TransferDatasetId, { 
     out[m[1] as TransferDatasetId] = { train: Number(m[2]), test: Number(m[3]) };
   }
   return out;
-}
-
-/** A ";"-separated measure list (ids contain commas); undefined when the flag is absent. */
-function measureList(s: string | undefined): string[] | undefined {
-  return s
-    ?.split(';')
-    .map((m) => m.trim())
-    .filter(Boolean);
 }
 
 function shellQuote(args: string[]): string {
@@ -105,13 +97,13 @@ export function register(program: Command): void {
         command: shellQuote(['taskmap', ...process.argv.slice(2)]),
         sources: o.sources === 'default' || o.sources === 'all' ? o.sources : parseList(o.sources)!,
         targets: targets as TransferTargetId[] | undefined,
-        measures: measureList(o.measures),
+        measures: parseMeasureList(o.measures),
         perClass: parseList(o.perClass)!.map((k) => parseNumber(k, '--per-class', { integer: true, min: 1 })),
         draws: parseNumber(o.draws, '--draws', { integer: true, min: 1 }),
         seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
         heads: heads as HeadKind[] | undefined,
         layerStudy: o.layerStudy === 'none' ? [] : parseList(o.layerStudy)!,
-        layerMeasures: measureList(o.layerMeasures),
+        layerMeasures: parseMeasureList(o.layerMeasures),
         sizes: parseSizes(o.sizes),
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         resamples: parseNumber(o.resamples, '--resamples', { integer: true, min: 10 }),

@@ -9,7 +9,7 @@ import { ZOO } from '../../models/zoo.js';
 import { bestSources, writeZooTransferReport } from '../../report/zooTransfer.js';
 import { stageBars } from '../progress.js';
 import { formatTable } from '../table.js';
-import { parseList, parseNumber } from '../util.js';
+import { parseList, parseMeasureList, parseNumber } from '../util.js';
 
 interface Flags {
   images?: string;
@@ -69,10 +69,7 @@ export function registerZooTransfer(bench: Command): void {
         folds: parseNumber(o.folds, '--folds', { integer: true, min: 2 }),
         seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
         bootstrap: parseNumber(o.bootstrap, '--bootstrap', { integer: true, min: 0 }),
-        measures: o.measures
-          ?.split(';')
-          .map((s) => s.trim())
-          .filter(Boolean),
+        measures: parseMeasureList(o.measures),
         budgets: parseList(o.budgets)?.map((b) => parseNumber(b, '--budgets', { min: 0 })),
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         skipBad: o.skipBad,
