@@ -6,8 +6,8 @@
  *
  * Why the best grid value's cross-validated accuracy and not a nested cross-validation: a score ranks candidates,
  * and the max over the five λ values of PROBE_LAMBDAS inflates every candidate's accuracy alike (the usual
- * grid-search `best_score_`), while the nested form costs three times the fits — on 500 real images that was 4–36 s per candidate, too slow for
- * a score that is meant to be computed for every candidate and every draw. Each fold walks the grid from strong to
+ * grid-search `best_score_`), while the nested form costs three times the fits — too slow for a score that is meant
+ * to be computed for every candidate and every draw. Each fold walks the grid from strong to
  * weak regularisation with warm starts, and a fit stops at MAX_ITER iterations: at the weakest λ on separable
  * data the objective keeps creeping while the predicted classes no longer change.
  *
