@@ -1,0 +1,110 @@
+/**
+ * The distilled targets of the bank's teacher tasks on the parts of the crop pool the bank needs: the first
+ * `trainCrops` training crops (the teacher tasks train on these only, because the teachers cost 40–170 ms per crop),
+ * and every transfer and test crop. Crops go to the teachers in chunks, each cached on its own (teachers.ts keys a
+ * cache file by the crop bytes), so an interrupted run resumes chunk by chunk and the chunks spread over worker
+ * threads.
+ */
+import type { Worker } from 'node:worker_threads';
+import { startSiblingWorker } from '../workers/startWorker.js';
+import type { CropPool, PoolSplit } from './pool.js';
+import { TEACHER_TASKS } from './tasks.js';
+import { teacherTargets } from './teachers.js';
+
+/** Crops per cached chunk: small enough that an interruption loses little, large enough that caching costs nothing. */
+export const TEACHER_CHUNK = 500;
+/** Training crops the teacher tasks are trained on (all of the pool's transfer and test crops get targets too). */
+export const DEFAULT_TEACHER_TRAIN_CROPS = 3000;
+
+export interface TeacherJob {
+  task: string;
+  /** e.g. "train 0–499", for progress and errors. */
+  label: string;
+  crops: Uint8Array;
+  size: number;
+  cacheDir: string;
+}
+
+export interface TeacherStageOptions {
+  cacheDir: string;
+  trainCrops?: number;
+  /** Worker threads (default 2; 0 runs in this thread). */
+  workers?: number;
+  tasks?: readonly string[];
+  onJob?: (job: TeacherJob, done: number, total: number, cached: boolean) => void;
+}
+
+/** Per teacher task, per part, the targets of that part's crops (train: the first trainCrops only). */
+export type TeacherTargetSet = Record<string, Partial<Record<PoolSplit, Float32Array>>>;
+
+const PARTS: readonly PoolSplit[] = ['train', 'transfer', 'test'];
+
+export async function ensureTeacherTargets(pool: CropPool, opts: TeacherStageOptions): Promise<TeacherTargetSet> {
+  const size = pool.manifest.resolution;
+  const per = size * size * 3;
+  const tasks = TEACHER_TASKS.filter((t) => !opts.tasks || opts.tasks.includes(t.id));
+  const jobs: { job: TeacherJob; task: string; part: PoolSplit; offset: number }[] = [];
+  for (const task of tasks)
+    for (const part of PARTS) {
+      const all = pool.crops[part];
+      const n = part === 'train' ? Math.min(opts.trainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS, all.length / per) : all.length / per;
+      for (let s = 0; s < n; s += TEACHER_CHUNK) {
+        const e = Math.min(n, s + TEACHER_CHUNK);
+        jobs.push({
+          job: { task: task.id, label: `${part} ${s}–${e - 1}`, crops: all.subarray(s * per, e * per), size, cacheDir: opts.cacheDir },
+          task: task.id,
+          part,
+          offset: s,
+        });
+      }
+    }
+  const out: TeacherTargetSet = {};
+  const place = (j: (typeof jobs)[number], targets: Float32Array) => {
+    const task = TEACHER_TASKS.find((t) => t.id === j.task)!;
+    const tsize = task.targetShape(size).reduce((a, b) => a * b, 1);
+    const all = pool.crops[j.part].length / per;
+    const n = j.part === 'train' ? Math.min(opts.trainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS, all) : all;
+    const slot = ((out[j.task] ??= {})[j.part] ??= new Float32Array(n * tsize));
+    slot.set(targets, j.offset * tsize);
+  };
+  let done = 0;
+  const workers = Math.max(0, Math.min(opts.workers ?? 2, jobs.length));
+  if (workers === 0) {
+    for (const j of jobs) {
+      const t = await teacherTargets(j.job.task, j.job.crops, size, { cacheDir: opts.cacheDir });
+      place(j, t.targets);
+      opts.onJob?.(j.job, ++done, jobs.length, t.cached);
+    }
+    return out;
+  }
+  // Longest first would need costs; the jobs are few and similar within a task, so plain order is fine.
+  let next = 0;
+  const pool_: Worker[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        const w = startSiblingWorker(import.meta.url, 'teacherWorker', 'teacher');
+        pool_.push(w);
+        while (next < jobs.length) {
+          const j = jobs[next++];
+          const reply = await new Promise<{ targets?: Float32Array; cached?: boolean; error?: string }>((resolve, reject) => {
+            const onError = (e: Error) => reject(e);
+            w.once('error', onError);
+            w.once('message', (m: { targets?: Float32Array; cached?: boolean; error?: string }) => {
+              w.off('error', onError);
+              resolve(m);
+            });
+            // The crops are copied to the worker (a transfer would detach the pool's buffer).
+            w.postMessage(j.job);
+          });
+          if (reply.error || !reply.targets) throw new Error(`teacher targets: ${reply.error ?? 'no targets returned'}`);
+          place(j, reply.targets);
+          opts.onJob?.(j.job, ++done, jobs.length, reply.cached ?? false);
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(pool_.map((w) => w.terminate()));
+  }
+  return out;
+}
