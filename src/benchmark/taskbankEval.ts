@@ -1,0 +1,429 @@
+/**
+ * The task bank's judging step (issue 14, docs/taskbank.md): the measured Taskonomy of the bank and how well the
+ * similarity measures predict it.
+ *
+ * Measured side: per-image test losses of every transfer s → t (the 13 encoders, `pixels`, `random`, and `self`, the
+ * fully trained task network) go through the Taskonomy engine unchanged — tournaments, AHP affinities (first order,
+ * `pixels` left out as in the published files), Gain (vs `pixels`) and Quality (vs `self`), the supervision-policy
+ * budget sweep, and the task tree on the transfer-out patterns. Unlike the zoo's Taskonomy (zooTransfer.ts), the bank
+ * measures `t → t` (t's own frozen encoder with a fresh decoder) as a transfer like any other, so the tree's diagonal
+ * is measured, not borrowed from `self`.
+ *
+ * Predicted side: each measure's similarity between the encoders on the probe crops (the normal measure pipeline),
+ * scored per target against the affinities by the DDS protocol (Spearman over the other sources, then with the
+ * source t itself kept, as DDS reports it), and each taxonomy's recovery of the four task families — nearest-neighbour
+ * agreement and the ARI of the tree cut into as many clusters as families — for the measures' trees (average linkage
+ * on 1 − similarity, as the demo draws them) and for the measured task tree.
+ */
+import { evaluatePrediction, truthFromResultDict, type EvaluationResult } from '../evaluate/evaluate.js';
+import { asSimilarity } from '../evaluate/harness.js';
+import type { Representation } from '../features/types.js';
+import { fromRows, toRows, type Matrix } from '../linalg/dense.js';
+import type { LabelledMatrix } from '../linalg/labelled.js';
+import { isDistance } from '../measures/catalogue.js';
+import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
+import { similarityMatrix } from '../measures/similarity.js';
+import { ahpAffinities, type TargetConsistency } from '../taskonomy/ahp.js';
+import { budgetSweep, type PolicyResult, type SweepRow } from '../taskonomy/policy.js';
+import { PSEUDO_SOURCES, type ResultDict } from '../taskonomy/results.js';
+import { taskFeatures, taskTree } from '../taskonomy/tree.js';
+import {
+  GAIN_BASELINE,
+  QUALITY_BASELINE,
+  gainAndQuality,
+  tournamentsFromLosses,
+  tournamentsToJson,
+  type LossRecord,
+  type TournamentsJson,
+} from '../taskonomy/winrates.js';
+import { familyCountCut, nearestNeighbourAgreement } from '../taxonomy/agreement.js';
+import { leafOrder, linkage, pairwiseDistances, similarityToDistance, toNewick, type Dendrogram, type Linkage, type Merge } from '../taxonomy/cluster.js';
+
+/** The measures the bank is judged with by default: the RSA and DDS papers' own, and CKA. */
+export const TASKBANK_MEASURES: readonly string[] = ['rsa', 'dds', 'cka'];
+/** Seconds HiGHS may spend on one budget of the policy sweep (13 tasks, first-order transfers: milliseconds in practice). */
+export const TASKBANK_POLICY_TIME_LIMIT = 10;
+/** Linkage of every tree here: the demo's for the measures, Taskonomy's default (taskonomy/tree.ts) for the affinities. */
+export const TASKBANK_LINKAGE: Linkage = 'average';
+
+/** One task of the bank and its family (taskbank/tasks.ts `family`). */
+export interface TaskbankTaskInfo {
+  id: string;
+  family: string;
+}
+
+/** One encoder's features on the probe crops: n × d, row-major. */
+export interface ProbeFeatures {
+  data: Float32Array | Float64Array;
+  n: number;
+  d: number;
+}
+
+export interface TaskbankEvalInput {
+  tasks: TaskbankTaskInfo[];
+  /** Per-image test losses; targets are task ids, sources task ids, `pixels`, `random` and `self`. */
+  losses: LossRecord[];
+  /**
+   * Probe features per source: every task's encoder, optionally `pixels` and `random` too (those join the similarity
+   * matrices for the report, never the scores or the taxonomies, which are over the tasks).
+   */
+  probeFeatures: Map<string, ProbeFeatures> | Record<string, ProbeFeatures>;
+  /** Measure ids (default TASKBANK_MEASURES), each with its default parameters. */
+  measures?: readonly string[];
+  /** Supervision budgets of the policy sweep (default 1 … number of tasks). */
+  budgets?: number[];
+  /** Seconds per budget for HiGHS (default TASKBANK_POLICY_TIME_LIMIT). */
+  policyTimeLimit?: number;
+  /** Called after each stage step: (stage, done, total, label). */
+  onProgress?: (stage: string, done: number, total: number, label: string) => void;
+}
+
+/** How well one taxonomy recovers the task families. */
+export interface FamilyRecoveryStats {
+  nearestNeighbourAgreement: number;
+  /** Expected agreement when each task's neighbour is a uniformly random other task. */
+  chance: number;
+  /** ARI of the cut into k clusters against the families (0 at chance, 1 = the families exactly). */
+  adjustedRandIndex: number;
+  k: number;
+  /** Cluster of each task in the cut (numbered in order of first task, scipy's cut_tree numbering). */
+  clusters: Record<string, number>;
+  /** Each task's most similar other task(s). */
+  nearest: Record<string, string[]>;
+}
+
+/** A tree over the tasks, with the task × task similarity it was built from and its family recovery. */
+export interface TaskbankTree {
+  /** `affinities` for the measured tree, else the measure id. */
+  from: string;
+  labels: string[];
+  linkage: Linkage;
+  /** What was clustered: 1 − similarity, or the measure's own distance. */
+  distance: string;
+  merges: Merge[];
+  newick: string;
+  /** Leaves in drawing order. */
+  order: string[];
+  /** Task × task similarity in `labels` order (for the measured tree: Pearson correlation of transfer-out affinities). */
+  similarity: number[][];
+  recovery: FamilyRecoveryStats;
+}
+
+/** The DDS protocol's score of one similarity matrix: per-target Spearman against the affinities and its mean. */
+export interface SpearmanScore {
+  mean: number | null;
+  perTarget: Record<string, number | null>;
+  /** Targets whose Spearman is undefined (constant similarities over the candidates), left out of the mean. */
+  undefinedTargets: string[];
+}
+
+export interface TaskbankMeasureResult {
+  measure: string;
+  name: string;
+  /** Rows and columns of `similarity`: the tasks, then any baseline with probe features. */
+  members: string[];
+  /** As the measure returns it (a catalogued distance stays a distance). */
+  similarity: number[][];
+  /** Self entry (source t for target t) left out, the default protocol. */
+  spearman: SpearmanScore | null;
+  /** Self entry kept, as the DDS paper scores Taskonomy. */
+  spearmanWithSelf: SpearmanScore | null;
+  taxonomy: TaskbankTree | null;
+  ms: number;
+  error?: string;
+}
+
+/** What each target gets from its transfers (affinity, Gain = win rate vs pixels, Quality = win rate vs self). */
+export interface TransferSummary {
+  source: string;
+  affinity: number | null;
+  gain: number | null;
+  quality: number | null;
+}
+
+export interface TaskbankTargetSummary {
+  target: string;
+  family: string;
+  /** The task encoder s ≠ t with the largest affinity for t. */
+  best: TransferSummary;
+  /** t's own frozen encoder with a fresh decoder (`t__t`). */
+  own: TransferSummary;
+  /** The fully trained network (`self`): its Gain says how much training on t beats reading out pixels. */
+  self: TransferSummary;
+  /** The untrained encoder, when measured. */
+  random: TransferSummary | null;
+  /** Mean test loss of every source on t. */
+  meanLoss: Record<string, number>;
+  consistencyRatio: number;
+}
+
+export interface TaskbankEvaluation {
+  tasks: TaskbankTaskInfo[];
+  /** Distinct families, in order of first task. */
+  families: string[];
+  /** Candidate sources of the tournaments. */
+  sources: string[];
+  /** Test images per target. */
+  images: number;
+  /** Probe crops the measures compare the encoders on. */
+  probeImages: number;
+  tournaments: TournamentsJson;
+  affinities: ResultDict;
+  winsVsPixels: ResultDict;
+  winsVsTask: ResultDict;
+  consistency: TargetConsistency[];
+  targets: TaskbankTargetSummary[];
+  policy: { budgets: number[]; timeLimit: number; rows: SweepRow[]; results: PolicyResult[] };
+  /** The measured task tree (taskonomy/tree.ts: average linkage on correlation distance of transfer-out affinities). */
+  tree: TaskbankTree;
+  measures: TaskbankMeasureResult[];
+  /** What each statistic is at chance: nearest-neighbour agreement by formula, ARI and Spearman 0 in expectation. */
+  chance: { nearestNeighbourAgreement: number; adjustedRandIndex: number; spearman: number };
+}
+
+const BASELINES: ReadonlySet<string> = new Set<string>(PSEUDO_SOURCES);
+
+function checkTasks(tasks: TaskbankTaskInfo[]): void {
+  if (tasks.length < 4) throw new Error(`evaluateTaskbank: ${tasks.length} tasks; at least 4 are needed (a per-target Spearman over ≥ 3 other sources)`);
+  const seen = new Set<string>();
+  for (const t of tasks) {
+    if (typeof t.id !== 'string' || t.id.trim() === '' || t.id.includes('__'))
+      throw new Error(`evaluateTaskbank: task id ${JSON.stringify(t.id)} is empty or contains "__"`);
+    if (BASELINES.has(t.id)) throw new Error(`evaluateTaskbank: task id "${t.id}" is a baseline name (${PSEUDO_SOURCES.join(', ')})`);
+    if (seen.has(t.id)) throw new Error(`evaluateTaskbank: task "${t.id}" is listed twice`);
+    if (typeof t.family !== 'string' || t.family.trim() === '') throw new Error(`evaluateTaskbank: task "${t.id}" has no family`);
+    seen.add(t.id);
+  }
+  if (new Set(tasks.map((t) => t.family)).size < 2) throw new Error('evaluateTaskbank: every task has the same family; family recovery needs at least 2');
+}
+
+/** Every record names a known target and source with a finite loss; every target has the tasks, `pixels` and `self` as sources. */
+function checkLosses(losses: LossRecord[], ids: string[]): void {
+  const tasks = new Set(ids);
+  const bySource = new Map<string, Set<string>>(ids.map((t) => [t, new Set()]));
+  for (const r of losses) {
+    const where = `loss of source "${r.source}" on target "${r.target}", image "${r.image}"`;
+    if (!tasks.has(r.target)) throw new Error(`evaluateTaskbank: ${where}: unknown target "${r.target}" (tasks: ${ids.join(', ')})`);
+    if (!tasks.has(r.source) && !BASELINES.has(r.source))
+      throw new Error(`evaluateTaskbank: ${where}: unknown source "${r.source}" (sources are the tasks and ${PSEUDO_SOURCES.join(', ')})`);
+    if (typeof r.loss !== 'number' || !Number.isFinite(r.loss)) throw new Error(`evaluateTaskbank: ${where} is ${r.loss}, not a finite number`);
+    bySource.get(r.target)!.add(r.source);
+  }
+  for (const [t, sources] of bySource) {
+    if (sources.size === 0) throw new Error(`evaluateTaskbank: target "${t}" has no losses`);
+    const missing = [...ids, GAIN_BASELINE, QUALITY_BASELINE].filter((s) => !sources.has(s));
+    if (missing.length) throw new Error(`evaluateTaskbank: target "${t}" has no losses from ${missing.map((s) => `"${s}"`).join(', ')}`);
+  }
+}
+
+/** The probe features as representations: every task present, the baselines optional, one n for all, data n × d and finite. */
+function probeRepresentations(probe: TaskbankEvalInput['probeFeatures'], ids: string[]): Representation[] {
+  const entries = probe instanceof Map ? [...probe.entries()] : Object.entries(probe);
+  const byId = new Map(entries);
+  const missing = ids.filter((t) => !byId.has(t));
+  if (missing.length) throw new Error(`evaluateTaskbank: no probe features for ${missing.map((s) => `"${s}"`).join(', ')}`);
+  const unknown = entries.map(([k]) => k).filter((k) => !ids.includes(k) && !BASELINES.has(k));
+  if (unknown.length) throw new Error(`evaluateTaskbank: probe features of unknown source ${unknown.map((s) => `"${s}"`).join(', ')}`);
+  const order = [...ids, ...PSEUDO_SOURCES.filter((s) => byId.has(s))];
+  const n = byId.get(ids[0])!.n;
+  return order.map((label) => {
+    const f = byId.get(label)!;
+    if (!Number.isInteger(f.n) || !Number.isInteger(f.d) || f.n < 3 || f.d < 1)
+      throw new Error(`evaluateTaskbank: probe features of "${label}" are ${f.n} × ${f.d}; need ≥ 3 crops and ≥ 1 feature`);
+    if (f.n !== n)
+      throw new Error(
+        `evaluateTaskbank: probe features of "${label}" have ${f.n} crops, those of "${ids[0]}" ${n}; every source must see the same probe crops`,
+      );
+    if (f.data.length !== f.n * f.d) throw new Error(`evaluateTaskbank: probe features of "${label}" hold ${f.data.length} values, not ${f.n} × ${f.d}`);
+    const bad = f.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`evaluateTaskbank: probe features of "${label}" have ${f.data[bad]} at crop ${Math.floor(bad / f.d)}, feature ${bad % f.d}`);
+    return { label, n: f.n, p: f.d, shape: [f.d], data: f.data, source: `probe features of ${label}` };
+  });
+}
+
+/** Nearest-neighbour agreement and the family cut of one tree whose task similarity is `sim` (tasks in `labels` order). */
+function recovery(tree: Dendrogram, sim: Matrix, labels: string[], familyOf: Map<string, string>): FamilyRecoveryStats {
+  const families = labels.map((l) => familyOf.get(l)!);
+  const nn = nearestNeighbourAgreement(sim, labels, families);
+  const cut = familyCountCut(tree, families);
+  return {
+    nearestNeighbourAgreement: nn.agreement,
+    chance: nn.chance,
+    adjustedRandIndex: cut.ari,
+    k: cut.k,
+    clusters: Object.fromEntries(labels.map((l, i) => [l, cut.clusters[i]])),
+    nearest: Object.fromEntries(nn.items.map((x) => [x.label, x.nearest])),
+  };
+}
+
+function describeTree(from: string, tree: Dendrogram, distance: string, sim: Matrix, familyOf: Map<string, string>): TaskbankTree {
+  return {
+    from,
+    labels: [...tree.labels],
+    linkage: tree.linkage,
+    distance,
+    merges: tree.merges,
+    newick: toNewick(tree),
+    order: leafOrder(tree).map((i) => tree.labels[i]),
+    similarity: toRows(sim),
+    recovery: recovery(tree, sim, tree.labels, familyOf),
+  };
+}
+
+/** The measured task tree and the task × task similarity behind it (1 − correlation distance of transfer-out patterns). */
+function measuredTree(affinities: ResultDict, ids: string[], familyOf: Map<string, string>): TaskbankTree {
+  const tree = taskTree(affinities, { tasks: ids, targets: ids, linkage: TASKBANK_LINKAGE, distance: 'correlation' });
+  const d = pairwiseDistances(taskFeatures(affinities, { tasks: ids, targets: ids }).matrix, 'correlation', ids);
+  const sim = { ...d, data: d.data.map((v) => 1 - v) };
+  return describeTree('affinities', tree, 'correlation distance of transfer-out affinities', sim, familyOf);
+}
+
+/** The tasks' rows and columns of a members × members matrix. */
+function taskBlock(m: LabelledMatrix, ids: string[]): Matrix {
+  const at = ids.map((l) => m.rows.indexOf(l));
+  const n = m.matrix.cols;
+  return fromRows(at.map((i) => at.map((j) => m.matrix.data[i * n + j])));
+}
+
+function score(e: EvaluationResult): SpearmanScore {
+  return { mean: e.mean, perTarget: e.per_target, undefinedTargets: e.undefined_targets };
+}
+
+/** One measure: its similarity matrix, DDS-protocol scores against the affinities, its taxonomy and family recovery. */
+async function judgeMeasure(
+  reps: Representation[],
+  measure: string,
+  truth: LabelledMatrix,
+  ids: string[],
+  familyOf: Map<string, string>,
+): Promise<TaskbankMeasureResult> {
+  const id = canonicalMeasureId(measure);
+  const name = describeMeasure(id).name;
+  const t0 = performance.now();
+  let sim: LabelledMatrix;
+  try {
+    sim = await similarityMatrix(reps, id);
+  } catch (e) {
+    // A measure that cannot apply to these features gets its own row with the reason, like the evaluation harness.
+    const ms = performance.now() - t0;
+    return {
+      measure: id,
+      name,
+      members: reps.map((r) => r.label),
+      similarity: [],
+      spearman: null,
+      spearmanWithSelf: null,
+      taxonomy: null,
+      ms,
+      error: (e as Error).message,
+    };
+  }
+  const ms = performance.now() - t0;
+  const oriented = asSimilarity(sim);
+  const spearman = score(evaluatePrediction(oriented, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }));
+  const spearmanWithSelf = score(evaluatePrediction(oriented, truth, { metric: 'spearman', includeSelf: true, sources: ids, targets: ids }));
+  const block = taskBlock(oriented, ids);
+  const distance = isDistance(id) ? taskBlock(sim, ids) : similarityToDistance(block, ids);
+  const tree = linkage(distance, TASKBANK_LINKAGE, ids);
+  return {
+    measure: id,
+    name,
+    members: [...sim.rows],
+    similarity: toRows(sim.matrix),
+    spearman,
+    spearmanWithSelf,
+    taxonomy: describeTree(id, tree, isDistance(id) ? `${id} (a distance)` : `1 − ${id}`, block, familyOf),
+    ms,
+  };
+}
+
+function transferSummary(source: string, target: string, affinities: ResultDict, gain: ResultDict, quality: ResultDict): TransferSummary {
+  const key = `${source}__${target}`;
+  return { source, affinity: affinities[key] ?? null, gain: gain[key] ?? null, quality: quality[key] ?? null };
+}
+
+function targetSummaries(
+  e: Pick<TaskbankEvaluation, 'tasks' | 'affinities' | 'winsVsPixels' | 'winsVsTask' | 'consistency'>,
+  losses: LossRecord[],
+): TaskbankTargetSummary[] {
+  const sums = new Map<string, { sum: number; n: number }>();
+  for (const r of losses) {
+    const k = `${r.target}\u0000${r.source}`;
+    const s = sums.get(k) ?? { sum: 0, n: 0 };
+    s.sum += r.loss;
+    s.n++;
+    sums.set(k, s);
+  }
+  const ids = e.tasks.map((t) => t.id);
+  return e.tasks.map(({ id: t, family }) => {
+    const of = (s: string) => transferSummary(s, t, e.affinities, e.winsVsPixels, e.winsVsTask);
+    let best = ids.find((s) => s !== t)!;
+    for (const s of ids) if (s !== t && e.affinities[`${s}__${t}`] > e.affinities[`${best}__${t}`]) best = s;
+    const meanLoss: Record<string, number> = {};
+    for (const s of [...ids, ...PSEUDO_SOURCES]) {
+      const v = sums.get(`${t}\u0000${s}`);
+      if (v) meanLoss[s] = v.sum / v.n;
+    }
+    return {
+      target: t,
+      family,
+      best: of(best),
+      own: of(t),
+      self: of(QUALITY_BASELINE),
+      random: `random__${t}` in e.affinities ? of('random') : null,
+      meanLoss,
+      consistencyRatio: e.consistency.find((c) => c.target === t)!.consistencyRatio,
+    };
+  });
+}
+
+/**
+ * Judge the task bank: the measured Taskonomy from the per-image losses, then every measure against it. Bad input —
+ * an unknown target or source, a non-finite loss, a target without losses or without its baselines, probe features
+ * missing or of different crop counts — is an error naming it.
+ */
+export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<TaskbankEvaluation> {
+  const progress = input.onProgress ?? (() => undefined);
+  const tasks = input.tasks.map((t) => ({ id: t.id, family: t.family }));
+  checkTasks(tasks);
+  const ids = tasks.map((t) => t.id);
+  const familyOf = new Map(tasks.map((t) => [t.id, t.family]));
+  checkLosses(input.losses, ids);
+  const reps = probeRepresentations(input.probeFeatures, ids);
+
+  // Measured side: the Taskonomy engine on the losses.
+  const tournaments = tournamentsFromLosses(input.losses, 'task bank losses');
+  const { affinities, consistency } = ahpAffinities(tournaments);
+  const gq = gainAndQuality(tournaments);
+  progress('taskonomy', 1, 2, 'affinities');
+  const budgets = input.budgets ?? ids.map((_, i) => i + 1);
+  const timeLimit = input.policyTimeLimit ?? TASKBANK_POLICY_TIME_LIMIT;
+  const sweep = await budgetSweep({ affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, budget: 1 }, budgets, { timeLimit });
+  progress('taskonomy', 2, 2, 'policy');
+  const tree = measuredTree(affinities, ids, familyOf);
+
+  // Predicted side: each measure's similarity of the encoders against the affinities.
+  const truth = truthFromResultDict(affinities, { sources: ids, targets: ids });
+  const measures: TaskbankMeasureResult[] = [];
+  const list = input.measures ?? TASKBANK_MEASURES;
+  for (let i = 0; i < list.length; i++) {
+    measures.push(await judgeMeasure(reps, list[i], truth, ids, familyOf));
+    progress('measures', i + 1, list.length, measures[i].measure);
+  }
+
+  const sources = [...new Set(tournaments.flatMap((t) => t.sources))];
+  const base = { tasks, affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, consistency };
+  return {
+    ...base,
+    families: [...new Set(tasks.map((t) => t.family))],
+    sources,
+    images: tournaments[0].images ?? 0,
+    probeImages: reps[0].n,
+    tournaments: tournamentsToJson(tournaments),
+    targets: targetSummaries(base, input.losses),
+    policy: { budgets, timeLimit, rows: sweep.rows, results: sweep.results },
+    tree,
+    measures,
+    chance: { nearestNeighbourAgreement: tree.recovery.chance, adjustedRandIndex: 0, spearman: 0 },
+  };
+}
