@@ -18,9 +18,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ExtraInputs, FeatureLayout, ModelFormat, Preprocessing, Reduction } from './types.js';
 
-export type TaskFamily = 'face-detect' | 'face-mesh' | 'face-attr' | 'face-embed' | 'pose' | 'hand' | 'segmentation' | 'detection' | 'classification' | 'text';
+export type TaskFamily =
+  'face-detect' | 'face-mesh' | 'face-attr' | 'face-embed' | 'pose' | 'hand' | 'segmentation' | 'detection' | 'classification' | 'text' | BankFamily;
+
+/** The task bank's families (docs/taskbank.md): its encoders share one architecture and differ by task alone. */
+export type BankFamily = 'low-level' | '2d' | 'global' | 'semantic';
+export const BANK_FAMILIES: readonly BankFamily[] = ['low-level', '2d', 'global', 'semantic'];
 
 export const FAMILY_DESCRIPTIONS: Record<TaskFamily, string> = {
   'face-detect': 'face detection (boxes + a few keypoints)',
@@ -33,6 +39,10 @@ export const FAMILY_DESCRIPTIONS: Record<TaskFamily, string> = {
   detection: 'object detection (COCO)',
   classification: 'whole-image classification (ImageNet backbones fine-tuned)',
   text: 'text detection / recognition (PP-OCRv4)',
+  'low-level': 'task bank: low-level image tasks (autoencoding, denoising, colourisation, inpainting, super-resolution)',
+  '2d': 'task bank: 2D structure (edges, keypoints, superpixel segmentation)',
+  global: 'task bank: global self-supervised tasks (rotation, jigsaw)',
+  semantic: 'task bank: semantic tasks distilled from zoo teachers (person mask, face heat-map, content classes)',
 };
 
 export interface ZooPackage {
@@ -614,8 +624,76 @@ const OTHERS: ZooModel[] = [
 
 export const ZOO: readonly ZooModel[] = [...HUMAN.map(humanModel), ...OTHERS];
 
+/** The taskmap package's own files (the task bank's shipped encoders): two levels above src/models or dist/models. */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const TASKMAP_PACKAGE: ZooPackage = { name: 'taskmap', version: '0.1.0', licence: 'MIT' };
+/** Where `taskmap benchmark taskbank --ship` writes the trained encoders and their manifest, inside the package. */
+export const BANK_MODELS_DIR = 'models/taskbank';
+export const BANK_MANIFEST = 'bank.json';
+
+/** One shipped encoder of the task bank, as its manifest lists it (written by the bank's training). */
+export interface BankManifestEntry {
+  /** The task id; the zoo id is `bank-<task>`. */
+  task: string;
+  family: BankFamily;
+  description: string;
+  /** model.json path relative to the bank folder. */
+  file: string;
+  /** The encoder output's layer name. */
+  tap: string;
+  msPerImage: number;
+}
+
+export interface BankManifest {
+  /** Crop side the encoders were trained on. */
+  resolution: number;
+  encoders: BankManifestEntry[];
+  /** How the bank was trained (command, seed, budgets, test losses): carried for the report, not read here. */
+  [key: string]: unknown;
+}
+
+let bankCache: { dir: string; models: ZooModel[] } | undefined;
+
+/** The bank folder of the package (`TASKMAP_BANK_DIR` overrides it, for a bank trained elsewhere). */
+export function bankDir(): string {
+  return process.env.TASKMAP_BANK_DIR ?? join(PACKAGE_ROOT, BANK_MODELS_DIR);
+}
+
+/**
+ * The task bank's encoders as zoo models, from the shipped manifest (none when no bank is shipped or the manifest is
+ * unreadable: the zoo proper never depends on it). Each sees a centre-cropped photograph area-resized to the bank's
+ * resolution, values in [0, 1], as the bank's training crops were made.
+ */
+export function bankModels(): readonly ZooModel[] {
+  const dir = bankDir();
+  if (bankCache?.dir === dir) return bankCache.models;
+  let models: ZooModel[];
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, BANK_MANIFEST), 'utf8')) as BankManifest;
+    const r = manifest.resolution;
+    models = manifest.encoders.map((e) => ({
+      id: `bank-${e.task}`,
+      description: `task bank encoder trained on ${e.task}: ${e.description}`,
+      family: e.family,
+      package: TASKMAP_PACKAGE,
+      file: join(process.env.TASKMAP_BANK_DIR ? '' : BANK_MODELS_DIR, e.file),
+      format: 'tfjs-layers' as ModelFormat,
+      preprocessing: nhwc(r, 'crop', UNIT),
+      tap: e.tap,
+      reduce: NONE,
+      batchable: true,
+      msPerImage: e.msPerImage,
+      demo: false,
+    }));
+  } catch {
+    models = [];
+  }
+  bankCache = { dir, models };
+  return models;
+}
+
 export function zooModel(id: string): ZooModel | undefined {
-  return ZOO.find((m) => m.id === id);
+  return ZOO.find((m) => m.id === id) ?? (id.startsWith('bank-') ? bankModels().find((m) => m.id === id) : undefined);
 }
 
 /**
@@ -629,8 +707,9 @@ export function zooDuplicates(ids: readonly string[]): { label: string; of: stri
   });
 }
 
+/** Every zoo id, the task bank's shipped encoders included. */
 export function zooIds(): string[] {
-  return ZOO.map((m) => m.id);
+  return [...ZOO, ...bankModels()].map((m) => m.id);
 }
 
 export function featureLayoutOf(m: { format: ModelFormat; featureLayout?: FeatureLayout }): FeatureLayout {
@@ -656,6 +735,13 @@ export interface ZooFile {
 
 /** Absolute path of a zoo model's file; a clear error when its package is not installed. */
 export function zooModelPath(m: ZooModel): ZooFile {
+  if (m.package === TASKMAP_PACKAGE) {
+    const root = process.env.TASKMAP_BANK_DIR ?? PACKAGE_ROOT;
+    const path = join(root, m.file);
+    if (!existsSync(path))
+      throw new Error(`zoo model ${m.id}: ${path} is missing (the task bank's manifest lists it; rerun \`taskmap benchmark taskbank --ship\`)`);
+    return { path, version: m.package.version };
+  }
   const dir = packageDir(m.package.name);
   if (!dir) throw new Error(`zoo model ${m.id}: package ${m.package.name} is not installed; run \`npm install\` (it is a dependency of taskmap)`);
   const path = join(dir, m.file);

