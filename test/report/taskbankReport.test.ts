@@ -1,0 +1,156 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateTaskbank, type ProbeFeatures, type TaskbankEvaluation } from '../../src/benchmark/taskbankEval.js';
+import { mulberry32 } from '../../src/linalg/resample.js';
+import { fromRows } from '../../src/linalg/dense.js';
+import { familyTaxonomy } from '../../src/ops/taxonomy.js';
+import {
+  affinityTable,
+  drawnMeasure,
+  predictionTable,
+  sideBySideSvg,
+  taskbankMarkdown,
+  treeTaxonomy,
+  writeTaskbankReport,
+} from '../../src/report/taskbankReport.js';
+import type { LossRecord } from '../../src/taskonomy/winrates.js';
+
+/**
+ * 8 tasks in 4 families of 2. Losses: a task's family mate transfers better than any other family's encoder (gaps
+ * wider than the noise); encoders: a family's two encoders read the same latent factors.
+ */
+const tasks = ['a', 'b', 'c', 'd'].flatMap((f) => [`${f}1`, `${f}2`].map((id) => ({ id, family: `family-${f}` })));
+
+function evaluation(seed: number): Promise<TaskbankEvaluation> {
+  const r = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const fam = (id: string) => id[0];
+  const losses: LossRecord[] = [];
+  for (const t of tasks)
+    for (const s of [...tasks.map((x) => x.id), 'pixels', 'random', 'self']) {
+      const level = s === 'self' ? 0 : s === 'pixels' || s === 'random' ? 3 : s === t.id ? 0.5 : fam(s) === fam(t.id) ? 1 : 2;
+      for (let i = 0; i < 20; i++) losses.push({ target: t.id, source: s, image: `crop-${i}`, loss: level + 0.4 * r() });
+    }
+  const n = 40;
+  const latent = new Map(['a', 'b', 'c', 'd'].map((f) => [f, Array.from({ length: n * 3 }, gauss)]));
+  const probe = new Map<string, ProbeFeatures>();
+  for (const t of tasks) {
+    const z = latent.get(fam(t.id))!;
+    const w = Array.from({ length: 3 * 6 }, gauss);
+    const data = new Float32Array(n * 6);
+    for (let i = 0; i < n; i++)
+      for (let c = 0; c < 6; c++) data[i * 6 + c] = 0.05 * gauss() + z[i * 3] * w[c] + z[i * 3 + 1] * w[6 + c] + z[i * 3 + 2] * w[12 + c];
+    probe.set(t.id, { data, n, d: 6 });
+  }
+  return evaluateTaskbank({ tasks, losses, probeFeatures: probe, measures: ['rsa', 'cka'], budgets: [1, 2, 8] });
+}
+
+let e: TaskbankEvaluation;
+let dir: string;
+beforeAll(async () => {
+  e = await evaluation(7);
+  dir = await mkdtemp(join(tmpdir(), 'taskbank-report-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('task bank report', () => {
+  it('writes the JSON, the Taskonomy files, the markdown and the figures', async () => {
+    const written = await writeTaskbankReport(dir, e, { command: 'taskmap benchmark taskbank --test', created: '2026-12-06T00:00:00Z', png: false });
+    expect(new Set(written)).toEqual(
+      new Set([
+        'figures/affinities.svg',
+        'figures/spearman.svg',
+        'figures/trees.svg',
+        'taskbank.json',
+        'affinities.json',
+        'wins_vs_pixels.json',
+        'wins_vs_task.json',
+        'tournaments.json',
+        'task-tree.nwk',
+        'report.md',
+      ]),
+    );
+    expect((await readdir(join(dir, 'figures'))).sort()).toEqual(['affinities.svg', 'spearman.svg', 'trees.svg']);
+    const json = JSON.parse(await readFile(join(dir, 'taskbank.json'), 'utf8'));
+    expect(json.command).toBe('taskmap benchmark taskbank --test');
+    expect(json.created).toBe('2026-12-06T00:00:00Z');
+    expect(json.png).toBeUndefined();
+    expect(json.evaluation).toEqual(JSON.parse(JSON.stringify(e)));
+    expect(JSON.parse(await readFile(join(dir, 'affinities.json'), 'utf8'))).toEqual(e.affinities);
+    expect(Object.keys(JSON.parse(await readFile(join(dir, 'tournaments.json'), 'utf8'))).sort()).toEqual(tasks.map((t) => t.id).sort());
+    expect((await readFile(join(dir, 'task-tree.nwk'), 'utf8')).trim()).toBe(e.tree.newick);
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('Reproduce: `taskmap benchmark taskbank --test` (written 2026-12-06T00:00:00Z)');
+    expect(md).toContain('## Supervision policy (budget sweep)');
+  });
+
+  it('states the numbers of the evaluation in the tables', () => {
+    // The synthetic families are recovered exactly by every tree.
+    expect(e.tree.recovery.adjustedRandIndex).toBe(1);
+    const t = predictionTable(e);
+    expect(t.rows.map((r) => r[0])).toEqual(['rsa', 'cka', 'measured task tree (affinities)', 'chance']);
+    const rsa = e.measures[0];
+    expect(t.rows[0]).toEqual([
+      'rsa',
+      rsa.spearman!.mean!.toFixed(3),
+      rsa.spearmanWithSelf!.mean!.toFixed(3),
+      rsa.taxonomy!.recovery.nearestNeighbourAgreement.toFixed(3),
+      rsa.taxonomy!.recovery.adjustedRandIndex.toFixed(3),
+      (rsa.ms / 1000).toFixed(2),
+    ]);
+    // (2 − 1)/(8 − 1): one family mate among 7 others.
+    expect(t.rows[3]).toEqual(['chance', '0.000', '0.000', (1 / 7).toFixed(3), '0.000', '—']);
+    const a = affinityTable(e);
+    expect(a.head).toEqual(['target \\ source', ...e.tree.order, 'self', 'random']);
+    for (const row of a.rows) {
+      const target = row[0];
+      const stars = row.filter((c) => c.endsWith(' ★'));
+      expect(stars).toHaveLength(1);
+      const col = row.indexOf(stars[0]);
+      expect(a.head[col]).toBe(e.targets.find((x) => x.target === target)!.best.source);
+      expect(stars[0]).toBe(`${e.affinities[`${a.head[col]}__${target}`].toFixed(3)} ★`);
+    }
+    const md = taskbankMarkdown(e, { command: 'x', notes: ['a note'], timings: { training: 12.34 } });
+    expect(md).toContain('| training | 12.3 |');
+    expect(md).toContain('- a note');
+    expect(md).toContain(`- measured: \`${e.tree.newick}\``);
+  });
+
+  it('draws the trees the statistics were computed on', () => {
+    const measured = treeTaxonomy(e, e.tree, 'measured');
+    expect(measured.order.map((i) => measured.similarity.rows[i])).toEqual(e.tree.order);
+    expect(measured.dendrogram.merges).toEqual(e.tree.merges);
+    // The stored similarity reproduces the tree: the demo's taxonomy of it is the measured tree.
+    const again = familyTaxonomy(
+      { rows: e.tree.labels, cols: e.tree.labels, matrix: fromRows(e.tree.similarity) },
+      e.tree.labels.map((l) => tasks.find((t) => t.id === l)!.family),
+      'again',
+    );
+    expect(again.newick).toBe(e.tree.newick);
+    expect(drawnMeasure(e)!.measure).toBe('rsa');
+    const rsa = treeTaxonomy(e, e.measures[0].taxonomy!, 'rsa');
+    expect(rsa.newick).toBe(e.measures[0].taxonomy!.newick);
+  });
+
+  it('puts two figures side by side under one title', () => {
+    const box = (w: number, h: number) => `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="1" height="1"/></svg>`;
+    const s = sideBySideSvg('A & B', box(100, 50), box(30, 80));
+    expect(s).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="150" height="108"/);
+    expect(s).toContain('<svg x="0" y="28" xmlns');
+    expect(s).toContain('<svg x="120" y="28" xmlns');
+    expect(s).toContain('A &amp; B');
+    expect(() => sideBySideSvg('t', '<svg></svg>', box(1, 1))).toThrow('an SVG figure without width and height');
+  });
+
+  it('rasterises the figures to PNG', async () => {
+    const out = join(dir, 'png');
+    const written = await writeTaskbankReport(out, e, { command: 'x' });
+    expect(written).toContain('figures/trees.png');
+    const png = await readFile(join(out, 'figures/trees.png'));
+    expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  });
+});
