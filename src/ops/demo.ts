@@ -8,6 +8,11 @@
  * photographs; images/probe.ts). Identical exports in the zoo (ZooModel.duplicateOf) stay in the tree, heatmap and
  * map, but the family statistics are computed without them: a copy is always its original's nearest neighbour and
  * would inflate the agreement. Those with them are kept beside, for comparison.
+ *
+ * When the package ships a trained task bank (models/taskbank; docs/taskbank.md), its encoders run on the same probe
+ * images and get their own taxonomy under each measure, scored against the bank's four task families: networks of
+ * one architecture and one training pool that differ by task alone, beside a zoo whose networks differ in
+ * architecture and training data as much as in task.
  */
 import { join, resolve } from 'node:path';
 import { loadFeatureSet } from '../features/featureSet.js';
@@ -16,7 +21,7 @@ import { fromRows } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { describeMeasure, FAMILIES } from '../measures/registry.js';
 import { extractFeatures, type ExtractSummary } from '../models/extract.js';
-import { ZOO, zooDuplicates, zooModel } from '../models/zoo.js';
+import { bankModels, ZOO, zooDuplicates, zooModel } from '../models/zoo.js';
 import type { FamilyCut, NeighbourAgreement } from '../taxonomy/agreement.js';
 import { bootstrapOfSet, withBootstrap } from './inference.js';
 import { directionOf } from './measures.js';
@@ -48,6 +53,16 @@ export interface DemoComputeOptions {
   onDraw?: (done: number, total: number, label: string) => void;
   onProgress?: (done: number, total: number, label: string) => void;
   log?: (message: string) => void;
+  /** Also the task bank's shipped encoders, as a second taxonomy (default: when the package ships a bank). */
+  bank?: boolean;
+}
+
+/** The task bank's part of the demo: its encoders on the same probe images, one taxonomy per measure. */
+export interface BankDemo {
+  labels: string[];
+  families: string[];
+  models: DemoModel[];
+  taxonomies: TaxonomyResult[];
 }
 
 export interface FamilyRecovery {
@@ -108,6 +123,8 @@ export interface DemoData {
   duplicates: DemoDuplicate[];
   /** With duplicates: per taxonomy, its family statistics without them. */
   distinct?: DistinctStatistics[];
+  /** The task bank's encoders (absent when no bank is shipped or `bank: false`). */
+  bank?: BankDemo;
   /** Seconds per stage. */
   timings: Record<string, number>;
 }
@@ -175,12 +192,13 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
       `${probe.manifest.images.length} of ${probe.full.count} (without calibration frames, second stereo views and near-duplicates)`;
   }
 
+  const bankIds = opts.bank === false ? [] : bankModels().map((m) => m.id);
   const featuresDir = join(out, 'features');
   const extract = await time('extraction', () =>
     extractFeatures({
       images: imagesDir!,
       out: featuresDir,
-      models: ids.map((ref) => ({ ref })),
+      models: [...ids, ...bankIds.filter((b) => !ids.includes(b))].map((ref) => ({ ref })),
       workers: opts.workers,
       batchSize: opts.batchSize,
       continueOnError: true,
@@ -228,9 +246,9 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
     }
   }
 
-  const models: DemoModel[] = labels.map((l) => {
+  const demoModel = (l: string): DemoModel => {
     const z = zooModel(l)!;
-    const e = entries.find((x) => x.label === l)!;
+    const e = extract.manifest.entries.find((x) => x.label === l)!;
     return {
       label: l,
       family: z.family,
@@ -243,7 +261,23 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
       msPerImage: e.msPerImage,
       ...(duplicates.some((x) => x.label === l) ? { duplicateOf: z.duplicateOf } : {}),
     };
-  });
+  };
+  const models = labels.map(demoModel);
+
+  let bank: BankDemo | undefined;
+  const bankLabels = bankIds.filter((id) => extract.manifest.entries.some((e) => e.label === id && e.model.id === id));
+  if (bankLabels.length >= 3) {
+    const bankSet = await time('loading bank features', () => loadFeatureSet(featuresDir, { order: bankLabels }));
+    const bankFamilies = bankLabels.map((l) => zooModel(l)!.family);
+    const bankTaxonomies: TaxonomyResult[] = [];
+    for (const m of opts.measures ?? DEMO_MEASURES) {
+      const id = representationMeasure(m);
+      const d = describeMeasure(id);
+      const sim = await time(`bank similarity ${id}`, () => similarityOfSet(bankSet, id));
+      bankTaxonomies.push(familyTaxonomy(sim.matrix, bankFamilies, d.name, 'task bank: one encoder architecture trained per task'));
+    }
+    bank = { labels: bankLabels, families: bankFamilies, models: bankLabels.map(demoModel), taxonomies: bankTaxonomies };
+  } else if (bankIds.length) log(`task bank: only ${bankLabels.length} of ${bankIds.length} encoders produced features; no bank taxonomy`);
   return {
     out,
     images: { dir: imagesDir, count: set.n, description: imagesDescription },
@@ -255,6 +289,7 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
     taxonomies,
     duplicates,
     ...(distinct.length ? { distinct } : {}),
+    ...(bank ? { bank } : {}),
     timings,
   };
 }

@@ -35,6 +35,8 @@ export interface DemoResult {
   extract: ExtractSummary;
   timings: Record<string, number>;
   taxonomies: TaxonomyResult[];
+  /** The task bank's family recovery per measure, when the demo ran its encoders. */
+  bankRecovery?: FamilyRecovery[];
 }
 
 /** `timings.json` in the output folder: the last run's stages, and those of the last run that extracted features. */
@@ -105,9 +107,42 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
         if (opts.png !== false) await write(`figures/${name}-${slug}.png`, await svgToPng(svgText));
       }
     }
+    const bank = data.bank;
+    for (const t of bank?.taxonomies ?? []) {
+      const slug = `bank-${measureSlug(t.measure)}`;
+      await write(`similarity-${slug}.json`, `${JSON.stringify(labelledMatrixToJson(t.similarity, t.measure))}\n`);
+      await write(`taxonomy-${slug}.json`, `${JSON.stringify(taxonomyJson(t), null, 1)}\n`);
+      await write(`taxonomy-${slug}.nwk`, `${t.newick}\n`);
+      for (const [name, svgText] of [
+        ['heatmap', heatmapSvg(t)],
+        ['dendrogram', dendrogramSvg(t)],
+      ] as const) {
+        await write(`figures/${name}-${slug}.svg`, svgText);
+        if (opts.png !== false) await write(`figures/${name}-${slug}.png`, await svgToPng(svgText));
+      }
+    }
     await write(
       'family-recovery.json',
-      `${JSON.stringify({ models: labels.length, images: data.images.count, families: Object.fromEntries(labels.map((l, i) => [l, families[i]])), duplicates: data.duplicates, results: familyRecovery(taxonomies, data.distinct) }, null, 1)}\n`,
+      `${JSON.stringify(
+        {
+          models: labels.length,
+          images: data.images.count,
+          families: Object.fromEntries(labels.map((l, i) => [l, families[i]])),
+          duplicates: data.duplicates,
+          results: familyRecovery(taxonomies, data.distinct),
+          ...(bank
+            ? {
+                bank: {
+                  models: bank.labels.length,
+                  families: Object.fromEntries(bank.labels.map((l, i) => [l, bank.families[i]])),
+                  results: familyRecovery(bank.taxonomies),
+                },
+              }
+            : {}),
+        },
+        null,
+        1,
+      )}\n`,
     );
     await write(
       'models.json',
@@ -129,6 +164,7 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
       familyDescriptions: FAMILY_DESCRIPTIONS,
       duplicates: data.duplicates,
       distinct: data.distinct,
+      ...(data.bank ? { bank: { models: data.bank.models, taxonomies: data.bank.taxonomies } } : {}),
     });
     await write('report.html', html);
   });
@@ -143,6 +179,7 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
     extract,
     timings,
     taxonomies,
+    ...(data.bank ? { bankRecovery: familyRecovery(data.bank.taxonomies) } : {}),
   };
 }
 

@@ -32,6 +32,8 @@ export interface ReportData {
   duplicates?: DemoDuplicate[];
   /** Per taxonomy, its family statistics without the duplicates (given with duplicates). */
   distinct?: DistinctStatistics[];
+  /** The task bank's encoders on the same images: their models and one taxonomy per measure. */
+  bank?: { models: ReportModel[]; taxonomies: TaxonomyResult[] };
 }
 
 /** What the features of a run cost: computed in it, or reused from the cache of an earlier (cold) run. */
@@ -189,6 +191,27 @@ function fileItem(f: ReportData['files'][number]): string {
   return `<li><a href="${esc(href)}"><code>${esc(path)}</code></a>${note ? ` <span class="muted">${esc(note)}</span>` : ''}</li>`;
 }
 
+/** The task bank beside the zoo: its family recovery, then per measure its heatmap and tree. */
+function bankSection(bank: NonNullable<ReportData['bank']>): string {
+  return [
+    `<h2 id="bank">The task bank: one architecture, many tasks</h2>`,
+    `<p>${bank.models.length} encoders of one architecture, each trained on one task over the same pool of photograph crops ` +
+      `(<code>taskmap benchmark taskbank</code>, docs/taskbank.md), run on the same probe images as the zoo. Their families are the bank's task ` +
+      `families (low-level, 2D, global, semantic), not the zoo's. What separates them is the task alone, which is the setting of the RSA and ` +
+      `Taskonomy papers; the zoo's networks also differ in architecture, input size and training data.</p>`,
+    recoveryTable(bank.taxonomies),
+    ...bank.taxonomies.map(
+      (t) =>
+        `<h3>${esc(t.name)} <code>${esc(t.measure)}</code></h3><div class="row"><div><div class="fig">${inlineSvg(heatmapSvg(t))}</div></div>` +
+        `<div><div class="fig">${inlineSvg(dendrogramSvg(t))}</div></div></div>`,
+    ),
+    modelsTable(
+      bank.models,
+      bank.models.map((m) => m.family),
+    ),
+  ].join('\n');
+}
+
 export function renderReport(r: ReportData): string {
   const families = r.models.map((m) => m.family);
   const ids = r.taxonomies.map((t, i) => `measure-${i}`);
@@ -211,12 +234,13 @@ export function renderReport(r: ReportData): string {
 <title>${esc(r.title)}</title><style>${CSS}</style></head><body>
 <h1>${esc(r.title)}</h1>
 <p class="muted">${r.models.length} models × ${r.images.count} probe images (${esc(r.images.description)}) · generated ${esc(r.created)}${timing ? ` · ${timing}` : ''}</p>
-<nav><a href="#recovery">Family recovery</a>${r.taxonomies.map((t, i) => `<a href="#${ids[i]}">${esc(t.name)}</a>`).join('')}<a href="#models">Models</a><a href="#files">Files</a><a href="#method">Method</a></nav>
+<nav><a href="#recovery">Family recovery</a>${r.taxonomies.map((t, i) => `<a href="#${ids[i]}">${esc(t.name)}</a>`).join('')}${r.bank ? '<a href="#bank">Task bank</a>' : ''}<a href="#models">Models</a><a href="#files">Files</a><a href="#method">Method</a></nav>
 <h2 id="recovery">Does the taxonomy recover the task families?</h2>
 ${recoveryTable(r.taxonomies, r.distinct, r.duplicates)}
 <h3>Task families</h3>${famList}
 ${failed}
 ${r.taxonomies.map((t, i) => measureSection(t, ids[i], r.distinct?.[i])).join('\n')}
+${r.bank ? bankSection(r.bank) : ''}
 <h2 id="models">Models</h2>
 ${modelsTable(r.models, families)}
 <h2 id="files">Files</h2>

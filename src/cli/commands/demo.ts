@@ -36,6 +36,7 @@ export function register(program: Command): void {
       'also recompute each similarity on this many seeded subsets of min(200, n/2) images: split support on the trees and an interval-width heatmap in the report (docs/measures.md#inference)',
     )
     .option('--seed <s>', 'with --bootstrap: generator seed, 0…4294967295 (default 1993)')
+    .option('--no-bank', "leave out the task bank's encoders (by default their taxonomy is drawn beside the zoo's when the package ships a bank)")
     .action(
       async (o: {
         images?: string;
@@ -47,6 +48,7 @@ export function register(program: Command): void {
         skipBad?: boolean;
         bootstrap?: string;
         seed?: string;
+        bank: boolean;
       }) => {
         const t0 = performance.now();
         if (o.seed !== undefined && o.bootstrap === undefined) throw new UsageError('--seed needs --bootstrap <draws>');
@@ -63,6 +65,7 @@ export function register(program: Command): void {
           measures: o.measures ? parseList(o.measures.split(/\s+/).join(',')) : undefined,
           workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
           skipBad: o.skipBad,
+          bank: o.bank,
           bootstrap,
           seed,
           onDraw: (d, t, l) => bars.update('bootstrap', d, t, l),
@@ -96,6 +99,16 @@ export function register(program: Command): void {
               .filter((r) => r.withDuplicates)
               .map((r) => `${r.measure} NN ${r.withDuplicates!.nearestNeighbourAgreement.toFixed(3)}, ARI ${r.withDuplicates!.adjustedRandIndex.toFixed(3)}`)
               .join('; ')}.`,
+          );
+        }
+        if (result.bankRecovery?.length) {
+          lines.push(
+            '',
+            `Task bank (${result.bankRecovery[0].models} encoders of one architecture, one per task; ${result.bankRecovery[0].k} task families):`,
+            formatTable(
+              ['measure', 'NN family agreement', 'chance', `ARI (k=${result.bankRecovery[0].k})`],
+              result.bankRecovery.map((r) => [r.measure, r.nearestNeighbourAgreement, r.chance, r.adjustedRandIndex]),
+            ),
           );
         }
         if (result.failed.length) {
