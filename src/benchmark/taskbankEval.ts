@@ -20,6 +20,7 @@ import { asSimilarity } from '../evaluate/harness.js';
 import type { Representation } from '../features/types.js';
 import { fromRows, toRows, type Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
+import { mulberry32, percentile } from '../linalg/resample.js';
 import { isDistance } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
 import { similarityMatrix } from '../measures/similarity.js';
@@ -37,12 +38,15 @@ import {
   type TournamentsJson,
 } from '../taskonomy/winrates.js';
 import { familyCountCut, nearestNeighbourAgreement } from '../taxonomy/agreement.js';
+import { randomPermutation } from '../taxonomy/inference.js';
 import { leafOrder, linkage, pairwiseDistances, similarityToDistance, toNewick, type Dendrogram, type Linkage, type Merge } from '../taxonomy/cluster.js';
 
 /** The measures the bank is judged with by default: the RSA and DDS papers' own, and CKA. */
 export const TASKBANK_MEASURES: readonly string[] = ['rsa', 'dds', 'cka'];
-/** Seconds HiGHS may spend on one budget of the policy sweep (13 tasks, first-order transfers: milliseconds in practice). */
+/** Seconds HiGHS may spend on one budget of the policy sweep, where the sweep uses it (13 tasks enumerate exactly instead). */
 export const TASKBANK_POLICY_TIME_LIMIT = 10;
+/** Task relabellings of the permutation null of the mean Spearman (a Mantel-style test). */
+export const TASKBANK_PERMUTATIONS = 1000;
 /** Linkage of every tree here: the demo's for the measures, Taskonomy's default (taskonomy/tree.ts) for the affinities. */
 export const TASKBANK_LINKAGE: Linkage = 'average';
 
@@ -74,6 +78,10 @@ export interface TaskbankEvalInput {
   budgets?: number[];
   /** Seconds per budget for HiGHS (default TASKBANK_POLICY_TIME_LIMIT). */
   policyTimeLimit?: number;
+  /** Draws of the permutation null of each measure's mean Spearman (default TASKBANK_PERMUTATIONS; 0 = none). */
+  permutations?: number;
+  /** Seed of the permutation draws (default 0). */
+  seed?: number;
   /** Called after each stage step: (stage, done, total, label). */
   onProgress?: (stage: string, done: number, total: number, label: string) => void;
 }
@@ -109,6 +117,19 @@ export interface TaskbankTree {
   recovery: FamilyRecoveryStats;
 }
 
+/**
+ * The mean Spearman (self excluded) under the null that the encoders' similarity says nothing about which task is
+ * which: the similarity's task labels shuffled (rows and columns together, the affinities fixed), rescored.
+ */
+export interface SpearmanNull {
+  draws: number;
+  seed: number;
+  /** 95th percentile of the null means: the chance level a mean must clear at the 5 % level. */
+  q95: number;
+  /** One-sided permutation p-value, (1 + #{null ≥ observed}) / (1 + draws). */
+  p: number;
+}
+
 /** The DDS protocol's score of one similarity matrix: per-target Spearman against the affinities and its mean. */
 export interface SpearmanScore {
   mean: number | null;
@@ -128,6 +149,8 @@ export interface TaskbankMeasureResult {
   spearman: SpearmanScore | null;
   /** Self entry kept, as the DDS paper scores Taskonomy. */
   spearmanWithSelf: SpearmanScore | null;
+  /** Permutation null of `spearman.mean` (null when no draws were asked for or the mean is undefined). */
+  spearmanNull: SpearmanNull | null;
   taxonomy: TaskbankTree | null;
   ms: number;
   error?: string;
@@ -177,7 +200,10 @@ export interface TaskbankEvaluation {
   /** The measured task tree (taskonomy/tree.ts: average linkage on correlation distance of transfer-out affinities). */
   tree: TaskbankTree;
   measures: TaskbankMeasureResult[];
-  /** What each statistic is at chance: nearest-neighbour agreement by formula, ARI and Spearman 0 in expectation. */
+  /**
+   * What each statistic is at chance: nearest-neighbour agreement by formula, ARI and Spearman 0 in expectation (each
+   * measure's `spearmanNull` gives the permutation 95th percentile of its mean Spearman).
+   */
   chance: { nearestNeighbourAgreement: number; adjustedRandIndex: number; spearman: number };
 }
 
@@ -285,6 +311,28 @@ function taskBlock(m: LabelledMatrix, ids: string[]): Matrix {
   return fromRows(at.map((i) => at.map((j) => m.matrix.data[i * n + j])));
 }
 
+function spearmanNull(
+  sim: LabelledMatrix,
+  truth: LabelledMatrix,
+  ids: string[],
+  observed: number | null,
+  { draws, seed }: { draws: number; seed: number },
+): SpearmanNull | null {
+  if (draws === 0 || observed === null) return null;
+  const random = mulberry32(seed);
+  const values: number[] = [];
+  for (let b = 0; b < draws; b++) {
+    const perm = randomPermutation(ids.length, random);
+    const rename = new Map(ids.map((l, i) => [l, ids[perm[i]]]));
+    const relabel = (labels: string[]) => labels.map((l) => rename.get(l) ?? l);
+    const shuffled = { ...sim, rows: relabel(sim.rows), cols: relabel(sim.cols) };
+    const mean = evaluatePrediction(shuffled, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }).mean;
+    if (mean !== null) values.push(mean);
+  }
+  if (values.length === 0) return null;
+  return { draws: values.length, seed, q95: percentile(values, 95), p: (1 + values.filter((v) => v >= observed).length) / (1 + values.length) };
+}
+
 function score(e: EvaluationResult): SpearmanScore {
   return { mean: e.mean, perTarget: e.per_target, undefinedTargets: e.undefined_targets };
 }
@@ -296,6 +344,7 @@ async function judgeMeasure(
   truth: LabelledMatrix,
   ids: string[],
   familyOf: Map<string, string>,
+  nullDraws: { draws: number; seed: number },
 ): Promise<TaskbankMeasureResult> {
   const id = canonicalMeasureId(measure);
   const name = describeMeasure(id).name;
@@ -332,6 +381,7 @@ async function judgeMeasure(
     similarity: toRows(sim.matrix),
     spearman,
     spearmanWithSelf,
+    spearmanNull: spearmanNull(oriented, truth, ids, spearman.mean, nullDraws),
     taxonomy: describeTree(id, tree, isDistance(id) ? `${id} (a distance)` : `1 − ${id}`, block, familyOf),
     ms,
   };
@@ -398,16 +448,23 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   progress('taskonomy', 1, 2, 'affinities');
   const budgets = input.budgets ?? ids.map((_, i) => i + 1);
   const timeLimit = input.policyTimeLimit ?? TASKBANK_POLICY_TIME_LIMIT;
-  const sweep = await budgetSweep({ affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, budget: 1 }, budgets, { timeLimit });
+  const sweep = await budgetSweep({ affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, budget: 1 }, budgets, {
+    // Both solvers are exact; `auto` enumerates where that is faster (every budget of 13 tasks: ~10⁶ sets), else HiGHS.
+    solver: 'auto',
+    timeLimit,
+  });
   progress('taskonomy', 2, 2, 'policy');
   const tree = measuredTree(affinities, ids, familyOf);
 
   // Predicted side: each measure's similarity of the encoders against the affinities.
   const truth = truthFromResultDict(affinities, { sources: ids, targets: ids });
   const measures: TaskbankMeasureResult[] = [];
+  const nullDraws = { draws: input.permutations ?? TASKBANK_PERMUTATIONS, seed: input.seed ?? 0 };
+  if (!Number.isInteger(nullDraws.draws) || nullDraws.draws < 0)
+    throw new Error(`evaluateTaskbank: permutations must be a whole number ≥ 0, got ${nullDraws.draws}`);
   const list = input.measures ?? TASKBANK_MEASURES;
   for (let i = 0; i < list.length; i++) {
-    measures.push(await judgeMeasure(reps, list[i], truth, ids, familyOf));
+    measures.push(await judgeMeasure(reps, list[i], truth, ids, familyOf, nullDraws));
     progress('measures', i + 1, list.length, measures[i].measure);
   }
 

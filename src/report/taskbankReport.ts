@@ -143,6 +143,7 @@ export function predictionTable(e: TaskbankEvaluation): Table {
     head: [
       'taxonomy',
       'Spearman vs affinities (self excluded)',
+      'permutation 95th pct. / p',
       'Spearman (self included)',
       'NN family agreement',
       `ARI of the ${e.families.length}-cluster cut`,
@@ -152,14 +153,15 @@ export function predictionTable(e: TaskbankEvaluation): Table {
       ...e.measures.map((m) => [
         m.error ? `${m.measure} (failed: ${m.error})` : m.measure,
         f3(m.spearman?.mean),
+        m.spearmanNull ? `${f3(m.spearmanNull.q95)} / ${m.spearmanNull.p.toPrecision(2)}` : '—',
         f3(m.spearmanWithSelf?.mean),
         ...rec(m.taxonomy),
         (m.ms / 1000).toFixed(2),
       ]),
-      ['measured task tree (affinities)', '—', '—', ...rec(e.tree), '—'],
-      ['chance', f3(e.chance.spearman), f3(e.chance.spearman), f3(e.chance.nearestNeighbourAgreement), f3(e.chance.adjustedRandIndex), '—'],
+      ['measured task tree (affinities)', '—', '—', '—', ...rec(e.tree), '—'],
+      ['chance', f3(e.chance.spearman), '—', f3(e.chance.spearman), f3(e.chance.nearestNeighbourAgreement), f3(e.chance.adjustedRandIndex), '—'],
     ],
-    numeric: [false, true, true, true, true, true],
+    numeric: [false, true, true, true, true, true, true],
   };
 }
 
@@ -184,9 +186,17 @@ export function clusterTable(e: TaskbankEvaluation): Table {
 
 export function policyTable(e: TaskbankEvaluation): Table {
   return {
-    head: ['budget', 'status', 'objective', 'mean Gain', 'mean Quality', 'supervised'],
-    rows: e.policy.rows.map((r) => [String(r.budget), r.status, f3(r.objective), f3(r.meanGain), f3(r.meanQuality), r.supervised.join(', ')]),
-    numeric: [true, false, true, true, true, false],
+    head: ['budget', 'status', 'solver', 'objective', 'mean Gain', 'mean Quality', 'supervised'],
+    rows: e.policy.rows.map((r, i) => [
+      String(r.budget),
+      r.status,
+      e.policy.results[i]?.solver ?? '—',
+      f3(r.objective),
+      f3(r.meanGain),
+      f3(r.meanQuality),
+      r.supervised.join(', '),
+    ]),
+    numeric: [true, false, false, true, true, true, false],
   };
 }
 
@@ -203,7 +213,10 @@ export function verdict(e: TaskbankEvaluation): string {
     const best = [...scored].sort((a, b) => b.spearman!.mean! - a.spearman!.mean!)[0];
     parts.push(
       `Of the measures, ${best.measure} predicts the affinities best: mean per-target Spearman ${f3(best.spearman!.mean)} with the self entry left out, ` +
-        `${f3(best.spearmanWithSelf?.mean)} with it (chance 0).`,
+        `${f3(best.spearmanWithSelf?.mean)} with it` +
+        (best.spearmanNull
+          ? ` (permutation p = ${best.spearmanNull.p.toPrecision(2)}; 95 % of ${best.spearmanNull.draws} relabellings stay below ${f3(best.spearmanNull.q95)}).`
+          : ' (chance 0).'),
     );
   }
   if (drawn)
@@ -233,7 +246,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
       .join('; ')}).`,
     `- Measured: per-image test losses on ${e.images} test crops per target of every transfer (sources ${e.sources.join(', ')}) → per-target tournaments (share of images on which one source has the lower loss, ties ½) → AHP affinities (clip [0.001, 0.999], Perron vector, sums to 1 per target; \`pixels\` left out). Gain = win rate vs \`pixels\`, Quality = win rate vs \`self\` (the fully trained task network). \`t → t\` is t's own frozen encoder with a fresh decoder.`,
     `- Task tree: average linkage on the correlation distance between the tasks' transfer-out affinities (Taskonomy's task tree, taskonomy/tree.ts).`,
-    `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Taxonomies: average linkage on 1 − similarity, as in the demo.`,
+    `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Taxonomies: average linkage on 1 − similarity, as in the demo.`,
     `- Family recovery: nearest-neighbour family agreement (chance ${f3(e.chance.nearestNeighbourAgreement)}) and the adjusted Rand index of the cut into ${e.families.length} clusters (chance 0).`,
     '',
     '## Findings',
@@ -274,7 +287,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
     '',
     '## Supervision policy (budget sweep)',
     '',
-    `HiGHS, ${e.policy.timeLimit} s per budget, objective: affinity.`,
+    `Objective: affinity (the paper's), first-order transfers. Each budget is solved exactly, by enumeration where that is faster, else by HiGHS (at most ${e.policy.timeLimit} s; status \`time-limited\` when it ran out).`,
     '',
     markdownTable(policyTable(e)),
     '',

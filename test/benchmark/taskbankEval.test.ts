@@ -30,7 +30,7 @@ function bankLosses(tasks: TaskbankTaskInfo[], images: number, seed: number): Lo
   return out;
 }
 
-/** Encoder features from family latents; `latentOf` overrides which family's latent a task's encoder reads. */
+/** Encoder features from family latents; `latentOf` overrides which latent (a family's, or a new one by name) a task's encoder reads. */
 function bankFeatures(tasks: TaskbankTaskInfo[], n: number, seed: number, latentOf: Record<string, string> = {}): Map<string, ProbeFeatures> {
   const r = mulberry32(seed);
   const q = 5;
@@ -38,7 +38,13 @@ function bankFeatures(tasks: TaskbankTaskInfo[], n: number, seed: number, latent
   const latent = new Map(FAMILIES.map((f) => [f, Float64Array.from({ length: n * q }, () => randn(r))]));
   const out = new Map<string, ProbeFeatures>();
   for (const t of tasks) {
-    const z = latent.get(latentOf[t.id] ?? t.family)!;
+    const key = latentOf[t.id] ?? t.family;
+    if (!latent.has(key))
+      latent.set(
+        key,
+        Float64Array.from({ length: n * q }, () => randn(r)),
+      );
+    const z = latent.get(key)!;
     const w = Float64Array.from({ length: q * d }, () => randn(r));
     const data = new Float32Array(n * d);
     for (let i = 0; i < n; i++)
@@ -53,7 +59,7 @@ function bankFeatures(tasks: TaskbankTaskInfo[], n: number, seed: number, latent
 }
 
 function input(seed = 1, extra: Partial<TaskbankEvalInput> = {}): TaskbankEvalInput {
-  return { tasks: TASKS, losses: bankLosses(TASKS, 30, seed), probeFeatures: bankFeatures(TASKS, 60, seed + 100), budgets: [1, 4], ...extra };
+  return { tasks: TASKS, losses: bankLosses(TASKS, 30, seed), probeFeatures: bankFeatures(TASKS, 60, seed + 100), budgets: [1, 4], permutations: 0, ...extra };
 }
 
 describe('evaluateTaskbank on a bank with known families', () => {
@@ -133,6 +139,24 @@ describe('evaluateTaskbank on a bank with known families', () => {
     }
     // The measured side did not change.
     expect(e.tree.recovery.adjustedRandIndex).toBe(1);
+  });
+
+  it('puts the family bank far above its permutation null, and a bank without shared structure inside it', async () => {
+    const e = await evaluateTaskbank({ ...input(6), measures: ['rsa'], permutations: 100, seed: 3 });
+    const n = e.measures[0].spearmanNull!;
+    expect(n.draws).toBe(100);
+    expect(n.seed).toBe(3);
+    expect(n.q95).toBeLessThan(e.measures[0].spearman!.mean!);
+    expect(n.p).toBeCloseTo(1 / 101, 12);
+    // Every encoder reads its own latent: the similarities carry no family information.
+    const own = Object.fromEntries(TASKS.map((t) => [t.id, t.id]));
+    // Under the null p is uniform, so each seed's p only has to stay clear of the family bank's 1/101.
+    for (const seed of [106, 107, 108]) {
+      const flat = await evaluateTaskbank({ ...input(6), probeFeatures: bankFeatures(TASKS, 60, seed, own), measures: ['rsa'], permutations: 100, seed: 3 });
+      expect(flat.measures[0].spearmanNull!.p).toBeGreaterThan(0.01);
+    }
+    await expect(evaluateTaskbank({ ...input(6), permutations: -1 })).rejects.toThrow('permutations must be a whole number ≥ 0, got -1');
+    expect((await evaluateTaskbank({ ...input(6), measures: ['rsa'] })).measures[0].spearmanNull).toBeNull();
   });
 
   it('accepts probe features of the baselines and keeps them out of the scores and taxonomies', async () => {

@@ -44,7 +44,7 @@ function evaluation(seed: number): Promise<TaskbankEvaluation> {
       for (let c = 0; c < 6; c++) data[i * 6 + c] = 0.05 * gauss() + z[i * 3] * w[c] + z[i * 3 + 1] * w[6 + c] + z[i * 3 + 2] * w[12 + c];
     probe.set(t.id, { data, n, d: 6 });
   }
-  return evaluateTaskbank({ tasks, losses, probeFeatures: probe, measures: ['rsa', 'cka'], budgets: [1, 2, 8] });
+  return evaluateTaskbank({ tasks, losses, probeFeatures: probe, measures: ['rsa', 'cka'], budgets: [1, 2, 8], permutations: 20 });
 }
 
 let e: TaskbankEvaluation;
@@ -97,13 +97,14 @@ describe('task bank report', () => {
     expect(t.rows[0]).toEqual([
       'rsa',
       rsa.spearman!.mean!.toFixed(3),
+      `${rsa.spearmanNull!.q95.toFixed(3)} / ${rsa.spearmanNull!.p.toPrecision(2)}`,
       rsa.spearmanWithSelf!.mean!.toFixed(3),
       rsa.taxonomy!.recovery.nearestNeighbourAgreement.toFixed(3),
       rsa.taxonomy!.recovery.adjustedRandIndex.toFixed(3),
       (rsa.ms / 1000).toFixed(2),
     ]);
     // (2 − 1)/(8 − 1): one family mate among 7 others.
-    expect(t.rows[3]).toEqual(['chance', '0.000', '0.000', (1 / 7).toFixed(3), '0.000', '—']);
+    expect(t.rows[3]).toEqual(['chance', '0.000', '—', '0.000', (1 / 7).toFixed(3), '0.000', '—']);
     const a = affinityTable(e);
     expect(a.head).toEqual(['target \\ source', ...e.tree.order, 'self', 'random']);
     for (const row of a.rows) {
