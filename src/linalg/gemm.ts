@@ -206,7 +206,8 @@ class OrtEngine implements GemmEngine {
 }
 
 function columnBlock(x: Float, rows: number, k: number, k0: number, kb: number, Arr: typeof Float64Array | typeof Float32Array): Float {
-  if (k0 === 0 && kb === k && x instanceof Arr) return x;
+  // onnxruntime-node refuses a tensor over shared memory ("Invalid argument"): such an input is copied.
+  if (k0 === 0 && kb === k && x instanceof Arr && !(x.buffer instanceof SharedArrayBuffer)) return x;
   if (k0 === 0 && kb === k) return Arr.from(x);
   const out = new Arr(rows * kb);
   for (let i = 0; i < rows; i++) {

@@ -16,6 +16,7 @@ import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './com
 import { kernelMatrix, rdmMatrix, type FeatureMatrix } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
 import { triangleCorrelation } from './rdmComparators.js';
+import { comparePairs, pairsInParallel, shareArrays } from './pairThreads.js';
 import { byParams, pairwiseCacheKey, type PairwiseContext, type PairwiseFamily, type PairwiseParams, type PairwisePrepared } from './pairwise.js';
 import {
   isPairwise,
@@ -27,6 +28,7 @@ import {
   type PairwiseMeasureConfig,
   type Pipeline,
 } from './registry.js';
+import { drawThreads } from './subsetDraws.js';
 
 export interface SimilarityOptions {
   engine?: GemmEngine;
@@ -39,6 +41,11 @@ export interface SimilarityOptions {
   onProgress?: (done: number, total: number, label: string) => void;
   /** Reuse prepared vectors across calls (e.g. a server or an evaluation sweep over the same models). */
   cache?: PreparedCache;
+  /**
+   * Threads for the pairs of a pairwise family, this one included (default: TASKMAP_THREADS, else 1). Fewer than
+   * MIN_PARALLEL_PAIRS pairs, or a GEMM engine only this thread has, stay on this thread (pairThreads.ts).
+   */
+  threads?: number;
 }
 
 /** Prepared vectors (or pairwise prepared forms) per representation and pipeline; entries die with their representation. */
@@ -285,15 +292,28 @@ function featureMatrix(rep: Representation): { rows: number; cols: number; data:
   return { rows: rep.n, cols: rep.p, data };
 }
 
-async function preparePairwise(reps: Representation[], r: Extract<Resolved, { pairwise: true }>, ctx: PairwiseContext, opts: SimilarityOptions, total: number) {
+async function preparePairwise(
+  reps: Representation[],
+  r: Extract<Resolved, { pairwise: true }>,
+  ctx: PairwiseContext,
+  opts: SimilarityOptions,
+  total: number,
+  shared: boolean,
+) {
   const key = pairwiseCacheKey(r.id, opts.precision);
   const out: unknown[] = [];
   for (let i = 0; i < reps.length; i++) {
     let p = opts.cache?.getPairwise(reps[i], key);
+    // Pairs on several threads read the forms from shared memory; the cache keeps the shared copy for the next run.
+    if (p && shared) {
+      const value = shareArrays(p.value);
+      if (value !== p.value) opts.cache?.set(reps[i], key, (p = { ...p, value }));
+    }
     if (!p) {
       const rep = reps[i];
       try {
-        p = { kind: 'pairwise', family: r.family.id, value: await r.family.prepare(featureMatrix(rep), r.config.params, rep.label, ctx) };
+        const value = await r.family.prepare(featureMatrix(rep), r.config.params, rep.label, ctx);
+        p = { kind: 'pairwise', family: r.family.id, value: shared ? shareArrays(value) : value };
       } catch (e) {
         if (e instanceof Error && rep.source !== rep.label && !e.message.includes(rep.source)) e.message = `${rep.source}: ${e.message}`;
         throw e;
@@ -309,8 +329,9 @@ async function preparePairwise(reps: Representation[], r: Extract<Resolved, { pa
 /**
  * rows × cols values of a pairwise family. Every distinct representation is prepared once; a pair is computed once
  * (a symmetric family reuses (j, i) for (i, j)); a representation against itself takes the family's `self` value.
- * Pairs are independent and run one after another: each compare already spreads its products and
- * eigendecompositions over the cores through the GEMM engine and LAPACK.
+ * Pairs are independent: with `threads` > 1 (and enough of them, pairThreads.ts) they are spread over worker
+ * threads, otherwise they run one after another (each compare still spreads its products and eigendecompositions
+ * over the cores through the GEMM engine and LAPACK).
  */
 async function pairwiseCross(
   rows: Representation[],
@@ -339,15 +360,18 @@ async function pairwiseCross(
     }
   }
   const total = unique.length + pairs.size;
-  const prepared = await preparePairwise(unique, r, ctx, opts, total);
-  const values = new Map<string, number>();
+  const threads = opts.threads ?? drawThreads();
+  const parallel = pairsInParallel(pairs.size, threads, opts.engine);
+  const prepared = await preparePairwise(unique, r, ctx, opts, total, parallel);
+  const keys = [...pairs.keys()];
+  const jobs = [...pairs.values()].map(([i, j]) => ({ i, j }));
   let done = unique.length;
-  for (const [k, [i, j]] of pairs) {
-    const v = await family.compare(prepared[i], prepared[j], config.params, ctx);
+  const computed = await comparePairs(family, config, prepared, jobs, ctx, parallel ? threads : 1, (k, v) => {
+    const { i, j } = jobs[k];
     if (!Number.isFinite(v)) throw new Error(`${r.id}: comparing ${unique[i].label} with ${unique[j].label} gave ${v}`);
-    values.set(k, v);
     opts.onProgress?.(++done, total, `${unique[i].label} × ${unique[j].label}`);
-  }
+  });
+  const values = new Map(keys.map((k, n) => [k, computed[n]] as const));
   const out = new Float64Array(rows.length * cols.length);
   rows.forEach((a, ri) =>
     cols.forEach((b, ci) => {

@@ -35,6 +35,7 @@ type SimilarityOptions = MeasureOptions &
     format?: string;
     precision: string;
     engine?: string;
+    threads?: string;
     queue?: string;
     work?: string;
     block?: string;
@@ -165,7 +166,8 @@ export function register(program: Command): void {
     .option('-o, --out <file>', 'write the matrix here (.json, .csv or .npy); default: print a table')
     .option('--format <fmt>', 'json | csv | npy (default: from the --out extension)')
     .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
-    .option('--engine <kind>', 'GEMM engine: auto (default), ort, js');
+    .option('--engine <kind>', 'GEMM engine: auto (default), ort, js')
+    .option('--threads <n>', "threads for a pairwise measure's pairs (procrustes, cca, …; default: TASKMAP_THREADS, else 1)");
   addDryRunOption(cmd)
     .optionsGroup('Distributed (for big sets; see `taskmap worker`):')
     .option('--queue <url>', 'prepare each member and compute blocks of the matrix on `taskmap worker` processes through this Redis queue')
@@ -210,6 +212,7 @@ export function register(program: Command): void {
       images: await readImagesList(o.imagesList),
       engine,
       precision: o.precision as Precision,
+      threads: o.threads === undefined ? undefined : parseNumber(o.threads, '--threads', { integer: true, min: 1 }),
       onProgress: (d, t, l) => bar.update(d, t, l),
     });
     bar.stop();

@@ -1,0 +1,112 @@
+/**
+ * Pairs of a pairwise family on several threads (src/measures/pairThreads.ts): the matrix equals the one-thread
+ * matrix for every family kind (rotations, assignment, transport, CCA, ridge folds, neighbour lists, RSMs), over
+ * three seeds; the pairs really ran on a worker; a compare error or a non-finite value fails the run with the same
+ * message as on one thread; small sets stay on this thread.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Representation } from '../../src/features/types.js';
+import { getGemmEngine } from '../../src/linalg/gemm.js';
+import { comparePairs, MIN_PARALLEL_PAIRS, pairsInParallel, shareArrays } from '../../src/measures/pairThreads.js';
+import { isPairwise, pairwiseFamilyOf, parseMeasure, type PairwiseMeasureConfig } from '../../src/measures/registry.js';
+import { similarityMatrix } from '../../src/measures/similarity.js';
+import { randomRep } from '../helpers/random.js';
+
+/** M models on the same n images with different widths, one seed. */
+function models(seed: number, n = 24, widths = [6, 9, 5, 12, 7]): Representation[] {
+  return widths.map((p, k) => randomRep(`m${k}`, n, [p], seed * 100 + k));
+}
+
+function maxDiff(a: Float64Array, b: Float64Array): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+const MEASURES = [
+  'procrustes',
+  'shape:alpha=0.5',
+  'permutation',
+  'softmatch',
+  'svcca',
+  'pwcca',
+  'cca:ridge=0.1',
+  'predictivity',
+  'mutual-knn:k=4',
+  'cknna:k=4',
+  'rank-similarity:k=4',
+  'dcor',
+  'eigenspace-overlap',
+];
+
+describe('pairs on two threads', () => {
+  it.each([1, 2, 3])('equal the one-thread matrix to 1e-12 for every family kind (seed %i)', async (seed) => {
+    const reps = models(seed);
+    for (const id of MEASURES) {
+      const one = await similarityMatrix(reps, id, { threads: 1 });
+      const two = await similarityMatrix(reps, id, { threads: 2 });
+      expect(two.rows).toEqual(one.rows);
+      expect(maxDiff(two.matrix.data, one.matrix.data), id).toBeLessThanOrEqual(1e-12);
+      // Off-diagonal values are not all equal: a matrix of one constant would pass the comparison above trivially.
+      expect(new Set(Array.from(one.matrix.data).filter((_, k) => k % 6 !== 0)).size, id).toBeGreaterThan(1);
+    }
+  });
+
+  it('runs pairs on the worker (not everything on this thread), with the one-thread values', async () => {
+    const reps = models(4, 30, [8, 8, 8, 8, 8, 8]);
+    const config = parseMeasure('permutation') as PairwiseMeasureConfig;
+    const family = pairwiseFamilyOf(config);
+    const engine = await getGemmEngine();
+    const ctx = { engine };
+    const prepared = await Promise.all(reps.map((r) => family.prepare({ rows: r.n, cols: r.p, data: Float64Array.from(r.data) }, config.params, r.label, ctx)));
+    const jobs = [];
+    for (let i = 0; i < reps.length; i++) for (let j = i + 1; j < reps.length; j++) jobs.push({ i, j });
+    const one = await comparePairs(family, config, prepared, jobs, ctx, 1, () => undefined);
+    let fromWorker = 0;
+    const two = await comparePairs(family, config, prepared.map(shareArrays), jobs, ctx, 2, (_k, _v, w) => (fromWorker += w ? 1 : 0));
+    expect(fromWorker).toBeGreaterThan(0);
+    expect(maxDiff(two, one)).toBeLessThanOrEqual(1e-12);
+  });
+
+  it('fails with the compare’s own message when a pair cannot be computed', async () => {
+    // Plain CCA with 10 + 12 features on 16 images: every pair's ranks exceed n − 1.
+    const reps = models(5, 16, [10, 12, 11, 10]);
+    const msg = await similarityMatrix(reps, 'cca', { threads: 1 }).catch((e: Error) => e.message);
+    expect(msg).toMatch(/canonical correlations? (is|are) 1 whatever the data/);
+    await expect(similarityMatrix(reps, 'cca', { threads: 2 })).rejects.toThrow(msg as string);
+  });
+});
+
+describe('when pairs go parallel', () => {
+  it('needs more than one thread, MIN_PARALLEL_PAIRS pairs and an engine a worker can rebuild', async () => {
+    const engine = await getGemmEngine();
+    expect(pairsInParallel(MIN_PARALLEL_PAIRS, 2, engine)).toBe(true);
+    expect(pairsInParallel(MIN_PARALLEL_PAIRS - 1, 2, engine)).toBe(false);
+    expect(pairsInParallel(100, 1, engine)).toBe(false);
+    const custom = { name: 'custom', abt: engine.abt.bind(engine) };
+    expect(pairsInParallel(100, 4, custom)).toBe(false);
+  });
+
+  it('moves typed arrays into shared memory, values unchanged, and keeps shared ones as they are', () => {
+    const v = {
+      a: Float64Array.from([1.5, -2, 3e-300]),
+      b: [Int32Array.from([4, 5])],
+      n: 3,
+      label: 'x',
+      m: { rows: 1, cols: 2, data: Float64Array.from([7, 8]) },
+    };
+    const s = shareArrays(v);
+    expect(s.a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(s.b[0].buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(s.m.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(s.a)).toEqual([1.5, -2, 3e-300]);
+    expect(Array.from(s.b[0])).toEqual([4, 5]);
+    expect(s.b[0]).toBeInstanceOf(Int32Array);
+    expect([s.n, s.label, s.m.rows]).toEqual([3, 'x', 1]);
+    expect(shareArrays(s.a)).toBe(s.a);
+  });
+
+  it('only pairwise ids reach the pair runner', () => {
+    expect(isPairwise(parseMeasure('procrustes'))).toBe(true);
+  });
+});
