@@ -59,3 +59,8 @@ export function parseNumber(value: string, what: string, opts: { integer?: boole
   if (opts.min !== undefined && x < opts.min) throw new UsageError(`${what}: must be at least ${opts.min}, got ${x}`);
   return x;
 }
+
+/** The command line as a shell would need it quoted (for reports that quote the command that made them). */
+export function shellQuote(args: string[]): string {
+  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
+}

@@ -11,7 +11,7 @@ import { HEADS, type HeadKind } from '../../benchmark/transferTruth.js';
 import { summaryTable, writeTransferReport } from '../../report/transfer.js';
 import { stageBars } from '../progress.js';
 import { formatTable } from '../table.js';
-import { parseList, parseMeasureList, parseNumber, UsageError } from '../util.js';
+import { parseList, parseMeasureList, parseNumber, shellQuote, UsageError } from '../util.js';
 
 interface Flags {
   out: string;
@@ -39,10 +39,6 @@ function parseSizes(s: string | undefined): Partial<Record<TransferDatasetId, { 
     out[m[1] as TransferDatasetId] = { train: Number(m[2]), test: Number(m[3]) };
   }
   return out;
-}
-
-function shellQuote(args: string[]): string {
-  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
 }
 
 /** `transfer` under `benchmark`: registered after benchmark.ts (index.ts), so no command imports another. */
