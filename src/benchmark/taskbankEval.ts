@@ -362,6 +362,7 @@ async function judgeMeasure(
       similarity: [],
       spearman: null,
       spearmanWithSelf: null,
+      spearmanNull: null,
       taxonomy: null,
       ms,
       error: (e as Error).message,

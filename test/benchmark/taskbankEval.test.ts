@@ -278,6 +278,15 @@ describe('evaluateTaskbank refuses bad input', () => {
     await expect(run({ tasks: [...TASKS, { id: 'self', family: '2d' }] })).rejects.toThrow('task id "self" is a baseline name');
     await expect(run({ tasks: TASKS.map((t) => ({ ...t, family: 'x' })) })).rejects.toThrow('every task has the same family');
   });
+  it('a measure that cannot apply to the features is reported in its row, the rest goes on', async () => {
+    const probe = new Map(base.probeFeatures as Map<string, ProbeFeatures>);
+    probe.set('2d-1', { data: new Float32Array(60 * 16).fill(0.25), n: 60, d: 16 });
+    const e = await run({ probeFeatures: probe, measures: ['cka', 'rsa'] });
+    expect(e.measures[0].error).toMatch(/2d-1.*no variance/);
+    expect(e.measures[1].error).toMatch(/2d-1.*constant features/);
+    for (const m of e.measures) expect([m.spearman, m.spearmanWithSelf, m.spearmanNull, m.taxonomy]).toEqual([null, null, null, null]);
+    expect(e.tree.recovery.adjustedRandIndex).toBe(1);
+  });
   it('an unknown measure id', async () => {
     await expect(run({ measures: ['cka', 'no-such-measure'] })).rejects.toThrow(/no-such-measure/);
   });

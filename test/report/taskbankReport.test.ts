@@ -115,6 +115,17 @@ describe('task bank report', () => {
       expect(a.head[col]).toBe(e.targets.find((x) => x.target === target)!.best.source);
       expect(stars[0]).toBe(`${e.affinities[`${a.head[col]}__${target}`].toFixed(3)} ★`);
     }
+    const failed = { ...e.measures[1], error: 'no variance', spearman: null, spearmanWithSelf: null, spearmanNull: null, taxonomy: null };
+    expect(predictionTable({ ...e, measures: [failed] }).rows[0]).toEqual([
+      'cka (failed: no variance)',
+      '—',
+      '—',
+      '—',
+      '—',
+      '—',
+      (failed.ms / 1000).toFixed(2),
+    ]);
+    expect(drawnMeasure({ ...e, measures: [failed] })).toBeUndefined();
     const md = taskbankMarkdown(e, { command: 'x', notes: ['a note'], timings: { training: 12.34 } });
     expect(md).toContain('| training | 12.3 |');
     expect(md).toContain('- a note');
