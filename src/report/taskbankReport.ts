@@ -227,6 +227,11 @@ export function verdict(e: TaskbankEvaluation): string {
   return parts.join(' ');
 }
 
+/** A report section: its heading, paragraphs, then the table. */
+function section(title: string, table: Table, ...paragraphs: string[]): string[] {
+  return [`## ${title}`, '', ...paragraphs.flatMap((p) => [p, '']), markdownTable(table), ''];
+}
+
 export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta): string {
   const drawn = drawnMeasure(e);
   const lines = [
@@ -263,34 +268,25 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
     '',
     markdownTable(clusterTable(e)),
     '',
-    '## Per-target Spearman (self excluded)',
-    '',
-    markdownTable(perTargetTable(e)),
-    '',
-    '## Affinities',
-    '',
-    'AHP affinity of each source (column) for each target (row), both in measured-tree order; ★ = the best task source other than the target itself.',
-    '',
-    markdownTable(affinityTable(e)),
-    '',
+    ...section('Per-target Spearman (self excluded)', perTargetTable(e)),
+    ...section(
+      'Affinities',
+      affinityTable(e),
+      'AHP affinity of each source (column) for each target (row), both in measured-tree order; ★ = the best task source other than the target itself.',
+    ),
     '![affinity heatmap of the task sources, each row on its own colour scale](figures/affinities.svg)',
     '',
-    '## Gain and Quality per target',
-    '',
-    'Gain = share of test images on which the transfer beats `pixels`; Quality = share on which it beats `self` (0.5 = as good).',
-    '',
-    markdownTable(targetTable(e)),
-    '',
-    '## Mean test loss per target and source',
-    '',
-    markdownTable(lossTable(e)),
-    '',
-    '## Supervision policy (budget sweep)',
-    '',
-    `Objective: affinity (the paper's), first-order transfers. Each budget is solved exactly, by enumeration where that is faster, else by HiGHS (at most ${e.policy.timeLimit} s; status \`time-limited\` when it ran out).`,
-    '',
-    markdownTable(policyTable(e)),
-    '',
+    ...section(
+      'Gain and Quality per target',
+      targetTable(e),
+      'Gain = share of test images on which the transfer beats `pixels`; Quality = share on which it beats `self` (0.5 = as good).',
+    ),
+    ...section('Mean test loss per target and source', lossTable(e)),
+    ...section(
+      'Supervision policy (budget sweep)',
+      policyTable(e),
+      `Objective: affinity (the paper's), first-order transfers. Each budget is solved exactly, by enumeration where that is faster, else by HiGHS (at most ${e.policy.timeLimit} s; status \`time-limited\` when it ran out).`,
+    ),
     '## Trees (Newick)',
     '',
     `- measured: \`${e.tree.newick}\``,
@@ -299,10 +295,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
   ];
   if (meta.timings && Object.keys(meta.timings).length)
     lines.push(
-      '## Wall time',
-      '',
-      markdownTable({ head: ['stage', 'seconds'], rows: Object.entries(meta.timings).map(([k, v]) => [k, v.toFixed(1)]), numeric: [false, true] }),
-      '',
+      ...section('Wall time', { head: ['stage', 'seconds'], rows: Object.entries(meta.timings).map(([k, v]) => [k, v.toFixed(1)]), numeric: [false, true] }),
     );
   if (meta.notes?.length) lines.push('## Notes', '', ...meta.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
