@@ -173,6 +173,148 @@ describe('evaluateTaskbank on a bank with known families', () => {
   });
 });
 
+describe('evaluateTaskbank against an independent reference', () => {
+  /**
+   * Inputs from integer formulas (exact in float64 in both languages) and the values computed from the definitions
+   * with numpy/scipy by test/reference/taskbank_eval_reference.py (see there for the formulas): tournaments with ties ½,
+   * AHP by numpy.linalg.eig, linear CKA, scipy's spearmanr, scipy's average linkage and maxclust cut, the ARI from its
+   * contingency table.
+   */
+  const ids = ['t0', 't1', 't2', 't3', 't4', 't5'];
+  const family = ['a', 'a', 'b', 'b', 'c', 'c'];
+  const sources = [...ids, 'pixels', 'random', 'self'];
+  const level = (s: string, t: string) =>
+    s === 'self' ? 0 : s === t ? 0.4 : s === 'random' ? 1.4 : s === 'pixels' ? 1.5 : family[ids.indexOf(s)] === family[ids.indexOf(t)] ? 0.7 : 1.1;
+  const losses: LossRecord[] = [];
+  for (const t of ids)
+    for (const s of sources)
+      for (let i = 0; i < 12; i++) {
+        const hs = sources.indexOf(s);
+        const ht = sources.indexOf(t);
+        const loss = level(s, t) + (((7 * i * (ht + 1) + 13 * hs * (hs + 1)) % 17) / 17) * 0.9 + (((3 * i * hs + ht) % 5) / 5) * 0.2;
+        losses.push({ target: t, source: s, image: String(i), loss });
+      }
+  const probe = new Map<string, ProbeFeatures>(
+    ids.map((id, k) => {
+      const f = 'abc'.indexOf(family[k]);
+      const data = new Float64Array(15 * 4);
+      for (let i = 0; i < 15; i++)
+        for (let c = 0; c < 4; c++) data[i * 4 + c] = ((13 * i * (f + 3) + 7 * c) % 23) / 23 + (0.3 * ((31 * i + 17 * c + 7 * k) % 11)) / 11;
+      return [id, { data, n: 15, d: 4 }];
+    }),
+  );
+  const golden = {
+    affinities: {
+      t0__t0: 0.03255333964818909,
+      t1__t0: 0.003486448672638686,
+      t2__t0: 9.331889405314536e-5,
+      t3__t0: 5.365219632759186e-5,
+      t4__t0: 4.500098141893573e-5,
+      t5__t0: 0.0010286715929566485,
+      random__t0: 3.6064213778926275e-5,
+      self__t0: 0.9627035038006372,
+      t0__t1: 0.03261057858938412,
+      t1__t1: 0.05933687108202224,
+      t2__t1: 0.00031560759753882227,
+      t3__t1: 0.0002623930612411456,
+      t4__t1: 0.00034191406028264966,
+      t5__t1: 0.00114643245403834,
+      random__t1: 4.1454547504940785e-5,
+      self__t1: 0.9059447486079877,
+      t0__t2: 0.003226647124292983,
+      t1__t2: 0.0032596040732070296,
+      t2__t2: 0.3381388516703199,
+      t3__t2: 0.21400768425722339,
+      t4__t2: 0.0009233013140461592,
+      t5__t2: 0.004150598692890904,
+      random__t2: 0.0001088682305782264,
+      self__t2: 0.4361844446374415,
+      t0__t3: 0.0018447117820086162,
+      t1__t3: 0.0006232064300434451,
+      t2__t3: 0.02222618185655724,
+      t3__t3: 0.13863744828004995,
+      t4__t3: 0.0002527618642906837,
+      t5__t3: 0.0022904384440512763,
+      random__t3: 4.359144113902515e-5,
+      self__t3: 0.8340816599018597,
+      t0__t4: 0.0001365566097182824,
+      t1__t4: 0.000203127001470471,
+      t2__t4: 0.0001724925152216037,
+      t3__t4: 0.00010170902656985666,
+      t4__t4: 0.01588082285391198,
+      t5__t4: 0.0035629034728363223,
+      random__t4: 6.490885347556166e-5,
+      self__t4: 0.979877479666796,
+      t0__t5: 0.0020105502814740505,
+      t1__t5: 0.00018255402938234858,
+      t2__t5: 0.0002571100449194943,
+      t3__t5: 0.00010355989736277795,
+      t4__t5: 0.014550490827943118,
+      t5__t5: 0.023289540068413644,
+      random__t5: 4.9322696877597044e-5,
+      self__t5: 0.9595568721536268,
+    },
+    gainOfSelf: { t0: 1.0, t1: 1.0, t2: 1.0, t3: 1.0, t4: 1.0, t5: 1.0 },
+    qualityOfOwn: { t0: 0.0, t1: 0.3333333333333333, t2: 0.16666666666666666, t3: 0.16666666666666666, t4: 0.0, t5: 0.0 },
+    gainOfRandom: { t0: 0.6666666666666666, t1: 0.6666666666666666, t2: 0.6666666666666666, t3: 0.6666666666666666, t4: 0.75, t5: 0.75 },
+    cka: [
+      [1.0, 0.8790919291001785, 0.0914710042299827, 0.09898565266547626, 0.3219594950637873, 0.2943273307258844],
+      [0.8790919291001785, 1.0, 0.06748952670801828, 0.10293398169402586, 0.26840832006634907, 0.22424087817416455],
+      [0.09147100422998271, 0.06748952670801826, 1.0, 0.8673138226283158, 0.14063154015307663, 0.15119632985497103],
+      [0.09898565266547626, 0.10293398169402586, 0.8673138226283158, 1.0, 0.153653102286004, 0.16880789408438793],
+      [0.3219594950637873, 0.26840832006634907, 0.1406315401530767, 0.1536531022860041, 1.0, 0.8451552929440797],
+      [0.2943273307258843, 0.22424087817416455, 0.15119632985497103, 0.16880789408438793, 0.8451552929440797, 1.0],
+    ],
+    spearman: { t0: 0.3, t1: 0.7999999999999999, t2: 0.6, t3: 0.6, t4: 0.49999999999999994, t5: 0.7 },
+    spearmanWithSelf: { t0: 0.6, t1: 0.8857142857142858, t2: 0.7714285714285715, t3: 0.7714285714285715, t4: 0.7142857142857143, t5: 0.8285714285714287 },
+    tree: { ari: 1.0, nn: 1.0, merge_heights: [0.15556657159577358, 0.3352079982745608, 0.3603406565004942, 1.273612547182253, 1.3553056820225722] },
+    ckaTree: { ari: 1.0, nn: 1.0, merge_heights: [0.12090807089982147, 0.1326861773716842, 0.15484470705592035, 0.7227659939924537, 0.8781038710405071] },
+  } as {
+    affinities: Record<string, number>;
+    gainOfSelf: Record<string, number>;
+    qualityOfOwn: Record<string, number>;
+    gainOfRandom: Record<string, number>;
+    cka: number[][];
+    spearman: Record<string, number>;
+    spearmanWithSelf: Record<string, number>;
+    tree: { ari: number; nn: number; merge_heights: number[] };
+    ckaTree: { ari: number; nn: number; merge_heights: number[] };
+  };
+
+  it('matches the reference: affinities, Gain/Quality, CKA, DDS-protocol Spearman, trees and family recovery', async () => {
+    const e = await evaluateTaskbank({
+      tasks: ids.map((id, k) => ({ id, family: family[k] })),
+      losses,
+      probeFeatures: probe,
+      measures: ['cka'],
+      budgets: [1],
+      permutations: 0,
+    });
+    expect(Object.keys(e.affinities).sort()).toEqual(Object.keys(golden.affinities).sort());
+    for (const [k, v] of Object.entries(golden.affinities)) expect(e.affinities[k]).toBeCloseTo(v, 10);
+    for (const t of ids) {
+      expect(e.winsVsPixels[`self__${t}`]).toBe(golden.gainOfSelf[t]);
+      expect(e.winsVsTask[`${t}__${t}`]).toBe(golden.qualityOfOwn[t]);
+      expect(e.winsVsPixels[`random__${t}`]).toBe(golden.gainOfRandom[t]);
+    }
+    const m = e.measures[0];
+    m.similarity.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(golden.cka[i][j], 12)));
+    for (const t of ids) {
+      expect(m.spearman!.perTarget[t]!).toBeCloseTo(golden.spearman[t], 12);
+      expect(m.spearmanWithSelf!.perTarget[t]!).toBeCloseTo(golden.spearmanWithSelf[t], 12);
+    }
+    for (const [tree, ref] of [
+      [e.tree, golden.tree],
+      [m.taxonomy!, golden.ckaTree],
+    ] as const) {
+      expect(tree.recovery.adjustedRandIndex).toBeCloseTo(ref.ari, 12);
+      expect(tree.recovery.nearestNeighbourAgreement).toBeCloseTo(ref.nn, 12);
+      const heights = tree.merges.map((x) => x.distance).sort((a, b) => a - b);
+      heights.forEach((h, i) => expect(h).toBeCloseTo(ref.merge_heights[i], 10));
+    }
+  });
+});
+
 describe('evaluateTaskbank invariances', () => {
   /** The evaluation with tasks, losses and probe features given in another order and with other names. */
   async function relabelled(seed: number) {
