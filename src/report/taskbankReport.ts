@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TaskbankEvaluation, TaskbankMeasureResult, TaskbankTree, TransferSummary } from '../benchmark/taskbankEval.js';
+import type { SpearmanNull, TaskbankEvaluation, TaskbankMeasureResult, TaskbankTree, TransferSummary } from '../benchmark/taskbankEval.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { fromRows } from '../linalg/dense.js';
 import { familyTaxonomy, type TaxonomyResult } from '../ops/taxonomy.js';
@@ -31,6 +31,12 @@ export interface TaskbankReportMeta {
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3));
 const f2 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(2));
+
+/** A permutation p-value; at its floor 1/(1 + draws), said so (no relabelling reached the observed mean). */
+function pValue(n: SpearmanNull): string {
+  const floor = 1 / (1 + n.draws);
+  return n.p <= floor * (1 + 1e-12) ? `${n.p.toPrecision(2)} (none of ${n.draws} reached it)` : n.p.toPrecision(2);
+}
 
 /** The measure whose taxonomy is drawn beside the measured tree: RSA when it was run and succeeded, else the first that did. */
 export function drawnMeasure(e: TaskbankEvaluation): TaskbankMeasureResult | undefined {
@@ -153,7 +159,7 @@ export function predictionTable(e: TaskbankEvaluation): Table {
       ...e.measures.map((m) => [
         m.error ? `${m.measure} (failed: ${m.error})` : m.measure,
         f3(m.spearman?.mean),
-        m.spearmanNull ? `${f3(m.spearmanNull.q95)} / ${m.spearmanNull.p.toPrecision(2)}` : '—',
+        m.spearmanNull ? `${f3(m.spearmanNull.q95)} / ${pValue(m.spearmanNull)}` : '—',
         f3(m.spearmanWithSelf?.mean),
         ...rec(m.taxonomy),
         (m.ms / 1000).toFixed(2),
@@ -215,7 +221,7 @@ export function verdict(e: TaskbankEvaluation): string {
       `Of the measures, ${best.measure} predicts the affinities best: mean per-target Spearman ${f3(best.spearman!.mean)} with the self entry left out, ` +
         `${f3(best.spearmanWithSelf?.mean)} with it` +
         (best.spearmanNull
-          ? ` (permutation p = ${best.spearmanNull.p.toPrecision(2)}; 95 % of ${best.spearmanNull.draws} relabellings stay below ${f3(best.spearmanNull.q95)}).`
+          ? ` (permutation p = ${pValue(best.spearmanNull)}; the 95th percentile of ${best.spearmanNull.draws} relabellings of the encoders is ${f3(best.spearmanNull.q95)}).`
           : ' (chance 0).'),
     );
   }

@@ -97,7 +97,8 @@ describe('task bank report', () => {
     expect(t.rows[0]).toEqual([
       'rsa',
       rsa.spearman!.mean!.toFixed(3),
-      `${rsa.spearmanNull!.q95.toFixed(3)} / ${rsa.spearmanNull!.p.toPrecision(2)}`,
+      // 20 relabellings, none as high as the family-aligned similarity: p at its floor 1/21.
+      `${rsa.spearmanNull!.q95.toFixed(3)} / 0.048 (none of 20 reached it)`,
       rsa.spearmanWithSelf!.mean!.toFixed(3),
       rsa.taxonomy!.recovery.nearestNeighbourAgreement.toFixed(3),
       rsa.taxonomy!.recovery.adjustedRandIndex.toFixed(3),
@@ -126,6 +127,8 @@ describe('task bank report', () => {
       (failed.ms / 1000).toFixed(2),
     ]);
     expect(drawnMeasure({ ...e, measures: [failed] })).toBeUndefined();
+    const weak = { ...e.measures[0], spearmanNull: { draws: 20, seed: 0, q95: 0.5, p: 4 / 21 } };
+    expect(predictionTable({ ...e, measures: [weak] }).rows[0][2]).toBe('0.500 / 0.19');
     const md = taskbankMarkdown(e, { command: 'x', notes: ['a note'], timings: { training: 12.34 } });
     expect(md).toContain('| training | 12.3 |');
     expect(md).toContain('- a note');
