@@ -292,6 +292,19 @@ function featureMatrix(rep: Representation): { rows: number; cols: number; data:
   return { rows: rep.n, cols: rep.p, data };
 }
 
+/**
+ * One representation's prepared form for a pairwise family (its features copied to float64 and checked first); an
+ * error names the member's file when its label does not. The queue's workers prepare members through this too.
+ */
+export async function preparePairwiseForm(rep: Representation, config: PairwiseMeasureConfig, ctx: PairwiseContext): Promise<unknown> {
+  try {
+    return await pairwiseFamilyOf(config).prepare(featureMatrix(rep), config.params, rep.label, ctx);
+  } catch (e) {
+    if (e instanceof Error && rep.source !== rep.label && !e.message.includes(rep.source)) e.message = `${rep.source}: ${e.message}`;
+    throw e;
+  }
+}
+
 async function preparePairwise(
   reps: Representation[],
   r: Extract<Resolved, { pairwise: true }>,
@@ -310,15 +323,9 @@ async function preparePairwise(
       if (value !== p.value) opts.cache?.set(reps[i], key, (p = { ...p, value }));
     }
     if (!p) {
-      const rep = reps[i];
-      try {
-        const value = await r.family.prepare(featureMatrix(rep), r.config.params, rep.label, ctx);
-        p = { kind: 'pairwise', family: r.family.id, value: shared ? shareArrays(value) : value };
-      } catch (e) {
-        if (e instanceof Error && rep.source !== rep.label && !e.message.includes(rep.source)) e.message = `${rep.source}: ${e.message}`;
-        throw e;
-      }
-      opts.cache?.set(rep, key, p);
+      const value = await preparePairwiseForm(reps[i], r.config, ctx);
+      p = { kind: 'pairwise', family: r.family.id, value: shared ? shareArrays(value) : value };
+      opts.cache?.set(reps[i], key, p);
     }
     out.push(p.value);
     opts.onProgress?.(i + 1, total, reps[i].label);

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Job names: the kinds of work, and nothing else, a worker will run. */
-export const JOB_KINDS = ['extract-shard', 'similarity-prepare', 'similarity-block'] as const;
+export const JOB_KINDS = ['extract-shard', 'similarity-prepare', 'similarity-block', 'similarity-pairs'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export function isJobKind(name: string): name is JobKind {
@@ -111,7 +111,10 @@ export interface ExtractShardResult {
 const engine = z.enum(['auto', 'ort', 'js']);
 const precision = z.enum(['float64', 'float32']);
 
-/** One member of a feature set → its prepared comparator vector at `<work>/prepared/<key>.npy` (+ `.json`). */
+/**
+ * One member of a feature set → its prepared comparator vector at `<work>/prepared/<key>.npy` (+ `.json`); for a
+ * pairwise family (procrustes, cca, …) its prepared form, serialised, at `<work>/prepared/<key>.v8` (+ `.json`).
+ */
 export const similarityPrepareSchema = z.strictObject({
   v: z.literal(PAYLOAD_VERSION),
   title,
@@ -129,7 +132,9 @@ export type SimilarityPreparePayload = z.infer<typeof similarityPrepareSchema>;
 /** The sidecar of a prepared vector (its commit marker): what the coordinator checks across members. */
 export interface PreparedInfo {
   label: string;
-  kind: 'unit' | 'kendall' | 'tau-a';
+  /** The comparator's vector kind, or `pairwise` for a pairwise family's serialised form. */
+  kind: 'unit' | 'kendall' | 'tau-a' | 'pairwise';
+  /** Values in the vector (a pairwise form: bytes in its file). */
   length: number;
   n: number;
   /** sha256 over the member's image ids, or null when it carries none. */
@@ -151,10 +156,31 @@ export const similarityBlockSchema = z.strictObject({
 });
 export type SimilarityBlockPayload = z.infer<typeof similarityBlockSchema>;
 
+/**
+ * A pairwise family's values for the members `rows` × `cols` (their prepared forms `<work>/prepared/<key>.v8`) →
+ * `<work>/blocks/<run>/<block>.npy` (float64). In a diagonal block (rows = cols) of a symmetric family only the
+ * pairs above the diagonal are computed, and the diagonal only when the family has no fixed self value; the entries
+ * not computed are 0.
+ */
+export const similarityPairsSchema = z.strictObject({
+  v: z.literal(PAYLOAD_VERSION),
+  title,
+  work: absPath,
+  run: hex64,
+  block: z.string().regex(/^\d{1,6}-\d{1,6}$/),
+  measure: z.string().min(1).max(512),
+  precision,
+  rows: z.array(hex64).min(1).max(4096),
+  cols: z.array(hex64).min(1).max(4096),
+  engine,
+});
+export type SimilarityPairsPayload = z.infer<typeof similarityPairsSchema>;
+
 export const SCHEMAS = {
   'extract-shard': extractShardSchema,
   'similarity-prepare': similarityPrepareSchema,
   'similarity-block': similarityBlockSchema,
+  'similarity-pairs': similarityPairsSchema,
 } as const;
 
 /** The payload checked against its kind's schema; the error lists every problem, by field. */

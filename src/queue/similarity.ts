@@ -8,12 +8,18 @@
  *      the two stacks of vectors — the blocked form of the one GEMM a local run does — and writes the block to
  *      `<work>/blocks/<run>/<bi>-<bj>.npy`.
  * The coordinator assembles the M×M matrix, mirrored and with a unit diagonal as the local one: the same values up
- * to the GEMM's summation order (≤ 1e-12). A prepared vector's key hashes the member's file (path, size,
+ * to the GEMM's summation order (≤ 1e-12).
+ * A pairwise family (procrustes, cca, predictivity, …; measures/pairwise.ts) has no vector to multiply: its
+ * `similarity-prepare` jobs write each member's prepared form serialised (`<key>.v8`, node:v8 — exact numbers), and
+ * one `similarity-pairs` job per block of members (default: one pair per job) compares the forms pair by pair; a
+ * symmetric family's blocks cover the upper triangle, an asymmetric family's both. The diagonal is the family's
+ * self value (computed where it has none), as locally: the same compare on the same numbers, so the local values. A prepared vector's key hashes the member's file (path, size,
  * modification time), the measure and the precision, so a re-run — after a crash, or with more members — reuses
  * every vector and block already on disk.
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { deserialize, serialize } from 'node:v8';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Queue } from 'bullmq';
 import { featureFolderLabels, loadFeatureSet } from '../features/featureSet.js';
@@ -24,13 +30,33 @@ import { zeros } from '../linalg/dense.js';
 import { getGemmEngine, type EngineKind, type Precision } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { catalogueEntry } from '../measures/catalogue.js';
-import { canonicalMeasureId, describeMeasure, parseMeasure, pipelineOf, type MeasureInfo } from '../measures/registry.js';
+import { comparePairs, pairsInParallel, shareArrays, type PairJob } from '../measures/pairThreads.js';
+import { byParams, type PairwiseFamily, type PairwiseParams } from '../measures/pairwise.js';
+import {
+  canonicalMeasureId,
+  describeMeasure,
+  isPairwise,
+  pairwiseFamilyOf,
+  parseMeasure,
+  pipelineOf,
+  type MeasureInfo,
+  type PairwiseMeasureConfig,
+} from '../measures/registry.js';
 import { preparedKind, triangleCorrelation } from '../measures/rdmComparators.js';
-import { prepareRepresentation } from '../measures/similarity.js';
+import { preparePairwiseForm, prepareRepresentation } from '../measures/similarity.js';
+import { drawThreads } from '../measures/subsetDraws.js';
 import { connectQueue, parseQueueUrl, redact } from './connection.js';
 import { follow, followDefaults, type Tracked } from './follow.js';
 import type { QueueOptions } from './extract.js';
-import { PAYLOAD_VERSION, parsePayload, RefusedJob, type PreparedInfo, type SimilarityBlockPayload, type SimilarityPreparePayload } from './payloads.js';
+import {
+  PAYLOAD_VERSION,
+  parsePayload,
+  RefusedJob,
+  type PreparedInfo,
+  type SimilarityBlockPayload,
+  type SimilarityPairsPayload,
+  type SimilarityPreparePayload,
+} from './payloads.js';
 import type { Roots } from './roots.js';
 
 export interface QueuedSimilarityOptions extends QueueOptions {
@@ -40,7 +66,7 @@ export interface QueuedSimilarityOptions extends QueueOptions {
   order?: string[];
   precision?: Precision;
   engine?: EngineKind;
-  /** Members per block side (default: what fits 2 GiB of vectors per block job, at most 64). */
+  /** Members per block side (default: what fits 2 GiB of vectors per block job, at most 64; a pairwise family: 1, one pair per job). */
   blockSize?: number;
   /** (done, total, what) over the prepare jobs, then the block jobs. */
   onProgress?: (done: number, total: number, label: string) => void;
@@ -93,10 +119,18 @@ function defaultBlockSize(vectorLength: number): number {
   return Math.max(1, Math.min(64, Math.floor((2 * 1024 ** 3) / (2 * 8 * Math.max(1, vectorLength)))));
 }
 
+/** A pairwise family's prepared form is serialised (.v8); a comparator vector is an .npy. */
+const preparedFile = (work: string, key: string, pairwise: boolean) => join(work, 'prepared', `${key}.${pairwise ? 'v8' : 'npy'}`);
+
+/** The settings of a pairwise family that decide which pairs to compute. */
+function pairwiseShape(family: PairwiseFamily, params: PairwiseParams): { symmetric: boolean; self: number | undefined } {
+  return { symmetric: byParams(family.symmetric, params), self: family.self === undefined ? undefined : byParams(family.self, params) };
+}
+
 async function readInfo(work: string, key: string): Promise<PreparedInfo | undefined> {
   try {
     const info = JSON.parse(await readFile(join(work, 'prepared', `${key}.json`), 'utf8')) as PreparedInfo;
-    const st = await stat(join(work, 'prepared', `${key}.npy`));
+    const st = await stat(preparedFile(work, key, info.kind === 'pairwise'));
     return st.size > 0 ? info : undefined;
   } catch {
     return undefined;
@@ -124,7 +158,9 @@ export async function similarityQueued(featureSet: string, measure: string, opts
   });
   const work = resolvePath(opts.work ?? join(st.isDirectory() ? path : dirname(path), '.taskmap-work'));
   const members = await planMembers(path, st.isDirectory(), id, precision, opts.order);
-  const kind = preparedKind(pipelineOf(parseMeasure(id)).compare);
+  const config = parseMeasure(id);
+  const pairwise = isPairwise(config) ? pairwiseShape(pairwiseFamilyOf(config), config.params) : undefined;
+  const kind = pairwise ? 'pairwise' : preparedKind(pipelineOf(config).compare);
   const target = parseQueueUrl(opts.queue);
   const queue: Queue = await connectQueue(target);
   const reused = { prepared: 0, blocks: 0 };
@@ -179,39 +215,55 @@ export async function similarityQueued(featureSet: string, measure: string, opts
         throw new Error(`all representations must be computed on the same images: ${members[0].label} has ${first.n} images but ${m.label} has ${info.n}`);
       if (info.imagesDigest && first.imagesDigest && info.imagesDigest !== first.imagesDigest)
         throw new Error(`${members[0].label} and ${m.label} were computed on different images (their image ids differ); re-extract them on the same images`);
-      if (info.kind !== kind || info.length !== first.length)
+      if (info.kind !== kind || (!pairwise && info.length !== first.length))
         throw new Error(`${m.label}: prepared vector does not match the others (${info.kind}, ${info.length} values); delete ${work} and run again`);
     }
 
-    // 2. Blocks of the M×M matrix (upper triangle of blocks).
+    // 2. Blocks of the M×M matrix (upper triangle of blocks; both triangles for an asymmetric pairwise family).
     const t = members.length;
-    const bs = opts.blockSize ?? defaultBlockSize(first.length);
+    const bs = opts.blockSize ?? (pairwise ? 1 : defaultBlockSize(first.length));
     const nb = Math.ceil(t / bs);
     const run = sha({ keys: members.map((m) => m.key), bs, engine });
     const blocks: (Tracked<Float64Array> & { bi: number; bj: number })[] = [];
     for (let bi = 0; bi < nb; bi++) {
-      for (let bj = bi; bj < nb; bj++) {
+      for (let bj = pairwise && !pairwise.symmetric ? 0 : bi; bj < nb; bj++) {
         const rows = members.slice(bi * bs, (bi + 1) * bs).map((m) => m.key);
         const cols = members.slice(bj * bs, (bj + 1) * bs).map((m) => m.key);
-        if (bi === bj && rows.length === 1) continue; // only the diagonal, which is 1 by definition
+        // Only the diagonal, which is 1 by definition (a pairwise family: its self value, when it has one).
+        if (bi === bj && rows.length === 1 && (!pairwise || pairwise.self !== undefined)) continue;
         const block = `${bi}-${bj}`;
         const file = join(work, 'blocks', run, `${block}.npy`);
+        const shape = `${rows.length}×${cols.length} members`;
+        const payload = pairwise
+          ? ({
+              v: PAYLOAD_VERSION,
+              title: `pairs ${block} (${shape})`,
+              work,
+              run,
+              block,
+              measure: id,
+              precision,
+              rows,
+              cols,
+              engine,
+            } satisfies SimilarityPairsPayload)
+          : ({
+              v: PAYLOAD_VERSION,
+              title: `block ${block} (${shape})`,
+              work,
+              run,
+              block,
+              kind: kind as SimilarityBlockPayload['kind'],
+              rows,
+              cols,
+              engine,
+            } satisfies SimilarityBlockPayload);
         blocks.push({
           bi,
           bj,
           id: `sb-${sha({ run, block })}`,
-          name: 'similarity-block',
-          payload: {
-            v: PAYLOAD_VERSION,
-            title: `block ${block} (${rows.length}×${cols.length} members)`,
-            work,
-            run,
-            block,
-            kind,
-            rows,
-            cols,
-            engine,
-          } satisfies SimilarityBlockPayload,
+          name: pairwise ? 'similarity-pairs' : 'similarity-block',
+          payload,
           read: () => readBlock(file, rows.length, cols.length),
         });
       }
@@ -245,13 +297,14 @@ export async function similarityQueued(featureSet: string, measure: string, opts
       onFailed: fail,
     });
 
-    // Assemble as the local run does: unit diagonal, one triangle mirrored (exactly symmetric).
+    // Assemble as the local run does: unit diagonal (a pairwise family: its self value or the computed one), one
+    // triangle mirrored (exactly symmetric) unless the family is asymmetric.
     const m = zeros(t, t);
     for (let i = 0; i < t; i++) {
-      m.data[i * t + i] = 1;
+      m.data[i * t + i] = pairwise ? (pairwise.self ?? raw.data[i * t + i]) : 1;
       for (let j = i + 1; j < t; j++) {
         m.data[i * t + j] = raw.data[i * t + j];
-        m.data[j * t + i] = raw.data[i * t + j];
+        m.data[j * t + i] = pairwise && !pairwise.symmetric ? raw.data[j * t + i] : raw.data[i * t + j];
       }
     }
     const labels = members.map((x) => x.label);
@@ -271,7 +324,7 @@ const refuse = (e: unknown): never => {
   throw new RefusedJob((e as Error).message);
 };
 
-function parseOrRefuse<K extends 'similarity-prepare' | 'similarity-block'>(kind: K, data: unknown) {
+function parseOrRefuse<K extends 'similarity-prepare' | 'similarity-block' | 'similarity-pairs'>(kind: K, data: unknown) {
   try {
     return parsePayload(kind, data);
   } catch (e) {
@@ -300,18 +353,25 @@ export async function runSimilarityPrepare(data: unknown, roots: Roots): Promise
     }
     await roots.existing(file, 'feature file').catch(refuse);
   }
-  const out = await roots.writable(join(p.work, 'prepared', `${p.key}.npy`), 'prepared vector').catch(refuse);
+  const config = parseMeasure(id);
+  const out = await roots.writable(preparedFile(p.work, p.key, isPairwise(config)), 'prepared vector').catch(refuse);
   const rep = (await loadFeatureSet(set, { keys: [p.label] })).members[0];
   const engine = await getGemmEngine(p.engine);
-  const prepared = await prepareRepresentation(rep, pipelineOf(parseMeasure(id)), { engine, precision: p.precision });
+  const digest = { n: rep.n, imagesDigest: rep.images ? sha(rep.images) : null, ...(rep.imagesFrom ? { imagesFrom: rep.imagesFrom } : {}) };
+  if (isPairwise(config)) {
+    const bytes = serialize(await preparePairwiseForm(rep, config, { engine, precision: p.precision }));
+    const info: PreparedInfo = { label: p.label, kind: 'pairwise', length: bytes.length, ...digest };
+    await writeFileAtomic(out, bytes);
+    await writeFileAtomic(out.replace(/\.v8$/, '.json'), JSON.stringify(info));
+    return info;
+  }
+  const prepared = await prepareRepresentation(rep, pipelineOf(config), { engine, precision: p.precision });
   const values = prepared.kind === 'unit' ? prepared.vector : prepared.triangle;
   const info: PreparedInfo = {
     label: p.label,
     kind: prepared.kind,
     length: values.length,
-    n: rep.n,
-    imagesDigest: rep.images ? sha(rep.images) : null,
-    ...(rep.imagesFrom ? { imagesFrom: rep.imagesFrom } : {}),
+    ...digest,
   };
   await writeFileAtomic(out, writeNpy({ dtype: 'float64', shape: [values.length], data: values }));
   await writeFileAtomic(out.replace(/\.npy$/, '.json'), JSON.stringify(info));
@@ -353,4 +413,52 @@ export async function runSimilarityBlock(data: unknown, roots: Roots): Promise<{
   }
   await writeFileAtomic(out, writeNpy({ dtype: 'float64', shape: [rows.length, cols.length], data: result }));
   return { rows: rows.length, cols: cols.length };
+}
+
+/** A pairwise family's values for a block of members, compared pair by pair from their serialised prepared forms. */
+export async function runSimilarityPairs(data: unknown, roots: Roots): Promise<{ rows: number; cols: number; pairs: number }> {
+  const p = parseOrRefuse('similarity-pairs', data) as SimilarityPairsPayload;
+  let config: PairwiseMeasureConfig;
+  try {
+    catalogueEntry(p.measure, 'representations');
+    const c = parseMeasure(canonicalMeasureId(p.measure));
+    if (!isPairwise(c)) throw new Error(`${p.measure} is not a pairwise measure; its blocks are similarity-block jobs`);
+    config = c;
+  } catch (e) {
+    return refuse(e);
+  }
+  const out = await roots.writable(join(p.work, 'blocks', p.run, `${p.block}.npy`), 'block output').catch(refuse);
+  // The forms were written by similarity-prepare jobs inside the roots; deserialising builds plain data only (no code runs).
+  const load = async (keys: string[]) => {
+    const forms: unknown[] = [];
+    for (const key of keys) {
+      const file = await roots.existing(preparedFile(p.work, key, true), 'prepared form').catch(refuse);
+      forms.push(deserialize(await readFile(file)));
+    }
+    return forms;
+  };
+  const diagonal = p.rows.join() === p.cols.join();
+  const rows = await load(p.rows);
+  const cols = diagonal ? rows : await load(p.cols);
+  const family = pairwiseFamilyOf(config);
+  const { symmetric, self } = pairwiseShape(family, config.params);
+  // Forms as one list: rows first, then cols (the same forms again in a diagonal block, which costs no copy).
+  const jobs: PairJob[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    for (let j = 0; j < cols.length; j++) {
+      if (diagonal && ((symmetric && j < i) || (i === j && self !== undefined))) continue;
+      jobs.push({ i, j: rows.length + j });
+    }
+  }
+  const engine = await getGemmEngine(p.engine);
+  const threads = drawThreads();
+  const parallel = pairsInParallel(jobs.length, threads, engine);
+  const forms = [...rows, ...cols].map((f) => (parallel ? shareArrays(f) : f));
+  const values = await comparePairs(family, config, forms, jobs, { engine, precision: p.precision }, parallel ? threads : 1, (k, v) => {
+    if (!Number.isFinite(v)) throw new Error(`${p.measure}: pair (${jobs[k].i}, ${jobs[k].j - rows.length}) of block ${p.block} gave ${v}`);
+  });
+  const result = new Float64Array(rows.length * cols.length);
+  jobs.forEach(({ i, j }, k) => (result[i * cols.length + j - rows.length] = values[k]));
+  await writeFileAtomic(out, writeNpy({ dtype: 'float64', shape: [rows.length, cols.length], data: result }));
+  return { rows: rows.length, cols: cols.length, pairs: jobs.length };
 }

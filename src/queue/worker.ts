@@ -14,7 +14,7 @@ import { checkReachable, QUEUE_NAME, redact, type QueueTarget } from './connecti
 import { closeExtractionThreads, runExtractShard } from './extract.js';
 import { isJobKind, JOB_KINDS, RefusedJob } from './payloads.js';
 import type { Roots } from './roots.js';
-import { runSimilarityBlock, runSimilarityPrepare } from './similarity.js';
+import { runSimilarityBlock, runSimilarityPairs, runSimilarityPrepare } from './similarity.js';
 
 export interface WorkerOptions {
   target: QueueTarget;
@@ -51,6 +51,8 @@ export async function dispatch(job: Job, roots: Roots, concurrency: number, paus
         return await runSimilarityPrepare(job.data, roots);
       case 'similarity-block':
         return await runSimilarityBlock(job.data, roots);
+      case 'similarity-pairs':
+        return await runSimilarityPairs(job.data, roots);
     }
   } catch (e) {
     if (e instanceof RefusedJob) throw new UnrecoverableError(`refused: ${e.message}`);

@@ -183,6 +183,40 @@ describe.skipIf(skip)('worker: job kinds, payload schemas and roots', () => {
       () => ({ v: PAYLOAD_VERSION, title: 't', work: join(root, 'escape'), run: KEY, block: '0-1', kind: 'unit', rows: [KEY], cols: [KEY], engine: 'js' }),
       /block output .* is outside this worker's roots/,
     ],
+    [
+      'pairs of a measure that is not pairwise',
+      'similarity-pairs',
+      () => ({
+        v: PAYLOAD_VERSION,
+        title: 't',
+        work: join(root, 'w'),
+        run: KEY,
+        block: '0-1',
+        measure: 'rsa',
+        precision: 'float64',
+        rows: [KEY],
+        cols: [KEY],
+        engine: 'js',
+      }),
+      /rsa is not a pairwise measure; its blocks are similarity-block jobs/,
+    ],
+    [
+      'pairs whose prepared forms are outside the roots',
+      'similarity-pairs',
+      () => ({
+        v: PAYLOAD_VERSION,
+        title: 't',
+        work: join(root, 'escape'),
+        run: KEY,
+        block: '0-1',
+        measure: 'procrustes',
+        precision: 'float64',
+        rows: [KEY],
+        cols: [KEY],
+        engine: 'js',
+      }),
+      /outside this worker's roots/,
+    ],
   ];
   for (const [what, kind, make, message] of cases) {
     it(`refuses ${what} (${kind}), without retrying`, async () => {
@@ -207,13 +241,13 @@ describe.skipIf(skip)('worker: job kinds, payload schemas and roots', () => {
     const st = await runCli('queue', 'status', '--queue', redis.url);
     expect(st.code, st.err).toBe(0);
     expect(st.out).toMatch(/1 worker connected/);
-    expect(st.out).toMatch(/failed 17\b/);
+    expect(st.out).toMatch(/failed 19\b/);
     expect(st.out).toMatch(/extract-shard +waiting 0, active 0, delayed 0, failed 13/);
     expect(st.out).toMatch(/shell test-2 \(1 attempt\): refused: unknown job kind "shell"/);
     const json = await runCli('worker', '--queue', redis.url, '--status', '--json');
     expect(json.code, json.err).toBe(0);
     const parsed = JSON.parse(json.out) as { counts: { failed: number }; failed: { kind: string; error: string }[] };
-    expect(parsed.counts.failed).toBe(17);
+    expect(parsed.counts.failed).toBe(19);
     expect(parsed.failed.every((f) => f.error.startsWith('refused: '))).toBe(true);
   }, 60_000);
 });

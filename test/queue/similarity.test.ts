@@ -1,7 +1,8 @@
 /**
  * `taskmap similarity --queue` (issue 18): members prepared and blocks of the M×M matrix multiplied by a worker
  * process give the local matrix to 1e-12, for the RSA, DDS and CKA pipelines and the Kendall comparator (not a
- * GEMM); a second run reuses every prepared vector and block; --order picks and orders members.
+ * GEMM), and for pairwise families (prepared forms serialised, pairs as jobs; symmetric and asymmetric, with and
+ * without a fixed diagonal); a second run reuses every prepared vector and block; --order picks and orders members.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -71,6 +72,44 @@ describe.skipIf(skip)('similarity --queue (redis-server + a worker process)', ()
       }
     }, 60_000);
   }
+
+  // Pairwise families: a symmetric one with a fixed self value, a symmetric one without (diagonal computed), an
+  // asymmetric one with a self value and one without; blocks of 3 members and one pair per job (the default).
+  for (const [measure, blockSize] of [
+    ['procrustes', 3],
+    ['cca:ridge=0.1', 1],
+    ['cknna:k=4', 3],
+    ['predictivity', undefined],
+  ] as const) {
+    it(`${measure} (pairwise, blocks of ${blockSize ?? 'one pair'}): the queued matrix equals the local one to 1e-12`, async () => {
+      const local = await similarityOfPath(features, measure);
+      const before = count(worker, /done similarity-pairs/);
+      const queued = await similarityQueued(features, measure, { queue: redis.url, blockSize, sweepMs: 500 });
+      expect(queued.measure.id).toBe(local.measure.id);
+      expect(maxDiff(queued.matrix, local.matrix)).toBeLessThanOrEqual(1e-12);
+      // Off the diagonal the values differ (a constant matrix would pass trivially), and the pairs ran as jobs.
+      const t = LABELS.length;
+      expect(new Set(Array.from(local.matrix.matrix.data).filter((_, k) => k % (t + 1) !== 0)).size).toBeGreaterThan(t);
+      const symmetric = measure === 'procrustes' || measure.startsWith('cca');
+      const selfFixed = measure !== 'cca:ridge=0.1' && measure !== 'predictivity';
+      const nb = Math.ceil(t / (blockSize ?? 1));
+      const blockJobs = (symmetric ? (nb * (nb + 1)) / 2 : nb * nb) - (selfFixed && (blockSize ?? 1) === 1 ? nb : selfFixed ? 1 : 0);
+      expect(count(worker, /done similarity-pairs/) - before).toBe(blockJobs);
+    }, 60_000);
+  }
+
+  it('the CLI: `similarity --queue` with a pairwise measure prints the local matrix, a second run reuses every form', async () => {
+    const work = join(root, 'work-pairwise');
+    const a = await runCli('similarity', features, '--measure', 'procrustes', '--queue', redis.url, '--work', work, '--out', join(root, 'pq.json'));
+    expect(a.code, a.err).toBe(0);
+    const l = await runCli('similarity', features, '--measure', 'procrustes', '--out', join(root, 'pl.json'));
+    expect(l.code, l.err).toBe(0);
+    const q = JSON.parse(readFileSync(join(root, 'pq.json'), 'utf8')) as { matrix: number[][] };
+    const loc = JSON.parse(readFileSync(join(root, 'pl.json'), 'utf8')) as typeof q;
+    expect(Math.max(...loc.matrix.flatMap((row, i) => row.map((v, j) => Math.abs(v - q.matrix[i][j]))))).toBeLessThanOrEqual(1e-12);
+    const again = await similarityQueued(features, 'procrustes', { queue: redis.url, work });
+    expect(again.reused).toEqual({ prepared: 7, blocks: 21 });
+  }, 60_000);
 
   it('a second run reuses every prepared vector and block (no jobs); --order picks and orders members', async () => {
     const jobs = () => count(worker, /done similarity-/);

@@ -172,7 +172,7 @@ export function register(program: Command): void {
     .optionsGroup('Distributed (for big sets; see `taskmap worker`):')
     .option('--queue <url>', 'prepare each member and compute blocks of the matrix on `taskmap worker` processes through this Redis queue')
     .option('--work <dir>', 'with --queue: shared folder for prepared vectors and blocks (default: .taskmap-work in the feature-set folder)')
-    .option('--block <n>', 'with --queue: members per block side (default: what fits 2 GiB per block job)');
+    .option('--block <n>', 'with --queue: members per block side (default: what fits 2 GiB per block job; a pairwise measure: 1, one pair per job)');
   addInferenceOptions(cmd);
   cmd.optionsGroup('Options:');
   cmd.action(async (featureset: string, o: SimilarityOptions) => {
