@@ -49,46 +49,88 @@ export function metricPairs(height: number, width: number, count = METRIC_PAIRS,
   return { a, b };
 }
 
-const pairCache = new Map<string, { a: Int32Array; b: Int32Array; ta: tf.Tensor1D; tb: tf.Tensor1D }>();
+/**
+ * Per-image metric losses of embeddings e (B × N × E, row-major) against labels (B × N), and, with `grad`, their
+ * gradient: for a pair inside one segment ∂/∂e_a = 2(e_a − e_b); across segments, while √(d² + ε) < margin,
+ * ∂/∂e_a = −2(margin − √(d² + ε))·(e_a − e_b)/√(d² + ε); ∂/∂e_b is the negative; each divided by the pair count.
+ */
+function metricLossesAndGradient(
+  e: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  b: number,
+  n: number,
+  ed: number,
+  pa: Int32Array,
+  pb: Int32Array,
+  grad?: { weights: ArrayLike<number>; out: Float32Array },
+): Float64Array {
+  const out = new Float64Array(b);
+  const pc = pa.length;
+  const diff = new Float64Array(ed);
+  for (let i = 0; i < b; i++) {
+    let s = 0;
+    const w = grad ? grad.weights[i] / pc : 0;
+    for (let k = 0; k < pc; k++) {
+      const oa = (i * n + pa[k]) * ed;
+      const ob = (i * n + pb[k]) * ed;
+      let d2 = 0;
+      for (let c = 0; c < ed; c++) {
+        diff[c] = e[oa + c] - e[ob + c];
+        d2 += diff[c] * diff[c];
+      }
+      let factor: number;
+      if (labels[i * n + pa[k]] === labels[i * n + pb[k]]) {
+        s += d2;
+        factor = 2;
+      } else {
+        const d = Math.sqrt(d2 + METRIC_EPS);
+        const gap = METRIC_MARGIN - d;
+        if (gap <= 0) continue;
+        s += gap * gap;
+        factor = (-2 * gap) / d;
+      }
+      if (grad)
+        for (let c = 0; c < ed; c++) {
+          const g = w * factor * diff[c];
+          grad.out[oa + c] += g;
+          grad.out[ob + c] -= g;
+        }
+    }
+    out[i] = s / pc;
+  }
+  return out;
+}
 
-function pairTensors(h: number, w: number) {
+const pairCache = new Map<string, { a: Int32Array; b: Int32Array }>();
+
+function cachedPairs(h: number, w: number): { a: Int32Array; b: Int32Array } {
   const key = `${h}x${w}`;
   let p = pairCache.get(key);
-  if (!p) {
-    const { a, b } = metricPairs(h, w);
-    p = { a, b, ta: tf.keep(tf.tensor1d(a, 'int32')), tb: tf.keep(tf.tensor1d(b, 'int32')) };
-    pairCache.set(key, p);
-  }
+  if (!p) pairCache.set(key, (p = metricPairs(h, w)));
   return p;
 }
 
 /**
- * e[:, a] − e[:, b] for embeddings [B, N, E] → [B, P, E]. The gather's stock gradient needs UnsortedSegmentSum,
- * which the WASM backend lacks; the scatter-add is small (B·P·E values), so it is done here on the CPU.
+ * The metric loss per image as a tensor [B], computed on the CPU in float64 with its gradient written out
+ * (metricLossesAndGradient): B·N·E values cross once each way, where the tensor form needed gathers whose gradient
+ * the WASM backend lacks (UnsortedSegmentSum) and was slower besides.
  */
-function pairDifference(e: tf.Tensor3D, h: number, w: number): tf.Tensor3D {
-  const p = pairTensors(h, w);
-  const op = tf.customGrad(((x: tf.Tensor3D) => ({
-    value: tf.sub(tf.gather(x, p.ta, 1), tf.gather(x, p.tb, 1)) as tf.Tensor3D,
-    gradFunc: (dy: tf.Tensor3D) => {
-      const [bs, n, ed] = x.shape;
-      const g = dy.dataSync();
-      const out = new Float32Array(bs * n * ed);
-      const pc = p.a.length;
-      for (let i = 0; i < bs; i++)
-        for (let k = 0; k < pc; k++) {
-          const src = (i * pc + k) * ed;
-          const da = (i * n + p.a[k]) * ed;
-          const db = (i * n + p.b[k]) * ed;
-          for (let c = 0; c < ed; c++) {
-            out[da + c] += g[src + c];
-            out[db + c] -= g[src + c];
-          }
-        }
-      return tf.tensor3d(out, [bs, n, ed]);
-    },
-  })) as unknown as CustomGradientFunc<tf.Tensor3D>) as (x: tf.Tensor3D) => tf.Tensor3D;
-  return op(e);
+function metricLossTensor(pred: tf.Tensor, target: tf.Tensor): tf.Tensor1D {
+  const [b, h, w, ed] = pred.shape as number[];
+  const { a, b: pb } = cachedPairs(h, w);
+  const labels = target.dataSync();
+  const op = tf.customGrad(((x: tf.Tensor) => {
+    const values = x.dataSync();
+    return {
+      value: tf.tensor1d(Float32Array.from(metricLossesAndGradient(values, labels, b, h * w, ed, a, pb))),
+      gradFunc: (dy: tf.Tensor) => {
+        const out = new Float32Array(values.length);
+        metricLossesAndGradient(values, labels, b, h * w, ed, a, pb, { weights: dy.dataSync(), out });
+        return tf.tensor(out, x.shape);
+      },
+    };
+  }) as unknown as CustomGradientFunc<tf.Tensor1D>) as (x: tf.Tensor) => tf.Tensor1D;
+  return op(pred);
 }
 
 function checkShapes(loss: TaskLoss, pred: tf.Tensor, target: tf.Tensor, mask?: tf.Tensor): void {
@@ -129,15 +171,8 @@ export function perImageLossTensor(loss: TaskLoss, pred: tf.Tensor, target: tf.T
         return tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(pred)), -1)) as tf.Tensor1D;
       case 'bce':
         return tf.mean(tf.add(tf.sub(tf.relu(pred), tf.mul(pred, target)), tf.log1p(tf.exp(tf.neg(tf.abs(pred))))), axes) as tf.Tensor1D;
-      case 'metric': {
-        const [b, h, w, e] = pred.shape as number[];
-        const p = pairTensors(h, w);
-        const d2 = tf.sum(tf.square(pairDifference(tf.reshape(pred, [b, h * w, e]), h, w)), 2);
-        const labels = tf.reshape(target, [b, h * w]);
-        const same = tf.cast(tf.equal(tf.gather(labels, p.ta, 1), tf.gather(labels, p.tb, 1)), 'float32');
-        const push = tf.square(tf.relu(tf.sub(METRIC_MARGIN, tf.sqrt(tf.add(d2, METRIC_EPS)))));
-        return tf.mean(tf.add(tf.mul(same, d2), tf.mul(tf.sub(1, same), push)), 1) as tf.Tensor1D;
-      }
+      case 'metric':
+        return metricLossTensor(pred, target);
     }
   });
 }
@@ -169,20 +204,8 @@ export function perImageLosses(
     const [h, w] = targetShape;
     const e = pred.length / (n * h * w);
     if (!Number.isInteger(e) || e < 1) throw new Error(`metric loss: ${pred.length} predictions are not n × ${h} × ${w} × E embeddings`);
-    const { a, b } = metricPairs(h, w);
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let k = 0; k < a.length; k++) {
-        let d2 = 0;
-        for (let c = 0; c < e; c++) {
-          const d = pred[(i * h * w + a[k]) * e + c] - pred[(i * h * w + b[k]) * e + c];
-          d2 += d * d;
-        }
-        if (target[i * h * w + a[k]] === target[i * h * w + b[k]]) s += d2;
-        else s += Math.max(0, METRIC_MARGIN - Math.sqrt(d2 + METRIC_EPS)) ** 2;
-      }
-      out[i] = s / a.length;
-    }
+    const { a, b } = cachedPairs(h, w);
+    out.set(metricLossesAndGradient(pred, target, n, h * w, e, a, b));
   } else {
     if (pred.length !== n * per) throw new Error(`${loss} loss: ${n} predictions of [${targetShape.join(', ')}] need ${n * per} values, got ${pred.length}`);
     const c = targetShape[targetShape.length - 1];

@@ -151,8 +151,8 @@ function splitArrays(bytes: Uint8Array, shapes: number[][], what: string): Float
   });
 }
 
-/** Adam with its state in plain variables (see the module comment). */
-class Adam {
+/** Adam with its state in plain variables (see the module comment); the readouts use it too. */
+export class Adam {
   readonly m: tf.Variable[];
   readonly v: tf.Variable[];
   step = 0;
@@ -185,7 +185,8 @@ class Adam {
   }
 }
 
-function rows(src: Float32Array, per: number, idx: ArrayLike<number>): Float32Array {
+/** Rows idx of a row-major array with `per` values per row. */
+export function rows(src: Float32Array, per: number, idx: ArrayLike<number>): Float32Array {
   const out = new Float32Array(idx.length * per);
   for (let i = 0; i < idx.length; i++) out.set(src.subarray(idx[i] * per, (idx[i] + 1) * per), i * per);
   return out;

@@ -1,0 +1,412 @@
+/**
+ * The bank's heavy work as jobs that run in worker threads, one TF.js WASM backend per thread (the backend is
+ * single-threaded in Node, so N threads keep N cores busy; the NSL benchmark's pattern, nsl/bench.ts):
+ *   train    one task network on the train part (train.ts), saved to `dir` (checkpointed, resumable)
+ *   readout  the transfer source → task: a fresh decoder on the source's frozen features of the task's transfer
+ *            crops, per-image losses on its test crops (readout.ts), written to `out` (JSON)
+ *   self     the trained network's own per-image test losses (Taskonomy's `self`), written to `out`
+ *   probe    a source's features on the probe crops, written to `out` (.npy, float32 n × 4096)
+ * A source is a trained network (`sourceDir`, whose exported encoder is read), `pixels` (the task input
+ * space-to-depth, readout.ts pixelFeatures) or `random` (the encoder at its initialisation from `randomSeed`).
+ *
+ * Jobs carry paths, not arrays: a worker reads the crop pool's .npy parts and the teachers' cached targets itself
+ * (teacherJobs.ts wrote them chunk by chunk; the same chunks are read back, so no teacher runs here unless its cache
+ * is gone). Each thread keeps what consecutive jobs share: the crop parts, the last few targets' samples, the
+ * encoders, and the source features of each task input. Jobs are handed out with source affinity — a thread
+ * prefers jobs of the sources it has already encoded — so the features of a source on the plain crops, which seven
+ * of the thirteen targets share, are computed once per thread.
+ *
+ * A finished job's output (result.json of a network, a readout's JSON, a probe .npy) is reused without starting
+ * a worker, so an interrupted stage resumes where it stopped.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from '../io/atomic.js';
+import { readNpy, writeNpy } from '../io/npy.js';
+import { loadModel } from '../nsl/io.js';
+import { startSiblingWorker } from '../workers/startWorker.js';
+import { buildEncoder, featureShape, type TaskEncoder } from './network.js';
+import type { PoolSplit } from './pool.js';
+import { pixelFeatures, pixelFeatureShape, READOUT_DEFAULTS, trainReadout, type ReadoutSettings } from './readout.js';
+import { TEACHER_CHUNK } from './teacherJobs.js';
+import { teacherTargets } from './teachers.js';
+import { taskBatch, taskData, type TaskData } from './taskData.js';
+import { taskDefinition, type TaskDefinition } from './tasks.js';
+import {
+  disposeTaskNetwork,
+  encodeFeatures,
+  loadTaskNetwork,
+  selfLosses,
+  TRAIN_DEFAULTS,
+  trainTaskNetwork,
+  type EpochLoss,
+  type TaskTrainSettings,
+  type TrainProgress,
+} from './train.js';
+
+export type BankJobKind = 'train' | 'readout' | 'self' | 'probe';
+
+/** Sources that are not trained networks. */
+export type BaselineSource = 'pixels' | 'random';
+
+export interface BankJob {
+  kind: BankJobKind;
+  /** The task trained (train), read out (readout) or scored (self); for probe jobs, a label (the source). */
+  task: string;
+  /** readout, probe: a task id (its network in sourceDir), `pixels` or `random`. */
+  source?: string;
+  /** The trained network's folder (train.ts layout) of a task source; self jobs read it too. */
+  sourceDir?: string;
+  /** Seed of the `random` source's encoder. */
+  randomSeed?: number;
+  /** train: the network's folder. */
+  dir?: string;
+  /** readout, self: the losses' JSON file; probe: the features' .npy file. */
+  out?: string;
+  /** train: TaskTrainSettings; readout: ReadoutSettings (the same four fields). */
+  settings?: Partial<TaskTrainSettings>;
+  /** The crop pool's folder (its <part>.npy files). */
+  poolDir: string;
+  resolution: number;
+  /** The teachers' target cache (teacherJobs.ts). */
+  teacherDir: string;
+  /** Training crops of the teacher tasks (the first this many of the train part). */
+  teacherTrainCrops: number;
+  /** Seed of the seeded task builders (noise, holes, turns, permutations); default 0. */
+  dataSeed?: number;
+}
+
+export interface BankJobResult {
+  job: BankJob;
+  /** train: the loss per epoch. */
+  history?: EpochLoss[];
+  encoderWeights?: number;
+  decoderWeights?: number;
+  /** readout, self: per test image. */
+  losses?: Float64Array;
+  /** readout: the mean training loss of its last epoch; the scalar its features were divided by. */
+  trainLoss?: number;
+  featureScale?: number;
+  /** probe: n × feature values. */
+  features?: Float32Array;
+  /** Wall seconds in the worker (0 when reused). */
+  seconds: number;
+  /** The output existed and was read back, nothing computed. */
+  cached: boolean;
+}
+
+export function describeJob(job: BankJob): string {
+  switch (job.kind) {
+    case 'train':
+      return `train ${job.task}`;
+    case 'readout':
+      return `readout ${job.source ?? '?'} → ${job.task}`;
+    case 'self':
+      return `self ${job.task}`;
+    case 'probe':
+      return `probe features of ${job.source ?? job.task}`;
+  }
+}
+
+/** The target tasks whose input is the crop itself: their transfers share a source's features. */
+const PLAIN_INPUT_TASKS = new Set(['autoencoding', 'edges', 'keypoints', 'segmentation']);
+
+function inputKey(task: TaskDefinition): string {
+  return task.kind === 'teacher' || PLAIN_INPUT_TASKS.has(task.id) ? 'crop' : task.id;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per-thread caches
+
+const parts = new Map<string, Uint8Array>();
+const encoders = new Map<string, TaskEncoder | tf.LayersModel>();
+const samples: { key: string; data: TaskData }[] = [];
+const features: { key: string; data: Float32Array }[] = [];
+const SAMPLE_CACHE = 4;
+const FEATURE_CACHE = 32;
+
+function remember<T>(list: { key: string; data: T }[], key: string, data: T, size: number): T {
+  list.push({ key, data });
+  if (list.length > size) list.shift();
+  return data;
+}
+
+async function cropPart(job: BankJob, part: PoolSplit): Promise<Uint8Array> {
+  const file = join(job.poolDir, `${part}.npy`);
+  let crops = parts.get(file);
+  if (!crops) {
+    const arr = readNpy(await readFile(file), file);
+    const r = job.resolution;
+    if (arr.dtype !== 'uint8' || arr.shape.length !== 4 || arr.shape[1] !== r || arr.shape[2] !== r || arr.shape[3] !== 3)
+      throw new Error(`${file}: expected uint8 crops n × ${r} × ${r} × 3, got ${arr.dtype} [${arr.shape.join(', ')}]`);
+    crops = arr.data as Uint8Array;
+    parts.set(file, crops);
+  }
+  return crops;
+}
+
+/** The crops a task uses of a part: teacher tasks train on the first teacherTrainCrops only. */
+async function partCrops(job: BankJob, task: TaskDefinition, part: PoolSplit): Promise<Uint8Array> {
+  const all = await cropPart(job, part);
+  const per = job.resolution * job.resolution * 3;
+  if (task.kind !== 'teacher' || part !== 'train') return all;
+  return all.subarray(0, Math.min(job.teacherTrainCrops, all.length / per) * per);
+}
+
+/** A teacher task's targets on crops, read back chunk by chunk from the teachers' cache (teacherJobs.ts). */
+async function teacherPart(job: BankJob, task: TaskDefinition, crops: Uint8Array): Promise<Float32Array> {
+  const r = job.resolution;
+  const per = r * r * 3;
+  const n = crops.length / per;
+  const tsize = task.targetShape(r).reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n * tsize);
+  for (let s = 0; s < n; s += TEACHER_CHUNK) {
+    const e = Math.min(n, s + TEACHER_CHUNK);
+    const t = await teacherTargets(task.id, crops.subarray(s * per, e * per), r, { cacheDir: job.teacherDir });
+    out.set(t.targets, s * tsize);
+  }
+  return out;
+}
+
+async function samplesOf(job: BankJob, task: TaskDefinition, part: PoolSplit): Promise<TaskData> {
+  const key = `${job.poolDir}|${part}|${task.id}|${job.dataSeed ?? 0}|${job.teacherTrainCrops}`;
+  const hit = samples.find((s) => s.key === key);
+  if (hit) return hit.data;
+  const crops = await partCrops(job, task, part);
+  const teacher = task.kind === 'teacher' ? await teacherPart(job, task, crops) : undefined;
+  const data = taskData(task, crops, undefined, job.resolution, job.dataSeed ?? 0, teacher);
+  return part === 'train' ? data : remember(samples, key, data, SAMPLE_CACHE);
+}
+
+async function encoderOf(job: BankJob): Promise<TaskEncoder | tf.LayersModel> {
+  const source = job.source!;
+  const key = source === 'random' ? `random|${job.randomSeed ?? 0}|${job.resolution}` : `${job.sourceDir}`;
+  let enc = encoders.get(key);
+  if (!enc) {
+    if (source === 'random') enc = buildEncoder(job.resolution, job.randomSeed ?? 0);
+    else {
+      if (!job.sourceDir) throw new Error(`source ${source} needs the folder of its trained network (sourceDir)`);
+      enc = await loadModel(join(job.sourceDir, 'encoder'));
+    }
+    encoders.set(key, enc);
+  }
+  return enc;
+}
+
+/** A source's features of a task's inputs on a part, and their [h, w, c]. */
+async function sourceFeatures(job: BankJob, task: TaskDefinition, part: PoolSplit, data: TaskData): Promise<{ data: Float32Array; shape: number[] }> {
+  const r = job.resolution;
+  if (job.source === 'pixels') return { data: pixelFeatures(data.inputs, data.n, r), shape: pixelFeatureShape(r) };
+  const key = `${job.source}|${job.sourceDir ?? job.randomSeed}|${job.poolDir}|${part}|${inputKey(task)}|${job.dataSeed ?? 0}|${data.n}`;
+  const hit = features.find((f) => f.key === key);
+  if (hit) return { data: hit.data, shape: featureShape(r) };
+  const f = await encodeFeatures(await encoderOf(job), data.inputs, data.n);
+  return { data: remember(features, key, f, FEATURE_CACHE), shape: featureShape(r) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Running one job
+
+function readoutSettings(job: BankJob): ReadoutSettings {
+  return { ...READOUT_DEFAULTS, ...job.settings };
+}
+
+/** The saved output of a finished job, or undefined. Cheap: runs in the calling thread before any worker starts. */
+export async function reusedResult(job: BankJob): Promise<BankJobResult | undefined> {
+  try {
+    if (job.kind === 'train') {
+      if (!job.dir || !existsSync(join(job.dir, 'network.json'))) return undefined;
+      const r = JSON.parse(await readFile(join(job.dir, 'result.json'), 'utf8')) as {
+        key: { task: string; resolution: number; settings: TaskTrainSettings };
+        history: EpochLoss[];
+        encoderWeights: number;
+        decoderWeights: number;
+      };
+      const want = { ...TRAIN_DEFAULTS, ...job.settings };
+      if (r.key.task !== job.task || r.key.resolution !== job.resolution || JSON.stringify(r.key.settings) !== JSON.stringify(want)) return undefined;
+      return { job, history: r.history, encoderWeights: r.encoderWeights, decoderWeights: r.decoderWeights, seconds: 0, cached: true };
+    }
+    if (!job.out || !existsSync(job.out)) return undefined;
+    if (job.kind === 'probe') {
+      const arr = readNpy(await readFile(job.out), job.out);
+      return arr.dtype === 'float32' ? { job, features: arr.data as Float32Array, seconds: 0, cached: true } : undefined;
+    }
+    const saved = JSON.parse(await readFile(job.out, 'utf8')) as { settings?: ReadoutSettings; losses: number[]; trainLoss?: number; featureScale?: number };
+    if (job.kind === 'readout' && JSON.stringify(saved.settings) !== JSON.stringify(readoutSettings(job))) return undefined;
+    return { job, losses: Float64Array.from(saved.losses), trainLoss: saved.trainLoss, featureScale: saved.featureScale, seconds: 0, cached: true };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run one job in this thread (the workers call this). */
+export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) => void): Promise<BankJobResult> {
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  const task = job.kind === 'probe' ? undefined : taskDefinition(job.task);
+  switch (job.kind) {
+    case 'train': {
+      if (!job.dir) throw new Error('a train job needs its network folder (dir)');
+      const data = await samplesOf(job, task!, 'train');
+      const r = await trainTaskNetwork(task!, data, { ...job.settings, dir: job.dir, onProgress });
+      disposeTaskNetwork(r);
+      return { job, history: r.history, encoderWeights: r.encoderWeights, decoderWeights: r.decoderWeights, seconds: seconds(), cached: r.reused };
+    }
+    case 'readout': {
+      if (!job.source) throw new Error('a readout job needs its source');
+      const settings = readoutSettings(job);
+      const train = await samplesOf(job, task!, 'transfer');
+      const test = await samplesOf(job, task!, 'test');
+      const ftrain = await sourceFeatures(job, task!, 'transfer', train);
+      const ftest = await sourceFeatures(job, task!, 'test', test);
+      const r = await trainReadout(
+        task!,
+        ftrain.shape,
+        job.resolution,
+        { features: ftrain.data, targets: train.targets, mask: train.mask },
+        { features: ftest.data, targets: test.targets, mask: test.mask },
+        settings,
+      );
+      if (job.out)
+        await writeFileAtomic(
+          job.out,
+          JSON.stringify({
+            task: job.task,
+            source: job.source,
+            settings,
+            trainLoss: r.trainLoss,
+            featureScale: r.featureScale,
+            seconds: r.seconds,
+            losses: Array.from(r.testLosses),
+          }) + '\n',
+        );
+      return { job, losses: r.testLosses, trainLoss: r.trainLoss, featureScale: r.featureScale, seconds: seconds(), cached: false };
+    }
+    case 'self': {
+      if (!job.sourceDir) throw new Error('a self job needs the folder of the trained network (sourceDir)');
+      const net = await loadTaskNetwork(job.sourceDir);
+      if (net.task !== job.task) throw new Error(`${job.sourceDir} holds the ${net.task} network, not ${job.task}'s`);
+      try {
+        const losses = await selfLosses(net, await samplesOf(job, task!, 'test'));
+        if (job.out) await writeFileAtomic(job.out, JSON.stringify({ task: job.task, source: 'self', losses: Array.from(losses) }) + '\n');
+        return { job, losses, seconds: seconds(), cached: false };
+      } finally {
+        disposeTaskNetwork(net);
+      }
+    }
+    case 'probe': {
+      if (!job.source) throw new Error('a probe job needs its source');
+      const crops = await cropPart(job, 'probe');
+      const n = crops.length / (job.resolution * job.resolution * 3);
+      const inputs = taskBatch(
+        'autoencoding',
+        crops,
+        job.resolution,
+        0,
+        Array.from({ length: n }, (_, i) => i),
+      ).inputs;
+      const f = job.source === 'pixels' ? pixelFeatures(inputs, n, job.resolution) : await encodeFeatures(await encoderOf(job), inputs, n);
+      if (job.out) await writeFileAtomic(job.out, writeNpy({ dtype: 'float32', shape: [n, f.length / n], data: f }));
+      return { job, features: f, seconds: seconds(), cached: false };
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Running many
+
+export interface BankJobOptions {
+  /** Worker threads (default 2; 0 runs every job in this thread). */
+  workers?: number;
+  /** After each job, finished or reused (done counts both). */
+  onResult?: (job: BankJob, done: number, total: number, result: BankJobResult) => void;
+  /** Training steps of train jobs. */
+  onProgress?: (job: BankJob, p: TrainProgress) => void;
+}
+
+/** What a thread's caches are keyed by: the source for readouts and probes, the task otherwise. */
+function affinity(job: BankJob): string {
+  return job.kind === 'readout' || job.kind === 'probe' ? `${job.source}|${job.sourceDir ?? job.randomSeed ?? ''}` : `task|${job.task}`;
+}
+
+type WorkerReply = { result?: BankJobResult; progress?: TrainProgress; error?: string };
+
+/**
+ * Run the jobs (finished ones are read back), `workers` at a time, and return their results in the jobs' order.
+ * The first failure stops the handing out of jobs and is thrown, naming the job.
+ */
+export async function runBankJobs(jobs: readonly BankJob[], opts: BankJobOptions = {}): Promise<BankJobResult[]> {
+  const results: (BankJobResult | undefined)[] = new Array(jobs.length);
+  let done = 0;
+  const finish = (i: number, r: BankJobResult) => {
+    results[i] = r;
+    opts.onResult?.(jobs[i], ++done, jobs.length, r);
+  };
+  const pending: number[] = [];
+  for (const [i, job] of jobs.entries()) {
+    const reused = await reusedResult(job);
+    if (reused) finish(i, reused);
+    else pending.push(i);
+  }
+  const workers = Math.max(0, Math.min(opts.workers ?? 2, pending.length));
+  if (workers === 0) {
+    for (const i of pending) {
+      const r = await runBankJob(jobs[i], (p) => opts.onProgress?.(jobs[i], p)).catch((e: unknown) => {
+        throw new Error(`${describeJob(jobs[i])}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      });
+      finish(i, r);
+    }
+    return results as BankJobResult[];
+  }
+  const owner = new Map<string, number>();
+  let failed: Error | undefined;
+  const take = (w: number): number | undefined => {
+    if (pending.length === 0 || failed) return undefined;
+    let k = pending.findIndex((i) => owner.get(affinity(jobs[i])) === w);
+    if (k < 0) k = pending.findIndex((i) => !owner.has(affinity(jobs[i])));
+    if (k < 0) k = 0;
+    const [i] = pending.splice(k, 1);
+    if (!owner.has(affinity(jobs[i]))) owner.set(affinity(jobs[i]), w);
+    return i;
+  };
+  const threads: Worker[] = [];
+  try {
+    await Promise.all(
+      Array.from({ length: workers }, async (_, w) => {
+        const thread = startSiblingWorker(import.meta.url, 'jobWorker', 'task bank');
+        threads.push(thread);
+        for (let i = take(w); i !== undefined; i = take(w)) {
+          const job = jobs[i];
+          const reply = await new Promise<WorkerReply>((resolve) => {
+            const onError = (e: Error) => resolve({ error: e.message });
+            const onMessage = (m: WorkerReply) => {
+              if (m.progress) {
+                opts.onProgress?.(job, m.progress);
+                return;
+              }
+              thread.off('message', onMessage);
+              thread.off('error', onError);
+              resolve(m);
+            };
+            thread.on('message', onMessage);
+            thread.once('error', onError);
+            thread.postMessage(job);
+          });
+          if (reply.error || !reply.result) {
+            failed ??= new Error(`${describeJob(job)}: ${reply.error ?? 'no result returned'}`);
+            return;
+          }
+          // Structured cloning drops the job object's identity: put the caller's back.
+          finish(i, { ...reply.result, job });
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
+  }
+  if (failed) throw failed;
+  return results as BankJobResult[];
+}

@@ -1,0 +1,107 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readNpy, writeNpy } from '../../src/io/npy.js';
+import { mulberry32 } from '../../src/linalg/resample.js';
+import { loadTf } from '../../src/models/tfjs.js';
+import { runBankJobs, type BankJob } from '../../src/taskbank/jobs.js';
+import { pixelFeatures } from '../../src/taskbank/readout.js';
+import { taskData } from '../../src/taskbank/taskData.js';
+import { loadTaskNetwork, selfLosses } from '../../src/taskbank/train.js';
+
+const R = 16;
+let dir: string;
+let pool: string;
+
+function crops(n: number, seed: number): Uint8Array {
+  const random = mulberry32(seed);
+  return Uint8Array.from({ length: n * R * R * 3 }, (_, i) => (i % 3 === 0 ? Math.floor(random() * 256) : (i * 7) % 256));
+}
+
+beforeAll(async () => {
+  await loadTf();
+  dir = await mkdtemp(join(tmpdir(), 'taskmap-taskbank-jobs-'));
+  pool = join(dir, 'pool');
+  await mkdir(pool);
+  const counts = { train: 16, transfer: 16, test: 8, probe: 4 };
+  for (const [part, n] of Object.entries(counts))
+    await writeFile(join(pool, `${part}.npy`), writeNpy({ dtype: 'uint8', shape: [n, R, R, 3], data: crops(n, n) }));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('runBankJobs', () => {
+  it('trains, reads out, scores self and probes; reuses finished outputs; the worker path gives the same losses', async () => {
+    const common = { poolDir: pool, resolution: R, teacherDir: join(dir, 'teachers'), teacherTrainCrops: 8 };
+    const tiny = { epochs: 1, batchSize: 8, learningRate: 1e-3 };
+    const net = (t: string) => join(dir, 'networks', t);
+    const trainJobs: BankJob[] = ['autoencoding', 'rotation'].map((t, i) => ({
+      kind: 'train',
+      task: t,
+      dir: net(t),
+      settings: { ...tiny, seed: i },
+      ...common,
+    }));
+    const seen: string[] = [];
+    const trained = await runBankJobs(trainJobs, { workers: 0, onResult: (j, d, n) => seen.push(`${j.task} ${d}/${n}`) });
+    expect(seen).toEqual(['autoencoding 1/2', 'rotation 2/2']);
+    expect(trained[0].history).toHaveLength(1);
+    expect(trained[0].encoderWeights).toBe(60512);
+    expect(existsSync(join(net('rotation'), 'encoder', 'model.json'))).toBe(true);
+
+    const readouts: BankJob[] = [
+      { kind: 'readout', task: 'rotation', source: 'autoencoding', sourceDir: net('autoencoding'), out: join(dir, 'r', 'a.json'), settings: tiny, ...common },
+      { kind: 'readout', task: 'rotation', source: 'pixels', out: join(dir, 'r', 'p.json'), settings: tiny, ...common },
+      { kind: 'readout', task: 'rotation', source: 'random', randomSeed: 5, out: join(dir, 'r', 'x.json'), settings: tiny, ...common },
+      { kind: 'self', task: 'rotation', sourceDir: net('rotation'), out: join(dir, 'r', 'self.json'), ...common },
+      { kind: 'probe', task: 'pixels', source: 'pixels', out: join(dir, 'r', 'p.npy'), ...common },
+      { kind: 'probe', task: 'autoencoding', source: 'autoencoding', sourceDir: net('autoencoding'), out: join(dir, 'r', 'a.npy'), ...common },
+    ];
+    const res = await runBankJobs(readouts, { workers: 0 });
+    for (const r of res.slice(0, 4)) {
+      expect(r.losses).toHaveLength(8);
+      expect(r.cached).toBe(false);
+    }
+    // self = the trained network's own losses on the test crops.
+    const rot = await loadTaskNetwork(net('rotation'));
+    const test = taskData('rotation', readNpy(await readFile(join(pool, 'test.npy')), 'test').data as Uint8Array, undefined, R, 0);
+    expect(Array.from(res[3].losses!)).toEqual(Array.from(await selfLosses(rot, test)));
+    // Probe features: pixels are the crops space-to-depth; the encoder's are n × 256.
+    const probe = taskData('autoencoding', readNpy(await readFile(join(pool, 'probe.npy')), 'probe').data as Uint8Array, undefined, R, 0);
+    expect(Array.from(res[4].features!)).toEqual(Array.from(pixelFeatures(probe.inputs, 4, R)));
+    expect(res[5].features).toHaveLength(4 * 2 * 2 * 64);
+    const saved = readNpy(await readFile(join(dir, 'r', 'a.npy')), 'a.npy');
+    expect(saved.shape).toEqual([4, 256]);
+
+    // A second call reads everything back.
+    const again = await runBankJobs([...trainJobs, ...readouts], { workers: 0 });
+    expect(again.every((r) => r.cached)).toBe(true);
+    expect(Array.from(again[2].losses!)).toEqual(Array.from(res[0].losses!));
+    expect(again[0].history).toEqual(trained[0].history);
+
+    // Another readout budget is not the saved one: recomputed, here in a worker thread, deterministic across threads.
+    await rm(join(dir, 'r', 'a.json'));
+    await rm(join(dir, 'r', 'x.json'));
+    const viaWorker = await runBankJobs([readouts[0], readouts[2]], { workers: 1 });
+    expect(viaWorker.map((r) => r.cached)).toEqual([false, false]);
+    expect(Array.from(viaWorker[0].losses!)).toEqual(Array.from(res[0].losses!));
+    expect(Array.from(viaWorker[1].losses!)).toEqual(Array.from(res[2].losses!));
+    expect(viaWorker[0].job).toBe(readouts[0]);
+  }, 60_000);
+
+  it('names the job that failed', async () => {
+    const common = { poolDir: pool, resolution: R, teacherDir: join(dir, 'teachers'), teacherTrainCrops: 8 };
+    await expect(runBankJobs([{ kind: 'readout', task: 'edges', source: 'nowhere', ...common }], { workers: 0 })).rejects.toThrow(
+      /readout nowhere → edges: source nowhere needs the folder of its trained network/,
+    );
+    await expect(runBankJobs([{ kind: 'self', task: 'edges', sourceDir: join(dir, 'missing'), ...common }], { workers: 0 })).rejects.toThrow(
+      /self edges: .*no trained task network here/,
+    );
+    await expect(runBankJobs([{ kind: 'train', task: 'edges', dir: join(dir, 'e'), ...common, poolDir: join(dir, 'nopool') }], { workers: 0 })).rejects.toThrow(
+      /train edges: .*ENOENT/,
+    );
+  }, 30_000);
+});
