@@ -49,6 +49,32 @@ export interface SimilarityBody extends BootstrapBody {
 }
 export const similaritySchema = body({ featureSet: ref, measure, precision, ...bootstrapProperties }, ['featureSet', 'measure']);
 
+/** Permutation test of one pair (docs/measures.md#permutation-test-of-a-pair): b's images are shuffled. */
+export interface PermutationBody {
+  featureSet: string;
+  measure: string;
+  /** Member labels of the pair. */
+  a: string;
+  b: string;
+  /** Shuffles P. */
+  permutations: number;
+  seed?: number;
+  precision?: Precision;
+}
+// A pairwise family prepares the shuffled model again for every shuffle: 10,000 is already long on a big pair.
+export const permutationSchema = body(
+  {
+    featureSet: ref,
+    measure,
+    a: label,
+    b: label,
+    permutations: { type: 'integer', minimum: 1, maximum: 10_000 },
+    seed: bootstrapProperties.seed,
+    precision,
+  },
+  ['featureSet', 'measure', 'a', 'b', 'permutations'],
+);
+
 export interface TaxonomyBody extends BootstrapBody {
   featureSet?: string;
   matrix?: string;

@@ -21,7 +21,7 @@ import { evaluateMatrix, evaluateMeasures, type EvaluateOptions } from '../ops/e
 import { solve, sweep, type PolicyProblem, type PolicyResult, type SolverChoice } from '../ops/policy.js';
 import { describeResultDict, MAX_MATRIX_VIEW_CELLS, resultMatrix } from '../ops/results.js';
 import { describeLabelsText, loadTarget, rank, rankAll, type TargetSpec } from '../ops/rank.js';
-import { bootstrapOfSet, intervalsJson } from '../ops/inference.js';
+import { bootstrapOfSet, intervalsJson, permutationJson, permutationTestOfSet } from '../ops/inference.js';
 import { similarityOfSet } from '../ops/similarity.js';
 import { matrixDirection, taxonomyView } from '../ops/taxonomy.js';
 import type { Linkage } from '../taxonomy/cluster.js';
@@ -278,6 +278,19 @@ export const tasks = {
       families: loaded.families,
       ...(boot ? { intervals: intervalsJson(boot) } : {}),
     };
+  },
+
+  async permutation(a: { fs: ResolvedPath; measure: string; a: string; b: string; permutations: number; seed?: number; precision?: Precision }, env: TaskEnv) {
+    const loaded = await env.store.featureSet(a.fs);
+    env.report({ done: 0, total: a.permutations, stage: 'permutations' });
+    const { test, measure } = await permutationTestOfSet(loaded.set, a.measure, a.a, a.b, {
+      permutations: a.permutations,
+      seed: a.seed,
+      precision: a.precision,
+      onProgress: (done, total, label) => env.report({ done, total, label, stage: 'permutations' }),
+    });
+    // The measure's description in place of its bare id, as the similarity job answers.
+    return { featureSet: a.fs.ref, ...permutationJson(test), measure };
   },
 
   async taxonomyOfFeatures(

@@ -1,7 +1,7 @@
 /**
  * End-to-end: the built UI in headless Chromium against a real `taskmap serve` (in-process, ephemeral port).
  * Clicks through both explorers and checks what is drawn against the library's own answers on the same files:
- * the dendrogram order, a hovered heatmap value, the source ranking, the Taskonomy policy for budget 3
+ * the dendrogram order, a hovered heatmap value, the source ranking, a pair's permutation test, the Taskonomy policy for budget 3
  * (docs/taskonomy.md#supervision-policy), exports. The re-solve latency is measured by scripts/policy-latency.ts.
  * (README screenshots come from scripts/screenshots.ts, on the real zoo demo output.)
  */
@@ -17,6 +17,7 @@ import { PRECISIONS } from '../../src/ops/similarity.js';
 import { LINKAGES } from '../../src/ops/taxonomy.js';
 import { POLICY_OBJECTIVES, POLICY_SOLVERS } from '../../src/taskonomy/policy.js';
 import { leafOrder, linkage, similarityToDistance } from '../../src/taxonomy/cluster.js';
+import { permutationTest } from '../../src/taxonomy/inference.js';
 import { rankSources } from '../../src/taxonomy/rank.js';
 import { haveSharedData, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 import { tournamentsFixture, writeZooFixture } from '../server/fixtures.js';
@@ -134,6 +135,20 @@ describe.skipIf(skipBrowser)('web UI in headless Chromium', () => {
     expect(csv.bytes.toString('utf8').split('\n')[0]).toBe('rank,source,family,score,mean,CI 2.5 %,CI 97.5 %,P(best)');
     const json = JSON.parse((await download(() => page.click('[data-table="ranking-table-a"] [data-export="json"]'))).bytes.toString('utf8'));
     expect(json.ranking).toEqual(expected.ranking);
+
+    // Permutation test of a pair under measure A: observed value, p and the null histogram are the library's.
+    await page.selectOption('[data-control="pair-a"]', 'pose-a');
+    await page.selectOption('[data-control="pair-b"]', 'face-a');
+    await page.fill('[data-control="permutations"]', '19');
+    await page.fill('[data-control="pair-seed"]', '5');
+    await page.click('[data-action="permutation"]');
+    const byLabel = new Map(set.members.map((m) => [m.label, m] as const));
+    const test = await permutationTest(byLabel.get('pose-a')!, byLabel.get('face-a')!, 'rsa', { permutations: 19, seed: 5 });
+    await expect.poll(() => page.locator('[data-p-value]').textContent(), SLOW).toBe(test.pValue.toPrecision(3));
+    expect(await page.locator('[data-observed]').textContent()).toBe(test.observed.toFixed(4));
+    expect(await page.locator('[data-permutation-summary]').textContent()).toContain(`${test.extreme} of 19 shuffles ≥ observed, seed 5`);
+    await expect.poll(() => page.locator('[data-figure="permutation-null"] g.mark-rect.role-mark path').count(), SLOW).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('[data-figure="permutation-null"] g.mark-rule.role-mark line').count(), SLOW).toBe(1);
 
     // A stored matrix instead of features: tree, heatmap and MDS of the file's own numbers.
     await page.selectOption('[data-control="matrix"]', 'zoo/similarity-cka.json');

@@ -1,14 +1,15 @@
 /**
  * The bootstrap option of /api/taxonomy and /api/similarity (docs/measures.md#inference): the same draws, intervals
  * and split support as the library (and so as `taskmap similarity --bootstrap` / `taxonomy --support`), and 400s for
- * options that do not fit together.
+ * options that do not fit together. /api/permutation: the library's permutation test of a pair (observed value, p,
+ * every shuffled value), for a batched and a pairwise measure; bad requests refused before or by the job.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureSet } from '../../src/features/featureSet.js';
-import { bootstrapSimilarity, bootstrapSplitSupport } from '../../src/taxonomy/inference.js';
+import { bootstrapSimilarity, bootstrapSplitSupport, permutationTest } from '../../src/taxonomy/inference.js';
 import { writeZooFixture } from './fixtures.js';
 import { call, runJob, startServer, type Running } from './helpers.js';
 
@@ -77,5 +78,58 @@ describe('bootstrap over the API', () => {
     await bad('/api/taxonomy', { featureSet: 'data/zoo', measure: 'cka', bootstrap: 2, subset: 10, replacement: true }, /with \\"replacement\\" every draw/);
     await bad('/api/taxonomy', { matrix: 'data/zoo/x.json', bootstrap: 2 }, /give \\"featureSet\\"/);
     await bad('/api/similarity', { featureSet: 'data/zoo', measure: 'cka', bootstrap: 0 }, /bootstrap/);
+  });
+});
+
+describe('permutation test over the API', () => {
+  it.each([
+    ['rsa', 7],
+    ['procrustes', 11],
+  ])('/api/permutation (%s) returns the library’s observed value, p and null values for the seed', async (measure, seed) => {
+    const set = await loadFeatureSet(join(data, 'zoo'));
+    const [a, b] = [set.members[0], set.members[1]];
+    const job = await runJob(run.base, '/api/permutation', { featureSet: 'data/zoo', measure, a: a.label, b: b.label, permutations: 20, seed });
+    expect(job.status, JSON.stringify(job.error)).toBe('done');
+    const r = job.result as {
+      featureSet: string;
+      measure: { id: string; largerIsMoreSimilar: boolean };
+      a: string;
+      b: string;
+      observed: number;
+      pValue: number;
+      extreme: number;
+      permutations: number;
+      seed: number;
+      null: number[];
+    };
+    const t = await permutationTest(a, b, measure, { permutations: 20, seed });
+    expect(r).toMatchObject({ featureSet: 'data/zoo', a: a.label, b: b.label, permutations: 20, seed, extreme: t.extreme });
+    expect(r.measure.id).toBe(measure);
+    expect(r.measure.largerIsMoreSimilar).toBe(measure === 'rsa');
+    expect(r.observed).toBe(t.observed);
+    expect(r.pValue).toBe(t.pValue);
+    expect(r.null).toEqual(Array.from(t.null));
+    // Related members of one family: the shuffles never reach the observed value (p = 1/(P + 1)).
+    expect(r.pValue).toBeCloseTo(1 / 21, 12);
+    expect(new Set(r.null).size).toBe(20);
+  });
+
+  it('refuses bad requests: schema (400) before queuing, unknown members in the job', async () => {
+    const post = (body: unknown) => call(run.base, 'POST', '/api/permutation', body);
+    const base = { featureSet: 'data/zoo', measure: 'cka', a: 'x', b: 'y', permutations: 10 };
+    const bad = async (body: unknown, status: number, message: RegExp) => {
+      const r = await post(body);
+      expect(r.status).toBe(status);
+      expect(JSON.stringify(r.body)).toMatch(message);
+    };
+    await bad({ ...base, permutations: 0 }, 400, /permutations must be >= 1/);
+    await bad({ ...base, permutations: 10_001 }, 400, /permutations must be <= 10000/);
+    await bad({ ...base, b: undefined }, 400, /missing required field \\"b\\"/);
+    await bad({ ...base, seed: -1 }, 400, /seed/);
+    await bad({ ...base, measure: 'nope' }, 400, /unknown measure \\"nope\\"/);
+    await bad({ ...base, featureSet: '../etc' }, 403, /./);
+    const job = await runJob(run.base, '/api/permutation', base);
+    expect(job.status).toBe('failed');
+    expect(job.error?.message).toMatch(/"x"/);
   });
 });

@@ -212,6 +212,34 @@ export function rankingSpec(ranking: RankEntry[], measure: string): TopLevelSpec
   } as TopLevelSpec;
 }
 
+/**
+ * The null distribution of a permutation test (the value under each shuffle) as a histogram, with the observed value
+ * as a red rule: p is the share of shuffles on its far side (≥ for a similarity, ≤ for a distance), counted + 1.
+ */
+export function permutationSpec(nullValues: number[], observed: number, measure: string): TopLevelSpec {
+  const x = { field: 'value', type: 'quantitative', title: measure } as const;
+  return {
+    width: 360,
+    height: 160,
+    layer: [
+      {
+        data: { values: nullValues.map((value) => ({ value })) },
+        mark: { type: 'bar', color: '#9aa5b1', tooltip: true },
+        encoding: {
+          x: { ...x, bin: { maxbins: 30, extent: [Math.min(observed, ...nullValues), Math.max(observed, ...nullValues)] } },
+          y: { aggregate: 'count', type: 'quantitative', title: 'shuffles' },
+        },
+      },
+      {
+        data: { values: [{ value: observed }] },
+        mark: { type: 'rule', color: '#c0392b', strokeWidth: 2 },
+        encoding: { x, tooltip: [{ field: 'value', format: '.4f', title: 'observed' }] },
+      },
+    ],
+    config: CONFIG,
+  } as TopLevelSpec;
+}
+
 /** Objective, mean Gain and mean Quality of the optimal policy against the labelling budget. */
 export function sweepSpec(rows: SweepRow[], objective: string): TopLevelSpec {
   const values = rows.flatMap((r) =>

@@ -11,7 +11,7 @@ export type { PolicyResult, PolicyTarget, SweepRow } from '../../src/taskonomy/p
 export type { TargetConsistency } from '../../src/taskonomy/ahp.js';
 export type { Catalog, FeatureSetEntry, ResultEntry } from '../../src/server/catalog.js';
 export type { JobView, Progress } from '../../src/server/jobs.js';
-export type { RankPayload, RankTablePayload, TaxonomyPayload } from '../../src/server/routes/analysis.js';
+export type { PermutationPayload, RankPayload, RankTablePayload, TaxonomyPayload } from '../../src/server/routes/analysis.js';
 export type { ScoreListing } from '../../src/ops/measures.js';
 export type { PolicyBody } from '../../src/server/schemas.js';
 

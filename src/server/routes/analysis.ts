@@ -13,16 +13,19 @@ import { badRequest } from '../errors.js';
 import {
   type BootstrapBody,
   evaluateSchema,
+  permutationSchema,
   rankSchema,
   similaritySchema,
   taxonomySchema,
   type EvaluateBody,
+  type PermutationBody,
   type RankBody,
   type SimilarityBody,
   type TaxonomyBody,
 } from '../schemas.js';
 import type { BootstrapArgs, TaskResult } from '../tasks.js';
 import { ALL_MEASURES, rankMeasure, targetFileKind, type TargetSpec } from '../../ops/rank.js';
+import { DEFAULT_SEED } from '../../taxonomy/inference.js';
 import { isScoreId } from '../../taxonomy/scoreColumns.js';
 
 /** What `/api/taxonomy` returns (the UI's type). */
@@ -35,6 +38,9 @@ export type TaxonomyPayload = TaskResult<'taxonomyOfMatrix'> & {
   /** With "bootstrap": per-cell mean, sd and percentile interval over the draws (the tree then carries split support). */
   intervals?: IntervalsJson;
 };
+
+/** What `/api/permutation` returns: the observed value, p, and every shuffled value (`null`, for a histogram). */
+export type PermutationPayload = TaskResult<'permutation'>;
 
 /** What `/api/rank` returns for one measure. */
 export type RankPayload = TaskResult<'rank'>;
@@ -71,6 +77,24 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     // Without bootstrap the inputs keep their old shape, so earlier jobs are still found.
     const inputs = { featureSet: await fileKey(fs), measure, precision: b.precision ?? 'float64', ...(bootstrap ?? {}) };
     return sendTask(ctx, reply, 'similarity', inputs, 'similarity', { fs, measure, precision: b.precision, bootstrap });
+  });
+
+  // The permutation test of one pair, as `taskmap similarity --pair a,b --permutations P`: a job like the bootstrap.
+  app.post<{ Body: PermutationBody }>('/api/permutation', { schema: { body: permutationSchema } }, async (req, reply) => {
+    const b = req.body;
+    const fs = await resolveFeatureSet(ctx, b.featureSet);
+    const measure = checkedMeasure(b.measure);
+    const seed = b.seed ?? DEFAULT_SEED;
+    const inputs = { featureSet: await fileKey(fs), measure, a: b.a, b: b.b, permutations: b.permutations, seed, precision: b.precision ?? 'float64' };
+    return sendTask(ctx, reply, 'permutation', inputs, 'permutation', {
+      fs,
+      measure,
+      a: b.a,
+      b: b.b,
+      permutations: b.permutations,
+      seed,
+      precision: b.precision,
+    });
   });
 
   app.post<{ Body: TaxonomyBody }>('/api/taxonomy', { schema: { body: taxonomySchema } }, async (req, reply) => {

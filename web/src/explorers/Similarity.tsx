@@ -1,12 +1,13 @@
 /**
  * Similarity explorer: a feature set and one or two measures (parameters from the registry) → similarity
  * heatmap in dendrogram order, the dendrogram, a classical-MDS map coloured by task family (or by cluster), the
- * matrix as a table, and per-target source rankings with bootstrap intervals. All numbers come from the API.
+ * matrix as a table, per-target source rankings with bootstrap intervals, and the permutation test of a pair (observed
+ * value, p-value, null histogram). All numbers come from the API.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, get, runJob } from '../api.js';
-import { heatmapSpec, mdsSpec, rankingSpec } from '../charts.js';
+import { heatmapSpec, mdsSpec, permutationSpec, rankingSpec } from '../charts.js';
 import { DataTable } from '../components/DataTable.js';
 import { Dendrogram } from '../components/Dendrogram.js';
 import { formFamilies, initialMeasure, MeasureForm, measureIdOf, stateOf, type MeasureState } from '../components/MeasureForm.js';
@@ -15,7 +16,7 @@ import { ScoreTable } from '../components/ScoreTable.js';
 import { SvgFigure } from '../components/SvgFigure.js';
 import { Upload } from '../components/Upload.js';
 import { VegaFigure } from '../components/VegaFigure.js';
-import type { Catalog, FeatureSetInfo, MeasuresResponse, Progress, RankPayload, RankTablePayload, TaxonomyPayload } from '../types.js';
+import type { Catalog, FeatureSetInfo, MeasuresResponse, PermutationPayload, Progress, RankPayload, RankTablePayload, TaxonomyPayload } from '../types.js';
 
 /** The target select's value for "the labels file below" (member labels are never empty strings with a NUL). */
 const LABELS_TARGET = '\u0000labels';
@@ -220,6 +221,27 @@ function RankingPanel(props: { r: RankPayload; slot: string }) {
   );
 }
 
+/** The permutation test's answer: observed value, p, and the null distribution as a histogram. */
+function PermutationPanel(props: { t: PermutationPayload }) {
+  const { t } = props;
+  const spec = useMemo(() => permutationSpec(t.null, t.observed, t.measure.id), [t]);
+  const side = t.largerIsMoreSimilar ? '≥' : '≤';
+  return (
+    <div class="panel" data-permutation>
+      <p data-permutation-summary>
+        {t.measure.id}({t.a}, {t.b}) = <strong data-observed>{t.observed.toFixed(4)}</strong>; p = <strong data-p-value>{t.pValue.toPrecision(3)}</strong> (
+        {t.extreme} of {t.permutations} shuffles {side} observed, seed {t.seed})
+      </p>
+      <VegaFigure
+        title={`Null distribution: ${t.measure.id} under ${t.permutations} shuffles of ${t.b}'s images`}
+        id="permutation-null"
+        spec={spec}
+        note={`Bars: the value with ${t.b}'s images shuffled; red: the observed value. p = (shuffles ${side} observed + 1) / (P + 1); the smallest possible p is 1/${t.permutations + 1}.`}
+      />
+    </div>
+  );
+}
+
 export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog: Catalog; refresh: () => Promise<Catalog> }) {
   // The measures a feature set can feed: the catalogue's representation families (task measures need labelled-task
   // folders), their registered settings as presets; linkages and precisions as the server lists them.
@@ -264,6 +286,12 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const [probabilities, setProbabilities] = useState('');
   const [sortBy, setSortBy] = useState('');
   const [table, setTable] = useState<Run<RankTablePayload>>(idle());
+  // Permutation test of one pair under measure A: b's images are shuffled.
+  const [pairA, setPairA] = useState('');
+  const [pairB, setPairB] = useState('');
+  const [shuffles, setShuffles] = useState('999');
+  const [pairSeed, setPairSeed] = useState('1993');
+  const [perm, setPerm] = useState<Run<PermutationPayload>>(idle());
   const labelsMode = target === LABELS_TARGET;
   const labelsFiles = useMemo(
     () => [...new Set([...uploadedLabels, ...props.catalog.results.map((r) => r.path).filter((p) => /\.(csv|txt)$/i.test(p))])],
@@ -295,6 +323,9 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
         if (!current) return;
         setInfo(i);
         setTarget((t) => (t === LABELS_TARGET || i.members.some((m) => m.label === t) ? t : (i.members[0]?.label ?? '')));
+        const known = (l: string) => i.members.some((m) => m.label === l);
+        setPairA((a) => (known(a) ? a : (i.members[0]?.label ?? '')));
+        setPairB((b) => (known(b) ? b : (i.members[1]?.label ?? i.members[0]?.label ?? '')));
       },
       (e) => {
         if (!current) return;
@@ -393,6 +424,14 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
       );
     });
     if (measures.length < 2) update(setRanks, 1, { result: null, error: null });
+  };
+  const testPair = () => {
+    const body = { featureSet, measure: ids[0], a: pairA, b: pairB, permutations: Number(shuffles), seed: Number(pairSeed || '1993'), precision };
+    setPerm({ ...idle(), busy: true });
+    runJob<PermutationPayload>('permutation', body, (p, job) => setPerm((r) => ({ ...r, progress: p, job: job.id }))).then(
+      (result) => setPerm({ ...idle(), result }),
+      (e) => setPerm({ ...idle(), error: errorText(e) }),
+    );
   };
   const rankSlots = rankBy ? [ids[0]] : ids;
   const scoring = rankBy !== '';
@@ -719,6 +758,53 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
             })}
           </div>
         </section>
+        {!matrix && (
+          <section class="permutation-controls">
+            <h2>Permutation test of a pair</h2>
+            <div class="row">
+              <label title="The pair's first member (its images keep their order)">
+                <span>model a</span>
+                <select data-control="pair-a" value={pairA} onChange={(e) => setPairA(e.currentTarget.value)}>
+                  {(info?.members ?? []).map((m) => (
+                    <option key={m.label}>{m.label}</option>
+                  ))}
+                </select>
+              </label>
+              <label title="The pair's second member: its images are shuffled P times">
+                <span>model b</span>
+                <select data-control="pair-b" value={pairB} onChange={(e) => setPairB(e.currentTarget.value)}>
+                  {(info?.members ?? []).map((m) => (
+                    <option key={m.label}>{m.label}</option>
+                  ))}
+                </select>
+              </label>
+              <label title="Number of shuffles P (1–10000): the smallest possible p is 1/(P + 1)">
+                <span>permutations</span>
+                <input type="number" min={1} max={10000} data-control="permutations" value={shuffles} onChange={(e) => setShuffles(e.currentTarget.value)} />
+              </label>
+              <label>
+                <span>seed</span>
+                <input type="number" min={0} data-control="pair-seed" value={pairSeed} onChange={(e) => setPairSeed(e.currentTarget.value)} />
+              </label>
+              <button
+                type="button"
+                class="primary"
+                data-action="permutation"
+                disabled={!featureSet || !pairA || !pairB || !(Number(shuffles) >= 1) || perm.busy}
+                onClick={testPair}
+              >
+                Test pair ({ids[0]})
+              </button>
+            </div>
+            {perm.busy && <ProgressBar progress={perm.progress} label={`shuffling ${pairB}`} jobId={perm.job} />}
+            {perm.error && (
+              <p class="error" data-error>
+                {perm.error}
+              </p>
+            )}
+            {perm.result && <PermutationPanel t={perm.result} />}
+          </section>
+        )}
       </main>
     </div>
   );
