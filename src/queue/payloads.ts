@@ -162,18 +162,7 @@ export type SimilarityBlockPayload = z.infer<typeof similarityBlockSchema>;
  * pairs above the diagonal are computed, and the diagonal only when the family has no fixed self value; the entries
  * not computed are 0.
  */
-export const similarityPairsSchema = z.strictObject({
-  v: z.literal(PAYLOAD_VERSION),
-  title,
-  work: absPath,
-  run: hex64,
-  block: z.string().regex(/^\d{1,6}-\d{1,6}$/),
-  measure: z.string().min(1).max(512),
-  precision,
-  rows: z.array(hex64).min(1).max(4096),
-  cols: z.array(hex64).min(1).max(4096),
-  engine,
-});
+export const similarityPairsSchema = similarityBlockSchema.omit({ kind: true }).extend({ measure: z.string().min(1).max(512), precision });
 export type SimilarityPairsPayload = z.infer<typeof similarityPairsSchema>;
 
 export const SCHEMAS = {

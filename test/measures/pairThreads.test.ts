@@ -17,11 +17,8 @@ function models(seed: number, n = 24, widths = [6, 9, 5, 12, 7]): Representation
   return widths.map((p, k) => randomRep(`m${k}`, n, [p], seed * 100 + k));
 }
 
-function maxDiff(a: Float64Array, b: Float64Array): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
+/** Largest absolute difference between two equally long arrays. */
+const maxDiff = (a: Float64Array, b: Float64Array) => a.reduce((d, v, i) => Math.max(d, Math.abs(v - b[i])), 0);
 
 const MEASURES = [
   'procrustes',

@@ -762,30 +762,39 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
           <section class="permutation-controls">
             <h2>Permutation test of a pair</h2>
             <div class="row">
-              <label title="The pair's first member (its images keep their order)">
-                <span>model a</span>
-                <select data-control="pair-a" value={pairA} onChange={(e) => setPairA(e.currentTarget.value)}>
-                  {(info?.members ?? []).map((m) => (
-                    <option key={m.label}>{m.label}</option>
-                  ))}
-                </select>
-              </label>
-              <label title="The pair's second member: its images are shuffled P times">
-                <span>model b</span>
-                <select data-control="pair-b" value={pairB} onChange={(e) => setPairB(e.currentTarget.value)}>
-                  {(info?.members ?? []).map((m) => (
-                    <option key={m.label}>{m.label}</option>
-                  ))}
-                </select>
-              </label>
-              <label title="Number of shuffles P (1–10000): the smallest possible p is 1/(P + 1)">
-                <span>permutations</span>
-                <input type="number" min={1} max={10000} data-control="permutations" value={shuffles} onChange={(e) => setShuffles(e.currentTarget.value)} />
-              </label>
-              <label>
-                <span>seed</span>
-                <input type="number" min={0} data-control="pair-seed" value={pairSeed} onChange={(e) => setPairSeed(e.currentTarget.value)} />
-              </label>
+              {(
+                [
+                  ['a', pairA, setPairA, "The pair's first member (its images keep their order)"],
+                  ['b', pairB, setPairB, "The pair's second member: its images are shuffled P times"],
+                ] as const
+              ).map(([which, value, set, title]) => (
+                <label key={which} title={title}>
+                  <span>model {which}</span>
+                  <select data-control={`pair-${which}`} value={value} onChange={(e) => set(e.currentTarget.value)}>
+                    {(info?.members ?? []).map((m) => (
+                      <option key={m.label}>{m.label}</option>
+                    ))}
+                  </select>
+                </label>
+              ))}
+              {(
+                [
+                  ['permutations', 'permutations', shuffles, setShuffles, 10000, 'Number of shuffles P (1–10000): the smallest possible p is 1/(P + 1)'],
+                  ['seed', 'pair-seed', pairSeed, setPairSeed, undefined, 'Generator seed, 0…4294967295'],
+                ] as const
+              ).map(([name, control, value, set, max, title]) => (
+                <label key={control} title={title}>
+                  <span>{name}</span>
+                  <input
+                    type="number"
+                    min={name === 'seed' ? 0 : 1}
+                    max={max}
+                    data-control={control}
+                    value={value}
+                    onChange={(e) => set(e.currentTarget.value)}
+                  />
+                </label>
+              ))}
               <button
                 type="button"
                 class="primary"
