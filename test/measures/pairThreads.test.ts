@@ -1,15 +1,23 @@
 /**
  * Pairs of a pairwise family on several threads (src/measures/pairThreads.ts): the matrix equals the one-thread
  * matrix for every family kind (rotations, assignment, transport, CCA, ridge folds, neighbour lists, RSMs), over
- * three seeds; the pairs really ran on a worker; a compare error or a non-finite value fails the run with the same
- * message as on one thread; small sets stay on this thread.
+ * three seeds; the pairs really ran on a worker; a compare error fails the run with the same message as on one
+ * thread; a worker that cannot set up hands its pairs back; small sets stay on this thread; `similarity --threads`.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Representation } from '../../src/features/types.js';
+import { writeNpy } from '../../src/io/npy.js';
+import type { Matrix } from '../../src/linalg/dense.js';
+import type { PairwiseFamily } from '../../src/measures/pairwise.js';
+import { PAIRWISE_FAMILIES } from '../../src/measures/pairwiseFamilies.js';
 import { getGemmEngine } from '../../src/linalg/gemm.js';
 import { comparePairs, MIN_PARALLEL_PAIRS, pairsInParallel, shareArrays } from '../../src/measures/pairThreads.js';
 import { isPairwise, pairwiseFamilyOf, parseMeasure, type PairwiseMeasureConfig } from '../../src/measures/registry.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
+import { runCli } from '../helpers/cli.js';
 import { randomRep } from '../helpers/random.js';
 
 /** M models on the same n images with different widths, one seed. */
@@ -71,6 +79,70 @@ describe('pairs on two threads', () => {
     const msg = await similarityMatrix(reps, 'cca', { threads: 1 }).catch((e: Error) => e.message);
     expect(msg).toMatch(/canonical correlations? (is|are) 1 whatever the data/);
     await expect(similarityMatrix(reps, 'cca', { threads: 2 })).rejects.toThrow(msg as string);
+  });
+});
+
+describe('fallbacks and the CLI', () => {
+  it('a worker that cannot set itself up (a family only this thread knows) hands its pairs back: every value, from this thread', async () => {
+    // Registered here only: the worker's registry does not have it, so its setup fails and it exits.
+    const local: PairwiseFamily<Matrix> = {
+      id: 'localonly',
+      name: 'test',
+      description: 'sum of squared differences (test only)',
+      reference: 'test',
+      params: [],
+      largerIsMoreSimilar: false,
+      symmetric: true,
+      metric: false,
+      invariances: [],
+      cost: { tier: 'cheap', scaling: 'M²·n·p' },
+      fewImages: '—',
+      self: 0,
+      prepare: (x) => x,
+      compare: (a, b) => a.data.reduce((s, v, k) => s + (v - b.data[k]) ** 2, 0),
+    };
+    PAIRWISE_FAMILIES.push(local as PairwiseFamily);
+    try {
+      const reps = models(6, 10, [4, 4, 4, 4, 4]);
+      const config = parseMeasure('localonly') as PairwiseMeasureConfig;
+      const prepared = reps.map((r) => shareArrays({ rows: r.n, cols: r.p, data: Float64Array.from(r.data) }));
+      const jobs = [];
+      for (let i = 0; i < reps.length; i++) for (let j = i + 1; j < reps.length; j++) jobs.push({ i, j });
+      let fromWorker = 0;
+      const values = await comparePairs(
+        local as PairwiseFamily,
+        config,
+        prepared,
+        jobs,
+        { engine: await getGemmEngine() },
+        3,
+        (_k, _v, w) => (fromWorker += w ? 1 : 0),
+      );
+      expect(fromWorker).toBe(0);
+      jobs.forEach(({ i, j }, k) => expect(values[k]).toBe(local.compare(prepared[i], prepared[j], {}, { engine: undefined as never }) as number));
+    } finally {
+      PAIRWISE_FAMILIES.splice(PAIRWISE_FAMILIES.indexOf(local as PairwiseFamily), 1);
+    }
+  });
+
+  it('`taskmap similarity --threads 2` writes the one-thread matrix; --threads 0 is refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'taskmap-pair-threads-'));
+    try {
+      for (const r of models(7)) await writeFile(join(dir, `${r.label}.npy`), writeNpy({ dtype: 'float64', shape: [r.n, r.p], data: r.data }));
+      const one = await runCli('similarity', dir, '--measure', 'shape:alpha=0.5', '--threads', '1', '--out', join(dir, '1.json'));
+      expect(one.code, one.err).toBe(0);
+      const two = await runCli('similarity', dir, '--measure', 'shape:alpha=0.5', '--threads', '2', '--out', join(dir, '2.json'));
+      expect(two.code, two.err).toBe(0);
+      const read = async (f: string) => (JSON.parse(await readFile(join(dir, f), 'utf8')) as { matrix: number[][] }).matrix.flat();
+      const [a, b] = [await read('1.json'), await read('2.json')];
+      expect(maxDiff(Float64Array.from(a), Float64Array.from(b))).toBeLessThanOrEqual(1e-12);
+      expect(new Set(a).size).toBeGreaterThan(5);
+      const zero = await runCli('similarity', dir, '--measure', 'procrustes', '--threads', '0');
+      expect(zero.code).not.toBe(0);
+      expect(zero.err).toMatch(/--threads/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
