@@ -69,6 +69,8 @@ export interface PairJob {
  * sweep runs many matrices in a row and pays that once per thread, not once per matrix.
  */
 const idle: Worker[] = [];
+/** Workers that have stopped: never pooled again. */
+const exited = new WeakSet<Worker>();
 
 function acquireWorker(): Worker {
   const w = idle.pop();
@@ -78,6 +80,7 @@ function acquireWorker(): Worker {
   }
   const worker = startSiblingWorker(import.meta.url, 'pairWorker', 'pairwise measure');
   worker.on('exit', () => {
+    exited.add(worker);
     const k = idle.indexOf(worker);
     if (k >= 0) idle.splice(k, 1);
   });
@@ -87,6 +90,7 @@ function acquireWorker(): Worker {
 }
 
 function releaseWorker(w: Worker): void {
+  if (exited.has(w)) return;
   // The worker drops its references to this run's prepared forms, so their shared memory can be freed.
   w.postMessage({ release: true } satisfies PairWorkerRequest);
   w.unref();
@@ -121,8 +125,18 @@ export async function comparePairs(
     return next < limit() ? next++ : undefined;
   };
   let notify = () => undefined as void;
+  // The pair each worker is computing, and the workers stopped because their pair is no longer needed.
+  const busy = new Map<Worker, number>();
+  const stopping = new Set<Worker>();
   const fail = (k: number, e: unknown) => {
     if (!failure || k < failure.k) failure = { k, error: e instanceof Error ? e : new Error(String(e)) };
+    // A pair after the failing one is no longer needed: stop its worker rather than wait for it.
+    for (const [w, c] of busy) {
+      if (c > k) {
+        stopping.add(w);
+        void w.terminate();
+      }
+    }
     notify();
   };
   const record = (k: number, v: number, fromWorker: boolean) => {
@@ -136,7 +150,6 @@ export async function comparePairs(
   };
   const kind = workerEngineKind(ctx.engine);
   const workers: Worker[] = [];
-  const busy = new Set<Worker>();
   const cleanups: (() => void)[] = [];
   // Workers still taking pairs, and a wake-up for this thread when one stops or hands a pair back.
   let active = 0;
@@ -167,13 +180,17 @@ export async function comparePairs(
       const send = () => {
         current = take();
         if (current === undefined) return stop(false);
-        busy.add(worker);
+        busy.set(worker, current);
         worker.postMessage({ pair: current, i: jobs[current].i, j: jobs[current].j } satisfies PairWorkerRequest);
       };
       const onMessage = (m: PairWorkerReply) => {
+        // The answered pair is done whatever happens next (a worker being stopped may still deliver it).
+        current = undefined;
+        busy.delete(worker);
         if ('error' in m) fail(m.pair, new Error(m.error));
         else record(m.pair, m.value, true);
-        send();
+        if (stopping.has(worker)) stop(true);
+        else send();
       };
       const onExit = () => stop(true);
       worker.on('message', onMessage);
@@ -205,10 +222,7 @@ export async function comparePairs(
     return values;
   } finally {
     cleanups.forEach((c) => c());
-    // Every worker that finished its pairs goes back to the pool; one still computing (only after a failure) is stopped.
-    for (const w of workers) {
-      if (busy.has(w)) void w.terminate();
-      else releaseWorker(w);
-    }
+    // Every worker that finished its pairs goes back to the pool.
+    workers.forEach(releaseWorker);
   }
 }
