@@ -275,13 +275,17 @@ export async function pairSimilarity(a: Representation, b: Representation, measu
 
 /**
  * Refuse before any work when the prepared forms would not fit: every model's prepared form stays in memory (the
- * family's `preparedBytes`, by default a float64 copy of its features) while the pairs run one at a time, each
- * with about two n×n working matrices.
+ * family's `preparedBytes`, by default a float64 copy of its features; one copy, shared by every thread) while
+ * each thread compares one pair at a time with about two n×n working matrices.
  */
-function checkPairwiseFamilyMemory(reps: Representation[], n: number, family: PairwiseFamily, params: PairwiseParams): void {
+function checkPairwiseFamilyMemory(reps: Representation[], n: number, family: PairwiseFamily, params: PairwiseParams, threads: number): void {
   const prepared = (r: Representation) => family.preparedBytes?.(r.n, r.p, params) ?? 8 * r.n * r.p;
-  const bytes = reps.reduce((a, r) => a + prepared(r), 0) + 8 * 2 * n * n;
-  checkAllocation(`comparing ${reps.length} member${reps.length === 1 ? '' : 's'} pair by pair on ${formatCount(n)} images`, bytes, describeSet(reps));
+  const bytes = reps.reduce((a, r) => a + prepared(r), 0) + threads * 8 * 2 * n * n;
+  checkAllocation(
+    `comparing ${reps.length} member${reps.length === 1 ? '' : 's'} pair by pair on ${formatCount(n)} images${threads > 1 ? ` (${threads} threads)` : ''}`,
+    bytes,
+    describeSet(reps),
+  );
 }
 
 /** A representation as the float64 matrix a pairwise family prepares from (a fresh copy), checked for non-finite values. */
@@ -349,7 +353,6 @@ async function pairwiseCross(
 ): Promise<Float64Array> {
   const n = unique[0]?.n ?? 0;
   const { family, config } = r;
-  checkPairwiseFamilyMemory(unique, n, family, config.params);
   const symmetric = byParams(family.symmetric, config.params);
   const self = family.self === undefined ? undefined : byParams(family.self, config.params);
   const ctx: PairwiseContext = { engine: opts.engine, precision: opts.precision };
@@ -369,6 +372,7 @@ async function pairwiseCross(
   const total = unique.length + pairs.size;
   const threads = opts.threads ?? drawThreads();
   const parallel = pairsInParallel(pairs.size, threads, opts.engine);
+  checkPairwiseFamilyMemory(unique, n, family, config.params, parallel ? threads : 1);
   const prepared = await preparePairwise(unique, r, ctx, opts, total, parallel);
   const keys = [...pairs.keys()];
   const jobs = [...pairs.values()].map(([i, j]) => ({ i, j }));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Representation } from '../../src/features/types.js';
+import { setMaxMemory } from '../../src/io/limits.js';
 import { writeNpy } from '../../src/io/npy.js';
 import type { Matrix } from '../../src/linalg/dense.js';
 import type { PairwiseFamily } from '../../src/measures/pairwise.js';
@@ -154,6 +155,18 @@ describe('when pairs go parallel', () => {
     expect(pairsInParallel(100, 1, engine)).toBe(false);
     const custom = { name: 'custom', abt: engine.abt.bind(engine) };
     expect(pairsInParallel(100, 4, custom)).toBe(false);
+  });
+
+  it('the memory check counts each thread’s working matrices: what fits on one thread is refused on two, naming the threads', async () => {
+    // 6 models × 400 images × 4 features: feature copies 77 kB, two n×n working matrices 2.6 MB per thread.
+    const reps = Array.from({ length: 6 }, (_, i) => randomRep(`r${i}`, 400, [4], 40 + i));
+    setMaxMemory(4 * 1024 * 1024);
+    try {
+      await expect(similarityMatrix(reps, 'procrustes', { threads: 1 })).resolves.toBeDefined();
+      await expect(similarityMatrix(reps, 'procrustes', { threads: 2 })).rejects.toThrow(/comparing 6 members pair by pair on 400 images \(2 threads\)/);
+    } finally {
+      setMaxMemory(undefined);
+    }
   });
 
   it('moves typed arrays into shared memory, values unchanged, and keeps shared ones as they are', () => {
