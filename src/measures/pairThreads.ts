@@ -49,7 +49,8 @@ export function shareArrays<T>(value: T): T {
     return out as unknown as T;
   }
   if (Array.isArray(value)) return value.map((v: unknown) => shareArrays(v)) as T;
-  if (value !== null && typeof value === 'object') {
+  // Only plain objects are walked: rebuilding anything else (a class instance, a Map) would lose what it is.
+  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = shareArrays(v);
     return out as T;

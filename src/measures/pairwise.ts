@@ -35,6 +35,9 @@ export function byParams<T>(value: ByParams<T>, params: PairwiseParams): T {
 /**
  * One pairwise family. `P` is its per-model prepared form (kept in memory for all models of a run, and in a
  * PreparedCache across runs): keep it to what compare needs, not the features themselves when a smaller form does.
+ * Keep it plain data (plain objects, arrays, numbers, strings, typed arrays), and never modify it in compare: with
+ * several threads (pairThreads.ts) its typed arrays are moved into shared memory and read by every thread at once,
+ * and `similarity --queue` serialises it to disk.
  */
 export interface PairwiseFamily<P = unknown> {
   /** The family name in ids (`procrustes`, `shape`, …): lower case, no `:` or `,`. */

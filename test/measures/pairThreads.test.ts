@@ -17,7 +17,7 @@ import { PAIRWISE_FAMILIES } from '../../src/measures/pairwiseFamilies.js';
 import { getGemmEngine } from '../../src/linalg/gemm.js';
 import { comparePairs, MIN_PARALLEL_PAIRS, pairsInParallel, shareArrays } from '../../src/measures/pairThreads.js';
 import { isPairwise, pairwiseFamilyOf, parseMeasure, type PairwiseMeasureConfig } from '../../src/measures/registry.js';
-import { similarityMatrix } from '../../src/measures/similarity.js';
+import { preparePairwiseForm, similarityMatrix } from '../../src/measures/similarity.js';
 import { runCli } from '../helpers/cli.js';
 import { randomRep } from '../helpers/random.js';
 
@@ -55,6 +55,19 @@ describe('pairs on two threads', () => {
       expect(maxDiff(two.matrix.data, one.matrix.data), id).toBeLessThanOrEqual(1e-12);
       // Off-diagonal values are not all equal: a matrix of one constant would pass the comparison above trivially.
       expect(new Set(Array.from(one.matrix.data).filter((_, k) => k % 6 !== 0)).size, id).toBeGreaterThan(1);
+    }
+  });
+
+  it('no family modifies its prepared forms in compare (every thread reads the same shared forms at once)', async () => {
+    const reps = models(8, 24, [6, 9, 5]);
+    const engine = await getGemmEngine();
+    for (const id of MEASURES) {
+      const config = parseMeasure(id) as PairwiseMeasureConfig;
+      const family = pairwiseFamilyOf(config);
+      const forms = await Promise.all(reps.map((r) => preparePairwiseForm(r, config, { engine })));
+      const before = structuredClone(forms);
+      for (const a of forms) for (const b of forms) if (a !== b) await family.compare(a, b, config.params, { engine });
+      expect(forms, id).toEqual(before);
     }
   });
 
