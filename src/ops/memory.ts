@@ -91,9 +91,9 @@ function estimate(task: string, parts: MemoryPart[], peak?: number): MemoryEstim
 
 /**
  * Peak memory of `similarity` (the M×M matrix) or `rank` (candidates against a target, optionally with bootstrap
- * draws of `subset` images) on these members under `measure`.
+ * draws of `subset` images) on these members under `measure`; `threads`: a pairwise family's pairs on that many threads.
  */
-export function similarityMemory(members: MemberShape[], measure: string, opts: { bootstrap?: { subset: number } } = {}): MemoryEstimate {
+export function similarityMemory(members: MemberShape[], measure: string, opts: { bootstrap?: { subset: number }; threads?: number } = {}): MemoryEstimate {
   const m = members.length;
   const n = members[0]?.n ?? 0;
   const features = members.reduce((a, x) => a + x.n * x.p * x.bytesPerValue, 0);
@@ -105,7 +105,10 @@ export function similarityMemory(members: MemberShape[], measure: string, opts: 
     return estimate(task, [
       loaded,
       { what: 'float64 copies of every member for the pair comparisons', bytes: 8 * m * n * maxP },
-      { what: 'two n×n work matrices', bytes: 16 * n * n },
+      // With pairs on several threads (measures/pairThreads.ts) each thread has its own.
+      ...(opts.threads !== undefined && opts.threads > 1
+        ? [{ what: `two n×n work matrices per thread (${opts.threads} threads)`, bytes: opts.threads * 16 * n * n }]
+        : [{ what: 'two n×n work matrices', bytes: 16 * n * n }]),
     ]);
   }
   const half = (n * (n + 1)) / 2;

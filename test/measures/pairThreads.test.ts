@@ -154,6 +154,9 @@ describe('fallbacks and the CLI', () => {
       const zero = await runCli('similarity', dir, '--measure', 'procrustes', '--threads', '0');
       expect(zero.code).not.toBe(0);
       expect(zero.err).toMatch(/--threads/);
+      const boot = await runCli('similarity', dir, '--measure', 'procrustes', '--threads', '2', '--bootstrap', '3');
+      expect(boot.code).not.toBe(0);
+      expect(boot.err).toMatch(/--bootstrap and --permutations take their threads from TASKMAP_THREADS/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

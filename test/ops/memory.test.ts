@@ -52,6 +52,10 @@ describe('memory estimate', () => {
     expect(similarityMemory(members, 'dds:norm=znorm,kernel=cosine', { bootstrap: { subset: 5 } }).peak).toBe(6760);
     // A pairwise family keeps float64 copies of every member (8·3·10·6) and two n×n matrices (16·100).
     expect(similarityMemory(members, 'procrustes').parts.map((p) => p.bytes)).toEqual([800, 1440, 1600]);
+    // On 3 threads each has its two n×n matrices; the copies are shared.
+    const t = similarityMemory(members, 'procrustes', { threads: 3 });
+    expect(t.parts.map((p) => p.bytes)).toEqual([800, 1440, 4800]);
+    expect(t.parts[2].what).toBe('two n×n work matrices per thread (3 threads)');
     expect(rdmMemory(members[0]).peak).toBe(160 + 320 + 2400);
   });
 

@@ -184,8 +184,13 @@ export function register(program: Command): void {
     const measure = measureIdFromOptions(o);
     if (!(PRECISIONS as readonly string[]).includes(o.precision)) throw new UsageError(`--precision must be ${PRECISIONS.join(' or ')}, got "${o.precision}"`);
     if (o.queue && inference) throw new UsageError('--bootstrap and --permutations run in this process, not on --queue workers');
+    if (o.threads !== undefined && (o.queue || inference))
+      throw new UsageError(
+        `--threads spreads the pairs of one matrix computed here; ${o.queue ? '--queue workers' : '--bootstrap and --permutations'} take their threads from TASKMAP_THREADS`,
+      );
     if (o.queue) return queuedSimilarity(featureset, measure, o);
-    if (await memoryGate(featureset, o.dryRun, parseList(o.order, '--order'), (members) => similarityMemory(members, measure))) return;
+    const threads = o.threads === undefined ? undefined : parseNumber(o.threads, '--threads', { integer: true, min: 1 });
+    if (await memoryGate(featureset, o.dryRun, parseList(o.order, '--order'), (members) => similarityMemory(members, measure, { threads }))) return;
     const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
     if (inference) {
       const context = {
@@ -212,7 +217,7 @@ export function register(program: Command): void {
       images: await readImagesList(o.imagesList),
       engine,
       precision: o.precision as Precision,
-      threads: o.threads === undefined ? undefined : parseNumber(o.threads, '--threads', { integer: true, min: 1 }),
+      threads,
       onProgress: (d, t, l) => bar.update(d, t, l),
     });
     bar.stop();
