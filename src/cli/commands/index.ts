@@ -53,11 +53,13 @@ export const COMMANDS: CommandModule[] = [
   },
   {
     listed: [{ name: 'benchmark', term: 'benchmark', summary: 'evaluation harnesses (judge every measure the same way)' }],
-    // zooTransfer and transferBenchmark add `benchmark zoo-transfer` and `benchmark transfer`, so they follow benchmark.
+    // zooTransfer, transferBenchmark and taskbankBenchmark add `benchmark zoo-transfer`, `benchmark transfer` and
+    // `benchmark taskbank`, so they follow benchmark.
     load: async () => [
       (await import('./benchmark.js')).register,
       (await import('./zooTransfer.js')).register,
       (await import('./transferBenchmark.js')).register,
+      (await import('./taskbankBenchmark.js')).register,
     ],
   },
   {
@@ -103,7 +105,13 @@ export const COMMANDS: CommandModule[] = [
     load: () => one(import('./probe.js')),
   },
   {
-    listed: [{ name: 'taskbank', term: 'taskbank', summary: 'the task bank: its image pool of Debian photographs and its tasks (training: not yet)' }],
+    listed: [
+      {
+        name: 'taskbank',
+        term: 'taskbank',
+        summary: 'the task bank: its image pool of Debian photographs and its tasks (training and transfers: benchmark taskbank)',
+      },
+    ],
     load: () => one(import('./taskbank.js')),
   },
   {

@@ -7,12 +7,13 @@ import { collect, parseKeyNumbers, parseList, parseNumber, UsageError } from '..
 export function register(program: Command): void {
   const bank = program
     .command('taskbank')
-    .summary('the task bank: its image pool of Debian photographs and its tasks (training: not yet)')
+    .summary('the task bank: its image pool of Debian photographs and its tasks (training and transfers: benchmark taskbank)')
     .description(
       [
         'The task bank (docs/taskbank.md): one encoder architecture trained on many tasks over one image pool,',
-        'so that a similarity between its networks reflects the task alone. Built so far: the image pool (seeded',
-        'crops of real photographs, split train / transfer / test / probe by photograph) and the task targets.',
+        'so that a similarity between its networks reflects the task alone. Here: the image pool (seeded crops of real',
+        'photographs, split train / transfer / test / probe by photograph) and the task targets; `taskmap benchmark',
+        'taskbank` trains the bank, measures its transfers and judges the similarity measures against them.',
       ].join('\n'),
     );
   bank

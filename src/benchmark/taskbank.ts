@@ -1,0 +1,281 @@
+/**
+ * `taskmap benchmark taskbank` end to end (docs/taskbank.md): the crop pool (taskbank/pool.ts) → the teachers'
+ * targets (taskbank/teacherJobs.ts) → one network per task (taskbank/train.ts) → every transfer s → t as a fresh
+ * readout on s's frozen encoder (taskbank/readout.ts) with per-image test losses → the encoders' features on the
+ * probe crops → the measured Taskonomy and the measures judged against it (./taskbankEval.ts). The report files are
+ * written by src/report/taskbankReport.ts.
+ *
+ * Every stage is cached under `$TASKMAP_CACHE/taskbank/bank-<key>/`, keyed by the pool and the settings, so an
+ * interrupted run resumes (training checkpoints after each epoch; a readout's losses are written as soon as it is
+ * done) and a re-run recomputes only the evaluation.
+ */
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readFile, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { LossRecord } from '../taskonomy/winrates.js';
+import { BANK_MANIFEST, type BankManifest, type BankFamily } from '../models/zoo.js';
+import { runBankJobs, type BankJob, type BankJobResult } from '../taskbank/jobs.js';
+import { ENCODER_WIDTHS, featureShape } from '../taskbank/network.js';
+import { defaultTaskbankCacheDir, ensureCropPool, type CropPool, type PoolPreset, type PoolSplit } from '../taskbank/pool.js';
+import { DEFAULT_TEACHER_TRAIN_CROPS, ensureTeacherTargets, type TeacherTargetSet } from '../taskbank/teacherJobs.js';
+import { TASKS, taskDefinition, type TaskDefinition } from '../taskbank/tasks.js';
+import { taskData, type TaskData } from '../taskbank/taskData.js';
+import { TRAIN_DEFAULTS, type TaskTrainSettings } from '../taskbank/train.js';
+import { READOUT_DEFAULTS, type ReadoutSettings } from '../taskbank/readout.js';
+import { evaluateTaskbank, TASKBANK_MEASURES, type ProbeFeatures, type TaskbankEvaluation } from './taskbankEval.js';
+
+/** The baselines every target is also read from (Taskonomy's): the target's own input, and an untrained encoder. */
+export const BANK_BASELINES = ['pixels', 'random'] as const;
+
+export interface TaskbankBenchmarkOptions {
+  /** Tasks of the bank (default: all of tasks.ts). */
+  tasks?: string[];
+  preset?: PoolPreset;
+  /** Use the photographs of these folders instead of the packages (no download). */
+  folders?: string[];
+  /** Crop side (default the pool's, 64); a multiple of 8. */
+  resolution?: number;
+  /** Crops per part (default: the pool's). */
+  counts?: Partial<Record<PoolSplit, number>>;
+  /** Training crops the teacher tasks train on (default DEFAULT_TEACHER_TRAIN_CROPS). */
+  teacherTrainCrops?: number;
+  train?: Partial<TaskTrainSettings>;
+  readout?: Partial<ReadoutSettings>;
+  measures?: string[];
+  /** Worker threads for the teachers, the training and the readouts (default 2). */
+  workers?: number;
+  seed?: number;
+  /** Cache root (default $TASKMAP_CACHE); the bank's files go to its taskbank/ folder, beside the crop pool. */
+  cacheDir?: string;
+  /** Folders of .deb files instead of apt-get download (as taskbank images --debs). */
+  debs?: string;
+  onStage?: (stage: string, done: number, total: number, label: string) => void;
+  log?: (message: string) => void;
+}
+
+export interface TaskbankRun {
+  /** The bank's cache folder (networks, losses, features). */
+  dir: string;
+  pool: { dir: string; resolution: number; crops: Record<PoolSplit, number>; photos: number };
+  tasks: { id: string; family: BankFamily; loss: string; trainCrops: number; history: { epoch: number; loss: number; seconds: number }[] }[];
+  settings: { train: TaskTrainSettings; readout: ReadoutSettings; teacherTrainCrops: number; seed: number; workers: number };
+  losses: LossRecord[];
+  evaluation: TaskbankEvaluation;
+  /** Wall seconds per stage. */
+  timings: Record<string, number>;
+}
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+}
+
+/**
+ * The bank's cache folder: keyed by what the trained networks depend on (the crop pool, the tasks' training
+ * settings, the distilled tasks' crop count, the seed, the architecture), so other readout settings reuse them.
+ */
+export function bankFolder(cacheRoot: string, poolDir: string, train: TaskTrainSettings, teacherTrainCrops: number, seed: number): string {
+  const { seed: _ignored, ...rest } = train;
+  return join(cacheRoot, 'taskbank', `bank-${hashOf({ pool: basename(poolDir), train: rest, teacherTrainCrops, seed, widths: ENCODER_WIDTHS, version: 1 })}`);
+}
+
+/** The training samples of a task: all training crops, or the first teacherTrainCrops for a distilled task. */
+export function trainingData(task: TaskDefinition, pool: CropPool, teachers: TeacherTargetSet, teacherTrainCrops: number, seed: number): TaskData {
+  const r = pool.manifest.resolution;
+  if (task.kind !== 'teacher') return taskData(task, pool.crops.train, undefined, r, seed);
+  const n = Math.min(teacherTrainCrops, pool.crops.train.length / (r * r * 3));
+  const t = teachers[task.id]?.train;
+  if (!t) throw new Error(`task ${task.id}: no teacher targets for the training crops`);
+  return taskData(task, pool.crops.train.subarray(0, n * r * r * 3), undefined, r, seed, t);
+}
+
+/** A task's training seed: every task starts from its own initialisation, so shared weights cannot pass for a shared task. */
+export function taskSeed(seed: number, taskIndex: number): number {
+  return (seed + 1000 * (taskIndex + 1)) >>> 0;
+}
+
+/** The untrained encoder's seed (the `random` baseline): one no task uses. */
+export function randomEncoderSeed(seed: number): number {
+  return (seed + 999) >>> 0;
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}): Promise<TaskbankRun> {
+  const log = opts.log ?? (() => undefined);
+  const stage = opts.onStage ?? (() => undefined);
+  const timings: Record<string, number> = {};
+  const time = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[name] = (timings[name] ?? 0) + (performance.now() - t0) / 1000;
+    }
+  };
+  const seed = opts.seed ?? 0;
+  const workers = opts.workers ?? 2;
+  const tasks = (opts.tasks ?? TASKS.map((t) => t.id)).map((id) => taskDefinition(id));
+  if (tasks.length < 3) throw new Error(`the task bank needs at least 3 tasks, got ${tasks.length}`);
+  const train: TaskTrainSettings = { ...TRAIN_DEFAULTS, ...opts.train };
+  const readout: ReadoutSettings = { ...READOUT_DEFAULTS, ...opts.readout };
+  const teacherTrainCrops = opts.teacherTrainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS;
+  const cacheRoot = opts.cacheDir ?? defaultTaskbankCacheDir();
+  const bankRoot = join(cacheRoot, 'taskbank');
+
+  const pool: CropPool = await time('crops', () =>
+    ensureCropPool({
+      preset: opts.preset,
+      folders: opts.folders,
+      resolution: opts.resolution,
+      counts: opts.counts,
+      seed,
+      cacheDir: cacheRoot,
+      apt: opts.debs ? { debs: opts.debs } : undefined,
+      log,
+    }),
+  );
+  const r = pool.manifest.resolution;
+  const per = r * r * 3;
+  const count = (part: PoolSplit) => pool.crops[part].length / per;
+
+  const teacherTasks = tasks.filter((t) => t.kind === 'teacher').map((t) => t.id);
+  // The jobs read the targets back from the teachers' cache; this stage fills it (two threads).
+  if (teacherTasks.length)
+    await time('teachers', () =>
+      ensureTeacherTargets(pool, {
+        cacheDir: join(bankRoot, 'teachers'),
+        trainCrops: teacherTrainCrops,
+        workers,
+        tasks: teacherTasks,
+        onJob: (j, d, n, cached) => stage('teachers', d, n, `${j.task} ${j.label}${cached ? ' (cached)' : ''}`),
+      }),
+    );
+
+  const dir = bankFolder(cacheRoot, pool.dir, train, teacherTrainCrops, seed);
+  await mkdir(dir, { recursive: true });
+  const common = { poolDir: pool.dir, resolution: r, teacherDir: join(bankRoot, 'teachers'), teacherTrainCrops };
+
+  // Stage 1: one network per task.
+  const trainJobs: BankJob[] = tasks.map((t, i) => ({
+    kind: 'train',
+    task: t.id,
+    dir: join(dir, 'networks', t.id),
+    settings: { ...train, seed: taskSeed(seed, i) },
+    ...common,
+  }));
+  const trained = await time('training', () => runBankJobs(trainJobs, { workers, onResult: (j, d, n) => stage('training', d, n, j.task) }));
+
+  // Stage 2: every transfer (source encoders, the baselines) → target, and the networks' own test losses.
+  const sources = [...tasks.map((t) => t.id), ...BANK_BASELINES];
+  const transferJobs: BankJob[] = [];
+  for (const t of tasks)
+    for (const s of sources)
+      transferJobs.push({
+        kind: 'readout',
+        task: t.id,
+        source: s,
+        sourceDir: s === 'pixels' ? undefined : s === 'random' ? undefined : join(dir, 'networks', s),
+        randomSeed: s === 'random' ? randomEncoderSeed(seed) : undefined,
+        out: join(dir, 'transfers', t.id, `${s}.json`),
+        settings: readout,
+        ...common,
+      });
+  for (const t of tasks)
+    transferJobs.push({ kind: 'self', task: t.id, sourceDir: join(dir, 'networks', t.id), out: join(dir, 'self', `${t.id}.json`), ...common });
+  const transfers = await time('transfers', () =>
+    runBankJobs(transferJobs, { workers, onResult: (j, d, n) => stage('transfers', d, n, `${j.source ?? 'self'} → ${j.task}`) }),
+  );
+  const losses: LossRecord[] = [];
+  for (const res of transfers) {
+    const source = res.job.kind === 'self' ? 'self' : res.job.source!;
+    res.losses!.forEach((loss, image) => losses.push({ target: res.job.task, source, image: String(image), loss }));
+  }
+
+  // Stage 3: the encoders' features on the probe crops.
+  const probeJobs: BankJob[] = sources.map((s) => ({
+    kind: 'probe',
+    task: s,
+    source: s,
+    sourceDir: s === 'pixels' || s === 'random' ? undefined : join(dir, 'networks', s),
+    randomSeed: s === 'random' ? randomEncoderSeed(seed) : undefined,
+    out: join(dir, 'probe', `${s}.npy`),
+    ...common,
+  }));
+  const probes = await time('probe features', () => runBankJobs(probeJobs, { workers, onResult: (j, d, n) => stage('probe features', d, n, j.source!) }));
+  const probeFeatures: Record<string, ProbeFeatures> = {};
+  for (const p of probes) probeFeatures[p.job.source!] = { data: p.features!, n: count('probe'), d: p.features!.length / count('probe') };
+
+  const evaluation = await time('evaluation', () =>
+    evaluateTaskbank({
+      tasks: tasks.map((t) => ({ id: t.id, family: t.family })),
+      losses,
+      probeFeatures,
+      measures: opts.measures ?? TASKBANK_MEASURES,
+      onProgress: (s, d, n, l) => stage(s, d, n, l),
+    }),
+  );
+  const [fh, fw, fc] = featureShape(r);
+  log(`bank: ${tasks.length} tasks, encoder features ${fh}×${fw}×${fc}, cache ${dir}`);
+  return {
+    dir,
+    pool: {
+      dir: pool.dir,
+      resolution: r,
+      crops: { train: count('train'), transfer: count('transfer'), test: count('test'), probe: count('probe') },
+      photos: pool.manifest.photos.length,
+    },
+    tasks: tasks.map((t) => {
+      const res = trained.find((x: BankJobResult) => x.job.task === t.id)!;
+      return {
+        id: t.id,
+        family: t.family as BankFamily,
+        loss: t.loss,
+        trainCrops: t.kind === 'teacher' ? Math.min(teacherTrainCrops, count('train')) : count('train'),
+        history: res.history ?? [],
+      };
+    }),
+    settings: { train, readout, teacherTrainCrops, seed, workers },
+    losses,
+    evaluation,
+    timings,
+  };
+}
+
+/**
+ * Copy the trained encoders into `target` (the package's models/taskbank by default) with the manifest the zoo reads
+ * (models/zoo.ts bankModels): each becomes the zoo model `bank-<task>`.
+ */
+export async function shipBank(run: TaskbankRun, target: string, extra: Record<string, unknown> = {}): Promise<string[]> {
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
+  const written: string[] = [];
+  for (const t of run.tasks) {
+    await cp(join(run.dir, 'networks', t.id, 'encoder'), join(target, t.id), { recursive: true });
+    written.push(join(t.id, 'model.json'));
+  }
+  const manifest: BankManifest = {
+    resolution: run.pool.resolution,
+    encoders: run.tasks.map((t) => ({
+      task: t.id,
+      family: t.family,
+      description: taskDefinition(t.id).description,
+      file: `${t.id}/model.json`,
+      tap: `relu${ENCODER_WIDTHS.length}`,
+      msPerImage: 2,
+    })),
+    training: { ...run.settings, tasks: run.tasks.map((t) => ({ id: t.id, trainCrops: t.trainCrops, history: t.history })) },
+    ...extra,
+  };
+  await writeFileAtomic(join(target, BANK_MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
+  written.push(BANK_MANIFEST);
+  return written;
+}
+
+export { readJson as readBankJson };

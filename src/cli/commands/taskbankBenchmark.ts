@@ -1,0 +1,151 @@
+/**
+ * `taskmap benchmark taskbank`: the command (options, progress, summary). The work is in src/benchmark/taskbank.ts,
+ * the files it writes in src/report/taskbankReport.ts.
+ */
+import type { Command } from 'commander';
+import { relative } from 'node:path';
+import { runTaskbankBenchmark, shipBank } from '../../benchmark/taskbank.js';
+import { TASKBANK_MEASURES } from '../../benchmark/taskbankEval.js';
+import { bankDir } from '../../models/zoo.js';
+import { writeTaskbankReport } from '../../report/taskbankReport.js';
+import { DEFAULT_TEACHER_TRAIN_CROPS } from '../../taskbank/teacherJobs.js';
+import { POOL_PRESETS, POOL_SPLITS, type PoolPreset, type PoolSplit } from '../../taskbank/pool.js';
+import { TASKS } from '../../taskbank/tasks.js';
+import { TRAIN_DEFAULTS } from '../../taskbank/train.js';
+import { stageBars } from '../progress.js';
+import { formatTable } from '../table.js';
+import { collect, parseKeyNumbers, parseList, parseMeasureList, parseNumber, shellQuote, UsageError } from '../util.js';
+
+interface Flags {
+  out: string;
+  tasks?: string;
+  preset: string;
+  folders?: string;
+  resolution: string;
+  crops: string[];
+  teacherCrops: string;
+  epochs: string;
+  measures?: string;
+  workers: string;
+  seed: string;
+  debs?: string;
+  ship?: boolean | string;
+  png: boolean;
+}
+
+/** `taskbank` under `benchmark`: registered after benchmark.ts (index.ts), so no command imports another. */
+export function register(program: Command): void {
+  const bench = program.commands.find((c) => c.name() === 'benchmark');
+  if (!bench) throw new Error('benchmark taskbank: register the benchmark command first');
+  bench
+    .command('taskbank')
+    .summary("train the task bank, measure its Taskonomy, and judge RSA/DDS/CKA's task similarity against it")
+    .description(
+      [
+        'The setting of the RSA and Taskonomy papers at laptop scale (docs/taskbank.md): one small encoder architecture',
+        `trained per task (${TASKS.length} tasks in four families: low-level, 2D, global, semantic) on seeded crops of Debian`,
+        'photographs; then every transfer s → t as a fresh readout on the frozen encoder of s, trained on a small share',
+        "of t's labels and scored by per-image test losses (baselines: the target's own pixels and an untrained",
+        "encoder; `self` is t's own trained network). The losses give win rates, AHP affinities, Gain and Quality, the",
+        "supervision-policy budget sweep and the measured task tree (Taskonomy). The encoders' similarity on the probe",
+        'crops under each measure is then scored against the affinities (per-target Spearman, the DDS protocol) and',
+        'both trees against the task families (nearest-neighbour agreement, ARI).',
+        '',
+        'Everything is cached in $TASKMAP_CACHE/taskbank (training resumes from its last epoch), so a re-run only redoes',
+        'the evaluation. Writes <out>/report.md, taskbank.json, losses.csv (readable by `taskmap ahp --losses`) and',
+        'figures/. --ship copies the trained encoders into the package (models/taskbank), where `taskmap zoo` lists them',
+        "as bank-<task> and `taskmap demo` draws their taxonomy beside the zoo's.",
+      ].join('\n'),
+    )
+    .option('-o, --out <dir>', 'output folder', 'taskmap-taskbank')
+    .option('--tasks <ids>', `comma-separated tasks (default all: ${TASKS.map((t) => t.id).join(', ')})`)
+    .option('--preset <name>', `photographs of the crop pool: ${POOL_PRESETS.join(' | ')}`, 'default')
+    .option('--folders <dirs>', 'comma-separated folders of your own photographs instead of the packages')
+    .option('--resolution <px>', 'crop side in pixels (a multiple of 8)', '64')
+    .option('--crops <part=n>', `crops of a part (repeatable; parts ${POOL_SPLITS.join(', ')})`, collect, [])
+    .option(
+      '--teacher-crops <n>',
+      'training crops the distilled (semantic) tasks train on (the teachers cost 25–100 ms a crop)',
+      String(DEFAULT_TEACHER_TRAIN_CROPS),
+    )
+    .option('--epochs <n>', 'training epochs per task', String(TRAIN_DEFAULTS.epochs))
+    .option('--measures <ids>', `measures judged against the measured affinities, ";"-separated (default: ${TASKBANK_MEASURES.join('; ')})`)
+    .option('--workers <n>', 'worker threads for teachers, training and readouts (one TF.js WASM backend each)', '2')
+    .option('--seed <n>', 'seed of the crops, the networks and the batch orders', '0')
+    .option('--debs <dir>', 'use these already-downloaded .deb files instead of apt-get download')
+    .option('--ship [dir]', "copy the trained encoders and their manifest into the package's models/taskbank (or dir)")
+    .option('--no-png', 'skip the PNG versions of the figures')
+    .action(async (o: Flags) => {
+      const t0 = performance.now();
+      if (!POOL_PRESETS.includes(o.preset as PoolPreset)) throw new UsageError(`--preset: use ${POOL_PRESETS.join(' or ')}, got "${o.preset}"`);
+      const tasks = parseList(o.tasks);
+      for (const t of tasks ?? [])
+        if (!TASKS.some((x) => x.id === t)) throw new UsageError(`--tasks: unknown task "${t}" (tasks: ${TASKS.map((x) => x.id).join(', ')})`);
+      const counts = parseKeyNumbers(o.crops, '--crops');
+      for (const k of Object.keys(counts))
+        if (!POOL_SPLITS.includes(k as PoolSplit)) throw new UsageError(`--crops: no part "${k}" (parts: ${POOL_SPLITS.join(', ')})`);
+      const bars = stageBars();
+      const run = await runTaskbankBenchmark({
+        tasks,
+        preset: o.preset as PoolPreset,
+        folders: parseList(o.folders, '--folders'),
+        resolution: parseNumber(o.resolution, '--resolution', { integer: true, min: 8 }),
+        counts: counts as Partial<Record<PoolSplit, number>>,
+        teacherTrainCrops: parseNumber(o.teacherCrops, '--teacher-crops', { integer: true, min: 1 }),
+        train: { epochs: parseNumber(o.epochs, '--epochs', { integer: true, min: 1 }) },
+        measures: parseMeasureList(o.measures),
+        workers: parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
+        seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
+        debs: o.debs,
+        onStage: bars.update,
+        log: (m) => process.stderr.write(`${m}\n`),
+      });
+      bars.stop();
+      const command = shellQuote(['taskmap', ...process.argv.slice(2)]);
+      const written = await writeTaskbankReport(o.out, run.evaluation, {
+        command,
+        timings: run.timings,
+        png: o.png,
+        notes: runNotes(run),
+      });
+      const lines: string[] = [];
+      if (o.ship !== undefined && o.ship !== false) {
+        const target = typeof o.ship === 'string' ? o.ship : bankDir();
+        await shipBank(run, target, { command });
+        lines.push(`shipped ${run.tasks.length} encoders to ${relative(process.cwd(), target) || '.'} (zoo ids bank-<task>)`);
+      }
+      const e = run.evaluation;
+      lines.push(
+        formatTable(
+          ['measure', 'mean Spearman vs affinity', 'with self', 'NN family agreement', 'ARI (4 families)', 'note'],
+          e.measures.map((m) => [
+            m.measure,
+            m.spearman?.mean ?? Number.NaN,
+            m.spearmanWithSelf?.mean ?? Number.NaN,
+            m.taxonomy?.recovery.nearestNeighbourAgreement ?? Number.NaN,
+            m.taxonomy?.recovery.adjustedRandIndex ?? Number.NaN,
+            m.error ?? '',
+          ]),
+          3,
+        ),
+        `measured task tree: NN family agreement ${e.tree.recovery.nearestNeighbourAgreement.toFixed(3)} (chance ${e.tree.recovery.chance.toFixed(3)}), ARI ${e.tree.recovery.adjustedRandIndex.toFixed(3)}`,
+        `report: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files)`,
+        `done in ${((performance.now() - t0) / 1000).toFixed(1)} s (${Object.entries(run.timings)
+          .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+          .join(', ')})`,
+      );
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
+
+/** The report's notes: what was trained on what, with which budget. */
+function runNotes(run: Awaited<ReturnType<typeof runTaskbankBenchmark>>): string[] {
+  const s = run.settings;
+  const c = run.pool.crops;
+  return [
+    `Crop pool: ${run.pool.photos} photographs, ${run.pool.resolution}×${run.pool.resolution} crops: train ${c.train}, transfer ${c.transfer}, test ${c.test}, probe ${c.probe} (${run.pool.dir}).`,
+    `Training: ${s.train.epochs} epochs, batch ${s.train.batchSize}, Adam lr ${s.train.learningRate}, each task from its own seeded initialisation; the distilled tasks on the first ${s.teacherTrainCrops} training crops.`,
+    `Readouts: ${JSON.stringify(s.readout)} on the ${c.transfer} transfer crops, per-image losses on the ${c.test} test crops.`,
+    `Worker threads: ${s.workers}. Cache: ${run.dir}.`,
+  ];
+}

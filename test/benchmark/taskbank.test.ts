@@ -1,0 +1,85 @@
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runTaskbankBenchmark, shipBank, taskSeed } from '../../src/benchmark/taskbank.js';
+import { bankModels, zooModel } from '../../src/models/zoo.js';
+import { probeZooModel } from '../../src/models/status.js';
+import { mulberry32 } from '../../src/linalg/resample.js';
+
+const saved = process.env.TASKMAP_BANK_DIR;
+afterAll(() => {
+  if (saved === undefined) delete process.env.TASKMAP_BANK_DIR;
+  else process.env.TASKMAP_BANK_DIR = saved;
+});
+
+/** Photographs that differ from each other (no near-duplicates): smooth colour fields with seeded blobs and stripes. */
+async function photos(dir: string, count: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (let k = 0; k < count; k++) {
+    const w = 120;
+    const rand = mulberry32(100 + k);
+    const px = Buffer.alloc(w * w * 3);
+    const f = 0.05 + 0.3 * rand();
+    const c = [rand(), rand(), rand()];
+    for (let y = 0; y < w; y++)
+      for (let x = 0; x < w; x++)
+        for (let ch = 0; ch < 3; ch++)
+          px[(y * w + x) * 3 + ch] = Math.round(255 * Math.min(1, Math.max(0, c[ch] * (0.5 + 0.5 * Math.sin(f * (k % 2 ? x : y) + ch)) + 0.2 * rand())));
+    await sharp(px, { raw: { width: w, height: w, channels: 3 } })
+      .png()
+      .toFile(join(dir, `photo-${k}.png`));
+  }
+}
+
+describe('benchmark taskbank end to end (tiny pool, four pixel tasks, in this thread)', () => {
+  it('trains, transfers, evaluates, ships encoders the zoo lists and loads, and reuses every stage on a re-run', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'taskbank-e2e-'));
+    await photos(join(root, 'photos'), 8);
+    const opts = {
+      tasks: ['autoencoding', 'denoising', 'edges', 'rotation'],
+      folders: [join(root, 'photos')],
+      resolution: 16,
+      counts: { train: 48, transfer: 24, test: 24, probe: 16 },
+      train: { epochs: 1, batchSize: 16 },
+      readout: { epochs: 1, batchSize: 12 },
+      measures: ['rsa', 'cka'],
+      workers: 0,
+      cacheDir: join(root, 'cache'),
+    };
+    const run = await runTaskbankBenchmark(opts);
+    expect(run.tasks.map((t) => t.id)).toEqual(opts.tasks);
+    expect(run.tasks.map((t) => t.family)).toEqual(['low-level', 'low-level', '2d', 'global']);
+    expect(run.pool.crops).toEqual({ train: 48, transfer: 24, test: 24, probe: 16 });
+    // Every (source, target) has one loss per test crop: 4 tasks + pixels + random + self sources.
+    for (const t of opts.tasks)
+      for (const s of [...opts.tasks, 'pixels', 'random', 'self']) expect(run.losses.filter((l) => l.target === t && l.source === s)).toHaveLength(24);
+    expect(run.losses.every((l) => Number.isFinite(l.loss) && l.loss >= 0)).toBe(true);
+    // Each task trained from its own initialisation.
+    expect(new Set(opts.tasks.map((_, i) => taskSeed(0, i))).size).toBe(4);
+    const e = run.evaluation;
+    expect(e.tasks.map((t) => t.id)).toEqual(opts.tasks);
+    expect(e.measures.map((m) => m.measure)).toEqual(['rsa', 'cka']);
+    for (const m of e.measures) expect(m.similarity).toHaveLength(6); // 4 encoders + pixels + random
+    // Taskonomy's result dict: source__target for every task source (its own included), random and self.
+    for (const t of opts.tasks) for (const s of [...opts.tasks, 'random', 'self']) expect(Number.isFinite(e.affinities[`${s}__${t}`])).toBe(true);
+
+    // Shipping: the encoders become zoo models bank-<task> that load through the model runtime like any other.
+    const shipped = join(root, 'shipped');
+    const files = await shipBank(run, shipped, { command: 'test' });
+    expect(files).toContain('bank.json');
+    process.env.TASKMAP_BANK_DIR = shipped;
+    expect(bankModels().map((m) => m.id)).toEqual(opts.tasks.map((t) => `bank-${t}`));
+    const status = await probeZooModel(zooModel('bank-edges')!);
+    expect(status.ok).toBe(true);
+    expect(status.featureShape).toEqual([2, 2, 64]);
+    const manifest = JSON.parse(readFileSync(join(shipped, 'bank.json'), 'utf8')) as { resolution: number; command: string };
+    expect(manifest).toMatchObject({ resolution: 16, command: 'test' });
+
+    // A re-run computes nothing but the evaluation: every job's output is read back.
+    const again = await runTaskbankBenchmark(opts);
+    expect(again.losses).toEqual(run.losses);
+    expect(again.evaluation.affinities).toEqual(e.affinities);
+  }, 120_000);
+});
