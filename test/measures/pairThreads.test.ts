@@ -99,19 +99,11 @@ describe('pairs on two threads', () => {
 describe('fallbacks and the CLI', () => {
   it('a worker that cannot set itself up (a family only this thread knows) hands its pairs back: every value, from this thread', async () => {
     // Registered here only: the worker's registry does not have it, so its setup fails and it exits.
+    // Procrustes' metadata (symmetric, self value 0) with a compare of its own.
     const local: PairwiseFamily<Matrix> = {
+      ...(pairwiseFamilyOf(parseMeasure('procrustes') as PairwiseMeasureConfig) as unknown as PairwiseFamily<Matrix>),
       id: 'localonly',
-      name: 'test',
-      description: 'sum of squared differences (test only)',
-      reference: 'test',
       params: [],
-      largerIsMoreSimilar: false,
-      symmetric: true,
-      metric: false,
-      invariances: [],
-      cost: { tier: 'cheap', scaling: 'M²·n·p' },
-      fewImages: '—',
-      self: 0,
       prepare: (x) => x,
       compare: (a, b) => a.data.reduce((s, v, k) => s + (v - b.data[k]) ** 2, 0),
     };
