@@ -4,7 +4,7 @@
  * `runDemo` is both steps in one call. A second run reuses the cached features and only recomputes the (cheap)
  * similarities and figures.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { labelledMatrixToJson } from '../io/labelledMatrix.js';
@@ -89,6 +89,8 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
   }
   await time('report', async () => {
     await rm(join(out, 'figures'), { recursive: true, force: true });
+    // A previous run's bank files go too, so a run without the bank leaves none behind.
+    for (const f of await readdir(out).catch(() => [] as string[])) if (/^(similarity|taxonomy)-bank-/.test(f)) await rm(join(out, f), { force: true });
     await mkdir(join(out, 'figures'), { recursive: true });
     for (const t of taxonomies) {
       const slug = measureSlug(t.measure);

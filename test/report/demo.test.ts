@@ -1,19 +1,43 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/report/demo.js';
+import { buildEncoder, saveEncoder } from '../../src/taskbank/network.js';
 import { runCli } from '../helpers/cli.js';
 import { writeImages } from '../models/fixtures.js';
 
 let root: string;
+const savedBank = process.env.TASKMAP_BANK_DIR;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'taskmap-demo-'));
   await writeImages(join(root, 'images'), 8, 48, 40, 3);
+  // The zoo-only tests must not depend on whether the package ships a task bank.
+  process.env.TASKMAP_BANK_DIR = join(root, 'no-bank');
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
+  if (savedBank === undefined) delete process.env.TASKMAP_BANK_DIR;
+  else process.env.TASKMAP_BANK_DIR = savedBank;
 });
+
+/** A bank of untrained encoders (seeded), shipped the way `benchmark taskbank --ship` does, at 16 px. */
+async function fakeBank(dir: string): Promise<string[]> {
+  const tasks: [string, string][] = [
+    ['autoencoding', 'low-level'],
+    ['denoising', 'low-level'],
+    ['edges', '2d'],
+    ['rotation', 'global'],
+  ];
+  for (const [i, [task]] of tasks.entries()) {
+    const enc = buildEncoder(16, 7 + i);
+    await saveEncoder(enc, join(dir, task));
+    enc.dispose();
+  }
+  const encoders = tasks.map(([task, family]) => ({ task, family, description: task, file: `${task}/model.json`, tap: 'relu4', msPerImage: 1 }));
+  await writeFile(join(dir, 'bank.json'), JSON.stringify({ resolution: 16, encoders }));
+  return tasks.map(([t]) => `bank-${t}`);
+}
 
 // Six of the fastest real zoo models (three task families); the full zoo runs in `taskmap demo`, not in tests.
 const MODELS = ['liveness', 'gender', 'age', 'mobileface', 'facemesh-detection-short', 'blazeface-front'];
@@ -82,6 +106,35 @@ describe('taskmap demo (small)', () => {
     expect(warmHtml).toContain(`extraction ${r.timings.extraction.toFixed(1)} s`);
     for (const [, href] of warmHtml.slice(warmHtml.indexOf('id="files"')).matchAll(/<a href="([^"]+)">/g))
       await readdir(join(out, href)).catch(() => readFile(join(out, href)));
+  });
+
+  it("draws the task bank's taxonomy beside the zoo's when a bank is shipped, and leaves it out with bank: false", async () => {
+    const bankDir = join(root, 'bank');
+    const ids = await fakeBank(bankDir);
+    process.env.TASKMAP_BANK_DIR = bankDir;
+    try {
+      const out = join(root, 'bank-demo');
+      const r = await runDemo({ images: join(root, 'images'), out, models: MODELS.slice(0, 3), measures: ['rsa'], workers: 0, png: false });
+      expect(r.models).toEqual(MODELS.slice(0, 3));
+      expect(r.failed).toEqual([]);
+      expect(r.bankRecovery).toHaveLength(1);
+      expect(r.bankRecovery![0]).toMatchObject({ measure: 'rsa', models: 4, k: 3 });
+      const sim = JSON.parse(await readFile(join(out, 'similarity-bank-rsa.json'), 'utf8'));
+      expect(sim.rows).toEqual(ids);
+      const rec = JSON.parse(await readFile(join(out, 'family-recovery.json'), 'utf8'));
+      expect(rec.bank.families).toEqual({ 'bank-autoencoding': 'low-level', 'bank-denoising': 'low-level', 'bank-edges': '2d', 'bank-rotation': 'global' });
+      expect(rec.bank.results).toEqual(r.bankRecovery);
+      expect(rec.models).toBe(3);
+      const html = await readFile(join(out, 'report.html'), 'utf8');
+      expect(html).toContain('The task bank: one architecture, many tasks');
+      for (const id of ids) expect(html).toContain(id);
+      const none = await runDemo({ images: join(root, 'images'), out, models: MODELS.slice(0, 3), measures: ['rsa'], workers: 0, png: false, bank: false });
+      expect(none.bankRecovery).toBeUndefined();
+      expect(await readFile(join(out, 'report.html'), 'utf8')).not.toContain('The task bank: one architecture');
+      expect((await readdir(out)).filter((f) => f.includes('bank'))).toEqual([]);
+    } finally {
+      process.env.TASKMAP_BANK_DIR = join(root, 'no-bank');
+    }
   });
 
   it('refuses models outside the zoo', async () => {
