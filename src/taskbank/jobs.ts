@@ -11,10 +11,10 @@
  *
  * Jobs carry paths, not arrays: a worker reads the crop pool's .npy parts and the teachers' cached targets itself
  * (teacherJobs.ts wrote them chunk by chunk; the same chunks are read back, so no teacher runs here unless its cache
- * is gone). Each thread keeps what consecutive jobs share: the crop parts, the last few targets' samples, the
- * encoders, and the source features of each task input. Jobs are handed out with source affinity — a thread
- * prefers jobs of the sources it has already encoded — so the features of a source on the plain crops, which seven
- * of the thirteen targets share, are computed once per thread.
+ * is gone). Each thread keeps what consecutive jobs share: the crop parts, the samples of the last two targets, the
+ * encoders, and each source's features of the plain crops (seven of the thirteen targets read the crop itself).
+ * Sources are dealt to the threads, so a source's features are computed by one thread only, and each thread runs
+ * its jobs in the given order — target by target, when the caller lists them so — building a target's samples once.
  *
  * A finished job's output (result.json of a network, a readout's JSON, a probe .npy) is reused without starting
  * a worker, so an interrupted stage resumes where it stopped.
@@ -125,8 +125,10 @@ const parts = new Map<string, Uint8Array>();
 const encoders = new Map<string, TaskEncoder | tf.LayersModel>();
 const samples: { key: string; data: TaskData }[] = [];
 const features: { key: string; data: Float32Array }[] = [];
+/** Targets' samples kept (transfer + test of the two latest targets). */
 const SAMPLE_CACHE = 4;
-const FEATURE_CACHE = 32;
+/** Source features on the plain crops kept (two parts × the sources a thread owns, with room to spare). */
+const FEATURE_CACHE = 48;
 
 function remember<T>(list: { key: string; data: T }[], key: string, data: T, size: number): T {
   list.push({ key, data });
@@ -200,11 +202,13 @@ async function encoderOf(job: BankJob): Promise<TaskEncoder | tf.LayersModel> {
 async function sourceFeatures(job: BankJob, task: TaskDefinition, part: PoolSplit, data: TaskData): Promise<{ data: Float32Array; shape: number[] }> {
   const r = job.resolution;
   if (job.source === 'pixels') return { data: pixelFeatures(data.inputs, data.n, r), shape: pixelFeatureShape(r) };
-  const key = `${job.source}|${job.sourceDir ?? job.randomSeed}|${job.poolDir}|${part}|${inputKey(task)}|${job.dataSeed ?? 0}|${data.n}`;
-  const hit = features.find((f) => f.key === key);
+  // Only features of the plain crops are kept: a changed input (noise, a hole, a turn…) belongs to one target.
+  const shared = inputKey(task) === 'crop';
+  const key = `${job.source}|${job.sourceDir ?? job.randomSeed}|${job.poolDir}|${part}|${job.dataSeed ?? 0}|${data.n}`;
+  const hit = shared ? features.find((f) => f.key === key) : undefined;
   if (hit) return { data: hit.data, shape: featureShape(r) };
   const f = await encodeFeatures(await encoderOf(job), data.inputs, data.n);
-  return { data: remember(features, key, f, FEATURE_CACHE), shape: featureShape(r) };
+  return { data: shared ? remember(features, key, f, FEATURE_CACHE) : f, shape: featureShape(r) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -327,9 +331,9 @@ export interface BankJobOptions {
   onProgress?: (job: BankJob, p: TrainProgress) => void;
 }
 
-/** What a thread's caches are keyed by: the source for readouts and probes, the task otherwise. */
-function affinity(job: BankJob): string {
-  return job.kind === 'readout' || job.kind === 'probe' ? `${job.source}|${job.sourceDir ?? job.randomSeed ?? ''}` : `task|${job.task}`;
+/** Readouts and probes of one source share a thread's cached features; other jobs have no affinity. */
+function affinity(job: BankJob): string | undefined {
+  return job.kind === 'readout' || job.kind === 'probe' ? `${job.source}|${job.sourceDir ?? job.randomSeed ?? ''}` : undefined;
 }
 
 type WorkerReply = { result?: BankJobResult; progress?: TrainProgress; error?: string };
@@ -361,16 +365,21 @@ export async function runBankJobs(jobs: readonly BankJob[], opts: BankJobOptions
     }
     return results as BankJobResult[];
   }
+  // Sources are dealt to the threads round-robin in order of first appearance; a thread runs its own sources' jobs
+  // in the given order (target by target, so its cached samples and features are reused), then jobs without a
+  // source, then takes over the last jobs of the other threads.
   const owner = new Map<string, number>();
+  for (const i of pending) {
+    const a = affinity(jobs[i]);
+    if (a !== undefined && !owner.has(a)) owner.set(a, owner.size % workers);
+  }
   let failed: Error | undefined;
   const take = (w: number): number | undefined => {
     if (pending.length === 0 || failed) return undefined;
-    let k = pending.findIndex((i) => owner.get(affinity(jobs[i])) === w);
-    if (k < 0) k = pending.findIndex((i) => !owner.has(affinity(jobs[i])));
-    if (k < 0) k = 0;
-    const [i] = pending.splice(k, 1);
-    if (!owner.has(affinity(jobs[i]))) owner.set(affinity(jobs[i]), w);
-    return i;
+    let k = pending.findIndex((i) => owner.get(affinity(jobs[i]) ?? '') === w);
+    if (k < 0) k = pending.findIndex((i) => affinity(jobs[i]) === undefined);
+    if (k < 0) k = pending.length - 1;
+    return pending.splice(k, 1)[0];
   };
   const threads: Worker[] = [];
   try {
