@@ -10,17 +10,17 @@
  * done) and a re-run recomputes only the evaluation.
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
+import { stageTimer } from '../util/timing.js';
 import type { LossRecord } from '../taskonomy/winrates.js';
 import { BANK_MANIFEST, type BankManifest, type BankFamily } from '../models/zoo.js';
 import { runBankJobs, type BankJob, type BankJobResult } from '../taskbank/jobs.js';
 import { ENCODER_WIDTHS, featureShape } from '../taskbank/network.js';
 import { defaultTaskbankCacheDir, ensureCropPool, type CropPool, type PoolPreset, type PoolSplit } from '../taskbank/pool.js';
-import { DEFAULT_TEACHER_TRAIN_CROPS, ensureTeacherTargets, type TeacherTargetSet } from '../taskbank/teacherJobs.js';
-import { TASKS, taskDefinition, type TaskDefinition } from '../taskbank/tasks.js';
-import { taskData, type TaskData } from '../taskbank/taskData.js';
+import { DEFAULT_TEACHER_TRAIN_CROPS, ensureTeacherTargets } from '../taskbank/teacherJobs.js';
+import { TASKS, taskDefinition } from '../taskbank/tasks.js';
 import { TRAIN_DEFAULTS, type TaskTrainSettings } from '../taskbank/train.js';
 import { READOUT_DEFAULTS, type ReadoutSettings } from '../taskbank/readout.js';
 import { evaluateTaskbank, TASKBANK_MEASURES, type ProbeFeatures, type TaskbankEvaluation } from './taskbankEval.js';
@@ -79,16 +79,6 @@ export function bankFolder(cacheRoot: string, poolDir: string, train: TaskTrainS
   return join(cacheRoot, 'taskbank', `bank-${hashOf({ pool: basename(poolDir), train: rest, teacherTrainCrops, seed, widths: ENCODER_WIDTHS, version: 1 })}`);
 }
 
-/** The training samples of a task: all training crops, or the first teacherTrainCrops for a distilled task. */
-export function trainingData(task: TaskDefinition, pool: CropPool, teachers: TeacherTargetSet, teacherTrainCrops: number, seed: number): TaskData {
-  const r = pool.manifest.resolution;
-  if (task.kind !== 'teacher') return taskData(task, pool.crops.train, undefined, r, seed);
-  const n = Math.min(teacherTrainCrops, pool.crops.train.length / (r * r * 3));
-  const t = teachers[task.id]?.train;
-  if (!t) throw new Error(`task ${task.id}: no teacher targets for the training crops`);
-  return taskData(task, pool.crops.train.subarray(0, n * r * r * 3), undefined, r, seed, t);
-}
-
 /** A task's training seed: every task starts from its own initialisation, so shared weights cannot pass for a shared task. */
 export function taskSeed(seed: number, taskIndex: number): number {
   return (seed + 1000 * (taskIndex + 1)) >>> 0;
@@ -99,26 +89,11 @@ export function randomEncoderSeed(seed: number): number {
   return (seed + 999) >>> 0;
 }
 
-async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}): Promise<TaskbankRun> {
   const log = opts.log ?? (() => undefined);
   const stage = opts.onStage ?? (() => undefined);
   const timings: Record<string, number> = {};
-  const time = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await f();
-    } finally {
-      timings[name] = (timings[name] ?? 0) + (performance.now() - t0) / 1000;
-    }
-  };
+  const time = stageTimer(timings);
   const seed = opts.seed ?? 0;
   const workers = opts.workers ?? 2;
   const tasks = (opts.tasks ?? TASKS.map((t) => t.id)).map((id) => taskDefinition(id));
@@ -277,5 +252,3 @@ export async function shipBank(run: TaskbankRun, target: string, extra: Record<s
   written.push(BANK_MANIFEST);
   return written;
 }
-
-export { readJson as readBankJson };
