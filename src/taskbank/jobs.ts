@@ -49,9 +49,6 @@ import {
 
 export type BankJobKind = 'train' | 'readout' | 'self' | 'probe';
 
-/** Sources that are not trained networks. */
-export type BaselineSource = 'pixels' | 'random';
-
 export interface BankJob {
   kind: BankJobKind;
   /** The task trained (train), read out (readout) or scored (self); for probe jobs, a label (the source). */

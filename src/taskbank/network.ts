@@ -154,15 +154,6 @@ export function readWeights(w: WeightSet): Float32Array[] {
   return w.variables.map((v) => v.dataSync() as Float32Array).map((a) => Float32Array.from(a));
 }
 
-/** Overwrite the weights with values in order (as readWeights returns them). */
-export function writeWeights(w: WeightSet, values: readonly Float32Array[]): void {
-  if (values.length !== w.variables.length) throw new Error(`expected ${w.variables.length} weight arrays, got ${values.length}`);
-  w.variables.forEach((v, i) => {
-    if (values[i].length !== v.size) throw new Error(`weight ${w.names[i]}: expected ${v.size} values, got ${values[i].length}`);
-    v.assign(tf.tensor(values[i], v.shape));
-  });
-}
-
 /** The task bank's encoder (trainable form). */
 export class TaskEncoder implements WeightSet {
   readonly resolution: number;

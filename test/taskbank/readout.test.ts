@@ -42,15 +42,19 @@ describe('trainReadout', () => {
   const shape = pixelFeatureShape(R);
   const opts = { epochs: 6, batchSize: 16, learningRate: 3e-3, seed: 1 };
 
-  it('reads the target from informative features far better than from noise; seeded; scale-free', async () => {
-    const good = await trainReadout(
+  /** The pixels readout of the autoencoding target, features optionally transformed. */
+  const pixelReadout = (o: typeof opts, f: (a: Float32Array) => Float32Array = (a) => a) =>
+    trainReadout(
       'autoencoding',
       shape,
       R,
-      { features: pixelFeatures(train.inputs, 64, R), targets: train.targets },
-      { features: pixelFeatures(test.inputs, 16, R), targets: test.targets },
-      opts,
+      { features: f(pixelFeatures(train.inputs, 64, R)), targets: train.targets },
+      { features: f(pixelFeatures(test.inputs, 16, R)), targets: test.targets },
+      o,
     );
+
+  it('reads the target from informative features far better than from noise; seeded; scale-free', async () => {
+    const good = await pixelReadout(opts);
     const random = mulberry32(9);
     const noise = (n: number) => Float32Array.from({ length: n * 768 }, () => random());
     const bad = await trainReadout(
@@ -63,34 +67,12 @@ describe('trainReadout', () => {
     );
     expect(good.testLosses).toHaveLength(16);
     expect(mean(good.testLosses)).toBeLessThan(0.6 * mean(bad.testLosses));
-    const again = await trainReadout(
-      'autoencoding',
-      shape,
-      R,
-      { features: pixelFeatures(train.inputs, 64, R), targets: train.targets },
-      { features: pixelFeatures(test.inputs, 16, R), targets: test.targets },
-      opts,
-    );
+    const again = await pixelReadout(opts);
     expect(Array.from(again.testLosses)).toEqual(Array.from(good.testLosses));
-    const x1000 = (a: Float32Array) => a.map((v) => v * 1000);
-    const big = await trainReadout(
-      'autoencoding',
-      shape,
-      R,
-      { features: x1000(pixelFeatures(train.inputs, 64, R)), targets: train.targets },
-      { features: x1000(pixelFeatures(test.inputs, 16, R)), targets: test.targets },
-      opts,
-    );
+    const big = await pixelReadout(opts, (a) => a.map((v) => v * 1000));
     expect(big.featureScale / good.featureScale).toBeCloseTo(1000, 2);
     for (let i = 0; i < 16; i++) expect(big.testLosses[i]).toBeCloseTo(good.testLosses[i], 3);
-    const other = await trainReadout(
-      'autoencoding',
-      shape,
-      R,
-      { features: pixelFeatures(train.inputs, 64, R), targets: train.targets },
-      { features: pixelFeatures(test.inputs, 16, R), targets: test.targets },
-      { ...opts, seed: 2 },
-    );
+    const other = await pixelReadout({ ...opts, seed: 2 });
     expect(Array.from(other.testLosses)).not.toEqual(Array.from(good.testLosses));
   });
 
