@@ -52,8 +52,8 @@ export function register(program: Command): void {
         'both trees against the task families (nearest-neighbour agreement, ARI).',
         '',
         'Everything is cached in $TASKMAP_CACHE/taskbank (training resumes from its last epoch), so a re-run only redoes',
-        'the evaluation. Writes <out>/report.md, taskbank.json, losses.csv (readable by `taskmap ahp --losses`) and',
-        'figures/. --ship copies the trained encoders into the package (models/taskbank), where `taskmap zoo` lists them',
+        'the evaluation. Writes <out>/report.md, taskbank.json, tournaments.json (readable by `taskmap ahp --wins`),',
+        'affinities.json and figures/. --ship copies the trained encoders into the package (models/taskbank), where `taskmap zoo` lists them',
         "as bank-<task> and `taskmap demo` draws their taxonomy beside the zoo's.",
       ].join('\n'),
     )
