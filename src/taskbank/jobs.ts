@@ -26,6 +26,7 @@ import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpy, writeNpy } from '../io/npy.js';
+import { loadTf } from '../models/tfjs.js';
 import { loadModel } from '../nsl/io.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import { buildEncoder, featureShape, type TaskEncoder } from './network.js';
@@ -245,6 +246,9 @@ export async function reusedResult(job: BankJob): Promise<BankJobResult | undefi
 
 /** Run one job in this thread (the workers call this). */
 export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) => void): Promise<BankJobResult> {
+  // The WASM backend before any tensor exists: a model loaded or an encoder built first would start TF.js's CPU
+  // backend (and its "install tfjs-node" banner) and leave its weights there.
+  await loadTf();
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   const task = job.kind === 'probe' ? undefined : taskDefinition(job.task);
