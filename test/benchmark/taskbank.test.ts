@@ -33,12 +33,14 @@ async function photos(dir: string, count: number): Promise<void> {
   }
 }
 
-describe('benchmark taskbank end to end (tiny pool, four pixel tasks, in this thread)', () => {
+describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one distilled task, in this thread)', () => {
   it('trains, transfers, evaluates, ships encoders the zoo lists and loads, and reuses every stage on a re-run', async () => {
     const root = mkdtempSync(join(tmpdir(), 'taskbank-e2e-'));
     await photos(join(root, 'photos'), 8);
     const opts = {
-      tasks: ['autoencoding', 'denoising', 'edges', 'rotation'],
+      tasks: ['autoencoding', 'denoising', 'edges', 'rotation', 'person-mask'],
+      // The distilled task trains on the first 16 crops, the ones its teacher (selfie) was run on.
+      teacherTrainCrops: 16,
       folders: [join(root, 'photos')],
       resolution: 16,
       counts: { train: 48, transfer: 24, test: 24, probe: 16 },
@@ -50,18 +52,22 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks, in this th
     };
     const run = await runTaskbankBenchmark(opts);
     expect(run.tasks.map((t) => t.id)).toEqual(opts.tasks);
-    expect(run.tasks.map((t) => t.family)).toEqual(['low-level', 'low-level', '2d', 'global']);
+    expect(run.tasks.map((t) => t.family)).toEqual(['low-level', 'low-level', '2d', 'global', 'semantic']);
+    expect(run.tasks.map((t) => t.trainCrops)).toEqual([48, 48, 48, 48, 16]);
     expect(run.pool.crops).toEqual({ train: 48, transfer: 24, test: 24, probe: 16 });
     // Every (source, target) has one loss per test crop: 4 tasks + pixels + random + self sources.
     for (const t of opts.tasks)
       for (const s of [...opts.tasks, 'pixels', 'random', 'self']) expect(run.losses.filter((l) => l.target === t && l.source === s)).toHaveLength(24);
     expect(run.losses.every((l) => Number.isFinite(l.loss) && l.loss >= 0)).toBe(true);
     // Each task trained from its own initialisation.
-    expect(new Set(opts.tasks.map((_, i) => taskSeed(0, i))).size).toBe(4);
+    expect(new Set(opts.tasks.map((_, i) => taskSeed(0, i))).size).toBe(5);
+    // The distilled task's targets are probabilities (BCE): its losses are finite and its network learned something.
+    const pm = run.losses.filter((l) => l.target === 'person-mask' && l.source === 'self');
+    expect(pm.every((l) => l.loss > 0 && l.loss < 2)).toBe(true);
     const e = run.evaluation;
     expect(e.tasks.map((t) => t.id)).toEqual(opts.tasks);
     expect(e.measures.map((m) => m.measure)).toEqual(['rsa', 'cka']);
-    for (const m of e.measures) expect(m.similarity).toHaveLength(6); // 4 encoders + pixels + random
+    for (const m of e.measures) expect(m.similarity).toHaveLength(7); // 5 encoders + pixels + random
     // Taskonomy's result dict: source__target for every task source (its own included), random and self.
     for (const t of opts.tasks) for (const s of [...opts.tasks, 'random', 'self']) expect(Number.isFinite(e.affinities[`${s}__${t}`])).toBe(true);
 
