@@ -30,6 +30,8 @@ const NOT_RUN: Record<string, string> = {
     'runs 20 zoo models on the probe photos (minutes); test/benchmark/zooTransfer.test.ts and readout.test.ts cover its pipeline on small inputs',
   'benchmark transfer':
     'extracts 21 zoo networks on 12,000 images and trains 210 heads (tens of minutes); test/benchmark/transfer.test.ts runs the same pipeline on real Fashion-MNIST with 3 sources and small pools',
+  'benchmark taskbank':
+    'trains 13 networks and 208 readouts on 10,500 crops (about an hour on 2 cores); test/benchmark/taskbank.test.ts runs the same stages on a tiny folder pool',
   'nsl train': 'needs the Fashion-MNIST Debian package and trains for minutes; test/nsl/train.test.ts and test/nsl/cli.test.ts train on synthetic data',
   'nsl bench': 'needs Fashion-MNIST and trains every variant for 3 seeds; test/nsl/cli.test.ts',
   'nsl fisher': 'needs Fashion-MNIST; test/nsl/fisher.test.ts and test/nsl/cli.test.ts',

@@ -273,10 +273,16 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
     for (const m of opts.measures ?? DEMO_MEASURES) {
       const id = representationMeasure(m);
       const d = describeMeasure(id);
-      const sim = await time(`bank similarity ${id}`, () => similarityOfSet(bankSet, id));
-      bankTaxonomies.push(familyTaxonomy(sim.matrix, bankFamilies, d.name, 'task bank: one encoder architecture trained per task'));
+      // The bank is a second look, not the demo's subject: a measure it cannot compute (e.g. an encoder whose
+      // features are constant on some of the user's images) is skipped with a warning, not fatal.
+      try {
+        const sim = await time(`bank similarity ${id}`, () => similarityOfSet(bankSet, id));
+        bankTaxonomies.push(familyTaxonomy(sim.matrix, bankFamilies, d.name, 'task bank: one encoder architecture trained per task'));
+      } catch (e) {
+        log(`warning: task bank: ${id} left out: ${(e as Error).message}`);
+      }
     }
-    bank = { labels: bankLabels, families: bankFamilies, models: bankLabels.map(demoModel), taxonomies: bankTaxonomies };
+    if (bankTaxonomies.length) bank = { labels: bankLabels, families: bankFamilies, models: bankLabels.map(demoModel), taxonomies: bankTaxonomies };
   } else if (bankIds.length) log(`task bank: only ${bankLabels.length} of ${bankIds.length} encoders produced features; no bank taxonomy`);
   return {
     out,

@@ -155,7 +155,7 @@ describe('ops/demo', () => {
   it('computes the demo data (three small zoo models) that the report then writes unchanged', async () => {
     await writeImages(join(dir, 'images'), 6, 48, 40, 3);
     const out = join(dir, 'demo');
-    const data = await computeDemo({ images: join(dir, 'images'), out, models: ['liveness', 'gender', 'age'], workers: 0, measures: ['rsa'] });
+    const data = await computeDemo({ images: join(dir, 'images'), out, models: ['liveness', 'gender', 'age'], workers: 0, measures: ['rsa'], bank: false });
     expect(data.labels).toEqual(['liveness', 'gender', 'age']);
     expect(data.images.count).toBe(6);
     expect(data.models.map((m) => m.family)).toEqual(data.families);
