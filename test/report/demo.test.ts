@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/report/demo.js';
+import * as tf from '@tensorflow/tfjs';
 import { buildEncoder, saveEncoder } from '../../src/taskbank/network.js';
 import { runCli } from '../helpers/cli.js';
 import { writeImages } from '../models/fixtures.js';
@@ -22,7 +23,7 @@ afterAll(async () => {
 });
 
 /** A bank of untrained encoders (seeded), shipped the way `benchmark taskbank --ship` does, at 16 px. */
-async function fakeBank(dir: string): Promise<string[]> {
+async function fakeBank(dir: string, dead = false): Promise<string[]> {
   const tasks: [string, string][] = [
     ['autoencoding', 'low-level'],
     ['denoising', 'low-level'],
@@ -31,6 +32,8 @@ async function fakeBank(dir: string): Promise<string[]> {
   ];
   for (const [i, [task]] of tasks.entries()) {
     const enc = buildEncoder(16, 7 + i);
+    // A dead encoder (all weights 0) gives the same features for every image.
+    if (dead) for (const v of enc.variables) v.assign(tf.zerosLike(v));
     await saveEncoder(enc, join(dir, task));
     enc.dispose();
   }
@@ -132,6 +135,29 @@ describe('taskmap demo (small)', () => {
       expect(none.bankRecovery).toBeUndefined();
       expect(await readFile(join(out, 'report.html'), 'utf8')).not.toContain('The task bank: one architecture');
       expect((await readdir(out)).filter((f) => f.includes('bank'))).toEqual([]);
+    } finally {
+      process.env.TASKMAP_BANK_DIR = join(root, 'no-bank');
+    }
+  });
+
+  it('leaves the bank out with a warning, not an error, when its encoders cannot be compared (constant features)', async () => {
+    const bankDir = join(root, 'dead-bank');
+    await fakeBank(bankDir, true);
+    process.env.TASKMAP_BANK_DIR = bankDir;
+    const logs: string[] = [];
+    try {
+      const r = await runDemo({
+        images: join(root, 'images'),
+        out: join(root, 'dead-demo'),
+        models: MODELS.slice(0, 3),
+        measures: ['rsa'],
+        workers: 0,
+        png: false,
+        log: (m) => logs.push(m),
+      });
+      expect(r.recovery).toHaveLength(1);
+      expect(r.bankRecovery).toBeUndefined();
+      expect(logs.some((m) => /warning: task bank: rsa left out: .*constant features/.test(m))).toBe(true);
     } finally {
       process.env.TASKMAP_BANK_DIR = join(root, 'no-bank');
     }
