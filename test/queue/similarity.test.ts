@@ -96,6 +96,9 @@ describe.skipIf(skip)('similarity --queue (redis-server + a worker process)', ()
       const nb = Math.ceil(t / bs);
       // A 1×1 diagonal block is skipped when the family's self value is fixed: every one at bs = 1, the last at bs = 3 (7 = 3 + 3 + 1).
       const blockJobs = (symmetric ? (nb * (nb + 1)) / 2 : nb * nb) - (selfFixed ? (bs === 1 ? nb : 1) : 0);
+      // The worker logs a job's "done" line after the result reaches the client: wait for the log to catch up.
+      for (const deadline = Date.now() + 5000; count(worker, /done similarity-pairs/) - before < blockJobs && Date.now() < deadline;)
+        await new Promise((r) => setTimeout(r, 50));
       expect(count(worker, /done similarity-pairs/) - before).toBe(blockJobs);
     }, 60_000);
   }
