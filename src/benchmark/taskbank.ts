@@ -41,6 +41,8 @@ export interface TaskbankBenchmarkOptions {
   /** Training crops the teacher tasks train on (default DEFAULT_TEACHER_TRAIN_CROPS). */
   teacherTrainCrops?: number;
   train?: Partial<TaskTrainSettings>;
+  /** Epochs of particular tasks, overriding train.epochs for them (e.g. the global tasks, which learn late). */
+  taskEpochs?: Record<string, number>;
   readout?: Partial<ReadoutSettings>;
   measures?: string[];
   /** Worker threads for the teachers, the training and the readouts (default 2). */
@@ -59,7 +61,14 @@ export interface TaskbankRun {
   dir: string;
   pool: { dir: string; resolution: number; crops: Record<PoolSplit, number>; photos: number };
   tasks: { id: string; family: BankFamily; loss: string; trainCrops: number; history: { epoch: number; loss: number; seconds: number }[] }[];
-  settings: { train: TaskTrainSettings; readout: ReadoutSettings; teacherTrainCrops: number; seed: number; workers: number };
+  settings: {
+    train: TaskTrainSettings;
+    taskEpochs: Record<string, number>;
+    readout: ReadoutSettings;
+    teacherTrainCrops: number;
+    seed: number;
+    workers: number;
+  };
   losses: LossRecord[];
   evaluation: TaskbankEvaluation;
   /** Wall seconds per stage. */
@@ -74,9 +83,22 @@ function hashOf(value: unknown): string {
  * The bank's cache folder: keyed by what the trained networks depend on (the crop pool, the tasks' training
  * settings, the distilled tasks' crop count, the seed, the architecture), so other readout settings reuse them.
  */
-export function bankFolder(cacheRoot: string, poolDir: string, train: TaskTrainSettings, teacherTrainCrops: number, seed: number): string {
+export function bankFolder(
+  cacheRoot: string,
+  poolDir: string,
+  train: TaskTrainSettings,
+  teacherTrainCrops: number,
+  seed: number,
+  taskEpochs: Record<string, number> = {},
+): string {
   const { seed: _ignored, ...rest } = train;
-  return join(cacheRoot, 'taskbank', `bank-${hashOf({ pool: basename(poolDir), train: rest, teacherTrainCrops, seed, widths: ENCODER_WIDTHS, version: 1 })}`);
+  // Per-task epochs join the key only when given, so banks trained without them keep their folder.
+  const epochs = Object.keys(taskEpochs).length ? { taskEpochs: Object.fromEntries(Object.entries(taskEpochs).sort()) } : {};
+  return join(
+    cacheRoot,
+    'taskbank',
+    `bank-${hashOf({ pool: basename(poolDir), train: rest, teacherTrainCrops, seed, widths: ENCODER_WIDTHS, version: 1, ...epochs })}`,
+  );
 }
 
 /** A task's training seed: every task starts from its own initialisation, so shared weights cannot pass for a shared task. */
@@ -99,6 +121,11 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   const tasks = (opts.tasks ?? TASKS.map((t) => t.id)).map((id) => taskDefinition(id));
   if (tasks.length < 3) throw new Error(`the task bank needs at least 3 tasks, got ${tasks.length}`);
   const train: TaskTrainSettings = { ...TRAIN_DEFAULTS, ...opts.train };
+  const taskEpochs = opts.taskEpochs ?? {};
+  for (const [id, e] of Object.entries(taskEpochs)) {
+    if (!tasks.some((t) => t.id === id)) throw new Error(`task epochs: "${id}" is not a task of this bank (${tasks.map((t) => t.id).join(', ')})`);
+    if (!Number.isInteger(e) || e < 1) throw new Error(`task epochs: ${id} needs a positive whole number of epochs, got ${e}`);
+  }
   const readout: ReadoutSettings = { ...READOUT_DEFAULTS, ...opts.readout };
   const teacherTrainCrops = opts.teacherTrainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS;
   const cacheRoot = opts.cacheDir ?? defaultTaskbankCacheDir();
@@ -133,7 +160,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
       }),
     );
 
-  const dir = bankFolder(cacheRoot, pool.dir, train, teacherTrainCrops, seed);
+  const dir = bankFolder(cacheRoot, pool.dir, train, teacherTrainCrops, seed, taskEpochs);
   await mkdir(dir, { recursive: true });
   const common = { poolDir: pool.dir, resolution: r, teacherDir: join(bankRoot, 'teachers'), teacherTrainCrops };
 
@@ -142,7 +169,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
     kind: 'train',
     task: t.id,
     dir: join(dir, 'networks', t.id),
-    settings: { ...train, seed: taskSeed(seed, i) },
+    settings: { ...train, epochs: taskEpochs[t.id] ?? train.epochs, seed: taskSeed(seed, i) },
     ...common,
   }));
   const trained = await time('training', () => runBankJobs(trainJobs, { workers, onResult: (j, d, n) => stage('training', d, n, j.task) }));
@@ -216,7 +243,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
         history: res.history ?? [],
       };
     }),
-    settings: { train, readout, teacherTrainCrops, seed, workers },
+    settings: { train, taskEpochs, readout, teacherTrainCrops, seed, workers },
     losses,
     evaluation,
     timings,

@@ -87,5 +87,12 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     const again = await runTaskbankBenchmark(opts);
     expect(again.losses).toEqual(run.losses);
     expect(again.evaluation.affinities).toEqual(e.affinities);
-  }, 120_000);
+
+    // Per-task epochs: that task trains longer, in a bank folder of its own (the first bank's stays valid).
+    const longer = await runTaskbankBenchmark({ ...opts, taskEpochs: { rotation: 2 } });
+    expect(longer.dir).not.toBe(run.dir);
+    expect(longer.tasks.map((t) => t.history.length)).toEqual([1, 1, 1, 2, 1]);
+    expect(longer.tasks[3].history[0].loss).toBe(run.tasks[3].history[0].loss); // same seed, same first epoch
+    await expect(runTaskbankBenchmark({ ...opts, taskEpochs: { nowhere: 2 } })).rejects.toThrow(/"nowhere" is not a task of this bank/);
+  }, 180_000);
 });

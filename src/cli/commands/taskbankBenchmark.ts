@@ -25,6 +25,7 @@ interface Flags {
   crops: string[];
   teacherCrops: string;
   epochs: string;
+  taskEpochs: string[];
   measures?: string;
   workers: string;
   seed: string;
@@ -69,6 +70,7 @@ export function register(program: Command): void {
       String(DEFAULT_TEACHER_TRAIN_CROPS),
     )
     .option('--epochs <n>', 'training epochs per task', String(TRAIN_DEFAULTS.epochs))
+    .option('--task-epochs <task=n>', 'epochs of one task instead of --epochs (repeatable; e.g. jigsaw=6: the global tasks learn late)', collect, [])
     .option('--measures <ids>', `measures judged against the measured affinities, ";"-separated (default: ${TASKBANK_MEASURES.join('; ')})`)
     .option('--workers <n>', 'worker threads for teachers, training and readouts (one TF.js WASM backend each)', '2')
     .option('--seed <n>', 'seed of the crops, the networks and the batch orders', '0')
@@ -93,6 +95,7 @@ export function register(program: Command): void {
         counts: counts as Partial<Record<PoolSplit, number>>,
         teacherTrainCrops: parseNumber(o.teacherCrops, '--teacher-crops', { integer: true, min: 1 }),
         train: { epochs: parseNumber(o.epochs, '--epochs', { integer: true, min: 1 }) },
+        taskEpochs: parseKeyNumbers(o.taskEpochs, '--task-epochs'),
         measures: parseMeasureList(o.measures),
         workers: parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
@@ -144,7 +147,13 @@ function runNotes(run: Awaited<ReturnType<typeof runTaskbankBenchmark>>): string
   const c = run.pool.crops;
   return [
     `Crop pool: ${run.pool.photos} photographs, ${run.pool.resolution}×${run.pool.resolution} crops: train ${c.train}, transfer ${c.transfer}, test ${c.test}, probe ${c.probe} (${run.pool.dir}).`,
-    `Training: ${s.train.epochs} epochs, batch ${s.train.batchSize}, Adam lr ${s.train.learningRate}, each task from its own seeded initialisation; the distilled tasks on the first ${s.teacherTrainCrops} training crops.`,
+    `Training: ${s.train.epochs} epochs${
+      Object.keys(s.taskEpochs).length
+        ? ` (${Object.entries(s.taskEpochs)
+            .map(([t, e]) => `${t} ${e}`)
+            .join(', ')})`
+        : ''
+    }, batch ${s.train.batchSize}, Adam lr ${s.train.learningRate}, each task from its own seeded initialisation; the distilled tasks on the first ${s.teacherTrainCrops} training crops.`,
     `Readouts: ${JSON.stringify(s.readout)} on the ${c.transfer} transfer crops, per-image losses on the ${c.test} test crops.`,
     `Worker threads: ${s.workers}. Cache: ${run.dir}.`,
   ];
