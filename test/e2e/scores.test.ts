@@ -92,7 +92,9 @@ describe.skipIf(skipBrowser)('ranking against labels in the UI', () => {
     await page.selectOption('[data-control="sort-by"]', 'knn');
     await page.click('[data-action="rank"]');
     const table = page.locator('[data-table="score-table"]');
-    await expect.poll(() => table.locator('tbody tr').count(), SLOW).toBe(members.length);
+    // Every score at once includes the cross-validated linear probe: on a CI machine running other suites beside this
+    // one it has needed more than 30 s.
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 90_000 }).toBe(members.length);
     const expected = await rankTable(members, target, { sortBy: 'knn', probabilities: probs });
     const ids = standardRankMeasures();
     expect(await table.locator('thead th').allTextContents()).toEqual(['rank', 'source', 'family', ...ids]);
@@ -128,5 +130,5 @@ describe.skipIf(skipBrowser)('ranking against labels in the UI', () => {
     await table.locator('thead th').nth(logmeAt).click();
     expect((await cells()).map((r) => r[1])).toEqual(byLogme.map((r) => r.label).reverse());
     expect(session.pageErrors).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 });
