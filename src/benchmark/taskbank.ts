@@ -23,7 +23,7 @@ import { DEFAULT_TEACHER_TRAIN_CROPS, ensureTeacherTargets } from '../taskbank/t
 import { TASKS, taskDefinition } from '../taskbank/tasks.js';
 import { TRAIN_DEFAULTS, type TaskTrainSettings } from '../taskbank/train.js';
 import { READOUT_DEFAULTS, type ReadoutSettings } from '../taskbank/readout.js';
-import { evaluateTaskbank, TASKBANK_MEASURES, type ProbeFeatures, type TaskbankEvaluation } from './taskbankEval.js';
+import { checkTasks, evaluateTaskbank, TASKBANK_MEASURES, type ProbeFeatures, type TaskbankEvaluation } from './taskbankEval.js';
 
 /** The baselines every target is also read from (Taskonomy's): the target's own input, and an untrained encoder. */
 export const BANK_BASELINES = ['pixels', 'random'] as const;
@@ -119,7 +119,8 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   const seed = opts.seed ?? 0;
   const workers = opts.workers ?? 2;
   const tasks = (opts.tasks ?? TASKS.map((t) => t.id)).map((id) => taskDefinition(id));
-  if (tasks.length < 3) throw new Error(`the task bank needs at least 3 tasks, got ${tasks.length}`);
+  // What the evaluation will refuse is refused now, not after an hour of training.
+  checkTasks(tasks.map((t) => ({ id: t.id, family: t.family })));
   const train: TaskTrainSettings = { ...TRAIN_DEFAULTS, ...opts.train };
   const taskEpochs = opts.taskEpochs ?? {};
   for (const [id, e] of Object.entries(taskEpochs)) {
@@ -163,6 +164,12 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   const dir = bankFolder(cacheRoot, pool.dir, train, teacherTrainCrops, seed, taskEpochs);
   await mkdir(dir, { recursive: true });
   const common = { poolDir: pool.dir, resolution: r, teacherDir: join(bankRoot, 'teachers'), teacherTrainCrops };
+  // A source of the readout and probe jobs: a trained network's folder, the untrained encoder's seed, or pixels.
+  const sourceOf = (s: string) => ({
+    source: s,
+    sourceDir: (BANK_BASELINES as readonly string[]).includes(s) ? undefined : join(dir, 'networks', s),
+    randomSeed: s === 'random' ? randomEncoderSeed(seed) : undefined,
+  });
 
   // Stage 1: one network per task.
   const trainJobs: BankJob[] = tasks.map((t, i) => ({
@@ -182,9 +189,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
       transferJobs.push({
         kind: 'readout',
         task: t.id,
-        source: s,
-        sourceDir: s === 'pixels' ? undefined : s === 'random' ? undefined : join(dir, 'networks', s),
-        randomSeed: s === 'random' ? randomEncoderSeed(seed) : undefined,
+        ...sourceOf(s),
         out: join(dir, 'transfers', t.id, `${s}.json`),
         settings: readout,
         ...common,
@@ -204,9 +209,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   const probeJobs: BankJob[] = sources.map((s) => ({
     kind: 'probe',
     task: s,
-    source: s,
-    sourceDir: s === 'pixels' || s === 'random' ? undefined : join(dir, 'networks', s),
-    randomSeed: s === 'random' ? randomEncoderSeed(seed) : undefined,
+    ...sourceOf(s),
     out: join(dir, 'probe', `${s}.npy`),
     ...common,
   }));

@@ -209,7 +209,8 @@ export interface TaskbankEvaluation {
 
 const BASELINES: ReadonlySet<string> = new Set<string>(PSEUDO_SOURCES);
 
-function checkTasks(tasks: TaskbankTaskInfo[]): void {
+/** The bank's tasks as the evaluation needs them (the benchmark checks them before training anything). */
+export function checkTasks(tasks: TaskbankTaskInfo[]): void {
   if (tasks.length < 4) throw new Error(`evaluateTaskbank: ${tasks.length} tasks; at least 4 are needed (a per-target Spearman over ≥ 3 other sources)`);
   const seen = new Set<string>();
   for (const t of tasks) {

@@ -43,8 +43,10 @@ export async function ensureTeacherTargets(pool: CropPool, opts: TeacherStageOpt
   const size = pool.manifest.resolution;
   const per = size * size * 3;
   const tasks = TEACHER_TASKS.filter((t) => !opts.tasks || opts.tasks.includes(t.id));
-  const jobs: { job: TeacherJob; task: string; part: PoolSplit; offset: number }[] = [];
-  for (const task of tasks)
+  // Each chunk knows where its targets go: the part's array (n crops × targetSize values) at its first crop.
+  const jobs: { job: TeacherJob; task: string; part: PoolSplit; offset: number; n: number; targetSize: number }[] = [];
+  for (const task of tasks) {
+    const targetSize = task.targetShape(size).reduce((a, b) => a * b, 1);
     for (const part of PARTS) {
       const all = pool.crops[part];
       const n = part === 'train' ? Math.min(opts.trainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS, all.length / per) : all.length / per;
@@ -55,17 +57,16 @@ export async function ensureTeacherTargets(pool: CropPool, opts: TeacherStageOpt
           task: task.id,
           part,
           offset: s,
+          n,
+          targetSize,
         });
       }
     }
+  }
   const out: TeacherTargetSet = {};
   const place = (j: (typeof jobs)[number], targets: Float32Array) => {
-    const task = TEACHER_TASKS.find((t) => t.id === j.task)!;
-    const tsize = task.targetShape(size).reduce((a, b) => a * b, 1);
-    const all = pool.crops[j.part].length / per;
-    const n = j.part === 'train' ? Math.min(opts.trainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS, all) : all;
-    const slot = ((out[j.task] ??= {})[j.part] ??= new Float32Array(n * tsize));
-    slot.set(targets, j.offset * tsize);
+    const slot = ((out[j.task] ??= {})[j.part] ??= new Float32Array(j.n * j.targetSize));
+    slot.set(targets, j.offset * j.targetSize);
   };
   let done = 0;
   const workers = Math.max(0, Math.min(opts.workers ?? 2, jobs.length));

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -95,4 +95,14 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     expect(longer.tasks[3].history[0].loss).toBe(run.tasks[3].history[0].loss); // same seed, same first epoch
     await expect(runTaskbankBenchmark({ ...opts, taskEpochs: { nowhere: 2 } })).rejects.toThrow(/"nowhere" is not a task of this bank/);
   }, 180_000);
+
+  it('refuses a task list the evaluation cannot judge before it cuts a crop or trains anything', async () => {
+    const cacheDir = join(mkdtempSync(join(tmpdir(), 'taskbank-refuse-')), 'cache');
+    await expect(runTaskbankBenchmark({ tasks: ['autoencoding', 'denoising', 'edges'], cacheDir })).rejects.toThrow(/3 tasks; at least 4 are needed/);
+    await expect(runTaskbankBenchmark({ tasks: ['autoencoding', 'denoising', 'colourisation', 'inpainting'], cacheDir })).rejects.toThrow(
+      /every task has the same family/,
+    );
+    await expect(runTaskbankBenchmark({ tasks: ['autoencoding', 'edges', 'rotation', 'edges'], cacheDir })).rejects.toThrow(/"edges" is listed twice/);
+    expect(existsSync(cacheDir)).toBe(false);
+  });
 });
