@@ -10,7 +10,7 @@
  * done) and a re-run recomputes only the evaluation.
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { stageTimer } from '../util/timing.js';
@@ -258,11 +258,17 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
  * (models/zoo.ts bankModels): each becomes the zoo model `bank-<task>`.
  */
 export async function shipBank(run: TaskbankRun, target: string, extra: Record<string, unknown> = {}): Promise<string[]> {
-  await rm(target, { recursive: true, force: true });
-  await mkdir(target, { recursive: true });
+  // Only a previous bank is ever replaced: a folder that exists, is not empty and holds no bank manifest is the
+  // user's, and is refused rather than deleted. The new bank is built beside it and swapped in by renames.
+  const present = await readdir(target).catch(() => undefined);
+  if (present && present.length > 0 && !present.includes(BANK_MANIFEST))
+    throw new Error(`--ship: ${target} is not empty and holds no ${BANK_MANIFEST}; give an empty or new folder, or a previous bank's`);
+  const staging = `${target}.shipping-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
   const written: string[] = [];
   for (const t of run.tasks) {
-    await cp(join(run.dir, 'networks', t.id, 'encoder'), join(target, t.id), { recursive: true });
+    await cp(join(run.dir, 'networks', t.id, 'encoder'), join(staging, t.id), { recursive: true });
     written.push(join(t.id, 'model.json'));
   }
   const manifest: BankManifest = {
@@ -278,7 +284,11 @@ export async function shipBank(run: TaskbankRun, target: string, extra: Record<s
     training: { ...run.settings, tasks: run.tasks.map((t) => ({ id: t.id, trainCrops: t.trainCrops, history: t.history })) },
     ...extra,
   };
-  await writeFileAtomic(join(target, BANK_MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
+  await writeFileAtomic(join(staging, BANK_MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
   written.push(BANK_MANIFEST);
+  const previous = `${target}.previous-${process.pid}`;
+  if (present) await rename(target, previous);
+  await rename(staging, target);
+  if (present) await rm(previous, { recursive: true, force: true });
   return written;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -82,6 +82,16 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     expect(status.featureShape).toEqual([2, 2, 64]);
     const manifest = JSON.parse(readFileSync(join(shipped, 'bank.json'), 'utf8')) as { resolution: number; command: string };
     expect(manifest).toMatchObject({ resolution: 16, command: 'test' });
+    // A previous bank is replaced whole; a folder of the user's that holds no bank is refused and left as it was.
+    writeFileSync(join(shipped, 'stale.txt'), 'old');
+    await shipBank(run, shipped, { command: 'again' });
+    expect(readdirSync(shipped).sort()).toEqual(['bank.json', ...opts.tasks].sort());
+    const mine = join(root, 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'keep me');
+    await expect(shipBank(run, mine)).rejects.toThrow(/is not empty and holds no bank\.json/);
+    expect(readFileSync(join(mine, 'notes.txt'), 'utf8')).toBe('keep me');
+    expect(readdirSync(root).filter((f) => f.includes('.shipping-') || f.includes('.previous-'))).toEqual([]);
 
     // A re-run computes nothing but the evaluation: every job's output is read back.
     const again = await runTaskbankBenchmark(opts);
