@@ -46,6 +46,7 @@ export {
   type PairwiseParams,
   type PairwiseParamValue,
   type PairwiseContext,
+  type PairwiseInput,
   type PairwisePrepared,
   type ByParams,
 } from './measures/pairwise.js';

@@ -24,6 +24,15 @@ export interface PairwiseContext {
   precision?: Precision;
 }
 
+/** What a family may know about one member besides its feature matrix. */
+export interface PairwiseInput {
+  /**
+   * The per-image shape as stored (e.g. [H, W, C] channel-last, [C, H, W] channel-first, [p] for a vector layer);
+   * its product is the number of features. Families that treat channels as their units read it.
+   */
+  shape: readonly number[];
+}
+
 /** A value of the metadata that may depend on the parameters (e.g. symmetric only when symmetrised). */
 export type ByParams<T> = T | ((params: PairwiseParams) => T);
 
@@ -76,8 +85,9 @@ export interface PairwiseFamily<P = unknown> {
   /**
    * One model's prepared form from its features (n images × p features, float64, finite; a fresh copy the family
    * may modify). Throw with a message that names `label` and the problem (constant features, too few images, …).
+   * `input` is absent when the caller only has a matrix (the family then takes the shape as [p]).
    */
-  prepare(x: Matrix, params: PairwiseParams, label: string, ctx: PairwiseContext): P | Promise<P>;
+  prepare(x: Matrix, params: PairwiseParams, label: string, ctx: PairwiseContext, input?: PairwiseInput): P | Promise<P>;
   /** The value of one pair of prepared forms (same images, same order). Never NaN: throw instead. */
   compare(a: P, b: P, params: PairwiseParams, ctx: PairwiseContext): number | Promise<number>;
 }

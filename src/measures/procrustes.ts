@@ -177,23 +177,77 @@ export const shapeFamily: PairwiseFamily<Rotated> = {
 // ---------------------------------------------------------------------------------------------------------
 // Permutation and soft matching
 
-/** Centred features as columns (p×n rows), with their squared norms. */
+/** The units matched one to one (or by transport): columns of the feature matrix, or a conv layer's channels. */
 interface Columns {
+  /** Samples each unit has: images, or images × spatial positions for channel units. */
   n: number;
   p: number;
-  /** p×n row-major: row j = feature j over the images. */
+  /** p×n row-major: row j = unit j over the samples. */
   cols: Float64Array;
   norms: Float64Array;
   total: number;
 }
 
-function columnsOf(x: Matrix, center: boolean): Columns {
-  if (center) centerColumns(x);
-  const cols = transposeData(x);
-  const norms = new Float64Array(x.cols);
-  for (let j = 0; j < x.cols; j++) norms[j] = squaredNorm(cols.subarray(j * x.rows, (j + 1) * x.rows));
-  return { n: x.rows, p: x.cols, cols, norms, total: norms.reduce((s, v) => s + v, 0) };
+/** The channel count and positions per image of a stored per-image shape, for the declared layout. */
+function channelsOf(shape: readonly number[], p: number, layout: string, label: string): { c: number; positions: number } {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (shape.length === 0 || size !== p) throw new Error(`${label}: the stored per-image shape [${shape.join(', ')}] does not hold its ${p} features`);
+  const c = layout === 'NCHW' ? shape[0] : shape[shape.length - 1];
+  return { c, positions: p / c };
 }
+
+/**
+ * Centre each feature over the images (so an offset per feature, at any position, changes nothing), then lay the
+ * units out as rows. With channel units a channel's samples are its responses at every position of every image:
+ * the matching then permutes channels — the symmetry of a conv layer — instead of its h·w·c position-channel
+ * features, and the problem shrinks from (h·w·c)² to c².
+ */
+function columnsOf(x: Matrix, params: PairwiseParams, label: string, shape: readonly number[]): Columns {
+  if (params.center) centerColumns(x);
+  let cols: Float64Array;
+  let n = x.rows;
+  let p = x.cols;
+  if (params.units === 'channels') {
+    const { c, positions } = channelsOf(shape, x.cols, params.layout as string, label);
+    const images = x.rows;
+    n = images * positions;
+    p = c;
+    cols = new Float64Array(p * n);
+    const nchw = params.layout === 'NCHW';
+    for (let k = 0; k < c; k++)
+      for (let i = 0; i < images; i++) {
+        const src = i * x.cols;
+        const dst = k * n + i * positions;
+        for (let s = 0; s < positions; s++) cols[dst + s] = x.data[src + (nchw ? k * positions + s : s * c + k)];
+      }
+  } else cols = transposeData(x);
+  const norms = new Float64Array(p);
+  for (let j = 0; j < p; j++) norms[j] = squaredNorm(cols.subarray(j * n, (j + 1) * n));
+  return { n, p, cols, norms, total: norms.reduce((s, v) => s + v, 0) };
+}
+
+/** The matched units' parameters, shared by permutation and soft matching. */
+const UNIT_PARAMS: PairwiseFamily['params'] = [
+  {
+    name: 'units',
+    type: 'enum',
+    values: ['features', 'channels'],
+    default: 'features',
+    description:
+      'what is matched: every feature, or the channels of a conv layer (the same channel permutation at every position; ' +
+      'positions join the images as samples; uses the stored per-image shape)',
+  },
+  {
+    name: 'layout',
+    type: 'enum',
+    values: ['NHWC', 'NCHW'],
+    default: 'NHWC',
+    description: 'which axis of the stored shape is the channel axis (units=channels)',
+  },
+];
+
+/** Arbitrary feature permutations leave the value unchanged only when every feature is a unit. */
+const unitInvariances = (p: PairwiseParams): Invariance[] => (p.units === 'features' ? ['feature-permutation'] : []);
 
 export const permutationFamily: PairwiseFamily<Columns> = {
   id: 'permutation',
@@ -206,28 +260,29 @@ export const permutationFamily: PairwiseFamily<Columns> = {
   params: [
     { name: 'score', type: 'enum', values: ['angular', 'euclidean'], default: 'angular', description: 'ground metric after matching' },
     { name: 'center', type: 'flag', default: true, description: 'centre every feature over the images first' },
+    ...UNIT_PARAMS,
   ],
   largerIsMoreSimilar: false,
   symmetric: true,
   metric: true,
   invariances: (p): Invariance[] => [
-    'feature-permutation',
+    ...unitInvariances(p),
     ...(p.center ? ['translation' as const] : []),
     ...(p.score === 'angular' ? ['isotropic-scaling' as const] : []),
   ],
   cost: { tier: 'expensive', scaling: 'M²·(n·p·q + max(p,q)³) (one cross product and one assignment per pair)' },
   fewImages: 'No special case: the matching is over features, whatever n.',
   self: 0,
-  standard: ['permutation'],
-  prepare(x, params, label) {
-    const c = columnsOf(x, params.center === true);
+  standard: ['permutation', 'permutation:units=channels'],
+  prepare(x, params, label, _ctx, input) {
+    const c = columnsOf(x, params, label, input?.shape ?? [x.cols]);
     if (params.score === 'angular' && c.total === 0) throw constantError(label, params.center === true, 'the angular permutation metric');
     return c;
   },
   async compare(a, b, params, ctx) {
     const cross = await ctx.engine.abt(a.cols, a.p, b.cols, b.p, a.n, 'float64');
     // Rectangular assignment: the optimum of netrep's square problem with the narrower side zero-padded.
-    const value = maxAssignment(cross, a.p, b.p);
+    const value = maxAssignment(cross, a.p, b.p, a.p === b.p ? { rows: a.norms.map((v) => v / 2), cols: b.norms.map((v) => v / 2) } : undefined);
     if (params.score === 'angular') return Math.acos(Math.min(1, Math.max(-1, value / Math.sqrt(a.total * b.total))));
     return Math.sqrt(Math.max(0, a.total + b.total - 2 * value));
   },
@@ -246,17 +301,17 @@ export const softMatchFamily: PairwiseFamily<Columns> = {
     'd² = min Σ_ij P_ij ‖x_i − y_j‖² over transport plans P with row sums 1/p and column sums 1/q. Equals the Euclidean ' +
     'permutation distance / √p when p = q, and compares layers of any widths without padding. Solved exactly.',
   reference: 'Khosla & Williams, Soft Matching Distance: A metric on neural representations that captures single-neuron tuning, UniReps 2023',
-  params: [{ name: 'center', type: 'flag', default: true, description: 'centre every feature over the images first' }],
+  params: [{ name: 'center', type: 'flag', default: true, description: 'centre every feature over the images first' }, ...UNIT_PARAMS],
   largerIsMoreSimilar: false,
   symmetric: true,
   metric: true,
-  invariances: (p): Invariance[] => ['feature-permutation', ...(p.center ? ['translation' as const] : [])],
+  invariances: (p): Invariance[] => [...unitInvariances(p), ...(p.center ? ['translation' as const] : [])],
   cost: { tier: 'expensive', scaling: 'M²·(n·p·q + (p + q)²·(p + q)) (one cross product and one transport problem per pair)' },
   fewImages: 'No special case: the transport is over features, whatever n.',
   self: 0,
-  standard: ['softmatch'],
-  prepare(x, params) {
-    return columnsOf(x, params.center === true);
+  standard: ['softmatch', 'softmatch:units=channels'],
+  prepare(x, params, label, _ctx, input) {
+    return columnsOf(x, params, label, input?.shape ?? [x.cols]);
   },
   async compare(a, b, _params, ctx) {
     const cross = await ctx.engine.abt(a.cols, a.p, b.cols, b.p, a.n, 'float64');

@@ -22,8 +22,9 @@ const HOLD = 1e-8;
 const BREAK = 1e-4;
 const INVARIANCES = Object.keys(INVARIANCE_DESCRIPTIONS) as Invariance[];
 
+// Channel units need conv-shaped inputs (these cases are vectors, where channels = features): matchingChannels.test.ts.
 export const PART_A_IDS = [
-  ...standardPairwiseIds(),
+  ...standardPairwiseIds().filter((id) => !id.includes('units=channels')),
   'procrustes:center=false,scale=false',
   'procrustes:scale=false',
   'procrustes:squared',
