@@ -58,6 +58,7 @@ import tempfile
 import types
 
 import numpy as np
+import scipy
 from scipy.spatial.distance import pdist
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -318,6 +319,7 @@ def main():
                                'modules': ['src/rsatoolbox/rdm/compare.py', 'src/rsatoolbox/util/matrix.py',
                                            'src/rsatoolbox/util/rdm_utils.py']},
                 'numpy': np.__version__,
+                'scipy': scipy.__version__,
             },
             'stubs': STUB_NOTES,
             'groups': GROUPS,
