@@ -21,6 +21,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { displayPath, readInputFile, readInputText } from '../io/input.js';
 import { imagesDigest, readManifest, MANIFEST_FILE, type Manifest, type ManifestImage } from '../models/manifest.js';
+import type { FeatureLayout } from '../models/types.js';
 import type { Representation } from './types.js';
 
 /** Image ids and where they came from (for messages). */
@@ -168,9 +169,13 @@ export function subsetImageIds(ids: readonly string[] | undefined, indices: Arra
   return ids ? Array.from(indices as ArrayLike<number>, (i) => ids[i]) : undefined;
 }
 
-/** The identity fields of `rep` for a representation of its rows `indices` (spread it into the new object). */
-export function subsetIdentity(rep: Representation, indices: ArrayLike<number>): Pick<Representation, 'images' | 'imagesFrom' | 'origin'> {
-  const out: Pick<Representation, 'images' | 'imagesFrom' | 'origin'> = {};
+/**
+ * The identity fields of `rep` (and its recorded feature layout, which a row subset keeps) for a representation
+ * of its rows `indices` (spread it into the new object).
+ */
+export function subsetIdentity(rep: Representation, indices: ArrayLike<number>): Pick<Representation, 'images' | 'imagesFrom' | 'origin' | 'featureLayout'> {
+  const out: Pick<Representation, 'images' | 'imagesFrom' | 'origin' | 'featureLayout'> = {};
+  if (rep.featureLayout) out.featureLayout = rep.featureLayout;
   if (rep.images) out.images = subsetImageIds(rep.images, indices);
   if (rep.imagesFrom !== undefined) out.imagesFrom = rep.imagesFrom;
   if (rep.origin !== undefined) out.origin = rep.origin;
@@ -267,19 +272,21 @@ export async function readImagesList(path: string | undefined): Promise<ImageLis
  * `previousImages`; an entry with neither, and a member without an entry, get no ids. No manifest (or one of
  * another format) → an empty map; an unreadable one → a warning and an empty map (the features still load).
  */
-export async function manifestImageIds(dir: string): Promise<{ byFile: Map<string, string[]>; from: string }> {
+export async function manifestImageIds(dir: string): Promise<{ byFile: Map<string, string[]>; layoutByFile: Map<string, FeatureLayout>; from: string }> {
   const from = join(dir, MANIFEST_FILE);
   const byFile = new Map<string, string[]>();
+  const layoutByFile = new Map<string, FeatureLayout>();
   let m: Manifest | undefined;
   try {
     m = await readManifest(dir);
   } catch (e) {
     warnImageIdentity(`${from}: cannot be read for image identity (${(e as Error).message.split('; delete it')[0]}); the features load without image ids`);
-    return { byFile, from };
+    return { byFile, layoutByFile, from };
   }
-  if (!m) return { byFile, from };
+  if (!m) return { byFile, layoutByFile, from };
   const current = imagesDigest(m.images.files);
   for (const e of m.entries) {
+    layoutByFile.set(e.file, e.featureLayout);
     const list = e.imagesDigest === current ? m.images.files : m.previousImages?.[e.imagesDigest];
     if (list)
       byFile.set(
@@ -287,7 +294,7 @@ export async function manifestImageIds(dir: string): Promise<{ byFile: Map<strin
         list.map((f) => f.sha256),
       );
   }
-  return { byFile, from };
+  return { byFile, layoutByFile, from };
 }
 
 /**
@@ -297,7 +304,11 @@ export async function manifestImageIds(dir: string): Promise<{ byFile: Map<strin
  * names the ones that cannot be checked.
  */
 export async function attachManifestImages(dir: string, members: Representation[], fileOf: (label: string) => string): Promise<void> {
-  const { byFile, from } = await manifestImageIds(dir);
+  const { byFile, layoutByFile, from } = await manifestImageIds(dir);
+  for (const m of members) {
+    const layout = layoutByFile.get(fileOf(m.label));
+    if (layout) m.featureLayout = layout;
+  }
   if (byFile.size === 0) return;
   for (const m of members) {
     const ids = byFile.get(fileOf(m.label));

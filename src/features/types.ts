@@ -1,3 +1,5 @@
+import type { FeatureLayout } from '../models/types.js';
+
 /**
  * One model's (or one model/layer's) features on the probe images: the input of every measure.
  * `data` is n×p row-major (image i's features are data[i*p .. (i+1)*p)); trailing dimensions of the stored
@@ -19,6 +21,11 @@ export interface Representation {
   images?: string[];
   /** Where `images` came from (the manifest or the list file), for messages. */
   imagesFrom?: string;
+  /**
+   * Where the channel axis of `shape` is, when the extraction's manifest recorded it (ONNX / PyTorch maps are
+   * channel-first, TF.js maps channel-last); measures that need channels and are not told otherwise use it.
+   */
+  featureLayout?: FeatureLayout;
   /**
    * The feature set it was loaded from (the folder or file as given). Members of one origin are trusted to share
    * their images; different origins without ids are compared with a warning. Set by the loaders as a

@@ -6,6 +6,7 @@
  * triangles otherwise — and registry.ts / catalogue.ts list them, so an id such as `procrustes` or
  * `shape:alpha=0.5` works in every shell as soon as its family is in PAIRWISE_FAMILIES (pairwiseFamilies.ts).
  */
+import type { FeatureLayout } from '../models/types.js';
 import type { Matrix } from '../linalg/dense.js';
 import type { GemmEngine, Precision } from '../linalg/gemm.js';
 import type { Invariance, MeasureCost, ParamSpec } from './registry.js';
@@ -31,6 +32,8 @@ export interface PairwiseInput {
    * its product is the number of features. Families that treat channels as their units read it.
    */
   shape: readonly number[];
+  /** Where the channel axis is, when the extraction recorded it (Representation.featureLayout). */
+  featureLayout?: FeatureLayout;
 }
 
 /** A value of the metadata that may depend on the parameters (e.g. symmetric only when symmetrised). */

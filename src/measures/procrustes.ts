@@ -11,7 +11,7 @@
  */
 import type { Matrix } from '../linalg/dense.js';
 import type { GemmEngine } from '../linalg/gemm.js';
-import type { PairwiseFamily, PairwiseParams } from './pairwise.js';
+import type { PairwiseFamily, PairwiseInput, PairwiseParams } from './pairwise.js';
 import type { Invariance } from './registry.js';
 import { centerColumns, nuclearNorm, principalAxes, squaredNorm, transposeData, weightedCross, WHITEN_DROP } from './subspace.js';
 import { maxAssignment, transport } from './transport.js';
@@ -188,12 +188,17 @@ interface Columns {
   total: number;
 }
 
-/** The channel count and positions per image of a stored per-image shape, for the declared layout. */
-function channelsOf(shape: readonly number[], p: number, layout: string, label: string): { c: number; positions: number } {
+/**
+ * The channel count and positions per image of a stored per-image shape. `auto` takes the layout the extraction
+ * recorded for the member (channel-first for ONNX / PyTorch maps), channel-last when none was recorded.
+ */
+function channelsOf(input: PairwiseInput, p: number, layout: string, label: string): { c: number; positions: number; first: boolean } {
+  const shape = input.shape;
   const size = shape.reduce((a, b) => a * b, 1);
   if (shape.length === 0 || size !== p) throw new Error(`${label}: the stored per-image shape [${shape.join(', ')}] does not hold its ${p} features`);
-  const c = layout === 'NCHW' ? shape[0] : shape[shape.length - 1];
-  return { c, positions: p / c };
+  const first = layout === 'NCHW' || (layout === 'auto' && input.featureLayout === 'channels-first');
+  const c = first ? shape[0] : shape[shape.length - 1];
+  return { c, positions: p / c, first };
 }
 
 /**
@@ -202,18 +207,17 @@ function channelsOf(shape: readonly number[], p: number, layout: string, label: 
  * the matching then permutes channels — the symmetry of a conv layer — instead of its h·w·c position-channel
  * features, and the problem shrinks from (h·w·c)² to c².
  */
-function columnsOf(x: Matrix, params: PairwiseParams, label: string, shape: readonly number[]): Columns {
+function columnsOf(x: Matrix, params: PairwiseParams, label: string, input: PairwiseInput | undefined): Columns {
   if (params.center) centerColumns(x);
   let cols: Float64Array;
   let n = x.rows;
   let p = x.cols;
   if (params.units === 'channels') {
-    const { c, positions } = channelsOf(shape, x.cols, params.layout as string, label);
+    const { c, positions, first: nchw } = channelsOf(input ?? { shape: [x.cols] }, x.cols, params.layout as string, label);
     const images = x.rows;
     n = images * positions;
     p = c;
     cols = new Float64Array(p * n);
-    const nchw = params.layout === 'NCHW';
     for (let k = 0; k < c; k++)
       for (let i = 0; i < images; i++) {
         const src = i * x.cols;
@@ -240,9 +244,9 @@ const UNIT_PARAMS: PairwiseFamily['params'] = [
   {
     name: 'layout',
     type: 'enum',
-    values: ['NHWC', 'NCHW'],
-    default: 'NHWC',
-    description: 'which axis of the stored shape is the channel axis (units=channels)',
+    values: ['auto', 'NHWC', 'NCHW'],
+    default: 'auto',
+    description: 'the channel axis of the stored shape for units=channels: last (NHWC), first (NCHW), or auto = as the extraction recorded it, else last',
   },
 ];
 
@@ -275,7 +279,7 @@ export const permutationFamily: PairwiseFamily<Columns> = {
   self: 0,
   standard: ['permutation', 'permutation:units=channels'],
   prepare(x, params, label, _ctx, input) {
-    const c = columnsOf(x, params, label, input?.shape ?? [x.cols]);
+    const c = columnsOf(x, params, label, input);
     if (params.score === 'angular' && c.total === 0) throw constantError(label, params.center === true, 'the angular permutation metric');
     return c;
   },
@@ -311,7 +315,7 @@ export const softMatchFamily: PairwiseFamily<Columns> = {
   self: 0,
   standard: ['softmatch', 'softmatch:units=channels'],
   prepare(x, params, label, _ctx, input) {
-    return columnsOf(x, params, label, input?.shape ?? [x.cols]);
+    return columnsOf(x, params, label, input);
   },
   async compare(a, b, _params, ctx) {
     const cross = await ctx.engine.abt(a.cols, a.p, b.cols, b.p, a.n, 'float64');

@@ -302,7 +302,10 @@ function featureMatrix(rep: Representation): { rows: number; cols: number; data:
  */
 export async function preparePairwiseForm(rep: Representation, config: PairwiseMeasureConfig, ctx: PairwiseContext): Promise<unknown> {
   try {
-    return await pairwiseFamilyOf(config).prepare(featureMatrix(rep), config.params, rep.label, ctx, { shape: rep.shape });
+    return await pairwiseFamilyOf(config).prepare(featureMatrix(rep), config.params, rep.label, ctx, {
+      shape: rep.shape,
+      ...(rep.featureLayout ? { featureLayout: rep.featureLayout } : {}),
+    });
   } catch (e) {
     if (e instanceof Error && rep.source !== rep.label && !e.message.includes(rep.source)) e.message = `${rep.source}: ${e.message}`;
     throw e;

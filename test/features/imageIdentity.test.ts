@@ -69,6 +69,10 @@ describe('ids from the extraction manifest', () => {
       expect(m.origin).toBe(feat.A);
     }
     expect(set.images).toEqual(want);
+    // The layout the extraction recorded travels with each member (units=channels of the matching measures reads it).
+    const recorded = new Map((await readManifest(feat.A))!.entries.map((e) => [e.file, e.featureLayout]));
+    expect(recorded.size).toBe(2);
+    for (const m of set.members) expect(m.featureLayout).toBe(recorded.get(`${m.label}.npy`));
     // --order selects members; each keeps its ids.
     const one = await loadFeatureSet(feat.A, { order: ['tiny/y'] });
     expect(one.members[0].images).toEqual(want);
@@ -82,6 +86,8 @@ describe('ids from the extraction manifest', () => {
     const sub = subsetImages(set.members[1], Uint32Array.from([4, 1, 2]));
     expect(sub.images).toEqual([4, 1, 2].map((i) => set.images![i]));
     expect(sub.origin).toBe(feat.A);
+    expect(sub.featureLayout).toBe(set.members[1].featureLayout);
+    expect(sub.featureLayout).toBeDefined();
   });
 
   it('entries still aligned with an older image list take it from previousImages; members that disagree are an error naming both and the row', async () => {

@@ -80,6 +80,9 @@ describe('permutation and softmatch with units=channels', () => {
           expect(Math.abs(value - reference)).toBeLessThanOrEqual(1e-10 * Math.max(1, reference));
           const nchw = await pairSimilarity(toNchw(a), toNchw(other), `${channels},layout=NCHW`);
           expect(Math.abs(nchw - value)).toBeLessThanOrEqual(1e-10 * Math.max(1, value));
+          // layout=auto (the default) follows the layout the extraction recorded for each member.
+          const recorded = await pairSimilarity({ ...toNchw(a), featureLayout: 'channels-first' }, { ...other, featureLayout: 'channels-last' }, channels);
+          expect(Math.abs(recorded - value)).toBeLessThanOrEqual(1e-10 * Math.max(1, value));
           const permuted = await pairSimilarity(permuteChannels(a, seed), other, channels);
           expect(Math.abs(permuted - value)).toBeLessThanOrEqual(1e-10 * Math.max(1, value));
           const mixed = await pairSimilarity(mapFeatures(a, permutation(a.p, seed + 50), 'A∘π'), other, channels);
