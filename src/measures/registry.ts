@@ -300,9 +300,9 @@ export function measureId(config: MeasureConfig): string {
     if (value === undefined) continue;
     const always = config.family === 'dds' && (spec.name === 'norm' || spec.name === 'kernel');
     if (!always && value === spec.default) continue;
-    if (spec.type === 'flag') {
-      if (value) parts.push(spec.name);
-    } else if (spec.type === 'shape') parts.push(`${spec.name}=${(value as number[]).join('x')}`);
+    // Only a value other than the default reaches here: a flag that defaults to on is written `name=false`.
+    if (spec.type === 'flag') parts.push(value ? spec.name : `${spec.name}=false`);
+    else if (spec.type === 'shape') parts.push(`${spec.name}=${(value as number[]).join('x')}`);
     else parts.push(`${spec.name}=${String(value)}`);
   }
   return parts.length ? `${name}:${parts.join(',')}` : name;

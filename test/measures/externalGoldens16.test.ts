@@ -127,12 +127,12 @@ describe('external goldens (netrep, rsatoolbox) — provenance and coverage', ()
     for (const c of differing) expect(Math.max(...c.netrep_variances!.map((v, s) => relDev(v, c.totals![s]))), `${c.a} ${c.b}`).toBeGreaterThan(1e-3);
   });
 
-  // Known registry bug (reported in /tmp/prompts/requests-D.md): measureId drops a flag whose default is true when it
-  // is set to false, so `procrustes:scale=false` canonicalises to `procrustes`, and the ops layer (taskmap
-  // similarity), which canonicalises before computing, silently computes the default. `it.fails` keeps the suite
-  // green while the bug exists and fails once it is fixed: then turn this into a plain `it`.
-  it.fails('canonical ids keep flags that are switched off (procrustes:scale=false, shape:center=false, ...)', () => {
-    for (const m of byMeasure.keys()) expect(canonicalMeasureId(m), m).toBe(m);
+  // measureId used to drop a flag whose default is true when it was set to false, so `procrustes:scale=false`
+  // canonicalised to `procrustes`, and the ops layer (taskmap similarity), which canonicalises before computing,
+  // silently computed the default.
+  it('canonical ids keep flags that are switched off (procrustes:scale=false, shape:center=false, ...)', () => {
+    for (const m of byMeasure.keys()) expect(parseMeasure(canonicalMeasureId(m)), m).toEqual(parseMeasure(m));
+    expect(canonicalMeasureId('procrustes:center=false,scale=false')).toBe('procrustes:center=false,scale=false');
   });
 });
 
