@@ -186,6 +186,9 @@ interface Columns {
   cols: Float64Array;
   norms: Float64Array;
   total: number;
+  /** Channel units with positions as samples: the positions per image, which the other side must share. */
+  positions?: number;
+  label: string;
 }
 
 /**
@@ -212,22 +215,41 @@ function columnsOf(x: Matrix, params: PairwiseParams, label: string, input: Pair
   let cols: Float64Array;
   let n = x.rows;
   let p = x.cols;
+  let grid: number | undefined;
   if (params.units === 'channels') {
     const { c, positions, first: nchw } = channelsOf(input ?? { shape: [x.cols] }, x.cols, params.layout as string, label);
     const images = x.rows;
-    n = images * positions;
+    // spatial=mean: one sample per image, the channel's mean over positions (layers of any grid compare).
+    const mean = params.spatial === 'mean';
+    const per = mean ? 1 : positions;
+    n = images * per;
     p = c;
+    if (!mean && positions > 1) grid = positions;
     cols = new Float64Array(p * n);
     for (let k = 0; k < c; k++)
       for (let i = 0; i < images; i++) {
         const src = i * x.cols;
-        const dst = k * n + i * positions;
-        for (let s = 0; s < positions; s++) cols[dst + s] = x.data[src + (nchw ? k * positions + s : s * c + k)];
+        const dst = k * n + i * per;
+        for (let s = 0; s < positions; s++) {
+          const v = x.data[src + (nchw ? k * positions + s : s * c + k)];
+          if (mean) cols[dst] += v / positions;
+          else cols[dst + s] = v;
+        }
       }
   } else cols = transposeData(x);
   const norms = new Float64Array(p);
   for (let j = 0; j < p; j++) norms[j] = squaredNorm(cols.subarray(j * n, (j + 1) * n));
-  return { n, p, cols, norms, total: norms.reduce((s, v) => s + v, 0) };
+  return { n, p, cols, norms, total: norms.reduce((s, v) => s + v, 0), label, ...(grid ? { positions: grid } : {}) };
+}
+
+/** Channel units with positions as samples pair positions one to one: both layers need the same grid. */
+function checkGrids(a: Columns, b: Columns): void {
+  if (a.n === b.n) return;
+  const grid = (c: Columns) => `${c.positions ?? 1} position${c.positions === undefined ? '' : 's'} per image`;
+  throw new Error(
+    `units=channels pairs positions one to one, but ${a.label} has ${grid(a)} and ${b.label} has ${grid(b)}; ` +
+      'extract both at the same spatial size (--reduce pool:K), or average each channel over its positions (spatial=mean)',
+  );
 }
 
 /** The matched units' parameters, shared by permutation and soft matching. */
@@ -248,7 +270,20 @@ const UNIT_PARAMS: PairwiseFamily['params'] = [
     default: 'auto',
     description: 'the channel axis of the stored shape for units=channels: last (NHWC), first (NCHW), or auto = as the extraction recorded it, else last',
   },
+  {
+    name: 'spatial',
+    type: 'enum',
+    values: ['samples', 'mean'],
+    default: 'samples',
+    description:
+      'units=channels: positions join the images as samples (both layers need the same grid), or each channel is averaged over its positions first (any grids)',
+  },
 ];
+
+function validateUnits(params: PairwiseParams, id: string): void {
+  if (params.units !== 'channels' && (params.spatial !== 'samples' || params.layout !== 'auto'))
+    throw new Error(`${id}: layout and spatial describe channel units; add units=channels`);
+}
 
 /** Arbitrary feature permutations leave the value unchanged only when every feature is a unit. */
 const unitInvariances = (p: PairwiseParams): Invariance[] => (p.units === 'features' ? ['feature-permutation'] : []);
@@ -277,13 +312,15 @@ export const permutationFamily: PairwiseFamily<Columns> = {
   cost: { tier: 'expensive', scaling: 'M²·(n·p·q + max(p,q)³) (one cross product and one assignment per pair)' },
   fewImages: 'No special case: the matching is over features, whatever n.',
   self: 0,
-  standard: ['permutation', 'permutation:units=channels'],
+  standard: ['permutation', 'permutation:units=channels', 'permutation:units=channels,spatial=mean'],
+  validate: validateUnits,
   prepare(x, params, label, _ctx, input) {
     const c = columnsOf(x, params, label, input);
     if (params.score === 'angular' && c.total === 0) throw constantError(label, params.center === true, 'the angular permutation metric');
     return c;
   },
   async compare(a, b, params, ctx) {
+    checkGrids(a, b);
     const cross = await ctx.engine.abt(a.cols, a.p, b.cols, b.p, a.n, 'float64');
     // Rectangular assignment: the optimum of netrep's square problem with the narrower side zero-padded.
     const value = maxAssignment(cross, a.p, b.p, a.p === b.p ? { rows: a.norms.map((v) => v / 2), cols: b.norms.map((v) => v / 2) } : undefined);
@@ -313,11 +350,13 @@ export const softMatchFamily: PairwiseFamily<Columns> = {
   cost: { tier: 'expensive', scaling: 'M²·(n·p·q + (p + q)²·(p + q)) (one cross product and one transport problem per pair)' },
   fewImages: 'No special case: the transport is over features, whatever n.',
   self: 0,
-  standard: ['softmatch', 'softmatch:units=channels'],
+  standard: ['softmatch', 'softmatch:units=channels', 'softmatch:units=channels,spatial=mean'],
+  validate: validateUnits,
   prepare(x, params, label, _ctx, input) {
     return columnsOf(x, params, label, input);
   },
   async compare(a, b, _params, ctx) {
+    checkGrids(a, b);
     const cross = await ctx.engine.abt(a.cols, a.p, b.cols, b.p, a.n, 'float64');
     const cost = new Float64Array(a.p * b.p);
     for (let i = 0; i < a.p; i++) for (let j = 0; j < b.p; j++) cost[i * b.p + j] = Math.max(0, a.norms[i] + b.norms[j] - 2 * cross[i * b.p + j]);

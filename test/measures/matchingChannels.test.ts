@@ -128,6 +128,35 @@ describe('permutation and softmatch with units=channels', () => {
     );
   });
 
+  it('spatial=mean: the feature-unit measure on each channel averaged over positions, across different grids (3 seeds)', async () => {
+    for (const seed of SEEDS) {
+      const a = conv('A', 4, 300 + seed);
+      // A layer on another grid (1×8 positions, 5 channels) sharing structure with A's channel means.
+      const g = gaussian(400 + seed);
+      const grid8: Representation = { label: 'B 1×8', n: N, p: 40, shape: [1, 8, 5], data: new Float64Array(N * 40), source: 'B' };
+      for (let i = 0; i < N; i++) for (let j = 0; j < 40; j++) grid8.data[i * 40 + j] = g() + a.data[i * a.p + (j % a.p)];
+      const gap = (r: Representation): Representation => {
+        const c = r.shape[r.shape.length - 1];
+        const positions = r.p / c;
+        const data = new Float64Array(r.n * c);
+        for (let i = 0; i < r.n; i++) for (let j = 0; j < r.p; j++) data[i * c + (j % c)] += r.data[i * r.p + j] / positions;
+        return { label: `${r.label} gap`, n: r.n, p: c, shape: [c], data, source: r.source };
+      };
+      for (const id of ['permutation', 'softmatch']) {
+        const value = await pairSimilarity(a, grid8, `${id}:units=channels,spatial=mean`);
+        const reference = await pairSimilarity(gap(a), gap(grid8), id);
+        expect(value).toBeGreaterThan(1e-3);
+        expect(Math.abs(value - reference)).toBeLessThanOrEqual(1e-10 * Math.max(1, reference));
+        await expect(pairSimilarity(a, grid8, `${id}:units=channels`)).rejects.toThrow(
+          /units=channels pairs positions one to one, but A has 6 positions per image and B 1×8 has 8 positions per image; .*spatial=mean/,
+        );
+      }
+    }
+    await expect(pairSimilarity(conv('A', 4, 1), conv('B', 4, 2), 'permutation:spatial=mean')).rejects.toThrow(
+      /layout and spatial describe channel units; add units=channels/,
+    );
+  });
+
   it('a vector layer: channel units are its features', async () => {
     const g = gaussian(9);
     const vec = (label: string): Representation => ({ label, n: 8, p: 5, shape: [5], data: Float64Array.from({ length: 40 }, () => g()), source: label });
