@@ -67,8 +67,59 @@ export interface TransferBenchmarkResult {
   notes: string[];
 }
 
-/** The representation measures judged beside the scores (against the draw's label RDM). */
-export const TRANSFER_REPRESENTATION_MEASURES = ['rsa', 'dds', 'cka'];
+/**
+ * The representation measures judged beside the scores. RSA, DDS and CKA compare each source with the draw's label
+ * RDM; a pairwise family compares it with the labels' one-hot matrix (n × C; rank.ts pairwiseLabelTarget), in the
+ * family's own direction — a distance is judged smaller = better (transferEval.ts). The pairwise settings are those
+ * defined and informative on a draw of 10 or 50 images per class, where n < p is the normal case and n is as small as
+ * 20 (two classes × 10); docs/transferability.md#benchmark.
+ */
+export const TRANSFER_REPRESENTATION_MEASURES = [
+  'rsa',
+  'dds',
+  'cka',
+  'procrustes',
+  // Partial whitening ranks differently from `procrustes`; plain `shape` (α = 1) is arccos of the same normalised
+  // nuclear norm whose √(2 − 2·) is `procrustes`, so it would repeat its ranking, and α = 0 is left out below.
+  'shape:alpha=0.5',
+  // Angle between the centred features and the class indicators after matching C units one to one: whether single
+  // units track single classes. Scale-invariant, so defined against a 0/1 target.
+  'permutation',
+  // CCA without a ridge refuses once rank X + (C − 1) > n − 1 — every draw here with p ≥ n — because that many
+  // canonical correlations are 1 whatever the data; the ridge makes the three CCA families defined on every draw.
+  'cca:ridge=0.1',
+  'svcca:ridge=0.1',
+  'pwcca:ridge=0.1',
+  // Asymmetric: crossSimilarity puts candidates in rows, so this is the cross-validated R² of the source's features
+  // predicting the one-hot labels (the direction that means "a linear readout finds the classes").
+  'predictivity',
+  // Label-side neighbours are tied (every image of a class at cosine 1); ties go to the lower index, and draw indices
+  // are in pool order, unrelated to the features, so these estimate the features' kNN class purity.
+  'mutual-knn',
+  'cknna',
+  'dcor',
+];
+
+/**
+ * Pairwise settings left out of the default list, and why (`taskmap measures` lists them all; any of them can still be
+ * asked for with --measures).
+ */
+export const TRANSFER_EXCLUDED_MEASURES: Readonly<Record<string, string>> = {
+  shape: 'the same ranking as procrustes (both are monotone in the normalised nuclear norm ‖XᵀY‖_*)',
+  'shape:alpha=0': 'with n ≤ p every full-rank source spans all n − 1 centred directions, so fully whitened every source is at the same distance',
+  cca: 'refuses whenever rank X + C − 1 > n − 1 (at least one canonical correlation is 1 whatever the data); cca:ridge=0.1 is used',
+  'cca:stat=mean': 'as cca, unregularised',
+  svcca: 'the 99% variance cut keeps up to n − 1 directions on these draws, so it refuses as cca does; svcca:ridge=0.1 is used',
+  pwcca: 'as cca, unregularised; pwcca:ridge=0.1 is used',
+  softmatch: 'not scale-invariant: the transport cost is in the features’ units, so against a fixed 0/1 target it ranks sources by feature scale',
+  'predictivity:symmetrize': 'half of it is the labels predicting the features, which says nothing about transfer to the labels',
+  'jaccard-knn': 'per image a monotone function of mutual-knn’s overlap, so nearly the same ranking',
+  'rank-similarity': 'weights shared neighbours by their rank in the label list, where every same-class image is tied: the rank is the image index',
+  'second-order-cosine':
+    'an error once a class has more than k images (every 50-per-class draw): an image whose neighbours in both lists are all of its class has only zero label-side distances',
+  'rsm-norm-diff': 'not scale-invariant: compares Euclidean distances in the features’ units with the 0/√2 of the one-hot labels',
+  'eigenspace-overlap': 'with n ≤ p a full-rank source spans all of ℝⁿ, so every source scores C / p whatever its features',
+};
 
 export function defaultTransferMeasures(): string[] {
   return [...standardScoreIds(), ...TRANSFER_REPRESENTATION_MEASURES];

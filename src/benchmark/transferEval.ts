@@ -5,7 +5,9 @@
  * Per target and draw size (images per class), `draws` seeded stratified draws are taken from the target's training
  * pool — the same draw for every measure and candidate, so measures are compared on paired inputs. Each measure
  * scores every candidate on the draw: label-based scores through computeScore, representation measures (RSA, DDS,
- * CKA) through rankSources against the draw's labels. The candidates' scores are then compared with the ground truth
+ * CKA, and the pairwise families against the labels' one-hot matrix) through rankSources against the draw's labels.
+ * A distance (Procrustes, shape metrics, …) is recorded as the measure gives it and judged with its sign flipped, so
+ * that the smallest distance is the predicted best source. The candidates' scores are then compared with the ground truth
  * (test accuracy of a head trained on the full pool, per head) by weighted Kendall τ, Kendall τ-b, Spearman, top-1
  * hit and regret, per draw; the summary is the mean over draws with a bootstrap interval over draws.
  */
@@ -14,7 +16,8 @@ import { kendallTauB, spearman, weightedTau } from '../linalg/correlation.js';
 import type { Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine } from '../linalg/gemm.js';
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
-import { findEntry } from '../measures/catalogue.js';
+import { canonicalId, findEntry } from '../measures/catalogue.js';
+import { describeMeasure } from '../measures/registry.js';
 import { classTarget, computeScore } from '../transferability/index.js';
 import { rankSources } from '../taxonomy/rank.js';
 
@@ -60,7 +63,10 @@ export interface DrawRecord {
   perClass: number;
   draw: number;
   measure: string;
+  /** As the measure gives them (a distance stays a distance). */
   values: (number | null)[];
+  /** false for a distance: smaller values predict better transfer (judged on −value). */
+  largerIsBetter: boolean;
   /** Wall time of the measure over all candidates of the draw. */
   ms: number;
   /** Why candidates have no value (the first message per distinct reason). */
@@ -133,16 +139,49 @@ function drawSeed(seed: number, target: string, perClass: number, draw: number):
   return h;
 }
 
-async function scoreDraw(task: TransferTask, idx: Uint32Array, measure: string, engine: GemmEngine): Promise<{ values: (number | null)[]; notes: string[] }> {
+interface DrawScores {
+  values: (number | null)[];
+  largerIsBetter: boolean;
+  notes: string[];
+}
+
+/**
+ * A representation measure against the draw's class labels. All candidates go in one rankSources call (one label
+ * target, batched work); if that fails, each candidate is scored alone, so that one source a measure cannot handle
+ * (constant features, a rank the setting refuses) leaves only its own value empty, with the reason in the notes.
+ */
+async function representationScores(reps: Representation[], labels: (string | number)[], measure: string, engine: GemmEngine): Promise<DrawScores> {
+  const target = { kind: 'labels' as const, labels, labelKind: 'class' as const };
+  try {
+    const result = await rankSources(reps, target, { measure, engine });
+    const byLabel = new Map(result.ranking.map((e) => [e.label, e.score]));
+    return { values: reps.map((r) => byLabel.get(r.label) ?? null), largerIsBetter: result.largerIsMoreSimilar, notes: [] };
+  } catch {
+    const notes = new Set<string>();
+    const values: (number | null)[] = [];
+    let largerIsBetter = describeMeasure(measure).largerIsMoreSimilar;
+    for (const rep of reps) {
+      try {
+        const result = await rankSources([rep], target, { measure, engine });
+        values.push(result.ranking[0]?.score ?? null);
+        largerIsBetter = result.largerIsMoreSimilar;
+      } catch (e) {
+        values.push(null);
+        notes.add((e as Error).message);
+      }
+    }
+    return { values, largerIsBetter, notes: [...notes] };
+  }
+}
+
+async function scoreDraw(task: TransferTask, idx: Uint32Array, measure: string, engine: GemmEngine): Promise<DrawScores> {
   const labels = Array.from(idx, (i) => task.labels[i]);
   const entry = findEntry(measure);
   if (!entry) throw new Error(`unknown measure "${measure}"`);
   const notes = new Set<string>();
   if (entry.input === 'representations') {
     const reps = task.candidates.map((c) => representation(c.label, rowsOf(c.features, idx)));
-    const result = await rankSources(reps, { kind: 'labels', labels, labelKind: 'class' }, { measure, engine });
-    const byLabel = new Map(result.ranking.map((e) => [e.label, e.score]));
-    return { values: task.candidates.map((c) => byLabel.get(c.label) ?? null), notes: [] };
+    return representationScores(reps, labels, measure, engine);
   }
   const target = classTarget(labels, `${task.id} draw`);
   const values: (number | null)[] = [];
@@ -163,7 +202,7 @@ async function scoreDraw(task: TransferTask, idx: Uint32Array, measure: string, 
       notes.add((e as Error).message);
     }
   }
-  return { values, notes: [...notes] };
+  return { values, largerIsBetter: true, notes: [...notes] };
 }
 
 /** Metric of one draw over the candidates that have a value; null when undefined (constant scores, < 3 candidates). */
@@ -210,7 +249,8 @@ export async function evaluateTransfer(tasks: TransferTask[], opts: TransferEval
   if (opts.perClass.length === 0 || opts.perClass.some((k) => !(Number.isInteger(k) && k >= 1))) {
     throw new Error(`images per class must be positive integers, got ${opts.perClass.join(', ')}`);
   }
-  for (const m of opts.measures) if (!findEntry(m)) throw new Error(`unknown measure "${m}"`);
+  // Parsed in full (parameters too), so that a bad setting fails before minutes of scoring.
+  for (const m of opts.measures) canonicalId(m);
   for (const t of tasks) {
     for (const c of t.candidates) {
       if (c.features.rows !== t.labels.length) throw new Error(`${t.id}/${c.label}: ${c.features.rows} feature rows but ${t.labels.length} labels`);
@@ -232,8 +272,8 @@ export async function evaluateTransfer(tasks: TransferTask[], opts: TransferEval
         for (const measure of opts.measures) {
           opts.onProgress?.(done, total, `${task.id} · ${perClass}/class · draw ${d + 1} · ${measure}`);
           const t0 = performance.now();
-          const { values, notes } = await scoreDraw(task, idx, measure, engine);
-          records.push({ target: task.id, perClass, draw: d, measure, values, ms: performance.now() - t0, ...(notes.length ? { notes } : {}) });
+          const { values, largerIsBetter, notes } = await scoreDraw(task, idx, measure, engine);
+          records.push({ target: task.id, perClass, draw: d, measure, values, largerIsBetter, ms: performance.now() - t0, ...(notes.length ? { notes } : {}) });
           done++;
         }
       }
@@ -270,8 +310,9 @@ function judgeRecords(tasks: TransferTask[], records: DrawRecord[], opts: Transf
             msSum += r.ms;
             msCount++;
             candidates = Math.max(candidates, r.values.filter((v) => v !== null).length);
+            const oriented = r.largerIsBetter ? r.values : r.values.map((v) => (v === null ? null : -v));
             for (const m of JUDGE_METRICS) {
-              const v = judge(m, r.values, truth);
+              const v = judge(m, oriented, truth);
               if (v !== null) values[m].push(v);
             }
           }

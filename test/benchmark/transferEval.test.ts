@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { TRANSFER_EXCLUDED_MEASURES, TRANSFER_REPRESENTATION_MEASURES } from '../../src/benchmark/transfer.js';
 import { bootstrapMean, evaluateTransfer, judge, stratifiedDraw, type TransferTask } from '../../src/benchmark/transferEval.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
+import { canonicalId } from '../../src/measures/catalogue.js';
 
 describe('stratifiedDraw', () => {
   const labels = [...Array(30).keys()].map((i) => (i < 12 ? 'a' : i < 27 ? 'b' : 'c'));
@@ -99,5 +101,107 @@ describe('evaluateTransfer', () => {
     const r = await evaluateTransfer([task], { measures: ['leep'], perClass: [5], draws: 1, seed: 1, resamples: 10 });
     expect(r.records[0].values).toEqual([null, null, null, null]);
     expect(r.records[0].notes).toEqual(['no class probabilities (not a classifier)']);
+  });
+});
+
+/**
+ * Hand-made: candidate 0 is the one-hot labels rotated and scaled, so its Procrustes distance to the labels is 0; the
+ * others add ever more noise to the same one-hot features, then pure noise. Ground truth falls in the same order.
+ */
+function distanceTask(): TransferTask {
+  const n = 24;
+  const c = 3;
+  const labels = [...Array(n).keys()].map((i) => i % c);
+  const random = mulberry32(5);
+  const noisy = (noise: number, signal: number) => {
+    const data = new Float64Array(n * c);
+    for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) data[i * c + j] = signal * (j === labels[i] ? 1 : 0) + noise * (random() - 0.5);
+    return { rows: n, cols: c, data };
+  };
+  // A rotation by 90° in the first two features, times 3: Procrustes (centred, unit norm) is invariant to both.
+  const rotated = new Float64Array(n * c);
+  for (let i = 0; i < n; i++) {
+    const y = labels[i];
+    rotated[i * c + 0] = y === 1 ? -3 : 0;
+    rotated[i * c + 1] = y === 0 ? 3 : 0;
+    rotated[i * c + 2] = y === 2 ? 3 : 0;
+  }
+  const candidates = [{ rows: n, cols: c, data: rotated }, noisy(0.5, 1), noisy(2, 1), noisy(1, 0)].map((features, k) => ({ label: `m${k}`, features }));
+  return { id: 'hand', labels, candidates, truth: { logistic: [0.99, 0.9, 0.6, 0.4] } };
+}
+
+describe('evaluateTransfer with pairwise measures against the labels', () => {
+  it('judges a distance smaller = better: the zero-distance candidate is the pick', async () => {
+    const r = await evaluateTransfer([distanceTask()], { measures: ['procrustes', 'cca:ridge=0.1'], perClass: [8], draws: 2, seed: 3, resamples: 20 });
+    for (const rec of r.records.filter((x) => x.measure === 'procrustes')) {
+      expect(rec.largerIsBetter).toBe(false);
+      const v = rec.values as number[];
+      expect(v[0]).toBeCloseTo(0, 7);
+      // Recorded as distances (what `taskmap rank` shows), increasing with the noise.
+      expect(v[1]).toBeGreaterThan(v[0]);
+      expect(v[2]).toBeGreaterThan(v[1]);
+      expect(v[3]).toBeGreaterThan(v[2]);
+      // Judged on the raw distances the ranking would be exactly backwards.
+      expect(judge('spearman', v, [0.99, 0.9, 0.6, 0.4])).toBe(-1);
+    }
+    const row = (measure: string) => r.rows.find((x) => x.measure === measure && x.target === 'mean')!;
+    expect(row('procrustes').metrics.spearman!.mean).toBe(1);
+    expect(row('procrustes').metrics.top1!.mean).toBe(1);
+    expect(row('procrustes').metrics.regret!.mean).toBe(0);
+    // A similarity keeps its sign.
+    expect(r.records.find((x) => x.measure === 'cca:ridge=0.1')!.largerIsBetter).toBe(true);
+    expect(row('cca:ridge=0.1').metrics.top1!.mean).toBe(1);
+  });
+
+  it('records why an unregularised CCA has no value when n < p, instead of failing the run', async () => {
+    const n = 12;
+    const random = mulberry32(2);
+    const labels = [...Array(n).keys()].map((i) => i % 2);
+    const wide = (k: number) => ({ label: `w${k}`, features: { rows: n, cols: 30, data: Float64Array.from({ length: n * 30 }, () => random()) } });
+    const task: TransferTask = { id: 'wide', labels, candidates: [wide(0), wide(1), wide(2)], truth: { logistic: [0.9, 0.8, 0.7] } };
+    const r = await evaluateTransfer([task], { measures: ['cca', 'svcca:ridge=0.1'], perClass: [6], draws: 1, seed: 1, resamples: 10 });
+    const cca = r.records.find((x) => x.measure === 'cca')!;
+    expect(cca.values).toEqual([null, null, null]);
+    expect(cca.notes![0]).toMatch(/rank 11 and labels rank 1 on 12 images.*ridge=0\.1/);
+    expect(r.records.find((x) => x.measure === 'svcca:ridge=0.1')!.values.every((v) => v !== null && Number.isFinite(v))).toBe(true);
+  });
+
+  it('rejects a bad parameter before scoring anything', async () => {
+    await expect(evaluateTransfer([distanceTask()], { measures: ['cca:ridge=-1'], perClass: [4], draws: 1, seed: 1 })).rejects.toThrow(/ridge/);
+  });
+
+  it('the default list: canonical ids, rsa/dds/cka kept, nothing it also excludes', () => {
+    expect(TRANSFER_REPRESENTATION_MEASURES.slice(0, 3)).toEqual(['rsa', 'dds', 'cka']);
+    // rsa, dds and cka are presets (dds expands to its norm and kernel); every pairwise setting is written canonically,
+    // so the report's measure names are the ids `taskmap measures` lists.
+    for (const id of [...TRANSFER_REPRESENTATION_MEASURES.slice(3), ...Object.keys(TRANSFER_EXCLUDED_MEASURES)]) expect(canonicalId(id)).toBe(id);
+    for (const id of TRANSFER_REPRESENTATION_MEASURES) expect(TRANSFER_EXCLUDED_MEASURES[id]).toBeUndefined();
+  });
+
+  it('the exclusions hold: eigenspace-overlap and shape:alpha=0 cannot tell n < p sources apart; shape ranks as procrustes', async () => {
+    const n = 12;
+    const random = mulberry32(9);
+    const labels = [...Array(n).keys()].map((i) => i % 3);
+    const candidates = [0.2, 1, 3, 10].map((noise, k) => {
+      const p = 20 + 5 * k;
+      const data = new Float64Array(n * p);
+      for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) data[i * p + j] = (j % 3 === labels[i] ? 1 : 0) + noise * (random() - 0.5);
+      return { label: `c${k}`, features: { rows: n, cols: p, data } };
+    });
+    const task: TransferTask = { id: 'nlp', labels, candidates, truth: { logistic: [0.9, 0.8, 0.7, 0.6] } };
+    const r = await evaluateTransfer([task], {
+      measures: ['eigenspace-overlap', 'shape:alpha=0', 'shape', 'procrustes'],
+      perClass: [4],
+      draws: 1,
+      seed: 1,
+      resamples: 10,
+    });
+    const values = (m: string) => r.records.find((x) => x.measure === m)!.values as number[];
+    // eigenspace-overlap: C / p for every full-rank source; shape:alpha=0: one distance for all.
+    values('eigenspace-overlap').forEach((v, k) => expect(v).toBeCloseTo(3 / (20 + 5 * k), 9));
+    for (const v of values('shape:alpha=0')) expect(v).toBeCloseTo(values('shape:alpha=0')[0], 9);
+    const order = (v: number[]) => v.map((_, k) => k).sort((a, b) => v[a] - v[b]);
+    expect(order(values('shape'))).toEqual(order(values('procrustes')));
+    expect(new Set(values('procrustes')).size).toBe(4);
   });
 });

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { runTransferBenchmark } from '../../benchmark/transfer.js';
+import { runTransferBenchmark, TRANSFER_REPRESENTATION_MEASURES } from '../../benchmark/transfer.js';
 import { TRANSFER_TARGETS, type TransferDatasetId, type TransferTargetId } from '../../benchmark/transferData.js';
 import { LAYER_STUDY_MODELS } from '../../benchmark/transferSources.js';
 import { HEADS, type HeadKind } from '../../benchmark/transferTruth.js';
@@ -55,7 +55,9 @@ export function register(program: Command): void {
         'cross-validation inside the pool. Targets: Fashion-MNIST (Debian dataset-fashion-mnist) and the OpenCV digits',
         '(Debian opencv-doc), plus derived label structures: ' + TRANSFER_TARGETS.join(', ') + '.',
         'Each score then sees only a small labelled draw (--per-class images per class, --draws seeded draws) and is',
-        'judged by weighted Kendall τ, Kendall τ, Spearman, top-1 and regret against the ground truth.',
+        'judged by weighted Kendall τ, Kendall τ, Spearman, top-1 and regret against the ground truth. Representation',
+        "measures compare each source with the draw's labels: RSA, DDS and CKA with the label RDM, a pairwise family",
+        '(procrustes, cca, predictivity, …) with the one-hot label matrix; a distance is judged smaller = better.',
         '',
         'Data: the two Debian packages are used where installed, else fetched with `apt-get download` and unpacked',
         'into $TASKMAP_CACHE (default ./.taskmap-cache; nothing is installed). Features, ground truth and images are',
@@ -67,7 +69,10 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'output folder', 'taskmap-transfer')
     .option('--sources <which>', 'default, all, or comma-separated zoo ids', 'default')
     .option('--targets <ids>', `comma-separated targets (default all: ${TRANSFER_TARGETS.join(', ')})`)
-    .option('--measures <ids>', 'score / measure ids separated by ";" (default: every standard score plus rsa, dds, cka)')
+    .option(
+      '--measures <ids>',
+      `score / measure ids separated by ";", any catalogued id with parameters (default: every standard score plus ${TRANSFER_REPRESENTATION_MEASURES.join(', ')})`,
+    )
     .option('--per-class <list>', 'labelled images per class of the draws', '10,50')
     .option('--draws <n>', 'seeded draws per target and size', '5')
     .option('--seed <n>', 'seed of the draws and the bootstrap', '0')
