@@ -40,7 +40,7 @@ describe.skipIf(!canRun)('benchmark transfer, reduced', () => {
       command: 'taskmap benchmark transfer (test)',
       sources: ['liveness', 'age', 'gender'],
       targets: ['fmnist-shoes' as const],
-      measures: ['rsa', 'logme', 'leep', 'hscore'],
+      measures: ['rsa', 'logme', 'leep', 'hscore', 'procrustes', 'cca:ridge=0.1'],
       perClass: [6],
       draws: 2,
       heads: ['logistic' as const],
@@ -58,7 +58,25 @@ describe.skipIf(!canRun)('benchmark transfer, reduced', () => {
     const acc = r.truth.logistic['fmnist-shoes'];
     expect(Object.keys(acc).sort()).toEqual(['age', 'gender', 'liveness']);
     for (const v of Object.values(acc)) expect(v).toBeGreaterThan(0.5);
-    expect(r.evaluation.records).toHaveLength(4 * 2);
+    expect(r.evaluation.records).toHaveLength(6 * 2);
+    // Two pairwise families against the draw's one-hot labels: a value for every source, judged; the distance is
+    // recorded as a distance and judged on its negation.
+    for (const [measure, larger] of [
+      ['procrustes', false],
+      ['cca:ridge=0.1', true],
+    ] as const) {
+      for (const rec of r.evaluation.records.filter((x) => x.measure === measure)) {
+        expect(rec.largerIsBetter).toBe(larger);
+        expect(rec.values.every((v) => v !== null && Number.isFinite(v))).toBe(true);
+      }
+      const row = r.evaluation.rows.find((x) => x.measure === measure && x.target === 'mean')!;
+      expect(row.candidates).toBe(3);
+      expect(row.metrics.weightedtau).not.toBeNull();
+    }
+    for (const rec of r.evaluation.records.filter((x) => x.measure === 'procrustes')) {
+      for (const v of rec.values) expect(v).toBeGreaterThanOrEqual(0);
+      for (const v of rec.values) expect(v).toBeLessThanOrEqual(Math.SQRT2);
+    }
     const leep = r.evaluation.records.find((x) => x.measure === 'leep')!;
     expect(leep.values[1]).toBeNull();
     expect(leep.values.filter((v) => v !== null)).toHaveLength(2);
