@@ -24,7 +24,7 @@ import { gram } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { mulberry32, percentile } from '../linalg/resample.js';
 import { isDistance } from '../measures/catalogue.js';
-import { canonicalMeasureId, describeMeasure, standardMeasureIds } from '../measures/registry.js';
+import { canonicalMeasureId, describeMeasure, standardRepresentationIds } from '../measures/registry.js';
 import { similarityMatrix } from '../measures/similarity.js';
 import { extractFeatures, type ExtractSummary } from '../models/extract.js';
 import { blankBatch } from '../models/inspect.js';
@@ -69,6 +69,15 @@ export const ZOO_TRANSFER_MODELS = [
   'ppocr-cls',
   'ppocr-rec',
 ];
+
+/**
+ * The measures scored by default: every standard setting, batched and pairwise, except permutation and soft matching
+ * over features — the zoo's taps are 4×4×c maps of up to 32,768 features, where one assignment between two layers
+ * does not finish in minutes. Their channel settings (`units=channels`, a c² problem) stay in.
+ */
+export function defaultZooTransferMeasures(): string[] {
+  return standardRepresentationIds().filter((id) => id !== 'permutation' && id !== 'softmatch');
+}
 
 /** Output tensors larger than this are shrunk (pooled when they are maps, else randomly projected) to this size. */
 export const MAX_OUTPUT_DIMS = 256;
@@ -583,7 +592,7 @@ export async function runZooTransfer(opts: ZooTransferOptions): Promise<ZooTrans
   const { affinities } = engine;
 
   // 4. Prediction: every measure's similarity between source and target features vs the measured affinities.
-  const measureIds = (opts.measures ?? standardMeasureIds()).map(canonicalMeasureId);
+  const measureIds = (opts.measures ?? defaultZooTransferMeasures()).map(canonicalMeasureId);
   const truth = affinityTruth(affinities, models);
   const sims = await measureSimilarities(
     models.map((id) => z.features.get(id)!),

@@ -29,7 +29,7 @@ import { formatCount, formatShape, product, readNpy, writeNpy, type NdArray } fr
 import { npzKeys, readNpz } from '../io/npz.js';
 import { readHdf5Features, readNet2BrainDir } from './external.js';
 import { readSafetensors } from '../io/safetensors.js';
-import { applyImageList, attachManifestImages, checkImageIds, imagesOfFile, setOrigin, type ImageList } from './imageIdentity.js';
+import { applyImageList, attachManifestImages, checkImageIds, manifestOfFile, setOrigin, type ImageList } from './imageIdentity.js';
 import type { FeatureSet, Representation } from './types.js';
 
 export const MIN_IMAGES = 3;
@@ -90,7 +90,9 @@ export async function loadRepresentation(path: string, label?: string, opts: Loa
     displayPath(path),
   );
   setOrigin(rep, displayPath(path));
-  const fromManifest = await imagesOfFile(path);
+  const recorded = await manifestOfFile(path);
+  if (recorded.featureLayout) rep.featureLayout = recorded.featureLayout;
+  const fromManifest = recorded.images;
   if (fromManifest) {
     if (fromManifest.ids.length !== rep.n) {
       throw new Error(

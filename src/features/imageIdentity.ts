@@ -335,22 +335,23 @@ export async function attachManifestImages(dir: string, members: Representation[
 }
 
 /**
- * The ids of a single `.npy` file that lies in an extracted folder (the folder of its manifest may be a few
- * levels up when its label has '/'), or undefined.
+ * What the extraction manifest records for a single `.npy` file that lies in an extracted folder (the folder of its
+ * manifest may be a few levels up when its label has '/'): its image ids and its feature layout, each when known.
  */
-export async function imagesOfFile(path: string): Promise<ImageList | undefined> {
+export async function manifestOfFile(path: string): Promise<{ images?: ImageList; featureLayout?: FeatureLayout }> {
   const abs = resolve(path);
   let dir = dirname(abs);
   for (let up = 0; up < 4; up++) {
     if (await isFile(join(dir, MANIFEST_FILE))) {
-      const { byFile, from } = await manifestImageIds(dir);
+      const { byFile, layoutByFile, from } = await manifestImageIds(dir);
       const rel = relative(dir, abs).split('\\').join('/');
       const ids = byFile.get(rel);
-      return ids ? { ids, from: displayPath(relative(process.cwd(), from) || from) } : undefined;
+      const featureLayout = layoutByFile.get(rel);
+      return { ...(ids ? { images: { ids, from: displayPath(relative(process.cwd(), from) || from) } } : {}), ...(featureLayout ? { featureLayout } : {}) };
     }
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;
   }
-  return undefined;
+  return {};
 }

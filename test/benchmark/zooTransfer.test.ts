@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { measureTransfers, type SourceGram, type TaskOutputs } from '../../src/benchmark/readout.js';
-import { affinityTruth, outputReduction, MAX_OUTPUT_DIMS } from '../../src/benchmark/zooTransfer.js';
+import { affinityTruth, defaultZooTransferMeasures, outputReduction, MAX_OUTPUT_DIMS } from '../../src/benchmark/zooTransfer.js';
+import { describeMeasure, standardMeasureIds, standardPairwiseIds } from '../../src/measures/registry.js';
 import { matrixHeatmapSvg } from '../../src/report/zooTransfer.js';
 import { evaluatePrediction } from '../../src/evaluate/evaluate.js';
 import type { Matrix } from '../../src/linalg/dense.js';
@@ -12,6 +13,17 @@ import { naiveGram } from '../helpers/naive.js';
 function randn(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
+
+describe('default measures', () => {
+  it('every standard batched and pairwise setting, except permutation / soft matching over features (their channel settings stay)', () => {
+    const ids = defaultZooTransferMeasures();
+    for (const id of standardMeasureIds()) expect(ids).toContain(id);
+    for (const id of standardPairwiseIds()) expect(ids.includes(id), id).toBe(id !== 'permutation' && id !== 'softmatch');
+    expect(ids).toContain('permutation:units=channels');
+    expect(ids).toContain('softmatch:units=channels,spatial=mean');
+    expect(ids.filter((id) => describeMeasure(id).config.family === 'pairwise').length).toBeGreaterThan(15);
+  });
+});
 
 describe('output reductions', () => {
   it('keeps small outputs, pools maps, projects long vectors', () => {

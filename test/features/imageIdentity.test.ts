@@ -79,6 +79,7 @@ describe('ids from the extraction manifest', () => {
     // A single .npy inside an extracted folder (label with '/': the manifest is one level up) finds them too.
     const rep = await loadRepresentation(join(feat.A, 'tiny', 'y.npy'));
     expect(rep.images).toEqual(want);
+    expect(rep.featureLayout).toBe(recorded.get('tiny/y.npy'));
   });
 
   it('a row subset (bootstrap) subsets the ids', async () => {

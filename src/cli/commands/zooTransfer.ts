@@ -53,7 +53,10 @@ export function registerZooTransfer(bench: Command): void {
     .option('--folds <k>', 'cross-fitting folds', '5')
     .option('--seed <n>', 'seed of the folds, the random encoder and the bootstrap', '1')
     .option('--bootstrap <n>', 'bootstrap draws over images for the CIs (0 = none)', '200')
-    .option('--measures <ids>', 'measure ids separated by ";" (default: every standard measure)')
+    .option(
+      '--measures <ids>',
+      'measure ids separated by ";" (default: every standard measure but permutation and softmatch over features; their channel settings are in)',
+    )
     .option('--budgets <list>', 'comma-separated supervision budgets for the policy')
     .option('--workers <n>', 'extraction worker threads (default: number of cores)')
     .option('--skip-bad', 'leave out unreadable images (with a warning) instead of failing')
