@@ -19,6 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import type { ExtraInputs, FeatureLayout, ModelFormat, Preprocessing, Reduction } from './types.js';
 
 export type TaskFamily =
@@ -667,29 +668,70 @@ export function bankDir(): string {
 export function bankModels(): readonly ZooModel[] {
   const dir = bankDir();
   if (bankCache?.dir === dir) return bankCache.models;
-  let models: ZooModel[];
-  try {
-    const manifest = JSON.parse(readFileSync(join(dir, BANK_MANIFEST), 'utf8')) as BankManifest;
-    const r = manifest.resolution;
-    models = manifest.encoders.map((e) => ({
-      id: `bank-${e.task}`,
-      description: `task bank encoder trained on ${e.task}: ${e.description}`,
-      family: e.family,
-      package: TASKMAP_PACKAGE,
-      file: join(process.env.TASKMAP_BANK_DIR ? '' : BANK_MODELS_DIR, e.file),
-      format: 'tfjs-layers' as ModelFormat,
-      preprocessing: nhwc(r, 'crop', UNIT),
-      tap: e.tap,
-      reduce: NONE,
-      batchable: true,
-      msPerImage: e.msPerImage,
-      demo: false,
-    }));
-  } catch {
-    models = [];
+  let models: ZooModel[] = [];
+  const path = join(dir, BANK_MANIFEST);
+  if (existsSync(path)) {
+    try {
+      const manifest = parseBankManifest(readFileSync(path, 'utf8'));
+      const r = manifest.resolution;
+      models = manifest.encoders.map((e) => ({
+        id: `bank-${e.task}`,
+        description: `task bank encoder trained on ${e.task}: ${e.description}`,
+        family: e.family,
+        package: TASKMAP_PACKAGE,
+        file: join(process.env.TASKMAP_BANK_DIR ? '' : BANK_MODELS_DIR, e.file),
+        format: 'tfjs-layers' as ModelFormat,
+        preprocessing: nhwc(r, 'crop', UNIT),
+        tap: e.tap,
+        reduce: NONE,
+        batchable: true,
+        msPerImage: e.msPerImage,
+        demo: false,
+      }));
+    } catch (e) {
+      // The zoo proper never depends on the bank: say why it is missing and go on without it.
+      process.emitWarning(`${path}: ${(e as Error).message}; the task bank's encoders are left out of the zoo`, { code: 'TASKMAP_BANK' });
+    }
   }
   bankCache = { dir, models };
   return models;
+}
+
+/**
+ * A bank manifest as written by `benchmark taskbank --ship`, checked: it may come from `TASKMAP_BANK_DIR` or be
+ * edited by hand, and its `file` entries are opened as models — so each must stay inside the bank folder.
+ */
+export function parseBankManifest(text: string): BankManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  const inside = (f: string) => !f.startsWith('/') && !f.includes('\\') && !f.split('/').some((part) => part === '..' || part === '');
+  const entry = z.strictObject({
+    task: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a task id is lower-case letters, digits and dashes'),
+    family: z.enum(BANK_FAMILIES as [BankFamily, ...BankFamily[]]),
+    description: z.string(),
+    file: z
+      .string()
+      .regex(/\.json$/, 'a model file is a model.json')
+      .refine(inside, 'a model file is a relative path inside the bank folder (no "..", no absolute path)'),
+    tap: z.string().min(1),
+    msPerImage: z.number().finite().nonnegative(),
+  });
+  const schema = z.looseObject({ resolution: z.number().int().min(8).max(1024), encoders: z.array(entry) });
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${issue.path.length ? issue.path.join('.') : 'manifest'}: ${issue.message}`);
+  }
+  const seen = new Set<string>();
+  for (const e of parsed.data.encoders) {
+    if (seen.has(e.task)) throw new Error(`encoders: task "${e.task}" is listed twice`);
+    seen.add(e.task);
+  }
+  return parsed.data as BankManifest;
 }
 
 export function zooModel(id: string): ZooModel | undefined {

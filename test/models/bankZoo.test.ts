@@ -1,8 +1,8 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { bankDir, bankModels, BANK_MANIFEST, ZOO, zooIds, zooModel, zooModelPath } from '../../src/models/zoo.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { bankDir, bankModels, BANK_MANIFEST, parseBankManifest, ZOO, zooIds, zooModel, zooModelPath } from '../../src/models/zoo.js';
 
 const saved = process.env.TASKMAP_BANK_DIR;
 afterEach(() => {
@@ -53,5 +53,37 @@ describe('the task bank in the zoo', () => {
     writeFileSync(join(corrupt, BANK_MANIFEST), '{not json');
     process.env.TASKMAP_BANK_DIR = corrupt;
     expect(bankModels()).toEqual([]);
+  });
+
+  it('checks a manifest before opening anything it names: a file outside the folder, an unknown family, a duplicate', () => {
+    const good = { task: 'edges', family: '2d', description: 'd', file: 'edges/model.json', tap: 'relu4', msPerImage: 2 };
+    const manifest = (e: object[], resolution = 64) => JSON.stringify({ resolution, encoders: e, trainedWith: { seed: 1 } });
+    expect(parseBankManifest(manifest([good])).encoders[0].task).toBe('edges');
+    const cases: [object[], RegExp, number?][] = [
+      [[{ ...good, file: '../../etc/model.json' }], /encoders\.0\.file: a model file is a relative path inside the bank folder/],
+      [[{ ...good, file: '/abs/model.json' }], /encoders\.0\.file: a model file is a relative path inside the bank folder/],
+      [[{ ...good, file: 'edges/weights.bin' }], /encoders\.0\.file: a model file is a model\.json/],
+      [[{ ...good, family: 'semantics' }], /encoders\.0\.family/],
+      [[{ ...good, task: 'Edges!' }], /encoders\.0\.task: a task id is lower-case/],
+      [[good, { ...good, file: 'e2/model.json' }], /task "edges" is listed twice/],
+      [[{ ...good, msPerImage: -1 }], /encoders\.0\.msPerImage/],
+      [[good], /resolution/, 3],
+    ];
+    for (const [encoders, message, resolution] of cases) expect(() => parseBankManifest(manifest(encoders, resolution)), String(message)).toThrow(message);
+    expect(() => parseBankManifest('{not json')).toThrow(/not valid JSON/);
+
+    // In the zoo: a warning naming the manifest and the problem, and no bank models (nothing is opened).
+    const dir = mkdtempSync(join(tmpdir(), 'bank-hostile-'));
+    writeFileSync(join(dir, BANK_MANIFEST), manifest([{ ...good, file: '../outside/model.json' }]));
+    process.env.TASKMAP_BANK_DIR = dir;
+    const warnings: string[] = [];
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation((w: string | Error) => void warnings.push(String(w)));
+    try {
+      expect(bankModels()).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/bank\.json: encoders\.0\.file: a model file is a relative path inside the bank folder.*left out of the zoo/);
   });
 });
