@@ -3,6 +3,7 @@ import { TRANSFER_EXCLUDED_MEASURES, TRANSFER_REPRESENTATION_MEASURES } from '..
 import { bootstrapMean, evaluateTransfer, judge, stratifiedDraw, type TransferTask } from '../../src/benchmark/transferEval.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
 import { canonicalId } from '../../src/measures/catalogue.js';
+import { pairSimilarity } from '../../src/measures/similarity.js';
 
 describe('stratifiedDraw', () => {
   const labels = [...Array(30).keys()].map((i) => (i < 12 ? 'a' : i < 27 ? 'b' : 'c'));
@@ -164,6 +165,33 @@ describe('evaluateTransfer with pairwise measures against the labels', () => {
     expect(cca.values).toEqual([null, null, null]);
     expect(cca.notes![0]).toMatch(/rank 11 and labels rank 1 on 12 images.*ridge=0\.1/);
     expect(r.records.find((x) => x.measure === 'svcca:ridge=0.1')!.values.every((v) => v !== null && Number.isFinite(v))).toBe(true);
+  });
+
+  it('predictivity is the R² of the source features predicting the labels, not the reverse', async () => {
+    // The one-hot labels plus 12 wide noise features: the labels are a linear function of the features (R² near 1),
+    // while the labels predict none of the noise (R² near 0 the other way).
+    const n = 30;
+    const p = 15;
+    const random = mulberry32(4);
+    const labels = [...Array(n).keys()].map((i) => i % 3);
+    const data = new Float64Array(n * p);
+    for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) data[i * p + j] = j < 3 ? (j === labels[i] ? 1 : 0) : 10 * (random() - 0.5);
+    const features = { rows: n, cols: p, data };
+    const task: TransferTask = { id: 'dir', labels, candidates: [{ label: 'x', features }], truth: { logistic: [1] } };
+    const r = await evaluateTransfer([task], { measures: ['predictivity'], perClass: [10], draws: 1, seed: 1, resamples: 10 });
+    const forward = r.records[0].values[0]!;
+    expect(forward).toBeGreaterThan(0.95);
+    const onehot = Float64Array.from({ length: n * 3 }, (_, k) => (labels[Math.floor(k / 3)] === k % 3 ? 1 : 0));
+    const rep = (label: string, m: { rows: number; cols: number; data: Float64Array }) => ({
+      label,
+      n: m.rows,
+      p: m.cols,
+      shape: [m.cols],
+      data: m.data,
+      source: label,
+    });
+    const backward = await pairSimilarity(rep('y', { rows: n, cols: 3, data: onehot }), rep('x', features), 'predictivity');
+    expect(backward).toBeLessThan(0.3);
   });
 
   it('rejects a bad parameter before scoring anything', async () => {
