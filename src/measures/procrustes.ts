@@ -239,6 +239,14 @@ function columnsOf(x: Matrix, params: PairwiseParams, label: string, input: Pair
   } else cols = transposeData(x);
   const norms = new Float64Array(p);
   for (let j = 0; j < p; j++) norms[j] = squaredNorm(cols.subarray(j * n, (j + 1) * n));
+  const max = params.maxUnits as number;
+  if (p > max)
+    throw new Error(
+      `${label}: ${p.toLocaleString('en-US')} ${params.units === 'channels' ? 'channels' : 'features'} to match one to one, more than maxUnits=${max}: ` +
+        `one exact matching costs O(units³) per pair (hours at this size). ` +
+        (params.units === 'channels' ? 'Reduce the features' : 'Match the channels of a conv map (units=channels), or reduce the features') +
+        ' (extract --reduce gap or proj:D), or raise maxUnits',
+    );
   return { n, p, cols, norms, total: norms.reduce((s, v) => s + v, 0), label, ...(grid ? { positions: grid } : {}) };
 }
 
@@ -269,6 +277,14 @@ const UNIT_PARAMS: PairwiseFamily['params'] = [
     values: ['auto', 'NHWC', 'NCHW'],
     default: 'auto',
     description: 'the channel axis of the stored shape for units=channels: last (NHWC), first (NCHW), or auto = as the extraction recorded it, else last',
+  },
+  {
+    name: 'maxUnits',
+    type: 'number',
+    default: 4096,
+    min: 1,
+    integer: true,
+    description: 'refuse layers with more units than this: one exact matching costs O(units³) per pair (minutes at 4,096, hours beyond)',
   },
   {
     name: 'spatial',

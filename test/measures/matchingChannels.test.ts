@@ -157,6 +157,16 @@ describe('permutation and softmatch with units=channels', () => {
     );
   });
 
+  it('layers with more units than maxUnits are refused up front with the way out, not computed for hours', async () => {
+    const a = conv('A', 4, 1);
+    const b = conv('B', 4, 2);
+    await expect(pairSimilarity(a, b, 'permutation:maxUnits=20')).rejects.toThrow(
+      /A: 24 features to match one to one, more than maxUnits=20: .*O\(units³\).*units=channels/,
+    );
+    await expect(pairSimilarity(a, b, 'softmatch:units=channels,maxUnits=3')).rejects.toThrow(/A: 4 channels to match one to one, more than maxUnits=3/);
+    expect(await pairSimilarity(a, b, 'permutation:maxUnits=24')).toBeCloseTo(await pairSimilarity(a, b, 'permutation'), 12);
+  });
+
   it('a vector layer: channel units are its features', async () => {
     const g = gaussian(9);
     const vec = (label: string): Representation => ({ label, n: 8, p: 5, shape: [5], data: Float64Array.from({ length: 40 }, () => g()), source: label });
