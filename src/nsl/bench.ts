@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
+import { runOnWorkers } from '../workers/jobPool.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { defaultFashionMnistDir, fewShot, head, loadFashionMnist, type ImageDataset } from './data.js';
@@ -103,10 +103,6 @@ export async function runBenchJob(job: BenchJob): Promise<BenchRun> {
   };
 }
 
-function startWorker(): Worker {
-  return startSiblingWorker(import.meta.url, 'benchWorker', 'benchmark');
-}
-
 /** Relative cost of a variant's epoch (measured on WASM at widthScale 0.25), for longest-first scheduling. */
 const COST: Record<Variant, number> = { conv: 1, 'static-uns': 1, 'static-dns': 1, 'dynamic-dns': 5, 'dynamic-uns': 20 };
 
@@ -156,30 +152,14 @@ export async function runBench(
   if (settings.workers <= 0) {
     for (const job of jobs) await record(await runBenchJob(job));
   } else {
-    const queue = [...jobs];
+    // Results are recorded (and bench.json rewritten) one at a time, in the order they arrive.
     let chain: Promise<void> = Promise.resolve();
-    const worker = () =>
-      new Promise<void>((resolve, reject) => {
-        const w = startWorker();
-        const next = () => {
-          const job = queue.shift();
-          if (job) w.postMessage(job);
-          else void w.terminate().then(() => resolve());
-        };
-        w.on('message', (m: { run?: BenchRun; error?: string }) => {
-          if (m.error) {
-            queue.length = 0;
-            void w.terminate();
-            reject(new Error(m.error));
-            return;
-          }
-          chain = chain.then(() => record(m.run!));
-          next();
-        });
-        w.on('error', (e) => reject(e));
-        next();
-      });
-    await Promise.all(Array.from({ length: Math.min(settings.workers, jobs.length) }, worker));
+    await runOnWorkers<BenchJob, BenchRun>(jobs, {
+      threads: settings.workers,
+      start: () => startSiblingWorker(import.meta.url, 'benchWorker', 'benchmark'),
+      describe: (i) => `${jobs[i].variant} seed ${jobs[i].seed}`,
+      onResult: (_i, run) => (chain = chain.then(() => record(run))),
+    });
     await chain;
   }
   runs.sort((a, b) => VARIANTS.indexOf(a.variant) - VARIANTS.indexOf(b.variant) || a.seed - b.seed);

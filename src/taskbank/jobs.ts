@@ -22,12 +22,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { loadTf } from '../models/tfjs.js';
 import { loadModel } from '../nsl/io.js';
+import { runOnWorkers } from '../workers/jobPool.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import { buildEncoder, featureShape, type TaskEncoder } from './network.js';
 import type { PoolSplit } from './pool.js';
@@ -337,8 +337,6 @@ function affinity(job: BankJob): string | undefined {
   return job.kind === 'readout' || job.kind === 'probe' ? `${job.source}|${job.sourceDir ?? job.randomSeed ?? ''}` : undefined;
 }
 
-type WorkerReply = { result?: BankJobResult; progress?: TrainProgress; error?: string };
-
 /**
  * Run the jobs (finished ones are read back), `workers` at a time, and return their results in the jobs' order.
  * The first failure stops the handing out of jobs and is thrown, naming the job.
@@ -374,49 +372,21 @@ export async function runBankJobs(jobs: readonly BankJob[], opts: BankJobOptions
     const a = affinity(jobs[i]);
     if (a !== undefined && !owner.has(a)) owner.set(a, owner.size % workers);
   }
-  let failed: Error | undefined;
   const take = (w: number): number | undefined => {
-    if (pending.length === 0 || failed) return undefined;
+    if (pending.length === 0) return undefined;
     let k = pending.findIndex((i) => owner.get(affinity(jobs[i]) ?? '') === w);
     if (k < 0) k = pending.findIndex((i) => affinity(jobs[i]) === undefined);
     if (k < 0) k = pending.length - 1;
     return pending.splice(k, 1)[0];
   };
-  const threads: Worker[] = [];
-  try {
-    await Promise.all(
-      Array.from({ length: workers }, async (_, w) => {
-        const thread = startSiblingWorker(import.meta.url, 'jobWorker', 'task bank');
-        threads.push(thread);
-        for (let i = take(w); i !== undefined; i = take(w)) {
-          const job = jobs[i];
-          const reply = await new Promise<WorkerReply>((resolve) => {
-            const onError = (e: Error) => resolve({ error: e.message });
-            const onMessage = (m: WorkerReply) => {
-              if (m.progress) {
-                opts.onProgress?.(job, m.progress);
-                return;
-              }
-              thread.off('message', onMessage);
-              thread.off('error', onError);
-              resolve(m);
-            };
-            thread.on('message', onMessage);
-            thread.once('error', onError);
-            thread.postMessage(job);
-          });
-          if (reply.error || !reply.result) {
-            failed ??= new Error(`${describeJob(job)}: ${reply.error ?? 'no result returned'}`);
-            return;
-          }
-          // Structured cloning drops the job object's identity: put the caller's back.
-          finish(i, { ...reply.result, job });
-        }
-      }),
-    );
-  } finally {
-    await Promise.all(threads.map((t) => t.terminate()));
-  }
-  if (failed) throw failed;
+  await runOnWorkers<BankJob, BankJobResult, TrainProgress>(jobs, {
+    threads: workers,
+    start: () => startSiblingWorker(import.meta.url, 'jobWorker', 'task bank'),
+    take,
+    describe: (i) => describeJob(jobs[i]),
+    onProgress: (i, p) => opts.onProgress?.(jobs[i], p),
+    // Structured cloning drops the job object's identity: put the caller's back.
+    onResult: (i, r) => finish(i, { ...r, job: jobs[i] }),
+  });
   return results as BankJobResult[];
 }

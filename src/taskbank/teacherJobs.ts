@@ -5,7 +5,7 @@
  * cache file by the crop bytes), so an interrupted run resumes chunk by chunk and the chunks spread over worker
  * threads.
  */
-import type { Worker } from 'node:worker_threads';
+import { runOnWorkers } from '../workers/jobPool.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import type { CropPool, PoolSplit } from './pool.js';
 import { TEACHER_TASKS } from './tasks.js';
@@ -32,6 +32,12 @@ export interface TeacherStageOptions {
   workers?: number;
   tasks?: readonly string[];
   onJob?: (job: TeacherJob, done: number, total: number, cached: boolean) => void;
+}
+
+/** A teacher job's result: the chunk's targets, and whether they came from the cache. */
+export interface TeacherReply {
+  targets: Float32Array;
+  cached: boolean;
 }
 
 /** Per teacher task, per part, the targets of that part's crops (train: the first trainCrops only). */
@@ -78,34 +84,19 @@ export async function ensureTeacherTargets(pool: CropPool, opts: TeacherStageOpt
     }
     return out;
   }
-  // Longest first would need costs; the jobs are few and similar within a task, so plain order is fine.
-  let next = 0;
-  const pool_: Worker[] = [];
-  try {
-    await Promise.all(
-      Array.from({ length: workers }, async () => {
-        const w = startSiblingWorker(import.meta.url, 'teacherWorker', 'teacher');
-        pool_.push(w);
-        while (next < jobs.length) {
-          const j = jobs[next++];
-          const reply = await new Promise<{ targets?: Float32Array; cached?: boolean; error?: string }>((resolve, reject) => {
-            const onError = (e: Error) => reject(e);
-            w.once('error', onError);
-            w.once('message', (m: { targets?: Float32Array; cached?: boolean; error?: string }) => {
-              w.off('error', onError);
-              resolve(m);
-            });
-            // The crops are copied to the worker (a transfer would detach the pool's buffer).
-            w.postMessage(j.job);
-          });
-          if (reply.error || !reply.targets) throw new Error(`teacher targets: ${reply.error ?? 'no targets returned'}`);
-          place(j, reply.targets);
-          opts.onJob?.(j.job, ++done, jobs.length, reply.cached ?? false);
-        }
-      }),
-    );
-  } finally {
-    await Promise.all(pool_.map((w) => w.terminate()));
-  }
+  // Longest first would need costs; the jobs are few and similar within a task, so plain order is fine. The crops
+  // are copied to the worker (a transfer would detach the pool's buffer).
+  await runOnWorkers<TeacherJob, TeacherReply>(
+    jobs.map((j) => j.job),
+    {
+      threads: workers,
+      start: () => startSiblingWorker(import.meta.url, 'teacherWorker', 'teacher'),
+      describe: (i) => `teacher targets: ${jobs[i].task} (${jobs[i].job.label})`,
+      onResult: (i, reply) => {
+        place(jobs[i], reply.targets);
+        opts.onJob?.(jobs[i].job, ++done, jobs.length, reply.cached);
+      },
+    },
+  );
   return out;
 }
