@@ -9,7 +9,7 @@ import { runOnWorkers } from '../workers/jobPool.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import type { CropPool, PoolSplit } from './pool.js';
 import { TEACHER_TASKS } from './tasks.js';
-import { teacherTargets } from './teachers.js';
+import { cachedTeacherTargets, teacherTargets } from './teachers.js';
 
 /** Crops per cached chunk: small enough that an interruption loses little, large enough that caching costs nothing. */
 export const TEACHER_CHUNK = 500;
@@ -75,9 +75,20 @@ export async function ensureTeacherTargets(pool: CropPool, opts: TeacherStageOpt
     slot.set(targets, j.offset * j.targetSize);
   };
   let done = 0;
-  const workers = Math.max(0, Math.min(opts.workers ?? 2, jobs.length));
+  // Chunks an earlier run cached are read here: a finished stage starts no thread (booting one costs seconds).
+  const todo: typeof jobs = [];
+  for (const j of jobs) {
+    const hit = await cachedTeacherTargets(j.task, j.job.crops, size, opts.cacheDir);
+    if (!hit) {
+      todo.push(j);
+      continue;
+    }
+    place(j, hit.targets);
+    opts.onJob?.(j.job, ++done, jobs.length, true);
+  }
+  const workers = Math.max(0, Math.min(opts.workers ?? 2, todo.length));
   if (workers === 0) {
-    for (const j of jobs) {
+    for (const j of todo) {
       const t = await teacherTargets(j.job.task, j.job.crops, size, { cacheDir: opts.cacheDir });
       place(j, t.targets);
       opts.onJob?.(j.job, ++done, jobs.length, t.cached);
@@ -87,14 +98,14 @@ export async function ensureTeacherTargets(pool: CropPool, opts: TeacherStageOpt
   // Longest first would need costs; the jobs are few and similar within a task, so plain order is fine. The crops
   // are copied to the worker (a transfer would detach the pool's buffer).
   await runOnWorkers<TeacherJob, TeacherReply>(
-    jobs.map((j) => j.job),
+    todo.map((j) => j.job),
     {
       threads: workers,
       start: () => startSiblingWorker(import.meta.url, 'teacherWorker', 'teacher'),
-      describe: (i) => `teacher targets: ${jobs[i].task} (${jobs[i].job.label})`,
+      describe: (i) => `teacher targets: ${todo[i].task} (${todo[i].job.label})`,
       onResult: (i, reply) => {
-        place(jobs[i], reply.targets);
-        opts.onJob?.(jobs[i].job, ++done, jobs.length, reply.cached);
+        place(todo[i], reply.targets);
+        opts.onJob?.(todo[i].job, ++done, jobs.length, reply.cached);
       },
     },
   );

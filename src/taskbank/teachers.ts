@@ -123,11 +123,8 @@ function cacheKey(task: TeacherTask, fingerprint: string, crops: Uint8Array, siz
   return `${task.id}-${h.digest('hex').slice(0, 20)}.npy`;
 }
 
-/**
- * A teacher task's targets on a batch of crops (n × size × size × 3 uint8, as the pool stores them), computed in
- * forward passes of `batchSize` or read from `cacheDir`.
- */
-export async function teacherTargets(taskId: string, crops: Uint8Array, size: number, opts: TeacherOptions = {}): Promise<TeacherTargets> {
+/** The task, the output shape and the cache file (when cached) of a teacher job; throws on malformed crops. */
+async function teacherJob(taskId: string, crops: Uint8Array, size: number, cacheDir: string | undefined) {
   const task = taskDefinition(taskId);
   if (task.kind !== 'teacher') throw new Error(`task ${taskId} is computed from the pixels (tasks.ts), not by a teacher network`);
   const per = size * size * 3;
@@ -136,15 +133,35 @@ export async function teacherTargets(taskId: string, crops: Uint8Array, size: nu
   const n = crops.length / per;
   const shape = [n, ...task.targetShape(size)];
   const spec = await resolveModel(task.teacher);
-  const file = opts.cacheDir ? join(opts.cacheDir, cacheKey(task, spec.fingerprint, crops, size)) : undefined;
-  if (file) {
-    const hit = await readFile(file).then(
-      (b) => readNpy(b, file),
-      () => undefined,
-    );
-    if (hit && hit.dtype === 'float32' && hit.shape.join() === shape.join())
-      return { task: task.id, teacher: task.teacher, shape, targets: hit.data as Float32Array, cached: true };
+  const file = cacheDir ? join(cacheDir, cacheKey(task, spec.fingerprint, crops, size)) : undefined;
+  return { task, per, n, shape, spec, file };
+}
+
+/**
+ * A teacher task's targets on these crops when an earlier run cached them, else undefined — without loading any
+ * model, so a caller can skip starting worker threads for a stage that is already done.
+ */
+export async function cachedTeacherTargets(taskId: string, crops: Uint8Array, size: number, cacheDir: string): Promise<TeacherTargets | undefined> {
+  const { task, shape, file } = await teacherJob(taskId, crops, size, cacheDir);
+  const hit = await readFile(file!).then(
+    (b) => readNpy(b, file!),
+    () => undefined,
+  );
+  if (hit && hit.dtype === 'float32' && hit.shape.join() === shape.join())
+    return { task: task.id, teacher: task.teacher, shape, targets: hit.data as Float32Array, cached: true };
+  return undefined;
+}
+
+/**
+ * A teacher task's targets on a batch of crops (n × size × size × 3 uint8, as the pool stores them), computed in
+ * forward passes of `batchSize` or read from `cacheDir`.
+ */
+export async function teacherTargets(taskId: string, crops: Uint8Array, size: number, opts: TeacherOptions = {}): Promise<TeacherTargets> {
+  if (opts.cacheDir) {
+    const hit = await cachedTeacherTargets(taskId, crops, size, opts.cacheDir);
+    if (hit) return hit;
   }
+  const { task, per, n, shape, spec, file } = await teacherJob(taskId, crops, size, opts.cacheDir);
   const pre = spec.preprocessing!;
   const runner = await loadModelFile(spec.file, { extraInputs: spec.extraInputs, threads: 1 });
   const targets = new Float32Array(shape.reduce((a, b) => a * b, 1));

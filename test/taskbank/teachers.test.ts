@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BLAZEFACE_GRIDS, classDistribution, faceHeatmap, teacherTargets } from '../../src/taskbank/teachers.js';
+import { BLAZEFACE_GRIDS, cachedTeacherTargets, classDistribution, faceHeatmap, teacherTargets } from '../../src/taskbank/teachers.js';
 
 let cache: string;
 beforeAll(async () => {
@@ -61,6 +61,7 @@ describe('teacher post-processing', () => {
 
 describe('zoo teachers on crops', () => {
   it('person mask (selfie), face heat-map (blazeface), content classes (nsfw-mobilenet-v2): shapes, ranges, cache', async () => {
+    expect(await cachedTeacherTargets('person-mask', CROPS, R, cache)).toBeUndefined();
     const mask = await teacherTargets('person-mask', CROPS, R, { cacheDir: cache });
     expect(mask).toMatchObject({ teacher: 'selfie', shape: [3, R, R, 1], cached: false });
     expect(mask.targets.every((v) => v >= 0 && v <= 1)).toBe(true);
@@ -79,6 +80,9 @@ describe('zoo teachers on crops', () => {
     const again = await teacherTargets('person-mask', CROPS, R, { cacheDir: cache });
     expect(again.cached).toBe(true);
     expect(again.targets).toEqual(mask.targets);
+    // The cache alone (what the teacher stage reads before starting any thread); other crops are not in it.
+    expect((await cachedTeacherTargets('person-mask', CROPS, R, cache))?.targets).toEqual(mask.targets);
+    expect(await cachedTeacherTargets('person-mask', CROPS.subarray(0, R * R * 3 * 2), R, cache)).toBeUndefined();
     expect((await readdir(cache)).sort().map((f) => f.replace(/-[0-9a-f]{20}\.npy$/, ''))).toEqual(['content-class', 'face-heatmap', 'person-mask']);
   });
 
