@@ -121,7 +121,7 @@ export function transferMarkdown(r: TransferBenchmarkResult): string {
     `- Ground truth per (source, target): test accuracy of a head trained on the frozen features of the whole training pool. ${Object.entries(r.heads)
       .map(([h, d]) => `**${h}**: ${d}`)
       .join(' ')}`,
-    `- Each measure sees only a small labelled draw from the training pool: ${e.perClass.join(' and ')} images per class, ${e.draws} seeded stratified draws (seed ${e.seed}), the same draws for every measure. Representation measures (RSA, DDS, CKA) compare each source with the draw's label RDM.`,
+    `- Each measure sees only a small labelled draw from the training pool: ${e.perClass.join(' and ')} images per class, ${e.draws} seeded stratified draws (seed ${e.seed}), the same draws for every measure. Representation measures compare each source with the draw's class labels: RSA, DDS and CKA with their label RDM / kernel, the pairwise families (Procrustes, CCA, predictivity, kNN, …) with the 0/1 label matrix.`,
     `- Judged per target and draw by weighted Kendall τ (scipy's weightedtau), Kendall τ-b, Spearman, top-1 hit and regret (accuracy points lost by taking the measure's favourite); then averaged over draws and targets. Intervals: 95% percentile bootstrap over draws (${e.resamples} resamples).`,
     '',
   ];
