@@ -22,7 +22,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { Matrix } from '../linalg/dense.js';
 import { gram } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
-import { mulberry32, percentile } from '../linalg/resample.js';
+import { mulberry32, normalDraw, percentile } from '../linalg/resample.js';
 import { isDistance } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure, standardRepresentationIds } from '../measures/registry.js';
 import { similarityMatrix } from '../measures/similarity.js';
@@ -230,10 +230,6 @@ function toMatrix(rep: Representation): Matrix {
   return { rows: rep.n, cols: rep.p, data: rep.data instanceof Float64Array ? rep.data : Float64Array.from(rep.data) };
 }
 
-function randn(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * The image-only baselines: `pixels` = 16×16 RGB thumbnails scaled to 0…1 (Taskonomy's "only image" readout);
  * `random` = ReLU(R·x) of 32×32 RGB thumbnails centred at 0, R Gaussian with variance 1/dim, seeded — a
@@ -257,7 +253,7 @@ async function baselineFeatures(files: string[], seed: number): Promise<{ pixels
   const w = new Float64Array(rIn);
   const sd = 1 / Math.sqrt(rIn);
   for (let u = 0; u < RANDOM_WIDTH; u++) {
-    for (let k = 0; k < rIn; k++) w[k] = randn(r) * sd;
+    for (let k = 0; k < rIn; k++) w[k] = normalDraw(r) * sd;
     for (let i = 0; i < n; i++) {
       let s = 0;
       for (let k = 0; k < rIn; k++) s += w[k] * thumbs[i * rIn + k];

@@ -22,7 +22,7 @@
 import type { Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import { symmetricEigen } from '../linalg/eigen.js';
-import { mulberry32 } from '../linalg/resample.js';
+import { mulberry32, normalDraw } from '../linalg/resample.js';
 
 /** The default penalty grid (λ of f above, on standardised features), strongest first. */
 export const DEFAULT_LAMBDAS: readonly number[] = [1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5];
@@ -858,10 +858,6 @@ export interface MlpFit {
   validationAccuracy: number;
 }
 
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
 function transposeInto(a: Floats, rows: number, cols: number, out: Floats): Floats {
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
   return out;
@@ -1042,9 +1038,9 @@ async function trainMlp(data: HeadData, s: MlpSetup, opts: MlpOptions): Promise<
   const c = s.p.classes.length;
   const random = s.random;
   const net: Net = {
-    w1: new Arr(hidden * d).map(() => gaussian(random) * Math.sqrt(2 / d)),
+    w1: new Arr(hidden * d).map(() => normalDraw(random) * Math.sqrt(2 / d)),
     b1: new Arr(hidden),
-    w2: new Arr(c * hidden).map(() => gaussian(random) * Math.sqrt(2 / (hidden + c))),
+    w2: new Arr(c * hidden).map(() => normalDraw(random) * Math.sqrt(2 / (hidden + c))),
     b2: new Arr(c),
     h: hidden,
     c,
