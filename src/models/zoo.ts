@@ -19,7 +19,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import type { ExtraInputs, FeatureLayout, ModelFormat, Preprocessing, Reduction } from './types.js';
 
 export type TaskFamily =
@@ -708,30 +707,30 @@ export function parseBankManifest(text: string): BankManifest {
   } catch (e) {
     throw new Error(`not valid JSON (${(e as Error).message})`, { cause: e });
   }
+  // Checked by hand rather than with a schema library: the zoo is loaded by every command, and startup stays light.
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(json)) throw new Error('manifest: not an object');
+  const r = json.resolution;
+  if (typeof r !== 'number' || !Number.isInteger(r) || r < 8 || r > 1024) throw new Error(`resolution: ${JSON.stringify(r)} is not a whole number of pixels from 8 to 1024`);
+  if (!Array.isArray(json.encoders)) throw new Error('encoders: not a list');
   const inside = (f: string) => !f.startsWith('/') && !f.includes('\\') && !f.split('/').some((part) => part === '..' || part === '');
-  const entry = z.strictObject({
-    task: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a task id is lower-case letters, digits and dashes'),
-    family: z.enum(BANK_FAMILIES as [BankFamily, ...BankFamily[]]),
-    description: z.string(),
-    file: z
-      .string()
-      .regex(/\.json$/, 'a model file is a model.json')
-      .refine(inside, 'a model file is a relative path inside the bank folder (no "..", no absolute path)'),
-    tap: z.string().min(1),
-    msPerImage: z.number().finite().nonnegative(),
-  });
-  const schema = z.looseObject({ resolution: z.number().int().min(8).max(1024), encoders: z.array(entry) });
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`${issue.path.length ? issue.path.join('.') : 'manifest'}: ${issue.message}`);
-  }
   const seen = new Set<string>();
-  for (const e of parsed.data.encoders) {
-    if (seen.has(e.task)) throw new Error(`encoders: task "${e.task}" is listed twice`);
-    seen.add(e.task);
-  }
-  return parsed.data as BankManifest;
+  const encoders = json.encoders.map((e: unknown, k): BankManifestEntry => {
+    const at = (field: string, problem: string) => new Error(`encoders.${k}.${field}: ${problem}`);
+    if (!isObject(e)) throw new Error(`encoders.${k}: not an object`);
+    const { task, family, description, file, tap, msPerImage } = e;
+    if (typeof task !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(task)) throw at('task', 'a task id is lower-case letters, digits and dashes');
+    if (!BANK_FAMILIES.includes(family as BankFamily)) throw at('family', `${JSON.stringify(family)} is not one of ${BANK_FAMILIES.join(', ')}`);
+    if (typeof description !== 'string') throw at('description', 'not a string');
+    if (typeof file !== 'string' || !file.endsWith('.json')) throw at('file', 'a model file is a model.json');
+    if (!inside(file)) throw at('file', 'a model file is a relative path inside the bank folder (no "..", no absolute path)');
+    if (typeof tap !== 'string' || tap === '') throw at('tap', 'not a layer name');
+    if (typeof msPerImage !== 'number' || !Number.isFinite(msPerImage) || msPerImage < 0) throw at('msPerImage', 'not a time ≥ 0');
+    if (seen.has(task)) throw new Error(`encoders: task "${task}" is listed twice`);
+    seen.add(task);
+    return { task, family: family as BankFamily, description, file, tap, msPerImage };
+  });
+  return { ...json, resolution: r, encoders };
 }
 
 export function zooModel(id: string): ZooModel | undefined {
