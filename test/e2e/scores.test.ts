@@ -93,8 +93,18 @@ describe.skipIf(skipBrowser)('ranking against labels in the UI', () => {
     await page.click('[data-action="rank"]');
     const table = page.locator('[data-table="score-table"]');
     // Every score at once includes the cross-validated linear probe: on a CI machine running other suites beside this
-    // one it has needed more than 30 s.
-    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 90_000 }).toBe(members.length);
+    // one it has needed more than 30 s. Twice on CI the table never came (at 30 s, then at 90 s) while the test passes
+    // in 6 s here: the poll now also stops at an error the UI shows, and a failure says what the panel showed.
+    const panel = async () => {
+      const error = page.locator('[data-error]');
+      if (await error.count()) return `error shown: ${(await error.allTextContents()).join(' | ')}`;
+      const rows = await table.locator('tbody tr').count();
+      return rows === members.length
+        ? 'table'
+        : `${rows} rows; progress: ${(await page.locator('progress, [role="progressbar"]').allTextContents()).join(' | ') || 'none'}`;
+    };
+    await expect.poll(panel, { timeout: 90_000 }).toMatch(/^(table|error shown: .*)$/);
+    expect(await panel()).toBe('table');
     const expected = await rankTable(members, target, { sortBy: 'knn', probabilities: probs });
     const ids = standardRankMeasures();
     expect(await table.locator('thead th').allTextContents()).toEqual(['rank', 'source', 'family', ...ids]);
