@@ -78,10 +78,14 @@ function resolve(measure: string | MeasureConfig): Resolved {
   return { id, pairwise: false, config, pipeline: pipelineOf(config) };
 }
 
-/** Reduce one representation to its comparator form for a pipeline. */
-export async function prepareRepresentation(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions = {}): Promise<Prepared> {
+/**
+ * Reduce one representation to its comparator form for a pipeline. `scratch` (n·p long), when given, holds the
+ * normalised features instead of a fresh array: callers preparing many members reuse one, because first-touching a
+ * fresh multi-megabyte array costs a page fault per 4 KiB (most of the system time of a whole-process run).
+ */
+export async function prepareRepresentation(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions = {}, scratch?: Float64Array): Promise<Prepared> {
   try {
-    return await prepareOne(rep, pipeline, opts);
+    return await prepareOne(rep, pipeline, opts, scratch);
   } catch (e) {
     // Measure errors name the member by label; say which file that is when it is not obvious.
     if (e instanceof Error && rep.source !== rep.label && !e.message.includes(rep.source)) e.message = `${rep.source}: ${e.message}`;
@@ -89,12 +93,12 @@ export async function prepareRepresentation(rep: Representation, pipeline: Pipel
   }
 }
 
-async function prepareOne(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions): Promise<Prepared> {
+async function prepareOne(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions, scratch?: Float64Array): Promise<Prepared> {
   const x: FeatureMatrix = {
     label: rep.label,
     n: rep.n,
     p: rep.p,
-    data: normalizeFeatures(rep, pipeline.norm, { shape: pipeline.shape, layout: pipeline.layout, groups: pipeline.groups }),
+    data: normalizeFeatures(rep, pipeline.norm, { shape: pipeline.shape, layout: pipeline.layout, groups: pipeline.groups }, scratch),
   };
   const gemm = { engine: opts.engine, precision: opts.precision };
   const k =
@@ -158,10 +162,14 @@ export function preparedCacheKey(id: string, precision: Precision = 'float64'): 
 async function prepareAll(reps: Representation[], id: string, pipeline: Pipeline, opts: SimilarityOptions): Promise<Prepared[]> {
   const out: Prepared[] = [];
   const key = preparedCacheKey(id, opts.precision);
+  // One buffer for every member's normalised features (the members are prepared one after the other).
+  let scratch: Float64Array | undefined;
   for (let i = 0; i < reps.length; i++) {
     let p = opts.cache?.get(reps[i], key);
     if (!p) {
-      p = await prepareRepresentation(reps[i], pipeline, opts);
+      const size = reps[i].n * reps[i].p;
+      if (!scratch || scratch.length < size) scratch = new Float64Array(size);
+      p = await prepareRepresentation(reps[i], pipeline, opts, scratch.subarray(0, size));
       opts.cache?.set(reps[i], key, p);
     }
     out.push(p);
