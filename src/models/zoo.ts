@@ -19,6 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unsafeRelativePath } from '../io/paths.js';
 import type { ExtraInputs, FeatureLayout, ModelFormat, Preprocessing, Reduction } from './types.js';
 
 export type TaskFamily =
@@ -713,7 +714,6 @@ export function parseBankManifest(text: string): BankManifest {
   const r = json.resolution;
   if (typeof r !== 'number' || !Number.isInteger(r) || r < 8 || r > 1024) throw new Error(`resolution: ${JSON.stringify(r)} is not a whole number of pixels from 8 to 1024`);
   if (!Array.isArray(json.encoders)) throw new Error('encoders: not a list');
-  const inside = (f: string) => !f.startsWith('/') && !f.includes('\\') && !f.split('/').some((part) => part === '..' || part === '');
   const seen = new Set<string>();
   const encoders = json.encoders.map((e: unknown, k): BankManifestEntry => {
     const at = (field: string, problem: string) => new Error(`encoders.${k}.${field}: ${problem}`);
@@ -723,7 +723,8 @@ export function parseBankManifest(text: string): BankManifest {
     if (!BANK_FAMILIES.includes(family as BankFamily)) throw at('family', `${JSON.stringify(family)} is not one of ${BANK_FAMILIES.join(', ')}`);
     if (typeof description !== 'string') throw at('description', 'not a string');
     if (typeof file !== 'string' || !file.endsWith('.json')) throw at('file', 'a model file is a model.json');
-    if (!inside(file)) throw at('file', 'a model file is a relative path inside the bank folder (no "..", no absolute path)');
+    const unsafe = unsafeRelativePath(file);
+    if (unsafe) throw at('file', `a model file is a relative path inside the bank folder, but ${JSON.stringify(file)} ${unsafe}`);
     if (typeof tap !== 'string' || tap === '') throw at('tap', 'not a layer name');
     if (typeof msPerImage !== 'number' || !Number.isFinite(msPerImage) || msPerImage < 0) throw at('msPerImage', 'not a time ≥ 0');
     if (seen.has(task)) throw new Error(`encoders: task "${task}" is listed twice`);
