@@ -9,6 +9,7 @@
  * group allows it) and a pair then costs one cross product plus one eigendecomposition (rotations) or one
  * assignment / transport problem (permutations, soft matching).
  */
+import { product } from '../io/npy.js';
 import type { Matrix } from '../linalg/dense.js';
 import type { GemmEngine } from '../linalg/gemm.js';
 import type { PairwiseFamily, PairwiseInput, PairwiseParams } from './pairwise.js';
@@ -197,8 +198,7 @@ interface Columns {
  */
 function channelsOf(input: PairwiseInput, p: number, layout: string, label: string): { c: number; positions: number; first: boolean } {
   const shape = input.shape;
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (shape.length === 0 || size !== p) throw new Error(`${label}: the stored per-image shape [${shape.join(', ')}] does not hold its ${p} features`);
+  if (shape.length === 0 || product(shape) !== p) throw new Error(`${label}: the stored per-image shape [${shape.join(', ')}] does not hold its ${p} features`);
   const first = layout === 'NCHW' || (layout === 'auto' && input.featureLayout === 'channels-first');
   const c = first ? shape[0] : shape[shape.length - 1];
   return { c, positions: p / c, first };
