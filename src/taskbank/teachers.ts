@@ -137,14 +137,12 @@ async function teacherJob(taskId: string, crops: Uint8Array, size: number, cache
   return { task, per, n, shape, spec, file };
 }
 
-/**
- * A teacher task's targets on these crops when an earlier run cached them, else undefined — without loading any
- * model, so a caller can skip starting worker threads for a stage that is already done.
- */
-export async function cachedTeacherTargets(taskId: string, crops: Uint8Array, size: number, cacheDir: string): Promise<TeacherTargets | undefined> {
-  const { task, shape, file } = await teacherJob(taskId, crops, size, cacheDir);
-  const hit = await readFile(file!).then(
-    (b) => readNpy(b, file!),
+/** The cached targets of a teacher job, or undefined (no cache file, or one of another shape). */
+async function readCached(job: Awaited<ReturnType<typeof teacherJob>>): Promise<TeacherTargets | undefined> {
+  const { task, shape, file } = job;
+  if (!file) return undefined;
+  const hit = await readFile(file).then(
+    (b) => readNpy(b, file),
     () => undefined,
   );
   if (hit && hit.dtype === 'float32' && hit.shape.join() === shape.join())
@@ -153,15 +151,22 @@ export async function cachedTeacherTargets(taskId: string, crops: Uint8Array, si
 }
 
 /**
+ * A teacher task's targets on these crops when an earlier run cached them, else undefined — without loading any
+ * model, so a caller can skip starting worker threads for a stage that is already done.
+ */
+export async function cachedTeacherTargets(taskId: string, crops: Uint8Array, size: number, cacheDir: string): Promise<TeacherTargets | undefined> {
+  return readCached(await teacherJob(taskId, crops, size, cacheDir));
+}
+
+/**
  * A teacher task's targets on a batch of crops (n × size × size × 3 uint8, as the pool stores them), computed in
  * forward passes of `batchSize` or read from `cacheDir`.
  */
 export async function teacherTargets(taskId: string, crops: Uint8Array, size: number, opts: TeacherOptions = {}): Promise<TeacherTargets> {
-  if (opts.cacheDir) {
-    const hit = await cachedTeacherTargets(taskId, crops, size, opts.cacheDir);
-    if (hit) return hit;
-  }
-  const { task, per, n, shape, spec, file } = await teacherJob(taskId, crops, size, opts.cacheDir);
+  const job = await teacherJob(taskId, crops, size, opts.cacheDir);
+  const hit = await readCached(job);
+  if (hit) return hit;
+  const { task, per, n, shape, spec, file } = job;
   const pre = spec.preprocessing!;
   const runner = await loadModelFile(spec.file, { extraInputs: spec.extraInputs, threads: 1 });
   const targets = new Float32Array(shape.reduce((a, b) => a * b, 1));
