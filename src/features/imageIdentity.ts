@@ -269,8 +269,9 @@ export async function readImagesList(path: string | undefined): Promise<ImageLis
 /**
  * The image ids of the members of an extracted folder, from its `manifest.json`: label → ids. An entry's rows
  * follow `images.files` when its `imagesDigest` is that list's digest, else the list of that digest under
- * `previousImages`; an entry with neither, and a member without an entry, get no ids. No manifest (or one of
- * another format) → an empty map; an unreadable one → a warning and an empty map (the features still load).
+ * `previousImages`; an entry with neither, and a member without an entry, get no ids. `layoutByFile` is every
+ * entry's recorded feature layout, whatever its images. No manifest (or one of another format) → empty maps; an
+ * unreadable one → a warning and empty maps (the features still load).
  */
 export async function manifestImageIds(dir: string): Promise<{ byFile: Map<string, string[]>; layoutByFile: Map<string, FeatureLayout>; from: string }> {
   const from = join(dir, MANIFEST_FILE);
