@@ -21,16 +21,17 @@
  * against those with them. Members whose ids differ are an error.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { basename, extname, isAbsolute, join } from 'node:path';
 import { firstNonFinite } from '../linalg/dense.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { displayPath, readInputFile } from '../io/input.js';
-import { formatCount, formatShape, product, readNpy, writeNpy, type NdArray } from '../io/npy.js';
+import { displayPath, readInputFile, readInputFileInto, readInputHead, statInputFile, type ReadBuffer } from '../io/input.js';
+import { formatCount, formatShape, MAX_NPY_HEADER_BYTES, numericDType, parseNpyHeader, product, readNpy, writeNpy, type NdArray } from '../io/npy.js';
 import { npzKeys, readNpz } from '../io/npz.js';
 import { readHdf5Features, readNet2BrainDir } from './external.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { applyImageList, attachManifestImages, checkImageIds, manifestOfFile, setOrigin, type ImageList } from './imageIdentity.js';
-import type { FeatureSet, Representation } from './types.js';
+import type { FeatureSet, FeatureSetSource, Representation, RepresentationInfo } from './types.js';
 
 export const MIN_IMAGES = 3;
 
@@ -49,25 +50,31 @@ export interface LoadRepresentationOptions {
   images?: ImageList;
 }
 
-/** Validate one array as features and wrap it (no copy). `source` names it in errors. */
-export function toRepresentation(arr: NdArray, label: string, source: string): Representation {
-  if (arr.dtype !== 'float32' && arr.dtype !== 'float64') {
-    throw new Error(`unsupported dtype ${arr.dtype} in ${source}: convert features to float32/float64 (e.g. x.astype(np.float32))`);
+/** Check a stored array's type and shape as features (n ≥ MIN_IMAGES images, ≥ 1 feature); `source` names it in errors. */
+function featureShape(dtype: string, stored: readonly number[], source: string): { n: number; p: number; shape: number[] } {
+  if (dtype !== 'float32' && dtype !== 'float64') {
+    throw new Error(`unsupported dtype ${dtype} in ${source}: convert features to float32/float64 (e.g. x.astype(np.float32))`);
   }
-  if (arr.shape.length === 0) throw new Error(`${source}: a 0-d (scalar) array is not a feature matrix; features need shape (n_images, n_features, ...)`);
-  if (arr.shape.length === 1) {
+  if (stored.length === 0) throw new Error(`${source}: a 0-d (scalar) array is not a feature matrix; features need shape (n_images, n_features, ...)`);
+  if (stored.length === 1) {
     throw new Error(
-      `${source}: 1-d array of shape (${arr.shape[0]},) is ambiguous; features need shape (n_images, n_features, ...) — if it holds one feature per image, save it as x[:, None], shape (${arr.shape[0]}, 1)`,
+      `${source}: 1-d array of shape (${stored[0]},) is ambiguous; features need shape (n_images, n_features, ...) — if it holds one feature per image, save it as x[:, None], shape (${stored[0]}, 1)`,
     );
   }
-  const n = arr.shape[0];
-  const shape = arr.shape.slice(1);
+  const n = stored[0];
+  const shape = stored.slice(1);
   const p = product(shape);
   if (n < MIN_IMAGES)
     throw new Error(
-      `${source}: only ${n} image${n === 1 ? '' : 's'} (shape ${formatShape(arr.shape)}); similarity measures need at least ${MIN_IMAGES} images (typically a few hundred)`,
+      `${source}: only ${n} image${n === 1 ? '' : 's'} (shape ${formatShape(stored)}); similarity measures need at least ${MIN_IMAGES} images (typically a few hundred)`,
     );
-  if (p === 0) throw new Error(`${source}: no features per image (shape ${formatShape(arr.shape)})`);
+  if (p === 0) throw new Error(`${source}: no features per image (shape ${formatShape(stored)})`);
+  return { n, p, shape };
+}
+
+/** Validate one array as features and wrap it (no copy). `source` names it in errors. */
+export function toRepresentation(arr: NdArray, label: string, source: string): Representation {
+  const { n, p, shape } = featureShape(arr.dtype, arr.shape, source);
   const data = arr.data as Float32Array | Float64Array;
   const bad = firstNonFinite(data);
   if (bad >= 0) {
@@ -186,7 +193,7 @@ export async function featureFolderLabels(dir: string): Promise<string[]> {
  * Check that members agree on the number of images (the error lists the counts) and, where they carry ids, on
  * the images themselves; `images` gives ids to members without them.
  */
-function assembleSet(members: Representation[], name: string, images?: ImageList): FeatureSet {
+function assembleSet<T extends RepresentationInfo>(members: T[], name: string, images?: ImageList): { n: number; members: T[]; images?: string[] } {
   const counts = new Map<number, string[]>();
   for (const m of members) counts.set(m.n, [...(counts.get(m.n) ?? []), m.label]);
   if (counts.size > 1) {
@@ -201,16 +208,71 @@ function assembleSet(members: Representation[], name: string, images?: ImageList
     applyImageList(m, images);
   }
   checkImageIds(members, `${name}: members`);
-  const set: FeatureSet = { n: members[0].n, members };
+  const set: { n: number; members: T[]; images?: string[] } = { n: members[0].n, members };
   if (members.every((m) => m.images)) set.images = members[0].images;
   return set;
 }
 
-export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions = {}): Promise<FeatureSet> {
-  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+async function statFeatureSet(path: string): Promise<Stats> {
+  return stat(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') throw new Error(`${path}: no such file or directory; a feature set is a directory of .npy files, a .npz or a .safetensors file`);
     throw e;
   });
+}
+
+/**
+ * A feature set whose members are read when asked for (FeatureSetSource). A folder of .npy files is described from
+ * the headers and its manifest alone — every check of loadFeatureSet except that of the values is made before any
+ * member is read — and `read(i, buffer)` reads one file, into the caller's buffer when given. Other formats (an
+ * .npz, .safetensors or HDF5 file, a Net2Brain folder) are loaded whole, as their members share files.
+ */
+export async function openFeatureSet(path: string, opts: LoadFeatureSetOptions = {}): Promise<FeatureSetSource> {
+  const st = await statFeatureSet(path);
+  const { files } = st.isDirectory() ? await listNpyFiles(path) : { files: new Map<string, Buffer>() };
+  if (files.size === 0) {
+    const set = await loadFeatureSet(path, opts);
+    return { ...set, read: async (i) => set.members[i] };
+  }
+  const infos = await Promise.all(selectLabels([...files.keys()], opts, path).map((label) => memberInfo(files.get(label)!, label)));
+  await attachManifestImages(path, infos, (label) => `${label}.npy`);
+  const set = assembleSet(infos, path, opts.images);
+  const read = async (i: number, buffer?: ReadBuffer): Promise<Representation> => {
+    const info = set.members[i];
+    const file = files.get(info.label)!;
+    const bytes = buffer ? await readInputFileInto(file, buffer, NPY_FEATURES) : await readInputFile(file, NPY_FEATURES);
+    const { data, n, p } = toRepresentation(readNpy(bytes, info.source), info.label, info.source);
+    if (n !== info.n || p !== info.p) {
+      throw new Error(
+        `${info.source}: changed while it was being used (${formatCount(info.n)} × ${formatCount(info.p)} when the set was opened, ${formatCount(n)} × ${formatCount(p)} now); run again`,
+      );
+    }
+    const rep: Representation = { ...info, data };
+    if (info.origin !== undefined) setOrigin(rep, info.origin);
+    return rep;
+  };
+  return { ...set, read };
+}
+
+const NPY_FEATURES = 'a .npy file of features';
+
+/**
+ * A member's description from its .npy header. A file the header alone cannot vouch for (a type other than float,
+ * a size that does not match the header) is read whole, so that the error is the reader's own.
+ */
+async function memberInfo(file: Buffer, label: string): Promise<RepresentationInfo> {
+  const source = displayPath(file);
+  const head = await readInputHead(file, MAX_NPY_HEADER_BYTES + 12, NPY_FEATURES);
+  const h = parseNpyHeader(head, source);
+  const dtype = numericDType(h.type);
+  const size = (await statInputFile(file, NPY_FEATURES)).size;
+  if ((dtype !== 'float32' && dtype !== 'float64') || h.type.kind === 'O' || size !== h.dataOffset + product(h.shape) * h.type.size) {
+    toRepresentation(readNpy(await readInputFile(file, NPY_FEATURES), source), label, source);
+  }
+  return { label, ...featureShape(dtype ?? h.descr, h.shape, source), source };
+}
+
+export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions = {}): Promise<FeatureSet> {
+  const st = await statFeatureSet(path);
   const members: Representation[] = [];
   if (st.isDirectory()) {
     const { files, ignored } = await listNpyFiles(path);

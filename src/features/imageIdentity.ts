@@ -22,7 +22,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { displayPath, readInputFile, readInputText } from '../io/input.js';
 import { imagesDigest, readManifest, MANIFEST_FILE, type Manifest, type ManifestImage } from '../models/manifest.js';
 import type { FeatureLayout } from '../models/types.js';
-import type { Representation } from './types.js';
+import type { Representation, RepresentationInfo } from './types.js';
 
 /** Image ids and where they came from (for messages). */
 export interface ImageList {
@@ -59,12 +59,12 @@ export function warnImageIdentity(message: string, key = message): void {
 }
 
 /** How a representation is named in identity messages: its source, and where its ids came from. */
-function describe(r: Representation): string {
+function describe(r: RepresentationInfo): string {
   return r.images ? `${r.source} (images from ${r.imagesFrom ?? 'its image list'})` : r.source;
 }
 
 /** Short names that tell two representations apart: their labels, else their sources, else their id lists' files. */
-function distinctNames(a: Representation, b: Representation): [string, string] {
+function distinctNames(a: RepresentationInfo, b: RepresentationInfo): [string, string] {
   if (a.label !== b.label) return [a.label, b.label];
   if (a.source !== b.source) return [a.source, b.source];
   return [a.imagesFrom ?? a.label, b.imagesFrom ?? b.label];
@@ -91,7 +91,7 @@ function idDifference(a: readonly string[], b: readonly string[], nameA: string,
  * Returns 'same' when the ids prove it, 'unknown' otherwise (missing ids, or ids of different kinds). Warns
  * (once per pair of origins) when identity is unknown and the two come from different feature sets.
  */
-export function checkSameImages(a: Representation, b: Representation, context = 'compared'): 'same' | 'unknown' {
+export function checkSameImages(a: RepresentationInfo, b: RepresentationInfo, context = 'compared'): 'same' | 'unknown' {
   if (a.images && b.images) {
     if (isContentList(a.images) === isContentList(b.images)) {
       const [nameA, nameB] = distinctNames(a, b);
@@ -130,9 +130,9 @@ export function checkSameImages(a: Representation, b: Representation, context = 
  * Check a list of representations that meet in one computation (a similarity matrix, candidates and a target):
  * each against the first of its origin and kind that carries ids, and against every other origin.
  */
-export function checkImageIds(reps: readonly Representation[], context = 'compared'): void {
-  const firstKnown: Representation[] = [];
-  const firstOfOrigin = new Map<string | undefined, Representation>();
+export function checkImageIds(reps: readonly RepresentationInfo[], context = 'compared'): void {
+  const firstKnown: RepresentationInfo[] = [];
+  const firstOfOrigin = new Map<string | undefined, RepresentationInfo>();
   for (const r of reps) {
     if (r.images) {
       const kind = isContentList(r.images);
@@ -160,7 +160,7 @@ export function checkImageIds(reps: readonly Representation[], context = 'compar
  * Record the feature set `rep` was loaded from. Non-enumerable, like a tag rather than data: equality checks and
  * JSON of representations are as before, and a spread copy (`{...rep, data}`) is a new, anonymous representation.
  */
-export function setOrigin(rep: Representation, origin: string): void {
+export function setOrigin(rep: RepresentationInfo, origin: string): void {
   Object.defineProperty(rep, 'origin', { value: origin, enumerable: false, writable: true, configurable: true });
 }
 
@@ -186,7 +186,7 @@ export function subsetIdentity(rep: Representation, indices: ArrayLike<number>):
  * Give `rep` the ids of `list`: a representation without ids takes them (its row count must match); one with ids
  * is checked against them. Mutates `rep`.
  */
-export function applyImageList(rep: Representation, list: ImageList | undefined): void {
+export function applyImageList(rep: RepresentationInfo, list: ImageList | undefined): void {
   if (!list) return;
   if (rep.images) {
     if (isContentList(rep.images) !== isContentList(list.ids)) {
@@ -304,7 +304,7 @@ export async function manifestImageIds(dir: string): Promise<{ byFile: Map<strin
  * (the folder is mid-update: re-run the extraction). When some members have ids and others not, a warning
  * names the ones that cannot be checked.
  */
-export async function attachManifestImages(dir: string, members: Representation[], fileOf: (label: string) => string): Promise<void> {
+export async function attachManifestImages(dir: string, members: RepresentationInfo[], fileOf: (label: string) => string): Promise<void> {
   const { byFile, layoutByFile, from } = await manifestImageIds(dir);
   for (const m of members) {
     const layout = layoutByFile.get(fileOf(m.label));

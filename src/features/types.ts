@@ -1,4 +1,5 @@
 import type { FeatureLayout } from '../models/types.js';
+import type { ReadBuffer } from '../io/input.js';
 
 /**
  * One model's (or one model/layer's) features on the probe images: the input of every measure.
@@ -40,4 +41,21 @@ export interface FeatureSet {
   members: Representation[];
   /** The members' image ids when every member carries them (they are then equal). */
   images?: string[];
+}
+
+/** What is known of a member before its values are read: a representation without its `data`. */
+export type RepresentationInfo = Omit<Representation, 'data'>;
+
+/**
+ * A feature set whose members are read when needed (openFeatureSet): `members` come from the files' headers and
+ * manifests, already checked to share their images. `read(i, buffer)` reads member i; with a ReadBuffer its values
+ * may live in that buffer, valid until the next read into it. A caller that reduces each member before reading the
+ * next (similarity's batched measures) then holds one member's values at a time instead of all of them, and reuses
+ * one allocation for all.
+ */
+export interface FeatureSetSource {
+  n: number;
+  members: RepresentationInfo[];
+  images?: string[];
+  read(i: number, buffer?: ReadBuffer): Promise<Representation>;
 }

@@ -2,7 +2,7 @@
  * Reading input files safely: only regular files (a FIFO would block forever and /dev/zero never ends), never
  * more than the memory budget, and every error naming the file in a form that survives non-UTF-8 names.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { checkAllocation } from './limits.js';
 import { formatCount } from './npy.js';
@@ -91,6 +91,65 @@ export async function readInputFile(path: string | Buffer, what?: string): Promi
   checkAllocation(`reading this ${formatCount(st.size)}-byte file`, st.size, name);
   try {
     return await readFile(path);
+  } catch (e) {
+    throw new Error(`${name}: cannot read it (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/**
+ * A read buffer that serves many files one after the other (readInputFileInto). Fresh memory costs a page fault per
+ * 4 KiB on first touch (on a virtual machine about as much as reading the bytes), so a loop over many similar files
+ * reads them all into one allocation instead of one each.
+ */
+export interface ReadBuffer {
+  bytes?: Buffer;
+}
+
+/**
+ * readInputFile into `buffer`, grown when a file needs more. The result is a view on the buffer: it is valid until the
+ * next read into the same buffer, so the caller must be done with a file's bytes (and anything viewing them) first.
+ */
+export async function readInputFileInto(path: string | Buffer, buffer: ReadBuffer, what?: string): Promise<Buffer> {
+  const name = displayPath(path);
+  const st = await statInputFile(path, what);
+  checkAllocation(`reading this ${formatCount(st.size)}-byte file`, st.size, name);
+  if (!buffer.bytes || buffer.bytes.length < st.size) {
+    buffer.bytes = undefined; // let the old one go before the new one is allocated
+    buffer.bytes = Buffer.allocUnsafeSlow(st.size);
+  }
+  const out = buffer.bytes.subarray(0, st.size);
+  try {
+    const got = await readFully(path, out);
+    if (got < st.size) throw new Error(`it shrank from ${formatCount(st.size)} to ${formatCount(got)} bytes while being read`);
+  } catch (e) {
+    throw new Error(`${name}: cannot read it (${(e as Error).message})`, { cause: e });
+  }
+  return out;
+}
+
+/** Fill `out` from the start of the file; a file that shrank meanwhile is an error (its size was checked before). */
+async function readFully(path: string | Buffer, out: Uint8Array): Promise<number> {
+  const fh = await open(path, 'r');
+  try {
+    let done = 0;
+    while (done < out.length) {
+      const { bytesRead } = await fh.read(out, done, out.length - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The first `max` bytes of a regular file (or all of a shorter one): a header, without reading the rest. */
+export async function readInputHead(path: string | Buffer, max: number, what?: string): Promise<Buffer> {
+  const name = displayPath(path);
+  const st = await statInputFile(path, what);
+  const head = Buffer.alloc(Math.min(max, st.size));
+  try {
+    return head.subarray(0, await readFully(path, head));
   } catch (e) {
     throw new Error(`${name}: cannot read it (${(e as Error).message})`, { cause: e });
   }

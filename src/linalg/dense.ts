@@ -40,11 +40,13 @@ export function transpose(m: Matrix): Matrix {
   return t;
 }
 
-/** Upper triangle without the diagonal, row-major (numpy triu_indices(n, 1)). */
-export function upperTriangle(m: Matrix): Float64Array {
+/** Upper triangle without the diagonal, row-major (numpy triu_indices(n, 1)); written into `into` when given. */
+export function upperTriangle(m: Matrix, into?: Float64Array): Float64Array {
   if (m.rows !== m.cols) throw new Error(`upperTriangle: matrix is ${m.rows}×${m.cols}, not square`);
   const n = m.rows;
-  const out = new Float64Array((n * (n - 1)) / 2);
+  const size = (n * (n - 1)) / 2;
+  if (into && into.length !== size) throw new Error(`upperTriangle: the output array holds ${into.length} values, not ${size}`);
+  const out = into ?? new Float64Array(size);
   let k = 0;
   for (let i = 0; i < n; i++) {
     const row = i * n;

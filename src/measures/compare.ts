@@ -118,9 +118,9 @@ function requireSpread(t: Float64Array, label: string, scale?: number): Float64A
 }
 
 /** The Frobenius-weighted vector of a centred matrix: diagonal, then √2 × the upper triangle. */
-function frobeniusVector(k: Matrix): Float64Array {
+function frobeniusVector(k: Matrix, into?: Float64Array): Float64Array {
   const n = k.rows;
-  const v = new Float64Array(n + (n * (n - 1)) / 2);
+  const v = into ?? new Float64Array(n + (n * (n - 1)) / 2);
   for (let i = 0; i < n; i++) v[i] = k.data[i * n + i];
   let q = n;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) v[q++] = Math.SQRT2 * k.data[i * n + j];
@@ -188,24 +188,49 @@ export function prepareSpearmanTriangle(t: Float64Array, label: string, scale?: 
 }
 
 /**
+ * The length of the vector prepareForComparator makes of an n×n matrix for a product-form comparator (undefined
+ * for the others): callers preparing many members allocate one block for all their vectors.
+ */
+export function preparedLength(comparator: Comparator | RdmOnlyComparator, n: number): number | undefined {
+  if (comparator === 'cka') return n + (n * (n - 1)) / 2;
+  if (comparator === 'spearman' || comparator === 'pearson' || comparator === 'cosine-triu') return (n * (n - 1)) / 2;
+  return undefined;
+}
+
+/** The Spearman comparator's triangle is only ranked, so one kept scratch serves every call up to this size. */
+const KEEP_TRIANGLE = 1 << 21;
+let triangleScratch: Float64Array | undefined;
+
+function scratchTriangle(size: number): Float64Array {
+  if (triangleScratch?.length === size) return triangleScratch;
+  const t = new Float64Array(size);
+  if (size <= KEEP_TRIANGLE) triangleScratch = t;
+  return t;
+}
+
+/**
  * Reduce one (already centred) n×n matrix for its comparator. For CKA the Frobenius inner product is
  * Σ_diag + 2 Σ_upper, so the vector holds the diagonal and √2 × the upper triangle (half the memory of n²).
  * `scale`: max |entry| of the matrix before centring, so that what centring leaves of a constant matrix
- * (rounding noise) is recognised as zero variance; without it only exact zeros are.
+ * (rounding noise) is recognised as zero variance; without it only exact zeros are. `into` (preparedLength
+ * values) receives a product-form comparator's vector instead of a fresh array.
  */
-export function prepareForComparator(k: Matrix, comparator: Comparator | RdmOnlyComparator, label: string, scale?: number): Prepared {
+export function prepareForComparator(k: Matrix, comparator: Comparator | RdmOnlyComparator, label: string, scale?: number, into?: Float64Array): Prepared {
+  if (into && into.length !== preparedLength(comparator, k.rows)) {
+    throw new Error(`prepareForComparator: the output array holds ${into.length} values, not ${preparedLength(comparator, k.rows) ?? 'a vector'}`);
+  }
   switch (comparator) {
     case 'cka':
-      return { kind: 'unit', vector: unit(frobeniusVector(k), label, 'its centred matrix is all zeros (the representation has no variance)', scale) };
+      return { kind: 'unit', vector: unit(frobeniusVector(k, into), label, 'its centred matrix is all zeros (the representation has no variance)', scale) };
     case 'spearman':
-      return prepareSpearmanTriangle(upperTriangle(k), label, scale);
+      return prepareSpearmanTriangle(upperTriangle(k, scratchTriangle((k.rows * (k.rows - 1)) / 2)), label, scale, into);
     case 'pearson':
       return {
         kind: 'unit',
-        vector: unit(centerVector(requireSpread(upperTriangle(k), label, scale)), label, 'all its pairwise values are equal (constant RDM)'),
+        vector: unit(centerVector(requireSpread(upperTriangle(k, into), label, scale)), label, 'all its pairwise values are equal (constant RDM)'),
       };
     case 'cosine-triu':
-      return { kind: 'unit', vector: unit(upperTriangle(k), label, 'all its pairwise values are zero', scale) };
+      return { kind: 'unit', vector: unit(upperTriangle(k, into), label, 'all its pairwise values are zero', scale) };
     case 'kendall': {
       return { kind: 'kendall', triangle: requireSpread(upperTriangle(k), label, scale) };
     }

@@ -5,14 +5,15 @@
  * Pairwise families (pairwise.ts: Procrustes, CCA, …) have no such vector: each model is still prepared once, then
  * each pair is compared on its own, the upper triangle only when the family is symmetric.
  */
-import type { FeatureSet, Representation } from '../features/types.js';
+import type { FeatureSet, FeatureSetSource, Representation, RepresentationInfo } from '../features/types.js';
+import type { ReadBuffer } from '../io/input.js';
 import { checkImageIds } from '../features/imageIdentity.js';
 import { firstNonFinite, zeros } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { checkAllocation } from '../io/limits.js';
 import { formatCount } from '../io/npy.js';
-import { centerMatrix, maxAbs, prepareForComparator, type Prepared } from './compare.js';
+import { centerMatrix, maxAbs, prepareForComparator, preparedLength, type Prepared } from './compare.js';
 import { kernelMatrix, rdmMatrix, type FeatureMatrix } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
 import { triangleCorrelation } from './rdmComparators.js';
@@ -50,17 +51,17 @@ export interface SimilarityOptions {
 
 /** Prepared vectors (or pairwise prepared forms) per representation and pipeline; entries die with their representation. */
 export class PreparedCache {
-  private map = new WeakMap<Representation, Map<string, Prepared | PairwisePrepared>>();
-  get(rep: Representation, key: string): Prepared | undefined {
+  private map = new WeakMap<RepresentationInfo, Map<string, Prepared | PairwisePrepared>>();
+  get(rep: RepresentationInfo, key: string): Prepared | undefined {
     const v = this.map.get(rep)?.get(key);
     return v?.kind === 'pairwise' ? undefined : v;
   }
   /** A pairwise family's prepared form (keys from pairwiseCacheKey). */
-  getPairwise(rep: Representation, key: string): PairwisePrepared | undefined {
+  getPairwise(rep: RepresentationInfo, key: string): PairwisePrepared | undefined {
     const v = this.map.get(rep)?.get(key);
     return v?.kind === 'pairwise' ? v : undefined;
   }
-  set(rep: Representation, key: string, value: Prepared | PairwisePrepared): void {
+  set(rep: RepresentationInfo, key: string, value: Prepared | PairwisePrepared): void {
     let m = this.map.get(rep);
     if (!m) this.map.set(rep, (m = new Map()));
     m.set(key, value);
@@ -83,9 +84,15 @@ function resolve(measure: string | MeasureConfig): Resolved {
  * normalised features instead of a fresh array: callers preparing many members reuse one, because first-touching a
  * fresh multi-megabyte array costs a page fault per 4 KiB (most of the system time of a whole-process run).
  */
-export async function prepareRepresentation(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions = {}, scratch?: Float64Array): Promise<Prepared> {
+export async function prepareRepresentation(
+  rep: Representation,
+  pipeline: Pipeline,
+  opts: SimilarityOptions = {},
+  scratch?: Float64Array,
+  into?: Float64Array,
+): Promise<Prepared> {
   try {
-    return await prepareOne(rep, pipeline, opts, scratch);
+    return await prepareOne(rep, pipeline, opts, scratch, into);
   } catch (e) {
     // Measure errors name the member by label; say which file that is when it is not obvious.
     if (e instanceof Error && rep.source !== rep.label && !e.message.includes(rep.source)) e.message = `${rep.source}: ${e.message}`;
@@ -93,7 +100,7 @@ export async function prepareRepresentation(rep: Representation, pipeline: Pipel
   }
 }
 
-async function prepareOne(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions, scratch?: Float64Array): Promise<Prepared> {
+async function prepareOne(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions, scratch?: Float64Array, into?: Float64Array): Promise<Prepared> {
   const x: FeatureMatrix = {
     label: rep.label,
     n: rep.n,
@@ -107,11 +114,11 @@ async function prepareOne(rep: Representation, pipeline: Pipeline, opts: Similar
       : await rdmMatrix(x, pipeline.matrix.distance, gemm);
   // k is this call's scratch (n² doubles, 200 MB at n = 5000): centre it in place rather than copy it.
   const scale = maxAbs(k.data);
-  return prepareForComparator(centerMatrix(k, pipeline.centering, rep.label, true), pipeline.compare, rep.label, scale);
+  return prepareForComparator(centerMatrix(k, pipeline.centering, rep.label, true), pipeline.compare, rep.label, scale, into);
 }
 
 /** How the members appear in a memory refusal: the file they share (an .npz, a folder) or the first few. */
-function describeSet(reps: Representation[]): string {
+function describeSet(reps: readonly RepresentationInfo[]): string {
   const files = [...new Set(reps.map((r) => r.source.replace(/:[^/:]*$/, '')))];
   if (files.length === 1 && reps.length > 1) return `${files[0]} (${reps.length} members)`;
   const dirs = [...new Set(files.map((f) => f.replace(/\/[^/]*$/, '')))];
@@ -128,7 +135,7 @@ function describeSet(reps: Representation[]): string {
  * vector (n(n+1)/2 doubles), the comparison stacks them once more, and preparing one member needs up to three
  * n×n scratch matrices (Gram, distances, the sorted copy for the RBF median).
  */
-function checkPairwiseMemory(reps: Representation[], n: number): void {
+function checkPairwiseMemory(reps: readonly RepresentationInfo[], n: number): void {
   const half = (n * (n + 1)) / 2;
   const bytes = 8 * (2 * reps.length * half + 3 * n * n);
   checkAllocation(
@@ -138,7 +145,7 @@ function checkPairwiseMemory(reps: Representation[], n: number): void {
   );
 }
 
-function checkSameImages(reps: Representation[]): number {
+function checkSameImages(reps: readonly RepresentationInfo[]): number {
   if (reps.length === 0) throw new Error('no representations to compare');
   const n = reps[0].n;
   const bad = reps.filter((r) => r.n !== n);
@@ -159,21 +166,38 @@ export function preparedCacheKey(id: string, precision: Precision = 'float64'): 
   return `${id}|${precision}`;
 }
 
-async function prepareAll(reps: Representation[], id: string, pipeline: Pipeline, opts: SimilarityOptions): Promise<Prepared[]> {
+/**
+ * Every member's prepared form. `load(i)` gives member i's values; a source that reads them into `buffer` (a
+ * FeatureSetSource) overwrites the previous member's, which is fine: each member is reduced before the next is read.
+ */
+async function prepareAll(
+  members: readonly RepresentationInfo[],
+  load: (i: number, buffer: ReadBuffer) => Representation | Promise<Representation>,
+  id: string,
+  pipeline: Pipeline,
+  opts: SimilarityOptions,
+): Promise<Prepared[]> {
   const out: Prepared[] = [];
   const key = preparedCacheKey(id, opts.precision);
-  // One buffer for every member's normalised features (the members are prepared one after the other).
+  // One buffer for every member's normalised features, one for the bytes of the files read, and one block for all
+  // the prepared vectors, which the comparison then takes as its stacked operand without a copy.
   let scratch: Float64Array | undefined;
-  for (let i = 0; i < reps.length; i++) {
-    let p = opts.cache?.get(reps[i], key);
+  const buffer: ReadBuffer = {};
+  const cached = opts.cache ? members.filter((m) => opts.cache!.get(m, key)).length : 0;
+  const length = members.length > 1 && cached === 0 ? preparedLength(pipeline.compare, members[0].n) : undefined;
+  const block = length === undefined ? undefined : new Float64Array(members.length * length);
+  for (let i = 0; i < members.length; i++) {
+    let p = opts.cache?.get(members[i], key);
     if (!p) {
-      const size = reps[i].n * reps[i].p;
+      const rep = await load(i, buffer);
+      const size = rep.n * rep.p;
       if (!scratch || scratch.length < size) scratch = new Float64Array(size);
-      p = await prepareRepresentation(reps[i], pipeline, opts, scratch.subarray(0, size));
-      opts.cache?.set(reps[i], key, p);
+      const into = block && rep.n === members[0].n ? block.subarray(i * length!, (i + 1) * length!) : undefined;
+      p = await prepareRepresentation(rep, pipeline, opts, scratch.subarray(0, size), into);
+      opts.cache?.set(members[i], key, p);
     }
     out.push(p);
-    opts.onProgress?.(i + 1, reps.length, reps[i].label);
+    opts.onProgress?.(i + 1, members.length, members[i].label);
   }
   return out;
 }
@@ -192,6 +216,13 @@ async function compareAll(a: Prepared[], b: Prepared[], engine: GemmEngine): Pro
   }
   const m = (a[0] as { vector: Float64Array }).vector.length;
   const stack = (ps: Prepared[]) => {
+    const first = (ps[0] as { vector: Float64Array }).vector;
+    // Vectors prepared into one block (prepareAll) already are the stacked matrix.
+    const inBlock = ps.every((p, i) => {
+      const v = (p as { vector: Float64Array }).vector;
+      return v.buffer === first.buffer && v.byteOffset === first.byteOffset + i * m * 8;
+    });
+    if (inBlock) return new Float64Array(first.buffer, first.byteOffset, ps.length * m);
     const s = new Float64Array(ps.length * m);
     ps.forEach((p, i) => s.set((p as { vector: Float64Array }).vector, i * m));
     return s;
@@ -220,7 +251,7 @@ export async function crossSimilarity(
   }
   const { id, pipeline } = r;
   checkPairwiseMemory(unique, n);
-  const all = await prepareAll(unique, id, pipeline, { ...opts, engine });
+  const all = await prepareAll(unique, (i) => unique[i], id, pipeline, { ...opts, engine });
   const byRep = new Map(unique.map((r, i) => [r, all[i]] as const));
   const data = await compareAll(
     rows.map((r) => byRep.get(r)!),
@@ -236,25 +267,29 @@ export async function crossSimilarity(
  * when the family is.
  */
 export async function similarityMatrix(
-  set: FeatureSet | Representation[],
+  set: FeatureSet | Representation[] | FeatureSetSource,
   measure: string | MeasureConfig,
   opts: SimilarityOptions = {},
 ): Promise<LabelledMatrix> {
-  const reps = Array.isArray(set) ? set : set.members;
+  const members: readonly RepresentationInfo[] = Array.isArray(set) ? set : set.members;
+  const load = 'read' in set ? (i: number, buffer?: ReadBuffer) => set.read(i, buffer) : (i: number) => (members as Representation[])[i];
   const r = resolve(measure);
-  const labels = reps.map((x) => x.label);
+  const labels = members.map((x) => x.label);
   if (r.pairwise) {
+    // A pairwise family holds every member's prepared form at once, and those may view the values: read each whole.
+    const reps: Representation[] = [];
+    for (let i = 0; i < members.length; i++) reps.push(await load(i));
     checkSameImages(reps);
     const engine = opts.engine ?? (await getGemmEngine());
     const data = await pairwiseCross(reps, reps, reps, r, { ...opts, engine });
     return { rows: labels, cols: [...labels], matrix: { rows: reps.length, cols: reps.length, data }, measure: r.id };
   }
   const { id, pipeline } = r;
-  checkPairwiseMemory(reps, checkSameImages(reps));
+  checkPairwiseMemory(members, checkSameImages(members));
   const engine = opts.engine ?? (await getGemmEngine());
-  const prepared = await prepareAll(reps, id, pipeline, { ...opts, engine });
+  const prepared = await prepareAll(members, load, id, pipeline, { ...opts, engine });
   const raw = await compareAll(prepared, prepared, engine);
-  const t = reps.length;
+  const t = members.length;
   const m = zeros(t, t);
   for (let i = 0; i < t; i++) {
     m.data[i * t + i] = 1;

@@ -4,7 +4,7 @@
  * measure catalogue; the answer carries the measure's description so every shell reports the same thing.
  */
 import type { FeatureSet } from '../features/types.js';
-import { loadFeatureSet, loadRepresentation, type LoadFeatureSetOptions } from '../features/featureSet.js';
+import { loadRepresentation, openFeatureSet, type LoadFeatureSetOptions } from '../features/featureSet.js';
 import type { Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { catalogueEntry, type InputKind } from '../measures/catalogue.js';
@@ -49,8 +49,10 @@ export async function similarityOfPath(
 ): Promise<SimilarityResult> {
   const id = representationMeasure(measure);
   const { order, images, ...rest } = opts;
-  const set = await loadFeatureSet(path, { order, images });
-  return similarityOfSet(set, id, rest);
+  // Read member by member: a batched measure then holds one member's features at a time, in one reused buffer.
+  const set = await openFeatureSet(path, { order, images });
+  const matrix = await similarityMatrix(set, id, rest);
+  return { matrix, measure: describeMeasure(id), images: set.n, members: set.members.length };
 }
 
 /** One representation's RDM (`taskmap rdm`). */

@@ -1,0 +1,130 @@
+/**
+ * openFeatureSet: a folder of .npy members described from headers and read one at a time into a reused buffer
+ * (issue 15: the whole-process RSA). The similarity it gives must be the loaded set's, bit for bit, for every kind
+ * of measure; every check that needs no values must fire before any member is read.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadFeatureSet, openFeatureSet } from '../../src/features/featureSet.js';
+import type { ReadBuffer } from '../../src/io/input.js';
+import { writeNpy, type NdArray } from '../../src/io/npy.js';
+import { upperTriangle } from '../../src/linalg/dense.js';
+import { mulberry32 } from '../../src/linalg/resample.js';
+import { prepareForComparator } from '../../src/measures/compare.js';
+import { similarityMatrix } from '../../src/measures/similarity.js';
+
+const FIX = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/io');
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'taskmap-open-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function randomArray(seed: number, n: number, shape: number[], dtype: 'float32' | 'float64' = 'float32'): NdArray {
+  const u = mulberry32(seed);
+  const size = n * shape.reduce((a, b) => a * b, 1);
+  const data = dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
+  for (let i = 0; i < size; i++) data[i] = u() * 2 - 1 + (i % 7) * 0.1 * u();
+  return { dtype, shape: [n, ...shape], data };
+}
+
+async function writeSet(seed: number, widths: number[], n = 12): Promise<void> {
+  for (let m = 0; m < widths.length; m++) {
+    await writeFile(join(dir, `m${m}.npy`), writeNpy(randomArray(seed * 100 + m, n, [widths[m]], m % 2 ? 'float64' : 'float32')));
+  }
+}
+
+describe('openFeatureSet on a folder of .npy files', () => {
+  it('describes the members as loadFeatureSet does, from the headers alone', async () => {
+    const path = join(FIX, 'features/dir');
+    const opened = await openFeatureSet(path);
+    const loaded = await loadFeatureSet(path);
+    expect(opened.n).toBe(loaded.n);
+    expect(opened.members.map(({ label, n, p, shape, source }) => ({ label, n, p, shape, source }))).toEqual(
+      loaded.members.map(({ label, n, p, shape, source }) => ({ label, n, p, shape, source })),
+    );
+    for (let i = 0; i < loaded.members.length; i++) {
+      const rep = await opened.read(i);
+      expect(Array.from(rep.data)).toEqual(Array.from(loaded.members[i].data));
+      expect(rep.data.constructor).toBe(loaded.members[i].data.constructor);
+    }
+  });
+
+  for (const seed of [1, 2, 3]) {
+    it(`gives the loaded set's similarity matrix exactly, batched and pairwise measures (seed ${seed})`, async () => {
+      await writeSet(seed, [5, 9, 16, 7]);
+      const loaded = await loadFeatureSet(dir);
+      for (const measure of ['rsa', 'cka', 'rsa:compare=pearson', 'rsa:compare=kendall', 'dds', 'procrustes']) {
+        const expected = await similarityMatrix(loaded, measure);
+        const streamed = await similarityMatrix(await openFeatureSet(dir), measure);
+        expect(streamed.rows).toEqual(expected.rows);
+        expect(Array.from(streamed.matrix.data), measure).toEqual(Array.from(expected.matrix.data));
+      }
+    });
+  }
+
+  it('reads members into the one buffer it is given', async () => {
+    await writeSet(4, [6, 6, 6]);
+    const set = await openFeatureSet(dir);
+    const buffer: ReadBuffer = {};
+    // m0 and m2 are both float32 (the same size, so the buffer is not grown in between).
+    const a = await set.read(0, buffer);
+    const first = Array.from(a.data);
+    const b = await set.read(2, buffer);
+    expect(b.data.buffer).toBe(a.data.buffer);
+    // The first member's view now shows the second member's values: the contract is one member at a time.
+    expect(Array.from(a.data)).not.toEqual(first);
+    expect(Array.from((await set.read(0)).data)).toEqual(first);
+  });
+
+  it('refuses before reading any values: different image counts, a truncated file, an integer member', async () => {
+    await writeSet(5, [4, 4]);
+    await writeFile(join(dir, 'short.npy'), writeNpy(randomArray(9, 10, [4])));
+    await expect(openFeatureSet(dir)).rejects.toThrow(/members have different numbers of images \(12 images: m0, m1; 10 images: short\)/);
+    await rm(join(dir, 'short.npy'));
+    const bytes = writeNpy(randomArray(9, 12, [4]));
+    await writeFile(join(dir, 'cut.npy'), bytes.subarray(0, bytes.length - 8));
+    await expect(openFeatureSet(dir)).rejects.toThrow(/cut\.npy: truncated: header says 12×4 float32/);
+    await rm(join(dir, 'cut.npy'));
+    await writeFile(join(dir, 'ints.npy'), writeNpy({ dtype: 'int32', shape: [12, 4], data: new Int32Array(48) }));
+    await expect(openFeatureSet(dir)).rejects.toThrow(/unsupported dtype int32 in .*ints\.npy/);
+  });
+
+  it('names the file of a non-finite value when it reads it, and a file that changed since it was opened', async () => {
+    await writeSet(6, [4, 4]);
+    const bad = randomArray(7, 12, [4]);
+    bad.data[4 * 3 + 2] = Number.NaN;
+    await writeFile(join(dir, 'nan.npy'), writeNpy(bad));
+    const set = await openFeatureSet(dir);
+    await expect(similarityMatrix(set, 'rsa')).rejects.toThrow(/nan\.npy: NaN at image 3, feature 2/);
+    await writeFile(join(dir, 'nan.npy'), writeNpy(randomArray(8, 12, [5])));
+    await expect(set.read(set.members.findIndex((m) => m.label === 'nan'))).rejects.toThrow(
+      /nan\.npy: changed while it was being used \(12 × 4 when the set was opened, 12 × 5 now\)/,
+    );
+  });
+
+  it('loads other formats whole and serves their members', async () => {
+    const set = await openFeatureSet(join(FIX, 'features/set.npz'));
+    const loaded = await loadFeatureSet(join(FIX, 'features/set.npz'));
+    expect(set.members.map((m) => m.label)).toEqual(loaded.members.map((m) => m.label));
+    expect(Array.from((await set.read(2)).data)).toEqual(Array.from(loaded.members[2].data));
+  });
+});
+
+describe('prepared vectors written into a given block', () => {
+  it('refuse an output of the wrong length', () => {
+    const m = { rows: 4, cols: 4, data: Float64Array.from({ length: 16 }, (_, i) => (i * 7) % 5) };
+    expect(() => upperTriangle(m, new Float64Array(5))).toThrow('upperTriangle: the output array holds 5 values, not 6');
+    expect(() => prepareForComparator(m, 'spearman', 'x', undefined, new Float64Array(5))).toThrow('the output array holds 5 values, not 6');
+    expect(() => prepareForComparator(m, 'cka', 'x', undefined, new Float64Array(6))).toThrow('the output array holds 6 values, not 10');
+    const into = new Float64Array(6);
+    const p = prepareForComparator(m, 'spearman', 'x', undefined, into);
+    expect(p.kind === 'unit' && p.vector).toBe(into);
+  });
+});
