@@ -1,0 +1,286 @@
+/**
+ * The n×n matrix of one representation built from its `.npy` file in column blocks (issue 15, goal 6), for feature
+ * files too big to load: 10⁶ features × 5,000 images is 20 GB in float32 and 40 GB as the float64 copy the
+ * in-memory path makes, while the Gram matrix it reduces to is 200 MB.
+ *
+ * Everything the RDMs and kernels need is a sum over features, so it accumulates block by block:
+ * - the per-feature normalisations (centring, z-scoring) only look at one column at a time: they are applied to
+ *   each block by the in-memory code itself (normalizeFeatures), so they are the same numbers;
+ * - the Gram matrix G += B·Bᵀ, in float64, through the GEMM engine (the upper triangle only, in row tiles);
+ * - the row quantities follow from G and the row sums s: the correlation distance's row-centred Gram is
+ *   G − s·sᵀ/p and its row norms are that matrix's diagonal; cosine's row norms are √G_ii; squared Euclidean
+ *   distances are G_ii + G_jj − 2G_ij of the centred features (centring is per feature, so block-local);
+ * - L1 distances (the Laplacian kernel) are sums over features too.
+ * Rows far from zero mean would make G − s·sᵀ/p cancel: for the correlation distance every row is first shifted by
+ * its mean over the first block (a shift cannot change a correlation), which leaves the cancellation of the usual
+ * two-pass formula.
+ *
+ * Results agree with kernelMatrix / rdmMatrix on the loaded features to rounding (the tests hold them to 1e-12
+ * relative), except that Euclidean distances always take distances.ts's rounded path: integer features lose
+ * their exact ties, and duplicated images are not found. The per-image normalisations (layer, group, instance,
+ * batch norm) need every feature of an image, so they are not streamed (`streamable` says why).
+ */
+import type { Matrix } from '../linalg/dense.js';
+import { getGemmEngine, type GemmOptions } from '../linalg/gemm.js';
+import { checkAllocation, formatBytes, maxMemory } from '../io/limits.js';
+import { openNpyColumns, type NpyColumnReader } from '../io/npyBlocks.js';
+import { formatCount } from '../io/npy.js';
+import { l1Distances, rbfFromGram, type KernelName, type RdmDistance } from './kernels.js';
+import { normalizeFeatures, type Normalization } from './normalize.js';
+
+/** The parts of a pipeline that decide the n×n matrix (registry.ts Pipeline). */
+export interface StreamedSpec {
+  norm: Normalization;
+  matrix: { type: 'kernel'; kernel: KernelName } | { type: 'rdm'; distance: RdmDistance };
+  /** RBF bandwidth fraction (Pipeline.t), default 0.5. */
+  t?: number;
+}
+
+export interface StreamOptions extends GemmOptions {
+  /**
+   * Bytes of one float64 column block, and of one Gram row tile's product (default: streamBlockBytes()). Tests pass
+   * tiny values to exercise the block and tile seams.
+   */
+  blockBytes?: number;
+  /** Called after each block: (columns done, columns in all). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const MiB = 1024 ** 2;
+
+/** The default block size: a sixteenth of the memory budget, between 8 and 256 MiB. */
+export function streamBlockBytes(): number {
+  return Math.max(8 * MiB, Math.min(256 * MiB, Math.floor(maxMemory() / 16)));
+}
+
+/** Columns per block and rows per Gram tile for n images and p features: each piece about `blockBytes` of float64. */
+export function streamLayout(n: number, p: number, blockBytes = streamBlockBytes()): { columns: number; tileRows: number } {
+  const per = Math.max(1, Math.floor(blockBytes / (8 * Math.max(1, n))));
+  return { columns: Math.min(p, per), tileRows: Math.min(n, per) };
+}
+
+/** Undefined when the spec's matrix can be built from column blocks; otherwise why not. */
+export function streamable(spec: Pick<StreamedSpec, 'norm'>): string | undefined {
+  if (spec.norm === 'none' || spec.norm === 'centering' || spec.norm === 'znorm') return undefined;
+  return `the ${spec.norm} normalisation needs all the features of an image at once, so it cannot be applied to column blocks`;
+}
+
+/** What the blocks add up to: the upper triangle of the Gram matrix (row-major n×n), row sums and per-row extremes. */
+interface Sums {
+  gram: Float64Array;
+  rowSums: Float64Array;
+  rowMin: Float64Array;
+  rowMax: Float64Array;
+  /** L1 distances, when asked for. */
+  l1?: Float64Array;
+}
+
+/** Rows shifted by their mean over the first block: only for the correlation distance, which a row shift cannot change. */
+function needsShift(spec: StreamedSpec): boolean {
+  return (spec.matrix.type === 'rdm' && spec.matrix.distance === 'correlation') || (spec.matrix.type === 'kernel' && spec.matrix.kernel === 'pearson');
+}
+
+/** Euclidean distances are formed from centred features, whatever the normalisation (centring cannot change them). */
+function needsCentring(spec: StreamedSpec): boolean {
+  const m = spec.matrix;
+  return (
+    spec.norm === 'none' &&
+    ((m.type === 'rdm' && (m.distance === 'euclidean' || m.distance === 'sqeuclidean')) || (m.type === 'kernel' && m.kernel === 'euclidean'))
+  );
+}
+
+async function accumulate(reader: NpyColumnReader, spec: StreamedSpec, opts: StreamOptions): Promise<Sums> {
+  const { n, p } = reader;
+  const { columns, tileRows } = streamLayout(n, p, opts.blockBytes);
+  const engine = opts.engine ?? (await getGemmEngine());
+  const gram = new Float64Array(n * n);
+  const rowSums = new Float64Array(n);
+  const rowMin = new Float64Array(n).fill(Infinity);
+  const rowMax = new Float64Array(n).fill(-Infinity);
+  const lap = spec.matrix.type === 'kernel' && spec.matrix.kernel === 'lap';
+  const l1 = lap ? new Float64Array(n * n) : undefined;
+  const block = new Float64Array(n * columns);
+  const shift = needsShift(spec) ? new Float64Array(n) : undefined;
+  const norm = needsCentring(spec) ? 'centering' : spec.norm;
+  for (let c0 = 0; c0 < p; c0 += columns) {
+    const cb = Math.min(columns, p - c0);
+    const b = reader.readBlock(c0, cb, block);
+    if (norm !== 'none') {
+      // The in-memory normalisation on the block, in place: per-feature statistics are the same numbers.
+      normalizeFeatures({ label: reader.file, source: reader.file, n, p: cb, shape: [cb], data: b }, norm, {}, b);
+    }
+    for (let i = 0; i < n; i++) {
+      const row = i * cb;
+      let lo = rowMin[i];
+      let hi = rowMax[i];
+      for (let c = 0; c < cb; c++) {
+        const v = b[row + c];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      rowMin[i] = lo;
+      rowMax[i] = hi;
+      if (shift) {
+        if (c0 === 0) {
+          let m = 0;
+          for (let c = 0; c < cb; c++) m += b[row + c];
+          shift[i] = m / cb;
+        }
+        const a = shift[i];
+        for (let c = 0; c < cb; c++) b[row + c] -= a;
+      }
+      let s = 0;
+      for (let c = 0; c < cb; c++) s += b[row + c];
+      rowSums[i] += s;
+    }
+    if (l1) {
+      const d = l1Distances({ label: reader.file, n, p: cb, data: b });
+      for (let k = 0; k < d.length; k++) l1[k] += d[k];
+    } else {
+      // Upper triangle only, in row tiles: rows r0..r1 against rows r0..n (each tile's product is ≤ blockBytes).
+      for (let r0 = 0; r0 < n; r0 += tileRows) {
+        const t = Math.min(tileRows, n - r0);
+        const w = n - r0;
+        const tile = await engine.abt(b.subarray(r0 * cb, (r0 + t) * cb), t, b.subarray(r0 * cb, n * cb), w, cb, opts.precision);
+        for (let q = 0; q < t; q++) {
+          const i = r0 + q;
+          const dst = i * n;
+          const src = q * w - r0;
+          for (let j = i; j < n; j++) gram[dst + j] += tile[src + j];
+        }
+      }
+    }
+    opts.onProgress?.(c0 + cb, p);
+  }
+  return { gram, rowSums, rowMin, rowMax, l1 };
+}
+
+function mirror(g: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) g[j * n + i] = g[i * n + j];
+}
+
+/** One minus a correlation-like ratio r_ij = G_ij · w_i · w_j over the upper triangle, mirrored (clip: into [−1, 1]). */
+function oneMinusScaled(g: Float64Array, n: number, w: Float64Array, clip: boolean): void {
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      const r = g[i * n + j] * w[i] * w[j];
+      g[i * n + j] = 1 - (clip ? Math.min(1, Math.max(-1, r)) : r);
+    }
+  }
+  mirror(g, n);
+}
+
+/** Pearson correlations between rows from the shifted Gram: G − s·sᵀ/p, scaled by its diagonal; 1 − r (clipped). */
+function correlationFromSums(sums: Sums, n: number, p: number, label: string): void {
+  const { gram: g, rowSums: s } = sums;
+  const w = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = g[i * n + i] - (s[i] * s[i]) / p;
+    if (sums.rowMin[i] === sums.rowMax[i] || !(v > 0)) {
+      throw new Error(
+        `${label}: image ${i} has constant features, so its Pearson correlation with other images is undefined (drop that image from every model, or use another distance)`,
+      );
+    }
+    w[i] = 1 / Math.sqrt(v);
+  }
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) g[i * n + j] -= (s[i] * s[j]) / p;
+  oneMinusScaled(g, n, w, true);
+}
+
+/** Squared distances G_ii + G_jj − 2G_ij (clipped at 0, zero diagonal) over the upper triangle, mirrored. */
+function squaredFromGram(g: Float64Array, n: number, label: string): void {
+  const diag = new Float64Array(n);
+  for (let i = 0; i < n; i++) diag[i] = g[i * n + i];
+  for (let i = 0; i < n; i++) {
+    g[i * n + i] = 0;
+    for (let j = i + 1; j < n; j++) g[i * n + j] = Math.max(0, diag[i] + diag[j] - 2 * g[i * n + j]);
+  }
+  mirror(g, n);
+  for (let k = 0; k < g.length; k++) {
+    if (!Number.isFinite(g[k])) throw new Error(`${label}: a distance between images overflows float64 (features too large)`);
+  }
+}
+
+/**
+ * The n×n matrix of `spec` for the features in `file` (an n_images × … float32/float64 .npy), built from column
+ * blocks: the same matrix kernelMatrix / rdmMatrix give for normalizeFeatures of the loaded file (RDMs with zero
+ * diagonal). Holds the n×n result, one block and one Gram tile.
+ */
+export async function streamedMatrix(file: string, spec: StreamedSpec, opts: StreamOptions = {}): Promise<Matrix> {
+  const why = streamable(spec);
+  if (why) throw new Error(`${file}: ${why}`);
+  const reader = openNpyColumns(file);
+  try {
+    const { n, p } = reader;
+    const { columns } = streamLayout(n, p, opts.blockBytes);
+    checkAllocation(
+      `streaming the ${formatCount(n)}×${formatCount(n)} matrix (${formatCount(n)} images; blocks of ${formatCount(columns)} of ${formatCount(p)} features)`,
+      streamedBytes(n, p, reader.dtype === 'float32' ? 4 : 8, spec, opts.blockBytes),
+      file,
+    );
+    const sums = await accumulate(reader, spec, opts);
+    const g = sums.gram;
+    const m = spec.matrix;
+    const kind = m.type === 'rdm' ? m.distance : m.kernel;
+    switch (kind) {
+      case 'linear':
+        mirror(g, n);
+        break;
+      case 'rbf': {
+        mirror(g, n);
+        const s = rbfFromGram({ rows: n, cols: n, data: g }, spec.t ?? 0.5);
+        if (!s) throw new Error(`${file}: the median squared distance between images is 0 (most images are identical), so the RBF bandwidth is undefined`);
+        return { rows: n, cols: n, data: s };
+      }
+      case 'lap': {
+        const d = sums.l1!;
+        const gamma = 1 / p;
+        for (let k = 0; k < d.length; k++) d[k] = Math.exp(-gamma * d[k]);
+        return { rows: n, cols: n, data: d };
+      }
+      case 'pearson':
+      case 'correlation':
+        correlationFromSums(sums, n, p, file);
+        break;
+      case 'cosine': {
+        const w = new Float64Array(n);
+        for (let i = 0; i < n; i++) w[i] = g[i * n + i] > 0 ? 1 / Math.sqrt(g[i * n + i]) : 0;
+        oneMinusScaled(g, n, w, false);
+        break;
+      }
+      case 'sqeuclidean':
+        squaredFromGram(g, n, file);
+        break;
+      case 'euclidean':
+        squaredFromGram(g, n, file);
+        for (let k = 0; k < g.length; k++) g[k] = Math.sqrt(g[k]);
+        break;
+      default:
+        throw new Error(`${file}: unknown matrix "${kind as string}"`);
+    }
+    if (m.type === 'rdm') for (let i = 0; i < n; i++) g[i * n + i] = 0;
+    return { rows: n, cols: n, data: g };
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * Peak bytes of streamedMatrix on n images × p features stored with `bytesPerValue`: the n×n result, one float64
+ * block and its stored bytes, one Gram tile's product, and the matrix-specific extras (RBF: two more n×n; Laplacian:
+ * one block's L1 distances).
+ */
+export function streamedBytes(n: number, p: number, bytesPerValue: number, spec: StreamedSpec, blockBytes?: number): number {
+  const { columns, tileRows } = streamLayout(n, p, blockBytes);
+  const m = spec.matrix;
+  const block = n * columns * (8 + bytesPerValue);
+  if (m.type === 'kernel' && m.kernel === 'lap') return 8 * n * n * 2 + block;
+  const extra = m.type === 'kernel' && m.kernel === 'rbf' ? 2 * 8 * n * n : 0;
+  return 8 * n * n + block + 8 * tileRows * n + extra;
+}
+
+/** "blocks of 1,677 features (64.0 MiB)": how a stream is cut, for messages and --dry-run. */
+export function describeStream(n: number, p: number, blockBytes?: number): string {
+  const { columns } = streamLayout(n, p, blockBytes);
+  return `${formatCount(Math.ceil(p / columns))} block${columns < p ? 's' : ''} of ${formatCount(columns)} features (${formatBytes(8 * n * columns)})`;
+}
