@@ -13,12 +13,13 @@
  * the caller has nothing else to do meanwhile.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { displayPath } from './input.js';
 import { LimitError } from './limits.js';
 import { formatCount, formatShape, HOST_LITTLE_ENDIAN, MAX_NPY_HEADER_BYTES, parseNpyHeader, product, type NpyHeader } from './npy.js';
 
 /** An open `.npy` feature file read by column blocks; `close()` when done. */
 export interface NpyColumnReader {
-  /** The path, as it starts error messages. */
+  /** The path as it starts error messages (input.ts displayPath). */
   readonly file: string;
   readonly n: number;
   /** Features per image (the product of the per-image shape). */
@@ -37,9 +38,13 @@ export interface NpyColumnReader {
   close(): void;
 }
 
-/** Open `file` and check its header as a float32/float64 feature file whose data is all present. */
-export function openNpyColumns(file: string): NpyColumnReader {
-  const fd = openSync(file, 'r');
+/**
+ * Open `path` and check its header as a float32/float64 feature file whose data is all present. A Buffer path (a
+ * file name that is not UTF-8) is opened as it is and shown as input.ts displayPath shows it.
+ */
+export function openNpyColumns(path: string | Buffer): NpyColumnReader {
+  const file = displayPath(path);
+  const fd = openSync(path, 'r');
   try {
     const head = Buffer.alloc(MAX_NPY_HEADER_BYTES + 12);
     const got = readSync(fd, head, 0, head.length, 0);

@@ -22,6 +22,7 @@
  */
 import type { Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmOptions } from '../linalg/gemm.js';
+import { displayPath } from '../io/input.js';
 import { checkAllocation, formatBytes, maxMemory } from '../io/limits.js';
 import { openNpyColumns, type NpyColumnReader } from '../io/npyBlocks.js';
 import { formatCount } from '../io/npy.js';
@@ -206,10 +207,11 @@ function squaredFromGram(g: Float64Array, n: number, label: string): void {
  * blocks: the same matrix kernelMatrix / rdmMatrix give for normalizeFeatures of the loaded file (RDMs with zero
  * diagonal). Holds the n×n result, one block and one Gram tile.
  */
-export async function streamedMatrix(file: string, spec: StreamedSpec, opts: StreamOptions = {}): Promise<Matrix> {
+export async function streamedMatrix(path: string | Buffer, spec: StreamedSpec, opts: StreamOptions = {}): Promise<Matrix> {
   const why = streamable(spec);
-  if (why) throw new Error(`${file}: ${why}`);
-  const reader = openNpyColumns(file);
+  if (why) throw new Error(`${displayPath(path)}: ${why}`);
+  const reader = openNpyColumns(path);
+  const { file } = reader;
   try {
     const { n, p } = reader;
     const { columns } = streamLayout(n, p, opts.blockBytes);
@@ -266,17 +268,26 @@ export async function streamedMatrix(file: string, spec: StreamedSpec, opts: Str
 }
 
 /**
- * Peak bytes of streamedMatrix on n images × p features stored with `bytesPerValue`: the n×n result, one float64
- * block and its stored bytes, one Gram tile's product, and the matrix-specific extras (RBF: two more n×n; Laplacian:
- * one block's L1 distances).
+ * What streamedMatrix holds at its peak on n images × p features stored with `bytesPerValue`, part by part: the n×n
+ * result, one block (float64 and its stored bytes), one Gram tile's product, and the matrix-specific extras (RBF:
+ * the squared distances and the median's sorted copy; Laplacian: one block's L1 distances instead of a tile).
  */
-export function streamedBytes(n: number, p: number, bytesPerValue: number, spec: StreamedSpec, blockBytes?: number): number {
+export function streamedParts(n: number, p: number, bytesPerValue: number, spec: StreamedSpec, blockBytes?: number): { what: string; bytes: number }[] {
   const { columns, tileRows } = streamLayout(n, p, blockBytes);
   const m = spec.matrix;
-  const block = n * columns * (8 + bytesPerValue);
-  if (m.type === 'kernel' && m.kernel === 'lap') return 8 * n * n * 2 + block;
-  const extra = m.type === 'kernel' && m.kernel === 'rbf' ? 2 * 8 * n * n : 0;
-  return 8 * n * n + block + 8 * tileRows * n + extra;
+  const parts = [
+    { what: `the ${formatCount(n)}×${formatCount(n)} matrix, accumulated in float64`, bytes: 8 * n * n },
+    { what: `one block of ${formatCount(columns)} features (float64 and as stored), reused`, bytes: n * columns * (8 + bytesPerValue) },
+  ];
+  if (m.type === 'kernel' && m.kernel === 'lap') return [...parts, { what: "one block's L1 distances", bytes: 8 * n * n }];
+  parts.push({ what: `one Gram tile (${formatCount(tileRows)} rows × ${formatCount(n)})`, bytes: 8 * tileRows * n });
+  if (m.type === 'kernel' && m.kernel === 'rbf') parts.push({ what: 'squared distances and their sorted copy for the RBF median', bytes: 2 * 8 * n * n });
+  return parts;
+}
+
+/** Peak bytes of streamedMatrix (the sum of streamedParts). */
+export function streamedBytes(n: number, p: number, bytesPerValue: number, spec: StreamedSpec, blockBytes?: number): number {
+  return streamedParts(n, p, bytesPerValue, spec, blockBytes).reduce((a, x) => a + x.bytes, 0);
 }
 
 /** "blocks of 1,677 features (64.0 MiB)": how a stream is cut, for messages and --dry-run. */

@@ -10,6 +10,10 @@
  * pairwise family (Procrustes, CCA, …) keeps a float64 copy of every member's features instead. A bootstrap that
  * computes its draws from the full matrices (measures/subsets.ts) keeps one n×n matrix per member. The runtime
  * itself (Node, onnxruntime: ~150 MB) is reported but not counted against the budget, which is for data.
+ *
+ * `rdm` on a .npy file too big to load within the budget reads it in column blocks instead (rdmStreams,
+ * measures/streamedMatrix.ts): its peak is then the n×n matrix, one block and one Gram tile, whatever the number
+ * of features.
  */
 import { open, stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
@@ -19,6 +23,9 @@ import { formatBytes, LimitError, maxMemory, RAISE_MEMORY } from '../io/limits.j
 import { formatCount, MAX_NPY_HEADER_BYTES, parseNpyHeader, product } from '../io/npy.js';
 import { isPairwise, parseMeasure, pipelineOf } from '../measures/registry.js';
 import { slicesSubsets, subsetPreparerBytes } from '../measures/subsets.js';
+import type { RdmDistance } from '../measures/kernels.js';
+import { describeStream, streamedMatrix, streamedParts, type StreamedSpec } from '../measures/streamedMatrix.js';
+import type { Matrix } from '../linalg/dense.js';
 
 /** One member's shape: images, features per image, bytes per stored value. */
 export interface MemberShape {
@@ -130,14 +137,53 @@ export function similarityMemory(members: MemberShape[], measure: string, opts: 
   return estimate(task, parts);
 }
 
-/** Peak memory of `rdm` on one file. */
-export function rdmMemory(member: MemberShape): MemoryEstimate {
+/** What `rdm` is asked for: the distance and whether features are centred first (as its options say). */
+export interface RdmSpec {
+  distance?: RdmDistance;
+  center?: boolean;
+}
+
+function rdmStreamSpec(spec: RdmSpec): StreamedSpec {
+  return { norm: spec.center ? 'centering' : 'none', matrix: { type: 'rdm', distance: spec.distance ?? 'correlation' } };
+}
+
+/** `rdm` with the file loaded whole: the features, their float64 copy and up to three n×n matrices. */
+function rdmInMemory(member: MemberShape): MemoryEstimate {
   const { n, p, bytesPerValue } = member;
   return estimate(`the RDM of ${member.label} (${formatCount(n)} images)`, [
     { what: 'features as loaded', bytes: n * p * bytesPerValue },
     { what: 'float64 copy of the features', bytes: 8 * n * p },
     { what: 'the n×n RDM and up to two n×n work matrices', bytes: 3 * 8 * n * n },
   ]);
+}
+
+/** `rdm` from column blocks of the .npy (measures/streamedMatrix.ts): the n×n matrix, one block and one Gram tile. */
+function rdmStreamed(member: MemberShape, spec: RdmSpec): MemoryEstimate {
+  const { n, p, bytesPerValue } = member;
+  return estimate(
+    `the RDM of ${member.label} (${formatCount(n)} images; ${formatCount(p)} features streamed in ${describeStream(n, p)})`,
+    streamedParts(n, p, bytesPerValue, rdmStreamSpec(spec)),
+  );
+}
+
+/**
+ * Whether `rdm` reads this file in column blocks: when loading it whole would be over the memory budget. Loading is
+ * kept where it fits because its Euclidean distances keep exact ties (linalg/distances.ts), which the streamed Gram
+ * matrix does not.
+ */
+export function rdmStreams(member: MemberShape): boolean {
+  return rdmInMemory(member).peak > maxMemory();
+}
+
+/** Peak memory of `rdm` on one .npy file, by the path it will take (rdmStreams). */
+export function rdmMemory(member: MemberShape, spec: RdmSpec = {}): MemoryEstimate {
+  return rdmStreams(member) ? rdmStreamed(member, spec) : rdmInMemory(member);
+}
+
+/** The RDM of an .npy file from column blocks, when rdmStreams says so; undefined when the file is to be loaded. */
+export async function streamedRdmIfNeeded(file: string, spec: RdmSpec): Promise<Matrix | undefined> {
+  if (extname(file).toLowerCase() !== '.npy' || !rdmStreams(await npyShape(file, file))) return undefined;
+  return streamedMatrix(file, rdmStreamSpec(spec));
 }
 
 /** The estimate as lines for `--dry-run`. */

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureSet } from '../../src/features/featureSet.js';
 import { writeNpy } from '../../src/io/npy.js';
-import { featureSetShapes, rdmMemory, similarityMemory } from '../../src/ops/memory.js';
+import { setMaxMemory } from '../../src/io/limits.js';
+import { featureSetShapes, rdmMemory, rdmStreams, similarityMemory } from '../../src/ops/memory.js';
 import { runCli } from '../helpers/cli.js';
 import { gaussian } from '../helpers/random.js';
 
@@ -57,6 +58,26 @@ describe('memory estimate', () => {
     expect(t.parts.map((p) => p.bytes)).toEqual([800, 1440, 4800]);
     expect(t.parts[2].what).toBe('two n×n work matrices per thread (3 threads)');
     expect(rdmMemory(members[0]).peak).toBe(160 + 320 + 2400);
+  });
+
+  it('streams an rdm whose file is over the budget when loaded: the n×n matrix, one block and one tile (hand-worked)', async () => {
+    const { members } = await featureSetShapes(set);
+    const a = members[0];
+    expect([a.n, a.p, a.bytesPerValue]).toEqual([10, 4, 4]);
+    try {
+      // Loaded: 160 + 320 + 2400 = 2880 bytes.
+      setMaxMemory(2880);
+      expect(rdmStreams(a)).toBe(false);
+      expect(rdmMemory(a).peak).toBe(2880);
+      setMaxMemory(2879);
+      expect(rdmStreams(a)).toBe(true);
+      // Streamed (blocks of all 4 features, tiles of all 10 rows): RDM 8·100, block 10·4·(8 + 4), tile 8·10·10.
+      const e = rdmMemory(a, { distance: 'cosine' });
+      expect(e.parts.map((p) => p.bytes)).toEqual([800, 480, 800]);
+      expect(e.task).toBe('the RDM of a (10 images; 4 features streamed in 1 block of 4 features (320 bytes))');
+    } finally {
+      setMaxMemory(undefined);
+    }
   });
 
   it('--dry-run prints the estimate and computes nothing', async () => {
