@@ -233,7 +233,8 @@ export async function openFeatureSet(path: string, opts: LoadFeatureSetOptions =
     const set = await loadFeatureSet(path, opts);
     return { ...set, read: async (i) => set.members[i] };
   }
-  const infos = await Promise.all(selectLabels([...files.keys()], opts, path).map((label) => memberInfo(files.get(label)!, label)));
+  const labels = selectLabels([...files.keys()], opts, path);
+  const infos = await Promise.all(labels.map((label) => memberInfo(files.get(label)!, label)));
   await attachManifestImages(path, infos, (label) => `${label}.npy`);
   const set = assembleSet(infos, path, opts.images);
   const read = async (i: number, buffer?: ReadBuffer): Promise<Representation> => {
@@ -250,7 +251,7 @@ export async function openFeatureSet(path: string, opts: LoadFeatureSetOptions =
     if (info.origin !== undefined) setOrigin(rep, info.origin);
     return rep;
   };
-  return { ...set, read };
+  return { ...set, read, reopen: { path, order: labels, ...(opts.images ? { images: opts.images } : {}) } };
 }
 
 const NPY_FEATURES = 'a .npy file of features';

@@ -1,5 +1,6 @@
 import type { FeatureLayout } from '../models/types.js';
 import type { ReadBuffer } from '../io/input.js';
+import type { ImageList } from './imageIdentity.js';
 
 /**
  * One model's (or one model/layer's) features on the probe images: the input of every measure.
@@ -58,4 +59,9 @@ export interface FeatureSetSource {
   members: RepresentationInfo[];
   images?: string[];
   read(i: number, buffer?: ReadBuffer): Promise<Representation>;
+  /**
+   * How another thread opens the same members in the same order (openFeatureSet(path, { order, images })), when
+   * they are files it can read itself: worker threads then read their members instead of being sent them.
+   */
+  reopen?: { path: string; order: string[]; images?: ImageList };
 }

@@ -30,6 +30,7 @@ import {
   type Pipeline,
 } from './registry.js';
 import { drawThreads } from './subsetDraws.js';
+import { prepareOnThreads, prepareThreads } from './prepareThreads.js';
 
 export interface SimilarityOptions {
   engine?: GemmEngine;
@@ -43,8 +44,9 @@ export interface SimilarityOptions {
   /** Reuse prepared vectors across calls (e.g. a server or an evaluation sweep over the same models). */
   cache?: PreparedCache;
   /**
-   * Threads for the pairs of a pairwise family, this one included (default: TASKMAP_THREADS, else 1). Fewer than
-   * MIN_PARALLEL_PAIRS pairs, or a GEMM engine only this thread has, stay on this thread (pairThreads.ts).
+   * Threads, this one included (default: TASKMAP_THREADS, else 1), for the pairs of a pairwise family — fewer than
+   * MIN_PARALLEL_PAIRS pairs, or a GEMM engine only this thread has, stay on this thread (pairThreads.ts) — or for
+   * preparing the members of a batched measure when they are files each thread can read (prepareThreads.ts).
    */
   threads?: number;
 }
@@ -176,6 +178,7 @@ async function prepareAll(
   id: string,
   pipeline: Pipeline,
   opts: SimilarityOptions,
+  reopen?: FeatureSetSource['reopen'],
 ): Promise<Prepared[]> {
   const out: Prepared[] = [];
   const key = preparedCacheKey(id, opts.precision);
@@ -185,6 +188,11 @@ async function prepareAll(
   const buffer: ReadBuffer = {};
   const cached = opts.cache ? members.filter((m) => opts.cache!.get(m, key)).length : 0;
   const length = members.length > 1 && cached === 0 ? preparedLength(pipeline.compare, members[0].n) : undefined;
+  if (length !== undefined && reopen && members.every((m) => m.n === members[0].n)) {
+    const threads = prepareThreads(members.length, opts.threads);
+    if (threads > 1)
+      return prepareThreaded(members, load, { reopen, id, pipeline, length, threads }, { ...opts, engine: opts.engine ?? (await getGemmEngine()) });
+  }
   const block = length === undefined ? undefined : new Float64Array(members.length * length);
   for (let i = 0; i < members.length; i++) {
     let p = opts.cache?.get(members[i], key);
@@ -200,6 +208,34 @@ async function prepareAll(
     opts.onProgress?.(i + 1, members.length, members[i].label);
   }
   return out;
+}
+
+/** prepareAll on several threads (prepareThreads.ts): every member's vector in one shared block. */
+async function prepareThreaded(
+  members: readonly RepresentationInfo[],
+  load: (i: number, buffer: ReadBuffer) => Representation | Promise<Representation>,
+  job: { reopen: NonNullable<FeatureSetSource['reopen']>; id: string; pipeline: Pipeline; length: number; threads: number },
+  opts: SimilarityOptions & { engine: GemmEngine },
+): Promise<Prepared[]> {
+  let scratch: Float64Array | undefined;
+  let count = 0;
+  const { block } = await prepareOnThreads(
+    { n: members[0].n, members: [...members], read: async (i, buffer) => load(i, buffer ?? {}), reopen: job.reopen },
+    { id: job.id, precision: opts.precision, engine: opts.engine, length: job.length, threads: job.threads },
+    async (i, buffer, into) => {
+      const rep = await load(i, buffer);
+      const size = rep.n * rep.p;
+      if (!scratch || scratch.length < size) scratch = new Float64Array(size);
+      return prepareRepresentation(rep, job.pipeline, opts, scratch.subarray(0, size), into);
+    },
+    (i) => opts.onProgress?.(++count, members.length, members[i].label),
+  );
+  const key = preparedCacheKey(job.id, opts.precision);
+  return members.map((m, i) => {
+    const p: Prepared = { kind: 'unit', vector: block.subarray(i * job.length, (i + 1) * job.length) };
+    opts.cache?.set(m, key, p);
+    return p;
+  });
 }
 
 /** All inner products between two lists of prepared forms (rows × cols). */
@@ -287,7 +323,7 @@ export async function similarityMatrix(
   const { id, pipeline } = r;
   checkPairwiseMemory(members, checkSameImages(members));
   const engine = opts.engine ?? (await getGemmEngine());
-  const prepared = await prepareAll(members, load, id, pipeline, { ...opts, engine });
+  const prepared = await prepareAll(members, load, id, pipeline, { ...opts, engine }, 'read' in set ? set.reopen : undefined);
   const raw = await compareAll(prepared, prepared, engine);
   const t = members.length;
   const m = zeros(t, t);

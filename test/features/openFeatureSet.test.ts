@@ -4,7 +4,7 @@
  * of measure; every check that needs no values must fire before any member is read.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,8 +13,11 @@ import type { ReadBuffer } from '../../src/io/input.js';
 import { writeNpy, type NdArray } from '../../src/io/npy.js';
 import { upperTriangle } from '../../src/linalg/dense.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
-import { prepareForComparator } from '../../src/measures/compare.js';
-import { similarityMatrix } from '../../src/measures/similarity.js';
+import { prepareForComparator, preparedLength } from '../../src/measures/compare.js';
+import { getGemmEngine } from '../../src/linalg/gemm.js';
+import { canonicalMeasureId, parseMeasure, pipelineOf } from '../../src/measures/registry.js';
+import { prepareOnThreads, prepareThreads } from '../../src/measures/prepareThreads.js';
+import { prepareRepresentation, similarityMatrix } from '../../src/measures/similarity.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/io');
 
@@ -126,5 +129,77 @@ describe('prepared vectors written into a given block', () => {
     const into = new Float64Array(6);
     const p = prepareForComparator(m, 'spearman', 'x', undefined, into);
     expect(p.kind === 'unit' && p.vector).toBe(into);
+  });
+});
+
+describe('the members prepared on several threads (prepareThreads.ts)', () => {
+  it('give the one-thread vectors exactly, with members prepared by the worker too', async () => {
+    for (const [seed, measure] of [
+      [11, 'rsa'],
+      [12, 'cka'],
+      [13, 'rsa:compare=pearson'],
+    ] as const) {
+      await writeSet(seed, [8, 5, 13, 8, 21, 3], 16);
+      const set = await openFeatureSet(dir);
+      const id = canonicalMeasureId(measure);
+      const pipeline = pipelineOf(parseMeasure(id));
+      const engine = await getGemmEngine();
+      const length = preparedLength(pipeline.compare, 16)!;
+      const expected = await Promise.all(set.members.map(async (_, i) => prepareRepresentation(await set.read(i), pipeline, { engine })));
+      // This thread is slowed down so that the worker, once started, takes members too.
+      const { block, fromWorkers } = await prepareOnThreads(
+        set as Parameters<typeof prepareOnThreads>[0],
+        { id, engine, length, threads: 2 },
+        async (i, buffer, into) => {
+          await new Promise((r) => setTimeout(r, 250));
+          return prepareRepresentation(await set.read(i, buffer), pipeline, { engine }, undefined, into);
+        },
+        () => undefined,
+      );
+      expect(fromWorkers, measure).toBeGreaterThan(0);
+      for (let i = 0; i < set.members.length; i++) {
+        const e = expected[i];
+        expect(e.kind).toBe('unit');
+        expect(Array.from(block.subarray(i * length, (i + 1) * length)), `${measure} member ${i}`).toEqual(Array.from(e.kind === 'unit' ? e.vector : []));
+      }
+    }
+  });
+
+  it('give the one-thread matrix through similarityMatrix', async () => {
+    await writeSet(16, [8, 5, 13, 8], 16);
+    const set = await openFeatureSet(dir);
+    expect(Array.from((await similarityMatrix(set, 'rsa', { threads: 2 })).matrix.data)).toEqual(
+      Array.from((await similarityMatrix(set, 'rsa', { threads: 1 })).matrix.data),
+    );
+  });
+
+  it('report a member that fails on any thread by its file, and progress for every member', async () => {
+    await writeSet(14, [4, 4, 4, 4, 4, 4]);
+    const bad = randomArray(15, 12, [4]);
+    bad.data[7] = Number.POSITIVE_INFINITY;
+    await writeFile(join(dir, 'm3.npy'), writeNpy(bad));
+    await expect(similarityMatrix(await openFeatureSet(dir), 'rsa', { threads: 2 })).rejects.toThrow(/m3\.npy: Infinity at image 1, feature 3/);
+    await rm(join(dir, 'm3.npy'));
+    const seen: string[] = [];
+    await similarityMatrix(await openFeatureSet(dir), 'rsa', { threads: 2, onProgress: (done, total, label) => seen.push(`${done}/${total} ${label}`) });
+    expect(seen.map((s) => s.split(' ')[0])).toEqual(['1/5', '2/5', '3/5', '4/5', '5/5']);
+    expect(seen.map((s) => s.split(' ')[1]).sort()).toEqual(['m0', 'm1', 'm2', 'm4', 'm5']);
+  });
+
+  it('use TASKMAP_THREADS when no count is given, never more than one thread per two members', () => {
+    const before = process.env.TASKMAP_THREADS;
+    try {
+      delete process.env.TASKMAP_THREADS;
+      expect(prepareThreads(20)).toBe(1);
+      expect(prepareThreads(20, 4)).toBe(4);
+      expect(prepareThreads(5, 4)).toBe(2);
+      expect(prepareThreads(1, 4)).toBe(1);
+      process.env.TASKMAP_THREADS = '2';
+      expect(prepareThreads(20)).toBe(Math.min(2, availableParallelism()));
+      expect(prepareThreads(20, 1)).toBe(1);
+    } finally {
+      if (before === undefined) delete process.env.TASKMAP_THREADS;
+      else process.env.TASKMAP_THREADS = before;
+    }
   });
 });

@@ -167,7 +167,10 @@ export function register(program: Command): void {
     .option('--format <fmt>', 'json | csv | npy (default: from the --out extension)')
     .option('--precision <p>', 'GEMM precision for the n×n matrices: float64 (default) or float32', 'float64')
     .option('--engine <kind>', 'GEMM engine: auto (default), ort, js')
-    .option('--threads <n>', "threads for a pairwise measure's pairs (procrustes, cca, …; default: TASKMAP_THREADS, else 1)");
+    .option(
+      '--threads <n>',
+      "threads for preparing the members (a folder of .npy files) or a pairwise measure's pairs (procrustes, cca, …); default: TASKMAP_THREADS, else 1",
+    );
   addDryRunOption(cmd)
     .optionsGroup('Distributed (for big sets; see `taskmap worker`):')
     .option('--queue <url>', 'prepare each member and compute blocks of the matrix on `taskmap worker` processes through this Redis queue')

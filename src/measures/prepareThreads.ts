@@ -1,0 +1,115 @@
+/**
+ * The members' preparation (read → normalise → n×n matrix → centre → rank) on several threads (issue 15, goal 2).
+ * Each worker opens the same feature set itself and reads the members it takes (nothing is sent but indices), and
+ * writes each prepared vector into its place in one shared block: the M×M comparison then stays one GEMM over that
+ * block. Threads take the next member from one shared counter, so a slow start or a large member does not leave a
+ * thread idle while another still has a queue. Only product-form comparators (a vector per member) run here.
+ */
+import os from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import type { FeatureSetSource } from '../features/types.js';
+import type { ReadBuffer } from '../io/input.js';
+import type { GemmEngine, Precision } from '../linalg/gemm.js';
+import { startSiblingWorker } from '../workers/startWorker.js';
+import type { Prepared } from './compare.js';
+import type { PrepareWorkerInit, PrepareWorkerReply } from './prepareWorker.js';
+
+/**
+ * Threads for the members' preparation: `requested` (--threads), else TASKMAP_THREADS, else 1 — never more than one
+ * per two members. Opt-in, as for the bootstrap's draws: a worker is ready to take members about 0.25 s after it
+ * is started (loading the modules and its own GEMM engine), and on the shared 2-core machine where this was
+ * measured the other core was never free, so a second thread cost more CPU than it saved (docs/README.md#benchmarks).
+ */
+export function prepareThreads(members: number, requested?: number): number {
+  const env = Number(process.env.TASKMAP_THREADS);
+  const wanted = requested ?? (Number.isInteger(env) && env >= 1 ? Math.min(env, os.availableParallelism()) : 1);
+  return Math.max(1, Math.min(wanted, Math.floor(members / 2)));
+}
+
+/** What this thread does with the members it takes: prepare member i with its vector written into `into`. */
+export type PrepareLocal = (i: number, buffer: ReadBuffer, into: Float64Array) => Promise<Prepared>;
+
+/**
+ * Prepare every member of `source` into `block` (members × length, on shared memory), this thread included;
+ * `onDone(i)` after each member, wherever it ran. A worker that cannot start leaves its share to the others; the
+ * first failure stops the hand-out and is thrown once running members finish.
+ */
+export async function prepareOnThreads(
+  source: FeatureSetSource & { reopen: NonNullable<FeatureSetSource['reopen']> },
+  job: { id: string; precision?: Precision; engine: GemmEngine; length: number; threads: number },
+  local: PrepareLocal,
+  onDone: (i: number) => void,
+): Promise<{ block: Float64Array; fromWorkers: number }> {
+  const m = source.members.length;
+  const block = new Float64Array(new SharedArrayBuffer(8 * m * job.length));
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  const init: PrepareWorkerInit = {
+    ...source.reopen,
+    id: job.id,
+    precision: job.precision,
+    engine: job.engine.name === 'js' ? 'js' : 'auto',
+    block: block.buffer as SharedArrayBuffer,
+    counter: counter.buffer as SharedArrayBuffer,
+    members: m,
+    length: job.length,
+  };
+  let failure: Error | undefined;
+  let fromWorkers = 0;
+  const done = new Uint8Array(m);
+  const finish = (i: number) => {
+    done[i] = 1;
+    onDone(i);
+  };
+  const stop = (e: Error) => {
+    failure ??= e;
+    Atomics.store(counter, 0, m);
+  };
+  const workers: Worker[] = [];
+  const finished: Promise<void>[] = [];
+  for (let w = 1; w < job.threads; w++) {
+    let worker: Worker;
+    try {
+      worker = startSiblingWorker(import.meta.url, 'prepareWorker', 'preparation');
+    } catch {
+      continue;
+    }
+    workers.push(worker);
+    finished.push(
+      new Promise<void>((resolve) => {
+        worker.on('message', (r: PrepareWorkerReply) => {
+          if ('done' in r) {
+            fromWorkers++;
+            finish(r.done);
+          } else if ('error' in r) stop(new Error(r.error));
+          else resolve();
+        });
+        // A worker that dies (or cannot load) stops taking members; one it had taken is prepared here afterwards.
+        worker.on('error', () => resolve());
+        worker.on('exit', () => resolve());
+      }),
+    );
+    worker.postMessage(init);
+  }
+  const buffer: ReadBuffer = {};
+  const prepareHere = async (i: number) => {
+    try {
+      await local(i, buffer, block.subarray(i * job.length, (i + 1) * job.length));
+      finish(i);
+    } catch (e) {
+      stop(e as Error);
+    }
+  };
+  try {
+    for (;;) {
+      const i = Atomics.add(counter, 0, 1);
+      if (i >= m || failure) break;
+      await prepareHere(i);
+    }
+    await Promise.all(finished);
+    for (let i = 0; i < m && !failure; i++) if (!done[i]) await prepareHere(i);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  if (failure) throw failure;
+  return { block, fromWorkers };
+}
