@@ -91,7 +91,7 @@ export async function buildProgram(command: string | undefined): Promise<Command
     });
   program.option(
     '--max-memory <size>',
-    'memory budget for reading and computing (e.g. 512M, 16G; default: the smaller of 4G and half the RAM, or TASKMAP_MAX_MEMORY)',
+    'memory budget for reading and computing (e.g. 512M, 16G; default: half the memory available at start, or TASKMAP_MAX_MEMORY)',
   );
   for (const m of COMMANDS) {
     if (command === 'all' || m.listed.some((c) => c.name === command)) for (const register of await m.load()) register(program);

@@ -251,7 +251,8 @@ export async function openFeatureSet(path: string, opts: LoadFeatureSetOptions =
     if (info.origin !== undefined) setOrigin(rep, info.origin);
     return rep;
   };
-  return { ...set, read, reopen: { path, order: labels, ...(opts.images ? { images: opts.images } : {}) } };
+  const file = (i: number): Buffer => files.get(set.members[i].label)!;
+  return { ...set, read, file, reopen: { path, order: labels, ...(opts.images ? { images: opts.images } : {}) } };
 }
 
 const NPY_FEATURES = 'a .npy file of features';

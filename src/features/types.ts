@@ -64,4 +64,6 @@ export interface FeatureSetSource {
    * they are files it can read itself: worker threads then read their members instead of being sent them.
    */
   reopen?: { path: string; order: string[]; images?: ImageList };
+  /** Member i's own .npy file, when it has one (a folder member; not a member of an .npz or .safetensors file). */
+  file?: (i: number) => Buffer;
 }
