@@ -6,7 +6,7 @@
  */
 import type { Matrix } from '../linalg/dense.js';
 import { upperTriangle } from '../linalg/dense.js';
-import { rankData } from '../linalg/ranks.js';
+import { rankDataChunked } from '../linalg/chunkedRanks.js';
 
 export const CENTERINGS = ['unbiased', 'biased', 'none'] as const;
 export type Centering = (typeof CENTERINGS)[number];
@@ -162,7 +162,7 @@ function prepareRdmOnly(d: Matrix, comparator: RdmOnlyComparator, label: string,
       const vector = new Float64Array(m);
       if (!hasSpread(t, scale)) return { kind: 'unit', vector };
       // Centred average ranks scaled so that the dot product of two such vectors is ρ-a (not unit length with ties).
-      const r = rankData(t);
+      const r = rankDataChunked(t);
       const mid = (m + 1) / 2;
       const f = Math.sqrt(12 / (m * (m * m - 1)));
       for (let q = 0; q < m; q++) vector[q] = (r[q] - mid) * f;
@@ -183,7 +183,7 @@ function prepareRdmOnly(d: Matrix, comparator: RdmOnlyComparator, label: string,
 export function prepareSpearmanTriangle(t: Float64Array, label: string, scale?: number, into?: Float64Array): Prepared {
   return {
     kind: 'unit',
-    vector: unit(centerVector(rankData(requireSpread(t, label, scale), into)), label, 'all its pairwise values are equal (constant RDM)'),
+    vector: unit(centerVector(rankDataChunked(requireSpread(t, label, scale), into)), label, 'all its pairwise values are equal (constant RDM)'),
   };
 }
 
