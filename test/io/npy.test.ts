@@ -190,6 +190,14 @@ describe('writeNpy', () => {
     expect(readNpy(writeNpy({ dtype: 'float64', shape: [2], data: big.subarray(1, 3) }), 'w').data).toEqual(new Float64Array([1, 2]));
   });
 
+  it('copies the values (the output does not alias its input, and the input is left as it was)', () => {
+    const data = new Float64Array([1.5, -2, 3]);
+    const bytes = writeNpy({ dtype: 'float64', shape: [3], data });
+    data[0] = 99;
+    expect(readNpy(bytes, 'w').data).toEqual(new Float64Array([1.5, -2, 3]));
+    expect(bytes.buffer).not.toBe(data.buffer);
+  });
+
   it('refuses inconsistent arrays', () => {
     expect(() => writeNpy({ dtype: 'float64', shape: [2, 2], data: new Float64Array(3) })).toThrow('writeNpy: shape 2×2 needs 4 elements, data has 3');
     expect(() => writeNpy({ dtype: 'float64', shape: [2], data: new Float32Array(2) })).toThrow(
