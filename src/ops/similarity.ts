@@ -3,6 +3,7 @@
  * measures, which take labelled data sets, are fisher.ts). The measure id is checked and canonicalised by the
  * measure catalogue; the answer carries the measure's description so every shell reports the same thing.
  */
+import { basename } from 'node:path';
 import type { FeatureSet } from '../features/types.js';
 import { loadRepresentation, openFeatureSet, type LoadFeatureSetOptions } from '../features/featureSet.js';
 import type { Matrix } from '../linalg/dense.js';
@@ -12,6 +13,7 @@ import { rdmMatrix, RDM_DISTANCES, type RdmDistance } from '../measures/kernels.
 import { centeredCopy, toFloat64 } from '../measures/normalize.js';
 import { canonicalMeasureId, describeMeasure, type MeasureInfo } from '../measures/registry.js';
 import { similarityMatrix, type SimilarityOptions } from '../measures/similarity.js';
+import { streamedRdmIfNeeded } from './memory.js';
 
 export { PRECISIONS, type Precision } from '../linalg/gemm.js';
 export { RDM_DISTANCES, type RdmDistance };
@@ -72,20 +74,27 @@ export interface RdmResult {
 export async function rdmOfFile(file: string, opts: { distance?: RdmDistance; center?: boolean } = {}): Promise<RdmResult> {
   const distance = opts.distance ?? 'correlation';
   if (!(RDM_DISTANCES as readonly string[]).includes(distance)) throw new Error(`unknown RDM distance "${distance}" (known: ${RDM_DISTANCES.join(', ')})`);
-  const rep = await loadRepresentation(file);
-  const data = opts.center ? centeredCopy(rep.data, rep.n, rep.p) : toFloat64(rep);
-  const rdm = await rdmMatrix({ label: rep.label, n: rep.n, p: rep.p, data }, distance);
+  // A file too big to load within the memory budget is read in column blocks (ops/memory.ts rdmStreams).
+  const rdm = (await streamedRdmIfNeeded(file, { distance, center: opts.center })) ?? (await loadedRdm(file, distance, Boolean(opts.center)));
+  const n = rdm.rows;
   let min = Infinity;
   let max = -Infinity;
   let sum = 0;
-  for (let i = 0; i < rep.n; i++) {
-    for (let j = i + 1; j < rep.n; j++) {
-      const v = rdm.data[i * rep.n + j];
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const v = rdm.data[i * n + j];
       min = Math.min(min, v);
       max = Math.max(max, v);
       sum += v;
     }
   }
-  const pairs = (rep.n * (rep.n - 1)) / 2;
-  return { label: rep.label, n: rep.n, distance, centered: Boolean(opts.center), rdm, offDiagonal: { min, mean: pairs ? sum / pairs : Number.NaN, max } };
+  const pairs = (n * (n - 1)) / 2;
+  const label = basename(file).slice(0, -4);
+  return { label, n, distance, centered: Boolean(opts.center), rdm, offDiagonal: { min, mean: pairs ? sum / pairs : Number.NaN, max } };
+}
+
+async function loadedRdm(file: string, distance: RdmDistance, center: boolean): Promise<Matrix> {
+  const rep = await loadRepresentation(file);
+  const data = center ? centeredCopy(rep.data, rep.n, rep.p) : toFloat64(rep);
+  return rdmMatrix({ label: rep.label, n: rep.n, p: rep.p, data }, distance);
 }

@@ -3,12 +3,12 @@
  * set; the estimate's parts are the documented formulas (hand-worked here); `--dry-run` prints it without
  * computing or writing; a run over --max-memory is refused up front, naming the members, images and the option.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureSet } from '../../src/features/featureSet.js';
-import { writeNpy } from '../../src/io/npy.js';
+import { readNpy, writeNpy } from '../../src/io/npy.js';
 import { setMaxMemory } from '../../src/io/limits.js';
 import { featureSetShapes, rdmMemory, rdmStreams, similarityMemory } from '../../src/ops/memory.js';
 import { runCli } from '../helpers/cli.js';
@@ -78,6 +78,32 @@ describe('memory estimate', () => {
     } finally {
       setMaxMemory(undefined);
     }
+  });
+
+  it('rdm over the budget when loaded streams the file and writes the same RDM (to 1e-12), where loading would be refused', async () => {
+    const file = join(set, 'a.npy');
+    for (const args of [['--center'], ['--distance', 'euclidean'], ['--distance', 'cosine', '--center']]) {
+      const loaded = join(dir, 'loaded.npy');
+      const streamed = join(dir, 'streamed.npy');
+      const a = await runCli('rdm', file, ...args, '--out', loaded);
+      expect(a.code).toBe(0);
+      const dry = await runCli('--max-memory', '2200', 'rdm', file, '--dry-run');
+      expect(dry.out).toMatch(/4 features streamed in 1 block of 4 features/);
+      const b = await runCli('--max-memory', '2200', 'rdm', file, ...args, '--out', streamed);
+      expect(b.code).toBe(0);
+      const x = readNpy(await readFile(loaded), 'loaded').data as Float64Array;
+      const y = readNpy(await readFile(streamed), 'streamed').data as Float64Array;
+      expect(y.length).toBe(100);
+      let scale = 0;
+      for (let k = 0; k < x.length; k++) scale = Math.max(scale, Math.abs(x[k]));
+      for (let k = 0; k < x.length; k++) expect(Math.abs(x[k] - y[k])).toBeLessThanOrEqual(1e-12 * scale);
+      await rm(loaded);
+      await rm(streamed);
+    }
+    // Under 2,080 bytes neither path fits: refused up front, naming the streamed estimate.
+    const r = await runCli('--max-memory', '2000', 'rdm', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/a\.npy: the RDM of .*a\.npy \(10 images; 4 features streamed in 1 block of 4 features \(320 bytes\)\) would need about 2\.0 KiB/);
   });
 
   it('--dry-run prints the estimate and computes nothing', async () => {
