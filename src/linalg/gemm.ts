@@ -198,8 +198,10 @@ class OrtEngine implements GemmEngine {
       const tb = same ? ta : new this.ort.Tensor(precision, bblk, [n, kb]);
       const res = await session.run({ a: ta, b: tb });
       const c = res.c.data as Float;
-      if (!out) out = c instanceof Float64Array ? c : Float64Array.from(c);
-      else for (let i = 0; i < out.length; i++) out[i] += c[i];
+      if (!out) {
+        if (c instanceof Float64Array) out = c;
+        else (out = new Float64Array(c.length)).set(c);
+      } else for (let i = 0; i < out.length; i++) out[i] += c[i];
     }
     return out!;
   }
@@ -208,8 +210,12 @@ class OrtEngine implements GemmEngine {
 function columnBlock(x: Float, rows: number, k: number, k0: number, kb: number, Arr: typeof Float64Array | typeof Float32Array): Float {
   // onnxruntime-node refuses a tensor over shared memory ("Invalid argument"): such an input is copied.
   if (k0 === 0 && kb === k && x instanceof Arr && !(x.buffer instanceof SharedArrayBuffer)) return x;
-  if (k0 === 0 && kb === k) return Arr.from(x);
   const out = new Arr(rows * kb);
+  // set() copies (or converts) in one native loop; Arr.from walks the source through the iterator protocol.
+  if (k0 === 0 && kb === k) {
+    out.set(x.length === out.length ? x : x.subarray(0, out.length));
+    return out;
+  }
   for (let i = 0; i < rows; i++) {
     const src = x.subarray(i * k + k0, i * k + k0 + kb);
     out.set(src, i * kb);

@@ -1,0 +1,236 @@
+/**
+ * `npm run bench:cka` (issue 15, goal 5): CKA similarity matrices and single RDMs as whole processes, start-up and
+ * file reading included, against the CKA authors' plain numpy code and scipy `pdist` on the same files.
+ *   - writes two seeded feature sets (float32 .npy, models × images × features): 5 × 200 × 500 and 10 × 1,000 × 2,048
+ *     (BENCH_SETS=small or large for one of them);
+ *   - writes the numpy script: Kornblith et al.'s `gram_linear` / `gram_rbf` (bandwidth from the median of all n²
+ *     squared distances, `threshold` = taskmap's t = 0.5), `center_gram` (biased, or unbiased for debiased HSIC)
+ *     and `cka`, with each model's Gram computed once and `cka(gram_i, gram_j)` for every pair, as their notebook
+ *     does; and the scipy script: `squareform(pdist(x, metric))`;
+ *   - times `node bin/taskmap.js similarity DIR --measure cka[:…] --out …` against the numpy script, and
+ *     `node bin/taskmap.js rdm FILE --distance … --out …` against the scipy script (on the set's first file),
+ *     alternately, BENCH_REPEATS (5) times each after one warm-up of each, and prints both medians, their ratio and
+ *     the largest difference between the two outputs. Goal: ratio ≤ 1.0 everywhere. BENCH_ONLY=text keeps the rows
+ *     whose name contains it.
+ * Runs the built CLI (bin/taskmap.js loads dist/): `npx tsc -p tsconfig.build.json` first.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeNpy } from '../src/io/npy.js';
+import { mulberry32 } from '../src/linalg/resample.js';
+
+interface BenchSet {
+  name: string;
+  m: number;
+  n: number;
+  d: number;
+}
+
+const SETS: BenchSet[] = [
+  { name: 'small', m: 5, n: 200, d: 500 },
+  { name: 'large', m: 10, n: 1000, d: 2048 },
+].filter((s) => !process.env.BENCH_SETS || process.env.BENCH_SETS.split(',').includes(s.name));
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+/** BENCH_ONLY=rbf (a substring of the row's name, e.g. `rdm`, `debiased`) runs only the matching rows. */
+const only = (what: string) => !process.env.BENCH_ONLY || what.includes(process.env.BENCH_ONLY);
+/** taskmap measure id → arguments of the numpy script (kernel, debiased). */
+const CKA_MEASURES: [string, string, string][] = [
+  ['cka', 'linear', '0'],
+  ['cka:debiased', 'linear', '1'],
+  ['cka:kernel=rbf', 'rbf', '0'],
+  ['cka:kernel=rbf,debiased', 'rbf', '1'],
+];
+const DISTANCES = ['correlation', 'cosine', 'euclidean', 'sqeuclidean'];
+const root = new URL('..', import.meta.url).pathname;
+const base = join(tmpdir(), 'taskmap-cka-bench');
+
+/** The CKA authors' functions (Kornblith et al. 2019, their colab), unchanged but for the loop over models. */
+const CKA_SCRIPT = `
+import sys, glob, os
+import numpy as np
+
+def gram_linear(x):
+  return x.dot(x.T)
+
+def gram_rbf(x, threshold=1.0):
+  dot_products = x.dot(x.T)
+  sq_norms = np.diag(dot_products)
+  sq_distances = -2 * dot_products + sq_norms[:, None] + sq_norms[None, :]
+  sq_median_distance = np.median(sq_distances)
+  return np.exp(-sq_distances / (2 * threshold ** 2 * sq_median_distance))
+
+def center_gram(gram, unbiased=False):
+  if not np.allclose(gram, gram.T):
+    raise ValueError('Input must be a symmetric matrix.')
+  gram = gram.copy()
+  if unbiased:
+    n = gram.shape[0]
+    np.fill_diagonal(gram, 0)
+    means = np.sum(gram, 0, dtype=np.float64) / (n - 2)
+    means -= np.sum(means) / (2 * (n - 1))
+    gram -= means[:, None]
+    gram -= means[None, :]
+    np.fill_diagonal(gram, 0)
+  else:
+    means = np.mean(gram, 0, dtype=np.float64)
+    means -= np.mean(means) / 2
+    gram -= means[:, None]
+    gram -= means[None, :]
+  return gram
+
+def cka(gram_x, gram_y, debiased=False):
+  gram_x = center_gram(gram_x, unbiased=debiased)
+  gram_y = center_gram(gram_y, unbiased=debiased)
+  scaled_hsic = gram_x.ravel().dot(gram_y.ravel())
+  normalization_x = np.linalg.norm(gram_x)
+  normalization_y = np.linalg.norm(gram_y)
+  return scaled_hsic / (normalization_x * normalization_y)
+
+directory, out, kernel, debiased, threshold = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == '1', float(sys.argv[5])
+files = sorted(glob.glob(os.path.join(directory, '*.npy')))
+grams = []
+for f in files:
+  x = np.load(f).astype(np.float64)
+  grams.append(gram_linear(x) if kernel == 'linear' else gram_rbf(x, threshold))
+m = len(grams)
+s = np.eye(m)
+for i in range(m):
+  for j in range(i + 1, m):
+    s[i, j] = s[j, i] = cka(grams[i], grams[j], debiased)
+np.save(out, s)
+`;
+
+const PDIST_SCRIPT = `
+import sys
+import numpy as np
+from scipy.spatial.distance import pdist, squareform
+x = np.load(sys.argv[1]).astype(np.float64)
+np.save(sys.argv[2], squareform(pdist(x, sys.argv[3])))
+`;
+
+function featuresOf(set: BenchSet): string {
+  return join(base, `${set.m}x${set.n}x${set.d}`, 'features');
+}
+
+/** The same seeded generator as wholeprocess.bench.ts: near-Gaussian noise plus a model-dependent shared structure. */
+async function writeSet(set: BenchSet): Promise<void> {
+  const dir = featuresOf(set);
+  const done = join(dir, '..', '.complete');
+  if (existsSync(done)) return;
+  await mkdir(dir, { recursive: true });
+  const { m: M, n: N, d: D } = set;
+  for (let m = 0; m < M; m++) {
+    const u = mulberry32(1000 + m);
+    const data = new Float32Array(N * D);
+    for (let i = 0; i < data.length; i++) data[i] = u() + u() + u() - 1.5 + ((i % D) % (m + 2)) * 0.01 * Math.floor(i / D / 50);
+    await writeFile(join(dir, `model${String(m).padStart(2, '0')}.npy`), writeNpy({ dtype: 'float32', shape: [N, D], data }));
+  }
+  await writeFile(done, '');
+}
+
+function wall(cmd: string, args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return ms;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function readNpyFloat64(bytes: Uint8Array): Float64Array {
+  const headerLen = bytes[8] | (bytes[9] << 8);
+  return new Float64Array(bytes.slice(10 + headerLen).buffer);
+}
+
+async function maxDiff(a: string, b: string): Promise<number> {
+  const x = readNpyFloat64(await readFile(a));
+  const y = readNpyFloat64(await readFile(b));
+  if (x.length !== y.length) throw new Error(`${a} has ${x.length} values, ${b} has ${y.length}`);
+  let d = 0;
+  for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
+  return d;
+}
+
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/** Both commands alternately (after one warm-up each, for the page cache); the medians and the ratio. */
+function race(ts: [string, string[]], py: [string, string[]]): { ts: number[]; py: number[] } {
+  wall(...ts);
+  wall(...py);
+  const out = { ts: [] as number[], py: [] as number[] };
+  for (let r = 0; r < REPEATS; r++) {
+    out.ts.push(wall(...ts));
+    out.py.push(wall(...py));
+  }
+  return out;
+}
+
+const rows: string[] = [];
+
+function report(what: string, times: { ts: number[]; py: number[] }, diff: number): void {
+  const t = median(times.ts);
+  const p = median(times.py);
+  const ratio = t / p;
+  const line =
+    `${what.padEnd(44)} taskmap ${t.toFixed(0).padStart(5)} ms  reference ${p.toFixed(0).padStart(5)} ms  ratio ${ratio.toFixed(2)} ` +
+    `(${ratio <= 1 ? 'met' : 'NOT met'})  max |diff| ${diff.toExponential(1)}`;
+  console.log(line);
+  console.log(`    taskmap: ${times.ts.map((x) => x.toFixed(0)).join(', ')}; reference: ${times.py.map((x) => x.toFixed(0)).join(', ')}`);
+  rows.push(line);
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('run `npx tsc -p tsconfig.build.json` first (the bench times the built CLI)');
+  await mkdir(base, { recursive: true });
+  const ckaScript = join(base, 'cka.py');
+  const pdistScript = join(base, 'rdm.py');
+  await writeFile(ckaScript, CKA_SCRIPT);
+  await writeFile(pdistScript, PDIST_SCRIPT);
+  const bin = join(root, 'bin', 'taskmap.js');
+  const outTs = join(base, 'out-taskmap.npy');
+  const outPy = join(base, 'out-numpy.npy');
+  console.log(`machine: ${cpus().length} cores; load average before: ${load()}; ${REPEATS} alternating runs each, medians`);
+  for (const set of SETS) {
+    await writeSet(set);
+    const features = featuresOf(set);
+    const shape = `${set.m}×${set.n}×${set.d}`;
+    console.log(`\n${shape} (models × images × features, float32) in ${features}`);
+    for (const [id, kernel, debiased] of CKA_MEASURES) {
+      if (!only(`${shape} similarity --measure ${id}`)) continue;
+      const times = race(
+        [process.execPath, [bin, 'similarity', features, '--measure', id, '--out', outTs]],
+        ['python3', [ckaScript, features, outPy, kernel, debiased, '0.5']],
+      );
+      report(`${shape} similarity --measure ${id}`, times, await maxDiff(outTs, outPy));
+    }
+    const file = join(features, 'model00.npy');
+    for (const distance of DISTANCES) {
+      if (!only(`${set.n}×${set.d} rdm --distance ${distance}`)) continue;
+      const times = race([process.execPath, [bin, 'rdm', file, '--distance', distance, '--out', outTs]], ['python3', [pdistScript, file, outPy, distance]]);
+      report(`${set.n}×${set.d} rdm --distance ${distance}`, times, await maxDiff(outTs, outPy));
+    }
+  }
+  console.log(`\nload average after: ${load()}`);
+  try {
+    console.log(
+      `python: numpy ${execFileSync('python3', ['-c', 'import numpy, scipy; print(numpy.__version__, "scipy", scipy.__version__)'], { encoding: 'utf8' }).trim()}`,
+    );
+  } catch {
+    /* reported above through the failure of the scripts themselves */
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
