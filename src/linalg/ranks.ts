@@ -192,11 +192,11 @@ const BUCKET_WORK_PER_VALUE = 8;
  */
 const KEEP_SCRATCH = 1 << 20;
 
-let scratch: { start: Int32Array; bucket: Int32Array; values: Float64Array; order: Int32Array } | undefined;
+let scratch: { start: Int32Array; next: Int32Array; bucket: Int32Array; values: Float64Array; order: Uint32Array } | undefined;
 
 function bucketScratch(n: number): NonNullable<typeof scratch> {
   if (scratch && scratch.bucket.length >= n) return scratch;
-  const s = { start: new Int32Array(n + 1), bucket: new Int32Array(n), values: new Float64Array(n), order: new Int32Array(n) };
+  const s = { start: new Int32Array(n + 1), next: new Int32Array(n), bucket: new Int32Array(n), values: new Float64Array(n), order: new Uint32Array(n) };
   if (n <= KEEP_SCRATCH) scratch = s;
   return s;
 }
@@ -227,15 +227,12 @@ function bucketRanks(x: ArrayLike<number>, into?: Float64Array): Float64Array | 
   }
   const scale = n / (max - min);
   if (!Number.isFinite(scale) || scale === 0) return undefined;
-  const { start, bucket, values, order } = bucketScratch(n);
+  const { start, next, bucket, values, order } = bucketScratch(n);
   start.fill(0, 0, n + 1);
-  const last = n - 1;
   for (let i = 0; i < n; i++) {
     const v = x[i];
     if (v !== v) return undefined;
-    // Truncation is ⌊·⌋ here: the product is ≥ 0 and at most n (1 + 2ε), far below 2³¹.
-    let b = ((v - min) * scale) | 0;
-    if (b > last) b = last;
+    const b = Math.min(n - 1, Math.floor((v - min) * scale));
     bucket[i] = b;
     start[b + 1]++;
   }
@@ -245,26 +242,26 @@ function bucketRanks(x: ArrayLike<number>, into?: Float64Array): Float64Array | 
     start[b] += start[b - 1];
   }
   if (work > BUCKET_WORK_PER_VALUE * n) return undefined;
-  // start[b] walks from the first to one past the last place of bucket b.
+  next.set(start.subarray(0, n));
   for (let i = 0; i < n; i++) {
-    const at = start[bucket[i]]++;
+    const at = next[bucket[i]]++;
     values[at] = x[i];
     order[at] = i;
   }
-  // One insertion sort over the whole array: every value of a bucket is below every value of a later bucket, so
-  // no value moves out of its bucket, and the work is that of sorting each bucket, without a loop per bucket.
-  for (let k = 1; k < n; k++) {
-    const v = values[k];
-    if (values[k - 1] <= v) continue;
-    const o = order[k];
-    let j = k - 1;
-    do {
-      values[j + 1] = values[j];
-      order[j + 1] = order[j];
-      j--;
-    } while (j >= 0 && values[j] > v);
-    values[j + 1] = v;
-    order[j + 1] = o;
+  // Insertion sort inside each bucket (stable; buckets hold a few values).
+  for (let b = 0; b < n; b++) {
+    for (let k = start[b] + 1; k < start[b + 1]; k++) {
+      const v = values[k];
+      const o = order[k];
+      let j = k - 1;
+      while (j >= start[b] && values[j] > v) {
+        values[j + 1] = values[j];
+        order[j + 1] = order[j];
+        j--;
+      }
+      values[j + 1] = v;
+      order[j + 1] = o;
+    }
   }
   const ranks = into ?? new Float64Array(n);
   let k0 = 0;
