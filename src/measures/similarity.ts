@@ -8,13 +8,14 @@
 import type { FeatureSet, FeatureSetSource, Representation, RepresentationInfo } from '../features/types.js';
 import type { ReadBuffer } from '../io/input.js';
 import { checkImageIds } from '../features/imageIdentity.js';
-import { firstNonFinite, zeros } from '../linalg/dense.js';
+import { firstNonFinite, zeros, type Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { checkAllocation } from '../io/limits.js';
 import { formatCount } from '../io/npy.js';
 import { centerMatrix, maxAbs, prepareForComparator, preparedLength, type Prepared } from './compare.js';
 import { kernelMatrix, rdmMatrix, type FeatureMatrix } from './kernels.js';
+import { streamedMatrix, streamsMember } from './streamedMatrix.js';
 import { normalizeFeatures } from './normalize.js';
 import { triangleCorrelation } from './rdmComparators.js';
 import { comparePairs, pairsInParallel, shareArrays } from './pairThreads.js';
@@ -114,9 +115,14 @@ async function prepareOne(rep: Representation, pipeline: Pipeline, opts: Similar
     pipeline.matrix.type === 'kernel'
       ? await kernelMatrix(x, pipeline.matrix.kernel, { ...gemm, t: pipeline.t })
       : await rdmMatrix(x, pipeline.matrix.distance, gemm);
+  return prepareMatrix(k, pipeline, rep.label, into);
+}
+
+/** A member's n×n matrix → its comparator form. */
+function prepareMatrix(k: Matrix, pipeline: Pipeline, label: string, into?: Float64Array): Prepared {
   // k is this call's scratch (n² doubles, 200 MB at n = 5000): centre it in place rather than copy it.
   const scale = maxAbs(k.data);
-  return prepareForComparator(centerMatrix(k, pipeline.centering, rep.label, true), pipeline.compare, rep.label, scale, into);
+  return prepareForComparator(centerMatrix(k, pipeline.centering, label, true), pipeline.compare, label, scale, into);
 }
 
 /** How the members appear in a memory refusal: the file they share (an .npz, a folder) or the first few. */
@@ -179,16 +185,22 @@ async function prepareAll(
   pipeline: Pipeline,
   opts: SimilarityOptions,
   reopen?: FeatureSetSource['reopen'],
+  file?: FeatureSetSource['file'],
 ): Promise<Prepared[]> {
   const out: Prepared[] = [];
   const key = preparedCacheKey(id, opts.precision);
+  // A member too big to load within the memory budget: its n×n matrix from column blocks of its .npy (streamedMatrix.ts).
+  const streamed = members.map((m, i) => {
+    const path = file?.(i);
+    return path && streamsMember(path, m.n, m.p, pipeline) ? path : undefined;
+  });
   // One buffer for every member's normalised features, one for the bytes of the files read, and one block for all
   // the prepared vectors, which the comparison then takes as its stacked operand without a copy.
   let scratch: Float64Array | undefined;
   const buffer: ReadBuffer = {};
   const cached = opts.cache ? members.filter((m) => opts.cache!.get(m, key)).length : 0;
   const length = members.length > 1 && cached === 0 ? preparedLength(pipeline.compare, members[0].n) : undefined;
-  if (length !== undefined && reopen && members.every((m) => m.n === members[0].n)) {
+  if (length !== undefined && reopen && members.every((m) => m.n === members[0].n) && !streamed.some(Boolean)) {
     const threads = prepareThreads(members.length, opts.threads);
     if (threads > 1)
       return prepareThreaded(members, load, { reopen, id, pipeline, length, threads }, { ...opts, engine: opts.engine ?? (await getGemmEngine()) });
@@ -197,11 +209,16 @@ async function prepareAll(
   for (let i = 0; i < members.length; i++) {
     let p = opts.cache?.get(members[i], key);
     if (!p) {
-      const rep = await load(i, buffer);
-      const size = rep.n * rep.p;
-      if (!scratch || scratch.length < size) scratch = new Float64Array(size);
-      const into = block && rep.n === members[0].n ? block.subarray(i * length!, (i + 1) * length!) : undefined;
-      p = await prepareRepresentation(rep, pipeline, opts, scratch.subarray(0, size), into);
+      const into = block && members[i].n === members[0].n ? block.subarray(i * length!, (i + 1) * length!) : undefined;
+      const path = streamed[i];
+      if (path) {
+        p = prepareMatrix(await streamedMatrix(path, pipeline, { engine: opts.engine, precision: opts.precision }), pipeline, members[i].label, into);
+      } else {
+        const rep = await load(i, buffer);
+        const size = rep.n * rep.p;
+        if (!scratch || scratch.length < size) scratch = new Float64Array(size);
+        p = await prepareRepresentation(rep, pipeline, opts, scratch.subarray(0, size), into);
+      }
       opts.cache?.set(members[i], key, p);
     }
     out.push(p);
@@ -323,7 +340,15 @@ export async function similarityMatrix(
   const { id, pipeline } = r;
   checkPairwiseMemory(members, checkSameImages(members));
   const engine = opts.engine ?? (await getGemmEngine());
-  const prepared = await prepareAll(members, load, id, pipeline, { ...opts, engine }, 'read' in set ? set.reopen : undefined);
+  const prepared = await prepareAll(
+    members,
+    load,
+    id,
+    pipeline,
+    { ...opts, engine },
+    'read' in set ? set.reopen : undefined,
+    'read' in set ? set.file : undefined,
+  );
   const raw = await compareAll(prepared, prepared, engine);
   const t = members.length;
   const m = zeros(t, t);

@@ -49,9 +49,9 @@ export interface StreamOptions extends GemmOptions {
 
 const MiB = 1024 ** 2;
 
-/** The default block size: a sixteenth of the memory budget, between 8 and 256 MiB. */
+/** The default block size: a sixteenth of the memory budget, at most 256 MiB (larger blocks gain nothing). */
 export function streamBlockBytes(): number {
-  return Math.max(8 * MiB, Math.min(256 * MiB, Math.floor(maxMemory() / 16)));
+  return Math.min(256 * MiB, Math.floor(maxMemory() / 16));
 }
 
 /** Columns per block and rows per Gram tile for n images and p features: each piece about `blockBytes` of float64. */
@@ -64,6 +64,33 @@ export function streamLayout(n: number, p: number, blockBytes = streamBlockBytes
 export function streamable(spec: Pick<StreamedSpec, 'norm'>): string | undefined {
   if (spec.norm === 'none' || spec.norm === 'centering' || spec.norm === 'znorm') return undefined;
   return `the ${spec.norm} normalisation needs all the features of an image at once, so it cannot be applied to column blocks`;
+}
+
+/**
+ * What the in-memory path holds for one member before its n×n stage ends: the values as read, their float64 copy
+ * and up to three n×n matrices (kernels.ts checkSquare).
+ */
+export function loadedBytes(n: number, p: number, bytesPerValue: number): number {
+  return n * p * (bytesPerValue + 8) + 3 * 8 * n * n;
+}
+
+/**
+ * Whether the member stored in `path` (n images × p features) should be built from column blocks for `spec`: it
+ * can be, and loading it would be over the memory budget. Loading is kept where it fits: it is what every other
+ * path computes, and its Euclidean distances keep exact ties. A file whose header cannot be read as float features
+ * is left to the loader, whose error names the problem.
+ */
+export function streamsMember(path: string | Buffer, n: number, p: number, spec: Pick<StreamedSpec, 'norm'>): boolean {
+  if (streamable(spec) !== undefined) return false;
+  let bytesPerValue: number;
+  try {
+    const reader = openNpyColumns(path);
+    bytesPerValue = reader.dtype === 'float32' ? 4 : 8;
+    reader.close();
+  } catch {
+    return false;
+  }
+  return loadedBytes(n, p, bytesPerValue) > maxMemory();
 }
 
 /** What the blocks add up to: the upper triangle of the Gram matrix (row-major n×n), row sums and per-row extremes. */
@@ -290,8 +317,9 @@ export function streamedBytes(n: number, p: number, bytesPerValue: number, spec:
   return streamedParts(n, p, bytesPerValue, spec, blockBytes).reduce((a, x) => a + x.bytes, 0);
 }
 
-/** "blocks of 1,677 features (64.0 MiB)": how a stream is cut, for messages and --dry-run. */
+/** "60 blocks of 1,677 features (64.0 MiB)": how a stream is cut, for messages and --dry-run. */
 export function describeStream(n: number, p: number, blockBytes?: number): string {
   const { columns } = streamLayout(n, p, blockBytes);
-  return `${formatCount(Math.ceil(p / columns))} block${columns < p ? 's' : ''} of ${formatCount(columns)} features (${formatBytes(8 * n * columns)})`;
+  const blocks = Math.ceil(p / columns);
+  return `${formatCount(blocks)} block${blocks === 1 ? '' : 's'} of ${formatCount(columns)} feature${columns === 1 ? '' : 's'} (${formatBytes(8 * n * columns)})`;
 }

@@ -24,7 +24,7 @@ import { formatCount, MAX_NPY_HEADER_BYTES, parseNpyHeader, product } from '../i
 import { isPairwise, parseMeasure, pipelineOf } from '../measures/registry.js';
 import { slicesSubsets, subsetPreparerBytes } from '../measures/subsets.js';
 import type { RdmDistance } from '../measures/kernels.js';
-import { describeStream, streamedMatrix, streamedParts, type StreamedSpec } from '../measures/streamedMatrix.js';
+import { describeStream, loadedBytes, streamedMatrix, streamedParts, type StreamedSpec } from '../measures/streamedMatrix.js';
 import type { Matrix } from '../linalg/dense.js';
 
 /** One member's shape: images, features per image, bytes per stored value. */
@@ -172,7 +172,7 @@ function rdmStreamed(member: MemberShape, spec: RdmSpec): MemoryEstimate {
  * matrix does not.
  */
 export function rdmStreams(member: MemberShape): boolean {
-  return rdmInMemory(member).peak > maxMemory();
+  return loadedBytes(member.n, member.p, member.bytesPerValue) > maxMemory();
 }
 
 /** Peak memory of `rdm` on one .npy file, by the path it will take (rdmStreams). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,10 @@ import { writeNpy } from '../../src/io/npy.js';
 import { jsEngine } from '../../src/linalg/gemm.js';
 import { kernelMatrix, rdmMatrix } from '../../src/measures/kernels.js';
 import { normalizeFeatures, type Normalization } from '../../src/measures/normalize.js';
-import { streamable, streamedBytes, streamedMatrix, streamLayout, type StreamedSpec } from '../../src/measures/streamedMatrix.js';
+import { openFeatureSet } from '../../src/features/featureSet.js';
+import { setMaxMemory } from '../../src/io/limits.js';
+import { similarityMatrix } from '../../src/measures/similarity.js';
+import { streamable, streamedBytes, streamedMatrix, streamLayout, streamsMember, type StreamedSpec } from '../../src/measures/streamedMatrix.js';
 import { gaussian } from '../helpers/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'streamed-'));
@@ -138,5 +141,34 @@ describe('streamedMatrix', () => {
     // 1000 images, 8 MB blocks: 1048 columns per block, 1000 rows per tile.
     expect(streamedBytes(1000, 1e6, 4, spec, 8 * 1024 ** 2)).toBe(8e6 + 1000 * 1048 * 12 + 8 * 1000 * 1000);
     expect(streamedBytes(1000, 1e6, 4, { ...spec, matrix: { type: 'kernel', kernel: 'rbf' } }, 8 * 1024 ** 2)).toBe(8e6 + 1000 * 1048 * 12 + 8e6 + 16e6);
+  });
+});
+
+describe('similarity of members too big to load', () => {
+  it('streams them under a budget the loaded path would refuse, with the loaded result (to 1e-12)', async () => {
+    const folder = join(dir, 'set');
+    mkdirSync(folder);
+    const [n, p] = [8, 400];
+    for (const [label, seed] of [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ] as const) {
+      writeFileSync(join(folder, `${label}.npy`), writeNpy({ dtype: 'float32', shape: [n, p], data: features(n, p, seed, { f32: true, mean: 0.2 }) }));
+    }
+    // Each file is 12.9 KB: over a 10,000-byte budget when read, while the streamed matrix needs under 2 KB.
+    const set = await openFeatureSet(folder);
+    for (const measure of ['rsa', 'cka', 'rsa:rdm=euclidean', 'dds:kernel=rbf']) {
+      const want = await similarityMatrix(set, measure, { engine });
+      try {
+        setMaxMemory(10_000);
+        expect(set.members.every((m, i) => streamsMember(set.file!(i), m.n, m.p, { norm: 'centering' }))).toBe(true);
+        await expect(set.read(0)).rejects.toThrow(/over the memory limit of 9\.8 KiB/);
+        const got = await similarityMatrix(set, measure, { engine });
+        expect(relativeError(got.matrix.data, want.matrix.data)).toBeLessThan(1e-12);
+      } finally {
+        setMaxMemory(undefined);
+      }
+    }
   });
 });

@@ -71,10 +71,11 @@ describe('memory estimate', () => {
       expect(rdmMemory(a).peak).toBe(2880);
       setMaxMemory(2879);
       expect(rdmStreams(a)).toBe(true);
-      // Streamed (blocks of all 4 features, tiles of all 10 rows): RDM 8·100, block 10·4·(8 + 4), tile 8·10·10.
+      // Streamed, blocks of budget/16 = 179 bytes: 2 features per block and 2 rows per tile. RDM 8·100, block
+      // 10·2·(8 + 4), tile 8·2·10.
       const e = rdmMemory(a, { distance: 'cosine' });
-      expect(e.parts.map((p) => p.bytes)).toEqual([800, 480, 800]);
-      expect(e.task).toBe('the RDM of a (10 images; 4 features streamed in 1 block of 4 features (320 bytes))');
+      expect(e.parts.map((p) => p.bytes)).toEqual([800, 240, 160]);
+      expect(e.task).toBe('the RDM of a (10 images; 4 features streamed in 2 blocks of 2 features (160 bytes))');
     } finally {
       setMaxMemory(undefined);
     }
@@ -88,7 +89,7 @@ describe('memory estimate', () => {
       const a = await runCli('rdm', file, ...args, '--out', loaded);
       expect(a.code).toBe(0);
       const dry = await runCli('--max-memory', '2200', 'rdm', file, '--dry-run');
-      expect(dry.out).toMatch(/4 features streamed in 1 block of 4 features/);
+      expect(dry.out).toMatch(/4 features streamed in 4 blocks of 1 feature \(80 bytes\)/);
       const b = await runCli('--max-memory', '2200', 'rdm', file, ...args, '--out', streamed);
       expect(b.code).toBe(0);
       const x = readNpy(await readFile(loaded), 'loaded').data as Float64Array;
@@ -100,10 +101,10 @@ describe('memory estimate', () => {
       await rm(loaded);
       await rm(streamed);
     }
-    // Under 2,080 bytes neither path fits: refused up front, naming the streamed estimate.
-    const r = await runCli('--max-memory', '2000', 'rdm', file);
+    // Under 1,000 bytes (RDM 800, blocks of 1 feature 120, tiles of 1 row 80) neither path fits: refused up front.
+    const r = await runCli('--max-memory', '999', 'rdm', file);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/a\.npy: the RDM of .*a\.npy \(10 images; 4 features streamed in 1 block of 4 features \(320 bytes\)\) would need about 2\.0 KiB/);
+    expect(r.err).toMatch(/a\.npy: the RDM of .*a\.npy \(10 images; 4 features streamed in 4 blocks of 1 feature \(80 bytes\)\) would need about 1000 bytes/);
   });
 
   it('--dry-run prints the estimate and computes nothing', async () => {
