@@ -3,12 +3,16 @@
  * (Gram matrices X·Xᵀ, cross products, the batched T×n² comparison of all models).
  *
  * Fast path: onnxruntime-node's CPU `Gemm` op, run as a one-node ONNX graph built in memory (no native build,
- * 75 GFLOP/s in float64 and ~170 GFLOP/s in float32 on 2 cores). Portable fallback: a register-blocked JS
- * kernel (~1–2 GFLOP/s). `TASKMAP_ENGINE=js|ort` forces one.
+ * 75 GFLOP/s in float64 and ~170 GFLOP/s in float32 on 2 cores). Where the optional native addon is installed
+ * (lapack.ts), float64 products go to OpenBLAS instead: Gram matrices by dsyrk (half the flops of a general
+ * product), the rest by dgemm, and onnxruntime is then loaded only for float32 work — its start (module, runtime,
+ * session: 60–150 ms) was a large part of a whole `cka` or `rdm` run. Portable fallback: a register-blocked JS
+ * kernel (~1–2 GFLOP/s). `TASKMAP_ENGINE=js|ort` forces one; `TASKMAP_LAPACK=0` keeps float64 on onnxruntime.
  */
 import os from 'node:os';
 import { loadOnnxRuntime, type Ort, type OrtSession } from '../util/onnxRuntime.js';
 import type { Matrix } from './dense.js';
+import { loadLapack, type NativeLapack } from './lapack.js';
 
 /** Element types the engines compute in (float64 is the default everywhere; float32 is about twice as fast). */
 export const PRECISIONS = ['float64', 'float32'] as const;
@@ -147,17 +151,50 @@ export function gemmModelBytes(elemType: number): Uint8Array {
   return Uint8Array.from([...pbInt(1, 8), ...pbBytes(7, graph), ...pbBytes(8, [...pbString(1, ''), ...pbInt(2, 13)])]);
 }
 
+/** A float64 view of the first `length` values (the addon reads Float64Array only; float32 input converts exactly). */
+function float64View(x: Float, length: number): Float64Array {
+  if (x instanceof Float64Array) return x.length === length ? x : x.subarray(0, length);
+  const out = new Float64Array(length);
+  out.set(x.length === length ? x : x.subarray(0, length));
+  return out;
+}
+
+/** A·Bᵀ in float64 on OpenBLAS: dsyrk when it is a Gram matrix (A is B), dgemm otherwise. */
+function nativeAbt(lib: NativeLapack, a: Float, m: number, b: Float, n: number, k: number): Float64Array {
+  if (m === 0 || n === 0 || k === 0) return new Float64Array(m * n);
+  const av = float64View(a, m * k);
+  if (a === b && m === n) return lib.syrk(av, m, k);
+  return lib.gemmAbt(av, m, float64View(b, n * k), n, k);
+}
+
 class OrtEngine implements GemmEngine {
   readonly name: string;
   private sessions = new Map<Precision, Promise<OrtSession>>();
   // ORT sessions are not re-entrant across concurrent runs on the same inputs; serialise calls.
   private queue: Promise<unknown> = Promise.resolve();
+  private ortModule?: Promise<Ort>;
+  private loadOrt?: () => Promise<Ort>;
+  private warned = false;
 
+  /**
+   * `ort`: the runtime, or a loader called on the first product that needs it (float32 work when `native` takes
+   * float64). `fallback`: where a deferred runtime fails to load, compute with the portable kernel (engine `auto`)
+   * instead of failing (engine `ort`).
+   */
   constructor(
-    private ort: Ort,
+    ort: Ort | (() => Promise<Ort>),
     private threads: number,
+    private native?: NativeLapack,
+    private fallback = false,
   ) {
-    this.name = `onnxruntime-node (${threads} threads)`;
+    this.name = `onnxruntime-node (${threads} threads${native ? '; float64 by OpenBLAS' : ''})`;
+    if (typeof ort !== 'function') this.ortModule = Promise.resolve(ort);
+    else this.loadOrt = ort;
+  }
+
+  private runtime(): Promise<Ort> {
+    this.ortModule ??= this.loadOrt!();
+    return this.ortModule;
   }
 
   private session(p: Precision): Promise<OrtSession> {
@@ -166,10 +203,17 @@ class OrtEngine implements GemmEngine {
       const bytes = gemmModelBytes(p === 'float64' ? 11 : 1);
       // No spinning between runs: ORT's pool threads otherwise busy-wait after each product, taking the cores from
       // the JavaScript work between GEMMs (ranking, centring, worker threads) — on 2 cores the whole CPU.
-      s = this.ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: this.threads,
-        interOpNumThreads: 1,
-        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      s = this.runtime().then((ort) =>
+        ort.InferenceSession.create(bytes, {
+          intraOpNumThreads: this.threads,
+          interOpNumThreads: 1,
+          extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+        }),
+      );
+      // A failed start is retried on the next product rather than cached.
+      s.catch(() => {
+        this.sessions.delete(p);
+        if (this.loadOrt) this.ortModule = undefined;
       });
       this.sessions.set(p, s);
     }
@@ -177,6 +221,13 @@ class OrtEngine implements GemmEngine {
   }
 
   abt(a: Float, m: number, b: Float, n: number, k: number, precision: Precision = 'float64'): Promise<Float64Array> {
+    if (precision === 'float64' && this.native) {
+      try {
+        return Promise.resolve(nativeAbt(this.native, a, m, b, n, k));
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
     const run = this.queue.then(() => this.run(a, m, b, n, k, precision));
     this.queue = run.catch(() => undefined);
     return run;
@@ -185,8 +236,19 @@ class OrtEngine implements GemmEngine {
   private async run(a: Float, m: number, b: Float, n: number, k: number, precision: Precision): Promise<Float64Array> {
     if (m === 0 || n === 0) return new Float64Array(m * n);
     if (k === 0) return new Float64Array(m * n);
-    const session = await this.session(precision);
+    let session: OrtSession;
+    try {
+      session = await this.session(precision);
+    } catch (e) {
+      if (!this.fallback) throw e;
+      if (!this.warned) {
+        this.warned = true;
+        process.emitWarning(`onnxruntime-node unavailable (${(e as Error).message}); ${precision} products use the portable JS GEMM`);
+      }
+      return jsAbt(a, m, b, n, k);
+    }
     const Arr = precision === 'float64' ? Float64Array : Float32Array;
+    const ort = await this.runtime();
     const block = Math.max(1, Math.floor(MAX_BLOCK_ELEMENTS / Math.max(m, n)));
     const same = a === b && m === n;
     let out: Float64Array | undefined;
@@ -194,8 +256,8 @@ class OrtEngine implements GemmEngine {
       const kb = Math.min(block, k - k0);
       const ablk = columnBlock(a, m, k, k0, kb, Arr);
       const bblk = same ? ablk : columnBlock(b, n, k, k0, kb, Arr);
-      const ta = new this.ort.Tensor(precision, ablk, [m, kb]);
-      const tb = same ? ta : new this.ort.Tensor(precision, bblk, [n, kb]);
+      const ta = new ort.Tensor(precision, ablk, [m, kb]);
+      const tb = same ? ta : new ort.Tensor(precision, bblk, [n, kb]);
       const res = await session.run({ a: ta, b: tb });
       const c = res.c.data as Float;
       if (!out) {
@@ -228,9 +290,24 @@ function columnBlock(x: Float, rows: number, k: number, k0: number, kb: number, 
 
 const engines = new Map<EngineKind, Promise<GemmEngine>>();
 
-async function loadOrt(): Promise<GemmEngine> {
-  const ort = await loadOnnxRuntime();
+/** The native addon when it is installed and computes a Gram matrix correctly here; undefined otherwise. */
+function nativeGemm(): NativeLapack | undefined {
+  const lib = loadLapack();
+  if (!lib) return undefined;
+  try {
+    const probe = lib.syrk(new Float64Array([1, 2, 3, 4]), 2, 2);
+    return probe[1] === 11 && probe[2] === 11 ? lib : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function loadOrt(fallback: boolean): Promise<GemmEngine> {
   const threads = Math.max(1, Number(process.env.TASKMAP_THREADS) || os.availableParallelism());
+  const native = nativeGemm();
+  // With float64 on OpenBLAS, onnxruntime waits for the first float32 product (and its self-test with it).
+  if (native) return new OrtEngine(loadOnnxRuntime, threads, native, fallback);
+  const ort = await loadOnnxRuntime();
   const engine = new OrtEngine(ort, threads);
   // Prove the runtime works here before handing it out (a missing native library fails at first use).
   const probe = await engine.abt(new Float64Array([1, 2, 3, 4]), 2, new Float64Array([1, 2, 3, 4]), 2, 2);
@@ -247,9 +324,9 @@ export function getGemmEngine(kind: EngineKind = (process.env.TASKMAP_ENGINE as 
   let e = engines.get(kind);
   if (!e) {
     if (kind === 'js') e = Promise.resolve(jsEngine);
-    else if (kind === 'ort') e = loadOrt();
+    else if (kind === 'ort') e = loadOrt(false);
     else
-      e = loadOrt().catch((err: unknown) => {
+      e = loadOrt(true).catch((err: unknown) => {
         process.emitWarning(`onnxruntime-node unavailable (${(err as Error).message}); using the portable JS GEMM`);
         return jsEngine;
       });
