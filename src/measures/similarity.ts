@@ -15,6 +15,7 @@ import { checkAllocation } from '../io/limits.js';
 import { formatCount } from '../io/npy.js';
 import { centerMatrix, maxAbs, prepareForComparator, preparedLength, type Prepared } from './compare.js';
 import { kernelMatrix, rdmMatrix, type FeatureMatrix } from './kernels.js';
+import { comparisonBytes, preparedValues, squareStageBytes } from './prepareMemory.js';
 import { streamedMatrix, streamsMember } from './streamedMatrix.js';
 import { normalizeFeatures } from './normalize.js';
 import { triangleCorrelation } from './rdmComparators.js';
@@ -140,12 +141,11 @@ function describeSet(reps: readonly RepresentationInfo[]): string {
 
 /**
  * Refuse before any work when the n×n stage would not fit the memory budget: every member keeps its prepared
- * vector (n(n+1)/2 doubles), the comparison stacks them once more, and preparing one member needs up to three
- * n×n scratch matrices (Gram, distances, the sorted copy for the RBF median).
+ * vector, preparing one member needs its n×n matrix and its comparator's scratch, and vectors not prepared into one
+ * block are stacked once more for the comparison (prepareMemory.ts counts each).
  */
-function checkPairwiseMemory(reps: readonly RepresentationInfo[], n: number): void {
-  const half = (n * (n + 1)) / 2;
-  const bytes = 8 * (2 * reps.length * half + 3 * n * n);
+function checkPairwiseMemory(reps: readonly RepresentationInfo[], n: number, pipeline: Pipeline): void {
+  const bytes = 8 * reps.length * preparedValues(n, pipeline.compare) + squareStageBytes(n, pipeline) + comparisonBytes(reps.length, n, pipeline.compare);
   checkAllocation(
     `comparing ${reps.length} member${reps.length === 1 ? '' : 's'} on ${formatCount(n)} images (n×n matrices per member)`,
     bytes,
@@ -206,6 +206,19 @@ async function prepareAll(
       return prepareThreaded(members, load, { reopen, id, pipeline, length, threads }, { ...opts, engine: opts.engine ?? (await getGemmEngine()) });
   }
   const block = length === undefined ? undefined : new Float64Array(members.length * length);
+  // The next member to load is read while this one is prepared (file reads run on libuv's threads), into the
+  // other of two buffers.
+  const toLoad = members.map((m, i) => i).filter((i) => !streamed[i] && !opts.cache?.get(members[i], key));
+  const buffers: ReadBuffer[] = [buffer, {}];
+  const reads = new Map<number, Promise<Representation>>();
+  const readAhead = (k: number) => {
+    if (k >= toLoad.length) return;
+    const read = Promise.resolve(load(toLoad[k], buffers[k % 2]));
+    read.catch(() => undefined); // awaited in turn; this only keeps an early failure from being reported as unhandled
+    reads.set(toLoad[k], read);
+  };
+  readAhead(0);
+  let loaded = 0;
   for (let i = 0; i < members.length; i++) {
     let p = opts.cache?.get(members[i], key);
     if (!p) {
@@ -214,7 +227,9 @@ async function prepareAll(
       if (path) {
         p = prepareMatrix(await streamedMatrix(path, pipeline, { engine: opts.engine, precision: opts.precision }), pipeline, members[i].label, into);
       } else {
-        const rep = await load(i, buffer);
+        const rep = await reads.get(i)!;
+        reads.delete(i);
+        readAhead(++loaded);
         const size = rep.n * rep.p;
         if (!scratch || scratch.length < size) scratch = new Float64Array(size);
         p = await prepareRepresentation(rep, pipeline, opts, scratch.subarray(0, size), into);
@@ -303,7 +318,7 @@ export async function crossSimilarity(
     return { rows: rows.map((x) => x.label), cols: cols.map((x) => x.label), matrix: { rows: rows.length, cols: cols.length, data }, measure: r.id };
   }
   const { id, pipeline } = r;
-  checkPairwiseMemory(unique, n);
+  checkPairwiseMemory(unique, n, pipeline);
   const all = await prepareAll(unique, (i) => unique[i], id, pipeline, { ...opts, engine });
   const byRep = new Map(unique.map((r, i) => [r, all[i]] as const));
   const data = await compareAll(
@@ -338,7 +353,7 @@ export async function similarityMatrix(
     return { rows: labels, cols: [...labels], matrix: { rows: reps.length, cols: reps.length, data }, measure: r.id };
   }
   const { id, pipeline } = r;
-  checkPairwiseMemory(members, checkSameImages(members));
+  checkPairwiseMemory(members, checkSameImages(members), pipeline);
   const engine = opts.engine ?? (await getGemmEngine());
   const prepared = await prepareAll(
     members,
