@@ -312,6 +312,12 @@ export function streamedParts(n: number, p: number, bytesPerValue: number, spec:
   return parts;
 }
 
+/** One block (float64 and as stored) and one Gram tile: what streaming holds besides the n×n matrix. */
+export function streamedWorkBytes(n: number, p: number, bytesPerValue: number, blockBytes?: number): number {
+  const { columns, tileRows } = streamLayout(n, p, blockBytes);
+  return n * columns * (8 + bytesPerValue) + 8 * tileRows * n;
+}
+
 /** Peak bytes of streamedMatrix (the sum of streamedParts). */
 export function streamedBytes(n: number, p: number, bytesPerValue: number, spec: StreamedSpec, blockBytes?: number): number {
   return streamedParts(n, p, bytesPerValue, spec, blockBytes).reduce((a, x) => a + x.bytes, 0);

@@ -24,7 +24,10 @@ import { formatCount, MAX_NPY_HEADER_BYTES, parseNpyHeader, product } from '../i
 import { isPairwise, parseMeasure, pipelineOf } from '../measures/registry.js';
 import { slicesSubsets, subsetPreparerBytes } from '../measures/subsets.js';
 import type { RdmDistance } from '../measures/kernels.js';
-import { describeStream, loadedBytes, streamedMatrix, streamedParts, type StreamedSpec } from '../measures/streamedMatrix.js';
+import { describeStream, loadedBytes, streamable, streamedMatrix, streamedParts, type StreamedSpec } from '../measures/streamedMatrix.js';
+import { preparedLength } from '../measures/compare.js';
+import { comparisonBytes, featureStageBytes, preparedValues, squareStageBytes } from '../measures/prepareMemory.js';
+import { prepareThreads } from '../measures/prepareThreads.js';
 import type { Matrix } from '../linalg/dense.js';
 
 /** One member's shape: images, features per image, bytes per stored value. */
@@ -96,11 +99,26 @@ function estimate(task: string, parts: MemoryPart[], peak?: number): MemoryEstim
   return { task, parts, peak: peak ?? parts.reduce((a, p) => a + p.bytes, 0), budget: maxMemory(), free: freemem(), runtime: RUNTIME_BYTES };
 }
 
+/** How `similarityMemory` is to count a run. */
+export interface SimilarityMemoryOptions {
+  /** Bootstrap draws of `subset` images (`rank --bootstrap`). */
+  bootstrap?: { subset: number };
+  /** A pairwise family's pairs, or a batched measure's members (--threads), on that many threads. */
+  threads?: number;
+  /**
+   * The members are read one at a time into one reused buffer (`similarity` on a folder of .npy files,
+   * features/featureSet.ts openFeatureSet), and one too big to load is streamed from its file; otherwise the whole
+   * set is loaded first (rank, the bootstrap, .npz and other formats).
+   */
+  oneAtATime?: boolean;
+}
+
 /**
  * Peak memory of `similarity` (the M×M matrix) or `rank` (candidates against a target, optionally with bootstrap
- * draws of `subset` images) on these members under `measure`; `threads`: a pairwise family's pairs on that many threads.
+ * draws of `subset` images) on these members under `measure`. A batched measure's preparation is counted as
+ * measures/prepareMemory.ts counts it for the refusal in measures/similarity.ts.
  */
-export function similarityMemory(members: MemberShape[], measure: string, opts: { bootstrap?: { subset: number }; threads?: number } = {}): MemoryEstimate {
+export function similarityMemory(members: MemberShape[], measure: string, opts: SimilarityMemoryOptions = {}): MemoryEstimate {
   const m = members.length;
   const n = members[0]?.n ?? 0;
   const features = members.reduce((a, x) => a + x.n * x.p * x.bytesPerValue, 0);
@@ -118,18 +136,27 @@ export function similarityMemory(members: MemberShape[], measure: string, opts: 
         : [{ what: 'two n×n work matrices', bytes: 16 * n * n }]),
     ]);
   }
-  const half = (n * (n + 1)) / 2;
-  const scratch = 8 * n * maxP + 3 * 8 * n * n + 4 * 8 * half;
-  const vectors = 8 * m * half;
+  const pipeline = pipelineOf(config);
+  const read = Boolean(opts.oneAtATime);
+  const streams = (x: MemberShape) => read && streamable(pipeline) === undefined && loadedBytes(x.n, x.p, x.bytesPerValue) > maxMemory();
+  const streamed = members.filter(streams).length;
+  // Threads prepare members side by side (measures/prepareThreads.ts), each its own; never for streamed members.
+  const threads = read && streamed === 0 && preparedLength(pipeline.compare, n) !== undefined ? prepareThreads(m, opts.threads) : 1;
+  const one = members.reduce(
+    (a, x) => Math.max(a, featureStageBytes(x.n, x.p, x.bytesPerValue, pipeline, { read, streamed: streams(x) }) + squareStageBytes(x.n, pipeline)),
+    0,
+  );
+  const kept = preparedValues(n, pipeline.compare);
+  const features64 = read ? 'its features as read and in float64' : 'its features in float64';
+  const stage =
+    streamed === m ? 'one column block and Gram tile of its file' : streamed ? `${features64} (streamed members: one column block and tile)` : features64;
+  const what = `preparing one member${threads > 1 ? ` on each of ${threads} threads` : ''} (${stage}, its n×n matrix, the comparator’s scratch) or stacking the vectors`;
   const parts: MemoryPart[] = [
-    loaded,
-    { what: `prepared vectors, one per member (${formatCount(half)} values each)`, bytes: vectors },
-    {
-      what: 'preparing one member (float64 features, three n×n matrices, triangle and ranks) or stacking the vectors for the comparison',
-      bytes: Math.max(scratch, vectors),
-    },
+    ...(read ? [] : [loaded]),
+    { what: `prepared vectors, one per member (${formatCount(kept)} values each)`, bytes: 8 * m * kept },
+    { what, bytes: Math.max(threads * one, comparisonBytes(m, n, pipeline.compare)) },
   ];
-  if (opts.bootstrap && slicesSubsets(pipelineOf(config))) {
+  if (opts.bootstrap && slicesSubsets(pipeline)) {
     const s = opts.bootstrap.subset;
     parts.push({ what: 'full n×n matrices the bootstrap draws are computed from, one per member', bytes: subsetPreparerBytes(n, m) });
     parts.push({ what: `one draw (${formatCount(s)} images): its prepared vectors and work matrices`, bytes: 8 * m * ((s * (s + 1)) / 2) * 2 + 3 * 8 * s * s });

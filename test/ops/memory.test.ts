@@ -41,16 +41,19 @@ describe('memory estimate', () => {
 
   it('adds up the documented parts (hand-worked: 3 members × 10 images)', async () => {
     const { members } = await featureSetShapes(set);
-    // features 10·(4·4 + 6·8 + 4·4) = 800; half = 55 → vectors 8·3·55 = 1320;
-    // preparing one member: 8·10·6 + 3·8·100 + 4·8·55 = 480 + 2400 + 1760 = 4640 (more than the stacked vectors).
+    // features 10·(4·4 + 6·8 + 4·4) = 800; the triangle has 45 values → vectors 8·3·45 = 1080; preparing one member:
+    // float64 features of the widest 8·10·6 = 480, its RDM 8·100, the triangle 8·45 and rankData's work 24·45 = 2720.
     const e = similarityMemory(members, 'rsa');
-    expect(e.parts.map((p) => p.bytes)).toEqual([800, 1320, 4640]);
-    expect(e.peak).toBe(6760);
+    expect(e.parts.map((p) => p.bytes)).toEqual([800, 1080, 2720]);
+    expect(e.peak).toBe(4600);
     // The bootstrap adds the full n×n matrices (8·100·3) and one draw of 5 images (8·3·15·2 + 3·8·25) for a sliced measure…
     const b = similarityMemory(members, 'rsa', { bootstrap: { subset: 5 } });
     expect(b.peak - e.peak).toBe(2400 + 720 + 600);
-    // …and not for z-scoring, whose draws are recomputed from features.
-    expect(similarityMemory(members, 'dds:norm=znorm,kernel=cosine', { bootstrap: { subset: 5 } }).peak).toBe(6760);
+    // …and not for z-scoring, whose draws are recomputed from features. CKA's vectors (diagonal + triangle, 55 values)
+    // go straight into the block: 800 + 8·3·55 + (480 + 800).
+    expect(similarityMemory(members, 'dds:norm=znorm,kernel=cosine', { bootstrap: { subset: 5 } }).peak).toBe(800 + 1320 + 1280);
+    // Read one at a time (similarity on a folder): no loaded set, but the member being prepared as read (10·6·8).
+    expect(similarityMemory(members, 'rsa', { oneAtATime: true }).parts.map((p) => p.bytes)).toEqual([1080, 480 + 2720]);
     // A pairwise family keeps float64 copies of every member (8·3·10·6) and two n×n matrices (16·100).
     expect(similarityMemory(members, 'procrustes').parts.map((p) => p.bytes)).toEqual([800, 1440, 1600]);
     // On 3 threads each has its two n×n matrices; the copies are shared.
@@ -107,6 +110,22 @@ describe('memory estimate', () => {
     expect(r.err).toMatch(/a\.npy: the RDM of .*a\.npy \(10 images; 4 features streamed in 4 blocks of 1 feature \(80 bytes\)\) would need about 1000 bytes/);
   });
 
+  it('counts a member too big to load, read one at a time, as streamed: one block and one tile (hand-worked)', async () => {
+    const { members } = await featureSetShapes(set);
+    try {
+      // Every member is over 2,879 bytes when loaded (a, c: 2,880; b: 3,360). Blocks of 179 bytes: 2 features, tiles of
+      // 2 rows. b (float64): block 10·2·(8 + 8) + tile 8·2·10 = 480; then RDM, triangle and ranks as above (2,240).
+      setMaxMemory(2879);
+      const e = similarityMemory(members, 'rsa', { oneAtATime: true });
+      expect(e.parts.map((p) => p.bytes)).toEqual([1080, 480 + 2240]);
+      expect(e.parts[1].what).toMatch(/^preparing one member \(one column block and Gram tile of its file, its n×n matrix/);
+      // Loaded with the set (rank), nothing streams.
+      expect(similarityMemory(members, 'rsa').parts.map((p) => p.bytes)).toEqual([800, 1080, 2720]);
+    } finally {
+      setMaxMemory(undefined);
+    }
+  });
+
   it('--dry-run prints the estimate and computes nothing', async () => {
     const out = join(dir, 'sim.json');
     const r = await runCli('similarity', set, '--dry-run', '--out', out);
@@ -124,7 +143,7 @@ describe('memory estimate', () => {
     const r = await runCli('--max-memory', '4K', 'similarity', set, '--out', join(dir, 'x.json'));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /set: similarity of 3 members on 10 images \(rsa\) would need about 6\.6 KiB at its peak .* over the memory limit of 4\.0 KiB; raise it with --max-memory/,
+      /set: similarity of 3 members on 10 images \(rsa\) would need about 4\.5 KiB at its peak .* over the memory limit of 4\.0 KiB; raise it with --max-memory/,
     );
     expect(await readdir(dir)).toEqual(['set']);
   });
