@@ -2,6 +2,7 @@
  * `--dry-run` and the up-front memory check of `similarity`, `rank` and `rdm` (issue 15): the estimate from shapes
  * (ops/memory.ts) is printed instead of running, and a run over the memory budget is refused before it loads.
  */
+import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { checkMemoryEstimate, featureSetShapes, formatMemoryEstimate, type FeatureSetShapes, type MemberShape, type MemoryEstimate } from '../ops/memory.js';
 import { UsageError } from './util.js';
@@ -19,7 +20,7 @@ export async function memoryGate(
   path: string,
   dryRun: boolean | undefined,
   order: string[] | undefined,
-  estimateOf: (members: MemberShape[]) => MemoryEstimate,
+  estimateOf: (members: MemberShape[], input: { folder: boolean }) => MemoryEstimate,
 ): Promise<boolean> {
   let shapes: FeatureSetShapes;
   try {
@@ -37,7 +38,8 @@ export async function memoryGate(
     if (unknown.length) throw new UsageError(`--order: unknown label${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}`);
     members = order.map((l) => byLabel.get(l)!);
   }
-  const estimate = estimateOf(members);
+  // A folder of .npy files is what `similarity` reads member by member (features/featureSet.ts openFeatureSet).
+  const estimate = estimateOf(members, { folder: (await stat(path)).isDirectory() });
   if (dryRun) {
     process.stdout.write(`${formatMemoryEstimate(estimate, shapes.from)}\n`);
     return true;
