@@ -14,13 +14,12 @@
  *     whose name contains it.
  * Runs the built CLI (bin/taskmap.js loads dist/): `npx tsc -p tsconfig.build.json` first.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeNpy } from '../src/io/npy.js';
-import { mulberry32 } from '../src/linalg/resample.js';
+import { loadAverage, maxNpyDifference, medianOf, root, wallMs, writeSeededSet } from './processBench.js';
 
 interface BenchSet {
   name: string;
@@ -44,7 +43,6 @@ const CKA_MEASURES: [string, string, string][] = [
   ['cka:kernel=rbf,debiased', 'rbf', '1'],
 ];
 const DISTANCES = ['correlation', 'cosine', 'euclidean', 'sqeuclidean'];
-const root = new URL('..', import.meta.url).pathname;
 const base = join(tmpdir(), 'taskmap-cka-bench');
 
 /** The CKA authors' functions (Kornblith et al. 2019, their colab), unchanged but for the loop over models. */
@@ -115,62 +113,14 @@ function featuresOf(set: BenchSet): string {
   return join(base, `${set.m}x${set.n}x${set.d}`, 'features');
 }
 
-/** The same seeded generator as wholeprocess.bench.ts: near-Gaussian noise plus a model-dependent shared structure. */
-async function writeSet(set: BenchSet): Promise<void> {
-  const dir = featuresOf(set);
-  const done = join(dir, '..', '.complete');
-  if (existsSync(done)) return;
-  await mkdir(dir, { recursive: true });
-  const { m: M, n: N, d: D } = set;
-  for (let m = 0; m < M; m++) {
-    const u = mulberry32(1000 + m);
-    const data = new Float32Array(N * D);
-    for (let i = 0; i < data.length; i++) data[i] = u() + u() + u() - 1.5 + ((i % D) % (m + 2)) * 0.01 * Math.floor(i / D / 50);
-    await writeFile(join(dir, `model${String(m).padStart(2, '0')}.npy`), writeNpy({ dtype: 'float32', shape: [N, D], data }));
-  }
-  await writeFile(done, '');
-}
-
-function wall(cmd: string, args: string[]): number {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-function readNpyFloat64(bytes: Uint8Array): Float64Array {
-  const headerLen = bytes[8] | (bytes[9] << 8);
-  return new Float64Array(bytes.slice(10 + headerLen).buffer);
-}
-
-async function maxDiff(a: string, b: string): Promise<number> {
-  const x = readNpyFloat64(await readFile(a));
-  const y = readNpyFloat64(await readFile(b));
-  if (x.length !== y.length) throw new Error(`${a} has ${x.length} values, ${b} has ${y.length}`);
-  let d = 0;
-  for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
-  return d;
-}
-
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-
 /** Both commands alternately (after one warm-up each, for the page cache); the medians and the ratio. */
 function race(ts: [string, string[]], py: [string, string[]]): { ts: number[]; py: number[] } {
-  wall(...ts);
-  wall(...py);
+  wallMs(...ts);
+  wallMs(...py);
   const out = { ts: [] as number[], py: [] as number[] };
   for (let r = 0; r < REPEATS; r++) {
-    out.ts.push(wall(...ts));
-    out.py.push(wall(...py));
+    out.ts.push(wallMs(...ts));
+    out.py.push(wallMs(...py));
   }
   return out;
 }
@@ -178,8 +128,8 @@ function race(ts: [string, string[]], py: [string, string[]]): { ts: number[]; p
 const rows: string[] = [];
 
 function report(what: string, times: { ts: number[]; py: number[] }, diff: number): void {
-  const t = median(times.ts);
-  const p = median(times.py);
+  const t = medianOf(times.ts);
+  const p = medianOf(times.py);
   const ratio = t / p;
   const line =
     `${what.padEnd(44)} taskmap ${t.toFixed(0).padStart(5)} ms  reference ${p.toFixed(0).padStart(5)} ms  ratio ${ratio.toFixed(2)} ` +
@@ -199,10 +149,10 @@ async function main(): Promise<void> {
   const bin = join(root, 'bin', 'taskmap.js');
   const outTs = join(base, 'out-taskmap.npy');
   const outPy = join(base, 'out-numpy.npy');
-  console.log(`machine: ${cpus().length} cores; load average before: ${load()}; ${REPEATS} alternating runs each, medians`);
+  console.log(`machine: ${cpus().length} cores; load average before: ${loadAverage()}; ${REPEATS} alternating runs each, medians`);
   for (const set of SETS) {
-    await writeSet(set);
     const features = featuresOf(set);
+    await writeSeededSet(features, set.m, set.n, set.d);
     const shape = `${set.m}×${set.n}×${set.d}`;
     console.log(`\n${shape} (models × images × features, float32) in ${features}`);
     for (const [id, kernel, debiased] of CKA_MEASURES) {
@@ -211,16 +161,16 @@ async function main(): Promise<void> {
         [process.execPath, [bin, 'similarity', features, '--measure', id, '--out', outTs]],
         ['python3', [ckaScript, features, outPy, kernel, debiased, '0.5']],
       );
-      report(`${shape} similarity --measure ${id}`, times, await maxDiff(outTs, outPy));
+      report(`${shape} similarity --measure ${id}`, times, await maxNpyDifference(outTs, outPy));
     }
     const file = join(features, 'model00.npy');
     for (const distance of DISTANCES) {
       if (!only(`${set.n}×${set.d} rdm --distance ${distance}`)) continue;
       const times = race([process.execPath, [bin, 'rdm', file, '--distance', distance, '--out', outTs]], ['python3', [pdistScript, file, outPy, distance]]);
-      report(`${set.n}×${set.d} rdm --distance ${distance}`, times, await maxDiff(outTs, outPy));
+      report(`${set.n}×${set.d} rdm --distance ${distance}`, times, await maxNpyDifference(outTs, outPy));
     }
   }
-  console.log(`\nload average after: ${load()}`);
+  console.log(`\nload average after: ${loadAverage()}`);
   try {
     console.log(
       `python: numpy ${execFileSync('python3', ['-c', 'import numpy, scipy; print(numpy.__version__, "scipy", scipy.__version__)'], { encoding: 'utf8' }).trim()}`,

@@ -49,7 +49,7 @@ function squaredDistancesFromGram(g: Matrix, out: Float64Array): Float64Array {
 }
 
 /** Selection copies up to this many values are kept between calls (each model of a set needs one of n² values). */
-const KEEP_SELECTION = 1 << 22;
+const KEEP_SELECTION = 1 << 21;
 let selectionScratch: Float64Array | undefined;
 
 /**
