@@ -7,7 +7,14 @@
 import { getGemmEngine } from '../linalg/gemm.js';
 import { standardScoreIds } from '../measures/scoreFamilies.js';
 import { findEntry } from '../measures/catalogue.js';
-import { prepareTransferData, TRANSFER_TARGETS, type TransferDatasetId, type TransferTarget, type TransferTargetId } from './transferData.js';
+import {
+  prepareTransferData,
+  TRANSFER_TARGETS,
+  type TransferDatasetId,
+  type TransferTarget,
+  type TransferTargetId,
+  defaultTransferCacheDir,
+} from './transferData.js';
 import { evaluateTransfer, type TransferEvaluation, type TransferTask } from './transferEval.js';
 import {
   extractTransferFeatures,
@@ -147,6 +154,8 @@ export interface TransferBenchmarkOptions {
   /** Pool sizes per data set (default transferData's: 5,000/2,000 Fashion-MNIST, 3,000/2,000 digits). */
   sizes?: Partial<Record<TransferDatasetId, { train: number; test: number }>>;
   cacheDir?: string;
+  /** Compute every draw's scores again instead of reading them from the score cache (which is then rewritten). */
+  rescore?: boolean;
   workers?: number;
   /** Bootstrap resamples for the intervals (default 1000). */
   resamples?: number;
@@ -287,7 +296,16 @@ export async function runTransferBenchmark(opts: TransferBenchmarkOptions): Prom
     : [];
   const truth = truthTable(truthRecords);
 
-  const evalOpts = { measures, perClass, draws, seed, resamples: opts.resamples, engine };
+  const evalOpts = {
+    measures,
+    perClass,
+    draws,
+    seed,
+    resamples: opts.resamples,
+    engine,
+    cacheDir: opts.cacheDir ?? defaultTransferCacheDir(),
+    rescore: opts.rescore,
+  };
   const layerMeasures = [...(opts.layerMeasures ?? measures.filter((m) => findEntry(m)?.cost.tier !== 'expensive'))];
   const tasks = await tasksFor(targets, features, sourceLabels, truth, (l) => l);
   const evaluation = await stage('scores', () => evaluateTransfer(tasks, { ...evalOpts, onProgress: (d, t, what) => opts.onProgress?.('scores', d, t, what) }));

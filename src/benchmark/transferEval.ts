@@ -10,8 +10,18 @@
  * that the smallest distance is the predicted best source. The candidates' scores are then compared with the ground truth
  * (test accuracy of a head trained on the full pool, per head) by weighted Kendall τ, Kendall τ-b, Spearman, top-1
  * hit and regret, per draw; the summary is the mean over draws with a bootstrap interval over draws.
+ *
+ * With a cache folder every draw's scores are kept as JSON under `<cache>/transfer/scores/<key>.json`, the key a hash
+ * of the measure's canonical id, the draw (its pool indices and the pool's labels), every candidate's label and
+ * features (their float64 bytes, and the class probabilities) and SCORE_CACHE_VERSION: a re-run with the same inputs
+ * reads the scores instead of computing them (their recorded wall times are those of the run that computed them),
+ * and any change to an input recomputes exactly the records it affects.
  */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Representation } from '../features/types.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { kendallTauB, spearman, weightedTau } from '../linalg/correlation.js';
 import type { Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine } from '../linalg/gemm.js';
@@ -55,7 +65,17 @@ export interface TransferEvalOptions {
   resamples?: number;
   engine?: GemmEngine;
   onProgress?: (done: number, total: number, what: string) => void;
+  /** Keep and reuse every draw's scores under `<cacheDir>/transfer/scores/` (none when absent). */
+  cacheDir?: string;
+  /** With a cache folder: compute every record again (and overwrite it) instead of reading it. */
+  rescore?: boolean;
 }
+
+/**
+ * Part of every score cache key: bump it when a score's definition or implementation changes its values, so that
+ * cached records computed by older code are not read as this code's.
+ */
+export const SCORE_CACHE_VERSION = 1;
 
 /** One measure on one draw: a value per candidate (null where the measure does not apply or failed). */
 export interface DrawRecord {
@@ -71,6 +91,8 @@ export interface DrawRecord {
   ms: number;
   /** Why candidates have no value (the first message per distinct reason). */
   notes?: string[];
+  /** Read from the score cache (`ms` is then the time measured when it was computed). */
+  cached?: boolean;
 }
 
 export interface Interval {
@@ -205,6 +227,62 @@ async function scoreDraw(task: TransferTask, idx: Uint32Array, measure: string, 
   return { values, largerIsBetter: true, notes: [...notes] };
 }
 
+/** What a cached record keeps: the scores, not where they belong (the key says that). */
+type CachedScores = Pick<DrawRecord, 'values' | 'largerIsBetter' | 'ms' | 'notes'>;
+
+function hashMatrix(h: ReturnType<typeof createHash>, m: Matrix): void {
+  h.update(`${m.rows}x${m.cols};`);
+  h.update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+}
+
+/**
+ * The score cache of one evaluation. Digests of the candidates' inputs and of a task's labels are computed once per
+ * matrix / label list (targets of one data set share their candidates' pool features).
+ */
+function scoreCache(cacheDir: string, rescore: boolean) {
+  const dir = join(cacheDir, 'transfer', 'scores');
+  const digests = new WeakMap<object, string>();
+  const digest = (of: object, compute: (h: ReturnType<typeof createHash>) => void): string => {
+    let d = digests.get(of);
+    if (d === undefined) {
+      const h = createHash('sha256');
+      compute(h);
+      digests.set(of, (d = h.digest('hex')));
+    }
+    return d;
+  };
+  const matrix = (m: Matrix) => digest(m, (h) => hashMatrix(h, m));
+  const candidate = (c: TransferCandidate) => ({
+    label: c.label,
+    features: matrix(c.features),
+    probabilities: c.probabilities ? matrix(c.probabilities) : null,
+  });
+  return {
+    key(task: TransferTask, idx: Uint32Array, measure: string): string {
+      const labels = digest(task.labels, (h) => h.update(JSON.stringify(task.labels)));
+      const h = createHash('sha256');
+      h.update(JSON.stringify({ version: SCORE_CACHE_VERSION, measure: canonicalId(measure), labels, candidates: task.candidates.map(candidate) }));
+      h.update(new Uint8Array(idx.buffer, idx.byteOffset, idx.byteLength));
+      return h.digest('hex');
+    },
+    async read(key: string): Promise<CachedScores | undefined> {
+      if (rescore) return undefined;
+      try {
+        const r = JSON.parse(await readFile(join(dir, `${key}.json`), 'utf8')) as CachedScores & { key?: string };
+        // Anything unexpected (a partial or foreign file) is recomputed rather than trusted.
+        if (r.key !== key || !Array.isArray(r.values) || typeof r.largerIsBetter !== 'boolean' || typeof r.ms !== 'number') return undefined;
+        return { values: r.values, largerIsBetter: r.largerIsBetter, ms: r.ms, ...(r.notes ? { notes: r.notes } : {}) };
+      } catch {
+        return undefined;
+      }
+    },
+    async write(key: string, scores: CachedScores): Promise<void> {
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(join(dir, `${key}.json`), `${JSON.stringify({ key, ...scores })}\n`);
+    },
+  };
+}
+
 /** Metric of one draw over the candidates that have a value; null when undefined (constant scores, < 3 candidates). */
 export function judge(metric: JudgeMetric, scores: readonly (number | null)[], truth: readonly number[]): number | null {
   const keep = scores.map((s, i) => (s === null ? -1 : i)).filter((i) => i >= 0);
@@ -263,6 +341,7 @@ export async function evaluateTransfer(tasks: TransferTask[], opts: TransferEval
   const engine = opts.engine ?? (await getGemmEngine());
   const resamples = opts.resamples ?? 1000;
   const records: DrawRecord[] = [];
+  const cache = opts.cacheDir ? scoreCache(opts.cacheDir, opts.rescore ?? false) : undefined;
   const total = tasks.length * opts.perClass.length * opts.draws * opts.measures.length;
   let done = 0;
   for (const task of tasks) {
@@ -271,9 +350,17 @@ export async function evaluateTransfer(tasks: TransferTask[], opts: TransferEval
         const idx = stratifiedDraw(task.labels, perClass, mulberry32(drawSeed(opts.seed, task.id, perClass, d)));
         for (const measure of opts.measures) {
           opts.onProgress?.(done, total, `${task.id} · ${perClass}/class · draw ${d + 1} · ${measure}`);
-          const t0 = performance.now();
-          const { values, largerIsBetter, notes } = await scoreDraw(task, idx, measure, engine);
-          records.push({ target: task.id, perClass, draw: d, measure, values, largerIsBetter, ms: performance.now() - t0, ...(notes.length ? { notes } : {}) });
+          const key = cache?.key(task, idx, measure);
+          const hit = key === undefined ? undefined : await cache!.read(key);
+          if (hit) {
+            records.push({ target: task.id, perClass, draw: d, measure, ...hit, cached: true });
+          } else {
+            const t0 = performance.now();
+            const { values, largerIsBetter, notes } = await scoreDraw(task, idx, measure, engine);
+            const scored = { values, largerIsBetter, ms: performance.now() - t0, ...(notes.length ? { notes } : {}) };
+            if (key !== undefined) await cache!.write(key, scored);
+            records.push({ target: task.id, perClass, draw: d, measure, ...scored });
+          }
           done++;
         }
       }

@@ -158,6 +158,14 @@ export function transferMarkdown(r: TransferBenchmarkResult): string {
     markdownTable({ head: ['stage', 'seconds'], rows: Object.entries(r.timings).map(([k, v]) => [k, v.toFixed(1)]), numeric: [false, true] }),
     '',
   );
+  const records = [r.evaluation, ...r.layerStudies.map((s) => s.evaluation)].flatMap((e) => e.records);
+  const cached = records.filter((x) => x.cached).length;
+  if (cached > 0) {
+    lines.push(
+      `${cached} of ${records.length} draw records were read from the score cache; the measures' times in the tables are those measured in the run that computed each record.`,
+      '',
+    );
+  }
   if (r.notes.length) lines.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
 }

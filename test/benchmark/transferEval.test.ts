@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRANSFER_EXCLUDED_MEASURES, TRANSFER_REPRESENTATION_MEASURES } from '../../src/benchmark/transfer.js';
 import { bootstrapMean, evaluateTransfer, judge, stratifiedDraw, type TransferTask } from '../../src/benchmark/transferEval.js';
@@ -231,5 +234,48 @@ describe('evaluateTransfer with pairwise measures against the labels', () => {
     const order = (v: number[]) => v.map((_, k) => k).sort((a, b) => v[a] - v[b]);
     expect(order(values('shape'))).toEqual(order(values('procrustes')));
     expect(new Set(values('procrustes')).size).toBe(4);
+  });
+});
+
+describe('evaluateTransfer with a score cache', () => {
+  it('reads a re-run from the cache, recomputes only the records whose inputs changed, and trusts no foreign file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'taskmap-scores-'));
+    try {
+      const opts = { measures: ['rsa', 'hscore'], perClass: [5], draws: 2, seed: 3, resamples: 20, cacheDir: dir };
+      const first = await evaluateTransfer([syntheticTask()], opts);
+      expect(first.records.every((r) => !r.cached)).toBe(true);
+      const files = await readdir(join(dir, 'transfer', 'scores'));
+      expect(files).toHaveLength(4);
+
+      // A fresh, equal task (new objects, same values): every record from the cache, identical values and times.
+      const second = await evaluateTransfer([syntheticTask()], opts);
+      expect(second.records.every((r) => r.cached)).toBe(true);
+      expect(second.records.map((r) => [r.values, r.ms])).toEqual(first.records.map((r) => [r.values, r.ms]));
+      expect(second.rows).toEqual(first.rows);
+
+      // One feature value of one candidate changed: all four records depend on every candidate, so all are recomputed.
+      const changed = syntheticTask();
+      changed.candidates[2].features.data[7] += 1e-9;
+      const third = await evaluateTransfer([changed], opts);
+      expect(third.records.every((r) => !r.cached)).toBe(true);
+      // Another seed draws other images: new records; the old ones stay.
+      const other = await evaluateTransfer([syntheticTask()], { ...opts, seed: 4 });
+      expect(other.records.every((r) => !r.cached)).toBe(true);
+      expect(await readdir(join(dir, 'transfer', 'scores'))).toHaveLength(12);
+
+      // --rescore computes again and rewrites; a corrupt or foreign record is recomputed, not read.
+      const rescored = await evaluateTransfer([syntheticTask()], { ...opts, rescore: true });
+      expect(rescored.records.every((r) => !r.cached)).toBe(true);
+      expect(rescored.records.map((r) => r.values)).toEqual(first.records.map((r) => r.values));
+      const victim = join(dir, 'transfer', 'scores', files[0]);
+      await writeFile(victim, '{"key": "not this one", "values": [1, 2, 3, 4], "largerIsBetter": true, "ms": 1}');
+      const fourth = await evaluateTransfer([syntheticTask()], opts);
+      expect(fourth.records.filter((r) => r.cached)).toHaveLength(3);
+      expect(fourth.records.map((r) => r.values)).toEqual(first.records.map((r) => r.values));
+      await writeFile(victim, '{"trunc');
+      expect((await evaluateTransfer([syntheticTask()], opts)).records.filter((r) => r.cached)).toHaveLength(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

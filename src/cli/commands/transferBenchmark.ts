@@ -27,6 +27,7 @@ interface Flags {
   sizes?: string;
   workers?: string;
   resamples: string;
+  rescore?: boolean;
 }
 
 /** `fmnist=5000:2000,digits=3000:2000` → pool sizes. */
@@ -60,8 +61,9 @@ export function register(program: Command): void {
         '(procrustes, cca, predictivity, …) with the one-hot label matrix; a distance is judged smaller = better.',
         '',
         'Data: the two Debian packages are used where installed, else fetched with `apt-get download` and unpacked',
-        'into $TASKMAP_CACHE (default ./.taskmap-cache; nothing is installed). Features, ground truth and images are',
-        'cached there, so a re-run only redoes the scores. Default sources: the distinct zoo networks that extract in',
+        'into $TASKMAP_CACHE (default ./.taskmap-cache; nothing is installed). Images, features, ground truth and every',
+        "draw's scores are cached there (keyed by their inputs), so a re-run only computes what changed (--rescore:",
+        'compute the scores again). Default sources: the distinct zoo networks that extract in',
         '≤ 25 ms per image on the development machine, plus nsfw-mobilenet-v2; "all" takes every distinct network',
         '(hours). Writes <out>/report.md, transfer.json and figures/.',
       ].join('\n'),
@@ -82,6 +84,7 @@ export function register(program: Command): void {
     .option('--sizes <spec>', 'pool sizes, e.g. fmnist=5000:2000,digits=3000:2000 (train:test)')
     .option('--workers <n>', 'extraction worker threads (default: number of cores)')
     .option('--resamples <n>', 'bootstrap resamples of the draws for the intervals', '1000')
+    .option('--rescore', "compute every draw's scores again instead of reading them from the cache")
     .action(async (o: Flags) => {
       const t0 = performance.now();
       const targets = parseList(o.targets);
@@ -108,6 +111,7 @@ export function register(program: Command): void {
         sizes: parseSizes(o.sizes),
         workers: o.workers === undefined ? undefined : parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         resamples: parseNumber(o.resamples, '--resamples', { integer: true, min: 10 }),
+        rescore: o.rescore,
         onProgress: bars.update,
         log: (m) => process.stderr.write(`${m}\n`),
       });
