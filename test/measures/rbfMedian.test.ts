@@ -70,6 +70,18 @@ describe('RBF median by selection', () => {
     ];
     const u = rng(7);
     for (let c = 0; c < 20; c++) cases.push(Array.from({ length: 1 + Math.floor(u() * 300) }, () => Math.round(u() * 20) / 4 - 2));
+    // Classic quickselect stress patterns at a size where a quadratic pivot sequence would show.
+    const L = 20_001;
+    const patterns: ((i: number) => number)[] = [
+      (i) => i,
+      (i) => L - i,
+      (i) => Math.min(i, L - i), // organ pipe
+      (i) => i % 17, // sawtooth
+      (i) => (i % 2 ? i : L - i), // interleaved ascending and descending
+      (i) => (i < L / 2 ? 2 * i + 1 : 2 * (i - L / 2)), // odds then evens
+      () => 3,
+    ];
+    for (const f of patterns) for (const len of [L, L - 1]) cases.push(Array.from({ length: len }, (_, i) => f(i)));
     for (const v of cases) expect(median(Float64Array.from(v))).toBe(sortedMedian(v));
     // NaN sorts last in the reference; the median keeps that meaning.
     expect(median(Float64Array.from([NaN, 1, 2]))).toBe(2);
