@@ -3,6 +3,7 @@
  * dgemm, float32 still on onnxruntime, and `TASKMAP_LAPACK=0` back to onnxruntime for everything. Skipped where the
  * addon is not installed (the engine is then onnxruntime alone, which gemm.test.ts covers).
  */
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Matrix } from '../../src/linalg/dense.js';
 import { lapackUnavailableReason } from '../../src/linalg/lapack.js';
@@ -59,6 +60,25 @@ describe.skipIf(missing !== undefined)('GEMM engine, float64 on OpenBLAS', () =>
       expect(Array.from(await engine.abt(new Float64Array(0), 0, new Float64Array(6), 2, 3))).toEqual([]);
       expect(Array.from(await engine.abt(new Float64Array(0), 2, new Float64Array(0), 2, 0))).toEqual([0, 0, 0, 0]);
     }
+  });
+
+  it('a float64-only process never loads onnxruntime; its first float32 product does', () => {
+    // A child process: this one's module cache may hold onnxruntime from other tests.
+    const script = `
+      import { createRequire } from 'node:module';
+      const g = await import(${JSON.stringify(new URL('../../src/linalg/gemm.ts', import.meta.url).href)});
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('onnxruntime-node'));
+      const engine = await g.getGemmEngine();
+      const x = { rows: 3, cols: 2, data: Float64Array.from([1, 2, 3, 4, 5, 6]) };
+      await g.gram(x, { engine });
+      const before = loaded();
+      await g.gram(x, { engine, precision: 'float32' });
+      console.log(JSON.stringify({ before, after: loaded() }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, TASKMAP_LAPACK: '', TASKMAP_ENGINE: '' },
+    });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ before: false, after: true });
   });
 
   it('float32 precision still runs on onnxruntime (rounded like float32, not the float64 product)', async () => {
