@@ -233,6 +233,11 @@ export async function openFeatureSet(path: string, opts: LoadFeatureSetOptions =
     const set = await loadFeatureSet(path, opts);
     return { ...set, read: async (i) => set.members[i] };
   }
+  return openNpyFolder(path, files, opts);
+}
+
+/** openFeatureSet of a folder with .npy files (`files`: label → path, from listNpyFiles). */
+async function openNpyFolder(path: string, files: Map<string, Buffer>, opts: LoadFeatureSetOptions): Promise<FeatureSetSource> {
   const labels = selectLabels([...files.keys()], opts, path);
   const infos = await Promise.all(labels.map((label) => memberInfo(files.get(label)!, label)));
   await attachManifestImages(path, infos, (label) => `${label}.npy`);
@@ -288,13 +293,10 @@ export async function loadFeatureSet(path: string, opts: LoadFeatureSetOptions =
         `${path}: no .npy files found${ignored > 0 ? ` (${ignored} other file${ignored === 1 ? '' : 's'} ignored)` : ''}; a feature set directory holds one <label>.npy per model, shape (n_images, n_features, ...)`,
       );
     }
-    for (const label of selectLabels([...files.keys()], opts, path)) {
-      const file = files.get(label)!;
-      const shown = displayPath(file);
-      members.push(toRepresentation(readNpy(await readInputFile(file), shown), label, shown));
-    }
-    await attachManifestImages(path, members, (label) => `${label}.npy`);
-    return assembleSet(members, path, opts.images);
+    // The same reader as openFeatureSet's, every member read: one path for a folder's checks and messages.
+    const source = await openNpyFolder(path, files, opts);
+    for (let i = 0; i < source.members.length; i++) members.push(await source.read(i));
+    return { n: source.n, members, ...(source.images ? { images: source.images } : {}) };
   }
   const ext = extname(path).toLowerCase();
   if (ext === '.h5' || ext === '.hdf5') {

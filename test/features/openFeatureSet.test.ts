@@ -146,15 +146,19 @@ describe('the members prepared on several threads (prepareThreads.ts)', () => {
       const engine = await getGemmEngine();
       const length = preparedLength(pipeline.compare, 16)!;
       const expected = await Promise.all(set.members.map(async (_, i) => prepareRepresentation(await set.read(i), pipeline, { engine })));
-      // This thread is slowed down so that the worker, once started, takes members too.
+      // This thread holds its first member until the worker has finished one (or 30 s have passed), so that the
+      // worker really takes members however slowly it starts on a loaded machine.
+      let workerDone!: () => void;
+      const firstDone = new Promise<void>((r) => (workerDone = r));
+      let mine = 0;
       const { block, fromWorkers } = await prepareOnThreads(
         set as Parameters<typeof prepareOnThreads>[0],
         { id, engine, length, threads: 2 },
         async (i, buffer, into) => {
-          await new Promise((r) => setTimeout(r, 250));
+          if (mine++ === 0) await Promise.race([firstDone, new Promise((r) => setTimeout(r, 30_000))]);
           return prepareRepresentation(await set.read(i, buffer), pipeline, { engine }, undefined, into);
         },
-        () => undefined,
+        () => workerDone(),
       );
       expect(fromWorkers, measure).toBeGreaterThan(0);
       for (let i = 0; i < set.members.length; i++) {
