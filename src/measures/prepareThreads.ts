@@ -10,6 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import type { FeatureSetSource } from '../features/types.js';
 import type { ReadBuffer } from '../io/input.js';
 import type { GemmEngine, Precision } from '../linalg/gemm.js';
+import { loadLapack } from '../linalg/lapack.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import type { Prepared } from './compare.js';
 import type { PrepareWorkerInit, PrepareWorkerReply } from './prepareWorker.js';
@@ -64,6 +65,12 @@ export async function prepareOnThreads(
     failure ??= e;
     Atomics.store(counter, 0, m);
   };
+  // OpenBLAS's thread count is one setting for the whole process (every worker's addon shares the library): one
+  // BLAS thread per caller while several threads compute, set here before any worker starts — not by a worker
+  // while this thread may be inside a product — and restored afterwards.
+  const blas = loadLapack();
+  const blasThreads = blas?.threads();
+  blas?.threads(1);
   const workers: Worker[] = [];
   const finished: Promise<void>[] = [];
   for (let w = 1; w < job.threads; w++) {
@@ -109,6 +116,7 @@ export async function prepareOnThreads(
     for (let i = 0; i < m && !failure; i++) if (!done[i]) await prepareHere(i);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
+    if (blasThreads !== undefined) blas?.threads(blasThreads);
   }
   if (failure) throw failure;
   return { block, fromWorkers };
