@@ -8,6 +8,7 @@
  * `TASKMAP_LAPACK=0` turns it off; `TASKMAP_THREADS` sets its thread count as it does the GEMM engine's.
  */
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 
 /** The addon's functions (native/lapack/src/lapack.cc). All float64, row-major; they copy, never modify, inputs. */
 export interface NativeLapack {
@@ -52,8 +53,11 @@ function load(): { lib?: NativeLapack; error?: string } {
     if (Math.abs(probe.values[0] - 3) > 1e-12 || Math.abs(probe.values[1] - 1) > 1e-12) {
       throw new Error(`self-test failed: eigenvalues of [[2, 1], [1, 2]] came out as ${Array.from(probe.values).join(', ')}, expected 3, 1`);
     }
+    // OpenBLAS's thread count is one setting for the whole process: only the main thread applies TASKMAP_THREADS,
+    // so that a worker thread loading the addon does not change it under a product running elsewhere (the callers
+    // that start workers set one BLAS thread each while they run: pairThreads.ts, prepareThreads.ts).
     const threads = Number(process.env.TASKMAP_THREADS);
-    if (Number.isInteger(threads) && threads >= 1) lib.threads(threads);
+    if (isMainThread && Number.isInteger(threads) && threads >= 1) lib.threads(threads);
     loaded = { lib };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
