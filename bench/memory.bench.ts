@@ -35,6 +35,10 @@ const RSA = (process.env.BENCH_RSA ?? '10000x2048x2,20000x2048x2')
   .filter(Boolean)
   .map((c) => c.split('x').map(Number));
 const GiB = 1024 ** 3;
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 const STEP = 256 * 1024 ** 2;
 
 /**
@@ -83,9 +87,7 @@ async function main(): Promise<void> {
   await mkdir(DIR, { recursive: true });
   console.log(
     `peak memory of \`taskmap rdm FILE --center\` (correlation RDM), float32 files in ${DIR}; ${cpus().length} cores, ` +
-      `${formatBytes(totalmem())} RAM, ${formatBytes(freemem())} available; load average ${loadavg()
-        .map((x) => x.toFixed(2))
-        .join(' ')}`,
+      `${formatBytes(totalmem())} RAM, ${formatBytes(freemem())} available; load average ${load()}`,
   );
   console.log('N × D | file | path | budget | estimate (data + runtime) | measured peak RSS | measured / estimate | wall | summary');
   for (const [n, d] of CASES) {
@@ -148,14 +150,7 @@ async function main(): Promise<void> {
     );
   }
   setMaxMemory(undefined);
-  console.log(
-    `load average after: ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-  );
+  console.log(`load average after: ${load()}`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+await main();

@@ -12,7 +12,9 @@
 import { RANK_CHUNK } from '../linalg/chunkedRanks.js';
 import { preparedLength, type Comparator, type RdmOnlyComparator } from './compare.js';
 import type { KernelName, RdmDistance } from './kernels.js';
-import { streamedWorkBytes } from './streamedMatrix.js';
+import { maxMemory } from '../io/limits.js';
+import { openNpyColumns } from '../io/npyBlocks.js';
+import { streamable, streamedWorkBytes, type StreamedSpec } from './streamedMatrix.js';
 
 /** The parts of a pipeline (registry.ts Pipeline) that decide what preparing a member allocates. */
 export interface PrepareSpec {
@@ -39,9 +41,19 @@ export function preparedValues(n: number, compare: PrepareSpec['compare']): numb
   return preparedLength(compare, n) ?? (compare === 'cosine-cov' || compare === 'corr-cov' ? n + triangle(n) : triangle(n));
 }
 
-function usesEuclideanCopy(spec: PrepareSpec): boolean {
+function usesEuclideanCopy(spec: Pick<PrepareSpec, 'matrix'>): boolean {
   const m = spec.matrix;
   return m.type === 'rdm' ? m.distance === 'euclidean' || m.distance === 'sqeuclidean' : m.kernel === 'euclidean';
+}
+
+/** The float64 copies of one loaded member's features: the normalised copy, and distances.ts's scaled copy. */
+export function float64Bytes(n: number, p: number, matrix: PrepareSpec['matrix']): number {
+  return 8 * n * p * (usesEuclideanCopy({ matrix }) ? 2 : 1);
+}
+
+/** The member's n×n matrix: one, or three for the RBF kernel (Gram, squared distances, the median's sorted copy). */
+export function matrixBytes(n: number, matrix: PrepareSpec['matrix']): number {
+  return 8 * n * n * (matrix.type === 'kernel' && matrix.kernel === 'rbf' ? 3 : 1);
 }
 
 /**
@@ -51,12 +63,37 @@ function usesEuclideanCopy(spec: PrepareSpec): boolean {
  */
 export function featureStageBytes(n: number, p: number, bytesPerValue: number, spec: PrepareSpec, opts: { read: boolean; streamed: boolean }): number {
   if (opts.streamed) return streamedWorkBytes(n, p, bytesPerValue);
-  return (opts.read ? n * p * bytesPerValue : 0) + 8 * n * p * (usesEuclideanCopy(spec) ? 2 : 1);
+  return (opts.read ? n * p * bytesPerValue : 0) + float64Bytes(n, p, spec.matrix);
+}
+
+/**
+ * Whether the member stored in `path` (n images × p features) is to be built from column blocks for `spec`: it
+ * can be (streamedMatrix.ts streamable), and loading it would be over the memory budget — its values as stored,
+ * their float64 copy and three n×n matrices, as kernels.ts's own check allows for. Loading is kept where it fits:
+ * it is what every other path computes, and its Euclidean distances keep exact ties. A file whose header cannot be
+ * read as float features is left to the loader, whose error names the problem.
+ */
+export function streamsMember(path: string | Buffer, n: number, p: number, spec: Pick<StreamedSpec, 'norm'>): boolean {
+  if (streamable(spec) !== undefined) return false;
+  let bytesPerValue: number;
+  try {
+    const reader = openNpyColumns(path);
+    bytesPerValue = reader.dtype === 'float32' ? 4 : 8;
+    reader.close();
+  } catch {
+    return false;
+  }
+  return loadedBytes(n, p, bytesPerValue) > maxMemory();
+}
+
+/** The allowance streamsMember compares with the budget: values as stored, a float64 copy, three n×n matrices. */
+export function loadedBytes(n: number, p: number, bytesPerValue: number): number {
+  return n * p * (bytesPerValue + 8) + 3 * 8 * n * n;
 }
 
 /** The n×n stage of one member: its matrix and its comparator's scratch (the kept vector is not included). */
 export function squareStageBytes(n: number, spec: PrepareSpec): number {
-  const matrix = 8 * n * n * (spec.matrix.type === 'kernel' && spec.matrix.kernel === 'rbf' ? 3 : 1);
+  const matrix = matrixBytes(n, spec.matrix);
   const t = triangle(n);
   switch (spec.compare) {
     case 'spearman':

@@ -66,33 +66,6 @@ export function streamable(spec: Pick<StreamedSpec, 'norm'>): string | undefined
   return `the ${spec.norm} normalisation needs all the features of an image at once, so it cannot be applied to column blocks`;
 }
 
-/**
- * What the in-memory path holds for one member before its n×n stage ends: the values as read, their float64 copy
- * and up to three n×n matrices (kernels.ts checkSquare).
- */
-export function loadedBytes(n: number, p: number, bytesPerValue: number): number {
-  return n * p * (bytesPerValue + 8) + 3 * 8 * n * n;
-}
-
-/**
- * Whether the member stored in `path` (n images × p features) should be built from column blocks for `spec`: it
- * can be, and loading it would be over the memory budget. Loading is kept where it fits: it is what every other
- * path computes, and its Euclidean distances keep exact ties. A file whose header cannot be read as float features
- * is left to the loader, whose error names the problem.
- */
-export function streamsMember(path: string | Buffer, n: number, p: number, spec: Pick<StreamedSpec, 'norm'>): boolean {
-  if (streamable(spec) !== undefined) return false;
-  let bytesPerValue: number;
-  try {
-    const reader = openNpyColumns(path);
-    bytesPerValue = reader.dtype === 'float32' ? 4 : 8;
-    reader.close();
-  } catch {
-    return false;
-  }
-  return loadedBytes(n, p, bytesPerValue) > maxMemory();
-}
-
 /** What the blocks add up to: the upper triangle of the Gram matrix (row-major n×n), row sums and per-row extremes. */
 interface Sums {
   gram: Float64Array;

@@ -24,9 +24,9 @@ import { formatCount, MAX_NPY_HEADER_BYTES, parseNpyHeader, product } from '../i
 import { isPairwise, parseMeasure, pipelineOf } from '../measures/registry.js';
 import { slicesSubsets, subsetPreparerBytes } from '../measures/subsets.js';
 import type { RdmDistance } from '../measures/kernels.js';
-import { describeStream, loadedBytes, streamable, streamedMatrix, streamedParts, type StreamedSpec } from '../measures/streamedMatrix.js';
+import { describeStream, streamable, streamedMatrix, streamedParts, type StreamedSpec } from '../measures/streamedMatrix.js';
 import { preparedLength } from '../measures/compare.js';
-import { comparisonBytes, featureStageBytes, preparedValues, squareStageBytes } from '../measures/prepareMemory.js';
+import { comparisonBytes, featureStageBytes, float64Bytes, loadedBytes, matrixBytes, preparedValues, squareStageBytes } from '../measures/prepareMemory.js';
 import { prepareThreads } from '../measures/prepareThreads.js';
 import type { Matrix } from '../linalg/dense.js';
 
@@ -174,13 +174,15 @@ function rdmStreamSpec(spec: RdmSpec): StreamedSpec {
   return { norm: spec.center ? 'centering' : 'none', matrix: { type: 'rdm', distance: spec.distance ?? 'correlation' } };
 }
 
-/** `rdm` with the file loaded whole: the features, their float64 copy and up to three n×n matrices. */
-function rdmInMemory(member: MemberShape): MemoryEstimate {
+/** `rdm` with the file loaded whole: the features, their float64 copies (measures/prepareMemory.ts) and the n×n RDM. */
+function rdmInMemory(member: MemberShape, spec: RdmSpec): MemoryEstimate {
   const { n, p, bytesPerValue } = member;
+  const matrix = rdmStreamSpec(spec).matrix;
+  const euclidean = spec.distance === 'euclidean' || spec.distance === 'sqeuclidean';
   return estimate(`the RDM of ${member.label} (${formatCount(n)} images)`, [
     { what: 'features as loaded', bytes: n * p * bytesPerValue },
-    { what: 'float64 copy of the features', bytes: 8 * n * p },
-    { what: 'the n×n RDM and up to two n×n work matrices', bytes: 3 * 8 * n * n },
+    { what: euclidean ? 'float64 copy of the features and its scaled, centred copy' : 'float64 copy of the features', bytes: float64Bytes(n, p, matrix) },
+    { what: 'the n×n RDM', bytes: matrixBytes(n, matrix) },
   ]);
 }
 
@@ -204,7 +206,7 @@ export function rdmStreams(member: MemberShape): boolean {
 
 /** Peak memory of `rdm` on one .npy file, by the path it will take (rdmStreams). */
 export function rdmMemory(member: MemberShape, spec: RdmSpec = {}): MemoryEstimate {
-  return rdmStreams(member) ? rdmStreamed(member, spec) : rdmInMemory(member);
+  return rdmStreams(member) ? rdmStreamed(member, spec) : rdmInMemory(member, spec);
 }
 
 /** The RDM of an .npy file from column blocks, when rdmStreams says so; undefined when the file is to be loaded. */

@@ -4,21 +4,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openNpyColumns } from '../../src/io/npyBlocks.js';
 import { writeNpy } from '../../src/io/npy.js';
+import { npyHeader } from '../helpers/npyBytes.js';
 import { gaussian } from '../helpers/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'npyblocks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A header with any descr / order, padded as np.save pads it. */
+/** np.save's header for `descr` and `shape`, marked Fortran-order when asked ("True " fills the place of "False"). */
 function header(descr: string, fortran: boolean, shape: number[]): Buffer {
-  const dict = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const len = Math.ceil((10 + dict.length + 1) / 64) * 64 - 10;
-  const b = Buffer.alloc(10 + len, 0x20);
-  b.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  b.writeUInt16LE(len, 8);
-  b.write(dict, 10, 'latin1');
-  b[b.length - 1] = 0x0a;
-  return b;
+  const h = npyHeader(descr, shape);
+  return fortran ? Buffer.from(h.toString('latin1').replace("'fortran_order': False", "'fortran_order': True "), 'latin1') : h;
 }
 
 /**

@@ -10,7 +10,8 @@ import { normalizeFeatures, type Normalization } from '../../src/measures/normal
 import { openFeatureSet } from '../../src/features/featureSet.js';
 import { setMaxMemory } from '../../src/io/limits.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
-import { streamable, streamedBytes, streamedMatrix, streamLayout, streamsMember, type StreamedSpec } from '../../src/measures/streamedMatrix.js';
+import { streamsMember } from '../../src/measures/prepareMemory.js';
+import { streamable, streamedBytes, streamedMatrix, streamLayout, type StreamedSpec } from '../../src/measures/streamedMatrix.js';
 import { gaussian } from '../helpers/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'streamed-'));
