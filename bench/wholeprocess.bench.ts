@@ -10,19 +10,17 @@
  * Also times `taskmap --help` against a bare `node -e 0` (goal < 0.15 s).
  * Runs the built CLI (bin/taskmap.js loads dist/): run `npm run build` first.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeNpy } from '../src/io/npy.js';
-import { mulberry32 } from '../src/linalg/resample.js';
+import { loadAverage, maxNpyDifference, medianOf, root, wallMs, writeSeededSet } from './processBench.js';
 
 const M = Number(process.env.BENCH_MODELS ?? 20);
 const N = Number(process.env.BENCH_N ?? 500);
 const D = Number(process.env.BENCH_D ?? 2048);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 7);
-const root = new URL('..', import.meta.url).pathname;
 const dir = join(tmpdir(), `taskmap-wholeprocess-${M}x${N}x${D}`);
 /** The feature set alone (the outputs go next to it, not into it). */
 const features = join(dir, 'features');
@@ -48,79 +46,40 @@ np.fill_diagonal(s, 1)
 np.save(sys.argv[2], s)
 `;
 
-async function writeSet(): Promise<void> {
-  const done = join(dir, '.complete');
-  if (existsSync(done)) return;
-  await mkdir(features, { recursive: true });
-  for (let m = 0; m < M; m++) {
-    const u = mulberry32(1000 + m);
-    const data = new Float32Array(N * D);
-    // A shared low-rank structure plus model noise, so the matrix is not all ~0 (a cheap near-Gaussian, seeded).
-    for (let i = 0; i < data.length; i++) data[i] = u() + u() + u() - 1.5 + ((i % D) % (m + 2)) * 0.01 * Math.floor(i / D / 50);
-    await writeFile(join(features, `model${String(m).padStart(2, '0')}.npy`), writeNpy({ dtype: 'float32', shape: [N, D], data }));
-  }
-  await writeFile(done, '');
-}
-
-function wall(cmd: string, args: string[]): number {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-function readNpyMatrix(bytes: Uint8Array): Float64Array {
-  const headerLen = bytes[8] | (bytes[9] << 8);
-  return new Float64Array(bytes.slice(10 + headerLen).buffer);
-}
-
 async function main(): Promise<void> {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first (the bench times the built CLI)');
-  await writeSet();
+  await writeSeededSet(features, M, N, D);
   const script = join(dir, 'rsa.py');
   await writeFile(script, NUMPY_SCRIPT);
   const outTs = join(dir, 'out-taskmap.npy');
   const outPy = join(dir, 'out-numpy.npy');
   const bin = join(root, 'bin', 'taskmap.js');
   console.log(`whole-process RSA: ${M} models × ${N} images × ${D} float32 features in ${dir}`);
-  console.log(
-    `machine: ${cpus().length} cores; load average before: ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-  );
+  console.log(`machine: ${cpus().length} cores; load average before: ${loadAverage()}`);
 
   const help: number[] = [];
   const bare: number[] = [];
   for (let r = 0; r < REPEATS; r++) {
-    bare.push(wall(process.execPath, ['-e', '0']));
-    help.push(wall(process.execPath, [bin, '--help']));
+    bare.push(wallMs(process.execPath, ['-e', '0']));
+    help.push(wallMs(process.execPath, [bin, '--help']));
   }
-  const helpMs = median(help);
+  const helpMs = medianOf(help);
   console.log(
-    `taskmap --help: median ${helpMs.toFixed(0)} ms (bare \`node -e 0\`: ${median(bare).toFixed(0)} ms; goal < 150 ms: ${helpMs < 150 ? 'met' : 'NOT met'})`,
+    `taskmap --help: median ${helpMs.toFixed(0)} ms (bare \`node -e 0\`: ${medianOf(bare).toFixed(0)} ms; goal < 150 ms: ${helpMs < 150 ? 'met' : 'NOT met'})`,
   );
 
   const ts: number[] = [];
   const py: number[] = [];
   // Warm the page cache for both, then alternate so that load changes hit both sides alike.
-  wall(process.execPath, [bin, 'similarity', features, '--measure', 'rsa', '--out', outTs]);
-  wall('python3', [script, features, outPy]);
+  wallMs(process.execPath, [bin, 'similarity', features, '--measure', 'rsa', '--out', outTs]);
+  wallMs('python3', [script, features, outPy]);
   for (let r = 0; r < REPEATS; r++) {
-    ts.push(wall(process.execPath, [bin, 'similarity', features, '--measure', 'rsa', '--out', outTs]));
-    py.push(wall('python3', [script, features, outPy]));
+    ts.push(wallMs(process.execPath, [bin, 'similarity', features, '--measure', 'rsa', '--out', outTs]));
+    py.push(wallMs('python3', [script, features, outPy]));
   }
-  const a = readNpyMatrix(await readFile(outTs));
-  const b = readNpyMatrix(await readFile(outPy));
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
-  const tsMs = median(ts);
-  const pyMs = median(py);
+  const diff = await maxNpyDifference(outTs, outPy);
+  const tsMs = medianOf(ts);
+  const pyMs = medianOf(py);
   const ratio = tsMs / pyMs;
   console.log(`taskmap similarity --measure rsa: median ${tsMs.toFixed(0)} ms over ${REPEATS} runs (${ts.map((x) => x.toFixed(0)).join(', ')})`);
   console.log(`numpy/scipy script:               median ${pyMs.toFixed(0)} ms over ${REPEATS} runs (${py.map((x) => x.toFixed(0)).join(', ')})`);
@@ -128,11 +87,7 @@ async function main(): Promise<void> {
     `ratio taskmap/numpy ${ratio.toFixed(2)} (goal ≤ 0.60: ${ratio <= 0.6 ? 'met' : 'NOT met'}); taskmap < 1.0 s: ${tsMs < 1000 ? 'met' : 'NOT met'}`,
   );
   console.log(`max |taskmap − numpy| over the ${M}×${M} matrix: ${diff.toExponential(2)}`);
-  console.log(
-    `load average after: ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-  );
+  console.log(`load average after: ${loadAverage()}`);
   try {
     console.log(`python: ${execFileSync('python3', ['-c', 'import numpy, scipy; print(numpy.__version__, scipy.__version__)'], { encoding: 'utf8' }).trim()}`);
   } catch {

@@ -7,7 +7,7 @@ import { PRECISIONS, similarityOfPath, type Precision } from '../../ops/similari
 import { addInferenceOptions, inferenceMode, runBootstrap, runPermutation, SEED_HELP, type InferenceFlags } from '../inference.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
 import { addDryRunOption, memoryGate } from '../memory.js';
-import { similarityMemory } from '../../ops/memory.js';
+import { similarityMemory, type MemberShape } from '../../ops/memory.js';
 import { addProbeOptions, probeTrainConfig, type ProbeOptions } from '../options.js';
 import { progressBar } from '../progress.js';
 import { formatMatrix } from '../table.js';
@@ -193,7 +193,9 @@ export function register(program: Command): void {
       );
     if (o.queue) return queuedSimilarity(featureset, measure, o);
     const threads = o.threads === undefined ? undefined : parseNumber(o.threads, '--threads', { integer: true, min: 1 });
-    if (await memoryGate(featureset, o.dryRun, parseList(o.order, '--order'), (members) => similarityMemory(members, measure, { threads }))) return;
+    // A folder is read member by member (openFeatureSet), except by --bootstrap / --permutations, which load the set.
+    const gate = (members: MemberShape[], { folder }: { folder: boolean }) => similarityMemory(members, measure, { threads, oneAtATime: folder && !inference });
+    if (await memoryGate(featureset, o.dryRun, parseList(o.order, '--order'), gate)) return;
     const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
     if (inference) {
       const context = {
