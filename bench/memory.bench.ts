@@ -5,8 +5,9 @@
  *     a 10⁶-feature file of 1,000 images is 4 GB: check `df` first), row block by row block;
  *   - for each case runs the built CLI as a child process, `taskmap --max-memory B rdm FILE --center`, under
  *     `/usr/bin/time -f %M` (peak resident set size), once with a budget that lets it load the file (only where the
- *     estimate is under BENCH_LOADED_MAX, default 8G: the machine is shared) and once with a budget under the loaded
- *     estimate, so that it streams;
+ *     estimate is under BENCH_LOADED_MAX, default 8G: the machine is shared), and streamed: under the smallest budget
+ *     it fits (narrow blocks), and under the largest that still streams (wide blocks; at most half the available
+ *     memory);
  *   - prints per run the path taken (from `--dry-run`), the estimate (data + the ~150 MiB runtime allowance), the
  *     measured peak RSS, their ratio, the wall time, and the RDM summary line (equal between the two paths).
  * BENCH_CASES: comma-separated NxD (default 5000x100000,10000x10000,20000x2048,1000x1000000).
@@ -22,6 +23,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { formatBytes, parseSize, setMaxMemory } from '../src/io/limits.js';
 import { mulberry32 } from '../src/linalg/resample.js';
+import { loadedBytes } from '../src/measures/prepareMemory.js';
 import { rdmMemory, rdmStreams, RUNTIME_BYTES, similarityMemory, type MemberShape } from '../src/ops/memory.js';
 import { npyHeader } from '../test/helpers/npyBytes.js';
 
@@ -30,6 +32,8 @@ const BIN = process.env.TASKMAP_BIN ?? join(root, 'bin', 'taskmap.js');
 const DIR = process.env.BENCH_DIR ?? '/tmp/taskmap-memory';
 const CASES = (process.env.BENCH_CASES ?? '5000x100000,10000x10000,20000x2048,1000x1000000').split(',').map((c) => c.split('x').map(Number));
 const LOADED_MAX = parseSize(process.env.BENCH_LOADED_MAX ?? '8G')!;
+/** Also stream under the largest budget that still streams (BENCH_WIDE=0 leaves it out). */
+const WIDE = process.env.BENCH_WIDE !== '0';
 const RSA = (process.env.BENCH_RSA ?? '10000x2048x2,20000x2048x2')
   .split(',')
   .filter(Boolean)
@@ -109,6 +113,9 @@ async function main(): Promise<void> {
     else console.log(`${n} × ${d} | loaded: skipped, its estimate ${formatBytes(loaded.peak)} is over BENCH_LOADED_MAX`);
     setMaxMemory(streamBudget);
     if (rdmStreams(member)) budgets.push(['streamed', streamBudget]);
+    // And the largest budget that still streams (at most the default, half the available memory): wider blocks.
+    const wide = Math.floor(Math.min(loadedBytes(n, d, 4) - 1, Math.min(freemem(), totalmem()) / 2) / STEP) * STEP;
+    if (WIDE && wide > streamBudget) budgets.push(['streamed', wide]);
     for (const [want, budget] of budgets) {
       setMaxMemory(budget);
       const e = rdmMemory(member);

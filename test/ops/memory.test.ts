@@ -77,11 +77,11 @@ describe('memory estimate', () => {
       expect(rdmMemory(a).peak).toBe(1280);
       setMaxMemory(2879);
       expect(rdmStreams(a)).toBe(true);
-      // Streamed, blocks of budget/16 = 179 bytes: 2 features per block and 2 rows per tile. RDM 8·100, block
-      // 10·2·(8 + 4), tile 8·2·10.
+      // Streamed, blocks of (budget − the RDM's 800 bytes)/6 = 346 bytes: all 4 features in one block, tiles of 4 rows.
+      // RDM 8·100, block 10·4·(8 + 4), tile 8·4·10.
       const e = rdmMemory(a, { distance: 'cosine' });
-      expect(e.parts.map((p) => p.bytes)).toEqual([800, 240, 160]);
-      expect(e.task).toBe('the RDM of a (10 images; 4 features streamed in 2 blocks of 2 features (160 bytes))');
+      expect(e.parts.map((p) => p.bytes)).toEqual([800, 480, 320]);
+      expect(e.task).toBe('the RDM of a (10 images; 4 features streamed in 1 block of 4 features (320 bytes))');
     } finally {
       setMaxMemory(undefined);
     }
@@ -95,7 +95,7 @@ describe('memory estimate', () => {
       const a = await runCli('rdm', file, ...args, '--out', loaded);
       expect(a.code).toBe(0);
       const dry = await runCli('--max-memory', '2200', 'rdm', file, '--dry-run');
-      expect(dry.out).toMatch(/4 features streamed in 4 blocks of 1 feature \(80 bytes\)/);
+      expect(dry.out).toMatch(/4 features streamed in 2 blocks of 2 features \(160 bytes\)/);
       const b = await runCli('--max-memory', '2200', 'rdm', file, ...args, '--out', streamed);
       expect(b.code).toBe(0);
       const x = readNpy(await readFile(loaded), 'loaded').data as Float64Array;
@@ -116,11 +116,12 @@ describe('memory estimate', () => {
   it('counts a member too big to load, read one at a time, as streamed: one block and one tile (hand-worked)', async () => {
     const { members } = await featureSetShapes(set);
     try {
-      // Every member is over 2,879 bytes when loaded (a, c: 2,880; b: 3,360). Blocks of 179 bytes: 2 features, tiles of
-      // 2 rows. b (float64): block 10·2·(8 + 8) + tile 8·2·10 = 480; then RDM, triangle and ranks as above (2,240).
+      // Every member is over 2,879 bytes when loaded (a, c: 2,880; b: 3,360). Blocks of (2,879 − 800)/6 = 346 bytes: 4
+      // features, tiles of 4 rows. b (float64): block 10·4·(8 + 8) + tile 8·4·10 = 960; then RDM, triangle and ranks
+      // as above (2,240).
       setMaxMemory(2879);
       const e = similarityMemory(members, 'rsa', { oneAtATime: true });
-      expect(e.parts.map((p) => p.bytes)).toEqual([1080, 480 + 2240]);
+      expect(e.parts.map((p) => p.bytes)).toEqual([1080, 960 + 2240]);
       expect(e.parts[1].what).toMatch(/^preparing one member \(one column block and Gram tile of its file, its n×n matrix/);
       // Loaded with the set (rank), nothing streams.
       expect(similarityMemory(members, 'rsa').parts.map((p) => p.bytes)).toEqual([800, 1080, 2720]);
