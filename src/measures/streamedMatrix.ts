@@ -286,15 +286,16 @@ export function streamedParts(n: number, p: number, bytesPerValue: number, spec:
     { what: `one block of ${formatCount(columns)} features (float64 and as stored), reused`, bytes: n * columns * (8 + bytesPerValue) },
   ];
   if (m.type === 'kernel' && m.kernel === 'lap') return [...parts, { what: "one block's L1 distances", bytes: 8 * n * n }];
-  parts.push({ what: `one Gram tile (${formatCount(tileRows)} rows × ${formatCount(n)})`, bytes: 8 * tileRows * n });
+  // Twice: the engine's product and the JavaScript copy it comes back as (measured: a 200 MB tile added ~200 MB).
+  parts.push({ what: `one Gram tile (${formatCount(tileRows)} rows × ${formatCount(n)}), as the engine's product and its copy`, bytes: 16 * tileRows * n });
   if (m.type === 'kernel' && m.kernel === 'rbf') parts.push({ what: 'squared distances and their sorted copy for the RBF median', bytes: 2 * 8 * n * n });
   return parts;
 }
 
-/** One block (float64 and as stored) and one Gram tile: what streaming holds besides the n×n matrix. */
+/** One block (float64 and as stored) and one Gram tile (twice, streamedParts): what streaming holds besides the n×n matrix. */
 export function streamedWorkBytes(n: number, p: number, bytesPerValue: number, blockBytes?: number): number {
   const { columns, tileRows } = streamLayout(n, p, blockBytes);
-  return n * columns * (8 + bytesPerValue) + 8 * tileRows * n;
+  return n * columns * (8 + bytesPerValue) + 16 * tileRows * n;
 }
 
 /** Peak bytes of streamedMatrix (the sum of streamedParts). */
