@@ -4,16 +4,16 @@
  * learn their shapes). `--dry-run` prints the estimate; a run whose estimate is over the memory budget
  * (`--max-memory`) is refused up front, naming the parts, instead of failing part-way through.
  *
- * The model follows the code: the loaded features stay in memory; a batched measure prepares one member at a time
- * (a float64 copy of its features, the n×n Gram and up to two more n×n matrices, the triangle and its ranks) and
- * keeps each member's prepared vector (≤ n(n+1)/2 doubles); the comparison stacks those vectors once more. A
- * pairwise family (Procrustes, CCA, …) keeps a float64 copy of every member's features instead. A bootstrap that
- * computes its draws from the full matrices (measures/subsets.ts) keeps one n×n matrix per member. The runtime
- * itself (Node, onnxruntime: ~150 MB) is reported but not counted against the budget, which is for data.
- *
- * `rdm` on a .npy file too big to load within the budget reads it in column blocks instead (rdmStreams,
- * measures/streamedMatrix.ts): its peak is then the n×n matrix, one block and one Gram tile, whatever the number
- * of features.
+ * The model follows the code. A batched measure prepares one member at a time — its features as read (when
+ * `similarity` reads a folder member by member; otherwise the whole set is loaded first), their float64 copy, its
+ * n×n matrix and its comparator's scratch, counted by measures/prepareMemory.ts as the refusal inside
+ * measures/similarity.ts counts them — and keeps each member's prepared vector in one block. A member too big to
+ * load within the budget is streamed from its file instead (measures/streamedMatrix.ts): one column block and one
+ * Gram tile in place of its features. A pairwise family (Procrustes, CCA, …) keeps a float64 copy of every member's
+ * features. A bootstrap that computes its draws from the full matrices (measures/subsets.ts) keeps one n×n matrix
+ * per member. `rdm` holds the file, its float64 copy and the RDM, or when that is over the budget the streamed RDM,
+ * one block and one tile, whatever the number of features. The runtime itself (Node, onnxruntime: ~150 MB) is
+ * reported but not counted against the budget, which is for data.
  */
 import { open, stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
