@@ -139,10 +139,10 @@ describe('streamedMatrix', () => {
 
   it('estimates its peak: the n×n result, one block with its stored bytes and one Gram tile', () => {
     const spec: StreamedSpec = { norm: 'centering', matrix: { type: 'rdm', distance: 'correlation' } };
-    // 1000 images, 8 MB blocks: 1048 columns per block, 1000 rows per tile.
-    // The tile counts twice: the engine's product and its copy.
-    expect(streamedBytes(1000, 1e6, 4, spec, 8 * 1024 ** 2)).toBe(8e6 + 1000 * 1048 * 12 + 16 * 1000 * 1000);
-    expect(streamedBytes(1000, 1e6, 4, { ...spec, matrix: { type: 'kernel', kernel: 'rbf' } }, 8 * 1024 ** 2)).toBe(8e6 + 1000 * 1048 * 12 + 16e6 + 16e6);
+    // 1000 images, 8 MB blocks: 1048 columns per block.
+    // Tiles of 250 rows (at least four row tiles), counted twice: the engine's product and its copy.
+    expect(streamedBytes(1000, 1e6, 4, spec, 8 * 1024 ** 2)).toBe(8e6 + 1000 * 1048 * 12 + 16 * 250 * 1000);
+    expect(streamedBytes(1000, 1e6, 4, { ...spec, matrix: { type: 'kernel', kernel: 'rbf' } }, 8 * 1024 ** 2)).toBe(8e6 + 1000 * 1048 * 12 + 4e6 + 16e6);
   });
 });
 

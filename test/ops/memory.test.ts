@@ -77,10 +77,10 @@ describe('memory estimate', () => {
       expect(rdmMemory(a).peak).toBe(1280);
       setMaxMemory(2879);
       expect(rdmStreams(a)).toBe(true);
-      // Streamed, blocks of (budget − the RDM's 800 bytes)/6 = 346 bytes: all 4 features in one block, tiles of 4 rows.
-      // RDM 8·100, block 10·4·(8 + 4), tile 8·4·10 twice (the engine's product and its copy).
+      // Streamed, blocks of (budget − the RDM's 800 bytes)/6 = 346 bytes: all 4 features in one block; tiles of
+      // ⌈10/4⌉ = 3 rows. RDM 8·100, block 10·4·(8 + 4), tile 8·3·10 twice (the engine's product and its copy).
       const e = rdmMemory(a, { distance: 'cosine' });
-      expect(e.parts.map((p) => p.bytes)).toEqual([800, 480, 640]);
+      expect(e.parts.map((p) => p.bytes)).toEqual([800, 480, 480]);
       expect(e.task).toBe('the RDM of a (10 images; 4 features streamed in 1 block of 4 features (320 bytes))');
     } finally {
       setMaxMemory(undefined);
@@ -117,11 +117,11 @@ describe('memory estimate', () => {
     const { members } = await featureSetShapes(set);
     try {
       // Every member is over 2,879 bytes when loaded (a, c: 2,880; b: 3,360). Blocks of (2,879 − 800)/6 = 346 bytes: 4
-      // features, tiles of 4 rows. b (float64): block 10·4·(8 + 8) + tile 2·8·4·10 = 1,280; then RDM, triangle and
+      // features, tiles of 3 rows. b (float64): block 10·4·(8 + 8) + tile 2·8·3·10 = 1,120; then RDM, triangle and
       // ranks as above (2,240).
       setMaxMemory(2879);
       const e = similarityMemory(members, 'rsa', { oneAtATime: true });
-      expect(e.parts.map((p) => p.bytes)).toEqual([1080, 1280 + 2240]);
+      expect(e.parts.map((p) => p.bytes)).toEqual([1080, 1120 + 2240]);
       expect(e.parts[1].what).toMatch(/^preparing one member \(one column block and Gram tile of its file, its n×n matrix/);
       // Loaded with the set (rank), nothing streams.
       expect(similarityMemory(members, 'rsa').parts.map((p) => p.bytes)).toEqual([800, 1080, 2720]);
