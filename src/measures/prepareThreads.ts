@@ -15,15 +15,20 @@ import { startSiblingWorker } from '../workers/startWorker.js';
 import type { Prepared } from './compare.js';
 import type { PrepareWorkerInit, PrepareWorkerReply } from './prepareWorker.js';
 
+/** Below this many feature values in all, members are prepared on this thread: a worker's start would not pay. */
+export const MIN_THREADED_VALUES = 8_000_000;
+
 /**
- * Threads for the members' preparation: `requested` (--threads), else TASKMAP_THREADS, else 1 — never more than one
- * per two members. Opt-in, as for the bootstrap's draws: a worker is ready to take members about 0.25 s after it
- * is started (loading the modules and its own GEMM engine), and on the shared 2-core machine where this was
- * measured the other core was never free, so a second thread cost more CPU than it saved (docs/README.md#benchmarks).
+ * Threads for the members' preparation: `requested` (--threads), else TASKMAP_THREADS, else every core when the
+ * members hold at least MIN_THREADED_VALUES feature values — never more than one per two members. A worker takes
+ * members about 0.25 s after it starts (its modules and GEMM engine). Measured quiet on the 2-core development
+ * machine (whole process, 5 alternations): 20 × 500 × 2,048 in 1.02–1.07 s on 2 threads against 1.03–1.20 s on one,
+ * 20 × 1,000 × 2,048 in 2.16–2.20 s against 2.47–3.06 s; under heavy load a second thread costs more CPU than it saves.
  */
-export function prepareThreads(members: number, requested?: number): number {
+export function prepareThreads(members: number, values: number, requested?: number): number {
   const env = Number(process.env.TASKMAP_THREADS);
-  const wanted = requested ?? (Number.isInteger(env) && env >= 1 ? Math.min(env, os.availableParallelism()) : 1);
+  const cores = os.availableParallelism();
+  const wanted = requested ?? (Number.isInteger(env) && env >= 1 ? Math.min(env, cores) : values >= MIN_THREADED_VALUES ? cores : 1);
   return Math.max(1, Math.min(wanted, Math.floor(members / 2)));
 }
 

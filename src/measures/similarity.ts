@@ -201,7 +201,11 @@ async function prepareAll(
   const cached = opts.cache ? members.filter((m) => opts.cache!.get(m, key)).length : 0;
   const length = members.length > 1 && cached === 0 ? preparedLength(pipeline.compare, members[0].n) : undefined;
   if (length !== undefined && reopen && members.every((m) => m.n === members[0].n) && !streamed.some(Boolean)) {
-    const threads = prepareThreads(members.length, opts.threads);
+    const threads = prepareThreads(
+      members.length,
+      members.reduce((a, m) => a + m.n * m.p, 0),
+      opts.threads,
+    );
     if (threads > 1)
       return prepareThreaded(members, load, { reopen, id, pipeline, length, threads }, { ...opts, engine: opts.engine ?? (await getGemmEngine()) });
   }

@@ -141,7 +141,14 @@ export function similarityMemory(members: MemberShape[], measure: string, opts: 
   const streams = (x: MemberShape) => read && streamable(pipeline) === undefined && loadedBytes(x.n, x.p, x.bytesPerValue) > maxMemory();
   const streamed = members.filter(streams).length;
   // Threads prepare members side by side (measures/prepareThreads.ts), each its own; never for streamed members.
-  const threads = read && streamed === 0 && preparedLength(pipeline.compare, n) !== undefined ? prepareThreads(m, opts.threads) : 1;
+  const threads =
+    read && streamed === 0 && preparedLength(pipeline.compare, n) !== undefined
+      ? prepareThreads(
+          m,
+          members.reduce((a, x) => a + x.n * x.p, 0),
+          opts.threads,
+        )
+      : 1;
   const one = members.reduce(
     (a, x) => Math.max(a, featureStageBytes(x.n, x.p, x.bytesPerValue, pipeline, { read, streamed: streams(x) }) + squareStageBytes(x.n, pipeline)),
     0,

@@ -16,7 +16,7 @@ import { mulberry32 } from '../../src/linalg/resample.js';
 import { prepareForComparator, preparedLength } from '../../src/measures/compare.js';
 import { getGemmEngine } from '../../src/linalg/gemm.js';
 import { canonicalMeasureId, parseMeasure, pipelineOf } from '../../src/measures/registry.js';
-import { prepareOnThreads, prepareThreads } from '../../src/measures/prepareThreads.js';
+import { MIN_THREADED_VALUES, prepareOnThreads, prepareThreads } from '../../src/measures/prepareThreads.js';
 import { prepareRepresentation, similarityMatrix } from '../../src/measures/similarity.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/io');
@@ -190,17 +190,19 @@ describe('the members prepared on several threads (prepareThreads.ts)', () => {
     expect(seen.map((s) => s.split(' ')[1]).sort()).toEqual(['m0', 'm1', 'm2', 'm4', 'm5']);
   });
 
-  it('use TASKMAP_THREADS when no count is given, never more than one thread per two members', () => {
+  it('use the count given, else TASKMAP_THREADS, else every core for large sets; never more than one thread per two members', () => {
     const before = process.env.TASKMAP_THREADS;
     try {
       delete process.env.TASKMAP_THREADS;
-      expect(prepareThreads(20)).toBe(1);
-      expect(prepareThreads(20, 4)).toBe(4);
-      expect(prepareThreads(5, 4)).toBe(2);
-      expect(prepareThreads(1, 4)).toBe(1);
+      const big = MIN_THREADED_VALUES;
+      expect(prepareThreads(20, big - 1)).toBe(1);
+      expect(prepareThreads(20, big)).toBe(Math.min(availableParallelism(), 10));
+      expect(prepareThreads(20, 10, 4)).toBe(4);
+      expect(prepareThreads(5, 10, 4)).toBe(2);
+      expect(prepareThreads(1, big, 4)).toBe(1);
       process.env.TASKMAP_THREADS = '2';
-      expect(prepareThreads(20)).toBe(Math.min(2, availableParallelism()));
-      expect(prepareThreads(20, 1)).toBe(1);
+      expect(prepareThreads(20, 10)).toBe(Math.min(2, availableParallelism()));
+      expect(prepareThreads(20, big, 1)).toBe(1);
     } finally {
       if (before === undefined) delete process.env.TASKMAP_THREADS;
       else process.env.TASKMAP_THREADS = before;
