@@ -11,7 +11,7 @@ export { pearson, spearman, kendallTauB, kendallTauA, spearmanRhoA, weightedTau,
 export { euclideanDistances, squaredEuclideanDistances, type DistanceOptions, type DistancePath } from './linalg/distances.js';
 export { symmetricEigen, symmetricEigenvalues, principalEigenvector } from './linalg/eigen.js';
 
-export type { FeatureSet, FeatureSetSource, Representation, RepresentationInfo } from './features/types.js';
+export type { FeatureSet, FeatureSetReopen, FeatureSetSource, Representation, RepresentationInfo } from './features/types.js';
 export type { ReadBuffer } from './io/input.js';
 export { loadFeatureSet, loadRepresentation, openFeatureSet, saveFeatureSet } from './features/featureSet.js';
 export { checkImageIds, checkSameImages, readImagesList, type ImageList } from './features/imageIdentity.js';

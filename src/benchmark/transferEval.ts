@@ -30,6 +30,7 @@ import { canonicalId, findEntry } from '../measures/catalogue.js';
 import { describeMeasure } from '../measures/registry.js';
 import { classTarget, computeScore } from '../transferability/index.js';
 import { rankSources } from '../taxonomy/rank.js';
+import { hashMatrix } from './transferTruth.js';
 
 /** One candidate source on a target's training pool. */
 export interface TransferCandidate {
@@ -229,11 +230,6 @@ async function scoreDraw(task: TransferTask, idx: Uint32Array, measure: string, 
 
 /** What a cached record keeps: the scores, not where they belong (the key says that). */
 type CachedScores = Pick<DrawRecord, 'values' | 'largerIsBetter' | 'ms' | 'notes'>;
-
-function hashMatrix(h: ReturnType<typeof createHash>, m: Matrix): void {
-  h.update(`${m.rows}x${m.cols};`);
-  h.update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
-}
 
 /**
  * The score cache of one evaluation. Digests of the candidates' inputs and of a task's labels are computed once per

@@ -113,7 +113,8 @@ export interface TruthRecord {
   key: string;
 }
 
-function hashMatrix(h: ReturnType<typeof createHash>, m: Matrix): void {
+/** Feed a matrix's shape and float64 bytes to a hash (the cache keys of the ground truth and of the scores). */
+export function hashMatrix(h: ReturnType<typeof createHash>, m: Matrix): void {
   h.update(`${m.rows}x${m.cols};`);
   h.update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
 }

@@ -25,7 +25,7 @@ import type { Stats } from 'node:fs';
 import { basename, extname, isAbsolute, join } from 'node:path';
 import { firstNonFinite } from '../linalg/dense.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { displayPath, readInputFile, readInputFileInto, readInputHead, statInputFile, type ReadBuffer } from '../io/input.js';
+import { displayPath, readInputFile, readInputFileInto, readInputHead, type ReadBuffer } from '../io/input.js';
 import { formatCount, formatShape, MAX_NPY_HEADER_BYTES, numericDType, parseNpyHeader, product, readNpy, writeNpy, type NdArray } from '../io/npy.js';
 import { npzKeys, readNpz } from '../io/npz.js';
 import { readHdf5Features, readNet2BrainDir } from './external.js';
@@ -268,10 +268,9 @@ const NPY_FEATURES = 'a .npy file of features';
  */
 async function memberInfo(file: Buffer, label: string): Promise<RepresentationInfo> {
   const source = displayPath(file);
-  const head = await readInputHead(file, MAX_NPY_HEADER_BYTES + 12, NPY_FEATURES);
+  const { head, size } = await readInputHead(file, MAX_NPY_HEADER_BYTES + 12, NPY_FEATURES);
   const h = parseNpyHeader(head, source);
   const dtype = numericDType(h.type);
-  const size = (await statInputFile(file, NPY_FEATURES)).size;
   if ((dtype !== 'float32' && dtype !== 'float64') || h.type.kind === 'O' || size !== h.dataOffset + product(h.shape) * h.type.size) {
     toRepresentation(readNpy(await readInputFile(file, NPY_FEATURES), source), label, source);
   }

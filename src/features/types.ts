@@ -60,10 +60,17 @@ export interface FeatureSetSource {
   images?: string[];
   read(i: number, buffer?: ReadBuffer): Promise<Representation>;
   /**
-   * How another thread opens the same members in the same order (openFeatureSet(path, { order, images })), when
-   * they are files it can read itself: worker threads then read their members instead of being sent them.
+   * How another thread opens the same members in the same order, when they are files it can read itself: worker
+   * threads then read their members instead of being sent them.
    */
-  reopen?: { path: string; order: string[]; images?: ImageList };
+  reopen?: FeatureSetReopen;
   /** Member i's own .npy file, when it has one (a folder member; not a member of an .npz or .safetensors file). */
   file?: (i: number) => Buffer;
+}
+
+/** openFeatureSet(path, { order, images }) gives the same members in the same order, in any thread. */
+export interface FeatureSetReopen {
+  path: string;
+  order: string[];
+  images?: ImageList;
 }

@@ -143,13 +143,16 @@ async function readFully(path: string | Buffer, out: Uint8Array): Promise<number
   }
 }
 
-/** The first `max` bytes of a regular file (or all of a shorter one): a header, without reading the rest. */
-export async function readInputHead(path: string | Buffer, max: number, what?: string): Promise<Buffer> {
+/**
+ * The first `max` bytes of a regular file (or all of a shorter one) — a header, without reading the rest — and the
+ * file's size.
+ */
+export async function readInputHead(path: string | Buffer, max: number, what?: string): Promise<{ head: Buffer; size: number }> {
   const name = displayPath(path);
   const st = await statInputFile(path, what);
   const head = Buffer.alloc(Math.min(max, st.size));
   try {
-    return head.subarray(0, await readFully(path, head));
+    return { head: head.subarray(0, await readFully(path, head)), size: st.size };
   } catch (e) {
     throw new Error(`${name}: cannot read it (${(e as Error).message})`, { cause: e });
   }

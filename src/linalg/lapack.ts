@@ -78,6 +78,20 @@ export function loadLapack(): NativeLapack | undefined {
   return disabled() ? undefined : load().lib;
 }
 
+/**
+ * One OpenBLAS thread per caller while several threads of this process call it (the thread count is one setting
+ * for the whole process, and concurrent calls into a multi-threaded OpenBLAS are the suspect of a one-off wrong
+ * value once seen in CI). Call before any worker starts computing; the returned function restores the count.
+ */
+export function oneBlasThreadEach(): () => void {
+  const lib = loadLapack();
+  const before = lib?.threads();
+  lib?.threads(1);
+  return () => {
+    if (before !== undefined) lib?.threads(before);
+  };
+}
+
 /** Why loadLapack() returns undefined, for error messages and test output; undefined when it is available. */
 export function lapackUnavailableReason(): string | undefined {
   if (disabled()) return 'switched off by TASKMAP_LAPACK=0';

@@ -9,7 +9,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { GemmEngine, EngineKind } from '../linalg/gemm.js';
-import { loadLapack } from '../linalg/lapack.js';
+import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import type { PairwiseContext, PairwiseFamily } from './pairwise.js';
 import type { PairWorkerReply, PairWorkerRequest } from './pairWorker.js';
@@ -156,12 +156,7 @@ export async function comparePairs(
   // Workers still taking pairs, and a wake-up for this thread when one stops or hands a pair back.
   let active = 0;
   const event = () => new Promise<void>((r) => (notify = r));
-  // One OpenBLAS thread per caller while several threads compare (the thread count is one setting for the whole
-  // process, and concurrent calls into a multi-threaded OpenBLAS are the suspect of a one-off wrong value seen in
-  // CI), set before any worker takes a pair and restored afterwards.
-  const blas = threads > 1 && kind ? loadLapack() : undefined;
-  const blasThreads = blas?.threads();
-  blas?.threads(1);
+  const restoreBlas = threads > 1 && kind ? oneBlasThreadEach() : () => undefined;
   if (threads > 1 && kind) {
     const init: PairWorkerRequest = { init: { config, prepared, engine: kind, precision: ctx.precision } };
     for (let w = 1; w < Math.min(threads, jobs.length); w++) {
@@ -229,7 +224,7 @@ export async function comparePairs(
     if (failure) throw failure.error;
     return values;
   } finally {
-    if (blasThreads !== undefined) blas?.threads(blasThreads);
+    restoreBlas();
     cleanups.forEach((c) => c());
     // Every worker that finished its pairs goes back to the pool.
     workers.forEach(releaseWorker);

@@ -7,10 +7,10 @@
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { FeatureSetSource } from '../features/types.js';
+import type { FeatureSetReopen } from '../features/types.js';
 import type { ReadBuffer } from '../io/input.js';
 import type { GemmEngine, Precision } from '../linalg/gemm.js';
-import { loadLapack } from '../linalg/lapack.js';
+import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import type { Prepared } from './compare.js';
 import type { PrepareWorkerInit, PrepareWorkerReply } from './prepareWorker.js';
@@ -36,21 +36,21 @@ export function prepareThreads(members: number, values: number, requested?: numb
 export type PrepareLocal = (i: number, buffer: ReadBuffer, into: Float64Array) => Promise<Prepared>;
 
 /**
- * Prepare every member of `source` into `block` (members × length, on shared memory), this thread included;
+ * Prepare the `m` members that `reopen` opens into `block` (m × length, on shared memory), this thread included;
  * `onDone(i)` after each member, wherever it ran. A worker that cannot start leaves its share to the others; the
  * first failure stops the hand-out and is thrown once running members finish.
  */
 export async function prepareOnThreads(
-  source: FeatureSetSource & { reopen: NonNullable<FeatureSetSource['reopen']> },
+  reopen: FeatureSetReopen,
+  m: number,
   job: { id: string; precision?: Precision; engine: GemmEngine; length: number; threads: number },
   local: PrepareLocal,
   onDone: (i: number) => void,
 ): Promise<{ block: Float64Array; fromWorkers: number }> {
-  const m = source.members.length;
   const block = new Float64Array(new SharedArrayBuffer(8 * m * job.length));
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const init: PrepareWorkerInit = {
-    ...source.reopen,
+    reopen,
     id: job.id,
     precision: job.precision,
     engine: job.engine.name === 'js' ? 'js' : 'auto',
@@ -70,12 +70,8 @@ export async function prepareOnThreads(
     failure ??= e;
     Atomics.store(counter, 0, m);
   };
-  // OpenBLAS's thread count is one setting for the whole process (every worker's addon shares the library): one
-  // BLAS thread per caller while several threads compute, set here before any worker starts — not by a worker
-  // while this thread may be inside a product — and restored afterwards.
-  const blas = loadLapack();
-  const blasThreads = blas?.threads();
-  blas?.threads(1);
+  // Set here, before any worker starts — not by a worker while this thread may be inside a product.
+  const restoreBlas = oneBlasThreadEach();
   const workers: Worker[] = [];
   const finished: Promise<void>[] = [];
   for (let w = 1; w < job.threads; w++) {
@@ -121,7 +117,7 @@ export async function prepareOnThreads(
     for (let i = 0; i < m && !failure; i++) if (!done[i]) await prepareHere(i);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
-    if (blasThreads !== undefined) blas?.threads(blasThreads);
+    restoreBlas();
   }
   if (failure) throw failure;
   return { block, fromWorkers };

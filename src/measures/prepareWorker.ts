@@ -4,19 +4,17 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { openFeatureSet } from '../features/featureSet.js';
-import type { ImageList } from '../features/imageIdentity.js';
+import type { FeatureSetReopen } from '../features/types.js';
 import type { ReadBuffer } from '../io/input.js';
 import { getGemmEngine, type Precision } from '../linalg/gemm.js';
 import { parseMeasure, pipelineOf } from './registry.js';
-import { prepareRepresentation } from './similarity.js';
+import { memberPreparer } from './similarity.js';
 
 if (!parentPort) throw new Error('measures/prepareWorker must run in a worker thread');
 const port = parentPort;
 
 export interface PrepareWorkerInit {
-  path: string;
-  order: string[];
-  images?: ImageList;
+  reopen: FeatureSetReopen;
   id: string;
   precision?: Precision;
   engine: 'auto' | 'js';
@@ -38,24 +36,15 @@ async function run(init: PrepareWorkerInit): Promise<void> {
   try {
     // This thread's GEMM runs beside the others': one engine thread each, not one per core each.
     process.env.TASKMAP_THREADS = '1';
-    const set = await openFeatureSet(init.path, { order: init.order, images: init.images });
+    const { path, order, images } = init.reopen;
+    const set = await openFeatureSet(path, { order, images });
     const engine = await getGemmEngine(init.engine);
-    const pipeline = pipelineOf(parseMeasure(init.id));
+    const prepare = memberPreparer(pipelineOf(parseMeasure(init.id)), { engine, precision: init.precision });
     const buffer: ReadBuffer = {};
-    let scratch: Float64Array | undefined;
     for (;;) {
       const i = Atomics.add(counter, 0, 1);
       if (i >= init.members) return;
-      const rep = await set.read(i, buffer);
-      const size = rep.n * rep.p;
-      if (!scratch || scratch.length < size) scratch = new Float64Array(size);
-      await prepareRepresentation(
-        rep,
-        pipeline,
-        { engine, precision: init.precision },
-        scratch.subarray(0, size),
-        block.subarray(i * init.length, (i + 1) * init.length),
-      );
+      await prepare(await set.read(i, buffer), block.subarray(i * init.length, (i + 1) * init.length));
       port.postMessage({ done: i } satisfies PrepareWorkerReply);
     }
   } catch (e) {

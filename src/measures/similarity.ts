@@ -5,7 +5,7 @@
  * Pairwise families (pairwise.ts: Procrustes, CCA, …) have no such vector: each model is still prepared once, then
  * each pair is compared on its own, the upper triangle only when the family is symmetric.
  */
-import type { FeatureSet, FeatureSetSource, Representation, RepresentationInfo } from '../features/types.js';
+import type { FeatureSet, FeatureSetReopen, FeatureSetSource, Representation, RepresentationInfo } from '../features/types.js';
 import type { ReadBuffer } from '../io/input.js';
 import { checkImageIds } from '../features/imageIdentity.js';
 import { firstNonFinite, zeros, type Matrix } from '../linalg/dense.js';
@@ -104,6 +104,19 @@ export async function prepareRepresentation(
   }
 }
 
+/**
+ * prepareRepresentation with one normalisation scratch kept across calls: a thread preparing many members one after
+ * the other (prepareAll, a worker's share in prepareThreads) touches that memory once, not once per member.
+ */
+export function memberPreparer(pipeline: Pipeline, opts: SimilarityOptions): (rep: Representation, into?: Float64Array) => Promise<Prepared> {
+  let scratch: Float64Array | undefined;
+  return (rep, into) => {
+    const size = rep.n * rep.p;
+    if (!scratch || scratch.length < size) scratch = new Float64Array(size);
+    return prepareRepresentation(rep, pipeline, opts, scratch.subarray(0, size), into);
+  };
+}
+
 async function prepareOne(rep: Representation, pipeline: Pipeline, opts: SimilarityOptions, scratch?: Float64Array, into?: Float64Array): Promise<Prepared> {
   const x: FeatureMatrix = {
     label: rep.label,
@@ -184,7 +197,7 @@ async function prepareAll(
   id: string,
   pipeline: Pipeline,
   opts: SimilarityOptions,
-  reopen?: FeatureSetSource['reopen'],
+  reopen?: FeatureSetReopen,
   file?: FeatureSetSource['file'],
 ): Promise<Prepared[]> {
   const out: Prepared[] = [];
@@ -194,12 +207,9 @@ async function prepareAll(
     const path = file?.(i);
     return path && streamsMember(path, m.n, m.p, pipeline) ? path : undefined;
   });
-  // One buffer for every member's normalised features, one for the bytes of the files read, and one block for all
-  // the prepared vectors, which the comparison then takes as its stacked operand without a copy.
-  let scratch: Float64Array | undefined;
-  const buffer: ReadBuffer = {};
-  const cached = opts.cache ? members.filter((m) => opts.cache!.get(m, key)).length : 0;
-  const length = members.length > 1 && cached === 0 ? preparedLength(pipeline.compare, members[0].n) : undefined;
+  const hits = members.map((m) => opts.cache?.get(m, key));
+  // One block for all the prepared vectors, which the comparison then takes as its stacked operand without a copy.
+  const length = members.length > 1 && hits.every((h) => !h) ? preparedLength(pipeline.compare, members[0].n) : undefined;
   if (length !== undefined && reopen && members.every((m) => m.n === members[0].n) && !streamed.some(Boolean)) {
     const threads = prepareThreads(
       members.length,
@@ -210,10 +220,11 @@ async function prepareAll(
       return prepareThreaded(members, load, { reopen, id, pipeline, length, threads }, { ...opts, engine: opts.engine ?? (await getGemmEngine()) });
   }
   const block = length === undefined ? undefined : new Float64Array(members.length * length);
+  const prepare = memberPreparer(pipeline, opts);
   // The next member to load is read while this one is prepared (file reads run on libuv's threads), into the
-  // other of two buffers.
-  const toLoad = members.map((m, i) => i).filter((i) => !streamed[i] && !opts.cache?.get(members[i], key));
-  const buffers: ReadBuffer[] = [buffer, {}];
+  // other of two reused read buffers.
+  const toLoad = members.map((m, i) => i).filter((i) => !streamed[i] && !hits[i]);
+  const buffers: ReadBuffer[] = [{}, {}];
   const reads = new Map<number, Promise<Representation>>();
   const readAhead = (k: number) => {
     if (k >= toLoad.length) return;
@@ -224,7 +235,7 @@ async function prepareAll(
   readAhead(0);
   let loaded = 0;
   for (let i = 0; i < members.length; i++) {
-    let p = opts.cache?.get(members[i], key);
+    let p = hits[i];
     if (!p) {
       const into = block && members[i].n === members[0].n ? block.subarray(i * length!, (i + 1) * length!) : undefined;
       const path = streamed[i];
@@ -234,9 +245,7 @@ async function prepareAll(
         const rep = await reads.get(i)!;
         reads.delete(i);
         readAhead(++loaded);
-        const size = rep.n * rep.p;
-        if (!scratch || scratch.length < size) scratch = new Float64Array(size);
-        p = await prepareRepresentation(rep, pipeline, opts, scratch.subarray(0, size), into);
+        p = await prepare(rep, into);
       }
       opts.cache?.set(members[i], key, p);
     }
@@ -250,20 +259,16 @@ async function prepareAll(
 async function prepareThreaded(
   members: readonly RepresentationInfo[],
   load: (i: number, buffer: ReadBuffer) => Representation | Promise<Representation>,
-  job: { reopen: NonNullable<FeatureSetSource['reopen']>; id: string; pipeline: Pipeline; length: number; threads: number },
+  job: { reopen: FeatureSetReopen; id: string; pipeline: Pipeline; length: number; threads: number },
   opts: SimilarityOptions & { engine: GemmEngine },
 ): Promise<Prepared[]> {
-  let scratch: Float64Array | undefined;
+  const prepare = memberPreparer(job.pipeline, opts);
   let count = 0;
   const { block } = await prepareOnThreads(
-    { n: members[0].n, members: [...members], read: async (i, buffer) => load(i, buffer ?? {}), reopen: job.reopen },
+    job.reopen,
+    members.length,
     { id: job.id, precision: opts.precision, engine: opts.engine, length: job.length, threads: job.threads },
-    async (i, buffer, into) => {
-      const rep = await load(i, buffer);
-      const size = rep.n * rep.p;
-      if (!scratch || scratch.length < size) scratch = new Float64Array(size);
-      return prepareRepresentation(rep, job.pipeline, opts, scratch.subarray(0, size), into);
-    },
+    async (i, buffer, into) => prepare(await load(i, buffer), into),
     (i) => opts.onProgress?.(++count, members.length, members[i].label),
   );
   const key = preparedCacheKey(job.id, opts.precision);

@@ -15,10 +15,11 @@
  * one block and one tile, whatever the number of features. The runtime itself (Node, onnxruntime: ~150 MB) is
  * reported but not counted against the budget, which is for data.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { extname, join } from 'node:path';
 import { featureFolderLabels, loadFeatureSet } from '../features/featureSet.js';
+import { readInputHead } from '../io/input.js';
 import { formatBytes, LimitError, maxMemory, RAISE_MEMORY } from '../io/limits.js';
 import { formatCount, MAX_NPY_HEADER_BYTES, parseNpyHeader, product } from '../io/npy.js';
 import { isPairwise, parseMeasure, pipelineOf } from '../measures/registry.js';
@@ -65,17 +66,10 @@ export interface MemoryEstimate {
 export const RUNTIME_BYTES = 150 * 1024 ** 2;
 
 async function npyShape(file: string, label: string): Promise<MemberShape> {
-  const fh = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(MAX_NPY_HEADER_BYTES + 12);
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    const h = parseNpyHeader(head.subarray(0, bytesRead), file);
-    if (h.shape.length < 2) throw new Error(`${file}: features need shape (n_images, n_features, ...), got (${h.shape.join(', ')})`);
-    // float16 is widened to float32 on read.
-    return { label, n: h.shape[0], p: product(h.shape.slice(1)), bytesPerValue: Math.max(4, h.type.size) };
-  } finally {
-    await fh.close();
-  }
+  const h = parseNpyHeader((await readInputHead(file, MAX_NPY_HEADER_BYTES + 12)).head, file);
+  if (h.shape.length < 2) throw new Error(`${file}: features need shape (n_images, n_features, ...), got (${h.shape.join(', ')})`);
+  // float16 is widened to float32 on read.
+  return { label, n: h.shape[0], p: product(h.shape.slice(1)), bytesPerValue: Math.max(4, h.type.size) };
 }
 
 /**

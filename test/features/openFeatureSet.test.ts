@@ -152,7 +152,8 @@ describe('the members prepared on several threads (prepareThreads.ts)', () => {
       const firstDone = new Promise<void>((r) => (workerDone = r));
       let mine = 0;
       const { block, fromWorkers } = await prepareOnThreads(
-        set as Parameters<typeof prepareOnThreads>[0],
+        set.reopen!,
+        set.members.length,
         { id, engine, length, threads: 2 },
         async (i, buffer, into) => {
           if (mine++ === 0) await Promise.race([firstDone, new Promise((r) => setTimeout(r, 30_000))]);
