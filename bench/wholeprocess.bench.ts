@@ -4,8 +4,8 @@
  *   - writes BENCH_MODELS (20) files of BENCH_N (500) images × BENCH_D (2,048) float32 features, seeded;
  *   - writes the numpy script: centre each feature, RDM = 1 − Pearson between images, Spearman of the upper
  *     triangles as one product of the centred, unit-length rank vectors (the same protocol as `--measure rsa`);
- *   - times `node bin/taskmap.js similarity DIR --measure rsa --out …` and `python3 rsa.py DIR …` alternately,
- *     BENCH_REPEATS (7) times each, and prints both medians, their ratio and the largest difference between
+ *   - times `node bin/taskmap.js similarity DIR --measure rsa --out …` (default threads), the same with
+ *     `--threads 1`, and `python3 rsa.py DIR …` alternately, BENCH_REPEATS (7) times each, and prints both medians, their ratio and the largest difference between
  *     the two matrices. Goal: taskmap < 1.0 s and ≤ 0.6× numpy.
  * Also times `taskmap --help` against a bare `node -e 0` (goal < 0.15 s).
  * Runs the built CLI (bin/taskmap.js loads dist/): run `npm run build` first.
@@ -69,19 +69,28 @@ async function main(): Promise<void> {
   );
 
   const ts: number[] = [];
+  const one: number[] = [];
   const py: number[] = [];
-  // Warm the page cache for both, then alternate so that load changes hit both sides alike.
+  const outOne = join(dir, 'out-taskmap-1thread.npy');
+  // Warm the page cache for both, then alternate so that load changes hit every side alike. The default run
+  // prepares the members on every core (a set this size passes prepareThreads' threshold); `--threads 1` is the
+  // one-thread run beside it.
   wallMs(process.execPath, [bin, 'similarity', features, '--measure', 'rsa', '--out', outTs]);
   wallMs('python3', [script, features, outPy]);
   for (let r = 0; r < REPEATS; r++) {
     ts.push(wallMs(process.execPath, [bin, 'similarity', features, '--measure', 'rsa', '--out', outTs]));
+    one.push(wallMs(process.execPath, [bin, 'similarity', features, '--measure', 'rsa', '--threads', '1', '--out', outOne]));
     py.push(wallMs('python3', [script, features, outPy]));
   }
   const diff = await maxNpyDifference(outTs, outPy);
+  const threadsDiff = await maxNpyDifference(outTs, outOne);
   const tsMs = medianOf(ts);
   const pyMs = medianOf(py);
   const ratio = tsMs / pyMs;
   console.log(`taskmap similarity --measure rsa: median ${tsMs.toFixed(0)} ms over ${REPEATS} runs (${ts.map((x) => x.toFixed(0)).join(', ')})`);
+  console.log(
+    `  the same with --threads 1:      median ${medianOf(one).toFixed(0)} ms (${one.map((x) => x.toFixed(0)).join(', ')}); max difference ${threadsDiff.toExponential(2)}`,
+  );
   console.log(`numpy/scipy script:               median ${pyMs.toFixed(0)} ms over ${REPEATS} runs (${py.map((x) => x.toFixed(0)).join(', ')})`);
   console.log(
     `ratio taskmap/numpy ${ratio.toFixed(2)} (goal ≤ 0.60: ${ratio <= 0.6 ? 'met' : 'NOT met'}); taskmap < 1.0 s: ${tsMs < 1000 ? 'met' : 'NOT met'}`,

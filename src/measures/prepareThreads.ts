@@ -21,9 +21,8 @@ export const MIN_THREADED_VALUES = 8_000_000;
 /**
  * Threads for the members' preparation: `requested` (--threads), else TASKMAP_THREADS, else every core when the
  * members hold at least MIN_THREADED_VALUES feature values — never more than one per two members. A worker takes
- * members about 0.25 s after it starts (its modules and GEMM engine). Measured quiet on the 2-core development
- * machine (whole process, 5 alternations): 20 × 500 × 2,048 in 1.02–1.07 s on 2 threads against 1.03–1.20 s on one,
- * 20 × 1,000 × 2,048 in 2.16–2.20 s against 2.47–3.06 s; under heavy load a second thread costs more CPU than it saves.
+ * members about 0.25 s after it starts (its modules and GEMM engine), so small sets stay on one thread;
+ * `npm run bench:wholeprocess` times the default beside `--threads 1` (docs/measures.md has its figures).
  */
 export function prepareThreads(members: number, values: number, requested?: number): number {
   const env = Number(process.env.TASKMAP_THREADS);
