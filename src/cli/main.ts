@@ -4,7 +4,7 @@
  * Only the module of the command being run is loaded (see ./commands/index.ts); the others appear as stubs that
  * carry what the top-level help lists.
  */
-import { Command, CommanderError, Help } from 'commander';
+import { Command, CommanderError, Help } from './commander.js';
 import { COMMANDS, type ListedCommand } from './commands/index.js';
 import { refuseOutputsOverInputs } from './outputs.js';
 import { setMaxMemory } from '../io/limits.js';

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { Option, type Command } from '../commander.js';
 import { parseQueueUrl } from '../../queue/connection.js';
 import { Roots } from '../../queue/roots.js';
 import { formatStatus, queueStatus } from '../../queue/status.js';
