@@ -35,6 +35,8 @@ export interface DrawPreparation {
   close(): Promise<void>;
   /** How many draws worker threads have prepared so far (the rest ran on this thread). */
   readonly fromWorkers: number;
+  /** Worker threads started (0: every draw is prepared on this thread). */
+  readonly workers: number;
 }
 
 /** A draw sent to a worker: resolved with its prepared forms, or with undefined when this thread must prepare it. */
@@ -46,18 +48,18 @@ interface Pending {
 /** Prepare `subsets` (draw d = subsets[d]) with `preparers` on up to `threads` threads (this one included). */
 export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[], threads = drawThreads()): DrawPreparation {
   const own = preparers;
-  // One vector per member, reused by every draw prepared here (fresh memory costs a page fault per 4 KiB).
-  const arena: Float64Array[] = [];
-  const local = (d: number) =>
-    own.map((p, k) => {
-      const s = subsets[d].length;
-      const m = (s * (s - 1)) / 2;
-      if (arena[k]?.length !== m) arena[k] = new Float64Array(m);
-      return p.prepare(subsets[d], arena[k]);
-    });
+  // One block for every member's vector, reused by every draw prepared here: fresh memory costs a page fault per
+  // 4 KiB, and vectors side by side in member order are already the matrix the comparison GEMM reads (no copy).
+  let arena = new Float64Array(0);
+  const local = (d: number) => {
+    const s = subsets[d].length;
+    const m = (s * (s - 1)) / 2;
+    if (arena.length !== m * own.length) arena = new Float64Array(m * own.length);
+    return own.map((p, k) => p.prepare(subsets[d], arena.subarray(k * m, (k + 1) * m)));
+  };
   const t = Math.max(1, Math.min(threads, subsets.length));
   if (t === 1 || preparers.length * subsets.length < MIN_PARALLEL_WORK) {
-    return { draw: async (d) => local(d), close: async () => undefined, fromWorkers: 0 };
+    return { draw: async (d) => local(d), close: async () => undefined, fromWorkers: 0, workers: 0 };
   }
   // Workers read the full matrices where they are (subsetPreparer keeps them in shared memory); a source that is
   // not shared is copied there once.
@@ -123,5 +125,6 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
     get fromWorkers() {
       return fromWorkers;
     },
+    workers: workers.length,
   };
 }

@@ -23,6 +23,7 @@ import type { Representation } from '../features/types.js';
 import { checkImageIds, subsetIdentity } from '../features/imageIdentity.js';
 import { firstNonFinite, type Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
+import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
 import { describeMeasure, isPairwise, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
@@ -620,6 +621,9 @@ async function drawScores(
   const scores = new Float64Array(draws * m);
   const key = preparedCacheKey(measure.id, gemm.precision);
   const fromFull = preparers ? prepareDraws(preparers, subsets) : undefined;
+  // While worker threads prepare draws, the draws' small products run on one BLAS thread: OpenBLAS's idle threads
+  // spin between calls, and here they would spin on the core the worker needs.
+  const restoreBlas = fromFull?.workers ? oneBlasThreadEach() : undefined;
   try {
     for (let d = 0; d < draws; d++) {
       const idx = subsets[d];
@@ -638,6 +642,7 @@ async function drawScores(
       onProgress?.(d + 1, draws);
     }
   } finally {
+    restoreBlas?.();
     await fromFull?.close();
   }
   return scores;
