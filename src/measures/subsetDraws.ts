@@ -4,11 +4,16 @@
  * same full matrices (shared memory, not copies), so the results are the same wherever a draw runs. A worker that
  * fails hands its draws back to this thread. The preparation is pure computation on the CPU (the GEMM engine is
  * not involved), which is what one thread per core speeds up.
+ *
+ * No draw allocates: this thread prepares into one kept block, and each worker into a few slots of shared memory
+ * that this thread reads in place and hands back when it asks for the next draw. Threads of one process that touch
+ * fresh memory contend for its page tables (a page fault per 4 KiB costs ~4 µs on the development VM), and moving
+ * each draw's vectors to this thread as new buffers made two threads no faster than one.
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startSiblingWorker } from '../workers/startWorker.js';
-import type { Prepared } from './compare.js';
+import { preparedLength, type Prepared } from './compare.js';
 import { shared, type SourcedPreparer, type SubsetSource } from './subsets.js';
 import type { SubsetWorkerReply, SubsetWorkerRequest } from './subsetWorker.js';
 
@@ -27,8 +32,8 @@ export function drawThreads(): number {
 
 export interface DrawPreparation {
   /**
-   * The prepared forms of draw `d`, one per preparer (undefined where the preparer declines the subset). They may
-   * live in arrays reused by the next call: use them (crossSimilarity copies them) before asking for another draw.
+   * The prepared forms of draw `d`, one per preparer (undefined where the preparer declines the subset). They live
+   * in arrays reused by the next call: use them (crossSimilarity copies or reads them) before asking for another draw.
    */
   draw(d: number): Promise<(Prepared | undefined)[]>;
   /** Stop the worker threads (always call it, in a finally). */
@@ -45,18 +50,26 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** Slots per worker: how many of its draws it may prepare ahead of this thread. */
+const SLOTS = 4;
+
+/** Where a worker writes its draws' vectors: SLOTS blocks of members × length, and each slot's state (1 = full). */
+export interface DrawSlots {
+  values: Float64Array;
+  state: Int32Array;
+  members: number;
+  length: number;
+}
+
 /** Prepare `subsets` (draw d = subsets[d]) with `preparers` on up to `threads` threads (this one included). */
 export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[], threads = drawThreads()): DrawPreparation {
   const own = preparers;
-  // One block for every member's vector, reused by every draw prepared here: fresh memory costs a page fault per
-  // 4 KiB, and vectors side by side in member order are already the matrix the comparison GEMM reads (no copy).
-  let arena = new Float64Array(0);
-  const local = (d: number) => {
-    const s = subsets[d].length;
-    const m = (s * (s - 1)) / 2;
-    if (arena.length !== m * own.length) arena = new Float64Array(m * own.length);
-    return own.map((p, k) => p.prepare(subsets[d], arena.subarray(k * m, (k + 1) * m)));
-  };
+  // Every draw has the same size; product-form comparators have vectors of a known length (else no kept block).
+  const length = subsets.length && own.length ? preparedLength(own[0].source.pipeline.compare, subsets[0].length) : undefined;
+  // One block for every member's vector, reused by every draw prepared here: vectors side by side in member order
+  // are already the matrix the comparison GEMM reads (no copy).
+  const arena = length === undefined ? undefined : new Float64Array(length * own.length);
+  const local = (d: number) => own.map((p, k) => p.prepare(subsets[d], arena?.subarray(k * length!, (k + 1) * length!)));
   const t = Math.max(1, Math.min(threads, subsets.length));
   if (t === 1 || preparers.length * subsets.length < MIN_PARALLEL_WORK) {
     return { draw: async (d) => local(d), close: async () => undefined, fromWorkers: 0, workers: 0 };
@@ -69,6 +82,16 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
   const workers: Worker[] = [];
   const pending = new Map<number, Pending>();
   const results = new Map<number, Promise<(Prepared | undefined)[] | undefined>>();
+  /** The slot of each draw a worker writes into shared memory. */
+  const slotOf = new Map<number, { slots: DrawSlots; slot: number }>();
+  /** The slot this thread read the last draw from, handed back when the next draw is asked for. */
+  let held: { slots: DrawSlots; slot: number } | undefined;
+  const release = () => {
+    if (!held) return;
+    Atomics.store(held.slots.state, held.slot, 0);
+    Atomics.notify(held.slots.state, held.slot);
+    held = undefined;
+  };
   let closed = false;
   let fromWorkers = 0;
   for (let w = 1; w < t; w++) {
@@ -80,6 +103,15 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
       continue;
     }
     workers.push(worker);
+    const slots: DrawSlots | undefined =
+      length === undefined
+        ? undefined
+        : {
+            values: new Float64Array(new SharedArrayBuffer(8 * SLOTS * own.length * length)),
+            state: new Int32Array(new SharedArrayBuffer(4 * SLOTS)),
+            members: own.length,
+            length,
+          };
     // A worker that fails hands the draws it has not answered back to this thread, which prepares them when they
     // are asked for (not now: its reused vectors may be in use by the draw being scored).
     const fail = () => {
@@ -98,28 +130,42 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
       if (!p) return;
       pending.delete(m.draw);
       if ('error' in m) p.reject(new Error(m.error));
-      else {
+      else if ('slot' in m) {
+        fromWorkers++;
+        const base = m.slot * slots!.members * slots!.length;
+        p.resolve(
+          m.declined.map((no, k) =>
+            no ? undefined : { kind: 'unit', vector: slots!.values.subarray(base + k * slots!.length, base + (k + 1) * slots!.length) },
+          ),
+        );
+      } else {
         fromWorkers++;
         p.resolve(m.prepared.map((x) => x ?? undefined));
       }
     });
     worker.on('error', fail);
     worker.on('exit', fail);
-    worker.postMessage({ sources } satisfies SubsetWorkerRequest);
-    for (let d = w; d < subsets.length; d += t) {
+    worker.postMessage({ sources, slots } satisfies SubsetWorkerRequest);
+    for (let d = w, j = 0; d < subsets.length; d += t, j++) {
       const result = new Promise<(Prepared | undefined)[] | undefined>((resolve, reject) => pending.set(d, { resolve, reject }));
       // Awaited by draw(d); a draw never asked for (an earlier draw failed) must not become an unhandled rejection.
       result.catch(() => undefined);
       results.set(d, result);
-      worker.postMessage({ draw: d, idx: subsets[d] } satisfies SubsetWorkerRequest);
+      if (slots) slotOf.set(d, { slots, slot: j % SLOTS });
+      worker.postMessage({ draw: d, idx: subsets[d], slot: slots ? j % SLOTS : undefined } satisfies SubsetWorkerRequest);
     }
   }
   return {
     async draw(d) {
-      return (await results.get(d)) ?? local(d);
+      release();
+      const got = await results.get(d);
+      if (!got) return local(d);
+      held = slotOf.get(d);
+      return got;
     },
     async close() {
       closed = true;
+      release();
       await Promise.all(workers.map((w) => w.terminate()));
     },
     get fromWorkers() {

@@ -29,7 +29,7 @@ import type { Representation } from '../features/types.js';
 import type { Matrix } from '../linalg/dense.js';
 import { gram, type GemmOptions } from '../linalg/gemm.js';
 import { maxMemory } from '../io/limits.js';
-import { centerMatrix, maxAbs, prepareForComparator, prepareSpearmanTriangle, type Prepared } from './compare.js';
+import { centerMatrix, maxAbs, preparedLength, prepareForComparator, prepareSpearmanTriangle, type Prepared } from './compare.js';
 import { l1Distances, rbfFromGram } from './kernels.js';
 import { normalizeFeatures } from './normalize.js';
 import type { Pipeline } from './registry.js';
@@ -39,8 +39,9 @@ export interface SubsetPreparer {
   /**
    * The prepared form of the representation restricted to the images `idx` (ascending, distinct), the same as
    * preparing `subsetImages(rep, idx)` up to rounding; undefined when this subset must be recomputed from features
-   * (close to a degenerate case, see the module comment). `into` (s(s−1)/2 values) may receive a Spearman vector
-   * instead of a fresh array: a caller that reuses it across draws saves the page faults of fresh memory.
+   * (close to a degenerate case, see the module comment). `into` (preparedLength values for the comparator) may
+   * receive a product-form vector instead of a fresh array: a caller that reuses it across draws saves the page
+   * faults of fresh memory.
    */
   prepare(idx: ArrayLike<number>, into?: Float64Array): Prepared | undefined;
 }
@@ -249,11 +250,12 @@ export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'm
   const { kind, matrix, n, p, centred, pipeline, label } = source;
   const isRdm = pipeline.matrix.type === 'rdm';
   const spearmanRdm = isRdm && pipeline.centering === 'none' && pipeline.compare === 'spearman';
-  const finish = (k: Float64Array, s: number): Prepared | undefined => {
+  const finish = (k: Float64Array, s: number, into: Float64Array | undefined): Prepared | undefined => {
     if (isRdm) for (let a = 0; a < s; a++) k[a * s + a] = 0;
     const m: Matrix = { rows: s, cols: s, data: k };
+    const to = into?.length === preparedLength(pipeline.compare, s) ? into : undefined;
     try {
-      return prepareForComparator(centerMatrix(m, pipeline.centering, label, true), pipeline.compare, label, maxAbs(k));
+      return prepareForComparator(centerMatrix(m, pipeline.centering, label, true), pipeline.compare, label, maxAbs(k), to);
     } catch {
       // A degenerate subset (constant RDM, no variance): the recomputation gives the message with the member's file.
       return undefined;
@@ -278,7 +280,7 @@ export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'm
         // RBF: the squared distances and their median from the (double-centred) Gram block.
         if (kind === 'rbf') {
           const rbf = rbfFromGram({ rows: s, cols: s, data: productMatrix('linear', matrix, n, idx, centred, h)! }, pipeline.t);
-          return rbf ? finish(rbf, s) : undefined;
+          return rbf ? finish(rbf, s, into) : undefined;
         }
         if (spearmanRdm && kind !== 'linear') {
           // RSA's default: only the triangle matters, and the Spearman comparator only reads it.
@@ -293,7 +295,7 @@ export function preparerOf(source: SubsetSource, scratch: Pick<SubsetScratch, 'm
         }
         k = productMatrix(kind, matrix, n, idx, centred, h);
       }
-      return k ? finish(k, s) : undefined;
+      return k ? finish(k, s, into) : undefined;
     },
   };
 }

@@ -119,29 +119,34 @@ describe('subset preparers', () => {
 });
 
 describe('draws on worker threads', () => {
-  it('give exactly the prepared forms of this thread, in draw order (2 threads, 5 members × 48 draws)', async () => {
-    const pipeline = pipelineOf(parseMeasure('rsa'));
-    const reps = Array.from({ length: 5 }, (_, k) => features(`w${k}`, 30, [2, 2, 4], 20 + k));
-    const preparers = await Promise.all(reps.map((r) => subsetPreparer(r, pipeline)));
-    const random = rng(5);
-    const subsets = Array.from({ length: 48 }, () => sampleWithoutReplacement(30, 14, random));
-    const threaded = prepareDraws(
-      preparers.map((p) => p!),
-      subsets,
-      2,
-    );
-    try {
-      for (let d = 0; d < subsets.length; d++) {
-        const got = await threaded.draw(d);
-        const here = preparers.map((p) => p!.prepare(subsets[d]));
-        expect(got.map((x) => Array.from(vectorOf(x!)))).toEqual(here.map((x) => Array.from(vectorOf(x!))));
+  // rsa and cka: vectors written into shared slots (cka's through the comparator's copy); kendall: triangles posted back.
+  it.each(['rsa', 'cka:debiased', 'rsa:compare=kendall'])(
+    '%s: give exactly the prepared forms of this thread, in draw order (2 threads, 5 members × 48 draws)',
+    async (id) => {
+      const pipeline = pipelineOf(parseMeasure(id));
+      const reps = Array.from({ length: 5 }, (_, k) => features(`w${k}`, 30, [2, 2, 4], 20 + k));
+      const preparers = await Promise.all(reps.map((r) => subsetPreparer(r, pipeline)));
+      const random = rng(5);
+      const subsets = Array.from({ length: 48 }, () => sampleWithoutReplacement(30, 14, random));
+      const threaded = prepareDraws(
+        preparers.map((p) => p!),
+        subsets,
+        2,
+      );
+      try {
+        for (let d = 0; d < subsets.length; d++) {
+          const got = await threaded.draw(d);
+          const here = preparers.map((p) => p!.prepare(subsets[d]));
+          expect(got.map((x) => Array.from(vectorOf(x!)))).toEqual(here.map((x) => Array.from(vectorOf(x!))));
+        }
+        // Every other draw came from the worker (none fell back to this thread).
+        expect(threaded.fromWorkers).toBe(24);
+      } finally {
+        await threaded.close();
       }
-      // Every other draw came from the worker (none fell back to this thread).
-      expect(threaded.fromWorkers).toBe(24);
-    } finally {
-      await threaded.close();
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 });
 
 describe('rank bootstrap: draws (and full scores) from the full matrices vs every draw recomputed', () => {
