@@ -1,9 +1,11 @@
 /**
- * The bootstrap draws' prepared forms on several cores (drawThreads: opt-in): draw d is prepared on this thread
- * when d is a multiple of the thread count and on worker thread d mod threads otherwise; every thread holds the same preparers over the
- * same full matrices (shared memory, not copies), so the results are the same wherever a draw runs. A worker that
- * fails hands its draws back to this thread. The preparation is pure computation on the CPU (the GEMM engine is
- * not involved), which is what one thread per core speeds up.
+ * The bootstrap draws' prepared forms on several cores. Draws are claimed in order from one shared counter: each
+ * worker takes the next unclaimed draw whenever it is free, and this thread, when it asks for draw d and nobody has
+ * claimed d yet, prepares it itself — so a thread busy with other work (the scores on all images) simply takes
+ * fewer draws. Every thread holds the same preparers over the same full matrices (shared memory, not copies), so the
+ * results are the same wherever a draw runs. If a worker fails, the draws not yet delivered are prepared here. The
+ * preparation is pure computation on the CPU (the GEMM engine is not involved), which is what one thread per core
+ * speeds up.
  *
  * No draw allocates: this thread prepares into one kept block, and each worker into a few slots of shared memory
  * that this thread reads in place and hands back when it asks for the next draw. Threads of one process that touch
@@ -32,8 +34,9 @@ export function drawThreads(): number {
 
 export interface DrawPreparation {
   /**
-   * The prepared forms of draw `d`, one per preparer (undefined where the preparer declines the subset). They live
-   * in arrays reused by the next call: use them (crossSimilarity copies or reads them) before asking for another draw.
+   * The prepared forms of draw `d`, one per preparer (undefined where the preparer declines the subset). Ask for the
+   * draws in order, 0, 1, 2, …. They live in arrays reused by the next call: use them (crossSimilarity copies or
+   * reads them) before asking for another draw.
    */
   draw(d: number): Promise<(Prepared | undefined)[]>;
   /** Stop the worker threads (always call it, in a finally). */
@@ -42,135 +45,220 @@ export interface DrawPreparation {
   readonly fromWorkers: number;
   /** Worker threads started (0: every draw is prepared on this thread). */
   readonly workers: number;
+  /** Resolves true once a worker has delivered a draw, false if none ever will (none started, failed, closed). */
+  workerReady(): Promise<boolean>;
 }
 
-/** A draw sent to a worker: resolved with its prepared forms, or with undefined when this thread must prepare it. */
-interface Pending {
-  resolve: (p: (Prepared | undefined)[] | undefined) => void;
-  reject: (e: Error) => void;
+/**
+ * Worker threads for the draws, started before their preparers exist so that their start-up (loading modules)
+ * overlaps the full matrices' computation. Hand them to prepareDraws, which closes them; `terminate` them yourself
+ * if it is never called. None where there is nothing to share the work with (threads ≤ 1).
+ */
+export function startDrawWorkers(threads = drawThreads()): Worker[] {
+  const workers: Worker[] = [];
+  for (let w = 1; w < threads; w++) {
+    try {
+      const worker = startSiblingWorker(import.meta.url, 'subsetWorker', 'bootstrap');
+      // Until prepareDraws listens, a failure is only noted (an 'error' without a listener would throw).
+      worker.on('error', markStopped);
+      worker.on('exit', markStopped);
+      workers.push(worker);
+    } catch {
+      // Its draws stay on this thread.
+    }
+  }
+  return workers;
 }
 
-/** Slots per worker: how many of its draws it may prepare ahead of this thread. */
-const SLOTS = 4;
+/** Workers that failed or exited before prepareDraws took them: their draws stay on this thread. */
+const stopped = new WeakSet<Worker>();
 
-/** Where a worker writes its draws' vectors: SLOTS blocks of members × length, and each slot's state (1 = full). */
+function markStopped(this: Worker): void {
+  stopped.add(this);
+}
+
+/** Bytes of shared memory each worker may fill ahead of this thread (at least 2 slots, at most 16). */
+const AHEAD_BYTES = 64 * 2 ** 20;
+
+/** Draws this thread prepares ahead of the one it waits for (it also scores each draw, so it needs few). */
+const AHEAD_HERE = 2;
+
+/** Where a worker writes its draws' vectors: `count` blocks of members × length, and each slot's state (1 = full). */
 export interface DrawSlots {
   values: Float64Array;
   state: Int32Array;
+  count: number;
   members: number;
   length: number;
 }
 
-/** Prepare `subsets` (draw d = subsets[d]) with `preparers` on up to `threads` threads (this one included). */
-export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[], threads = drawThreads()): DrawPreparation {
+/**
+ * Prepare `subsets` (draw d = subsets[d]) with `preparers` on this thread and the `started` workers (else on up to
+ * `threads` threads, this one included, started now). The workers begin at once: call this before other work on
+ * this thread that can overlap theirs.
+ */
+export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[], threads = drawThreads(), started?: Worker[]): DrawPreparation {
   const own = preparers;
-  // Every draw has the same size; product-form comparators have vectors of a known length (else no kept block).
+  // Every draw has the same size; product-form comparators have vectors of a known length (else no kept blocks).
   const length = subsets.length && own.length ? preparedLength(own[0].source.pipeline.compare, subsets[0].length) : undefined;
-  // One block for every member's vector, reused by every draw prepared here: vectors side by side in member order
-  // are already the matrix the comparison GEMM reads (no copy).
-  const arena = length === undefined ? undefined : new Float64Array(length * own.length);
-  const local = (d: number) => own.map((p, k) => p.prepare(subsets[d], arena?.subarray(k * length!, (k + 1) * length!)));
-  const t = Math.max(1, Math.min(threads, subsets.length));
-  if (t === 1 || preparers.length * subsets.length < MIN_PARALLEL_WORK) {
-    return { draw: async (d) => local(d), close: async () => undefined, fromWorkers: 0, workers: 0 };
+  // Blocks for every member's vector of one draw, reused: vectors side by side in member order are already the
+  // matrix the comparison GEMM reads (no copy), and fresh memory costs a page fault per 4 KiB.
+  const free: Float64Array[] = [];
+  const block = () => (length === undefined ? undefined : (free.pop() ?? new Float64Array(length * own.length)));
+  const prepareInto = (d: number, b: Float64Array | undefined) => own.map((p, k) => p.prepare(subsets[d], b?.subarray(k * length!, (k + 1) * length!)));
+  const worth = (started ? started.length > 0 : threads > 1) && subsets.length >= 2 && preparers.length * subsets.length >= MIN_PARALLEL_WORK;
+  const all = started ?? (worth ? startDrawWorkers(Math.min(threads, subsets.length)) : []);
+  const pool = worth ? all.filter((w) => !stopped.has(w)) : [];
+  for (const w of all) if (!pool.includes(w)) void w.terminate();
+  if (pool.length === 0) {
+    const only = block();
+    return {
+      draw: async (d) => prepareInto(d, only),
+      close: async () => undefined,
+      fromWorkers: 0,
+      workers: 0,
+      workerReady: async () => false,
+    };
   }
   // Workers read the full matrices where they are (subsetPreparer keeps them in shared memory); a source that is
   // not shared is copied there once.
   const sources: SubsetSource[] = preparers.map((p) =>
     p.source.matrix.buffer instanceof SharedArrayBuffer ? p.source : { ...p.source, matrix: shared(p.source.matrix) },
   );
-  const workers: Worker[] = [];
-  const pending = new Map<number, Pending>();
-  const results = new Map<number, Promise<(Prepared | undefined)[] | undefined>>();
-  /** The slot of each draw a worker writes into shared memory. */
+  /** The next unclaimed draw. */
+  const claim = new Int32Array(new SharedArrayBuffer(4));
+  type Result = (Prepared | undefined)[] | { error: string };
+  /** Draws delivered by workers and not yet asked for, and the draw this thread is waiting for. */
+  const delivered = new Map<number, Result>();
+  let waiting: { d: number; resolve: (r: Result | undefined) => void } | undefined;
+  /** Draws this thread prepared ahead while a worker had the one asked for, with their blocks. */
+  const ahead = new Map<number, { prepared: (Prepared | undefined)[]; block?: Float64Array }>();
+  /** The slot of each delivered draw (to hand back once used). */
   const slotOf = new Map<number, { slots: DrawSlots; slot: number }>();
-  /** The slot this thread read the last draw from, handed back when the next draw is asked for. */
-  let held: { slots: DrawSlots; slot: number } | undefined;
+  /** What the draw last returned lives in, handed back when the next draw is asked for. */
+  let held: { slots: DrawSlots; slot: number } | { block?: Float64Array } | undefined;
+  const giveBack = (h: { slots: DrawSlots; slot: number } | undefined) => {
+    if (!h) return;
+    Atomics.store(h.slots.state, h.slot, 0);
+    Atomics.notify(h.slots.state, h.slot);
+  };
   const release = () => {
-    if (!held) return;
-    Atomics.store(held.slots.state, held.slot, 0);
-    Atomics.notify(held.slots.state, held.slot);
+    if (held && 'slots' in held) giveBack(held);
+    else if (held?.block) free.push(held.block);
     held = undefined;
   };
+  /** The draw asked for next: a delivery of an earlier one (prepared here after a failure) only frees its slot. */
+  let next = 0;
+  let failed = false;
   let closed = false;
   let fromWorkers = 0;
-  for (let w = 1; w < t; w++) {
-    let worker: Worker;
-    try {
-      worker = startSiblingWorker(import.meta.url, 'subsetWorker', 'bootstrap');
-    } catch {
-      // Its draws stay on this thread.
-      continue;
-    }
-    workers.push(worker);
+  let ready: (ok: boolean) => void = () => undefined;
+  const readiness = new Promise<boolean>((resolve) => (ready = resolve));
+  const count = length === undefined ? 0 : Math.max(2, Math.min(16, Math.floor(AHEAD_BYTES / (8 * own.length * length))));
+  for (const worker of pool) {
     const slots: DrawSlots | undefined =
       length === undefined
         ? undefined
         : {
-            values: new Float64Array(new SharedArrayBuffer(8 * SLOTS * own.length * length)),
-            state: new Int32Array(new SharedArrayBuffer(4 * SLOTS)),
+            values: new Float64Array(new SharedArrayBuffer(8 * count * own.length * length)),
+            state: new Int32Array(new SharedArrayBuffer(4 * count)),
+            count,
             members: own.length,
             length,
           };
-    // A worker that fails hands the draws it has not answered back to this thread, which prepares them when they
-    // are asked for (not now: its reused vectors may be in use by the draw being scored).
+    // A worker that fails leaves its undelivered draws to this thread.
     const fail = () => {
-      for (let d = w; d < subsets.length; d += t) {
-        const p = pending.get(d);
-        if (p) {
-          pending.delete(d);
-          if (closed) p.reject(new Error('bootstrap preparation closed'));
-          else p.resolve(undefined);
-        }
-      }
+      if (closed) return;
+      failed = true;
+      ready(false);
+      waiting?.resolve(undefined);
+      waiting = undefined;
       void worker.terminate();
     };
     worker.on('message', (m: SubsetWorkerReply) => {
-      const p = pending.get(m.draw);
-      if (!p) return;
-      pending.delete(m.draw);
-      if ('error' in m) p.reject(new Error(m.error));
+      let result: Result;
+      if ('error' in m) result = { error: m.error };
       else if ('slot' in m) {
-        fromWorkers++;
+        const at = { slots: slots!, slot: m.slot };
+        if (m.draw < next) return giveBack(at);
+        slotOf.set(m.draw, at);
         const base = m.slot * slots!.members * slots!.length;
-        p.resolve(
-          m.declined.map((no, k) =>
-            no ? undefined : { kind: 'unit', vector: slots!.values.subarray(base + k * slots!.length, base + (k + 1) * slots!.length) },
-          ),
+        result = m.declined.map((no, k) =>
+          no ? undefined : { kind: 'unit', vector: slots!.values.subarray(base + k * slots!.length, base + (k + 1) * slots!.length) },
         );
-      } else {
-        fromWorkers++;
-        p.resolve(m.prepared.map((x) => x ?? undefined));
-      }
+      } else result = m.prepared.map((x) => x ?? undefined);
+      ready(true);
+      if (m.draw < next) return;
+      fromWorkers++;
+      if (waiting?.d === m.draw) {
+        waiting.resolve(result);
+        waiting = undefined;
+      } else delivered.set(m.draw, result);
     });
+    worker.off('error', markStopped);
+    worker.off('exit', markStopped);
     worker.on('error', fail);
     worker.on('exit', fail);
-    worker.postMessage({ sources, slots } satisfies SubsetWorkerRequest);
-    for (let d = w, j = 0; d < subsets.length; d += t, j++) {
-      const result = new Promise<(Prepared | undefined)[] | undefined>((resolve, reject) => pending.set(d, { resolve, reject }));
-      // Awaited by draw(d); a draw never asked for (an earlier draw failed) must not become an unhandled rejection.
-      result.catch(() => undefined);
-      results.set(d, result);
-      if (slots) slotOf.set(d, { slots, slot: j % SLOTS });
-      worker.postMessage({ draw: d, idx: subsets[d], slot: slots ? j % SLOTS : undefined } satisfies SubsetWorkerRequest);
-    }
+    worker.postMessage({ sources, subsets, claim, slots } satisfies SubsetWorkerRequest);
   }
+  const take = async (d: number): Promise<(Prepared | undefined)[]> => {
+    for (;;) {
+      const mine = ahead.get(d);
+      if (mine) {
+        ahead.delete(d);
+        held = { block: mine.block };
+        return mine.prepared;
+      }
+      const got = delivered.get(d);
+      if (got) {
+        delivered.delete(d);
+        if ('error' in got) throw new Error(got.error);
+        held = slotOf.get(d);
+        slotOf.delete(d);
+        return got;
+      }
+      // Nobody has claimed d (or its worker failed): prepare it here.
+      if (failed || Atomics.compareExchange(claim, 0, d, d + 1) === d) {
+        const b = block();
+        held = { block: b };
+        return prepareInto(d, b);
+      }
+      // A worker has d: meanwhile prepare the next unclaimed draw here, keeping at most AHEAD_HERE of them.
+      if (ahead.size < AHEAD_HERE) {
+        const e = Atomics.add(claim, 0, 1);
+        if (e < subsets.length) {
+          const b = block();
+          ahead.set(e, { prepared: prepareInto(e, b), block: b });
+          // Let the workers' deliveries in before looking again.
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+      }
+      const waited = await new Promise<Result | undefined>((resolve) => (waiting = { d, resolve }));
+      if (waited) delivered.set(d, waited);
+    }
+  };
   return {
     async draw(d) {
+      if (d !== next) throw new Error(`bootstrap draws are prepared in order: asked for draw ${d} after ${next - 1}`);
       release();
-      const got = await results.get(d);
-      if (!got) return local(d);
-      held = slotOf.get(d);
+      const got = await take(d);
+      // From here a late delivery of d only frees its slot.
+      next = d + 1;
       return got;
     },
     async close() {
       closed = true;
+      ready(false);
       release();
-      await Promise.all(workers.map((w) => w.terminate()));
+      // Workers still claiming stop at the end of the draws; terminate does not wait for that.
+      Atomics.store(claim, 0, subsets.length);
+      await Promise.all(pool.map((w) => w.terminate()));
     },
     get fromWorkers() {
       return fromWorkers;
     },
-    workers: workers.length,
+    workers: pool.length,
+    workerReady: () => readiness,
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Worker-thread entry of subsetDraws.ts: builds the subset preparers from their sources (full matrices in shared
- * memory) once, then prepares the draws it is sent. With slots (product-form comparators), each draw's vectors are
- * written into a slot of shared memory, waiting until the main thread has handed that slot back; otherwise each
- * draw's prepared forms are posted back (their buffers moved, not copied).
+ * memory) once, then claims draws from the shared counter until none is left. With slots (product-form
+ * comparators), each draw's vectors are written into the next of its slots of shared memory, waiting until the main
+ * thread has handed that slot back; otherwise each draw's prepared forms are posted back (their buffers moved, not
+ * copied).
  */
 import { parentPort } from 'node:worker_threads';
 import type { Prepared } from './compare.js';
@@ -12,15 +13,20 @@ import { preparerOf, type SubsetPreparer, type SubsetSource } from './subsets.js
 if (!parentPort) throw new Error('measures/subsetWorker must run in a worker thread');
 const port = parentPort;
 
-export type SubsetWorkerRequest = { sources: SubsetSource[]; slots?: DrawSlots } | { draw: number; idx: Uint32Array; slot?: number };
+export interface SubsetWorkerRequest {
+  sources: SubsetSource[];
+  /** Every draw's images; the worker prepares those it claims. */
+  subsets: Uint32Array[];
+  /** The next unclaimed draw (shared with the main thread and the other workers). */
+  claim: Int32Array;
+  /** Where vectors go (product-form comparators); without, prepared forms are posted back. */
+  slots?: DrawSlots;
+}
 export type SubsetWorkerReply =
   { draw: number; prepared: (Prepared | null)[] } | { draw: number; slot: number; declined: boolean[] } | { draw: number; error: string };
 
-let preparers: SubsetPreparer[] = [];
-let slots: DrawSlots | undefined;
-
 /** Prepare draw `idx` into `slot`, once the main thread has handed it back; which members declined the subset. */
-function intoSlot(s: DrawSlots, slot: number, idx: Uint32Array): boolean[] {
+function intoSlot(preparers: SubsetPreparer[], s: DrawSlots, slot: number, idx: Uint32Array): boolean[] {
   // A bounded wait, re-checked, so that a terminate() is never stuck behind it.
   while (Atomics.load(s.state, slot) !== 0) Atomics.wait(s.state, slot, 1, 100);
   const base = slot * s.members * s.length;
@@ -36,23 +42,26 @@ function intoSlot(s: DrawSlots, slot: number, idx: Uint32Array): boolean[] {
   return declined;
 }
 
-port.on('message', (m: SubsetWorkerRequest) => {
-  if ('sources' in m) {
-    // One s×s work matrix for all of them: they run one at a time.
-    const scratch = { matrix: { data: new Float64Array(0) } };
-    preparers = m.sources.map((source) => preparerOf(source, scratch));
-    slots = m.slots;
-    return;
-  }
-  try {
-    if (slots && m.slot !== undefined) {
-      port.postMessage({ draw: m.draw, slot: m.slot, declined: intoSlot(slots, m.slot, m.idx) } satisfies SubsetWorkerReply);
+// One request per worker: claim draws until none is left (this thread needs its event loop for nothing else).
+port.once('message', (m: SubsetWorkerRequest) => {
+  // One s×s work matrix for all of them: they run one at a time.
+  const scratch = { matrix: { data: new Float64Array(0) } };
+  const preparers = m.sources.map((source) => preparerOf(source, scratch));
+  for (let j = 0; ; j++) {
+    const d = Atomics.add(m.claim, 0, 1);
+    if (d >= m.subsets.length) return;
+    try {
+      if (m.slots) {
+        const slot = j % m.slots.count;
+        port.postMessage({ draw: d, slot, declined: intoSlot(preparers, m.slots, slot, m.subsets[d]) } satisfies SubsetWorkerReply);
+      } else {
+        const prepared = preparers.map((p) => p.prepare(m.subsets[d]) ?? null);
+        const buffers = prepared.flatMap((x) => (x ? [(x.kind === 'unit' ? x.vector : x.triangle).buffer as ArrayBuffer] : []));
+        port.postMessage({ draw: d, prepared } satisfies SubsetWorkerReply, buffers);
+      }
+    } catch (e) {
+      port.postMessage({ draw: d, error: (e as Error)?.message ?? String(e) } satisfies SubsetWorkerReply);
       return;
     }
-    const prepared = preparers.map((p) => p.prepare(m.idx) ?? null);
-    const buffers = prepared.flatMap((x) => (x ? [(x.kind === 'unit' ? x.vector : x.triangle).buffer as ArrayBuffer] : []));
-    port.postMessage({ draw: m.draw, prepared } satisfies SubsetWorkerReply, buffers);
-  } catch (e) {
-    port.postMessage({ draw: m.draw, error: (e as Error)?.message ?? String(e) } satisfies SubsetWorkerReply);
   }
 });

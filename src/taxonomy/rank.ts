@@ -27,7 +27,7 @@ import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
 import { describeMeasure, isPairwise, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
-import { drawThreads, prepareDraws } from '../measures/subsetDraws.js';
+import { drawThreads, prepareDraws, startDrawWorkers, type DrawPreparation } from '../measures/subsetDraws.js';
 import { slicesSubsets, subsetPreparer, subsetPreparersFit, subsetScratch, type SourcedPreparer } from '../measures/subsets.js';
 import { crossSimilarity, preparedCacheKey, PreparedCache, prepareRepresentation } from '../measures/similarity.js';
 import type { ScoreTarget } from '../transferability/index.js';
@@ -563,20 +563,24 @@ function pairwiseLabelTarget(target: Extract<Target, { kind: 'labels' }>, name: 
 }
 
 /**
- * Subset preparers (measures/subsets.ts) for the candidates and a representation target, or undefined when the
- * draws are recomputed from features: asked to, a pairwise family, a measure whose subsets do not follow from the
- * full matrices, or full matrices that would not fit the memory budget.
+ * Whether the draws' prepared forms come from the full matrices (drawPreparers) rather than from the features:
+ * not when asked to recompute, for a pairwise family, a measure whose subsets do not follow from the full matrices,
+ * or full matrices that would not fit the memory budget.
  */
+function drawsFromFull(reps: Representation[], measure: { config: MeasureConfig; pipeline: Pipeline }, recompute: boolean | undefined): boolean {
+  return !recompute && !isPairwise(measure.config) && slicesSubsets(measure.pipeline) && subsetPreparersFit(reps[0].n, reps.length);
+}
+
+/** Subset preparers (measures/subsets.ts) for the candidates and a representation target (see drawsFromFull). */
 async function drawPreparers(
   reps: Representation[],
   measure: { config: MeasureConfig; pipeline: Pipeline },
   gemm: { engine: GemmEngine; precision?: Precision },
-  recompute: boolean | undefined,
+  shared: boolean,
 ): Promise<SourcedPreparer[] | undefined> {
-  if (recompute || isPairwise(measure.config) || !slicesSubsets(measure.pipeline) || !subsetPreparersFit(reps[0].n, reps.length)) return undefined;
   const out: SourcedPreparer[] = [];
   // Built one at a time, so they share their work arrays; shared memory only when worker threads will read it.
-  const opts = { ...gemm, shared: drawThreads() > 1, scratch: subsetScratch(reps[0].n * reps[0].p) };
+  const opts = { ...gemm, shared, scratch: subsetScratch(reps[0].n * reps[0].p) };
   for (const rep of reps) out.push((await subsetPreparer(rep, measure.pipeline, opts))!);
   return out;
 }
@@ -612,38 +616,28 @@ async function drawScores(
   build: (idx?: Uint32Array) => Promise<BuiltTarget>,
   measure: { config: MeasureConfig; id: string },
   gemm: { engine: GemmEngine; precision?: Precision },
-  b: { n: number; draws: number; subset: number; seed: number; target?: Representation; preparers?: SourcedPreparer[] },
+  b: { draws: number; subset: number; seed: number; subsets: Uint32Array[]; target?: Representation; fromFull?: DrawPreparation },
   onProgress: RankOptions['onProgress'],
 ): Promise<Float64Array> {
-  const { n, draws, subset, seed, preparers } = b;
+  const { draws, subset, seed, subsets, fromFull } = b;
   const m = pool.length;
-  const subsets = bootstrapSubsets(n, subset, draws, seed);
   const scores = new Float64Array(draws * m);
   const key = preparedCacheKey(measure.id, gemm.precision);
-  const fromFull = preparers ? prepareDraws(preparers, subsets) : undefined;
-  // While worker threads prepare draws, the draws' small products run on one BLAS thread: OpenBLAS's idle threads
-  // spin between calls, and here they would spin on the core the worker needs.
-  const restoreBlas = fromFull?.workers ? oneBlasThreadEach() : undefined;
-  try {
-    for (let d = 0; d < draws; d++) {
-      const idx = subsets[d];
-      try {
-        // A label target brings its own cache (its exact prepared form); the prepared forms from the full matrices join it.
-        const built = b.target ? undefined : await build(idx);
-        const cache = built?.cache ?? new PreparedCache();
-        const seeded = seedPrepared(b.target ? [...pool, b.target] : pool, await fromFull?.draw(d), idx, cache, key);
-        const target = built?.rep ?? seeded[m] ?? (await build(idx)).rep;
-        const reps = pool.map((c, k) => seeded[k] ?? subsetImages(c, idx));
-        const sub = await crossSimilarity(reps, [target], measure.config, { ...gemm, cache });
-        scores.set(sub.matrix.data, d * m);
-      } catch (err) {
-        throw new Error(`bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images): ${(err as Error).message}`, { cause: err });
-      }
-      onProgress?.(d + 1, draws);
+  for (let d = 0; d < draws; d++) {
+    const idx = subsets[d];
+    try {
+      // A label target brings its own cache (its exact prepared form); the prepared forms from the full matrices join it.
+      const built = b.target ? undefined : await build(idx);
+      const cache = built?.cache ?? new PreparedCache();
+      const seeded = seedPrepared(b.target ? [...pool, b.target] : pool, await fromFull?.draw(d), idx, cache, key);
+      const target = built?.rep ?? seeded[m] ?? (await build(idx)).rep;
+      const reps = pool.map((c, k) => seeded[k] ?? subsetImages(c, idx));
+      const sub = await crossSimilarity(reps, [target], measure.config, { ...gemm, cache });
+      scores.set(sub.matrix.data, d * m);
+    } catch (err) {
+      throw new Error(`bootstrap draw ${d + 1} of ${draws} (seed ${seed}, ${subset} images): ${(err as Error).message}`, { cause: err });
     }
-  } finally {
-    restoreBlas?.();
-    await fromFull?.close();
+    onProgress?.(d + 1, draws);
   }
   return scores;
 }
@@ -915,37 +909,64 @@ export async function rankSources(candidates: Representation[], target: Target, 
   if (pool.length === 0) throw new Error(`no candidate sources left: the only member is the target ${info.label}`);
 
   // 3. Scores on all images. With draws to come, the full n×n matrices they are computed from (where they follow
-  // exactly, drawPreparers) give these scores too, rather than computing the same matrices twice.
-  const preparers = draws > 0 ? await drawPreparers(representation ? [...pool, representation] : pool, measure, gemm, opts.recomputeDraws) : undefined;
-  const target0 = await build();
-  info.features = target0.rep.p;
-  if ('labelTarget' in target0.rep) info.labels = (target0.rep as LabelRepresentation).labelTarget;
-  const cache0 = target0.cache ?? new PreparedCache();
-  const all = Uint32Array.from({ length: n }, (_, i) => i);
-  seedPrepared(
-    representation ? [...pool, representation] : pool,
-    preparers?.map((p) => p.prepare(all)),
-    undefined,
-    cache0,
-    preparedCacheKey(id, opts.precision),
-  );
-  const full = await crossSimilarity(pool, [target0.rep], config, { ...gemm, cache: cache0 });
+  // exactly, drawPreparers) give these scores too, rather than computing the same matrices twice. Worker threads
+  // for the draws start first, so that their start-up overlaps those matrices, and take their first draws before
+  // this thread computes the scores on all images.
+  const members = representation ? [...pool, representation] : pool;
+  const fromFullMatrices = draws > 0 && drawsFromFull(members, measure, opts.recomputeDraws);
+  const threads = fromFullMatrices ? drawThreads() : 1;
+  const started = threads > 1 ? startDrawWorkers(threads) : undefined;
+  let fromFull: DrawPreparation | undefined;
+  let preparers: SourcedPreparer[] | undefined;
+  const subsets = draws > 0 ? bootstrapSubsets(n, subset, draws, seed) : [];
+  try {
+    preparers = fromFullMatrices ? await drawPreparers(members, measure, gemm, threads > 1) : undefined;
+  } catch (err) {
+    for (const w of started ?? []) void w.terminate();
+    throw err;
+  }
+  if (preparers) fromFull = prepareDraws(preparers, subsets, threads, started);
+  // While worker threads prepare draws, this thread's products run on one BLAS thread: OpenBLAS's idle threads spin
+  // between calls, and here they would spin on the cores the workers need.
+  const restoreBlas = fromFull?.workers ? oneBlasThreadEach() : undefined;
+  try {
+    return await scoreAndRank();
+  } finally {
+    restoreBlas?.();
+    await fromFull?.close();
+  }
 
-  // 4. Subsampling.
-  const scores =
-    draws > 0 ? await drawScores(pool, build, measure, gemm, { n, draws, subset, seed, target: representation, preparers }, opts.onProgress) : undefined;
+  async function scoreAndRank(): Promise<RankResult> {
+    const target0 = await build();
+    info.features = target0.rep.p;
+    if ('labelTarget' in target0.rep) info.labels = (target0.rep as LabelRepresentation).labelTarget;
+    const cache0 = target0.cache ?? new PreparedCache();
+    const all = Uint32Array.from({ length: n }, (_, i) => i);
+    seedPrepared(
+      representation ? [...pool, representation] : pool,
+      preparers?.map((p) => p.prepare(all)),
+      undefined,
+      cache0,
+      preparedCacheKey(id, opts.precision),
+    );
+    const full = await crossSimilarity(pool, [target0.rep], config, { ...gemm, cache: cache0 });
 
-  // 5–7.
-  return assembleRanking(
-    {
-      id,
-      larger,
-      info,
-      n,
-      pool,
-      full: Array.from(full.matrix.data),
-      boot: scores ? { draws, subset, seed, scores, skipped: new Map() } : undefined,
-    },
-    opts,
-  );
+    // 4. Subsampling.
+    const scores =
+      draws > 0 ? await drawScores(pool, build, measure, gemm, { draws, subset, seed, subsets, target: representation, fromFull }, opts.onProgress) : undefined;
+
+    // 5–7.
+    return assembleRanking(
+      {
+        id,
+        larger,
+        info,
+        n,
+        pool,
+        full: Array.from(full.matrix.data),
+        boot: scores ? { draws, subset, seed, scores, skipped: new Map() } : undefined,
+      },
+      opts,
+    );
+  }
 }

@@ -11,7 +11,7 @@ import { sampleWithoutReplacement } from '../../src/linalg/resample.js';
 import type { Prepared } from '../../src/measures/compare.js';
 import { parseMeasure, pipelineOf } from '../../src/measures/registry.js';
 import { prepareRepresentation } from '../../src/measures/similarity.js';
-import { prepareDraws } from '../../src/measures/subsetDraws.js';
+import { prepareDraws, startDrawWorkers } from '../../src/measures/subsetDraws.js';
 import { slicesSubsets, subsetPreparer } from '../../src/measures/subsets.js';
 import { rankSources, subsetImages } from '../../src/taxonomy/rank.js';
 import { gaussian, rng } from '../helpers/random.js';
@@ -134,19 +134,69 @@ describe('draws on worker threads', () => {
         2,
       );
       try {
+        // Wait for the worker's first draw: otherwise this thread may claim every draw before the worker is up.
+        expect(await threaded.workerReady()).toBe(true);
         for (let d = 0; d < subsets.length; d++) {
           const got = await threaded.draw(d);
           const here = preparers.map((p) => p!.prepare(subsets[d]));
           expect(got.map((x) => Array.from(vectorOf(x!)))).toEqual(here.map((x) => Array.from(vectorOf(x!))));
         }
-        // Every other draw came from the worker (none fell back to this thread).
-        expect(threaded.fromWorkers).toBe(24);
+        // The worker took a share of the draws (claimed as threads come free, so the share varies).
+        expect(threaded.fromWorkers).toBeGreaterThan(0);
+        expect(threaded.fromWorkers).toBeLessThanOrEqual(48);
       } finally {
         await threaded.close();
       }
     },
     30_000,
   );
+
+  it('a worker that dies midway leaves its undelivered draws to this thread, with the same results; draws are asked in order', async () => {
+    const pipeline = pipelineOf(parseMeasure('rsa'));
+    const reps = Array.from({ length: 5 }, (_, k) => features(`x${k}`, 30, [2, 2, 4], 40 + k));
+    const preparers = (await Promise.all(reps.map((r) => subsetPreparer(r, pipeline)))).map((p) => p!);
+    const random = rng(9);
+    const subsets = Array.from({ length: 60 }, () => sampleWithoutReplacement(30, 14, random));
+    const started = startDrawWorkers(2);
+    expect(started).toHaveLength(1);
+    const threaded = prepareDraws(preparers, subsets, 2, started);
+    try {
+      expect(await threaded.workerReady()).toBe(true);
+      await expect(threaded.draw(1)).rejects.toThrow(/in order: asked for draw 1 after -1/);
+      for (let d = 0; d < subsets.length; d++) {
+        if (d === 3) await started[0].terminate();
+        const got = await threaded.draw(d);
+        const here = preparers.map((p) => p.prepare(subsets[d]));
+        expect(
+          got.map((x) => Array.from(vectorOf(x!))),
+          `draw ${d}`,
+        ).toEqual(here.map((x) => Array.from(vectorOf(x!))));
+      }
+      expect(threaded.fromWorkers).toBeGreaterThan(0);
+      expect(threaded.fromWorkers).toBeLessThan(60);
+    } finally {
+      await threaded.close();
+    }
+  }, 30_000);
+});
+
+describe('rank bootstrap on two threads (TASKMAP_THREADS=2: workers started before the full matrices)', () => {
+  it('gives the same draw scores, bit for bit, as one thread', async () => {
+    const candidates = Array.from({ length: 6 }, (_, k) => features(`t${k}`, 40, [2, 2, 3], 60 + k));
+    const opts = { measure: 'rsa', bootstrap: 48, subset: 24, seed: 3, keepDraws: true };
+    const before = process.env.TASKMAP_THREADS;
+    try {
+      process.env.TASKMAP_THREADS = '1';
+      const one = await rankSources(candidates, { kind: 'member', label: 't0' }, opts);
+      process.env.TASKMAP_THREADS = '2';
+      const two = await rankSources(candidates, { kind: 'member', label: 't0' }, opts);
+      expect(two.draws!.scores).toEqual(one.draws!.scores);
+      expect(two.ranking).toEqual(one.ranking);
+    } finally {
+      if (before === undefined) delete process.env.TASKMAP_THREADS;
+      else process.env.TASKMAP_THREADS = before;
+    }
+  }, 30_000);
 });
 
 describe('rank bootstrap: draws (and full scores) from the full matrices vs every draw recomputed', () => {
