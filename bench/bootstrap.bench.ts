@@ -6,13 +6,18 @@
  * draw scores. Goal: ≥ 10× faster, ≤ 3 s.
  * Options: BENCH_MODELS, BENCH_N, BENCH_D, BENCH_DRAWS, BENCH_SUBSET, BENCH_MEASURE (default rsa),
  * BENCH_TARGET (member | labels; default member: the first model is the target, the other 19 the candidates),
- * BENCH_SKIP_OLD=1 to time the new path only.
+ * BENCH_SKIP_OLD=1 to time the new path only. Runs the built library (dist/, as the CLI does; `npm run
+ * bench:bootstrap` builds it first): under tsx a worker thread spends ~0.6 s loading the TypeScript sources, which
+ * no user pays. BENCH_SRC=1 runs the sources instead.
  */
 import { loadavg } from 'node:os';
 import type { Representation } from '../src/features/types.js';
-import { getGemmEngine } from '../src/linalg/gemm.js';
 import { mulberry32 } from '../src/linalg/resample.js';
-import { rankSources, type RankResult, type Target } from '../src/taxonomy/rank.js';
+import type { RankResult, Target } from '../src/taxonomy/rank.js';
+
+const root = process.env.BENCH_SRC === '1' ? '../src' : '../dist';
+const { getGemmEngine } = (await import(`${root}/linalg/gemm.js`)) as typeof import('../src/linalg/gemm.js');
+const { rankSources } = (await import(`${root}/taxonomy/rank.js`)) as typeof import('../src/taxonomy/rank.js');
 
 const M = Number(process.env.BENCH_MODELS ?? 20);
 const N = Number(process.env.BENCH_N ?? 500);
@@ -50,7 +55,7 @@ async function main(): Promise<void> {
       ? { kind: 'labels', labels: Array.from({ length: N }, (_, i) => `class${(i * 7) % 10}`), labelKind: 'class' }
       : { kind: 'member', label: reps[0].label };
   const opts = { measure: MEASURE, bootstrap: DRAWS, subset: SUBSET, seed: 1, keepDraws: true, engine };
-  console.log(`bootstrap: ${MEASURE}, ${TARGET} target, ${M} models × ${N} images × ${D} features, ${DRAWS} draws of ${SUBSET}; engine ${engine.name}`);
+  console.log(`bootstrap (${root === '../dist' ? 'built library' : 'sources'}): ${MEASURE}, ${TARGET} target, ${M} models × ${N} images × ${D} features, ${DRAWS} draws of ${SUBSET}; engine ${engine.name}`);
   console.log(
     `load average before: ${loadavg()
       .map((x) => x.toFixed(2))
