@@ -17,10 +17,14 @@
  * its jobs in the given order — target by target, when the caller lists them so — building a target's samples once.
  *
  * A finished job's output (result.json of a network, a readout's JSON, a probe .npy) is reused without starting
- * a worker, so an interrupted stage resumes where it stopped.
+ * a worker, so an interrupted stage resumes where it stopped. Each output records the target versions of the tasks
+ * it depends on (targetVersions: the trained task; a readout's target and task source; a probe's task source) and is
+ * reused only while they are current, so a task whose target definition changed (tasks.ts targetVersion) is retrained
+ * and every readout and probe involving it redone, while the other tasks' outputs stay. Outputs written before
+ * versions were recorded count as version 1.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -35,7 +39,7 @@ import { pixelFeatures, pixelFeatureShape, READOUT_DEFAULTS, trainReadout, type 
 import { TEACHER_CHUNK } from './teacherJobs.js';
 import { teacherTargets } from './teachers.js';
 import { taskBatch, taskData, type TaskData } from './taskData.js';
-import { taskDefinition, type TaskDefinition } from './tasks.js';
+import { TASKS, targetVersion, taskDefinition, type TaskDefinition } from './tasks.js';
 import {
   disposeTaskNetwork,
   encodeFeatures,
@@ -212,6 +216,42 @@ async function sourceFeatures(job: BankJob, task: TaskDefinition, part: PoolSpli
 // ---------------------------------------------------------------------------------------------------------------
 // Running one job
 
+/**
+ * The target versions a job's output depends on, by task id: the task trained, read out or scored, and a task
+ * source's (its encoder was trained on that task's target). Baselines (`pixels`, `random`) have none.
+ */
+export function targetVersions(job: BankJob): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (job.kind !== 'probe') out[job.task] = targetVersion(job.task);
+  if (job.source !== undefined && TASKS.some((t) => t.id === job.source)) out[job.source] = targetVersion(job.source);
+  return out;
+}
+
+/** Whether saved versions (absent: all 1) are the job's current ones. */
+function versionsCurrent(job: BankJob, saved: Record<string, number> | undefined): boolean {
+  return Object.entries(targetVersions(job)).every(([id, v]) => (saved?.[id] ?? 1) === v);
+}
+
+/** Where a probe job records the versions its .npy was computed with: beside it, `<out>.json`. */
+function probeMeta(out: string): string {
+  return `${out}.json`;
+}
+
+/** A train job's folder holding a finished or partial network of an older target goes to `<dir>.target-v<old>`. */
+async function retireOlderTarget(job: BankJob, dir: string): Promise<void> {
+  for (const file of ['result.json', 'checkpoint.json']) {
+    const path = join(dir, file);
+    if (!existsSync(path)) continue;
+    const saved = JSON.parse(await readFile(path, 'utf8')) as { key?: { task?: string; targetVersion?: number } };
+    const old = saved.key?.targetVersion ?? 1;
+    if (saved.key?.task !== job.task || old === targetVersion(job.task)) return;
+    const aside = `${dir}.target-v${old}`;
+    await rm(aside, { recursive: true, force: true });
+    await rename(dir, aside);
+    return;
+  }
+}
+
 function readoutSettings(job: BankJob): ReadoutSettings {
   return { ...READOUT_DEFAULTS, ...job.settings };
 }
@@ -222,22 +262,34 @@ export async function reusedResult(job: BankJob): Promise<BankJobResult | undefi
     if (job.kind === 'train') {
       if (!job.dir || !existsSync(join(job.dir, 'network.json'))) return undefined;
       const r = JSON.parse(await readFile(join(job.dir, 'result.json'), 'utf8')) as {
-        key: { task: string; resolution: number; settings: TaskTrainSettings };
+        key: { task: string; resolution: number; settings: TaskTrainSettings; targetVersion?: number };
         history: EpochLoss[];
         encoderWeights: number;
         decoderWeights: number;
       };
       const want = { ...TRAIN_DEFAULTS, ...job.settings };
       if (r.key.task !== job.task || r.key.resolution !== job.resolution || JSON.stringify(r.key.settings) !== JSON.stringify(want)) return undefined;
+      if (!versionsCurrent(job, { [job.task]: r.key.targetVersion ?? 1 })) return undefined;
       return { job, history: r.history, encoderWeights: r.encoderWeights, decoderWeights: r.decoderWeights, seconds: 0, cached: true };
     }
     if (!job.out || !existsSync(job.out)) return undefined;
     if (job.kind === 'probe') {
+      const meta = existsSync(probeMeta(job.out))
+        ? (JSON.parse(await readFile(probeMeta(job.out), 'utf8')) as { targetVersions?: Record<string, number> })
+        : {};
+      if (!versionsCurrent(job, meta.targetVersions)) return undefined;
       const arr = readNpy(await readFile(job.out), job.out);
       return arr.dtype === 'float32' ? { job, features: arr.data as Float32Array, seconds: 0, cached: true } : undefined;
     }
-    const saved = JSON.parse(await readFile(job.out, 'utf8')) as { settings?: ReadoutSettings; losses: number[]; trainLoss?: number; featureScale?: number };
+    const saved = JSON.parse(await readFile(job.out, 'utf8')) as {
+      settings?: ReadoutSettings;
+      losses: number[];
+      trainLoss?: number;
+      featureScale?: number;
+      targetVersions?: Record<string, number>;
+    };
     if (job.kind === 'readout' && JSON.stringify(saved.settings) !== JSON.stringify(readoutSettings(job))) return undefined;
+    if (!versionsCurrent(job, saved.targetVersions)) return undefined;
     return { job, losses: Float64Array.from(saved.losses), trainLoss: saved.trainLoss, featureScale: saved.featureScale, seconds: 0, cached: true };
   } catch {
     return undefined;
@@ -255,6 +307,7 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
   switch (job.kind) {
     case 'train': {
       if (!job.dir) throw new Error('a train job needs its network folder (dir)');
+      await retireOlderTarget(job, job.dir);
       const data = await samplesOf(job, task!, 'train');
       const r = await trainTaskNetwork(task!, data, { ...job.settings, dir: job.dir, onProgress });
       disposeTaskNetwork(r);
@@ -282,6 +335,7 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
             task: job.task,
             source: job.source,
             settings,
+            targetVersions: targetVersions(job),
             trainLoss: r.trainLoss,
             featureScale: r.featureScale,
             seconds: r.seconds,
@@ -296,7 +350,11 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
       if (net.task !== job.task) throw new Error(`${job.sourceDir} holds the ${net.task} network, not ${job.task}'s`);
       try {
         const losses = await selfLosses(net, await samplesOf(job, task!, 'test'));
-        if (job.out) await writeFileAtomic(job.out, JSON.stringify({ task: job.task, source: 'self', losses: Array.from(losses) }) + '\n');
+        if (job.out)
+          await writeFileAtomic(
+            job.out,
+            JSON.stringify({ task: job.task, source: 'self', targetVersions: targetVersions(job), losses: Array.from(losses) }) + '\n',
+          );
         return { job, losses, seconds: seconds(), cached: false };
       } finally {
         disposeTaskNetwork(net);
@@ -314,7 +372,12 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
         Array.from({ length: n }, (_, i) => i),
       ).inputs;
       const f = job.source === 'pixels' ? pixelFeatures(inputs, n, job.resolution) : await encodeFeatures(await encoderOf(job), inputs, n);
-      if (job.out) await writeFileAtomic(job.out, writeNpy({ dtype: 'float32', shape: [n, f.length / n], data: f }));
+      if (job.out) {
+        // The features first: a crash between the two leaves new features under old versions (recomputed), never the
+        // reverse (stale features under current versions, reused).
+        await writeFileAtomic(job.out, writeNpy({ dtype: 'float32', shape: [n, f.length / n], data: f }));
+        await writeFileAtomic(probeMeta(job.out), JSON.stringify({ source: job.source, targetVersions: targetVersions(job) }) + '\n');
+      }
       return { job, features: f, seconds: seconds(), cached: false };
     }
   }

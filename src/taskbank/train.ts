@@ -32,7 +32,7 @@ import { permutation } from '../nsl/data.js';
 import { perImageLosses, perImageLossTensor } from './losses.js';
 import { buildDecoder, buildEncoder, featureShape, firstLayerPatches, saveEncoder, TaskEncoder, weightCount, type TaskDecoder } from './network.js';
 import type { TaskData } from './taskData.js';
-import { taskDefinition, type TaskDefinition } from './tasks.js';
+import { targetVersion, taskDefinition, type TaskDefinition } from './tasks.js';
 
 export interface TaskTrainSettings {
   /** Seeds the encoder, the decoder and the batch order. */
@@ -108,6 +108,8 @@ interface RunKey {
   /** sha256 of the inputs, targets and mask: resuming on other data is refused. */
   data: string;
   settings: TaskTrainSettings;
+  /** The task's target version (tasks.ts targetVersion; absent in networks saved before it existed: 1). */
+  targetVersion?: number;
 }
 
 interface Checkpoint {
@@ -130,7 +132,7 @@ function dataHash(d: TaskData): string {
 
 function keyDiff(a: RunKey, b: RunKey): string[] {
   const out: string[] = [];
-  const flat = (k: RunKey) => ({ task: k.task, resolution: k.resolution, n: k.n, data: k.data, ...k.settings });
+  const flat = (k: RunKey) => ({ task: k.task, targetVersion: k.targetVersion ?? 1, resolution: k.resolution, n: k.n, data: k.data, ...k.settings });
   const fa = flat(a);
   const fb = flat(b);
   for (const k of Object.keys(fa) as (keyof typeof fa)[]) if (fa[k] !== fb[k]) out.push(`${k}: saved ${String(fa[k])}, now ${String(fb[k])}`);
@@ -301,7 +303,7 @@ export async function trainTaskNetwork(taskOrId: TaskDefinition | string, data: 
   if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1) throw new Error(`batch size must be a positive integer, got ${settings.batchSize}`);
   if (!(settings.learningRate > 0)) throw new Error(`learning rate must be positive, got ${settings.learningRate}`);
   if (!Number.isInteger(settings.seed) || settings.seed < 0) throw new Error(`seed must be a non-negative integer, got ${settings.seed}`);
-  const key: RunKey = { task: task.id, resolution, n: data.n, data: dataHash(data), settings };
+  const key: RunKey = { task: task.id, resolution, n: data.n, data: dataHash(data), settings, targetVersion: targetVersion(task) };
 
   const dir = opts.dir;
   if (dir && existsSync(join(dir, 'result.json')) && existsSync(join(dir, 'network.json'))) {

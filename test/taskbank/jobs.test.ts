@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNpy, writeNpy } from '../../src/io/npy.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
 import { loadTf } from '../../src/models/tfjs.js';
-import { runBankJobs, type BankJob } from '../../src/taskbank/jobs.js';
+import { describeJob, reusedResult, runBankJobs, targetVersions, type BankJob } from '../../src/taskbank/jobs.js';
 import { pixelFeatures } from '../../src/taskbank/readout.js';
 import { taskData } from '../../src/taskbank/taskData.js';
 import { loadTaskNetwork, selfLosses } from '../../src/taskbank/train.js';
@@ -90,6 +90,75 @@ describe('runBankJobs', () => {
     expect(Array.from(viaWorker[0].losses!)).toEqual(Array.from(res[0].losses!));
     expect(Array.from(viaWorker[1].losses!)).toEqual(Array.from(res[2].losses!));
     expect(viaWorker[0].job).toBe(readouts[0]);
+  }, 60_000);
+
+  it('target versions: outputs saved before versions existed (all 1) are reused for every task but keypoints (version 2)', async () => {
+    const common = { poolDir: pool, resolution: R, teacherDir: join(dir, 'teachers'), teacherTrainCrops: 8 };
+    const tiny = { epochs: 1, batchSize: 8, learningRate: 1e-3 };
+    const root = join(dir, 'versions');
+    const net = (t: string) => join(root, 'networks', t);
+    const jobs: BankJob[] = [
+      ...['edges', 'keypoints'].map((t, i): BankJob => ({ kind: 'train', task: t, dir: net(t), settings: { ...tiny, seed: 10 + i }, ...common })),
+      ...[
+        ['edges', 'edges'],
+        ['edges', 'keypoints'],
+        ['keypoints', 'edges'],
+        ['keypoints', 'pixels'],
+        ['edges', 'pixels'],
+      ].map(([t, s]): BankJob => ({
+        kind: 'readout',
+        task: t,
+        source: s,
+        sourceDir: s === 'pixels' ? undefined : net(s),
+        out: join(root, 'transfers', t, `${s}.json`),
+        settings: tiny,
+        ...common,
+      })),
+      ...['edges', 'keypoints'].map((t): BankJob => ({ kind: 'self', task: t, sourceDir: net(t), out: join(root, 'self', `${t}.json`), ...common })),
+      ...['edges', 'keypoints', 'pixels'].map((s): BankJob => ({
+        kind: 'probe',
+        task: s,
+        source: s,
+        sourceDir: s === 'pixels' ? undefined : net(s),
+        out: join(root, 'probe', `${s}.npy`),
+        ...common,
+      })),
+    ];
+    const dependsOnKeypoints = jobs.map((j) => j.task === 'keypoints' || j.source === 'keypoints');
+    expect(dependsOnKeypoints.filter(Boolean)).toHaveLength(6);
+    expect(jobs.map((j) => targetVersions(j))).toContainEqual({ keypoints: 2, edges: 1 });
+    expect(targetVersions(jobs.at(-1)!)).toEqual({});
+
+    const first = await runBankJobs(jobs, { workers: 0 });
+    expect(first.every((r) => !r.cached)).toBe(true);
+    // Everything current is reused.
+    for (const j of jobs) expect(await reusedResult(j), describeJob(j)).toBeDefined();
+
+    // The files as a bank trained before target versions existed left them: no versions anywhere (= all 1).
+    const strip = async (file: string, f: (o: Record<string, any>) => void) => {
+      const o = JSON.parse(await readFile(file, 'utf8')) as Record<string, any>;
+      f(o);
+      await writeFile(file, JSON.stringify(o));
+    };
+    for (const t of ['edges', 'keypoints']) {
+      await strip(join(net(t), 'result.json'), (o) => delete o.key.targetVersion);
+      await strip(join(net(t), 'checkpoint.json'), (o) => delete o.key.targetVersion);
+      await strip(join(root, 'self', `${t}.json`), (o) => delete o.targetVersions);
+    }
+    for (const j of jobs.filter((x) => x.kind === 'readout')) await strip(j.out!, (o) => delete o.targetVersions);
+    for (const s of ['edges', 'keypoints', 'pixels']) await rm(join(root, 'probe', `${s}.npy.json`));
+    for (const [i, j] of jobs.entries()) expect((await reusedResult(j)) === undefined, describeJob(j)).toBe(dependsOnKeypoints[i]);
+
+    // A run redoes exactly the keypoints jobs; the old keypoints network is kept aside, the new one records version 2.
+    const second = await runBankJobs(jobs, { workers: 0 });
+    expect(second.map((r) => !r.cached)).toEqual(dependsOnKeypoints);
+    expect(existsSync(join(`${net('keypoints')}.target-v1`, 'network.json'))).toBe(true);
+    expect(JSON.parse(await readFile(join(net('keypoints'), 'result.json'), 'utf8')).key.targetVersion).toBe(2);
+    // Same settings and data: the retrained network and everything read from it are the first run's.
+    second.forEach((r, i) =>
+      expect(Array.from(r.losses ?? r.features ?? []), describeJob(jobs[i])).toEqual(Array.from(first[i].losses ?? first[i].features ?? [])),
+    );
+    for (const j of jobs) expect(await reusedResult(j), describeJob(j)).toBeDefined();
   }, 60_000);
 
   it('names the job that failed', async () => {

@@ -8,11 +8,16 @@ import {
   buildPixelSamples,
   cropSeed,
   DENOISE_SIGMA,
+  EDGE_SIGMA,
+  HARRIS_RANGE,
+  HARRIS_SCALE,
   INPAINT_FILL,
   JIGSAW_CLASSES,
   jigsawPermutations,
+  keypointTarget,
   PIXEL_TASKS,
   TASKS,
+  targetVersion,
   taskDefinition,
   TEACHER_TASKS,
   type PixelTask,
@@ -180,42 +185,97 @@ describe('2D tasks', () => {
     expect(row[11]).toBeCloseTo(row[12], 12);
   });
 
-  it('keypoints: 0 on a flat crop and along a straight edge, largest at the corners of a bright square', () => {
+  it('keypoints: 0 on a flat crop, negative along a straight edge (closed form), positive and largest at the corners of a square', () => {
+    // A flat patch: no gradient, R = 0 exactly, target 0.
     expect(
       Math.max(
-        ...task('keypoints').build(
-          crop(R, () => [90, 30, 200]),
-          R,
-          0,
-          0,
-        ).target,
+        ...task('keypoints')
+          .build(
+            crop(R, () => [90, 30, 200]),
+            R,
+            0,
+            0,
+          )
+          .target.map(Math.abs),
       ),
     ).toBe(0);
-    expect(
-      Math.max(
-        ...task('keypoints').build(
-          crop(R, (x) => (x < 12 ? [0, 0, 0] : [255, 255, 255])),
-          R,
-          0,
-          0,
-        ).target,
-      ),
-    ).toBe(0);
-    const S = 40;
-    const s = task('keypoints').build(
-      crop(S, (x, y) => (x >= 10 && x < 30 && y >= 10 && y < 30 ? [255, 255, 255] : [0, 0, 0])),
-      S,
+
+    // A vertical unit step in luma: Iy = 0 everywhere, so det M = 0 and R = −k (G_σI ∗ Ix²)² exactly, with Ix the
+    // Sobel x-derivative of the σD-smoothed step divided by 8 = half the central difference of the smoothed row.
+    // Worked here in one dimension with scipy's kernels (radius ⌊4σ + 0.5⌋, edges repeated).
+    const step = task('keypoints').build(
+      crop(R, (x) => (x < 12 ? [0, 0, 0] : [255, 255, 255])),
+      R,
       0,
       0,
+    ).target;
+    const blur1d = (v: number[], sigma: number) => {
+      const r = Math.floor(4 * sigma + 0.5);
+      const w = Array.from({ length: 2 * r + 1 }, (_, j) => Math.exp(-((j - r) ** 2) / (2 * sigma * sigma)));
+      const sum = w.reduce((a, b) => a + b, 0);
+      return v.map((_, x) => w.reduce((acc, wj, j) => acc + (wj / sum) * v[Math.min(v.length - 1, Math.max(0, x + j - r))], 0));
+    };
+    const b = blur1d(
+      Array.from({ length: R }, (_, x) => (x < 12 ? 0 : 1)),
+      EDGE_SIGMA,
     );
-    const t = Array.from(s.target);
+    const ix2 = b.map((_, x) => ((b[Math.min(R - 1, x + 1)] - b[Math.max(0, x - 1)]) / 2) ** 2);
+    const a = blur1d(ix2, 1.5);
+    const expected = a.map((v) => -Math.asinh((0.04 * v * v) / HARRIS_SCALE) / HARRIS_RANGE);
+    for (const y of [0, 7, R - 1]) for (let x = 0; x < R; x++) expect(step[y * R + x]).toBeCloseTo(expected[x], 5);
+    // Most negative beside the step (−1.268 = −asinh(0.04·a²/10⁻⁸)/8 with a ≈ 0.0564), near 0 far from it.
+    expect(Math.min(...step)).toBeCloseTo(Math.min(...expected), 5);
+    expect(Math.min(...step)).toBeLessThan(-1);
+    expect(Math.abs(step[5 * R])).toBeLessThan(1e-3);
+
+    // A bright square on black: a corner, edges and flat parts in one crop.
+    const S = 40;
+    const t = Array.from(
+      task('keypoints').build(
+        crop(S, (x, y) => (x >= 10 && x < 30 && y >= 10 && y < 30 ? [255, 255, 255] : [0, 0, 0])),
+        S,
+        0,
+        0,
+      ).target,
+    );
+    const at = (x: number, y: number) => t[y * S + x];
     const best = t.indexOf(Math.max(...t));
     const [bx, by] = [best % S, Math.floor(best / S)];
     expect(Math.min(Math.abs(bx - 10), Math.abs(bx - 29))).toBeLessThanOrEqual(1);
     expect(Math.min(Math.abs(by - 10), Math.abs(by - 29))).toBeLessThanOrEqual(1);
-    // The middle of the square and the middle of its sides are no corners.
-    expect(t[20 * S + 20]).toBeLessThan(1e-9);
-    expect(t[20 * S + 10]).toBeLessThan(1e-9);
+    // Ordering: corner > flat (inside or outside the square) ≈ 0 > the middle of a side.
+    const [corner, edge, inside, outside] = [at(10, 10), at(10, 20), at(20, 20), at(2, 2)];
+    expect(corner).toBeGreaterThan(1);
+    expect(edge).toBeLessThan(-1);
+    expect(Math.abs(inside)).toBeLessThan(1e-3);
+    expect(Math.abs(outside)).toBeLessThan(1e-3);
+    // The four corners alike (the square is symmetric); the middle of a side matches the straight edge's extreme
+    // up to the square's finite extent.
+    for (const [x, y] of [
+      [29, 10],
+      [10, 29],
+      [29, 29],
+    ])
+      expect(at(x, y)).toBeCloseTo(corner, 5);
+    expect(edge).toBeCloseTo(Math.min(...expected), 2);
+  });
+
+  it('keypoints: the target is asinh(R/s)/c of the Harris response, monotone and odd in R, and spread on a textured crop', () => {
+    expect(keypointTarget(0)).toBe(0);
+    expect(keypointTarget(HARRIS_SCALE)).toBeCloseTo(Math.asinh(1) / HARRIS_RANGE, 15);
+    expect(keypointTarget(-3e-6)).toBeCloseTo(-keypointTarget(3e-6), 15);
+    // Each decade of R above s adds about ln(10)/c: the log compression that keeps weak and strong corners apart.
+    expect(keypointTarget(1e-5) - keypointTarget(1e-6)).toBeCloseTo(Math.LN10 / HARRIS_RANGE, 3);
+    // A textured crop: most pixels carry a clearly non-zero target (the first version's tanh(max(R, 0)/1e-5) was 0 on
+    // 90 % of photograph pixels).
+    const tex = task('keypoints').build(textured(R), R, 0, 0).target;
+    expect(tex.filter((v) => Math.abs(v) > 0.05).length).toBeGreaterThan(tex.length / 2);
+    expect(Math.min(...tex)).toBeLessThan(0);
+    expect(Math.max(...tex)).toBeGreaterThan(0);
+  });
+
+  it('target versions: every task at version 1 except keypoints, whose target changed (version 2)', () => {
+    expect(TASKS.filter((t) => targetVersion(t) !== 1).map((t) => [t.id, targetVersion(t.id)])).toEqual([['keypoints', 2]]);
   });
 
   it('segmentation: integer labels from 0 in raster order, none crossing the edge of two flat colours', () => {
