@@ -501,7 +501,8 @@ async function pairwiseCross(
     }
   }
   const total = unique.length + pairs.size;
-  const threads = opts.threads ?? drawThreads();
+  // One thread unless asked (TASKMAP_THREADS): no default rule for pairs has been measured.
+  const threads = opts.threads ?? drawThreads(0);
   const parallel = pairsInParallel(pairs.size, threads, opts.engine);
   checkPairwiseFamilyMemory(unique, n, family, config.params, parallel ? threads : 1);
   const prepared = await preparePairwise(unique, r, ctx, opts, total, parallel);

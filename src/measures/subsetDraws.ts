@@ -16,20 +16,64 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import { preparedLength, type Prepared } from './compare.js';
-import { shared, type SourcedPreparer, type SubsetSource } from './subsets.js';
+import type { Representation } from '../features/types.js';
+import type { GemmOptions } from '../linalg/gemm.js';
+import { isPairwise, pipelineOf, type MeasureConfig } from './registry.js';
+import { shared, slicesSubsets, subsetPreparer, subsetPreparersFit, subsetScratch, type SourcedPreparer, type SubsetSource } from './subsets.js';
 import type { SubsetWorkerReply, SubsetWorkerRequest } from './subsetWorker.js';
 
 /** Fewer (draw × member) preparations than this are not worth starting threads for. */
 const MIN_PARALLEL_WORK = 200;
 
+/** Below this many triangle values over all draws and members (~0.1 s of work on one core), one thread. */
+const THREADED_WORK = 4_000_000;
+
 /**
- * Threads for the draws: TASKMAP_THREADS when set, else 1. Opt-in for now: on the shared 2-core development
- * machine (load average 4–10 while measured) a second thread made the bootstrap slower, not faster — the other
- * core was never free — and it has not been measured on a quiet machine (see the README's benchmark table).
+ * Threads for the draws: TASKMAP_THREADS when set; else every core when the draws hold at least THREADED_WORK
+ * values (`work`: members × draws × values per draw; unknown counts as large), else 1.
  */
-export function drawThreads(): number {
+export function drawThreads(work = Infinity): number {
   const t = Number(process.env.TASKMAP_THREADS);
-  return Number.isInteger(t) && t >= 1 ? Math.min(t, os.availableParallelism()) : 1;
+  if (Number.isInteger(t) && t >= 1) return Math.min(t, os.availableParallelism());
+  return work >= THREADED_WORK ? os.availableParallelism() : 1;
+}
+
+/** The draws of a bootstrap from the full matrices, and the preparers they come from (for the full set too). */
+export interface FullMatrixDraws {
+  preparers: SourcedPreparer[];
+  draws: DrawPreparation;
+}
+
+/**
+ * The prepared forms of `subsets` of `reps` from their full n×n matrices (measures/subsets.ts), on the threads
+ * drawThreads gives; undefined when they must be recomputed from features: asked to (`recompute`), a pairwise
+ * family, a measure whose subsets do not follow from the full matrices, or full matrices that would not fit the
+ * memory budget. Worker threads start before the full matrices are computed, so that their start-up overlaps
+ * them, and begin on the draws at once: call this before other work that can overlap theirs, and close the draws.
+ */
+export async function fullMatrixDraws(
+  reps: Representation[],
+  config: MeasureConfig,
+  subsets: Uint32Array[],
+  gemm: GemmOptions,
+  recompute?: boolean,
+): Promise<FullMatrixDraws | undefined> {
+  if (recompute || subsets.length === 0 || isPairwise(config)) return undefined;
+  const pipeline = pipelineOf(config);
+  if (!slicesSubsets(pipeline) || !subsetPreparersFit(reps[0].n, reps.length)) return undefined;
+  const s = subsets[0].length;
+  const threads = drawThreads((reps.length * subsets.length * s * (s - 1)) / 2);
+  const started = threads > 1 ? startDrawWorkers(threads) : undefined;
+  const preparers: SourcedPreparer[] = [];
+  try {
+    // Built one at a time, so they share their work arrays; in shared memory only when worker threads will read it.
+    const opts = { ...gemm, shared: started !== undefined && started.length > 0, scratch: subsetScratch(reps[0].n * reps[0].p) };
+    for (const rep of reps) preparers.push((await subsetPreparer(rep, pipeline, opts))!);
+  } catch (err) {
+    for (const w of started ?? []) void w.terminate();
+    throw err;
+  }
+  return { preparers, draws: prepareDraws(preparers, subsets, threads, started) };
 }
 
 export interface DrawPreparation {

@@ -26,8 +26,8 @@ import { checkAllocation } from '../io/limits.js';
 import { directionOf, type Direction } from '../measures/catalogue.js';
 import type { Prepared } from '../measures/compare.js';
 import { comparePreparedRdms } from '../measures/rdmComparators.js';
-import { isPairwise, measureId, parseMeasure, pipelineOf, type MeasureConfig } from '../measures/registry.js';
-import { slicesSubsets, subsetPreparer, subsetPreparersFit, type SubsetPreparer } from '../measures/subsets.js';
+import { isPairwise, measureId, parseMeasure, type MeasureConfig } from '../measures/registry.js';
+import { fullMatrixDraws } from '../measures/subsetDraws.js';
 import { crossSimilarity, PreparedCache, preparedCacheKey, similarityMatrix } from '../measures/similarity.js';
 import { closeMatches } from '../util/names.js';
 import { linkage, similarityToDistance, type Dendrogram, type Linkage } from './cluster.js';
@@ -222,32 +222,45 @@ export async function bootstrapSimilarity(reps: Representation[], measure: strin
     throw new Error(`bootstrap: the given full-data matrix is not ${id} of these ${m} models in this order`);
   }
   const matrices = new Float64Array(total * m * m);
-  const preparers = await drawPreparers(reps, config, resampling, opts.recomputeDraws, gemm);
+  // Draws with replacement repeat images, which the subset preparers do not take; the full set (a draw of every
+  // image in order) is the full-data matrix itself.
+  const fromFull =
+    resampling.replacement || indices.some((idx) => isIdentity(idx, n))
+      ? undefined
+      : await fullMatrixDraws(
+          reps,
+          config,
+          indices.map((x) => Uint32Array.from(x)),
+          gemm,
+          opts.recomputeDraws,
+        );
   const key = preparedCacheKey(id, opts.precision);
-  for (let d = 0; d < total; d++) {
-    const idx = indices[d];
-    const what = resampling.seed === null ? `bootstrap draw ${d + 1} of ${total}` : describeDraw(d, resampling);
-    // A draw of every image in order is the full set: its matrix is the full-data one, exactly.
-    if (isIdentity(idx, n)) {
-      matrices.set(point.matrix.data, d * m * m);
+  try {
+    for (let d = 0; d < total; d++) {
+      const idx = indices[d];
+      const what = resampling.seed === null ? `bootstrap draw ${d + 1} of ${total}` : describeDraw(d, resampling);
+      if (isIdentity(idx, n)) {
+        matrices.set(point.matrix.data, d * m * m);
+        opts.onProgress?.(d + 1, total, what);
+        continue;
+      }
+      let sim: LabelledMatrix;
+      try {
+        const drawn = reps.map((r) => subsetImages(r, idx));
+        // Prepared forms that follow exactly from the full n×n matrices go in the cache; the others are recomputed.
+        const cache = new PreparedCache();
+        (await fromFull?.draws.draw(d))?.forEach((prepared, k) => {
+          if (prepared) cache.set(drawn[k], key, prepared);
+        });
+        sim = await similarityMatrix(drawn, config, { ...gemm, cache });
+      } catch (err) {
+        throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
+      }
+      matrices.set(sim.matrix.data, d * m * m);
       opts.onProgress?.(d + 1, total, what);
-      continue;
     }
-    let sim: LabelledMatrix;
-    try {
-      const drawn = reps.map((r) => subsetImages(r, idx));
-      // Prepared forms that follow exactly from the full n×n matrices go in the cache; the others are recomputed.
-      const cache = new PreparedCache();
-      preparers?.forEach((pr, k) => {
-        const prepared = pr.prepare(idx);
-        if (prepared) cache.set(drawn[k], key, prepared);
-      });
-      sim = await similarityMatrix(drawn, config, { ...gemm, cache });
-    } catch (err) {
-      throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
-    }
-    matrices.set(sim.matrix.data, d * m * m);
-    opts.onProgress?.(d + 1, total, what);
+  } finally {
+    await fromFull?.draws.close();
   }
   return {
     measure: id,
@@ -265,26 +278,6 @@ function isIdentity(idx: ArrayLike<number>, n: number): boolean {
   if (idx.length !== n) return false;
   for (let i = 0; i < n; i++) if (idx[i] !== i) return false;
   return true;
-}
-
-/**
- * Subset preparers (measures/subsets.ts) for draws of distinct images under a batched measure whose subset matrices
- * follow from the full ones, when they fit in memory; undefined otherwise (every draw recomputed from features).
- * Draws with replacement repeat images, which the preparers do not take.
- */
-async function drawPreparers(
-  reps: Representation[],
-  config: MeasureConfig,
-  resampling: Resampling,
-  recompute: boolean | undefined,
-  gemm: { engine: GemmEngine; precision?: Precision },
-): Promise<SubsetPreparer[] | undefined> {
-  if (recompute || resampling.replacement || isPairwise(config)) return undefined;
-  const pipeline = pipelineOf(config);
-  if (!slicesSubsets(pipeline) || !subsetPreparersFit(reps[0].n, reps.length)) return undefined;
-  const out: SubsetPreparer[] = [];
-  for (const rep of reps) out.push((await subsetPreparer(rep, pipeline, gemm))!);
-  return out;
 }
 
 function describeDraw(d: number, r: Resampling): string {

@@ -27,8 +27,7 @@ import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
 import { describeMeasure, isPairwise, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
-import { drawThreads, prepareDraws, startDrawWorkers, type DrawPreparation } from '../measures/subsetDraws.js';
-import { slicesSubsets, subsetPreparer, subsetPreparersFit, subsetScratch, type SourcedPreparer } from '../measures/subsets.js';
+import { fullMatrixDraws, type DrawPreparation } from '../measures/subsetDraws.js';
 import { crossSimilarity, preparedCacheKey, PreparedCache, prepareRepresentation } from '../measures/similarity.js';
 import type { ScoreTarget } from '../transferability/index.js';
 import { closeMatches } from '../util/names.js';
@@ -563,29 +562,6 @@ function pairwiseLabelTarget(target: Extract<Target, { kind: 'labels' }>, name: 
 }
 
 /**
- * Whether the draws' prepared forms come from the full matrices (drawPreparers) rather than from the features:
- * not when asked to recompute, for a pairwise family, a measure whose subsets do not follow from the full matrices,
- * or full matrices that would not fit the memory budget.
- */
-function drawsFromFull(reps: Representation[], measure: { config: MeasureConfig; pipeline: Pipeline }, recompute: boolean | undefined): boolean {
-  return !recompute && !isPairwise(measure.config) && slicesSubsets(measure.pipeline) && subsetPreparersFit(reps[0].n, reps.length);
-}
-
-/** Subset preparers (measures/subsets.ts) for the candidates and a representation target (see drawsFromFull). */
-async function drawPreparers(
-  reps: Representation[],
-  measure: { config: MeasureConfig; pipeline: Pipeline },
-  gemm: { engine: GemmEngine; precision?: Precision },
-  shared: boolean,
-): Promise<SourcedPreparer[] | undefined> {
-  const out: SourcedPreparer[] = [];
-  // Built one at a time, so they share their work arrays; shared memory only when worker threads will read it.
-  const opts = { ...gemm, shared, scratch: subsetScratch(reps[0].n * reps[0].p) };
-  for (const rep of reps) out.push((await subsetPreparer(rep, measure.pipeline, opts))!);
-  return out;
-}
-
-/**
  * Put prepared forms (from the full matrices; undefined where a preparer declined) into `cache` under `key`, for
  * lazy subsets of `reps` on the images `idx` (for the representations themselves without `idx`). Returns the
  * representations to pass on, undefined where there was no prepared form.
@@ -608,8 +584,8 @@ function seedPrepared(
 
 /**
  * Step 4: subsampling — every candidate and the target on each seeded subset; scores[d·m + k]. Their prepared
- * forms come from the full matrices where they follow exactly (`preparers`: the pool's, then a representation
- * target's; on several cores with TASKMAP_THREADS, measures/subsetDraws.ts), from the features otherwise.
+ * forms come from the full matrices where they follow exactly (`fromFull`: the pool's, then a representation
+ * target's, on every core for large draws, measures/subsetDraws.ts), from the features otherwise.
  */
 async function drawScores(
   pool: Representation[],
@@ -913,19 +889,10 @@ export async function rankSources(candidates: Representation[], target: Target, 
   // for the draws start first, so that their start-up overlaps those matrices, and take their first draws before
   // this thread computes the scores on all images.
   const members = representation ? [...pool, representation] : pool;
-  const fromFullMatrices = draws > 0 && drawsFromFull(members, measure, opts.recomputeDraws);
-  const threads = fromFullMatrices ? drawThreads() : 1;
-  const started = threads > 1 ? startDrawWorkers(threads) : undefined;
-  let fromFull: DrawPreparation | undefined;
-  let preparers: SourcedPreparer[] | undefined;
   const subsets = draws > 0 ? bootstrapSubsets(n, subset, draws, seed) : [];
-  try {
-    preparers = fromFullMatrices ? await drawPreparers(members, measure, gemm, threads > 1) : undefined;
-  } catch (err) {
-    for (const w of started ?? []) void w.terminate();
-    throw err;
-  }
-  if (preparers) fromFull = prepareDraws(preparers, subsets, threads, started);
+  const drawn = await fullMatrixDraws(members, measure.config, subsets, gemm, opts.recomputeDraws);
+  const preparers = drawn?.preparers;
+  const fromFull = drawn?.draws;
   // While worker threads prepare draws, this thread's products run on one BLAS thread: OpenBLAS's idle threads spin
   // between calls, and here they would spin on the cores the workers need.
   const restoreBlas = fromFull?.workers ? oneBlasThreadEach() : undefined;
