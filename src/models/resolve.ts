@@ -9,7 +9,7 @@ import { canonicalPreprocessing, validatePreprocessing } from '../images/preproc
 import { hfFolderOf, readHfPreprocessing, resolveHfFolder } from './huggingface.js';
 import { fingerprintModelFile, loadModelFile, resolveModelFile, type ResolvedModelFile } from './load.js';
 import type { ExtraInputs, FeatureLayout, ModelFormat, ModelRunner, Preprocessing, Reduction, TensorInfo } from './types.js';
-import { featureLayoutOf, zooModel, zooModelPath, zooIds, type ZooModel } from './zoo.js';
+import { featureLayoutOf, TASKMAP_PACKAGE, zooModel, zooModelPath, zooIds, type ZooModel } from './zoo.js';
 
 export interface ModelSpec {
   /** Label stem used for output files: the zoo id, or the file's base name. */
@@ -64,7 +64,9 @@ export async function resolveModel(ref: string, overrides: Partial<Preprocessing
       featureLayout: opts.featureLayout ?? featureLayoutOf(zoo),
       extraInputs: zoo.extraInputs,
       batchable: zoo.batchable,
-      fingerprint: `${zoo.package.name}@${version}/${zoo.file}`,
+      // The task bank is retrained in place (`benchmark taskbank --ship`) under the same name and version: key its
+      // encoders by their files' content, or the feature cache would serve the old encoder's rows.
+      fingerprint: zoo.package === TASKMAP_PACKAGE ? await fingerprintModelFile({ path, format: zoo.format }) : `${zoo.package.name}@${version}/${zoo.file}`,
     };
   }
   if (!looksLikePath(ref)) {
