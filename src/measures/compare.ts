@@ -83,6 +83,11 @@ export function maxAbs(x: ArrayLike<number>): number {
 function unit(v: Float64Array, label: string, why: string, scale?: number): Float64Array {
   let ss = 0;
   for (let i = 0; i < v.length; i++) ss += v[i] * v[i];
+  return scaleToUnit(v, ss, label, why, scale);
+}
+
+/** v / √ss, or the error when ss (v's sum of squares) is no more than rounding noise relative to `scale`. */
+function scaleToUnit(v: Float64Array, ss: number, label: string, why: string, scale?: number): Float64Array {
   const noise = scale === undefined ? 0 : (ZERO_VARIANCE_TOLERANCE * scale) ** 2 * v.length;
   if (!(ss > noise) || !Number.isFinite(ss)) {
     throw new Error(`${label}: similarity undefined: ${why}`);
@@ -90,6 +95,24 @@ function unit(v: Float64Array, label: string, why: string, scale?: number): Floa
   const inv = 1 / Math.sqrt(ss);
   for (let i = 0; i < v.length; i++) v[i] *= inv;
   return v;
+}
+
+/**
+ * unit(centerVector(r)) for ranks from 1 with ties averaged, in two passes instead of four and bit for bit the same:
+ * their sum m(m + 1)/2 is exact in float64 while it stays below 2^53 (every partial sum is a multiple of ½), so
+ * centerVector's mean is exactly (m + 1)/2; the squares are then summed in the same order as unit does.
+ */
+function unitRanks(r: Float64Array, label: string, why: string): Float64Array {
+  const m = r.length;
+  if ((m * (m + 1)) / 2 >= 2 ** 53) return unit(centerVector(r), label, why);
+  const mid = (m + 1) / 2;
+  let ss = 0;
+  for (let i = 0; i < m; i++) {
+    const v = r[i] - mid;
+    r[i] = v;
+    ss += v * v;
+  }
+  return scaleToUnit(r, ss, label, why);
 }
 
 function centerVector(v: Float64Array): Float64Array {
@@ -183,7 +206,7 @@ function prepareRdmOnly(d: Matrix, comparator: RdmOnlyComparator, label: string,
 export function prepareSpearmanTriangle(t: Float64Array, label: string, scale?: number, into?: Float64Array): Prepared {
   return {
     kind: 'unit',
-    vector: unit(centerVector(rankDataChunked(requireSpread(t, label, scale), into)), label, 'all its pairwise values are equal (constant RDM)'),
+    vector: unitRanks(rankDataChunked(requireSpread(t, label, scale), into), label, 'all its pairwise values are equal (constant RDM)'),
   };
 }
 
