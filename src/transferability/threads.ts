@@ -1,0 +1,107 @@
+/**
+ * Many candidates' scores on several threads: each worker thread scores whole candidates (every requested score of
+ * one candidate, sharing that candidate's memo as computeScores does), one at a time, and asks for the next when it
+ * is done — so a slow candidate does not leave the other thread idle.
+ *
+ * Why candidates and not scores or products: a candidate's work is a chain (centring → Gram → eigendecomposition →
+ * the scores that share them) with long single-threaded stretches (the probe's L-BFGS loops, NLEEP's EM, kNN, the
+ * ranks of PARC), and LAPACK's eigensolver gains little from a second thread at N = 1000 while its tridiagonal
+ * reduction is memory-bound. Two candidates side by side, one BLAS thread each, keep both cores busy throughout.
+ *
+ * This thread only hands out candidates (it builds each input when a worker asks, so callers can produce inputs
+ * lazily, e.g. read one file per candidate); a worker receives a copy of its candidate's arrays. Values are those
+ * of computeScores on this thread: the same code on the same input, one BLAS thread instead of several.
+ */
+import os from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { getGemmEngine } from '../linalg/gemm.js';
+import { oneBlasThreadEach } from '../linalg/lapack.js';
+import { startSiblingWorker } from '../workers/startWorker.js';
+import { computeScores, ScoreMemo, type ScoreValue } from './index.js';
+import type { ScoreInput } from './types.js';
+import type { ScoreWorkerReply, ScoreWorkerTask } from './scoreWorker.js';
+
+export interface CandidateScoresOptions {
+  /** Worker threads (default: TASKMAP_THREADS, else every core); 1 scores every candidate on this thread. */
+  threads?: number;
+  /** Called as each candidate finishes (in completion order), with its values and the candidate's wall time in ms. */
+  onDone?: (m: number, values: ScoreValue[], ms: number) => void;
+}
+
+/** Threads to use: `requested`, else TASKMAP_THREADS, else every core — never more than there are candidates. */
+export function candidateThreads(count: number, requested?: number): number {
+  const env = Number(process.env.TASKMAP_THREADS);
+  const wanted = requested ?? (Number.isInteger(env) && env >= 1 ? env : os.availableParallelism());
+  return Math.max(1, Math.min(wanted, count));
+}
+
+/**
+ * The scores `ids(m)` of candidates 0…count−1, `input(m)` each, on `threads` worker threads (see the module
+ * comment). Returns the values per candidate, in `ids(m)` order. The first error (a bad input, a worker that dies)
+ * stops the hand-out and is thrown, naming the candidate, once the running candidates finish.
+ */
+export async function scoreCandidates(
+  ids: readonly string[] | ((m: number) => readonly string[]),
+  count: number,
+  input: (m: number) => ScoreInput | Promise<ScoreInput>,
+  opts: CandidateScoresOptions = {},
+): Promise<ScoreValue[][]> {
+  const idsOf = typeof ids === 'function' ? ids : () => ids;
+  const threads = candidateThreads(count, opts.threads);
+  const out: ScoreValue[][] = new Array(count);
+  if (threads <= 1) {
+    const engine = await getGemmEngine();
+    for (let m = 0; m < count; m++) {
+      const t0 = performance.now();
+      out[m] = await computeScores(idsOf(m), await input(m), { engine, memo: new ScoreMemo() });
+      opts.onDone?.(m, out[m], performance.now() - t0);
+    }
+    return out;
+  }
+  const engineKind = (await getGemmEngine()).name === 'js' ? 'js' : 'auto';
+  let next = 0;
+  let failure: Error | undefined;
+  const restoreBlas = oneBlasThreadEach();
+  const workers: Worker[] = [];
+  try {
+    const lanes = Array.from({ length: threads }, async () => {
+      const worker = startSiblingWorker(import.meta.url, 'scoreWorker', 'transferability score');
+      workers.push(worker);
+      let settle: ((r: ScoreWorkerReply | Error) => void) | undefined;
+      worker.on('message', (r: ScoreWorkerReply) => settle?.(r));
+      worker.on('error', (e) => settle?.(e));
+      worker.on('exit', (code) => settle?.(new Error(`a score worker exited (code ${code})`)));
+      const reply = () => new Promise<ScoreWorkerReply | Error>((resolve) => (settle = resolve));
+      for (;;) {
+        if (failure || next >= count) return;
+        const m = next++;
+        let task: ScoreWorkerTask;
+        try {
+          task = { m, ids: [...idsOf(m)], input: await input(m), engine: engineKind };
+        } catch (e) {
+          failure ??= e as Error;
+          return;
+        }
+        const waiting = reply();
+        worker.postMessage(task);
+        const r = await waiting;
+        if (r instanceof Error) {
+          failure ??= new Error(`candidate ${m}: ${r.message}`, { cause: r });
+          return;
+        }
+        if ('error' in r) {
+          failure ??= new Error(r.error);
+          return;
+        }
+        out[m] = r.values;
+        opts.onDone?.(m, r.values, r.ms);
+      }
+    });
+    await Promise.all(lanes);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+    restoreBlas();
+  }
+  if (failure) throw failure;
+  return out;
+}
