@@ -20,7 +20,7 @@
  * their optimum is at b_c = −∞, which a solver can only chase.
  */
 import type { Matrix } from '../linalg/dense.js';
-import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
+import { getGemmEngine, type Float, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import { symmetricEigen } from '../linalg/eigen.js';
 import { mulberry32, normalDraw } from '../linalg/resample.js';
 
@@ -754,18 +754,117 @@ export async function crossValidatedAccuracy(
   const ry = Int32Array.from(rows, (r) => y[r]);
   const fold = stratifiedFolds(ry, k, opts.seed ?? 0);
   const hits = new Float64Array(grid.length);
-  const perFold: LogisticFit[][] = [];
-  for (let f = 0; f < k; f++) {
+  const runFold = async (f: number, on: HeadData): Promise<LogisticFit[]> => {
     const train = rows.filter((_, i) => fold[i] !== f);
     const test = rows.filter((_, i) => fold[i] === f);
-    const fits = await logisticPath(data, y, grid, { rows: train, tol: opts.tol, ftol: opts.ftol, maxIter: opts.maxIter });
-    perFold.push(fits);
+    const fits = await logisticPath(on, y, grid, { rows: train, tol: opts.tol, ftol: opts.ftol, maxIter: opts.maxIter });
     for (let g = 0; g < grid.length; g++) {
-      const pred = await predictLogisticRows(data, fits[g], test);
+      const pred = await predictLogisticRows(on, fits[g], test);
       for (let i = 0; i < test.length; i++) if (pred[i] === y[test[i]]) hits[g]++;
     }
+    return fits;
+  };
+  let perFold: LogisticFit[][];
+  if (data.fixed) {
+    // The folds' fits in lockstep: each evaluation's two products over the whole data matrix become one product
+    // for every fold waiting on the same matrix (see LockstepEngine).
+    const lock = new LockstepEngine(data.engine, k);
+    const shared: HeadData = { ...data, engine: lock };
+    perFold = await Promise.all(
+      Array.from({ length: k }, async (_, f) => {
+        try {
+          return await runFold(f, shared);
+        } finally {
+          lock.leave();
+        }
+      }),
+    );
+  } else {
+    perFold = [];
+    for (let f = 0; f < k; f++) perFold.push(await runFold(f, data));
   }
   return { accuracy: Array.from(hits, (h) => h / rows.length), perFold };
+}
+
+interface LockstepRequest {
+  a: Float;
+  m: number;
+  b: Float;
+  n: number;
+  k: number;
+  precision?: Precision;
+  resolve: (c: Float64Array) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * A GEMM engine shared by several fits that run concurrently (the folds of one cross-validation): a product is held
+ * until every fit still running waits on one, then the waiting products with the same left matrix A run as one
+ * A·[B₁; B₂; …]ᵀ. Each evaluation of a fit multiplies the whole N×r data matrix (or its transpose) by C columns, a
+ * product bound by reading the matrix: five folds' columns at once cost about as much as two folds' one at a time.
+ * Each output column is the same dot product either way, so the fits are the ones a sequential run makes. Only
+ * products from the fits' own awaits pass here (a fit awaits nothing else), so every running fit reaches one.
+ */
+class LockstepEngine implements GemmEngine {
+  readonly name: string;
+  private pending: LockstepRequest[] = [];
+  constructor(
+    private readonly inner: GemmEngine,
+    private running: number,
+  ) {
+    this.name = inner.name;
+  }
+  abt(a: Float, m: number, b: Float, n: number, k: number, precision?: Precision): Promise<Float64Array> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ a, m, b, n, k, precision, resolve, reject });
+      this.flushIfAllWait();
+    });
+  }
+  /** A fit finished (or failed): stop waiting for it. */
+  leave(): void {
+    this.running--;
+    this.flushIfAllWait();
+  }
+  private flushIfAllWait(): void {
+    if (this.pending.length === 0 || this.pending.length < this.running) return;
+    const batch = this.pending;
+    this.pending = [];
+    const groups = new Map<Float, LockstepRequest[]>();
+    for (const r of batch) {
+      const g = groups.get(r.a);
+      if (g && g[0].m === r.m && g[0].k === r.k && g[0].precision === r.precision) g.push(r);
+      else if (!g) groups.set(r.a, [r]);
+      else void this.run([r]);
+    }
+    for (const g of groups.values()) void this.run(g);
+  }
+  private async run(group: LockstepRequest[]): Promise<void> {
+    const { a, m, k, precision } = group[0];
+    try {
+      if (group.length === 1) {
+        group[0].resolve(await this.inner.abt(a, m, group[0].b, group[0].n, k, precision));
+        return;
+      }
+      let total = 0;
+      for (const r of group) total += r.n;
+      const b = new Float64Array(total * k);
+      let offset = 0;
+      for (const r of group) {
+        b.set(r.b.subarray(0, r.n * k), offset * k);
+        offset += r.n;
+      }
+      const c = await this.inner.abt(a, m, b, total, k, precision);
+      offset = 0;
+      for (const r of group) {
+        const out = new Float64Array(m * r.n);
+        for (let i = 0; i < m; i++) out.set(c.subarray(i * total + offset, i * total + offset + r.n), i * r.n);
+        offset += r.n;
+        r.resolve(out);
+      }
+    } catch (e) {
+      for (const r of group) r.reject(e);
+    }
+  }
 }
 
 /**
