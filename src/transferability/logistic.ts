@@ -50,19 +50,8 @@ export interface HeadData {
 /** Centre and transpose the features once (N×D → two N·D float64 arrays). */
 export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData> {
   const { rows: n, cols: d } = x;
-  if (n === 0 || d === 0) throw new Error(`classifier head: ${n}×${d} features; need at least one image and one feature`);
-  if (x.data.length !== n * d) throw new Error(`classifier head: ${x.data.length} values for ${n}×${d} features`);
-  for (let k = 0; k < n * d; k++) {
-    if (!Number.isFinite(x.data[k])) {
-      throw new Error(`classifier head: feature ${(k % d) + 1} of image ${Math.floor(k / d) + 1} is ${x.data[k]}; features must be finite`);
-    }
-  }
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x.data[i * d + j];
-  for (let j = 0; j < d; j++) mean[j] /= n;
-  const xc = new Float64Array(n * d);
+  const { mean, xc } = centredHead(x);
   const xt = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xc[i * d + j] = x.data[i * d + j] - mean[j];
   // Transposed in 32×32 tiles: a plain column-order write misses the cache on every element for wide inputs.
   const T = 32;
   for (let i0 = 0; i0 < n; i0 += T) {
@@ -75,6 +64,24 @@ export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData
   return { n, d, xc, xt, mean, engine: engine ?? (await getGemmEngine()) };
 }
 
+/** The checks, column means and centred copy of headData (without its transpose, which reducedHeadData does not need). */
+function centredHead(x: Matrix): { mean: Float64Array; xc: Float64Array } {
+  const { rows: n, cols: d } = x;
+  if (n === 0 || d === 0) throw new Error(`classifier head: ${n}×${d} features; need at least one image and one feature`);
+  if (x.data.length !== n * d) throw new Error(`classifier head: ${x.data.length} values for ${n}×${d} features`);
+  for (let k = 0; k < n * d; k++) {
+    if (!Number.isFinite(x.data[k])) {
+      throw new Error(`classifier head: feature ${(k % d) + 1} of image ${Math.floor(k / d) + 1} is ${x.data[k]}; features must be finite`);
+    }
+  }
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x.data[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  const xc = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xc[i * d + j] = x.data[i * d + j] - mean[j];
+  return { mean, xc };
+}
+
 /**
  * The features standardised once over all rows and rotated onto their principal axes: Z = X̃V (N×r, r = rank of X̃
  * ≤ min(N, D)), from one eigendecomposition of the smaller of X̃X̃ᵀ and X̃ᵀX̃. A logistic fit on any rows of Z is the
@@ -85,10 +92,10 @@ export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData
  */
 export async function reducedHeadData(x: Matrix, engine?: GemmEngine): Promise<HeadData> {
   const eng = engine ?? (await getGemmEngine());
-  const full = await headData(x, eng);
-  const { n, d, xc } = full;
+  const { rows: n, cols: d } = x;
+  const { mean, xc } = centredHead(x);
   const st = standardizer(
-    full,
+    { n, d, xc, xt: new Float64Array(0), mean, engine: eng },
     Array.from({ length: n }, (_, i) => i),
   );
   const z = new Float64Array(n * d);
@@ -857,7 +864,11 @@ class LockstepEngine implements GemmEngine {
       offset = 0;
       for (const r of group) {
         const out = new Float64Array(m * r.n);
-        for (let i = 0; i < m; i++) out.set(c.subarray(i * total + offset, i * total + offset + r.n), i * r.n);
+        const n = r.n;
+        for (let i = 0; i < m; i++) {
+          const from = i * total + offset;
+          for (let j = 0; j < n; j++) out[i * n + j] = c[from + j];
+        }
         offset += r.n;
         r.resolve(out);
       }
