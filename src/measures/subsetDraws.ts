@@ -124,8 +124,8 @@ function markStopped(this: Worker): void {
 /** Bytes of shared memory each worker may fill ahead of this thread (at least 2 slots, at most 16). */
 const AHEAD_BYTES = 64 * 2 ** 20;
 
-/** Draws this thread prepares ahead of the one it waits for (it also scores each draw, so it needs few). */
-const AHEAD_HERE = 2;
+/** At most this many draws this thread prepares ahead of the one a worker has (fewer for big draws: AHEAD_BYTES). */
+const AHEAD_HERE = 8;
 
 /** Where a worker writes its draws' vectors: `count` blocks of members × length, and each slot's state (1 = full). */
 export interface DrawSlots {
@@ -199,6 +199,7 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
   let ready: (ok: boolean) => void = () => undefined;
   const readiness = new Promise<boolean>((resolve) => (ready = resolve));
   const count = length === undefined ? 0 : Math.max(2, Math.min(16, Math.floor(AHEAD_BYTES / (8 * own.length * length))));
+  const aheadHere = length === undefined ? 2 : Math.max(2, Math.min(AHEAD_HERE, Math.floor(AHEAD_BYTES / (8 * own.length * length))));
   for (const worker of pool) {
     const slots: DrawSlots | undefined =
       length === undefined
@@ -267,8 +268,8 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
         held = { block: b };
         return prepareInto(d, b);
       }
-      // A worker has d: meanwhile prepare the next unclaimed draw here, keeping at most AHEAD_HERE of them.
-      if (ahead.size < AHEAD_HERE) {
+      // A worker has d: meanwhile prepare the next unclaimed draw here rather than wait, up to aheadHere of them.
+      if (ahead.size < aheadHere) {
         const e = Atomics.add(claim, 0, 1);
         if (e < subsets.length) {
           const b = block();
