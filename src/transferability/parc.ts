@@ -6,7 +6,8 @@
 import { checkAllocation } from '../io/limits.js';
 import type { Matrix } from '../linalg/dense.js';
 import type { GemmEngine } from '../linalg/gemm.js';
-import { spearman } from '../linalg/correlation.js';
+import { pearson } from '../linalg/correlation.js';
+import { rankData } from '../linalg/ranks.js';
 import { candidatePca } from './pca.js';
 import type { ClassTarget, Scorer } from './types.js';
 
@@ -111,7 +112,9 @@ export const parc: Scorer = async (ctx) => {
   } catch (e) {
     throw new Error(`parc: ${name}: ${(e as Error).message}`, { cause: e });
   }
-  const rho = spearman(rdm, labelRdm(target.codes));
+  // Spearman = Pearson of the ranks; the 0/1 label RDM's ranks are an increasing affine map of it, which Pearson
+  // ignores, so only the feature RDM's N(N−1)/2 values are ranked.
+  const rho = pearson(rankData(rdm), labelRdm(target.codes));
   if (!Number.isFinite(rho)) throw new Error(`parc: ${name}: the feature RDM is constant (every pair of images is equally correlated); PARC is undefined`);
   return 100 * rho;
 };
