@@ -350,22 +350,57 @@ async function lbfgs(
   let converged = gmax <= opts.tol;
   const alpha = new Float64Array(m);
   while (!converged && it < opts.maxIter) {
-    // Two-loop recursion: d = −H·g.
+    // Two-loop recursion: d = −H·g. Each update of d shares its pass with the next dot product (the same
+    // operations in the same order as one loop per step, so the same values, in half the passes over memory).
     let d: Float64Array = Float64Array.from(g);
-    for (let k = S.length - 1; k >= 0; k--) {
-      alpha[k] = rho[k] * dot(S[k], d);
+    const pairs = S.length;
+    if (pairs > 0) alpha[pairs - 1] = rho[pairs - 1] * dot(S[pairs - 1], d);
+    for (let k = pairs - 1; k >= 0; k--) {
+      const ak = alpha[k];
       const yk = Y[k];
-      for (let i = 0; i < len; i++) d[i] -= alpha[k] * yk[i];
+      if (k === 0) {
+        for (let i = 0; i < len; i++) d[i] -= ak * yk[i];
+        break;
+      }
+      const sNext = S[k - 1];
+      let acc = 0;
+      for (let i = 0; i < len; i++) {
+        d[i] -= ak * yk[i];
+        acc += sNext[i] * d[i];
+      }
+      alpha[k - 1] = rho[k - 1] * acc;
     }
     if (h0) d = await h0(d);
-    for (let i = 0; i < len; i++) d[i] *= gamma;
-    for (let k = 0; k < S.length; k++) {
-      const beta = rho[k] * dot(Y[k], d);
+    let beta = 0;
+    if (pairs > 0) {
+      const y0 = Y[0];
+      let acc = 0;
+      for (let i = 0; i < len; i++) {
+        d[i] *= gamma;
+        acc += y0[i] * d[i];
+      }
+      beta = rho[0] * acc;
+    } else for (let i = 0; i < len; i++) d[i] *= gamma;
+    let gd = 0;
+    for (let k = 0; k < pairs; k++) {
       const sk = S[k];
-      for (let i = 0; i < len; i++) d[i] += sk[i] * (alpha[k] - beta);
+      const c = alpha[k] - beta;
+      if (k === pairs - 1) break;
+      const yNext = Y[k + 1];
+      let acc = 0;
+      for (let i = 0; i < len; i++) {
+        d[i] += sk[i] * c;
+        acc += yNext[i] * d[i];
+      }
+      beta = rho[k + 1] * acc;
     }
-    for (let i = 0; i < len; i++) d[i] = -d[i];
-    let gd = dot(g, d);
+    // The last pair's update, the sign flip and gᵀd in one pass.
+    const sLast = pairs > 0 ? S[pairs - 1] : undefined;
+    const cLast = pairs > 0 ? alpha[pairs - 1] - beta : 0;
+    for (let i = 0; i < len; i++) {
+      d[i] = sLast ? -(d[i] + sLast[i] * cLast) : -d[i];
+      gd += g[i] * d[i];
+    }
     if (!(gd < 0)) {
       S.length = Y.length = rho.length = 0;
       d = h0 ? await h0(Float64Array.from(g)) : Float64Array.from(g);
