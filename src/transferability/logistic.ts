@@ -49,8 +49,12 @@ export interface HeadData {
 
 /** Centre and transpose the features once (N×D → two N·D float64 arrays). */
 export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData> {
-  const { rows: n, cols: d } = x;
   const { mean, xc } = centredHead(x);
+  return withTranspose(x.rows, x.cols, mean, xc, engine);
+}
+
+/** HeadData from centred rows: adds their transpose. */
+async function withTranspose(n: number, d: number, mean: Float64Array, xc: Float64Array, engine?: GemmEngine): Promise<HeadData> {
   const xt = new Float64Array(n * d);
   // Transposed in 32×32 tiles: a plain column-order write misses the cache on every element for wide inputs.
   const T = 32;
@@ -64,8 +68,12 @@ export async function headData(x: Matrix, engine?: GemmEngine): Promise<HeadData
   return { n, d, xc, xt, mean, engine: engine ?? (await getGemmEngine()) };
 }
 
-/** The checks, column means and centred copy of headData (without its transpose, which reducedHeadData does not need). */
-function centredHead(x: Matrix): { mean: Float64Array; xc: Float64Array } {
+/**
+ * The checks, column means and centred rows of headData (without its transpose, which reducedHeadData does not
+ * need); `inPlace` centres x's own array, for arrays made here (a fresh 16 MB array costs ~60 ms of page faults on
+ * the development VM, more than the arithmetic).
+ */
+function centredHead(x: Matrix, inPlace = false): { mean: Float64Array; xc: Float64Array } {
   const { rows: n, cols: d } = x;
   if (n === 0 || d === 0) throw new Error(`classifier head: ${n}×${d} features; need at least one image and one feature`);
   if (x.data.length !== n * d) throw new Error(`classifier head: ${x.data.length} values for ${n}×${d} features`);
@@ -77,7 +85,7 @@ function centredHead(x: Matrix): { mean: Float64Array; xc: Float64Array } {
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x.data[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= n;
-  const xc = new Float64Array(n * d);
+  const xc = inPlace ? x.data : new Float64Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xc[i * d + j] = x.data[i * d + j] - mean[j];
   return { mean, xc };
 }
@@ -98,7 +106,7 @@ export async function reducedHeadData(x: Matrix, engine?: GemmEngine): Promise<H
     { n, d, xc, xt: new Float64Array(0), mean, engine: eng },
     Array.from({ length: n }, (_, i) => i),
   );
-  const z = new Float64Array(n * d);
+  const z = xc; // standardised in place: xc is this function's own copy
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) z[i * d + j] = (xc[i * d + j] - st.mu[j]) * st.scale[j];
   let r: number;
   let coords: Float64Array;
@@ -127,7 +135,8 @@ export async function reducedHeadData(x: Matrix, engine?: GemmEngine): Promise<H
     coords = new Float64Array(n);
     values = new Float64Array([0]);
   }
-  const out = await headData({ rows: n, cols: r, data: coords }, eng);
+  const centred = centredHead({ rows: n, cols: r, data: coords }, true);
+  const out = await withTranspose(n, r, centred.mean, centred.xc, eng);
   out.fixed = true;
   out.spectrum = Promise.resolve({ v: new Float64Array(0), vt: new Float64Array(0), values: Float64Array.from(values, (v) => v / n), r, diagonal: true });
   return out;

@@ -15,7 +15,7 @@
  */
 import type { Matrix } from '../linalg/dense.js';
 import type { GemmEngine } from '../linalg/gemm.js';
-import { centredFeatures, featureSpectrum, indicatorRows, singularCoordinates, type Spectrum } from './spectral.js';
+import { centredFeatures, featureSpectrum, indicatorRows, singularCoordinates, transposedVectors, type Spectrum } from './spectral.js';
 import type { ScoreTarget, Scorer } from './types.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -262,10 +262,7 @@ async function logmeCentredDual(
     rows[t * n + i] = s;
     rows[(t + 1) * n + i] = 1;
   }
-  const ut = new Float64Array(n * n);
-  const u = spectrum.vectors.data;
-  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) ut[k * n + i] = u[i * n + k];
-  const hat = await engine.abt(rows, t + 2, ut, n, n); // (T+2)×N: row r = Uᵀ·row r
+  const hat = await engine.abt(rows, t + 2, transposedVectors(spectrum).data, n, n); // (T+2)×N: row r = Uᵀ·row r
   const aHat = hat.subarray(t * n, (t + 1) * n);
   const oneHat = hat.subarray((t + 1) * n, (t + 2) * n);
   let total = 0;

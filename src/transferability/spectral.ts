@@ -69,6 +69,17 @@ export interface Spectrum {
   tolerance: number;
   /** How many values exceed the tolerance (the numerical rank). */
   rank: number;
+  /** `vectors` transposed, made on first use (transposedVectors) and kept with the spectrum. */
+  transposed?: Matrix;
+}
+
+/**
+ * The spectrum's eigenvectors as rows, formed once per spectrum: LogME and both H-scores of a candidate project
+ * onto them, and a fresh N×N array costs more in page faults than the copy itself.
+ */
+export function transposedVectors(spectrum: Spectrum): Matrix {
+  spectrum.transposed ??= transpose(spectrum.vectors);
+  return spectrum.transposed;
 }
 
 /** Relative cut-off factor of {@link Spectrum.tolerance}: 2⁻⁴⁸ ≈ 3.6e-15, i.e. 16 ε. */
@@ -98,7 +109,7 @@ export async function singularCoordinates(spectrum: Spectrum, x: Matrix, yt: Mat
   if (yt.cols !== n) throw new Error(`singularCoordinates: targets have ${yt.cols} values each, features ${n} rows`);
   const t = yt.rows;
   const k = spectrum.values.length;
-  const vt = transpose(spectrum.vectors);
+  const vt = transposedVectors(spectrum);
   if (spectrum.side === 'dual') {
     // Uᵀy scaled by s.
     const c = await engine.abt(yt.data, t, vt.data, k, n);
