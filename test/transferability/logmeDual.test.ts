@@ -8,9 +8,10 @@ import { describe, expect, it } from 'vitest';
 import type { Matrix } from '../../src/linalg/dense.js';
 import { getGemmEngine } from '../../src/linalg/gemm.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
-import { classTarget, computeScore, ScoreMemo, regressionTarget, type ScoreInput } from '../../src/transferability/index.js';
+import { classTarget, computeScore, regressionTarget, type ScoreInput } from '../../src/transferability/index.js';
 import { logmeFromSpectrum } from '../../src/transferability/logme.js';
 import { indicatorRows, spectrumOf } from '../../src/transferability/spectral.js';
+import { RecordingMemo } from './recordingMemo.js';
 
 function wide(seed: number, n: number, d: number, offset: number): { x: Matrix; y: number[] } {
   const u = mulberry32(seed);
@@ -65,18 +66,10 @@ describe('LogME, N < D, from the centred spectrum', () => {
   });
 
   it('decomposes only the centred Gram matrix, shared with the other scores', async () => {
-    const computed: string[] = [];
-    class Recording extends ScoreMemo {
-      override get<T>(key: string, compute: () => T | Promise<T>): Promise<T> {
-        return super.get(key, () => {
-          computed.push(key);
-          return compute();
-        });
-      }
-    }
     const { x, y } = wide(7, 30, 70, 2);
     const input: ScoreInput = { features: x, target: classTarget(y) };
-    const memo = new Recording();
+    const memo = new RecordingMemo();
+    const computed = memo.computed;
     for (const id of ['logme', 'logme:solver=icml', 'hscore', 'transrate']) await computeScore(id, input, { memo });
     expect(computed.sort()).toEqual(['gram:centred', 'spectral:centred', 'spectral:eigen:centred']);
   });

@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Matrix } from '../../src/linalg/dense.js';
 import { getGemmEngine, jsEngine } from '../../src/linalg/gemm.js';
-import { classTarget, computeScore, computeScores, regressionTarget, ScoreMemo, type ScoreInput } from '../../src/transferability/index.js';
+import { classTarget, computeScore, computeScores, regressionTarget, type ScoreInput } from '../../src/transferability/index.js';
 import { leepOf } from '../../src/transferability/leep.js';
 import { kmeansPlusPlus } from '../../src/transferability/nleep.js';
+import { RecordingMemo } from './recordingMemo.js';
 
 interface Golden {
   fixtures: Record<string, { rows: number; cols: number; data: number[] }>;
@@ -295,16 +296,8 @@ describe('NLEEP mixture', () => {
 
 describe('shared per-candidate work', () => {
   it('one eigendecomposition per centring for all scores of a candidate', async () => {
-    const computed: string[] = [];
-    class Recording extends ScoreMemo {
-      override get<T>(key: string, compute: () => T | Promise<T>): Promise<T> {
-        return super.get(key, () => {
-          computed.push(key);
-          return compute();
-        });
-      }
-    }
-    const memo = new Recording();
+    const memo = new RecordingMemo();
+    const computed = memo.computed;
     const ids = ['logme', 'logme:solver=icml', 'hscore', 'hscore:shrinkage', 'nleep'];
     const values = await computeScores(ids, features(FOverlap, yOverlap), { engine: jsEngine, memo });
     expect(computed.sort()).toEqual(['spectral:centred', 'spectral:eigen:centred', 'spectral:eigen:raw']);
