@@ -243,7 +243,8 @@ async function runTaskmapThreaded(
   const idsOf = (m: number) => (dispatched[m] = SCORES.filter((id) => m < timings.get(id)!.limit));
   await scoreCandidates(idsOf, M, (m) => inputOf(cands[m], y, `candidate ${m}`), {
     threads: THREADS,
-    onDone: (m, values, ms) => {
+    onDone: (m, scored, ms) => {
+      const values = scored as ScoreValue[]; // onError 'throw' (the default): every entry is a value
       results[m] = values;
       wall[m] = ms;
       overhead += ms - sum(values.map((v) => v.ms));

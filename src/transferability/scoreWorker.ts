@@ -4,8 +4,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { getGemmEngine } from '../linalg/gemm.js';
-import { computeScores, ScoreMemo, type ScoreValue } from './index.js';
 import type { ScoreInput } from './types.js';
+import { scoreOne, type CandidateScore } from './threads.js';
 
 if (!parentPort) throw new Error('transferability/scoreWorker must run in a worker thread');
 const port = parentPort;
@@ -17,9 +17,11 @@ export interface ScoreWorkerTask {
   ids: string[];
   input: ScoreInput;
   engine: 'auto' | 'js';
+  /** Report a failing score in place of its value and go on with the next, instead of stopping the candidate. */
+  record: boolean;
 }
 
-export type ScoreWorkerReply = { m: number; values: ScoreValue[]; ms: number } | { m: number; error: string };
+export type ScoreWorkerReply = { m: number; values: CandidateScore[]; ms: number } | { m: number; error: string };
 
 port.on('message', (task: ScoreWorkerTask) => {
   void score(task).then((r) => port.postMessage(r satisfies ScoreWorkerReply));
@@ -29,7 +31,7 @@ async function score(task: ScoreWorkerTask): Promise<ScoreWorkerReply> {
   try {
     const engine = await getGemmEngine(task.engine);
     const t0 = performance.now();
-    const values = await computeScores(task.ids, task.input, { engine, memo: new ScoreMemo() });
+    const values = await scoreOne(task.ids, task.input, engine, task.record);
     return { m: task.m, values, ms: performance.now() - t0 };
   } catch (e) {
     return { m: task.m, error: (e as Error)?.message ?? String(e) };

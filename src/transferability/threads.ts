@@ -14,10 +14,10 @@
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { getGemmEngine } from '../linalg/gemm.js';
+import { getGemmEngine, type GemmEngine } from '../linalg/gemm.js';
 import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
-import { computeScores, ScoreMemo, type ScoreValue } from './index.js';
+import { computeScore, computeScores, ScoreMemo, type ScoreValue } from './index.js';
 import type { ScoreInput } from './types.js';
 import type { ScoreWorkerReply, ScoreWorkerTask } from './scoreWorker.js';
 
@@ -25,7 +25,30 @@ export interface CandidateScoresOptions {
   /** Worker threads (default: TASKMAP_THREADS, else every core); 1 scores every candidate on this thread. */
   threads?: number;
   /** Called as each candidate finishes (in completion order), with its values and the candidate's wall time in ms. */
-  onDone?: (m: number, values: ScoreValue[], ms: number) => void;
+  onDone?: (m: number, values: CandidateScore[], ms: number) => void;
+  /**
+   * `throw` (default): the first failing score stops the hand-out and is thrown. `record`: a failing score comes
+   * back as `{ id, error }` in its place and the candidate's other scores still run (a table with a blank cell).
+   */
+  onError?: 'throw' | 'record';
+}
+
+/** A score of one candidate, or — with `onError: 'record'` — why it could not be computed. */
+export type CandidateScore = ScoreValue | { id: string; error: string };
+
+/** Every score of one candidate with one memo, as computeScores; with `record`, failures in place of values. */
+export async function scoreOne(ids: readonly string[], input: ScoreInput, engine: GemmEngine, record: boolean): Promise<CandidateScore[]> {
+  if (!record) return computeScores(ids, input, { engine, memo: new ScoreMemo() });
+  const memo = new ScoreMemo();
+  const out: CandidateScore[] = [];
+  for (const id of ids) {
+    try {
+      out.push(await computeScore(id, input, { engine, memo }));
+    } catch (e) {
+      out.push({ id, error: (e as Error)?.message ?? String(e) });
+    }
+  }
+  return out;
 }
 
 /** Threads to use: `requested`, else TASKMAP_THREADS, else every core — never more than there are candidates. */
@@ -44,16 +67,29 @@ export async function scoreCandidates(
   ids: readonly string[] | ((m: number) => readonly string[]),
   count: number,
   input: (m: number) => ScoreInput | Promise<ScoreInput>,
+  opts: CandidateScoresOptions & { onError?: 'throw' },
+): Promise<ScoreValue[][]>;
+export async function scoreCandidates(
+  ids: readonly string[] | ((m: number) => readonly string[]),
+  count: number,
+  input: (m: number) => ScoreInput | Promise<ScoreInput>,
+  opts?: CandidateScoresOptions,
+): Promise<CandidateScore[][]>;
+export async function scoreCandidates(
+  ids: readonly string[] | ((m: number) => readonly string[]),
+  count: number,
+  input: (m: number) => ScoreInput | Promise<ScoreInput>,
   opts: CandidateScoresOptions = {},
-): Promise<ScoreValue[][]> {
+): Promise<CandidateScore[][]> {
   const idsOf = typeof ids === 'function' ? ids : () => ids;
   const threads = candidateThreads(count, opts.threads);
-  const out: ScoreValue[][] = new Array(count);
+  const record = opts.onError === 'record';
+  const out: CandidateScore[][] = new Array(count);
   if (threads <= 1) {
     const engine = await getGemmEngine();
     for (let m = 0; m < count; m++) {
       const t0 = performance.now();
-      out[m] = await computeScores(idsOf(m), await input(m), { engine, memo: new ScoreMemo() });
+      out[m] = await scoreOne(idsOf(m), await input(m), engine, record);
       opts.onDone?.(m, out[m], performance.now() - t0);
     }
     return out;
@@ -77,7 +113,7 @@ export async function scoreCandidates(
         const m = next++;
         let task: ScoreWorkerTask;
         try {
-          task = { m, ids: [...idsOf(m)], input: await input(m), engine: engineKind };
+          task = { m, ids: [...idsOf(m)], input: await input(m), engine: engineKind, record };
         } catch (e) {
           failure ??= e as Error;
           return;

@@ -62,3 +62,18 @@ describe('scoreCandidates', () => {
     expect(candidateThreads(10, 0)).toBe(1);
   });
 });
+
+describe("scoreCandidates with onError: 'record'", () => {
+  it('returns a failing score as its error and still computes the others, on threads and on this thread', async () => {
+    // knn:k=60 needs 60 other images: it fails on every candidate (60 images), the other scores do not.
+    for (const threads of [1, 2]) {
+      const got = await scoreCandidates(['knn', 'knn:k=60', 'hscore'], 3, candidate, { threads, onError: 'record' });
+      for (const g of got) {
+        expect(g.map((v) => v.id)).toEqual(['knn', 'knn:k=60', 'hscore']);
+        expect('value' in g[0] && Number.isFinite(g[0].value)).toBe(true);
+        expect('error' in g[1] && g[1].error).toMatch(/k = 60 neighbours need at least 61 images; there are 60/);
+        expect('value' in g[2]).toBe(true);
+      }
+    }
+  }, 20_000);
+});
