@@ -243,6 +243,7 @@ async function runTaskmapThreaded(
   const idsOf = (m: number) => (dispatched[m] = SCORES.filter((id) => m < timings.get(id)!.limit));
   await scoreCandidates(idsOf, M, (m) => inputOf(cands[m], y, `candidate ${m}`), {
     threads: THREADS,
+    transfer: true, // inputOf makes a fresh float64 copy per candidate: hand it over rather than copy it again
     onDone: (m, scored, ms) => {
       const values = scored as ScoreValue[]; // onError 'throw' (the default): every entry is a value
       results[m] = values;

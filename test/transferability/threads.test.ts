@@ -77,3 +77,18 @@ describe("scoreCandidates with onError: 'record'", () => {
     }
   }, 20_000);
 });
+
+describe('scoreCandidates with transfer', () => {
+  it('hands the feature arrays over (detached here) and gives the same values', async () => {
+    const made: ScoreInput[] = [];
+    const make = (m: number) => {
+      const c = candidate(m);
+      made.push(c);
+      return c;
+    };
+    const got = await scoreCandidates(['knn', 'hscore'], 3, make, { threads: 2, transfer: true });
+    for (const c of made) expect(c.features!.data.length).toBe(0); // detached
+    const again = await scoreCandidates(['knn', 'hscore'], 3, candidate, { threads: 2 });
+    expect(got.map((g) => g.map((v) => v.value))).toEqual(again.map((g) => g.map((v) => v.value)));
+  }, 20_000);
+});
