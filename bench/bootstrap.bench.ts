@@ -55,7 +55,9 @@ async function main(): Promise<void> {
       ? { kind: 'labels', labels: Array.from({ length: N }, (_, i) => `class${(i * 7) % 10}`), labelKind: 'class' }
       : { kind: 'member', label: reps[0].label };
   const opts = { measure: MEASURE, bootstrap: DRAWS, subset: SUBSET, seed: 1, keepDraws: true, engine };
-  console.log(`bootstrap (${root === '../dist' ? 'built library' : 'sources'}): ${MEASURE}, ${TARGET} target, ${M} models × ${N} images × ${D} features, ${DRAWS} draws of ${SUBSET}; engine ${engine.name}`);
+  console.log(
+    `bootstrap (${root === '../dist' ? 'built library' : 'sources'}): ${MEASURE}, ${TARGET} target, ${M} models × ${N} images × ${D} features, ${DRAWS} draws of ${SUBSET}; engine ${engine.name}`,
+  );
   console.log(
     `load average before: ${loadavg()
       .map((x) => x.toFixed(2))
