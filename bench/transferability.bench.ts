@@ -164,18 +164,26 @@ function inputOf(cand: Candidate, y: Int32Array, name: string): ScoreInput {
 
 /** Run every score once on a small slice so that first-call costs (JIT, ORT sessions, addon loading) are not billed. */
 async function warmUp(cand: Candidate, y: Int32Array): Promise<void> {
+  await computeScores(warmUpScores(), warmUpInput(cand, y));
+}
+
+function warmUpScores(): string[] {
+  const n = Math.min(N, 120);
+  return SCORES.filter((id) => !(id.startsWith('nleep') && 5 * C > n));
+}
+
+function warmUpInput(cand: Candidate, y: Int32Array): ScoreInput {
   const n = Math.min(N, 120);
   const d = Math.min(D, 64);
   const features = new Float64Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) features[i * d + j] = cand.features[i * D + j];
   const sub = Array.from(y.subarray(0, n));
-  const ok = SCORES.filter((id) => !(id.startsWith('nleep') && 5 * C > n));
-  await computeScores(ok, {
+  return {
     features: { rows: n, cols: d, data: features },
-    probabilities: { rows: n, cols: SOURCE_CLASSES, data: cand.probabilities.subarray(0, n * SOURCE_CLASSES) },
+    probabilities: { rows: n, cols: SOURCE_CLASSES, data: cand.probabilities.slice(0, n * SOURCE_CLASSES) },
     target: classTarget(sub),
     name: 'warm-up',
-  });
+  };
 }
 
 /**
@@ -244,6 +252,8 @@ async function runTaskmapThreaded(
   await scoreCandidates(idsOf, M, (m) => inputOf(cands[m], y, `candidate ${m}`), {
     threads: THREADS,
     transfer: true, // inputOf makes a fresh float64 copy per candidate: hand it over rather than copy it again
+    // Each worker warms up on the same slice as this thread did (inside the clock: worker start-up is billed).
+    warmUp: warmUpInput(cands[0], y),
     onDone: (m, scored, ms) => {
       const values = scored as ScoreValue[]; // onError 'throw' (the default): every entry is a value
       results[m] = values;
