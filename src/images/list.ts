@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { readInputFile } from '../io/input.js';
 
@@ -44,7 +45,9 @@ export async function listImages(dir: string): Promise<ImageFile[]> {
   if (paths.length === 0) throw new Error(`${dir}: no images found (looked for ${IMAGE_EXTENSIONS.join(', ')}, recursively)`);
   const rel = paths.map((p) => ({ abs: p, path: relative(dir, p).split(sep).join('/') }));
   rel.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return Promise.all(rel.map(async (r) => ({ ...r, sha256: hashBytes(await readInputFile(r.abs, 'an image')) })));
+  // Bounded: a folder of thousands of large photos would otherwise be read into memory all at once.
+  const limit = pLimit(16);
+  return Promise.all(rel.map((r) => limit(async () => ({ ...r, sha256: hashBytes(await readInputFile(r.abs, 'an image')) }))));
 }
 
 export function hashBytes(bytes: Uint8Array): string {

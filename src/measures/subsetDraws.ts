@@ -18,6 +18,7 @@ import { startSiblingWorker } from '../workers/startWorker.js';
 import { preparedLength, type Prepared } from './compare.js';
 import type { Representation } from '../features/types.js';
 import type { GemmOptions } from '../linalg/gemm.js';
+import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { isPairwise, pipelineOf, type MeasureConfig } from './registry.js';
 import { shared, slicesSubsets, subsetPreparer, subsetPreparersFit, subsetScratch, type SourcedPreparer, type SubsetSource } from './subsets.js';
 import type { SubsetWorkerReply, SubsetWorkerRequest } from './subsetWorker.js';
@@ -142,14 +143,13 @@ export interface DrawSlots {
  * this thread that can overlap theirs.
  */
 export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[], threads = drawThreads(), started?: Worker[]): DrawPreparation {
-  const own = preparers;
   // Every draw has the same size; product-form comparators have vectors of a known length (else no kept blocks).
-  const length = subsets.length && own.length ? preparedLength(own[0].source.pipeline.compare, subsets[0].length) : undefined;
+  const length = subsets.length && preparers.length ? preparedLength(preparers[0].source.pipeline.compare, subsets[0].length) : undefined;
   // Blocks for every member's vector of one draw, reused: vectors side by side in member order are already the
   // matrix the comparison GEMM reads (no copy), and fresh memory costs a page fault per 4 KiB.
   const free: Float64Array[] = [];
-  const block = () => (length === undefined ? undefined : (free.pop() ?? new Float64Array(length * own.length)));
-  const prepareInto = (d: number, b: Float64Array | undefined) => own.map((p, k) => p.prepare(subsets[d], b?.subarray(k * length!, (k + 1) * length!)));
+  const block = () => (length === undefined ? undefined : (free.pop() ?? new Float64Array(length * preparers.length)));
+  const prepareInto = (d: number, b: Float64Array | undefined) => preparers.map((p, k) => p.prepare(subsets[d], b?.subarray(k * length!, (k + 1) * length!)));
   const worth = (started ? started.length > 0 : threads > 1) && subsets.length >= 2 && preparers.length * subsets.length >= MIN_PARALLEL_WORK;
   const all = started ?? (worth ? startDrawWorkers(Math.min(threads, subsets.length)) : []);
   const pool = worth ? all.filter((w) => !stopped.has(w)) : [];
@@ -164,6 +164,10 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
       workerReady: async () => false,
     };
   }
+  // While the workers prepare draws, this thread's products run on one BLAS thread: OpenBLAS's idle threads spin
+  // between calls, here on the cores the workers need (and concurrent calls into a multi-threaded OpenBLAS are the
+  // suspect of a one-off wrong value once seen in CI). Every caller of the draws gets this; close() restores it.
+  const restoreBlas = oneBlasThreadEach();
   // Workers read the full matrices where they are (subsetPreparer keeps them in shared memory); a source that is
   // not shared is copied there once.
   const sources: SubsetSource[] = preparers.map((p) =>
@@ -198,17 +202,17 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
   let fromWorkers = 0;
   let ready: (ok: boolean) => void = () => undefined;
   const readiness = new Promise<boolean>((resolve) => (ready = resolve));
-  const count = length === undefined ? 0 : Math.max(2, Math.min(16, Math.floor(AHEAD_BYTES / (8 * own.length * length))));
-  const aheadHere = length === undefined ? 2 : Math.max(2, Math.min(AHEAD_HERE, Math.floor(AHEAD_BYTES / (8 * own.length * length))));
+  const count = length === undefined ? 0 : Math.max(2, Math.min(16, Math.floor(AHEAD_BYTES / (8 * preparers.length * length))));
+  const aheadHere = length === undefined ? 2 : Math.max(2, Math.min(AHEAD_HERE, Math.floor(AHEAD_BYTES / (8 * preparers.length * length))));
   for (const worker of pool) {
     const slots: DrawSlots | undefined =
       length === undefined
         ? undefined
         : {
-            values: new Float64Array(new SharedArrayBuffer(8 * count * own.length * length)),
+            values: new Float64Array(new SharedArrayBuffer(8 * count * preparers.length * length)),
             state: new Int32Array(new SharedArrayBuffer(4 * count)),
             count,
-            members: own.length,
+            members: preparers.length,
             length,
           };
     // A worker that fails leaves its undelivered draws to this thread.
@@ -298,6 +302,7 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
       release();
       // Workers still claiming stop at the end of the draws; terminate does not wait for that.
       Atomics.store(claim, 0, subsets.length);
+      restoreBlas();
       await Promise.all(pool.map((w) => w.terminate()));
     },
     get fromWorkers() {

@@ -11,6 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import pLimit from 'p-limit';
 import { writeFileAtomic } from '../io/atomic.js';
 import { pathInside } from '../io/paths.js';
 import { readNpy, writeNpy } from '../io/npy.js';
@@ -230,12 +231,27 @@ async function checkImages(root: string, all: ImageFile[], oldManifest: Manifest
   const knownGood = new Set([...(oldManifest?.images.files ?? []), ...Object.values(oldManifest?.previousImages ?? {}).flat()].map((f) => f.sha256));
   const skipped: { path: string; reason: string }[] = [];
   const bad: string[] = [];
-  for (const img of all) {
-    if (knownGood.has(img.sha256)) continue;
-    try {
-      await checkImage(await readFile(img.abs));
-    } catch (e) {
-      const reason = String((e as Error).message).split('\n')[0];
+  // Decoding is libvips work on libuv's pool (sharp.concurrency(1): one thread per image), so a few checks in flight
+  // keep every core busy (48 photos: 188 → ~145 ms; a one-model extraction spent ~9% of its run here); bounded, so a folder of
+  // thousands of large photos is not all in memory at once. Results are kept in input order for the messages.
+  const limit = pLimit(2 * Math.max(1, availableParallelism()));
+  const failures = await Promise.all(
+    all.map((img) =>
+      knownGood.has(img.sha256)
+        ? undefined
+        : limit(() =>
+            readFile(img.abs)
+              .then(checkImage)
+              .then(
+                () => undefined,
+                (e: unknown) => String((e as Error).message).split('\n')[0],
+              ),
+          ),
+    ),
+  );
+  for (const [i, img] of all.entries()) {
+    const reason = failures[i];
+    if (reason !== undefined) {
       if (skipBad) {
         skipped.push({ path: img.path, reason });
         log(`warning: skipping ${img.path}: ${reason}`);

@@ -23,7 +23,6 @@ import type { Representation } from '../features/types.js';
 import { checkImageIds, subsetIdentity } from '../features/imageIdentity.js';
 import { firstNonFinite, type Matrix } from '../linalg/dense.js';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
-import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
 import { centerMatrix, maxAbs, prepareForComparator, type Comparator, type Prepared } from '../measures/compare.js';
 import { describeMeasure, isPairwise, measureId, parseMeasure, pipelineOf, type MeasureConfig, type Pipeline } from '../measures/registry.js';
@@ -893,13 +892,9 @@ export async function rankSources(candidates: Representation[], target: Target, 
   const drawn = await fullMatrixDraws(members, measure.config, subsets, gemm, opts.recomputeDraws);
   const preparers = drawn?.preparers;
   const fromFull = drawn?.draws;
-  // While worker threads prepare draws, this thread's products run on one BLAS thread: OpenBLAS's idle threads spin
-  // between calls, and here they would spin on the cores the workers need.
-  const restoreBlas = fromFull?.workers ? oneBlasThreadEach() : undefined;
   try {
     return await scoreAndRank();
   } finally {
-    restoreBlas?.();
     await fromFull?.close();
   }
 

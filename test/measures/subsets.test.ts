@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Representation } from '../../src/features/types.js';
 import { getGemmEngine } from '../../src/linalg/gemm.js';
+import { loadLapack } from '../../src/linalg/lapack.js';
 import { sampleWithoutReplacement } from '../../src/linalg/resample.js';
 import type { Prepared } from '../../src/measures/compare.js';
 import { parseMeasure, pipelineOf } from '../../src/measures/registry.js';
@@ -128,6 +129,10 @@ describe('draws on worker threads', () => {
       const preparers = await Promise.all(reps.map((r) => subsetPreparer(r, pipeline)));
       const random = rng(5);
       const subsets = Array.from({ length: 48 }, () => sampleWithoutReplacement(30, 14, random));
+      // Two OpenBLAS threads before, so that holding it to one while the workers run is visible (where it is built).
+      const blas = loadLapack();
+      const blasBefore = blas?.threads();
+      blas?.threads(2);
       const threaded = prepareDraws(
         preparers.map((p) => p!),
         subsets,
@@ -136,6 +141,7 @@ describe('draws on worker threads', () => {
       try {
         // Wait for the worker's first draw: otherwise this thread may claim every draw before the worker is up.
         expect(await threaded.workerReady()).toBe(true);
+        if (blas) expect(blas.threads(), 'one BLAS thread on this thread while workers prepare draws').toBe(1);
         for (let d = 0; d < subsets.length; d++) {
           const got = await threaded.draw(d);
           const here = preparers.map((p) => p!.prepare(subsets[d]));
@@ -144,8 +150,11 @@ describe('draws on worker threads', () => {
         // The worker took a share of the draws (claimed as threads come free, so the share varies).
         expect(threaded.fromWorkers).toBeGreaterThan(0);
         expect(threaded.fromWorkers).toBeLessThanOrEqual(48);
+        await threaded.close();
+        if (blas) expect(blas.threads(), 'close() restores the BLAS thread count').toBe(2);
       } finally {
         await threaded.close();
+        if (blasBefore !== undefined) blas?.threads(blasBefore);
       }
     },
     30_000,
