@@ -125,6 +125,8 @@ export {
   type ClassTarget,
   type RegressionTarget,
 } from './transferability/index.js';
+// Many candidates' scores on worker threads, whole candidates per thread (values as computeScores on one thread).
+export { scoreCandidates, candidateThreads, type CandidateScore, type CandidateScoresOptions } from './transferability/threads.js';
 export {
   SCORE_FAMILIES,
   findScoreFamily,

@@ -16,7 +16,8 @@ import type { Representation } from '../features/types.js';
 import type { Matrix } from '../linalg/dense.js';
 import type { GemmEngine } from '../linalg/gemm.js';
 import { findScoreFamily, parseScore, SCORE_FAMILIES, scoreId, type ScoreFamily } from '../measures/scoreFamilies.js';
-import { classTarget, computeScore, ScoreMemo, type ClassTarget, type ScoreInput, type ScoreTarget } from '../transferability/index.js';
+import { classTarget, type ClassTarget, type ScoreInput, type ScoreTarget } from '../transferability/index.js';
+import { scoreCandidates, scoreThreads } from '../transferability/threads.js';
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -170,6 +171,8 @@ export interface ScoreColumnsOptions {
   /** Throw on any problem (a single measure) instead of recording it (the table). */
   strict: boolean;
   engine: GemmEngine;
+  /** Worker threads for the scoring (default: scoreThreads — every core for large inputs, else this thread). */
+  threads?: number;
   /** After all images, and after each draw. */
   onStep?: (done: number, total: number) => void;
 }
@@ -209,14 +212,13 @@ export async function scoreColumns(pool: readonly Representation[], o: ScoreColu
     checkImageIds([c, p], `class probabilities of "${c.label}"`);
   });
 
-  const inputs = (k: number, idx?: Uint32Array) => {
+  /** Candidate k's input of one kind on the images idx (all when absent). */
+  const inputOf = (k: number, kind: 'features' | 'probabilities', idx?: Uint32Array): ScoreInput => {
     const target = idx ? subsetTarget(o.target, idx) : o.target;
     const c = pool[k];
-    const p = probs[k];
-    return {
-      features: { features: rowsOf(c, idx), target, name: c.label } satisfies ScoreInput,
-      probabilities: p ? ({ probabilities: rowsOf(p, idx), target, name: `${c.label} (class probabilities ${p.source})` } satisfies ScoreInput) : undefined,
-    };
+    if (kind === 'features') return { features: rowsOf(c, idx), target, name: c.label };
+    const p = probs[k]!;
+    return { probabilities: rowsOf(p, idx), target, name: `${c.label} (class probabilities ${p.source})` };
   };
   // The table's note lists the candidates; a single measure's error names the one it stopped at.
   const noProbabilities = (col: ScoreColumn, label: string) =>
@@ -225,58 +227,94 @@ export async function scoreColumns(pool: readonly Representation[], o: ScoreColu
         'images (give them as a feature set with a member named like the candidate or its model)'
       : "no class probabilities (the source model's softmax outputs on the target images; give them as a feature set with a member named like the candidate or its model)";
 
-  // All images: one memo per candidate and input, shared by that candidate's scores.
+  // Scoring work, one task per candidate, input kind and image set (all images, or a draw): every score of the
+  // task shares one memo, as on one thread. Tasks run on worker threads when the inputs are large enough
+  // (scoreThreads); results are applied in task order, so messages, skips and values are those of one thread.
+  type Task = { k: number; kind: 'features' | 'probabilities'; cols: ScoreColumn[]; d?: number };
+  const kindOf = (col: ScoreColumn) => (col.family.input === 'source-probabilities' ? 'probabilities' : 'features');
+  const tasksFor = (k: number, live: ScoreColumn[], d?: number): Task[] =>
+    (['features', 'probabilities'] as const)
+      .map((kind) => ({ k, kind, cols: live.filter((c) => kindOf(c) === kind), ...(d === undefined ? {} : { d }) }))
+      .filter((t) => t.cols.length > 0);
+  const run = async (tasks: Task[], rows: number, fresh: boolean, onDone?: (t: number) => void) => {
+    const work = tasks.reduce((a, t) => a + rows * pool[t.k].p, 0);
+    return scoreCandidates(
+      (t) => tasks[t].cols.map((c) => c.id),
+      tasks.length,
+      (t) => inputOf(tasks[t].k, tasks[t].kind, tasks[t].d === undefined ? undefined : o.subsets[tasks[t].d!]),
+      { threads: scoreThreads(tasks.length, work, o.threads), engine: o.engine, onError: 'record', transfer: fresh, onDone },
+    );
+  };
+
+  // All images.
+  const allTasks: Task[] = [];
   for (let k = 0; k < m; k++) {
-    const input = inputs(k);
-    const memos = { features: new ScoreMemo(), probabilities: new ScoreMemo() };
-    for (let j = 0; j < cols.length; j++) {
-      const col = cols[j];
-      if (whole[j] !== undefined) continue;
-      const kind = col.family.input === 'source-probabilities' ? 'probabilities' : 'features';
-      const inp = input[kind];
-      if (!inp) {
-        fail(col, k, noProbabilities(col, pool[k].label));
-        continue;
-      }
-      try {
-        const v = await computeScore(col.id, inp, { engine: o.engine, memo: memos[kind] });
-        col.full[k] = v.value;
-        col.ms += v.ms;
-      } catch (e) {
-        fail(col, k, (e as Error).message);
-      }
-    }
+    const live = cols.filter((_, j) => whole[j] === undefined);
+    for (const col of live) if (kindOf(col) === 'probabilities' && !probs[k]) fail(col, k, noProbabilities(col, pool[k].label));
+    allTasks.push(
+      ...tasksFor(
+        k,
+        live.filter((c) => kindOf(c) === 'features' || probs[k]),
+      ),
+    );
   }
+  const allResults = await run(allTasks, pool[0]?.n ?? 0, false);
+  allTasks.forEach((t, i) =>
+    allResults[i].forEach((r, j) => {
+      const col = t.cols[j];
+      if ('error' in r) fail(col, t.k, r.error);
+      else {
+        col.full[t.k] = r.value;
+        col.ms += r.ms;
+      }
+    }),
+  );
   o.onStep?.(0, draws);
 
+  // The draws: a class short of a score's minimum skips the draw for that score before any work.
+  const drawTasks: Task[] = [];
   for (let d = 0; d < draws; d++) {
-    const idx = o.subsets[d];
-    const sub = subsetTarget(o.target, idx);
+    const sub = subsetTarget(o.target, o.subsets[d]);
     for (const col of cols) {
       const why = drawShortfall(sub, col.family);
       if (why !== undefined) col.skipped.set(d, why);
     }
-    for (let k = 0; k < m; k++) {
-      const live = cols.filter((c) => c.full[k] !== null && !c.skipped.has(d));
-      if (live.length === 0) continue;
-      const input = inputs(k, idx);
-      const memos = { features: new ScoreMemo(), probabilities: new ScoreMemo() };
-      for (const col of live) {
-        const kind = col.family.input === 'source-probabilities' ? 'probabilities' : 'features';
-        try {
-          const v = await computeScore(col.id, input[kind]!, { engine: o.engine, memo: memos[kind] });
-          col.draws![d * m + k] = v.value;
-          col.drawsMs += v.ms;
-        } catch (e) {
-          const message = (e as Error).message;
-          if (o.strict) throw new Error(`${o.drawName(d)}: ${message}`, { cause: e });
-          // One candidate that cannot be scored on this draw leaves the draw incomparable for this score.
-          col.skipped.set(d, message);
-        }
-      }
-    }
-    o.onStep?.(d + 1, draws);
+    for (let k = 0; k < m; k++)
+      drawTasks.push(
+        ...tasksFor(
+          k,
+          cols.filter((c) => c.full[k] !== null && !c.skipped.has(d)),
+          d,
+        ),
+      );
   }
+  // Progress: draws whose tasks have all finished, counted in draw order (tasks finish out of order on threads).
+  const left = new Int32Array(draws);
+  for (const t of drawTasks) left[t.d!]++;
+  let reported = 0;
+  const advance = () => {
+    for (; reported < draws && left[reported] === 0; reported++) o.onStep?.(reported + 1, draws);
+  };
+  // Draw inputs are fresh copies made for this call: handed to the workers, not copied again.
+  const drawResults = await run(drawTasks, o.subsets[0]?.length ?? 0, true, (t) => {
+    left[drawTasks[t].d!]--;
+    advance();
+  });
+  advance();
+  drawTasks.forEach((t, i) => {
+    const d = t.d!;
+    drawResults[i].forEach((r, j) => {
+      const col = t.cols[j];
+      if ('error' in r) {
+        if (o.strict) throw new Error(`${o.drawName(d)}: ${r.error}`);
+        // One candidate that cannot be scored on this draw leaves the draw incomparable for this score.
+        if (!col.skipped.has(d)) col.skipped.set(d, r.error);
+      } else {
+        col.draws![d * m + t.k] = r.value;
+        col.drawsMs += r.ms;
+      }
+    });
+  });
   // A skipped draw has no scores at all, whichever candidate caused it.
   for (const col of cols) for (const d of col.skipped.keys()) col.draws!.fill(Number.NaN, d * m, (d + 1) * m);
   return cols;

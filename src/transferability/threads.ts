@@ -43,6 +43,11 @@ export interface CandidateScoresOptions {
    * first-touch of a fresh heap), and a 120×64 slice warms it in a fraction of that.
    */
   warmUp?: ScoreInput;
+  /**
+   * The products' engine: on this thread as given (default getGemmEngine()); a worker uses the same kind (`js`, or
+   * the automatic choice, which is the same engine on the same machine).
+   */
+  engine?: GemmEngine;
 }
 
 /** A score of one candidate, or — with `onError: 'record'` — why it could not be computed. */
@@ -68,6 +73,20 @@ export function candidateThreads(count: number, requested?: number): number {
   const env = Number(process.env.TASKMAP_THREADS);
   const wanted = requested ?? (Number.isInteger(env) && env >= 1 ? env : os.availableParallelism());
   return Math.max(1, Math.min(wanted, count));
+}
+
+/** Feature values (rows × columns, summed over the inputs) from which scoring on threads pays for starting them. */
+export const THREADED_SCORE_WORK = 4_000_000;
+
+/**
+ * Threads for scoring inputs of `work` feature values in all: `requested` or TASKMAP_THREADS where given (as
+ * candidateThreads), else every core once the work reaches THREADED_SCORE_WORK, else 1 — a worker's start-up
+ * (~0.2 s of module loading and compilation) costs more than small inputs take to score.
+ */
+export function scoreThreads(count: number, work: number, requested?: number): number {
+  const env = Number(process.env.TASKMAP_THREADS);
+  if (requested !== undefined || (Number.isInteger(env) && env >= 1)) return candidateThreads(count, requested);
+  return work >= THREADED_SCORE_WORK ? candidateThreads(count) : 1;
 }
 
 /**
@@ -97,8 +116,9 @@ export async function scoreCandidates(
   const threads = candidateThreads(count, opts.threads);
   const record = opts.onError === 'record';
   const out: CandidateScore[][] = new Array(count);
+  const given = opts.engine ?? (await getGemmEngine());
   if (threads <= 1) {
-    const engine = await getGemmEngine();
+    const engine = given;
     for (let m = 0; m < count; m++) {
       const t0 = performance.now();
       out[m] = await scoreOne(idsOf(m), await input(m), engine, record);
@@ -106,7 +126,7 @@ export async function scoreCandidates(
     }
     return out;
   }
-  const engineKind = (await getGemmEngine()).name === 'js' ? 'js' : 'auto';
+  const engineKind = given.name === 'js' ? 'js' : 'auto';
   let next = 0;
   let failure: Error | undefined;
   const restoreBlas = oneBlasThreadEach();

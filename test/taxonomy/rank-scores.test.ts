@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Representation } from '../../src/features/types.js';
 import type { Matrix } from '../../src/linalg/dense.js';
+import { oneBlasThreadEach } from '../../src/linalg/lapack.js';
 import { percentile } from '../../src/linalg/resample.js';
 import { standardScoreIds } from '../../src/measures/scoreFamilies.js';
 import { bootstrapSubsets, rankSources, type RankResult, type Target } from '../../src/taxonomy/rank.js';
@@ -364,6 +365,44 @@ describe('rankTable (--measure all)', () => {
     expect(t.columns[2].error).toMatch(/a regression target has one value per image, which measure "rsa" cannot use/);
     expect(t.rows.every((r) => r.values[2] === null && r.values[0] !== null)).toBe(true);
   });
+
+  it('on worker threads (TASKMAP_THREADS=2): the same table, values, blank cells, notes and skipped draws as one thread', async () => {
+    const layered = cands.map((c, k) => ({ ...c, label: ['m1/a', 'm1/b', 'm2', 'm3'][k] }));
+    const bad = { ...cands[3], label: 'broken', data: cands[3].data.map((x, i) => (i === 0 ? Number.NaN : x)) };
+    const probs = [probabilities('m1', 4, 1.5, 21), probabilities('m2', 3, 0.2, 22)];
+    // 9 images of 3 classes per draw: some draws lack a class, so scores needing 2 per class skip them.
+    const opts = { bootstrap: 6, subset: 9, seed: 2, probabilities: probs };
+    const strip = (t: Awaited<ReturnType<typeof rankTable>>) => ({
+      rows: t.rows,
+      notes: t.notes,
+      columns: t.columns.map((c) => ({ id: c.id, error: c.error, result: c.result && { ...c.result, timing: undefined } })),
+    });
+    const before = process.env.TASKMAP_THREADS;
+    // Workers use one OpenBLAS thread each; LAPACK's results can differ in the last bit with the thread count, so
+    // this thread uses one too while it computes the one-thread reference.
+    const restoreBlas = oneBlasThreadEach();
+    try {
+      process.env.TASKMAP_THREADS = '1';
+      const one = await rankTable([...layered, bad], target, opts);
+      process.env.TASKMAP_THREADS = '2';
+      const two = await rankTable([...layered, bad], target, opts);
+      expect(one.rows.find((r) => r.label === 'broken')!.values.slice(0, 3)).toEqual([null, null, null]);
+      expect(one.columns.some((c) => (c.result?.bootstrap?.skipped ?? 0) > 0)).toBe(true);
+      for (const [j, c] of strip(two).columns.entries()) expect(c, c.id).toEqual(strip(one).columns[j]);
+      expect(strip(two)).toEqual(strip(one));
+      // A single score, strict: the same values, and the same error for the bad candidate.
+      process.env.TASKMAP_THREADS = '2';
+      const logme2 = await rankSources(layered, target, { ...opts, measure: 'logme' });
+      await expect(rankSources([...layered, bad], target, { ...opts, measure: 'logme' })).rejects.toThrow(/broken.*NaN|NaN.*broken/);
+      process.env.TASKMAP_THREADS = '1';
+      const logme1 = await rankSources(layered, target, { ...opts, measure: 'logme' });
+      expect({ ...logme2, timing: undefined }).toEqual({ ...logme1, timing: undefined });
+    } finally {
+      restoreBlas();
+      if (before === undefined) delete process.env.TASKMAP_THREADS;
+      else process.env.TASKMAP_THREADS = before;
+    }
+  }, 60_000);
 
   it('refusals: score columns without a labels target, an unknown sort-by, a repeated column', async () => {
     await expect(rankTable(cands, { kind: 'member', label: 'mid' })).rejects.toThrow(
