@@ -97,19 +97,26 @@ export async function loadRepresentation(path: string, label?: string, opts: Loa
     displayPath(path),
   );
   setOrigin(rep, displayPath(path));
-  const recorded = await manifestOfFile(path);
+  const recorded = await checkedManifestOfFile(path, rep.n, rep.source);
   if (recorded.featureLayout) rep.featureLayout = recorded.featureLayout;
-  const fromManifest = recorded.images;
-  if (fromManifest) {
-    if (fromManifest.ids.length !== rep.n) {
-      throw new Error(
-        `${rep.source}: has ${rep.n} rows but ${fromManifest.from} lists ${fromManifest.ids.length} images for it; the folder is out of date (an interrupted extraction?) — re-run \`taskmap extract\` on it`,
-      );
-    }
-    applyImageList(rep, fromManifest);
-  }
+  if (recorded.images) applyImageList(rep, recorded.images);
   applyImageList(rep, opts.images);
   return rep;
+}
+
+/**
+ * What a manifest beside a single .npy file records for it, checked against the file's `rows`: a folder whose
+ * manifest lists another number of images is out of date, whether the file is then loaded or streamed.
+ */
+export async function checkedManifestOfFile(path: string, rows: number, source = displayPath(path)): Promise<Awaited<ReturnType<typeof manifestOfFile>>> {
+  const recorded = await manifestOfFile(path);
+  const fromManifest = recorded.images;
+  if (fromManifest && fromManifest.ids.length !== rows) {
+    throw new Error(
+      `${source}: has ${rows} rows but ${fromManifest.from} lists ${fromManifest.ids.length} images for it; the folder is out of date (an interrupted extraction?) — re-run \`taskmap extract\` on it`,
+    );
+  }
+  return recorded;
 }
 
 function checkDuplicates(labels: string[], name: string, what: string): void {

@@ -18,8 +18,8 @@
 import { stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { extname, join } from 'node:path';
-import { featureFolderLabels, loadFeatureSet } from '../features/featureSet.js';
-import { readInputHead } from '../io/input.js';
+import { checkedManifestOfFile, featureFolderLabels, loadFeatureSet } from '../features/featureSet.js';
+import { displayPath, readInputHead } from '../io/input.js';
 import { formatBytes, LimitError, maxMemory, RAISE_MEMORY } from '../io/limits.js';
 import { formatCount, MAX_NPY_HEADER_BYTES, parseNpyHeader, product } from '../io/npy.js';
 import { isPairwise, parseMeasure, pipelineOf } from '../measures/registry.js';
@@ -212,7 +212,11 @@ export function rdmMemory(member: MemberShape, spec: RdmSpec = {}): MemoryEstima
 
 /** The RDM of an .npy file from column blocks, when rdmStreams says so; undefined when the file is to be loaded. */
 export async function streamedRdmIfNeeded(file: string, spec: RdmSpec): Promise<Matrix | undefined> {
-  if (extname(file).toLowerCase() !== '.npy' || !rdmStreams(await npyShape(file, file))) return undefined;
+  if (extname(file).toLowerCase() !== '.npy') return undefined;
+  const shape = await npyShape(file, file);
+  if (!rdmStreams(shape)) return undefined;
+  // The checks loading makes (loadRepresentation), before hours of streaming.
+  await checkedManifestOfFile(file, shape.n, displayPath(file));
   return streamedMatrix(file, rdmStreamSpec(spec));
 }
 

@@ -7,7 +7,11 @@ import { applyImageList, checkSameImages, IMAGE_WARNING_CODE, readImagesList } f
 import { hashBytes } from '../../src/images/list.js';
 import { similarityMatrix } from '../../src/measures/similarity.js';
 import { extractFeatures } from '../../src/models/extract.js';
+import { setMaxMemory } from '../../src/io/limits.js';
+import { writeNpy } from '../../src/io/npy.js';
 import { imagesDigest, readManifest, writeManifest } from '../../src/models/manifest.js';
+import { rdmStreams } from '../../src/ops/memory.js';
+import { rdmOfFile } from '../../src/ops/similarity.js';
 import { rankSources, subsetImages } from '../../src/taxonomy/rank.js';
 import { runCli } from '../helpers/cli.js';
 import { writeImages, writeTinyOnnx } from '../models/fixtures.js';
@@ -116,6 +120,20 @@ describe('ids from the extraction manifest', () => {
     const files = m.images.files.slice(0, 4);
     await writeManifest(dir, { ...m, images: { ...m.images, files }, entries: m.entries.map((e) => ({ ...e, imagesDigest: imagesDigest(files) })) });
     await expect(loadFeatureSet(dir)).rejects.toThrow(/has 6 rows but .*manifest\.json lists 4 images for it; .*re-run `taskmap extract`/);
+    // `rdm` on the file: loaded, and streamed in column blocks when loading would be over the memory budget (a wider
+    // file, so that the budget that makes it stream still reads the manifest).
+    const file = join(dir, 'tiny', 'y.npy');
+    const p = 2000;
+    await writeFile(file, writeNpy({ dtype: 'float32', shape: [6, p], data: Float32Array.from({ length: 6 * p }, (_, k) => Math.sin(k)) }));
+    const stale = /y\.npy: has 6 rows but .*manifest\.json lists 4 images for it; .*re-run `taskmap extract`/;
+    await expect(rdmOfFile(file)).rejects.toThrow(stale);
+    setMaxMemory(32 * 1024);
+    try {
+      expect(rdmStreams({ label: 'y', n: 6, p, bytesPerValue: 4 })).toBe(true);
+      await expect(rdmOfFile(file)).rejects.toThrow(stale);
+    } finally {
+      setMaxMemory(undefined);
+    }
   });
 });
 
