@@ -8,7 +8,8 @@ import { basename, dirname, join } from 'node:path';
 
 export interface OutputFile {
   path: string;
-  data: string | Uint8Array;
+  /** The bytes, or several pieces written one after the other (a header and a large array's own bytes, uncopied). */
+  data: string | Uint8Array | readonly Uint8Array[];
 }
 
 // Dot-prefixed so directory scans that skip hidden files (loadFeatureSet) never pick up a half-written temp; the
@@ -53,7 +54,8 @@ async function stage(file: OutputFile): Promise<string> {
   let handle;
   try {
     handle = await open(tmp, 'wx');
-    await handle.writeFile(file.data);
+    // writeFile on a handle writes from its current position, so pieces follow one another.
+    for (const piece of Array.isArray(file.data) ? file.data : [file.data]) await handle.writeFile(piece);
     await handle.sync();
     await handle.close();
     return tmp;
@@ -70,7 +72,7 @@ async function stage(file: OutputFile): Promise<string> {
  * rename so a crash cannot leave a renamed-but-empty file, and removed if anything fails. Parent directories are
  * created as needed.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: OutputFile['data']): Promise<void> {
   await writeFilesAtomic([{ path, data }]);
 }
 

@@ -369,6 +369,18 @@ export function littleEndianBytes(data: TypedArray, size: number): Uint8Array {
 
 /** Serialise as a version 1.0 .npy (2.0 when the header needs it), little-endian, C order — what np.save writes. */
 export function writeNpy(arr: NdArray): Uint8Array {
+  const [header, data] = npyPieces(arr);
+  const out = new Uint8Array(header.length + data.length);
+  out.set(header, 0);
+  out.set(data, header.length);
+  return out;
+}
+
+/**
+ * The same .npy as two pieces for writeFileAtomic: the header, and the values' bytes — on a little-endian host a
+ * view of the array itself, not a copy (a 20,000×20,000 RDM is 3.2 GB; writeNpy would double it).
+ */
+export function npyPieces(arr: NdArray): [Uint8Array, Uint8Array] {
   const info = checkNdArray(arr, 'writeNpy');
   const descr = `${info.size === 1 ? '|' : '<'}${info.code}`;
   const shape = arr.shape.length === 1 ? `(${arr.shape[0]},)` : `(${arr.shape.join(', ')})`;
@@ -380,20 +392,18 @@ export function writeNpy(arr: NdArray): Uint8Array {
     preamble = 12;
     headerLen = Math.ceil((preamble + dict.length + 1) / 64) * 64 - preamble;
   }
-  const out = new Uint8Array(preamble + headerLen + arr.data.byteLength);
-  out.set(MAGIC, 0);
-  out[6] = preamble === 10 ? 1 : 2;
-  out[7] = 0;
-  const view = new DataView(out.buffer);
+  const head = new Uint8Array(preamble + headerLen);
+  head.set(MAGIC, 0);
+  head[6] = preamble === 10 ? 1 : 2;
+  head[7] = 0;
+  const view = new DataView(head.buffer);
   if (preamble === 10) view.setUint16(8, headerLen, true);
   else view.setUint32(8, headerLen, true);
   const header = dict.padEnd(headerLen - 1, ' ') + '\n';
-  for (let i = 0; i < header.length; i++) out[preamble + i] = header.charCodeAt(i);
-  // The values' own bytes, copied once (a 20,000×20,000 RDM is 3.2 GB): swapped in place on a big-endian host.
-  const data = out.subarray(preamble + headerLen);
-  data.set(new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength));
-  if (!HOST_LITTLE_ENDIAN && info.size > 1) byteswap(data, info.size);
-  return out;
+  for (let i = 0; i < header.length; i++) head[preamble + i] = header.charCodeAt(i);
+  const bytes = new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength);
+  // A big-endian host swaps a copy, never the caller's array.
+  return [head, !HOST_LITTLE_ENDIAN && info.size > 1 ? littleEndianBytes(arr.data, info.size) : bytes];
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatCount, fortranToC, ndarrayToNested, parseNpyHeader, readNpy, writeNpy, type NdArray } from '../../src/io/npy.js';
+import { writeFileAtomic } from '../../src/io/atomic.js';
+import { formatCount, fortranToC, ndarrayToNested, npyPieces, parseNpyHeader, readNpy, writeNpy, type NdArray } from '../../src/io/npy.js';
 import { readNpyObject } from '../../src/io/pickle.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/io/npy');
@@ -196,6 +198,25 @@ describe('writeNpy', () => {
     data[0] = 99;
     expect(readNpy(bytes, 'w').data).toEqual(new Float64Array([1.5, -2, 3]));
     expect(bytes.buffer).not.toBe(data.buffer);
+  });
+
+  it('npyPieces: the header and the values as a view of the array (no copy), together the bytes of writeNpy', async () => {
+    const big = new Float64Array([9, 1.5, -2, 3, 9]);
+    const arr = { dtype: 'float64' as const, shape: [3], data: big.subarray(1, 4) };
+    const [head, values] = npyPieces(arr);
+    expect(values.buffer).toBe(big.buffer);
+    expect(values.byteOffset).toBe(8);
+    expect(values.byteLength).toBe(24);
+    const whole = writeNpy(arr);
+    expect(Buffer.concat([head, values])).toEqual(Buffer.from(whole));
+    // Through writeFileAtomic, pieces follow one another in the file.
+    const dir = mkdtempSync(join(tmpdir(), 'taskmap-npy-'));
+    try {
+      await writeFileAtomic(join(dir, 'a.npy'), [head, values]);
+      expect(readNpy(readFileSync(join(dir, 'a.npy')), 'a').data).toEqual(new Float64Array([1.5, -2, 3]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses inconsistent arrays', () => {

@@ -107,6 +107,9 @@ describe('memory estimate', () => {
       await rm(loaded);
       await rm(streamed);
     }
+    // --dry-run estimates the distance asked for: Euclidean distances add a scaled, centred copy of the features.
+    expect((await runCli('rdm', file, '--distance', 'euclidean', '--dry-run')).out).toMatch(/float64 copy of the features and its scaled, centred copy/);
+    expect((await runCli('rdm', file, '--dry-run')).out).not.toMatch(/scaled, centred copy/);
     // Under 1,080 bytes (RDM 800, blocks of 1 feature 120, tiles of 1 row 2·80) neither path fits: refused up front.
     const r = await runCli('--max-memory', '999', 'rdm', file);
     expect(r.code).toBe(1);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { writeNpy } from '../../io/npy.js';
+import { npyPieces } from '../../io/npy.js';
 import { rdmOfFile, RDM_DISTANCES, type RdmDistance } from '../../ops/similarity.js';
 import { rdmMemory } from '../../ops/memory.js';
 import { addDryRunOption, memoryGate } from '../memory.js';
@@ -26,10 +26,12 @@ export function register(program: Command): void {
     if (!(RDM_DISTANCES as readonly string[]).includes(o.distance)) {
       throw new UsageError(`--distance must be one of ${RDM_DISTANCES.join(', ')}, got "${o.distance}"`);
     }
-    if (await memoryGate(file, o.dryRun, undefined, (members) => rdmMemory(members[0]))) return;
-    const r = await rdmOfFile(file, { distance: o.distance as RdmDistance, center: Boolean(o.center) });
+    const spec = { distance: o.distance as RdmDistance, center: Boolean(o.center) };
+    if (await memoryGate(file, o.dryRun, undefined, (members) => rdmMemory(members[0], spec))) return;
+    const r = await rdmOfFile(file, spec);
     if (o.out) {
-      await writeFileAtomic(o.out, writeNpy({ dtype: 'float64', shape: [r.n, r.n], data: r.rdm.data }));
+      // Written from the matrix itself, not a serialised copy of it (which the memory estimate does not count).
+      await writeFileAtomic(o.out, npyPieces({ dtype: 'float64', shape: [r.n, r.n], data: r.rdm.data }));
       process.stderr.write(`${r.distance} RDM of ${r.label}: ${r.n}×${r.n} → ${o.out}\n`);
       return;
     }
