@@ -30,7 +30,7 @@ function trailingZeros32(v: number): number {
 }
 
 /** The exponent e of the lowest set bit of a finite non-zero double: v is an integer multiple of 2^e. */
-function lowestBitExponent(v: number): number {
+export function lowestBitExponent(v: number): number {
   f64[0] = v;
   const hi = u32[HI];
   const lo = u32[LO];
@@ -56,42 +56,75 @@ function exponentAbove(m: number): number {
   return e;
 }
 
+/** FNV-1a's starting value: the hash of a row before any of its values. */
+export const ROW_HASH_SEED = 0x811c9dc5;
+
 /**
- * For each row, the index of the first row exactly equal to it (itself when it is the first of its kind). −0 and +0
- * are equal, as they are numerically.
+ * Continue each row's FNV-1a hash over the bit patterns of its next `p` values (−0 folded into +0): rows hashed
+ * block by block, in column order, end with the hash of the whole row.
  */
-export function duplicateRows(x: Matrix): Int32Array {
-  const { rows: n, cols: p, data } = x;
-  const first = new Int32Array(n);
-  const buckets = new Map<number, number[]>();
+export function updateRowHashes(hashes: Uint32Array, data: ArrayLike<number>, n: number, p: number): void {
   for (let i = 0; i < n; i++) {
-    // FNV-1a over the bit patterns (−0 folded into +0).
-    let h = 0x811c9dc5;
+    let h = hashes[i];
     for (let j = 0; j < p; j++) {
       const v = data[i * p + j];
       f64[0] = v === 0 ? 0 : v;
       h = Math.imul(h ^ u32[0], 0x01000193);
       h = Math.imul(h ^ u32[1], 0x01000193);
     }
-    first[i] = i;
-    const seen = buckets.get(h);
-    if (!seen) {
-      buckets.set(h, [i]);
-      continue;
-    }
-    let match = -1;
-    for (const r of seen) {
-      let same = true;
-      for (let j = 0; j < p && same; j++) same = data[r * p + j] === data[i * p + j];
-      if (same) {
-        match = r;
-        break;
-      }
-    }
-    if (match >= 0) first[i] = match;
-    else seen.push(i);
+    hashes[i] = h >>> 0;
   }
+}
+
+/**
+ * Rows that may be equal, as groups (≥ 2 rows, ascending) of equal hash; refine them with splitEqualRows over the
+ * values, all at once or block by block.
+ */
+export function hashGroups(hashes: Uint32Array): number[][] {
+  const buckets = new Map<number, number[]>();
+  hashes.forEach((h, i) => {
+    const b = buckets.get(h);
+    if (b) b.push(i);
+    else buckets.set(h, [i]);
+  });
+  return [...buckets.values()].filter((g) => g.length > 1);
+}
+
+/** Split each group into rows whose `p` values in `data` (n × p, row-major) are exactly equal (−0 = +0). */
+export function splitEqualRows(groups: number[][], data: ArrayLike<number>, p: number): number[][] {
+  const out: number[][] = [];
+  for (const g of groups) {
+    const parts: number[][] = [];
+    for (const i of g) {
+      const part = parts.find((q) => {
+        const r = q[0];
+        for (let j = 0; j < p; j++) if (data[r * p + j] !== data[i * p + j]) return false;
+        return true;
+      });
+      if (part) part.push(i);
+      else parts.push([i]);
+    }
+    for (const q of parts) if (q.length > 1) out.push(q);
+  }
+  return out;
+}
+
+/** For each row, the first row of its group of equal rows (itself when it has none). */
+export function firstOfGroups(n: number, groups: readonly number[][]): Int32Array {
+  const first = Int32Array.from({ length: n }, (_, i) => i);
+  for (const g of groups) for (const i of g) first[i] = g[0];
   return first;
+}
+
+/**
+ * For each row, the index of the first row exactly equal to it (itself when it is the first of its kind). −0 and +0
+ * are equal, as they are numerically.
+ */
+export function duplicateRows(x: Matrix): Int32Array {
+  const { rows: n, cols: p, data } = x;
+  const hashes = new Uint32Array(n).fill(ROW_HASH_SEED);
+  updateRowHashes(hashes, data, n, p);
+  return firstOfGroups(n, splitEqualRows(hashGroups(hashes), data, p));
 }
 
 export interface DistanceOptions extends GemmOptions {
@@ -117,14 +150,23 @@ function exactGrid(x: Matrix): { unit: number } | undefined {
     const v = data[k];
     if (v !== 0) lowest = Math.min(lowest, lowestBitExponent(v));
   }
-  if (lowest === Infinity) return { unit: 1 }; // all zeros
-  const unit = pow2(lowest);
   let span = 0;
   for (let i = 1; i < n; i++) for (let j = 0; j < p; j++) span = Math.max(span, Math.abs(data[i * p + j] - data[j]));
-  // span is exact when it passes this bound: both values are grid multiples and the difference is a small grid integer.
+  const unit = exactUnit(lowest, span, p);
+  return unit === undefined ? undefined : { unit };
+}
+
+/**
+ * The exact path's grid unit 2^lowest, or undefined when it does not apply: `lowest` is the lowest set bit's exponent
+ * over the (nonzero) values, `span` the largest |x_ij − x_0j| over p features. span is exact when it passes this
+ * bound: both values are grid multiples and the difference is a small grid integer.
+ */
+export function exactUnit(lowest: number, span: number, p: number): number | undefined {
+  if (lowest === Infinity) return 1; // all zeros
+  const unit = pow2(lowest);
   const b = span / unit;
   if (!Number.isFinite(b) || 4 * p * b * b > EXACT_LIMIT) return undefined;
-  return { unit };
+  return unit;
 }
 
 async function scaledSquares(x: Matrix, opts: DistanceOptions): Promise<ScaledSquares> {
@@ -173,7 +215,7 @@ async function scaledSquares(x: Matrix, opts: DistanceOptions): Promise<ScaledSq
 }
 
 /** Give duplicated images their first copy's distances exactly, and distance 0 to each other. */
-function tieDuplicates(s: Float64Array, first: Int32Array): void {
+export function tieDuplicates(s: Float64Array, first: Int32Array): void {
   const n = first.length;
   if (first.every((r, i) => r === i)) return;
   for (let i = 0; i < n; i++) {

@@ -16,8 +16,8 @@
  * two-pass formula.
  *
  * Results agree with kernelMatrix / rdmMatrix on the loaded features to rounding (the tests hold them to 1e-12
- * relative), except that Euclidean distances always take distances.ts's rounded path: integer features lose
- * their exact ties, and duplicated images are not found. The per-image normalisations (layer, group, instance,
+ * relative); Euclidean distances of grid data (integers, k/256, …) are the same bits, with their exact ties, and
+ * duplicated images get exactly equal distances on either path (isEuclidean). The per-image normalisations (layer, group, instance,
  * batch norm) need every feature of an image, so they are not streamed (`streamable` says why).
  */
 import type { Matrix } from '../linalg/dense.js';
@@ -26,6 +26,7 @@ import { displayPath } from '../io/input.js';
 import { checkAllocation, formatBytes, maxMemory } from '../io/limits.js';
 import { openNpyColumns, type NpyColumnReader } from '../io/npyBlocks.js';
 import { formatCount } from '../io/npy.js';
+import { exactUnit, firstOfGroups, hashGroups, lowestBitExponent, ROW_HASH_SEED, splitEqualRows, tieDuplicates, updateRowHashes } from '../linalg/distances.js';
 import { l1Distances, rbfFromGram, type KernelName, type RdmDistance } from './kernels.js';
 import { normalizeFeatures, type Normalization } from './normalize.js';
 
@@ -84,6 +85,10 @@ interface Sums {
   rowMax: Float64Array;
   /** L1 distances, when asked for. */
   l1?: Float64Array;
+  /** Euclidean distances: what decides the exact path (distances.ts) and finds duplicated images. */
+  grid?: { lowest: number; span: number; hashes: Uint32Array };
+  /** The block array, for a second pass (equalRows) within the same memory. */
+  block: Float64Array;
 }
 
 /** Rows shifted by their mean over the first block: only for the correlation distance, which a row shift cannot change. */
@@ -91,14 +96,23 @@ function needsShift(spec: StreamedSpec): boolean {
   return (spec.matrix.type === 'rdm' && spec.matrix.distance === 'correlation') || (spec.matrix.type === 'kernel' && spec.matrix.kernel === 'pearson');
 }
 
-/** Euclidean distances are formed from centred features, whatever the normalisation (centring cannot change them). */
-function needsCentring(spec: StreamedSpec): boolean {
+/**
+ * Euclidean distances, as distances.ts forms them from the loaded features: every row is shifted by the first one
+ * (exact for grid data, and it removes a common offset as centring would), and the exact path is taken when the
+ * values turn out to lie on a small enough binary grid — known only once every block is seen, so the shift is the
+ * conditioning of both paths. Products of grid values are exact whatever their order, so the Gram matrix of the
+ * shifted rows is then exact, and so are the distances: the same bits as in memory.
+ */
+function isEuclidean(spec: StreamedSpec): boolean {
   const m = spec.matrix;
-  return (
-    spec.norm === 'none' &&
-    ((m.type === 'rdm' && (m.distance === 'euclidean' || m.distance === 'sqeuclidean')) || (m.type === 'kernel' && m.kernel === 'euclidean'))
-  );
+  return (m.type === 'rdm' && (m.distance === 'euclidean' || m.distance === 'sqeuclidean')) || (m.type === 'kernel' && m.kernel === 'euclidean');
 }
+
+/**
+ * Exact products need the grid's squares in float64's normal range (a tiny unit's square would underflow, where
+ * distances.ts divides by the unit first): outside it the distances take the rounded path.
+ */
+const EXACT_EXPONENTS = { min: -500, max: 400 };
 
 async function accumulate(reader: NpyColumnReader, spec: StreamedSpec, opts: StreamOptions): Promise<Sums> {
   const { n, p } = reader;
@@ -112,13 +126,24 @@ async function accumulate(reader: NpyColumnReader, spec: StreamedSpec, opts: Str
   const l1 = lap ? new Float64Array(n * n) : undefined;
   const block = new Float64Array(n * columns);
   const shift = needsShift(spec) ? new Float64Array(n) : undefined;
-  const norm = needsCentring(spec) ? 'centering' : spec.norm;
+  const grid = isEuclidean(spec) ? { lowest: Infinity, span: 0, hashes: new Uint32Array(n).fill(ROW_HASH_SEED) } : undefined;
   for (let c0 = 0; c0 < p; c0 += columns) {
     const cb = Math.min(columns, p - c0);
-    const b = reader.readBlock(c0, cb, block);
-    if (norm !== 'none') {
-      // The in-memory normalisation on the block, in place: per-feature statistics are the same numbers.
-      normalizeFeatures({ label: reader.file, source: reader.file, n, p: cb, shape: [cb], data: b }, norm, {}, b);
+    const b = normalizedBlock(reader, spec.norm, c0, cb, block);
+    if (grid) {
+      updateRowHashes(grid.hashes, b, n, cb);
+      let lowest = grid.lowest;
+      for (let k = 0; k < n * cb; k++) if (b[k] !== 0) lowest = Math.min(lowest, lowestBitExponent(b[k]));
+      grid.lowest = lowest;
+      let span = grid.span;
+      for (let i = n - 1; i >= 0; i--) {
+        for (let c = 0; c < cb; c++) {
+          const d = b[i * cb + c] - b[c];
+          span = Math.max(span, Math.abs(d));
+          b[i * cb + c] = d;
+        }
+      }
+      grid.span = span;
     }
     for (let i = 0; i < n; i++) {
       const row = i * cb;
@@ -152,7 +177,8 @@ async function accumulate(reader: NpyColumnReader, spec: StreamedSpec, opts: Str
       for (let r0 = 0; r0 < n; r0 += tileRows) {
         const t = Math.min(tileRows, n - r0);
         const w = n - r0;
-        const tile = await engine.abt(b.subarray(r0 * cb, (r0 + t) * cb), t, b.subarray(r0 * cb, n * cb), w, cb, opts.precision);
+        // Euclidean distances need float64 products: their exact path is exact only then.
+        const tile = await engine.abt(b.subarray(r0 * cb, (r0 + t) * cb), t, b.subarray(r0 * cb, n * cb), w, cb, grid ? 'float64' : opts.precision);
         for (let q = 0; q < t; q++) {
           const i = r0 + q;
           const dst = i * n;
@@ -163,7 +189,40 @@ async function accumulate(reader: NpyColumnReader, spec: StreamedSpec, opts: Str
     }
     opts.onProgress?.(c0 + cb, p);
   }
-  return { gram, rowSums, rowMin, rowMax, l1 };
+  return { gram, rowSums, rowMin, rowMax, l1, grid, block };
+}
+
+/** Columns c0…c0+cb of the file as float64, normalised in place as the in-memory path normalises the whole file. */
+function normalizedBlock(reader: NpyColumnReader, norm: Normalization, c0: number, cb: number, into: Float64Array): Float64Array {
+  const { n } = reader;
+  const b = reader.readBlock(c0, cb, into);
+  // Per-feature statistics are the same numbers on a block as on the whole file.
+  if (norm !== 'none') normalizeFeatures({ label: reader.file, source: reader.file, n, p: cb, shape: [cb], data: b }, norm, {}, b);
+  return b;
+}
+
+/**
+ * Groups of exactly equal images (of the normalised features) among rows of equal hash, refined block by block: a
+ * second pass over the file, made only when some hashes coincide (duplicated images, or a collision).
+ */
+function equalRows(reader: NpyColumnReader, norm: Normalization, hashes: Uint32Array, block: Float64Array): number[][] {
+  let groups = hashGroups(hashes);
+  const { n, p } = reader;
+  const columns = block.length / n;
+  for (let c0 = 0; c0 < p && groups.length; c0 += columns) {
+    const cb = Math.min(columns, p - c0);
+    groups = splitEqualRows(groups, normalizedBlock(reader, norm, c0, cb, block), cb);
+  }
+  return groups;
+}
+
+/** Squared Euclidean distances from the sums: exact where distances.ts takes its exact path; else with duplicates tied. */
+function euclideanSquares(sums: Sums, n: number, p: number, label: string, ties: () => number[][]): void {
+  const { lowest, span } = sums.grid!;
+  const unit = exactUnit(lowest, span, p);
+  squaredFromGram(sums.gram, n, label);
+  const exact = unit !== undefined && (lowest === Infinity || (lowest >= EXACT_EXPONENTS.min && lowest <= EXACT_EXPONENTS.max));
+  if (!exact) tieDuplicates(sums.gram, firstOfGroups(n, ties()));
 }
 
 function mirror(g: Float64Array, n: number): void {
@@ -261,10 +320,10 @@ export async function streamedMatrix(path: string | Buffer, spec: StreamedSpec, 
         break;
       }
       case 'sqeuclidean':
-        squaredFromGram(g, n, file);
+        euclideanSquares(sums, n, p, file, () => equalRows(reader, spec.norm, sums.grid!.hashes, sums.block));
         break;
       case 'euclidean':
-        squaredFromGram(g, n, file);
+        euclideanSquares(sums, n, p, file, () => equalRows(reader, spec.norm, sums.grid!.hashes, sums.block));
         for (let k = 0; k < g.length; k++) g[k] = Math.sqrt(g[k]);
         break;
       default:

@@ -198,8 +198,7 @@ function rdmStreamed(member: MemberShape, spec: RdmSpec): MemoryEstimate {
 
 /**
  * Whether `rdm` reads this file in column blocks: when loading it whole would be over the memory budget. Loading is
- * kept where it fits because its Euclidean distances keep exact ties (linalg/distances.ts), which the streamed Gram
- * matrix does not.
+ * kept where it fits: one read of the file, and the path every other command takes.
  */
 export function rdmStreams(member: MemberShape): boolean {
   return loadedBytes(member.n, member.p, member.bytesPerValue) > maxMemory();

@@ -109,6 +109,49 @@ describe('streamedMatrix', () => {
     expect(relativeError(got, await inMemory(x, n, p, { ...spec, matrix: { type: 'rdm', distance: 'cosine' } }))).toBeGreaterThan(1e-6);
   });
 
+  it('Euclidean distances of grid data (integers, k/256 with an offset) are the in-memory bits, ties kept (the exact path)', async () => {
+    const g = gaussian(11);
+    const ints = Float64Array.from({ length: n * p }, () => Math.round(g()));
+    const quarters = Float32Array.from({ length: n * p }, () => 1000 + Math.round(40 * g()) / 256);
+    for (const [name, x] of [
+      ['ints', ints],
+      ['k256', quarters],
+    ] as const) {
+      const file = save(`grid-${name}.npy`, x, n, p);
+      for (const matrix of [
+        { type: 'rdm', distance: 'euclidean' },
+        { type: 'rdm', distance: 'sqeuclidean' },
+        { type: 'kernel', kernel: 'euclidean' },
+      ] as const) {
+        const spec: StreamedSpec = { norm: 'none', matrix };
+        const want = await inMemory(x, n, p, spec);
+        const got = (await streamedMatrix(file, spec, { engine, blockBytes: tiny })).data;
+        expect(Array.from(got), `${name} ${JSON.stringify(matrix)}`).toEqual(Array.from(want));
+        // Integer data has many tied distances: all of them survive.
+        expect(new Set(got).size).toBe(new Set(want).size);
+      }
+    }
+    expect(new Set((await inMemory(ints, n, p, { norm: 'none', matrix: { type: 'rdm', distance: 'sqeuclidean' } })).subarray(0, n * n)).size).toBeLessThan(
+      (n * (n - 1)) / 2,
+    );
+  });
+
+  it('Euclidean distances of non-grid data give duplicated images exactly equal distances, as in memory', async () => {
+    const x = features(n, p, 12, { mean: 0.5 }) as Float64Array;
+    x.copyWithin(5 * p, 2 * p, 3 * p); // image 5 = image 2
+    x.copyWithin(7 * p, 2 * p, 3 * p); // image 7 = image 2
+    const file = save('dups.npy', x, n, p);
+    for (const norm of ['none', 'centering', 'znorm'] as const) {
+      const spec: StreamedSpec = { norm, matrix: { type: 'rdm', distance: 'euclidean' } };
+      const got = (await streamedMatrix(file, spec, { engine, blockBytes: tiny })).data;
+      expect(relativeError(got, await inMemory(x, n, p, spec))).toBeLessThan(1e-12);
+      for (const i of [5, 7]) {
+        expect(got[2 * n + i]).toBe(0);
+        for (let j = 0; j < n; j++) expect(got[i * n + j], `d(${i}, ${j}) = d(2, ${j})`).toBe(j === i || j === 2 || j === 5 || j === 7 ? 0 : got[2 * n + j]);
+      }
+    }
+  });
+
   it('refuses an image with constant features under the correlation distance, naming it', async () => {
     const x = features(n, p, 3);
     x.fill(2.5, 4 * p, 5 * p);
