@@ -28,7 +28,8 @@ import { getGemmEngine, type GemmEngine } from '../linalg/gemm.js';
 import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resample.js';
 import { canonicalId, findEntry } from '../measures/catalogue.js';
 import { describeMeasure } from '../measures/registry.js';
-import { classTarget, computeScore } from '../transferability/index.js';
+import { classTarget, type ClassTarget } from '../transferability/index.js';
+import { scoreCandidates, scoreThreads } from '../transferability/threads.js';
 import { rankSources } from '../taxonomy/rank.js';
 import { hashMatrix } from './transferTruth.js';
 
@@ -111,7 +112,7 @@ export interface MetricRow {
   perClass: number;
   head: string;
   metrics: Record<JudgeMetric, Interval | null>;
-  /** Mean wall time per draw over all candidates (ms). */
+  /** Mean time per draw over all candidates (ms): wall time for representation measures; for label-based scores each candidate's scorer time, summed (what one thread takes, whichever thread ran it). */
   ms: number;
   /** Candidates scored (LEEP and NCE see only the sources with class probabilities). */
   candidates: number;
@@ -197,35 +198,81 @@ async function representationScores(reps: Representation[], labels: (string | nu
   }
 }
 
+/** A representation measure on a draw: every candidate's features on the draw's images against its labels. */
 async function scoreDraw(task: TransferTask, idx: Uint32Array, measure: string, engine: GemmEngine): Promise<DrawScores> {
   const labels = Array.from(idx, (i) => task.labels[i]);
-  const entry = findEntry(measure);
-  if (!entry) throw new Error(`unknown measure "${measure}"`);
-  const notes = new Set<string>();
-  if (entry.input === 'representations') {
-    const reps = task.candidates.map((c) => representation(c.label, rowsOf(c.features, idx)));
-    return representationScores(reps, labels, measure, engine);
-  }
-  const target = classTarget(labels, `${task.id} draw`);
-  const values: (number | null)[] = [];
-  for (const c of task.candidates) {
-    if (entry.input === 'source-probabilities' && !c.probabilities) {
-      values.push(null);
-      notes.add('no class probabilities (not a classifier)');
-      continue;
+  const reps = task.candidates.map((c) => representation(c.label, rowsOf(c.features, idx)));
+  return representationScores(reps, labels, measure, engine);
+}
+
+/** One (target, size, draw, measure) of the evaluation, and its record once read or computed. */
+interface Slot {
+  task: TransferTask;
+  perClass: number;
+  d: number;
+  idx: Uint32Array;
+  measure: string;
+  key?: string;
+  record?: DrawRecord;
+}
+
+/**
+ * Label-based scores of `slots`: one scoreCandidates task per slot and candidate (inputs built when a thread asks for
+ * them, handed over uncopied). A candidate without class probabilities gets no value for LEEP / NCE, and a score
+ * that fails gets none, with its message in the notes, as one thread scoring the candidates in turn would give.
+ */
+async function labelScores(slots: readonly Slot[], engine: GemmEngine): Promise<[Slot, CachedScores][]> {
+  type Job = { s: number; c: number };
+  const jobs: Job[] = [];
+  const targets = new Map<number, ClassTarget>();
+  const target = (s: number) => {
+    let t = targets.get(s);
+    if (!t) {
+      const slot = slots[s];
+      targets.set(
+        s,
+        (t = classTarget(
+          Array.from(slot.idx, (i) => slot.task.labels[i]),
+          `${slot.task.id} draw`,
+        )),
+      );
     }
-    try {
-      const input =
-        entry.input === 'source-probabilities'
-          ? { probabilities: rowsOf(c.probabilities!, idx), target, name: c.label }
-          : { features: rowsOf(c.features, idx), target, name: c.label };
-      values.push((await computeScore(measure, input, { engine })).value);
-    } catch (e) {
-      values.push(null);
-      notes.add((e as Error).message);
+    return t;
+  };
+  const probabilities = (s: number) => findEntry(slots[s].measure)!.input === 'source-probabilities';
+  slots.forEach((slot, s) => slot.task.candidates.forEach((c, k) => (!probabilities(s) || c.probabilities ? jobs.push({ s, c: k }) : undefined)));
+  const work = jobs.reduce((a, j) => a + slots[j.s].idx.length * slots[j.s].task.candidates[j.c].features.cols, 0);
+  const results = await scoreCandidates(
+    (j) => [slots[jobs[j].s].measure],
+    jobs.length,
+    (j) => {
+      const { s, c } = jobs[j];
+      const slot = slots[s];
+      const cand = slot.task.candidates[c];
+      const name = cand.label;
+      return probabilities(s)
+        ? { probabilities: rowsOf(cand.probabilities!, slot.idx), target: target(s), name }
+        : { features: rowsOf(cand.features, slot.idx), target: target(s), name };
+    },
+    { threads: scoreThreads(jobs.length, work), engine, onError: 'record', transfer: true },
+  );
+  const out = slots.map((slot, s) => ({
+    values: slot.task.candidates.map((): number | null => null),
+    notes: new Set<string>(probabilities(s) && slot.task.candidates.some((c) => !c.probabilities) ? ['no class probabilities (not a classifier)'] : []),
+    ms: 0,
+  }));
+  jobs.forEach(({ s, c }, j) => {
+    const r = results[j][0];
+    if ('error' in r) out[s].notes.add(r.error);
+    else {
+      out[s].values[c] = r.value;
+      out[s].ms += r.ms;
     }
-  }
-  return { values, largerIsBetter: true, notes: [...notes] };
+  });
+  return slots.map((slot, s) => [
+    slot,
+    { values: out[s].values, largerIsBetter: true, ms: out[s].ms, ...(out[s].notes.size ? { notes: [...out[s].notes] } : {}) },
+  ]);
 }
 
 /** What a cached record keeps: the scores, not where they belong (the key says that). */
@@ -336,32 +383,49 @@ export async function evaluateTransfer(tasks: TransferTask[], opts: TransferEval
   }
   const engine = opts.engine ?? (await getGemmEngine());
   const resamples = opts.resamples ?? 1000;
-  const records: DrawRecord[] = [];
   const cache = opts.cacheDir ? scoreCache(opts.cacheDir, opts.rescore ?? false) : undefined;
   const total = tasks.length * opts.perClass.length * opts.draws * opts.measures.length;
   let done = 0;
+  const step = (what: string) => opts.onProgress?.(++done, total, what);
+
+  // 1. Every (target, size, draw, measure), in report order; cached scores are read now.
+  const slots: Slot[] = [];
   for (const task of tasks) {
     for (const perClass of opts.perClass) {
       for (let d = 0; d < opts.draws; d++) {
         const idx = stratifiedDraw(task.labels, perClass, mulberry32(drawSeed(opts.seed, task.id, perClass, d)));
         for (const measure of opts.measures) {
-          opts.onProgress?.(done, total, `${task.id} · ${perClass}/class · draw ${d + 1} · ${measure}`);
-          const key = cache?.key(task, idx, measure);
-          const hit = key === undefined ? undefined : await cache!.read(key);
+          const slot: Slot = { task, perClass, d, idx, measure, key: cache?.key(task, idx, measure) };
+          const hit = slot.key === undefined ? undefined : await cache!.read(slot.key);
           if (hit) {
-            records.push({ target: task.id, perClass, draw: d, measure, ...hit, cached: true });
-          } else {
-            const t0 = performance.now();
-            const { values, largerIsBetter, notes } = await scoreDraw(task, idx, measure, engine);
-            const scored = { values, largerIsBetter, ms: performance.now() - t0, ...(notes.length ? { notes } : {}) };
-            if (key !== undefined) await cache!.write(key, scored);
-            records.push({ target: task.id, perClass, draw: d, measure, ...scored });
+            slot.record = { target: task.id, perClass, draw: d, measure, ...hit, cached: true };
+            step(`${task.id} · ${perClass}/class · draw ${d + 1} · ${measure} (cached)`);
           }
-          done++;
+          slots.push(slot);
         }
       }
     }
   }
+  const computed = async (slot: Slot, scored: CachedScores) => {
+    if (slot.key !== undefined) await cache!.write(slot.key, scored);
+    slot.record = { target: slot.task.id, perClass: slot.perClass, draw: slot.d, measure: slot.measure, ...scored };
+    step(`${slot.task.id} · ${slot.perClass}/class · draw ${slot.d + 1} · ${slot.measure}`);
+  };
+
+  // 2. Label-based scores still to compute: every (slot, candidate) is one task for scoreCandidates, on every core
+  //    for large inputs, each with a memo of its own, so a measure's time is its own (summed over candidates: the
+  //    thread-time one thread would have taken).
+  const labelSlots = slots.filter((s) => !s.record && findEntry(s.measure)!.input !== 'representations');
+  for (const [slot, scored] of await labelScores(labelSlots, engine)) await computed(slot, scored);
+
+  // 3. Representation measures, one draw at a time (each call batches its candidates).
+  for (const slot of slots) {
+    if (slot.record) continue;
+    const t0 = performance.now();
+    const { values, largerIsBetter, notes } = await scoreDraw(slot.task, slot.idx, slot.measure, engine);
+    await computed(slot, { values, largerIsBetter, ms: performance.now() - t0, ...(notes.length ? { notes } : {}) });
+  }
+  const records = slots.map((s) => s.record!);
   opts.onProgress?.(done, total, 'judging');
   return {
     measures: opts.measures,

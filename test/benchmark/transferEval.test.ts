@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRANSFER_EXCLUDED_MEASURES, TRANSFER_REPRESENTATION_MEASURES } from '../../src/benchmark/transfer.js';
 import { bootstrapMean, evaluateTransfer, judge, stratifiedDraw, type TransferTask } from '../../src/benchmark/transferEval.js';
+import { oneBlasThreadEach } from '../../src/linalg/lapack.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
 import { canonicalId } from '../../src/measures/catalogue.js';
 import { pairSimilarity } from '../../src/measures/similarity.js';
@@ -100,6 +101,50 @@ describe('evaluateTransfer', () => {
       /2 values for 4 candidates/,
     );
   });
+  it('label-based scores on worker threads (TASKMAP_THREADS=2): the records of one thread, notes included', async () => {
+    const task = syntheticTask();
+    // Probabilities for two of the four candidates: LEEP scores those, and notes the others.
+    const probs = (k: number) => {
+      const random = mulberry32(40 + k);
+      const data = new Float64Array(task.labels.length * 4);
+      for (let i = 0; i < task.labels.length; i++) {
+        let sum = 0;
+        for (let z = 0; z < 4; z++) sum += data[i * 4 + z] = Math.exp(random() + (z === Number(task.labels[i]) ? 1 : 0));
+        for (let z = 0; z < 4; z++) data[i * 4 + z] /= sum;
+      }
+      return { rows: task.labels.length, cols: 4, data };
+    };
+    task.candidates[0].probabilities = probs(0);
+    task.candidates[2].probabilities = probs(2);
+    // A candidate with a NaN: its scores fail, with the reason in the notes.
+    const bad = {
+      label: 'nan',
+      features: { ...task.candidates[3].features, data: task.candidates[3].features.data.map((x, i) => (i % 5 === 0 ? Number.NaN : x)) },
+    };
+    const tasks = [{ ...task, candidates: [...task.candidates, bad], truth: { logistic: [...task.truth.logistic, 0.3] } }];
+    const opts = { measures: ['logme', 'leep', 'rsa', 'knn'], perClass: [5, 10], draws: 2, seed: 4, resamples: 10 };
+    const strip = (r: Awaited<ReturnType<typeof evaluateTransfer>>) => r.records.map(({ ms: _ms, ...rest }) => rest);
+    const before = process.env.TASKMAP_THREADS;
+    const restoreBlas = oneBlasThreadEach(); // the workers' one BLAS thread, for a bit-for-bit reference
+    try {
+      process.env.TASKMAP_THREADS = '1';
+      const one = await evaluateTransfer(tasks, opts);
+      process.env.TASKMAP_THREADS = '2';
+      const two = await evaluateTransfer(tasks, opts);
+      expect(strip(two)).toEqual(strip(one));
+      const leep = one.records.find((r) => r.measure === 'leep')!;
+      expect(leep.values.map((v) => v !== null)).toEqual([true, false, true, false, false]);
+      expect(leep.notes).toEqual(['no class probabilities (not a classifier)']);
+      const logme = one.records.find((r) => r.measure === 'logme')!;
+      expect(logme.values[4]).toBeNull();
+      expect(logme.notes!.join(' ')).toMatch(/nan.*NaN/);
+    } finally {
+      restoreBlas();
+      if (before === undefined) delete process.env.TASKMAP_THREADS;
+      else process.env.TASKMAP_THREADS = before;
+    }
+  }, 60_000);
+
   it('gives LEEP no value for candidates without class probabilities, and says why', async () => {
     const task = syntheticTask();
     const r = await evaluateTransfer([task], { measures: ['leep'], perClass: [5], draws: 1, seed: 1, resamples: 10 });
