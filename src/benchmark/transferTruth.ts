@@ -17,7 +17,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Matrix } from '../linalg/dense.js';
+import type { Worker } from 'node:worker_threads';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
+import { oneBlasThreadEach } from '../linalg/lapack.js';
+import { candidateThreads } from '../transferability/threads.js';
+import { startSiblingWorker } from '../workers/startWorker.js';
+import type { TruthWorkerReply, TruthWorkerTask } from './truthWorker.js';
 import {
   accuracy,
   crossValidatedLogistic,
@@ -239,16 +244,24 @@ export interface GroundTruthTableOptions extends Omit<GroundTruthOptions, 'data'
   /** Feature labels to measure (default: every label of each data set's features). */
   sources?: readonly string[];
   heads?: readonly HeadKind[];
+  /**
+   * Sources measured at once, each on a worker thread with one BLAS thread (default: TASKMAP_THREADS, else every
+   * core); 1 measures them one after another on this thread. Values do not depend on it beyond the last bits of the
+   * products (BLAS sums in another order with another thread count), and cached measurements are read either way.
+   */
+  threads?: number;
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
 /**
  * Every (source, target, head) measurement: each source's features are read and prepared once for all the targets
- * of their data set; cached measurements cost a hash of the features.
+ * of their data set; cached measurements cost a hash of the features. Sources with something to measure go to
+ * worker threads (a fit is long single-threaded stretches of L-BFGS or Adam between products), one source each.
  */
 export async function groundTruthTable(opts: GroundTruthTableOptions): Promise<TruthRecord[]> {
   const heads = opts.heads ?? HEADS;
   const engine = opts.engine ?? (await getGemmEngine());
+  const cacheDir = opts.cacheDir ?? defaultTransferCacheDir();
   const jobs: { ds: TransferDatasetId; label: string; targets: TransferTarget[] }[] = [];
   for (const [ds, feats] of Object.entries(opts.features) as [TransferDatasetId, TransferFeatures][]) {
     const targets = opts.targets.filter((t) => t.dataset === ds);
@@ -257,24 +270,109 @@ export async function groundTruthTable(opts: GroundTruthTableOptions): Promise<T
   }
   const total = jobs.reduce((s, j) => s + j.targets.length * heads.length, 0);
   let done = 0;
-  const out: TruthRecord[] = [];
-  for (const job of jobs) {
+  const progress = (what: string) => opts.onProgress?.(++done, total, what);
+  const threads = Math.max(1, Math.min(opts.threads ?? candidateThreads(jobs.length), jobs.length));
+  const out: TruthRecord[][] = jobs.map(() => []);
+
+  /** A job's features and the measurements it still needs (after the cache), in (target, head) order. */
+  const prepare = async (j: number) => {
+    const job = jobs[j];
     const f = await opts.features[job.ds]!.load(job.label);
     const digest = featuresDigest(f);
-    let data: HeadData | undefined;
+    const slots: (TruthRecord | Todo)[] = [];
     for (const t of job.targets) {
       for (const head of heads) {
-        opts.onProgress?.(done, total, `${job.label} → ${t.id} (${head})`);
-        const input: TruthInput = { source: job.label, target: t.id, features: { train: f.train, test: f.test }, labels: { train: t.train, test: t.test } };
-        const cfg = headConfig(head, opts.configs);
-        const key = truthKey(digest, labelsDigest(input.labels), head, cfg);
-        const cached = await readCached(join(opts.cacheDir ?? defaultTransferCacheDir(), 'transfer', 'truth', `${key}.json`));
-        if (!cached && !data) data = await headData(f.train, engine);
-        out.push(await groundTruth(input, head, { ...opts, engine, data, digest }));
-        done++;
+        const key = truthKey(digest, labelsDigest({ train: t.train, test: t.test }), head, headConfig(head, opts.configs));
+        const cached = await readCached(join(cacheDir, 'transfer', 'truth', `${key}.json`));
+        if (cached && cached.key === key) {
+          slots.push({ ...cached, source: job.label, target: t.id, cached: true });
+          progress(`${job.label} → ${t.id} (${head}, cached)`);
+        } else slots.push({ target: t, head });
       }
     }
+    return { f, digest, slots };
+  };
+  type Todo = { target: TransferTarget; head: HeadKind };
+  const isRecord = (x: TruthRecord | Todo): x is TruthRecord => 'key' in x;
+  const isTodo = (x: TruthRecord | Todo): x is Todo => !('key' in x);
+
+  if (threads <= 1) {
+    for (let j = 0; j < jobs.length; j++) {
+      const { f, digest, slots } = await prepare(j);
+      let data: HeadData | undefined;
+      for (const x of slots) {
+        if (isRecord(x)) {
+          out[j].push(x);
+          continue;
+        }
+        data ??= await headData(f.train, engine);
+        const input: TruthInput = { source: jobs[j].label, target: x.target.id, features: f, labels: { train: x.target.train, test: x.target.test } };
+        out[j].push(await groundTruth(input, x.head, { ...opts, cacheDir, engine, data, digest }));
+        progress(`${jobs[j].label} → ${x.target.id} (${x.head})`);
+      }
+    }
+    opts.onProgress?.(done, total, 'done');
+    return out.flat();
   }
+
+  const engineKind = engine.name === 'js' ? 'js' : 'auto';
+  const restoreBlas = oneBlasThreadEach();
+  const workers: Worker[] = [];
+  let next = 0;
+  let failure: Error | undefined;
+  try {
+    const lanes = Array.from({ length: threads }, async () => {
+      let worker: Worker | undefined;
+      let settle: ((r: TruthWorkerReply | Error) => void) | undefined;
+      for (;;) {
+        if (failure || next >= jobs.length) return;
+        const j = next++;
+        const { f, digest, slots } = await prepare(j);
+        const todo = slots.filter(isTodo);
+        if (todo.length === 0) {
+          out[j] = slots as TruthRecord[];
+          continue;
+        }
+        for (const t of todo) checkInput({ source: jobs[j].label, target: t.target.id, features: f, labels: { train: t.target.train, test: t.target.test } });
+        if (!worker) {
+          const w = startSiblingWorker(import.meta.url, 'truthWorker', 'ground truth');
+          workers.push(w);
+          w.on('message', (r: TruthWorkerReply) => settle?.(r));
+          w.on('error', (e) => settle?.(e));
+          w.on('exit', (code) => settle?.(new Error(`a ground-truth worker exited (code ${code})`)));
+          worker = w;
+        }
+        const measured: TruthRecord[] = [];
+        worker.postMessage({
+          job: j,
+          source: jobs[j].label,
+          digest,
+          features: f,
+          measurements: todo.map((t) => ({ target: t.target.id, labels: { train: t.target.train, test: t.target.test }, head: t.head })),
+          configs: opts.configs,
+          cacheDir,
+          engine: engineKind,
+        } satisfies TruthWorkerTask);
+        for (;;) {
+          const r = await new Promise<TruthWorkerReply | Error>((resolve) => (settle = resolve));
+          if (r instanceof Error || 'error' in r) {
+            failure ??= new Error(`${jobs[j].label}: ${r instanceof Error ? r.message : r.error}`);
+            return;
+          }
+          if ('done' in r) break;
+          measured.push(r.record);
+          progress(`${jobs[j].label} → ${r.record.target} (${r.record.head})`);
+        }
+        let k = 0;
+        out[j] = slots.map((x) => (isRecord(x) ? x : measured[k++]));
+      }
+    });
+    await Promise.all(lanes);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+    restoreBlas();
+  }
+  if (failure) throw failure;
   opts.onProgress?.(done, total, 'done');
-  return out;
+  return out.flat();
 }

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oneBlasThreadEach } from '../../src/linalg/lapack.js';
 import type { TransferTarget } from '../../src/benchmark/transferData.js';
 import type { SourceFeatures, TransferFeatures } from '../../src/benchmark/transferSources.js';
 import {
@@ -188,6 +189,7 @@ describe('groundTruthTable', () => {
       features: { fmnist: fakeFeatures(loads) },
       cacheDir,
       configs: { mlp: SMALL_MLP },
+      threads: 2,
       onProgress: (done, total, what) => progress.push(`${done}/${total} ${what}`),
     });
     expect(recs.map((r) => `${r.source} ${r.target} ${r.head}`)).toEqual([
@@ -201,7 +203,14 @@ describe('groundTruthTable', () => {
       'poor fmnist-shoes mlp',
     ]);
     expect(loads).toEqual(['good', 'poor']);
-    expect(progress[0]).toBe('0/8 good → fmnist (logistic)');
+    // One message per measurement as it finishes (the two sources ran side by side), then the end.
+    expect(progress.slice(0, 8).map((x) => x.split(' ')[0])).toEqual(['1/8', '2/8', '3/8', '4/8', '5/8', '6/8', '7/8', '8/8']);
+    expect(
+      progress
+        .slice(0, 8)
+        .map((x) => x.slice(x.indexOf(' ') + 1))
+        .sort(),
+    ).toEqual(recs.map((r) => `${r.source} → ${r.target} (${r.head})`).sort());
     expect(progress[progress.length - 1]).toBe('8/8 done');
     expect(recs.every((r) => !r.cached)).toBe(true);
     const byKey = (s: string, t: string) => recs.find((r) => r.source === s && r.target === t && r.head === 'logistic')!.accuracy;
@@ -212,5 +221,28 @@ describe('groundTruthTable', () => {
     const only = await groundTruthTable({ targets, features: { fmnist: fakeFeatures([]) }, cacheDir, heads: ['logistic'], sources: ['poor'] });
     expect(only.map((r) => `${r.source} ${r.target} ${r.head}`)).toEqual(['poor fmnist logistic', 'poor fmnist-shoes logistic']);
     expect(existsSync(join(cacheDir, 'transfer', 'truth'))).toBe(true);
+    // On this thread (a fresh cache): the same measurements. The workers' products ran on one BLAS thread, so this
+    // thread does too for the comparison to be exact.
+    const restoreBlas = oneBlasThreadEach();
+    try {
+      const one = await groundTruthTable({
+        targets,
+        features: { fmnist: fakeFeatures([]) },
+        cacheDir: join(dir, 't1'),
+        configs: { mlp: SMALL_MLP },
+        threads: 1,
+      });
+      const strip = (r: (typeof recs)[number]) => ({ ...r, ms: 0 });
+      expect(one.map(strip)).toEqual(recs.map(strip));
+    } finally {
+      restoreBlas();
+    }
+  });
+
+  it('a source whose fit fails on a worker fails the table, naming the source', async () => {
+    const bad = targets.map((t) => (t.id === 'fmnist' ? { ...t, train: new Int32Array(80) } : t));
+    await expect(groundTruthTable({ targets: bad, features: { fmnist: fakeFeatures([]) }, cacheDir: join(dir, 't2'), threads: 2 })).rejects.toThrow(
+      /good → fmnist: the training pool has a single class/,
+    );
   });
 });
