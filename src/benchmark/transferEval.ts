@@ -221,7 +221,7 @@ interface Slot {
  * them, handed over uncopied). A candidate without class probabilities gets no value for LEEP / NCE, and a score
  * that fails gets none, with its message in the notes, as one thread scoring the candidates in turn would give.
  */
-async function labelScores(slots: readonly Slot[], engine: GemmEngine): Promise<[Slot, CachedScores][]> {
+async function labelScores(slots: readonly Slot[], engine: GemmEngine, onSlot: (slot: Slot) => void): Promise<[Slot, CachedScores][]> {
   type Job = { s: number; c: number };
   const jobs: Job[] = [];
   const targets = new Map<number, ClassTarget>();
@@ -242,6 +242,10 @@ async function labelScores(slots: readonly Slot[], engine: GemmEngine): Promise<
   const probabilities = (s: number) => findEntry(slots[s].measure)!.input === 'source-probabilities';
   slots.forEach((slot, s) => slot.task.candidates.forEach((c, k) => (!probabilities(s) || c.probabilities ? jobs.push({ s, c: k }) : undefined)));
   const work = jobs.reduce((a, j) => a + slots[j.s].idx.length * slots[j.s].task.candidates[j.c].features.cols, 0);
+  // Progress: a slot is done when its last candidate is (slots without a candidate to score at once).
+  const left = new Int32Array(slots.length);
+  for (const j of jobs) left[j.s]++;
+  slots.forEach((slot, s) => (left[s] === 0 ? onSlot(slot) : undefined));
   const results = await scoreCandidates(
     (j) => [slots[jobs[j].s].measure],
     jobs.length,
@@ -254,7 +258,13 @@ async function labelScores(slots: readonly Slot[], engine: GemmEngine): Promise<
         ? { probabilities: rowsOf(cand.probabilities!, slot.idx), target: target(s), name }
         : { features: rowsOf(cand.features, slot.idx), target: target(s), name };
     },
-    { threads: scoreThreads(jobs.length, work), engine, onError: 'record', transfer: true },
+    {
+      threads: scoreThreads(jobs.length, work),
+      engine,
+      onError: 'record',
+      transfer: true,
+      onDone: (j) => (--left[jobs[j].s] === 0 ? onSlot(slots[jobs[j].s]) : undefined),
+    },
   );
   const out = slots.map((slot, s) => ({
     values: slot.task.candidates.map((): number | null => null),
@@ -406,17 +416,19 @@ export async function evaluateTransfer(tasks: TransferTask[], opts: TransferEval
       }
     }
   }
-  const computed = async (slot: Slot, scored: CachedScores) => {
+  const what = (slot: Slot) => `${slot.task.id} · ${slot.perClass}/class · draw ${slot.d + 1} · ${slot.measure}`;
+  const computed = async (slot: Slot, scored: CachedScores, counted = false) => {
     if (slot.key !== undefined) await cache!.write(slot.key, scored);
     slot.record = { target: slot.task.id, perClass: slot.perClass, draw: slot.d, measure: slot.measure, ...scored };
-    step(`${slot.task.id} · ${slot.perClass}/class · draw ${slot.d + 1} · ${slot.measure}`);
+    if (!counted) step(what(slot));
   };
 
   // 2. Label-based scores still to compute: every (slot, candidate) is one task for scoreCandidates, on every core
   //    for large inputs, each with a memo of its own, so a measure's time is its own (summed over candidates: the
   //    thread-time one thread would have taken).
   const labelSlots = slots.filter((s) => !s.record && findEntry(s.measure)!.input !== 'representations');
-  for (const [slot, scored] of await labelScores(labelSlots, engine)) await computed(slot, scored);
+  if (labelSlots.length) opts.onProgress?.(done, total, `label-based scores of ${labelSlots.length} draws and measures`);
+  for (const [slot, scored] of await labelScores(labelSlots, engine, (slot) => step(what(slot)))) await computed(slot, scored, true);
 
   // 3. Representation measures, one draw at a time (each call batches its candidates).
   for (const slot of slots) {

@@ -130,8 +130,11 @@ describe('evaluateTransfer', () => {
       process.env.TASKMAP_THREADS = '1';
       const one = await evaluateTransfer(tasks, opts);
       process.env.TASKMAP_THREADS = '2';
-      const two = await evaluateTransfer(tasks, opts);
+      const steps: number[] = [];
+      const two = await evaluateTransfer(tasks, { ...opts, onProgress: (d, _t, what) => (what === 'judging' ? undefined : steps.push(d)) });
       expect(strip(two)).toEqual(strip(one));
+      // Every (target, size, draw, measure) counted once as it finishes: 1 target × 2 sizes × 2 draws × 4 measures.
+      expect(steps.filter((d) => d > 0)).toEqual(Array.from({ length: 16 }, (_, k) => k + 1));
       const leep = one.records.find((r) => r.measure === 'leep')!;
       expect(leep.values.map((v) => v !== null)).toEqual([true, false, true, false, false]);
       expect(leep.notes).toEqual(['no class probabilities (not a classifier)']);
