@@ -320,51 +320,62 @@ export async function groundTruthTable(opts: GroundTruthTableOptions): Promise<T
   const workers: Worker[] = [];
   let next = 0;
   let failure: Error | undefined;
+  // The first error stops every lane: the others end at their next check, and a lane waiting for its worker is
+  // woken by that worker's exit. Every lane settles, so nothing runs (or holds the process) after this returns.
+  const stop = (e: Error) => {
+    failure ??= e;
+    for (const w of workers) void w.terminate();
+  };
   try {
     const lanes = Array.from({ length: threads }, async () => {
       let worker: Worker | undefined;
       let settle: ((r: TruthWorkerReply | Error) => void) | undefined;
-      for (;;) {
-        if (failure || next >= jobs.length) return;
-        const j = next++;
-        const { f, digest, slots } = await prepare(j);
-        const todo = slots.filter(isTodo);
-        if (todo.length === 0) {
-          out[j] = slots as TruthRecord[];
-          continue;
-        }
-        for (const t of todo) checkInput({ source: jobs[j].label, target: t.target.id, features: f, labels: { train: t.target.train, test: t.target.test } });
-        if (!worker) {
-          const w = startSiblingWorker(import.meta.url, 'truthWorker', 'ground truth');
-          workers.push(w);
-          w.on('message', (r: TruthWorkerReply) => settle?.(r));
-          w.on('error', (e) => settle?.(e));
-          w.on('exit', (code) => settle?.(new Error(`a ground-truth worker exited (code ${code})`)));
-          worker = w;
-        }
-        const measured: TruthRecord[] = [];
-        worker.postMessage({
-          job: j,
-          source: jobs[j].label,
-          digest,
-          features: f,
-          measurements: todo.map((t) => ({ target: t.target.id, labels: { train: t.target.train, test: t.target.test }, head: t.head })),
-          configs: opts.configs,
-          cacheDir,
-          engine: engineKind,
-        } satisfies TruthWorkerTask);
+      try {
         for (;;) {
-          const r = await new Promise<TruthWorkerReply | Error>((resolve) => (settle = resolve));
-          if (r instanceof Error || 'error' in r) {
-            failure ??= new Error(`${jobs[j].label}: ${r instanceof Error ? r.message : r.error}`);
-            return;
+          if (failure || next >= jobs.length) return;
+          const j = next++;
+          const { f, digest, slots } = await prepare(j);
+          if (failure) return;
+          const todo = slots.filter(isTodo);
+          if (todo.length === 0) {
+            out[j] = slots as TruthRecord[];
+            continue;
           }
-          if ('done' in r) break;
-          measured.push(r.record);
-          progress(`${jobs[j].label} → ${r.record.target} (${r.record.head})`);
+          for (const t of todo) checkInput({ source: jobs[j].label, target: t.target.id, features: f, labels: { train: t.target.train, test: t.target.test } });
+          if (!worker) {
+            const w = startSiblingWorker(import.meta.url, 'truthWorker', 'ground truth');
+            workers.push(w);
+            w.on('message', (r: TruthWorkerReply) => settle?.(r));
+            w.on('error', (e) => settle?.(e));
+            w.on('exit', (code) => settle?.(new Error(`a ground-truth worker exited (code ${code})`)));
+            worker = w;
+          }
+          const measured: TruthRecord[] = [];
+          worker.postMessage({
+            job: j,
+            source: jobs[j].label,
+            digest,
+            features: f,
+            measurements: todo.map((t) => ({ target: t.target.id, labels: { train: t.target.train, test: t.target.test }, head: t.head })),
+            configs: opts.configs,
+            cacheDir,
+            engine: engineKind,
+          } satisfies TruthWorkerTask);
+          for (;;) {
+            const r = await new Promise<TruthWorkerReply | Error>((resolve) => (settle = resolve));
+            if (r instanceof Error || 'error' in r) {
+              stop(new Error(`${jobs[j].label}: ${r instanceof Error ? r.message : r.error}`));
+              return;
+            }
+            if ('done' in r) break;
+            measured.push(r.record);
+            progress(`${jobs[j].label} → ${r.record.target} (${r.record.head})`);
+          }
+          let k = 0;
+          out[j] = slots.map((x) => (isRecord(x) ? x : measured[k++]));
         }
-        let k = 0;
-        out[j] = slots.map((x) => (isRecord(x) ? x : measured[k++]));
+      } catch (e) {
+        stop(e as Error);
       }
     });
     await Promise.all(lanes);

@@ -164,10 +164,6 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
       workerReady: async () => false,
     };
   }
-  // While the workers prepare draws, this thread's products run on one BLAS thread: OpenBLAS's idle threads spin
-  // between calls, here on the cores the workers need (and concurrent calls into a multi-threaded OpenBLAS are the
-  // suspect of a one-off wrong value once seen in CI). Every caller of the draws gets this; close() restores it.
-  const restoreBlas = oneBlasThreadEach();
   // Workers read the full matrices where they are (subsetPreparer keeps them in shared memory); a source that is
   // not shared is copied there once.
   const sources: SubsetSource[] = preparers.map((p) =>
@@ -287,6 +283,11 @@ export function prepareDraws(preparers: SourcedPreparer[], subsets: Uint32Array[
       if (waited) delivered.set(d, waited);
     }
   };
+  // While the workers prepare draws, this thread's products run on one BLAS thread: OpenBLAS's idle threads spin
+  // between calls, here on the cores the workers need (and concurrent calls into a multi-threaded OpenBLAS are the
+  // suspect of a one-off wrong value once seen in CI). Every caller of the draws gets this; close() restores it. Taken
+  // last, so that a setup that throws leaves the count as it was.
+  const restoreBlas = oneBlasThreadEach();
   return {
     async draw(d) {
       if (d !== next) throw new Error(`bootstrap draws are prepared in order: asked for draw ${d} after ${next - 1}`);

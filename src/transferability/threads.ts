@@ -132,48 +132,55 @@ export async function scoreCandidates(
   const restoreBlas = oneBlasThreadEach();
   const workers: Worker[] = [];
   try {
+    // A lane that throws (a caller's input or onDone callback) records the error instead of rejecting, so that every
+    // lane settles before the workers are terminated, and no lane posts to a terminated worker and waits forever.
     const lanes = Array.from({ length: threads }, async () => {
-      const worker = startSiblingWorker(import.meta.url, 'scoreWorker', 'transferability score');
-      workers.push(worker);
-      let settle: ((r: ScoreWorkerReply | Error) => void) | undefined;
-      worker.on('message', (r: ScoreWorkerReply) => settle?.(r));
-      worker.on('error', (e) => settle?.(e));
-      worker.on('exit', (code) => settle?.(new Error(`a score worker exited (code ${code})`)));
-      const reply = () => new Promise<ScoreWorkerReply | Error>((resolve) => (settle = resolve));
-      if (opts.warmUp && count > 0) {
-        const waiting = reply();
-        worker.postMessage({ m: -1, ids: [...idsOf(0)], input: opts.warmUp, engine: engineKind, record: true } satisfies ScoreWorkerTask);
-        const r = await waiting;
-        if (r instanceof Error) {
-          failure ??= new Error(`a score worker failed while warming up: ${r.message}`, { cause: r });
-          return;
+      try {
+        const worker = startSiblingWorker(import.meta.url, 'scoreWorker', 'transferability score');
+        workers.push(worker);
+        let settle: ((r: ScoreWorkerReply | Error) => void) | undefined;
+        worker.on('message', (r: ScoreWorkerReply) => settle?.(r));
+        worker.on('error', (e) => settle?.(e));
+        worker.on('exit', (code) => settle?.(new Error(`a score worker exited (code ${code})`)));
+        const reply = () => new Promise<ScoreWorkerReply | Error>((resolve) => (settle = resolve));
+        if (opts.warmUp && count > 0) {
+          const waiting = reply();
+          worker.postMessage({ m: -1, ids: [...idsOf(0)], input: opts.warmUp, engine: engineKind, record: true } satisfies ScoreWorkerTask);
+          const r = await waiting;
+          if (r instanceof Error) {
+            failure ??= new Error(`a score worker failed while warming up: ${r.message}`, { cause: r });
+            return;
+          }
         }
-      }
-      for (;;) {
-        if (failure || next >= count) return;
-        const m = next++;
-        let task: ScoreWorkerTask;
-        try {
-          task = { m, ids: [...idsOf(m)], input: await input(m), engine: engineKind, record };
-        } catch (e) {
-          failure ??= e as Error;
-          return;
+        for (;;) {
+          if (failure || next >= count) return;
+          const m = next++;
+          let task: ScoreWorkerTask;
+          try {
+            task = { m, ids: [...idsOf(m)], input: await input(m), engine: engineKind, record };
+          } catch (e) {
+            failure ??= e as Error;
+            return;
+          }
+          if (failure) return;
+          const waiting = reply();
+          const data = task.input.features?.data;
+          const whole = data && data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+          worker.postMessage(task, opts.transfer && whole ? [data.buffer] : []);
+          const r = await waiting;
+          if (r instanceof Error) {
+            failure ??= new Error(`candidate ${m}: ${r.message}`, { cause: r });
+            return;
+          }
+          if ('error' in r) {
+            failure ??= new Error(r.error);
+            return;
+          }
+          out[m] = r.values;
+          opts.onDone?.(m, r.values, r.ms);
         }
-        const waiting = reply();
-        const data = task.input.features?.data;
-        const whole = data && data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-        worker.postMessage(task, opts.transfer && whole ? [data.buffer] : []);
-        const r = await waiting;
-        if (r instanceof Error) {
-          failure ??= new Error(`candidate ${m}: ${r.message}`, { cause: r });
-          return;
-        }
-        if ('error' in r) {
-          failure ??= new Error(r.error);
-          return;
-        }
-        out[m] = r.values;
-        opts.onDone?.(m, r.values, r.ms);
+      } catch (e) {
+        failure ??= e as Error;
       }
     });
     await Promise.all(lanes);

@@ -239,10 +239,31 @@ describe('groundTruthTable', () => {
     }
   });
 
+  it('an error in one lane stops the others: nothing is measured or written after the table rejects', async () => {
+    // "bad" fails its input check at once; "poor" is still loading then, and must not go on to measure.
+    const base = fakeFeatures([]);
+    const slow: TransferFeatures = {
+      ...base,
+      labels: ['bad', 'poor'],
+      load: async (label) => {
+        if (label === 'bad') return { train: features(79, 6, 1.5), test: features(40, 6, 1.5, 80) };
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return base.load('poor');
+      },
+    };
+    const cacheDir = join(dir, 't3');
+    await expect(groundTruthTable({ targets, features: { fmnist: slow }, cacheDir, heads: ['logistic'], threads: 2 })).rejects.toThrow(
+      /bad → fmnist: 79 train feature rows but 80 labels/,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const truthDir = join(cacheDir, 'transfer', 'truth');
+    expect(existsSync(truthDir) ? readdirSync(truthDir) : []).toEqual([]);
+  });
+
   it('a source whose fit fails on a worker fails the table, naming the source', async () => {
     const bad = targets.map((t) => (t.id === 'fmnist' ? { ...t, train: new Int32Array(80) } : t));
     await expect(groundTruthTable({ targets: bad, features: { fmnist: fakeFeatures([]) }, cacheDir: join(dir, 't2'), threads: 2 })).rejects.toThrow(
-      /good → fmnist: the training pool has a single class/,
+      /(good|poor) → fmnist: the training pool has a single class/,
     );
   });
 });
