@@ -29,7 +29,7 @@ import { mulberry32, percentile, sampleWithoutReplacement } from '../linalg/resa
 import { canonicalId, findEntry } from '../measures/catalogue.js';
 import { describeMeasure } from '../measures/registry.js';
 import { classTarget, type ClassTarget } from '../transferability/index.js';
-import { scoreCandidates, scoreThreads } from '../transferability/threads.js';
+import { scoreCandidates, scoreThreads, type CandidateScore } from '../transferability/threads.js';
 import { rankSources } from '../taxonomy/rank.js';
 import { hashMatrix } from './transferTruth.js';
 
@@ -221,7 +221,7 @@ interface Slot {
  * them, handed over uncopied). A candidate without class probabilities gets no value for LEEP / NCE, and a score
  * that fails gets none, with its message in the notes, as one thread scoring the candidates in turn would give.
  */
-async function labelScores(slots: readonly Slot[], engine: GemmEngine, onSlot: (slot: Slot) => void): Promise<[Slot, CachedScores][]> {
+async function labelScores(slots: readonly Slot[], engine: GemmEngine, onSlot: (slot: Slot, scored: CachedScores) => Promise<void>): Promise<void> {
   type Job = { s: number; c: number };
   const jobs: Job[] = [];
   const targets = new Map<number, ClassTarget>();
@@ -240,49 +240,64 @@ async function labelScores(slots: readonly Slot[], engine: GemmEngine, onSlot: (
     return t;
   };
   const probabilities = (s: number) => findEntry(slots[s].measure)!.input === 'source-probabilities';
-  slots.forEach((slot, s) => slot.task.candidates.forEach((c, k) => (!probabilities(s) || c.probabilities ? jobs.push({ s, c: k }) : undefined)));
-  const work = jobs.reduce((a, j) => a + slots[j.s].idx.length * slots[j.s].task.candidates[j.c].features.cols, 0);
-  // Progress: a slot is done when its last candidate is (slots without a candidate to score at once).
-  const left = new Int32Array(slots.length);
-  for (const j of jobs) left[j.s]++;
-  slots.forEach((slot, s) => (left[s] === 0 ? onSlot(slot) : undefined));
-  const results = await scoreCandidates(
-    (j) => [slots[jobs[j].s].measure],
-    jobs.length,
-    (j) => {
-      const { s, c } = jobs[j];
-      const slot = slots[s];
-      const cand = slot.task.candidates[c];
-      const name = cand.label;
-      return probabilities(s)
-        ? { probabilities: rowsOf(cand.probabilities!, slot.idx), target: target(s), name }
-        : { features: rowsOf(cand.features, slot.idx), target: target(s), name };
-    },
-    {
-      threads: scoreThreads(jobs.length, work),
-      engine,
-      onError: 'record',
-      transfer: true,
-      onDone: (j) => (--left[jobs[j].s] === 0 ? onSlot(slots[jobs[j].s]) : undefined),
-    },
+  const jobsOf: number[][] = slots.map(() => []);
+  slots.forEach((slot, s) =>
+    slot.task.candidates.forEach((c, k) => {
+      if (probabilities(s) && !c.probabilities) return;
+      jobsOf[s].push(jobs.length);
+      jobs.push({ s, c: k });
+    }),
   );
-  const out = slots.map((slot, s) => ({
-    values: slot.task.candidates.map((): number | null => null),
-    notes: new Set<string>(probabilities(s) && slot.task.candidates.some((c) => !c.probabilities) ? ['no class probabilities (not a classifier)'] : []),
-    ms: 0,
-  }));
-  jobs.forEach(({ s, c }, j) => {
-    const r = results[j][0];
-    if ('error' in r) out[s].notes.add(r.error);
-    else {
-      out[s].values[c] = r.value;
-      out[s].ms += r.ms;
+  const work = jobs.reduce((a, j) => a + slots[j.s].idx.length * slots[j.s].task.candidates[j.c].features.cols, 0);
+  // A slot is recorded (and cached) as soon as its last candidate is done, its values and notes in candidate order:
+  // an interrupted run keeps what it finished, and the progress moves.
+  const results: CandidateScore[][] = new Array(jobs.length);
+  const left = Int32Array.from(jobsOf, (js) => js.length);
+  const writes: Promise<void>[] = [];
+  const finish = (s: number) => {
+    const slot = slots[s];
+    const values = slot.task.candidates.map((): number | null => null);
+    const notes = new Set<string>(probabilities(s) && slot.task.candidates.some((c) => !c.probabilities) ? ['no class probabilities (not a classifier)'] : []);
+    let ms = 0;
+    for (const j of jobsOf[s]) {
+      const r = results[j][0];
+      if ('error' in r) notes.add(r.error);
+      else {
+        values[jobs[j].c] = r.value;
+        ms += r.ms;
+      }
     }
-  });
-  return slots.map((slot, s) => [
-    slot,
-    { values: out[s].values, largerIsBetter: true, ms: out[s].ms, ...(out[s].notes.size ? { notes: [...out[s].notes] } : {}) },
-  ]);
+    writes.push(onSlot(slot, { values, largerIsBetter: true, ms, ...(notes.size ? { notes: [...notes] } : {}) }));
+  };
+  slots.forEach((_, s) => (left[s] === 0 ? finish(s) : undefined));
+  try {
+    await scoreCandidates(
+      (j) => [slots[jobs[j].s].measure],
+      jobs.length,
+      (j) => {
+        const { s, c } = jobs[j];
+        const slot = slots[s];
+        const cand = slot.task.candidates[c];
+        const name = cand.label;
+        return probabilities(s)
+          ? { probabilities: rowsOf(cand.probabilities!, slot.idx), target: target(s), name }
+          : { features: rowsOf(cand.features, slot.idx), target: target(s), name };
+      },
+      {
+        threads: scoreThreads(jobs.length, work),
+        engine,
+        onError: 'record',
+        transfer: true,
+        onDone: (j, values) => {
+          results[j] = values;
+          if (--left[jobs[j].s] === 0) finish(jobs[j].s);
+        },
+      },
+    );
+  } finally {
+    await Promise.allSettled(writes);
+  }
+  await Promise.all(writes);
 }
 
 /** What a cached record keeps: the scores, not where they belong (the key says that). */
@@ -417,10 +432,10 @@ export async function evaluateTransfer(tasks: TransferTask[], opts: TransferEval
     }
   }
   const what = (slot: Slot) => `${slot.task.id} · ${slot.perClass}/class · draw ${slot.d + 1} · ${slot.measure}`;
-  const computed = async (slot: Slot, scored: CachedScores, counted = false) => {
-    if (slot.key !== undefined) await cache!.write(slot.key, scored);
+  const computed = async (slot: Slot, scored: CachedScores) => {
     slot.record = { target: slot.task.id, perClass: slot.perClass, draw: slot.d, measure: slot.measure, ...scored };
-    if (!counted) step(what(slot));
+    step(what(slot));
+    if (slot.key !== undefined) await cache!.write(slot.key, scored);
   };
 
   // 2. Label-based scores still to compute: every (slot, candidate) is one task for scoreCandidates, on every core
@@ -428,7 +443,7 @@ export async function evaluateTransfer(tasks: TransferTask[], opts: TransferEval
   //    thread-time one thread would have taken).
   const labelSlots = slots.filter((s) => !s.record && findEntry(s.measure)!.input !== 'representations');
   if (labelSlots.length) opts.onProgress?.(done, total, `label-based scores of ${labelSlots.length} draws and measures`);
-  for (const [slot, scored] of await labelScores(labelSlots, engine, (slot) => step(what(slot)))) await computed(slot, scored, true);
+  await labelScores(labelSlots, engine, (slot, scored) => computed(slot, scored));
 
   // 3. Representation measures, one draw at a time (each call batches its candidates).
   for (const slot of slots) {
