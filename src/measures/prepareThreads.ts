@@ -12,6 +12,7 @@ import type { ReadBuffer } from '../io/input.js';
 import type { GemmEngine, Precision } from '../linalg/gemm.js';
 import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
+import { envThreads } from '../workers/threadCount.js';
 import type { Prepared } from './compare.js';
 import type { PrepareWorkerInit, PrepareWorkerReply } from './prepareWorker.js';
 
@@ -25,9 +26,9 @@ export const MIN_THREADED_VALUES = 8_000_000;
  * `npm run bench:wholeprocess` times the default beside `--threads 1` (docs/measures.md has its figures).
  */
 export function prepareThreads(members: number, values: number, requested?: number): number {
-  const env = Number(process.env.TASKMAP_THREADS);
+  const env = envThreads();
   const cores = os.availableParallelism();
-  const wanted = requested ?? (Number.isInteger(env) && env >= 1 ? Math.min(env, cores) : values >= MIN_THREADED_VALUES ? cores : 1);
+  const wanted = requested ?? (env !== undefined ? Math.min(env, cores) : values >= MIN_THREADED_VALUES ? cores : 1);
   return Math.max(1, Math.min(wanted, Math.floor(members / 2)));
 }
 

@@ -15,6 +15,7 @@
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { startSiblingWorker } from '../workers/startWorker.js';
+import { envThreads } from '../workers/threadCount.js';
 import { preparedLength, type Prepared } from './compare.js';
 import type { Representation } from '../features/types.js';
 import type { GemmOptions } from '../linalg/gemm.js';
@@ -34,8 +35,8 @@ const THREADED_WORK = 4_000_000;
  * values (`work`: members × draws × values per draw; unknown counts as large), else 1.
  */
 export function drawThreads(work = Infinity): number {
-  const t = Number(process.env.TASKMAP_THREADS);
-  if (Number.isInteger(t) && t >= 1) return Math.min(t, os.availableParallelism());
+  const t = envThreads();
+  if (t !== undefined) return Math.min(t, os.availableParallelism());
   return work >= THREADED_WORK ? os.availableParallelism() : 1;
 }
 

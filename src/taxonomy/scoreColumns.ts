@@ -248,8 +248,8 @@ export async function scoreColumns(pool: readonly Representation[], o: ScoreColu
 
   // All images.
   const allTasks: Task[] = [];
+  const live = cols.filter((_, j) => whole[j] === undefined);
   for (let k = 0; k < m; k++) {
-    const live = cols.filter((_, j) => whole[j] === undefined);
     for (const col of live) if (kindOf(col) === 'probabilities' && !probs[k]) fail(col, k, noProbabilities(col, pool[k].label));
     allTasks.push(
       ...tasksFor(

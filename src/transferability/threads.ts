@@ -17,6 +17,7 @@ import type { Worker } from 'node:worker_threads';
 import { getGemmEngine, type GemmEngine } from '../linalg/gemm.js';
 import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
+import { envThreads } from '../workers/threadCount.js';
 import { computeScore, computeScores, ScoreMemo, type ScoreValue } from './index.js';
 import type { ScoreInput } from './types.js';
 import type { ScoreWorkerReply, ScoreWorkerTask } from './scoreWorker.js';
@@ -70,8 +71,7 @@ export async function scoreOne(ids: readonly string[], input: ScoreInput, engine
 
 /** Threads to use: `requested`, else TASKMAP_THREADS, else every core — never more than there are candidates. */
 export function candidateThreads(count: number, requested?: number): number {
-  const env = Number(process.env.TASKMAP_THREADS);
-  const wanted = requested ?? (Number.isInteger(env) && env >= 1 ? env : os.availableParallelism());
+  const wanted = requested ?? envThreads() ?? os.availableParallelism();
   return Math.max(1, Math.min(wanted, count));
 }
 
@@ -84,8 +84,7 @@ export const THREADED_SCORE_WORK = 4_000_000;
  * (~0.2 s of module loading and compilation) costs more than small inputs take to score.
  */
 export function scoreThreads(count: number, work: number, requested?: number): number {
-  const env = Number(process.env.TASKMAP_THREADS);
-  if (requested !== undefined || (Number.isInteger(env) && env >= 1)) return candidateThreads(count, requested);
+  if (requested !== undefined || envThreads() !== undefined) return candidateThreads(count, requested);
   return work >= THREADED_SCORE_WORK ? candidateThreads(count) : 1;
 }
 
@@ -118,10 +117,9 @@ export async function scoreCandidates(
   const out: CandidateScore[][] = new Array(count);
   const given = opts.engine ?? (await getGemmEngine());
   if (threads <= 1) {
-    const engine = given;
     for (let m = 0; m < count; m++) {
       const t0 = performance.now();
-      out[m] = await scoreOne(idsOf(m), await input(m), engine, record);
+      out[m] = await scoreOne(idsOf(m), await input(m), given, record);
       opts.onDone?.(m, out[m], performance.now() - t0);
     }
     return out;
@@ -155,13 +153,8 @@ export async function scoreCandidates(
         for (;;) {
           if (failure || next >= count) return;
           const m = next++;
-          let task: ScoreWorkerTask;
-          try {
-            task = { m, ids: [...idsOf(m)], input: await input(m), engine: engineKind, record };
-          } catch (e) {
-            failure ??= e as Error;
-            return;
-          }
+          // A failing input ends the lane through the catch below, as any other throw does.
+          const task: ScoreWorkerTask = { m, ids: [...idsOf(m)], input: await input(m), engine: engineKind, record };
           if (failure) return;
           const waiting = reply();
           const data = task.input.features?.data;
