@@ -166,6 +166,7 @@ function keyMaterial(spec: ModelSpec, tap: ResolvedTap) {
     reduce: formatReduction(tap.reduction),
     featureLayout: spec.featureLayout,
     extraInputs: spec.extraInputs,
+    runtime: spec.runtime,
   };
 }
 

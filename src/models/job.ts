@@ -36,6 +36,7 @@ export interface Job {
 
 export type JobEvent =
   | { type: 'ready'; jobId: number; preprocessing: Preprocessing; loadMs: number }
+  /** decodeMs: time spent waiting for this batch's images (decoding overlaps the previous batch's inference). */
   | { type: 'batch'; jobId: number; hashes: string[]; outputs: { rows: Float32Array; shape: number[] }[]; decodeMs: number; inferMs: number; totalMs: number }
   | { type: 'done'; jobId: number }
   | { type: 'error'; jobId: number; message: string };
@@ -64,10 +65,8 @@ export async function runJob(job: Job, emit: (e: JobEvent) => void): Promise<voi
     const reducers = job.taps.map((t) => new Reducer(t.reduction, job.featureLayout, `${job.label} ${t.layer}`));
     const layers = job.taps.map((t) => t.layer);
     let batchSize = job.batchable ? Math.max(1, job.batchSize) : 1;
-    for (let start = 0; start < job.images.length;) {
-      const tb = performance.now();
-      const chunk = job.images.slice(start, start + batchSize);
-      const pixels = await Promise.all(
+    const decodeChunk = (chunk: JobImage[]) =>
+      Promise.all(
         chunk.map(async (img) => {
           try {
             return await decodeResized(await readFile(img.abs), pre);
@@ -76,9 +75,24 @@ export async function runJob(job: Job, emit: (e: JobEvent) => void): Promise<voi
           }
         }),
       );
-      const batch = makeBatch(pixels, pre);
+    // The next chunk decodes (libvips, on libuv's threads) while this one runs through the model, so a core does
+    // not wait for the decoder between batches.
+    let prefetched: { start: number; size: number; pixels: Promise<Uint8Array[]> } | undefined;
+    for (let start = 0; start < job.images.length;) {
+      const tb = performance.now();
+      const chunk = job.images.slice(start, start + batchSize);
+      const ready = prefetched?.start === start && prefetched.size === chunk.length ? prefetched.pixels : decodeChunk(chunk);
+      prefetched = undefined;
+      const batch = makeBatch(await ready, pre);
       const ti = performance.now();
       const decodeMs = ti - tb;
+      const after = start + chunk.length;
+      if (after < job.images.length) {
+        const next = job.images.slice(after, after + batchSize);
+        prefetched = { start: after, size: next.length, pixels: decodeChunk(next) };
+        // Awaited (and its error thrown) when its turn comes; dropped unawaited if the batch size falls back to 1.
+        prefetched.pixels.catch(() => undefined);
+      }
       let values = await runner.run(batch, layers);
       const bad = values.findIndex((v) => v.shape[0] !== chunk.length);
       if (bad >= 0) {

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { decodeOnnx, onnxLayers, OnnxRunner } from './onnx.js';
 import { isLayersJson, layersFromJson, loadTfModel, readTfModel } from './tfjs.js';
+import { KERAS_ONNX_VERSION, KerasOnnxRunner, kerasOnnxUnsupported } from './kerasOnnx.js';
 import type { ExtraInputs, LayerInfo, ModelFormat, ModelRunner } from './types.js';
 import { readInputFile } from '../io/input.js';
 
@@ -63,7 +64,27 @@ export interface LoadOptions {
 
 export async function loadModelFile(file: ResolvedModelFile, opts: LoadOptions = {}): Promise<ModelRunner> {
   if (file.format === 'onnx') return OnnxRunner.load(await readInputFile(file.path, 'an ONNX model'), file.path, { threads: opts.threads });
+  if (file.format === 'tfjs-layers') {
+    const { json, weights } = await readTfModel(file.path);
+    if (!kerasOnnxUnsupported(json)) {
+      // What only the weights can show (a weight the shards lack or name ambiguously) fails here: TF.js then runs
+      // the model, or gives its own, clearer error.
+      const runner = await KerasOnnxRunner.load(json, weights, file.path, { threads: opts.threads }).catch(() => undefined);
+      if (runner) return runner;
+    }
+  }
   return loadTfModel(file.path, opts.extraInputs);
+}
+
+/**
+ * The runtime that computes a model's features when it is not the format's own: Keras (TF.js layers) models that
+ * convert run on onnxruntime (./kerasOnnx.ts). Part of the feature cache key, since the runtimes agree only to
+ * float rounding.
+ */
+export async function convertedRuntime(file: ResolvedModelFile): Promise<string | undefined> {
+  if (file.format !== 'tfjs-layers') return undefined;
+  const { json } = await readTfModel(file.path, { weights: false });
+  return kerasOnnxUnsupported(json) ? undefined : `keras-onnx@${KERAS_ONNX_VERSION}`;
 }
 
 /** Content hash of a model's files (model.json + shards, or the .onnx), for cache keys of user-supplied models. */

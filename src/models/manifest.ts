@@ -83,6 +83,7 @@ export function entryKey(parts: {
   reduce: string;
   featureLayout: FeatureLayout;
   extraInputs?: Record<string, number>;
+  runtime?: string;
 }): string {
   const canonical = JSON.stringify(parts, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : v,

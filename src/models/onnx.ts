@@ -56,73 +56,34 @@ export function onnxLayers(model: OnnxModel): LayerInfo[] {
   return out;
 }
 
-export class OnnxRunner implements ModelRunner {
-  readonly format = 'onnx' as const;
-  readonly inputs: TensorInfo[];
-  readonly outputs: string[];
+/** onnxruntime sessions of one model, one per distinct tap list (a tap list changes the graph's outputs). */
+export class OrtSessions {
   private sessions = new Map<string, Promise<OrtSession>>();
 
-  private constructor(
+  constructor(
     private ort: Ort,
-    private onnx: any,
-    private model: OnnxModel,
-    private path: string,
     private threads: number,
-  ) {
-    const g = model.graph!;
-    const inits = new Set(g.initializer.map((i) => i.name));
-    this.inputs = g.input
-      .filter((i) => !inits.has(i.name))
-      .map((i) => ({
-        name: i.name,
-        shape: (i.type?.tensorType?.shape?.dim ?? []).map(dimOf),
-        dtype: ELEM_TYPES[i.type?.tensorType?.elemType ?? 1] ?? 'float32',
-      }));
-    this.outputs = g.output.map((o) => o.name);
-  }
+  ) {}
 
-  static async load(bytes: Uint8Array, path: string, opts: { threads?: number } = {}): Promise<OnnxRunner> {
-    const model = await decodeOnnx(bytes, path);
-    return new OnnxRunner(await loadOrt(), await onnxProto(), model, path, opts.threads ?? 1);
-  }
-
-  layers(): LayerInfo[] {
-    return onnxLayers(this.model);
-  }
-
-  private session(taps: string[]): Promise<OrtSession> {
-    const extra = [...new Set(taps)].filter((t) => !this.outputs.includes(t));
-    const key = extra.join('\u0000');
+  /** The session for `key`, built from `bytes()` the first time (a failed build is retried next time). */
+  get(key: string, bytes: () => Uint8Array): Promise<OrtSession> {
     let s = this.sessions.get(key);
     if (!s) {
-      let bytes: Uint8Array;
-      if (extra.length === 0) {
-        bytes = this.onnx.ModelProto.encode(this.model).finish();
-      } else {
-        const g = this.model.graph!;
-        const copy = this.onnx.ModelProto.create({
-          ...this.model,
-          graph: this.onnx.GraphProto.create({ ...g, output: [...g.output, ...extra.map((name) => this.onnx.ValueInfoProto.create({ name }))] }),
-        });
-        bytes = this.onnx.ModelProto.encode(copy).finish();
-      }
-      s = this.ort.InferenceSession.create(bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+      s = this.ort.InferenceSession.create(bytes(), { intraOpNumThreads: this.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
     }
     return s;
   }
 
-  async run(batch: InputBatch, taps: string[]): Promise<TapValue[]> {
-    const session = await this.session(taps);
-    const main = this.inputs[0];
-    const feeds = { [main.name]: new this.ort.Tensor(main.dtype === 'int32' ? 'int32' : 'float32', batch.data, batch.shape) };
-    const fetches = [...new Set(taps)];
+  /** Run on one batch fed to `input` and return the `taps` in order, as float32. */
+  async run(session: OrtSession, input: TensorInfo, batch: InputBatch, taps: string[], path: string): Promise<TapValue[]> {
+    const feeds = { [input.name]: new this.ort.Tensor(input.dtype === 'int32' ? 'int32' : 'float32', batch.data, batch.shape) };
     let result: Record<string, import('onnxruntime-node').Tensor>;
     try {
-      result = await session.run(feeds, fetches);
+      result = await session.run(feeds, [...new Set(taps)]);
     } catch (e) {
-      throw new Error(`${this.path}: onnxruntime failed on input ${batch.shape.join('×')}: ${(e as Error).message}`, { cause: e });
+      throw new Error(`${path}: onnxruntime failed on input ${batch.shape.join('×')}: ${(e as Error).message}`, { cause: e });
     }
     const out = taps.map((t) => {
       const r = result[t];
@@ -137,5 +98,62 @@ export class OnnxRunner implements ModelRunner {
   dispose(): void {
     for (const s of this.sessions.values()) void s.then((x) => x.release()).catch(() => undefined);
     this.sessions.clear();
+  }
+}
+
+export class OnnxRunner implements ModelRunner {
+  readonly format = 'onnx' as const;
+  readonly inputs: TensorInfo[];
+  readonly outputs: string[];
+  private sessions: OrtSessions;
+
+  private constructor(
+    ort: Ort,
+    private onnx: any,
+    private model: OnnxModel,
+    private path: string,
+    threads: number,
+  ) {
+    const g = model.graph!;
+    const inits = new Set(g.initializer.map((i) => i.name));
+    this.inputs = g.input
+      .filter((i) => !inits.has(i.name))
+      .map((i) => ({
+        name: i.name,
+        shape: (i.type?.tensorType?.shape?.dim ?? []).map(dimOf),
+        dtype: ELEM_TYPES[i.type?.tensorType?.elemType ?? 1] ?? 'float32',
+      }));
+    this.outputs = g.output.map((o) => o.name);
+    this.sessions = new OrtSessions(ort, threads);
+  }
+
+  static async load(bytes: Uint8Array, path: string, opts: { threads?: number } = {}): Promise<OnnxRunner> {
+    const model = await decodeOnnx(bytes, path);
+    return new OnnxRunner(await loadOrt(), await onnxProto(), model, path, opts.threads ?? 1);
+  }
+
+  layers(): LayerInfo[] {
+    return onnxLayers(this.model);
+  }
+
+  private session(taps: string[]): Promise<OrtSession> {
+    const extra = [...new Set(taps)].filter((t) => !this.outputs.includes(t));
+    return this.sessions.get(extra.join('\u0000'), () => {
+      if (extra.length === 0) return this.onnx.ModelProto.encode(this.model).finish();
+      const g = this.model.graph!;
+      const copy = this.onnx.ModelProto.create({
+        ...this.model,
+        graph: this.onnx.GraphProto.create({ ...g, output: [...g.output, ...extra.map((name) => this.onnx.ValueInfoProto.create({ name }))] }),
+      });
+      return this.onnx.ModelProto.encode(copy).finish();
+    });
+  }
+
+  async run(batch: InputBatch, taps: string[]): Promise<TapValue[]> {
+    return this.sessions.run(await this.session(taps), this.inputs[0], batch, taps, this.path);
+  }
+
+  dispose(): void {
+    this.sessions.dispose();
   }
 }

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { canonicalPreprocessing, validatePreprocessing } from '../images/preprocess.js';
 import { hfFolderOf, readHfPreprocessing, resolveHfFolder } from './huggingface.js';
-import { fingerprintModelFile, loadModelFile, resolveModelFile, type ResolvedModelFile } from './load.js';
+import { convertedRuntime, fingerprintModelFile, loadModelFile, resolveModelFile, type ResolvedModelFile } from './load.js';
 import type { ExtraInputs, FeatureLayout, ModelFormat, ModelRunner, Preprocessing, Reduction, TensorInfo } from './types.js';
 import { featureLayoutOf, TASKMAP_PACKAGE, zooModel, zooModelPath, zooIds, type ZooModel } from './zoo.js';
 
@@ -33,6 +33,8 @@ export interface ModelSpec {
   batchable: boolean;
   /** Content hash (files) or package identity (zoo) — what the feature cache keys on. */
   fingerprint: string;
+  /** Set when another runtime than the format's computes the features (load.ts convertedRuntime); in the cache key. */
+  runtime?: string;
 }
 
 export function looksLikePath(ref: string): boolean {
@@ -50,6 +52,7 @@ export async function resolveModel(ref: string, overrides: Partial<Preprocessing
     const { path, version } = zooModelPath(zoo);
     const pre = { ...zoo.preprocessing, ...overrides };
     validatePreprocessing(pre, `zoo model ${zoo.id}`);
+    const runtime = await convertedRuntime({ path, format: zoo.format });
     return {
       id: zoo.id,
       ref,
@@ -67,6 +70,7 @@ export async function resolveModel(ref: string, overrides: Partial<Preprocessing
       // The task bank is retrained in place (`benchmark taskbank --ship`) under the same name and version: key its
       // encoders by their files' content, or the feature cache would serve the old encoder's rows.
       fingerprint: zoo.package === TASKMAP_PACKAGE ? await fingerprintModelFile({ path, format: zoo.format }) : `${zoo.package.name}@${version}/${zoo.file}`,
+      ...(runtime ? { runtime } : {}),
     };
   }
   if (!looksLikePath(ref)) {
@@ -91,6 +95,7 @@ export async function resolveModel(ref: string, overrides: Partial<Preprocessing
     id = stem === 'model' ? basename(dirname(file.path)) : stem;
   }
   id = id.replace(/[^A-Za-z0-9._-]+/g, '_');
+  const runtime = await convertedRuntime(file);
   return {
     id,
     ref,
@@ -102,6 +107,7 @@ export async function resolveModel(ref: string, overrides: Partial<Preprocessing
     featureLayout: opts.featureLayout ?? featureLayoutOf({ format: file.format }),
     batchable: true,
     fingerprint: await fingerprintModelFile(file),
+    ...(runtime ? { runtime } : {}),
   };
 }
 

@@ -534,7 +534,7 @@ const OTHERS: ZooModel[] = [
     tap: 'out_relu',
     reduce: POOL4,
     batchable: true,
-    msPerImage: 65,
+    msPerImage: 5,
     demo: true,
   },
   {
@@ -562,7 +562,7 @@ const OTHERS: ZooModel[] = [
     tap: 'mixed10',
     reduce: POOL4,
     batchable: true,
-    msPerImage: 470,
+    msPerImage: 61,
     demo: true,
   },
   {
