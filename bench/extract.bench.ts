@@ -1,11 +1,12 @@
 /**
  * `npx tsx bench/extract.bench.ts`: the extraction goals, measured in one process (workers 0), same images.
- *   raw@out  decode + preprocess + forward pass to the model's own outputs — what running the model costs anyway;
+ *   raw@out  decode + preprocess + forward pass to the model's own outputs — what running the model costs anyway
+ *            (the next batch decoding while one runs, as in extraction);
  *   raw@tap  the same, stopping at the default tap (the forward pass extraction needs, nothing else);
  *   extract  `extractFeatures` cold (tap, reduction, per-batch chunk files, final .npy, manifest);
  *   warm     `extractFeatures` again on the same folder (cache hit: hashing + manifest only).
  * All timings include model loading and first-run compilation. Tap + caching overhead = extract / raw@tap − 1
- * (goal < 10%). Against raw@out it is usually negative: the encoder tap skips the task heads.
+ * (goal ≤ 5%, issue 15). Against raw@out it is usually negative: the encoder tap skips the task heads.
  * Because the machine is shared, the same overhead is also measured inside one extraction run, where load noise
  * hits both sides alike: everything that is not model loading, image decoding or the forward pass (hashing,
  * validation, reduction, checkpoints, .npy assembly, manifest) relative to those three.
@@ -44,9 +45,13 @@ async function rawMs(id: string, files: string[], to: 'outputs' | 'tap'): Promis
   const batch = spec.batchable ? BATCH : 1;
   try {
     let infer = 0;
+    const decode = (i: number) => Promise.all(files.slice(i, i + batch).map(async (f) => decodeResized(await readFile(f), preprocessing)));
+    // The next batch decodes while one runs, as extraction jobs do (models/job.ts): the reference is the model run
+    // at its best, so the overhead below is only what extraction adds.
+    let next = decode(0);
     for (let i = 0; i < files.length; i += batch) {
-      const pixels = await Promise.all(files.slice(i, i + batch).map(async (f) => decodeResized(await readFile(f), preprocessing)));
-      const b = makeBatch(pixels, preprocessing);
+      const b = makeBatch(await next, preprocessing);
+      if (i + batch < files.length) next = decode(i + batch);
       const ti = performance.now();
       await runner.run(b, fetch);
       infer += performance.now() - ti;
@@ -125,10 +130,10 @@ async function main(): Promise<void> {
     }
     const overall = (sumExtract / sumRaw - 1) * 100;
     console.log(
-      `\nin-run overhead, all models: ${inRunRest.toFixed(0)} ms on top of ${inRunWork.toFixed(0)} ms of loading + decoding + inference = ${((100 * inRunRest) / inRunWork).toFixed(1)}% (goal < 10%: ${inRunRest / inRunWork < 0.1 ? 'OK' : 'MISSED'})`,
+      `\nin-run overhead, all models: ${inRunRest.toFixed(0)} ms on top of ${inRunWork.toFixed(0)} ms of loading + decoding + inference = ${((100 * inRunRest) / inRunWork).toFixed(1)}% (goal ≤ 5%: ${inRunRest / inRunWork <= 0.05 ? 'OK' : 'MISSED'})`,
     );
     console.log(
-      `all models: raw@out ${sumOut.toFixed(0)} ms, raw@tap ${sumRaw.toFixed(0)} ms, extract ${sumExtract.toFixed(0)} ms → tap + caching overhead ${overall.toFixed(1)}% (goal < 10%: ${overall < 10 ? 'OK' : 'MISSED'}); vs the full model ${((sumExtract / sumOut - 1) * 100).toFixed(1)}%`,
+      `all models: raw@out ${sumOut.toFixed(0)} ms, raw@tap ${sumRaw.toFixed(0)} ms, extract ${sumExtract.toFixed(0)} ms → tap + caching overhead ${overall.toFixed(1)}% (goal ≤ 5%: ${overall <= 5 ? 'OK' : 'MISSED'}); vs the full model ${((sumExtract / sumOut - 1) * 100).toFixed(1)}%`,
     );
   } finally {
     await rm(work, { recursive: true, force: true });

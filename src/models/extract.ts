@@ -595,13 +595,17 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   if (opts.models.length === 0) throw new Error('no models given');
 
   // 1. Images: hash, and decode-check the ones not already known good.
+  // 2. Models and taps, all checked before any work starts.
+  // The two overlap: the checks decode on libuv's threads while planning reads model files on this one. An image
+  // error is reported before a model error, as when they ran one after the other.
   const all = await listImages(root);
   const oldManifest = await readManifest(dir);
-  const set = await checkImages(root, all, oldManifest, opts.skipBad, log);
+  const [checked, plan] = await Promise.allSettled([checkImages(root, all, oldManifest, opts.skipBad, log), planEntries(opts, oldManifest, log)]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (plan.status === 'rejected') throw plan.reason;
+  const set = checked.value;
   const { digest, wanted } = set;
-
-  // 2. Models and taps, all checked before any work starts.
-  const { planned, failed } = await planEntries(opts, oldManifest, log);
+  const { planned, failed } = plan.value;
 
   // 3. What is cached, what is missing.
   await mkdir(dir, { recursive: true });

@@ -193,6 +193,8 @@ describe('extract: errors', () => {
     expect(s.skipped.map((x) => x.path)).toEqual(['broken.jpg']);
     expect(warnings.some((w) => /warning: skipping broken\.jpg/.test(w))).toBe(true);
     expect(s.manifest.images.files.length).toBe(6);
+    // Images are checked while the models are planned; an image error still comes before a model error.
+    await expect(run({ images: dir, out: join(root, 'out-bad2'), models: [{ ref: onnxPath, taps: ['rr'] }] })).rejects.toThrow(/unreadable image.*broken\.jpg/);
   });
 
   it('unknown layer lists close matches before any work starts', async () => {
