@@ -63,7 +63,12 @@ function modelConfig(json: TfModelJson): { layers: KerasLayer[]; input_layers: u
     const layers: KerasLayer[] =
       list[0].class_name === 'InputLayer'
         ? [list[0]]
-        : [{ class_name: 'InputLayer', config: { name: `${list[0].config.name}_input`, batch_input_shape: list[0].config.batch_input_shape } }];
+        : [
+            {
+              class_name: 'InputLayer',
+              config: { name: `${list[0].config.name}_input`, batch_input_shape: list[0].config.batch_input_shape, dtype: list[0].config.dtype },
+            },
+          ];
     for (const l of list.slice(list[0].class_name === 'InputLayer' ? 1 : 0))
       layers.push({ ...l, inbound_nodes: [[[layers[layers.length - 1].config.name, 0, 0, {}]]] });
     const last = layers[layers.length - 1].config.name;
@@ -94,29 +99,72 @@ const pair = (v: unknown, what: string): [number, number] => {
   throw new Error(`${what}: ${JSON.stringify(v)}`);
 };
 
-/** Why a layer cannot be converted (undefined when it can). */
+/** Why a layer cannot be converted (undefined when it can), from its configuration alone. */
 function layerProblem(l: KerasLayer): string | undefined {
   const c = l.config;
   if (!CONVERTED.has(l.class_name)) return `layer type ${l.class_name}`;
-  if (l.class_name === 'InputLayer' && c.dtype != null && c.dtype !== 'float32') return `${c.name}: input dtype ${String(c.dtype)}`;
+  if (c.dtype != null && c.dtype !== 'float32') return `${c.name}: dtype ${JSON.stringify(c.dtype)}`;
   if ('data_format' in c && c.data_format !== 'channels_last' && c.data_format != null) return `${c.name}: data_format ${String(c.data_format)}`;
   if ('activation' in c && !ACTIVATIONS.has(String(c.activation))) return `${c.name}: activation ${String(c.activation)}`;
-  if ('dilation_rate' in c && pair(c.dilation_rate, 'dilation').some((d) => d !== 1) && 'strides' in c && pair(c.strides, 'strides').some((s) => s !== 1))
-    return `${c.name}: dilation with stride`;
+  if ((c.groups ?? 1) !== 1) return `${c.name}: grouped convolution`;
+  const strides = pair(c.strides ?? c.pool_size ?? 1, 'strides');
+  if ('dilation_rate' in c && pair(c.dilation_rate, 'dilation').some((d) => d !== 1) && strides.some((st) => st !== 1)) return `${c.name}: dilation with stride`;
   if ('padding' in c && l.class_name !== 'ZeroPadding2D' && c.padding !== 'same' && c.padding !== 'valid') return `${c.name}: padding ${String(c.padding)}`;
+  // TF pads a 'same' pooling window smaller than its stride by a size-dependent amount onnxruntime cannot express.
+  if (/Pooling2D$/.test(l.class_name) && c.padding === 'same' && pair(c.pool_size ?? 2, 'pool_size').some((k, i) => k < strides[i]))
+    return `${c.name}: 'same' pooling with a window smaller than its stride`;
   if (l.class_name === 'BatchNormalization' && c.axis !== -1 && c.axis !== 3 && !(Array.isArray(c.axis) && c.axis.length === 1 && (c.axis[0] === -1 || c.axis[0] === 3)))
     return `${c.name}: batch norm over axis ${JSON.stringify(c.axis)}`;
   if (l.class_name === 'ReLU' && ((c.threshold ?? 0) !== 0 || ((c.negative_slope ?? 0) !== 0 && c.max_value != null))) return `${c.name}: ReLU options`;
-  if (l.class_name === 'Concatenate' && c.axis !== -1 && c.axis !== 3 && c.axis !== 1) return `${c.name}: concatenation axis ${String(c.axis)}`;
   return undefined;
 }
 
-/** Why this TF.js model cannot run on onnxruntime (undefined when it can): read from the JSON alone. */
+/** The rank of a layer's output from its inputs' ranks, or why the converter cannot take it. */
+function layerRank(l: KerasLayer, ins: number[]): number | string {
+  const c = l.config;
+  const want = (r: number) => (ins.length === 1 && ins[0] === r ? r : `${c.name}: ${l.class_name} on a rank-${ins.join('/')} tensor`);
+  switch (l.class_name) {
+    case 'InputLayer': {
+      const shape = (c.batch_input_shape ?? c.batch_shape) as unknown[] | undefined;
+      return Array.isArray(shape) && (shape.length === 4 || shape.length === 2) ? shape.length : `${c.name}: input shape ${JSON.stringify(shape ?? null)}`;
+    }
+    case 'ZeroPadding2D':
+    case 'Conv2D':
+    case 'DepthwiseConv2D':
+    case 'AveragePooling2D':
+    case 'MaxPooling2D':
+      return want(4);
+    case 'GlobalAveragePooling2D':
+    case 'GlobalMaxPooling2D':
+      return ins.length === 1 && ins[0] === 4 ? (c.keepdims === true ? 4 : 2) : want(4);
+    case 'Flatten':
+      return ins.length === 1 ? 2 : want(4);
+    case 'Dense':
+      return want(2);
+    case 'BatchNormalization':
+      return ins.length === 1 && (ins[0] === 2 || ins[0] === 4) ? ins[0] : want(4);
+    case 'Add':
+    case 'Multiply':
+    case 'Concatenate':
+      // Keras broadcasts a lower-rank input from axis 1, which ONNX's trailing-axis broadcasting would get wrong.
+      if (ins.length < 2 || ins.some((r) => r !== ins[0])) return `${c.name}: ${l.class_name} of tensors of ranks ${ins.join(', ')}`;
+      if (l.class_name === 'Concatenate' && c.axis !== -1 && c.axis !== ins[0] - 1) return `${c.name}: concatenation along axis ${String(c.axis)}`;
+      return ins[0];
+    default:
+      // Activations, ReLU, dropout and noise layers keep their input.
+      return ins.length === 1 ? ins[0] : `${c.name}: ${l.class_name} with ${ins.length} inputs`;
+  }
+}
+
+/**
+ * Why this TF.js model cannot run on onnxruntime (undefined when it can): read from the JSON alone, so every
+ * model it passes converts (kerasToOnnx then only fails on weights that are missing, which TF.js refuses too).
+ */
 export function kerasOnnxUnsupported(json: TfModelJson): string | undefined {
   const cfg = modelConfig(json);
   if (!cfg) return 'not a functional or sequential Keras model';
   if (cfg.input_layers.length !== 1) return `${cfg.input_layers.length} inputs`;
-  const seen = new Set<string>();
+  const ranks = new Map<string, number>();
   for (const l of cfg.layers) {
     if (typeof l.config?.name !== 'string') return 'a layer without a name';
     let problem: string | undefined;
@@ -127,10 +175,17 @@ export function kerasOnnxUnsupported(json: TfModelJson): string | undefined {
     }
     if (problem) return problem;
     const ins = inboundNames(l);
-    if (!ins) return `${l.config.name}: shared or multi-output layer`;
-    if (ins.some((i) => !seen.has(i))) return `${l.config.name}: layers not in topological order`;
-    seen.add(l.config.name);
+    if (!ins) return `${l.config.name}: inbound nodes not in the TF.js Keras 2 form (a shared layer, a multi-output layer, or Keras 3)`;
+    if (ins.some((i) => !ranks.has(i))) return `${l.config.name}: layers not in topological order`;
+    if ((l.class_name === 'InputLayer') !== (ins.length === 0)) return `${l.config.name}: ${ins.length ? 'an input layer with inputs' : 'a layer without inputs'}`;
+    const rank = layerRank(
+      l,
+      ins.map((i) => ranks.get(i)!),
+    );
+    if (typeof rank === 'string') return rank;
+    ranks.set(l.config.name, rank);
   }
+  for (const o of cfg.output_layers) if (!Array.isArray(o) || !ranks.has(String(o[0]))) return `output ${JSON.stringify(o)} is not a layer`;
   return undefined;
 }
 
@@ -163,6 +218,7 @@ export function decodeKerasWeights(specs: WeightSpec[], data: Uint8Array): Map<s
     } else if (q.dtype === 'float16') for (let i = 0; i < n; i++) values[i] = halfToFloat(view.getUint16(off + 2 * i, true));
     else throw new Error(`weight ${s.name}: quantization ${q.dtype}`);
     off += n * bytes;
+    if (out.has(s.name)) throw new Error(`weight ${s.name} appears twice in the weights manifest`);
     out.set(s.name, { shape: s.shape, values });
   }
   return out;
@@ -192,12 +248,11 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
     json.weightsManifest.flatMap((g) => g.weights as WeightSpec[]),
     weightData,
   );
+  // TF.js binds a weight to `<layer>/<param>` exactly (container.loadWeights): the same rule here.
   const weight = (layer: string, param: string): { shape: number[]; values: Float32Array } => {
-    const exact = weights.get(`${layer}/${param}`);
-    if (exact) return exact;
-    const hits = [...weights.keys()].filter((k) => k.endsWith(`/${layer}/${param}`));
-    if (hits.length !== 1) throw new Error(`layer ${layer}: weight ${param} not found in the weights manifest`);
-    return weights.get(hits[0])!;
+    const w = weights.get(`${layer}/${param}`);
+    if (!w) throw new Error(`layer ${layer}: weight ${layer}/${param} is not in the weights manifest`);
+    return w;
   };
   const nodes: unknown[] = [];
   const initializers: unknown[] = [];
@@ -211,17 +266,22 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
     );
     return name;
   };
-  const attr = (name: string, v: number | number[] | string) =>
-    typeof v === 'string'
-      ? onnx.AttributeProto.create({ name, type: 3, s: new TextEncoder().encode(v) })
-      : Array.isArray(v)
-        ? onnx.AttributeProto.create({ name, type: 7, ints: v })
-        : Number.isInteger(v)
-          ? onnx.AttributeProto.create({ name, type: 2, i: v })
-          : onnx.AttributeProto.create({ name, type: 1, f: v });
-  const node = (op: string, inputs: string[], attrs: ReturnType<typeof attr>[] = [], out = fresh(op)) => {
+  const attr = (name: string, v: number[] | string) =>
+    typeof v === 'string' ? onnx.AttributeProto.create({ name, type: 3, s: new TextEncoder().encode(v) }) : onnx.AttributeProto.create({ name, type: 7, ints: v });
+  const int = (name: string, v: number) => onnx.AttributeProto.create({ name, type: 2, i: v });
+  // Typed explicitly: a float attribute that happens to be whole (epsilon 1, slope 1) must not be written as an INT.
+  const float = (name: string, v: number) => onnx.AttributeProto.create({ name, type: 1, f: v });
+  const node = (op: string, inputs: string[], attrs: unknown[] = [], out = fresh(op)) => {
     nodes.push(onnx.NodeProto.create({ opType: op, input: inputs, output: [out], name: out, attribute: attrs }));
     return out;
+  };
+  // TF's 'same' pads (k − 1)·d in total, the odd pixel after: with stride 1 that is fixed, so it is written out
+  // (onnxruntime refuses SAME_UPPER with dilations); with a stride it depends on the input size: SAME_UPPER.
+  const samePadding = (same: boolean, k: [number, number] | number[], dil: [number, number]) => {
+    if (!same) return attr('pads', [0, 0, 0, 0]);
+    if (dil[0] === 1 && dil[1] === 1) return attr('auto_pad', 'SAME_UPPER');
+    const t = [0, 1].map((i) => (k[i] - 1) * dil[i]);
+    return attr('pads', [Math.floor(t[0] / 2), Math.floor(t[1] / 2), Math.ceil(t[0] / 2), Math.ceil(t[1] / 2)]);
   };
   const activation = (x: string, act: string, rank: number): string => {
     switch (act) {
@@ -238,13 +298,13 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
       case 'elu':
         return node('Elu', [x]);
       case 'hard_sigmoid':
-        return node('HardSigmoid', [x], [attr('alpha', 0.2), attr('beta', 0.5)]);
+        return node('HardSigmoid', [x], [float('alpha', 0.2), float('beta', 0.5)]);
       case 'swish':
       case 'silu':
         return node('Mul', [x, node('Sigmoid', [x])]);
       case 'softmax':
         // Keras normalises over the last (channel) axis, which is axis 1 of a channels-first tensor.
-        return node('Softmax', [x], [attr('axis', rank === 4 ? 1 : -1)]);
+        return node('Softmax', [x], [int('axis', rank === 4 ? 1 : -1)]);
       default:
         throw new Error(`activation ${act}`);
     }
@@ -300,13 +360,13 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
               }
         const inputs = [x.name, init(fresh(`${name}/W`), depthwise ? [outCh, 1, kh, kw] : [cout, cin, kh, kw], w)];
         if (c.use_bias !== false) inputs.push(init(fresh(`${name}/B`), [outCh], weight(name, 'bias').values));
+        const dil = pair(c.dilation_rate ?? 1, 'dilation');
         const attrs = [
           attr('kernel_shape', [kh, kw]),
           attr('strides', pair(c.strides ?? 1, 'strides')),
-          attr('dilations', pair(c.dilation_rate ?? 1, 'dilation')),
-          attr('group', depthwise ? cin : 1),
-          // TF's 'same' puts the odd pixel of padding after (bottom/right): ONNX SAME_UPPER.
-          c.padding === 'same' ? attr('auto_pad', 'SAME_UPPER') : attr('pads', [0, 0, 0, 0]),
+          attr('dilations', dil),
+          int('group', depthwise ? cin : 1),
+          samePadding(c.padding === 'same', [kh, kw], dil),
         ];
         out = { name: activation(node('Conv', inputs, attrs), String(c.activation ?? 'linear'), 4), rank: 4 };
         break;
@@ -323,7 +383,7 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
           init(fresh(`${name}/var`), [ch], weight(name, 'moving_variance').values),
         ];
         if (x.rank !== 4 && x.rank !== 2) throw new Error(`${name}: batch norm of a rank-${x.rank} tensor`);
-        out = { name: node('BatchNormalization', inputs, [attr('epsilon', Number(c.epsilon ?? 1e-3))]), rank: x.rank };
+        out = { name: node('BatchNormalization', inputs, [float('epsilon', Number(c.epsilon ?? 1e-3))]), rank: x.rank };
         break;
       }
       case 'ReLU': {
@@ -331,7 +391,7 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
         const max = c.max_value == null ? undefined : Number(c.max_value);
         let y: string;
         if (max !== undefined) y = node('Clip', [x.name, init(fresh('zero'), [], Float32Array.of(0)), init(fresh('max'), [], Float32Array.of(max))]);
-        else if (slope !== 0) y = node('LeakyRelu', [x.name], [attr('alpha', slope)]);
+        else if (slope !== 0) y = node('LeakyRelu', [x.name], [float('alpha', slope)]);
         else y = node('Relu', [x.name]);
         out = { name: y, rank: x.rank };
         break;
@@ -349,26 +409,25 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
         const axis = Number(c.axis ?? -1);
         // Along channels only: the last Keras axis, axis 1 inside for a 4-d tensor.
         if (!(axis === -1 || axis === x.rank - 1)) throw new Error(`${name}: concatenation along axis ${axis} of a rank-${x.rank} tensor`);
-        out = { name: node('Concat', ins.map((i) => i.name), [attr('axis', x.rank === 4 ? 1 : -1)]), rank: x.rank };
+        out = { name: node('Concat', ins.map((i) => i.name), [int('axis', x.rank === 4 ? 1 : -1)]), rank: x.rank };
         break;
       }
       case 'AveragePooling2D':
       case 'MaxPooling2D': {
         const pool = pair(c.pool_size ?? 2, 'pool_size');
-        const attrs = [attr('kernel_shape', pool), attr('strides', pair(c.strides ?? pool, 'strides'))];
-        attrs.push(c.padding === 'same' ? attr('auto_pad', 'SAME_UPPER') : attr('pads', [0, 0, 0, 0]));
+        const attrs = [attr('kernel_shape', pool), attr('strides', pair(c.strides ?? pool, 'strides')), samePadding(c.padding === 'same', pool, [1, 1])];
         out = { name: node(l.class_name === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool', [x.name], attrs), rank: 4 };
         break;
       }
       case 'GlobalAveragePooling2D':
       case 'GlobalMaxPooling2D': {
         const g = node(l.class_name === 'GlobalMaxPooling2D' ? 'GlobalMaxPool' : 'GlobalAveragePool', [x.name]);
-        out = c.keepdims === true ? { name: g, rank: 4 } : { name: node('Flatten', [g], [attr('axis', 1)]), rank: 2 };
+        out = c.keepdims === true ? { name: g, rank: 4 } : { name: node('Flatten', [g], [int('axis', 1)]), rank: 2 };
         break;
       }
       case 'Flatten':
         // Keras flattens channels-last: back to NHWC first so the element order is the same.
-        out = x.rank === 4 ? { name: node('Flatten', [node('Transpose', [x.name], [attr('perm', [0, 2, 3, 1])])], [attr('axis', 1)]), rank: 2 } : x;
+        out = x.rank === 4 ? { name: node('Flatten', [node('Transpose', [x.name], [attr('perm', [0, 2, 3, 1])])], [int('axis', 1)]), rank: 2 } : x;
         break;
       case 'Dense': {
         if (x.rank !== 2) throw new Error(`${name}: dense layer on a rank-${x.rank} tensor`);
@@ -407,7 +466,7 @@ export function kerasOnnxBytes(g: KerasGraph, taps: string[]): Uint8Array {
     );
     return onnx.ValueInfoProto.create({ name: layer });
   });
-  const dims = g.inputShape.map((d) => (d == null ? { dimParam: 'n' } : { dimValue: d }));
+  const dims = g.inputShape.map((d, i) => (d == null ? { dimParam: ['n', 'h', 'w', 'c'][i] ?? `d${i}` } : { dimValue: d }));
   const graph = onnx.GraphProto.create({
     name: 'keras',
     node: [...g.nodes, ...extra],

@@ -64,16 +64,21 @@ export interface LoadOptions {
 
 export async function loadModelFile(file: ResolvedModelFile, opts: LoadOptions = {}): Promise<ModelRunner> {
   if (file.format === 'onnx') return OnnxRunner.load(await readInputFile(file.path, 'an ONNX model'), file.path, { threads: opts.threads });
-  if (file.format === 'tfjs-layers') {
+  if (file.format === 'tfjs-layers' && kerasOnOnnx()) {
     const { json, weights } = await readTfModel(file.path);
-    if (!kerasOnnxUnsupported(json)) {
-      // What only the weights can show (a weight the shards lack or name ambiguously) fails here: TF.js then runs
-      // the model, or gives its own, clearer error.
-      const runner = await KerasOnnxRunner.load(json, weights, file.path, { threads: opts.threads }).catch(() => undefined);
-      if (runner) return runner;
-    }
+    // Everything that passes converts (kerasOnnxUnsupported checks it from the JSON); a failure here is a weight
+    // the shards lack, which TF.js refuses as well.
+    if (!kerasOnnxUnsupported(json)) return KerasOnnxRunner.load(json, weights, file.path, { threads: opts.threads });
   }
   return loadTfModel(file.path, opts.extraInputs);
+}
+
+/** TASKMAP_KERAS_RUNTIME=tfjs keeps Keras models on TF.js (a way around a conversion problem; default onnx). */
+function kerasOnOnnx(): boolean {
+  const v = process.env.TASKMAP_KERAS_RUNTIME;
+  if (v === undefined || v === '' || v === 'onnx') return true;
+  if (v === 'tfjs') return false;
+  throw new Error(`TASKMAP_KERAS_RUNTIME=${v}: use onnx (the default) or tfjs`);
 }
 
 /**
@@ -82,7 +87,7 @@ export async function loadModelFile(file: ResolvedModelFile, opts: LoadOptions =
  * float rounding.
  */
 export async function convertedRuntime(file: ResolvedModelFile): Promise<string | undefined> {
-  if (file.format !== 'tfjs-layers') return undefined;
+  if (file.format !== 'tfjs-layers' || !kerasOnOnnx()) return undefined;
   const { json } = await readTfModel(file.path, { weights: false });
   return kerasOnnxUnsupported(json) ? undefined : `keras-onnx@${KERAS_ONNX_VERSION}`;
 }

@@ -123,6 +123,45 @@ describe('Keras → ONNX', () => {
     ref.dispose();
   });
 
+  it('dilated and strided "same" convolutions, whole-number float attributes, an input of any size', async () => {
+    const tf = await loadTf();
+    const L = tf.layers;
+    const x = tf.input({ shape: [null, null, 3], name: 'img' });
+    const a = L.conv2d({ filters: 4, kernelSize: 2, dilationRate: 3, padding: 'same', name: 'atrous' }).apply(x) as never;
+    const b = L.batchNormalization({ name: 'bn', epsilon: 1 }).apply(a) as never;
+    const c = L.depthwiseConv2d({ kernelSize: 3, dilationRate: 2, padding: 'same', name: 'dw' }).apply(b) as never;
+    const d = L.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', name: 's2' }).apply(b) as never;
+    const e = L.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'ap' }).apply(d) as never;
+    const model = tf.model({ inputs: x, outputs: [e, c] });
+    setWeights(tf, model);
+    const [dwKernel, dwBias] = model.getLayer('dw').getWeights().map((w) => w.clone());
+    const path = await saveLayers(tf, model, join(dir, 'atrous'));
+    model.dispose();
+    const onnx = await loadModelFile(await resolveModelFile(path));
+    expect(onnx).toBeInstanceOf(KerasOnnxRunner);
+    const ref = await loadTfModel(path);
+    // Odd and even sizes: TF's 'same' puts the odd pixel after, and the strided layers see both parities.
+    for (const shape of [
+      [2, 7, 10, 3],
+      [1, 6, 9, 3],
+    ]) {
+      await compareRunners(onnx, ref, ['atrous', 'bn', 's2', 'ap'], shape, 1e-5);
+      // TF.js's DepthwiseConv2D layer drops its dilation rate (it calls the op with dilations null), Keras does
+      // not: the reference is TF.js's depthwiseConv2d op, which honours it, on the converted model's own input.
+      const size = shape.slice(1).reduce((p, q) => p * q, 1);
+      const data = Float32Array.from({ length: shape[0] * size }, (_, i) => Math.cos(0.37 * i) * 0.9 + 0.1);
+      const [bn, dw] = await onnx.run({ n: shape[0], data, shape }, ['bn', 'dw']);
+      const expected = await tf
+        .add(tf.depthwiseConv2d(tf.tensor4d(bn.data, bn.shape as [number, number, number, number]), dwKernel as never, 1, 'same', 'NHWC', [2, 2]), dwBias)
+        .data();
+      expect(dw.shape).toEqual(bn.shape);
+      const scale = Math.max(...Array.from(expected, Math.abs));
+      expect(Math.max(...Array.from(dw.data, (v, i) => Math.abs(v - expected[i]))) / scale).toBeLessThan(1e-5);
+    }
+    onnx.dispose();
+    ref.dispose();
+  });
+
   it('a sequential model converts too', async () => {
     const tf = await loadTf();
     const model = tf.sequential({
@@ -207,5 +246,60 @@ describe('Keras → ONNX', () => {
     expect(edit((j) => (j.modelTopology.config.layers[0].config.data_format = 'channels_first'))).toBe('conv: data_format channels_first');
     expect(edit((j) => (j.modelTopology.config.layers[0].config.activation = 'mish'))).toBe('conv: activation mish');
     expect(edit((j) => (j.modelTopology.config.layers[0].config.padding = 'causal'))).toBe('conv: padding causal');
+    expect(edit((j) => (j.modelTopology.config.layers[0].config.groups = 2))).toBe('conv: grouped convolution');
+    expect(edit((j) => (j.modelTopology.config.layers[0].config.dtype = 'float16'))).toBe('conv_input: dtype "float16"');
+    expect(edit((j) => Object.assign(j.modelTopology.config.layers[0].config, { strides: [2, 2], dilation_rate: [2, 2] }))).toBe('conv: dilation with stride');
+  });
+
+  it('refuses, from the JSON alone, what the conversion would get wrong', async () => {
+    const tf = await loadTf();
+    const L = tf.layers;
+    const check = (build: (x: never) => never, shape = [6, 6, 2]): string | undefined => {
+      const x = tf.input({ shape });
+      const model = tf.model({ inputs: x, outputs: build(x as never) });
+      const json = JSON.parse(JSON.stringify(model.toJSON(null, false))) as TfModelJson['modelTopology'];
+      model.dispose();
+      return kerasOnnxUnsupported({ modelTopology: json, weightsManifest: [] });
+    };
+    // Keras broadcasts a (N, C) tensor against (N, H, W, C) from axis 1; ONNX would broadcast it against (H, W).
+    expect(
+      check((x) => {
+        const g = L.dense({ units: 2, name: 'd' }).apply(L.globalAveragePooling2d({ name: 'g' }).apply(x)) as never;
+        return L.multiply({ name: 'mul' }).apply([x, g]) as never;
+      }),
+    ).toBe('mul: Multiply of tensors of ranks 4, 2');
+    expect(check((x) => L.dense({ units: 2, name: 'd4' }).apply(x) as never)).toBe('d4: Dense on a rank-4 tensor');
+    expect(check((x) => L.concatenate({ axis: 1, name: 'cat' }).apply([x, x]) as never)).toBe('cat: concatenation along axis 1');
+    expect(check((x) => L.maxPooling2d({ poolSize: 1, strides: 2, padding: 'same', name: 'mp' }).apply(x) as never)).toBe(
+      "mp: 'same' pooling with a window smaller than its stride",
+    );
+    expect(check((x) => L.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same', name: 'mp' }).apply(x) as never)).toBeUndefined();
+  });
+
+  it('a weight the shards lack is an error; TASKMAP_KERAS_RUNTIME=tfjs keeps TF.js', async () => {
+    const tf = await loadTf();
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, name: 'dense' })] });
+    setWeights(tf, model);
+    const path = await saveLayers(tf, model, join(dir, 'missing-weight'));
+    model.dispose();
+    const { json, weights } = await readTfModel(path);
+    const renamed = JSON.parse(JSON.stringify(json)) as TfModelJson;
+    (renamed.weightsManifest[0].weights as { name: string }[])[1].name = 'dense/bias_renamed';
+    await expect(KerasOnnxRunner.load(renamed, weights, path)).rejects.toThrow(/weight dense\/bias is not in the weights manifest/);
+    const file = await resolveModelFile(path);
+    const saved = process.env.TASKMAP_KERAS_RUNTIME;
+    try {
+      process.env.TASKMAP_KERAS_RUNTIME = 'tfjs';
+      expect(await convertedRuntime(file)).toBeUndefined();
+      const runner = await loadModelFile(file);
+      expect(runner).toBeInstanceOf(TfLayersRunner);
+      runner.dispose();
+      process.env.TASKMAP_KERAS_RUNTIME = 'wasm';
+      await expect(loadModelFile(file)).rejects.toThrow(/TASKMAP_KERAS_RUNTIME=wasm: use onnx \(the default\) or tfjs/);
+    } finally {
+      if (saved === undefined) delete process.env.TASKMAP_KERAS_RUNTIME;
+      else process.env.TASKMAP_KERAS_RUNTIME = saved;
+    }
+    expect(await convertedRuntime(file)).toBe('keras-onnx@1');
   });
 });
