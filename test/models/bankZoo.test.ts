@@ -1,8 +1,19 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { bankDir, bankModels, BANK_MANIFEST, parseBankManifest, ZOO, zooIds, zooModel, zooModelPath } from '../../src/models/zoo.js';
+
+// Every folder a test makes is removed at the end (they used to pile up in the system's temp folder).
+const made: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 const saved = process.env.TASKMAP_BANK_DIR;
 afterEach(() => {
@@ -11,7 +22,7 @@ afterEach(() => {
 });
 
 function fakeBank(files: boolean): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bank-zoo-'));
+  const dir = tempDir('bank-zoo-');
   const manifest = {
     resolution: 64,
     encoders: [
@@ -45,11 +56,11 @@ describe('the task bank in the zoo', () => {
   });
 
   it('has no bank models when the folder has no readable manifest', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bank-none-'));
+    const dir = tempDir('bank-none-');
     process.env.TASKMAP_BANK_DIR = dir;
     expect(bankModels()).toEqual([]);
     expect(zooModel('bank-edges')).toBeUndefined();
-    const corrupt = mkdtempSync(join(tmpdir(), 'bank-corrupt-'));
+    const corrupt = tempDir('bank-corrupt-');
     writeFileSync(join(corrupt, BANK_MANIFEST), '{not json');
     process.env.TASKMAP_BANK_DIR = corrupt;
     expect(bankModels()).toEqual([]);
@@ -73,7 +84,7 @@ describe('the task bank in the zoo', () => {
     expect(() => parseBankManifest('{not json')).toThrow(/not valid JSON/);
 
     // In the zoo: a warning naming the manifest and the problem, and no bank models (nothing is opened).
-    const dir = mkdtempSync(join(tmpdir(), 'bank-hostile-'));
+    const dir = tempDir('bank-hostile-');
     writeFileSync(join(dir, BANK_MANIFEST), manifest([{ ...good, file: '../outside/model.json' }]));
     process.env.TASKMAP_BANK_DIR = dir;
     const warnings: string[] = [];
