@@ -21,7 +21,7 @@ import type { Worker } from 'node:worker_threads';
 import { getGemmEngine, type GemmEngine, type Precision } from '../linalg/gemm.js';
 import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { candidateThreads } from '../transferability/threads.js';
-import { startSiblingWorker } from '../workers/startWorker.js';
+import { startSiblingWorker, workerReplies } from '../workers/startWorker.js';
 import type { TruthWorkerReply, TruthWorkerTask } from './truthWorker.js';
 import {
   accuracy,
@@ -328,8 +328,7 @@ export async function groundTruthTable(opts: GroundTruthTableOptions): Promise<T
   };
   try {
     const lanes = Array.from({ length: threads }, async () => {
-      let worker: Worker | undefined;
-      let settle: ((r: TruthWorkerReply | Error) => void) | undefined;
+      let worker: { post: (task: TruthWorkerTask) => void; reply: () => Promise<TruthWorkerReply | Error> } | undefined;
       try {
         for (;;) {
           if (failure || next >= jobs.length) return;
@@ -345,13 +344,10 @@ export async function groundTruthTable(opts: GroundTruthTableOptions): Promise<T
           if (!worker) {
             const w = startSiblingWorker(import.meta.url, 'truthWorker', 'ground truth');
             workers.push(w);
-            w.on('message', (r: TruthWorkerReply) => settle?.(r));
-            w.on('error', (e) => settle?.(e));
-            w.on('exit', (code) => settle?.(new Error(`a ground-truth worker exited (code ${code})`)));
-            worker = w;
+            worker = { post: (task) => w.postMessage(task), reply: workerReplies<TruthWorkerReply>(w, 'ground-truth') };
           }
           const measured: TruthRecord[] = [];
-          worker.postMessage({
+          worker.post({
             job: j,
             source: jobs[j].label,
             digest,
@@ -362,7 +358,7 @@ export async function groundTruthTable(opts: GroundTruthTableOptions): Promise<T
             engine: engineKind,
           } satisfies TruthWorkerTask);
           for (;;) {
-            const r = await new Promise<TruthWorkerReply | Error>((resolve) => (settle = resolve));
+            const r = await worker.reply();
             if (r instanceof Error || 'error' in r) {
               stop(new Error(`${jobs[j].label}: ${r instanceof Error ? r.message : r.error}`));
               return;

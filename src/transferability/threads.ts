@@ -16,7 +16,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { getGemmEngine, type GemmEngine } from '../linalg/gemm.js';
 import { oneBlasThreadEach } from '../linalg/lapack.js';
-import { startSiblingWorker } from '../workers/startWorker.js';
+import { startSiblingWorker, workerReplies } from '../workers/startWorker.js';
 import { envThreads } from '../workers/threadCount.js';
 import { computeScore, computeScores, ScoreMemo, type ScoreValue } from './index.js';
 import type { ScoreInput } from './types.js';
@@ -136,11 +136,7 @@ export async function scoreCandidates(
       try {
         const worker = startSiblingWorker(import.meta.url, 'scoreWorker', 'transferability score');
         workers.push(worker);
-        let settle: ((r: ScoreWorkerReply | Error) => void) | undefined;
-        worker.on('message', (r: ScoreWorkerReply) => settle?.(r));
-        worker.on('error', (e) => settle?.(e));
-        worker.on('exit', (code) => settle?.(new Error(`a score worker exited (code ${code})`)));
-        const reply = () => new Promise<ScoreWorkerReply | Error>((resolve) => (settle = resolve));
+        const reply = workerReplies<ScoreWorkerReply>(worker, 'score');
         if (opts.warmUp && count > 0) {
           const waiting = reply();
           worker.postMessage({ m: -1, ids: [...idsOf(0)], input: opts.warmUp, engine: engineKind, record: true } satisfies ScoreWorkerTask);
