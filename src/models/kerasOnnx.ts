@@ -2,9 +2,10 @@
  * Keras (TF.js layers) models → an ONNX graph for onnxruntime. The TF.js WASM backend is single-threaded and runs a
  * layers model op by op (convolution, then batch norm, then the activation, each a pass over memory); the same
  * network on onnxruntime, with batch norm and activations fused into the convolutions, runs several times faster
- * (nsfw-mobilenet-v2: 59 → 5 ms per image on one thread of this machine, docs/models.md). Only a plain functional network of
- * the layers below converts; anything else (shared layers, custom layers, other layer types or options) keeps the
- * TF.js runner — `kerasOnnxUnsupported` says why, from the model JSON alone, so the choice is known before loading.
+ * (nsfw-mobilenet-v2: 59 → 5 ms per image on one thread of this machine, docs/models.md). Only a plain functional or
+ * sequential network of the layers below converts; anything else (shared layers, custom layers, other layer types or
+ * options) keeps the TF.js runner — `kerasOnnxUnsupported` says why, from the model JSON alone, so the choice is
+ * known before loading.
  *
  * Layout: Keras is channels-last, ONNX convolutions channels-first. The input is transposed once; every tap of a
  * 4-d layer is transposed back, so taps have exactly the shapes and element order the TF.js runner gives.
@@ -225,7 +226,7 @@ export function decodeKerasWeights(specs: WeightSpec[], data: Uint8Array): Map<s
 }
 
 /** A converted network: the ONNX graph pieces, to which a runner adds the outputs of the layers it taps. */
-export interface KerasGraph {
+interface KerasGraph {
   /** onnx-proto GraphProto fields. */
   nodes: unknown[];
   initializers: unknown[];
@@ -239,7 +240,7 @@ export interface KerasGraph {
 }
 
 /** Convert (the JSON must pass `kerasOnnxUnsupported`). */
-export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Promise<KerasGraph> {
+async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Promise<KerasGraph> {
   const why = kerasOnnxUnsupported(json);
   if (why) throw new Error(`cannot convert this Keras model to ONNX: ${why}`);
   const onnx = await loadOnnxProto();
@@ -283,6 +284,7 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
     const t = [0, 1].map((i) => (k[i] - 1) * dil[i]);
     return attr('pads', [Math.floor(t[0] / 2), Math.floor(t[1] / 2), Math.ceil(t[0] / 2), Math.ceil(t[1] / 2)]);
   };
+  const clip = (x: string, max: number) => node('Clip', [x, init(fresh('zero'), [], Float32Array.of(0)), init(fresh('max'), [], Float32Array.of(max))]);
   const activation = (x: string, act: string, rank: number): string => {
     switch (act) {
       case 'linear':
@@ -290,7 +292,7 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
       case 'relu':
         return node('Relu', [x]);
       case 'relu6':
-        return node('Clip', [x, init(fresh('zero'), [], Float32Array.of(0)), init(fresh('six'), [], Float32Array.of(6))]);
+        return clip(x, 6);
       case 'sigmoid':
         return node('Sigmoid', [x]);
       case 'tanh':
@@ -309,9 +311,9 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
         throw new Error(`activation ${act}`);
     }
   };
-  const inputLayer = cfg.layers.find((l) => l.class_name === 'InputLayer');
-  const inputShape = ((inputLayer?.config.batch_input_shape ?? inputLayer?.config.batch_shape) as (number | null)[] | undefined) ?? [];
-  if (!inputLayer || (inputShape.length !== 4 && inputShape.length !== 2)) throw new Error('the input layer has no 2-d or 4-d batch_input_shape');
+  // The check guarantees one input layer with a 2-d or 4-d shape, and the rank of every layer (layerRank).
+  const inputLayer = cfg.layers.find((l) => l.class_name === 'InputLayer')!;
+  const inputShape = (inputLayer.config.batch_input_shape ?? inputLayer.config.batch_shape) as (number | null)[];
   const inputName = inputLayer.config.name;
 
   for (const l of cfg.layers) {
@@ -319,10 +321,14 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
     const name = c.name;
     const ins = inboundNames(l)!.map((i) => tensors.get(i)!);
     const x = ins[0];
-    let out: { name: string; rank: number };
+    const rank = layerRank(
+      l,
+      ins.map((i) => i.rank),
+    ) as number;
+    let out: string;
     switch (l.class_name) {
       case 'InputLayer':
-        out = inputShape.length === 4 ? { name: node('Transpose', [inputName], [attr('perm', [0, 3, 1, 2])]), rank: 4 } : { name: inputName, rank: 2 };
+        out = rank === 4 ? node('Transpose', [inputName], [attr('perm', [0, 3, 1, 2])]) : inputName;
         break;
       case 'ZeroPadding2D': {
         const p = c.padding;
@@ -339,7 +345,7 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
                 ]
               : (p as [[number, number], [number, number]]);
         const pads = BigInt64Array.from([0, 0, t, le, 0, 0, b, r].map(BigInt));
-        out = { name: node('Pad', [x.name, init(fresh('pads'), [8], pads)]), rank: 4 };
+        out = node('Pad', [x.name, init(fresh('pads'), [8], pads)]);
         break;
       }
       case 'Conv2D':
@@ -368,7 +374,7 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
           int('group', depthwise ? cin : 1),
           samePadding(c.padding === 'same', [kh, kw], dil),
         ];
-        out = { name: activation(node('Conv', inputs, attrs), String(c.activation ?? 'linear'), 4), rank: 4 };
+        out = activation(node('Conv', inputs, attrs), String(c.activation ?? 'linear'), rank);
         break;
       }
       case 'BatchNormalization': {
@@ -382,78 +388,70 @@ export async function kerasToOnnx(json: TfModelJson, weightData: Uint8Array): Pr
           init(fresh(`${name}/mean`), [ch], weight(name, 'moving_mean').values),
           init(fresh(`${name}/var`), [ch], weight(name, 'moving_variance').values),
         ];
-        if (x.rank !== 4 && x.rank !== 2) throw new Error(`${name}: batch norm of a rank-${x.rank} tensor`);
-        out = { name: node('BatchNormalization', inputs, [float('epsilon', Number(c.epsilon ?? 1e-3))]), rank: x.rank };
+        out = node('BatchNormalization', inputs, [float('epsilon', Number(c.epsilon ?? 1e-3))]);
         break;
       }
       case 'ReLU': {
         const slope = Number(c.negative_slope ?? 0);
         const max = c.max_value == null ? undefined : Number(c.max_value);
-        let y: string;
-        if (max !== undefined) y = node('Clip', [x.name, init(fresh('zero'), [], Float32Array.of(0)), init(fresh('max'), [], Float32Array.of(max))]);
-        else if (slope !== 0) y = node('LeakyRelu', [x.name], [float('alpha', slope)]);
-        else y = node('Relu', [x.name]);
-        out = { name: y, rank: x.rank };
+        if (max !== undefined) out = clip(x.name, max);
+        else if (slope !== 0) out = node('LeakyRelu', [x.name], [float('alpha', slope)]);
+        else out = node('Relu', [x.name]);
         break;
       }
       case 'Activation':
-        out = { name: activation(x.name, String(c.activation), x.rank), rank: x.rank };
+        out = activation(x.name, String(c.activation), rank);
         break;
       case 'Add':
-        out = { name: node('Sum', ins.map((i) => i.name)), rank: x.rank };
+        out = node('Sum', ins.map((i) => i.name));
         break;
       case 'Multiply':
-        out = { name: ins.slice(1).reduce((acc, i) => node('Mul', [acc, i.name]), x.name), rank: x.rank };
+        out = ins.slice(1).reduce((acc, i) => node('Mul', [acc, i.name]), x.name);
         break;
-      case 'Concatenate': {
-        const axis = Number(c.axis ?? -1);
-        // Along channels only: the last Keras axis, axis 1 inside for a 4-d tensor.
-        if (!(axis === -1 || axis === x.rank - 1)) throw new Error(`${name}: concatenation along axis ${axis} of a rank-${x.rank} tensor`);
-        out = { name: node('Concat', ins.map((i) => i.name), [int('axis', x.rank === 4 ? 1 : -1)]), rank: x.rank };
+      case 'Concatenate':
+        // Along channels only (layerRank refuses other axes): the last Keras axis, axis 1 inside for a 4-d tensor.
+        out = node('Concat', ins.map((i) => i.name), [int('axis', rank === 4 ? 1 : -1)]);
         break;
-      }
       case 'AveragePooling2D':
       case 'MaxPooling2D': {
         const pool = pair(c.pool_size ?? 2, 'pool_size');
         const attrs = [attr('kernel_shape', pool), attr('strides', pair(c.strides ?? pool, 'strides')), samePadding(c.padding === 'same', pool, [1, 1])];
-        out = { name: node(l.class_name === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool', [x.name], attrs), rank: 4 };
+        out = node(l.class_name === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool', [x.name], attrs);
         break;
       }
       case 'GlobalAveragePooling2D':
       case 'GlobalMaxPooling2D': {
         const g = node(l.class_name === 'GlobalMaxPooling2D' ? 'GlobalMaxPool' : 'GlobalAveragePool', [x.name]);
-        out = c.keepdims === true ? { name: g, rank: 4 } : { name: node('Flatten', [g], [int('axis', 1)]), rank: 2 };
+        out = rank === 4 ? g : node('Flatten', [g], [int('axis', 1)]);
         break;
       }
       case 'Flatten':
         // Keras flattens channels-last: back to NHWC first so the element order is the same.
-        out = x.rank === 4 ? { name: node('Flatten', [node('Transpose', [x.name], [attr('perm', [0, 2, 3, 1])])], [int('axis', 1)]), rank: 2 } : x;
+        out = x.rank === 4 ? node('Flatten', [node('Transpose', [x.name], [attr('perm', [0, 2, 3, 1])])], [int('axis', 1)]) : x.name;
         break;
       case 'Dense': {
-        if (x.rank !== 2) throw new Error(`${name}: dense layer on a rank-${x.rank} tensor`);
         const k = weight(name, 'kernel');
         let y = node('MatMul', [x.name, init(fresh(`${name}/W`), k.shape, k.values)]);
         if (c.use_bias !== false) y = node('Add', [y, init(fresh(`${name}/B`), [k.shape[1]], weight(name, 'bias').values)]);
-        out = { name: activation(y, String(c.activation ?? 'linear'), 2), rank: 2 };
+        out = activation(y, String(c.activation ?? 'linear'), rank);
         break;
       }
       default:
-        if (!IDENTITY_LAYERS.has(l.class_name)) throw new Error(`layer type ${l.class_name}`);
-        out = x;
+        // Dropout and noise layers (the check lets no other type through).
+        out = x.name;
     }
-    tensors.set(name, out);
+    tensors.set(name, { name: out, rank });
   }
   const outputLayers = cfg.output_layers.map((o) => String((o as unknown[])[0]));
   return { nodes, initializers, inputName, inputShape, tensors, outputLayers, onnx };
 }
 
 /** ONNX model bytes of the graph with the given layers as outputs, each in Keras's (channels-last) layout. */
-export function kerasOnnxBytes(g: KerasGraph, taps: string[]): Uint8Array {
+function kerasOnnxBytes(g: KerasGraph, taps: string[]): Uint8Array {
   const { onnx } = g;
   const extra: unknown[] = [];
   const outputs = [...new Set(taps)].map((layer) => {
-    const t = g.tensors.get(layer);
-    if (!t) throw new Error(`no layer named ${layer}`);
+    const t = g.tensors.get(layer)!; // the runner checked the names
     const perm = t.rank === 4 ? [0, 2, 3, 1] : undefined;
     extra.push(
       onnx.NodeProto.create({
