@@ -156,3 +156,19 @@ export async function writeImages(dir: string, n: number, w = 8, h = 8, seed = 1
   }
   return out;
 }
+
+/** Save a TF.js layers model as model.json + one shard under `out`; returns the model.json path. */
+export async function saveLayers(tf: typeof import('@tensorflow/tfjs'), model: import('@tensorflow/tfjs').LayersModel, out: string): Promise<string> {
+  await mkdir(out, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      await writeFile(
+        join(out, 'model.json'),
+        JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] }),
+      );
+      await writeFile(join(out, 'w.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return join(out, 'model.json');
+}

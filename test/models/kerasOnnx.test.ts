@@ -3,7 +3,7 @@
  * same Keras semantics) on a network built for the test, the zoo's Keras model against its TF.js run, weight
  * dequantisation by hand, and the fallback for what does not convert.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { decodeKerasWeights, KerasOnnxRunner, kerasOnnxUnsupported } from '../..
 import { loadTf, loadTfModel, readTfModel, TfLayersRunner, type TfModelJson } from '../../src/models/tfjs.js';
 import { resolveModel } from '../../src/models/resolve.js';
 import type { ModelRunner } from '../../src/models/types.js';
+import { saveLayers } from './fixtures.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -22,22 +23,6 @@ afterAll(async () => {
 });
 
 type Tf = Awaited<ReturnType<typeof loadTf>>;
-
-/** Save a TF.js layers model as model.json + one shard under `out`; returns the model.json path. */
-async function saveLayers(tf: Tf, model: import('@tensorflow/tfjs').LayersModel, out: string): Promise<string> {
-  await mkdir(out, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      await writeFile(
-        join(out, 'model.json'),
-        JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] }),
-      );
-      await writeFile(join(out, 'w.bin'), new Uint8Array(a.weightData as ArrayBuffer));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return join(out, 'model.json');
-}
 
 /** Deterministic weights; batch-norm scales and variances positive, so that activations stay alive. */
 function setWeights(tf: Tf, model: import('@tensorflow/tfjs').LayersModel): void {

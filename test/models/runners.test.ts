@@ -7,7 +7,7 @@ import { layersWithShapes } from '../../src/models/inspect.js';
 import { OnnxRunner } from '../../src/models/onnx.js';
 import { loadTf, loadTfModel } from '../../src/models/tfjs.js';
 import { readFile } from 'node:fs/promises';
-import { graphReference, onnxReference, writeTinyOnnx, writeTinyTfGraph } from './fixtures.js';
+import { graphReference, onnxReference, saveLayers, writeTinyOnnx, writeTinyTfGraph } from './fixtures.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -106,18 +106,7 @@ describe('TF.js runners (WASM backend)', () => {
     const dk = Array.from({ length: 16 }, (_, i) => ((i % 5) - 2) / 4); // [8,2]
     model.setWeights([tf.tensor4d(k, [2, 2, 1, 2]), tf.tensor1d([0.1, -0.1]), tf.tensor2d(dk, [8, 2]), tf.tensor1d([1, -1])]);
     const ldir = join(dir, 'layers');
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        const { mkdir } = await import('node:fs/promises');
-        await mkdir(ldir, { recursive: true });
-        await writeFile(
-          join(ldir, 'model.json'),
-          JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: a.weightSpecs }] }),
-        );
-        await writeFile(join(ldir, 'w.bin'), new Uint8Array(a.weightData as ArrayBuffer));
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    await saveLayers(tf, model, ldir);
     expect((await resolveModelFile(ldir)).format).toBe('tfjs-layers');
     const runner = await loadTfModel(join(ldir, 'model.json'));
     expect(runner.layers().map((l) => [l.name, l.op, l.shape])).toEqual([
