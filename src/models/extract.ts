@@ -227,48 +227,51 @@ interface ImageSet {
   wanted: Set<string>;
 }
 
-/** Step 1. Images: hash, and decode-check the ones not already known good. */
-async function checkImages(root: string, all: ImageFile[], oldManifest: Manifest | undefined, skipBad: boolean | undefined, log: Log): Promise<ImageSet> {
-  const knownGood = new Set([...(oldManifest?.images.files ?? []), ...Object.values(oldManifest?.previousImages ?? {}).flat()].map((f) => f.sha256));
-  const skipped: { path: string; reason: string }[] = [];
-  const bad: string[] = [];
+/** Images whose decoding an earlier run proved: the image lists of the old manifest (current and previous). */
+function knownGoodHashes(oldManifest: Manifest | undefined): Set<string> {
+  return new Set([...(oldManifest?.images.files ?? []), ...Object.values(oldManifest?.previousImages ?? {}).flat()].map((f) => f.sha256));
+}
+
+/** Decode-check `images`; the reason of each that fails, by input order. */
+async function decodeFailures(images: ImageFile[]): Promise<{ image: ImageFile; reason: string }[]> {
   // Decoding is libvips work on libuv's pool (sharp.concurrency(1): one thread per image), so a few checks in flight
-  // keep every core busy (48 photos: 188 → ~145 ms; a one-model extraction spent ~9% of its run here); bounded, so a folder of
-  // thousands of large photos is not all in memory at once. Results are kept in input order for the messages.
+  // keep every core busy; bounded, so a folder of thousands of large photos is not all in memory at once.
   const limit = pLimit(2 * Math.max(1, availableParallelism()));
-  const failures = await Promise.all(
-    all.map((img) =>
-      knownGood.has(img.sha256)
-        ? undefined
-        : limit(() =>
-            readFile(img.abs)
-              .then(checkImage)
-              .then(
-                () => undefined,
-                (e: unknown) => String((e as Error).message).split('\n')[0],
-              ),
+  const reasons = await Promise.all(
+    images.map((img) =>
+      limit(() =>
+        readFile(img.abs)
+          .then(checkImage)
+          .then(
+            () => undefined,
+            (e: unknown) => String((e as Error).message).split('\n')[0],
           ),
+      ),
     ),
   );
-  for (const [i, img] of all.entries()) {
-    const reason = failures[i];
-    if (reason !== undefined) {
-      if (skipBad) {
-        skipped.push({ path: img.path, reason });
-        log(`warning: skipping ${img.path}: ${reason}`);
-      } else bad.push(`${img.path} (${reason})`);
-    }
-  }
-  if (bad.length) {
-    throw new Error(
-      `unreadable image${bad.length > 1 ? 's' : ''} in ${root}: ${bad.join('; ')}; fix or remove ${bad.length > 1 ? 'them' : 'it'}, or pass --skip-bad to leave ${bad.length > 1 ? 'them' : 'it'} out`,
-    );
-  }
-  const skippedSet = new Set(skipped.map((s) => s.path));
-  const images: ImageFile[] = all.filter((i) => !skippedSet.has(i.path));
+  return images.flatMap((image, i) => (reasons[i] === undefined ? [] : [{ image, reason: reasons[i] }]));
+}
+
+function unreadableImages(root: string, bad: { image: ImageFile; reason: string }[]): Error {
+  const list = bad.map((b) => `${b.image.path} (${b.reason})`);
+  const them = bad.length > 1 ? 'them' : 'it';
+  return new Error(`unreadable image${bad.length > 1 ? 's' : ''} in ${root}: ${list.join('; ')}; fix or remove ${them}, or pass --skip-bad to leave ${them} out`);
+}
+
+/** The image set of a run: `images` in manifest order, less `skipped`. */
+function imageSet(root: string, images: ImageFile[], skipped: { path: string; reason: string }[]): ImageSet {
   if (images.length === 0) throw new Error(`${root}: no readable images`);
   const files: ManifestImage[] = images.map((i) => ({ path: i.path, sha256: i.sha256 }));
   return { images, files, skipped, digest: imagesDigest(files), wanted: new Set(files.map((f) => f.sha256)) };
+}
+
+/** Step 1 with --skip-bad: decode-check the images not already known good, and leave out those that fail. */
+async function skipBadImages(root: string, all: ImageFile[], knownGood: Set<string>, log: Log): Promise<ImageSet> {
+  const bad = await decodeFailures(all.filter((i) => !knownGood.has(i.sha256)));
+  const skipped = bad.map((b) => ({ path: b.image.path, reason: b.reason }));
+  for (const s of skipped) log(`warning: skipping ${s.path}: ${s.reason}`);
+  const out = new Set(skipped.map((s) => s.path));
+  return imageSet(root, all.filter((i) => !out.has(i.path)), skipped);
 }
 
 /** Step 2. Models and taps, all checked before any work starts: one planned entry per model and tap. */
@@ -280,19 +283,25 @@ async function planEntries(opts: ExtractOptions, oldManifest: Manifest | undefin
     let taps: ResolvedTap[];
     try {
       spec = await resolveModel(req.ref, req.overrides ?? {});
-      const layers = await listLayers(spec.file);
       let requests = (req.taps ?? []).map(parseTap);
-      if (requests.length === 0) {
-        if (spec.defaultTap) requests = [{ pattern: spec.defaultTap }];
-        else {
-          const outputs = layers.length ? [layers[layers.length - 1].name] : [];
-          if (!outputs.length) throw new Error(`${req.ref}: model has no layers`);
-          log(`${spec.id}: no --tap given; using the last layer "${outputs[0]}" (list candidates with \`taskmap layers ${req.ref}\`)`);
-          requests = outputs.map((pattern) => ({ pattern }));
-        }
-      }
       const fallbackReduce: Reduction = req.reduce ? parseReduction(req.reduce) : (spec.defaultReduce ?? { kind: 'none' });
-      taps = resolveTaps(requests, layers, fallbackReduce, spec.id);
+      if (requests.length === 0 && spec.zoo && spec.defaultTap) {
+        // A zoo card's own tap: the zoo's tests check it against the model's layers, so the model is not parsed here
+        // only to list them (tens of ms for an ONNX graph, which the job loads anyway).
+        taps = [{ layer: spec.defaultTap, reduction: fallbackReduce, request: spec.defaultTap }];
+      } else {
+        const layers = await listLayers(spec.file);
+        if (requests.length === 0) {
+          if (spec.defaultTap) requests = [{ pattern: spec.defaultTap }];
+          else {
+            const outputs = layers.length ? [layers[layers.length - 1].name] : [];
+            if (!outputs.length) throw new Error(`${req.ref}: model has no layers`);
+            log(`${spec.id}: no --tap given; using the last layer "${outputs[0]}" (list candidates with \`taskmap layers ${req.ref}\`)`);
+            requests = outputs.map((pattern) => ({ pattern }));
+          }
+        }
+        taps = resolveTaps(requests, layers, fallbackReduce, spec.id);
+      }
       const labels = labelsFor(spec.id, taps);
       taps.forEach((tap, i) => {
         const key = entryKey(keyMaterial(spec, tap));
@@ -392,6 +401,7 @@ async function manifestBook(
     }
   }
   const finalized = new Map<string, ManifestEntry>();
+  let saved = false;
   const saveManifest = async () => {
     const entries = [...manifest.entries.filter((m) => !finalized.has(m.label)), ...finalized.values()];
     // Requested entries not yet rewritten keep their old record (still the cache of their rows).
@@ -405,6 +415,7 @@ async function manifestBook(
     }
     entries.sort((a, b) => (a.label < b.label ? -1 : 1));
     await writeManifest(dir, { ...manifest, updated: new Date().toISOString(), entries, ...(Object.keys(prev).length ? { previousImages: prev } : {}) });
+    saved = true;
   };
 
   /** Write an entry's rows in image order as its .npy, record it, drop its partial rows and save the manifest. */
@@ -450,7 +461,9 @@ async function manifestBook(
     await rm(join(dir, PARTIAL_DIR, e.key), { recursive: true, force: true });
     await saveManifest();
   };
-  return { removed, finalized, saveManifest, finalize };
+  /** Whether the manifest on disk is this run's, with every entry finalized so far. */
+  const isSaved = () => saved;
+  return { removed, finalized, saveManifest, finalize, isSaved };
 }
 
 /** Step 6. Run the jobs: rows checkpointed as they arrive, each entry finalized when its model is done. */
@@ -464,6 +477,10 @@ async function runExtraction(
     workers: number;
     failed: Failure[];
     finalize: (e: PlannedEntry, p: Preprocessing | undefined) => Promise<void>;
+    /** Images a job decoded (their rows arrived). */
+    decoded: (hashes: string[]) => void;
+    /** The error naming every unreadable image among those not yet decoded, if any. */
+    imageError: () => Promise<Error | undefined>;
   },
   jobs: Job[],
   jobEntries: Map<number, PlannedEntry[]>,
@@ -505,6 +522,13 @@ async function runExtraction(
       return;
     }
     if (ev.type === 'error') {
+      // An image no model has decoded yet may be the cause: then it is the images' error, named like the up-front
+      // check names them (every unreadable one, not only the one this job met), whatever continueOnError says.
+      const imageError = await ctx.imageError();
+      if (imageError) {
+        for (const es of jobEntries.values()) for (const e of es) await checkpoint(e);
+        throw imageError;
+      }
       const msg = ev.message;
       if (!opts.continueOnError) throw new Error(msg.startsWith(job.label) ? msg : `${job.label}: ${msg}`);
       failed.push({ model: entries[0].spec.ref, error: msg });
@@ -517,6 +541,7 @@ async function runExtraction(
     if (ev.type === 'batch') {
       const t = inferMs.get(ev.jobId) ?? { ms: 0, n: 0 };
       inferMs.set(ev.jobId, { ms: t.ms + ev.inferMs, n: t.n + ev.hashes.length });
+      ctx.decoded(ev.hashes);
       const st = statsOf(ev.jobId);
       st.images += ev.hashes.length;
       st.decodeMs += ev.decodeMs;
@@ -594,16 +619,33 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   const root = resolvePath(opts.images);
   if (opts.models.length === 0) throw new Error('no models given');
 
-  // 1. Images: hash, and decode-check the ones not already known good.
-  // 2. Models and taps, all checked before any work starts.
-  // The two overlap: the checks decode on libuv's threads while planning reads model files on this one. An image
-  // error is reported before a model error, as when they ran one after the other.
+  // 1. Images: hash them. Whether they decode is proven by the jobs themselves (every image a job returns rows for was
+  //    decoded; every image with cached rows was decoded by an earlier run), so no image is decoded twice: the
+  //    up-front check cost a one-model extraction ~10% of its run. Images nothing proves — none when any model
+  //    runs or is cached — are decode-checked before the manifest first records the image set, and a job error
+  //    first checks the images not yet proven, so an unreadable image is reported as such, all of them at once.
+  //    With --skip-bad the bad images must be known before the image set is: they are checked up front.
+  // 2. Models and taps, all checked before any work starts (beside step 1's checks, when there are any). An image
+  //    error is reported before a model error.
   const all = await listImages(root);
   const oldManifest = await readManifest(dir);
-  const [checked, plan] = await Promise.allSettled([checkImages(root, all, oldManifest, opts.skipBad, log), planEntries(opts, oldManifest, log)]);
+  const knownGood = knownGoodHashes(oldManifest);
+  const [checked, plan] = await Promise.allSettled([
+    opts.skipBad ? skipBadImages(root, all, knownGood, log) : Promise.resolve(imageSet(root, all, [])),
+    planEntries(opts, oldManifest, log),
+  ]);
   if (checked.status === 'rejected') throw checked.reason;
-  if (plan.status === 'rejected') throw plan.reason;
   const set = checked.value;
+  const proven = new Set(knownGood);
+  if (opts.skipBad) for (const f of set.files) proven.add(f.sha256);
+  const unreadable = async (): Promise<Error | undefined> => {
+    const todo = set.images.filter((i) => !proven.has(i.sha256));
+    const bad = await decodeFailures(todo);
+    if (bad.length) return unreadableImages(root, bad);
+    for (const i of todo) proven.add(i.sha256);
+    return undefined;
+  };
+  if (plan.status === 'rejected') throw (await unreadable()) ?? plan.reason;
   const { digest, wanted } = set;
   const { planned, failed } = plan.value;
 
@@ -613,6 +655,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   for (const e of planned) {
     if (upToDate(e) && (await exists(pathInside(dir, e.old!.file, MANIFEST_FILE)))) continue;
     await loadCachedRows(dir, e, oldManifest, wanted);
+    for (const h of e.rows.keys()) proven.add(h);
     for (const h of wanted) if (!e.rows.has(h)) e.missing.add(h);
   }
 
@@ -620,27 +663,54 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   const workers = opts.workers ?? Math.max(1, availableParallelism());
   const { jobs, jobEntries } = planJobs(planned, set, opts, workers);
 
-  // 5. Manifest bookkeeping; entries that are up to date or can be reassembled from cached rows are done now.
-  const book = await manifestBook(dir, root, set, planned, oldManifest, opts, log);
+  // 5. Manifest bookkeeping, from the moment every image of the set is proven readable (it records the set, and drops
+  //    entries computed on another one); entries that are up to date or can be reassembled from cached rows are done
+  //    now (their rows prove every image).
+  let bookP: Promise<Awaited<ReturnType<typeof manifestBook>>> | undefined;
+  const book = () =>
+    (bookP ??= unreadable().then((err) => {
+      if (err) throw err;
+      return manifestBook(dir, root, set, planned, oldManifest, opts, log);
+    }));
   const reused: string[] = [];
   const reassembled: string[] = [];
-  for (const e of planned) {
-    if (upToDate(e) && e.rows.size === 0 && e.missing.size === 0) {
-      book.finalized.set(e.label, e.old!);
-      reused.push(e.label);
+  const ready = planned.filter((e) => e.missing.size === 0);
+  if (ready.length || jobs.length === 0) {
+    const b = await book();
+    for (const e of ready) {
+      if (upToDate(e) && e.rows.size === 0) {
+        b.finalized.set(e.label, e.old!);
+        reused.push(e.label);
+      }
     }
-  }
-  for (const e of planned) {
-    if (!book.finalized.has(e.label) && e.missing.size === 0) {
-      await book.finalize(e, undefined);
-      reassembled.push(e.label);
+    for (const e of ready) {
+      if (!b.finalized.has(e.label)) {
+        await b.finalize(e, undefined);
+        reassembled.push(e.label);
+      }
     }
+    await b.saveManifest();
   }
-  await book.saveManifest();
 
   // 6. Run.
-  const { computed, jobStats } = await runExtraction({ dir, root, images: set.images, opts, log, workers, failed, finalize: book.finalize }, jobs, jobEntries);
-  await book.saveManifest();
+  const { computed, jobStats } = await runExtraction(
+    {
+      dir,
+      root,
+      images: set.images,
+      opts,
+      log,
+      workers,
+      failed,
+      finalize: async (e, p) => (await book()).finalize(e, p),
+      decoded: (hashes) => hashes.forEach((h) => proven.add(h)),
+      imageError: unreadable,
+    },
+    jobs,
+    jobEntries,
+  );
+  const b = await book();
+  if (!b.isSaved()) await b.saveManifest();
   // 7. Clean up partial rows.
   await cleanPartials(dir, planned);
   const final = (await readManifest(dir))!;
@@ -650,7 +720,7 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
     computed,
     reused,
     reassembled,
-    removed: book.removed,
+    removed: b.removed,
     failed,
     jobs: jobStats,
     skipped: set.skipped,

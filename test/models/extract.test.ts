@@ -197,6 +197,34 @@ describe('extract: errors', () => {
     await expect(run({ images: dir, out: join(root, 'out-bad2'), models: [{ ref: onnxPath, taps: ['rr'] }] })).rejects.toThrow(/unreadable image.*broken\.jpg/);
   });
 
+  it('an unreadable image met by a job fails the run as an image error, naming every unreadable image, whatever continueOnError says; rows already computed are kept and nothing is recorded', async () => {
+    const dir = await imageCopy('images-bad-late');
+    await writeFile(join(dir, 'zz-broken.jpg'), Buffer.from('not a jpeg either'));
+    await writeFile(join(dir, 'zz-broken2.png'), Buffer.from('nor a png'));
+    const out = join(root, 'out-bad-late');
+    const err = await run({ images: dir, out, batchSize: 1, continueOnError: true }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/unreadable images in .*: zz-broken\.jpg \(.*\); zz-broken2\.png \(.*\); fix or remove them, or pass --skip-bad/);
+    // The image set was never recorded: a manifest would make the broken files known-good for the next run.
+    expect(await readManifest(out)).toBeUndefined();
+    await unlink(join(dir, 'zz-broken.jpg'));
+    await unlink(join(dir, 'zz-broken2.png'));
+    // The six good images' rows were checkpointed before the failure: the next run only reassembles them.
+    const s = await run({ images: dir, out });
+    expect(s.computed).toEqual([]);
+    expect(s.reassembled).toEqual(['tiny/r', 'tiny/y']);
+    const ref = await run({ images: dir, out: join(root, 'out-bad-late-ref') });
+    expect(Array.from((await rows(join(out, 'tiny', 'r.npy'))).data)).toEqual(Array.from((await rows(join(root, 'out-bad-late-ref', 'tiny', 'r.npy'))).data));
+    expect(ref.computed.length).toBe(2);
+  });
+
+  it('with no model left to decode them (every model failed to plan), the images are still checked before the manifest records them', async () => {
+    const dir = await imageCopy('images-bad-noplan');
+    await writeFile(join(dir, 'broken.jpg'), Buffer.from('garbage'));
+    const out = join(root, 'out-bad-noplan');
+    await expect(run({ images: dir, out, continueOnError: true, models: [{ ref: onnxPath, taps: ['rr'] }] })).rejects.toThrow(/unreadable image.*broken\.jpg/);
+    expect(await readManifest(out)).toBeUndefined();
+  });
+
   it('unknown layer lists close matches before any work starts', async () => {
     await expect(run({ images, out: join(root, 'out-layer'), models: [{ ref: onnxPath, taps: ['rr'] }] })).rejects.toThrow(
       /unknown layer "rr"; did you mean "r"/,
