@@ -15,6 +15,12 @@ export interface ResolvedModelFile {
   /** The file to load (.onnx, model.json or model.min.js). */
   path: string;
   format: ModelFormat;
+  /**
+   * The runtime decided for it (resolve.ts, part of the feature cache key): a converted runtime's id
+   * (convertedRuntime), or null for the format's own. Undefined: decide when loading. A job carries the decision to
+   * the thread or machine that loads the model, so rows are computed by the runtime their key names.
+   */
+  runtime?: string | null;
 }
 
 /** Which file under `path` is the model and what format it is; errors say what was expected. */
@@ -64,11 +70,19 @@ export interface LoadOptions {
 
 export async function loadModelFile(file: ResolvedModelFile, opts: LoadOptions = {}): Promise<ModelRunner> {
   if (file.format === 'onnx') return OnnxRunner.load(await readInputFile(file.path, 'an ONNX model'), file.path, { threads: opts.threads });
-  if (file.format === 'tfjs-layers' && kerasOnOnnx()) {
-    const { json, weights } = await readTfModel(file.path);
-    // Everything that passes converts (kerasOnnxUnsupported checks it from the JSON); a failure here is a weight
-    // the shards lack, which TF.js refuses as well.
-    if (!kerasOnnxUnsupported(json)) return KerasOnnxRunner.load(json, weights, file.path, { threads: opts.threads });
+  if (file.format === 'tfjs-layers') {
+    const runtime = file.runtime !== undefined ? file.runtime : await convertedRuntime(file);
+    if (runtime !== null && runtime !== undefined) {
+      if (runtime !== KERAS_ONNX_RUNTIME) {
+        throw new Error(`${file.path}: planned to run on ${runtime}, but this installation converts Keras models as ${KERAS_ONNX_RUNTIME}; use one taskmap version everywhere`);
+      }
+      const { json, weights } = await readTfModel(file.path);
+      // Everything that passes converts (kerasOnnxUnsupported checks it from the JSON); a failure here is a weight
+      // the shards lack, which TF.js refuses as well.
+      const why = kerasOnnxUnsupported(json);
+      if (why) throw new Error(`${file.path}: planned to run on ${runtime}, but it does not convert here (${why}); the model file changed?`);
+      return KerasOnnxRunner.load(json, weights, file.path, { threads: opts.threads });
+    }
   }
   return loadTfModel(file.path, opts.extraInputs);
 }
@@ -89,8 +103,11 @@ function kerasOnOnnx(): boolean {
 export async function convertedRuntime(file: ResolvedModelFile): Promise<string | undefined> {
   if (file.format !== 'tfjs-layers' || !kerasOnOnnx()) return undefined;
   const { json } = await readTfModel(file.path, { weights: false });
-  return kerasOnnxUnsupported(json) ? undefined : `keras-onnx@${KERAS_ONNX_VERSION}`;
+  return kerasOnnxUnsupported(json) ? undefined : KERAS_ONNX_RUNTIME;
 }
+
+/** The converted runtime's id in cache keys and queue payloads. */
+export const KERAS_ONNX_RUNTIME = `keras-onnx@${KERAS_ONNX_VERSION}`;
 
 /** Content hash of a model's files (model.json + shards, or the .onnx), for cache keys of user-supplied models. */
 export async function fingerprintModelFile(file: ResolvedModelFile): Promise<string> {

@@ -56,7 +56,7 @@ export async function resolveModel(ref: string, overrides: Partial<Preprocessing
     return {
       id: zoo.id,
       ref,
-      file: { path, format: zoo.format },
+      file: { path, format: zoo.format, runtime: runtime ?? null },
       format: zoo.format,
       source: `${zoo.package.name}@${version}/${zoo.file}`,
       zoo,
@@ -99,7 +99,7 @@ export async function resolveModel(ref: string, overrides: Partial<Preprocessing
   return {
     id,
     ref,
-    file,
+    file: { ...file, runtime: runtime ?? null },
     format: file.format,
     source: file.path,
     overrides,

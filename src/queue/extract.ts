@@ -24,7 +24,7 @@ import { validatePreprocessing } from '../images/preprocess.js';
 import { hashBytes } from '../images/list.js';
 import { extractFeatures, PARTIAL_DIR, type ExtractOptions, type ExtractSummary, type JobPlan, type JobRunner } from '../models/extract.js';
 import type { Job, JobImage } from '../models/job.js';
-import { fingerprintModelFile, type ResolvedModelFile } from '../models/load.js';
+import { fingerprintModelFile, KERAS_ONNX_RUNTIME, type ResolvedModelFile } from '../models/load.js';
 import type { RunJobsOptions } from '../models/pool.js';
 import type { Preprocessing } from '../models/types.js';
 import { zooModel, zooModelPath } from '../models/zoo.js';
@@ -89,6 +89,8 @@ export function shardPayloads(job: Job, plan: JobPlan, shardSize: number): Shard
       out: plan.dir,
       model: plan.zoo ? { zoo: plan.zoo } : { file: job.file.path, format: job.file.format },
       fingerprint: plan.fingerprint,
+      // The runtime the rows' key names (a Keras model converted to ONNX, or its own): workers must not decide anew.
+      runtime: job.file.runtime ?? null,
       ...(job.preprocessing ? { preprocessing: job.preprocessing } : {}),
       overrides: job.overrides,
       ...(job.extraInputs ? { extraInputs: job.extraInputs } : {}),
@@ -240,6 +242,10 @@ async function fingerprintOf(file: ResolvedModelFile): Promise<string> {
 
 /** Which model file a payload means, checked: a zoo model of this installation, or a file inside the roots. */
 async function modelFileOf(p: ExtractShardPayload, roots: Roots): Promise<ResolvedModelFile> {
+  if (p.runtime !== null && p.runtime !== KERAS_ONNX_RUNTIME)
+    throw new RefusedJob(
+      `${p.title}: the rows are to be computed on ${p.runtime}, but this worker has ${KERAS_ONNX_RUNTIME}; install the same taskmap version everywhere`,
+    );
   if ('zoo' in p.model) {
     const zoo = zooModel(p.model.zoo);
     if (!zoo) throw new RefusedJob(`unknown zoo model "${p.model.zoo}" on this worker`);
@@ -247,12 +253,12 @@ async function modelFileOf(p: ExtractShardPayload, roots: Roots): Promise<Resolv
     const fp = `${zoo.package.name}@${version}/${zoo.file}`;
     if (fp !== p.fingerprint)
       throw new RefusedJob(`zoo model ${zoo.id}: this worker has ${fp}, the coordinator ${p.fingerprint}; install the same package versions everywhere`);
-    return { path, format: zoo.format };
+    return { path, format: zoo.format, runtime: p.runtime };
   }
   const path = await roots.existing(p.model.file, 'model file').catch((e: Error) => {
     throw new RefusedJob(e.message);
   });
-  const file: ResolvedModelFile = { path, format: p.model.format };
+  const file: ResolvedModelFile = { path, format: p.model.format, runtime: p.runtime };
   const fp = await fingerprintOf(file);
   if (fp !== p.fingerprint)
     throw new RefusedJob(`${p.model.file}: the model file differs from the one the coordinator planned with (content hash); is the shared folder in sync?`);

@@ -25,7 +25,7 @@ export class RefusedJob extends Error {
 }
 
 /** Payload format version: a worker refuses payloads from a coordinator of another format. */
-export const PAYLOAD_VERSION = 1;
+export const PAYLOAD_VERSION = 2;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest');
 const absPath = z
@@ -76,6 +76,8 @@ export const extractShardSchema = z.strictObject({
   model,
   /** The model's cache identity as the coordinator resolved it; the worker's copy must match. */
   fingerprint: z.string().min(1).max(512),
+  /** The runtime that computes the rows (models/load.ts ResolvedModelFile.runtime): a converted runtime, or null for the format's own. */
+  runtime: z.string().min(1).max(64).nullable(),
   preprocessing: preprocessing.optional(),
   overrides: preprocessing.partial(),
   extraInputs: z.record(z.string().max(512), finite).optional(),

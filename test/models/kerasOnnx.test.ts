@@ -287,4 +287,28 @@ describe('Keras → ONNX', () => {
     }
     expect(await convertedRuntime(file)).toBe('keras-onnx@1');
   });
+
+  it('a runtime decided when the model was resolved is the one that loads it, whatever TASKMAP_KERAS_RUNTIME says where it loads', async () => {
+    const tf = await loadTf();
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, name: 'dense' })] });
+    setWeights(tf, model);
+    const path = await saveLayers(tf, model, join(dir, 'decided'));
+    model.dispose();
+    const file = await resolveModelFile(path);
+    const saved = process.env.TASKMAP_KERAS_RUNTIME;
+    try {
+      process.env.TASKMAP_KERAS_RUNTIME = 'tfjs';
+      const onnx = await loadModelFile({ ...file, runtime: 'keras-onnx@1' });
+      expect(onnx).toBeInstanceOf(KerasOnnxRunner);
+      onnx.dispose();
+      delete process.env.TASKMAP_KERAS_RUNTIME;
+      const tfjs = await loadModelFile({ ...file, runtime: null });
+      expect(tfjs).toBeInstanceOf(TfLayersRunner);
+      tfjs.dispose();
+      await expect(loadModelFile({ ...file, runtime: 'keras-onnx@99' })).rejects.toThrow(/planned to run on keras-onnx@99, but this installation converts Keras models as keras-onnx@1/);
+    } finally {
+      if (saved === undefined) delete process.env.TASKMAP_KERAS_RUNTIME;
+      else process.env.TASKMAP_KERAS_RUNTIME = saved;
+    }
+  });
 });

@@ -40,6 +40,7 @@ async function goodShard(): Promise<Record<string, unknown>> {
     shard: 'b'.repeat(64),
     model: { file: model, format: 'onnx' },
     fingerprint: await fingerprintModelFile({ path: model, format: 'onnx' }),
+    runtime: null,
     overrides: {},
     featureLayout: 'channels-first',
     taps: [{ layer: 'y', reduction: { kind: 'none' }, key: KEY }],
@@ -146,6 +147,12 @@ describe.skipIf(skip)('worker: job kinds, payload schemas and roots', () => {
     ],
     ['an unknown zoo model', 'extract-shard', (p) => ({ ...p, model: { zoo: 'no-such-model' } }), /unknown zoo model "no-such-model"/],
     [
+      'a runtime this worker does not have',
+      'extract-shard',
+      (p) => ({ ...p, runtime: 'keras-onnx@99' }),
+      /computed on keras-onnx@99.*this worker has keras-onnx@1/,
+    ],
+    [
       'a feature set outside the roots',
       'similarity-prepare',
       () => ({
@@ -241,13 +248,13 @@ describe.skipIf(skip)('worker: job kinds, payload schemas and roots', () => {
     const st = await runCli('queue', 'status', '--queue', redis.url);
     expect(st.code, st.err).toBe(0);
     expect(st.out).toMatch(/1 worker connected/);
-    expect(st.out).toMatch(/failed 19\b/);
-    expect(st.out).toMatch(/extract-shard +waiting 0, active 0, delayed 0, failed 13/);
+    expect(st.out).toMatch(/failed 20\b/);
+    expect(st.out).toMatch(/extract-shard +waiting 0, active 0, delayed 0, failed 14/);
     expect(st.out).toMatch(/shell test-2 \(1 attempt\): refused: unknown job kind "shell"/);
     const json = await runCli('worker', '--queue', redis.url, '--status', '--json');
     expect(json.code, json.err).toBe(0);
     const parsed = JSON.parse(json.out) as { counts: { failed: number }; failed: { kind: string; error: string }[] };
-    expect(parsed.counts.failed).toBe(19);
+    expect(parsed.counts.failed).toBe(20);
     expect(parsed.failed.every((f) => f.error.startsWith('refused: '))).toBe(true);
   }, 60_000);
 });
