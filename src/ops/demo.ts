@@ -15,7 +15,7 @@
  * architecture and training data as much as in task.
  */
 import { join, resolve } from 'node:path';
-import { loadFeatureSet } from '../features/featureSet.js';
+import { loadFeatureSet, openFeatureSet } from '../features/featureSet.js';
 import { ensureCuratedProbeImages } from '../images/probe.js';
 import { fromRows } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
@@ -214,7 +214,10 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
     throw new Error(
       `only ${labels.length} models produced features; the taxonomy needs at least 3 (failures: ${extract.failed.map((f) => `${f.model}: ${f.error}`).join('; ')})`,
     );
-  const set = await time('loading features', () => loadFeatureSet(featuresDir, { order: labels }));
+  // Opened, not loaded, unless bootstrapped: the measures then read and prepare the members on every core
+  // (prepareThreads.ts) instead of this thread checking and holding all of them first.
+  const loaded = opts.bootstrap ? await time('loading features', () => loadFeatureSet(featuresDir, { order: labels })) : undefined;
+  const set = loaded ?? (await time('opening features', () => openFeatureSet(featuresDir, { order: labels })));
   const families = labels.map((l) => zooModel(l)!.family);
 
   const duplicates = zooDuplicates(labels);
@@ -228,10 +231,10 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
     const sim = await time(`similarity ${id}`, () => similarityOfSet(set, id));
     const family = FAMILIES.find((f) => f.id === d.family);
     let t = familyTaxonomy(sim.matrix, families, d.name, family?.description);
-    if (opts.bootstrap) {
+    if (opts.bootstrap && loaded) {
       const draws = opts.bootstrap;
       const { bootstrap } = await time(`bootstrap ${id}`, () =>
-        bootstrapOfSet(set, id, { draws, seed: opts.seed, point: sim.matrix, onProgress: opts.onDraw }),
+        bootstrapOfSet(loaded, id, { draws, seed: opts.seed, point: sim.matrix, onProgress: opts.onDraw }),
       );
       t = withBootstrap(t, bootstrap);
     }

@@ -4,7 +4,7 @@
  * measure catalogue; the answer carries the measure's description so every shell reports the same thing.
  */
 import { basename } from 'node:path';
-import type { FeatureSet } from '../features/types.js';
+import type { FeatureSet, FeatureSetSource } from '../features/types.js';
 import { loadRepresentation, openFeatureSet, type LoadFeatureSetOptions } from '../features/featureSet.js';
 import type { Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
@@ -36,8 +36,8 @@ export interface SimilarityResult {
   members: number;
 }
 
-/** The M×M similarity matrix of a loaded feature set. */
-export async function similarityOfSet(set: FeatureSet, measure: string, opts: SimilarityOptions = {}): Promise<SimilarityResult> {
+/** The M×M similarity matrix of a loaded feature set, or of an opened one (read member by member, on several threads when it is large). */
+export async function similarityOfSet(set: FeatureSet | FeatureSetSource, measure: string, opts: SimilarityOptions = {}): Promise<SimilarityResult> {
   const id = representationMeasure(measure);
   const matrix = await similarityMatrix(set, id, opts);
   return { matrix, measure: describeMeasure(id), images: set.n, members: set.members.length };

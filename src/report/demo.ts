@@ -6,7 +6,7 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
+import { writeFilesAtomic } from '../io/atomic.js';
 import { labelledMatrixToJson } from '../io/labelledMatrix.js';
 import type { ExtractSummary } from '../models/extract.js';
 import { FAMILY_DESCRIPTIONS } from '../models/zoo.js';
@@ -72,10 +72,13 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
   const timings = { ...data.timings };
   const time = stageTimer(timings);
 
-  // Outputs.
+  // Outputs, collected and then written as one commit: their fsyncs overlap, and the PNGs render side by side on
+  // libuv's threads while this thread draws the next figure.
   const written: string[] = [];
-  const write = async (rel: string, content: string | Uint8Array) => {
-    await writeFileAtomic(join(out, rel), content);
+  const outputs: { rel: string; data: string | Uint8Array | Promise<Uint8Array> }[] = [];
+  const write = (rel: string, data: string | Uint8Array | Promise<Uint8Array>) => {
+    if (data instanceof Promise) data.catch(() => undefined); // awaited below; only keeps an early failure from counting as unhandled
+    outputs.push({ rel, data });
     written.push(rel);
   };
   // Cold (features extracted in this run) or warm (all reused): a warm run's header also shows the cold run's stages.
@@ -94,9 +97,9 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
     await mkdir(join(out, 'figures'), { recursive: true });
     for (const t of taxonomies) {
       const slug = measureSlug(t.measure);
-      await write(`similarity-${slug}.json`, `${JSON.stringify(labelledMatrixToJson(t.similarity, t.measure))}\n`);
-      await write(`taxonomy-${slug}.json`, `${JSON.stringify(taxonomyJson(t), null, 1)}\n`);
-      await write(`taxonomy-${slug}.nwk`, `${t.newick}\n`);
+      write(`similarity-${slug}.json`, `${JSON.stringify(labelledMatrixToJson(t.similarity, t.measure))}\n`);
+      write(`taxonomy-${slug}.json`, `${JSON.stringify(taxonomyJson(t), null, 1)}\n`);
+      write(`taxonomy-${slug}.nwk`, `${t.newick}\n`);
       const figures: [string, string][] = [
         ['heatmap', heatmapSvg(t)],
         ['dendrogram', dendrogramSvg(t)],
@@ -105,25 +108,25 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
       const intervals = intervalHeatmapSvg(t);
       if (intervals) figures.push(['intervals', intervals]);
       for (const [name, svgText] of figures) {
-        await write(`figures/${name}-${slug}.svg`, svgText);
-        if (opts.png !== false) await write(`figures/${name}-${slug}.png`, await svgToPng(svgText));
+        write(`figures/${name}-${slug}.svg`, svgText);
+        if (opts.png !== false) write(`figures/${name}-${slug}.png`, svgToPng(svgText));
       }
     }
     const bank = data.bank;
     for (const t of bank?.taxonomies ?? []) {
       const slug = `bank-${measureSlug(t.measure)}`;
-      await write(`similarity-${slug}.json`, `${JSON.stringify(labelledMatrixToJson(t.similarity, t.measure))}\n`);
-      await write(`taxonomy-${slug}.json`, `${JSON.stringify(taxonomyJson(t), null, 1)}\n`);
-      await write(`taxonomy-${slug}.nwk`, `${t.newick}\n`);
+      write(`similarity-${slug}.json`, `${JSON.stringify(labelledMatrixToJson(t.similarity, t.measure))}\n`);
+      write(`taxonomy-${slug}.json`, `${JSON.stringify(taxonomyJson(t), null, 1)}\n`);
+      write(`taxonomy-${slug}.nwk`, `${t.newick}\n`);
       for (const [name, svgText] of [
         ['heatmap', heatmapSvg(t)],
         ['dendrogram', dendrogramSvg(t)],
       ] as const) {
-        await write(`figures/${name}-${slug}.svg`, svgText);
-        if (opts.png !== false) await write(`figures/${name}-${slug}.png`, await svgToPng(svgText));
+        write(`figures/${name}-${slug}.svg`, svgText);
+        if (opts.png !== false) write(`figures/${name}-${slug}.png`, svgToPng(svgText));
       }
     }
-    await write(
+    write(
       'family-recovery.json',
       `${JSON.stringify(
         {
@@ -146,13 +149,13 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
         1,
       )}\n`,
     );
-    await write(
+    write(
       'models.json',
       `${JSON.stringify({ models, failed: extract.failed, images: { dir: data.images.dir, count: data.images.count, files: extract.manifest.images.files, skipped: extract.manifest.images.skipped } }, null, 1)}\n`,
     );
     const record: TimingsRecord = { last: { at, timings: { ...timings }, computed, reused: run.reused } };
     if (run.cold) record.cold = run.cold;
-    await write(TIMINGS_FILE, `${JSON.stringify(record, null, 1)}\n`);
+    write(TIMINGS_FILE, `${JSON.stringify(record, null, 1)}\n`);
     const html = renderReport({
       title: `taskmap — task taxonomy of ${labels.length} pre-trained models`,
       created: at,
@@ -168,7 +171,8 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
       distinct: data.distinct,
       ...(data.bank ? { bank: { models: data.bank.models, taxonomies: data.bank.taxonomies } } : {}),
     });
-    await write('report.html', html);
+    write('report.html', html);
+    await writeFilesAtomic(await Promise.all(outputs.map(async (o) => ({ path: join(out, o.rel), data: await o.data }))));
   });
   return {
     out,

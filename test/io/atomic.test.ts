@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/io/atomic.js';
+import { writeFileAtomic, writeFilesAtomic } from '../../src/io/atomic.js';
 
 describe('writeFileAtomic', () => {
   let dir: string;
@@ -30,6 +30,22 @@ describe('writeFileAtomic', () => {
     await expect(writeFileAtomic(target, 'new')).rejects.toThrow();
     expect(await readdir(dir)).toEqual(['target']);
     expect(await readFile(join(target, 'keep.txt'), 'utf8')).toBe('old');
+  });
+
+  it('a group whose files stage side by side: one that cannot be staged leaves every target as it was and no temp file', async () => {
+    await writeFile(join(dir, 'a.txt'), 'old a');
+    await writeFile(join(dir, 'blocker'), 'a file where a folder is wanted');
+    const group = (second: string) => [
+      { path: join(dir, 'a.txt'), data: 'new a' },
+      { path: second, data: 'b' },
+      { path: join(dir, 'c.txt'), data: 'c' },
+    ];
+    await expect(writeFilesAtomic(group(join(dir, 'blocker', 'b.txt')))).rejects.toThrow(/blocker is a file, not a folder; no output was written/);
+    expect((await readdir(dir)).sort()).toEqual(['a.txt', 'blocker']);
+    expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('old a');
+    await writeFilesAtomic(group(join(dir, 'b.txt')));
+    expect((await readdir(dir)).sort()).toEqual(['a.txt', 'b.txt', 'blocker', 'c.txt']);
+    expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('new a');
   });
 
   it('concurrent writers to one path each leave a complete file', async () => {

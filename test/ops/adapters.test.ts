@@ -160,7 +160,7 @@ describe('ops/demo', () => {
     expect(data.images.count).toBe(6);
     expect(data.models.map((m) => m.family)).toEqual(data.families);
     expect(data.taxonomies.map((t) => t.measure)).toEqual(['rsa']);
-    expect(Object.keys(data.timings)).toEqual(['extraction', 'loading features', 'similarity rsa']);
+    expect(Object.keys(data.timings)).toEqual(['extraction', 'opening features', 'similarity rsa']);
     const written = await writeDemoReport(data, { png: false });
     expect(written.recovery).toEqual(familyRecovery(data.taxonomies));
     expect(Object.keys(written.timings)).toEqual([...Object.keys(data.timings), 'report']);
