@@ -32,9 +32,11 @@ import {
   GAIN_BASELINE,
   QUALITY_BASELINE,
   gainAndQuality,
-  tournamentsFromLosses,
+  lossTables,
+  tournamentOf,
   tournamentsToJson,
   type LossRecord,
+  type LossTable,
   type TournamentsJson,
 } from '../taskonomy/winrates.js';
 import { familyCountCut, nearestNeighbourAgreement } from '../taxonomy/agreement.js';
@@ -47,6 +49,8 @@ export const TASKBANK_MEASURES: readonly string[] = ['rsa', 'dds', 'cka'];
 export const TASKBANK_POLICY_TIME_LIMIT = 10;
 /** Task relabellings of the permutation null of the mean Spearman (a Mantel-style test). */
 export const TASKBANK_PERMUTATIONS = 1000;
+/** Bootstrap draws over the test images for the interval of each measure's mean Spearman. */
+export const TASKBANK_IMAGE_DRAWS = 200;
 /** Linkage of every tree here: the demo's for the measures, Taskonomy's default (taskonomy/tree.ts) for the affinities. */
 export const TASKBANK_LINKAGE: Linkage = 'average';
 
@@ -80,8 +84,10 @@ export interface TaskbankEvalInput {
   policyTimeLimit?: number;
   /** Draws of the permutation null of each measure's mean Spearman (default TASKBANK_PERMUTATIONS; 0 = none). */
   permutations?: number;
-  /** Seed of the permutation draws (default 0). */
+  /** Seed of the permutation draws and the image bootstrap (default 0). */
   seed?: number;
+  /** Bootstrap draws over the test images for the Spearman intervals (default TASKBANK_IMAGE_DRAWS; 0 = none). */
+  imageDraws?: number;
   /** Called after each stage step: (stage, done, total, label). */
   onProgress?: (stage: string, done: number, total: number, label: string) => void;
 }
@@ -130,6 +136,19 @@ export interface SpearmanNull {
   p: number;
 }
 
+/**
+ * The mean Spearman (self excluded) over bootstrap draws of the test images: each draw resamples the images with
+ * replacement (the same draw for every target and source), recomputes every tournament, the AHP affinities and the
+ * score; the interval is the 2.5th–97.5th percentile. It says how much of a mean is the particular test images — the
+ * near-tied targets' rankings move most — not how much is the particular training run.
+ */
+export interface SpearmanInterval {
+  draws: number;
+  seed: number;
+  low: number;
+  high: number;
+}
+
 /** The DDS protocol's score of one similarity matrix: per-target Spearman against the affinities and its mean. */
 export interface SpearmanScore {
   mean: number | null;
@@ -151,6 +170,8 @@ export interface TaskbankMeasureResult {
   spearmanWithSelf: SpearmanScore | null;
   /** Permutation null of `spearman.mean` (null when no draws were asked for or the mean is undefined). */
   spearmanNull: SpearmanNull | null;
+  /** How far `spearman.mean` moves when the test images are resampled (null when no draws were asked for). */
+  spearmanInterval?: SpearmanInterval | null;
   taxonomy: TaskbankTree | null;
   ms: number;
   error?: string;
@@ -346,7 +367,7 @@ async function judgeMeasure(
   ids: string[],
   familyOf: Map<string, string>,
   nullDraws: { draws: number; seed: number },
-): Promise<TaskbankMeasureResult> {
+): Promise<{ result: TaskbankMeasureResult; oriented?: LabelledMatrix }> {
   const id = canonicalMeasureId(measure);
   const name = describeMeasure(id).name;
   const t0 = performance.now();
@@ -357,16 +378,18 @@ async function judgeMeasure(
     // A measure that cannot apply to these features gets its own row with the reason, like the evaluation harness.
     const ms = performance.now() - t0;
     return {
-      measure: id,
-      name,
-      members: reps.map((r) => r.label),
-      similarity: [],
-      spearman: null,
-      spearmanWithSelf: null,
-      spearmanNull: null,
-      taxonomy: null,
-      ms,
-      error: (e as Error).message,
+      result: {
+        measure: id,
+        name,
+        members: reps.map((r) => r.label),
+        similarity: [],
+        spearman: null,
+        spearmanWithSelf: null,
+        spearmanNull: null,
+        taxonomy: null,
+        ms,
+        error: (e as Error).message,
+      },
     };
   }
   const ms = performance.now() - t0;
@@ -377,16 +400,51 @@ async function judgeMeasure(
   const distance = isDistance(id) ? taskBlock(sim, ids) : similarityToDistance(block, ids);
   const tree = linkage(distance, TASKBANK_LINKAGE, ids);
   return {
-    measure: id,
-    name,
-    members: [...sim.rows],
-    similarity: toRows(sim.matrix),
-    spearman,
-    spearmanWithSelf,
-    spearmanNull: spearmanNull(oriented, truth, ids, spearman.mean, nullDraws),
-    taxonomy: describeTree(id, tree, isDistance(id) ? `${id} (a distance)` : `1 − ${id}`, block, familyOf),
-    ms,
+    result: {
+      measure: id,
+      name,
+      members: [...sim.rows],
+      similarity: toRows(sim.matrix),
+      spearman,
+      spearmanWithSelf,
+      spearmanNull: spearmanNull(oriented, truth, ids, spearman.mean, nullDraws),
+      taxonomy: describeTree(id, tree, isDistance(id) ? `${id} (a distance)` : `1 − ${id}`, block, familyOf),
+      ms,
+    },
+    oriented,
   };
+}
+
+/** SpearmanInterval of each measure (undefined similarity: null), all measures scored on the same draws. */
+function spearmanIntervals(
+  tables: LossTable[],
+  oriented: (LabelledMatrix | undefined)[],
+  ids: string[],
+  { draws, seed }: { draws: number; seed: number },
+): (SpearmanInterval | null)[] {
+  if (draws === 0) return oriented.map(() => null);
+  const images = [...new Set(tables.flatMap((t) => t.images))];
+  const slot = new Map(images.map((img, k) => [img, k]));
+  const index = tables.map((t) => Int32Array.from(t.images, (img) => slot.get(img)!));
+  const counts = new Float64Array(images.length);
+  const random = mulberry32((seed ^ 0x5bd1e995) >>> 0);
+  const values: number[][] = oriented.map(() => []);
+  for (let b = 0; b < draws; b++) {
+    counts.fill(0);
+    for (let k = 0; k < images.length; k++) counts[Math.floor(random() * images.length)]++;
+    const drawn = tables.map((t, i) =>
+      tournamentOf(
+        t,
+        Float64Array.from(index[i], (k) => counts[k]),
+      ),
+    );
+    const truth = truthFromResultDict(ahpAffinities(drawn).affinities, { sources: ids, targets: ids });
+    oriented.forEach((sim, i) => {
+      const mean = sim ? evaluatePrediction(sim, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }).mean : null;
+      if (mean !== null) values[i].push(mean);
+    });
+  }
+  return values.map((v, i) => (oriented[i] && v.length ? { draws: v.length, seed, low: percentile(v, 2.5), high: percentile(v, 97.5) } : null));
 }
 
 function transferSummary(source: string, target: string, affinities: ResultDict, gain: ResultDict, quality: ResultDict): TransferSummary {
@@ -444,7 +502,8 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   const reps = probeRepresentations(input.probeFeatures, ids);
 
   // Measured side: the Taskonomy engine on the losses.
-  const tournaments = tournamentsFromLosses(input.losses, 'task bank losses');
+  const tables = lossTables(input.losses, 'task bank losses');
+  const tournaments = tables.map((t) => tournamentOf(t));
   const { affinities, consistency } = ahpAffinities(tournaments);
   const gq = gainAndQuality(tournaments);
   progress('taskonomy', 1, 2, 'affinities');
@@ -465,10 +524,20 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   if (!Number.isInteger(nullDraws.draws) || nullDraws.draws < 0)
     throw new Error(`evaluateTaskbank: permutations must be a whole number ≥ 0, got ${nullDraws.draws}`);
   const list = input.measures ?? TASKBANK_MEASURES;
+  const oriented: (LabelledMatrix | undefined)[] = [];
   for (let i = 0; i < list.length; i++) {
-    measures.push(await judgeMeasure(reps, list[i], truth, ids, familyOf, nullDraws));
+    const judged = await judgeMeasure(reps, list[i], truth, ids, familyOf, nullDraws);
+    measures.push(judged.result);
+    oriented.push(judged.oriented);
     progress('measures', i + 1, list.length, measures[i].measure);
   }
+  const imageDraws = input.imageDraws ?? TASKBANK_IMAGE_DRAWS;
+  if (!Number.isInteger(imageDraws) || imageDraws < 0) throw new Error(`evaluateTaskbank: imageDraws must be a whole number ≥ 0, got ${imageDraws}`);
+  const intervals = spearmanIntervals(tables, oriented, ids, { draws: imageDraws, seed: nullDraws.seed });
+  measures.forEach((m, i) => {
+    if (m.spearman) m.spearmanInterval = intervals[i];
+  });
+  progress('measures', list.length, list.length, 'image bootstrap');
 
   const sources = [...new Set(tournaments.flatMap((t) => t.sources))];
   const base = { tasks, affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, consistency };

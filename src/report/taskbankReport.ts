@@ -149,6 +149,7 @@ export function predictionTable(e: TaskbankEvaluation): Table {
     head: [
       'taxonomy',
       'Spearman vs affinities (self excluded)',
+      '95% interval, test images resampled',
       'permutation 95th pct. / p',
       'Spearman (self included)',
       'NN family agreement',
@@ -159,15 +160,16 @@ export function predictionTable(e: TaskbankEvaluation): Table {
       ...e.measures.map((m) => [
         m.error ? `${m.measure} (failed: ${m.error})` : m.measure,
         f3(m.spearman?.mean),
+        m.spearmanInterval ? `${f3(m.spearmanInterval.low)} – ${f3(m.spearmanInterval.high)}` : '—',
         m.spearmanNull ? `${f3(m.spearmanNull.q95)} / ${pValue(m.spearmanNull)}` : '—',
         f3(m.spearmanWithSelf?.mean),
         ...rec(m.taxonomy),
         (m.ms / 1000).toFixed(2),
       ]),
-      ['measured task tree (affinities)', '—', '—', '—', ...rec(e.tree), '—'],
-      ['chance', f3(e.chance.spearman), '—', f3(e.chance.spearman), f3(e.chance.nearestNeighbourAgreement), f3(e.chance.adjustedRandIndex), '—'],
+      ['measured task tree (affinities)', '—', '—', '—', '—', ...rec(e.tree), '—'],
+      ['chance', f3(e.chance.spearman), '—', '—', f3(e.chance.spearman), f3(e.chance.nearestNeighbourAgreement), f3(e.chance.adjustedRandIndex), '—'],
     ],
-    numeric: [false, true, true, true, true, true, true],
+    numeric: [false, true, true, true, true, true, true, true],
   };
 }
 
@@ -257,7 +259,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
       .join('; ')}).`,
     `- Measured: per-image test losses on ${e.images} test crops per target of every transfer (sources ${e.sources.join(', ')}) → per-target tournaments (share of images on which one source has the lower loss, ties ½) → AHP affinities (clip [0.001, 0.999], Perron vector, sums to 1 per target; \`pixels\` left out). Gain = win rate vs \`pixels\`, Quality = win rate vs \`self\` (the fully trained task network). \`t → t\` is t's own frozen encoder with a fresh decoder.`,
     `- Task tree: average linkage on the correlation distance between the tasks' transfer-out affinities (Taskonomy's task tree, taskonomy/tree.ts).`,
-    `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Taxonomies: average linkage on 1 − similarity, as in the demo.`,
+    `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Its sensitivity to the test images: the 2.5th–97.5th percentile of the mean over ${e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.draws ?? 0} bootstrap draws of the test images (tournaments and affinities recomputed per draw; the training runs are not redrawn). Taxonomies: average linkage on 1 − similarity, as in the demo.`,
     `- Family recovery: nearest-neighbour family agreement (chance ${f3(e.chance.nearestNeighbourAgreement)}) and the adjusted Rand index of the cut into ${e.families.length} clusters (chance 0).`,
     '',
     '## Findings',

@@ -159,13 +159,20 @@ function splitCsvLine(line: string, file: string, lineNo: number): string[] {
   return fields;
 }
 
+/** One target's per-image losses, aligned: `losses[i][x]` is candidate `sources[i]`'s loss on image `images[x]`. */
+export interface LossTable {
+  target: string;
+  sources: string[];
+  images: string[];
+  losses: Float64Array[];
+}
+
 /**
- * Build one tournament per target from per-image losses (lower loss wins, ties count ½). Every candidate of a
- * target must have exactly one loss for every image any candidate of that target was evaluated on: win rates
- * over different image sets would not be comparable. Targets are returned sorted; candidates in order of first
- * appearance.
+ * Group per-image losses by target into aligned tables. Every candidate of a target must have exactly one loss for
+ * every image any candidate of that target was evaluated on: win rates over different image sets would not be
+ * comparable. Targets are returned sorted; candidates in order of first appearance.
  */
-export function tournamentsFromLosses(records: LossRecord[], file = 'losses', maxCandidates = MAX_TOURNAMENT_CANDIDATES): Tournament[] {
+export function lossTables(records: LossRecord[], file = 'losses', maxCandidates = MAX_TOURNAMENT_CANDIDATES): LossTable[] {
   const byTarget = new Map<string, Map<string, Map<string, number>>>();
   for (const r of records) {
     let bySource = byTarget.get(r.target);
@@ -181,8 +188,7 @@ export function tournamentsFromLosses(records: LossRecord[], file = 'losses', ma
     [...byTarget.values()].map((m) => m.size),
     file,
   );
-  const out: Tournament[] = [];
-  for (const target of [...byTarget.keys()].sort()) {
+  return [...byTarget.keys()].sort().map((target) => {
     const bySource = byTarget.get(target)!;
     const sources = [...bySource.keys()];
     const images = [...new Set([...bySource.values()].flatMap((m) => [...m.keys()]))];
@@ -194,22 +200,39 @@ export function tournamentsFromLosses(records: LossRecord[], file = 'losses', ma
         return v;
       });
     });
-    const m = sources.length;
-    const n = images.length;
-    const wins = Array.from({ length: m }, () => new Array<number>(m).fill(0.5));
-    for (let i = 0; i < m; i++) {
-      for (let j = i + 1; j < m; j++) {
-        const a = losses[i];
-        const b = losses[j];
-        let score = 0; // doubled: win = 2, tie = 1, so the count stays an integer
-        for (let x = 0; x < n; x++) score += a[x] < b[x] ? 2 : a[x] === b[x] ? 1 : 0;
-        wins[i][j] = score / (2 * n);
-        wins[j][i] = (2 * n - score) / (2 * n);
-      }
+    return { target, sources, images, losses };
+  });
+}
+
+/**
+ * A target's tournament from its loss table (lower loss wins, ties count ½). `weights` counts each image (a bootstrap
+ * draw's multiplicities; default 1 each), so a resampled tournament needs no copy of the losses.
+ */
+export function tournamentOf(table: LossTable, weights?: ArrayLike<number>): Tournament {
+  const { target, sources, losses } = table;
+  const m = sources.length;
+  const n = table.images.length;
+  if (weights && weights.length !== n) throw new Error(`target "${target}": ${weights.length} image weights for ${n} images`);
+  let total = 0;
+  for (let x = 0; x < n; x++) total += weights ? weights[x] : 1;
+  const wins = Array.from({ length: m }, () => new Array<number>(m).fill(0.5));
+  for (let i = 0; i < m; i++) {
+    for (let j = i + 1; j < m; j++) {
+      const a = losses[i];
+      const b = losses[j];
+      let score = 0; // doubled: win = 2, tie = 1, so an unweighted count stays an integer
+      if (weights) for (let x = 0; x < n; x++) score += weights[x] * (a[x] < b[x] ? 2 : a[x] === b[x] ? 1 : 0);
+      else for (let x = 0; x < n; x++) score += a[x] < b[x] ? 2 : a[x] === b[x] ? 1 : 0;
+      wins[i][j] = score / (2 * total);
+      wins[j][i] = (2 * total - score) / (2 * total);
     }
-    out.push({ target, sources, wins, images: n });
   }
-  return out;
+  return { target, sources, wins, images: n };
+}
+
+/** One tournament per target from per-image losses (lossTables, then tournamentOf). */
+export function tournamentsFromLosses(records: LossRecord[], file = 'losses', maxCandidates = MAX_TOURNAMENT_CANDIDATES): Tournament[] {
+  return lossTables(records, file, maxCandidates).map((t) => tournamentOf(t));
 }
 
 /**

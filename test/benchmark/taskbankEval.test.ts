@@ -159,6 +159,29 @@ describe('evaluateTaskbank on a bank with known families', () => {
     expect((await evaluateTaskbank({ ...input(6), measures: ['rsa'] })).measures[0].spearmanNull).toBeNull();
   });
 
+  it('bounds each mean Spearman by resampling the test images: no interval when every image ranks the sources alike, a seeded one otherwise', async () => {
+    // Losses that do not depend on the image: every draw rebuilds the same tournaments, so the interval is the point.
+    const base = bankLosses(TASKS, 30, 7);
+    const first = new Map(base.filter((l) => l.image === 'img0').map((l) => [`${l.target}|${l.source}`, l.loss]));
+    const sameEverywhere = base.map((l) => ({ ...l, loss: first.get(`${l.target}|${l.source}`)! }));
+    const still = await evaluateTaskbank({ ...input(7), losses: sameEverywhere, measures: ['rsa'], imageDraws: 25 });
+    const point = still.measures[0].spearman!.mean!;
+    expect(still.measures[0].spearmanInterval).toEqual({ draws: 25, seed: 0, low: point, high: point });
+    // Noisy losses: the interval has width, holds the point, and is the same for the same seed.
+    const a = await evaluateTaskbank({ ...input(8), measures: ['rsa', 'cka'], imageDraws: 40, seed: 5 });
+    const b = await evaluateTaskbank({ ...input(8), measures: ['rsa', 'cka'], imageDraws: 40, seed: 5 });
+    for (const [i, m] of a.measures.entries()) {
+      const iv = m.spearmanInterval!;
+      expect(iv.draws).toBe(40);
+      expect(iv.high).toBeGreaterThan(iv.low);
+      expect(iv.low).toBeLessThanOrEqual(m.spearman!.mean! + 1e-12);
+      expect(iv.high).toBeGreaterThanOrEqual(m.spearman!.mean! - 1e-12);
+      expect(b.measures[i].spearmanInterval).toEqual(iv);
+    }
+    expect((await evaluateTaskbank({ ...input(8), measures: ['rsa'], imageDraws: 0 })).measures[0].spearmanInterval).toBeNull();
+    await expect(evaluateTaskbank({ ...input(8), imageDraws: 1.5 })).rejects.toThrow('imageDraws must be a whole number ≥ 0, got 1.5');
+  });
+
   it('accepts probe features of the baselines and keeps them out of the scores and taxonomies', async () => {
     const probe = bankFeatures(TASKS, 60, 105);
     const r = mulberry32(9);

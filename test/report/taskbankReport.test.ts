@@ -97,6 +97,7 @@ describe('task bank report', () => {
     expect(t.rows[0]).toEqual([
       'rsa',
       rsa.spearman!.mean!.toFixed(3),
+      `${rsa.spearmanInterval!.low.toFixed(3)} – ${rsa.spearmanInterval!.high.toFixed(3)}`,
       // 20 relabellings, none as high as the family-aligned similarity: p at its floor 1/21.
       `${rsa.spearmanNull!.q95.toFixed(3)} / 0.048 (none of 20 reached it)`,
       rsa.spearmanWithSelf!.mean!.toFixed(3),
@@ -105,7 +106,7 @@ describe('task bank report', () => {
       (rsa.ms / 1000).toFixed(2),
     ]);
     // (2 − 1)/(8 − 1): one family mate among 7 others.
-    expect(t.rows[3]).toEqual(['chance', '0.000', '—', '0.000', (1 / 7).toFixed(3), '0.000', '—']);
+    expect(t.rows[3]).toEqual(['chance', '0.000', '—', '—', '0.000', (1 / 7).toFixed(3), '0.000', '—']);
     const a = affinityTable(e);
     expect(a.head).toEqual(['target \\ source', ...e.tree.order, 'self', 'random']);
     for (const row of a.rows) {
@@ -116,9 +117,18 @@ describe('task bank report', () => {
       expect(a.head[col]).toBe(e.targets.find((x) => x.target === target)!.best.source);
       expect(stars[0]).toBe(`${e.affinities[`${a.head[col]}__${target}`].toFixed(3)} ★`);
     }
-    const failed = { ...e.measures[1], error: 'no variance', spearman: null, spearmanWithSelf: null, spearmanNull: null, taxonomy: null };
+    const failed = {
+      ...e.measures[1],
+      error: 'no variance',
+      spearman: null,
+      spearmanWithSelf: null,
+      spearmanNull: null,
+      spearmanInterval: null,
+      taxonomy: null,
+    };
     expect(predictionTable({ ...e, measures: [failed] }).rows[0]).toEqual([
       'cka (failed: no variance)',
+      '—',
       '—',
       '—',
       '—',
@@ -128,7 +138,7 @@ describe('task bank report', () => {
     ]);
     expect(drawnMeasure({ ...e, measures: [failed] })).toBeUndefined();
     const weak = { ...e.measures[0], spearmanNull: { draws: 20, seed: 0, q95: 0.5, p: 4 / 21 } };
-    expect(predictionTable({ ...e, measures: [weak] }).rows[0][2]).toBe('0.500 / 0.19');
+    expect(predictionTable({ ...e, measures: [weak] }).rows[0][3]).toBe('0.500 / 0.19');
     const md = taskbankMarkdown(e, { command: 'x', notes: ['a note'], timings: { training: 12.34 } });
     expect(md).toContain('| training | 12.3 |');
     expect(md).toContain('- a note');

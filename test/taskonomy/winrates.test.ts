@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { candidateId, gainAndQuality, parseLossCsv, parseTournamentsJson, tournamentsFromLosses, tournamentsToJson } from '../../src/taskonomy/winrates.js';
+import {
+  candidateId,
+  gainAndQuality,
+  lossTables,
+  parseLossCsv,
+  parseTournamentsJson,
+  tournamentOf,
+  tournamentsFromLosses,
+  tournamentsToJson,
+} from '../../src/taskonomy/winrates.js';
 
 // Target t, four images, candidates self, a, the pair {b, c} (written c__b on purpose) and pixels.
 //            self   a     b__c  pixels
@@ -25,6 +34,23 @@ const LOSSES = [
 
 describe('win rates from per-image losses', () => {
   const tournaments = tournamentsFromLosses(parseLossCsv(LOSSES));
+
+  it('weights images like copies of them: counts (2, 0, 1, 3) give the tournament of x1, x1, x3, x4, x4, x4', () => {
+    const records = parseLossCsv(LOSSES);
+    const table = lossTables(records).find((t) => t.target === 't')!;
+    expect(table.images).toEqual(['x1', 'x2', 'x3', 'x4']);
+    const copies = [...['x1', 'x1', 'x3', 'x4', 'x4', 'x4'].entries()].flatMap(([k, img]) =>
+      records.filter((r) => r.target === 't' && r.image === img).map((r) => ({ ...r, image: `${img}#${k}` })),
+    );
+    const expected = tournamentsFromLosses(copies)[0];
+    const weighted = tournamentOf(table, [2, 0, 1, 3]);
+    expect(weighted.sources).toEqual(expected.sources);
+    weighted.wins.forEach((row, i) => row.forEach((w, j) => expect(w).toBeCloseTo(expected.wins[i][j], 14)));
+    // self beats a on x1 (2 copies) and ties on x3 (1 copy), loses x4 (3 copies): (2 + ½) / 6.
+    expect(weighted.wins[weighted.sources.indexOf('self')][weighted.sources.indexOf('a')]).toBeCloseTo(2.5 / 6, 14);
+    expect(tournamentOf(table)).toEqual(tournaments[0]);
+    expect(() => tournamentOf(table, [1, 1])).toThrow('target "t": 2 image weights for 4 images');
+  });
 
   it('builds the hand-counted tournament (ties count half)', () => {
     expect(tournaments.map((t) => t.target)).toEqual(['t', 'u']);

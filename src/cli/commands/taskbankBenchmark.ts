@@ -120,10 +120,11 @@ export function register(program: Command): void {
       const e = run.evaluation;
       lines.push(
         formatTable(
-          ['measure', 'mean Spearman vs affinity', 'with self', 'NN family agreement', 'ARI (4 families)', 'note'],
+          ['measure', 'mean Spearman vs affinity', '95% interval (test images)', 'with self', 'NN family agreement', 'ARI (4 families)', 'note'],
           e.measures.map((m) => [
             m.measure,
             m.spearman?.mean ?? Number.NaN,
+            m.spearmanInterval ? `${m.spearmanInterval.low.toFixed(3)} – ${m.spearmanInterval.high.toFixed(3)}` : '—',
             m.spearmanWithSelf?.mean ?? Number.NaN,
             m.taxonomy?.recovery.nearestNeighbourAgreement ?? Number.NaN,
             m.taxonomy?.recovery.adjustedRandIndex ?? Number.NaN,
