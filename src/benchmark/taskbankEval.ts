@@ -423,21 +423,25 @@ function spearmanIntervals(
   { draws, seed }: { draws: number; seed: number },
 ): (SpearmanInterval | null)[] {
   if (draws === 0) return oriented.map(() => null);
-  const images = [...new Set(tables.flatMap((t) => t.images))];
-  const slot = new Map(images.map((img, k) => [img, k]));
-  const index = tables.map((t) => Int32Array.from(t.images, (img) => slot.get(img)!));
-  const counts = new Float64Array(images.length);
+  // Targets scored on the same images (the bank's: the same test crops) share each draw; a target with other images
+  // gets its own.
+  const groups = new Map<string, number[]>();
+  tables.forEach((t, i) => {
+    const key = t.images.join('\n');
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const weights = tables.map((t) => new Float64Array(t.images.length));
   const random = mulberry32((seed ^ 0x5bd1e995) >>> 0);
   const values: number[][] = oriented.map(() => []);
   for (let b = 0; b < draws; b++) {
-    counts.fill(0);
-    for (let k = 0; k < images.length; k++) counts[Math.floor(random() * images.length)]++;
-    const drawn = tables.map((t, i) =>
-      tournamentOf(
-        t,
-        Float64Array.from(index[i], (k) => counts[k]),
-      ),
-    );
+    for (const members of groups.values()) {
+      const w = weights[members[0]];
+      const n = w.length;
+      w.fill(0);
+      for (let k = 0; k < n; k++) w[Math.floor(random() * n)]++;
+      for (const i of members.slice(1)) weights[i].set(w);
+    }
+    const drawn = tables.map((t, i) => tournamentOf(t, weights[i]));
     const truth = truthFromResultDict(ahpAffinities(drawn).affinities, { sources: ids, targets: ids });
     oriented.forEach((sim, i) => {
       const mean = sim ? evaluatePrediction(sim, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }).mean : null;

@@ -36,7 +36,7 @@ import { formatReduction, parseReduction } from './reduce.js';
 import { resolveModel, type ModelSpec } from './resolve.js';
 import { parseTap, resolveTaps, type ResolvedTap } from './taps.js';
 import type { Preprocessing, Reduction } from './types.js';
-import { zooModel } from './zoo.js';
+import { TASKMAP_PACKAGE, zooModel } from './zoo.js';
 import { readInputFile } from '../io/input.js';
 
 export interface ModelRequest {
@@ -285,9 +285,10 @@ async function planEntries(opts: ExtractOptions, oldManifest: Manifest | undefin
       spec = await resolveModel(req.ref, req.overrides ?? {});
       let requests = (req.taps ?? []).map(parseTap);
       const fallbackReduce: Reduction = req.reduce ? parseReduction(req.reduce) : (spec.defaultReduce ?? { kind: 'none' });
-      if (requests.length === 0 && spec.zoo && spec.defaultTap) {
-        // A zoo card's own tap: the zoo's tests check it against the model's layers, so the model is not parsed here
-        // only to list them (tens of ms for an ONNX graph, which the job loads anyway).
+      if (requests.length === 0 && spec.zoo && spec.zoo.package !== TASKMAP_PACKAGE && spec.defaultTap) {
+        // A packaged zoo card's own tap: the zoo's tests check it against the model's layers, so the model is not
+        // parsed here only to list them (tens of ms for an ONNX graph, which the job loads anyway). The task bank's
+        // cards are not skipped: TASKMAP_BANK_DIR can point them at a bank the tests never saw.
         taps = [{ layer: spec.defaultTap, reduction: fallbackReduce, request: spec.defaultTap }];
       } else {
         const layers = await listLayers(spec.file);
@@ -479,8 +480,11 @@ async function runExtraction(
     finalize: (e: PlannedEntry, p: Preprocessing | undefined) => Promise<void>;
     /** Images a job decoded (their rows arrived). */
     decoded: (hashes: string[]) => void;
-    /** The error naming every unreadable image among those not yet decoded, if any. */
-    imageError: () => Promise<Error | undefined>;
+    /**
+     * The check of the images no job has decoded yet, run beside the jobs once one fails: `start` it (once), and
+     * `failed` is the error naming every unreadable image as soon as it has found one.
+     */
+    imageCheck: { start: () => void; failed: () => Error | undefined };
   },
   jobs: Job[],
   jobEntries: Map<number, PlannedEntry[]>,
@@ -512,7 +516,18 @@ async function runExtraction(
     return st;
   };
   const computed: ExtractSummary['computed'] = [];
+  /** Every entry's unsaved rows to a partial chunk (queued runs keep their rows as shard chunks already). */
+  const saveAll = async () => {
+    if (!opts.runner) for (const es of jobEntries.values()) for (const e of es) await checkpoint(e);
+  };
   const onEvent = async (ev: JobEvent) => {
+    // An unreadable image stops the run: it is the images' error, named like the up-front check names them (every
+    // unreadable one, not only the one a job met), whatever continueOnError says.
+    const unreadable = ctx.imageCheck.failed();
+    if (unreadable) {
+      await saveAll();
+      throw unreadable;
+    }
     const entries = jobEntries.get(ev.jobId)!;
     const job = jobs[ev.jobId];
     if (ev.type === 'ready') {
@@ -522,15 +537,16 @@ async function runExtraction(
       return;
     }
     if (ev.type === 'error') {
-      // An image no model has decoded yet may be the cause: then it is the images' error, named like the up-front
-      // check names them (every unreadable one, not only the one this job met), whatever continueOnError says.
-      const imageError = await ctx.imageError();
-      if (imageError) {
-        for (const es of jobEntries.values()) for (const e of es) await checkpoint(e);
-        throw imageError;
-      }
       const msg = ev.message;
-      if (!opts.continueOnError) throw new Error(msg.startsWith(job.label) ? msg : `${job.label}: ${msg}`);
+      if (!opts.continueOnError) {
+        // Stop at once; whether an unreadable image is the cause is decided once the other jobs have stopped
+        // (extractFeatures), so no rows arriving meanwhile are dropped.
+        await saveAll();
+        throw new Error(msg.startsWith(job.label) ? msg : `${job.label}: ${msg}`);
+      }
+      // An image no model has decoded yet may be the cause: checked beside the other jobs, which go on meanwhile;
+      // an unreadable one stops the run at the next event (above) or when the jobs are done.
+      ctx.imageCheck.start();
       failed.push({ model: entries[0].spec.ref, error: msg });
       log(`${job.label}: FAILED: ${msg}`);
       for (const e of entries) await checkpoint(e);
@@ -625,8 +641,8 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   //    runs or is cached — are decode-checked before the manifest first records the image set, and a job error
   //    first checks the images not yet proven, so an unreadable image is reported as such, all of them at once.
   //    With --skip-bad the bad images must be known before the image set is: they are checked up front.
-  // 2. Models and taps, all checked before any work starts (beside step 1's checks, when there are any). An image
-  //    error is reported before a model error.
+  // 2. Models and taps, all checked before any work starts (beside step 1's checks, when there are any) — except a
+  //    packaged zoo card's own tap, which its tests check. An image error is reported before a model error.
   const all = await listImages(root);
   const oldManifest = await readManifest(dir);
   const knownGood = knownGoodHashes(oldManifest);
@@ -692,23 +708,41 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
     await b.saveManifest();
   }
 
-  // 6. Run.
-  const { computed, jobStats } = await runExtraction(
-    {
-      dir,
-      root,
-      images: set.images,
-      opts,
-      log,
-      workers,
-      failed,
-      finalize: async (e, p) => (await book()).finalize(e, p),
-      decoded: (hashes) => hashes.forEach((h) => proven.add(h)),
-      imageError: unreadable,
+  // 6. Run. A job error means the images no job has decoded yet are checked (see runExtraction): beside the other
+  //    jobs when the run goes on (continueOnError), after they have stopped when it does not.
+  let check: Promise<Error | undefined> | undefined;
+  let checkFailed: Error | undefined;
+  const imageCheck = {
+    start: () => {
+      check ??= unreadable().then((err) => (checkFailed = err));
     },
-    jobs,
-    jobEntries,
-  );
+    failed: () => checkFailed,
+  };
+  let ran: Awaited<ReturnType<typeof runExtraction>>;
+  try {
+    ran = await runExtraction(
+      {
+        dir,
+        root,
+        images: set.images,
+        opts,
+        log,
+        workers,
+        failed,
+        finalize: async (e, p) => (await book()).finalize(e, p),
+        decoded: (hashes) => hashes.forEach((h) => proven.add(h)),
+        imageCheck,
+      },
+      jobs,
+      jobEntries,
+    );
+  } catch (e) {
+    if (e === checkFailed) throw e;
+    throw (await unreadable()) ?? e;
+  }
+  const late = await check;
+  if (late) throw late;
+  const { computed, jobStats } = ran;
   const b = await book();
   if (!b.isSaved()) await b.saveManifest();
   // 7. Clean up partial rows.

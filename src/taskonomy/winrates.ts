@@ -214,7 +214,12 @@ export function tournamentOf(table: LossTable, weights?: ArrayLike<number>): Tou
   const n = table.images.length;
   if (weights && weights.length !== n) throw new Error(`target "${target}": ${weights.length} image weights for ${n} images`);
   let total = 0;
-  for (let x = 0; x < n; x++) total += weights ? weights[x] : 1;
+  for (let x = 0; x < n; x++) {
+    const w = weights ? weights[x] : 1;
+    if (!(w >= 0 && Number.isFinite(w))) throw new Error(`target "${target}": image weight ${w} of image "${table.images[x]}"; weights must be finite and ≥ 0`);
+    total += w;
+  }
+  if (!(total > 0)) throw new Error(`target "${target}": the image weights sum to 0; no tournament`);
   const wins = Array.from({ length: m }, () => new Array<number>(m).fill(0.5));
   for (let i = 0; i < m; i++) {
     for (let j = i + 1; j < m; j++) {

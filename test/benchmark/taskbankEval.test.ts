@@ -179,6 +179,11 @@ describe('evaluateTaskbank on a bank with known families', () => {
       expect(b.measures[i].spearmanInterval).toEqual(iv);
     }
     expect((await evaluateTaskbank({ ...input(8), measures: ['rsa'], imageDraws: 0 })).measures[0].spearmanInterval).toBeNull();
+    // A target scored on other images than the rest draws its own: one image of its own, every other target none of it.
+    const odd = bankLosses(TASKS, 30, 8).map((l) => (l.target === TASKS[0].id && l.image === 'img0' ? { ...l, image: 'only-here' } : l));
+    const own = (await evaluateTaskbank({ ...input(8), losses: odd, measures: ['rsa'], imageDraws: 30 })).measures[0].spearmanInterval!;
+    expect(own.draws).toBe(30);
+    expect(Number.isFinite(own.low) && Number.isFinite(own.high)).toBe(true);
     await expect(evaluateTaskbank({ ...input(8), imageDraws: 1.5 })).rejects.toThrow('imageDraws must be a whole number ≥ 0, got 1.5');
   });
 

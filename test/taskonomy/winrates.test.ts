@@ -50,6 +50,8 @@ describe('win rates from per-image losses', () => {
     expect(weighted.wins[weighted.sources.indexOf('self')][weighted.sources.indexOf('a')]).toBeCloseTo(2.5 / 6, 14);
     expect(tournamentOf(table)).toEqual(tournaments[0]);
     expect(() => tournamentOf(table, [1, 1])).toThrow('target "t": 2 image weights for 4 images');
+    expect(() => tournamentOf(table, [0, 0, 0, 0])).toThrow('target "t": the image weights sum to 0; no tournament');
+    expect(() => tournamentOf(table, [1, -1, 1, 1])).toThrow('target "t": image weight -1 of image "x2"; weights must be finite and ≥ 0');
   });
 
   it('builds the hand-counted tournament (ties count half)', () => {
