@@ -714,7 +714,11 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   let checkFailed: Error | undefined;
   const imageCheck = {
     start: () => {
-      check ??= unreadable().then((err) => (checkFailed = err));
+      // A check that itself fails (not an unreadable image: e.g. a vanished file) stops the run the same way.
+      check ??= unreadable().then(
+        (err) => (checkFailed = err),
+        (e: unknown) => (checkFailed = e as Error),
+      );
     },
     failed: () => checkFailed,
   };
