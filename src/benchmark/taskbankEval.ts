@@ -138,7 +138,7 @@ export interface SpearmanNull {
 
 /**
  * The mean Spearman (self excluded) over bootstrap draws of the test images: each draw resamples the images with
- * replacement (the same draw for every target and source), recomputes every tournament, the AHP affinities and the
+ * replacement (the same draw for every source, and for every target scored on the same images), recomputes every tournament, the AHP affinities and the
  * score; the interval is the 2.5th–97.5th percentile. It says how much of a mean is the particular test images — the
  * near-tied targets' rankings move most — not how much is the particular training run.
  */
@@ -423,23 +423,22 @@ function spearmanIntervals(
   { draws, seed }: { draws: number; seed: number },
 ): (SpearmanInterval | null)[] {
   if (draws === 0) return oriented.map(() => null);
-  // Targets scored on the same images (the bank's: the same test crops) share each draw; a target with other images
-  // gets its own.
-  const groups = new Map<string, number[]>();
-  tables.forEach((t, i) => {
+  // Targets scored on the same images (the bank's: the same test crops) share each draw's weights; a target with
+  // other images gets its own.
+  const shared = new Map<string, Float64Array>();
+  const weights = tables.map((t) => {
     const key = t.images.join('\n');
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    let w = shared.get(key);
+    if (!w) shared.set(key, (w = new Float64Array(t.images.length)));
+    return w;
   });
-  const weights = tables.map((t) => new Float64Array(t.images.length));
   const random = mulberry32((seed ^ 0x5bd1e995) >>> 0);
   const values: number[][] = oriented.map(() => []);
   for (let b = 0; b < draws; b++) {
-    for (const members of groups.values()) {
-      const w = weights[members[0]];
+    for (const w of shared.values()) {
       const n = w.length;
       w.fill(0);
       for (let k = 0; k < n; k++) w[Math.floor(random() * n)]++;
-      for (const i of members.slice(1)) weights[i].set(w);
     }
     const drawn = tables.map((t, i) => tournamentOf(t, weights[i]));
     const truth = truthFromResultDict(ahpAffinities(drawn).affinities, { sources: ids, targets: ids });

@@ -539,8 +539,8 @@ async function runExtraction(
     if (ev.type === 'error') {
       const msg = ev.message;
       if (!opts.continueOnError) {
-        // Stop at once; whether an unreadable image is the cause is decided once the other jobs have stopped
-        // (extractFeatures), so no rows arriving meanwhile are dropped.
+        // Stop at once, without waiting for a decode check: whether an unreadable image is the cause is decided once
+        // the other jobs have stopped (extractFeatures).
         await saveAll();
         throw new Error(msg.startsWith(job.label) ? msg : `${job.label}: ${msg}`);
       }
@@ -638,8 +638,8 @@ export async function extractFeatures(opts: ExtractOptions): Promise<ExtractSumm
   // 1. Images: hash them. Whether they decode is proven by the jobs themselves (every image a job returns rows for was
   //    decoded; every image with cached rows was decoded by an earlier run), so no image is decoded twice: the
   //    up-front check cost a one-model extraction ~10% of its run. Images nothing proves — none when any model
-  //    runs or is cached — are decode-checked before the manifest first records the image set, and a job error
-  //    first checks the images not yet proven, so an unreadable image is reported as such, all of them at once.
+  //    runs or is cached — are decode-checked before the manifest first records the image set, and a job error has
+  //    the images not yet proven checked (step 6), so an unreadable image is reported as such, all of them at once.
   //    With --skip-bad the bad images must be known before the image set is: they are checked up front.
   // 2. Models and taps, all checked before any work starts (beside step 1's checks, when there are any) — except a
   //    packaged zoo card's own tap, which its tests check. An image error is reported before a model error.

@@ -72,7 +72,7 @@ export async function loadModelFile(file: ResolvedModelFile, opts: LoadOptions =
   if (file.format === 'onnx') return OnnxRunner.load(await readInputFile(file.path, 'an ONNX model'), file.path, { threads: opts.threads });
   if (file.format === 'tfjs-layers') {
     const runtime = file.runtime !== undefined ? file.runtime : await convertedRuntime(file);
-    if (runtime !== null && runtime !== undefined) {
+    if (runtime) {
       if (runtime !== KERAS_ONNX_RUNTIME) {
         throw new Error(`${file.path}: planned to run on ${runtime}, but this installation converts Keras models as ${KERAS_ONNX_RUNTIME}; use one taskmap version everywhere`);
       }

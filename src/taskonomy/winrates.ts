@@ -213,11 +213,12 @@ export function tournamentOf(table: LossTable, weights?: ArrayLike<number>): Tou
   const m = sources.length;
   const n = table.images.length;
   if (weights && weights.length !== n) throw new Error(`target "${target}": ${weights.length} image weights for ${n} images`);
+  const w = weights ?? new Float64Array(n).fill(1);
   let total = 0;
   for (let x = 0; x < n; x++) {
-    const w = weights ? weights[x] : 1;
-    if (!(w >= 0 && Number.isFinite(w))) throw new Error(`target "${target}": image weight ${w} of image "${table.images[x]}"; weights must be finite and ≥ 0`);
-    total += w;
+    if (!(w[x] >= 0 && Number.isFinite(w[x])))
+      throw new Error(`target "${target}": image weight ${w[x]} of image "${table.images[x]}"; weights must be finite and ≥ 0`);
+    total += w[x];
   }
   if (!(total > 0)) throw new Error(`target "${target}": the image weights sum to 0; no tournament`);
   const wins = Array.from({ length: m }, () => new Array<number>(m).fill(0.5));
@@ -225,9 +226,8 @@ export function tournamentOf(table: LossTable, weights?: ArrayLike<number>): Tou
     for (let j = i + 1; j < m; j++) {
       const a = losses[i];
       const b = losses[j];
-      let score = 0; // doubled: win = 2, tie = 1, so an unweighted count stays an integer
-      if (weights) for (let x = 0; x < n; x++) score += weights[x] * (a[x] < b[x] ? 2 : a[x] === b[x] ? 1 : 0);
-      else for (let x = 0; x < n; x++) score += a[x] < b[x] ? 2 : a[x] === b[x] ? 1 : 0;
+      let score = 0; // doubled: win = 2, tie = 1, so whole-number weights keep the count an exact integer
+      for (let x = 0; x < n; x++) score += w[x] * (a[x] < b[x] ? 2 : a[x] === b[x] ? 1 : 0);
       wins[i][j] = score / (2 * total);
       wins[j][i] = (2 * total - score) / (2 * total);
     }

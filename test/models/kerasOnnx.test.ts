@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { convertedRuntime, loadModelFile, resolveModelFile } from '../../src/models/load.js';
 import { decodeKerasWeights, KerasOnnxRunner, kerasOnnxUnsupported } from '../../src/models/kerasOnnx.js';
 import { loadTf, loadTfModel, readTfModel, TfLayersRunner, type TfModelJson } from '../../src/models/tfjs.js';
@@ -261,54 +261,51 @@ describe('Keras → ONNX', () => {
     expect(check((x) => L.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same', name: 'mp' }).apply(x) as never)).toBeUndefined();
   });
 
-  it('a weight the shards lack is an error; TASKMAP_KERAS_RUNTIME=tfjs keeps TF.js', async () => {
+  /** A one-Dense-layer Keras model saved under `name`: its model.json path. */
+  async function savedDense(name: string): Promise<string> {
     const tf = await loadTf();
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, name: 'dense' })] });
     setWeights(tf, model);
-    const path = await saveLayers(tf, model, join(dir, 'missing-weight'));
+    const path = await saveLayers(tf, model, join(dir, name));
     model.dispose();
+    return path;
+  }
+
+  it('a weight the shards lack is an error; TASKMAP_KERAS_RUNTIME=tfjs keeps TF.js', async () => {
+    const path = await savedDense('missing-weight');
     const { json, weights } = await readTfModel(path);
     const renamed = JSON.parse(JSON.stringify(json)) as TfModelJson;
     (renamed.weightsManifest[0].weights as { name: string }[])[1].name = 'dense/bias_renamed';
     await expect(KerasOnnxRunner.load(renamed, weights, path)).rejects.toThrow(/weight dense\/bias is not in the weights manifest/);
     const file = await resolveModelFile(path);
-    const saved = process.env.TASKMAP_KERAS_RUNTIME;
     try {
-      process.env.TASKMAP_KERAS_RUNTIME = 'tfjs';
+      vi.stubEnv('TASKMAP_KERAS_RUNTIME', 'tfjs');
       expect(await convertedRuntime(file)).toBeUndefined();
       const runner = await loadModelFile(file);
       expect(runner).toBeInstanceOf(TfLayersRunner);
       runner.dispose();
-      process.env.TASKMAP_KERAS_RUNTIME = 'wasm';
+      vi.stubEnv('TASKMAP_KERAS_RUNTIME', 'wasm');
       await expect(loadModelFile(file)).rejects.toThrow(/TASKMAP_KERAS_RUNTIME=wasm: use onnx \(the default\) or tfjs/);
     } finally {
-      if (saved === undefined) delete process.env.TASKMAP_KERAS_RUNTIME;
-      else process.env.TASKMAP_KERAS_RUNTIME = saved;
+      vi.unstubAllEnvs();
     }
     expect(await convertedRuntime(file)).toBe('keras-onnx@1');
   });
 
   it('a runtime decided when the model was resolved is the one that loads it, whatever TASKMAP_KERAS_RUNTIME says where it loads', async () => {
-    const tf = await loadTf();
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, name: 'dense' })] });
-    setWeights(tf, model);
-    const path = await saveLayers(tf, model, join(dir, 'decided'));
-    model.dispose();
-    const file = await resolveModelFile(path);
-    const saved = process.env.TASKMAP_KERAS_RUNTIME;
+    const file = await resolveModelFile(await savedDense('decided'));
     try {
-      process.env.TASKMAP_KERAS_RUNTIME = 'tfjs';
+      vi.stubEnv('TASKMAP_KERAS_RUNTIME', 'tfjs');
       const onnx = await loadModelFile({ ...file, runtime: 'keras-onnx@1' });
       expect(onnx).toBeInstanceOf(KerasOnnxRunner);
       onnx.dispose();
-      delete process.env.TASKMAP_KERAS_RUNTIME;
+      vi.stubEnv('TASKMAP_KERAS_RUNTIME', undefined);
       const tfjs = await loadModelFile({ ...file, runtime: null });
       expect(tfjs).toBeInstanceOf(TfLayersRunner);
       tfjs.dispose();
       await expect(loadModelFile({ ...file, runtime: 'keras-onnx@99' })).rejects.toThrow(/planned to run on keras-onnx@99, but this installation converts Keras models as keras-onnx@1/);
     } finally {
-      if (saved === undefined) delete process.env.TASKMAP_KERAS_RUNTIME;
-      else process.env.TASKMAP_KERAS_RUNTIME = saved;
+      vi.unstubAllEnvs();
     }
   });
 });
