@@ -25,7 +25,8 @@
  * Options: --candidates 47, --n 1000, --d 2048, --classes 10, --scores id,id,… (default the standard set), --threads k
  * (worker threads scoring whole candidates side by side, one BLAS thread each — src/transferability/threads.ts; default
  * TASKMAP_THREADS, else every core; 1 scores the candidates one after another on this thread with multi-threaded BLAS),
- * --budget 60 (seconds per score on the numpy side), --taskmap-budget 120 (the same on taskmap's side), --check
+ * --floor (also time, on this thread with one BLAS thread, the work no exact implementation of these scores can skip — see
+ * floorOfExactScores), --budget 60 (seconds per score on the numpy side), --taskmap-budget 120 (the same on taskmap's side), --check
  * (also compare the values of both sides), --keep (leave the .npy files in the temp directory), --no-numpy, --no-share (a fresh memo per score, as when each score is computed
  * on its own: every score then pays for its own centring and eigendecomposition, like the numpy side).
  * Smoke test: `npx tsx bench/transferability.bench.ts --candidates 3 --n 200 --d 256 --check`.
@@ -37,10 +38,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeNpy } from '../src/io/npy.js';
 import { getGemmEngine } from '../src/linalg/gemm.js';
-import { lapackUnavailableReason, loadLapack } from '../src/linalg/lapack.js';
+import { symmetricEigen } from '../src/linalg/eigen.js';
+import { lapackUnavailableReason, loadLapack, oneBlasThreadEach } from '../src/linalg/lapack.js';
 import { mulberry32 } from '../src/linalg/resample.js';
 import { findScoreFamily, parseScore, standardScoreIds } from '../src/measures/scoreFamilies.js';
 import { classTarget, computeScore, computeScores, ScoreMemo, type ScoreInput, type ScoreValue } from '../src/transferability/index.js';
+import { PROBE_LAMBDAS } from '../src/transferability/linear.js';
 import { candidateThreads, scoreCandidates } from '../src/transferability/threads.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -79,6 +82,7 @@ const CHECK = flag('check');
 const KEEP = flag('keep');
 const NUMPY = !flag('no-numpy');
 const SHARE = !flag('no-share');
+const FLOOR = flag('floor');
 const SCORES = option('scores')?.split(',') ?? standardScoreIds();
 /** Worker threads scoring whole candidates side by side (threads.ts); 1: every candidate on this thread, as before. */
 const THREADS = candidateThreads(M, option('threads') === undefined ? undefined : intOption('threads', 1, 1));
@@ -343,6 +347,68 @@ function engines(gemm: string): string {
   return `GEMM engine: ${gemm}; eigen engine: ${eigen}`;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The floor: work every exact implementation of the standard scores must do
+
+/**
+ * A lower bound on the wall time of the standard scores, from the work none of them can skip, timed here on one BLAS
+ * thread and shared perfectly over every core (no implementation does better than that), for the issue's 10 s goal:
+ * - the centred features' Gram side (N×N when N < D) and its full eigendecomposition, shared by LogME, H-score,
+ *   TransRate and the PCA of GBC, PARC and NLEEP (LogME needs every eigenvalue and the targets' coordinates in the
+ *   eigenbasis; PCA needs the leading eigenvectors);
+ * - the same for the standardised features of the linear probe: standardisation changes the Gram matrix, so no
+ *   rotation of the first spectrum gives it, and fitting on the D raw columns instead costs more per product;
+ * - the probe's fits at one evaluation per λ and fold (two products of the N×r rotated data with the five folds'
+ *   C columns each): far fewer than any solver needs, since each fit starts from the previous λ's solution, not
+ *   the next one's.
+ * Everything else — the other scores' own work, the fits' further iterations, the centring and checks — is left
+ * out, so the true minimum is higher.
+ */
+async function floorOfExactScores(cand: Candidate): Promise<void> {
+  const restore = oneBlasThreadEach();
+  try {
+    const engine = await getGemmEngine();
+    const x = Float64Array.from(cand.features);
+    const mean = new Float64Array(D);
+    for (let i = 0; i < N; i++) for (let j = 0; j < D; j++) mean[j] += x[i * D + j] / N;
+    for (let i = 0; i < N; i++) for (let j = 0; j < D; j++) x[i * D + j] -= mean[j];
+    const small = Math.min(N, D);
+    const best = async (runs: number, f: () => Promise<unknown> | unknown): Promise<number> => {
+      let ms = Infinity;
+      for (let k = 0; k < runs; k++) {
+        const t0 = performance.now();
+        await f();
+        ms = Math.min(ms, performance.now() - t0);
+      }
+      return ms;
+    };
+    let g = new Float64Array(0);
+    const xt = new Float64Array(N * D);
+    for (let i = 0; i < N; i++) for (let j = 0; j < D; j++) xt[j * N + i] = x[i * D + j];
+    const gramMs = await best(3, async () => {
+      g = N <= D ? await engine.abt(x, N, x, N, D) : await engine.abt(xt, D, xt, D, N);
+    });
+    const eigMs = await best(3, () => symmetricEigen({ rows: small, cols: small, data: g }));
+    const r = small - 1;
+    const z = new Float64Array(N * r).fill(0.5);
+    const w = new Float64Array(5 * C * r).fill(0.25);
+    const productMs = await best(5, () => engine.abt(z, N, w, 5 * C, r));
+    const cores = os.availableParallelism();
+    const perCandidate = 2 * (gramMs + eigMs) + 2 * PROBE_LAMBDAS.length * productMs;
+    const floorS = (M * perCandidate) / cores / 1000;
+    console.log('');
+    console.log(`floor of the exact scores (one BLAS thread, best of 3–5, candidate 0):`);
+    console.log(`  ${small}×${small} Gram side ${gramMs.toFixed(1)} ms + its eigendecomposition ${eigMs.toFixed(1)} ms, twice (centred; standardised for the probe)`);
+    console.log(`  probe: ${2 * PROBE_LAMBDAS.length} products of ${N}×${r} by ${5 * C} columns (one evaluation per λ, five folds together) at ${productMs.toFixed(2)} ms`);
+    console.log(
+      `  → ${(perCandidate / 1000).toFixed(3)} thread-s per candidate; ${M} candidates on ${cores} cores with no other cost: ≥ ${floorS.toFixed(1)} s ` +
+        `(goal ≤ ${GOAL_S} s: ${floorS <= GOAL_S ? 'not ruled out by this floor' : 'out of reach for exact scores on this machine'})`,
+    );
+  } finally {
+    restore();
+  }
+}
+
 async function main(): Promise<void> {
   const load0 = os.loadavg();
   const engine = await getGemmEngine();
@@ -383,6 +449,7 @@ async function main(): Promise<void> {
     }
     const load2 = os.loadavg();
     report(tm, tmWall, np, npWall);
+    if (FLOOR) await floorOfExactScores(cands[0]);
     const fmt = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
     console.log(`load average ${fmt(load1)} after taskmap, ${fmt(load2)} after numpy (the machine is shared: absolute times move with it)`);
   } finally {

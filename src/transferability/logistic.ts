@@ -233,6 +233,8 @@ interface Problem {
   target: Int32Array;
   classes: number[];
   st: Standardizer;
+  /** objective's work arrays, made on its first evaluation. */
+  work?: { wt: Float64Array; bEff: Float64Array; r: Float64Array };
 }
 
 function problem(data: HeadData, y: ArrayLike<number>, rows: ArrayLike<number>, st?: Standardizer): Problem {
@@ -246,11 +248,17 @@ function problem(data: HeadData, y: ArrayLike<number>, rows: ArrayLike<number>, 
 }
 
 /** Effective weights on the centred data: Wᵀ' (C×D, row c = scale ⊙ W[:, c]) and b' = b − μᵀW'. */
-function effective(p: Problem, w: Float64Array, b: ArrayLike<number>, c: number): { wt: Float64Array; bEff: Float64Array } {
+function effective(
+  p: Problem,
+  w: Float64Array,
+  b: ArrayLike<number>,
+  c: number,
+  into?: { wt: Float64Array; bEff: Float64Array },
+): { wt: Float64Array; bEff: Float64Array } {
   const d = p.data.d;
   const { mu, scale } = p.st;
-  const wt = new Float64Array(c * d);
-  const bEff = new Float64Array(c);
+  const wt = into?.wt ?? new Float64Array(c * d);
+  const bEff = into?.bEff ?? new Float64Array(c);
   for (let k = 0; k < c; k++) {
     let s = 0;
     for (let j = 0; j < d; j++) {
@@ -269,10 +277,13 @@ async function objective(p: Problem, lambda: number, theta: Float64Array, grad: 
   const c = p.classes.length;
   const w = theta.subarray(0, d * c);
   const b = theta.subarray(d * c);
-  const { wt, bEff } = effective(p, w, b, c);
+  // One fit's evaluations run one after another, and each product has read its inputs once it resolves: the
+  // problem's work arrays serve every evaluation.
+  p.work ??= { wt: new Float64Array(c * d), bEff: new Float64Array(c), r: new Float64Array(c * nAll) };
+  const { wt, bEff } = effective(p, w, b, c, p.work);
   const z = await engine.abt(xc, nAll, wt, c, d);
   const n = p.rows.length;
-  const r = new Float64Array(c * nAll); // Rᵀ: C × N, zero on rows outside the fit
+  const r = p.work.r.fill(0); // Rᵀ: C × N, zero on rows outside the fit
   let loss = 0;
   const zi = new Float64Array(c);
   for (let k = 0; k < n; k++) {
@@ -333,7 +344,8 @@ interface LbfgsResult {
 
 /**
  * L-BFGS (two-loop recursion, `m` pairs) with Armijo backtracking (c₁ = 1e-4, safeguarded quadratic
- * interpolation). `h0` applies the initial inverse-Hessian approximation (a preconditioner; default identity),
+ * interpolation). `h0` applies the initial inverse-Hessian approximation (a preconditioner; default identity;
+ * it may overwrite its argument, always one of this function's work arrays),
  * scaled each iteration by sᵀy / yᵀH₀y. Pairs with too little curvature are skipped; a non-descent direction resets
  * the memory.
  */
@@ -345,8 +357,18 @@ async function lbfgs(
   const m = opts.m ?? 10;
   const h0 = opts.h0;
   const len = theta0.length;
+  // Work arrays are recycled (a fit runs hundreds of iterations, and fresh arrays per iteration made the garbage
+  // collector a tenth of the probe's time): the iterate and gradient swap with their trial buffers on acceptance,
+  // and the pair that leaves a full history holds the next one.
   let theta = Float64Array.from(theta0);
   let g = new Float64Array(len);
+  let next = new Float64Array(len);
+  let gNext = new Float64Array(len);
+  let d = new Float64Array(len);
+  const scratch = new Float64Array(len);
+  // The next pair's arrays: fresh until the history is full, then the pair that leaves it.
+  let sNew = new Float64Array(len);
+  let yNew = new Float64Array(len);
   let fx = await f(theta, g);
   let evaluations = 1;
   const S: Float64Array[] = [];
@@ -361,7 +383,7 @@ async function lbfgs(
   while (!converged && it < opts.maxIter) {
     // Two-loop recursion: d = −H·g. Each update of d shares its pass with the next dot product (the same
     // operations in the same order as one loop per step, so the same values, in half the passes over memory).
-    let d: Float64Array = Float64Array.from(g);
+    d.set(g);
     const pairs = S.length;
     if (pairs > 0) alpha[pairs - 1] = rho[pairs - 1] * dot(S[pairs - 1], d);
     for (let k = pairs - 1; k >= 0; k--) {
@@ -412,7 +434,8 @@ async function lbfgs(
     }
     if (!(gd < 0)) {
       S.length = Y.length = rho.length = 0;
-      d = h0 ? await h0(Float64Array.from(g)) : Float64Array.from(g);
+      d.set(g);
+      if (h0) d = await h0(d);
       for (let i = 0; i < len; i++) d[i] = -d[i];
       gd = dot(g, d);
       if (!(gd < 0)) for (let i = 0; i < len; i++) d[i] = -g[i];
@@ -420,8 +443,6 @@ async function lbfgs(
     }
     // Without a preconditioner the first step is scaled to length 1; with one, the unit step is its Newton step.
     let step = S.length === 0 && !h0 ? Math.min(1, 1 / Math.sqrt(dot(g, g))) : 1;
-    const next = new Float64Array(len);
-    const gNext = new Float64Array(len);
     let fNext = Infinity;
     let accepted = false;
     for (let tries = 0; tries < 40; tries++) {
@@ -443,8 +464,8 @@ async function lbfgs(
     }
     it++;
     if (!accepted) break; // no decrease possible at this precision: the minimum is reached as far as float64 can tell
-    const s = new Float64Array(len);
-    const y = new Float64Array(len);
+    const s = sNew;
+    const y = yNew;
     for (let i = 0; i < len; i++) {
       s[i] = next[i] - theta[i];
       y[i] = gNext[i] - g[i];
@@ -452,18 +473,22 @@ async function lbfgs(
     const sy = dot(s, y);
     if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(y, y))) {
       if (S.length === m) {
-        S.shift();
-        Y.shift();
+        sNew = S.shift()!;
+        yNew = Y.shift()!;
         rho.shift();
+      } else {
+        sNew = new Float64Array(len);
+        yNew = new Float64Array(len);
       }
       S.push(s);
       Y.push(y);
       rho.push(1 / sy);
-      gamma = sy / dot(y, h0 ? await h0(Float64Array.from(y)) : y);
+      if (h0) scratch.set(y);
+      gamma = sy / dot(y, h0 ? await h0(scratch) : y);
     }
     const decrease = fx - fNext;
-    theta = next;
-    g = gNext;
+    [theta, next] = [next, theta];
+    [g, gNext] = [gNext, g];
     fx = fNext;
     gmax = maxAbs(g);
     converged = gmax <= opts.tol;
@@ -539,16 +564,17 @@ function preconditioner(data: HeadData, sp: Spectrum, c: number, lambda: number)
   const { d, engine } = data;
   const { v, vt, values, r } = sp;
   const curv = (1 / c) * (1 - 1 / c); // the softmax curvature p(1 − p) at uniform p
+  // In place: lbfgs hands over its own work arrays.
   if (sp.diagonal) {
     return async (g) => {
-      const out = new Float64Array(g.length);
+      const out = g;
       for (let j = 0; j < d; j++) for (let q = 0; q < c; q++) out[j * c + q] = g[j * c + q] / (curv * values[j] + lambda);
       for (let q = 0; q < c; q++) out[d * c + q] = g[d * c + q] / curv;
       return out;
     };
   }
   return async (g) => {
-    const out = new Float64Array(g.length);
+    const out = g; // each entry is read before it is written
     const wT = new Float64Array(c * d);
     for (let j = 0; j < d; j++) for (let q = 0; q < c; q++) wT[q * d + j] = g[j * c + q];
     const proj = await engine.abt(vt, r, wT, c, d); // r×C = Vᵀ W
