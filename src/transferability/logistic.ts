@@ -364,11 +364,11 @@ async function lbfgs(
   let g = new Float64Array(len);
   let next = new Float64Array(len);
   let gNext = new Float64Array(len);
-  let d = new Float64Array(len);
+  let d: Float64Array = new Float64Array(len);
   const scratch = new Float64Array(len);
   // The next pair's arrays: fresh until the history is full, then the pair that leaves it.
-  let sNew = new Float64Array(len);
-  let yNew = new Float64Array(len);
+  let sNew: Float64Array = new Float64Array(len);
+  let yNew: Float64Array = new Float64Array(len);
   let fx = await f(theta, g);
   let evaluations = 1;
   const S: Float64Array[] = [];
