@@ -3,11 +3,13 @@
  * the files it writes in src/report/taskbankReport.ts.
  */
 import type { Command } from 'commander';
-import { relative } from 'node:path';
-import { runTaskbankBenchmark, shipBank } from '../../benchmark/taskbank.js';
+import { join, relative } from 'node:path';
+import { runTaskbankBenchmark, shipBank, type TaskbankRun } from '../../benchmark/taskbank.js';
 import { TASKBANK_MEASURES } from '../../benchmark/taskbankEval.js';
+import { summariseTaskbankSeeds } from '../../benchmark/taskbankSeeds.js';
 import { bankDir } from '../../models/zoo.js';
 import { writeTaskbankReport } from '../../report/taskbankReport.js';
+import { writeTaskbankSeedsReport } from '../../report/taskbankSeedsReport.js';
 import { DEFAULT_TEACHER_TRAIN_CROPS } from '../../taskbank/teacherJobs.js';
 import { POOL_PRESETS, POOL_SPLITS, type PoolPreset, type PoolSplit } from '../../taskbank/pool.js';
 import { TASKS } from '../../taskbank/tasks.js';
@@ -28,7 +30,8 @@ interface Flags {
   taskEpochs: string[];
   measures?: string;
   workers: string;
-  seed: string;
+  seed?: string;
+  seeds?: string;
   debs?: string;
   ship?: boolean | string;
   png: boolean;
@@ -73,7 +76,11 @@ export function register(program: Command): void {
     .option('--task-epochs <task=n>', 'epochs of one task instead of --epochs (repeatable; e.g. jigsaw=6: the global tasks learn late)', collect, [])
     .option('--measures <ids>', `measures judged against the measured affinities, ";"-separated (default: ${TASKBANK_MEASURES.join('; ')})`)
     .option('--workers <n>', 'worker threads for teachers, training and readouts (one TF.js WASM backend each)', '2')
-    .option('--seed <n>', 'seed of the crops, the networks and the batch orders', '0')
+    .option('--seed <n>', 'seed of the crops, the networks and the batch orders (default 0)')
+    .option(
+      '--seeds <list>',
+      'run the whole benchmark once per seed (comma-separated, e.g. 0,1,2): a report per seed in <out>/seed-<n>/ and the mean ± SD of every statistic over the seeds in <out>/report.md',
+    )
     .option('--debs <dir>', 'use these already-downloaded .deb files instead of apt-get download')
     .option('--ship [dir]', "copy the trained encoders and their manifest into the package's models/taskbank (or dir)")
     .option('--no-png', 'skip the PNG versions of the figures')
@@ -86,58 +93,94 @@ export function register(program: Command): void {
       const counts = parseKeyNumbers(o.crops, '--crops');
       for (const k of Object.keys(counts))
         if (!POOL_SPLITS.includes(k as PoolSplit)) throw new UsageError(`--crops: no part "${k}" (parts: ${POOL_SPLITS.join(', ')})`);
-      const bars = stageBars();
-      const run = await runTaskbankBenchmark({
-        tasks,
-        preset: o.preset as PoolPreset,
-        folders: parseList(o.folders, '--folders'),
-        resolution: parseNumber(o.resolution, '--resolution', { integer: true, min: 8 }),
-        counts: counts as Partial<Record<PoolSplit, number>>,
-        teacherTrainCrops: parseNumber(o.teacherCrops, '--teacher-crops', { integer: true, min: 1 }),
-        train: { epochs: parseNumber(o.epochs, '--epochs', { integer: true, min: 1 }) },
-        taskEpochs: parseKeyNumbers(o.taskEpochs, '--task-epochs'),
-        measures: parseMeasureList(o.measures),
-        workers: parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
-        seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
-        debs: o.debs,
-        onStage: bars.update,
-        log: (m) => process.stderr.write(`${m}\n`),
-      });
-      bars.stop();
+      if (o.seed !== undefined && o.seeds !== undefined) throw new UsageError('--seed and --seeds: give one of them');
+      const seeds =
+        o.seeds !== undefined
+          ? parseList(o.seeds, '--seeds')!.map((v) => parseNumber(v, '--seeds', { integer: true, min: 0 }))
+          : [o.seed === undefined ? 0 : parseNumber(o.seed, '--seed', { integer: true, min: 0 })];
+      const twice = seeds.find((v, i) => seeds.indexOf(v) !== i);
+      if (twice !== undefined) throw new UsageError(`--seeds: seed ${twice} is listed twice`);
+      const several = o.seeds !== undefined;
+      if (several && seeds.length < 2) throw new UsageError('--seeds: give at least two seeds (one seed: --seed)');
+      const shipping = o.ship !== undefined && o.ship !== false;
+      if (several && shipping) throw new UsageError("--ship copies one run's encoders: ship with --seed, not --seeds");
       const command = shellQuote(['taskmap', ...process.argv.slice(2)]);
-      const written = await writeTaskbankReport(o.out, run.evaluation, {
-        command,
-        timings: run.timings,
-        png: o.png,
-        notes: runNotes(run),
-      });
+      const runs: { seed: number; run: TaskbankRun }[] = [];
       const lines: string[] = [];
-      if (o.ship !== undefined && o.ship !== false) {
-        const target = typeof o.ship === 'string' ? o.ship : bankDir();
-        await shipBank(run, target, { command });
-        lines.push(`shipped ${run.tasks.length} encoders to ${relative(process.cwd(), target) || '.'} (zoo ids bank-<task>)`);
+      for (const seed of seeds) {
+        const bars = stageBars();
+        const run = await runTaskbankBenchmark({
+          tasks,
+          preset: o.preset as PoolPreset,
+          folders: parseList(o.folders, '--folders'),
+          resolution: parseNumber(o.resolution, '--resolution', { integer: true, min: 8 }),
+          counts: counts as Partial<Record<PoolSplit, number>>,
+          teacherTrainCrops: parseNumber(o.teacherCrops, '--teacher-crops', { integer: true, min: 1 }),
+          train: { epochs: parseNumber(o.epochs, '--epochs', { integer: true, min: 1 }) },
+          taskEpochs: parseKeyNumbers(o.taskEpochs, '--task-epochs'),
+          measures: parseMeasureList(o.measures),
+          workers: parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
+          seed,
+          debs: o.debs,
+          onStage: several ? (stage, d, n, what) => bars.update(`seed ${seed}: ${stage}`, d, n, what) : bars.update,
+          log: (m) => process.stderr.write(`${m}\n`),
+        });
+        bars.stop();
+        const out = several ? join(o.out, `seed-${seed}`) : o.out;
+        const written = await writeTaskbankReport(out, run.evaluation, {
+          command,
+          timings: run.timings,
+          png: o.png,
+          notes: [...(several ? [`Seed ${seed} of the command's ${seeds.length}; the summary over the seeds is ../report.md.`] : []), ...runNotes(run)],
+        });
+        runs.push({ seed, run });
+        if (shipping) {
+          const target = typeof o.ship === 'string' ? o.ship : bankDir();
+          await shipBank(run, target, { command });
+          lines.push(`shipped ${run.tasks.length} encoders to ${relative(process.cwd(), target) || '.'} (zoo ids bank-<task>)`);
+        }
+        const e = run.evaluation;
+        if (several) lines.push(`seed ${seed}:`);
+        lines.push(
+          formatTable(
+            ['measure', 'mean Spearman vs affinity', '95% interval (test images)', 'with self', 'NN family agreement', 'ARI (4 families)', 'note'],
+            e.measures.map((m) => [
+              m.measure,
+              m.spearman?.mean ?? Number.NaN,
+              m.spearmanInterval ? `${m.spearmanInterval.low.toFixed(3)} – ${m.spearmanInterval.high.toFixed(3)}` : '—',
+              m.spearmanWithSelf?.mean ?? Number.NaN,
+              m.taxonomy?.recovery.nearestNeighbourAgreement ?? Number.NaN,
+              m.taxonomy?.recovery.adjustedRandIndex ?? Number.NaN,
+              m.error ?? '',
+            ]),
+            3,
+          ),
+          `measured task tree: NN family agreement ${e.tree.recovery.nearestNeighbourAgreement.toFixed(3)} (chance ${e.tree.recovery.chance.toFixed(3)}), ARI ${e.tree.recovery.adjustedRandIndex.toFixed(3)}`,
+          `report: ${relative(process.cwd(), out) || '.'}/report.md (${written.length} files)`,
+          `${several ? `seed ${seed}` : 'done'} in ${((performance.now() - t0) / 1000).toFixed(1)} s (${Object.entries(run.timings)
+            .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+            .join(', ')})`,
+        );
       }
-      const e = run.evaluation;
-      lines.push(
-        formatTable(
-          ['measure', 'mean Spearman vs affinity', '95% interval (test images)', 'with self', 'NN family agreement', 'ARI (4 families)', 'note'],
-          e.measures.map((m) => [
-            m.measure,
-            m.spearman?.mean ?? Number.NaN,
-            m.spearmanInterval ? `${m.spearmanInterval.low.toFixed(3)} – ${m.spearmanInterval.high.toFixed(3)}` : '—',
-            m.spearmanWithSelf?.mean ?? Number.NaN,
-            m.taxonomy?.recovery.nearestNeighbourAgreement ?? Number.NaN,
-            m.taxonomy?.recovery.adjustedRandIndex ?? Number.NaN,
-            m.error ?? '',
-          ]),
-          3,
-        ),
-        `measured task tree: NN family agreement ${e.tree.recovery.nearestNeighbourAgreement.toFixed(3)} (chance ${e.tree.recovery.chance.toFixed(3)}), ARI ${e.tree.recovery.adjustedRandIndex.toFixed(3)}`,
-        `report: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files)`,
-        `done in ${((performance.now() - t0) / 1000).toFixed(1)} s (${Object.entries(run.timings)
-          .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
-          .join(', ')})`,
-      );
+      if (several) {
+        const summary = summariseTaskbankSeeds(runs.map((r) => ({ seed: r.seed, evaluation: r.run.evaluation })));
+        const written = await writeTaskbankSeedsReport(o.out, summary, {
+          command,
+          seedReports: Object.fromEntries(seeds.map((v) => [v, `seed-${v}`])),
+        });
+        const ms = (x: { mean: number | null; sd: number | null }) =>
+          x.mean === null ? '—' : `${x.mean.toFixed(3)}${x.sd === null ? '' : ` ± ${x.sd.toFixed(3)}`}`;
+        lines.push(
+          `over seeds ${seeds.join(', ')} (mean ± SD):`,
+          formatTable(
+            ['measure', 'mean Spearman vs affinity', 'ARI (families)', 'NN family agreement'],
+            summary.measures.map((m) => [m.measure, ms(m.spearman), ms(m.adjustedRandIndex), ms(m.nearestNeighbourAgreement)]),
+            3,
+          ),
+          `measured task tree: ARI ${ms(summary.tree.adjustedRandIndex)}, NN family agreement ${ms(summary.tree.nearestNeighbourAgreement)}`,
+          `summary: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files); done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        );
+      }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -1,0 +1,100 @@
+/**
+ * The task bank over several seeds (`taskmap benchmark taskbank --seeds 0,1,2`): each seed draws its own crops, split
+ * of the photographs, initialisations and batch orders, so the spread of a statistic over seeds is what one run's
+ * number is worth. On the default pool one seed moved RSA's mean Spearman from 0.459 to 0.266 (docs/taskbank.md),
+ * more than any interval over the test images of one run suggests; a comparison with the zoo has to be made on the
+ * mean over seeds, with this spread beside it.
+ *
+ * This module only summarises evaluations that runTaskbankBenchmark produced; it trains nothing.
+ */
+import type { TaskbankEvaluation } from './taskbankEval.js';
+
+/** One statistic over the seeds: the value of each seed (null where undefined), their mean and sample SD. */
+export interface SeedStat {
+  perSeed: (number | null)[];
+  /** Mean over the seeds where the statistic is defined; null when it is defined for none. */
+  mean: number | null;
+  /** Sample standard deviation (n − 1) over the same seeds; null below two values. */
+  sd: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+export interface TaskbankSeedMeasure {
+  measure: string;
+  name: string;
+  /** Mean per-target Spearman against the affinities, self excluded (the DDS protocol). */
+  spearman: SeedStat;
+  spearmanWithSelf: SeedStat;
+  /** The permutation null's 95th percentile of each seed's mean Spearman (chance level). */
+  null95: SeedStat;
+  nearestNeighbourAgreement: SeedStat;
+  adjustedRandIndex: SeedStat;
+  /** Per target: its Spearman over the seeds. */
+  perTarget: Record<string, SeedStat>;
+}
+
+export interface TaskbankSeedsSummary {
+  seeds: number[];
+  tasks: string[];
+  /** The task families; the family cut has one cluster per family. */
+  families: string[];
+  measures: TaskbankSeedMeasure[];
+  /** The measured task tree's family recovery per seed. */
+  tree: { nearestNeighbourAgreement: SeedStat; adjustedRandIndex: SeedStat };
+  chance: TaskbankEvaluation['chance'];
+}
+
+/** Mean, sample SD and range of the defined values (null and non-finite values are left out). */
+export function seedStat(values: readonly (number | null | undefined)[]): SeedStat {
+  const perSeed = values.map((v) => (v === null || v === undefined || !Number.isFinite(v) ? null : v));
+  const ok = perSeed.filter((v): v is number => v !== null);
+  if (ok.length === 0) return { perSeed, mean: null, sd: null, min: null, max: null };
+  const mean = ok.reduce((a, v) => a + v, 0) / ok.length;
+  const sd = ok.length < 2 ? null : Math.sqrt(ok.reduce((a, v) => a + (v - mean) ** 2, 0) / (ok.length - 1));
+  return { perSeed, mean, sd, min: Math.min(...ok), max: Math.max(...ok) };
+}
+
+/**
+ * Summarise the evaluations of several seeds. They must be of the same tasks and measures (the same command with
+ * another seed); two seeds at least, each once.
+ */
+export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation: TaskbankEvaluation }[]): TaskbankSeedsSummary {
+  if (runs.length < 2) throw new Error(`a summary over seeds needs at least two seeds, got ${runs.length}`);
+  const seeds = runs.map((r) => r.seed);
+  const twice = seeds.find((s, i) => seeds.indexOf(s) !== i);
+  if (twice !== undefined) throw new Error(`seed ${twice} is listed twice`);
+  const first = runs[0].evaluation;
+  const tasks = first.tasks.map((t) => t.id);
+  const measures = first.measures.map((m) => m.measure);
+  for (const r of runs.slice(1)) {
+    const t = r.evaluation.tasks.map((x) => x.id);
+    if (t.join() !== tasks.join()) throw new Error(`seed ${r.seed} has tasks ${t.join(', ')}; seed ${seeds[0]} has ${tasks.join(', ')}`);
+    const m = r.evaluation.measures.map((x) => x.measure);
+    if (m.join() !== measures.join()) throw new Error(`seed ${r.seed} has measures ${m.join(', ')}; seed ${seeds[0]} has ${measures.join(', ')}`);
+  }
+  const over = <T>(pick: (e: TaskbankEvaluation) => T) => runs.map((r) => pick(r.evaluation));
+  return {
+    seeds,
+    tasks,
+    families: first.families,
+    measures: first.measures.map((m0, k) => {
+      const ms = over((e) => e.measures[k]);
+      return {
+        measure: m0.measure,
+        name: m0.name,
+        spearman: seedStat(ms.map((m) => m.spearman?.mean)),
+        spearmanWithSelf: seedStat(ms.map((m) => m.spearmanWithSelf?.mean)),
+        null95: seedStat(ms.map((m) => m.spearmanNull?.q95)),
+        nearestNeighbourAgreement: seedStat(ms.map((m) => m.taxonomy?.recovery.nearestNeighbourAgreement)),
+        adjustedRandIndex: seedStat(ms.map((m) => m.taxonomy?.recovery.adjustedRandIndex)),
+        perTarget: Object.fromEntries(tasks.map((t) => [t, seedStat(ms.map((m) => m.spearman?.perTarget[t]))])),
+      };
+    }),
+    tree: {
+      nearestNeighbourAgreement: seedStat(over((e) => e.tree.recovery.nearestNeighbourAgreement)),
+      adjustedRandIndex: seedStat(over((e) => e.tree.recovery.adjustedRandIndex)),
+    },
+    chance: first.chance,
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Files of the task bank over several seeds (src/benchmark/taskbankSeeds.ts): seeds.json (the summary) and
+ * report.md (each statistic per seed, its mean and sample SD, and per target), beside one full report per seed
+ * (taskbankReport.ts) in seed-<n>/.
+ */
+import { join } from 'node:path';
+import type { SeedStat, TaskbankSeedsSummary } from '../benchmark/taskbankSeeds.js';
+import { writeFilesAtomic } from '../io/atomic.js';
+import { markdownTable, type Table } from './tables.js';
+
+const f3 = (x: number | null) => (x === null ? '—' : x.toFixed(3));
+const f2 = (x: number | null) => (x === null ? '—' : x.toFixed(2));
+
+/** "0.459 / 0.266 / 0.312" */
+const perSeed = (s: SeedStat, f = f3) => s.perSeed.map(f).join(' / ');
+/** "0.346 ± 0.099" (mean ± sample SD) */
+const meanSd = (s: SeedStat, f = f3) => (s.mean === null ? '—' : s.sd === null ? f(s.mean) : `${f(s.mean)} ± ${f(s.sd)}`);
+
+export function seedsTable(s: TaskbankSeedsSummary): Table {
+  const seeds = s.seeds.join(' / ');
+  return {
+    head: [
+      'taxonomy',
+      `Spearman, self excluded (seeds ${seeds})`,
+      'mean ± SD',
+      'permutation 95th pct. (mean)',
+      `ARI of the ${s.families.length}-cluster cut (seeds ${seeds})`,
+      'mean ± SD',
+      'NN family agreement, mean ± SD',
+    ],
+    rows: [
+      ...s.measures.map((m) => [
+        m.measure,
+        perSeed(m.spearman),
+        meanSd(m.spearman),
+        f3(m.null95.mean),
+        perSeed(m.adjustedRandIndex),
+        meanSd(m.adjustedRandIndex),
+        meanSd(m.nearestNeighbourAgreement),
+      ]),
+      [
+        'measured task tree (affinities)',
+        '—',
+        '—',
+        '—',
+        perSeed(s.tree.adjustedRandIndex),
+        meanSd(s.tree.adjustedRandIndex),
+        meanSd(s.tree.nearestNeighbourAgreement),
+      ],
+      ['chance', '0', '0', '', '0', '0', f3(s.chance.nearestNeighbourAgreement)],
+    ],
+    numeric: [false, true, true, true, true, true, true],
+  };
+}
+
+export function seedsPerTargetTable(s: TaskbankSeedsSummary): Table {
+  return {
+    head: ['target', ...s.measures.map((m) => `${m.measure}: mean ± SD (${s.seeds.join(' / ')})`)],
+    rows: s.tasks.map((t) => [t, ...s.measures.map((m) => `${meanSd(m.perTarget[t], f2)} (${perSeed(m.perTarget[t], f2)})`)]),
+    numeric: [false, ...s.measures.map(() => true)],
+  };
+}
+
+export interface TaskbankSeedsReportMeta {
+  command: string;
+  created?: string;
+  /** Per seed: the folder of its full report, relative to the summary's. */
+  seedReports: Record<number, string>;
+  notes?: string[];
+}
+
+export function taskbankSeedsMarkdown(s: TaskbankSeedsSummary, meta: TaskbankSeedsReportMeta): string {
+  const lines = [
+    `# Task bank over ${s.seeds.length} seeds`,
+    '',
+    `Reproduce: \`${meta.command}\` (written ${meta.created ?? new Date().toISOString()})`,
+    '',
+    `Each seed draws its own crops, split of the photographs into the four parts, initialisations and batch orders, and ` +
+      `every number after them; a full report per seed: ${s.seeds.map((k) => `[seed ${k}](${meta.seedReports[k]}/report.md)`).join(', ')}. ` +
+      'Mean ± sample SD over the seeds; a difference between measures, or against another setting, smaller than these SDs ' +
+      'is not a finding.',
+    '',
+    markdownTable(seedsTable(s)),
+    '',
+    '## Per-target Spearman (self excluded)',
+    '',
+    markdownTable(seedsPerTargetTable(s)),
+    '',
+  ];
+  if (meta.notes?.length) lines.push('## Notes', '', ...meta.notes.map((n) => `- ${n}`), '');
+  return lines.join('\n');
+}
+
+/** Write seeds.json and report.md into `dir` (the per-seed reports are written by the caller); returns the files. */
+export async function writeTaskbankSeedsReport(dir: string, s: TaskbankSeedsSummary, meta: TaskbankSeedsReportMeta): Promise<string[]> {
+  const created = meta.created ?? new Date().toISOString();
+  const files: Record<string, string> = {
+    'seeds.json': `${JSON.stringify({ command: meta.command, created, seedReports: meta.seedReports, summary: s }, null, 1)}\n`,
+    'report.md': taskbankSeedsMarkdown(s, { ...meta, created }),
+  };
+  await writeFilesAtomic(Object.entries(files).map(([rel, data]) => ({ path: join(dir, rel), data })));
+  return Object.keys(files);
+}

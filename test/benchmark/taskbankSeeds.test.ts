@@ -1,0 +1,140 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateTaskbank, type ProbeFeatures, type TaskbankEvaluation } from '../../src/benchmark/taskbankEval.js';
+import { seedStat, summariseTaskbankSeeds } from '../../src/benchmark/taskbankSeeds.js';
+import { mulberry32 } from '../../src/linalg/resample.js';
+import { taskbankSeedsMarkdown, writeTaskbankSeedsReport } from '../../src/report/taskbankSeedsReport.js';
+import type { LossRecord } from '../../src/taskonomy/winrates.js';
+import { runCli } from '../helpers/cli.js';
+
+/** 6 tasks in 3 families; `noise` decides how clearly the family shows in the losses and the probe features. */
+const tasks = ['a', 'b', 'c'].flatMap((f) => [`${f}1`, `${f}2`].map((id) => ({ id, family: `family-${f}` })));
+
+function evaluation(seed: number, noise: number): Promise<TaskbankEvaluation> {
+  const r = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const fam = (id: string) => id[0];
+  const losses: LossRecord[] = [];
+  for (const t of tasks)
+    for (const s of [...tasks.map((x) => x.id), 'pixels', 'random', 'self']) {
+      const level = s === 'self' ? 0 : s === 'pixels' || s === 'random' ? 3 : s === t.id ? 0.5 : fam(s) === fam(t.id) ? 1 : 2;
+      for (let i = 0; i < 16; i++) losses.push({ target: t.id, source: s, image: `crop-${i}`, loss: level + noise * r() });
+    }
+  const n = 30;
+  const latent = new Map(['a', 'b', 'c'].map((f) => [f, Array.from({ length: n * 2 }, gauss)]));
+  const probe = new Map<string, ProbeFeatures>();
+  for (const t of tasks) {
+    const z = latent.get(fam(t.id))!;
+    const w = Array.from({ length: 2 * 5 }, gauss);
+    const data = new Float32Array(n * 5);
+    for (let i = 0; i < n; i++) for (let c = 0; c < 5; c++) data[i * 5 + c] = noise * gauss() + z[i * 2] * w[c] + z[i * 2 + 1] * w[5 + c];
+    probe.set(t.id, { data, n, d: 5 });
+  }
+  return evaluateTaskbank({ tasks, losses, probeFeatures: probe, measures: ['rsa', 'cka'], budgets: [1], permutations: 20, imageDraws: 0 });
+}
+
+const close = (a: number | null, b: number) => expect(a).toBeCloseTo(b, 12);
+
+describe('seedStat', () => {
+  it('is the mean and sample SD of the defined values (hand-worked), with the undefined ones kept in place', () => {
+    const s = seedStat([0.459, 0.266, null, Number.NaN]);
+    expect(s.perSeed).toEqual([0.459, 0.266, null, null]);
+    close(s.mean, 0.3625);
+    close(s.sd, 0.193 / Math.SQRT2); // two values: |a − b| / √2
+    expect([s.min, s.max]).toEqual([0.266, 0.459]);
+    const t = seedStat([1, 2, 6]);
+    close(t.mean, 3);
+    close(t.sd, Math.sqrt((4 + 1 + 9) / 2));
+  });
+  it('has no SD for one value and nothing for none', () => {
+    expect(seedStat([0.5, null])).toMatchObject({ mean: 0.5, sd: null, min: 0.5, max: 0.5 });
+    expect(seedStat([null, undefined])).toMatchObject({ mean: null, sd: null, min: null, max: null });
+  });
+});
+
+describe('summariseTaskbankSeeds', () => {
+  let runs: { seed: number; evaluation: TaskbankEvaluation }[];
+  beforeAll(async () => {
+    runs = [
+      { seed: 0, evaluation: await evaluation(1, 0.3) },
+      { seed: 1, evaluation: await evaluation(2, 1.5) },
+      { seed: 5, evaluation: await evaluation(3, 0.8) },
+    ];
+  });
+
+  it("collects each seed's statistics in seed order and summarises them", () => {
+    const s = summariseTaskbankSeeds(runs);
+    expect(s.seeds).toEqual([0, 1, 5]);
+    expect(s.tasks).toEqual(tasks.map((t) => t.id));
+    expect(s.families).toEqual(['family-a', 'family-b', 'family-c']);
+    expect(s.measures.map((m) => m.measure)).toEqual(['rsa', 'cka']);
+    s.measures.forEach((m, k) => {
+      const own = runs.map((r) => r.evaluation.measures[k]);
+      expect(m.spearman.perSeed).toEqual(own.map((x) => x.spearman!.mean));
+      expect(m.adjustedRandIndex.perSeed).toEqual(own.map((x) => x.taxonomy!.recovery.adjustedRandIndex));
+      expect(m.null95.perSeed).toEqual(own.map((x) => x.spearmanNull!.q95));
+      const v = own.map((x) => x.spearman!.mean!);
+      const mean = (v[0] + v[1] + v[2]) / 3;
+      close(m.spearman.mean, mean);
+      close(m.spearman.sd, Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / 2));
+      for (const t of s.tasks) expect(m.perTarget[t].perSeed).toEqual(own.map((x) => x.spearman!.perTarget[t]));
+    });
+    expect(s.tree.adjustedRandIndex.perSeed).toEqual(runs.map((r) => r.evaluation.tree.recovery.adjustedRandIndex));
+    // The noisier seed recovers the families worse: the summary does not just repeat one run.
+    expect(new Set(s.measures[0].spearman.perSeed).size).toBeGreaterThan(1);
+  });
+
+  it('refuses one seed, a repeated seed, and runs of other tasks or measures', () => {
+    expect(() => summariseTaskbankSeeds(runs.slice(0, 1))).toThrow(/at least two seeds/);
+    expect(() => summariseTaskbankSeeds([runs[0], { ...runs[1], seed: 0 }])).toThrow(/seed 0 is listed twice/);
+    const fewer = { ...runs[1].evaluation, tasks: runs[1].evaluation.tasks.slice(1) };
+    expect(() => summariseTaskbankSeeds([runs[0], { seed: 1, evaluation: fewer }])).toThrow(/seed 1 has tasks a2, b1/);
+    const other = { ...runs[1].evaluation, measures: runs[1].evaluation.measures.slice(0, 1) };
+    expect(() => summariseTaskbankSeeds([runs[0], { seed: 1, evaluation: other }])).toThrow(/seed 1 has measures rsa; seed 0 has rsa, cka/);
+  });
+
+  describe('report', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'taskbank-seeds-'));
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+    it('writes the summary as JSON and Markdown: per-seed values, mean ± SD, links to each seed', async () => {
+      const s = summariseTaskbankSeeds(runs);
+      const files = await writeTaskbankSeedsReport(dir, s, {
+        command: 'taskmap benchmark taskbank --seeds 0,1,5',
+        seedReports: { 0: 'seed-0', 1: 'seed-1', 5: 'seed-5' },
+      });
+      expect(files.sort()).toEqual(['report.md', 'seeds.json']);
+      const json = JSON.parse(await readFile(join(dir, 'seeds.json'), 'utf8'));
+      expect(json.summary).toEqual(JSON.parse(JSON.stringify(s)));
+      const md = await readFile(join(dir, 'report.md'), 'utf8');
+      const rsa = s.measures[0];
+      expect(md).toContain(
+        `| rsa | ${rsa.spearman.perSeed.map((v) => v!.toFixed(3)).join(' / ')} | ${rsa.spearman.mean!.toFixed(3)} ± ${rsa.spearman.sd!.toFixed(3)} |`,
+      );
+      expect(md).toContain('ARI of the 3-cluster cut (seeds 0 / 1 / 5)');
+      expect(md).toContain('[seed 5](seed-5/report.md)');
+      expect(md).toContain('`taskmap benchmark taskbank --seeds 0,1,5`');
+      expect(taskbankSeedsMarkdown(s, { command: 'x', created: 'then', seedReports: {} })).toContain('(written then)');
+    });
+  });
+});
+
+describe('taskmap benchmark taskbank --seeds: what it refuses before any work', () => {
+  it.each([
+    [['--seed', '1', '--seeds', '0,1'], /--seed and --seeds: give one/],
+    [['--seeds', '0'], /at least two seeds/],
+    [['--seeds', '0,2,0'], /seed 0 is listed twice/],
+    [['--seeds', '0,x'], /--seeds/],
+    [['--seeds', '0,1', '--ship'], /ship with --seed, not --seeds/],
+  ])('%j', async (args, message) => {
+    const r = await runCli('benchmark', 'taskbank', '--out', join(tmpdir(), 'never-written'), ...args);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(message);
+  });
+});
