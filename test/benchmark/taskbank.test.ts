@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runTaskbankBenchmark, shipBank, taskSeed } from '../../src/benchmark/taskbank.js';
 import { bankModels, zooModel } from '../../src/models/zoo.js';
 import { probeZooModel } from '../../src/models/status.js';
-import { mulberry32 } from '../../src/linalg/resample.js';
+import { stripedPhotos } from '../helpers/stripedPhotos.js';
 
 const saved = process.env.TASKMAP_BANK_DIR;
 afterAll(() => {
@@ -14,29 +13,10 @@ afterAll(() => {
   else process.env.TASKMAP_BANK_DIR = saved;
 });
 
-/** Photographs that differ from each other (no near-duplicates): smooth colour fields with seeded blobs and stripes. */
-async function photos(dir: string, count: number): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  for (let k = 0; k < count; k++) {
-    const w = 120;
-    const rand = mulberry32(100 + k);
-    const px = Buffer.alloc(w * w * 3);
-    const f = 0.05 + 0.3 * rand();
-    const c = [rand(), rand(), rand()];
-    for (let y = 0; y < w; y++)
-      for (let x = 0; x < w; x++)
-        for (let ch = 0; ch < 3; ch++)
-          px[(y * w + x) * 3 + ch] = Math.round(255 * Math.min(1, Math.max(0, c[ch] * (0.5 + 0.5 * Math.sin(f * (k % 2 ? x : y) + ch)) + 0.2 * rand())));
-    await sharp(px, { raw: { width: w, height: w, channels: 3 } })
-      .png()
-      .toFile(join(dir, `photo-${k}.png`));
-  }
-}
-
 describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one distilled task, in this thread)', () => {
   it('trains, transfers, evaluates, ships encoders the zoo lists and loads, and reuses every stage on a re-run', async () => {
     const root = mkdtempSync(join(tmpdir(), 'taskbank-e2e-'));
-    await photos(join(root, 'photos'), 8);
+    await stripedPhotos(join(root, 'photos'), 8);
     const opts = {
       tasks: ['autoencoding', 'denoising', 'edges', 'rotation', 'person-mask'],
       // The distilled task trains on the first 16 crops, the ones its teacher (selfie) was run on.

@@ -8,6 +8,7 @@ import { mulberry32 } from '../../src/linalg/resample.js';
 import { taskbankSeedsMarkdown, writeTaskbankSeedsReport } from '../../src/report/taskbankSeedsReport.js';
 import type { LossRecord } from '../../src/taskonomy/winrates.js';
 import { runCli } from '../helpers/cli.js';
+import { stripedPhotos } from '../helpers/stripedPhotos.js';
 
 /** 6 tasks in 3 families; `noise` decides how clearly the family shows in the losses and the probe features. */
 const tasks = ['a', 'b', 'c'].flatMap((f) => [`${f}1`, `${f}2`].map((id) => ({ id, family: `family-${f}` })));
@@ -137,4 +138,65 @@ describe('taskmap benchmark taskbank --seeds: what it refuses before any work', 
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(message);
   });
+});
+
+describe('taskmap benchmark taskbank --seeds end to end (tiny folder pool, four pixel tasks, in this thread)', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'taskbank-seeds-e2e-'));
+    await stripedPhotos(join(root, 'photos'), 8);
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+  it('writes a full report per seed and a summary whose per-seed values are those reports’', async () => {
+    const out = join(root, 'out');
+    const saved = process.env.TASKMAP_CACHE;
+    process.env.TASKMAP_CACHE = join(root, 'cache');
+    try {
+      const r = await runCli(
+        'benchmark',
+        'taskbank',
+        '--out',
+        out,
+        '--seeds',
+        '3,1',
+        '--folders',
+        join(root, 'photos'),
+        '--resolution',
+        '16',
+        '--crops',
+        'train=48',
+        '--crops',
+        'transfer=24',
+        '--crops',
+        'test=24',
+        '--crops',
+        'probe=16',
+        '--tasks',
+        'autoencoding,denoising,edges,rotation',
+        '--epochs',
+        '1',
+        '--workers',
+        '0',
+        '--measures',
+        'rsa;cka',
+        '--no-png',
+      );
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/over seeds 3, 1 \(mean ± SD\)/);
+    } finally {
+      if (saved === undefined) delete process.env.TASKMAP_CACHE;
+      else process.env.TASKMAP_CACHE = saved;
+    }
+    const summary = JSON.parse(await readFile(join(out, 'seeds.json'), 'utf8')).summary;
+    expect(summary.seeds).toEqual([3, 1]);
+    const perSeed = await Promise.all(['seed-3', 'seed-1'].map(async (d) => JSON.parse(await readFile(join(out, d, 'taskbank.json'), 'utf8')).evaluation));
+    expect(summary.measures[1].spearman.perSeed).toEqual(perSeed.map((e) => e.measures[1].spearman.mean));
+    expect(summary.tree.adjustedRandIndex.perSeed).toEqual(perSeed.map((e) => e.tree.recovery.adjustedRandIndex));
+    // Two seeds are two pools: other crops, so other losses.
+    expect(perSeed[0].tournaments).not.toEqual(perSeed[1].tournaments);
+    expect(await readFile(join(out, 'seed-1', 'report.md'), 'utf8')).toContain("Seed 1 of the command's 2");
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('[seed 3](seed-3/report.md)');
+  }, 120_000);
 });

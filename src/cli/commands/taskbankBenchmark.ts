@@ -108,6 +108,7 @@ export function register(program: Command): void {
       const runs: { seed: number; run: TaskbankRun }[] = [];
       const lines: string[] = [];
       for (const seed of seeds) {
+        const t1 = performance.now();
         const bars = stageBars();
         const run = await runTaskbankBenchmark({
           tasks,
@@ -157,7 +158,7 @@ export function register(program: Command): void {
           ),
           `measured task tree: NN family agreement ${e.tree.recovery.nearestNeighbourAgreement.toFixed(3)} (chance ${e.tree.recovery.chance.toFixed(3)}), ARI ${e.tree.recovery.adjustedRandIndex.toFixed(3)}`,
           `report: ${relative(process.cwd(), out) || '.'}/report.md (${written.length} files)`,
-          `${several ? `seed ${seed}` : 'done'} in ${((performance.now() - t0) / 1000).toFixed(1)} s (${Object.entries(run.timings)
+          `${several ? `seed ${seed}` : 'done'} in ${((performance.now() - t1) / 1000).toFixed(1)} s (${Object.entries(run.timings)
             .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
             .join(', ')})`,
         );
