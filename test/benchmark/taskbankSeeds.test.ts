@@ -2,38 +2,24 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateTaskbank, type ProbeFeatures, type TaskbankEvaluation } from '../../src/benchmark/taskbankEval.js';
+import type { TaskbankEvaluation } from '../../src/benchmark/taskbankEval.js';
 import { seedStat, summariseTaskbankSeeds } from '../../src/benchmark/taskbankSeeds.js';
-import { mulberry32 } from '../../src/linalg/resample.js';
 import { taskbankSeedsMarkdown, writeTaskbankSeedsReport } from '../../src/report/taskbankSeedsReport.js';
-import type { LossRecord } from '../../src/taskonomy/winrates.js';
+import { familyBankEvaluation, familyTasks } from '../helpers/familyBank.js';
 import { runCli } from '../helpers/cli.js';
 import { stripedPhotos } from '../helpers/stripedPhotos.js';
 
 /** 6 tasks in 3 families; `noise` decides how clearly the family shows in the losses and the probe features. */
-const tasks = ['a', 'b', 'c'].flatMap((f) => [`${f}1`, `${f}2`].map((id) => ({ id, family: `family-${f}` })));
+const tasks = familyTasks(['a', 'b', 'c']);
 
 function evaluation(seed: number, noise: number): Promise<TaskbankEvaluation> {
-  const r = mulberry32(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  const fam = (id: string) => id[0];
-  const losses: LossRecord[] = [];
-  for (const t of tasks)
-    for (const s of [...tasks.map((x) => x.id), 'pixels', 'random', 'self']) {
-      const level = s === 'self' ? 0 : s === 'pixels' || s === 'random' ? 3 : s === t.id ? 0.5 : fam(s) === fam(t.id) ? 1 : 2;
-      for (let i = 0; i < 16; i++) losses.push({ target: t.id, source: s, image: `crop-${i}`, loss: level + noise * r() });
-    }
-  const n = 30;
-  const latent = new Map(['a', 'b', 'c'].map((f) => [f, Array.from({ length: n * 2 }, gauss)]));
-  const probe = new Map<string, ProbeFeatures>();
-  for (const t of tasks) {
-    const z = latent.get(fam(t.id))!;
-    const w = Array.from({ length: 2 * 5 }, gauss);
-    const data = new Float32Array(n * 5);
-    for (let i = 0; i < n; i++) for (let c = 0; c < 5; c++) data[i * 5 + c] = noise * gauss() + z[i * 2] * w[c] + z[i * 2 + 1] * w[5 + c];
-    probe.set(t.id, { data, n, d: 5 });
-  }
-  return evaluateTaskbank({ tasks, losses, probeFeatures: probe, measures: ['rsa', 'cka'], budgets: [1], permutations: 20, imageDraws: 0 });
+  return familyBankEvaluation(seed, {
+    families: ['a', 'b', 'c'],
+    images: 16,
+    lossNoise: noise,
+    probe: { n: 30, latent: 2, d: 5, noise },
+    evaluate: { measures: ['rsa', 'cka'], budgets: [1], permutations: 20, imageDraws: 0 },
+  });
 }
 
 const close = (a: number | null, b: number) => expect(a).toBeCloseTo(b, 12);

@@ -2,8 +2,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateTaskbank, type ProbeFeatures, type TaskbankEvaluation } from '../../src/benchmark/taskbankEval.js';
-import { mulberry32 } from '../../src/linalg/resample.js';
+import type { TaskbankEvaluation } from '../../src/benchmark/taskbankEval.js';
 import { fromRows } from '../../src/linalg/dense.js';
 import { familyTaxonomy } from '../../src/ops/taxonomy.js';
 import {
@@ -15,36 +14,22 @@ import {
   treeTaxonomy,
   writeTaskbankReport,
 } from '../../src/report/taskbankReport.js';
-import type { LossRecord } from '../../src/taskonomy/winrates.js';
+import { familyBankEvaluation, familyTasks } from '../helpers/familyBank.js';
 
 /**
  * 8 tasks in 4 families of 2. Losses: a task's family mate transfers better than any other family's encoder (gaps
  * wider than the noise); encoders: a family's two encoders read the same latent factors.
  */
-const tasks = ['a', 'b', 'c', 'd'].flatMap((f) => [`${f}1`, `${f}2`].map((id) => ({ id, family: `family-${f}` })));
+const tasks = familyTasks(['a', 'b', 'c', 'd']);
 
 function evaluation(seed: number): Promise<TaskbankEvaluation> {
-  const r = mulberry32(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  const fam = (id: string) => id[0];
-  const losses: LossRecord[] = [];
-  for (const t of tasks)
-    for (const s of [...tasks.map((x) => x.id), 'pixels', 'random', 'self']) {
-      const level = s === 'self' ? 0 : s === 'pixels' || s === 'random' ? 3 : s === t.id ? 0.5 : fam(s) === fam(t.id) ? 1 : 2;
-      for (let i = 0; i < 20; i++) losses.push({ target: t.id, source: s, image: `crop-${i}`, loss: level + 0.4 * r() });
-    }
-  const n = 40;
-  const latent = new Map(['a', 'b', 'c', 'd'].map((f) => [f, Array.from({ length: n * 3 }, gauss)]));
-  const probe = new Map<string, ProbeFeatures>();
-  for (const t of tasks) {
-    const z = latent.get(fam(t.id))!;
-    const w = Array.from({ length: 3 * 6 }, gauss);
-    const data = new Float32Array(n * 6);
-    for (let i = 0; i < n; i++)
-      for (let c = 0; c < 6; c++) data[i * 6 + c] = 0.05 * gauss() + z[i * 3] * w[c] + z[i * 3 + 1] * w[6 + c] + z[i * 3 + 2] * w[12 + c];
-    probe.set(t.id, { data, n, d: 6 });
-  }
-  return evaluateTaskbank({ tasks, losses, probeFeatures: probe, measures: ['rsa', 'cka'], budgets: [1, 2, 8], permutations: 20 });
+  return familyBankEvaluation(seed, {
+    families: ['a', 'b', 'c', 'd'],
+    images: 20,
+    lossNoise: 0.4,
+    probe: { n: 40, latent: 3, d: 6, noise: 0.05 },
+    evaluate: { measures: ['rsa', 'cka'], budgets: [1, 2, 8], permutations: 20 },
+  });
 }
 
 let e: TaskbankEvaluation;
