@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { join, relative } from 'node:path';
-import { runTaskbankBenchmark, shipBank, type TaskbankRun } from '../../benchmark/taskbank.js';
-import { TASKBANK_MEASURES } from '../../benchmark/taskbankEval.js';
+import { runTaskbankBenchmark, shipBank } from '../../benchmark/taskbank.js';
+import { TASKBANK_MEASURES, type TaskbankEvaluation } from '../../benchmark/taskbankEval.js';
 import { summariseTaskbankSeeds } from '../../benchmark/taskbankSeeds.js';
 import { bankDir } from '../../models/zoo.js';
 import { writeTaskbankReport } from '../../report/taskbankReport.js';
@@ -105,26 +105,29 @@ export function register(program: Command): void {
       const shipping = o.ship !== undefined && o.ship !== false;
       if (several && shipping) throw new UsageError("--ship copies one run's encoders: ship with --seed, not --seeds");
       const command = shellQuote(['taskmap', ...process.argv.slice(2)]);
-      const runs: { seed: number; run: TaskbankRun }[] = [];
-      const lines: string[] = [];
+      // Every option is parsed before the first seed trains anything.
+      const settings = {
+        tasks,
+        preset: o.preset as PoolPreset,
+        folders: parseList(o.folders, '--folders'),
+        resolution: parseNumber(o.resolution, '--resolution', { integer: true, min: 8 }),
+        counts: counts as Partial<Record<PoolSplit, number>>,
+        teacherTrainCrops: parseNumber(o.teacherCrops, '--teacher-crops', { integer: true, min: 1 }),
+        train: { epochs: parseNumber(o.epochs, '--epochs', { integer: true, min: 1 }) },
+        taskEpochs: parseKeyNumbers(o.taskEpochs, '--task-epochs'),
+        measures: parseMeasureList(o.measures),
+        workers: parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
+        debs: o.debs,
+        log: (m: string) => process.stderr.write(`${m}\n`),
+      };
+      const runs: { seed: number; evaluation: TaskbankEvaluation }[] = [];
       for (const seed of seeds) {
         const t1 = performance.now();
         const bars = stageBars();
         const run = await runTaskbankBenchmark({
-          tasks,
-          preset: o.preset as PoolPreset,
-          folders: parseList(o.folders, '--folders'),
-          resolution: parseNumber(o.resolution, '--resolution', { integer: true, min: 8 }),
-          counts: counts as Partial<Record<PoolSplit, number>>,
-          teacherTrainCrops: parseNumber(o.teacherCrops, '--teacher-crops', { integer: true, min: 1 }),
-          train: { epochs: parseNumber(o.epochs, '--epochs', { integer: true, min: 1 }) },
-          taskEpochs: parseKeyNumbers(o.taskEpochs, '--task-epochs'),
-          measures: parseMeasureList(o.measures),
-          workers: parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
+          ...settings,
           seed,
-          debs: o.debs,
           onStage: several ? (stage, d, n, what) => bars.update(`seed ${seed}: ${stage}`, d, n, what) : bars.update,
-          log: (m) => process.stderr.write(`${m}\n`),
         });
         bars.stop();
         const out = several ? join(o.out, `seed-${seed}`) : o.out;
@@ -134,7 +137,8 @@ export function register(program: Command): void {
           png: o.png,
           notes: [...(several ? [`Seed ${seed} of the command's ${seeds.length}; the summary over the seeds is ../report.md.`] : []), ...runNotes(run)],
         });
-        runs.push({ seed, run });
+        runs.push({ seed, evaluation: run.evaluation });
+        const lines: string[] = [];
         if (shipping) {
           const target = typeof o.ship === 'string' ? o.ship : bankDir();
           await shipBank(run, target, { command });
@@ -162,16 +166,18 @@ export function register(program: Command): void {
             .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
             .join(', ')})`,
         );
+        // Each seed's table as soon as it is done: a seed of the default bank trains for about 25 minutes.
+        process.stdout.write(`${lines.join('\n')}\n`);
       }
       if (several) {
-        const summary = summariseTaskbankSeeds(runs.map((r) => ({ seed: r.seed, evaluation: r.run.evaluation })));
+        const summary = summariseTaskbankSeeds(runs);
         const written = await writeTaskbankSeedsReport(o.out, summary, {
           command,
           seedReports: Object.fromEntries(seeds.map((v) => [v, `seed-${v}`])),
         });
         const ms = (x: { mean: number | null; sd: number | null }) =>
           x.mean === null ? '—' : `${x.mean.toFixed(3)}${x.sd === null ? '' : ` ± ${x.sd.toFixed(3)}`}`;
-        lines.push(
+        const lines = [
           `over seeds ${seeds.join(', ')} (mean ± SD):`,
           formatTable(
             ['measure', 'mean Spearman vs affinity', 'ARI (families)', 'NN family agreement'],
@@ -180,9 +186,9 @@ export function register(program: Command): void {
           ),
           `measured task tree: ARI ${ms(summary.tree.adjustedRandIndex)}, NN family agreement ${ms(summary.tree.nearestNeighbourAgreement)}`,
           `summary: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files); done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-        );
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
       }
-      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
 
