@@ -44,6 +44,12 @@ export interface TaskbankBenchmarkOptions {
   /** Epochs of particular tasks, overriding train.epochs for them (e.g. the global tasks, which learn late). */
   taskEpochs?: Record<string, number>;
   readout?: Partial<ReadoutSettings>;
+  /**
+   * Readouts per transfer (default 1): repeat r is seeded `readout.seed + r`, and a transfer's per-image loss is the
+   * mean over its repeats. On one bank, a second readout seed alone moved RSA's mean Spearman from 0.459 to 0.392 and
+   * single near-tied targets by up to 0.7 (docs/taskbank.md): averaging repeats takes that noise out of the truth.
+   */
+  readoutRepeats?: number;
   measures?: string[];
   /** Worker threads for the teachers, the training and the readouts (default 2). */
   workers?: number;
@@ -65,6 +71,7 @@ export interface TaskbankRun {
     train: TaskTrainSettings;
     taskEpochs: Record<string, number>;
     readout: ReadoutSettings;
+    readoutRepeats: number;
     teacherTrainCrops: number;
     seed: number;
     workers: number;
@@ -128,6 +135,8 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
     if (!Number.isInteger(e) || e < 1) throw new Error(`task epochs: ${id} needs a positive whole number of epochs, got ${e}`);
   }
   const readout: ReadoutSettings = { ...READOUT_DEFAULTS, ...opts.readout };
+  const repeats = opts.readoutRepeats ?? 1;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`readout repeats must be a positive whole number, got ${repeats}`);
   const teacherTrainCrops = opts.teacherTrainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS;
   const cacheRoot = opts.cacheDir ?? defaultTaskbankCacheDir();
   const bankRoot = join(cacheRoot, 'taskbank');
@@ -186,24 +195,37 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   const transferJobs: BankJob[] = [];
   for (const t of tasks)
     for (const s of sources)
-      transferJobs.push({
-        kind: 'readout',
-        task: t.id,
-        ...sourceOf(s),
-        out: join(dir, 'transfers', t.id, `${s}.json`),
-        settings: readout,
-        ...common,
-      });
+      for (let r = 0; r < repeats; r++)
+        transferJobs.push({
+          kind: 'readout',
+          task: t.id,
+          ...sourceOf(s),
+          // The first repeat keeps the file name of a single readout, so its cache serves both.
+          out: join(dir, 'transfers', t.id, r === 0 ? `${s}.json` : `${s}-r${r}.json`),
+          settings: { ...readout, seed: readout.seed + r },
+          ...common,
+        });
   for (const t of tasks)
     transferJobs.push({ kind: 'self', task: t.id, sourceDir: join(dir, 'networks', t.id), out: join(dir, 'self', `${t.id}.json`), ...common });
   const transfers = await time('transfers', () =>
     runBankJobs(transferJobs, { workers, onResult: (j, d, n) => stage('transfers', d, n, `${j.source ?? 'self'} → ${j.task}`) }),
   );
-  const losses: LossRecord[] = [];
+  // Per (target, source): the per-image losses summed over the repeats, then divided by their count.
+  const summed = new Map<string, { target: string; source: string; sum: Float64Array; count: number }>();
   for (const res of transfers) {
     const source = res.job.kind === 'self' ? 'self' : res.job.source!;
-    res.losses!.forEach((loss, image) => losses.push({ target: res.job.task, source, image: String(image), loss }));
+    const key = `${res.job.task}\u0000${source}`;
+    const own = res.losses!;
+    const entry = summed.get(key);
+    if (!entry) summed.set(key, { target: res.job.task, source, sum: Float64Array.from(own), count: 1 });
+    else {
+      for (let i = 0; i < own.length; i++) entry.sum[i] += own[i];
+      entry.count++;
+    }
   }
+  const losses: LossRecord[] = [];
+  for (const { target, source, sum, count } of summed.values())
+    sum.forEach((total, image) => losses.push({ target, source, image: String(image), loss: count === 1 ? total : total / count }));
 
   // Stage 3: the encoders' features on the probe crops.
   const probeJobs: BankJob[] = sources.map((s) => ({
@@ -246,7 +268,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
         history: res.history ?? [],
       };
     }),
-    settings: { train, taskEpochs, readout, teacherTrainCrops, seed, workers },
+    settings: { train, taskEpochs, readout, readoutRepeats: repeats, teacherTrainCrops, seed, workers },
     losses,
     evaluation,
     timings,

@@ -84,6 +84,23 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     expect(longer.tasks.map((t) => t.history.length)).toEqual([1, 1, 1, 2, 1]);
     expect(longer.tasks[3].history[0].loss).toBe(run.tasks[3].history[0].loss); // same seed, same first epoch
     await expect(runTaskbankBenchmark({ ...opts, taskEpochs: { nowhere: 2 } })).rejects.toThrow(/"nowhere" is not a task of this bank/);
+
+    // Readout repeats: the first repeat is the single readout's file (reused), the others are seeded on from it, and
+    // each transfer's per-image loss is the mean over the repeats; `self` is not a readout and is not repeated.
+    const repeated = await runTaskbankBenchmark({ ...opts, readoutRepeats: 3 });
+    expect(repeated.dir).toBe(run.dir);
+    const file = (name: string) =>
+      JSON.parse(readFileSync(join(run.dir, 'transfers', 'edges', name), 'utf8')) as { losses: number[]; settings: { seed: number } };
+    const reps = ['denoising.json', 'denoising-r1.json', 'denoising-r2.json'].map(file);
+    expect(reps.map((r) => r.settings.seed)).toEqual([0, 1, 2]);
+    expect(reps[0].losses).toEqual(run.losses.filter((l) => l.target === 'edges' && l.source === 'denoising').map((l) => l.loss));
+    expect(reps[1].losses).not.toEqual(reps[0].losses); // another readout seed, another readout
+    const mean = repeated.losses.filter((l) => l.target === 'edges' && l.source === 'denoising');
+    mean.forEach((l, i) => expect(l.loss).toBeCloseTo((reps[0].losses[i] + reps[1].losses[i] + reps[2].losses[i]) / 3, 14));
+    const selfLosses = (r: typeof run) => r.losses.filter((l) => l.source === 'self');
+    expect(selfLosses(repeated)).toEqual(selfLosses(run));
+    expect(repeated.settings.readoutRepeats).toBe(3);
+    await expect(runTaskbankBenchmark({ ...opts, readoutRepeats: 0 })).rejects.toThrow(/readout repeats must be a positive whole number/);
   }, 180_000);
 
   it('refuses a task list the evaluation cannot judge before it cuts a crop or trains anything', async () => {

@@ -29,6 +29,7 @@ interface Flags {
   epochs: string;
   taskEpochs: string[];
   measures?: string;
+  readoutRepeats: string;
   workers: string;
   seed?: string;
   seeds?: string;
@@ -75,6 +76,11 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'training epochs per task', String(TRAIN_DEFAULTS.epochs))
     .option('--task-epochs <task=n>', 'epochs of one task instead of --epochs (repeatable; e.g. jigsaw=6: the global tasks learn late)', collect, [])
     .option('--measures <ids>', `measures judged against the measured affinities, ";"-separated (default: ${TASKBANK_MEASURES.join('; ')})`)
+    .option(
+      '--readout-repeats <n>',
+      "readouts per transfer, seeded one after another; each test image's loss is their mean (the readout's own initialisation otherwise moves near-tied targets' rankings)",
+      '1',
+    )
     .option('--workers <n>', 'worker threads for teachers, training and readouts (one TF.js WASM backend each)', '2')
     .option('--seed <n>', 'seed of the crops, the networks and the batch orders (default 0)')
     .option(
@@ -116,6 +122,7 @@ export function register(program: Command): void {
         train: { epochs: parseNumber(o.epochs, '--epochs', { integer: true, min: 1 }) },
         taskEpochs: parseKeyNumbers(o.taskEpochs, '--task-epochs'),
         measures: parseMeasureList(o.measures),
+        readoutRepeats: parseNumber(o.readoutRepeats, '--readout-repeats', { integer: true, min: 1 }),
         workers: parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         debs: o.debs,
         log: (m: string) => process.stderr.write(`${m}\n`),
@@ -205,7 +212,9 @@ function runNotes(run: Awaited<ReturnType<typeof runTaskbankBenchmark>>): string
             .join(', ')})`
         : ''
     }, batch ${s.train.batchSize}, Adam lr ${s.train.learningRate}, each task from its own seeded initialisation; the distilled tasks on the first ${s.teacherTrainCrops} training crops.`,
-    `Readouts: ${JSON.stringify(s.readout)} on the ${c.transfer} transfer crops, per-image losses on the ${c.test} test crops.`,
+    `Readouts: ${JSON.stringify(s.readout)} on the ${c.transfer} transfer crops, per-image losses on the ${c.test} test crops${
+      s.readoutRepeats > 1 ? `, each the mean over ${s.readoutRepeats} readouts seeded ${s.readout.seed}…${s.readout.seed + s.readoutRepeats - 1}` : ''
+    }.`,
     `Worker threads: ${s.workers}. Cache: ${run.dir}.`,
   ];
 }
