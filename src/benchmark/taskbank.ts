@@ -45,8 +45,8 @@ export interface TaskbankBenchmarkOptions {
   taskEpochs?: Record<string, number>;
   readout?: Partial<ReadoutSettings>;
   /**
-   * Readouts per transfer (default 1): repeat r is seeded `readout.seed + r`, and a transfer's per-image loss is the
-   * mean over its repeats. On one bank, a second readout seed alone moved RSA's mean Spearman from 0.459 to 0.392 and
+   * Readouts per transfer (default 1): repeat r is seeded `readout.seed + r` (its losses cached as `<source>-r<seed>.json`,
+   * seed 0 as `<source>.json`), and a transfer's per-image loss is the mean over its repeats. On one bank, a second readout seed alone moved RSA's mean Spearman from 0.459 to 0.392 and
    * single near-tied targets by up to 0.7 (docs/taskbank.md): averaging repeats takes that noise out of the truth.
    */
   readoutRepeats?: number;
@@ -195,16 +195,19 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   const transferJobs: BankJob[] = [];
   for (const t of tasks)
     for (const s of sources)
-      for (let r = 0; r < repeats; r++)
+      for (let r = 0; r < repeats; r++) {
+        const seedR = readout.seed + r;
         transferJobs.push({
           kind: 'readout',
           task: t.id,
           ...sourceOf(s),
-          // The first repeat keeps the file name of a single readout, so its cache serves both.
-          out: join(dir, 'transfers', t.id, r === 0 ? `${s}.json` : `${s}-r${r}.json`),
-          settings: { ...readout, seed: readout.seed + r },
+          // Named by the readout seed, so that readouts of other seeds never replace each other's files; seed 0's
+          // keep the name of the single default readout, whose cache then serves every run that includes it.
+          out: join(dir, 'transfers', t.id, seedR === 0 ? `${s}.json` : `${s}-r${seedR}.json`),
+          settings: { ...readout, seed: seedR },
           ...common,
         });
+      }
   for (const t of tasks)
     transferJobs.push({ kind: 'self', task: t.id, sourceDir: join(dir, 'networks', t.id), out: join(dir, 'self', `${t.id}.json`), ...common });
   const transfers = await time('transfers', () =>

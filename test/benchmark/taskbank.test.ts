@@ -101,6 +101,10 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     expect(selfLosses(repeated)).toEqual(selfLosses(run));
     expect(repeated.settings.readoutRepeats).toBe(3);
     await expect(runTaskbankBenchmark({ ...opts, readoutRepeats: 0 })).rejects.toThrow(/readout repeats must be a positive whole number/);
+    // Another readout seed alone is read from its own files (those repeats' files), and replaces none.
+    const second = await runTaskbankBenchmark({ ...opts, readout: { ...opts.readout, seed: 1 } });
+    expect(second.losses.filter((l) => l.target === 'edges' && l.source === 'denoising').map((l) => l.loss)).toEqual(reps[1].losses);
+    expect(file('denoising.json')).toEqual(reps[0]);
   }, 180_000);
 
   it('refuses a task list the evaluation cannot judge before it cuts a crop or trains anything', async () => {
