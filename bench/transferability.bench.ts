@@ -37,6 +37,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeNpy } from '../src/io/npy.js';
+import { transpose } from '../src/linalg/dense.js';
 import { getGemmEngine } from '../src/linalg/gemm.js';
 import { symmetricEigen } from '../src/linalg/eigen.js';
 import { lapackUnavailableReason, loadLapack, oneBlasThreadEach } from '../src/linalg/lapack.js';
@@ -45,6 +46,7 @@ import { findScoreFamily, parseScore, standardScoreIds } from '../src/measures/s
 import { classTarget, computeScore, computeScores, ScoreMemo, type ScoreInput, type ScoreValue } from '../src/transferability/index.js';
 import { PROBE_LAMBDAS } from '../src/transferability/linear.js';
 import { crossValidatedAccuracy, reducedHeadData } from '../src/transferability/logistic.js';
+import { centre } from '../src/transferability/spectral.js';
 import { candidateThreads, scoreCandidates } from '../src/transferability/threads.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -369,10 +371,8 @@ async function floorOfExactScores(cand: Candidate, y: Int32Array): Promise<void>
   const restore = oneBlasThreadEach();
   try {
     const engine = await getGemmEngine();
-    const x = Float64Array.from(cand.features);
-    const mean = new Float64Array(D);
-    for (let i = 0; i < N; i++) for (let j = 0; j < D; j++) mean[j] += x[i * D + j] / N;
-    for (let i = 0; i < N; i++) for (let j = 0; j < D; j++) x[i * D + j] -= mean[j];
+    const centred = centre({ rows: N, cols: D, data: Float64Array.from(cand.features) }).matrix;
+    const x = centred.data;
     const small = Math.min(N, D);
     const best = async (runs: number, f: () => Promise<unknown> | unknown): Promise<number> => {
       let ms = Infinity;
@@ -383,11 +383,11 @@ async function floorOfExactScores(cand: Candidate, y: Int32Array): Promise<void>
       }
       return ms;
     };
+    // The smaller Gram side, as spectral.ts forms it: X·Xᵀ when N ≤ D, else Xᵀ·X.
+    const side = N <= D ? centred : transpose(centred);
     let g: Float64Array = new Float64Array(0);
-    const xt = new Float64Array(N * D);
-    for (let i = 0; i < N; i++) for (let j = 0; j < D; j++) xt[j * N + i] = x[i * D + j];
     const gramMs = await best(3, async () => {
-      g = N <= D ? await engine.abt(x, N, x, N, D) : await engine.abt(xt, D, xt, D, N);
+      g = await engine.abt(side.data, side.rows, side.data, side.rows, side.cols);
     });
     const eigMs = await best(3, () => symmetricEigen({ rows: small, cols: small, data: g }));
     const spectrumMs = gramMs + eigMs;

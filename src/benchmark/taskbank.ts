@@ -228,7 +228,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   }
   const losses: LossRecord[] = [];
   for (const { target, source, sum, count } of summed.values())
-    sum.forEach((total, image) => losses.push({ target, source, image: String(image), loss: count === 1 ? total : total / count }));
+    sum.forEach((total, image) => losses.push({ target, source, image: String(image), loss: total / count }));
 
   // Stage 3: the encoders' features on the probe crops.
   const probeJobs: BankJob[] = sources.map((s) => ({

@@ -29,8 +29,8 @@ export interface TaskbankReportMeta {
   png?: boolean;
 }
 
-const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3));
-const f2 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(2));
+export const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(3));
+export const f2 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(2));
 
 /** A permutation p-value; at its floor 1/(1 + draws), said so (no relabelling reached the observed mean). */
 function pValue(n: SpearmanNull): string {

@@ -7,14 +7,12 @@ import { join } from 'node:path';
 import type { SeedStat, TaskbankSeedsSummary } from '../benchmark/taskbankSeeds.js';
 import { writeFilesAtomic } from '../io/atomic.js';
 import { markdownTable, type Table } from './tables.js';
-
-const f3 = (x: number | null) => (x === null ? '—' : x.toFixed(3));
-const f2 = (x: number | null) => (x === null ? '—' : x.toFixed(2));
+import { f2, f3 } from './taskbankReport.js';
 
 /** "0.459 / 0.266 / 0.312" */
 const perSeed = (s: SeedStat, f = f3) => s.perSeed.map(f).join(' / ');
-/** "0.346 ± 0.099" (mean ± sample SD) */
-const meanSd = (s: SeedStat, f = f3) => (s.mean === null ? '—' : s.sd === null ? f(s.mean) : `${f(s.mean)} ± ${f(s.sd)}`);
+/** "0.346 ± 0.099" (mean ± sample SD); "—" where no seed defines the statistic. */
+export const meanSd = (s: Pick<SeedStat, 'mean' | 'sd'>, f = f3) => (s.mean === null ? '—' : s.sd === null ? f(s.mean) : `${f(s.mean)} ± ${f(s.sd)}`);
 
 export function seedsTable(s: TaskbankSeedsSummary): Table {
   const seeds = s.seeds.join(' / ');

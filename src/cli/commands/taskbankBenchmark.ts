@@ -9,7 +9,7 @@ import { TASKBANK_MEASURES, type TaskbankEvaluation } from '../../benchmark/task
 import { summariseTaskbankSeeds } from '../../benchmark/taskbankSeeds.js';
 import { bankDir } from '../../models/zoo.js';
 import { writeTaskbankReport } from '../../report/taskbankReport.js';
-import { writeTaskbankSeedsReport } from '../../report/taskbankSeedsReport.js';
+import { meanSd, writeTaskbankSeedsReport } from '../../report/taskbankSeedsReport.js';
 import { DEFAULT_TEACHER_TRAIN_CROPS } from '../../taskbank/teacherJobs.js';
 import { POOL_PRESETS, POOL_SPLITS, type PoolPreset, type PoolSplit } from '../../taskbank/pool.js';
 import { TASKS } from '../../taskbank/tasks.js';
@@ -182,16 +182,14 @@ export function register(program: Command): void {
           command,
           seedReports: Object.fromEntries(seeds.map((v) => [v, `seed-${v}`])),
         });
-        const ms = (x: { mean: number | null; sd: number | null }) =>
-          x.mean === null ? '—' : `${x.mean.toFixed(3)}${x.sd === null ? '' : ` ± ${x.sd.toFixed(3)}`}`;
         const lines = [
           `over seeds ${seeds.join(', ')} (mean ± SD):`,
           formatTable(
             ['measure', 'mean Spearman vs affinity', 'ARI (families)', 'NN family agreement'],
-            summary.measures.map((m) => [m.measure, ms(m.spearman), ms(m.adjustedRandIndex), ms(m.nearestNeighbourAgreement)]),
+            summary.measures.map((m) => [m.measure, meanSd(m.spearman), meanSd(m.adjustedRandIndex), meanSd(m.nearestNeighbourAgreement)]),
             3,
           ),
-          `measured task tree: ARI ${ms(summary.tree.adjustedRandIndex)}, NN family agreement ${ms(summary.tree.nearestNeighbourAgreement)}`,
+          `measured task tree: ARI ${meanSd(summary.tree.adjustedRandIndex)}, NN family agreement ${meanSd(summary.tree.nearestNeighbourAgreement)}`,
           `summary: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files); done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
