@@ -18,7 +18,7 @@ import type { LossRecord } from '../taskonomy/winrates.js';
 import { BANK_MANIFEST, type BankManifest, type BankFamily } from '../models/zoo.js';
 import { runBankJobs, type BankJob, type BankJobResult } from '../taskbank/jobs.js';
 import { ENCODER_WIDTHS, featureShape } from '../taskbank/network.js';
-import { defaultTaskbankCacheDir, ensureCropPool, type CropPool, type PoolPreset, type PoolSplit } from '../taskbank/pool.js';
+import { DEFAULT_FRACTIONS, defaultTaskbankCacheDir, POOL_SPLITS, ensureCropPool, type CropPool, type PoolPreset, type PoolSplit, type SplitFractions } from '../taskbank/pool.js';
 import { DEFAULT_TEACHER_TRAIN_CROPS, ensureTeacherTargets } from '../taskbank/teacherJobs.js';
 import { TASKS, taskDefinition } from '../taskbank/tasks.js';
 import { TRAIN_DEFAULTS, type TaskTrainSettings } from '../taskbank/train.js';
@@ -38,6 +38,8 @@ export interface TaskbankBenchmarkOptions {
   resolution?: number;
   /** Crops per part (default: the pool's). */
   counts?: Partial<Record<PoolSplit, number>>;
+  /** Weights of the parts' shares of the photographs, each defaulting to DEFAULT_FRACTIONS' (pool.ts splitPhotos). */
+  fractions?: Partial<SplitFractions>;
   /** Training crops the teacher tasks train on (default DEFAULT_TEACHER_TRAIN_CROPS). */
   teacherTrainCrops?: number;
   train?: Partial<TaskTrainSettings>;
@@ -65,7 +67,7 @@ export interface TaskbankBenchmarkOptions {
 export interface TaskbankRun {
   /** The bank's cache folder (networks, losses, features). */
   dir: string;
-  pool: { dir: string; resolution: number; crops: Record<PoolSplit, number>; photos: number };
+  pool: { dir: string; resolution: number; crops: Record<PoolSplit, number>; photos: number; photosPerPart: Record<PoolSplit, number> };
   tasks: { id: string; family: BankFamily; loss: string; trainCrops: number; history: { epoch: number; loss: number; seconds: number }[] }[];
   settings: {
     train: TaskTrainSettings;
@@ -147,6 +149,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
       folders: opts.folders,
       resolution: opts.resolution,
       counts: opts.counts,
+      fractions: { ...DEFAULT_FRACTIONS, ...opts.fractions },
       seed,
       cacheDir: cacheRoot,
       apt: opts.debs ? { debs: opts.debs } : undefined,
@@ -260,6 +263,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
       resolution: r,
       crops: { train: count('train'), transfer: count('transfer'), test: count('test'), probe: count('probe') },
       photos: pool.manifest.photos.length,
+      photosPerPart: Object.fromEntries(POOL_SPLITS.map((p) => [p, pool.manifest.photos.filter((x) => x.split === p).length])) as Record<PoolSplit, number>,
     },
     tasks: tasks.map((t) => {
       const res = trained.find((x: BankJobResult) => x.job.task === t.id)!;

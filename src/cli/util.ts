@@ -52,6 +52,13 @@ export function parseKeyNumbers(items: string[] | undefined, what: string): Reco
   return out;
 }
 
+/** parseKeyNumbers whose keys must be among `keys` (e.g. the crop pool's parts). */
+export function parseKeyNumbersIn<K extends string>(items: string[] | undefined, what: string, keys: readonly K[]): Partial<Record<K, number>> {
+  const out = parseKeyNumbers(items, what);
+  for (const k of Object.keys(out)) if (!keys.includes(k as K)) throw new UsageError(`${what}: no "${k}" (use ${keys.join(', ')})`);
+  return out as Partial<Record<K, number>>;
+}
+
 export function parseNumber(value: string, what: string, opts: { integer?: boolean; min?: number } = {}): number {
   const x = Number(value);
   if (value.trim() === '' || !Number.isFinite(x)) throw new UsageError(`${what}: "${value}" is not a number`);

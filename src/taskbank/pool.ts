@@ -7,6 +7,7 @@
  *   default  the curated probe set (images/probe.ts: the probe photographs without calibration frames, second
  *            stereo views and near-duplicates — about 165 MB of packages, shared with `taskmap demo`) plus the
  *            photographs of WALLPAPER_SOURCES (about 16 MB)
+ *   large    the default's plus LARGE_WALLPAPER_SOURCES (10 Plasma photographs, a 94 MB download)
  *   small    WALLPAPER_SOURCES alone (14 photographs, about 16 MB): for CI and quick runs
  * or any folders of images. Each photograph is stored as a JPEG whose longer side is at most 640 px (the probe set's
  * size), near-duplicates across sources are dropped (perceptual hash, images/phash.ts), and each package's Debian
@@ -39,14 +40,18 @@ import { resizeArea } from './pixels.js';
 export const POOL_SPLITS = ['train', 'transfer', 'test', 'probe'] as const;
 export type PoolSplit = (typeof POOL_SPLITS)[number];
 
-export type PoolPreset = 'default' | 'small';
-export const POOL_PRESETS: readonly PoolPreset[] = ['default', 'small'];
+export type PoolPreset = 'default' | 'large' | 'small';
+export const POOL_PRESETS: readonly PoolPreset[] = ['default', 'large', 'small'];
 
 /** Photographs from a wallpaper package: the files listed are photographs (its renders are left out). */
 export interface WallpaperSource {
   package: string;
   dir: string;
   prefix: string;
+  /**
+   * Paths under `dir`. A photograph's id is `<prefix>-<name>.jpg`, its name the file's base name — or, for a path in a
+   * folder, the first folder (Plasma keeps each wallpaper as `<Name>/contents/images/<width>x<height>.jpg`).
+   */
   files: string[];
   /** Download size for the log line. */
   size: string;
@@ -82,6 +87,34 @@ export const WALLPAPER_SOURCES: readonly WallpaperSource[] = [
     ],
   },
 ];
+
+/**
+ * The `large` preset's extra photographs: the 10 photographs among plasma-workspace-wallpapers' 30 wallpapers (Debian
+ * 12, 5.27; the others are renders, a painting and a photograph with a drawn kite), each at its 2560×1600 size.
+ * Licences LGPL-3 and CC-BY-SA-4.0 (the package's copyright file, kept under licenses/).
+ */
+export const LARGE_WALLPAPER_SOURCES: readonly WallpaperSource[] = [
+  {
+    package: 'plasma-workspace-wallpapers',
+    dir: 'usr/share/wallpapers',
+    prefix: 'plasma',
+    size: 'about 94 MB',
+    files: ['BytheWater', 'ColdRipple', 'ColorfulCups', 'DarkestHour', 'EveningGlow', 'FallenLeaf', 'Grey', 'OneStandsOut', 'Path', 'summer_1am'].map(
+      (name) => `${name}/contents/images/2560x1600.jpg`,
+    ),
+  },
+];
+
+/** A wallpaper file's name in its photograph's id (WallpaperSource.files). */
+export function wallpaperName(file: string): string {
+  const slash = file.indexOf('/');
+  return slash > 0 ? file.slice(0, slash) : basename(file, extname(file));
+}
+
+/** Wallpaper packages of a preset (the default and large presets add them to the curated probe set). */
+export function wallpaperSources(preset: PoolPreset): readonly WallpaperSource[] {
+  return preset === 'large' ? [...WALLPAPER_SOURCES, ...LARGE_WALLPAPER_SOURCES] : WALLPAPER_SOURCES;
+}
 
 export interface PoolPhoto {
   /** File name in the photos folder (`<id>`), also the photograph's id. */
@@ -188,7 +221,7 @@ export async function gatherPhotos(opts: PhotoOptions = {}): Promise<{ dir: stri
         for (const img of await listImages(f))
           await add(`${slug(basename(f))}-${slug(img.path.replace(/\.[^.]+$/, ''))}.jpg`, 'folder', img.abs, await readFile(img.abs));
     } else {
-      if (preset === 'default') {
+      if (preset !== 'small') {
         const probe = await ensureCuratedProbeImages({ debs: opts.apt?.debs, log });
         for (const p of probe.manifest.packages) {
           if (p.copyright && !set.packages.some((q) => q.name === p.name)) {
@@ -198,7 +231,7 @@ export async function gatherPhotos(opts: PhotoOptions = {}): Promise<{ dir: stri
         }
         for (const i of probe.manifest.images) await add(i.file, i.package, i.original, await readFile(join(probe.dir, i.file)));
       }
-      for (const w of WALLPAPER_SOURCES) {
+      for (const w of wallpaperSources(preset)) {
         const copyright = `usr/share/doc/${w.package}/copyright`;
         const { root: pkgRoot, version } = await ensureDebianPackage(w.package, {
           members: [...w.files.map((f) => `./${w.dir}/${f}`), `./${copyright}`],
@@ -220,7 +253,7 @@ export async function gatherPhotos(opts: PhotoOptions = {}): Promise<{ dir: stri
             log(`warning: ${w.package} has no ${w.dir}/${f}`);
             continue;
           }
-          await add(`${w.prefix}-${basename(f, extname(f))}.jpg`, w.package, `/${w.dir}/${f}`, await readFile(path));
+          await add(`${w.prefix}-${wallpaperName(f)}.jpg`, w.package, `/${w.dir}/${f}`, await readFile(path));
         }
       }
     }
@@ -251,6 +284,8 @@ export async function gatherPhotos(opts: PhotoOptions = {}): Promise<{ dir: stri
 /** Share of the photographs per part (default 60 / 15 / 15 / 10 %). */
 export type SplitFractions = Record<PoolSplit, number>;
 export const DEFAULT_FRACTIONS: Readonly<SplitFractions> = { train: 0.6, transfer: 0.15, test: 0.15, probe: 0.1 };
+/** The CLIs' help for --split (weights, so a part can be changed alone). */
+export const SPLIT_HELP = `weight of a part's share of the photographs (repeatable; shares are weight / sum of weights; default ${POOL_SPLITS.map((p) => `${p}=${DEFAULT_FRACTIONS[p]}`).join(' ')})`;
 /** Crops per part (the bank trains on `train`, fits transfer readouts on `transfer`, scores on `test`, compares encoders on `probe`). */
 export const DEFAULT_CROP_COUNTS: Readonly<Record<PoolSplit, number>> = { train: 8000, transfer: 1000, test: 1000, probe: 500 };
 /** Crop side as a fraction of the photograph's shorter side. */

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { DEFAULT_CROP_COUNTS, DEFAULT_RESOLUTION, ensureCropPool, POOL_PRESETS, POOL_SPLITS, type PoolPreset, type PoolSplit } from '../../taskbank/pool.js';
+import { DEFAULT_CROP_COUNTS, DEFAULT_FRACTIONS, DEFAULT_RESOLUTION, ensureCropPool, POOL_PRESETS, POOL_SPLITS, SPLIT_HELP, type PoolPreset } from '../../taskbank/pool.js';
 import { TASKS } from '../../taskbank/tasks.js';
 import { formatTable } from '../table.js';
-import { collect, parseKeyNumbers, parseList, parseNumber, UsageError } from '../util.js';
+import { collect, parseKeyNumbersIn, parseList, parseNumber, UsageError } from '../util.js';
 
 export function register(program: Command): void {
   const bank = program
@@ -21,26 +21,27 @@ export function register(program: Command): void {
     .description('gather the photographs (apt-get download, nothing installed) and cut the seeded crop pool; cached in $TASKMAP_CACHE/taskbank')
     .option(
       '--preset <name>',
-      `photographs: ${POOL_PRESETS.join(' | ')} (default: the curated probe set + wallpaper photographs; small: wallpapers only, 16 MB)`,
+      `photographs: ${POOL_PRESETS.join(' | ')} (default: the curated probe set + wallpaper photographs; large: + 10 Plasma photographs, 94 MB more; small: wallpapers only, 16 MB)`,
       'default',
     )
     .option('--folders <dirs>', 'comma-separated folders of your own photographs instead of the packages')
     .option('--resolution <px>', 'crop side in pixels', String(DEFAULT_RESOLUTION))
     .option('--seed <n>', 'seed of the split and the crops', '0')
     .option('--crops <part=n>', `crops of a part (repeatable; default ${POOL_SPLITS.map((p) => `${p}=${DEFAULT_CROP_COUNTS[p]}`).join(' ')})`, collect, [])
+    .option('--split <part=w>', SPLIT_HELP, collect, [])
     .option('--debs <dir>', 'use these already-downloaded .deb files instead of apt-get download')
     .option('--json', 'machine-readable summary')
-    .action(async (o: { preset: string; folders?: string; resolution: string; seed: string; crops: string[]; debs?: string; json?: boolean }) => {
+    .action(async (o: { preset: string; folders?: string; resolution: string; seed: string; crops: string[]; split: string[]; debs?: string; json?: boolean }) => {
       if (!POOL_PRESETS.includes(o.preset as PoolPreset)) throw new UsageError(`--preset: use ${POOL_PRESETS.join(' or ')}, got "${o.preset}"`);
-      const counts = parseKeyNumbers(o.crops, '--crops');
-      for (const k of Object.keys(counts))
-        if (!POOL_SPLITS.includes(k as PoolSplit)) throw new UsageError(`--crops: no part "${k}" (parts: ${POOL_SPLITS.join(', ')})`);
+      const counts = parseKeyNumbersIn(o.crops, '--crops', POOL_SPLITS);
+      const fractions = { ...DEFAULT_FRACTIONS, ...parseKeyNumbersIn(o.split, '--split', POOL_SPLITS) };
       const pool = await ensureCropPool({
         preset: o.preset as PoolPreset,
         folders: parseList(o.folders, '--folders'),
         resolution: parseNumber(o.resolution, '--resolution', { integer: true, min: 8 }),
         seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
-        counts: counts as Partial<Record<PoolSplit, number>>,
+        counts,
+        fractions,
         apt: o.debs ? { debs: o.debs } : undefined,
         log: (m) => process.stderr.write(`${m}\n`),
       });

@@ -11,12 +11,12 @@ import { bankDir } from '../../models/zoo.js';
 import { writeTaskbankReport } from '../../report/taskbankReport.js';
 import { meanSd, writeTaskbankSeedsReport } from '../../report/taskbankSeedsReport.js';
 import { DEFAULT_TEACHER_TRAIN_CROPS } from '../../taskbank/teacherJobs.js';
-import { POOL_PRESETS, POOL_SPLITS, type PoolPreset, type PoolSplit } from '../../taskbank/pool.js';
+import { POOL_PRESETS, POOL_SPLITS, SPLIT_HELP, type PoolPreset } from '../../taskbank/pool.js';
 import { TASKS } from '../../taskbank/tasks.js';
 import { TRAIN_DEFAULTS } from '../../taskbank/train.js';
 import { stageBars } from '../progress.js';
 import { formatTable } from '../table.js';
-import { collect, parseKeyNumbers, parseList, parseMeasureList, parseNumber, shellQuote, UsageError } from '../util.js';
+import { collect, parseKeyNumbers, parseKeyNumbersIn, parseList, parseMeasureList, parseNumber, shellQuote, UsageError } from '../util.js';
 
 interface Flags {
   out: string;
@@ -25,6 +25,7 @@ interface Flags {
   folders?: string;
   resolution: string;
   crops: string[];
+  split: string[];
   teacherCrops: string;
   epochs: string;
   taskEpochs: string[];
@@ -68,6 +69,7 @@ export function register(program: Command): void {
     .option('--folders <dirs>', 'comma-separated folders of your own photographs instead of the packages')
     .option('--resolution <px>', 'crop side in pixels (a multiple of 8)', '64')
     .option('--crops <part=n>', `crops of a part (repeatable; parts ${POOL_SPLITS.join(', ')})`, collect, [])
+    .option('--split <part=w>', SPLIT_HELP, collect, [])
     .option(
       '--teacher-crops <n>',
       'training crops the distilled (semantic) tasks train on (the teachers cost 25–100 ms a crop)',
@@ -96,9 +98,8 @@ export function register(program: Command): void {
       const tasks = parseList(o.tasks);
       for (const t of tasks ?? [])
         if (!TASKS.some((x) => x.id === t)) throw new UsageError(`--tasks: unknown task "${t}" (tasks: ${TASKS.map((x) => x.id).join(', ')})`);
-      const counts = parseKeyNumbers(o.crops, '--crops');
-      for (const k of Object.keys(counts))
-        if (!POOL_SPLITS.includes(k as PoolSplit)) throw new UsageError(`--crops: no part "${k}" (parts: ${POOL_SPLITS.join(', ')})`);
+      const counts = parseKeyNumbersIn(o.crops, '--crops', POOL_SPLITS);
+      const fractions = parseKeyNumbersIn(o.split, '--split', POOL_SPLITS);
       if (o.seed !== undefined && o.seeds !== undefined) throw new UsageError('--seed and --seeds: give one of them');
       const seeds =
         o.seeds !== undefined
@@ -117,7 +118,8 @@ export function register(program: Command): void {
         preset: o.preset as PoolPreset,
         folders: parseList(o.folders, '--folders'),
         resolution: parseNumber(o.resolution, '--resolution', { integer: true, min: 8 }),
-        counts: counts as Partial<Record<PoolSplit, number>>,
+        counts,
+        fractions,
         teacherTrainCrops: parseNumber(o.teacherCrops, '--teacher-crops', { integer: true, min: 1 }),
         train: { epochs: parseNumber(o.epochs, '--epochs', { integer: true, min: 1 }) },
         taskEpochs: parseKeyNumbers(o.taskEpochs, '--task-epochs'),
@@ -201,8 +203,9 @@ export function register(program: Command): void {
 function runNotes(run: Awaited<ReturnType<typeof runTaskbankBenchmark>>): string[] {
   const s = run.settings;
   const c = run.pool.crops;
+  const p = run.pool.photosPerPart;
   return [
-    `Crop pool: ${run.pool.photos} photographs, ${run.pool.resolution}×${run.pool.resolution} crops: train ${c.train}, transfer ${c.transfer}, test ${c.test}, probe ${c.probe} (${run.pool.dir}).`,
+    `Crop pool: ${run.pool.photos} photographs (train ${p.train}, transfer ${p.transfer}, test ${p.test}, probe ${p.probe}), ${run.pool.resolution}×${run.pool.resolution} crops: train ${c.train}, transfer ${c.transfer}, test ${c.test}, probe ${c.probe} (${run.pool.dir}).`,
     `Training: ${s.train.epochs} epochs${
       Object.keys(s.taskEpochs).length
         ? ` (${Object.entries(s.taskEpochs)
