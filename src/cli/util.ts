@@ -52,10 +52,10 @@ export function parseKeyNumbers(items: string[] | undefined, what: string): Reco
   return out;
 }
 
-/** parseKeyNumbers whose keys must be among `keys` (e.g. the crop pool's parts). */
-export function parseKeyNumbersIn<K extends string>(items: string[] | undefined, what: string, keys: readonly K[]): Partial<Record<K, number>> {
+/** parseKeyNumbers whose keys must be among `keys` (e.g. the crop pool's parts; `noun` names one in the error). */
+export function parseKeyNumbersIn<K extends string>(items: string[] | undefined, what: string, keys: readonly K[], noun: string): Partial<Record<K, number>> {
   const out = parseKeyNumbers(items, what);
-  for (const k of Object.keys(out)) if (!keys.includes(k as K)) throw new UsageError(`${what}: no "${k}" (use ${keys.join(', ')})`);
+  for (const k of Object.keys(out)) if (!keys.includes(k as K)) throw new UsageError(`${what}: no ${noun} "${k}" (${noun}s: ${keys.join(', ')})`);
   return out as Partial<Record<K, number>>;
 }
 

@@ -63,7 +63,17 @@ describe('taskmap taskbank', () => {
       const bad = await runCli('taskbank', 'images', '--crops', 'val=3');
       expect(bad.code).not.toBe(0);
       expect(bad.err).toContain('--crops: no part "val" (parts: train, transfer, test, probe)');
-      expect((await runCli('taskbank', 'images', '--preset', 'huge')).err).toContain('--preset: use default or small, got "huge"');
+      expect((await runCli('taskbank', 'images', '--preset', 'huge')).err).toContain('--preset: use default or large or small, got "huge"');
+      // --split: weights per part; the default weights given explicitly are the same pool (same cache folder).
+      const same = JSON.parse((await runCli(...args, '--split', 'train=0.6', '--json')).out);
+      expect(same.dir).toBe(j.dir);
+      const split = JSON.parse((await runCli(...args, '--split', 'train=1', '--split', 'transfer=1', '--split', 'test=1', '--split', 'probe=2', '--json')).out);
+      expect(split.dir).not.toBe(j.dir);
+      expect(split.parts.map((p: { photos: number }) => p.photos)).toEqual([1, 1, 1, 2]);
+      expect(j.parts.map((p: { photos: number }) => p.photos)).toEqual([2, 1, 1, 1]);
+      const badSplit = await runCli('taskbank', 'images', '--split', 'val=0.2');
+      expect(badSplit.code).not.toBe(0);
+      expect(badSplit.err).toContain('--split: no part "val" (parts: train, transfer, test, probe)');
     } finally {
       if (env === undefined) delete process.env.TASKMAP_CACHE;
       else process.env.TASKMAP_CACHE = env;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/linalg/resample.js';
-import { ensureCropPool, gatherPhotos, POOL_SPLITS, sampleCropBoxes, splitPhotos, WALLPAPER_SOURCES } from '../../src/taskbank/pool.js';
+import { ensureCropPool, gatherPhotos, POOL_SPLITS, sampleCropBoxes, splitPhotos, WALLPAPER_SOURCES, wallpaperName, wallpaperSources } from '../../src/taskbank/pool.js';
 
 let root: string;
 let photos: string;
@@ -69,6 +69,20 @@ describe('photographs', () => {
     expect(WALLPAPER_SOURCES.map((w) => w.package)).toEqual(['lomiri-wallpapers-16.04']);
     expect(WALLPAPER_SOURCES[0].files.length).toBe(14);
     expect(WALLPAPER_SOURCES[0].files).not.toContain('umang_by_Abhishek_Mudgal.jpg');
+  });
+
+  it('the large preset adds the Plasma photographs, one file each, named by their folder', () => {
+    expect(wallpaperSources('default')).toEqual(WALLPAPER_SOURCES);
+    expect(wallpaperSources('small')).toEqual(WALLPAPER_SOURCES);
+    const large = wallpaperSources('large');
+    expect(large.map((w) => w.package)).toEqual(['lomiri-wallpapers-16.04', 'plasma-workspace-wallpapers']);
+    const names = large[1].files.map(wallpaperName);
+    expect(names.length).toBe(10);
+    expect(new Set(names).size).toBe(10);
+    expect(names).toContain('BytheWater');
+    expect(names).not.toContain('Kite'); // a photograph with a drawn kite
+    expect(wallpaperName('Path/contents/images/2560x1600.jpg')).toBe('Path');
+    expect(wallpaperName('Bridge_by_Sander_Klootwijk.jpg')).toBe('Bridge_by_Sander_Klootwijk');
   });
 });
 

@@ -33,8 +33,8 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable summary')
     .action(async (o: { preset: string; folders?: string; resolution: string; seed: string; crops: string[]; split: string[]; debs?: string; json?: boolean }) => {
       if (!POOL_PRESETS.includes(o.preset as PoolPreset)) throw new UsageError(`--preset: use ${POOL_PRESETS.join(' or ')}, got "${o.preset}"`);
-      const counts = parseKeyNumbersIn(o.crops, '--crops', POOL_SPLITS);
-      const fractions = { ...DEFAULT_FRACTIONS, ...parseKeyNumbersIn(o.split, '--split', POOL_SPLITS) };
+      const counts = parseKeyNumbersIn(o.crops, '--crops', POOL_SPLITS, 'part');
+      const fractions = { ...DEFAULT_FRACTIONS, ...parseKeyNumbersIn(o.split, '--split', POOL_SPLITS, 'part') };
       const pool = await ensureCropPool({
         preset: o.preset as PoolPreset,
         folders: parseList(o.folders, '--folders'),

@@ -98,8 +98,8 @@ export function register(program: Command): void {
       const tasks = parseList(o.tasks);
       for (const t of tasks ?? [])
         if (!TASKS.some((x) => x.id === t)) throw new UsageError(`--tasks: unknown task "${t}" (tasks: ${TASKS.map((x) => x.id).join(', ')})`);
-      const counts = parseKeyNumbersIn(o.crops, '--crops', POOL_SPLITS);
-      const fractions = parseKeyNumbersIn(o.split, '--split', POOL_SPLITS);
+      const counts = parseKeyNumbersIn(o.crops, '--crops', POOL_SPLITS, 'part');
+      const fractions = parseKeyNumbersIn(o.split, '--split', POOL_SPLITS, 'part');
       if (o.seed !== undefined && o.seeds !== undefined) throw new UsageError('--seed and --seeds: give one of them');
       const seeds =
         o.seeds !== undefined
