@@ -18,7 +18,16 @@ import type { LossRecord } from '../taskonomy/winrates.js';
 import { BANK_MANIFEST, type BankManifest, type BankFamily } from '../models/zoo.js';
 import { runBankJobs, type BankJob, type BankJobResult } from '../taskbank/jobs.js';
 import { ENCODER_WIDTHS, featureShape } from '../taskbank/network.js';
-import { DEFAULT_FRACTIONS, defaultTaskbankCacheDir, POOL_SPLITS, ensureCropPool, type CropPool, type PoolPreset, type PoolSplit, type SplitFractions } from '../taskbank/pool.js';
+import {
+  DEFAULT_FRACTIONS,
+  defaultTaskbankCacheDir,
+  POOL_SPLITS,
+  ensureCropPool,
+  type CropPool,
+  type PoolPreset,
+  type PoolSplit,
+  type SplitFractions,
+} from '../taskbank/pool.js';
 import { DEFAULT_TEACHER_TRAIN_CROPS, ensureTeacherTargets } from '../taskbank/teacherJobs.js';
 import { TASKS, taskDefinition } from '../taskbank/tasks.js';
 import { TRAIN_DEFAULTS, type TaskTrainSettings } from '../taskbank/train.js';
@@ -216,8 +225,13 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   const transfers = await time('transfers', () =>
     runBankJobs(transferJobs, { workers, onResult: (j, d, n) => stage('transfers', d, n, `${j.source ?? 'self'} → ${j.task}`) }),
   );
-  // Per (target, source): the per-image losses summed over the repeats, then divided by their count.
+  // Per (target, source): the per-image losses summed over the repeats, then divided by their count; with several
+  // repeats, each repeat's losses too (self, not repeated, in every one), for the readouts' reliability.
   const summed = new Map<string, { target: string; source: string; sum: Float64Array; count: number }>();
+  const byRepeat: LossRecord[][] = Array.from({ length: repeats > 1 ? repeats : 0 }, () => []);
+  const records = (target: string, source: string, values: ArrayLike<number>, into: LossRecord[], divide = 1) => {
+    for (let i = 0; i < values.length; i++) into.push({ target, source, image: String(i), loss: values[i] / divide });
+  };
   for (const res of transfers) {
     const source = res.job.kind === 'self' ? 'self' : res.job.source!;
     const key = `${res.job.task}\u0000${source}`;
@@ -228,10 +242,11 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
       for (let i = 0; i < own.length; i++) entry.sum[i] += own[i];
       entry.count++;
     }
+    if (res.job.kind === 'self') for (const into of byRepeat) records(res.job.task, source, own, into);
+    else if (byRepeat.length) records(res.job.task, source, own, byRepeat[res.job.settings!.seed! - readout.seed]);
   }
   const losses: LossRecord[] = [];
-  for (const { target, source, sum, count } of summed.values())
-    sum.forEach((total, image) => losses.push({ target, source, image: String(image), loss: total / count }));
+  for (const { target, source, sum, count } of summed.values()) records(target, source, sum, losses, count);
 
   // Stage 3: the encoders' features on the probe crops.
   const probeJobs: BankJob[] = sources.map((s) => ({
@@ -251,6 +266,9 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
       losses,
       probeFeatures,
       measures: opts.measures ?? TASKBANK_MEASURES,
+      // Test image i is the i-th test crop: the bootstrap and the reliability halves draw its photograph.
+      repeatLosses: byRepeat.length ? byRepeat : undefined,
+      imageGroups: Object.fromEntries(pool.manifest.crops.test.map((box, i) => [String(i), pool.manifest.photos[box.photo].id])),
       onProgress: (s, d, n, l) => stage(s, d, n, l),
     }),
   );

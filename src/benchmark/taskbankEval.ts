@@ -20,6 +20,7 @@ import { asSimilarity } from '../evaluate/harness.js';
 import type { Representation } from '../features/types.js';
 import { fromRows, toRows, type Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
+import { spearman } from '../linalg/correlation.js';
 import { mulberry32, percentile } from '../linalg/resample.js';
 import { isDistance } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
@@ -53,6 +54,10 @@ export const TASKBANK_PERMUTATIONS = 1000;
 export const TASKBANK_IMAGE_DRAWS = 200;
 /** Linkage of every tree here: the demo's for the measures, Taskonomy's default (taskonomy/tree.ts) for the affinities. */
 export const TASKBANK_LINKAGE: Linkage = 'average';
+/** Random halvings of the test photographs behind each target's split-half reliability. */
+export const TASKBANK_RELIABILITY_SPLITS = 50;
+/** A target whose measured ranking has at least this split-half reliability counts as reliable (TargetReliability). */
+export const TASKBANK_RELIABLE = 0.5;
 
 /** One task of the bank and its family (taskbank/tasks.ts `family`). */
 export interface TaskbankTaskInfo {
@@ -88,6 +93,19 @@ export interface TaskbankEvalInput {
   seed?: number;
   /** Bootstrap draws over the test images for the Spearman intervals (default TASKBANK_IMAGE_DRAWS; 0 = none). */
   imageDraws?: number;
+  /**
+   * Test image → the photograph it was cut from. Crops of one photograph are not independent samples, so when given,
+   * the bootstrap resamples photographs (all of a photograph's crops together) and the reliability halves split
+   * photographs; an image without an entry is a unit of its own (without any, both work on images).
+   */
+  imageGroups?: Record<string, string>;
+  /** Random halvings behind each target's split-half reliability (default TASKBANK_RELIABILITY_SPLITS; 0 = none). */
+  reliabilitySplits?: number;
+  /**
+   * Each readout repeat's own losses, when `losses` is their mean (the benchmark's --readout-repeats): the targets'
+   * reliability over readout seeds (TargetReliability.readouts).
+   */
+  repeatLosses?: LossRecord[][];
   /** Called after each stage step: (stage, done, total, label). */
   onProgress?: (stage: string, done: number, total: number, label: string) => void;
 }
@@ -145,8 +163,37 @@ export interface SpearmanNull {
 export interface SpearmanInterval {
   draws: number;
   seed: number;
+  /** What was resampled: photographs (TaskbankEvalInput.imageGroups) or single test images. */
+  unit?: 'photograph' | 'image';
   low: number;
   high: number;
+}
+
+/**
+ * How far each target's measured ranking of the sources is its transfers' and not its test images': the test
+ * photographs are halved at random `splits` times, each half gives its own tournaments and AHP affinities, and
+ * `half[t]` is the mean Spearman over the halvings between the two halves' affinities s → t (s the other task
+ * encoders, as the scores rank them). `perTarget[t]` is the Spearman–Brown step-up 2r/(1 + r) — the expected
+ * agreement of two full test sets — and 0 where r ≤ 0. A measure's Spearman against a target cannot be expected above
+ * √reliability (the noise ceiling of RSA studies): on an unreliable target the truth is its test images.
+ */
+export interface TargetReliability {
+  splits: number;
+  seed: number;
+  unit: 'photograph' | 'image';
+  /** Units (photographs or images) halved. */
+  units: number;
+  half: Record<string, number | null>;
+  perTarget: Record<string, number | null>;
+  /**
+   * Over the readouts' seeds (with repeated readouts): `pairwise[t]`, the mean over pairs of repeats of the Spearman
+   * between their affinities s → t — the reliability of one readout's ranking — and `perTarget[t]`, the Spearman–Brown
+   * reliability of the mean of all `repeats`, k·r/(1 + (k − 1)·r) (0 where r ≤ 0).
+   */
+  readouts?: { repeats: number; pairwise: Record<string, number | null>; perTarget: Record<string, number | null> };
+  /** Targets whose every reliability (photographs; readouts, when repeated) is at least `threshold`. */
+  threshold: number;
+  reliable: string[];
 }
 
 /** The DDS protocol's score of one similarity matrix: per-target Spearman against the affinities and its mean. */
@@ -172,6 +219,8 @@ export interface TaskbankMeasureResult {
   spearmanNull: SpearmanNull | null;
   /** How far `spearman.mean` moves when the test images are resampled (null when no draws were asked for). */
   spearmanInterval?: SpearmanInterval | null;
+  /** Mean of `spearman.perTarget` over the reliable targets only (TaskbankEvaluation.reliability.reliable). */
+  spearmanReliable?: number | null;
   taxonomy: TaskbankTree | null;
   ms: number;
   error?: string;
@@ -221,6 +270,8 @@ export interface TaskbankEvaluation {
   /** The measured task tree (taskonomy/tree.ts: average linkage on correlation distance of transfer-out affinities). */
   tree: TaskbankTree;
   measures: TaskbankMeasureResult[];
+  /** Each target's split-half reliability over the test photographs (null when no splits were asked for). */
+  reliability?: TargetReliability | null;
   /**
    * What each statistic is at chance: nearest-neighbour agreement by formula, ARI and Spearman 0 in expectation (each
    * measure's `spearmanNull` gives the permutation 95th percentile of its mean Spearman).
@@ -415,39 +466,152 @@ async function judgeMeasure(
   };
 }
 
+/** Each distinct test-image list of the tables (targets scored on the same crops share it) and its sampling units. */
+interface ImageSet {
+  /** Unit of each image. */
+  unit: Int32Array;
+  units: number;
+  /** Per image, the weight of the current draw or half. */
+  weights: Float64Array;
+}
+
+/** The tables' image sets; images without a group are units of their own, numbered in image order. */
+function imageSets(tables: LossTable[], groups: Record<string, string> | undefined): { sets: ImageSet[]; of: ImageSet[] } {
+  const shared = new Map<string, ImageSet>();
+  const of = tables.map((t) => {
+    const key = t.images.join('\n');
+    let set = shared.get(key);
+    if (!set) {
+      const index = new Map<string, number>();
+      const unit = Int32Array.from(t.images, (img) => {
+        const g = groups && Object.hasOwn(groups, img) ? `g:${groups[img]}` : `i:${img}`;
+        let i = index.get(g);
+        if (i === undefined) index.set(g, (i = index.size));
+        return i;
+      });
+      shared.set(key, (set = { unit, units: index.size, weights: new Float64Array(t.images.length) }));
+    }
+    return set;
+  });
+  return { sets: [...shared.values()], of };
+}
+
+/** The tables' AHP affinities with each image weighted by its set's current weights. */
+function weightedTruth(tables: LossTable[], of: ImageSet[]): ResultDict {
+  return ahpAffinities(tables.map((t, i) => tournamentOf(t, of[i].weights))).affinities;
+}
+
 /** SpearmanInterval of each measure (undefined similarity: null), all measures scored on the same draws. */
 function spearmanIntervals(
   tables: LossTable[],
   oriented: (LabelledMatrix | undefined)[],
   ids: string[],
+  groups: Record<string, string> | undefined,
   { draws, seed }: { draws: number; seed: number },
 ): (SpearmanInterval | null)[] {
   if (draws === 0) return oriented.map(() => null);
-  // Targets scored on the same images (the bank's: the same test crops) share each draw's weights; a target with
-  // other images gets its own.
-  const shared = new Map<string, Float64Array>();
-  const weights = tables.map((t) => {
-    const key = t.images.join('\n');
-    let w = shared.get(key);
-    if (!w) shared.set(key, (w = new Float64Array(t.images.length)));
-    return w;
-  });
+  // Targets scored on the same images (the bank's: the same test crops) share each draw; a target with other images
+  // gets its own.
+  const { sets, of } = imageSets(tables, groups);
+  const unit = groups ? 'photograph' : 'image';
   const random = mulberry32((seed ^ 0x5bd1e995) >>> 0);
   const values: number[][] = oriented.map(() => []);
   for (let b = 0; b < draws; b++) {
-    for (const w of shared.values()) {
-      const n = w.length;
-      w.fill(0);
-      for (let k = 0; k < n; k++) w[Math.floor(random() * n)]++;
+    for (const set of sets) {
+      const counts = new Float64Array(set.units);
+      for (let k = 0; k < set.units; k++) counts[Math.floor(random() * set.units)]++;
+      for (let x = 0; x < set.unit.length; x++) set.weights[x] = counts[set.unit[x]];
     }
-    const drawn = tables.map((t, i) => tournamentOf(t, weights[i]));
-    const truth = truthFromResultDict(ahpAffinities(drawn).affinities, { sources: ids, targets: ids });
+    const truth = truthFromResultDict(weightedTruth(tables, of), { sources: ids, targets: ids });
     oriented.forEach((sim, i) => {
       const mean = sim ? evaluatePrediction(sim, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }).mean : null;
       if (mean !== null) values[i].push(mean);
     });
   }
-  return values.map((v, i) => (oriented[i] && v.length ? { draws: v.length, seed, low: percentile(v, 2.5), high: percentile(v, 97.5) } : null));
+  return values.map((v, i) => (oriented[i] && v.length ? { draws: v.length, seed, unit, low: percentile(v, 2.5), high: percentile(v, 97.5) } : null));
+}
+
+/** The two halves of one random halving: the first ⌊units/2⌋ units of a seeded permutation, and the rest. */
+export function reliabilityHalves(units: number, random: () => number): [Set<number>, Set<number>] {
+  const perm = randomPermutation(units, random);
+  const k = Math.floor(units / 2);
+  return [new Set(perm.slice(0, k)), new Set(perm.slice(k))];
+}
+
+/** Spearman–Brown: the reliability of the mean of k measurements whose pairwise correlation is r (0 where r ≤ 0). */
+export function spearmanBrown(r: number, k: number): number {
+  return r > 0 ? (k * r) / (1 + (k - 1) * r) : 0;
+}
+
+/** Per target t, the Spearman between two affinity dicts' columns s → t (s the other tasks); NaN where undefined. */
+function columnAgreement(a: ResultDict, b: ResultDict, ids: string[]): Map<string, number> {
+  const column = (aff: ResultDict, t: string) => ids.filter((s) => s !== t).map((s) => aff[`${s}__${t}`] ?? Number.NaN);
+  return new Map(ids.map((t) => [t, spearman(column(a, t), column(b, t))]));
+}
+
+/** Mean of each target's finite values, or null when it has none. */
+function meanPerTarget(values: Map<string, number>[], ids: string[]): Record<string, number | null> {
+  return Object.fromEntries(
+    ids.map((t) => {
+      const v = values.map((m) => m.get(t)!).filter(Number.isFinite);
+      return [t, v.length ? v.reduce((x, y) => x + y, 0) / v.length : null];
+    }),
+  );
+}
+
+/** TargetReliability of every target (the comment there); null with no splits, or fewer than 2 units to halve. */
+function targetReliability(
+  tables: LossTable[],
+  repeatTables: LossTable[][] | undefined,
+  ids: string[],
+  groups: Record<string, string> | undefined,
+  { splits, seed }: { splits: number; seed: number },
+): TargetReliability | null {
+  const { sets, of } = imageSets(tables, groups);
+  const units = Math.min(...sets.map((s) => s.units));
+  if (splits === 0 || units < 2) return null;
+  const random = mulberry32((seed ^ 0x27d4eb2f) >>> 0);
+  const agreements: Map<string, number>[] = [];
+  for (let b = 0; b < splits; b++) {
+    const halves = sets.map((set) => reliabilityHalves(set.units, random));
+    const half = (h: 0 | 1) => {
+      sets.forEach((set, i) => {
+        for (let x = 0; x < set.unit.length; x++) set.weights[x] = halves[i][h].has(set.unit[x]) ? 1 : 0;
+      });
+      return weightedTruth(tables, of);
+    };
+    agreements.push(columnAgreement(half(0), half(1), ids));
+  }
+  const half = meanPerTarget(agreements, ids);
+  const perTarget = Object.fromEntries(ids.map((t) => [t, half[t] === null ? null : spearmanBrown(half[t]!, 2)]));
+  let readouts: TargetReliability['readouts'];
+  if (repeatTables && repeatTables.length > 1) {
+    const k = repeatTables.length;
+    const affinities = repeatTables.map((ts) => ahpAffinities(ts.map((t) => tournamentOf(t))).affinities);
+    const pairs: Map<string, number>[] = [];
+    for (let a = 0; a < k; a++) for (let b = a + 1; b < k; b++) pairs.push(columnAgreement(affinities[a], affinities[b], ids));
+    const pairwise = meanPerTarget(pairs, ids);
+    readouts = { repeats: k, pairwise, perTarget: Object.fromEntries(ids.map((t) => [t, pairwise[t] === null ? null : spearmanBrown(pairwise[t]!, k)])) };
+  }
+  const ok = (x: number | null | undefined) => x !== null && x !== undefined && x >= TASKBANK_RELIABLE;
+  const reliable = ids.filter((t) => ok(perTarget[t]) && (!readouts || ok(readouts.perTarget[t])));
+  return {
+    splits,
+    seed,
+    unit: groups ? 'photograph' : 'image',
+    units,
+    half,
+    perTarget,
+    ...(readouts ? { readouts } : {}),
+    threshold: TASKBANK_RELIABLE,
+    reliable,
+  };
+}
+
+/** Mean per-target Spearman over the given targets (those with a defined value); null when none. */
+export function meanOverTargets(score: SpearmanScore | null, targets: readonly string[]): number | null {
+  const v = targets.map((t) => score?.perTarget[t]).filter((x): x is number => x !== null && x !== undefined);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 }
 
 function transferSummary(source: string, target: string, affinities: ResultDict, gain: ResultDict, quality: ResultDict): TransferSummary {
@@ -536,11 +700,19 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   }
   const imageDraws = input.imageDraws ?? TASKBANK_IMAGE_DRAWS;
   if (!Number.isInteger(imageDraws) || imageDraws < 0) throw new Error(`evaluateTaskbank: imageDraws must be a whole number ≥ 0, got ${imageDraws}`);
-  const intervals = spearmanIntervals(tables, oriented, ids, { draws: imageDraws, seed: nullDraws.seed });
+  const intervals = spearmanIntervals(tables, oriented, ids, input.imageGroups, { draws: imageDraws, seed: nullDraws.seed });
   measures.forEach((m, i) => {
     if (m.spearman) m.spearmanInterval = intervals[i];
   });
   progress('measures', list.length, list.length, 'image bootstrap');
+  const splits = input.reliabilitySplits ?? TASKBANK_RELIABILITY_SPLITS;
+  if (!Number.isInteger(splits) || splits < 0) throw new Error(`evaluateTaskbank: reliabilitySplits must be a whole number ≥ 0, got ${splits}`);
+  const repeatTables = input.repeatLosses?.map((l, r) => {
+    checkLosses(l, ids);
+    return lossTables(l, `task bank losses of readout repeat ${r + 1}`);
+  });
+  const reliability = targetReliability(tables, repeatTables, ids, input.imageGroups, { splits, seed: nullDraws.seed });
+  if (reliability) for (const m of measures) if (m.spearman) m.spearmanReliable = meanOverTargets(m.spearman, reliability.reliable);
 
   const sources = [...new Set(tournaments.flatMap((t) => t.sources))];
   const base = { tasks, affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, consistency };
@@ -555,6 +727,7 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
     policy: { budgets, timeLimit, rows: sweep.rows, results: sweep.results },
     tree,
     measures,
+    reliability,
     chance: { nearestNeighbourAgreement: tree.recovery.chance, adjustedRandIndex: 0, spearman: 0 },
   };
 }

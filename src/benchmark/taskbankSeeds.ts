@@ -28,6 +28,8 @@ export interface TaskbankSeedMeasure {
   spearmanWithSelf: SeedStat;
   /** The permutation null's 95th percentile of each seed's mean Spearman (chance level). */
   null95: SeedStat;
+  /** Mean Spearman over each seed's reliable targets (TaskbankEvaluation.reliability). */
+  spearmanReliable: SeedStat;
   nearestNeighbourAgreement: SeedStat;
   adjustedRandIndex: SeedStat;
   /** Per target: its Spearman over the seeds. */
@@ -42,6 +44,11 @@ export interface TaskbankSeedsSummary {
   measures: TaskbankSeedMeasure[];
   /** The measured task tree's family recovery per seed. */
   tree: { nearestNeighbourAgreement: SeedStat; adjustedRandIndex: SeedStat };
+  /**
+   * Per target, the reliability of its measured ranking over the test photographs and (with repeated readouts) over the
+   * readout seeds; `reliableTargets`, how many targets each seed counts reliable.
+   */
+  reliability: { perTarget: Record<string, SeedStat>; readouts: Record<string, SeedStat>; reliableTargets: SeedStat };
   chance: TaskbankEvaluation['chance'];
 }
 
@@ -86,6 +93,7 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
         spearman: seedStat(ms.map((m) => m.spearman?.mean)),
         spearmanWithSelf: seedStat(ms.map((m) => m.spearmanWithSelf?.mean)),
         null95: seedStat(ms.map((m) => m.spearmanNull?.q95)),
+        spearmanReliable: seedStat(ms.map((m) => m.spearmanReliable)),
         nearestNeighbourAgreement: seedStat(ms.map((m) => m.taxonomy?.recovery.nearestNeighbourAgreement)),
         adjustedRandIndex: seedStat(ms.map((m) => m.taxonomy?.recovery.adjustedRandIndex)),
         perTarget: Object.fromEntries(tasks.map((t) => [t, seedStat(ms.map((m) => m.spearman?.perTarget[t]))])),
@@ -94,6 +102,11 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
     tree: {
       nearestNeighbourAgreement: seedStat(over((e) => e.tree.recovery.nearestNeighbourAgreement)),
       adjustedRandIndex: seedStat(over((e) => e.tree.recovery.adjustedRandIndex)),
+    },
+    reliability: {
+      perTarget: Object.fromEntries(tasks.map((t) => [t, seedStat(over((e) => e.reliability?.perTarget[t]))])),
+      readouts: Object.fromEntries(tasks.map((t) => [t, seedStat(over((e) => e.reliability?.readouts?.perTarget[t]))])),
+      reliableTargets: seedStat(over((e) => e.reliability?.reliable.length)),
     },
     chance: first.chance,
   };

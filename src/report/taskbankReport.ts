@@ -145,11 +145,14 @@ export function lossTable(e: TaskbankEvaluation): Table {
 /** One row per measure and one for the measured tree: the DDS-protocol Spearman (both settings) and family recovery, with chance. */
 export function predictionTable(e: TaskbankEvaluation): Table {
   const rec = (t: TaskbankTree | null) => (t ? [f3(t.recovery.nearestNeighbourAgreement), f3(t.recovery.adjustedRandIndex)] : ['—', '—']);
+  const unit = e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.unit ?? 'image';
+  const reliable = e.reliability ? `${e.reliability.reliable.length} reliable targets` : undefined;
   return {
     head: [
       'taxonomy',
       'Spearman vs affinities (self excluded)',
-      '95% interval, test images resampled',
+      `95% interval, test ${unit}s resampled`,
+      ...(reliable ? [`Spearman, the ${reliable}`] : []),
       'permutation 95th pct. / p',
       'Spearman (self included)',
       'NN family agreement',
@@ -161,25 +164,62 @@ export function predictionTable(e: TaskbankEvaluation): Table {
         m.error ? `${m.measure} (failed: ${m.error})` : m.measure,
         f3(m.spearman?.mean),
         m.spearmanInterval ? `${f3(m.spearmanInterval.low)} – ${f3(m.spearmanInterval.high)}` : '—',
+        ...(reliable ? [f3(m.spearmanReliable)] : []),
         m.spearmanNull ? `${f3(m.spearmanNull.q95)} / ${pValue(m.spearmanNull)}` : '—',
         f3(m.spearmanWithSelf?.mean),
         ...rec(m.taxonomy),
         (m.ms / 1000).toFixed(2),
       ]),
-      ['measured task tree (affinities)', '—', '—', '—', '—', ...rec(e.tree), '—'],
-      ['chance', f3(e.chance.spearman), '—', '—', f3(e.chance.spearman), f3(e.chance.nearestNeighbourAgreement), f3(e.chance.adjustedRandIndex), '—'],
+      ['measured task tree (affinities)', '—', '—', ...(reliable ? ['—'] : []), '—', '—', ...rec(e.tree), '—'],
+      [
+        'chance',
+        f3(e.chance.spearman),
+        '—',
+        ...(reliable ? [f3(e.chance.spearman)] : []),
+        '—',
+        f3(e.chance.spearman),
+        f3(e.chance.nearestNeighbourAgreement),
+        f3(e.chance.adjustedRandIndex),
+        '—',
+      ],
     ],
-    numeric: [false, true, true, true, true, true, true, true],
+    numeric: [false, true, true, ...(reliable ? [true] : []), true, true, true, true, true],
   };
 }
 
-/** Per-target Spearman (self excluded) of every measure; columns are the targets in measured-tree order. */
+/**
+ * Per-target Spearman (self excluded) of every measure, then the reliability of each target's measured ranking
+ * (TargetReliability); columns are the targets in measured-tree order.
+ */
 export function perTargetTable(e: TaskbankEvaluation): Table {
+  const r = e.reliability;
+  const row = (name: string, of: Record<string, number | null>) => [name, ...e.tree.order.map((t) => f2(of[t]))];
   return {
     head: ['measure', ...e.tree.order],
-    rows: e.measures.filter((m) => m.spearman).map((m) => [m.measure, ...e.tree.order.map((t) => f2(m.spearman!.perTarget[t]))]),
+    rows: [
+      ...e.measures.filter((m) => m.spearman).map((m) => row(m.measure, m.spearman!.perTarget)),
+      ...(r ? [row(`reliability over test ${r.unit}s`, r.perTarget)] : []),
+      ...(r?.readouts ? [row(`reliability over readout seeds (mean of ${r.readouts.repeats})`, r.readouts.perTarget)] : []),
+      ...(r?.readouts ? [row('reliability of one readout', r.readouts.pairwise)] : []),
+    ],
     numeric: [false, ...e.tree.order.map(() => true)],
   };
+}
+
+/** The reliability paragraph of the per-target section: how it is measured and which targets fall short. */
+function reliabilityText(e: TaskbankEvaluation): string[] {
+  const r = e.reliability;
+  if (!r) return [];
+  const low = e.tasks.map((t) => t.id).filter((t) => !r.reliable.includes(t));
+  return [
+    `Reliability of each target's measured ranking of the task sources: the test ${r.unit}s (${r.units}) halved at random ${r.splits} times, ` +
+      `the Spearman between the two halves' affinities, stepped up to the whole set (Spearman–Brown)` +
+      (r.readouts ? `; and between the affinities of the ${r.readouts.repeats} readout seeds, stepped up to their mean` : '') +
+      `. A measure's Spearman on a target cannot be expected above √reliability. ` +
+      (low.length
+        ? `Below ${r.threshold}: ${low.join(', ')} — their rankings are largely noise, so the measures are also scored on the other ${r.reliable.length} alone.`
+        : `Every target reaches ${r.threshold}.`),
+  ];
 }
 
 /** The flat cut of each tree: each family's tasks and the cluster each one fell in. */
@@ -259,7 +299,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
       .join('; ')}).`,
     `- Measured: per-image test losses on ${e.images} test crops per target of every transfer (sources ${e.sources.join(', ')}) → per-target tournaments (share of images on which one source has the lower loss, ties ½) → AHP affinities (clip [0.001, 0.999], Perron vector, sums to 1 per target; \`pixels\` left out). Gain = win rate vs \`pixels\`, Quality = win rate vs \`self\` (the fully trained task network). \`t → t\` is t's own frozen encoder with a fresh decoder.`,
     `- Task tree: average linkage on the correlation distance between the tasks' transfer-out affinities (Taskonomy's task tree, taskonomy/tree.ts).`,
-    `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Its sensitivity to the test images: the 2.5th–97.5th percentile of the mean over ${e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.draws ?? 0} bootstrap draws of the test images (tournaments and affinities recomputed per draw; the training runs are not redrawn). Taxonomies: average linkage on 1 − similarity, as in the demo.`,
+    `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Its sensitivity to the test images: the 2.5th–97.5th percentile of the mean over ${e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.draws ?? 0} bootstrap draws of the test ${e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.unit === 'photograph' ? 'photographs (each with all its crops, since crops of one photograph are not independent)' : 'images'} (tournaments and affinities recomputed per draw; the training runs are not redrawn). Taxonomies: average linkage on 1 − similarity, as in the demo.`,
     `- Family recovery: nearest-neighbour family agreement (chance ${f3(e.chance.nearestNeighbourAgreement)}) and the adjusted Rand index of the cut into ${e.families.length} clusters (chance 0).`,
     '',
     '## Findings',
@@ -276,7 +316,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
     '',
     markdownTable(clusterTable(e)),
     '',
-    ...section('Per-target Spearman (self excluded)', perTargetTable(e)),
+    ...section('Per-target Spearman (self excluded)', perTargetTable(e), ...reliabilityText(e)),
     ...section(
       'Affinities',
       affinityTable(e),

@@ -22,6 +22,7 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
       `Spearman, self excluded (seeds ${seeds})`,
       'mean ± SD',
       'permutation 95th pct. (mean)',
+      `Spearman on the reliable targets (${meanSd(s.reliability.reliableTargets, (x) => (x === null || x === undefined ? '—' : x.toFixed(1)))} per seed), mean ± SD`,
       `ARI of the ${s.families.length}-cluster cut (seeds ${seeds})`,
       'mean ± SD',
       'NN family agreement, mean ± SD',
@@ -32,6 +33,7 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
         perSeed(m.spearman),
         meanSd(m.spearman),
         f3(m.null95.mean),
+        meanSd(m.spearmanReliable),
         perSeed(m.adjustedRandIndex),
         meanSd(m.adjustedRandIndex),
         meanSd(m.nearestNeighbourAgreement),
@@ -41,21 +43,34 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
         '—',
         '—',
         '—',
+        '—',
         perSeed(s.tree.adjustedRandIndex),
         meanSd(s.tree.adjustedRandIndex),
         meanSd(s.tree.nearestNeighbourAgreement),
       ],
-      ['chance', '0', '0', '', '0', '0', f3(s.chance.nearestNeighbourAgreement)],
+      ['chance', '0', '0', '', '0', '0', '0', f3(s.chance.nearestNeighbourAgreement)],
     ],
-    numeric: [false, true, true, true, true, true, true],
+    numeric: [false, true, true, true, true, true, true, true],
   };
 }
 
 export function seedsPerTargetTable(s: TaskbankSeedsSummary): Table {
+  const cell = (x: SeedStat) => `${meanSd(x, f2)} (${perSeed(x, f2)})`;
+  const readouts = s.tasks.some((t) => s.reliability.readouts[t].mean !== null);
   return {
-    head: ['target', ...s.measures.map((m) => `${m.measure}: mean ± SD (${s.seeds.join(' / ')})`)],
-    rows: s.tasks.map((t) => [t, ...s.measures.map((m) => `${meanSd(m.perTarget[t], f2)} (${perSeed(m.perTarget[t], f2)})`)]),
-    numeric: [false, ...s.measures.map(() => true)],
+    head: [
+      'target',
+      ...s.measures.map((m) => `${m.measure}: mean ± SD (${s.seeds.join(' / ')})`),
+      'reliability over test photographs',
+      ...(readouts ? ['reliability over readout seeds'] : []),
+    ],
+    rows: s.tasks.map((t) => [
+      t,
+      ...s.measures.map((m) => cell(m.perTarget[t])),
+      cell(s.reliability.perTarget[t]),
+      ...(readouts ? [cell(s.reliability.readouts[t])] : []),
+    ]),
+    numeric: [false, ...s.measures.map(() => true), true, ...(readouts ? [true] : [])],
   };
 }
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateTaskbank, type ProbeFeatures, type TaskbankEvalInput, type TaskbankTaskInfo } from '../../src/benchmark/taskbankEval.js';
+import { evaluateTaskbank, spearmanBrown, type ProbeFeatures, type TaskbankEvalInput, type TaskbankTaskInfo } from '../../src/benchmark/taskbankEval.js';
+import { spearman } from '../../src/linalg/correlation.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
-import type { LossRecord } from '../../src/taskonomy/winrates.js';
+import { ahpAffinities } from '../../src/taskonomy/ahp.js';
+import type { ResultDict } from '../../src/taskonomy/results.js';
+import { lossTables, tournamentOf, type LossRecord } from '../../src/taskonomy/winrates.js';
 
 /**
  * A synthetic bank of 12 tasks in 4 families of 3, built so the answers are known by construction:
@@ -59,7 +62,16 @@ function bankFeatures(tasks: TaskbankTaskInfo[], n: number, seed: number, latent
 }
 
 function input(seed = 1, extra: Partial<TaskbankEvalInput> = {}): TaskbankEvalInput {
-  return { tasks: TASKS, losses: bankLosses(TASKS, 30, seed), probeFeatures: bankFeatures(TASKS, 60, seed + 100), budgets: [1, 4], permutations: 0, ...extra };
+  // No reliability halvings unless a test asks (each is two more Taskonomy evaluations).
+  return {
+    tasks: TASKS,
+    losses: bankLosses(TASKS, 30, seed),
+    probeFeatures: bankFeatures(TASKS, 60, seed + 100),
+    budgets: [1, 4],
+    permutations: 0,
+    reliabilitySplits: 0,
+    ...extra,
+  };
 }
 
 describe('evaluateTaskbank on a bank with known families', () => {
@@ -166,7 +178,7 @@ describe('evaluateTaskbank on a bank with known families', () => {
     const sameEverywhere = base.map((l) => ({ ...l, loss: first.get(`${l.target}|${l.source}`)! }));
     const still = await evaluateTaskbank({ ...input(7), losses: sameEverywhere, measures: ['rsa'], imageDraws: 25 });
     const point = still.measures[0].spearman!.mean!;
-    expect(still.measures[0].spearmanInterval).toEqual({ draws: 25, seed: 0, low: point, high: point });
+    expect(still.measures[0].spearmanInterval).toEqual({ draws: 25, seed: 0, unit: 'image', low: point, high: point });
     // Noisy losses: the interval has width, holds the point, and is the same for the same seed.
     const a = await evaluateTaskbank({ ...input(8), measures: ['rsa', 'cka'], imageDraws: 40, seed: 5 });
     const b = await evaluateTaskbank({ ...input(8), measures: ['rsa', 'cka'], imageDraws: 40, seed: 5 });
@@ -185,6 +197,89 @@ describe('evaluateTaskbank on a bank with known families', () => {
     expect(own.draws).toBe(30);
     expect(Number.isFinite(own.low) && Number.isFinite(own.high)).toBe(true);
     await expect(evaluateTaskbank({ ...input(8), imageDraws: 1.5 })).rejects.toThrow('imageDraws must be a whole number ≥ 0, got 1.5');
+  });
+
+  it('resamples photographs when the images are grouped: singleton groups are the image bootstrap, one group has no spread', async () => {
+    const plain = await evaluateTaskbank({ ...input(8), measures: ['rsa'], imageDraws: 30, seed: 2, reliabilitySplits: 0 });
+    const singletons = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`img${i}`, `photo${i}`]));
+    const grouped = await evaluateTaskbank({ ...input(8), measures: ['rsa'], imageDraws: 30, seed: 2, reliabilitySplits: 0, imageGroups: singletons });
+    expect(grouped.measures[0].spearmanInterval).toEqual({ ...plain.measures[0].spearmanInterval, unit: 'photograph' });
+    // Every crop from one photograph: each draw takes that photograph as many times as there are units (once), so
+    // every draw is the data itself.
+    const one = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`img${i}`, 'the-photo']));
+    const single = await evaluateTaskbank({ ...input(8), measures: ['rsa'], imageDraws: 10, reliabilitySplits: 0, imageGroups: one });
+    const point = single.measures[0].spearman!.mean!;
+    expect(single.measures[0].spearmanInterval).toMatchObject({ unit: 'photograph', low: point, high: point });
+    // Five photographs of six crops: a seeded interval around the point.
+    const five = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`img${i}`, `photo${i % 5}`]));
+    const fiveDraws = (await evaluateTaskbank({ ...input(8), measures: ['rsa'], imageDraws: 30, seed: 2, imageGroups: five })).measures[0];
+    expect(fiveDraws.spearmanInterval!.low).toBeLessThanOrEqual(fiveDraws.spearman!.mean! + 1e-12);
+    expect(fiveDraws.spearmanInterval!.high).toBeGreaterThanOrEqual(fiveDraws.spearman!.mean! - 1e-12);
+  });
+
+  it("measures each target's reliability over halves of the test photographs and over readout seeds", async () => {
+    const affinityOf = (losses: LossRecord[]): ResultDict => ahpAffinities(lossTables(losses, 'test').map((t) => tournamentOf(t))).affinities;
+    const ids = TASKS.map((t) => t.id);
+    const column = (a: ResultDict, t: string) => ids.filter((x) => x !== t).map((x) => a[`${x}__${t}`]);
+    expect(spearmanBrown(0.5, 2)).toBeCloseTo(2 / 3, 15);
+    expect(spearmanBrown(0.2, 3)).toBeCloseTo(0.6 / 1.4, 15);
+    expect(spearmanBrown(-0.1, 2)).toBe(0);
+
+    // Two photographs: every halving is one photograph against the other, whatever the draw — so the value is the
+    // Spearman between the affinities of the two photographs' images, computed here by filtering the losses instead.
+    const losses = bankLosses(TASKS, 30, 9);
+    const groups = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`img${i}`, i < 14 ? 'left' : 'right']));
+    const e = await evaluateTaskbank({ ...input(9), losses, measures: ['rsa'], imageDraws: 0, reliabilitySplits: 3, imageGroups: groups });
+    const r = e.reliability!;
+    expect(r).toMatchObject({ splits: 3, unit: 'photograph', units: 2, threshold: 0.5 });
+    const left = affinityOf(losses.filter((l) => Number(l.image.slice(3)) < 14));
+    const right = affinityOf(losses.filter((l) => Number(l.image.slice(3)) >= 14));
+    for (const t of ids) {
+      const expected = spearman(column(left, t), column(right, t));
+      expect(r.half[t]).toBeCloseTo(expected, 12);
+      expect(r.perTarget[t]).toBeCloseTo(spearmanBrown(expected, 2), 12);
+    }
+    expect(r.reliable).toEqual(ids.filter((t) => r.perTarget[t]! >= 0.5));
+    expect(r.readouts).toBeUndefined();
+    const kept = r.reliable.map((t) => e.measures[0].spearman!.perTarget[t]!);
+    expect(e.measures[0].spearmanReliable).toBeCloseTo(kept.reduce((a, b) => a + b, 0) / kept.length, 12);
+
+    // Losses that do not depend on the image: any two halves agree exactly.
+    const first = new Map(losses.filter((l) => l.image === 'img0').map((l) => [`${l.target}|${l.source}`, l.loss]));
+    const flat = losses.map((l) => ({ ...l, loss: first.get(`${l.target}|${l.source}`)! }));
+    const still = (await evaluateTaskbank({ ...input(9), losses: flat, measures: ['rsa'], imageDraws: 0, reliabilitySplits: 4 })).reliability!;
+    expect(still.unit).toBe('image');
+    expect(still.units).toBe(30);
+    for (const t of ids) expect(still.perTarget[t]).toBeCloseTo(1, 12);
+    expect(still.reliable).toEqual(ids);
+
+    // Three readout repeats: the mean over their pairs, stepped up to the mean of three; an identical repeat agrees fully.
+    const repeats = [bankLosses(TASKS, 30, 11), bankLosses(TASKS, 30, 12), bankLosses(TASKS, 30, 13)];
+    const withRepeats = (await evaluateTaskbank({ ...input(9), measures: ['rsa'], imageDraws: 0, reliabilitySplits: 2, repeatLosses: repeats })).reliability!;
+    const aff = repeats.map(affinityOf);
+    for (const t of ids) {
+      const pairs = [
+        spearman(column(aff[0], t), column(aff[1], t)),
+        spearman(column(aff[0], t), column(aff[2], t)),
+        spearman(column(aff[1], t), column(aff[2], t)),
+      ];
+      const mean = pairs.reduce((a, b) => a + b, 0) / 3;
+      expect(withRepeats.readouts!.pairwise[t]).toBeCloseTo(mean, 12);
+      expect(withRepeats.readouts!.perTarget[t]).toBeCloseTo(spearmanBrown(mean, 3), 12);
+    }
+    expect(withRepeats.readouts!.repeats).toBe(3);
+    const ok = (x: number | null | undefined) => x !== null && x !== undefined && x >= 0.5;
+    expect(withRepeats.reliable).toEqual(ids.filter((t) => ok(withRepeats.perTarget[t]) && ok(withRepeats.readouts!.perTarget[t])));
+    const same = (await evaluateTaskbank({ ...input(9), measures: ['rsa'], imageDraws: 0, reliabilitySplits: 1, repeatLosses: [repeats[0], repeats[0]] }))
+      .reliability!;
+    for (const t of ids) expect(same.readouts!.pairwise[t]).toBeCloseTo(1, 12);
+
+    expect((await evaluateTaskbank({ ...input(9), measures: ['rsa'], imageDraws: 0 })).reliability).toBeNull();
+    await expect(evaluateTaskbank({ ...input(9), imageDraws: 0, reliabilitySplits: -1 })).rejects.toThrow(
+      'reliabilitySplits must be a whole number ≥ 0, got -1',
+    );
+    const short = repeats[1].filter((l) => !(l.target === ids[0] && l.source === 'self' && l.image === 'img3'));
+    await expect(evaluateTaskbank({ ...input(9), imageDraws: 0, reliabilitySplits: 1, repeatLosses: [repeats[0], short] })).rejects.toThrow(/img3/);
   });
 
   it('accepts probe features of the baselines and keeps them out of the scores and taxonomies', async () => {

@@ -8,6 +8,7 @@ import { familyTaxonomy } from '../../src/ops/taxonomy.js';
 import {
   affinityTable,
   drawnMeasure,
+  perTargetTable,
   predictionTable,
   sideBySideSvg,
   taskbankMarkdown,
@@ -83,6 +84,7 @@ describe('task bank report', () => {
       'rsa',
       rsa.spearman!.mean!.toFixed(3),
       `${rsa.spearmanInterval!.low.toFixed(3)} – ${rsa.spearmanInterval!.high.toFixed(3)}`,
+      rsa.spearmanReliable!.toFixed(3),
       // 20 relabellings, none as high as the family-aligned similarity: p at its floor 1/21.
       `${rsa.spearmanNull!.q95.toFixed(3)} / 0.048 (none of 20 reached it)`,
       rsa.spearmanWithSelf!.mean!.toFixed(3),
@@ -91,7 +93,15 @@ describe('task bank report', () => {
       (rsa.ms / 1000).toFixed(2),
     ]);
     // (2 − 1)/(8 − 1): one family mate among 7 others.
-    expect(t.rows[3]).toEqual(['chance', '0.000', '—', '—', '0.000', (1 / 7).toFixed(3), '0.000', '—']);
+    expect(t.rows[3]).toEqual(['chance', '0.000', '—', '0.000', '—', '0.000', (1 / 7).toFixed(3), '0.000', '—']);
+    expect(t.head[3]).toBe(`Spearman, the ${e.reliability!.reliable.length} reliable targets`);
+    // The reliable targets' mean, recomputed from the per-target values.
+    const kept = e.reliability!.reliable.map((x) => rsa.spearman!.perTarget[x]!);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(rsa.spearmanReliable).toBeCloseTo(kept.reduce((a, b) => a + b, 0) / kept.length, 12);
+    const per = perTargetTable(e);
+    expect(per.rows.map((r) => r[0])).toEqual(['rsa', 'cka', 'reliability over test images']);
+    expect(per.rows[2].slice(1)).toEqual(e.tree.order.map((x) => e.reliability!.perTarget[x]!.toFixed(2)));
     const a = affinityTable(e);
     expect(a.head).toEqual(['target \\ source', ...e.tree.order, 'self', 'random']);
     for (const row of a.rows) {
@@ -109,6 +119,7 @@ describe('task bank report', () => {
       spearmanWithSelf: null,
       spearmanNull: null,
       spearmanInterval: null,
+      spearmanReliable: null,
       taxonomy: null,
     };
     expect(predictionTable({ ...e, measures: [failed] }).rows[0]).toEqual([
@@ -119,11 +130,14 @@ describe('task bank report', () => {
       '—',
       '—',
       '—',
+      '—',
       (failed.ms / 1000).toFixed(2),
     ]);
     expect(drawnMeasure({ ...e, measures: [failed] })).toBeUndefined();
     const weak = { ...e.measures[0], spearmanNull: { draws: 20, seed: 0, q95: 0.5, p: 4 / 21 } };
-    expect(predictionTable({ ...e, measures: [weak] }).rows[0][3]).toBe('0.500 / 0.19');
+    expect(predictionTable({ ...e, measures: [weak] }).rows[0][4]).toBe('0.500 / 0.19');
+    // Without a reliability (no splits asked for) the column is not there.
+    expect(predictionTable({ ...e, reliability: null }).head).not.toContain(`Spearman, the ${e.reliability!.reliable.length} reliable targets`);
     const md = taskbankMarkdown(e, { command: 'x', notes: ['a note'], timings: { training: 12.34 } });
     expect(md).toContain('| training | 12.3 |');
     expect(md).toContain('- a note');

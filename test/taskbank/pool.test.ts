@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/linalg/resample.js';
-import { ensureCropPool, gatherPhotos, POOL_SPLITS, sampleCropBoxes, splitPhotos, WALLPAPER_SOURCES, wallpaperName, wallpaperSources } from '../../src/taskbank/pool.js';
+import {
+  ensureCropPool,
+  gatherPhotos,
+  POOL_SPLITS,
+  sampleCropBoxes,
+  splitPhotos,
+  WALLPAPER_SOURCES,
+  wallpaperName,
+  wallpaperSources,
+} from '../../src/taskbank/pool.js';
 
 let root: string;
 let photos: string;

@@ -1,5 +1,14 @@
 import type { Command } from 'commander';
-import { DEFAULT_CROP_COUNTS, DEFAULT_FRACTIONS, DEFAULT_RESOLUTION, ensureCropPool, POOL_PRESETS, POOL_SPLITS, SPLIT_HELP, type PoolPreset } from '../../taskbank/pool.js';
+import {
+  DEFAULT_CROP_COUNTS,
+  DEFAULT_FRACTIONS,
+  DEFAULT_RESOLUTION,
+  ensureCropPool,
+  POOL_PRESETS,
+  POOL_SPLITS,
+  SPLIT_HELP,
+  type PoolPreset,
+} from '../../taskbank/pool.js';
 import { TASKS } from '../../taskbank/tasks.js';
 import { formatTable } from '../table.js';
 import { collect, parseKeyNumbersIn, parseList, parseNumber, UsageError } from '../util.js';
@@ -31,41 +40,43 @@ export function register(program: Command): void {
     .option('--split <part=w>', SPLIT_HELP, collect, [])
     .option('--debs <dir>', 'use these already-downloaded .deb files instead of apt-get download')
     .option('--json', 'machine-readable summary')
-    .action(async (o: { preset: string; folders?: string; resolution: string; seed: string; crops: string[]; split: string[]; debs?: string; json?: boolean }) => {
-      if (!POOL_PRESETS.includes(o.preset as PoolPreset)) throw new UsageError(`--preset: use ${POOL_PRESETS.join(' or ')}, got "${o.preset}"`);
-      const counts = parseKeyNumbersIn(o.crops, '--crops', POOL_SPLITS, 'part');
-      const fractions = { ...DEFAULT_FRACTIONS, ...parseKeyNumbersIn(o.split, '--split', POOL_SPLITS, 'part') };
-      const pool = await ensureCropPool({
-        preset: o.preset as PoolPreset,
-        folders: parseList(o.folders, '--folders'),
-        resolution: parseNumber(o.resolution, '--resolution', { integer: true, min: 8 }),
-        seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
-        counts,
-        fractions,
-        apt: o.debs ? { debs: o.debs } : undefined,
-        log: (m) => process.stderr.write(`${m}\n`),
-      });
-      const m = pool.manifest;
-      const parts = POOL_SPLITS.map((p) => ({ part: p, photos: m.photos.filter((x) => x.split === p).length, crops: m.crops[p].length }));
-      if (o.json) {
-        process.stdout.write(
-          `${JSON.stringify({ dir: pool.dir, photosDir: m.photosDir, resolution: m.resolution, seed: m.seed, parts, skipped: m.skipped, packages: m.packages }, null, 1)}\n`,
-        );
-        return;
-      }
-      const lines = [
-        `${m.photos.length} photographs, ${parts.reduce((s, p) => s + p.crops, 0)} crops of ${m.resolution}×${m.resolution} (seed ${m.seed}) in ${pool.dir}`,
-        formatTable(
-          ['part', 'photographs', 'crops'],
-          parts.map((p) => [p.part, String(p.photos), String(p.crops)]),
-        ),
-      ];
-      if (m.skipped.length) lines.push(`left out (smaller than ${m.resolution} px): ${m.skipped.join(', ')}`);
-      if (m.packages.length)
-        lines.push(`sources: ${m.packages.map((p) => `${p.name} ${p.version}${p.copyright ? ` (licence: ${p.copyright})` : ''}`).join('; ')}`);
-      lines.push(`photographs and licences: ${m.photosDir}`);
-      process.stdout.write(`${lines.join('\n')}\n`);
-    });
+    .action(
+      async (o: { preset: string; folders?: string; resolution: string; seed: string; crops: string[]; split: string[]; debs?: string; json?: boolean }) => {
+        if (!POOL_PRESETS.includes(o.preset as PoolPreset)) throw new UsageError(`--preset: use ${POOL_PRESETS.join(' or ')}, got "${o.preset}"`);
+        const counts = parseKeyNumbersIn(o.crops, '--crops', POOL_SPLITS, 'part');
+        const fractions = { ...DEFAULT_FRACTIONS, ...parseKeyNumbersIn(o.split, '--split', POOL_SPLITS, 'part') };
+        const pool = await ensureCropPool({
+          preset: o.preset as PoolPreset,
+          folders: parseList(o.folders, '--folders'),
+          resolution: parseNumber(o.resolution, '--resolution', { integer: true, min: 8 }),
+          seed: parseNumber(o.seed, '--seed', { integer: true, min: 0 }),
+          counts,
+          fractions,
+          apt: o.debs ? { debs: o.debs } : undefined,
+          log: (m) => process.stderr.write(`${m}\n`),
+        });
+        const m = pool.manifest;
+        const parts = POOL_SPLITS.map((p) => ({ part: p, photos: m.photos.filter((x) => x.split === p).length, crops: m.crops[p].length }));
+        if (o.json) {
+          process.stdout.write(
+            `${JSON.stringify({ dir: pool.dir, photosDir: m.photosDir, resolution: m.resolution, seed: m.seed, parts, skipped: m.skipped, packages: m.packages }, null, 1)}\n`,
+          );
+          return;
+        }
+        const lines = [
+          `${m.photos.length} photographs, ${parts.reduce((s, p) => s + p.crops, 0)} crops of ${m.resolution}×${m.resolution} (seed ${m.seed}) in ${pool.dir}`,
+          formatTable(
+            ['part', 'photographs', 'crops'],
+            parts.map((p) => [p.part, String(p.photos), String(p.crops)]),
+          ),
+        ];
+        if (m.skipped.length) lines.push(`left out (smaller than ${m.resolution} px): ${m.skipped.join(', ')}`);
+        if (m.packages.length)
+          lines.push(`sources: ${m.packages.map((p) => `${p.name} ${p.version}${p.copyright ? ` (licence: ${p.copyright})` : ''}`).join('; ')}`);
+        lines.push(`photographs and licences: ${m.photosDir}`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      },
+    );
   bank
     .command('tasks')
     .description('list the tasks: family, loss, target shape and how the target is built')

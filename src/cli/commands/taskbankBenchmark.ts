@@ -155,13 +155,25 @@ export function register(program: Command): void {
         }
         const e = run.evaluation;
         if (several) lines.push(`seed ${seed}:`);
+        const unit = e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.unit ?? 'image';
+        const reliable = e.reliability?.reliable.length;
         lines.push(
           formatTable(
-            ['measure', 'mean Spearman vs affinity', '95% interval (test images)', 'with self', 'NN family agreement', 'ARI (4 families)', 'note'],
+            [
+              'measure',
+              'mean Spearman vs affinity',
+              `95% interval (test ${unit}s)`,
+              ...(reliable === undefined ? [] : [`on the ${reliable} reliable targets`]),
+              'with self',
+              'NN family agreement',
+              'ARI (4 families)',
+              'note',
+            ],
             e.measures.map((m) => [
               m.measure,
               m.spearman?.mean ?? Number.NaN,
               m.spearmanInterval ? `${m.spearmanInterval.low.toFixed(3)} – ${m.spearmanInterval.high.toFixed(3)}` : '—',
+              ...(reliable === undefined ? [] : [m.spearmanReliable ?? Number.NaN]),
               m.spearmanWithSelf?.mean ?? Number.NaN,
               m.taxonomy?.recovery.nearestNeighbourAgreement ?? Number.NaN,
               m.taxonomy?.recovery.adjustedRandIndex ?? Number.NaN,
@@ -170,6 +182,16 @@ export function register(program: Command): void {
             3,
           ),
           `measured task tree: NN family agreement ${e.tree.recovery.nearestNeighbourAgreement.toFixed(3)} (chance ${e.tree.recovery.chance.toFixed(3)}), ARI ${e.tree.recovery.adjustedRandIndex.toFixed(3)}`,
+          ...(e.reliability
+            ? [
+                `targets whose measured ranking is reliable (≥ ${e.reliability.threshold}): ${e.reliability.reliable.join(', ') || 'none'}; not: ${
+                  e.tasks
+                    .map((t) => t.id)
+                    .filter((t) => !e.reliability!.reliable.includes(t))
+                    .join(', ') || 'none'
+                }`,
+              ]
+            : []),
           `report: ${relative(process.cwd(), out) || '.'}/report.md (${written.length} files)`,
           `${several ? `seed ${seed}` : 'done'} in ${((performance.now() - t1) / 1000).toFixed(1)} s (${Object.entries(run.timings)
             .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
