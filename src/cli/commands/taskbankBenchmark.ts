@@ -209,8 +209,14 @@ export function register(program: Command): void {
         const lines = [
           `over seeds ${seeds.join(', ')} (mean ± SD):`,
           formatTable(
-            ['measure', 'mean Spearman vs affinity', 'ARI (families)', 'NN family agreement'],
-            summary.measures.map((m) => [m.measure, meanSd(m.spearman), meanSd(m.adjustedRandIndex), meanSd(m.nearestNeighbourAgreement)]),
+            ['measure', 'mean Spearman vs affinity', 'on the reliable targets', 'ARI (families)', 'NN family agreement'],
+            summary.measures.map((m) => [
+              m.measure,
+              meanSd(m.spearman),
+              meanSd(m.spearmanReliable),
+              meanSd(m.adjustedRandIndex),
+              meanSd(m.nearestNeighbourAgreement),
+            ]),
             3,
           ),
           `measured task tree: ARI ${meanSd(summary.tree.adjustedRandIndex)}, NN family agreement ${meanSd(summary.tree.nearestNeighbourAgreement)}`,
