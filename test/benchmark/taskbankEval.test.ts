@@ -392,6 +392,7 @@ describe('evaluateTaskbank against an independent reference', () => {
     spearmanWithSelf: { t0: 0.6, t1: 0.8857142857142858, t2: 0.7714285714285715, t3: 0.7714285714285715, t4: 0.7142857142857143, t5: 0.8285714285714287 },
     tree: { ari: 1.0, nn: 1.0, merge_heights: [0.15556657159577358, 0.3352079982745608, 0.3603406565004942, 1.273612547182253, 1.3553056820225722] },
     ckaTree: { ari: 1.0, nn: 1.0, merge_heights: [0.12090807089982147, 0.1326861773716842, 0.15484470705592035, 0.7227659939924537, 0.8781038710405071] },
+    halfReliability: { t0: 0.7, t1: 0.6, t2: 0.8999999999999998, t3: 0.7, t4: 0.19999999999999998, t5: 0.7 },
   } as {
     affinities: Record<string, number>;
     gainOfSelf: Record<string, number>;
@@ -402,6 +403,7 @@ describe('evaluateTaskbank against an independent reference', () => {
     spearmanWithSelf: Record<string, number>;
     tree: { ari: number; nn: number; merge_heights: number[] };
     ckaTree: { ari: number; nn: number; merge_heights: number[] };
+    halfReliability: Record<string, number>;
   };
 
   it('matches the reference: affinities, Gain/Quality, CKA, DDS-protocol Spearman, trees and family recovery', async () => {
@@ -412,7 +414,15 @@ describe('evaluateTaskbank against an independent reference', () => {
       measures: ['cka'],
       budgets: [1],
       permutations: 0,
+      imageDraws: 0,
+      // Two photographs (images 0–4, 5–11): every halving is the one against the other.
+      imageGroups: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [String(i), i < 5 ? 'p0' : 'p1'])),
+      reliabilitySplits: 2,
     });
+    for (const t of ids) {
+      expect(e.reliability!.half[t]).toBeCloseTo(golden.halfReliability[t], 12);
+      expect(e.reliability!.perTarget[t]).toBeCloseTo((2 * golden.halfReliability[t]) / (1 + golden.halfReliability[t]), 12);
+    }
     expect(Object.keys(e.affinities).sort()).toEqual(Object.keys(golden.affinities).sort());
     for (const [k, v] of Object.entries(golden.affinities)) expect(e.affinities[k]).toBeCloseTo(v, 10);
     for (const t of ids) {

@@ -14,7 +14,8 @@ The inputs are integer formulas (exact in float64 in both languages, so no tie o
   h = index in the source list,
   level: self 0, own 0.4, same family 0.7, other family 1.1, random 1.4, pixels 1.5;
   features of encoder k (family f) on probe crop i, column c (n = 15, d = 4):
-  ((13 i (f + 3) + 7 c) mod 23) / 23 + 0.3 · ((31 i + 17 c + 7 k) mod 11) / 11.
+  ((13 i (f + 3) + 7 c) mod 23) / 23 + 0.3 · ((31 i + 17 c + 7 k) mod 11) / 11;
+  for the split-half reliability, images 0…4 are one photograph and 5…11 another.
 
 Run: python3 test/reference/taskbank_eval_reference.py  (prints the JSON the test embeds; deterministic)
 """
@@ -49,14 +50,15 @@ def loss(t, s, i):
     return level(s, t) + ((7 * i * (ht + 1) + 13 * hs * (hs + 1)) % 17) / 17 * 0.9 + ((3 * i * hs + ht) % 5) / 5 * 0.2
 
 
-def wins(t):
-    L = np.array([[loss(t, s, i) for i in range(IMAGES)] for s in SOURCES])
+def wins(t, images=range(IMAGES)):
+    images = list(images)
+    L = np.array([[loss(t, s, i) for i in images] for s in SOURCES])
     m = len(SOURCES)
     W = np.full((m, m), 0.5)
     for a in range(m):
         for b in range(m):
             if a != b:
-                W[a, b] = (np.sum(L[a] < L[b]) + 0.5 * np.sum(L[a] == L[b])) / IMAGES
+                W[a, b] = (np.sum(L[a] < L[b]) + 0.5 * np.sum(L[a] == L[b])) / len(images)
     return W
 
 
@@ -133,6 +135,22 @@ def recovery(dist):
     return {"ari": ari(clusters, FAMILY), "nn": nn_agreement(1 - dist), "merge_heights": sorted(Z[:, 2].tolist())}
 
 
+def task_affinities(t, images):
+    """AHP affinities of the task sources for target t from the given test images only (pixels left out)."""
+    W = wins(t, images)
+    keep = [i for i, s in enumerate(SOURCES) if s != "pixels"]
+    w = ahp(W[np.ix_(keep, keep)])
+    return {SOURCES[i]: w[k] for k, i in enumerate(keep)}
+
+
+# Split-half reliability with two photographs, images 0-4 and 5-11: every halving is one photograph against the
+# other, so the value is the Spearman between the two photographs' affinities over the sources s != t.
+half_reliability = {}
+for t in TASKS:
+    a, b = task_affinities(t, range(0, 5)), task_affinities(t, range(5, IMAGES))
+    others = [s for s in TASKS if s != t]
+    half_reliability[t] = spearmanr([a[s] for s in others], [b[s] for s in others])[0]
+
 tree_dist = squareform(pdist(A, metric="correlation"))
 cka_dist = 1 - S
 np.fill_diagonal(cka_dist, 0)
@@ -145,5 +163,6 @@ out = {
     "spearmanWithSelf": dds_protocol(S, True),
     "tree": recovery(tree_dist),
     "ckaTree": recovery(cka_dist),
+    "halfReliability": half_reliability,
 }
 print(json.dumps(out, indent=1))
