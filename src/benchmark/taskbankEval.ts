@@ -178,6 +178,7 @@ export interface SpearmanInterval {
  * √reliability (the noise ceiling of RSA studies): on an unreliable target the truth is its test images.
  */
 export interface TargetReliability {
+  /** Halvings made: 0 when none were asked for or there were fewer than 2 units (then `half` and `perTarget` are null). */
   splits: number;
   seed: number;
   unit: 'photograph' | 'image';
@@ -191,7 +192,7 @@ export interface TargetReliability {
    * reliability of the mean of all `repeats`, k·r/(1 + (k − 1)·r) (0 where r ≤ 0).
    */
   readouts?: { repeats: number; pairwise: Record<string, number | null>; perTarget: Record<string, number | null> };
-  /** Targets whose every reliability (photographs; readouts, when repeated) is at least `threshold`. */
+  /** Targets whose every measured reliability (photographs, when halved; readouts, when repeated) is at least `threshold`. */
   threshold: number;
   reliable: string[];
 }
@@ -559,7 +560,10 @@ function meanPerTarget(values: Map<string, number>[], ids: string[]): Record<str
   );
 }
 
-/** TargetReliability of every target (the comment there); null with no splits, or fewer than 2 units to halve. */
+/**
+ * TargetReliability of every target (the comment there). Without halvings (none asked for, or fewer than 2 units to
+ * halve) its photograph values are null and `splits` 0; null when there are neither halvings nor repeated readouts.
+ */
 function targetReliability(
   tables: LossTable[],
   repeatTables: LossTable[][] | undefined,
@@ -569,10 +573,12 @@ function targetReliability(
 ): TargetReliability | null {
   const { sets, of } = imageSets(tables, groups);
   const units = Math.min(...sets.map((s) => s.units));
-  if (splits === 0 || units < 2) return null;
+  // One test photograph cannot be halved: then only the readouts' reliability (if repeated) is measured.
+  const halvings = units < 2 ? 0 : splits;
+  if (halvings === 0 && !(repeatTables && repeatTables.length > 1)) return null;
   const random = mulberry32((seed ^ 0x27d4eb2f) >>> 0);
   const agreements: Map<string, number>[] = [];
-  for (let b = 0; b < splits; b++) {
+  for (let b = 0; b < halvings; b++) {
     const halves = sets.map((set) => reliabilityHalves(set.units, random));
     const half = (h: 0 | 1) => {
       sets.forEach((set, i) => {
@@ -594,9 +600,9 @@ function targetReliability(
     readouts = { repeats: k, pairwise, perTarget: Object.fromEntries(ids.map((t) => [t, pairwise[t] === null ? null : spearmanBrown(pairwise[t]!, k)])) };
   }
   const ok = (x: number | null | undefined) => x !== null && x !== undefined && x >= TASKBANK_RELIABLE;
-  const reliable = ids.filter((t) => ok(perTarget[t]) && (!readouts || ok(readouts.perTarget[t])));
+  const reliable = ids.filter((t) => (halvings === 0 || ok(perTarget[t])) && (!readouts || ok(readouts.perTarget[t])));
   return {
-    splits,
+    splits: halvings,
     seed,
     unit: groups ? 'photograph' : 'image',
     units,

@@ -198,7 +198,7 @@ export function perTargetTable(e: TaskbankEvaluation): Table {
     head: ['measure', ...e.tree.order],
     rows: [
       ...e.measures.filter((m) => m.spearman).map((m) => row(m.measure, m.spearman!.perTarget)),
-      ...(r ? [row(`reliability over test ${r.unit}s`, r.perTarget)] : []),
+      ...(r?.splits ? [row(`reliability over test ${r.unit}s`, r.perTarget)] : []),
       ...(r?.readouts ? [row(`reliability over readout seeds (mean of ${r.readouts.repeats})`, r.readouts.perTarget)] : []),
       ...(r?.readouts ? [row('reliability of one readout', r.readouts.pairwise)] : []),
     ],
@@ -211,11 +211,17 @@ function reliabilityText(e: TaskbankEvaluation): string[] {
   const r = e.reliability;
   if (!r) return [];
   const low = e.tasks.map((t) => t.id).filter((t) => !r.reliable.includes(t));
+  const over = [
+    ...(r.splits
+      ? [
+          `the test ${r.unit}s (${r.units}) halved at random ${r.splits} times, the Spearman between the two halves' affinities, stepped up to the whole set (Spearman–Brown)`,
+        ]
+      : []),
+    ...(r.readouts ? [`the Spearman between the affinities of the ${r.readouts.repeats} readout seeds, stepped up to their mean`] : []),
+  ];
   return [
-    `Reliability of each target's measured ranking of the task sources: the test ${r.unit}s (${r.units}) halved at random ${r.splits} times, ` +
-      `the Spearman between the two halves' affinities, stepped up to the whole set (Spearman–Brown)` +
-      (r.readouts ? `; and between the affinities of the ${r.readouts.repeats} readout seeds, stepped up to their mean` : '') +
-      `. A measure's Spearman on a target cannot be expected above √reliability. ` +
+    `Reliability of each target's measured ranking of the task sources: ${over.join('; and ')}. ` +
+      `A measure's Spearman on a target cannot be expected above √reliability. ` +
       (low.length
         ? `Below ${r.threshold}: ${low.join(', ')} — their rankings are largely noise, so the measures are also scored on the other ${r.reliable.length} alone.`
         : `Every target reaches ${r.threshold}.`),

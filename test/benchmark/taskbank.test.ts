@@ -100,6 +100,12 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     const selfLosses = (r: typeof run) => r.losses.filter((l) => l.source === 'self');
     expect(selfLosses(repeated)).toEqual(selfLosses(run));
     expect(repeated.settings.readoutRepeats).toBe(3);
+    // The repeats' own losses reach the evaluation: a reliability over 3 readout seeds. The tiny pool has one test
+    // photograph, so nothing to halve: one readout alone has no reliability at all.
+    expect(run.pool.photosPerPart.test).toBe(1);
+    expect(Object.values(run.pool.photosPerPart).reduce((a, b) => a + b, 0)).toBe(run.pool.photos);
+    expect(repeated.evaluation.reliability).toMatchObject({ unit: 'photograph', units: 1, splits: 0, readouts: { repeats: 3 } });
+    expect(run.evaluation.reliability).toBeNull();
     await expect(runTaskbankBenchmark({ ...opts, readoutRepeats: 0 })).rejects.toThrow(/readout repeats must be a positive whole number/);
     // Another readout seed alone is read from its own files (those repeats' files), and replaces none.
     const second = await runTaskbankBenchmark({ ...opts, readout: { ...opts.readout, seed: 1 } });

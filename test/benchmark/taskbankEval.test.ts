@@ -275,6 +275,15 @@ describe('evaluateTaskbank on a bank with known families', () => {
     for (const t of ids) expect(same.readouts!.pairwise[t]).toBeCloseTo(1, 12);
 
     expect((await evaluateTaskbank({ ...input(9), measures: ['rsa'], imageDraws: 0 })).reliability).toBeNull();
+    // Nothing to halve (one photograph) but repeated readouts: the readouts alone decide which targets are reliable.
+    const onePhoto = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`img${i}`, 'p']));
+    const readoutsOnly = (
+      await evaluateTaskbank({ ...input(9), measures: ['rsa'], imageDraws: 0, reliabilitySplits: 5, imageGroups: onePhoto, repeatLosses: repeats })
+    ).reliability!;
+    expect(readoutsOnly).toMatchObject({ splits: 0, units: 1 });
+    for (const t of ids) expect(readoutsOnly.perTarget[t]).toBeNull();
+    expect(readoutsOnly.readouts).toEqual(withRepeats.readouts);
+    expect(readoutsOnly.reliable).toEqual(ids.filter((t) => ok(withRepeats.readouts!.perTarget[t])));
     await expect(evaluateTaskbank({ ...input(9), imageDraws: 0, reliabilitySplits: -1 })).rejects.toThrow(
       'reliabilitySplits must be a whole number ≥ 0, got -1',
     );

@@ -69,6 +69,15 @@ describe('summariseTaskbankSeeds', () => {
       for (const t of s.tasks) expect(m.perTarget[t].perSeed).toEqual(own.map((x) => x.spearman!.perTarget[t]));
     });
     expect(s.tree.adjustedRandIndex.perSeed).toEqual(runs.map((r) => r.evaluation.tree.recovery.adjustedRandIndex));
+    // Each seed's reliability of each target's truth, its count of reliable targets, and the measures on those.
+    for (const t of s.tasks) expect(s.reliability.perTarget[t].perSeed).toEqual(runs.map((r) => r.evaluation.reliability!.perTarget[t]));
+    expect(s.reliability.reliableTargets.perSeed).toEqual(runs.map((r) => r.evaluation.reliability!.reliable.length));
+    s.measures.forEach((m, k) => expect(m.spearmanReliable.perSeed).toEqual(runs.map((r) => r.evaluation.measures[k].spearmanReliable)));
+    // No readout repeats: no readout reliability, and no column for it.
+    expect(s.reliability.readouts[s.tasks[0]].mean).toBeNull();
+    const md = taskbankSeedsMarkdown(s, { command: 'x', seedReports: { 0: 'seed-0', 1: 'seed-1', 5: 'seed-5' } });
+    expect(md).toContain('reliability over test photographs');
+    expect(md).not.toContain('reliability over readout seeds');
     // The noisier seed recovers the families worse: the summary does not just repeat one run.
     expect(new Set(s.measures[0].spearman.perSeed).size).toBeGreaterThan(1);
   });
