@@ -271,6 +271,13 @@ export interface TaskbankEvaluation {
   /** The measured task tree (taskonomy/tree.ts: average linkage on correlation distance of transfer-out affinities). */
   tree: TaskbankTree;
   measures: TaskbankMeasureResult[];
+  /**
+   * A baseline that knows nothing of the encoders' representations: per target t, each source's mean affinity to the
+   * other targets (t and the source itself left out) as the prediction of affinity(s → t), scored like a measure
+   * (self excluded). High where which source transfers best is the same for every target — a generic source quality
+   * that no similarity to t's own encoder can express.
+   */
+  sourcePrior: SpearmanScore;
   /** Each target's split-half reliability over the test photographs (null when no splits were asked for). */
   reliability?: TargetReliability | null;
   /**
@@ -614,6 +621,27 @@ function targetReliability(
   };
 }
 
+/** TaskbankEvaluation.sourcePrior: leave-target-out mean affinity of each source, against the affinities. */
+export function sourcePriorScore(affinities: ResultDict, ids: string[]): SpearmanScore {
+  const perTarget: Record<string, number | null> = {};
+  const undefinedTargets: string[] = [];
+  for (const t of ids) {
+    const others = ids.filter((s) => s !== t);
+    const prior = others.map((s) => {
+      const to = ids.filter((u) => u !== t && u !== s);
+      return to.reduce((acc, u) => acc + affinities[`${s}__${u}`], 0) / to.length;
+    });
+    const r = spearman(
+      prior,
+      others.map((s) => affinities[`${s}__${t}`]),
+    );
+    perTarget[t] = Number.isFinite(r) ? r : null;
+    if (!Number.isFinite(r)) undefinedTargets.push(t);
+  }
+  const v = Object.values(perTarget).filter((x): x is number => x !== null);
+  return { mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null, perTarget, undefinedTargets };
+}
+
 /** Mean per-target Spearman over the given targets (those with a defined value); null when none. */
 export function meanOverTargets(score: SpearmanScore | null, targets: readonly string[]): number | null {
   const v = targets.map((t) => score?.perTarget[t]).filter((x): x is number => x !== null && x !== undefined);
@@ -733,6 +761,7 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
     policy: { budgets, timeLimit, rows: sweep.rows, results: sweep.results },
     tree,
     measures,
+    sourcePrior: sourcePriorScore(affinities, ids),
     reliability,
     chance: { nearestNeighbourAgreement: tree.recovery.chance, adjustedRandIndex: 0, spearman: 0 },
   };

@@ -7,7 +7,7 @@
  *
  * This module only summarises evaluations that runTaskbankBenchmark produced; it trains nothing.
  */
-import type { TaskbankEvaluation } from './taskbankEval.js';
+import { meanOverTargets, type TaskbankEvaluation } from './taskbankEval.js';
 
 /** One statistic over the seeds: the value of each seed (null where undefined), their mean and sample SD. */
 export interface SeedStat {
@@ -44,6 +44,8 @@ export interface TaskbankSeedsSummary {
   measures: TaskbankSeedMeasure[];
   /** The measured task tree's family recovery per seed. */
   tree: { nearestNeighbourAgreement: SeedStat; adjustedRandIndex: SeedStat };
+  /** The source-prior baseline's mean Spearman (and on the reliable targets), and per target, over the seeds. */
+  sourcePrior: { spearman: SeedStat; spearmanReliable: SeedStat; perTarget: Record<string, SeedStat> };
   /**
    * Per target, the reliability of its measured ranking over the test photographs and (with repeated readouts) over the
    * readout seeds; `reliableTargets`, how many targets each seed counts reliable.
@@ -102,6 +104,11 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
     tree: {
       nearestNeighbourAgreement: seedStat(over((e) => e.tree.recovery.nearestNeighbourAgreement)),
       adjustedRandIndex: seedStat(over((e) => e.tree.recovery.adjustedRandIndex)),
+    },
+    sourcePrior: {
+      spearman: seedStat(over((e) => e.sourcePrior.mean)),
+      spearmanReliable: seedStat(over((e) => (e.reliability ? meanOverTargets(e.sourcePrior, e.reliability.reliable) : null))),
+      perTarget: Object.fromEntries(tasks.map((t) => [t, seedStat(over((e) => e.sourcePrior.perTarget[t]))])),
     },
     reliability: {
       perTarget: Object.fromEntries(tasks.map((t) => [t, seedStat(over((e) => e.reliability?.perTarget[t]))])),

@@ -6,7 +6,14 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SpearmanNull, TaskbankEvaluation, TaskbankMeasureResult, TaskbankTree, TransferSummary } from '../benchmark/taskbankEval.js';
+import {
+  meanOverTargets,
+  type SpearmanNull,
+  type TaskbankEvaluation,
+  type TaskbankMeasureResult,
+  type TaskbankTree,
+  type TransferSummary,
+} from '../benchmark/taskbankEval.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { fromRows } from '../linalg/dense.js';
 import { familyTaxonomy, type TaxonomyResult } from '../ops/taxonomy.js';
@@ -172,6 +179,17 @@ export function predictionTable(e: TaskbankEvaluation): Table {
       ]),
       ['measured task tree (affinities)', '—', '—', ...(reliable ? ['—'] : []), '—', '—', ...rec(e.tree), '—'],
       [
+        'source prior (other targets’ affinities)',
+        f3(e.sourcePrior.mean),
+        '—',
+        ...(reliable ? [f3(meanOverTargets(e.sourcePrior, e.reliability!.reliable))] : []),
+        '—',
+        '—',
+        '—',
+        '—',
+        '—',
+      ],
+      [
         'chance',
         f3(e.chance.spearman),
         '—',
@@ -198,6 +216,7 @@ export function perTargetTable(e: TaskbankEvaluation): Table {
     head: ['measure', ...e.tree.order],
     rows: [
       ...e.measures.filter((m) => m.spearman).map((m) => row(m.measure, m.spearman!.perTarget)),
+      row('source prior (other targets’ affinities)', e.sourcePrior.perTarget),
       ...(r?.splits ? [row(`reliability over test ${r.unit}s`, r.perTarget)] : []),
       ...(r?.readouts ? [row(`reliability over readout seeds (mean of ${r.readouts.repeats})`, r.readouts.perTarget)] : []),
       ...(r?.readouts ? [row('reliability of one readout', r.readouts.pairwise)] : []),

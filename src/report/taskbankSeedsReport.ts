@@ -39,6 +39,16 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
         meanSd(m.nearestNeighbourAgreement),
       ]),
       [
+        'source prior (other targets’ affinities)',
+        perSeed(s.sourcePrior.spearman),
+        meanSd(s.sourcePrior.spearman),
+        '—',
+        meanSd(s.sourcePrior.spearmanReliable),
+        '—',
+        '—',
+        '—',
+      ],
+      [
         'measured task tree (affinities)',
         '—',
         '—',
@@ -61,16 +71,18 @@ export function seedsPerTargetTable(s: TaskbankSeedsSummary): Table {
     head: [
       'target',
       ...s.measures.map((m) => `${m.measure}: mean ± SD (${s.seeds.join(' / ')})`),
+      'source prior',
       'reliability over test photographs',
       ...(readouts ? ['reliability over readout seeds'] : []),
     ],
     rows: s.tasks.map((t) => [
       t,
       ...s.measures.map((m) => cell(m.perTarget[t])),
+      cell(s.sourcePrior.perTarget[t]),
       cell(s.reliability.perTarget[t]),
       ...(readouts ? [cell(s.reliability.readouts[t])] : []),
     ]),
-    numeric: [false, ...s.measures.map(() => true), true, ...(readouts ? [true] : [])],
+    numeric: [false, ...s.measures.map(() => true), true, true, ...(readouts ? [true] : [])],
   };
 }
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateTaskbank, spearmanBrown, type ProbeFeatures, type TaskbankEvalInput, type TaskbankTaskInfo } from '../../src/benchmark/taskbankEval.js';
+import {
+  evaluateTaskbank,
+  sourcePriorScore,
+  spearmanBrown,
+  type ProbeFeatures,
+  type TaskbankEvalInput,
+  type TaskbankTaskInfo,
+} from '../../src/benchmark/taskbankEval.js';
 import { spearman } from '../../src/linalg/correlation.js';
 import { mulberry32 } from '../../src/linalg/resample.js';
 import { ahpAffinities } from '../../src/taskonomy/ahp.js';
@@ -291,6 +298,26 @@ describe('evaluateTaskbank on a bank with known families', () => {
     await expect(evaluateTaskbank({ ...input(9), imageDraws: 0, reliabilitySplits: 1, repeatLosses: [repeats[0], short] })).rejects.toThrow(/img3/);
   });
 
+  it('scores the source prior: 1 where every target ranks the sources alike, undefined where a target ranks them all equal', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const quality = { a: 5, b: 4, c: 3, d: 2, e: 1 };
+    // Every target prefers the generically better source: the other targets' mean affinity ranks them exactly.
+    const generic = Object.fromEntries(ids.flatMap((t) => ids.map((s) => [`${s}__${t}`, quality[s as keyof typeof quality] + (s === t ? 10 : 0)])));
+    const g = sourcePriorScore(generic, ids);
+    for (const t of ids) expect(g.perTarget[t]).toBeCloseTo(1, 12);
+    expect(g.mean).toBeCloseTo(1, 12);
+    // Target a ranks its sources in the reverse order: −1 there.
+    const reversed = { ...generic, ...Object.fromEntries(ids.filter((s) => s !== 'a').map((s) => [`${s}__a`, -quality[s as keyof typeof quality]])) };
+    expect(sourcePriorScore(reversed, ids).perTarget.a).toBeCloseTo(-1, 12);
+    // A target whose sources tie has no Spearman, and is left out of the mean.
+    const tied = { ...generic, ...Object.fromEntries(ids.filter((s) => s !== 'b').map((s) => [`${s}__b`, 0.2])) };
+    const t = sourcePriorScore(tied, ids);
+    expect(t.perTarget.b).toBeNull();
+    expect(t.undefinedTargets).toEqual(['b']);
+    const defined = ids.filter((x) => x !== 'b').map((x) => t.perTarget[x]!);
+    expect(t.mean).toBeCloseTo(defined.reduce((a, v) => a + v, 0) / 4, 12);
+  });
+
   it('accepts probe features of the baselines and keeps them out of the scores and taxonomies', async () => {
     const probe = bankFeatures(TASKS, 60, 105);
     const r = mulberry32(9);
@@ -402,6 +429,7 @@ describe('evaluateTaskbank against an independent reference', () => {
     tree: { ari: 1.0, nn: 1.0, merge_heights: [0.15556657159577358, 0.3352079982745608, 0.3603406565004942, 1.273612547182253, 1.3553056820225722] },
     ckaTree: { ari: 1.0, nn: 1.0, merge_heights: [0.12090807089982147, 0.1326861773716842, 0.15484470705592035, 0.7227659939924537, 0.8781038710405071] },
     halfReliability: { t0: 0.7, t1: 0.6, t2: 0.8999999999999998, t3: 0.7, t4: 0.19999999999999998, t5: 0.7 },
+    sourcePrior: { t0: -0.7, t1: -0.9999999999999999, t2: -0.7999999999999999, t3: -0.49999999999999994, t4: -0.8999999999999998, t5: -0.6 },
   } as {
     affinities: Record<string, number>;
     gainOfSelf: Record<string, number>;
@@ -413,6 +441,7 @@ describe('evaluateTaskbank against an independent reference', () => {
     tree: { ari: number; nn: number; merge_heights: number[] };
     ckaTree: { ari: number; nn: number; merge_heights: number[] };
     halfReliability: Record<string, number>;
+    sourcePrior: Record<string, number>;
   };
 
   it('matches the reference: affinities, Gain/Quality, CKA, DDS-protocol Spearman, trees and family recovery', async () => {
@@ -428,6 +457,8 @@ describe('evaluateTaskbank against an independent reference', () => {
       imageGroups: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [String(i), i < 5 ? 'p0' : 'p1'])),
       reliabilitySplits: 2,
     });
+    for (const t of ids) expect(e.sourcePrior.perTarget[t]).toBeCloseTo(golden.sourcePrior[t], 12);
+    expect(e.sourcePrior.mean).toBeCloseTo(Object.values(golden.sourcePrior).reduce((a, b) => a + b, 0) / 6, 12);
     for (const t of ids) {
       expect(e.reliability!.half[t]).toBeCloseTo(golden.halfReliability[t], 12);
       expect(e.reliability!.perTarget[t]).toBeCloseTo((2 * golden.halfReliability[t]) / (1 + golden.halfReliability[t]), 12);

@@ -73,6 +73,8 @@ describe('summariseTaskbankSeeds', () => {
     for (const t of s.tasks) expect(s.reliability.perTarget[t].perSeed).toEqual(runs.map((r) => r.evaluation.reliability!.perTarget[t]));
     expect(s.reliability.reliableTargets.perSeed).toEqual(runs.map((r) => r.evaluation.reliability!.reliable.length));
     s.measures.forEach((m, k) => expect(m.spearmanReliable.perSeed).toEqual(runs.map((r) => r.evaluation.measures[k].spearmanReliable)));
+    expect(s.sourcePrior.spearman.perSeed).toEqual(runs.map((r) => r.evaluation.sourcePrior.mean));
+    for (const t of s.tasks) expect(s.sourcePrior.perTarget[t].perSeed).toEqual(runs.map((r) => r.evaluation.sourcePrior.perTarget[t]));
     // No readout repeats: no readout reliability, and no column for it.
     expect(s.reliability.readouts[s.tasks[0]].mean).toBeNull();
     const md = taskbankSeedsMarkdown(s, { command: 'x', seedReports: { 0: 'seed-0', 1: 'seed-1', 5: 'seed-5' } });

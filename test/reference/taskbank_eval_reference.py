@@ -151,6 +151,13 @@ for t in TASKS:
     others = [s for s in TASKS if s != t]
     half_reliability[t] = spearmanr([a[s] for s in others], [b[s] for s in others])[0]
 
+# Source prior: per target t, each other task source's mean affinity to the targets other than t and itself.
+source_prior = {}
+for t in TASKS:
+    others = [s for s in TASKS if s != t]
+    prior = [np.mean([affinities[f"{s}__{u}"] for u in TASKS if u not in (s, t)]) for s in others]
+    source_prior[t] = spearmanr(prior, [affinities[f"{s}__{t}"] for s in others])[0]
+
 tree_dist = squareform(pdist(A, metric="correlation"))
 cka_dist = 1 - S
 np.fill_diagonal(cka_dist, 0)
@@ -164,5 +171,6 @@ out = {
     "tree": recovery(tree_dist),
     "ckaTree": recovery(cka_dist),
     "halfReliability": half_reliability,
+    "sourcePrior": source_prior,
 }
 print(json.dumps(out, indent=1))

@@ -78,7 +78,8 @@ describe('task bank report', () => {
     // The synthetic families are recovered exactly by every tree.
     expect(e.tree.recovery.adjustedRandIndex).toBe(1);
     const t = predictionTable(e);
-    expect(t.rows.map((r) => r[0])).toEqual(['rsa', 'cka', 'measured task tree (affinities)', 'chance']);
+    expect(t.rows.map((r) => r[0])).toEqual(['rsa', 'cka', 'measured task tree (affinities)', 'source prior (other targets’ affinities)', 'chance']);
+    expect(t.rows[3][1]).toBe(e.sourcePrior.mean!.toFixed(3));
     const rsa = e.measures[0];
     expect(t.rows[0]).toEqual([
       'rsa',
@@ -93,15 +94,15 @@ describe('task bank report', () => {
       (rsa.ms / 1000).toFixed(2),
     ]);
     // (2 − 1)/(8 − 1): one family mate among 7 others.
-    expect(t.rows[3]).toEqual(['chance', '0.000', '—', '0.000', '—', '0.000', (1 / 7).toFixed(3), '0.000', '—']);
+    expect(t.rows[4]).toEqual(['chance', '0.000', '—', '0.000', '—', '0.000', (1 / 7).toFixed(3), '0.000', '—']);
     expect(t.head[3]).toBe(`Spearman, the ${e.reliability!.reliable.length} reliable targets`);
     // The reliable targets' mean, recomputed from the per-target values.
     const kept = e.reliability!.reliable.map((x) => rsa.spearman!.perTarget[x]!);
     expect(kept.length).toBeGreaterThan(0);
     expect(rsa.spearmanReliable).toBeCloseTo(kept.reduce((a, b) => a + b, 0) / kept.length, 12);
     const per = perTargetTable(e);
-    expect(per.rows.map((r) => r[0])).toEqual(['rsa', 'cka', 'reliability over test images']);
-    expect(per.rows[2].slice(1)).toEqual(e.tree.order.map((x) => e.reliability!.perTarget[x]!.toFixed(2)));
+    expect(per.rows.map((r) => r[0])).toEqual(['rsa', 'cka', 'source prior (other targets’ affinities)', 'reliability over test images']);
+    expect(per.rows[3].slice(1)).toEqual(e.tree.order.map((x) => e.reliability!.perTarget[x]!.toFixed(2)));
     const a = affinityTable(e);
     expect(a.head).toEqual(['target \\ source', ...e.tree.order, 'self', 'random']);
     for (const row of a.rows) {
