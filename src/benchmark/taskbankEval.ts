@@ -278,7 +278,7 @@ export interface TaskbankEvaluation {
    * that no similarity to t's own encoder can express.
    */
   sourcePrior: SpearmanScore;
-  /** Each target's split-half reliability over the test photographs (null when no splits were asked for). */
+  /** How reliable each target's measured ranking is, over the test photographs and the readout seeds (null: not measured). */
   reliability?: TargetReliability | null;
   /**
    * What each statistic is at chance: nearest-neighbour agreement by formula, ARI and Spearman 0 in expectation (each
@@ -540,7 +540,7 @@ function spearmanIntervals(
 }
 
 /** The two halves of one random halving: the first ⌊units/2⌋ units of a seeded permutation, and the rest. */
-export function reliabilityHalves(units: number, random: () => number): [Set<number>, Set<number>] {
+function reliabilityHalves(units: number, random: () => number): [Set<number>, Set<number>] {
   const perm = randomPermutation(units, random);
   const k = Math.floor(units / 2);
   return [new Set(perm.slice(0, k)), new Set(perm.slice(k))];

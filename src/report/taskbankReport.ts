@@ -206,8 +206,8 @@ export function predictionTable(e: TaskbankEvaluation): Table {
 }
 
 /**
- * Per-target Spearman (self excluded) of every measure, then the reliability of each target's measured ranking
- * (TargetReliability); columns are the targets in measured-tree order.
+ * Per-target Spearman (self excluded) of every measure and of the source prior, then the reliability of each target's
+ * measured ranking (TargetReliability); columns are the targets in measured-tree order.
  */
 export function perTargetTable(e: TaskbankEvaluation): Table {
   const r = e.reliability;
@@ -325,6 +325,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
     `- Measured: per-image test losses on ${e.images} test crops per target of every transfer (sources ${e.sources.join(', ')}) → per-target tournaments (share of images on which one source has the lower loss, ties ½) → AHP affinities (clip [0.001, 0.999], Perron vector, sums to 1 per target; \`pixels\` left out). Gain = win rate vs \`pixels\`, Quality = win rate vs \`self\` (the fully trained task network). \`t → t\` is t's own frozen encoder with a fresh decoder.`,
     `- Task tree: average linkage on the correlation distance between the tasks' transfer-out affinities (Taskonomy's task tree, taskonomy/tree.ts).`,
     `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Its sensitivity to the test images: the 2.5th–97.5th percentile of the mean over ${e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.draws ?? 0} bootstrap draws of the test ${e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.unit === 'photograph' ? 'photographs (each with all its crops, since crops of one photograph are not independent)' : 'images'} (tournaments and affinities recomputed per draw; the training runs are not redrawn). Taxonomies: average linkage on 1 − similarity, as in the demo.`,
+    `- Source prior (a baseline without representations): per target t, each task source's mean affinity to the other targets (t and itself left out) ranks the sources for t, scored like a measure. It is high where the same sources transfer best to every target.`,
     `- Family recovery: nearest-neighbour family agreement (chance ${f3(e.chance.nearestNeighbourAgreement)}) and the adjusted Rand index of the cut into ${e.families.length} clusters (chance 0).`,
     '',
     '## Findings',
