@@ -18,16 +18,7 @@ import type { LossRecord } from '../taskonomy/winrates.js';
 import { BANK_MANIFEST, type BankManifest, type BankFamily } from '../models/zoo.js';
 import { runBankJobs, type BankJob, type BankJobResult } from '../taskbank/jobs.js';
 import { ENCODER_WIDTHS, featureShape } from '../taskbank/network.js';
-import {
-  DEFAULT_FRACTIONS,
-  defaultTaskbankCacheDir,
-  POOL_SPLITS,
-  ensureCropPool,
-  type CropPool,
-  type PoolPreset,
-  type PoolSplit,
-  type SplitFractions,
-} from '../taskbank/pool.js';
+import { defaultTaskbankCacheDir, POOL_SPLITS, ensureCropPool, type CropPool, type PoolPreset, type PoolSplit, type SplitFractions } from '../taskbank/pool.js';
 import { DEFAULT_TEACHER_TRAIN_CROPS, ensureTeacherTargets } from '../taskbank/teacherJobs.js';
 import { TASKS, taskDefinition } from '../taskbank/tasks.js';
 import { TRAIN_DEFAULTS, type TaskTrainSettings } from '../taskbank/train.js';
@@ -47,7 +38,7 @@ export interface TaskbankBenchmarkOptions {
   resolution?: number;
   /** Crops per part (default: the pool's). */
   counts?: Partial<Record<PoolSplit, number>>;
-  /** Weights of the parts' shares of the photographs, each defaulting to DEFAULT_FRACTIONS' (pool.ts splitPhotos). */
+  /** Weights of the parts' shares of the photographs, each defaulting to DEFAULT_FRACTIONS' (pool.ts ensureCropPool). */
   fractions?: Partial<SplitFractions>;
   /** Training crops the teacher tasks train on (default DEFAULT_TEACHER_TRAIN_CROPS). */
   teacherTrainCrops?: number;
@@ -158,7 +149,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
       folders: opts.folders,
       resolution: opts.resolution,
       counts: opts.counts,
-      fractions: { ...DEFAULT_FRACTIONS, ...opts.fractions },
+      fractions: opts.fractions,
       seed,
       cacheDir: cacheRoot,
       apt: opts.debs ? { debs: opts.debs } : undefined,

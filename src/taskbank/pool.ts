@@ -292,6 +292,14 @@ export const DEFAULT_CROP_COUNTS: Readonly<Record<PoolSplit, number>> = { train:
 export const DEFAULT_SCALE: readonly [number, number] = [0.25, 0.6];
 export const DEFAULT_RESOLUTION = 64;
 
+/** The sum of the weights, after checking each is a positive finite number. */
+function checkFractions(fractions: SplitFractions): number {
+  const total = POOL_SPLITS.reduce((s, p) => s + fractions[p], 0);
+  if (!POOL_SPLITS.every((p) => fractions[p] > 0) || !Number.isFinite(total))
+    throw new Error(`split fractions must be positive numbers, got ${JSON.stringify(fractions)}`);
+  return total;
+}
+
 /**
  * Photographs per part: each part gets round(f·n) photographs (largest remainders, at least one each), dealt from
  * a seeded permutation of the ids in order probe, test, transfer, train. Returns each id's part.
@@ -299,9 +307,7 @@ export const DEFAULT_RESOLUTION = 64;
 export function splitPhotos(ids: readonly string[], seed: number, fractions: SplitFractions = DEFAULT_FRACTIONS): Map<string, PoolSplit> {
   const n = ids.length;
   if (n < POOL_SPLITS.length) throw new Error(`${n} photographs cannot be split into ${POOL_SPLITS.length} parts`);
-  const total = POOL_SPLITS.reduce((s, p) => s + fractions[p], 0);
-  if (!POOL_SPLITS.every((p) => fractions[p] > 0) || !Number.isFinite(total))
-    throw new Error(`split fractions must be positive numbers, got ${JSON.stringify(fractions)}`);
+  const total = checkFractions(fractions);
   const exact = POOL_SPLITS.map((p) => (fractions[p] / total) * n);
   const counts = exact.map((x) => Math.max(1, Math.floor(x)));
   let left = n - counts.reduce((a, b) => a + b, 0);
@@ -358,7 +364,8 @@ export interface CropPoolOptions extends PhotoOptions {
   resolution?: number;
   seed?: number;
   counts?: Partial<Record<PoolSplit, number>>;
-  fractions?: SplitFractions;
+  /** Weights of the parts' shares of the photographs; a part not given keeps its DEFAULT_FRACTIONS weight. */
+  fractions?: Partial<SplitFractions>;
   scale?: readonly [number, number];
 }
 
@@ -417,7 +424,10 @@ export async function ensureCropPool(opts: CropPoolOptions = {}): Promise<CropPo
     if (!Number.isInteger(counts[p]) || counts[p] < 1) throw new Error(`the ${p} part needs a positive integer number of crops, got ${counts[p]}`);
   const scale = opts.scale ?? DEFAULT_SCALE;
   if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1)) throw new Error(`crop scale must satisfy 0 < min ≤ max ≤ 1, got [${scale.join(', ')}]`);
-  const fractions = opts.fractions ?? DEFAULT_FRACTIONS;
+  // Merged in DEFAULT_FRACTIONS' key order, so the default weights given explicitly key the same pool; checked
+  // before any photograph is fetched.
+  const fractions: SplitFractions = { ...DEFAULT_FRACTIONS, ...opts.fractions };
+  checkFractions(fractions);
   const photos = await gatherPhotos(opts);
   const key = hashBytes(Buffer.from(JSON.stringify({ counts, scale, fractions, photos: photos.set.photos.map((p) => p.sha256) }))).slice(0, 10);
   const dir = join(photos.dir, '..', `crops-${basename(photos.dir).replace(/^photos-/, '')}-r${resolution}-s${seed}-${key}`);

@@ -1,4 +1,5 @@
 /** `taskmap taskbank images` and `taskmap taskbank tasks` on a folder of synthetic photographs. */
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +75,12 @@ describe('taskmap taskbank', () => {
       const badSplit = await runCli('taskbank', 'images', '--split', 'val=0.2');
       expect(badSplit.code).not.toBe(0);
       expect(badSplit.err).toContain('--split: no part "val" (parts: train, transfer, test, probe)');
+      // A weight that is not positive is refused before any photograph is fetched (no download, nothing cached).
+      process.env.TASKMAP_CACHE = join(root, 'cache-untouched');
+      const zero = await runCli('taskbank', 'images', '--split', 'probe=0');
+      expect(zero.code).not.toBe(0);
+      expect(zero.err).toContain('split fractions must be positive numbers');
+      expect(existsSync(join(root, 'cache-untouched', 'taskbank', 'photos-default'))).toBe(false);
     } finally {
       if (env === undefined) delete process.env.TASKMAP_CACHE;
       else process.env.TASKMAP_CACHE = env;

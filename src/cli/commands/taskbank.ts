@@ -1,14 +1,5 @@
 import type { Command } from 'commander';
-import {
-  DEFAULT_CROP_COUNTS,
-  DEFAULT_FRACTIONS,
-  DEFAULT_RESOLUTION,
-  ensureCropPool,
-  POOL_PRESETS,
-  POOL_SPLITS,
-  SPLIT_HELP,
-  type PoolPreset,
-} from '../../taskbank/pool.js';
+import { DEFAULT_CROP_COUNTS, DEFAULT_RESOLUTION, ensureCropPool, POOL_PRESETS, POOL_SPLITS, SPLIT_HELP, type PoolPreset } from '../../taskbank/pool.js';
 import { TASKS } from '../../taskbank/tasks.js';
 import { formatTable } from '../table.js';
 import { collect, parseKeyNumbersIn, parseList, parseNumber, UsageError } from '../util.js';
@@ -44,7 +35,7 @@ export function register(program: Command): void {
       async (o: { preset: string; folders?: string; resolution: string; seed: string; crops: string[]; split: string[]; debs?: string; json?: boolean }) => {
         if (!POOL_PRESETS.includes(o.preset as PoolPreset)) throw new UsageError(`--preset: use ${POOL_PRESETS.join(' or ')}, got "${o.preset}"`);
         const counts = parseKeyNumbersIn(o.crops, '--crops', POOL_SPLITS, 'part');
-        const fractions = { ...DEFAULT_FRACTIONS, ...parseKeyNumbersIn(o.split, '--split', POOL_SPLITS, 'part') };
+        const fractions = parseKeyNumbersIn(o.split, '--split', POOL_SPLITS, 'part');
         const pool = await ensureCropPool({
           preset: o.preset as PoolPreset,
           folders: parseList(o.folders, '--folders'),
