@@ -152,7 +152,7 @@ export function lossTable(e: TaskbankEvaluation): Table {
 /** One row per measure and one for the measured tree: the DDS-protocol Spearman (both settings) and family recovery, with chance. */
 export function predictionTable(e: TaskbankEvaluation): Table {
   const rec = (t: TaskbankTree | null) => (t ? [f3(t.recovery.nearestNeighbourAgreement), f3(t.recovery.adjustedRandIndex)] : ['—', '—']);
-  const unit = e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.unit ?? 'image';
+  const { unit } = imageInterval(e);
   const reliable = e.reliability ? `${e.reliability.reliable.length} reliable targets` : undefined;
   return {
     head: [
@@ -229,7 +229,7 @@ export function perTargetTable(e: TaskbankEvaluation): Table {
 function reliabilityText(e: TaskbankEvaluation): string[] {
   const r = e.reliability;
   if (!r) return [];
-  const low = e.tasks.map((t) => t.id).filter((t) => !r.reliable.includes(t));
+  const low = unreliableTargets(e);
   const over = [
     ...(r.splits
       ? [
@@ -300,6 +300,18 @@ export function verdict(e: TaskbankEvaluation): string {
   return parts.join(' ');
 }
 
+/** The test-image bootstrap's draws and what it resampled, from whichever measure has an interval (all share them). */
+export function imageInterval(e: TaskbankEvaluation): { draws: number; unit: 'photograph' | 'image' } {
+  const iv = e.measures.find((m) => m.spearmanInterval)?.spearmanInterval;
+  return { draws: iv?.draws ?? 0, unit: iv?.unit ?? 'image' };
+}
+
+/** The tasks whose measured ranking falls below the reliability threshold (none when reliability was not measured). */
+export function unreliableTargets(e: TaskbankEvaluation): string[] {
+  const r = e.reliability;
+  return r ? e.tasks.map((t) => t.id).filter((t) => !r.reliable.includes(t)) : [];
+}
+
 /** A report section: its heading, paragraphs, then the table. */
 function section(title: string, table: Table, ...paragraphs: string[]): string[] {
   return [`## ${title}`, '', ...paragraphs.flatMap((p) => [p, '']), markdownTable(table), ''];
@@ -324,7 +336,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
       .join('; ')}).`,
     `- Measured: per-image test losses on ${e.images} test crops per target of every transfer (sources ${e.sources.join(', ')}) → per-target tournaments (share of images on which one source has the lower loss, ties ½) → AHP affinities (clip [0.001, 0.999], Perron vector, sums to 1 per target; \`pixels\` left out). Gain = win rate vs \`pixels\`, Quality = win rate vs \`self\` (the fully trained task network). \`t → t\` is t's own frozen encoder with a fresh decoder.`,
     `- Task tree: average linkage on the correlation distance between the tasks' transfer-out affinities (Taskonomy's task tree, taskonomy/tree.ts).`,
-    `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Its sensitivity to the test images: the 2.5th–97.5th percentile of the mean over ${e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.draws ?? 0} bootstrap draws of the test ${e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.unit === 'photograph' ? 'photographs (each with all its crops, since crops of one photograph are not independent)' : 'images'} (tournaments and affinities recomputed per draw; the training runs are not redrawn). Taxonomies: average linkage on 1 − similarity, as in the demo.`,
+    `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Its sensitivity to the test images: the 2.5th–97.5th percentile of the mean over ${imageInterval(e).draws} bootstrap draws of the test ${imageInterval(e).unit === 'photograph' ? 'photographs (each with all its crops, since crops of one photograph are not independent)' : 'images'} (tournaments and affinities recomputed per draw; the training runs are not redrawn). Taxonomies: average linkage on 1 − similarity, as in the demo.`,
     `- Source prior (a baseline without representations): per target t, each task source's mean affinity to the other targets (t and itself left out) ranks the sources for t, scored like a measure. It is high where the same sources transfer best to every target.`,
     `- Family recovery: nearest-neighbour family agreement (chance ${f3(e.chance.nearestNeighbourAgreement)}) and the adjusted Rand index of the cut into ${e.families.length} clusters (chance 0).`,
     '',

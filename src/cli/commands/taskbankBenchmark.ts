@@ -8,7 +8,7 @@ import { runTaskbankBenchmark, shipBank } from '../../benchmark/taskbank.js';
 import { TASKBANK_MEASURES, type TaskbankEvaluation } from '../../benchmark/taskbankEval.js';
 import { summariseTaskbankSeeds } from '../../benchmark/taskbankSeeds.js';
 import { bankDir } from '../../models/zoo.js';
-import { writeTaskbankReport } from '../../report/taskbankReport.js';
+import { imageInterval, unreliableTargets, writeTaskbankReport } from '../../report/taskbankReport.js';
 import { meanSd, writeTaskbankSeedsReport } from '../../report/taskbankSeedsReport.js';
 import { DEFAULT_TEACHER_TRAIN_CROPS } from '../../taskbank/teacherJobs.js';
 import { POOL_PRESETS, POOL_SPLITS, SPLIT_HELP, type PoolPreset } from '../../taskbank/pool.js';
@@ -155,7 +155,7 @@ export function register(program: Command): void {
         }
         const e = run.evaluation;
         if (several) lines.push(`seed ${seed}:`);
-        const unit = e.measures.find((m) => m.spearmanInterval)?.spearmanInterval?.unit ?? 'image';
+        const { unit } = imageInterval(e);
         const reliable = e.reliability?.reliable.length;
         lines.push(
           formatTable(
@@ -186,10 +186,7 @@ export function register(program: Command): void {
           ...(e.reliability
             ? [
                 `targets whose measured ranking is reliable (≥ ${e.reliability.threshold}): ${e.reliability.reliable.join(', ') || 'none'}; not: ${
-                  e.tasks
-                    .map((t) => t.id)
-                    .filter((t) => !e.reliability!.reliable.includes(t))
-                    .join(', ') || 'none'
+                  unreliableTargets(e).join(', ') || 'none'
                 }`,
               ]
             : []),
