@@ -29,6 +29,7 @@ import { ahpAffinities, type TargetConsistency } from '../taskonomy/ahp.js';
 import { budgetSweep, type PolicyResult, type SweepRow } from '../taskonomy/policy.js';
 import { PSEUDO_SOURCES, type ResultDict } from '../taskonomy/results.js';
 import { taskFeatures, taskTree } from '../taskonomy/tree.js';
+import { predictViaTransfers } from '../taskonomy/viaTransfers.js';
 import {
   GAIN_BASELINE,
   QUALITY_BASELINE,
@@ -222,6 +223,12 @@ export interface TaskbankMeasureResult {
   spearmanInterval?: SpearmanInterval | null;
   /** Mean of `spearman.perTarget` over the reliable targets only (TaskbankEvaluation.reliability.reliable). */
   spearmanReliable?: number | null;
+  /**
+   * The measure's similarities used the other way (taskonomy/viaTransfers.ts): each source ranked for t by its measured
+   * ranks on the other targets, weighted by t's similarity to each (self excluded, like `spearman`). Null for a distance
+   * measure (no natural weights) and for a failed one.
+   */
+  viaTransfers?: SpearmanScore | null;
   taxonomy: TaskbankTree | null;
   ms: number;
   error?: string;
@@ -272,10 +279,10 @@ export interface TaskbankEvaluation {
   tree: TaskbankTree;
   measures: TaskbankMeasureResult[];
   /**
-   * A baseline that knows nothing of the encoders' representations: per target t, each source's mean affinity to the
-   * other targets (t and the source itself left out) as the prediction of affinity(s → t), scored like a measure
-   * (self excluded). High where which source transfers best is the same for every target — a generic source quality
-   * that no similarity to t's own encoder can express.
+   * A baseline that knows nothing of the encoders' representations: per target t, each source's mean rank among the
+   * candidates on the other targets (t and the source itself left out) as the prediction of affinity(s → t), scored like
+   * a measure (self excluded) — the measures' `viaTransfers` with equal weights. High where which source transfers best
+   * is the same for every target — a generic source quality that no similarity to t's own encoder can express.
    */
   sourcePrior: SpearmanScore;
   /** How reliable each target's measured ranking is, over the test photographs and the readout seeds (null: not measured). */
@@ -423,6 +430,7 @@ async function judgeMeasure(
   reps: Representation[],
   measure: string,
   truth: LabelledMatrix,
+  affinities: ResultDict,
   ids: string[],
   familyOf: Map<string, string>,
   nullDraws: { draws: number; seed: number },
@@ -445,6 +453,7 @@ async function judgeMeasure(
         spearman: null,
         spearmanWithSelf: null,
         spearmanNull: null,
+        viaTransfers: null,
         taxonomy: null,
         ms,
         error: (e as Error).message,
@@ -467,6 +476,7 @@ async function judgeMeasure(
       spearman,
       spearmanWithSelf,
       spearmanNull: spearmanNull(oriented, truth, ids, spearman.mean, nullDraws),
+      viaTransfers: isDistance(id) ? null : measureViaTransfersScore(oriented, affinities, ids),
       taxonomy: describeTree(id, tree, isDistance(id) ? `${id} (a distance)` : `1 − ${id}`, block, familyOf),
       ms,
     },
@@ -621,25 +631,41 @@ function targetReliability(
   };
 }
 
-/** TaskbankEvaluation.sourcePrior: leave-target-out mean affinity of each source, against the affinities. */
-export function sourcePriorScore(affinities: ResultDict, ids: string[]): SpearmanScore {
+/**
+ * The DDS protocol's score of predictions made through the other targets' transfers (taskonomy/viaTransfers.ts): per
+ * target t, the candidates are the other tasks, the known tasks are the other targets, weighted by `weight(t, u)`.
+ */
+function viaTransfersScore(weight: (t: string, u: string) => number, affinities: ResultDict, ids: string[]): SpearmanScore {
   const perTarget: Record<string, number | null> = {};
   const undefinedTargets: string[] = [];
   for (const t of ids) {
-    const others = ids.filter((s) => s !== t);
-    const prior = others.map((s) => {
-      const to = ids.filter((u) => u !== t && u !== s);
-      return to.reduce((acc, u) => acc + affinities[`${s}__${u}`], 0) / to.length;
-    });
-    const r = spearman(
-      prior,
-      others.map((s) => affinities[`${s}__${t}`]),
-    );
+    const candidates = ids.filter((s) => s !== t);
+    const weights = Object.fromEntries(candidates.map((u) => [u, weight(t, u)]));
+    const p = predictViaTransfers({ candidates, weights, affinities });
+    const ok = candidates.every((s) => p[s] !== null);
+    const r = ok
+      ? spearman(
+          candidates.map((s) => p[s]!),
+          candidates.map((s) => affinities[`${s}__${t}`]),
+        )
+      : Number.NaN;
     perTarget[t] = Number.isFinite(r) ? r : null;
     if (!Number.isFinite(r)) undefinedTargets.push(t);
   }
   const v = Object.values(perTarget).filter((x): x is number => x !== null);
   return { mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null, perTarget, undefinedTargets };
+}
+
+/** TaskbankEvaluation.sourcePrior: each source's mean rank over the other targets (equal weights), against the affinities. */
+export function sourcePriorScore(affinities: ResultDict, ids: string[]): SpearmanScore {
+  return viaTransfersScore(() => 1, affinities, ids);
+}
+
+/** TaskbankMeasureResult.viaTransfers: the measure's similarity of t to each other target as the weights. */
+export function measureViaTransfersScore(similarity: LabelledMatrix, affinities: ResultDict, ids: string[]): SpearmanScore {
+  const index = new Map(similarity.rows.map((l, i) => [l, i]));
+  const n = similarity.cols.length;
+  return viaTransfersScore((t, u) => similarity.matrix.data[index.get(t)! * n + similarity.cols.indexOf(u)], affinities, ids);
 }
 
 /** Mean per-target Spearman over the given targets (those with a defined value); null when none. */
@@ -727,7 +753,7 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   const list = input.measures ?? TASKBANK_MEASURES;
   const oriented: (LabelledMatrix | undefined)[] = [];
   for (let i = 0; i < list.length; i++) {
-    const judged = await judgeMeasure(reps, list[i], truth, ids, familyOf, nullDraws);
+    const judged = await judgeMeasure(reps, list[i], truth, affinities, ids, familyOf, nullDraws);
     measures.push(judged.result);
     oriented.push(judged.oriented);
     progress('measures', i + 1, list.length, measures[i].measure);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   evaluateTaskbank,
+  measureViaTransfersScore,
   sourcePriorScore,
   spearmanBrown,
   type ProbeFeatures,
@@ -318,6 +319,29 @@ describe('evaluateTaskbank on a bank with known families', () => {
     expect(t.mean).toBeCloseTo(defined.reduce((a, v) => a + v, 0) / 4, 12);
   });
 
+  it('scores a measure through the other targets’ transfers: equal similarities give the source prior, family weights pick the family', () => {
+    const ids = ['a1', 'a2', 'b1', 'b2', 'c1'];
+    const fam = (x: string) => x[0];
+    // Each family has its own best sources: a-targets read a-encoders best, b-targets b-encoders; c1 is generic.
+    const aff = Object.fromEntries(
+      ids.flatMap((t) => ids.map((s) => [`${s}__${t}`, (s === t ? 10 : 0) + (fam(s) === fam(t) ? 5 : 0) + ids.indexOf(s) / 10])),
+    );
+    const labelled = (f: (i: number, j: number) => number) => ({
+      rows: ids,
+      cols: ids,
+      matrix: { rows: 5, cols: 5, data: Float64Array.from({ length: 25 }, (_, k) => f(Math.floor(k / 5), k % 5)) },
+    });
+    const equal = measureViaTransfersScore(labelled(() => 0.4), aff, ids);
+    expect(equal).toEqual(sourcePriorScore(aff, ids));
+    // Weight only on the same family: each target is predicted from its family-mate's column alone, which ranks the
+    // mate's own encoder first and the rest by index — the truth's order exactly.
+    const family = measureViaTransfersScore(labelled((i, j) => (fam(ids[i]) === fam(ids[j]) ? 1 : 0)), aff, ids);
+    for (const t of ['a1', 'a2', 'b1', 'b2']) expect(family.perTarget[t]).toBeCloseTo(1, 12);
+    // c1 has no family-mate: nothing weighs, so its Spearman is undefined.
+    expect(family.perTarget.c1).toBeNull();
+    expect(family.undefinedTargets).toEqual(['c1']);
+  });
+
   it('accepts probe features of the baselines and keeps them out of the scores and taxonomies', async () => {
     const probe = bankFeatures(TASKS, 60, 105);
     const r = mulberry32(9);
@@ -429,7 +453,8 @@ describe('evaluateTaskbank against an independent reference', () => {
     tree: { ari: 1.0, nn: 1.0, merge_heights: [0.15556657159577358, 0.3352079982745608, 0.3603406565004942, 1.273612547182253, 1.3553056820225722] },
     ckaTree: { ari: 1.0, nn: 1.0, merge_heights: [0.12090807089982147, 0.1326861773716842, 0.15484470705592035, 0.7227659939924537, 0.8781038710405071] },
     halfReliability: { t0: 0.7, t1: 0.6, t2: 0.8999999999999998, t3: 0.7, t4: 0.19999999999999998, t5: 0.7 },
-    sourcePrior: { t0: -0.7, t1: -0.9999999999999999, t2: -0.7999999999999999, t3: -0.49999999999999994, t4: -0.8999999999999998, t5: -0.6 },
+    sourcePrior: { t0: 0.4103913408340617, t1: 0.3, t2: -0.09999999999999999, t3: -0.09999999999999999, t4: 0.6668859288553503, t5: -0.39999999999999997 },
+    ckaViaTransfers: { t0: 0.6, t1: 0.7999999999999999, t2: 0.7999999999999999, t3: 0.7999999999999999, t4: 0.6, t5: 0.3 },
   } as {
     affinities: Record<string, number>;
     gainOfSelf: Record<string, number>;
@@ -442,6 +467,7 @@ describe('evaluateTaskbank against an independent reference', () => {
     ckaTree: { ari: number; nn: number; merge_heights: number[] };
     halfReliability: Record<string, number>;
     sourcePrior: Record<string, number>;
+    ckaViaTransfers: Record<string, number>;
   };
 
   it('matches the reference: affinities, Gain/Quality, CKA, DDS-protocol Spearman, trees and family recovery', async () => {
@@ -459,6 +485,7 @@ describe('evaluateTaskbank against an independent reference', () => {
     });
     for (const t of ids) expect(e.sourcePrior.perTarget[t]).toBeCloseTo(golden.sourcePrior[t], 12);
     expect(e.sourcePrior.mean).toBeCloseTo(Object.values(golden.sourcePrior).reduce((a, b) => a + b, 0) / 6, 12);
+    for (const t of ids) expect(e.measures[0].viaTransfers!.perTarget[t]).toBeCloseTo(golden.ckaViaTransfers[t], 12);
     for (const t of ids) {
       expect(e.reliability!.half[t]).toBeCloseTo(golden.halfReliability[t], 12);
       expect(e.reliability!.perTarget[t]).toBeCloseTo((2 * golden.halfReliability[t]) / (1 + golden.halfReliability[t]), 12);

@@ -15,7 +15,9 @@ The inputs are integer formulas (exact in float64 in both languages, so no tie o
   level: self 0, own 0.4, same family 0.7, other family 1.1, random 1.4, pixels 1.5;
   features of encoder k (family f) on probe crop i, column c (n = 15, d = 4):
   ((13 i (f + 3) + 7 c) mod 23) / 23 + 0.3 · ((31 i + 17 c + 7 k) mod 11) / 11;
-  for the split-half reliability, images 0…4 are one photograph and 5…11 another.
+  for the split-half reliability, images 0…4 are one photograph and 5…11 another;
+  the prediction through the other targets' transfers (docs/taskbank.md) with weights 1 (the source prior)
+  and with the linear CKA clipped at 0.
 
 Run: python3 test/reference/taskbank_eval_reference.py  (prints the JSON the test embeds; deterministic)
 """
@@ -25,7 +27,7 @@ import json
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist, squareform
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 TASKS = [f"t{k}" for k in range(6)]
 FAMILY = ["a", "a", "b", "b", "c", "c"]
@@ -151,12 +153,30 @@ for t in TASKS:
     others = [s for s in TASKS if s != t]
     half_reliability[t] = spearmanr([a[s] for s in others], [b[s] for s in others])[0]
 
-# Source prior: per target t, each other task source's mean affinity to the targets other than t and itself.
-source_prior = {}
-for t in TASKS:
-    others = [s for s in TASKS if s != t]
-    prior = [np.mean([affinities[f"{s}__{u}"] for u in TASKS if u not in (s, t)]) for s in others]
-    source_prior[t] = spearmanr(prior, [affinities[f"{s}__{t}"] for s in others])[0]
+# Prediction through the other targets' transfers: per target t, the candidates are the other tasks; each known task
+# u != t ranks all the candidates, u's own encoder included, by affinity (scipy rankdata, average ties), scaled to
+# [0, 1]; a candidate's prediction is the mean of its scaled ranks over every u != t, weighted by w(t, u). The source prior has w = 1; the
+# measure's version has w = max(0, CKA(t, u)).
+def via_transfers(weight):
+    out = {}
+    for t in TASKS:
+        cands = [s for s in TASKS if s != t]
+        scaled = {}
+        for u in cands:
+            ranked = cands
+            r = rankdata([affinities[f"{s}__{u}"] for s in ranked])
+            scaled[u] = {s: (r[k] - 1) / (len(ranked) - 1) for k, s in enumerate(ranked)}
+        pred = []
+        for s in cands:
+            us = [u for u in cands if weight(t, u) > 0]
+            w = np.array([weight(t, u) for u in us])
+            pred.append(float(np.sum(w * np.array([scaled[u][s] for u in us])) / np.sum(w)))
+        out[t] = spearmanr(pred, [affinities[f"{s}__{t}"] for s in cands])[0]
+    return out
+
+
+source_prior = via_transfers(lambda t, u: 1.0)
+cka_via_transfers = via_transfers(lambda t, u: max(0.0, S[TASKS.index(t), TASKS.index(u)]))
 
 tree_dist = squareform(pdist(A, metric="correlation"))
 cka_dist = 1 - S
@@ -172,5 +192,6 @@ out = {
     "ckaTree": recovery(cka_dist),
     "halfReliability": half_reliability,
     "sourcePrior": source_prior,
+    "ckaViaTransfers": cka_via_transfers,
 }
 print(json.dumps(out, indent=1))

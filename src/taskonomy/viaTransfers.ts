@@ -1,0 +1,59 @@
+/**
+ * Source selection through measured transfers (docs/taskbank.md, "Prediction via the other targets' transfers").
+ *
+ * Representation similarity alone ranks a source s for a new target t by how alike s's and t's networks are. Where
+ * transfers among known tasks have been measured (a Taskonomy), a second route exists: a source that transfers well
+ * to the known tasks *like t* is likely to transfer well to t. The prediction for s is the weighted mean of s's
+ * place in each known task u's measured ranking of the candidates, weighted by t's similarity to u:
+ *
+ *   p(s) = Σ_u w_u · r_u(s) / Σ_u w_u,   w_u = max(0, similarity(t, u)),   over the known tasks u ≠ t,
+ *
+ * with r_u(s) ∈ [0, 1] the rank of affinity(s → u) among the candidates (average ranks for ties, 0 = worst,
+ * 1 = best). Ranks, not affinities, because AHP affinities are normalised per target and their spread differs from
+ * target to target; a rank puts every known task on one scale. A known task that is also a candidate ranks its own
+ * encoder too (u → u, usually its best source), so a t much like u also pulls u's own encoder up — the similarity
+ * route, inside the same average. Published Taskonomy affinities lack u → u; u is then ranked by the others only.
+ * With equal weights the prediction is the source's mean rank over the known tasks — the representation-free source
+ * prior (TaskbankEvaluation.sourcePrior).
+ */
+import { rankData } from '../linalg/ranks.js';
+import type { ResultDict } from '../io/resultDict.js';
+
+export interface ViaTransfersInput {
+  /** The candidate sources, each with a measured affinity `s__u` to every weighted known task u (`u__u` optional). */
+  candidates: readonly string[];
+  /** Weight of each known task (the new target's similarity to it); a weight ≤ 0 leaves the task out. */
+  weights: Readonly<Record<string, number>>;
+  /** First-order affinities `source__target` (Taskonomy's ResultDict). */
+  affinities: ResultDict;
+}
+
+/**
+ * p(s) for every candidate; null for one that no known task of positive weight ranks. A missing or non-finite affinity
+ * (other than a missing `u__u`), or a non-finite weight, is an error naming it.
+ */
+export function predictViaTransfers({ candidates, weights, affinities }: ViaTransfersInput): Record<string, number | null> {
+  if (new Set(candidates).size !== candidates.length) throw new Error('predictViaTransfers: a candidate is listed twice');
+  const known: [string, number][] = [];
+  for (const [u, w] of Object.entries(weights)) {
+    if (!Number.isFinite(w)) throw new Error(`predictViaTransfers: the weight of known task "${u}" is ${w}`);
+    if (w > 0) known.push([u, w]);
+  }
+  const sum = new Map(candidates.map((s) => [s, { wr: 0, w: 0 }]));
+  for (const [u, w] of known) {
+    const ranked = candidates.filter((s) => s !== u || `${u}__${u}` in affinities);
+    if (ranked.length < 2) continue;
+    const values = ranked.map((s) => {
+      const a = affinities[`${s}__${u}`];
+      if (typeof a !== 'number' || !Number.isFinite(a)) throw new Error(`predictViaTransfers: no finite affinity "${s}__${u}" (got ${a})`);
+      return a;
+    });
+    const r = rankData(values);
+    ranked.forEach((s, i) => {
+      const acc = sum.get(s)!;
+      acc.wr += w * ((r[i] - 1) / (ranked.length - 1));
+      acc.w += w;
+    });
+  }
+  return Object.fromEntries(candidates.map((s) => [s, sum.get(s)!.w > 0 ? sum.get(s)!.wr / sum.get(s)!.w : null]));
+}

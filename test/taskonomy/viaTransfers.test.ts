@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { predictViaTransfers } from '../../src/taskonomy/viaTransfers.js';
+
+// Known tasks a, b, c. Column a ranks b over c; column b ranks c over a; column c ranks a over b.
+const affinities = { b__a: 0.2, c__a: 0.1, a__b: 0.5, c__b: 0.9, a__c: 0.3, b__c: 0.05 };
+const candidates = ['a', 'b', 'c'];
+
+describe('predictViaTransfers', () => {
+  it('hand-worked: weighted mean of each candidate’s scaled rank on the other known tasks', () => {
+    // a: only b counts (w 3, a last there) → 0. b: a counts (w 1, b first) → 1; c has weight 0.
+    // c: a (w 1, c last: 0) and b (w 3, c first: 1) → 3/4.
+    expect(predictViaTransfers({ candidates, weights: { a: 1, b: 3, c: 0 }, affinities })).toEqual({ a: 0, b: 1, c: 0.75 });
+    // Equal weights: the mean rank over the other known tasks (a: 0 on b, 1 on c).
+    expect(predictViaTransfers({ candidates, weights: { a: 1, b: 1, c: 1 }, affinities })).toEqual({ a: 0.5, b: 0.5, c: 0.5 });
+    // With a → a measured, column a ranks a too (first): a gets 1 from a and 0 from b; b is ½ on a; c 0 on a, 1 on b.
+    expect(predictViaTransfers({ candidates, weights: { a: 1, b: 3 }, affinities: { ...affinities, a__a: 1 } })).toEqual({ a: 0.25, b: 0.5, c: 0.75 });
+  });
+
+  it('is unchanged by scaling the weights and by any increasing map of one known task’s affinities', () => {
+    const base = predictViaTransfers({ candidates, weights: { a: 0.2, b: 0.7, c: 0.4 }, affinities });
+    const scaled = predictViaTransfers({ candidates, weights: { a: 2, b: 7, c: 4 }, affinities });
+    const squashed = { ...affinities, b__a: Math.log(0.2), c__a: Math.log(0.1), a__c: 30, b__c: 0.5 };
+    const mapped = predictViaTransfers({ candidates, weights: { a: 0.2, b: 0.7, c: 0.4 }, affinities: squashed });
+    for (const s of candidates) {
+      expect(scaled[s]).toBeCloseTo(base[s]!, 14);
+      expect(mapped[s]).toBeCloseTo(base[s]!, 14);
+    }
+  });
+
+  it('averages tied ranks, ignores non-positive weights, and gives null where nothing is left to weigh', () => {
+    const tied = { ...affinities, b__a: 0.1 };
+    // On a, b and c tie at ½; c is weighted by a alone when b's weight is negative.
+    expect(predictViaTransfers({ candidates, weights: { a: 1, b: -2, c: 0 }, affinities: tied })).toEqual({ a: null, b: 0.5, c: 0.5 });
+    // Known tasks need not be candidates: d ranks a, b, c.
+    const withD = { ...affinities, a__d: 3, b__d: 1, c__d: 2 };
+    expect(predictViaTransfers({ candidates, weights: { d: 1 }, affinities: withD })).toEqual({ a: 1, b: 0, c: 0.5 });
+  });
+
+  it('refuses a missing or non-finite affinity, a non-finite weight and a repeated candidate, naming them', () => {
+    const { c__b: _, ...missing } = affinities;
+    expect(() => predictViaTransfers({ candidates, weights: { b: 1 }, affinities: missing })).toThrow('no finite affinity "c__b"');
+    expect(() => predictViaTransfers({ candidates, weights: { b: 1 }, affinities: { ...affinities, a__b: Number.NaN } })).toThrow('"a__b"');
+    expect(() => predictViaTransfers({ candidates, weights: { b: Number.POSITIVE_INFINITY }, affinities })).toThrow('known task "b"');
+    expect(() => predictViaTransfers({ candidates: ['a', 'a'], weights: {}, affinities })).toThrow('listed twice');
+  });
+});
