@@ -30,6 +30,8 @@ export interface TaskbankSeedMeasure {
   null95: SeedStat;
   /** Mean Spearman over each seed's reliable targets (TaskbankEvaluation.reliability). */
   spearmanReliable: SeedStat;
+  /** Mean Spearman of the prediction through the other targets' transfers (TaskbankMeasureResult.viaTransfers). */
+  viaTransfers: SeedStat;
   nearestNeighbourAgreement: SeedStat;
   adjustedRandIndex: SeedStat;
   /** Per target: its Spearman over the seeds. */
@@ -96,6 +98,7 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
         spearmanWithSelf: seedStat(ms.map((m) => m.spearmanWithSelf?.mean)),
         null95: seedStat(ms.map((m) => m.spearmanNull?.q95)),
         spearmanReliable: seedStat(ms.map((m) => m.spearmanReliable)),
+        viaTransfers: seedStat(ms.map((m) => m.viaTransfers?.mean)),
         nearestNeighbourAgreement: seedStat(ms.map((m) => m.taxonomy?.recovery.nearestNeighbourAgreement)),
         adjustedRandIndex: seedStat(ms.map((m) => m.taxonomy?.recovery.adjustedRandIndex)),
         perTarget: Object.fromEntries(tasks.map((t) => [t, seedStat(ms.map((m) => m.spearman?.perTarget[t]))])),

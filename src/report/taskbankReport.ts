@@ -179,7 +179,7 @@ export function predictionTable(e: TaskbankEvaluation): Table {
       ]),
       ['measured task tree (affinities)', '—', '—', ...(reliable ? ['—'] : []), '—', '—', ...rec(e.tree), '—'],
       [
-        'source prior (other targets’ affinities)',
+        'source prior (other targets’ rankings)',
         f3(e.sourcePrior.mean),
         '—',
         ...(reliable ? [f3(meanOverTargets(e.sourcePrior, e.reliability!.reliable))] : []),
@@ -206,6 +206,25 @@ export function predictionTable(e: TaskbankEvaluation): Table {
 }
 
 /**
+ * Each measure's mean Spearman from its similarity alone and through the other targets' transfers (weights: its
+ * similarity), with the equal-weight case — the source prior — as the baseline.
+ */
+export function viaTransfersTable(e: TaskbankEvaluation): Table {
+  const reliable = e.reliability ? `${e.reliability.reliable.length} reliable targets` : undefined;
+  const onReliable = (s: Parameters<typeof meanOverTargets>[0]) => (reliable ? [f3(meanOverTargets(s, e.reliability!.reliable))] : []);
+  return {
+    head: ['weights', 'similarity alone', 'through the other targets’ transfers', ...(reliable ? [`the same, the ${reliable}`] : [])],
+    rows: [
+      ...e.measures
+        .filter((m) => m.viaTransfers)
+        .map((m) => [`${m.measure} similarity of t to each other target`, f3(m.spearman?.mean), f3(m.viaTransfers!.mean), ...onReliable(m.viaTransfers!)]),
+      ['equal (the source prior)', '—', f3(e.sourcePrior.mean), ...onReliable(e.sourcePrior)],
+    ],
+    numeric: [false, true, true, ...(reliable ? [true] : [])],
+  };
+}
+
+/**
  * Per-target Spearman (self excluded) of every measure and of the source prior, then the reliability of each target's
  * measured ranking (TargetReliability); columns are the targets in measured-tree order.
  */
@@ -216,7 +235,8 @@ export function perTargetTable(e: TaskbankEvaluation): Table {
     head: ['measure', ...e.tree.order],
     rows: [
       ...e.measures.filter((m) => m.spearman).map((m) => row(m.measure, m.spearman!.perTarget)),
-      row('source prior (other targets’ affinities)', e.sourcePrior.perTarget),
+      ...e.measures.filter((m) => m.viaTransfers).map((m) => row(`${m.measure} through the other targets’ transfers`, m.viaTransfers!.perTarget)),
+      row('source prior (other targets’ rankings)', e.sourcePrior.perTarget),
       ...(r?.splits ? [row(`reliability over test ${r.unit}s`, r.perTarget)] : []),
       ...(r?.readouts ? [row(`reliability over readout seeds (mean of ${r.readouts.repeats})`, r.readouts.perTarget)] : []),
       ...(r?.readouts ? [row('reliability of one readout', r.readouts.pairwise)] : []),
@@ -337,7 +357,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
     `- Measured: per-image test losses on ${e.images} test crops per target of every transfer (sources ${e.sources.join(', ')}) → per-target tournaments (share of images on which one source has the lower loss, ties ½) → AHP affinities (clip [0.001, 0.999], Perron vector, sums to 1 per target; \`pixels\` left out). Gain = win rate vs \`pixels\`, Quality = win rate vs \`self\` (the fully trained task network). \`t → t\` is t's own frozen encoder with a fresh decoder.`,
     `- Task tree: average linkage on the correlation distance between the tasks' transfer-out affinities (Taskonomy's task tree, taskonomy/tree.ts).`,
     `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Its sensitivity to the test images: the 2.5th–97.5th percentile of the mean over ${imageInterval(e).draws} bootstrap draws of the test ${imageInterval(e).unit === 'photograph' ? 'photographs (each with all its crops, since crops of one photograph are not independent)' : 'images'} (tournaments and affinities recomputed per draw; the training runs are not redrawn). Taxonomies: average linkage on 1 − similarity, as in the demo.`,
-    `- Source prior (a baseline without representations): per target t, each task source's mean affinity to the other targets (t and itself left out) ranks the sources for t, scored like a measure. It is high where the same sources transfer best to every target.`,
+    `- Through the other targets' transfers (taskonomy/viaTransfers.ts): per target t, each task source's place in every other target u's measured ranking of the sources (scaled to 0 … 1, u's own encoder included), averaged with weights max(0, similarity(t, u)) from the measure, ranks the sources for t; scored like a measure. It uses the other targets' measured transfers, as a Taskonomy allows; t's own are never read. With equal weights it is the source prior, a baseline without representations — high where the same sources transfer best to every target.`,
     `- Family recovery: nearest-neighbour family agreement (chance ${f3(e.chance.nearestNeighbourAgreement)}) and the adjusted Rand index of the cut into ${e.families.length} clusters (chance 0).`,
     '',
     '## Findings',
@@ -354,6 +374,11 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
     '',
     markdownTable(clusterTable(e)),
     '',
+    ...section(
+      'Through the other targets’ transfers',
+      viaTransfersTable(e),
+      'Mean per-target Spearman (self excluded) of the sources ranked by their measured ranks on the other targets, weighted by each measure’s similarity of the target to those targets, beside the measure’s similarity alone and the equal-weight source prior.',
+    ),
     ...section('Per-target Spearman (self excluded)', perTargetTable(e), ...reliabilityText(e)),
     ...section(
       'Affinities',

@@ -39,7 +39,7 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
         meanSd(m.nearestNeighbourAgreement),
       ]),
       [
-        'source prior (other targets’ affinities)',
+        'source prior (other targets’ rankings)',
         perSeed(s.sourcePrior.spearman),
         meanSd(s.sourcePrior.spearman),
         '—',
@@ -61,6 +61,20 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
       ['chance', '0', '0', '', '0', '0', '0', f3(s.chance.nearestNeighbourAgreement)],
     ],
     numeric: [false, true, true, true, true, true, true, true],
+  };
+}
+
+/** Each measure's mean Spearman through the other targets' transfers per seed, beside its similarity alone and the prior. */
+export function seedsViaTransfersTable(s: TaskbankSeedsSummary): Table {
+  return {
+    head: ['weights', 'similarity alone, mean ± SD', `through the other targets’ transfers (seeds ${s.seeds.join(' / ')})`, 'mean ± SD'],
+    rows: [
+      ...s.measures
+        .filter((m) => m.viaTransfers.mean !== null)
+        .map((m) => [`${m.measure} similarity`, meanSd(m.spearman), perSeed(m.viaTransfers), meanSd(m.viaTransfers)]),
+      ['equal (the source prior)', '—', perSeed(s.sourcePrior.spearman), meanSd(s.sourcePrior.spearman)],
+    ],
+    numeric: [false, true, true, true],
   };
 }
 
@@ -106,6 +120,12 @@ export function taskbankSeedsMarkdown(s: TaskbankSeedsSummary, meta: TaskbankSee
       'is not a finding.',
     '',
     markdownTable(seedsTable(s)),
+    '',
+    '## Through the other targets’ transfers',
+    '',
+    'Each source ranked for a target by its measured ranks on the other targets, weighted by the measure’s similarity of the target to each (the seed reports’ protocol); equal weights give the source prior.',
+    '',
+    markdownTable(seedsViaTransfersTable(s)),
     '',
     '## Per-target Spearman (self excluded)',
     '',

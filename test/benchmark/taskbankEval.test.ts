@@ -323,19 +323,25 @@ describe('evaluateTaskbank on a bank with known families', () => {
     const ids = ['a1', 'a2', 'b1', 'b2', 'c1'];
     const fam = (x: string) => x[0];
     // Each family has its own best sources: a-targets read a-encoders best, b-targets b-encoders; c1 is generic.
-    const aff = Object.fromEntries(
-      ids.flatMap((t) => ids.map((s) => [`${s}__${t}`, (s === t ? 10 : 0) + (fam(s) === fam(t) ? 5 : 0) + ids.indexOf(s) / 10])),
-    );
+    const aff = Object.fromEntries(ids.flatMap((t) => ids.map((s) => [`${s}__${t}`, (s === t ? 10 : 0) + (fam(s) === fam(t) ? 5 : 0) + ids.indexOf(s) / 10])));
     const labelled = (f: (i: number, j: number) => number) => ({
       rows: ids,
       cols: ids,
       matrix: { rows: 5, cols: 5, data: Float64Array.from({ length: 25 }, (_, k) => f(Math.floor(k / 5), k % 5)) },
     });
-    const equal = measureViaTransfersScore(labelled(() => 0.4), aff, ids);
+    const equal = measureViaTransfersScore(
+      labelled(() => 0.4),
+      aff,
+      ids,
+    );
     expect(equal).toEqual(sourcePriorScore(aff, ids));
     // Weight only on the same family: each target is predicted from its family-mate's column alone, which ranks the
     // mate's own encoder first and the rest by index — the truth's order exactly.
-    const family = measureViaTransfersScore(labelled((i, j) => (fam(ids[i]) === fam(ids[j]) ? 1 : 0)), aff, ids);
+    const family = measureViaTransfersScore(
+      labelled((i, j) => (fam(ids[i]) === fam(ids[j]) ? 1 : 0)),
+      aff,
+      ids,
+    );
     for (const t of ['a1', 'a2', 'b1', 'b2']) expect(family.perTarget[t]).toBeCloseTo(1, 12);
     // c1 has no family-mate: nothing weighs, so its Spearman is undefined.
     expect(family.perTarget.c1).toBeNull();

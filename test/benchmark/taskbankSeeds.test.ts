@@ -62,6 +62,7 @@ describe('summariseTaskbankSeeds', () => {
       expect(m.spearman.perSeed).toEqual(own.map((x) => x.spearman!.mean));
       expect(m.adjustedRandIndex.perSeed).toEqual(own.map((x) => x.taxonomy!.recovery.adjustedRandIndex));
       expect(m.null95.perSeed).toEqual(own.map((x) => x.spearmanNull!.q95));
+      expect(m.viaTransfers.perSeed).toEqual(own.map((x) => x.viaTransfers!.mean));
       const v = own.map((x) => x.spearman!.mean!);
       const mean = (v[0] + v[1] + v[2]) / 3;
       close(m.spearman.mean, mean);
@@ -79,6 +80,7 @@ describe('summariseTaskbankSeeds', () => {
     expect(s.reliability.readouts[s.tasks[0]].mean).toBeNull();
     const md = taskbankSeedsMarkdown(s, { command: 'x', seedReports: { 0: 'seed-0', 1: 'seed-1', 5: 'seed-5' } });
     expect(md).toContain('reliability over test photographs');
+    expect(md).toContain(`| rsa similarity | ${s.measures[0].spearman.mean!.toFixed(3)} ± ${s.measures[0].spearman.sd!.toFixed(3)} |`);
     expect(md).not.toContain('reliability over readout seeds');
     // The noisier seed recovers the families worse: the summary does not just repeat one run.
     expect(new Set(s.measures[0].spearman.perSeed).size).toBeGreaterThan(1);

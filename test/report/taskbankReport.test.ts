@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskbankEvaluation } from '../../src/benchmark/taskbankEval.js';
+import { meanOverTargets, type TaskbankEvaluation } from '../../src/benchmark/taskbankEval.js';
 import { fromRows } from '../../src/linalg/dense.js';
 import { familyTaxonomy } from '../../src/ops/taxonomy.js';
 import {
@@ -14,6 +14,7 @@ import {
   taskbankMarkdown,
   treeTaxonomy,
   writeTaskbankReport,
+  viaTransfersTable,
 } from '../../src/report/taskbankReport.js';
 import { familyBankEvaluation, familyTasks } from '../helpers/familyBank.js';
 
@@ -78,8 +79,18 @@ describe('task bank report', () => {
     // The synthetic families are recovered exactly by every tree.
     expect(e.tree.recovery.adjustedRandIndex).toBe(1);
     const t = predictionTable(e);
-    expect(t.rows.map((r) => r[0])).toEqual(['rsa', 'cka', 'measured task tree (affinities)', 'source prior (other targets’ affinities)', 'chance']);
+    expect(t.rows.map((r) => r[0])).toEqual(['rsa', 'cka', 'measured task tree (affinities)', 'source prior (other targets’ rankings)', 'chance']);
     expect(t.rows[3][1]).toBe(e.sourcePrior.mean!.toFixed(3));
+    const via = viaTransfersTable(e);
+    expect(via.rows).toEqual([
+      ...e.measures.map((m) => [
+        `${m.measure} similarity of t to each other target`,
+        m.spearman!.mean!.toFixed(3),
+        m.viaTransfers!.mean!.toFixed(3),
+        meanOverTargets(m.viaTransfers!, e.reliability!.reliable)!.toFixed(3),
+      ]),
+      ['equal (the source prior)', '—', e.sourcePrior.mean!.toFixed(3), meanOverTargets(e.sourcePrior, e.reliability!.reliable)!.toFixed(3)],
+    ]);
     const rsa = e.measures[0];
     expect(t.rows[0]).toEqual([
       'rsa',
@@ -101,8 +112,16 @@ describe('task bank report', () => {
     expect(kept.length).toBeGreaterThan(0);
     expect(rsa.spearmanReliable).toBeCloseTo(kept.reduce((a, b) => a + b, 0) / kept.length, 12);
     const per = perTargetTable(e);
-    expect(per.rows.map((r) => r[0])).toEqual(['rsa', 'cka', 'source prior (other targets’ affinities)', 'reliability over test images']);
-    expect(per.rows[3].slice(1)).toEqual(e.tree.order.map((x) => e.reliability!.perTarget[x]!.toFixed(2)));
+    expect(per.rows.map((r) => r[0])).toEqual([
+      'rsa',
+      'cka',
+      'rsa through the other targets’ transfers',
+      'cka through the other targets’ transfers',
+      'source prior (other targets’ rankings)',
+      'reliability over test images',
+    ]);
+    expect(per.rows[2].slice(1)).toEqual(e.tree.order.map((x) => e.measures[0].viaTransfers!.perTarget[x]!.toFixed(2)));
+    expect(per.rows[5].slice(1)).toEqual(e.tree.order.map((x) => e.reliability!.perTarget[x]!.toFixed(2)));
     const a = affinityTable(e);
     expect(a.head).toEqual(['target \\ source', ...e.tree.order, 'self', 'random']);
     for (const row of a.rows) {

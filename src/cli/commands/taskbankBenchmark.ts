@@ -182,7 +182,12 @@ export function register(program: Command): void {
             3,
           ),
           `measured task tree: NN family agreement ${e.tree.recovery.nearestNeighbourAgreement.toFixed(3)} (chance ${e.tree.recovery.chance.toFixed(3)}), ARI ${e.tree.recovery.adjustedRandIndex.toFixed(3)}`,
-          `source prior (each source's mean affinity to the other targets, no representations): mean Spearman ${e.sourcePrior.mean?.toFixed(3) ?? '—'}`,
+          `through the other targets' transfers, weighted by each measure's similarity: ${
+            e.measures
+              .filter((m) => typeof m.viaTransfers?.mean === 'number')
+              .map((m) => `${m.measure} ${m.viaTransfers!.mean!.toFixed(3)}`)
+              .join(', ') || '—'
+          }; equal weights (source prior, no representations) ${e.sourcePrior.mean?.toFixed(3) ?? '—'}`,
           ...(e.reliability
             ? [
                 `targets whose measured ranking is reliable (≥ ${e.reliability.threshold}): ${e.reliability.reliable.join(', ') || 'none'}; not: ${
@@ -218,7 +223,10 @@ export function register(program: Command): void {
             3,
           ),
           `measured task tree: ARI ${meanSd(summary.tree.adjustedRandIndex)}, NN family agreement ${meanSd(summary.tree.nearestNeighbourAgreement)}`,
-          `source prior: mean Spearman ${meanSd(summary.sourcePrior.spearman)}`,
+          `through the other targets' transfers: ${summary.measures
+            .filter((m) => m.viaTransfers.mean !== null)
+            .map((m) => `${m.measure} ${meanSd(m.viaTransfers)}`)
+            .join(', ')}; source prior ${meanSd(summary.sourcePrior.spearman)}`,
           `summary: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files); done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
