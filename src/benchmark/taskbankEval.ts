@@ -229,6 +229,11 @@ export interface TaskbankMeasureResult {
    * measure (no natural weights) and for a failed one.
    */
   viaTransfers?: SpearmanScore | null;
+  /**
+   * Permutation null of `viaTransfers.mean`: the similarity's task labels shuffled, so the weights land on the wrong
+   * targets while the measured rankings stay — does the measure's similarity add anything to the source prior?
+   */
+  viaTransfersNull?: SpearmanNull | null;
   taxonomy: TaskbankTree | null;
   ms: number;
   error?: string;
@@ -399,9 +404,10 @@ function taskBlock(m: LabelledMatrix, ids: string[]): Matrix {
   return fromRows(at.map((i) => at.map((j) => m.matrix.data[i * n + j])));
 }
 
+/** The permutation null of `meanOf(sim)`: the similarity's task labels shuffled, everything measured kept. */
 function spearmanNull(
   sim: LabelledMatrix,
-  truth: LabelledMatrix,
+  meanOf: (shuffled: LabelledMatrix) => number | null,
   ids: string[],
   observed: number | null,
   { draws, seed }: { draws: number; seed: number },
@@ -414,7 +420,7 @@ function spearmanNull(
     const rename = new Map(ids.map((l, i) => [l, ids[perm[i]]]));
     const relabel = (labels: string[]) => labels.map((l) => rename.get(l) ?? l);
     const shuffled = { ...sim, rows: relabel(sim.rows), cols: relabel(sim.cols) };
-    const mean = evaluatePrediction(shuffled, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }).mean;
+    const mean = meanOf(shuffled);
     if (mean !== null) values.push(mean);
   }
   if (values.length === 0) return null;
@@ -454,6 +460,7 @@ async function judgeMeasure(
         spearmanWithSelf: null,
         spearmanNull: null,
         viaTransfers: null,
+        viaTransfersNull: null,
         taxonomy: null,
         ms,
         error: (e as Error).message,
@@ -462,7 +469,9 @@ async function judgeMeasure(
   }
   const ms = performance.now() - t0;
   const oriented = asSimilarity(sim);
-  const spearman = score(evaluatePrediction(oriented, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }));
+  const selfExcluded = (s: LabelledMatrix) => score(evaluatePrediction(s, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }));
+  const spearman = selfExcluded(oriented);
+  const viaTransfers = isDistance(id) ? null : measureViaTransfersScore(oriented, affinities, ids);
   const spearmanWithSelf = score(evaluatePrediction(oriented, truth, { metric: 'spearman', includeSelf: true, sources: ids, targets: ids }));
   const block = taskBlock(oriented, ids);
   const distance = isDistance(id) ? taskBlock(sim, ids) : similarityToDistance(block, ids);
@@ -475,8 +484,11 @@ async function judgeMeasure(
       similarity: toRows(sim.matrix),
       spearman,
       spearmanWithSelf,
-      spearmanNull: spearmanNull(oriented, truth, ids, spearman.mean, nullDraws),
-      viaTransfers: isDistance(id) ? null : measureViaTransfersScore(oriented, affinities, ids),
+      spearmanNull: spearmanNull(oriented, (s) => selfExcluded(s).mean, ids, spearman.mean, nullDraws),
+      viaTransfers,
+      viaTransfersNull: viaTransfers
+        ? spearmanNull(oriented, (s) => measureViaTransfersScore(s, affinities, ids).mean, ids, viaTransfers.mean, nullDraws)
+        : null,
       taxonomy: describeTree(id, tree, isDistance(id) ? `${id} (a distance)` : `1 − ${id}`, block, familyOf),
       ms,
     },

@@ -32,6 +32,8 @@ export interface TaskbankSeedMeasure {
   spearmanReliable: SeedStat;
   /** Mean Spearman of the prediction through the other targets' transfers (TaskbankMeasureResult.viaTransfers). */
   viaTransfers: SeedStat;
+  /** Its permutation null's 95th percentile per seed (the weights on shuffled targets). */
+  viaTransfersNull95: SeedStat;
   nearestNeighbourAgreement: SeedStat;
   adjustedRandIndex: SeedStat;
   /** Per target: its Spearman over the seeds. */
@@ -99,6 +101,7 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
         null95: seedStat(ms.map((m) => m.spearmanNull?.q95)),
         spearmanReliable: seedStat(ms.map((m) => m.spearmanReliable)),
         viaTransfers: seedStat(ms.map((m) => m.viaTransfers?.mean)),
+        viaTransfersNull95: seedStat(ms.map((m) => m.viaTransfersNull?.q95)),
         nearestNeighbourAgreement: seedStat(ms.map((m) => m.taxonomy?.recovery.nearestNeighbourAgreement)),
         adjustedRandIndex: seedStat(ms.map((m) => m.taxonomy?.recovery.adjustedRandIndex)),
         perTarget: Object.fromEntries(tasks.map((t) => [t, seedStat(ms.map((m) => m.spearman?.perTarget[t]))])),

@@ -213,14 +213,26 @@ export function viaTransfersTable(e: TaskbankEvaluation): Table {
   const reliable = e.reliability ? `${e.reliability.reliable.length} reliable targets` : undefined;
   const onReliable = (s: Parameters<typeof meanOverTargets>[0]) => (reliable ? [f3(meanOverTargets(s, e.reliability!.reliable))] : []);
   return {
-    head: ['weights', 'similarity alone', 'through the other targets’ transfers', ...(reliable ? [`the same, the ${reliable}`] : [])],
+    head: [
+      'weights',
+      'similarity alone',
+      'through the other targets’ transfers',
+      'weights on shuffled targets: 95th pct. / p',
+      ...(reliable ? [`the same, the ${reliable}`] : []),
+    ],
     rows: [
       ...e.measures
         .filter((m) => m.viaTransfers)
-        .map((m) => [`${m.measure} similarity of t to each other target`, f3(m.spearman?.mean), f3(m.viaTransfers!.mean), ...onReliable(m.viaTransfers!)]),
-      ['equal (the source prior)', '—', f3(e.sourcePrior.mean), ...onReliable(e.sourcePrior)],
+        .map((m) => [
+          `${m.measure} similarity of t to each other target`,
+          f3(m.spearman?.mean),
+          f3(m.viaTransfers!.mean),
+          m.viaTransfersNull ? `${f3(m.viaTransfersNull.q95)} / ${pValue(m.viaTransfersNull)}` : '—',
+          ...onReliable(m.viaTransfers!),
+        ]),
+      ['equal (the source prior)', '—', f3(e.sourcePrior.mean), '—', ...onReliable(e.sourcePrior)],
     ],
-    numeric: [false, true, true, ...(reliable ? [true] : [])],
+    numeric: [false, true, true, true, ...(reliable ? [true] : [])],
   };
 }
 
@@ -377,7 +389,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
     ...section(
       'Through the other targets’ transfers',
       viaTransfersTable(e),
-      'Mean per-target Spearman (self excluded) of the sources ranked by their measured ranks on the other targets, weighted by each measure’s similarity of the target to those targets, beside the measure’s similarity alone and the equal-weight source prior.',
+      'Mean per-target Spearman (self excluded) of the sources ranked by their measured ranks on the other targets, weighted by each measure’s similarity of the target to those targets, beside the measure’s similarity alone and the equal-weight source prior. Its chance level keeps every measured ranking and shuffles the similarity’s task labels, so each target weighs the wrong tasks: above it, the similarity says which other targets to trust, beyond what the prior knows.',
     ),
     ...section('Per-target Spearman (self excluded)', perTargetTable(e), ...reliabilityText(e)),
     ...section(

@@ -67,14 +67,20 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
 /** Each measure's mean Spearman through the other targets' transfers per seed, beside its similarity alone and the prior. */
 export function seedsViaTransfersTable(s: TaskbankSeedsSummary): Table {
   return {
-    head: ['weights', 'similarity alone, mean ± SD', `through the other targets’ transfers (seeds ${s.seeds.join(' / ')})`, 'mean ± SD'],
+    head: [
+      'weights',
+      'similarity alone, mean ± SD',
+      `through the other targets’ transfers (seeds ${s.seeds.join(' / ')})`,
+      'mean ± SD',
+      'weights on shuffled targets: 95th pct. (mean)',
+    ],
     rows: [
       ...s.measures
         .filter((m) => m.viaTransfers.mean !== null)
-        .map((m) => [`${m.measure} similarity`, meanSd(m.spearman), perSeed(m.viaTransfers), meanSd(m.viaTransfers)]),
-      ['equal (the source prior)', '—', perSeed(s.sourcePrior.spearman), meanSd(s.sourcePrior.spearman)],
+        .map((m) => [`${m.measure} similarity`, meanSd(m.spearman), perSeed(m.viaTransfers), meanSd(m.viaTransfers), f3(m.viaTransfersNull95.mean)]),
+      ['equal (the source prior)', '—', perSeed(s.sourcePrior.spearman), meanSd(s.sourcePrior.spearman), '—'],
     ],
-    numeric: [false, true, true, true],
+    numeric: [false, true, true, true, true],
   };
 }
 

@@ -168,15 +168,23 @@ describe('evaluateTaskbank on a bank with known families', () => {
     expect(n.seed).toBe(3);
     expect(n.q95).toBeLessThan(e.measures[0].spearman!.mean!);
     expect(n.p).toBeCloseTo(1 / 101, 12);
+    // Through the other targets' transfers, the family-aligned weights beat the same weights on shuffled targets.
+    const via = e.measures[0].viaTransfersNull!;
+    expect(via.draws).toBe(100);
+    expect(via.q95).toBeLessThan(e.measures[0].viaTransfers!.mean!);
+    expect(via.p).toBeCloseTo(1 / 101, 12);
     // Every encoder reads its own latent: the similarities carry no family information.
     const own = Object.fromEntries(TASKS.map((t) => [t.id, t.id]));
     // Under the null p is uniform, so each seed's p only has to stay clear of the family bank's 1/101.
     for (const seed of [106, 107, 108]) {
       const flat = await evaluateTaskbank({ ...input(6), probeFeatures: bankFeatures(TASKS, 60, seed, own), measures: ['rsa'], permutations: 100, seed: 3 });
       expect(flat.measures[0].spearmanNull!.p).toBeGreaterThan(0.01);
+      expect(flat.measures[0].viaTransfersNull!.p).toBeGreaterThan(0.01);
     }
     await expect(evaluateTaskbank({ ...input(6), permutations: -1 })).rejects.toThrow('permutations must be a whole number ≥ 0, got -1');
-    expect((await evaluateTaskbank({ ...input(6), measures: ['rsa'] })).measures[0].spearmanNull).toBeNull();
+    const none = (await evaluateTaskbank({ ...input(6), measures: ['rsa'] })).measures[0];
+    expect(none.spearmanNull).toBeNull();
+    expect(none.viaTransfersNull).toBeNull();
   });
 
   it('bounds each mean Spearman by resampling the test images: no interval when every image ranks the sources alike, a seeded one otherwise', async () => {

@@ -87,9 +87,10 @@ describe('task bank report', () => {
         `${m.measure} similarity of t to each other target`,
         m.spearman!.mean!.toFixed(3),
         m.viaTransfers!.mean!.toFixed(3),
+        `${m.viaTransfersNull!.q95.toFixed(3)} / 0.048 (none of 20 reached it)`,
         meanOverTargets(m.viaTransfers!, e.reliability!.reliable)!.toFixed(3),
       ]),
-      ['equal (the source prior)', '—', e.sourcePrior.mean!.toFixed(3), meanOverTargets(e.sourcePrior, e.reliability!.reliable)!.toFixed(3)],
+      ['equal (the source prior)', '—', e.sourcePrior.mean!.toFixed(3), '—', meanOverTargets(e.sourcePrior, e.reliability!.reliable)!.toFixed(3)],
     ]);
     const rsa = e.measures[0];
     expect(t.rows[0]).toEqual([
