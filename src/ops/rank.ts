@@ -14,6 +14,8 @@ import { readInputText } from '../io/input.js';
 import { parseCsv } from '../io/labelledMatrix.js';
 import { catalogueEntry, entriesFor, findEntry } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
+import { parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../io/resultDict.js';
+import { predictViaTransfers } from '../taskonomy/viaTransfers.js';
 import { rankSources, type LabelKind, type RankOptions, type RankResult, type Target } from '../taxonomy/rank.js';
 import { rankTable, standardRankMeasures, type RankTable, type RankTableOptions } from '../taxonomy/rankTable.js';
 import { isScoreId, scoreOf } from '../taxonomy/scoreColumns.js';
@@ -144,4 +146,53 @@ export async function rankAll(candidates: Representation[], target: Target, opts
  */
 export async function loadProbabilities(path: string): Promise<Representation[]> {
   return (await loadFeatureSet(path)).members;
+}
+
+/** `taskmap rank --via-transfers`: the sources ranked through the measured transfers among known tasks. */
+export interface ViaTransfersRanking {
+  /** The known tasks (targets of the affinities) found among the ranked members, with their similarity to the target. */
+  weights: { task: string; similarity: number }[];
+  /** Every task source of the affinities, by its weighted mean rank (0 … 1) over the known tasks; ties share a rank. */
+  ranking: { rank: number; source: string; score: number }[];
+  /** Sources that no known task of positive weight ranks (no prediction). */
+  unranked: string[];
+}
+
+/**
+ * Rank the sources of measured first-order transfers for the target (taskonomy/viaTransfers.ts): the known tasks are
+ * the affinities' targets that are also ranked members (by label), weighted by their similarity to the target; the
+ * candidates are the affinities' task sources (not `pixels`, `random`, `self`), less the member that is the target.
+ * Higher-order transfers are not used. A distance measure, or no member that is a known task, is an error.
+ */
+export function rankViaTransfers(result: RankResult, affinities: ResultDict, name = 'affinities'): ViaTransfersRanking {
+  if (!result.largerIsMoreSimilar) {
+    throw new Error(`${result.measure} is a distance: weighing the known tasks needs a similarity (rsa, dds, cka, …)`);
+  }
+  const firstOrder: ResultDict = {};
+  const pairs = parseResultDict(affinities).filter((k) => k.sources.length === 1);
+  for (const k of pairs) firstOrder[`${k.sources[0]}__${k.target}`] = affinities[k.key];
+  const known = new Set(pairs.map((k) => k.target));
+  const pseudo: ReadonlySet<string> = new Set(PSEUDO_SOURCES);
+  const candidates = [...new Set(pairs.map((k) => k.sources[0]))].filter((s) => !pseudo.has(s) && s !== result.target.excluded);
+  const weights = result.ranking.filter((e) => known.has(e.label)).map((e) => ({ task: e.label, similarity: e.score }));
+  if (weights.length === 0) {
+    const members = result.ranking.map((e) => e.label).sort();
+    throw new Error(
+      `${name}: none of its ${known.size} targets is a ranked member, so nothing weighs the measured transfers ` +
+        `(targets: ${[...known].slice(0, 8).join(', ')}${known.size > 8 ? ', …' : ''}; members: ${members.slice(0, 8).join(', ')}${members.length > 8 ? ', …' : ''})`,
+    );
+  }
+  if (candidates.length < 2) throw new Error(`${name}: ${candidates.length} task source(s) to rank; at least 2 are needed`);
+  let p: Record<string, number | null>;
+  try {
+    p = predictViaTransfers({ candidates, weights: Object.fromEntries(weights.map((w) => [w.task, w.similarity])), affinities: firstOrder });
+  } catch (e) {
+    throw new Error(`${name}: ${(e as Error).message.replace(/^predictViaTransfers: /, '')}`, { cause: e });
+  }
+  const scored = candidates.filter((s) => p[s] !== null).sort((a, b) => p[b]! - p[a]! || (a < b ? -1 : 1));
+  return {
+    weights,
+    ranking: scored.map((source) => ({ rank: 1 + scored.filter((x) => p[x]! > p[source]!).length, source, score: p[source]! })),
+    unranked: candidates.filter((s) => p[s] === null),
+  };
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadFeatureSet } from '../../features/featureSet.js';
 import { readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { readResultDict } from '../../io/resultDict.js';
 import { getGemmEngine, type EngineKind, type Precision } from '../../linalg/gemm.js';
 import {
   ALL_MEASURES,
@@ -12,7 +13,9 @@ import {
   rank,
   rankAll,
   rankMeasure,
+  rankViaTransfers,
   targetFileKind,
+  type ViaTransfersRanking,
   type RankTable,
   type TargetSpec,
 } from '../../ops/rank.js';
@@ -119,6 +122,21 @@ export function formatRanking(result: RankResult): string {
   return lines.join('\n');
 }
 
+/** `--via-transfers`: the known tasks that weigh, then the sources ranked through their measured transfers. */
+export function formatViaTransfers(v: ViaTransfersRanking, file: string): string {
+  const weights = v.weights.map((w) => `${w.task} ${fmt(w.similarity, 3)}`).join(', ');
+  const rows = v.ranking.map((e) => [String(e.rank), e.source, fmt(e.score)]);
+  const header = ['rank', 'source', 'weighted mean rank'];
+  padLabels(header, rows, 1);
+  return [
+    `through the measured transfers of ${file}: each source's rank among the sources on each known task (0 worst … 1 best), ` +
+      `averaged with the known tasks' similarity to the target as weights (≤ 0 left out)`,
+    `known tasks: ${weights}`,
+    formatTable(header, rows),
+    ...(v.unranked.length ? [`not ranked (no known task of positive weight measures them): ${v.unranked.join(', ')}`] : []),
+  ].join('\n');
+}
+
 /** A table with a footer row under a rule (formatTable's own rule, repeated). */
 function withFooter(header: string[], rows: string[][], footer: string[]): string {
   const text = formatTable(header, [...rows, footer]).split('\n');
@@ -222,7 +240,13 @@ export function register(program: Command): void {
           'target (--target-kind regression) works with logme.\n\n' +
           'With --bootstrap, the DDS Pascal protocol: that many random subsets of --subset images, drawn without ' +
           'replacement from a seeded generator (mulberry32, same seed → same output), everything recomputed per ' +
-          'subset; per entry the mean, a 95% interval (2.5/97.5 percentiles) and the probability of being the best.',
+          'subset; per entry the mean, a 95% interval (2.5/97.5 percentiles) and the probability of being the best.\n\n' +
+          'With --via-transfers, measured transfers among known tasks (a Taskonomy result dict: `taskmap ahp` ' +
+          "affinities, or the published files) rank their sources a second way: each source's place in every known " +
+          "task's measured ranking, averaged with weights = the known task's similarity to the target (members whose " +
+          'label is a target of the dict are the known tasks). A source good for the tasks most like the new one ' +
+          'comes first; on the task bank this predicts the measured transfers better than the similarity alone ' +
+          '(docs/taskbank.md).',
       )
       .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file'),
   );
@@ -250,7 +274,11 @@ export function register(program: Command): void {
       '--images-list <file>',
       'image ids when the feature set has no extraction manifest: a file with one image per line (path, SHA-256 or name) or a JSON list',
     )
-    .option('--target-images <file>', 'image ids of a .npy target outside an extracted folder (same format as --images-list)');
+    .option('--target-images <file>', 'image ids of a .npy target outside an extracted folder (same format as --images-list)')
+    .option(
+      '--via-transfers <affinities>',
+      'measured first-order transfers among known tasks (.json or .pkl result dict, e.g. from `taskmap ahp`): also rank their sources through the known tasks most similar to the target',
+    );
   addDryRunOption(cmd).action(
     async (
       featureset: string,
@@ -271,10 +299,18 @@ export function register(program: Command): void {
         imagesList?: string;
         targetImages?: string;
         dryRun?: boolean;
+        viaTransfers?: string;
       },
     ) => {
       const measure = rankMeasureFromOptions(o);
       const all = measure === ALL_MEASURES;
+      if (o.viaTransfers !== undefined && (all || findEntryInput(measure) !== 'representations' || o.groupBy !== undefined)) {
+        throw new UsageError(
+          '--via-transfers weighs the known tasks by one representation measure (rsa, dds, cka, …) over the members by label: not with --measure all, a score, or --group-by',
+        );
+      }
+      // Read before the features: a bad dict fails in a second, not after the similarity work.
+      const transfers = o.viaTransfers === undefined ? undefined : await readResultDict(o.viaTransfers);
       if (o.sortBy !== undefined && !all) throw new UsageError('--sort-by orders the table of --measure all');
       const sortBy = o.sortBy === undefined ? undefined : rankMeasure(o.sortBy);
       if (o.precision !== 'float64' && o.precision !== 'float32') throw new UsageError(`--precision must be float64 or float32, got "${o.precision}"`);
@@ -337,6 +373,11 @@ export function register(program: Command): void {
           const { result, measureName } = await rank(set.members, target, { ...common, measure, onProgress: (d, t) => bar.update(d, t, 'draws') });
           text = formatRanking(result);
           json = { featureset, ...result, measure_name: measureName };
+          if (transfers) {
+            const via = rankViaTransfers(result, transfers, o.viaTransfers);
+            text += `\n\n${formatViaTransfers(via, o.viaTransfers!)}`;
+            json.via_transfers = { affinities: o.viaTransfers, ...via };
+          }
           count = result.ranking.length;
         }
       } finally {
