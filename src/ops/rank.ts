@@ -150,8 +150,11 @@ export async function loadProbabilities(path: string): Promise<Representation[]>
 
 /** `taskmap rank --via-transfers`: the sources ranked through the measured transfers among known tasks. */
 export interface ViaTransfersRanking {
-  /** The known tasks (targets of the affinities) found among the ranked members, with their similarity to the target. */
-  weights: { task: string; similarity: number }[];
+  /**
+   * The known tasks (targets of the affinities) found among the ranked members — by label, else by model (the part
+   * before the separator; a model's best layer) — with the member and its similarity to the target.
+   */
+  weights: { task: string; member: string; similarity: number }[];
   /** Every task source of the affinities, by its weighted mean rank (0 … 1) over the known tasks; ties share a rank. */
   ranking: { rank: number; source: string; score: number }[];
   /** Sources that no known task of positive weight ranks (no prediction). */
@@ -160,11 +163,15 @@ export interface ViaTransfersRanking {
 
 /**
  * Rank the sources of measured first-order transfers for the target (taskonomy/viaTransfers.ts): the known tasks are
- * the affinities' targets that are also ranked members (by label), weighted by their similarity to the target; the
- * candidates are the affinities' task sources (not `pixels`, `random`, `self`), less the member that is the target.
- * Higher-order transfers are not used. A distance measure, or no member that is a known task, is an error.
+ * the affinities' targets that are also ranked members, weighted by their similarity to the target; the candidates are
+ * the affinities' task sources (not `pixels`, `random`, `self`), less the target's own (its label or model). A member
+ * is a known task by its label, else by its model (the part before `separator`), taking the model's most similar
+ * layer. Higher-order transfers are not used. A distance measure, or no member that is a known task, is an error.
  */
-export function rankViaTransfers(result: RankResult, affinities: ResultDict, name = 'affinities'): ViaTransfersRanking {
+export function rankViaTransfers(result: RankResult, affinities: ResultDict, opts: { name?: string; separator?: string } = {}): ViaTransfersRanking {
+  const name = opts.name ?? 'affinities';
+  const separator = opts.separator ?? '/';
+  const modelOf = (label: string) => (separator && label.includes(separator) ? label.slice(0, label.indexOf(separator)) : label);
   if (!result.largerIsMoreSimilar) {
     throw new Error(`${result.measure} is a distance: weighing the known tasks needs a similarity (rsa, dds, cka, …)`);
   }
@@ -173,8 +180,16 @@ export function rankViaTransfers(result: RankResult, affinities: ResultDict, nam
   for (const k of pairs) firstOrder[`${k.sources[0]}__${k.target}`] = affinities[k.key];
   const known = new Set(pairs.map((k) => k.target));
   const pseudo: ReadonlySet<string> = new Set(PSEUDO_SOURCES);
-  const candidates = [...new Set(pairs.map((k) => k.sources[0]))].filter((s) => !pseudo.has(s) && s !== result.target.excluded);
-  const weights = result.ranking.filter((e) => known.has(e.label)).map((e) => ({ task: e.label, similarity: e.score }));
+  // A member target's model is its task: neither a candidate nor a known task (its own column must never be read).
+  const own = result.target.excluded;
+  const candidates = [...new Set(pairs.map((k) => k.sources[0]))].filter((s) => !pseudo.has(s) && (own === undefined || (s !== own && s !== modelOf(own))));
+  // The ranking is sorted by similarity, so the first member of a task is its most similar layer.
+  const weights: ViaTransfersRanking['weights'] = [];
+  for (const task of known) {
+    const e = result.ranking.find((x) => x.label === task) ?? result.ranking.find((x) => modelOf(x.label) === task);
+    if (e && (own === undefined || task !== modelOf(own))) weights.push({ task, member: e.label, similarity: e.score });
+  }
+  weights.sort((a, b) => b.similarity - a.similarity || (a.task < b.task ? -1 : 1));
   if (weights.length === 0) {
     const members = result.ranking.map((e) => e.label).sort();
     throw new Error(

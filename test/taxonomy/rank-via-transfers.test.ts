@@ -38,6 +38,9 @@ beforeAll(async () => {
   await writeFile(join(dir, 'aff.json'), JSON.stringify(affinities));
   await writeFile(join(dir, 'other.json'), JSON.stringify({ p__q: 0.5, r__q: 0.1 }));
   await writeFile(join(dir, 'broken.json'), '{"a1__b1": 0.2,');
+  // Two layers of model m-a (y is a1's features, x unrelated) and one of m-b (b1's).
+  const layer = (label: string, data: Float64Array) => ({ ...a1, label, data });
+  await saveFeatureSet(join(dir, 'layers'), { n, members: [layer('m-a/x', a2.data), layer('m-a/y', a1.data), layer('m-b/x', b1.data)] });
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -53,8 +56,8 @@ describe('taskmap rank --via-transfers', () => {
     // The known tasks are the dict's targets among the members, with the similarity the ranking reports.
     expect(json.via_transfers.affinities).toBe(join(dir, 'aff.json'));
     expect(json.via_transfers.weights).toEqual([
-      { task: 'a1', similarity: sim.a1 },
-      { task: 'b1', similarity: sim.b1 },
+      { task: 'a1', member: 'a1', similarity: sim.a1 },
+      { task: 'b1', member: 'b1', similarity: sim.b1 },
     ]);
     expect(sim.a1).toBeGreaterThan(0.9);
     expect(sim.b1).toBeGreaterThan(0);
@@ -89,6 +92,58 @@ describe('taskmap rank --via-transfers', () => {
       { rank: 2, source: 'b1', score: 0.5 },
       { rank: 3, source: 'x', score: 0 },
     ]);
+  });
+
+  it('finds a known task by its model’s most similar layer, and renames the dict’s tasks with --alias', async () => {
+    const out = join(dir, 'layers.json');
+    const r = await runCli(
+      'rank',
+      join(dir, 'layers'),
+      '--target',
+      join(dir, 'task.npy'),
+      '--via-transfers',
+      join(dir, 'aff.json'),
+      '--alias',
+      'a1=m-a',
+      '--alias',
+      'b1=m-b',
+      '--out',
+      out,
+    );
+    expect(r.code).toBe(0);
+    const json = JSON.parse(await readFile(out, 'utf8'));
+    const sim = Object.fromEntries((json.ranking as { label: string; score: number }[]).map((e) => [e.label, e.score]));
+    expect(sim['m-a/y']).toBeGreaterThan(sim['m-a/x']);
+    expect(json.via_transfers.weights).toEqual([
+      { task: 'm-a', member: 'm-a/y', similarity: sim['m-a/y'] },
+      { task: 'm-b', member: 'm-b/x', similarity: sim['m-b/x'] },
+    ]);
+    // The same data as the first case under other names: the same scores.
+    const first = JSON.parse(await readFile(join(dir, 'r.json'), 'utf8')).via_transfers.ranking as { source: string; score: number }[];
+    const rename: Record<string, string> = { a1: 'm-a', b1: 'm-b', a2: 'a2', x: 'x' };
+    expect(json.via_transfers.ranking).toEqual(first.map((e) => ({ ...e, source: rename[e.source] })));
+    // A member target: its model is neither a known task nor a candidate, whichever layer is named.
+    const member = await runCli(
+      'rank',
+      join(dir, 'layers'),
+      '--target',
+      'm-a/x',
+      '--via-transfers',
+      join(dir, 'aff.json'),
+      '--alias',
+      'a1=m-a',
+      '--alias',
+      'b1=m-b',
+      '--out',
+      out,
+    );
+    expect(member.code).toBe(0);
+    const via = JSON.parse(await readFile(out, 'utf8')).via_transfers;
+    expect(via.weights.map((w: { task: string }) => w.task)).toEqual(['m-b']);
+    expect(via.ranking.map((e: { source: string }) => e.source)).not.toContain('m-a');
+    const stray = await runCli('rank', join(dir, 'layers'), '--target', 'm-a/x', '--alias', 'a1=m-a');
+    expect(stray.code).not.toBe(0);
+    expect(stray.err).toContain('--alias renames tasks of the --via-transfers result dict');
   });
 
   it('refuses what cannot weigh the known tasks, naming the reason', async () => {

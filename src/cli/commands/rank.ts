@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadFeatureSet } from '../../features/featureSet.js';
 import { readImagesList } from '../../features/imageIdentity.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { readResultDict } from '../../io/resultDict.js';
+import { readResultDict, renameTasks } from '../../io/resultDict.js';
 import { getGemmEngine, type EngineKind, type Precision } from '../../linalg/gemm.js';
 import {
   ALL_MEASURES,
@@ -26,7 +26,7 @@ import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type Meas
 import { addDryRunOption, memoryGate } from '../memory.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
-import { parseNumber, UsageError } from '../util.js';
+import { collect, parseKeyValues, parseNumber, UsageError } from '../util.js';
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -277,8 +277,9 @@ export function register(program: Command): void {
     .option('--target-images <file>', 'image ids of a .npy target outside an extracted folder (same format as --images-list)')
     .option(
       '--via-transfers <affinities>',
-      'measured first-order transfers among known tasks (.json or .pkl result dict, e.g. from `taskmap ahp`): also rank their sources through the known tasks most similar to the target',
-    );
+      "measured first-order transfers among known tasks (.json or .pkl result dict, e.g. from `taskmap ahp`, or the task bank's models/taskbank/affinities.json): also rank their sources through the known tasks most similar to the target; a member is a known task by its label or its model (the part before --separator)",
+    )
+    .option('--alias <old=new>', "with --via-transfers: rename a task of the result dict to a member's label or model (repeatable)", collect, []);
   addDryRunOption(cmd).action(
     async (
       featureset: string,
@@ -300,6 +301,7 @@ export function register(program: Command): void {
         targetImages?: string;
         dryRun?: boolean;
         viaTransfers?: string;
+        alias: string[];
       },
     ) => {
       const measure = rankMeasureFromOptions(o);
@@ -309,8 +311,9 @@ export function register(program: Command): void {
           '--via-transfers weighs the known tasks by one representation measure (rsa, dds, cka, …) over the members by label: not with --measure all, a score, or --group-by',
         );
       }
+      if (o.alias.length > 0 && o.viaTransfers === undefined) throw new UsageError('--alias renames tasks of the --via-transfers result dict');
       // Read before the features: a bad dict fails in a second, not after the similarity work.
-      const transfers = o.viaTransfers === undefined ? undefined : await readResultDict(o.viaTransfers);
+      const transfers = o.viaTransfers === undefined ? undefined : renameTasks(await readResultDict(o.viaTransfers), parseKeyValues(o.alias, '--alias'));
       if (o.sortBy !== undefined && !all) throw new UsageError('--sort-by orders the table of --measure all');
       const sortBy = o.sortBy === undefined ? undefined : rankMeasure(o.sortBy);
       if (o.precision !== 'float64' && o.precision !== 'float32') throw new UsageError(`--precision must be float64 or float32, got "${o.precision}"`);
@@ -374,7 +377,7 @@ export function register(program: Command): void {
           text = formatRanking(result);
           json = { featureset, ...result, measure_name: measureName };
           if (transfers) {
-            const via = rankViaTransfers(result, transfers, o.viaTransfers);
+            const via = rankViaTransfers(result, transfers, { name: o.viaTransfers, separator: o.separator });
             text += `\n\n${formatViaTransfers(via, o.viaTransfers!)}`;
             json.via_transfers = { affinities: o.viaTransfers, ...via };
           }
