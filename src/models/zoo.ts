@@ -631,6 +631,16 @@ export const TASKMAP_PACKAGE: ZooPackage = { name: 'taskmap', version: '0.1.0', 
 /** Where `taskmap benchmark taskbank --ship` writes the trained encoders and their manifest, inside the package. */
 export const BANK_MODELS_DIR = 'models/taskbank';
 export const BANK_MANIFEST = 'bank.json';
+/**
+ * The bank's measured first-order affinities (its Taskonomy) in zoo ids, shipped beside the encoders: the known
+ * tasks of `taskmap rank --via-transfers`.
+ */
+export const BANK_AFFINITIES = 'affinities.json';
+
+/** The zoo id of the bank's encoder for a task. */
+export function bankModelId(task: string): string {
+  return `bank-${task}`;
+}
 
 /** One shipped encoder of the task bank, as its manifest lists it (written by the bank's training). */
 export interface BankManifestEntry {
@@ -675,7 +685,7 @@ export function bankModels(): readonly ZooModel[] {
       const manifest = parseBankManifest(readFileSync(path, 'utf8'));
       const r = manifest.resolution;
       models = manifest.encoders.map((e) => ({
-        id: `bank-${e.task}`,
+        id: bankModelId(e.task),
         description: `task bank encoder trained on ${e.task}: ${e.description}`,
         family: e.family,
         package: TASKMAP_PACKAGE,

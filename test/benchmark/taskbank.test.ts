@@ -55,6 +55,13 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     const shipped = join(root, 'shipped');
     const files = await shipBank(run, shipped, { command: 'test' });
     expect(files).toContain('bank.json');
+    // Its measured affinities in zoo ids, for rank --via-transfers.
+    const shippedAffinities = JSON.parse(readFileSync(join(shipped, 'affinities.json'), 'utf8')) as Record<string, number>;
+    expect(Object.keys(shippedAffinities)).toHaveLength(Object.keys(e.affinities).length);
+    for (const t of opts.tasks) {
+      expect(shippedAffinities[`random__bank-${t}`]).toBe(e.affinities[`random__${t}`]);
+      for (const s of opts.tasks) expect(shippedAffinities[`bank-${s}__bank-${t}`]).toBe(e.affinities[`${s}__${t}`]);
+    }
     process.env.TASKMAP_BANK_DIR = shipped;
     expect(bankModels().map((m) => m.id)).toEqual(opts.tasks.map((t) => `bank-${t}`));
     const status = await probeZooModel(zooModel('bank-edges')!);
@@ -65,7 +72,7 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     // A previous bank is replaced whole; a folder of the user's that holds no bank is refused and left as it was.
     writeFileSync(join(shipped, 'stale.txt'), 'old');
     await shipBank(run, shipped, { command: 'again' });
-    expect(readdirSync(shipped).sort()).toEqual(['bank.json', ...opts.tasks].sort());
+    expect(readdirSync(shipped).sort()).toEqual(['affinities.json', 'bank.json', ...opts.tasks].sort());
     const mine = join(root, 'mine');
     mkdirSync(mine);
     writeFileSync(join(mine, 'notes.txt'), 'keep me');
