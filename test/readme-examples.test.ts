@@ -144,6 +144,8 @@ async function writeInputs(): Promise<void> {
   // transfer.json: measured transfer between the members of features/ (rows = sources, cols = targets).
   const matrix = labels.map((_, i) => labels.map((__, j) => (i === j ? 1 : 1 / (1 + Math.abs(i - j) + 0.1 * i))));
   writeFileSync(join(dir, 'transfer.json'), JSON.stringify({ rows: labels, cols: labels, matrix }));
+  // affinities.json: the same transfers as a Taskonomy result dict (source__target), for rank --via-transfers.
+  writeFileSync(join(dir, 'affinities.json'), JSON.stringify(Object.fromEntries(labels.flatMap((t, j) => labels.map((s, i) => [`${s}__${t}`, matrix[i][j]])))));
   // losses.csv: six targets, each with its own network, pixels and the five other tasks as sources, on 6 images.
   const rows = ['target,source,image,loss'];
   const lossTasks = ['depth', 'normals', 'edges', 'curvature', 'reshade', 'keypoints'];

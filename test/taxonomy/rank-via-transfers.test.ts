@@ -39,7 +39,7 @@ beforeAll(async () => {
   await writeFile(join(dir, 'other.json'), JSON.stringify({ p__q: 0.5, r__q: 0.1 }));
   await writeFile(join(dir, 'broken.json'), '{"a1__b1": 0.2,');
   // Two layers of model m-a (y is a1's features, x unrelated) and one of m-b (b1's).
-  const layer = (label: string, data: Float64Array) => ({ ...a1, label, data });
+  const layer = (label: string, data: typeof a1.data) => ({ ...a1, label, data });
   await saveFeatureSet(join(dir, 'layers'), { n, members: [layer('m-a/x', a2.data), layer('m-a/y', a1.data), layer('m-b/x', b1.data)] });
 });
 afterAll(async () => {
