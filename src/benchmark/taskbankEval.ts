@@ -18,7 +18,7 @@
 import { evaluatePrediction, truthFromResultDict, type EvaluationResult } from '../evaluate/evaluate.js';
 import { asSimilarity } from '../evaluate/harness.js';
 import type { Representation } from '../features/types.js';
-import { fromRows, toRows, type Matrix } from '../linalg/dense.js';
+import { fromRows, toRows, transpose, type Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { spearman } from '../linalg/correlation.js';
 import { mulberry32, percentile } from '../linalg/resample.js';
@@ -404,6 +404,12 @@ function taskBlock(m: LabelledMatrix, ids: string[]): Matrix {
   return fromRows(at.map((i) => at.map((j) => m.matrix.data[i * n + j])));
 }
 
+/** (D + Dᵀ) / 2. */
+function bothDirections(d: Matrix): Matrix {
+  const t = transpose(d);
+  return { ...d, data: d.data.map((v, k) => (v + t.data[k]) / 2) };
+}
+
 /** The permutation null of `meanOf(sim)`: the similarity's task labels shuffled, everything measured kept. */
 function spearmanNull(
   sim: LabelledMatrix,
@@ -474,8 +480,19 @@ async function judgeMeasure(
   const viaTransfers = isDistance(id) ? null : measureViaTransfersScore(oriented, affinities, ids);
   const spearmanWithSelf = score(evaluatePrediction(oriented, truth, { metric: 'spearman', includeSelf: true, sources: ids, targets: ids }));
   const block = taskBlock(oriented, ids);
-  const distance = isDistance(id) ? taskBlock(sim, ids) : similarityToDistance(block, ids);
-  const tree = linkage(distance, TASKBANK_LINKAGE, ids);
+  let taxonomy: TaskbankTree | null = null;
+  let error: string | undefined;
+  try {
+    const direct = isDistance(id) ? taskBlock(sim, ids) : similarityToDistance(block, ids);
+    // A tree needs one distance per pair: a measure that is not symmetric (CKNNA, predictivity) gets both directions' mean.
+    const symmetric = describeMeasure(id).symmetric;
+    const distance = symmetric ? direct : bothDirections(direct);
+    const name = `${isDistance(id) ? `${id} (a distance)` : `1 − ${id}`}${symmetric ? '' : ', both directions averaged'}`;
+    taxonomy = describeTree(id, linkage(distance, TASKBANK_LINKAGE, ids), name, block, familyOf);
+  } catch (e) {
+    // The scores stand without a tree: the measure's row says why it has none, the other measures go on.
+    error = `taxonomy: ${(e as Error).message}`;
+  }
   return {
     result: {
       measure: id,
@@ -489,8 +506,9 @@ async function judgeMeasure(
       viaTransfersNull: viaTransfers
         ? spearmanNull(oriented, (s) => measureViaTransfersScore(s, affinities, ids).mean, ids, viaTransfers.mean, nullDraws)
         : null,
-      taxonomy: describeTree(id, tree, isDistance(id) ? `${id} (a distance)` : `1 − ${id}`, block, familyOf),
+      taxonomy,
       ms,
+      ...(error ? { error } : {}),
     },
     oriented,
   };

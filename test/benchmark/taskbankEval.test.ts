@@ -643,6 +643,21 @@ describe('evaluateTaskbank refuses bad input', () => {
     for (const m of e.measures) expect([m.spearman, m.spearmanWithSelf, m.spearmanNull, m.taxonomy]).toEqual([null, null, null, null]);
     expect(e.tree.recovery.adjustedRandIndex).toBe(1);
   });
+  it('a measure that is not symmetric (CKNNA) gets its tree from both directions’ mean distance', async () => {
+    const e = await run({ measures: ['cknna'] });
+    const m = e.measures[0];
+    expect(m.error).toBeUndefined();
+    // The matrix really is asymmetric, so a tree from it alone would be refused.
+    const asymmetric = m.similarity.some((row, i) => row.some((v, j) => Math.abs(v - m.similarity[j][i]) > 1e-9));
+    expect(asymmetric).toBe(true);
+    expect(m.taxonomy!.distance).toBe('1 − cknna, both directions averaged');
+    // The first merge is the pair closest under the averaged distance.
+    const ids = m.taxonomy!.labels;
+    const at = (a: string, b: string) => m.similarity[m.members.indexOf(a)][m.members.indexOf(b)];
+    let best = Number.POSITIVE_INFINITY;
+    for (const a of ids) for (const b of ids) if (a < b) best = Math.min(best, 1 - (at(a, b) + at(b, a)) / 2);
+    expect(m.taxonomy!.merges[0].distance).toBeCloseTo(best, 12);
+  });
   it('an unknown measure id', async () => {
     await expect(run({ measures: ['cka', 'no-such-measure'] })).rejects.toThrow(/no-such-measure/);
   });
