@@ -114,6 +114,10 @@ export interface RankBody {
   groupBy?: 'model';
   separator?: string;
   precision?: Precision;
+  /** A Taskonomy result dict (.json / .pkl) of measured transfers among known tasks: also rank its sources through them. */
+  viaTransfers?: string;
+  /** With viaTransfers: renames of the dict's tasks to the members' labels or models. */
+  aliases?: Record<string, string>;
 }
 export const rankSchema = body(
   {
@@ -131,6 +135,8 @@ export const rankSchema = body(
     groupBy: { type: 'string', enum: ['model'] },
     separator: { type: 'string', minLength: 1, maxLength: 16 },
     precision,
+    viaTransfers: ref,
+    aliases: { type: 'object', additionalProperties: label, maxProperties: 2000 },
   },
   ['featureSet', 'measure'],
 );

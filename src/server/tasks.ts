@@ -20,7 +20,8 @@ import { ahp, ahpBeforeAfter, ahpResultDicts, tournamentsFromText } from '../ops
 import { evaluateMatrix, evaluateMeasures, type EvaluateOptions } from '../ops/evaluate.js';
 import { solve, sweep, type PolicyProblem, type PolicyResult, type SolverChoice } from '../ops/policy.js';
 import { describeResultDict, MAX_MATRIX_VIEW_CELLS, resultMatrix } from '../ops/results.js';
-import { describeLabelsText, loadTarget, rank, rankAll, type TargetSpec } from '../ops/rank.js';
+import { describeLabelsText, loadTarget, rank, rankAll, rankViaTransfers, type TargetSpec } from '../ops/rank.js';
+import { renameTasks } from '../io/resultDict.js';
 import { bootstrapOfSet, intervalsJson, permutationJson, permutationTestOfSet } from '../ops/inference.js';
 import { similarityOfSet } from '../ops/similarity.js';
 import { matrixDirection, taxonomyView } from '../ops/taxonomy.js';
@@ -331,7 +332,20 @@ export const tasks = {
     };
   },
 
-  async rank(a: { fs: ResolvedPath; target: TargetSpec; measure: string; probabilities?: ResolvedPath; options: RankArgs }, env: TaskEnv) {
+  async rank(
+    a: {
+      fs: ResolvedPath;
+      target: TargetSpec;
+      measure: string;
+      probabilities?: ResolvedPath;
+      options: RankArgs;
+      via?: ResolvedPath;
+      aliases?: Record<string, string>;
+    },
+    env: TaskEnv,
+  ) {
+    // The dict first: a bad file fails before the similarity work.
+    const transfers = a.via && renameTasks(await env.store.resultDict(a.via), a.aliases ?? {});
     const loaded = await env.store.featureSet(a.fs);
     const target = await loadTarget(a.target, loaded.set.n);
     const probabilities = a.probabilities && (await env.store.featureSet(a.probabilities)).set.members;
@@ -343,7 +357,8 @@ export const tasks = {
       probabilities,
       onProgress: (done, total) => env.report({ done, total, stage: 'bootstrap draws' }),
     });
-    return { featureSet: a.fs.ref, families: loaded.families, measureName, ...result };
+    const viaTransfers = transfers && { affinities: a.via!.ref, ...rankViaTransfers(result, transfers, { name: a.via!.ref, separator: a.options.separator }) };
+    return { featureSet: a.fs.ref, families: loaded.families, measureName, ...result, ...(viaTransfers ? { viaTransfers } : {}) };
   },
 
   /** The score table (`measure: "all"`): every standard score, rsa and dds side by side, with their wall times. */

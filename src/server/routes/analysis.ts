@@ -144,7 +144,11 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     if (b.probabilities !== undefined && !scores) throw badRequest('"probabilities" are for the label-based scores (leep, nce, or measure "all")');
     const fs = await resolveFeatureSet(ctx, b.featureSet);
     const probabilities = b.probabilities === undefined ? undefined : await resolveFeatureSet(ctx, b.probabilities);
-    const { featureSet: _f, measure: _m, target: _t, targetFile: _tf, targetKind, sortBy: _s, probabilities: _p, ...options } = b;
+    if (b.aliases !== undefined && b.viaTransfers === undefined) throw badRequest('"aliases" renames tasks of the "viaTransfers" result dict');
+    if (b.viaTransfers !== undefined && (scores || b.groupBy !== undefined))
+      throw badRequest('"viaTransfers" weighs the known tasks by one representation measure over the members by label: not with a score, "all" or "groupBy"');
+    const via = b.viaTransfers === undefined ? undefined : await ctx.sandbox.resolveExisting(b.viaTransfers, 'viaTransfers');
+    const { featureSet: _f, measure: _m, target: _t, targetFile: _tf, targetKind, sortBy: _s, probabilities: _p, viaTransfers: _v, aliases, ...options } = b;
     let target: TargetSpec;
     let targetKey: unknown;
     if (b.targetFile !== undefined) {
@@ -165,10 +169,14 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
       );
     }
     // A member target keeps the inputs' old shape, so earlier jobs are still found.
-    const extra = { ...(sortBy === undefined ? {} : { sortBy }), ...(probabilities ? { probabilities: await fileKey(probabilities) } : {}) };
+    const extra = {
+      ...(sortBy === undefined ? {} : { sortBy }),
+      ...(probabilities ? { probabilities: await fileKey(probabilities) } : {}),
+      ...(via ? { viaTransfers: await fileKey(via), aliases: aliases ?? {} } : {}),
+    };
     const inputs = { featureSet: await fileKey(fs), measure, ...(targetKey as object), ...options, ...extra };
     if (all) return sendTask(ctx, reply, 'rank', inputs, 'rankTable', { fs, target, probabilities, sortBy, options });
-    return sendTask(ctx, reply, 'rank', inputs, 'rank', { fs, target, measure, probabilities, options });
+    return sendTask(ctx, reply, 'rank', inputs, 'rank', { fs, target, measure, probabilities, options, via, aliases });
   });
 
   app.post<{ Body: EvaluateBody }>('/api/evaluate', { schema: { body: evaluateSchema } }, async (req, reply) => {

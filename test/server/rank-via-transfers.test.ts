@@ -1,0 +1,75 @@
+/**
+ * `/api/rank` with `viaTransfers`: a real server, its second ranking checked against the library (rankSources, then
+ * rankViaTransfers) on the same files, aliases, and the refusals.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFeatureSet } from '../../src/features/featureSet.js';
+import type { Representation } from '../../src/features/types.js';
+import { renameTasks } from '../../src/io/resultDict.js';
+import { rankViaTransfers } from '../../src/ops/rank.js';
+import { rankSources } from '../../src/taxonomy/rank.js';
+import { writeZooFixture, ZOO_FAMILIES } from './fixtures.js';
+import { call, runJob, startServer, type Running } from './helpers.js';
+
+let tmp: string;
+let data: string;
+let run: Running;
+let members: Representation[];
+// Measured transfers among the fixture's models: a source transfers best within its family, then by name.
+const models = Object.values(ZOO_FAMILIES).flat();
+const familyOf = (m: string) => Object.entries(ZOO_FAMILIES).find(([, ms]) => ms.includes(m))![0];
+const affinities = Object.fromEntries(
+  models.flatMap((t) => models.map((s, i) => [`${s}__${t}`, (familyOf(s) === familyOf(t) ? 1 : 0) + i / 100])),
+);
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'taskmap-api-via-'));
+  data = join(tmp, 'data');
+  await writeZooFixture(join(data, 'zoo', 'features'));
+  members = (await loadFeatureSet(join(data, 'zoo', 'features'))).members;
+  await writeFile(join(data, 'zoo', 'affinities.json'), JSON.stringify(affinities));
+  await writeFile(join(data, 'zoo', 'renamed.json'), JSON.stringify(renameTasks(affinities, { 'pose-b': 'task-b' })));
+  run = await startServer({ dataRoots: [data], uploadDir: join(tmp, 'uploads'), uiDir: join(tmp, 'ui'), maxUploadBytes: 256 * 1024 });
+});
+
+afterAll(async () => {
+  await run?.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('/api/rank with viaTransfers', () => {
+  const base = { featureSet: 'data/zoo/features', target: 'pose-a', measure: 'rsa' };
+
+  it('adds the ranking through the measured transfers, as the library gives it', async () => {
+    const job = await runJob(run.base, '/api/rank', { ...base, viaTransfers: 'data/zoo/affinities.json' });
+    expect(job.status, JSON.stringify(job.error)).toBe('done');
+    const r = job.result as any;
+    const expected = rankViaTransfers(await rankSources(members, { kind: 'member', label: 'pose-a' }, { measure: 'rsa' }), affinities, {
+      name: 'data/zoo/affinities.json',
+    });
+    expect(r.viaTransfers).toEqual({ affinities: 'data/zoo/affinities.json', ...expected });
+    // The target's family-mates transfer best to every pose model and are the most similar: they come first.
+    expect(r.viaTransfers.ranking.slice(0, 2).map((e: { source: string }) => e.source).sort()).toEqual(['pose-b', 'pose-c']);
+    expect(r.viaTransfers.ranking.map((e: { source: string }) => e.source)).not.toContain('pose-a');
+  });
+
+  it('renames the dict’s tasks with aliases; refuses aliases alone, scores and groupBy', async () => {
+    const plain = (await runJob(run.base, '/api/rank', { ...base, viaTransfers: 'data/zoo/affinities.json' })).result as any;
+    const job = await runJob(run.base, '/api/rank', { ...base, viaTransfers: 'data/zoo/renamed.json', aliases: { 'task-b': 'pose-b' } });
+    expect(job.status, JSON.stringify(job.error)).toBe('done');
+    expect((job.result as any).viaTransfers.ranking).toEqual(plain.viaTransfers.ranking);
+    const post = (body: unknown) => call(run.base, 'POST', '/api/rank', body);
+    const alone = await post({ ...base, aliases: { a: 'b' } });
+    expect(alone.status).toBe(400);
+    expect(alone.body.error.message).toContain('"aliases" renames tasks of the "viaTransfers" result dict');
+    const grouped = await post({ ...base, groupBy: 'model', viaTransfers: 'data/zoo/affinities.json' });
+    expect(grouped.status).toBe(400);
+    expect(grouped.body.error.message).toContain('"viaTransfers" weighs the known tasks');
+    const missing = await post({ ...base, viaTransfers: 'data/zoo/nothing.json' });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.message).not.toContain(data);
+  });
+});
