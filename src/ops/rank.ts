@@ -162,6 +162,17 @@ export interface ViaTransfersRanking {
 }
 
 /**
+ * Why `measure` cannot weigh the known tasks of a via-transfers ranking (undefined when it can): it must be one
+ * representation measure with larger = more similar. The shells ask before any work; `--group-by` is theirs to refuse.
+ */
+export function viaTransfersMeasureProblem(measure: string): string | undefined {
+  if (measure.trim() === ALL_MEASURES || isScoreId(measure) || findEntry(measure)?.input !== 'representations')
+    return 'weighs the known tasks by one representation measure (rsa, dds, cka, …): not with a score or "all"';
+  if (!describeMeasure(measure).largerIsMoreSimilar) return `weighs the known tasks by a similarity; ${canonicalMeasureId(measure)} is a distance`;
+  return undefined;
+}
+
+/**
  * Rank the sources of measured first-order transfers for the target (taskonomy/viaTransfers.ts): the known tasks are
  * the affinities' targets that are also ranked members, weighted by their similarity to the target; the candidates are
  * the affinities' task sources (not `pixels`, `random`, `self`), less the target's own (its label or model). A member

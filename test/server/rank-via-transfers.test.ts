@@ -21,9 +21,7 @@ let members: Representation[];
 // Measured transfers among the fixture's models: a source transfers best within its family, then by name.
 const models = Object.values(ZOO_FAMILIES).flat();
 const familyOf = (m: string) => Object.entries(ZOO_FAMILIES).find(([, ms]) => ms.includes(m))![0];
-const affinities = Object.fromEntries(
-  models.flatMap((t) => models.map((s, i) => [`${s}__${t}`, (familyOf(s) === familyOf(t) ? 1 : 0) + i / 100])),
-);
+const affinities = Object.fromEntries(models.flatMap((t) => models.map((s, i) => [`${s}__${t}`, (familyOf(s) === familyOf(t) ? 1 : 0) + i / 100])));
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'taskmap-api-via-'));
@@ -52,7 +50,12 @@ describe('/api/rank with viaTransfers', () => {
     });
     expect(r.viaTransfers).toEqual({ affinities: 'data/zoo/affinities.json', ...expected });
     // The target's family-mates transfer best to every pose model and are the most similar: they come first.
-    expect(r.viaTransfers.ranking.slice(0, 2).map((e: { source: string }) => e.source).sort()).toEqual(['pose-b', 'pose-c']);
+    expect(
+      r.viaTransfers.ranking
+        .slice(0, 2)
+        .map((e: { source: string }) => e.source)
+        .sort(),
+    ).toEqual(['pose-b', 'pose-c']);
     expect(r.viaTransfers.ranking.map((e: { source: string }) => e.source)).not.toContain('pose-a');
   });
 
@@ -67,7 +70,19 @@ describe('/api/rank with viaTransfers', () => {
     expect(alone.body.error.message).toContain('"aliases" renames tasks of the "viaTransfers" result dict');
     const grouped = await post({ ...base, groupBy: 'model', viaTransfers: 'data/zoo/affinities.json' });
     expect(grouped.status).toBe(400);
-    expect(grouped.body.error.message).toContain('"viaTransfers" weighs the known tasks');
+    expect(grouped.body.error.message).toContain('"viaTransfers" finds the known tasks among the members themselves');
+    const score = await post({
+      ...base,
+      measure: 'logme',
+      targetFile: 'data/zoo/affinities.json',
+      target: undefined,
+      viaTransfers: 'data/zoo/affinities.json',
+    });
+    expect(score.status).toBe(400);
+    expect(score.body.error.message).toContain('"viaTransfers" weighs the known tasks by one representation measure');
+    const distance = await post({ ...base, measure: 'procrustes', viaTransfers: 'data/zoo/affinities.json' });
+    expect(distance.status).toBe(400);
+    expect(distance.body.error.message).toBe('"viaTransfers" weighs the known tasks by a similarity; procrustes is a distance');
     const missing = await post({ ...base, viaTransfers: 'data/zoo/nothing.json' });
     expect(missing.status).toBe(404);
     expect(missing.body.error.message).not.toContain(data);

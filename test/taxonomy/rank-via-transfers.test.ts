@@ -150,10 +150,10 @@ describe('taskmap rank --via-transfers', () => {
     const base = [join(dir, 'set'), '--target', join(dir, 'task.npy')];
     const all = await runCli('rank', ...base, '--measure', 'all', '--via-transfers', join(dir, 'aff.json'));
     expect(all.code).not.toBe(0);
-    expect(all.err).toContain('--via-transfers weighs the known tasks by one representation measure');
+    expect(all.err).toContain('--via-transfers weighs the known tasks by one representation measure (rsa, dds, cka, …): not with a score or "all"');
     const distance = await runCli('rank', ...base, '--measure', 'procrustes', '--via-transfers', join(dir, 'aff.json'));
     expect(distance.code).not.toBe(0);
-    expect(distance.err).toContain('is a distance');
+    expect(distance.err).toContain('--via-transfers weighs the known tasks by a similarity; procrustes is a distance');
     const unrelated = await runCli('rank', ...base, '--via-transfers', join(dir, 'other.json'));
     expect(unrelated.code).not.toBe(0);
     expect(unrelated.err).toContain(

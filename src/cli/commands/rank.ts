@@ -15,6 +15,7 @@ import {
   rankMeasure,
   rankViaTransfers,
   targetFileKind,
+  viaTransfersMeasureProblem,
   type ViaTransfersRanking,
   type RankTable,
   type TargetSpec,
@@ -244,7 +245,7 @@ export function register(program: Command): void {
           'With --via-transfers, measured transfers among known tasks (a Taskonomy result dict: `taskmap ahp` ' +
           "affinities, or the published files) rank their sources a second way: each source's place in every known " +
           "task's measured ranking, averaged with weights = the known task's similarity to the target (members whose " +
-          'label is a target of the dict are the known tasks). A source good for the tasks most like the new one ' +
+          'label or model is a target of the dict are the known tasks; --alias renames its tasks). A source good for the tasks most like the new one ' +
           'comes first; on the task bank this predicts the measured transfers better than the similarity alone ' +
           '(docs/taskbank.md).',
       )
@@ -306,10 +307,10 @@ export function register(program: Command): void {
     ) => {
       const measure = rankMeasureFromOptions(o);
       const all = measure === ALL_MEASURES;
-      if (o.viaTransfers !== undefined && (all || findEntryInput(measure) !== 'representations' || o.groupBy !== undefined)) {
-        throw new UsageError(
-          '--via-transfers weighs the known tasks by one representation measure (rsa, dds, cka, …) over the members by label: not with --measure all, a score, or --group-by',
-        );
+      if (o.viaTransfers !== undefined) {
+        const problem = viaTransfersMeasureProblem(measure);
+        if (problem) throw new UsageError(`--via-transfers ${problem}`);
+        if (o.groupBy !== undefined) throw new UsageError('--via-transfers finds the known tasks among the members themselves: not with --group-by');
       }
       if (o.alias.length > 0 && o.viaTransfers === undefined) throw new UsageError('--alias renames tasks of the --via-transfers result dict');
       // Read before the features: a bad dict fails in a second, not after the similarity work.

@@ -24,7 +24,7 @@ import {
   type TaxonomyBody,
 } from '../schemas.js';
 import type { BootstrapArgs, TaskResult } from '../tasks.js';
-import { ALL_MEASURES, rankMeasure, targetFileKind, type TargetSpec } from '../../ops/rank.js';
+import { ALL_MEASURES, rankMeasure, targetFileKind, viaTransfersMeasureProblem, type TargetSpec } from '../../ops/rank.js';
 import { DEFAULT_SEED } from '../../taxonomy/inference.js';
 import { isScoreId } from '../../taxonomy/scoreColumns.js';
 
@@ -145,8 +145,11 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     const fs = await resolveFeatureSet(ctx, b.featureSet);
     const probabilities = b.probabilities === undefined ? undefined : await resolveFeatureSet(ctx, b.probabilities);
     if (b.aliases !== undefined && b.viaTransfers === undefined) throw badRequest('"aliases" renames tasks of the "viaTransfers" result dict');
-    if (b.viaTransfers !== undefined && (scores || b.groupBy !== undefined))
-      throw badRequest('"viaTransfers" weighs the known tasks by one representation measure over the members by label: not with a score, "all" or "groupBy"');
+    if (b.viaTransfers !== undefined) {
+      const problem = viaTransfersMeasureProblem(measure);
+      if (problem) throw badRequest(`"viaTransfers" ${problem}`);
+      if (b.groupBy !== undefined) throw badRequest('"viaTransfers" finds the known tasks among the members themselves: not with "groupBy"');
+    }
     const via = b.viaTransfers === undefined ? undefined : await ctx.sandbox.resolveExisting(b.viaTransfers, 'viaTransfers');
     const { featureSet: _f, measure: _m, target: _t, targetFile: _tf, targetKind, sortBy: _s, probabilities: _p, viaTransfers: _v, aliases, ...options } = b;
     let target: TargetSpec;
