@@ -691,6 +691,22 @@ export function sourcePriorScore(affinities: ResultDict, ids: string[]): Spearma
   return viaTransfersScore(() => 1, affinities, ids);
 }
 
+/**
+ * A similarity matrix (larger = more similar) against measured first-order affinities among `ids`, both ways: the DDS
+ * protocol on the similarity itself (self excluded) and the prediction through the other targets' transfers.
+ */
+export function transferPrediction(
+  similarity: LabelledMatrix,
+  affinities: ResultDict,
+  ids: string[],
+): { similarity: SpearmanScore; viaTransfers: SpearmanScore } {
+  const truth = truthFromResultDict(affinities, { sources: ids, targets: ids });
+  return {
+    similarity: score(evaluatePrediction(similarity, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids })),
+    viaTransfers: measureViaTransfersScore(similarity, affinities, ids),
+  };
+}
+
 /** TaskbankMeasureResult.viaTransfers: the measure's similarity of t to each other target as the weights. */
 export function measureViaTransfersScore(similarity: LabelledMatrix, affinities: ResultDict, ids: string[]): SpearmanScore {
   const index = new Map(similarity.rows.map((l, i) => [l, i]));

@@ -14,14 +14,17 @@
  * one architecture and one training pool that differ by task alone, beside a zoo whose networks differ in
  * architecture and training data as much as in task.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { sourcePriorScore, transferPrediction } from '../benchmark/taskbankEval.js';
+import { readResultDict, resultTargets } from '../io/resultDict.js';
 import { loadFeatureSet, openFeatureSet } from '../features/featureSet.js';
 import { ensureCuratedProbeImages } from '../images/probe.js';
 import { fromRows } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { describeMeasure, FAMILIES } from '../measures/registry.js';
 import { extractFeatures, type ExtractSummary } from '../models/extract.js';
-import { bankModels, ZOO, zooDuplicates, zooModel } from '../models/zoo.js';
+import { BANK_AFFINITIES, bankDir, bankModels, ZOO, zooDuplicates, zooModel } from '../models/zoo.js';
 import type { FamilyCut, NeighbourAgreement } from '../taxonomy/agreement.js';
 import { bootstrapOfSet, withBootstrap } from './inference.js';
 import { directionOf } from './measures.js';
@@ -63,6 +66,22 @@ export interface BankDemo {
   families: string[];
   models: DemoModel[];
   taxonomies: TaxonomyResult[];
+  /** How its similarities on these images predict its shipped measured transfers (absent when none are shipped). */
+  transfers?: BankTransferPrediction;
+}
+
+/**
+ * The bank's similarities on the demo's images against the affinities measured when it was trained (shipped as
+ * models/taskbank/affinities.json): mean per-target Spearman of the similarity alone and through the other targets'
+ * transfers (docs/taskbank.md), and the same average with equal weights.
+ */
+export interface BankTransferPrediction {
+  /** The affinities file read. */
+  affinities: string;
+  /** The encoders scored as targets (each against the others as sources). */
+  targets: string[];
+  measures: { measure: string; name: string; similarity: number | null; viaTransfers: number | null }[];
+  sourcePrior: number | null;
 }
 
 export interface FamilyRecovery {
@@ -273,6 +292,7 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
     const bankSet = await time('loading bank features', () => loadFeatureSet(featuresDir, { order: bankLabels }));
     const bankFamilies = bankLabels.map((l) => zooModel(l)!.family);
     const bankTaxonomies: TaxonomyResult[] = [];
+    const bankSims: { measure: string; name: string; matrix: LabelledMatrix }[] = [];
     for (const m of opts.measures ?? DEMO_MEASURES) {
       const id = representationMeasure(m);
       const d = describeMeasure(id);
@@ -281,11 +301,16 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
       try {
         const sim = await time(`bank similarity ${id}`, () => similarityOfSet(bankSet, id));
         bankTaxonomies.push(familyTaxonomy(sim.matrix, bankFamilies, d.name, 'task bank: one encoder architecture trained per task'));
+        if (d.largerIsMoreSimilar) bankSims.push({ measure: id, name: d.name, matrix: sim.matrix });
       } catch (e) {
         log(`warning: task bank: ${id} left out: ${(e as Error).message}`);
       }
     }
-    if (bankTaxonomies.length) bank = { labels: bankLabels, families: bankFamilies, models: bankLabels.map(demoModel), taxonomies: bankTaxonomies };
+    if (bankTaxonomies.length) {
+      bank = { labels: bankLabels, families: bankFamilies, models: bankLabels.map(demoModel), taxonomies: bankTaxonomies };
+      const transfers = await bankTransfers(bankLabels, bankSims, log);
+      if (transfers) bank.transfers = transfers;
+    }
   } else if (bankIds.length) log(`task bank: only ${bankLabels.length} of ${bankIds.length} encoders produced features; no bank taxonomy`);
   return {
     out,
@@ -301,4 +326,32 @@ export async function computeDemo(opts: DemoComputeOptions): Promise<DemoData> {
     ...(bank ? { bank } : {}),
     timings,
   };
+}
+
+/** BankDemo.transfers, when the bank ships its affinities; a file that does not fit is a warning, not fatal. */
+async function bankTransfers(
+  labels: string[],
+  sims: { measure: string; name: string; matrix: LabelledMatrix }[],
+  log: (message: string) => void,
+): Promise<BankTransferPrediction | undefined> {
+  const path = join(bankDir(), BANK_AFFINITIES);
+  if (!existsSync(path) || sims.length === 0) return undefined;
+  try {
+    const affinities = await readResultDict(path);
+    const measured = new Set(resultTargets(affinities));
+    const targets = labels.filter((l) => measured.has(l));
+    if (targets.length < 4) throw new Error(`${targets.length} of the ${labels.length} encoders are targets of it; at least 4 are needed`);
+    return {
+      affinities: path,
+      targets,
+      measures: sims.map((s) => {
+        const p = transferPrediction(s.matrix, affinities, targets);
+        return { measure: s.measure, name: s.name, similarity: p.similarity.mean, viaTransfers: p.viaTransfers.mean };
+      }),
+      sourcePrior: sourcePriorScore(affinities, targets).mean,
+    };
+  } catch (e) {
+    log(`warning: task bank: its measured transfers (${path}) left out: ${(e as Error).message}`);
+    return undefined;
+  }
 }

@@ -10,7 +10,15 @@ import { writeFilesAtomic } from '../io/atomic.js';
 import { labelledMatrixToJson } from '../io/labelledMatrix.js';
 import type { ExtractSummary } from '../models/extract.js';
 import { FAMILY_DESCRIPTIONS } from '../models/zoo.js';
-import { computeDemo, familyRecovery, type DemoComputeOptions, type DemoData, type DemoDuplicate, type FamilyRecovery } from '../ops/demo.js';
+import {
+  computeDemo,
+  familyRecovery,
+  type BankTransferPrediction,
+  type DemoComputeOptions,
+  type DemoData,
+  type DemoDuplicate,
+  type FamilyRecovery,
+} from '../ops/demo.js';
 import { dendrogramSvg, heatmapSvg, intervalHeatmapSvg, mdsSvg, svgToPng } from './figures.js';
 import { renderReport, type RunTimings } from './html.js';
 import { taxonomyJson, type TaxonomyResult } from './taxonomy.js';
@@ -37,6 +45,8 @@ export interface DemoResult {
   taxonomies: TaxonomyResult[];
   /** The task bank's family recovery per measure, when the demo ran its encoders. */
   bankRecovery?: FamilyRecovery[];
+  /** How the bank's similarities predict its shipped measured transfers, when it ships them. */
+  bankTransfers?: BankTransferPrediction;
 }
 
 /** `timings.json` in the output folder: the last run's stages, and those of the last run that extracted features. */
@@ -141,6 +151,7 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
                   models: bank.labels.length,
                   families: Object.fromEntries(bank.labels.map((l, i) => [l, bank.families[i]])),
                   results: familyRecovery(bank.taxonomies),
+                  ...(bank.transfers ? { transfers: bank.transfers } : {}),
                 },
               }
             : {}),
@@ -169,7 +180,7 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
       familyDescriptions: FAMILY_DESCRIPTIONS,
       duplicates: data.duplicates,
       distinct: data.distinct,
-      ...(data.bank ? { bank: { models: data.bank.models, taxonomies: data.bank.taxonomies } } : {}),
+      ...(data.bank ? { bank: { models: data.bank.models, taxonomies: data.bank.taxonomies, transfers: data.bank.transfers } } : {}),
     });
     write('report.html', html);
     await writeFilesAtomic(await Promise.all(outputs.map(async (o) => ({ path: join(out, o.rel), data: await o.data }))));
@@ -186,6 +197,7 @@ export async function writeDemoReport(data: DemoData, opts: { png?: boolean } = 
     timings,
     taxonomies,
     ...(data.bank ? { bankRecovery: familyRecovery(data.bank.taxonomies) } : {}),
+    ...(data.bank?.transfers ? { bankTransfers: data.bank.transfers } : {}),
   };
 }
 

@@ -2,10 +2,11 @@
  * The self-contained HTML report: one file with inline CSS and inline SVG figures — no scripts, fonts, images or
  * styles fetched from anywhere, so it opens offline and can be archived as is.
  */
+import { basename } from 'node:path';
 import { dendrogramSvg, escapeXml, familyColors, heatmapSvg, inlineSvg, intervalHeatmapSvg, mdsSvg } from './figures.js';
 import type { TaxonomyResult } from './taxonomy.js';
 import type { FamilyCut, NeighbourAgreement } from '../taxonomy/agreement.js';
-import type { DemoDuplicate, DemoModel, DistinctStatistics } from '../ops/demo.js';
+import type { BankTransferPrediction, DemoDuplicate, DemoModel, DistinctStatistics } from '../ops/demo.js';
 
 /** One model as the report lists it: the demo's record of it. */
 export type ReportModel = DemoModel;
@@ -33,7 +34,7 @@ export interface ReportData {
   /** Per taxonomy, its family statistics without the duplicates (given with duplicates). */
   distinct?: DistinctStatistics[];
   /** The task bank's encoders on the same images: their models and one taxonomy per measure. */
-  bank?: { models: ReportModel[]; taxonomies: TaxonomyResult[] };
+  bank?: { models: ReportModel[]; taxonomies: TaxonomyResult[]; transfers?: BankTransferPrediction };
 }
 
 /** What the features of a run cost: computed in it, or reused from the cache of an earlier (cold) run. */
@@ -191,6 +192,25 @@ function fileItem(f: ReportData['files'][number]): string {
   return `<li><a href="${esc(href)}"><code>${esc(path)}</code></a>${note ? ` <span class="muted">${esc(note)}</span>` : ''}</li>`;
 }
 
+/** How the bank's similarities on these images predict the transfers measured when it was trained. */
+function bankTransfersTable(t: BankTransferPrediction): string {
+  const f = (x: number | null) => (x === null ? '—' : x.toFixed(3));
+  const rows = t.measures
+    .map(
+      (m) => `<tr><td>${esc(m.name)} <code>${esc(m.measure)}</code></td><td class="num">${f(m.similarity)}</td><td class="num">${f(m.viaTransfers)}</td></tr>`,
+    )
+    .join('');
+  return (
+    `<h3>Predicting the bank's measured transfers</h3>` +
+    `<p>Mean over the ${t.targets.length} encoders, each as the target, of the Spearman correlation between a prediction for each other encoder as ` +
+    `its source and the AHP affinity measured when the bank was trained (<code>${esc(basename(t.affinities))}</code> beside the encoders). ` +
+    `<em>Similarity alone</em>: the encoders' similarity on these images. <em>Through the other targets' transfers</em>: each source's measured ` +
+    `rank on every other target, weighted by the target's similarity to it (<code>taskmap rank --via-transfers</code>; the target's own ` +
+    `transfers are never read). Equal weights, no representations: ${f(t.sourcePrior)}.</p>` +
+    `<table><tr><th>measure</th><th>similarity alone</th><th>through the other targets' transfers</th></tr>${rows}</table>`
+  );
+}
+
 /** The task bank beside the zoo: its family recovery, then per measure its heatmap and tree. */
 function bankSection(bank: NonNullable<ReportData['bank']>): string {
   return [
@@ -200,6 +220,7 @@ function bankSection(bank: NonNullable<ReportData['bank']>): string {
       `families (low-level, 2D, global, semantic), not the zoo's. What separates them is the task alone, which is the setting of the RSA and ` +
       `Taskonomy papers; the zoo's networks also differ in architecture, input size and training data.</p>`,
     recoveryTable(bank.taxonomies),
+    ...(bank.transfers ? [bankTransfersTable(bank.transfers)] : []),
     ...bank.taxonomies.map(
       (t) =>
         `<h3>${esc(t.name)} <code>${esc(t.measure)}</code></h3><div class="row"><div><div class="fig">${inlineSvg(heatmapSvg(t))}</div></div>` +

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/report/demo.js';
+import { measureViaTransfersScore, sourcePriorScore } from '../../src/benchmark/taskbankEval.js';
+import { spearman } from '../../src/linalg/correlation.js';
+import { fromRows } from '../../src/linalg/dense.js';
 import * as tf from '@tensorflow/tfjs';
 import { buildEncoder, saveEncoder } from '../../src/taskbank/network.js';
 import { runCli } from '../helpers/cli.js';
@@ -114,6 +117,12 @@ describe('taskmap demo (small)', () => {
   it("draws the task bank's taxonomy beside the zoo's when a bank is shipped, and leaves it out with bank: false", async () => {
     const bankDir = join(root, 'bank');
     const ids = await fakeBank(bankDir);
+    // Its measured transfers in zoo ids, as --ship writes them: a source is best within its family, then by index.
+    const fam = ['low-level', 'low-level', '2d', 'global'];
+    const affinities = Object.fromEntries(
+      ids.flatMap((t, j) => [...ids.map((s, i) => [`${s}__${t}`, (fam[i] === fam[j] ? 1 : 0) + i / 10]), [`random__${t}`, 0.01]]),
+    );
+    await writeFile(join(bankDir, 'affinities.json'), JSON.stringify(affinities));
     process.env.TASKMAP_BANK_DIR = bankDir;
     try {
       const out = join(root, 'bank-demo');
@@ -127,9 +136,26 @@ describe('taskmap demo (small)', () => {
       const rec = JSON.parse(await readFile(join(out, 'family-recovery.json'), 'utf8'));
       expect(rec.bank.families).toEqual({ 'bank-autoencoding': 'low-level', 'bank-denoising': 'low-level', 'bank-edges': '2d', 'bank-rotation': 'global' });
       expect(rec.bank.results).toEqual(r.bankRecovery);
+      // The similarity alone against the shipped affinities, recomputed here per target over the other encoders.
+      const t = r.bankTransfers!;
+      expect(t.targets).toEqual(ids);
+      const rho = ids.map((target) => {
+        const others = ids.filter((s) => s !== target);
+        const at = (s: string) => sim.matrix[sim.rows.indexOf(s)][sim.cols.indexOf(target)];
+        return spearman(
+          others.map(at),
+          others.map((s) => affinities[`${s}__${target}`]),
+        );
+      });
+      expect(t.measures[0].similarity).toBeCloseTo(rho.reduce((a, b) => a + b, 0) / rho.length, 12);
+      const labelled = { rows: sim.rows, cols: sim.cols, matrix: fromRows(sim.matrix) };
+      expect(t.measures[0].viaTransfers).toBe(measureViaTransfersScore(labelled, affinities, ids).mean);
+      expect(t.sourcePrior).toBe(sourcePriorScore(affinities, ids).mean);
+      expect(rec.bank.transfers).toEqual(t);
       expect(rec.models).toBe(3);
       const html = await readFile(join(out, 'report.html'), 'utf8');
       expect(html).toContain('The task bank: one architecture, many tasks');
+      expect(html).toContain("Predicting the bank's measured transfers");
       for (const id of ids) expect(html).toContain(id);
       const none = await runDemo({ images: join(root, 'images'), out, models: MODELS.slice(0, 3), measures: ['rsa'], workers: 0, png: false, bank: false });
       expect(none.bankRecovery).toBeUndefined();

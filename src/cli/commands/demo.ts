@@ -110,6 +110,15 @@ export function register(program: Command): void {
               result.bankRecovery.map((r) => [r.measure, r.nearestNeighbourAgreement, r.chance, r.adjustedRandIndex]),
             ),
           );
+          const t = result.bankTransfers;
+          if (t) {
+            const f = (x: number | null) => (x === null ? '—' : x.toFixed(3));
+            lines.push(
+              `Its similarities predicting the transfers measured when it was trained (mean per-target Spearman over ${t.targets.length} encoders): ` +
+                t.measures.map((m) => `${m.measure} ${f(m.similarity)} alone, ${f(m.viaTransfers)} through the other targets' transfers`).join('; ') +
+                `; equal weights ${f(t.sourcePrior)}.`,
+            );
+          }
         }
         if (result.failed.length) {
           lines.push('', `${result.failed.length} model(s) failed and are not in the taxonomy:`);
