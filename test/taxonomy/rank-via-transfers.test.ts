@@ -96,20 +96,9 @@ describe('taskmap rank --via-transfers', () => {
 
   it('finds a known task by its model’s most similar layer, and renames the dict’s tasks with --alias', async () => {
     const out = join(dir, 'layers.json');
-    const r = await runCli(
-      'rank',
-      join(dir, 'layers'),
-      '--target',
-      join(dir, 'task.npy'),
-      '--via-transfers',
-      join(dir, 'aff.json'),
-      '--alias',
-      'a1=m-a',
-      '--alias',
-      'b1=m-b',
-      '--out',
-      out,
-    );
+    const renamed = (target: string) =>
+      runCli('rank', join(dir, 'layers'), '--target', target, '--via-transfers', join(dir, 'aff.json'), '--alias', 'a1=m-a', '--alias', 'b1=m-b', '--out', out);
+    const r = await renamed(join(dir, 'task.npy'));
     expect(r.code).toBe(0);
     const json = JSON.parse(await readFile(out, 'utf8'));
     const sim = Object.fromEntries((json.ranking as { label: string; score: number }[]).map((e) => [e.label, e.score]));
@@ -123,20 +112,7 @@ describe('taskmap rank --via-transfers', () => {
     const rename: Record<string, string> = { a1: 'm-a', b1: 'm-b', a2: 'a2', x: 'x' };
     expect(json.via_transfers.ranking).toEqual(first.map((e) => ({ ...e, source: rename[e.source] })));
     // A member target: its model is neither a known task nor a candidate, whichever layer is named.
-    const member = await runCli(
-      'rank',
-      join(dir, 'layers'),
-      '--target',
-      'm-a/x',
-      '--via-transfers',
-      join(dir, 'aff.json'),
-      '--alias',
-      'a1=m-a',
-      '--alias',
-      'b1=m-b',
-      '--out',
-      out,
-    );
+    const member = await renamed('m-a/x');
     expect(member.code).toBe(0);
     const via = JSON.parse(await readFile(out, 'utf8')).via_transfers;
     expect(via.weights.map((w: { task: string }) => w.task)).toEqual(['m-b']);
