@@ -114,8 +114,8 @@ export function register(program: Command): void {
           if (t) {
             const f = (x: number | null) => (x === null ? '—' : x.toFixed(3));
             lines.push(
-              `Its similarities predicting the transfers measured when it was trained (mean per-target Spearman over ${t.targets.length} encoders): ` +
-                t.measures.map((m) => `${m.measure} ${f(m.similarity)} alone, ${f(m.viaTransfers)} through the other targets' transfers`).join('; ') +
+              `Against the transfers measured when it was trained (mean per-target Spearman, ${t.targets.length} encoders), similarity alone → through the other targets' transfers: ` +
+                t.measures.map((m) => `${m.measure} ${f(m.similarity)} → ${f(m.viaTransfers)}`).join(', ') +
                 `; equal weights ${f(t.sourcePrior)}.`,
             );
           }
