@@ -15,12 +15,12 @@ import { parseCsv } from '../io/labelledMatrix.js';
 import { catalogueEntry, entriesFor, findEntry } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
 import { parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../io/resultDict.js';
-import { predictViaTransfers } from '../taskonomy/viaTransfers.js';
+import { predictViaTransfers, VIA_TRANSFERS_NEIGHBOURS, weighingTasks } from '../taskonomy/viaTransfers.js';
 import { rankSources, type LabelKind, type RankOptions, type RankResult, type Target } from '../taxonomy/rank.js';
 import { rankTable, standardRankMeasures, type RankTable, type RankTableOptions } from '../taxonomy/rankTable.js';
 import { isScoreId, scoreOf } from '../taxonomy/scoreColumns.js';
 
-export { standardRankMeasures, type RankTable, type RankTableOptions };
+export { standardRankMeasures, VIA_TRANSFERS_NEIGHBOURS, type RankTable, type RankTableOptions };
 
 /** `--measure all`: every standard score, then rsa and the default dds (standardRankMeasures). */
 export const ALL_MEASURES = 'all';
@@ -150,11 +150,13 @@ export async function loadProbabilities(path: string): Promise<Representation[]>
 
 /** `taskmap rank --via-transfers`: the sources ranked through the measured transfers among known tasks. */
 export interface ViaTransfersRanking {
+  /** How many of the most similar known tasks weigh (ties at the last kept); null: all. */
+  neighbours: number | null;
   /**
    * The known tasks (targets of the affinities) found among the ranked members — by label, else by model (the part
    * before the separator; a model's best layer) — with the member and its similarity to the target.
    */
-  weights: { task: string; member: string; similarity: number }[];
+  weights: { task: string; member: string; similarity: number; used: boolean }[];
   /** Every task source of the affinities, by its weighted mean rank (0 … 1) over the known tasks; ties share a rank. */
   ranking: { rank: number; source: string; score: number }[];
   /** Sources that no known task of positive weight ranks (no prediction). */
@@ -179,7 +181,12 @@ export function viaTransfersMeasureProblem(measure: string): string | undefined 
  * is a known task by its label, else by its model (the part before `separator`), taking the model's most similar
  * layer. Higher-order transfers are not used. A distance measure, or no member that is a known task, is an error.
  */
-export function rankViaTransfers(result: RankResult, affinities: ResultDict, opts: { name?: string; separator?: string } = {}): ViaTransfersRanking {
+export function rankViaTransfers(
+  result: RankResult,
+  affinities: ResultDict,
+  opts: { name?: string; separator?: string; neighbours?: number } = {},
+): ViaTransfersRanking {
+  const neighbours = opts.neighbours ?? VIA_TRANSFERS_NEIGHBOURS;
   const name = opts.name ?? 'affinities';
   const separator = opts.separator ?? '/';
   const modelOf = (label: string) => (separator && label.includes(separator) ? label.slice(0, label.indexOf(separator)) : label);
@@ -198,9 +205,17 @@ export function rankViaTransfers(result: RankResult, affinities: ResultDict, opt
   const weights: ViaTransfersRanking['weights'] = [];
   for (const task of known) {
     const e = result.ranking.find((x) => x.label === task) ?? result.ranking.find((x) => modelOf(x.label) === task);
-    if (e && (own === undefined || task !== modelOf(own))) weights.push({ task, member: e.label, similarity: e.score });
+    if (e && (own === undefined || task !== modelOf(own))) weights.push({ task, member: e.label, similarity: e.score, used: false });
   }
   weights.sort((a, b) => b.similarity - a.similarity || (a.task < b.task ? -1 : 1));
+  const byTask = Object.fromEntries(weights.map((w) => [w.task, w.similarity]));
+  let used: Set<string>;
+  try {
+    used = new Set(weighingTasks(byTask, neighbours).map(([u]) => u));
+  } catch (e) {
+    throw new Error((e as Error).message.replace(/^predictViaTransfers: /, ''), { cause: e });
+  }
+  for (const w of weights) w.used = used.has(w.task);
   if (weights.length === 0) {
     const members = result.ranking.map((e) => e.label).sort();
     throw new Error(
@@ -211,12 +226,13 @@ export function rankViaTransfers(result: RankResult, affinities: ResultDict, opt
   if (candidates.length < 2) throw new Error(`${name}: ${candidates.length} task source(s) to rank; at least 2 are needed`);
   let p: Record<string, number | null>;
   try {
-    p = predictViaTransfers({ candidates, weights: Object.fromEntries(weights.map((w) => [w.task, w.similarity])), affinities: firstOrder });
+    p = predictViaTransfers({ candidates, weights: byTask, affinities: firstOrder, neighbours });
   } catch (e) {
     throw new Error(`${name}: ${(e as Error).message.replace(/^predictViaTransfers: /, '')}`, { cause: e });
   }
   const scored = candidates.filter((s) => p[s] !== null).sort((a, b) => p[b]! - p[a]! || (a < b ? -1 : 1));
   return {
+    neighbours: Number.isFinite(neighbours) ? neighbours : null,
     weights,
     ranking: scored.map((source) => ({ rank: 1 + scored.filter((x) => p[x]! > p[source]!).length, source, score: p[source]! })),
     unranked: candidates.filter((s) => p[s] === null),

@@ -4,6 +4,7 @@
  * the measured task tree as Newick, report.md (the tables, with the command that reproduces them) and figures: the
  * affinity heatmap, the measured task tree beside the RSA taxonomy, and the mean per-target Spearman per measure.
  */
+import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -369,7 +370,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
     `- Measured: per-image test losses on ${e.images} test crops per target of every transfer (sources ${e.sources.join(', ')}) → per-target tournaments (share of images on which one source has the lower loss, ties ½) → AHP affinities (clip [0.001, 0.999], Perron vector, sums to 1 per target; \`pixels\` left out). Gain = win rate vs \`pixels\`, Quality = win rate vs \`self\` (the fully trained task network). \`t → t\` is t's own frozen encoder with a fresh decoder.`,
     `- Task tree: average linkage on the correlation distance between the tasks' transfer-out affinities (Taskonomy's task tree, taskonomy/tree.ts).`,
     `- Predicted: each measure's similarity between the encoders on ${e.probeImages} probe crops (default parameters); per target, Spearman of similarity(s, t) with affinity(s → t) over the other task encoders (self excluded) and with s = t kept (the DDS paper's setting), then the mean over targets. Its chance level: the 95th percentile of the mean over ${e.measures.find((m) => m.spearmanNull)?.spearmanNull?.draws ?? 0} relabellings of the encoders (the similarity's task labels shuffled, affinities fixed), with the one-sided p-value. Its sensitivity to the test images: the 2.5th–97.5th percentile of the mean over ${imageInterval(e).draws} bootstrap draws of the test ${imageInterval(e).unit === 'photograph' ? 'photographs (each with all its crops, since crops of one photograph are not independent)' : 'images'} (tournaments and affinities recomputed per draw; the training runs are not redrawn). Taxonomies: average linkage on 1 − similarity, as in the demo.`,
-    `- Through the other targets' transfers (taskonomy/viaTransfers.ts): per target t, each task source's place in every other target u's measured ranking of the sources (scaled to 0 … 1, u's own encoder included), averaged with weights max(0, similarity(t, u)) from the measure, ranks the sources for t; scored like a measure. It uses the other targets' measured transfers, as a Taskonomy allows; t's own are never read. With equal weights it is the source prior, a baseline without representations — high where the same sources transfer best to every target.`,
+    `- Through the other targets' transfers (taskonomy/viaTransfers.ts): per target t, each task source's place in the measured ranking of the sources (scaled to 0 … 1, u's own encoder included) of the ${VIA_TRANSFERS_NEIGHBOURS} other targets u most similar to t under the measure, averaged with weights max(0, similarity(t, u)), ranks the sources for t; scored like a measure. It uses the other targets' measured transfers, as a Taskonomy allows; t's own are never read. With equal weights it is the source prior, a baseline without representations — high where the same sources transfer best to every target.`,
     `- Family recovery: nearest-neighbour family agreement (chance ${f3(e.chance.nearestNeighbourAgreement)}) and the adjusted Rand index of the cut into ${e.families.length} clusters (chance 0).`,
     '',
     '## Findings',
@@ -389,7 +390,7 @@ export function taskbankMarkdown(e: TaskbankEvaluation, meta: TaskbankReportMeta
     ...section(
       'Through the other targets’ transfers',
       viaTransfersTable(e),
-      'Mean per-target Spearman (self excluded) of the sources ranked by their measured ranks on the other targets, weighted by each measure’s similarity of the target to those targets, beside the measure’s similarity alone and the equal-weight source prior. Its chance level keeps every measured ranking and shuffles the similarity’s task labels, so each target weighs the wrong tasks: above it, the similarity says which other targets to trust, beyond what the prior knows.',
+      `Mean per-target Spearman (self excluded) of the sources ranked by their measured ranks on the ${VIA_TRANSFERS_NEIGHBOURS} other targets most similar to the target under each measure, weighted by that similarity, beside the measure’s similarity alone and the equal-weight source prior. Its chance level keeps every measured ranking and shuffles the similarity’s task labels, so each target weighs the wrong tasks: above it, the similarity says which other targets to trust, beyond what the prior knows.`,
     ),
     ...section('Per-target Spearman (self excluded)', perTargetTable(e), ...reliabilityText(e)),
     ...section(

@@ -3,6 +3,7 @@
  * report.md (each statistic per seed, its mean and sample SD, and per target), beside one full report per seed
  * (taskbankReport.ts) in seed-<n>/.
  */
+import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { join } from 'node:path';
 import type { SeedStat, TaskbankSeedsSummary } from '../benchmark/taskbankSeeds.js';
 import { writeFilesAtomic } from '../io/atomic.js';
@@ -129,7 +130,7 @@ export function taskbankSeedsMarkdown(s: TaskbankSeedsSummary, meta: TaskbankSee
     '',
     '## Through the other targets’ transfers',
     '',
-    'Each source ranked for a target by its measured ranks on the other targets, weighted by the measure’s similarity of the target to each (the seed reports’ protocol); equal weights give the source prior.',
+    `Each source ranked for a target by its measured ranks on the ${VIA_TRANSFERS_NEIGHBOURS} other targets most similar to it under the measure, weighted by that similarity (the seed reports’ protocol); equal weights over all the other targets give the source prior.`,
     '',
     markdownTable(seedsViaTransfersTable(s)),
     '',

@@ -118,6 +118,8 @@ export interface RankBody {
   viaTransfers?: string;
   /** With viaTransfers: renames of the dict's tasks to the members' labels or models. */
   aliases?: Record<string, string>;
+  /** With viaTransfers: how many of the most similar known tasks weigh (default 3). */
+  viaNeighbours?: number;
 }
 export const rankSchema = body(
   {
@@ -137,6 +139,7 @@ export const rankSchema = body(
     precision,
     viaTransfers: ref,
     aliases: { type: 'object', additionalProperties: label, maxProperties: 2000 },
+    viaNeighbours: { type: 'integer', minimum: 1, maximum: 100_000 },
   },
   ['featureSet', 'measure'],
 );

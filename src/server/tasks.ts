@@ -341,6 +341,7 @@ export const tasks = {
       options: RankArgs;
       via?: ResolvedPath;
       aliases?: Record<string, string>;
+      viaNeighbours?: number;
     },
     env: TaskEnv,
   ) {
@@ -357,7 +358,10 @@ export const tasks = {
       probabilities,
       onProgress: (done, total) => env.report({ done, total, stage: 'bootstrap draws' }),
     });
-    const viaTransfers = transfers && { affinities: a.via!.ref, ...rankViaTransfers(result, transfers, { name: a.via!.ref, separator: a.options.separator }) };
+    const viaTransfers = transfers && {
+      affinities: a.via!.ref,
+      ...rankViaTransfers(result, transfers, { name: a.via!.ref, separator: a.options.separator, neighbours: a.viaNeighbours }),
+    };
     return { featureSet: a.fs.ref, families: loaded.families, measureName, ...result, ...(viaTransfers ? { viaTransfers } : {}) };
   },
 

@@ -6,7 +6,7 @@
  * to the known tasks *like t* is likely to transfer well to t. The prediction for s is the weighted mean of s's
  * place in each known task u's measured ranking of the candidates, weighted by t's similarity to u:
  *
- *   p(s) = Σ_u w_u · r_u(s) / Σ_u w_u,   w_u = max(0, similarity(t, u)),   over the known tasks u ≠ t,
+ *   p(s) = Σ_u w_u · r_u(s) / Σ_u w_u,   w_u = max(0, similarity(t, u)),   over the k known tasks u ≠ t most like t,
  *
  * with r_u(s) ∈ [0, 1] the rank of affinity(s → u) among the candidates (average ranks for ties, 0 = worst,
  * 1 = best). Ranks, not affinities, because AHP affinities are normalised per target and their spread differs from
@@ -15,7 +15,14 @@
  * route, inside the same average. Published Taskonomy affinities lack u → u; u is then ranked by the others only.
  * With equal weights the prediction is the source's mean rank over the known tasks — the representation-free source
  * prior (TaskbankEvaluation.sourcePrior).
+ *
+ * Why only the k most similar (default 3, ties at the k-th weight kept): with every known task weighted, a similarity
+ * whose values are all alike (DDS and CKA between related networks) averages the rankings nearly evenly, and the
+ * prediction becomes the prior. On Taskonomy's published affinities, with the DDS authors' similarities, that falls
+ * from 0.834 (the similarity alone, self excluded) to 0.56; the 3 nearest tasks keep 0.83, and on the task bank they
+ * do as well as all of them or better (docs/taskbank.md, *Task similarity and the measured transfers together*).
  */
+export const VIA_TRANSFERS_NEIGHBOURS = 3;
 import { rankData } from '../linalg/ranks.js';
 import type { ResultDict } from '../io/resultDict.js';
 
@@ -26,19 +33,39 @@ export interface ViaTransfersInput {
   weights: Readonly<Record<string, number>>;
   /** First-order affinities `source__target` (Taskonomy's ResultDict). */
   affinities: ResultDict;
+  /** Only the known tasks with the k largest positive weights count (ties kept); default VIA_TRANSFERS_NEIGHBOURS, Infinity for all. */
+  neighbours?: number;
+}
+
+/**
+ * The known tasks that weigh, with their weights: positive, and among the `neighbours` largest (ties at the last
+ * one kept). A non-finite weight or a bad `neighbours` is an error.
+ */
+export function weighingTasks(weights: Readonly<Record<string, number>>, neighbours = VIA_TRANSFERS_NEIGHBOURS): [string, number][] {
+  if (!(neighbours >= 1) || (Number.isFinite(neighbours) && !Number.isInteger(neighbours)))
+    throw new Error(`predictViaTransfers: neighbours must be a whole number ≥ 1 (or Infinity), got ${neighbours}`);
+  const positive: [string, number][] = [];
+  for (const [u, w] of Object.entries(weights)) {
+    if (!Number.isFinite(w)) throw new Error(`predictViaTransfers: the weight of known task "${u}" is ${w}`);
+    if (w > 0) positive.push([u, w]);
+  }
+  const sorted = positive.map(([, w]) => w).sort((a, b) => b - a);
+  const cut = sorted.length > neighbours ? sorted[neighbours - 1] : 0;
+  return positive.filter(([, w]) => w >= cut);
 }
 
 /**
  * p(s) for every candidate; null for one that no known task of positive weight ranks. A missing or non-finite affinity
  * (other than a missing `u__u`), or a non-finite weight, is an error naming it.
  */
-export function predictViaTransfers({ candidates, weights, affinities }: ViaTransfersInput): Record<string, number | null> {
+export function predictViaTransfers({
+  candidates,
+  weights,
+  affinities,
+  neighbours = VIA_TRANSFERS_NEIGHBOURS,
+}: ViaTransfersInput): Record<string, number | null> {
   if (new Set(candidates).size !== candidates.length) throw new Error('predictViaTransfers: a candidate is listed twice');
-  const known: [string, number][] = [];
-  for (const [u, w] of Object.entries(weights)) {
-    if (!Number.isFinite(w)) throw new Error(`predictViaTransfers: the weight of known task "${u}" is ${w}`);
-    if (w > 0) known.push([u, w]);
-  }
+  const known = weighingTasks(weights, neighbours);
   const sum = new Map(candidates.map((s) => [s, { wr: 0, w: 0 }]));
   for (const [u, w] of known) {
     const ranked = candidates.filter((s) => s !== u || `${u}__${u}` in affinities);

@@ -17,7 +17,7 @@ The inputs are integer formulas (exact in float64 in both languages, so no tie o
   ((13 i (f + 3) + 7 c) mod 23) / 23 + 0.3 · ((31 i + 17 c + 7 k) mod 11) / 11;
   for the split-half reliability, images 0…4 are one photograph and 5…11 another;
   the prediction through the other targets' transfers (docs/taskbank.md) with weights 1 (the source prior)
-  and with the linear CKA clipped at 0.
+  and with the linear CKA clipped at 0, over the 3 most similar known tasks.
 
 Run: python3 test/reference/taskbank_eval_reference.py  (prints the JSON the test embeds; deterministic)
 """
@@ -155,7 +155,8 @@ for t in TASKS:
 
 # Prediction through the other targets' transfers: per target t, the candidates are the other tasks; each known task
 # u != t ranks all the candidates, u's own encoder included, by affinity (scipy rankdata, average ties), scaled to
-# [0, 1]; a candidate's prediction is the mean of its scaled ranks over every u != t, weighted by w(t, u). The source prior has w = 1; the
+# [0, 1]; a candidate's prediction is the mean of its scaled ranks over the 3 known tasks u != t of largest positive
+# weight w(t, u) (all of them when they tie), weighted by w(t, u). The source prior has w = 1; the
 # measure's version has w = max(0, CKA(t, u)).
 def via_transfers(weight):
     out = {}
@@ -166,9 +167,11 @@ def via_transfers(weight):
             ranked = cands
             r = rankdata([affinities[f"{s}__{u}"] for s in ranked])
             scaled[u] = {s: (r[k] - 1) / (len(ranked) - 1) for k, s in enumerate(ranked)}
+        ws = sorted((weight(t, u) for u in cands if weight(t, u) > 0), reverse=True)
+        cut = ws[2] if len(ws) > 3 else 0
         pred = []
         for s in cands:
-            us = [u for u in cands if weight(t, u) > 0]
+            us = [u for u in cands if weight(t, u) > 0 and weight(t, u) >= cut]
             w = np.array([weight(t, u) for u in us])
             pred.append(float(np.sum(w * np.array([scaled[u][s] for u in us])) / np.sum(w)))
         out[t] = spearmanr(pred, [affinities[f"{s}__{t}"] for s in cands])[0]

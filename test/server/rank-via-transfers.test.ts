@@ -57,6 +57,17 @@ describe('/api/rank with viaTransfers', () => {
         .sort(),
     ).toEqual(['pose-b', 'pose-c']);
     expect(r.viaTransfers.ranking.map((e: { source: string }) => e.source)).not.toContain('pose-a');
+    // Three known tasks weigh by default; viaNeighbours takes more.
+    expect(r.viaTransfers.neighbours).toBe(3);
+    expect(r.viaTransfers.weights.filter((w: { used: boolean }) => w.used)).toHaveLength(3);
+    const wide = (await runJob(run.base, '/api/rank', { ...base, viaTransfers: 'data/zoo/affinities.json', viaNeighbours: 100 })).result as any;
+    expect(wide.viaTransfers.neighbours).toBe(100);
+    expect(wide.viaTransfers.weights.every((w: { used: boolean; similarity: number }) => w.used === w.similarity > 0)).toBe(true);
+    const all = rankViaTransfers(await rankSources(members, { kind: 'member', label: 'pose-a' }, { measure: 'rsa' }), affinities, {
+      name: 'data/zoo/affinities.json',
+      neighbours: 100,
+    });
+    expect(wide.viaTransfers.ranking).toEqual(all.ranking);
   });
 
   it('renames the dict’s tasks with aliases; refuses aliases alone, scores and groupBy', async () => {

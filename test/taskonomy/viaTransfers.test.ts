@@ -36,6 +36,41 @@ describe('predictViaTransfers', () => {
     expect(predictViaTransfers({ candidates, weights: { d: 1 }, affinities: withD })).toEqual({ a: 1, b: 0, c: 0.5 });
   });
 
+  it('keeps the k known tasks most like the target (ties at the k-th weight kept); Infinity keeps all', () => {
+    // Four known tasks d1…d4 rank a, b, c; d4 has the smallest weight and the opposite ranking.
+    const aff = {
+      ...affinities,
+      a__d1: 3,
+      b__d1: 2,
+      c__d1: 1,
+      a__d2: 3,
+      b__d2: 1,
+      c__d2: 2,
+      a__d3: 2,
+      b__d3: 3,
+      c__d3: 1,
+      a__d4: 1,
+      b__d4: 2,
+      c__d4: 3,
+    };
+    const weights = { d1: 0.9, d2: 0.8, d3: 0.7, d4: 0.1 };
+    // k = 3: d1, d2, d3 only. a: (0.9·1 + 0.8·1 + 0.7·½)/2.4; b: (0.9·½ + 0 + 0.7·1)/2.4; c: (0 + 0.8·½ + 0)/2.4.
+    const top3 = predictViaTransfers({ candidates, weights, affinities: aff });
+    expect(top3.a).toBeCloseTo(2.05 / 2.4, 14);
+    expect(top3.b).toBeCloseTo(1.15 / 2.4, 14);
+    expect(top3.c).toBeCloseTo(0.4 / 2.4, 14);
+    // All four: d4 adds 0.1 × (0, ½, 1).
+    const all = predictViaTransfers({ candidates, weights, affinities: aff, neighbours: Number.POSITIVE_INFINITY });
+    expect(all.c).toBeCloseTo(0.5 / 2.5, 14);
+    // A tie at the k-th weight keeps both: k = 1 with d1 and d2 tied is k = 2.
+    const tied = { d1: 0.8, d2: 0.8, d3: 0.7, d4: 0.1 };
+    expect(predictViaTransfers({ candidates, weights: tied, affinities: aff, neighbours: 1 })).toEqual(
+      predictViaTransfers({ candidates, weights: tied, affinities: aff, neighbours: 2 }),
+    );
+    expect(() => predictViaTransfers({ candidates, weights, affinities: aff, neighbours: 0 })).toThrow('neighbours must be a whole number ≥ 1');
+    expect(() => predictViaTransfers({ candidates, weights, affinities: aff, neighbours: 2.5 })).toThrow('neighbours must be a whole number ≥ 1');
+  });
+
   it('refuses a missing or non-finite affinity, a non-finite weight and a repeated candidate, naming them', () => {
     const { c__b: _, ...missing } = affinities;
     expect(() => predictViaTransfers({ candidates, weights: { b: 1 }, affinities: missing })).toThrow('no finite affinity "c__b"');

@@ -56,8 +56,8 @@ describe('taskmap rank --via-transfers', () => {
     // The known tasks are the dict's targets among the members, with the similarity the ranking reports.
     expect(json.via_transfers.affinities).toBe(join(dir, 'aff.json'));
     expect(json.via_transfers.weights).toEqual([
-      { task: 'a1', member: 'a1', similarity: sim.a1 },
-      { task: 'b1', member: 'b1', similarity: sim.b1 },
+      { task: 'a1', member: 'a1', similarity: sim.a1, used: true },
+      { task: 'b1', member: 'b1', similarity: sim.b1, used: true },
     ]);
     expect(sim.a1).toBeGreaterThan(0.9);
     expect(sim.b1).toBeGreaterThan(0);
@@ -76,6 +76,34 @@ describe('taskmap rank --via-transfers', () => {
     expect(got.map((e) => e.rank)).toEqual([1, 2, 3, 4]);
     expect(got[0].source).toBe('x');
     expect(json.via_transfers.unranked).toEqual([]);
+    expect(json.via_transfers.neighbours).toBe(3);
+    // --via-neighbours 1: a1 alone weighs (b1 is listed, not used); a1's ranking of x, b1, a2 is the prediction.
+    const one = await runCli(
+      'rank',
+      join(dir, 'set'),
+      '--target',
+      join(dir, 'task.npy'),
+      '--via-transfers',
+      join(dir, 'aff.json'),
+      '--via-neighbours',
+      '1',
+      '--out',
+      join(dir, 'one.json'),
+    );
+    expect(one.code).toBe(0);
+    const via1 = JSON.parse(await readFile(join(dir, 'one.json'), 'utf8')).via_transfers;
+    expect(via1.weights.map((w: { used: boolean }) => w.used)).toEqual([true, false]);
+    expect(via1.ranking).toEqual([
+      { rank: 1, source: 'x', score: 1 },
+      { rank: 2, source: 'b1', score: 0.5 },
+      { rank: 3, source: 'a2', score: 0 },
+    ]);
+    expect(via1.unranked).toEqual(['a1']);
+    expect(one.out).toContain('b1 ');
+    expect(one.out).toContain('(not used)');
+    const bad = await runCli('rank', join(dir, 'set'), '--target', join(dir, 'task.npy'), '--via-transfers', join(dir, 'aff.json'), '--via-neighbours', '0');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('--via-neighbours');
     expect(r.out).toContain('known tasks: a1 ');
     expect(r.out).toMatch(/rank\s+source\s+weighted mean rank/);
   });
@@ -104,8 +132,8 @@ describe('taskmap rank --via-transfers', () => {
     const sim = Object.fromEntries((json.ranking as { label: string; score: number }[]).map((e) => [e.label, e.score]));
     expect(sim['m-a/y']).toBeGreaterThan(sim['m-a/x']);
     expect(json.via_transfers.weights).toEqual([
-      { task: 'm-a', member: 'm-a/y', similarity: sim['m-a/y'] },
-      { task: 'm-b', member: 'm-b/x', similarity: sim['m-b/x'] },
+      { task: 'm-a', member: 'm-a/y', similarity: sim['m-a/y'], used: true },
+      { task: 'm-b', member: 'm-b/x', similarity: sim['m-b/x'], used: true },
     ]);
     // The same data as the first case under other names: the same scores.
     const first = JSON.parse(await readFile(join(dir, 'r.json'), 'utf8')).via_transfers.ranking as { source: string; score: number }[];

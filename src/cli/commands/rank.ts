@@ -15,6 +15,7 @@ import {
   rankMeasure,
   rankViaTransfers,
   targetFileKind,
+  VIA_TRANSFERS_NEIGHBOURS,
   viaTransfersMeasureProblem,
   type ViaTransfersRanking,
   type RankTable,
@@ -125,13 +126,13 @@ export function formatRanking(result: RankResult): string {
 
 /** `--via-transfers`: the known tasks that weigh, then the sources ranked through their measured transfers. */
 export function formatViaTransfers(v: ViaTransfersRanking, file: string): string {
-  const weights = v.weights.map((w) => `${w.task} ${fmt(w.similarity, 3)}`).join(', ');
+  const weights = v.weights.map((w) => `${w.task} ${fmt(w.similarity, 3)}${w.used ? '' : ' (not used)'}`).join(', ');
   const rows = v.ranking.map((e) => [String(e.rank), e.source, fmt(e.score)]);
   const header = ['rank', 'source', 'weighted mean rank'];
   padLabels(header, rows, 1);
   return [
     `through the measured transfers of ${file}: each source's rank among the sources on each known task (0 worst … 1 best), ` +
-      `averaged with the known tasks' similarity to the target as weights (≤ 0 left out)`,
+      `averaged over the ${v.neighbours === null ? '' : `${v.neighbours} `}known tasks most similar to the target, with their similarity as weights (≤ 0 left out)`,
     `known tasks: ${weights}`,
     formatTable(header, rows),
     ...(v.unranked.length ? [`not ranked (no known task of positive weight measures them): ${v.unranked.join(', ')}`] : []),
@@ -280,7 +281,8 @@ export function register(program: Command): void {
       '--via-transfers <affinities>',
       "measured first-order transfers among known tasks (.json or .pkl result dict, e.g. from `taskmap ahp`, or the task bank's models/taskbank/affinities.json): also rank their sources through the known tasks most similar to the target; a member is a known task by its label or its model (the part before --separator)",
     )
-    .option('--alias <old=new>', "with --via-transfers: rename a task of the result dict to a member's label or model (repeatable)", collect, []);
+    .option('--alias <old=new>', "with --via-transfers: rename a task of the result dict to a member's label or model (repeatable)", collect, [])
+    .option('--via-neighbours <k>', `with --via-transfers: how many of the most similar known tasks weigh, or "all" (default ${VIA_TRANSFERS_NEIGHBOURS})`);
   addDryRunOption(cmd).action(
     async (
       featureset: string,
@@ -303,6 +305,7 @@ export function register(program: Command): void {
         dryRun?: boolean;
         viaTransfers?: string;
         alias: string[];
+        viaNeighbours?: string;
       },
     ) => {
       const measure = rankMeasureFromOptions(o);
@@ -313,6 +316,13 @@ export function register(program: Command): void {
         if (o.groupBy !== undefined) throw new UsageError('--via-transfers finds the known tasks among the members themselves: not with --group-by');
       }
       if (o.alias.length > 0 && o.viaTransfers === undefined) throw new UsageError('--alias renames tasks of the --via-transfers result dict');
+      if (o.viaNeighbours !== undefined && o.viaTransfers === undefined) throw new UsageError('--via-neighbours applies to --via-transfers');
+      const neighbours =
+        o.viaNeighbours === undefined
+          ? undefined
+          : o.viaNeighbours === 'all'
+            ? Number.POSITIVE_INFINITY
+            : parseNumber(o.viaNeighbours, '--via-neighbours', { integer: true, min: 1 });
       // Read before the features: a bad dict fails in a second, not after the similarity work.
       const transfers = o.viaTransfers === undefined ? undefined : renameTasks(await readResultDict(o.viaTransfers), parseKeyValues(o.alias, '--alias'));
       if (o.sortBy !== undefined && !all) throw new UsageError('--sort-by orders the table of --measure all');
@@ -378,7 +388,7 @@ export function register(program: Command): void {
           text = formatRanking(result);
           json = { featureset, ...result, measure_name: measureName };
           if (transfers) {
-            const via = rankViaTransfers(result, transfers, { name: o.viaTransfers, separator: o.separator });
+            const via = rankViaTransfers(result, transfers, { name: o.viaTransfers, separator: o.separator, neighbours });
             text += `\n\n${formatViaTransfers(via, o.viaTransfers!)}`;
             json.via_transfers = { affinities: o.viaTransfers, ...via };
           }

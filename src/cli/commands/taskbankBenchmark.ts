@@ -2,6 +2,7 @@
  * `taskmap benchmark taskbank`: the command (options, progress, summary). The work is in src/benchmark/taskbank.ts,
  * the files it writes in src/report/taskbankReport.ts.
  */
+import { VIA_TRANSFERS_NEIGHBOURS } from '../../taskonomy/viaTransfers.js';
 import type { Command } from 'commander';
 import { join, relative } from 'node:path';
 import { runTaskbankBenchmark, shipBank } from '../../benchmark/taskbank.js';
@@ -182,7 +183,7 @@ export function register(program: Command): void {
             3,
           ),
           `measured task tree: NN family agreement ${e.tree.recovery.nearestNeighbourAgreement.toFixed(3)} (chance ${e.tree.recovery.chance.toFixed(3)}), ARI ${e.tree.recovery.adjustedRandIndex.toFixed(3)}`,
-          `through the other targets' transfers, weighted by each measure's similarity: ${
+          `through the transfers of the ${VIA_TRANSFERS_NEIGHBOURS} most similar other targets under each measure: ${
             e.measures
               .filter((m) => typeof m.viaTransfers?.mean === 'number')
               .map((m) => `${m.measure} ${m.viaTransfers!.mean!.toFixed(3)}`)

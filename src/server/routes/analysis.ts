@@ -24,7 +24,7 @@ import {
   type TaxonomyBody,
 } from '../schemas.js';
 import type { BootstrapArgs, TaskResult } from '../tasks.js';
-import { ALL_MEASURES, rankMeasure, targetFileKind, viaTransfersMeasureProblem, type TargetSpec } from '../../ops/rank.js';
+import { ALL_MEASURES, rankMeasure, targetFileKind, VIA_TRANSFERS_NEIGHBOURS, viaTransfersMeasureProblem, type TargetSpec } from '../../ops/rank.js';
 import { DEFAULT_SEED } from '../../taxonomy/inference.js';
 import { isScoreId } from '../../taxonomy/scoreColumns.js';
 
@@ -145,13 +145,26 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     const fs = await resolveFeatureSet(ctx, b.featureSet);
     const probabilities = b.probabilities === undefined ? undefined : await resolveFeatureSet(ctx, b.probabilities);
     if (b.aliases !== undefined && b.viaTransfers === undefined) throw badRequest('"aliases" renames tasks of the "viaTransfers" result dict');
+    if (b.viaNeighbours !== undefined && b.viaTransfers === undefined) throw badRequest('"viaNeighbours" applies to "viaTransfers"');
     if (b.viaTransfers !== undefined) {
       const problem = viaTransfersMeasureProblem(measure);
       if (problem) throw badRequest(`"viaTransfers" ${problem}`);
       if (b.groupBy !== undefined) throw badRequest('"viaTransfers" finds the known tasks among the members themselves: not with "groupBy"');
     }
     const via = b.viaTransfers === undefined ? undefined : await ctx.sandbox.resolveExisting(b.viaTransfers, 'viaTransfers');
-    const { featureSet: _f, measure: _m, target: _t, targetFile: _tf, targetKind, sortBy: _s, probabilities: _p, viaTransfers: _v, aliases, ...options } = b;
+    const {
+      featureSet: _f,
+      measure: _m,
+      target: _t,
+      targetFile: _tf,
+      targetKind,
+      sortBy: _s,
+      probabilities: _p,
+      viaTransfers: _v,
+      aliases,
+      viaNeighbours,
+      ...options
+    } = b;
     let target: TargetSpec;
     let targetKey: unknown;
     if (b.targetFile !== undefined) {
@@ -175,11 +188,11 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     const extra = {
       ...(sortBy === undefined ? {} : { sortBy }),
       ...(probabilities ? { probabilities: await fileKey(probabilities) } : {}),
-      ...(via ? { viaTransfers: await fileKey(via), aliases: aliases ?? {} } : {}),
+      ...(via ? { viaTransfers: await fileKey(via), aliases: aliases ?? {}, viaNeighbours: viaNeighbours ?? VIA_TRANSFERS_NEIGHBOURS } : {}),
     };
     const inputs = { featureSet: await fileKey(fs), measure, ...(targetKey as object), ...options, ...extra };
     if (all) return sendTask(ctx, reply, 'rank', inputs, 'rankTable', { fs, target, probabilities, sortBy, options });
-    return sendTask(ctx, reply, 'rank', inputs, 'rank', { fs, target, measure, probabilities, options, via, aliases });
+    return sendTask(ctx, reply, 'rank', inputs, 'rank', { fs, target, measure, probabilities, options, via, aliases, viaNeighbours });
   });
 
   app.post<{ Body: EvaluateBody }>('/api/evaluate', { schema: { body: evaluateSchema } }, async (req, reply) => {
