@@ -665,13 +665,13 @@ function targetReliability(
  * The DDS protocol's score of predictions made through the other targets' transfers (taskonomy/viaTransfers.ts): per
  * target t, the candidates are the other tasks, the known tasks are the other targets, weighted by `weight(t, u)`.
  */
-function viaTransfersScore(weight: (t: string, u: string) => number, affinities: ResultDict, ids: string[]): SpearmanScore {
+function viaTransfersScore(weight: (t: string, u: string) => number, affinities: ResultDict, ids: string[], neighbours?: number): SpearmanScore {
   const perTarget: Record<string, number | null> = {};
   const undefinedTargets: string[] = [];
   for (const t of ids) {
     const candidates = ids.filter((s) => s !== t);
     const weights = Object.fromEntries(candidates.map((u) => [u, weight(t, u)]));
-    const p = predictViaTransfers({ candidates, weights, affinities });
+    const p = predictViaTransfers({ candidates, weights, affinities, neighbours });
     const ok = candidates.every((s) => p[s] !== null);
     const r = ok
       ? spearman(
@@ -688,7 +688,7 @@ function viaTransfersScore(weight: (t: string, u: string) => number, affinities:
 
 /** TaskbankEvaluation.sourcePrior: each source's mean rank over the other targets (equal weights), against the affinities. */
 export function sourcePriorScore(affinities: ResultDict, ids: string[]): SpearmanScore {
-  return viaTransfersScore(() => 1, affinities, ids);
+  return viaTransfersScore(() => 1, affinities, ids, Number.POSITIVE_INFINITY);
 }
 
 /**
@@ -708,10 +708,10 @@ export function transferPrediction(
 }
 
 /** TaskbankMeasureResult.viaTransfers: the measure's similarity of t to each other target as the weights. */
-export function measureViaTransfersScore(similarity: LabelledMatrix, affinities: ResultDict, ids: string[]): SpearmanScore {
+export function measureViaTransfersScore(similarity: LabelledMatrix, affinities: ResultDict, ids: string[], neighbours?: number): SpearmanScore {
   const index = new Map(similarity.rows.map((l, i) => [l, i]));
   const n = similarity.cols.length;
-  return viaTransfersScore((t, u) => similarity.matrix.data[index.get(t)! * n + similarity.cols.indexOf(u)], affinities, ids);
+  return viaTransfersScore((t, u) => similarity.matrix.data[index.get(t)! * n + similarity.cols.indexOf(u)], affinities, ids, neighbours);
 }
 
 /** Mean per-target Spearman over the given targets (those with a defined value); null when none. */

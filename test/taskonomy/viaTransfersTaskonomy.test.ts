@@ -1,0 +1,56 @@
+/**
+ * The prediction through the other targets' transfers on Taskonomy's published affinities, weighted by the DDS
+ * authors' released similarity matrices: against test/reference/via_transfers_taskonomy.py (numpy/scipy, from the
+ * definition), and the finding it documents — weighing every other task turns the prediction into the prior, the 3
+ * most similar keep the similarity's own score (docs/taskbank.md).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { measureViaTransfersScore, transferPrediction } from '../../src/benchmark/taskbankEval.js';
+import { fromRows } from '../../src/linalg/dense.js';
+import type { LabelledMatrix } from '../../src/linalg/labelled.js';
+import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+
+const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+
+// python3 test/reference/via_transfers_taskonomy.py ../shared
+const GOLDEN: Record<string, { alone: number; viaAll: number; via3: number }> = {
+  'rdm-cosine': { alone: 0.8365051903114187, viaAll: 0.5698961937716263, via3: 0.8280276816608997 },
+  'kernel-lap': { alone: 0.8339100346020761, viaAll: 0.5638408304498269, via3: 0.8261245674740485 },
+};
+
+describe.skipIf(skipWithoutSharedData)('through the other targets’ transfers on Taskonomy (published affinities, DDS matrices)', () => {
+  const dds = path.join(sharedDataDir, 'duality-diagram-similarity');
+  const fixtures = () => readJson(path.join(dds, 'evaluation_fixtures.json'));
+  const aliases: Record<string, string> = { vanishing_point: 'vanishing_point_well_defined', segmentsemantic: 'segmentsemantic_rb' };
+
+  function inputs(which: string): { similarity: LabelledMatrix; affinities: Record<string, number>; ids: string[] } {
+    const fx = fixtures();
+    const names = (fx.dds_task_order_20 as string[]).map((t) => aliases[t] ?? t);
+    const base = path.join(dds, 'CVPR2020_results', 'normcomparison_taskonomy_5000');
+    const rows: number[][] =
+      which === 'rdm-cosine'
+        ? readJson(path.join(base, 'rdms.json')).cosine.cka.debiased_centered.znorm[0]
+        : readJson(path.join(base, 'kernels.json')).lap.cka.debiased_centered.znorm[0];
+    return {
+      similarity: { rows: names, cols: names, matrix: fromRows(rows) },
+      affinities: readJson(path.join(sharedDataDir, 'taskonomy', 'results', 'affinities', 'all_affinities.json')),
+      ids: fx.taskonomy_affinity_keys_17,
+    };
+  }
+
+  for (const which of Object.keys(GOLDEN)) {
+    it(`${which}: the similarity alone, through all other tasks and through the 3 most similar, as the reference`, () => {
+      const { similarity, affinities, ids } = inputs(which);
+      const p = transferPrediction(similarity, affinities, ids);
+      expect(p.similarity.mean).toBeCloseTo(GOLDEN[which].alone, 12);
+      expect(p.viaTransfers.mean).toBeCloseTo(GOLDEN[which].via3, 12);
+      const all = measureViaTransfersScore(similarity, affinities, ids, Number.POSITIVE_INFINITY).mean!;
+      expect(all).toBeCloseTo(GOLDEN[which].viaAll, 12);
+      // The finding: all tasks weighted fall far below the similarity; the 3 nearest stay within 0.01 of it.
+      expect(all).toBeLessThan(p.similarity.mean! - 0.2);
+      expect(Math.abs(p.viaTransfers.mean! - p.similarity.mean!)).toBeLessThan(0.01);
+    });
+  }
+});
