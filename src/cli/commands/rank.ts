@@ -244,11 +244,11 @@ export function register(program: Command): void {
           'replacement from a seeded generator (mulberry32, same seed → same output), everything recomputed per ' +
           'subset; per entry the mean, a 95% interval (2.5/97.5 percentiles) and the probability of being the best.\n\n' +
           'With --via-transfers, measured transfers among known tasks (a Taskonomy result dict: `taskmap ahp` ' +
-          "affinities, or the published files) rank their sources a second way: each source's place in every known " +
-          "task's measured ranking, averaged with weights = the known task's similarity to the target (members whose " +
+          "affinities, or the published files) rank their sources a second way: each source's place in the measured " +
+          `rankings of the ${VIA_TRANSFERS_NEIGHBOURS} known tasks most similar to the target (--via-neighbours), averaged with their similarity as weights (members whose ` +
           'label or model is a target of the dict are the known tasks; --alias renames its tasks). A source good for the tasks most like the new one ' +
-          'comes first; on the task bank this predicts the measured transfers better than the similarity alone ' +
-          '(docs/taskbank.md).',
+          'comes first; on the task bank this predicts the measured transfers better than the similarity alone, ' +
+          "on Taskonomy's published affinities about as well (docs/taskbank.md).",
       )
       .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file'),
   );
