@@ -3,6 +3,7 @@
  * styles fetched from anywhere, so it opens offline and can be archived as is.
  */
 import { basename } from 'node:path';
+import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { dendrogramSvg, escapeXml, familyColors, heatmapSvg, inlineSvg, intervalHeatmapSvg, mdsSvg } from './figures.js';
 import type { TaxonomyResult } from './taxonomy.js';
 import type { FamilyCut, NeighbourAgreement } from '../taxonomy/agreement.js';
@@ -205,8 +206,8 @@ function bankTransfersTable(t: BankTransferPrediction): string {
     `<p>Mean over the ${t.targets.length} encoders, each as the target, of the Spearman correlation between a prediction for each other encoder as ` +
     `its source and the AHP affinity measured when the bank was trained (<code>${esc(basename(t.affinities))}</code> beside the encoders). ` +
     `<em>Similarity alone</em>: the encoders' similarity on these images. <em>Through the other targets' transfers</em>: each source's measured ` +
-    `rank on every other target, weighted by the target's similarity to it (<code>taskmap rank --via-transfers</code>; the target's own ` +
-    `transfers are never read). Equal weights, no representations: ${f(t.sourcePrior)}.</p>` +
+    `rank on the ${VIA_TRANSFERS_NEIGHBOURS} other targets most similar to the target, weighted by that similarity (<code>taskmap rank --via-transfers</code>; ` +
+    `the target's own transfers are never read). Every other target with equal weights, no representations: ${f(t.sourcePrior)}.</p>` +
     `<table><tr><th>measure</th><th>similarity alone</th><th>through the other targets' transfers</th></tr>${rows}</table>`
   );
 }
