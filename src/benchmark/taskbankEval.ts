@@ -225,8 +225,8 @@ export interface TaskbankMeasureResult {
   spearmanReliable?: number | null;
   /**
    * The measure's similarities used the other way (taskonomy/viaTransfers.ts): each source ranked for t by its measured
-   * ranks on the other targets, weighted by t's similarity to each (self excluded, like `spearman`). Null for a distance
-   * measure (no natural weights) and for a failed one.
+   * ranks on the 3 other targets most similar to t, weighted by that similarity (self excluded, like `spearman`). Null
+   * for a distance measure (no natural weights) and for a failed one.
    */
   viaTransfers?: SpearmanScore | null;
   /**
@@ -285,8 +285,9 @@ export interface TaskbankEvaluation {
   measures: TaskbankMeasureResult[];
   /**
    * A baseline that knows nothing of the encoders' representations: per target t, each source's mean rank among the
-   * candidates on the other targets (t and the source itself left out) as the prediction of affinity(s → t), scored like
-   * a measure (self excluded) — the measures' `viaTransfers` with equal weights. High where which source transfers best
+   * candidates over all the other targets (its own included, where it usually ranks first) as the prediction of
+   * affinity(s → t), scored like a measure (self excluded) — the measures' `viaTransfers` with equal weights on every
+   * other target. High where which source transfers best
    * is the same for every target — a generic source quality that no similarity to t's own encoder can express.
    */
   sourcePrior: SpearmanScore;

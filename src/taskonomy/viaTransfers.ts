@@ -1,5 +1,5 @@
 /**
- * Source selection through measured transfers (docs/taskbank.md, "Prediction via the other targets' transfers").
+ * Source selection through measured transfers (docs/taskbank.md, "Through the other targets' transfers").
  *
  * Representation similarity alone ranks a source s for a new target t by how alike s's and t's networks are. Where
  * transfers among known tasks have been measured (a Taskonomy), a second route exists: a source that transfers well
@@ -12,7 +12,8 @@
  * 1 = best). Ranks, not affinities, because AHP affinities are normalised per target and their spread differs from
  * target to target; a rank puts every known task on one scale. A known task that is also a candidate ranks its own
  * encoder too (u → u, usually its best source), so a t much like u also pulls u's own encoder up — the similarity
- * route, inside the same average. Published Taskonomy affinities lack u → u; u is then ranked by the others only.
+ * route, inside the same average (Taskonomy's published affinities hold u → u too). Where a dict lacks u → u, u is
+ * ranked by the others only.
  * With equal weights the prediction is the source's mean rank over the known tasks — the representation-free source
  * prior (TaskbankEvaluation.sourcePrior).
  *
