@@ -84,7 +84,7 @@ describe('task bank report', () => {
     const via = viaTransfersTable(e);
     expect(via.rows).toEqual([
       ...e.measures.map((m) => [
-        `${m.measure} similarity of t to each other target`,
+        `${m.measure} similarity of t to its 3 nearest other targets`,
         m.spearman!.mean!.toFixed(3),
         m.viaTransfers!.mean!.toFixed(3),
         `${m.viaTransfersNull!.q95.toFixed(3)} / 0.048 (none of 20 reached it)`,
