@@ -4,12 +4,14 @@
  * definition), and the finding it documents — weighing every other task turns the prediction into the prior, the 3
  * most similar keep the similarity's own score (docs/taskbank.md).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { measureViaTransfersScore, transferPrediction } from '../../src/benchmark/taskbankEval.js';
 import { fromRows } from '../../src/linalg/dense.js';
 import type { LabelledMatrix } from '../../src/linalg/labelled.js';
+import { runCli } from '../helpers/cli.js';
 import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
@@ -39,6 +41,53 @@ describe.skipIf(skipWithoutSharedData)('through the other targets’ transfers o
       ids: fx.taskonomy_affinity_keys_17,
     };
   }
+
+  it('taskmap evaluate --via-transfers: the same numbers from the files, beside the similarity alone', async () => {
+    const fx = fixtures();
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskmap-via-eval-'));
+    try {
+      const base = path.join(dds, 'CVPR2020_results', 'normcomparison_taskonomy_5000');
+      const matrix = readJson(path.join(base, 'rdms.json')).cosine.cka.debiased_centered.znorm[0];
+      writeFileSync(path.join(dir, 'dds.json'), JSON.stringify({ rows: fx.dds_task_order_20, cols: fx.dds_task_order_20, matrix }));
+      const keys = (fx.taskonomy_affinity_keys_17 as string[]).join(',');
+      const out = path.join(dir, 'out.json');
+      const truth = path.join(sharedDataDir, 'taskonomy', 'results', 'affinities', 'all_affinities.json');
+      const common = ['evaluate', '-p', path.join(dir, 'dds.json'), '-t', truth, '--sources', keys, '--targets', keys];
+      const aliasArgs = Object.entries(aliases).flatMap(([a, b]) => ['--alias', `${a}=${b}`]);
+      const r = await runCli(...common, ...aliasArgs, '--via-transfers', '--out', out);
+      expect(r.code, r.err).toBe(0);
+      const json = readJson(out);
+      expect(json.mean).toBeCloseTo(GOLDEN['rdm-cosine'].alone, 12);
+      expect(json.via_transfers.mean).toBeCloseTo(GOLDEN['rdm-cosine'].via3, 12);
+      expect(json.via_transfers).toMatchObject({ neighbours: 3, undefined_targets: [] });
+      expect(json.via_transfers.tasks).toHaveLength(17);
+      expect(r.out).toContain("through the truth's other targets' transfers (3 most similar, self excluded): mean spearman over 17 targets: 0.8280");
+      const all = await runCli(...common, ...aliasArgs, '--via-transfers', '--via-neighbours', 'all', '--out', out);
+      expect(all.code, all.err).toBe(0);
+      expect(readJson(out).via_transfers.mean).toBeCloseTo(GOLDEN['rdm-cosine'].viaAll, 12);
+      // Refusals: another metric, --via-neighbours alone, and too few shared tasks (no aliases: two keys do not match).
+      const kendall = await runCli(...common, ...aliasArgs, '--via-transfers', '--metric', 'kendall');
+      expect(kendall.err).toContain('--via-transfers is scored by Spearman');
+      const alone = await runCli(...common, ...aliasArgs, '--via-neighbours', '2');
+      expect(alone.err).toContain('--via-neighbours applies to --via-transfers');
+      const few = await runCli(
+        'evaluate',
+        '-p',
+        path.join(dir, 'dds.json'),
+        '-t',
+        truth,
+        '--sources',
+        'autoencoder,denoise,edge2d,curvature',
+        '--targets',
+        'autoencoder,denoise',
+        '--via-transfers',
+      );
+      expect(few.code).not.toBe(0);
+      expect(few.err).toContain('2 task(s) are sources and targets of both matrices; at least 3 are needed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   for (const which of Object.keys(GOLDEN)) {
     it(`${which}: the similarity alone, through all other tasks and through the 3 most similar, as the reference`, () => {
