@@ -7,6 +7,7 @@ import { EVAL_METRICS, type EvalMetric, type EvaluateOptions } from '../evaluate
 import type { ExtractSummary } from '../models/extract.js';
 import type { Preprocessing } from '../models/types.js';
 import { zooIds } from '../models/zoo.js';
+import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { collect, parseKeyValues, parseList, parseNumber, UsageError } from './util.js';
 
 /** The protocol options shared by every command that scores predictions against ground truth. */
@@ -221,4 +222,19 @@ export async function probeTrainConfig(o: ProbeOptions) {
     learningRate: parsePositive(o.lr, '--lr'),
     seed: parseInteger(o.seed, '--seed', 0),
   };
+}
+
+/** `--via-neighbours k|all` of the commands with `--via-transfers`: how many of the most similar known tasks weigh. */
+export function addViaNeighboursOption(cmd: Command): Command {
+  return cmd.option(
+    '--via-neighbours <k>',
+    `with --via-transfers: how many of the most similar known tasks weigh, or "all" (default ${VIA_TRANSFERS_NEIGHBOURS})`,
+  );
+}
+
+/** The parsed `--via-neighbours` (undefined: the default; "all": Infinity); refused without `--via-transfers`. */
+export function viaNeighboursFrom(value: string | undefined, viaTransfers: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  if (!viaTransfers) throw new UsageError('--via-neighbours applies to --via-transfers');
+  return value === 'all' ? Number.POSITIVE_INFINITY : parseNumber(value, '--via-neighbours', { integer: true, min: 1 });
 }

@@ -25,6 +25,7 @@ import { CATALOGUE, findEntryInput } from '../../ops/measures.js';
 import type { LabelKind, RankEntry, RankResult } from '../../taxonomy/rank.js';
 import { similarityMemory, type MemberShape } from '../../ops/memory.js';
 import { addMeasureOptions, givenParameterFlags, measureIdFromOptions, type MeasureOptions } from '../measureOptions.js';
+import { addViaNeighboursOption, viaNeighboursFrom } from '../options.js';
 import { addDryRunOption, memoryGate } from '../memory.js';
 import { progressBar } from '../progress.js';
 import { formatTable } from '../table.js';
@@ -281,8 +282,8 @@ export function register(program: Command): void {
       '--via-transfers <affinities>',
       "measured first-order transfers among known tasks (.json or .pkl result dict, e.g. from `taskmap ahp`, or the task bank's models/taskbank/affinities.json): also rank their sources through the known tasks most similar to the target; a member is a known task by its label or its model (the part before --separator)",
     )
-    .option('--alias <old=new>', "with --via-transfers: rename a task of the result dict to a member's label or model (repeatable)", collect, [])
-    .option('--via-neighbours <k>', `with --via-transfers: how many of the most similar known tasks weigh, or "all" (default ${VIA_TRANSFERS_NEIGHBOURS})`);
+    .option('--alias <old=new>', "with --via-transfers: rename a task of the result dict to a member's label or model (repeatable)", collect, []);
+  addViaNeighboursOption(cmd);
   addDryRunOption(cmd).action(
     async (
       featureset: string,
@@ -316,13 +317,7 @@ export function register(program: Command): void {
         if (o.groupBy !== undefined) throw new UsageError('--via-transfers finds the known tasks among the members themselves: not with --group-by');
       }
       if (o.alias.length > 0 && o.viaTransfers === undefined) throw new UsageError('--alias renames tasks of the --via-transfers result dict');
-      if (o.viaNeighbours !== undefined && o.viaTransfers === undefined) throw new UsageError('--via-neighbours applies to --via-transfers');
-      const neighbours =
-        o.viaNeighbours === undefined
-          ? undefined
-          : o.viaNeighbours === 'all'
-            ? Number.POSITIVE_INFINITY
-            : parseNumber(o.viaNeighbours, '--via-neighbours', { integer: true, min: 1 });
+      const neighbours = viaNeighboursFrom(o.viaNeighbours, o.viaTransfers !== undefined);
       // Read before the features: a bad dict fails in a second, not after the similarity work.
       const transfers = o.viaTransfers === undefined ? undefined : renameTasks(await readResultDict(o.viaTransfers), parseKeyValues(o.alias, '--alias'));
       if (o.sortBy !== undefined && !all) throw new UsageError('--sort-by orders the table of --measure all');
