@@ -136,7 +136,9 @@ describe('taskmap rank --via-transfers', () => {
       { task: 'm-b', member: 'm-b/x', similarity: sim['m-b/x'], used: true },
     ]);
     // The same data as the first case under other names: the same scores.
-    const first = JSON.parse(await readFile(join(dir, 'r.json'), 'utf8')).via_transfers.ranking as { source: string; score: number }[];
+    const plain = join(dir, 'plain.json');
+    expect((await runCli('rank', join(dir, 'set'), '--target', join(dir, 'task.npy'), '--via-transfers', join(dir, 'aff.json'), '--out', plain)).code).toBe(0);
+    const first = JSON.parse(await readFile(plain, 'utf8')).via_transfers.ranking as { source: string; score: number }[];
     const rename: Record<string, string> = { a1: 'm-a', b1: 'm-b', a2: 'a2', x: 'x' };
     expect(json.via_transfers.ranking).toEqual(first.map((e) => ({ ...e, source: rename[e.source] })));
     // A member target: its model is neither a known task nor a candidate, whichever layer is named.
