@@ -155,6 +155,10 @@ export interface EvaluateBody {
   sources?: string[];
   aliases?: Record<string, string>;
   precision?: Precision;
+  /** With "predicted": also score it through the truth's other targets' transfers (ops evaluateViaTransfers). */
+  viaTransfers?: boolean;
+  /** With viaTransfers: how many of the most similar tasks weigh (default 3). */
+  viaNeighbours?: number;
 }
 export const evaluateSchema = body(
   {
@@ -168,6 +172,8 @@ export const evaluateSchema = body(
     sources: labels,
     aliases: { type: 'object', additionalProperties: label, maxProperties: 2000 },
     precision,
+    viaTransfers: { type: 'boolean' },
+    viaNeighbours: { type: 'integer', minimum: 1, maximum: 100_000 },
   },
   ['truth'],
 );

@@ -17,7 +17,7 @@ import { labelledMatrixFromCsv, labelledMatrixToJson } from '../io/labelledMatri
 import { LimitError } from '../io/limits.js';
 import { representationInfoOrNull } from '../ops/measures.js';
 import { ahp, ahpBeforeAfter, ahpResultDicts, tournamentsFromText } from '../ops/ahp.js';
-import { evaluateMatrix, evaluateMeasures, type EvaluateOptions } from '../ops/evaluate.js';
+import { evaluateMatrix, evaluateMeasures, evaluateViaTransfers, type EvaluateOptions } from '../ops/evaluate.js';
 import { solve, sweep, type PolicyProblem, type PolicyResult, type SolverChoice } from '../ops/policy.js';
 import { describeResultDict, MAX_MATRIX_VIEW_CELLS, resultMatrix } from '../ops/results.js';
 import { describeLabelsText, loadTarget, rank, rankAll, rankViaTransfers, type TargetSpec } from '../ops/rank.js';
@@ -379,9 +379,10 @@ export const tasks = {
     return { featureSet: a.fs.ref, families: loaded.families, ...table };
   },
 
-  async evaluatePredicted(a: { predicted: ResolvedPath; truth: ResolvedPath; options: EvaluateOptions }, env: TaskEnv) {
+  async evaluatePredicted(a: { predicted: ResolvedPath; truth: ResolvedPath; options: EvaluateOptions; viaNeighbours?: number }, env: TaskEnv) {
     const [predicted, truth] = await Promise.all([env.store.matrix(a.predicted), env.store.matrix(a.truth)]);
-    return { predicted: a.predicted.ref, truth: a.truth.ref, ...evaluateMatrix(predicted, truth, a.options) };
+    const via = a.viaNeighbours === undefined ? undefined : evaluateViaTransfers(predicted, truth, { ...a.options, neighbours: a.viaNeighbours });
+    return { predicted: a.predicted.ref, truth: a.truth.ref, ...evaluateMatrix(predicted, truth, a.options), ...(via ? { viaTransfers: via } : {}) };
   },
 
   async evaluateMeasures(a: { fs: ResolvedPath; truth: ResolvedPath; measures: string[]; precision?: Precision; options: EvaluateOptions }, env: TaskEnv) {

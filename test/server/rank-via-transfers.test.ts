@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureSet } from '../../src/features/featureSet.js';
 import type { Representation } from '../../src/features/types.js';
 import { renameTasks } from '../../src/io/resultDict.js';
+import { fromRows } from '../../src/linalg/dense.js';
+import { evaluateViaTransfers } from '../../src/ops/evaluate.js';
 import { rankViaTransfers } from '../../src/ops/rank.js';
+import { truthFromResultDict } from '../../src/evaluate/evaluate.js';
 import { rankSources } from '../../src/taxonomy/rank.js';
 import { writeZooFixture, ZOO_FAMILIES } from './fixtures.js';
 import { call, runJob, startServer, type Running } from './helpers.js';
@@ -18,6 +21,7 @@ let tmp: string;
 let data: string;
 let run: Running;
 let members: Representation[];
+let predicted: { rows: string[]; cols: string[]; matrix: number[][] };
 // Measured transfers among the fixture's models: a source transfers best within its family, then by name.
 const models = Object.values(ZOO_FAMILIES).flat();
 const familyOf = (m: string) => Object.entries(ZOO_FAMILIES).find(([, ms]) => ms.includes(m))![0];
@@ -30,6 +34,13 @@ beforeAll(async () => {
   members = (await loadFeatureSet(join(data, 'zoo', 'features'))).members;
   await writeFile(join(data, 'zoo', 'affinities.json'), JSON.stringify(affinities));
   await writeFile(join(data, 'zoo', 'renamed.json'), JSON.stringify(renameTasks(affinities, { 'pose-b': 'task-b' })));
+  // A predicted similarity of the models: same family 0.8, else 0.2, plus a little by name.
+  predicted = {
+    rows: models,
+    cols: models,
+    matrix: models.map((a, i) => models.map((b, j) => (i === j ? 1 : (familyOf(a) === familyOf(b) ? 0.8 : 0.2) + 0.001 * (i + j)))),
+  };
+  await writeFile(join(data, 'zoo', 'predicted.json'), JSON.stringify(predicted));
   run = await startServer({ dataRoots: [data], uploadDir: join(tmp, 'uploads'), uiDir: join(tmp, 'ui'), maxUploadBytes: 256 * 1024 });
 });
 
@@ -97,5 +108,26 @@ describe('/api/rank with viaTransfers', () => {
     const missing = await post({ ...base, viaTransfers: 'data/zoo/nothing.json' });
     expect(missing.status).toBe(404);
     expect(missing.body.error.message).not.toContain(data);
+  });
+
+  it('/api/evaluate with viaTransfers: the predicted matrix also scored through the truth, as the library gives it', async () => {
+    const body = { predicted: 'data/zoo/predicted.json', truth: 'data/zoo/affinities.json', viaTransfers: true };
+    const job = await runJob(run.base, '/api/evaluate', body);
+    expect(job.status, JSON.stringify(job.error)).toBe('done');
+    const r = job.result as any;
+    const expected = evaluateViaTransfers({ ...predicted, matrix: fromRows(predicted.matrix) }, truthFromResultDict(affinities));
+    expect(r.viaTransfers).toEqual(expected);
+    expect(r.viaTransfers.tasks).toHaveLength(models.length);
+    expect(r.viaTransfers.mean).toBeGreaterThan(0.5);
+    const two = (await runJob(run.base, '/api/evaluate', { ...body, viaNeighbours: 2 })).result as any;
+    expect(two.viaTransfers.neighbours).toBe(2);
+    const post = (b: unknown) => call(run.base, 'POST', '/api/evaluate', b);
+    const kendall = await post({ ...body, metric: 'kendall' });
+    expect(kendall.status).toBe(400);
+    expect(kendall.body.error.message).toContain('"viaTransfers" is scored by Spearman');
+    const noVia = await post({ predicted: 'data/zoo/predicted.json', truth: 'data/zoo/affinities.json', viaNeighbours: 2 });
+    expect(noVia.body.error.message).toContain('"viaNeighbours" applies to "viaTransfers"');
+    const harness = await post({ featureSet: 'data/zoo/features', measures: ['rsa'], truth: 'data/zoo/affinities.json', viaTransfers: true });
+    expect(harness.body.error.message).toContain('"viaTransfers" scores a "predicted" matrix');
   });
 });

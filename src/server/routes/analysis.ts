@@ -202,10 +202,20 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     if (b.predicted && b.measures) throw badRequest('"measures" applies only to "featureSet"');
     const truthPath = await ctx.sandbox.resolveExisting(b.truth, 'truth');
     const opts = { metric: b.metric, includeSelf: b.includeSelf, targets: b.targets, sources: b.sources, aliases: b.aliases };
+    if (b.viaNeighbours !== undefined && !b.viaTransfers) throw badRequest('"viaNeighbours" applies to "viaTransfers"');
+    if (b.viaTransfers && !b.predicted) throw badRequest('"viaTransfers" scores a "predicted" matrix');
+    if (b.viaTransfers && (b.metric ?? 'spearman') !== 'spearman') throw badRequest('"viaTransfers" is scored by Spearman: leave "metric" at spearman');
     if (b.predicted) {
       const pp = await ctx.sandbox.resolveExisting(b.predicted, 'predicted');
-      const inputs = { predicted: await fileKey(pp), truth: await fileKey(truthPath), ...opts };
-      return sendTask(ctx, reply, 'evaluate', inputs, 'evaluatePredicted', { predicted: pp, truth: truthPath, options: opts });
+      // A job without viaTransfers keeps the inputs' old shape, so earlier jobs are still found.
+      const via = b.viaTransfers ? { viaNeighbours: b.viaNeighbours ?? VIA_TRANSFERS_NEIGHBOURS } : undefined;
+      const inputs = { predicted: await fileKey(pp), truth: await fileKey(truthPath), ...opts, ...(via ? { viaTransfers: via } : {}) };
+      return sendTask(ctx, reply, 'evaluate', inputs, 'evaluatePredicted', {
+        predicted: pp,
+        truth: truthPath,
+        options: opts,
+        viaNeighbours: via?.viaNeighbours,
+      });
     }
     const fs = await resolveFeatureSet(ctx, b.featureSet);
     const measures = b.measures!.map((m, i) => checkedMeasure(m, `measures[${i}]`));
