@@ -710,9 +710,10 @@ export function transferPrediction(
 
 /** TaskbankMeasureResult.viaTransfers: the measure's similarity of t to each other target as the weights. */
 export function measureViaTransfersScore(similarity: LabelledMatrix, affinities: ResultDict, ids: string[], neighbours?: number): SpearmanScore {
-  const index = new Map(similarity.rows.map((l, i) => [l, i]));
+  const row = new Map(similarity.rows.map((l, i) => [l, i]));
+  const col = new Map(similarity.cols.map((l, i) => [l, i]));
   const n = similarity.cols.length;
-  return viaTransfersScore((t, u) => similarity.matrix.data[index.get(t)! * n + similarity.cols.indexOf(u)], affinities, ids, neighbours);
+  return viaTransfersScore((t, u) => similarity.matrix.data[row.get(t)! * n + col.get(u)!], affinities, ids, neighbours);
 }
 
 /** Mean per-target Spearman over the given targets (those with a defined value); null when none. */

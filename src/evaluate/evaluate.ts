@@ -104,7 +104,8 @@ function scoreTarget(metric: EvalMetric, predicted: Float64Array, truth: Float64
   return CORRELATIONS[metric](predicted, truth);
 }
 
-function renameLabels(labels: string[], aliases: Record<string, string>, what: string): string[] {
+/** Labels with `old=new` aliases applied (own properties only); a rename that makes two labels equal is an error. */
+export function renameLabels(labels: string[], aliases: Record<string, string>, what: string): string[] {
   // own properties only: a label such as "constructor" must not pick up Object.prototype members
   const out = labels.map((l) => (Object.hasOwn(aliases, l) ? aliases[l] : l));
   const seen = new Set<string>();

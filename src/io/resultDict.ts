@@ -48,9 +48,10 @@ export function renameTasks(dict: ResultDict, aliases: Record<string, string>): 
   for (const [key, v] of Object.entries(dict)) {
     const renamed = key
       .split('__')
-      .map((t) => aliases[t] ?? t)
+      // own properties only: a task such as "constructor" must not pick up Object.prototype members
+      .map((t) => (Object.hasOwn(aliases, t) ? aliases[t] : t))
       .join('__');
-    if (renamed in out) throw new Error(`renaming makes two keys collide at "${renamed}"`);
+    if (Object.hasOwn(out, renamed)) throw new Error(`renaming makes two keys collide at "${renamed}"`);
     out[renamed] = v;
   }
   return out;

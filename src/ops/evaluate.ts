@@ -4,6 +4,7 @@
  */
 import {
   EVAL_METRICS,
+  renameLabels,
   describeUnmatched,
   evaluatePrediction,
   type EvalMetric,
@@ -70,20 +71,26 @@ export function evaluateViaTransfers(
   opts: Pick<EvaluateOptions, 'aliases' | 'targets' | 'sources'> & { neighbours?: number } = {},
 ): ViaTransfersEvaluation {
   const aliases = opts.aliases ?? {};
-  const rename = (m: LabelledMatrix): LabelledMatrix => ({ ...m, rows: m.rows.map((l) => aliases[l] ?? l), cols: m.cols.map((l) => aliases[l] ?? l) });
-  const p = rename(asSimilarity(predicted));
-  const t = rename(truth);
-  const inAll = (l: string) => p.rows.includes(l) && p.cols.includes(l) && t.rows.includes(l) && t.cols.includes(l);
-  const tasks = t.cols.filter((l) => inAll(l) && (!opts.targets || opts.targets.includes(l)) && (!opts.sources || opts.sources.includes(l)));
+  const rename = (m: LabelledMatrix, what: string): LabelledMatrix => ({
+    ...m,
+    rows: renameLabels(m.rows, aliases, `${what} row`),
+    cols: renameLabels(m.cols, aliases, `${what} column`),
+  });
+  const p = rename(asSimilarity(predicted), 'predicted');
+  const t = rename(truth, 'truth');
+  const sets = [p.rows, p.cols, t.rows, ...(opts.targets ? [opts.targets] : []), ...(opts.sources ? [opts.sources] : [])].map((l) => new Set(l));
+  const tasks = t.cols.filter((l) => sets.every((s) => s.has(l)));
   if (tasks.length < 3) {
     throw new Error(
       `evaluate --via-transfers: ${tasks.length} task(s) are sources and targets of both matrices; at least 3 are needed (check the names or pass aliases)`,
     );
   }
+  const row = new Map(t.rows.map((l, i) => [l, i]));
+  const col = new Map(t.cols.map((l, i) => [l, i]));
   const affinities: Record<string, number> = {};
   for (const s of tasks)
     for (const u of tasks) {
-      const v = t.matrix.data[t.rows.indexOf(s) * t.cols.length + t.cols.indexOf(u)];
+      const v = t.matrix.data[row.get(s)! * t.cols.length + col.get(u)!];
       // u → u is optional (a ranking without u's own encoder); any other transfer must be measured.
       if (s === u && !Number.isFinite(v)) continue;
       if (!Number.isFinite(v)) throw new Error(`evaluate --via-transfers: the truth has no finite value for ${s} → ${u} (got ${v})`);

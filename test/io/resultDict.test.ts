@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readResultDict, validateResultDict } from '../../src/io/resultDict.js';
+import { readResultDict, renameTasks, validateResultDict } from '../../src/io/resultDict.js';
 import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const RESULTS = resolve(sharedDataDir, 'taskonomy/results');
@@ -58,5 +58,14 @@ describe('validateResultDict / readResultDict errors', () => {
     await expect(readResultDict(join(dir, 'list.pkl'))).rejects.toThrow('list.pkl: expected an object, found a list');
     await writeFile(join(dir, 'evil.pkl'), Buffer.from("cos\nsystem\n(S'true'\ntR.", 'latin1'));
     await expect(readResultDict(join(dir, 'evil.pkl'))).rejects.toThrow('evil.pkl: refusing to unpickle global os.system');
+  });
+});
+
+describe('renameTasks', () => {
+  it('renames every token by the aliases’ own entries only: tasks named like Object.prototype members stay as they are', () => {
+    const dict = { constructor__toString: 0.5, a__constructor: 0.25, a__b: 0.125 };
+    expect(renameTasks(dict, {})).toEqual(dict);
+    expect(renameTasks(dict, { a: 'x', constructor: 'c' })).toEqual({ c__toString: 0.5, x__c: 0.25, x__b: 0.125 });
+    expect(() => renameTasks({ a__t: 1, b__t: 2 }, { a: 'b' })).toThrow('renaming makes two keys collide at "b__t"');
   });
 });

@@ -45,3 +45,16 @@ describe('evaluateViaTransfers (taskmap evaluate --via-transfers)', () => {
     );
   });
 });
+
+describe('evaluateViaTransfers and labels named like Object.prototype members', () => {
+  it('keeps "constructor" and "toString" as tasks, and refuses an alias that makes two labels equal', () => {
+    const names = ['constructor', 'toString', 'c', 'd'];
+    const predicted = { rows: names, cols: names, matrix: fromRows(sim) };
+    const truth = { rows: names, cols: names, matrix: fromRows(truthRows) };
+    const plain = evaluateViaTransfers({ rows: tasks, cols: tasks, matrix: fromRows(sim) }, { rows: tasks, cols: tasks, matrix: fromRows(truthRows) });
+    const r = evaluateViaTransfers(predicted, truth);
+    expect(r.tasks).toEqual(names);
+    expect(r.mean).toBe(plain.mean);
+    expect(() => evaluateViaTransfers(predicted, truth, { aliases: { c: 'd' } })).toThrow('label "d" appears twice');
+  });
+});
