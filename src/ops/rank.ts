@@ -18,7 +18,7 @@ import { parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../io/resultDi
 import { predictViaTransfers, VIA_TRANSFERS_NEIGHBOURS, weighingTasks } from '../taskonomy/viaTransfers.js';
 import { rankSources, type LabelKind, type RankOptions, type RankResult, type Target } from '../taxonomy/rank.js';
 import { rankTable, standardRankMeasures, type RankTable, type RankTableOptions } from '../taxonomy/rankTable.js';
-import { isScoreId, scoreOf } from '../taxonomy/scoreColumns.js';
+import { isScoreId, modelOfLabel, scoreOf } from '../taxonomy/scoreColumns.js';
 
 export { standardRankMeasures, VIA_TRANSFERS_NEIGHBOURS, type RankTable, type RankTableOptions };
 
@@ -188,8 +188,7 @@ export function rankViaTransfers(
 ): ViaTransfersRanking {
   const neighbours = opts.neighbours ?? VIA_TRANSFERS_NEIGHBOURS;
   const name = opts.name ?? 'affinities';
-  const separator = opts.separator ?? '/';
-  const modelOf = (label: string) => (separator && label.includes(separator) ? label.slice(0, label.indexOf(separator)) : label);
+  const modelOf = (label: string) => modelOfLabel(label, opts.separator);
   if (!result.largerIsMoreSimilar) {
     throw new Error(`${result.measure} is a distance: weighing the known tasks needs a similarity (rsa, dds, cka, …)`);
   }
@@ -208,14 +207,6 @@ export function rankViaTransfers(
     if (e && (own === undefined || task !== modelOf(own))) weights.push({ task, member: e.label, similarity: e.score, used: false });
   }
   weights.sort((a, b) => b.similarity - a.similarity || (a.task < b.task ? -1 : 1));
-  const byTask = Object.fromEntries(weights.map((w) => [w.task, w.similarity]));
-  let used: Set<string>;
-  try {
-    used = new Set(weighingTasks(byTask, neighbours).map(([u]) => u));
-  } catch (e) {
-    throw new Error((e as Error).message.replace(/^predictViaTransfers: /, ''), { cause: e });
-  }
-  for (const w of weights) w.used = used.has(w.task);
   if (weights.length === 0) {
     const members = result.ranking.map((e) => e.label).sort();
     throw new Error(
@@ -224,8 +215,11 @@ export function rankViaTransfers(
     );
   }
   if (candidates.length < 2) throw new Error(`${name}: ${candidates.length} task source(s) to rank; at least 2 are needed`);
+  const byTask = Object.fromEntries(weights.map((w) => [w.task, w.similarity]));
   let p: Record<string, number | null>;
   try {
+    const used = new Set(weighingTasks(byTask, neighbours).map(([u]) => u));
+    for (const w of weights) w.used = used.has(w.task);
     p = predictViaTransfers({ candidates, weights: byTask, affinities: firstOrder, neighbours });
   } catch (e) {
     throw new Error(`${name}: ${(e as Error).message.replace(/^predictViaTransfers: /, '')}`, { cause: e });

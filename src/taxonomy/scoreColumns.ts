@@ -81,15 +81,18 @@ export function targetProblem(family: ScoreFamily, target: ScoreTarget, name: st
  * label is `model<sep>…` (two such members are ambiguous: an error). Class probabilities are a property of the
  * source model, not of a layer, so one `model` member serves every layer of that model.
  */
+/** The model part of a member label: before the first `separator` (the whole label without one, or when it is empty). */
+export function modelOfLabel(label: string, separator = '/'): string {
+  const at = separator ? label.indexOf(separator) : -1;
+  return at < 0 ? label : label.slice(0, at);
+}
+
 export function matchProbabilities(
   candidates: readonly { label: string }[],
   probabilities: readonly Representation[],
   separator = '/',
 ): Map<string, Representation> {
-  const modelOf = (label: string) => {
-    const at = separator ? label.indexOf(separator) : -1;
-    return at < 0 ? label : label.slice(0, at);
-  };
+  const modelOf = (label: string) => modelOfLabel(label, separator);
   const byLabel = new Map(probabilities.map((p) => [p.label, p]));
   const out = new Map<string, Representation>();
   for (const c of candidates) {
