@@ -4,7 +4,6 @@
  * the measured task tree as Newick, report.md (the tables, with the command that reproduces them) and figures: the
  * affinity heatmap, the measured task tree beside the RSA taxonomy, and the mean per-target Spearman per measure.
  */
-import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -19,6 +18,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { fromRows } from '../linalg/dense.js';
 import { familyTaxonomy, type TaxonomyResult } from '../ops/taxonomy.js';
 import { leafOrder } from '../taxonomy/cluster.js';
+import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { dendrogramSvg, escapeXml, intervalBarsSvg, svgToPng } from './figures.js';
 import { markdownTable, type Table } from './tables.js';
 import { matrixHeatmapSvg } from './zooTransfer.js';

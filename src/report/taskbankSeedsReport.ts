@@ -3,10 +3,10 @@
  * report.md (each statistic per seed, its mean and sample SD, and per target), beside one full report per seed
  * (taskbankReport.ts) in seed-<n>/.
  */
-import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { join } from 'node:path';
 import type { SeedStat, TaskbankSeedsSummary } from '../benchmark/taskbankSeeds.js';
 import { writeFilesAtomic } from '../io/atomic.js';
+import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { markdownTable, type Table } from './tables.js';
 import { f2, f3 } from './taskbankReport.js';
 

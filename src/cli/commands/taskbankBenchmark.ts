@@ -2,7 +2,6 @@
  * `taskmap benchmark taskbank`: the command (options, progress, summary). The work is in src/benchmark/taskbank.ts,
  * the files it writes in src/report/taskbankReport.ts.
  */
-import { VIA_TRANSFERS_NEIGHBOURS } from '../../taskonomy/viaTransfers.js';
 import type { Command } from 'commander';
 import { join, relative } from 'node:path';
 import { runTaskbankBenchmark, shipBank } from '../../benchmark/taskbank.js';
@@ -15,6 +14,7 @@ import { DEFAULT_TEACHER_TRAIN_CROPS } from '../../taskbank/teacherJobs.js';
 import { POOL_PRESETS, POOL_SPLITS, SPLIT_HELP, type PoolPreset } from '../../taskbank/pool.js';
 import { TASKS } from '../../taskbank/tasks.js';
 import { TRAIN_DEFAULTS } from '../../taskbank/train.js';
+import { VIA_TRANSFERS_NEIGHBOURS } from '../../taskonomy/viaTransfers.js';
 import { stageBars } from '../progress.js';
 import { formatTable } from '../table.js';
 import { collect, parseKeyNumbers, parseKeyNumbersIn, parseList, parseMeasureList, parseNumber, shellQuote, UsageError } from '../util.js';
