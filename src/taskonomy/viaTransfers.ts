@@ -67,7 +67,13 @@ export function predictViaTransfers({
 }: ViaTransfersInput): Record<string, number | null> {
   if (new Set(candidates).size !== candidates.length) throw new Error('predictViaTransfers: a candidate is listed twice');
   const known = weighingTasks(weights, neighbours);
-  const sum = new Map(candidates.map((s) => [s, { wr: 0, w: 0 }]));
+  // The ranks are summed per (weight, ranking size) and each sum is weighted and divided by (size − 1) once at the
+  // end, not term by term: a rank sum is a whole (or half) number, so sources whose predictions are mathematically
+  // equal — equal weights, as in the source prior — come out exactly equal and tie in a Spearman instead of being
+  // ordered by rounding (Taskonomy's equal-weight prior read 0.469 that way; exactly, 0.470).
+  const groupKey = (w: number, size: number) => `${w} ${size}`;
+  const groups = new Map<string, { w: number; size: number }>();
+  const sum = new Map(candidates.map((s) => [s, { ranks: new Map<string, number>(), w: 0 }]));
   for (const [u, w] of known) {
     const ranked = candidates.filter((s) => s !== u || `${u}__${u}` in affinities);
     if (ranked.length < 2) continue;
@@ -77,11 +83,24 @@ export function predictViaTransfers({
       return a;
     });
     const r = rankData(values);
+    const key = groupKey(w, ranked.length);
+    groups.set(key, { w, size: ranked.length });
     ranked.forEach((s, i) => {
       const acc = sum.get(s)!;
-      acc.wr += w * ((r[i] - 1) / (ranked.length - 1));
+      acc.ranks.set(key, (acc.ranks.get(key) ?? 0) + (r[i] - 1));
       acc.w += w;
     });
   }
-  return Object.fromEntries(candidates.map((s) => [s, sum.get(s)!.w > 0 ? sum.get(s)!.wr / sum.get(s)!.w : null]));
+  // One order of the groups for every candidate, so that equal sums are added in the same order.
+  const order = [...groups.keys()].sort();
+  const prediction = ({ ranks, w }: { ranks: Map<string, number>; w: number }): number | null => {
+    if (!(w > 0)) return null;
+    let p = 0;
+    for (const key of order) {
+      const r = ranks.get(key);
+      if (r !== undefined) p += (groups.get(key)!.w * r) / (groups.get(key)!.size - 1);
+    }
+    return p / w;
+  };
+  return Object.fromEntries(candidates.map((s) => [s, prediction(sum.get(s)!)]));
 }

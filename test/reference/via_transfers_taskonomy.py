@@ -9,11 +9,15 @@ max(0, similarity(t, u)), either over all of them or over the k = 3 of largest p
 kept). The similarity is one of the DDS authors' released matrices (normcomparison_taskonomy_5000: the cosine-RDM
 and the Laplacian-kernel entries, z-scored features, unbiased CKA); "alone" is the DDS protocol without the self
 entry (Spearman over the other 16 tasks of similarity(s, t) against affinity(s -> t)). Mean over the 17 targets.
+"equalWeights" is the representation-free prior (every other task weighted alike), computed in exact rational
+arithmetic, so that sources whose mean ranks are equal tie exactly (the TypeScript sums w * (rank - 1) and divides
+once for the same reason).
 
 Run: python3 test/reference/via_transfers_taskonomy.py ../shared  (prints the JSON the test embeds; deterministic)
 """
 import json
 import sys
+from fractions import Fraction
 
 import numpy as np
 from scipy.stats import rankdata, spearmanr
@@ -61,6 +65,12 @@ def via(S, k):
     return predict
 
 
+def equal_weights(t, s):
+    cands = [x for x in range(n) if x != t]
+    total = sum(Fraction(float(rankdata(aff[cands, u])[cands.index(s)])) - 1 for u in cands)
+    return float(total / ((len(cands) - 1) * len(cands)))
+
+
 out = {}
 for name, M in matrices.items():
     S = np.array(M)[np.ix_(idx, idx)]
@@ -69,4 +79,5 @@ for name, M in matrices.items():
         "viaAll": mean_spearman(via(S, None)),
         "via3": mean_spearman(via(S, 3)),
     }
+out["equalWeights"] = mean_spearman(equal_weights)
 print(json.dumps(out, indent=1))

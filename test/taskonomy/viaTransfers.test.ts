@@ -36,6 +36,26 @@ describe('predictViaTransfers', () => {
     expect(predictViaTransfers({ candidates, weights: { d: 1 }, affinities: withD })).toEqual({ a: 1, b: 0, c: 0.5 });
   });
 
+  it('gives mathematically equal predictions exactly equal values (a tie, not an order decided by rounding)', () => {
+    // 11 candidates ranked by two known tasks u and v (equal weights). x is 2nd and 8th from the bottom, y 4th and
+    // 6th: both have mean scaled rank (1/10 + 7/10)/2 = (3/10 + 5/10)/2 = 0.4, but in floating point
+    // 0.1 + 0.7 = 0.7999999999999999 while 0.3 + 0.5 = 0.8, so dividing term by term would order x below y.
+    const names = ['x', 'y', ...Array.from({ length: 9 }, (_, i) => `o${i}`)];
+    const placeU = { x: 1, y: 3 } as Record<string, number>;
+    const placeV = { x: 7, y: 5 } as Record<string, number>;
+    const others = (skip: number[]) => [...Array(11).keys()].filter((k) => !skip.includes(k));
+    const aff: Record<string, number> = {};
+    const fill = (task: string, place: Record<string, number>) => {
+      const free = others(Object.values(place));
+      names.forEach((s) => (aff[`${s}__${task}`] = s in place ? place[s] : free.shift()!));
+    };
+    fill('u', placeU);
+    fill('v', placeV);
+    const p = predictViaTransfers({ candidates: names, weights: { u: 1, v: 1 }, affinities: aff });
+    expect(p.x).toBe(0.4);
+    expect(p.y).toBe(p.x);
+  });
+
   it('keeps the k known tasks most like the target (ties at the k-th weight kept); Infinity keeps all', () => {
     // Four known tasks d1…d4 rank a, b, c; d4 has the smallest weight and the opposite ranking.
     const aff = {

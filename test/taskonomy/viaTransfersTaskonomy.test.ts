@@ -21,6 +21,7 @@ const GOLDEN: Record<string, { alone: number; viaAll: number; via3: number }> = 
   'rdm-cosine': { alone: 0.8365051903114187, viaAll: 0.5698961937716263, via3: 0.8280276816608997 },
   'kernel-lap': { alone: 0.8339100346020761, viaAll: 0.5638408304498269, via3: 0.8261245674740485 },
 };
+const EQUAL_WEIGHTS = 0.4703996913460943;
 
 describe.skipIf(skipWithoutSharedData)('through the other targets’ transfers on Taskonomy (published affinities, DDS matrices)', () => {
   const dds = path.join(sharedDataDir, 'duality-diagram-similarity');
@@ -87,6 +88,13 @@ describe.skipIf(skipWithoutSharedData)('through the other targets’ transfers o
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('equal weights (the source prior): mathematically tied sources tie, as the exact rational reference', () => {
+    const { affinities, ids } = inputs('rdm-cosine');
+    const ones: LabelledMatrix = { rows: ids, cols: ids, matrix: fromRows(ids.map(() => ids.map(() => 1))) };
+    // Dividing rank by rank gave 0.4693 here: tied predictions ordered by rounding (docs/taskbank.md).
+    expect(measureViaTransfersScore(ones, affinities, ids, Number.POSITIVE_INFINITY).mean).toBeCloseTo(EQUAL_WEIGHTS, 12);
   });
 
   for (const which of Object.keys(GOLDEN)) {
