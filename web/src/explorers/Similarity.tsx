@@ -1,8 +1,9 @@
 /**
  * Similarity explorer: a feature set and one or two measures (parameters from the registry) → similarity
  * heatmap in dendrogram order, the dendrogram, a classical-MDS map coloured by task family (or by cluster), the
- * matrix as a table, per-target source rankings with bootstrap intervals, and the permutation test of a pair (observed
- * value, p-value, null histogram). All numbers come from the API.
+ * matrix as a table, per-target source rankings with bootstrap intervals (and, given a result dict of measured
+ * transfers, through those transfers), and the permutation test of a pair (observed value, p-value, null histogram).
+ * All numbers come from the API.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
@@ -16,7 +17,17 @@ import { ScoreTable } from '../components/ScoreTable.js';
 import { SvgFigure } from '../components/SvgFigure.js';
 import { Upload } from '../components/Upload.js';
 import { VegaFigure } from '../components/VegaFigure.js';
-import type { Catalog, FeatureSetInfo, MeasuresResponse, PermutationPayload, Progress, RankPayload, RankTablePayload, TaxonomyPayload } from '../types.js';
+import type {
+  Catalog,
+  FeatureSetInfo,
+  MeasuresResponse,
+  PermutationPayload,
+  Progress,
+  RankPayload,
+  RankTablePayload,
+  ResultEntry,
+  TaxonomyPayload,
+} from '../types.js';
 
 /** The target select's value for "the labels file below" (member labels are never empty strings with a NUL). */
 const LABELS_TARGET = '\u0000labels';
@@ -49,6 +60,37 @@ function landingOrder(sets: { path: string }[]): string[] {
 
 function errorText(e: unknown): string {
   return e instanceof ApiError ? e.message : String((e as Error)?.message ?? e);
+}
+
+/** The CLI's `--alias old=new`, as `old=new, old2=new2` (commas or new lines): the renames, or the first bad entry. */
+function parseAliases(text: string): { aliases: Record<string, string>; error: string | null } {
+  const aliases: Record<string, string> = {};
+  for (const raw of text.split(/[,\n]/)) {
+    const item = raw.trim();
+    if (!item) continue;
+    const eq = item.indexOf('=');
+    const from = eq > 0 ? item.slice(0, eq).trim() : '';
+    const to = eq > 0 ? item.slice(eq + 1).trim() : '';
+    if (!from || !to) return { aliases: {}, error: `aliases: expected old=new (e.g. task_a=model_a, task_b=model_b), got "${item}"` };
+    aliases[from] = to;
+  }
+  return { aliases, error: null };
+}
+
+/** The neighbours field: empty is the server's default (3), else a whole number ≥ 1. */
+function parseNeighbours(text: string): { value: number | undefined; error: string | null } {
+  const t = text.trim();
+  if (!t) return { value: undefined, error: null };
+  const k = Number(t);
+  return Number.isInteger(k) && k >= 1 && k <= 100_000
+    ? { value: k, error: null }
+    : { value: undefined, error: `neighbours: a whole number from 1 to 100000 (empty: 3), got "${t}"` };
+}
+
+/** The result dicts a ranking can go through: those named as affinities first (Taskonomy's naming), then the rest. */
+function transferDicts(results: ResultEntry[]): ResultEntry[] {
+  const dicts = results.filter((r) => r.kind === 'resultDict');
+  return [...dicts.filter((r) => r.role === 'affinities'), ...dicts.filter((r) => r.role !== 'affinities')];
 }
 
 function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string; note?: ComponentChildren }) {
@@ -198,6 +240,7 @@ function RankingPanel(props: { r: RankPayload; slot: string }) {
   const { r } = props;
   const spec = useMemo(() => rankingSpec(r.ranking, r.measure), [r]);
   const boot = r.bootstrap;
+  const via = r.viaTransfers;
   return (
     <div class="panel" data-ranking={props.slot}>
       <VegaFigure
@@ -217,6 +260,34 @@ function RankingPanel(props: { r: RankPayload; slot: string }) {
         rows={r.ranking.map((e) => [e.rank, e.label, r.families?.[e.label] ?? null, e.score, e.mean, e.ci95?.[0] ?? null, e.ci95?.[1] ?? null, e.pBest])}
         json={r}
       />
+      {via && (
+        <div data-via-transfers={props.slot}>
+          <DataTable
+            title="Through the measured transfers"
+            id={`via-ranking-${props.slot}`}
+            columns={['rank', 'source', 'score (weighted mean rank, 0 … 1)']}
+            rows={via.ranking.map((e) => [e.rank, e.source, e.score])}
+            json={via}
+          />
+          <p class="note" data-via-note>
+            Score: each source's place in the measured rankings ({via.affinities}) of the{' '}
+            {via.neighbours === null ? 'known tasks' : `${via.neighbours} known tasks most similar to the target`}, weighted by similarity ({r.measure}; 1 =
+            first everywhere, 0 = last); the target's own column is never read.
+          </p>
+          {via.unranked.length > 0 && (
+            <p class="note" data-via-unranked>
+              Not ranked (no known task of positive weight ranks them): {via.unranked.join(', ')}
+            </p>
+          )}
+          <DataTable
+            title="Known tasks and their weights"
+            id={`via-weights-${props.slot}`}
+            columns={['task', 'member', 'similarity', 'used']}
+            rows={via.weights.map((w) => [w.task, w.member, w.similarity, w.used ? 'yes' : 'no'])}
+            json={via.weights}
+          />
+        </div>
+      )}
     </div>
   );
 }
@@ -286,6 +357,10 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const [probabilities, setProbabilities] = useState('');
   const [sortBy, setSortBy] = useState('');
   const [table, setTable] = useState<Run<RankTablePayload>>(idle());
+  // A representation measure's ranking of a member target can also go through measured transfers (a result dict).
+  const [viaDict, setViaDict] = useState('');
+  const [viaAliases, setViaAliases] = useState('');
+  const [viaNeighbours, setViaNeighbours] = useState('');
   // Permutation test of one pair under measure A: b's images are shuffled.
   const [pairA, setPairA] = useState('');
   const [pairB, setPairB] = useState('');
@@ -293,6 +368,9 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const [pairSeed, setPairSeed] = useState('1993');
   const [perm, setPerm] = useState<Run<PermutationPayload>>(idle());
   const labelsMode = target === LABELS_TARGET;
+  const dictChoices = useMemo(() => transferDicts(props.catalog.results), [props.catalog]);
+  const aliasParse = useMemo(() => parseAliases(viaAliases), [viaAliases]);
+  const neighboursParse = useMemo(() => parseNeighbours(viaNeighbours), [viaNeighbours]);
   const labelsFiles = useMemo(
     () => [...new Set([...uploadedLabels, ...props.catalog.results.map((r) => r.path).filter((p) => /\.(csv|txt)$/i.test(p))])],
     [uploadedLabels, props.catalog],
@@ -413,11 +491,19 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
       return;
     }
     setTable(idle());
-    // One score (slot a), or the measure forms above (one or two slots).
+    // One score (slot a), or the measure forms above (one or two slots), each also through the transfers if asked.
     const measures = rankBy ? [rankBy] : ids;
+    if (viaOn && viaError) return;
+    const via = viaOn
+      ? {
+          viaTransfers: viaDict,
+          ...(Object.keys(aliasParse.aliases).length ? { aliases: aliasParse.aliases } : {}),
+          ...(neighboursParse.value === undefined ? {} : { viaNeighbours: neighboursParse.value }),
+        }
+      : {};
     measures.forEach((measure, k) => {
       update(setRanks, k, { busy: true, error: null, progress: null });
-      const body = { ...base, measure, ...(rankBy && probabilities ? { probabilities } : {}) };
+      const body = { ...base, measure, ...(rankBy && probabilities ? { probabilities } : {}), ...via };
       runJob<RankPayload>('rank', body, (p, job) => update(setRanks, k, { progress: p, job: job.id })).then(
         (result) => update(setRanks, k, { busy: false, result, job: null }),
         (e) => update(setRanks, k, { busy: false, error: errorText(e), result: null, job: null }),
@@ -435,6 +521,10 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   };
   const rankSlots = rankBy ? [ids[0]] : ids;
   const scoring = rankBy !== '';
+  // Through measured transfers: a representation measure (the forms above) ranking a member target.
+  const viaOffered = !labelsMode && !scoring && !matrix;
+  const viaOn = viaOffered && viaDict !== '';
+  const viaError = viaOn ? (aliasParse.error ?? neighboursParse.error) : null;
 
   return (
     <div class="explorer" id="similarity-explorer">
@@ -705,6 +795,40 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
                 </select>
               </label>
             )}
+            {viaOffered && dictChoices.length > 0 && (
+              <label title="A Taskonomy result dict of measured transfers among known tasks (members labelled like its tasks): also rank its sources by their measured ranks on the known tasks most similar to the target (taskmap rank --via-transfers)">
+                <span>through measured transfers</span>
+                <select data-control="via-transfers" value={viaDict} onChange={(e) => setViaDict(e.currentTarget.value)}>
+                  <option value="">(none)</option>
+                  {dictChoices.map((r) => (
+                    <option key={r.path} value={r.path}>
+                      {r.path}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
+            {viaOn && (
+              <>
+                <label title="Renames of the dict's tasks to the members' labels or models, as old=new, separated by commas (taskmap rank --alias)">
+                  <span>aliases (old=new, …)</span>
+                  <input type="text" data-control="via-aliases" placeholder="none" value={viaAliases} onInput={(e) => setViaAliases(e.currentTarget.value)} />
+                </label>
+                <label title="How many of the known tasks most similar to the target weigh (ties at the last kept). Empty: 3">
+                  <span>neighbours</span>
+                  <input
+                    type="number"
+                    min={1}
+                    max={100000}
+                    step={1}
+                    placeholder="3"
+                    data-control="via-neighbours"
+                    value={viaNeighbours}
+                    onInput={(e) => setViaNeighbours(e.currentTarget.value)}
+                  />
+                </label>
+              </>
+            )}
             <label>
               <span>bootstrap draws</span>
               <input type="number" min={0} max={2000} data-control="bootstrap" value={bootstrap} onChange={(e) => setBootstrap(e.currentTarget.value)} />
@@ -728,12 +852,19 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
               type="button"
               class="primary"
               data-action="rank"
-              disabled={!featureSet || Boolean(matrix) || !target || (labelsMode && !labelsFile) || ranks.some((r) => r.busy) || table.busy}
+              disabled={
+                !featureSet || Boolean(matrix) || !target || (labelsMode && !labelsFile) || Boolean(viaError) || ranks.some((r) => r.busy) || table.busy
+              }
               onClick={rank}
             >
               Rank sources
             </button>
           </div>
+          {viaError && (
+            <p class="error" data-via-error>
+              {viaError}
+            </p>
+          )}
           {table.busy && <ProgressBar progress={table.progress} label="computing every score" jobId={table.job} />}
           {table.error && (
             <p class="error" data-error>
