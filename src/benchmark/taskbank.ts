@@ -22,9 +22,25 @@ import { ENCODER_WIDTHS, featureShape } from '../taskbank/network.js';
 import { defaultTaskbankCacheDir, POOL_SPLITS, ensureCropPool, type CropPool, type PoolPreset, type PoolSplit, type SplitFractions } from '../taskbank/pool.js';
 import { DEFAULT_TEACHER_TRAIN_CROPS, ensureTeacherTargets } from '../taskbank/teacherJobs.js';
 import { TASKS, taskDefinition } from '../taskbank/tasks.js';
+import { hasLabelScore } from '../taskbank/labelTargets.js';
+import { findScoreFamily, parseScore, scoreId } from '../measures/scoreFamilies.js';
 import { TRAIN_DEFAULTS, type TaskTrainSettings } from '../taskbank/train.js';
 import { READOUT_DEFAULTS, type ReadoutSettings } from '../taskbank/readout.js';
 import { checkTasks, evaluateTaskbank, TASKBANK_MEASURES, type ProbeFeatures, type TaskbankEvaluation } from './taskbankEval.js';
+
+/** The label score of a run unless asked otherwise: LogME, the one score that reads every task's labels (maps, classes, distributions). */
+export const LABEL_SCORE_DEFAULTS: Readonly<{ score: string; labelled: number }> = { score: 'logme', labelled: 250 };
+
+/**
+ * The canonical id of a label score the bank can judge: one that reads regression targets (the maps, the class
+ * distribution) as well as classes — LogME. Anything else is an error naming why.
+ */
+export function labelScoreId(id: string): string {
+  const config = parseScore(id);
+  if (!findScoreFamily(config.family)?.taskTypes.includes('regression'))
+    throw new Error(`${id} cannot read the bank's map targets (a regression); a score that can: logme`);
+  return scoreId(config);
+}
 
 /** The baselines every target is also read from (Taskonomy's): the target's own input, and an untrained encoder. */
 export const BANK_BASELINES = ['pixels', 'random'] as const;
@@ -54,6 +70,12 @@ export interface TaskbankBenchmarkOptions {
    */
   readoutRepeats?: number;
   measures?: string[];
+  /**
+   * The label-based score judged beside the measures (default LABEL_SCORE_DEFAULTS: LogME on 250 labelled transfer
+   * crops); null for none. Each source's frozen features of the labelled crops against the target's labels
+   * (taskbank/labelTargets.ts), the setting of a user with a new task and a few hundred labels.
+   */
+  labelScores?: { score: string; labelled: number } | null;
   /** Worker threads for the teachers, the training and the readouts (default 2). */
   workers?: number;
   seed?: number;
@@ -75,6 +97,7 @@ export interface TaskbankRun {
     taskEpochs: Record<string, number>;
     readout: ReadoutSettings;
     readoutRepeats: number;
+    labelScores: { score: string; labelled: number } | null;
     teacherTrainCrops: number;
     seed: number;
     workers: number;
@@ -139,6 +162,12 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   }
   const readout: ReadoutSettings = { ...READOUT_DEFAULTS, ...opts.readout };
   const repeats = opts.readoutRepeats ?? 1;
+  const labelScores = opts.labelScores === undefined ? { ...LABEL_SCORE_DEFAULTS } : opts.labelScores;
+  if (labelScores) {
+    if (!Number.isInteger(labelScores.labelled) || labelScores.labelled < 1)
+      throw new Error(`label scores: the labelled crops must be a positive whole number, got ${labelScores.labelled}`);
+    labelScoreId(labelScores.score);
+  }
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`readout repeats must be a positive whole number, got ${repeats}`);
   const teacherTrainCrops = opts.teacherTrainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS;
   const cacheRoot = opts.cacheDir ?? defaultTaskbankCacheDir();
@@ -252,12 +281,36 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   const probeFeatures: Record<string, ProbeFeatures> = {};
   for (const p of probes) probeFeatures[p.job.source!] = { data: p.features!, n: count('probe'), d: p.features!.length / count('probe') };
 
+  // Stage 4: the label score of every task encoder (its own included, for the self-kept protocol) on each target's labels.
+  const labelled = labelScores
+    ? await time('label scores', async () => {
+        const { score, labelled: n } = labelScores;
+        const jobs: BankJob[] = tasks
+          .filter((t) => hasLabelScore(t))
+          .flatMap((t) =>
+            tasks.map((s) => ({
+              kind: 'label-score' as const,
+              task: t.id,
+              ...sourceOf(s.id),
+              labelScore: labelScores,
+              out: join(dir, 'labels', `${score}-${n}`, t.id, `${s.id}.json`),
+              ...common,
+            })),
+          );
+        const done = await runBankJobs(jobs, { workers, onResult: (j, d, k) => stage('label scores', d, k, `${j.source} → ${j.task}`) });
+        const values: Record<string, Record<string, number>> = {};
+        for (const r of done) (values[r.job.task] ??= {})[r.job.source!] = r.value!;
+        return { score, labelled: Math.min(n, count('transfer')), values };
+      })
+    : undefined;
+
   const evaluation = await time('evaluation', () =>
     evaluateTaskbank({
       tasks: tasks.map((t) => ({ id: t.id, family: t.family })),
       losses,
       probeFeatures,
       measures: opts.measures ?? TASKBANK_MEASURES,
+      labelScores: labelled,
       // Test image i is the i-th test crop: the bootstrap and the reliability halves draw its photograph.
       repeatLosses: byRepeat.length ? byRepeat : undefined,
       imageGroups: Object.fromEntries(pool.manifest.crops.test.map((box, i) => [String(i), pool.manifest.photos[box.photo].id])),
@@ -285,7 +338,7 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
         history: res.history ?? [],
       };
     }),
-    settings: { train, taskEpochs, readout, readoutRepeats: repeats, teacherTrainCrops, seed, workers },
+    settings: { train, taskEpochs, readout, readoutRepeats: repeats, labelScores, teacherTrainCrops, seed, workers },
     losses,
     evaluation,
     timings,

@@ -24,6 +24,7 @@ import { spearman } from '../linalg/correlation.js';
 import { mulberry32, percentile } from '../linalg/resample.js';
 import { isDistance } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
+import { findScoreFamily, parseScore, scoreId } from '../measures/scoreFamilies.js';
 import { similarityMatrix } from '../measures/similarity.js';
 import { ahpAffinities, type TargetConsistency } from '../taskonomy/ahp.js';
 import { budgetSweep, type PolicyResult, type SweepRow } from '../taskonomy/policy.js';
@@ -107,6 +108,12 @@ export interface TaskbankEvalInput {
    * reliability over readout seeds (TargetReliability.readouts).
    */
   repeatLosses?: LossRecord[][];
+  /**
+   * A label-based transferability score of each task encoder (source) on each target's labelled images, larger = the
+   * source predicted to transfer better (the benchmark's label-score stage): judged like a measure. `values[t][s]`
+   * for the scored targets t (a task without scorable labels is left out) and every task s, t itself included.
+   */
+  labelScores?: { score: string; labelled: number; values: Record<string, Record<string, number>> };
   /** Called after each stage step: (stage, done, total, label). */
   onProgress?: (stage: string, done: number, total: number, label: string) => void;
 }
@@ -239,6 +246,29 @@ export interface TaskbankMeasureResult {
   error?: string;
 }
 
+/**
+ * A label-based score (LogME, …) judged like a measure: per target, its values over the sources against the measured
+ * affinities. It needs the target's labels where a similarity needs only its encoder, so it answers a different
+ * question — which source, given a few hundred labelled images of the new task — on the same truth.
+ */
+export interface TaskbankLabelScoreResult {
+  /** Canonical score id. */
+  score: string;
+  name: string;
+  /** Labelled images of each target the score read. */
+  labelled: number;
+  /** The targets scored (those with labels a score can read). */
+  targets: string[];
+  /** values[t][s]. */
+  values: Record<string, Record<string, number>>;
+  spearman: SpearmanScore;
+  spearmanWithSelf: SpearmanScore;
+  /** Each target's scores shuffled over its sources (1,000 draws): the chance level of `spearman.mean`. */
+  spearmanNull: SpearmanNull | null;
+  spearmanInterval?: SpearmanInterval | null;
+  spearmanReliable?: number | null;
+}
+
 /** What each target gets from its transfers (affinity, Gain = win rate vs pixels, Quality = win rate vs self). */
 export interface TransferSummary {
   source: string;
@@ -291,6 +321,8 @@ export interface TaskbankEvaluation {
    * is the same for every target — a generic source quality that no similarity to t's own encoder can express.
    */
   sourcePrior: SpearmanScore;
+  /** The label-based score, when the input had one (TaskbankEvalInput.labelScores). */
+  labelScores?: TaskbankLabelScoreResult | null;
   /** How reliable each target's measured ranking is, over the test photographs and the readout seeds (null: not measured). */
   reliability?: TargetReliability | null;
   /**
@@ -515,6 +547,71 @@ async function judgeMeasure(
   };
 }
 
+/** The label scores as a source × target prediction, checked: every task a source of every scored target, values finite. */
+function labelScoreMatrix(values: Record<string, Record<string, number>>, ids: string[]): { matrix: LabelledMatrix; targets: string[] } {
+  const known = new Set(ids);
+  for (const t of Object.keys(values)) if (!known.has(t)) throw new Error(`label scores: "${t}" is not a task of the bank`);
+  const targets = ids.filter((t) => Object.hasOwn(values, t));
+  if (targets.length === 0) throw new Error('label scores: no target of the bank has scores');
+  const rows = ids.map((s) =>
+    targets.map((t) => {
+      const v = Object.hasOwn(values[t], s) ? values[t][s] : undefined;
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`label scores: source ${s} on target ${t} has no finite score (got ${v})`);
+      return v;
+    }),
+  );
+  return { matrix: { rows: ids, cols: targets, matrix: fromRows(rows) }, targets };
+}
+
+/** The label score judged like a measure; its null shuffles each target's scores over the sources. */
+function judgeLabelScores(
+  input: NonNullable<TaskbankEvalInput['labelScores']>,
+  truth: LabelledMatrix,
+  ids: string[],
+  { draws, seed }: { draws: number; seed: number },
+): { result: TaskbankLabelScoreResult; prediction: { matrix: LabelledMatrix; targets: string[] } } {
+  const config = parseScore(input.score);
+  const { matrix, targets } = labelScoreMatrix(input.values, ids);
+  const judge = (m: LabelledMatrix, includeSelf: boolean) => score(evaluatePrediction(m, truth, { metric: 'spearman', includeSelf, sources: ids, targets }));
+  const spearman = judge(matrix, false);
+  let spearmanNull: SpearmanNull | null = null;
+  if (draws > 0 && spearman.mean !== null) {
+    const random = mulberry32((seed ^ 0x1abe1) >>> 0);
+    const n = ids.length;
+    const k = targets.length;
+    const values: number[] = [];
+    for (let b = 0; b < draws; b++) {
+      const data = new Float64Array(n * k);
+      for (let j = 0; j < k; j++) {
+        const perm = randomPermutation(n, random);
+        for (let i = 0; i < n; i++) data[i * k + j] = matrix.matrix.data[perm[i] * k + j];
+      }
+      const mean = judge({ ...matrix, matrix: { rows: n, cols: k, data } }, false).mean;
+      if (mean !== null) values.push(mean);
+    }
+    if (values.length)
+      spearmanNull = {
+        draws: values.length,
+        seed,
+        q95: percentile(values, 95),
+        p: (1 + values.filter((v) => v >= spearman.mean!).length) / (1 + values.length),
+      };
+  }
+  return {
+    result: {
+      score: scoreId(config),
+      name: findScoreFamily(config.family)?.name ?? config.family,
+      labelled: input.labelled,
+      targets,
+      values: input.values,
+      spearman,
+      spearmanWithSelf: judge(matrix, true),
+      spearmanNull,
+    },
+    prediction: { matrix, targets },
+  };
+}
+
 /** Each distinct test-image list of the tables (targets scored on the same crops share it) and its sampling units. */
 interface ImageSet {
   /** Unit of each image. */
@@ -553,18 +650,18 @@ function weightedTruth(tables: LossTable[], of: ImageSet[]): ResultDict {
 /** SpearmanInterval of each measure (undefined similarity: null), all measures scored on the same draws. */
 function spearmanIntervals(
   tables: LossTable[],
-  oriented: (LabelledMatrix | undefined)[],
+  predictions: ({ matrix: LabelledMatrix; targets: string[] } | undefined)[],
   ids: string[],
   groups: Record<string, string> | undefined,
   { draws, seed }: { draws: number; seed: number },
 ): (SpearmanInterval | null)[] {
-  if (draws === 0) return oriented.map(() => null);
+  if (draws === 0) return predictions.map(() => null);
   // Targets scored on the same images (the bank's: the same test crops) share each draw; a target with other images
   // gets its own.
   const { sets, of } = imageSets(tables, groups);
   const unit = groups ? 'photograph' : 'image';
   const random = mulberry32((seed ^ 0x5bd1e995) >>> 0);
-  const values: number[][] = oriented.map(() => []);
+  const values: number[][] = predictions.map(() => []);
   for (let b = 0; b < draws; b++) {
     for (const set of sets) {
       const counts = new Float64Array(set.units);
@@ -572,12 +669,12 @@ function spearmanIntervals(
       for (let x = 0; x < set.unit.length; x++) set.weights[x] = counts[set.unit[x]];
     }
     const truth = truthFromResultDict(weightedTruth(tables, of), { sources: ids, targets: ids });
-    oriented.forEach((sim, i) => {
-      const mean = sim ? evaluatePrediction(sim, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }).mean : null;
+    predictions.forEach((p, i) => {
+      const mean = p ? evaluatePrediction(p.matrix, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: p.targets }).mean : null;
       if (mean !== null) values[i].push(mean);
     });
   }
-  return values.map((v, i) => (oriented[i] && v.length ? { draws: v.length, seed, unit, low: percentile(v, 2.5), high: percentile(v, 97.5) } : null));
+  return values.map((v, i) => (predictions[i] && v.length ? { draws: v.length, seed, unit, low: percentile(v, 2.5), high: percentile(v, 97.5) } : null));
 }
 
 /** The two halves of one random halving: the first ⌊units/2⌋ units of a seeded permutation, and the rest. */
@@ -808,10 +905,18 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   }
   const imageDraws = input.imageDraws ?? TASKBANK_IMAGE_DRAWS;
   if (!Number.isInteger(imageDraws) || imageDraws < 0) throw new Error(`evaluateTaskbank: imageDraws must be a whole number ≥ 0, got ${imageDraws}`);
-  const intervals = spearmanIntervals(tables, oriented, ids, input.imageGroups, { draws: imageDraws, seed: nullDraws.seed });
+  const labelScores = input.labelScores ? judgeLabelScores(input.labelScores, truth, ids, nullDraws) : undefined;
+  const intervals = spearmanIntervals(
+    tables,
+    [...oriented.map((m) => (m ? { matrix: m, targets: ids } : undefined)), labelScores?.prediction],
+    ids,
+    input.imageGroups,
+    { draws: imageDraws, seed: nullDraws.seed },
+  );
   measures.forEach((m, i) => {
     if (m.spearman) m.spearmanInterval = intervals[i];
   });
+  if (labelScores) labelScores.result.spearmanInterval = intervals[measures.length];
   progress('measures', list.length, list.length, 'image bootstrap');
   const splits = input.reliabilitySplits ?? TASKBANK_RELIABILITY_SPLITS;
   if (!Number.isInteger(splits) || splits < 0) throw new Error(`evaluateTaskbank: reliabilitySplits must be a whole number ≥ 0, got ${splits}`);
@@ -821,6 +926,7 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   });
   const reliability = targetReliability(tables, repeatTables, ids, input.imageGroups, { splits, seed: nullDraws.seed });
   if (reliability) for (const m of measures) if (m.spearman) m.spearmanReliable = meanOverTargets(m.spearman, reliability.reliable);
+  if (reliability && labelScores) labelScores.result.spearmanReliable = meanOverTargets(labelScores.result.spearman, reliability.reliable);
 
   const sources = [...new Set(tournaments.flatMap((t) => t.sources))];
   const base = { tasks, affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, consistency };
@@ -836,6 +942,7 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
     tree,
     measures,
     sourcePrior: sourcePriorScore(affinities, ids),
+    ...(labelScores ? { labelScores: labelScores.result } : {}),
     reliability,
     chance: { nearestNeighbourAgreement: tree.recovery.chance, adjustedRandIndex: 0, spearman: 0 },
   };

@@ -50,6 +50,16 @@ export interface TaskbankSeedsSummary {
   tree: { nearestNeighbourAgreement: SeedStat; adjustedRandIndex: SeedStat };
   /** The source-prior baseline's mean Spearman (and on the reliable targets), and per target, over the seeds. */
   sourcePrior: { spearman: SeedStat; spearmanReliable: SeedStat; perTarget: Record<string, SeedStat> };
+  /** The label score over the seeds, when every seed judged the same one (TaskbankEvaluation.labelScores). */
+  labelScores?: {
+    score: string;
+    labelled: number;
+    spearman: SeedStat;
+    spearmanWithSelf: SeedStat;
+    null95: SeedStat;
+    spearmanReliable: SeedStat;
+    perTarget: Record<string, SeedStat>;
+  };
   /**
    * Per target, the reliability of its measured ranking over the test photographs and (with repeated readouts) over the
    * readout seeds; `reliableTargets`, how many targets each seed counts reliable.
@@ -87,6 +97,15 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
     if (m.join() !== measures.join()) throw new Error(`seed ${r.seed} has measures ${m.join(', ')}; seed ${seeds[0]} has ${measures.join(', ')}`);
   }
   const over = <T>(pick: (e: TaskbankEvaluation) => T) => runs.map((r) => pick(r.evaluation));
+  const label = first.labelScores;
+  for (const r of runs.slice(1)) {
+    const l = r.evaluation.labelScores;
+    if (l?.score !== label?.score || l?.labelled !== label?.labelled)
+      throw new Error(
+        `seed ${r.seed} judged the label score ${l ? `${l.score} on ${l.labelled} crops` : 'none'}; seed ${seeds[0]} ${label ? `${label.score} on ${label.labelled} crops` : 'none'}`,
+      );
+  }
+  const labels = over((e) => e.labelScores!);
   return {
     seeds,
     tasks,
@@ -116,6 +135,19 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
       spearmanReliable: seedStat(over((e) => (e.reliability ? meanOverTargets(e.sourcePrior, e.reliability.reliable) : null))),
       perTarget: Object.fromEntries(tasks.map((t) => [t, seedStat(over((e) => e.sourcePrior.perTarget[t]))])),
     },
+    ...(label
+      ? {
+          labelScores: {
+            score: label.score,
+            labelled: label.labelled,
+            spearman: seedStat(labels.map((l) => l.spearman.mean)),
+            spearmanWithSelf: seedStat(labels.map((l) => l.spearmanWithSelf.mean)),
+            null95: seedStat(labels.map((l) => l.spearmanNull?.q95)),
+            spearmanReliable: seedStat(labels.map((l) => l.spearmanReliable)),
+            perTarget: Object.fromEntries(label.targets.map((t) => [t, seedStat(labels.map((l) => l.spearman.perTarget[t]))])),
+          },
+        }
+      : {}),
     reliability: {
       perTarget: Object.fromEntries(tasks.map((t) => [t, seedStat(over((e) => e.reliability?.perTarget[t]))])),
       readouts: Object.fromEntries(tasks.map((t) => [t, seedStat(over((e) => e.reliability?.readouts?.perTarget[t]))])),

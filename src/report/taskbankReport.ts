@@ -179,6 +179,7 @@ export function predictionTable(e: TaskbankEvaluation): Table {
         (m.ms / 1000).toFixed(2),
       ]),
       ['measured task tree (affinities)', '—', '—', ...(reliable ? ['—'] : []), '—', '—', ...rec(e.tree), '—'],
+      ...(e.labelScores ? [labelScoreRow(e.labelScores, Boolean(reliable))] : []),
       [
         'source prior (other targets’ rankings)',
         f3(e.sourcePrior.mean),
@@ -204,6 +205,21 @@ export function predictionTable(e: TaskbankEvaluation): Table {
     ],
     numeric: [false, true, true, ...(reliable ? [true] : []), true, true, true, true, true],
   };
+}
+
+/** The label score's row of the prediction table: it reads the targets' labels, so it has no taxonomy. */
+function labelScoreRow(l: NonNullable<TaskbankEvaluation['labelScores']>, reliable: boolean): string[] {
+  return [
+    `${l.score} on ${l.labelled} labelled transfer crops (label-based, ${l.targets.length} targets)`,
+    f3(l.spearman.mean),
+    l.spearmanInterval ? `${f3(l.spearmanInterval.low)} – ${f3(l.spearmanInterval.high)}` : '—',
+    ...(reliable ? [f3(l.spearmanReliable)] : []),
+    l.spearmanNull ? `${f3(l.spearmanNull.q95)} / ${pValue(l.spearmanNull)}` : '—',
+    f3(l.spearmanWithSelf.mean),
+    '—',
+    '—',
+    '—',
+  ];
 }
 
 /**
@@ -250,6 +266,7 @@ export function perTargetTable(e: TaskbankEvaluation): Table {
       ...e.measures.filter((m) => m.spearman).map((m) => row(m.measure, m.spearman!.perTarget)),
       ...e.measures.filter((m) => m.viaTransfers).map((m) => row(`${m.measure} through the other targets’ transfers`, m.viaTransfers!.perTarget)),
       row('source prior (other targets’ rankings)', e.sourcePrior.perTarget),
+      ...(e.labelScores ? [row(`${e.labelScores.score}, ${e.labelScores.labelled} labelled crops`, e.labelScores.spearman.perTarget)] : []),
       ...(r?.splits ? [row(`reliability over test ${r.unit}s`, r.perTarget)] : []),
       ...(r?.readouts ? [row(`reliability over readout seeds (mean of ${r.readouts.repeats})`, r.readouts.perTarget)] : []),
       ...(r?.readouts ? [row('reliability of one readout', r.readouts.pairwise)] : []),

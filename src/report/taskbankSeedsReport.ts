@@ -39,6 +39,20 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
         meanSd(m.adjustedRandIndex),
         meanSd(m.nearestNeighbourAgreement),
       ]),
+      ...(s.labelScores
+        ? [
+            [
+              `${s.labelScores.score} on ${s.labelScores.labelled} labelled transfer crops (label-based)`,
+              perSeed(s.labelScores.spearman),
+              meanSd(s.labelScores.spearman),
+              f3(s.labelScores.null95.mean),
+              meanSd(s.labelScores.spearmanReliable),
+              '—',
+              '—',
+              '—',
+            ],
+          ]
+        : []),
       [
         'source prior (other targets’ rankings)',
         perSeed(s.sourcePrior.spearman),
@@ -93,6 +107,7 @@ export function seedsPerTargetTable(s: TaskbankSeedsSummary): Table {
       'target',
       ...s.measures.map((m) => `${m.measure}: mean ± SD (${s.seeds.join(' / ')})`),
       'source prior',
+      ...(s.labelScores ? [`${s.labelScores.score} (labels)`] : []),
       'reliability over test photographs',
       ...(readouts ? ['reliability over readout seeds'] : []),
     ],
@@ -100,10 +115,11 @@ export function seedsPerTargetTable(s: TaskbankSeedsSummary): Table {
       t,
       ...s.measures.map((m) => cell(m.perTarget[t])),
       cell(s.sourcePrior.perTarget[t]),
+      ...(s.labelScores ? [s.labelScores.perTarget[t] ? cell(s.labelScores.perTarget[t]) : '—'] : []),
       cell(s.reliability.perTarget[t]),
       ...(readouts ? [cell(s.reliability.readouts[t])] : []),
     ]),
-    numeric: [false, ...s.measures.map(() => true), true, true, ...(readouts ? [true] : [])],
+    numeric: [false, ...s.measures.map(() => true), true, ...(s.labelScores ? [true] : []), true, ...(readouts ? [true] : [])],
   };
 }
 

@@ -6,6 +6,8 @@
  *            crops, per-image losses on its test crops (readout.ts), written to `out` (JSON)
  *   self     the trained network's own per-image test losses (Taskonomy's `self`), written to `out`
  *   probe    a source's features on the probe crops, written to `out` (.npy, float32 n × 4096)
+ *   label-score  a label-based transferability score (LogME, …) of a source's frozen features of `labelled` of the
+ *            task's transfer crops against the task's labels there (labelTargets.ts), written to `out` (JSON)
  * A source is a trained network (`sourceDir`, whose exported encoder is read), `pixels` (the task input
  * space-to-depth, readout.ts pixelFeatures) or `random` (the encoder at its initialisation from `randomSeed`).
  *
@@ -33,6 +35,8 @@ import { loadTf } from '../models/tfjs.js';
 import { loadModel } from '../nsl/io.js';
 import { runOnWorkers } from '../workers/jobPool.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
+import { computeScore } from '../transferability/index.js';
+import { labelledIndices, labelScoreTarget, subsetSamples } from './labelTargets.js';
 import { buildEncoder, featureShape, type TaskEncoder } from './network.js';
 import type { PoolSplit } from './pool.js';
 import { pixelFeatures, pixelFeatureShape, READOUT_DEFAULTS, trainReadout, type ReadoutSettings } from './readout.js';
@@ -52,7 +56,7 @@ import {
   type TrainProgress,
 } from './train.js';
 
-export type BankJobKind = 'train' | 'readout' | 'self' | 'probe';
+export type BankJobKind = 'train' | 'readout' | 'self' | 'probe' | 'label-score';
 
 export interface BankJob {
   kind: BankJobKind;
@@ -79,6 +83,8 @@ export interface BankJob {
   teacherTrainCrops: number;
   /** Seed of the seeded task builders (noise, holes, turns, permutations); default 0. */
   dataSeed?: number;
+  /** label-score: the score's id (transferability/) and how many transfer crops are labelled (spread evenly). */
+  labelScore?: { score: string; labelled: number };
 }
 
 export interface BankJobResult {
@@ -94,6 +100,8 @@ export interface BankJobResult {
   featureScale?: number;
   /** probe: n × feature values. */
   features?: Float32Array;
+  /** label-score: the score (larger = the source predicted to transfer better). */
+  value?: number;
   /** Wall seconds in the worker (0 when reused). */
   seconds: number;
   /** The output existed and was read back, nothing computed. */
@@ -110,6 +118,8 @@ export function describeJob(job: BankJob): string {
       return `self ${job.task}`;
     case 'probe':
       return `probe features of ${job.source ?? job.task}`;
+    case 'label-score':
+      return `${job.labelScore?.score ?? 'label score'} ${job.source ?? '?'} → ${job.task}`;
   }
 }
 
@@ -281,6 +291,12 @@ export async function reusedResult(job: BankJob): Promise<BankJobResult | undefi
       const arr = readNpy(await readFile(job.out), job.out);
       return arr.dtype === 'float32' ? { job, features: arr.data as Float32Array, seconds: 0, cached: true } : undefined;
     }
+    if (job.kind === 'label-score') {
+      const saved = JSON.parse(await readFile(job.out, 'utf8')) as { labelScore?: unknown; value?: unknown; targetVersions?: Record<string, number> };
+      if (JSON.stringify(saved.labelScore) !== JSON.stringify(job.labelScore) || typeof saved.value !== 'number') return undefined;
+      if (!versionsCurrent(job, saved.targetVersions)) return undefined;
+      return { job, value: saved.value, seconds: 0, cached: true };
+    }
     const saved = JSON.parse(await readFile(job.out, 'utf8')) as {
       settings?: ReadoutSettings;
       losses: number[];
@@ -360,6 +376,26 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
         disposeTaskNetwork(net);
       }
     }
+    case 'label-score': {
+      if (!job.source || !job.labelScore) throw new Error('a label-score job needs its source and labelScore');
+      const all = await samplesOf(job, task!, 'transfer');
+      const data = subsetSamples(all, labelledIndices(all.n, job.labelScore.labelled), job.resolution);
+      const target = labelScoreTarget(task!, data, job.resolution);
+      if (!target) throw new Error(`task ${job.task} has no labels a score can read (its loss is ${task!.loss})`);
+      const f = await sourceFeatures(job, task!, 'transfer', data);
+      const d = f.data.length / data.n;
+      const { value } = await computeScore(job.labelScore.score, {
+        features: { rows: data.n, cols: d, data: Float64Array.from(f.data) },
+        target,
+        name: job.source,
+      });
+      if (job.out)
+        await writeFileAtomic(
+          job.out,
+          JSON.stringify({ task: job.task, source: job.source, labelScore: job.labelScore, targetVersions: targetVersions(job), value }) + '\n',
+        );
+      return { job, value, seconds: seconds(), cached: false };
+    }
     case 'probe': {
       if (!job.source) throw new Error('a probe job needs its source');
       const crops = await cropPart(job, 'probe');
@@ -395,9 +431,9 @@ export interface BankJobOptions {
   onProgress?: (job: BankJob, p: TrainProgress) => void;
 }
 
-/** Readouts and probes of one source share a thread's cached features; other jobs have no affinity. */
+/** Readouts, probes and label scores of one source share a thread's cached features; other jobs have no affinity. */
 function affinity(job: BankJob): string | undefined {
-  return job.kind === 'readout' || job.kind === 'probe' ? `${job.source}|${job.sourceDir ?? job.randomSeed ?? ''}` : undefined;
+  return job.kind === 'readout' || job.kind === 'probe' || job.kind === 'label-score' ? `${job.source}|${job.sourceDir ?? job.randomSeed ?? ''}` : undefined;
 }
 
 /**

@@ -48,6 +48,10 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     expect(e.tasks.map((t) => t.id)).toEqual(opts.tasks);
     expect(e.measures.map((m) => m.measure)).toEqual(['rsa', 'cka']);
     for (const m of e.measures) expect(m.similarity).toHaveLength(7); // 5 encoders + pixels + random
+    // The label score (LogME by default) of every task encoder on every target's labels: all 24 transfer crops here.
+    expect(e.labelScores).toMatchObject({ score: 'logme', labelled: 24, targets: opts.tasks });
+    for (const t of opts.tasks) for (const s of opts.tasks) expect(Number.isFinite(e.labelScores!.values[t][s])).toBe(true);
+    expect(run.settings.labelScores).toEqual({ score: 'logme', labelled: 250 });
     // Taskonomy's result dict: source__target for every task source (its own included), random and self.
     for (const t of opts.tasks) for (const s of [...opts.tasks, 'random', 'self']) expect(Number.isFinite(e.affinities[`${s}__${t}`])).toBe(true);
 
@@ -114,6 +118,10 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     expect(repeated.evaluation.reliability).toMatchObject({ unit: 'photograph', units: 1, splits: 0, readouts: { repeats: 3 } });
     expect(run.evaluation.reliability).toBeNull();
     await expect(runTaskbankBenchmark({ ...opts, readoutRepeats: 0 })).rejects.toThrow(/readout repeats must be a positive whole number/);
+    await expect(runTaskbankBenchmark({ ...opts, labelScores: { score: 'hscore', labelled: 10 } })).rejects.toThrow(
+      /hscore cannot read the bank's map targets/,
+    );
+    expect((await runTaskbankBenchmark({ ...opts, labelScores: null })).evaluation.labelScores).toBeUndefined();
     // Another readout seed alone is read from its own files (those repeats' files), and replaces none.
     const second = await runTaskbankBenchmark({ ...opts, readout: { ...opts.readout, seed: 1 } });
     expect(second.losses.filter((l) => l.target === 'edges' && l.source === 'denoising').map((l) => l.loss)).toEqual(reps[1].losses);

@@ -215,6 +215,50 @@ describe('evaluateTaskbank on a bank with known families', () => {
     await expect(evaluateTaskbank({ ...input(8), imageDraws: 1.5 })).rejects.toThrow('imageDraws must be a whole number ≥ 0, got 1.5');
   });
 
+  it('judges a label score like a measure: the affinities themselves score 1, reversed −1, a target without scores is left out', async () => {
+    const ids = TASKS.map((t) => t.id);
+    const aff = (await evaluateTaskbank({ ...input(10), measures: ['rsa'], imageDraws: 0 })).affinities;
+    const scored = ids.slice(1);
+    const flipped = scored[0];
+    const values = Object.fromEntries(scored.map((t) => [t, Object.fromEntries(ids.map((s) => [s, (t === flipped ? -1 : 1) * aff[`${s}__${t}`]]))]));
+    const e = await evaluateTaskbank({
+      ...input(10),
+      measures: ['rsa'],
+      imageDraws: 12,
+      permutations: 200,
+      labelScores: { score: 'logme', labelled: 30, values },
+    });
+    const l = e.labelScores!;
+    expect(l).toMatchObject({ score: 'logme', name: expect.stringContaining('LogME'), labelled: 30, targets: scored });
+    for (const t of scored) {
+      expect(l.spearman.perTarget[t]).toBeCloseTo(t === flipped ? -1 : 1, 12);
+      expect(l.spearmanWithSelf.perTarget[t]).toBeCloseTo(t === flipped ? -1 : 1, 12);
+    }
+    expect(l.spearman.perTarget[ids[0]]).toBeUndefined();
+    expect(l.spearman.mean).toBeCloseTo((scored.length - 2) / scored.length, 12);
+    // Scores shuffled over the sources within each target: far below.
+    expect(l.spearmanNull!.draws).toBe(200);
+    expect(l.spearmanNull!.p).toBeCloseTo(1 / 201, 12);
+    expect(l.spearmanNull!.q95).toBeLessThan(0.5);
+    // The test-image bootstrap draws it with the measures.
+    expect(l.spearmanInterval!.draws).toBe(12);
+    expect(l.spearmanInterval!.low).toBeLessThanOrEqual(l.spearmanInterval!.high);
+    // Bad input names what is wrong.
+    await expect(
+      evaluateTaskbank({ ...input(10), measures: ['rsa'], imageDraws: 0, labelScores: { score: 'logme', labelled: 30, values: { ...values, nowhere: {} } } }),
+    ).rejects.toThrow('label scores: "nowhere" is not a task of the bank');
+    const { [ids[2]]: _gone, ...missing } = values[flipped];
+    await expect(
+      evaluateTaskbank({
+        ...input(10),
+        measures: ['rsa'],
+        imageDraws: 0,
+        labelScores: { score: 'logme', labelled: 30, values: { ...values, [flipped]: missing } },
+      }),
+    ).rejects.toThrow(`label scores: source ${ids[2]} on target ${flipped} has no finite score (got undefined)`);
+    expect((await evaluateTaskbank({ ...input(10), measures: ['rsa'], imageDraws: 0 })).labelScores).toBeUndefined();
+  });
+
   it('resamples photographs when the images are grouped: singleton groups are the image bootstrap, one group has no spread', async () => {
     const plain = await evaluateTaskbank({ ...input(8), measures: ['rsa'], imageDraws: 30, seed: 2, reliabilitySplits: 0 });
     const singletons = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`img${i}`, `photo${i}`]));

@@ -8,7 +8,8 @@ import { mulberry32 } from '../../src/linalg/resample.js';
 import { loadTf } from '../../src/models/tfjs.js';
 import { describeJob, reusedResult, runBankJobs, targetVersions, type BankJob } from '../../src/taskbank/jobs.js';
 import { pixelFeatures } from '../../src/taskbank/readout.js';
-import { taskData } from '../../src/taskbank/taskData.js';
+import { taskBatch, taskData } from '../../src/taskbank/taskData.js';
+import { classTarget, computeScore, regressionTarget } from '../../src/transferability/index.js';
 import { loadTaskNetwork, selfLosses } from '../../src/taskbank/train.js';
 
 const R = 16;
@@ -90,6 +91,48 @@ describe('runBankJobs', () => {
     expect(Array.from(viaWorker[0].losses!)).toEqual(Array.from(res[0].losses!));
     expect(Array.from(viaWorker[1].losses!)).toEqual(Array.from(res[2].losses!));
     expect(viaWorker[0].job).toBe(readouts[0]);
+  }, 60_000);
+
+  it('label-score: the score of the source features of evenly spread labelled transfer crops against the task labels', async () => {
+    const common = { poolDir: pool, resolution: R, teacherDir: join(dir, 'teachers'), teacherTrainCrops: 8 };
+    const out = (name: string) => join(dir, 'labels', `${name}.json`);
+    const jobs: BankJob[] = [
+      { kind: 'label-score', task: 'rotation', source: 'pixels', labelScore: { score: 'logme', labelled: 8 }, out: out('rot'), ...common },
+      { kind: 'label-score', task: 'autoencoding', source: 'pixels', labelScore: { score: 'logme', labelled: 8 }, out: out('ae'), ...common },
+    ];
+    const [rot, ae] = await runBankJobs(jobs, { workers: 0 });
+    expect(describeJob(jobs[0])).toBe('logme pixels → rotation');
+    // Independently: crops 0, 2, …, 14 of the 16 transfer crops; the pixels' features are the inputs space-to-depth.
+    const transfer = readNpy(await readFile(join(pool, 'transfer.npy')), 'transfer').data as Uint8Array;
+    const picked = Array.from({ length: 8 }, (_, i) => 2 * i);
+    const features = (inputs: Float32Array) => ({ rows: 8, cols: 2 * 2 * 192, data: Float64Array.from(pixelFeatures(inputs, 8, R)) });
+    const rotData = taskBatch('rotation', transfer, R, 0, picked);
+    // Rotation's one-hot targets become class codes.
+    const codes = picked.map((_, i) => Array.from(rotData.targets.subarray(4 * i, 4 * i + 4)).indexOf(1));
+    const expectRot = await computeScore('logme', { features: features(rotData.inputs), target: classTarget(codes) });
+    expect(rot.value).toBeCloseTo(expectRot.value, 12);
+    // Autoencoding's 16×16×3 map becomes the means of its 2×2 grid of 8-px cells: 12 columns.
+    const aeData = taskBatch('autoencoding', transfer, R, 0, picked);
+    const cells = new Float64Array(8 * 12);
+    for (let i = 0; i < 8; i++)
+      for (let y = 0; y < R; y++)
+        for (let x = 0; x < R; x++)
+          for (let c = 0; c < 3; c++) cells[i * 12 + ((y >> 3) * 2 + (x >> 3)) * 3 + c] += aeData.targets[((i * R + y) * R + x) * 3 + c] / 64;
+    const expectAe = await computeScore('logme', { features: features(aeData.inputs), target: regressionTarget({ rows: 8, cols: 12, data: cells }) });
+    expect(ae.value).toBeCloseTo(expectAe.value, 12);
+    // Read back while the score and the labelled count are the saved ones; another count is computed afresh.
+    const again = await runBankJobs(jobs, { workers: 0 });
+    expect(again.map((r) => [r.cached, r.value])).toEqual([
+      [true, rot.value],
+      [true, ae.value],
+    ]);
+    const more = await runBankJobs([{ ...jobs[0], labelScore: { score: 'logme', labelled: 16 } }], { workers: 0 });
+    expect(more[0].cached).toBe(false);
+    expect(more[0].value).not.toBe(rot.value);
+    // Segmentation's labels are segment numbers that mean nothing: no score reads them.
+    await expect(
+      runBankJobs([{ kind: 'label-score', task: 'segmentation', source: 'pixels', labelScore: { score: 'logme', labelled: 8 }, ...common }], { workers: 0 }),
+    ).rejects.toThrow(/segmentation has no labels a score can read/);
   }, 60_000);
 
   it('target versions: outputs saved before versions existed (all 1) are reused for every task but keypoints (version 2)', async () => {

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { join, relative } from 'node:path';
-import { runTaskbankBenchmark, shipBank } from '../../benchmark/taskbank.js';
+import { LABEL_SCORE_DEFAULTS, labelScoreId as checkedLabelScore, runTaskbankBenchmark, shipBank } from '../../benchmark/taskbank.js';
 import { TASKBANK_MEASURES, type TaskbankEvaluation } from '../../benchmark/taskbankEval.js';
 import { summariseTaskbankSeeds } from '../../benchmark/taskbankSeeds.js';
 import { bankDir } from '../../models/zoo.js';
@@ -32,6 +32,8 @@ interface Flags {
   taskEpochs: string[];
   measures?: string;
   readoutRepeats: string;
+  labelScore: string | false;
+  labelCrops: string;
   workers: string;
   seed?: string;
   seeds?: string;
@@ -84,6 +86,17 @@ export function register(program: Command): void {
       "readouts per transfer, seeded one after another; each test image's loss is their mean (the readout's own initialisation otherwise moves near-tied targets' rankings)",
       '1',
     )
+    .option(
+      '--label-score <id>',
+      "the label-based score judged beside the measures: each encoder's features of a target's labelled transfer crops against that target's labels (a score that reads regression targets: LogME)",
+      LABEL_SCORE_DEFAULTS.score,
+    )
+    .option('--no-label-score', 'judge no label-based score')
+    .option(
+      '--label-crops <n>',
+      'labelled transfer crops per target the label score reads (spread evenly over the part)',
+      String(LABEL_SCORE_DEFAULTS.labelled),
+    )
     .option('--workers <n>', 'worker threads for teachers, training and readouts (one TF.js WASM backend each)', '2')
     .option('--seed <n>', 'seed of the crops, the networks and the batch orders (default 0)')
     .option(
@@ -126,6 +139,10 @@ export function register(program: Command): void {
         taskEpochs: parseKeyNumbers(o.taskEpochs, '--task-epochs'),
         measures: parseMeasureList(o.measures),
         readoutRepeats: parseNumber(o.readoutRepeats, '--readout-repeats', { integer: true, min: 1 }),
+        labelScores:
+          o.labelScore === false
+            ? null
+            : { score: labelScoreId(o.labelScore), labelled: parseNumber(o.labelCrops, '--label-crops', { integer: true, min: 1 }) },
         workers: parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         debs: o.debs,
         log: (m: string) => process.stderr.write(`${m}\n`),
@@ -183,6 +200,13 @@ export function register(program: Command): void {
             3,
           ),
           `measured task tree: NN family agreement ${e.tree.recovery.nearestNeighbourAgreement.toFixed(3)} (chance ${e.tree.recovery.chance.toFixed(3)}), ARI ${e.tree.recovery.adjustedRandIndex.toFixed(3)}`,
+          ...(e.labelScores
+            ? [
+                `label score ${e.labelScores.score} (${e.labelScores.labelled} labelled transfer crops per target, ${e.labelScores.targets.length} targets): mean Spearman ${
+                  e.labelScores.spearman.mean?.toFixed(3) ?? '—'
+                } (permutation 95th pct. ${e.labelScores.spearmanNull?.q95.toFixed(3) ?? '—'}), self kept ${e.labelScores.spearmanWithSelf.mean?.toFixed(3) ?? '—'}`,
+              ]
+            : []),
           `through the transfers of the ${VIA_TRANSFERS_NEIGHBOURS} most similar other targets under each measure: ${
             e.measures
               .filter((m) => typeof m.viaTransfers?.mean === 'number')
@@ -228,11 +252,21 @@ export function register(program: Command): void {
             .filter((m) => m.viaTransfers.mean !== null)
             .map((m) => `${m.measure} ${meanSd(m.viaTransfers)}`)
             .join(', ')}; source prior ${meanSd(summary.sourcePrior.spearman)}`,
+          ...(summary.labelScores ? [`label score ${summary.labelScores.score}: mean Spearman ${meanSd(summary.labelScores.spearman)}`] : []),
           `summary: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files); done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }
     });
+}
+
+/** --label-score's id, canonical; a usage error where the bank cannot judge it. */
+function labelScoreId(id: string): string {
+  try {
+    return checkedLabelScore(id);
+  } catch (e) {
+    throw new UsageError(`--label-score: ${(e as Error).message}`);
+  }
 }
 
 /** The report's notes: what was trained on what, with which budget. */
@@ -252,6 +286,11 @@ function runNotes(run: Awaited<ReturnType<typeof runTaskbankBenchmark>>): string
     `Readouts: ${JSON.stringify(s.readout)} on the ${c.transfer} transfer crops, per-image losses on the ${c.test} test crops${
       s.readoutRepeats > 1 ? `, each the mean over ${s.readoutRepeats} readouts seeded ${s.readout.seed}…${s.readout.seed + s.readoutRepeats - 1}` : ''
     }.`,
+    ...(s.labelScores
+      ? [
+          `Label score: ${s.labelScores.score} on ${Math.min(s.labelScores.labelled, c.transfer)} of the ${c.transfer} transfer crops per target (spread evenly), each task encoder's features against the target's labels (maps averaged over the encoder's 8-px cells).`,
+        ]
+      : []),
     `Worker threads: ${s.workers}. Cache: ${run.dir}.`,
   ];
 }
