@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { stageTimer } from '../util/timing.js';
 import type { LossRecord } from '../taskonomy/winrates.js';
 import { renameTasks } from '../io/resultDict.js';
+import { findScoreFamily, parseScore, scoreId } from '../measures/scoreFamilies.js';
 import { BANK_AFFINITIES, BANK_MANIFEST, bankModelId, type BankManifest, type BankFamily } from '../models/zoo.js';
 import { runBankJobs, type BankJob, type BankJobResult } from '../taskbank/jobs.js';
 import { ENCODER_WIDTHS, featureShape } from '../taskbank/network.js';
@@ -23,7 +24,6 @@ import { defaultTaskbankCacheDir, POOL_SPLITS, ensureCropPool, type CropPool, ty
 import { DEFAULT_TEACHER_TRAIN_CROPS, ensureTeacherTargets } from '../taskbank/teacherJobs.js';
 import { TASKS, taskDefinition } from '../taskbank/tasks.js';
 import { hasLabelScore } from '../taskbank/labelTargets.js';
-import { findScoreFamily, parseScore, scoreId } from '../measures/scoreFamilies.js';
 import { TRAIN_DEFAULTS, type TaskTrainSettings } from '../taskbank/train.js';
 import { READOUT_DEFAULTS, type ReadoutSettings } from '../taskbank/readout.js';
 import { checkTasks, evaluateTaskbank, TASKBANK_MEASURES, type ProbeFeatures, type TaskbankEvaluation } from './taskbankEval.js';
@@ -162,12 +162,11 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   }
   const readout: ReadoutSettings = { ...READOUT_DEFAULTS, ...opts.readout };
   const repeats = opts.readoutRepeats ?? 1;
-  const labelScores = opts.labelScores === undefined ? { ...LABEL_SCORE_DEFAULTS } : opts.labelScores;
-  if (labelScores) {
-    if (!Number.isInteger(labelScores.labelled) || labelScores.labelled < 1)
-      throw new Error(`label scores: the labelled crops must be a positive whole number, got ${labelScores.labelled}`);
-    labelScoreId(labelScores.score);
-  }
+  const askedLabels = opts.labelScores === undefined ? LABEL_SCORE_DEFAULTS : opts.labelScores;
+  if (askedLabels && (!Number.isInteger(askedLabels.labelled) || askedLabels.labelled < 1))
+    throw new Error(`label scores: the labelled crops must be a positive whole number, got ${askedLabels.labelled}`);
+  // Canonical, so that one score under two spellings shares its cached values.
+  const labelScores = askedLabels ? { score: labelScoreId(askedLabels.score), labelled: askedLabels.labelled } : null;
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`readout repeats must be a positive whole number, got ${repeats}`);
   const teacherTrainCrops = opts.teacherTrainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS;
   const cacheRoot = opts.cacheDir ?? defaultTaskbankCacheDir();
