@@ -118,9 +118,17 @@ export interface RankBody {
   viaTransfers?: string;
   /** With viaTransfers: renames of the dict's tasks to the members' labels or models. */
   aliases?: Record<string, string>;
-  /** With viaTransfers: how many of the most similar known tasks weigh (default 3). */
-  viaNeighbours?: number;
+  /** With viaTransfers: how many of the most similar known tasks weigh (default 3; "all": every one). */
+  viaNeighbours?: number | 'all';
 }
+/** How many of the most similar known tasks weigh a via-transfers prediction: a count, or "all" (the CLI's --via-neighbours). */
+const viaNeighbours = {
+  anyOf: [
+    { type: 'integer', minimum: 1, maximum: 100_000 },
+    { type: 'string', enum: ['all'] },
+  ],
+};
+
 export const rankSchema = body(
   {
     featureSet: ref,
@@ -139,7 +147,7 @@ export const rankSchema = body(
     precision,
     viaTransfers: ref,
     aliases: { type: 'object', additionalProperties: label, maxProperties: 2000 },
-    viaNeighbours: { type: 'integer', minimum: 1, maximum: 100_000 },
+    viaNeighbours,
   },
   ['featureSet', 'measure'],
 );
@@ -157,8 +165,8 @@ export interface EvaluateBody {
   precision?: Precision;
   /** With "predicted": also score it through the truth's other targets' transfers (ops evaluateViaTransfers). */
   viaTransfers?: boolean;
-  /** With viaTransfers: how many of the most similar tasks weigh (default 3). */
-  viaNeighbours?: number;
+  /** With viaTransfers: how many of the most similar tasks weigh (default 3; "all": every one). */
+  viaNeighbours?: number | 'all';
 }
 export const evaluateSchema = body(
   {
@@ -173,7 +181,7 @@ export const evaluateSchema = body(
     aliases: { type: 'object', additionalProperties: label, maxProperties: 2000 },
     precision,
     viaTransfers: { type: 'boolean' },
-    viaNeighbours: { type: 'integer', minimum: 1, maximum: 100_000 },
+    viaNeighbours,
   },
   ['truth'],
 );

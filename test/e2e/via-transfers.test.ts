@@ -136,6 +136,15 @@ describe.skipIf(skipBrowser)('ranking through measured transfers in the UI', () 
     // The aliases undo the renaming: the same ranking as the original dict with the same neighbours.
     const plain = await runJob(session.run.base, '/api/rank', { ...sent[sent.length - 1], viaTransfers: 'zoo/affinities.json', aliases: undefined });
     expect((plain.result as { viaTransfers: ViaTransfersRanking }).viaTransfers.ranking).toEqual(via.ranking);
+    // Neighbours "all", as the CLI's --via-neighbours all; anything else that is no count is refused inline.
+    await page.fill('[data-control="via-neighbours"]', 'most');
+    await expect.poll(() => page.locator('[data-via-error]').textContent(), SLOW).toContain('or "all"');
+    await page.fill('[data-control="via-neighbours"]', 'all');
+    await expect.poll(() => page.locator('[data-via-error]').count(), SLOW).toBe(0);
+    await page.click('[data-action="rank"]');
+    await expect.poll(() => sent[sent.length - 1]?.viaNeighbours, SLOW).toBe('all');
+    await expect.poll(() => page.locator('[data-via-transfers="a"] [data-via-note]').textContent(), SLOW).not.toContain('4 known tasks');
+    expect((await apiAnswer()).neighbours).toBeNull();
     expect(session.pageErrors).toEqual([]);
   }, 120_000);
 });

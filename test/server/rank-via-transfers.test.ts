@@ -79,6 +79,12 @@ describe('/api/rank with viaTransfers', () => {
       neighbours: 100,
     });
     expect(wide.viaTransfers.ranking).toEqual(all.ranking);
+    // "all", as the CLI's --via-neighbours all: every known task of positive weight.
+    const every = (await runJob(run.base, '/api/rank', { ...base, viaTransfers: 'data/zoo/affinities.json', viaNeighbours: 'all' })).result as any;
+    expect(every.viaTransfers.neighbours).toBeNull();
+    expect(every.viaTransfers.ranking).toEqual(all.ranking);
+    const bad = await call(run.base, 'POST', '/api/rank', { ...base, viaTransfers: 'data/zoo/affinities.json', viaNeighbours: 'most' });
+    expect(bad.status).toBe(400);
   });
 
   it('renames the dict’s tasks with aliases; refuses aliases alone, scores and groupBy', async () => {
@@ -121,6 +127,14 @@ describe('/api/rank with viaTransfers', () => {
     expect(r.viaTransfers.mean).toBeGreaterThan(0.5);
     const two = (await runJob(run.base, '/api/evaluate', { ...body, viaNeighbours: 2 })).result as any;
     expect(two.viaTransfers.neighbours).toBe(2);
+    const every = (await runJob(run.base, '/api/evaluate', { ...body, viaNeighbours: 'all' })).result as any;
+    expect(every.viaTransfers).toEqual(
+      JSON.parse(
+        JSON.stringify(
+          evaluateViaTransfers({ ...predicted, matrix: fromRows(predicted.matrix) }, truthFromResultDict(affinities), { neighbours: Number.POSITIVE_INFINITY }),
+        ),
+      ),
+    );
     const post = (b: unknown) => call(run.base, 'POST', '/api/evaluate', b);
     const kendall = await post({ ...body, metric: 'kendall' });
     expect(kendall.status).toBe(400);

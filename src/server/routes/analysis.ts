@@ -48,6 +48,11 @@ export type RankPayload = TaskResult<'rank'>;
 /** What `/api/rank` returns for measure "all": the score table (rankTable). */
 export type RankTablePayload = TaskResult<'rankTable'>;
 
+/** A request's viaNeighbours as the prediction takes it: "all" is every known task (the job keys keep "all"). */
+function neighbourCount(v: number | 'all' | undefined): number | undefined {
+  return v === 'all' ? Number.POSITIVE_INFINITY : v;
+}
+
 /** A ranking measure id (representation measure or score), canonical; 400 with the catalogue's message otherwise. */
 function checkedRankMeasure(id: string, what: string): string {
   try {
@@ -192,7 +197,16 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     };
     const inputs = { featureSet: await fileKey(fs), measure, ...(targetKey as object), ...options, ...extra };
     if (all) return sendTask(ctx, reply, 'rank', inputs, 'rankTable', { fs, target, probabilities, sortBy, options });
-    return sendTask(ctx, reply, 'rank', inputs, 'rank', { fs, target, measure, probabilities, options, via, aliases, viaNeighbours });
+    return sendTask(ctx, reply, 'rank', inputs, 'rank', {
+      fs,
+      target,
+      measure,
+      probabilities,
+      options,
+      via,
+      aliases,
+      viaNeighbours: neighbourCount(viaNeighbours),
+    });
   });
 
   app.post<{ Body: EvaluateBody }>('/api/evaluate', { schema: { body: evaluateSchema } }, async (req, reply) => {
@@ -214,7 +228,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
         predicted: pp,
         truth: truthPath,
         options: opts,
-        viaNeighbours: via?.viaNeighbours,
+        viaNeighbours: via ? neighbourCount(via.viaNeighbours) : undefined,
       });
     }
     const fs = await resolveFeatureSet(ctx, b.featureSet);

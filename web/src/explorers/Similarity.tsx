@@ -77,14 +77,15 @@ function parseAliases(text: string): { aliases: Record<string, string>; error: s
   return { aliases, error: null };
 }
 
-/** The neighbours field: empty is the server's default (3), else a whole number ≥ 1. */
-function parseNeighbours(text: string): { value: number | undefined; error: string | null } {
+/** The neighbours field: empty is the server's default (3), "all" every known task, else a whole number ≥ 1. */
+function parseNeighbours(text: string): { value: number | 'all' | undefined; error: string | null } {
   const t = text.trim();
   if (!t) return { value: undefined, error: null };
+  if (t.toLowerCase() === 'all') return { value: 'all', error: null };
   const k = Number(t);
   return Number.isInteger(k) && k >= 1 && k <= 100_000
     ? { value: k, error: null }
-    : { value: undefined, error: `neighbours: a whole number from 1 to 100000 (empty: 3), got "${t}"` };
+    : { value: undefined, error: `neighbours: a whole number from 1 to 100000 or "all" (empty: 3), got "${t}"` };
 }
 
 /** The result dicts a ranking can go through: those named as affinities first (Taskonomy's naming), then the rest. */
@@ -814,14 +815,12 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
                   <span>aliases (old=new, …)</span>
                   <input type="text" data-control="via-aliases" placeholder="none" value={viaAliases} onInput={(e) => setViaAliases(e.currentTarget.value)} />
                 </label>
-                <label title="How many of the known tasks most similar to the target weigh (ties at the last kept). Empty: 3">
+                <label title='How many of the known tasks most similar to the target weigh (ties at the last kept); "all": every one. Empty: 3'>
                   <span>neighbours</span>
                   <input
-                    type="number"
-                    min={1}
-                    max={100000}
-                    step={1}
-                    placeholder="3"
+                    type="text"
+                    inputMode="numeric"
+                    placeholder="3 (or all)"
                     data-control="via-neighbours"
                     value={viaNeighbours}
                     onInput={(e) => setViaNeighbours(e.currentTarget.value)}
