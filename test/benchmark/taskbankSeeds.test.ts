@@ -95,6 +95,33 @@ describe('summariseTaskbankSeeds', () => {
     expect(() => summariseTaskbankSeeds([runs[0], { seed: 1, evaluation: other }])).toThrow(/seed 1 has measures rsa; seed 0 has rsa, cka/);
   });
 
+  it('summarises the label score over the seeds, and refuses seeds that judged different ones', () => {
+    const label = (mean: number, labelled = 250) => ({
+      score: 'logme',
+      name: 'LogME',
+      labelled,
+      targets: ['a1'],
+      values: {},
+      spearman: { mean, perTarget: { a1: mean }, undefinedTargets: [] },
+      spearmanWithSelf: { mean: mean / 2, perTarget: { a1: mean / 2 }, undefinedTargets: [] },
+      spearmanNull: { draws: 10, seed: 0, q95: 0.1, p: 0.5 },
+      spearmanReliable: null,
+    });
+    const withLabels = runs.map((r, i) => ({ ...r, evaluation: { ...r.evaluation, labelScores: label([0.2, 0.4, 0.9][i]) } }));
+    const s = summariseTaskbankSeeds(withLabels).labelScores!;
+    expect(s).toMatchObject({ score: 'logme', labelled: 250 });
+    expect(s.spearman.perSeed).toEqual([0.2, 0.4, 0.9]);
+    close(s.spearman.mean, 0.5);
+    close(s.spearman.sd, Math.sqrt((0.09 + 0.01 + 0.16) / 2));
+    close(s.spearmanWithSelf.mean, 0.25);
+    expect(s.perTarget.a1.perSeed).toEqual([0.2, 0.4, 0.9]);
+    expect(s.perTarget.a2).toBeUndefined();
+    expect(summariseTaskbankSeeds(runs).labelScores).toBeUndefined();
+    const other = [withLabels[0], { ...withLabels[1], evaluation: { ...withLabels[1].evaluation, labelScores: label(0.4, 1000) } }];
+    expect(() => summariseTaskbankSeeds(other)).toThrow(/seed 1 judged the label score logme on 1000 crops; seed 0 logme on 250 crops/);
+    expect(() => summariseTaskbankSeeds([withLabels[0], runs[1]])).toThrow(/seed 1 judged the label score none/);
+  });
+
   describe('report', () => {
     let dir: string;
     beforeAll(async () => {
@@ -132,6 +159,8 @@ describe('taskmap benchmark taskbank --seeds: what it refuses before any work', 
     [['--seeds', '0,2,0'], /seed 0 is listed twice/],
     [['--seeds', '0,x'], /--seeds/],
     [['--seeds', '0,1', '--ship'], /ship with --seed, not --seeds/],
+    [['--label-score', 'hscore'], /--label-score: hscore cannot read the bank's map targets/],
+    [['--label-crops', '0'], /--label-crops/],
   ])('%j', async (args, message) => {
     const r = await runCli('benchmark', 'taskbank', '--out', join(tmpdir(), 'never-written'), ...args);
     expect(r.code).not.toBe(0);
