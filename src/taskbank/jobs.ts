@@ -36,7 +36,7 @@ import { loadModel } from '../nsl/io.js';
 import { runOnWorkers } from '../workers/jobPool.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import { computeScore } from '../transferability/index.js';
-import { labelledIndices, labelScoreTarget, subsetSamples } from './labelTargets.js';
+import { LABEL_TARGETS_VERSION, labelledIndices, labelScoreTarget, subsetSamples } from './labelTargets.js';
 import { buildEncoder, featureShape, type TaskEncoder } from './network.js';
 import type { PoolSplit } from './pool.js';
 import { pixelFeatures, pixelFeatureShape, READOUT_DEFAULTS, trainReadout, type ReadoutSettings } from './readout.js';
@@ -292,8 +292,14 @@ export async function reusedResult(job: BankJob): Promise<BankJobResult | undefi
       return arr.dtype === 'float32' ? { job, features: arr.data as Float32Array, seconds: 0, cached: true } : undefined;
     }
     if (job.kind === 'label-score') {
-      const saved = JSON.parse(await readFile(job.out, 'utf8')) as { labelScore?: unknown; value?: unknown; targetVersions?: Record<string, number> };
-      if (JSON.stringify(saved.labelScore) !== JSON.stringify(job.labelScore) || typeof saved.value !== 'number') return undefined;
+      const saved = JSON.parse(await readFile(job.out, 'utf8')) as {
+        labelScore?: unknown;
+        labelTargets?: number;
+        value?: unknown;
+        targetVersions?: Record<string, number>;
+      };
+      if (JSON.stringify(saved.labelScore) !== JSON.stringify(job.labelScore) || saved.labelTargets !== LABEL_TARGETS_VERSION) return undefined;
+      if (typeof saved.value !== 'number') return undefined;
       if (!versionsCurrent(job, saved.targetVersions)) return undefined;
       return { job, value: saved.value, seconds: 0, cached: true };
     }
@@ -392,7 +398,14 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
       if (job.out)
         await writeFileAtomic(
           job.out,
-          JSON.stringify({ task: job.task, source: job.source, labelScore: job.labelScore, targetVersions: targetVersions(job), value }) + '\n',
+          JSON.stringify({
+            task: job.task,
+            source: job.source,
+            labelScore: job.labelScore,
+            labelTargets: LABEL_TARGETS_VERSION,
+            targetVersions: targetVersions(job),
+            value,
+          }) + '\n',
         );
       return { job, value, seconds: seconds(), cached: false };
     }

@@ -18,6 +18,12 @@ import type { TaskData } from './taskData.js';
 import type { TaskDefinition } from './tasks.js';
 import { classTarget, regressionTarget, type ScoreTarget } from '../transferability/index.js';
 
+/**
+ * Version of how labels become score targets (the pooling, the codes): raised when labelScoreTarget gives other values,
+ * so that cached label scores (jobs.ts) are recomputed.
+ */
+export const LABEL_TARGETS_VERSION = 1;
+
 /** Whether a task's labels can be scored (every loss but the metric one). */
 export function hasLabelScore(task: TaskDefinition): boolean {
   return task.loss !== 'metric';

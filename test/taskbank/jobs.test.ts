@@ -126,6 +126,10 @@ describe('runBankJobs', () => {
       [true, rot.value],
       [true, ae.value],
     ]);
+    // A score saved under an older way of turning labels into targets is computed afresh.
+    const file = JSON.parse(await readFile(out('rot'), 'utf8'));
+    await writeFile(out('rot'), JSON.stringify({ ...file, labelTargets: 0 }));
+    expect((await reusedResult(jobs[0]))?.cached).toBeUndefined();
     const more = await runBankJobs([{ ...jobs[0], labelScore: { score: 'logme', labelled: 16 } }], { workers: 0 });
     expect(more[0].cached).toBe(false);
     expect(more[0].value).not.toBe(rot.value);
