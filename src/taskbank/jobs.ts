@@ -36,7 +36,7 @@ import { loadModel } from '../nsl/io.js';
 import { runOnWorkers } from '../workers/jobPool.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import { computeScore } from '../transferability/index.js';
-import { LABEL_TARGETS_VERSION, labelledIndices, labelScoreTarget, subsetSamples } from './labelTargets.js';
+import { hasLabelScore, LABEL_TARGETS_VERSION, labelledIndices, labelScoreInput, subsetSamples } from './labelTargets.js';
 import { buildEncoder, featureShape, type TaskEncoder } from './network.js';
 import type { PoolSplit } from './pool.js';
 import { pixelFeatures, pixelFeatureShape, READOUT_DEFAULTS, trainReadout, type ReadoutSettings } from './readout.js';
@@ -386,15 +386,10 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
       if (!job.source || !job.labelScore) throw new Error('a label-score job needs its source and labelScore');
       const all = await samplesOf(job, task!, 'transfer');
       const data = subsetSamples(all, labelledIndices(all.n, job.labelScore.labelled), job.resolution);
-      const target = labelScoreTarget(task!, data, job.resolution);
-      if (!target) throw new Error(`task ${job.task} has no labels a score can read (its loss is ${task!.loss})`);
+      if (!hasLabelScore(task!)) throw new Error(`task ${job.task} has no labels a score can read (its loss is ${task!.loss})`);
       const f = await sourceFeatures(job, task!, 'transfer', data);
-      const d = f.data.length / data.n;
-      const { value } = await computeScore(job.labelScore.score, {
-        features: { rows: data.n, cols: d, data: Float64Array.from(f.data) },
-        target,
-        name: job.source,
-      });
+      const input = labelScoreInput(task!, data, f.data, f.shape, job.resolution)!;
+      const { value } = await computeScore(job.labelScore.score, { ...input, name: job.source });
       if (job.out)
         await writeFileAtomic(
           job.out,

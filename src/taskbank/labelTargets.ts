@@ -1,28 +1,30 @@
 /**
- * A bank task's labels in the form the label-based transferability scores take (transferability/: LogME, …), so that
- * the scores can be judged on the bank's measured transfers like the similarity measures (docs/taskbank.md, *Label
- * scores*): the setting of a user with a new task and a few hundred labelled images.
+ * A bank task's labels and a source's features in the form the label-based transferability scores take
+ * (transferability/: LogME, …), so that the scores can be judged on the bank's measured transfers like the similarity
+ * measures (docs/taskbank.md, *A label-based score on the same truth*): the setting of a user with a new task and a few
+ * hundred labelled images. The score reads each target the way the transfer readout does (network.ts TaskDecoder):
  *
- * - Spatial targets (maps) are averaged over the encoder's grid cells (R/8 × R/8 × channels): LogME fits one Bayesian
- *   linear regression per target column, and at full resolution a 64-px colour target has 12,288 columns, each a near
- *   copy of its neighbours — 16× the work of the 768 cell means for the same picture of what the features can predict,
- *   and the decoders (network.ts) upsample from that grid anyway. A masked target (inpainting) keeps what its loss
- *   sees: the hole's pixels, zero elsewhere.
- * - One-hot class targets (rotation, jigsaw) become class codes (argmax); a soft class distribution (content classes)
- *   stays a regression on the probabilities.
+ * - A map target, per feature cell: the dense decoder maps each cell's C features to that cell's 8×8 block of the
+ *   target (depth-to-space), so each cell of each image is one sample — its C features against its block's
+ *   8·8·channels values (a coarser map, the face heat-map's 16×16 at 64 px, its 2×2 block). A masked target
+ *   (inpainting) keeps only the cells its hole touches, with the pixels outside the hole at 0, as its loss sees them.
+ *   (The first version averaged each map over the cells and regressed that on all the image's features: a linear map
+ *   the decoder never learns, which scored lower on every seed; docs/taskbank.md.)
+ * - A vector target, on all the features: the vector decoder reads the whole flattened map. One-hot classes (rotation,
+ *   jigsaw) become class codes (argmax); a soft distribution (content classes) stays a regression on the probabilities.
  * - The metric task (segmentation) has no label a score can read: its target is a segment id per pixel whose numbering
  *   means nothing (the loss is invariant to relabelling), so it gets no label score.
  */
-import { ENCODER_STRIDE } from './network.js';
+import type { Matrix } from '../linalg/dense.js';
 import type { TaskData } from './taskData.js';
 import type { TaskDefinition } from './tasks.js';
-import { classTarget, regressionTarget, type ScoreTarget } from '../transferability/index.js';
+import { classTarget, regressionTarget, type ScoreInput } from '../transferability/index.js';
 
 /**
  * Version of how labels become score targets (the pooling, the codes): raised when labelScoreTarget gives other values,
  * so that cached label scores (jobs.ts) are recomputed.
  */
-export const LABEL_TARGETS_VERSION = 1;
+export const LABEL_TARGETS_VERSION = 2;
 
 /** Whether a task's labels can be scored (every loss but the metric one). */
 export function hasLabelScore(task: TaskDefinition): boolean {
@@ -53,38 +55,67 @@ export function subsetSamples(data: TaskData, indices: readonly number[], resolu
   return { n: indices.length, inputs, targets, ...(mask ? { mask } : {}), targetShape: data.targetShape };
 }
 
-/** The task's labels of `data` as a score target (see the module comment); undefined for the metric task. */
-export function labelScoreTarget(task: TaskDefinition, data: TaskData, resolution: number): ScoreTarget | undefined {
+/**
+ * The score's input for a task's samples and a source's features of them (n × h × w × c, channels last, the
+ * encoder's grid): see the module comment. Undefined for the metric task.
+ */
+export function labelScoreInput(
+  task: TaskDefinition,
+  data: TaskData,
+  features: Float32Array,
+  featureShape: readonly number[],
+  resolution: number,
+): Pick<ScoreInput, 'features' | 'target'> | undefined {
   if (!hasLabelScore(task)) return undefined;
   const shape = task.targetShape(resolution);
   const per = shape.reduce((a, b) => a * b, 1);
-  if (data.targets.length !== data.n * per) throw new Error(`${task.id}: ${data.n} samples need ${data.n * per} target values, got ${data.targets.length}`);
   const n = data.n;
+  if (data.targets.length !== n * per) throw new Error(`${task.id}: ${n} samples need ${n * per} target values, got ${data.targets.length}`);
+  const [gh, gw, c] = featureShape;
+  if (features.length !== n * gh * gw * c) throw new Error(`${task.id}: ${n} samples need ${n * gh * gw * c} feature values, got ${features.length}`);
   if (shape.length === 1) {
-    if (task.loss !== 'cross-entropy') return regressionTarget({ rows: n, cols: per, data: Float64Array.from(data.targets) }, `${task.id} labels`);
+    const flat: Matrix = { rows: n, cols: gh * gw * c, data: Float64Array.from(features) };
+    if (task.loss !== 'cross-entropy')
+      return { features: flat, target: regressionTarget({ rows: n, cols: per, data: Float64Array.from(data.targets) }, `${task.id} labels`) };
     const codes: number[] = [];
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let j = 1; j < per; j++) if (data.targets[i * per + j] > data.targets[i * per + best]) best = j;
       codes.push(best);
     }
-    return classTarget(codes, `${task.id} labels`);
+    return { features: flat, target: classTarget(codes, `${task.id} labels`) };
   }
-  const [h, w, c] = shape;
-  const grid = resolution / ENCODER_STRIDE;
-  if (h % grid !== 0 || w % grid !== 0) throw new Error(`${task.id}: a ${h}×${w} target does not divide into the encoder's ${grid}×${grid} grid`);
-  if (task.loss === 'masked-l1' && (!data.mask || h !== resolution || w !== resolution)) throw new Error(`${task.id}: a masked target needs its R×R mask`);
-  const fy = h / grid;
-  const fx = w / grid;
-  const cols = grid * grid * c;
-  const out = new Float64Array(n * cols);
-  const cell = 1 / (fy * fx);
+  const [h, w, ch] = shape;
+  if (h % gh !== 0 || w % gw !== 0) throw new Error(`${task.id}: a ${h}×${w} target does not divide into the features' ${gh}×${gw} grid`);
+  const masked = task.loss === 'masked-l1';
+  if (masked && (!data.mask || h !== resolution || w !== resolution)) throw new Error(`${task.id}: a masked target needs its R×R mask`);
+  const by = h / gh;
+  const bx = w / gw;
+  const cols = by * bx * ch;
+  // The cells kept: all of them, or those a masked target's hole touches.
+  const keep: number[] = [];
   for (let i = 0; i < n; i++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const m = data.mask ? data.mask[(i * h + y) * w + x] : 1;
-        const o = (i * grid + Math.floor(y / fy)) * grid + Math.floor(x / fx);
-        for (let k = 0; k < c; k++) out[o * c + k] += data.targets[((i * h + y) * w + x) * c + k] * m * cell;
+    for (let cy = 0; cy < gh; cy++)
+      for (let cx = 0; cx < gw; cx++) {
+        let any = !masked;
+        for (let y = cy * by; !any && y < (cy + 1) * by; y++) for (let x = cx * bx; !any && x < (cx + 1) * bx; x++) any = data.mask![(i * h + y) * w + x] > 0;
+        if (any) keep.push((i * gh + cy) * gw + cx);
       }
-  return regressionTarget({ rows: n, cols, data: out }, `${task.id} labels`);
+  if (keep.length === 0) throw new Error(`${task.id}: no cell of the labelled images holds a target value its loss counts`);
+  const x = new Float64Array(keep.length * c);
+  const t = new Float64Array(keep.length * cols);
+  keep.forEach((cell, row) => {
+    for (let k = 0; k < c; k++) x[row * c + k] = features[cell * c + k];
+    const i = Math.floor(cell / (gh * gw));
+    const cy = Math.floor((cell % (gh * gw)) / gw);
+    const cx = cell % gw;
+    for (let dy = 0; dy < by; dy++)
+      for (let dx = 0; dx < bx; dx++) {
+        const y = cy * by + dy;
+        const xx = cx * bx + dx;
+        const m = masked ? data.mask![(i * h + y) * w + xx] : 1;
+        for (let k = 0; k < ch; k++) t[row * cols + (dy * bx + dx) * ch + k] = data.targets[((i * h + y) * w + xx) * ch + k] * m;
+      }
+  });
+  return { features: { rows: keep.length, cols: c, data: x }, target: regressionTarget({ rows: keep.length, cols, data: t }, `${task.id} labels`) };
 }

@@ -111,14 +111,25 @@ describe('runBankJobs', () => {
     const codes = picked.map((_, i) => Array.from(rotData.targets.subarray(4 * i, 4 * i + 4)).indexOf(1));
     const expectRot = await computeScore('logme', { features: features(rotData.inputs), target: classTarget(codes) });
     expect(rot.value).toBeCloseTo(expectRot.value, 12);
-    // Autoencoding's 16×16×3 map becomes the means of its 2×2 grid of 8-px cells: 12 columns.
+    // Autoencoding's 16×16×3 map is read per feature cell: each of the 2×2 cells' 192 pixel features against its 8×8×3
+    // block of the target (32 samples), laid out as the decoder's depth-to-space.
     const aeData = taskBatch('autoencoding', transfer, R, 0, picked);
-    const cells = new Float64Array(8 * 12);
+    const cellFeatures = new Float64Array(32 * 192);
+    const blocks = new Float64Array(32 * 192);
+    const px = pixelFeatures(aeData.inputs, 8, R);
     for (let i = 0; i < 8; i++)
-      for (let y = 0; y < R; y++)
-        for (let x = 0; x < R; x++)
-          for (let c = 0; c < 3; c++) cells[i * 12 + ((y >> 3) * 2 + (x >> 3)) * 3 + c] += aeData.targets[((i * R + y) * R + x) * 3 + c] / 64;
-    const expectAe = await computeScore('logme', { features: features(aeData.inputs), target: regressionTarget({ rows: 8, cols: 12, data: cells }) });
+      for (let cy = 0; cy < 2; cy++)
+        for (let cx = 0; cx < 2; cx++) {
+          const row = (i * 2 + cy) * 2 + cx;
+          for (let k = 0; k < 192; k++) cellFeatures[row * 192 + k] = px[row * 192 + k];
+          for (let dy = 0; dy < 8; dy++)
+            for (let dx = 0; dx < 8; dx++)
+              for (let c = 0; c < 3; c++) blocks[row * 192 + (dy * 8 + dx) * 3 + c] = aeData.targets[((i * R + cy * 8 + dy) * R + cx * 8 + dx) * 3 + c];
+        }
+    const expectAe = await computeScore('logme', {
+      features: { rows: 32, cols: 192, data: cellFeatures },
+      target: regressionTarget({ rows: 32, cols: 192, data: blocks }),
+    });
     expect(ae.value).toBeCloseTo(expectAe.value, 12);
     // Read back while the score and the labelled count are the saved ones; another count is computed afresh.
     const again = await runBankJobs(jobs, { workers: 0 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasLabelScore, labelledIndices, labelScoreTarget, subsetSamples } from '../../src/taskbank/labelTargets.js';
+import { hasLabelScore, labelledIndices, labelScoreInput, subsetSamples } from '../../src/taskbank/labelTargets.js';
 import type { TaskData } from '../../src/taskbank/taskData.js';
 import { taskDefinition } from '../../src/taskbank/tasks.js';
 
@@ -20,23 +20,39 @@ function samples(
   return { n, inputs: new Float32Array(n * r * r * 3), targets, ...(m ? { mask: m } : {}), targetShape: shape };
 }
 
-describe('labelScoreTarget', () => {
-  it('averages a map over the encoder’s 8-px cells: a ramp’s cell means by hand', () => {
-    // 16-px autoencoding target, channel 0 = row index, channel 1 = 10 × image index, channel 2 = column index.
+/** Features n × g × g × c whose value is f(i, cy, cx, k). */
+function grid(n: number, g: number, c: number, f: (i: number, cy: number, cx: number, k: number) => number): Float32Array {
+  return Float32Array.from({ length: n * g * g * c }, (_, q) => {
+    const k = q % c;
+    const cell = Math.floor(q / c);
+    return f(Math.floor(cell / (g * g)), Math.floor((cell % (g * g)) / g), cell % g, k);
+  });
+}
+
+describe('labelScoreInput', () => {
+  it('reads a map per feature cell: each cell’s features against its 8×8 block of the target, by hand', () => {
+    // 16 px: a 2×2 grid. Target channel 0 = row, 1 = 10 × image, 2 = column; features (image, cell row, cell column).
     const data = samples('autoencoding', 16, 2, (i, y, x, c) => (c === 0 ? y : c === 1 ? 10 * i : x));
-    const t = labelScoreTarget(taskDefinition('autoencoding'), data, 16)!;
-    expect(t.kind).toBe('regression');
-    if (t.kind !== 'regression') return;
-    expect([t.values.rows, t.values.cols]).toEqual([2, 2 * 2 * 3]);
-    // Cell (row, column) of image 1: rows 0–7 average 3.5, rows 8–15 average 11.5; likewise the columns.
-    const cell = (i: number, gy: number, gx: number) => Array.from(t.values.data.subarray(i * 12 + (gy * 2 + gx) * 3, i * 12 + (gy * 2 + gx) * 3 + 3));
-    expect(cell(1, 0, 0)).toEqual([3.5, 10, 3.5]);
-    expect(cell(1, 1, 0)).toEqual([11.5, 10, 3.5]);
-    expect(cell(0, 0, 1)).toEqual([3.5, 0, 11.5]);
+    const input = labelScoreInput(
+      taskDefinition('autoencoding'),
+      data,
+      grid(2, 2, 3, (i, cy, cx, k) => [i, cy, cx][k]),
+      [2, 2, 3],
+      16,
+    )!;
+    expect([input.features!.rows, input.features!.cols]).toEqual([8, 3]);
+    const t = input.target;
+    if (t.kind !== 'regression') throw new Error('expected a regression');
+    expect([t.values.rows, t.values.cols]).toEqual([8, 8 * 8 * 3]);
+    // Row 7 is image 1, cell (1, 1): features [1, 1, 1]; block pixel (dy, dx) = target pixel (8 + dy, 8 + dx).
+    expect(Array.from(input.features!.data.subarray(21, 24))).toEqual([1, 1, 1]);
+    const at = (row: number, dy: number, dx: number) => Array.from(t.values.data.subarray(row * 192 + (dy * 8 + dx) * 3, row * 192 + (dy * 8 + dx) * 3 + 3));
+    expect(at(7, 2, 5)).toEqual([10, 10, 13]);
+    expect(at(1, 0, 0)).toEqual([0, 0, 8]); // image 0, cell (0, 1)
   });
 
-  it('keeps what a masked loss sees (the hole), and pools a coarser map (16×16 at 64 px) by its own factor', () => {
-    // Inpainting at 16 px: every target pixel 1, the hole the top-left 4×4 — cell (0, 0) holds 16 of its 64 pixels.
+  it('keeps only the cells a masked target’s hole touches, and blocks a coarser map by its own factor', () => {
+    // Inpainting at 16 px, every target pixel 1, the hole the top-left 4×4: one cell, a quarter of its block lit.
     const hole = samples(
       'inpainting',
       16,
@@ -44,37 +60,76 @@ describe('labelScoreTarget', () => {
       () => 1,
       (y, x) => (y < 4 && x < 4 ? 1 : 0),
     );
-    const t = labelScoreTarget(taskDefinition('inpainting'), hole, 16)!;
-    if (t.kind !== 'regression') throw new Error('expected a regression');
-    expect(Array.from(t.values.data)).toEqual([0.25, 0.25, 0.25, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const input = labelScoreInput(
+      taskDefinition('inpainting'),
+      hole,
+      grid(1, 2, 2, (_i, cy, cx, k) => 10 * cy + cx + k),
+      [2, 2, 2],
+      16,
+    )!;
+    expect(Array.from(input.features!.data)).toEqual([0, 1]);
+    if (input.target.kind !== 'regression') throw new Error('expected a regression');
+    const block = Array.from(input.target.values.data);
+    expect(block.filter((v) => v === 1)).toHaveLength(16 * 3);
+    expect(block.slice(0, 3)).toEqual([1, 1, 1]);
+    expect(block.slice((4 * 8 + 4) * 3, (4 * 8 + 4) * 3 + 3)).toEqual([0, 0, 0]);
     const { mask: _m, ...unmasked } = hole;
-    expect(() => labelScoreTarget(taskDefinition('inpainting'), unmasked, 16)).toThrow(/masked target needs its R×R mask/);
-    // The face heat-map is 16×16 at 64 px: an 8×8 grid of 2×2 cells.
-    const face = samples('face-heatmap', 64, 1, (_i, y, x) => (y % 2 === 0 && x % 2 === 0 ? 1 : 0));
-    const ft = labelScoreTarget(taskDefinition('face-heatmap'), face, 64)!;
-    if (ft.kind !== 'regression') throw new Error('expected a regression');
-    expect(ft.values.cols).toBe(64);
-    expect(new Set(ft.values.data)).toEqual(new Set([0.25]));
+    expect(() =>
+      labelScoreInput(
+        taskDefinition('inpainting'),
+        unmasked,
+        grid(1, 2, 2, () => 0),
+        [2, 2, 2],
+        16,
+      ),
+    ).toThrow(/masked target needs its R×R mask/);
+    // The face heat-map is 16×16 at 64 px: an 8×8 grid of 2×2 blocks.
+    const face = samples('face-heatmap', 64, 1, (_i, y, x) => y * 16 + x);
+    const f = labelScoreInput(
+      taskDefinition('face-heatmap'),
+      face,
+      grid(1, 8, 1, () => 0),
+      [8, 8, 1],
+      64,
+    )!;
+    if (f.target.kind !== 'regression') throw new Error('expected a regression');
+    expect([f.target.values.rows, f.target.values.cols]).toEqual([64, 4]);
+    expect(Array.from(f.target.values.data.subarray(9 * 4, 10 * 4))).toEqual([2 * 16 + 2, 2 * 16 + 3, 3 * 16 + 2, 3 * 16 + 3]); // cell (1, 1)
+    expect(() =>
+      labelScoreInput(
+        taskDefinition('face-heatmap'),
+        face,
+        grid(1, 8, 1, () => 0),
+        [8, 8, 2],
+        64,
+      ),
+    ).toThrow(/need 128 feature values/);
   });
 
-  it('turns one-hot classes into codes, keeps a soft distribution as a regression, and gives segmentation none', () => {
+  it('reads a vector target on all the features: one-hot classes as codes, a soft distribution as a regression; segmentation none', () => {
+    const features = grid(3, 2, 1, (i, cy, cx) => i + cy + cx);
     const rot = samples('rotation', 16, 3, (i, _y, _x, c) => (c === [2, 0, 3][i] ? 1 : 0));
-    const t = labelScoreTarget(taskDefinition('rotation'), rot, 16)!;
+    const r = labelScoreInput(taskDefinition('rotation'), rot, features, [2, 2, 1], 16)!;
+    expect([r.features!.rows, r.features!.cols]).toEqual([3, 4]);
+    expect(Array.from(r.features!.data.subarray(4, 8))).toEqual([1, 2, 2, 3]);
+    const t = r.target;
     expect(t.kind).toBe('class');
     if (t.kind === 'class') expect(Array.from(t.codes).map((k) => t.classes[k])).toEqual(['2', '0', '3']);
-    const soft = samples('content-class', 16, 2, (i, _y, _x, c) => (c === i ? 0.6 : 0.1));
-    const st = labelScoreTarget(taskDefinition('content-class'), soft, 16)!;
+    const soft = samples('content-class', 16, 3, (i, _y, _x, c) => (c === i ? 0.6 : 0.1));
+    const st = labelScoreInput(taskDefinition('content-class'), soft, features, [2, 2, 1], 16)!.target;
     expect(st.kind).toBe('regression');
     if (st.kind === 'regression') expect(Array.from(st.values.data)).toEqual(Array.from(soft.targets));
     expect(hasLabelScore(taskDefinition('segmentation'))).toBe(false);
     expect(
-      labelScoreTarget(
+      labelScoreInput(
         taskDefinition('segmentation'),
         samples('segmentation', 16, 1, () => 0),
+        grid(1, 2, 1, () => 0),
+        [2, 2, 1],
         16,
       ),
     ).toBeUndefined();
-    expect(['autoencoding', 'rotation', 'person-mask', 'content-class'].every((t) => hasLabelScore(taskDefinition(t)))).toBe(true);
+    expect(['autoencoding', 'rotation', 'person-mask', 'content-class'].every((x) => hasLabelScore(taskDefinition(x)))).toBe(true);
   });
 });
 
