@@ -384,9 +384,9 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
     }
     case 'label-score': {
       if (!job.source || !job.labelScore) throw new Error('a label-score job needs its source and labelScore');
+      if (!hasLabelScore(task!)) throw new Error(`task ${job.task} has no labels a score can read (its loss is ${task!.loss})`);
       const all = await samplesOf(job, task!, 'transfer');
       const data = subsetSamples(all, labelledIndices(all.n, job.labelScore.labelled), job.resolution);
-      if (!hasLabelScore(task!)) throw new Error(`task ${job.task} has no labels a score can read (its loss is ${task!.loss})`);
       const f = await sourceFeatures(job, task!, 'transfer', data);
       const input = labelScoreInput(task!, data, f.data, f.shape, job.resolution)!;
       const { value } = await computeScore(job.labelScore.score, { ...input, name: job.source });
