@@ -21,6 +21,7 @@ import type { Representation } from '../features/types.js';
 import { fromRows, toRows, transpose, type Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { spearman } from '../linalg/correlation.js';
+import { rankData } from '../linalg/ranks.js';
 import { mulberry32, percentile } from '../linalg/resample.js';
 import { isDistance } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
@@ -267,6 +268,12 @@ export interface TaskbankLabelScoreResult {
   spearmanNull: SpearmanNull | null;
   spearmanInterval?: SpearmanInterval | null;
   spearmanReliable?: number | null;
+  /**
+   * The label score and each measure's similarity together: per target, each source's rank under the score plus its
+   * rank under the similarity (over the sources s ≠ t), scored like the others (self excluded). The two read different
+   * things — the target's labels, the target's trained encoder — and fail on different targets (docs/taskbank.md).
+   */
+  withSimilarity?: { measure: string; spearman: SpearmanScore }[];
 }
 
 /** What each target gets from its transfers (affinity, Gain = win rate vs pixels, Quality = win rate vs self). */
@@ -561,6 +568,25 @@ function labelScoreMatrix(values: Record<string, Record<string, number>>, ids: s
     }),
   );
   return { matrix: { rows: ids, cols: targets, matrix: fromRows(rows) }, targets };
+}
+
+/**
+ * Per target t (a column of `labels`), each source s ≠ t ranked by its label score plus its rank by the similarity
+ * of s to t; the self cell is 0 (never scored: self excluded).
+ */
+function rankSumMatrix(labels: { matrix: LabelledMatrix; targets: string[] }, similarity: LabelledMatrix, ids: string[]): LabelledMatrix {
+  const k = labels.targets.length;
+  const n = ids.length;
+  const row = new Map(similarity.rows.map((l, i) => [l, i]));
+  const col = new Map(similarity.cols.map((l, i) => [l, i]));
+  const data = new Float64Array(n * k);
+  labels.targets.forEach((t, j) => {
+    const others = ids.map((s, i) => [s, i] as const).filter(([s]) => s !== t);
+    const a = rankData(others.map(([, i]) => labels.matrix.matrix.data[i * k + j]));
+    const b = rankData(others.map(([s]) => similarity.matrix.data[row.get(s)! * similarity.matrix.cols + col.get(t)!]));
+    others.forEach(([, i], q) => (data[i * k + j] = a[q] + b[q]));
+  });
+  return { rows: ids, cols: labels.targets, matrix: { rows: n, cols: k, data } };
 }
 
 /** The label score judged like a measure; its null shuffles each target's scores over the sources. */
@@ -916,7 +942,16 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   measures.forEach((m, i) => {
     if (m.spearman) m.spearmanInterval = intervals[i];
   });
-  if (labelScores) labelScores.result.spearmanInterval = intervals[measures.length];
+  if (labelScores) {
+    labelScores.result.spearmanInterval = intervals[measures.length];
+    labelScores.result.withSimilarity = measures.flatMap((m, i) => {
+      const sim = oriented[i];
+      if (!sim) return [];
+      const combined = rankSumMatrix(labelScores.prediction, sim, ids);
+      const targets = labelScores.prediction.targets;
+      return [{ measure: m.measure, spearman: score(evaluatePrediction(combined, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets })) }];
+    });
+  }
   progress('measures', list.length, list.length, 'image bootstrap');
   const splits = input.reliabilitySplits ?? TASKBANK_RELIABILITY_SPLITS;
   if (!Number.isInteger(splits) || splits < 0) throw new Error(`evaluateTaskbank: reliabilitySplits must be a whole number ≥ 0, got ${splits}`);

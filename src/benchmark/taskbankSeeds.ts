@@ -59,6 +59,8 @@ export interface TaskbankSeedsSummary {
     null95: SeedStat;
     spearmanReliable: SeedStat;
     perTarget: Record<string, SeedStat>;
+    /** With each measure's similarity, ranks summed (TaskbankLabelScoreResult.withSimilarity). */
+    withSimilarity: { measure: string; spearman: SeedStat }[];
   };
   /**
    * Per target, the reliability of its measured ranking over the test photographs and (with repeated readouts) over the
@@ -145,6 +147,10 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
             null95: seedStat(labels.map((l) => l.spearmanNull?.q95)),
             spearmanReliable: seedStat(labels.map((l) => l.spearmanReliable)),
             perTarget: Object.fromEntries(label.targets.map((t) => [t, seedStat(labels.map((l) => l.spearman.perTarget[t]))])),
+            withSimilarity: (label.withSimilarity ?? []).map((c) => ({
+              measure: c.measure,
+              spearman: seedStat(labels.map((l) => l.withSimilarity?.find((x) => x.measure === c.measure)?.spearman.mean)),
+            })),
           },
         }
       : {}),

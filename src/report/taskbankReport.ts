@@ -180,6 +180,17 @@ export function predictionTable(e: TaskbankEvaluation): Table {
       ]),
       ['measured task tree (affinities)', '—', '—', ...(reliable ? ['—'] : []), '—', '—', ...rec(e.tree), '—'],
       ...(e.labelScores ? [labelScoreRow(e.labelScores, Boolean(reliable))] : []),
+      ...(e.labelScores?.withSimilarity ?? []).map((c) => [
+        `${e.labelScores!.score} + ${c.measure} (ranks summed)`,
+        f3(c.spearman.mean),
+        '—',
+        ...(reliable ? [f3(meanOverTargets(c.spearman, e.reliability!.reliable))] : []),
+        '—',
+        '—',
+        '—',
+        '—',
+        '—',
+      ]),
       [
         'source prior (other targets’ rankings)',
         f3(e.sourcePrior.mean),

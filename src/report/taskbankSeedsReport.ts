@@ -51,6 +51,16 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
               '—',
               '—',
             ],
+            ...s.labelScores.withSimilarity.map((c) => [
+              `${s.labelScores!.score} + ${c.measure} (ranks summed)`,
+              perSeed(c.spearman),
+              meanSd(c.spearman),
+              '—',
+              '—',
+              '—',
+              '—',
+              '—',
+            ]),
           ]
         : []),
       [

@@ -259,6 +259,30 @@ describe('evaluateTaskbank on a bank with known families', () => {
     expect((await evaluateTaskbank({ ...input(10), measures: ['rsa'], imageDraws: 0 })).labelScores).toBeUndefined();
   });
 
+  it('sums the label score’s and each similarity’s ranks: the similarity itself gives the similarity’s scores, its reverse a tie', async () => {
+    const ids = TASKS.map((t) => t.id);
+    const first = await evaluateTaskbank({ ...input(11), measures: ['rsa'], imageDraws: 0 });
+    const m = first.measures[0];
+    const sim = (s: string, t: string) => m.similarity[m.members.indexOf(s)][m.members.indexOf(t)];
+    const scored = ids.slice(2);
+    const values = (sign: number) => Object.fromEntries(scored.map((t) => [t, Object.fromEntries(ids.map((s) => [s, sign * sim(s, t)]))]));
+    const same = await evaluateTaskbank({ ...input(11), measures: ['rsa'], imageDraws: 0, labelScores: { score: 'logme', labelled: 30, values: values(1) } });
+    const combined = same.labelScores!.withSimilarity!;
+    expect(combined.map((c) => c.measure)).toEqual(['rsa']);
+    for (const t of scored) expect(combined[0].spearman.perTarget[t]).toBeCloseTo(m.spearman!.perTarget[t]!, 12);
+    expect(combined[0].spearman.perTarget[ids[0]]).toBeUndefined();
+    // Reversed, every source's two ranks sum to the same number: no ranking, so no Spearman for any target.
+    const reversed = await evaluateTaskbank({
+      ...input(11),
+      measures: ['rsa'],
+      imageDraws: 0,
+      labelScores: { score: 'logme', labelled: 30, values: values(-1) },
+    });
+    const tie = reversed.labelScores!.withSimilarity![0].spearman;
+    expect(tie.mean).toBeNull();
+    expect(tie.undefinedTargets).toEqual(scored);
+  });
+
   it('resamples photographs when the images are grouped: singleton groups are the image bootstrap, one group has no spread', async () => {
     const plain = await evaluateTaskbank({ ...input(8), measures: ['rsa'], imageDraws: 30, seed: 2, reliabilitySplits: 0 });
     const singletons = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`img${i}`, `photo${i}`]));

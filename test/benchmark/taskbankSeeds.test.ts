@@ -106,6 +106,7 @@ describe('summariseTaskbankSeeds', () => {
       spearmanWithSelf: { mean: mean / 2, perTarget: { a1: mean / 2 }, undefinedTargets: [] },
       spearmanNull: { draws: 10, seed: 0, q95: 0.1, p: 0.5 },
       spearmanReliable: null,
+      withSimilarity: [{ measure: 'rsa', spearman: { mean: mean + 0.1, perTarget: { a1: mean + 0.1 }, undefinedTargets: [] } }],
     });
     const withLabels = runs.map((r, i) => ({ ...r, evaluation: { ...r.evaluation, labelScores: label([0.2, 0.4, 0.9][i]) } }));
     const s = summariseTaskbankSeeds(withLabels).labelScores!;
@@ -116,6 +117,8 @@ describe('summariseTaskbankSeeds', () => {
     close(s.spearmanWithSelf.mean, 0.25);
     expect(s.perTarget.a1.perSeed).toEqual([0.2, 0.4, 0.9]);
     expect(s.perTarget.a2).toBeUndefined();
+    expect(s.withSimilarity.map((c) => c.measure)).toEqual(['rsa']);
+    close(s.withSimilarity[0].spearman.mean, 0.6);
     expect(summariseTaskbankSeeds(runs).labelScores).toBeUndefined();
     const other = [withLabels[0], { ...withLabels[1], evaluation: { ...withLabels[1].evaluation, labelScores: label(0.4, 1000) } }];
     expect(() => summariseTaskbankSeeds(other)).toThrow(/seed 1 judged the label score logme on 1000 crops; seed 0 logme on 250 crops/);

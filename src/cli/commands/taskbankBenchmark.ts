@@ -204,7 +204,9 @@ export function register(program: Command): void {
             ? [
                 `label score ${e.labelScores.score} (${e.labelScores.labelled} labelled transfer crops per target, ${e.labelScores.targets.length} targets): mean Spearman ${
                   e.labelScores.spearman.mean?.toFixed(3) ?? '—'
-                } (permutation 95th pct. ${e.labelScores.spearmanNull?.q95.toFixed(3) ?? '—'}), self kept ${e.labelScores.spearmanWithSelf.mean?.toFixed(3) ?? '—'}`,
+                } (permutation 95th pct. ${e.labelScores.spearmanNull?.q95.toFixed(3) ?? '—'}), self kept ${e.labelScores.spearmanWithSelf.mean?.toFixed(3) ?? '—'}; with each similarity, ranks summed: ${
+                  (e.labelScores.withSimilarity ?? []).map((c) => `${c.measure} ${c.spearman.mean?.toFixed(3) ?? '—'}`).join(', ') || '—'
+                }`,
               ]
             : []),
           `through the transfers of the ${VIA_TRANSFERS_NEIGHBOURS} most similar other targets under each measure: ${
@@ -252,7 +254,13 @@ export function register(program: Command): void {
             .filter((m) => m.viaTransfers.mean !== null)
             .map((m) => `${m.measure} ${meanSd(m.viaTransfers)}`)
             .join(', ')}; source prior ${meanSd(summary.sourcePrior.spearman)}`,
-          ...(summary.labelScores ? [`label score ${summary.labelScores.score}: mean Spearman ${meanSd(summary.labelScores.spearman)}`] : []),
+          ...(summary.labelScores
+            ? [
+                `label score ${summary.labelScores.score}: mean Spearman ${meanSd(summary.labelScores.spearman)}; with each similarity, ranks summed: ${summary.labelScores.withSimilarity
+                  .map((c) => `${c.measure} ${meanSd(c.spearman)}`)
+                  .join(', ')}`,
+              ]
+            : []),
           `summary: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files); done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
