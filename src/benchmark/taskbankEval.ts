@@ -458,15 +458,32 @@ function spearmanNull(
   observed: number | null,
   { draws, seed }: { draws: number; seed: number },
 ): SpearmanNull | null {
+  return permutationNull(
+    (random) => {
+      const perm = randomPermutation(ids.length, random);
+      const rename = new Map(ids.map((l, i) => [l, ids[perm[i]]]));
+      const relabel = (labels: string[]) => labels.map((l) => rename.get(l) ?? l);
+      return meanOf({ ...sim, rows: relabel(sim.rows), cols: relabel(sim.cols) });
+    },
+    observed,
+    { draws, seed, stream: seed },
+  );
+}
+
+/**
+ * A permutation null of a mean: `draw` gives the mean of one shuffle (null: undefined, left out), from a generator
+ * seeded `stream`; the 95th percentile of the draws and the one-sided p of `observed`.
+ */
+function permutationNull(
+  draw: (random: () => number) => number | null,
+  observed: number | null,
+  { draws, seed, stream }: { draws: number; seed: number; stream: number },
+): SpearmanNull | null {
   if (draws === 0 || observed === null) return null;
-  const random = mulberry32(seed);
+  const random = mulberry32(stream);
   const values: number[] = [];
   for (let b = 0; b < draws; b++) {
-    const perm = randomPermutation(ids.length, random);
-    const rename = new Map(ids.map((l, i) => [l, ids[perm[i]]]));
-    const relabel = (labels: string[]) => labels.map((l) => rename.get(l) ?? l);
-    const shuffled = { ...sim, rows: relabel(sim.rows), cols: relabel(sim.cols) };
-    const mean = meanOf(shuffled);
+    const mean = draw(random);
     if (mean !== null) values.push(mean);
   }
   if (values.length === 0) return null;
@@ -475,6 +492,11 @@ function spearmanNull(
 
 function score(e: EvaluationResult): SpearmanScore {
   return { mean: e.mean, perTarget: e.per_target, undefinedTargets: e.undefined_targets };
+}
+
+/** The DDS protocol on a source × target prediction: per-target Spearman over the sources `ids` (self excluded by default). */
+function spearmanScore(prediction: LabelledMatrix, truth: LabelledMatrix, ids: string[], targets = ids, includeSelf = false): SpearmanScore {
+  return score(evaluatePrediction(prediction, truth, { metric: 'spearman', includeSelf, sources: ids, targets }));
 }
 
 /** One measure: its similarity matrix, DDS-protocol scores against the affinities, its taxonomy and family recovery. */
@@ -515,10 +537,10 @@ async function judgeMeasure(
   }
   const ms = performance.now() - t0;
   const oriented = asSimilarity(sim);
-  const selfExcluded = (s: LabelledMatrix) => score(evaluatePrediction(s, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids }));
+  const selfExcluded = (s: LabelledMatrix) => spearmanScore(s, truth, ids);
   const spearman = selfExcluded(oriented);
   const viaTransfers = isDistance(id) ? null : measureViaTransfersScore(oriented, affinities, ids);
-  const spearmanWithSelf = score(evaluatePrediction(oriented, truth, { metric: 'spearman', includeSelf: true, sources: ids, targets: ids }));
+  const spearmanWithSelf = spearmanScore(oriented, truth, ids, ids, true);
   const block = taskBlock(oriented, ids);
   let taxonomy: TaskbankTree | null = null;
   let error: string | undefined;
@@ -598,31 +620,21 @@ function judgeLabelScores(
 ): { result: TaskbankLabelScoreResult; prediction: { matrix: LabelledMatrix; targets: string[] } } {
   const config = parseScore(input.score);
   const { matrix, targets } = labelScoreMatrix(input.values, ids);
-  const judge = (m: LabelledMatrix, includeSelf: boolean) => score(evaluatePrediction(m, truth, { metric: 'spearman', includeSelf, sources: ids, targets }));
-  const spearman = judge(matrix, false);
-  let spearmanNull: SpearmanNull | null = null;
-  if (draws > 0 && spearman.mean !== null) {
-    const random = mulberry32((seed ^ 0x1abe1) >>> 0);
-    const n = ids.length;
-    const k = targets.length;
-    const values: number[] = [];
-    for (let b = 0; b < draws; b++) {
+  const spearman = spearmanScore(matrix, truth, ids, targets);
+  const n = ids.length;
+  const k = targets.length;
+  const spearmanNull = permutationNull(
+    (random) => {
       const data = new Float64Array(n * k);
       for (let j = 0; j < k; j++) {
         const perm = randomPermutation(n, random);
         for (let i = 0; i < n; i++) data[i * k + j] = matrix.matrix.data[perm[i] * k + j];
       }
-      const mean = judge({ ...matrix, matrix: { rows: n, cols: k, data } }, false).mean;
-      if (mean !== null) values.push(mean);
-    }
-    if (values.length)
-      spearmanNull = {
-        draws: values.length,
-        seed,
-        q95: percentile(values, 95),
-        p: (1 + values.filter((v) => v >= spearman.mean!).length) / (1 + values.length),
-      };
-  }
+      return spearmanScore({ ...matrix, matrix: { rows: n, cols: k, data } }, truth, ids, targets).mean;
+    },
+    spearman.mean,
+    { draws, seed, stream: (seed ^ 0x1abe1) >>> 0 },
+  );
   return {
     result: {
       score: scoreId(config),
@@ -631,7 +643,7 @@ function judgeLabelScores(
       targets,
       values: input.values,
       spearman,
-      spearmanWithSelf: judge(matrix, true),
+      spearmanWithSelf: spearmanScore(matrix, truth, ids, targets, true),
       spearmanNull,
     },
     prediction: { matrix, targets },
@@ -696,7 +708,7 @@ function spearmanIntervals(
     }
     const truth = truthFromResultDict(weightedTruth(tables, of), { sources: ids, targets: ids });
     predictions.forEach((p, i) => {
-      const mean = p ? evaluatePrediction(p.matrix, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: p.targets }).mean : null;
+      const mean = p ? spearmanScore(p.matrix, truth, ids, p.targets).mean : null;
       if (mean !== null) values[i].push(mean);
     });
   }
@@ -826,7 +838,7 @@ export function transferPrediction(
 ): { similarity: SpearmanScore; viaTransfers: SpearmanScore } {
   const truth = truthFromResultDict(affinities, { sources: ids, targets: ids });
   return {
-    similarity: score(evaluatePrediction(similarity, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets: ids })),
+    similarity: spearmanScore(similarity, truth, ids),
     viaTransfers: measureViaTransfersScore(similarity, affinities, ids),
   };
 }
@@ -948,8 +960,7 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
       const sim = oriented[i];
       if (!sim) return [];
       const combined = rankSumMatrix(labelScores.prediction, sim, ids);
-      const targets = labelScores.prediction.targets;
-      return [{ measure: m.measure, spearman: score(evaluatePrediction(combined, truth, { metric: 'spearman', includeSelf: false, sources: ids, targets })) }];
+      return [{ measure: m.measure, spearman: spearmanScore(combined, truth, ids, labelScores.prediction.targets) }];
     });
   }
   progress('measures', list.length, list.length, 'image bootstrap');

@@ -21,8 +21,8 @@ import type { TaskDefinition } from './tasks.js';
 import { classTarget, regressionTarget, type ScoreInput } from '../transferability/index.js';
 
 /**
- * Version of how labels become score targets (the pooling, the codes): raised when labelScoreTarget gives other values,
- * so that cached label scores (jobs.ts) are recomputed.
+ * Version of how labels and features become a score's input (the cells, the blocks, the codes): raised when
+ * labelScoreInput gives other values, so that cached label scores (jobs.ts) are recomputed.
  */
 export const LABEL_TARGETS_VERSION = 2;
 
