@@ -296,7 +296,7 @@ function runNotes(run: Awaited<ReturnType<typeof runTaskbankBenchmark>>): string
     }.`,
     ...(s.labelScores
       ? [
-          `Label score: ${s.labelScores.score} on ${Math.min(s.labelScores.labelled, c.transfer)} of the ${c.transfer} transfer crops per target (spread evenly), each task encoder's features against the target's labels (maps averaged over the encoder's 8-px cells).`,
+          `Label score: ${s.labelScores.score} on ${Math.min(s.labelScores.labelled, c.transfer)} of the ${c.transfer} transfer crops per target (spread evenly), each task encoder's features against the target's labels (a map per feature cell against its 8×8 block, a vector on all the features).`,
         ]
       : []),
     `Worker threads: ${s.workers}. Cache: ${run.dir}.`,
