@@ -266,6 +266,11 @@ function readoutSettings(job: BankJob): ReadoutSettings {
   return { ...READOUT_DEFAULTS, ...job.settings };
 }
 
+/** A finished job's JSON record at `job.out` (none without one): its task and source first, written atomically. */
+async function writeRecord(job: BankJob, source: string, fields: Record<string, unknown>): Promise<void> {
+  if (job.out) await writeFileAtomic(job.out, JSON.stringify({ task: job.task, source, ...fields }) + '\n');
+}
+
 /** The saved output of a finished job, or undefined. Cheap: runs in the calling thread before any worker starts. */
 export async function reusedResult(job: BankJob): Promise<BankJobResult | undefined> {
   try {
@@ -350,20 +355,14 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
         { features: ftest.data, targets: test.targets, mask: test.mask },
         settings,
       );
-      if (job.out)
-        await writeFileAtomic(
-          job.out,
-          JSON.stringify({
-            task: job.task,
-            source: job.source,
-            settings,
-            targetVersions: targetVersions(job),
-            trainLoss: r.trainLoss,
-            featureScale: r.featureScale,
-            seconds: r.seconds,
-            losses: Array.from(r.testLosses),
-          }) + '\n',
-        );
+      await writeRecord(job, job.source, {
+        settings,
+        targetVersions: targetVersions(job),
+        trainLoss: r.trainLoss,
+        featureScale: r.featureScale,
+        seconds: r.seconds,
+        losses: Array.from(r.testLosses),
+      });
       return { job, losses: r.testLosses, trainLoss: r.trainLoss, featureScale: r.featureScale, seconds: seconds(), cached: false };
     }
     case 'self': {
@@ -372,11 +371,7 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
       if (net.task !== job.task) throw new Error(`${job.sourceDir} holds the ${net.task} network, not ${job.task}'s`);
       try {
         const losses = await selfLosses(net, await samplesOf(job, task!, 'test'));
-        if (job.out)
-          await writeFileAtomic(
-            job.out,
-            JSON.stringify({ task: job.task, source: 'self', targetVersions: targetVersions(job), losses: Array.from(losses) }) + '\n',
-          );
+        await writeRecord(job, 'self', { targetVersions: targetVersions(job), losses: Array.from(losses) });
         return { job, losses, seconds: seconds(), cached: false };
       } finally {
         disposeTaskNetwork(net);
@@ -390,18 +385,7 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
       const f = await sourceFeatures(job, task!, 'transfer', data);
       const input = labelScoreInput(task!, data, f.data, f.shape, job.resolution)!;
       const { value } = await computeScore(job.labelScore.score, { ...input, name: job.source });
-      if (job.out)
-        await writeFileAtomic(
-          job.out,
-          JSON.stringify({
-            task: job.task,
-            source: job.source,
-            labelScore: job.labelScore,
-            labelTargets: LABEL_TARGETS_VERSION,
-            targetVersions: targetVersions(job),
-            value,
-          }) + '\n',
-        );
+      await writeRecord(job, job.source, { labelScore: job.labelScore, labelTargets: LABEL_TARGETS_VERSION, targetVersions: targetVersions(job), value });
       return { job, value, seconds: seconds(), cached: false };
     }
     case 'probe': {
