@@ -73,7 +73,7 @@ function ParamInput(props: { spec: ParamSpec; value: string | boolean; onChange:
     input = <input id={id} data-param={spec.name} type="checkbox" checked={props.value === true} onChange={(e) => props.onChange(e.currentTarget.checked)} />;
   } else if (spec.type === 'number') {
     input = (
-      <input id={id} data-param={spec.name} type="number" step="any" value={String(props.value)} onChange={(e) => props.onChange(e.currentTarget.value)} />
+      <input id={id} data-param={spec.name} type="number" step="any" value={String(props.value)} onInput={(e) => props.onChange(e.currentTarget.value)} />
     );
   } else {
     input = (
@@ -83,7 +83,7 @@ function ParamInput(props: { spec: ParamSpec; value: string | boolean; onChange:
         type="text"
         placeholder="H x W x C (stored shape)"
         value={String(props.value)}
-        onChange={(e) => props.onChange(e.currentTarget.value)}
+        onInput={(e) => props.onChange(e.currentTarget.value)}
       />
     );
   }

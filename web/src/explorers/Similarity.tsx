@@ -627,7 +627,7 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
             placeholder="auto (families)"
             data-control="clusters"
             value={clusters}
-            onChange={(e) => setClusters(e.currentTarget.value)}
+            onInput={(e) => setClusters(e.currentTarget.value)}
           />
         </label>
         {!matrix && (
@@ -640,7 +640,7 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
               placeholder="none"
               data-control="support-draws"
               value={supportDraws}
-              onChange={(e) => setSupportDraws(e.currentTarget.value)}
+              onInput={(e) => setSupportDraws(e.currentTarget.value)}
             />
           </label>
         )}
@@ -830,22 +830,15 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
             )}
             <label>
               <span>bootstrap draws</span>
-              <input type="number" min={0} max={2000} data-control="bootstrap" value={bootstrap} onChange={(e) => setBootstrap(e.currentTarget.value)} />
+              <input type="number" min={0} max={2000} data-control="bootstrap" value={bootstrap} onInput={(e) => setBootstrap(e.currentTarget.value)} />
             </label>
             <label>
               <span>images per draw</span>
-              <input
-                type="number"
-                min={4}
-                placeholder="min(200, n/2)"
-                data-control="subset"
-                value={subset}
-                onChange={(e) => setSubset(e.currentTarget.value)}
-              />
+              <input type="number" min={4} placeholder="min(200, n/2)" data-control="subset" value={subset} onInput={(e) => setSubset(e.currentTarget.value)} />
             </label>
             <label>
               <span>seed</span>
-              <input type="number" min={0} data-control="seed" value={seed} onChange={(e) => setSeed(e.currentTarget.value)} />
+              <input type="number" min={0} data-control="seed" value={seed} onInput={(e) => setSeed(e.currentTarget.value)} />
             </label>
             <button
               type="button"
@@ -921,7 +914,7 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
                     max={max}
                     data-control={control}
                     value={value}
-                    onChange={(e) => set(e.currentTarget.value)}
+                    onInput={(e) => set(e.currentTarget.value)}
                   />
                 </label>
               ))}

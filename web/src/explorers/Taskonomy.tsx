@@ -252,7 +252,7 @@ function RolesTable(props: {
                     class="cost"
                     data-cost-of={t}
                     value={costs[t] ?? ''}
-                    onChange={(e) => props.setCosts({ ...costs, [t]: e.currentTarget.value })}
+                    onInput={(e) => props.setCosts({ ...costs, [t]: e.currentTarget.value })}
                   />
                 </td>
               </tr>
