@@ -16,7 +16,9 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { stageTimer } from '../util/timing.js';
 import type { LossRecord } from '../taskonomy/winrates.js';
 import { renameTasks } from '../io/resultDict.js';
+import { canonicalMeasureId } from '../measures/registry.js';
 import { findScoreFamily, parseScore, scoreId } from '../measures/scoreFamilies.js';
+import { isScoreId } from '../taxonomy/scoreColumns.js';
 import { BANK_AFFINITIES, BANK_MANIFEST, bankModelId, type BankManifest, type BankFamily } from '../models/zoo.js';
 import { runBankJobs, type BankJob, type BankJobResult } from '../taskbank/jobs.js';
 import { ENCODER_WIDTHS, featureShape } from '../taskbank/network.js';
@@ -28,18 +30,45 @@ import { TRAIN_DEFAULTS, type TaskTrainSettings } from '../taskbank/train.js';
 import { READOUT_DEFAULTS, type ReadoutSettings } from '../taskbank/readout.js';
 import { checkTasks, evaluateTaskbank, TASKBANK_MEASURES, type ProbeFeatures, type TaskbankEvaluation } from './taskbankEval.js';
 
-/** The label score of a run unless asked otherwise: LogME, the one score that reads every task's labels (maps, classes, distributions). */
-export const LABEL_SCORE_DEFAULTS: Readonly<{ score: string; labelled: number }> = { score: 'logme', labelled: 250 };
+/** The label scores judged in a run (which labelled crops; how they are read: labelTargets.ts). */
+export interface LabelScoreSettings {
+  /** Canonical ids: transferability scores and similarity measures against the labels (labelScoreId). */
+  scores: string[];
+  /** Labelled transfer crops per target (spread evenly). */
+  labelled: number;
+}
 
 /**
- * The canonical id of a label score the bank can judge: one that reads regression targets (the maps, the class
- * distribution) as well as classes — LogME. Anything else is an error naming why.
+ * The label scores of a run unless asked otherwise: LogME, the one transferability score that reads every task's
+ * labels (maps, classes, distributions), and linear CKA between the features and the labels — together, ranks
+ * summed, they predicted the transfers better than LogME alone (docs/taskbank.md).
+ */
+export const LABEL_SCORE_DEFAULTS: Readonly<LabelScoreSettings> = { scores: ['logme', 'cka'], labelled: 250 };
+
+/**
+ * The canonical id of a label score the bank can judge: a transferability score that reads regression targets (the
+ * maps, the class distribution) as well as classes — LogME — or any representation measure, which compares the
+ * features with the labels as a representation. Anything else is an error naming why.
  */
 export function labelScoreId(id: string): string {
-  const config = parseScore(id);
-  if (!findScoreFamily(config.family)?.taskTypes.includes('regression'))
-    throw new Error(`${id} cannot read the bank's map targets (a regression); a score that can: logme`);
-  return scoreId(config);
+  if (isScoreId(id)) {
+    const config = parseScore(id);
+    if (!findScoreFamily(config.family)?.taskTypes.includes('regression'))
+      throw new Error(
+        `${id} cannot read the bank's map targets (a regression); a transferability score that can: logme (or a similarity measure against the labels: cka, rsa, …)`,
+      );
+    return scoreId(config);
+  }
+  try {
+    return canonicalMeasureId(id);
+  } catch (e) {
+    throw new Error(`label score "${id}": neither a transferability score that reads maps (logme) nor a similarity measure (${(e as Error).message})`);
+  }
+}
+
+/** A score id as a folder name of the cache (measure ids hold ':', '=' and ','). */
+function scoreFolder(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** The baselines every target is also read from (Taskonomy's): the target's own input, and an untrained encoder. */
@@ -71,11 +100,11 @@ export interface TaskbankBenchmarkOptions {
   readoutRepeats?: number;
   measures?: string[];
   /**
-   * The label-based score judged beside the measures (default LABEL_SCORE_DEFAULTS: LogME on 250 labelled transfer
-   * crops); null for none. Each source's frozen features of the labelled crops against the target's labels
+   * The label-based scores judged beside the measures (default LABEL_SCORE_DEFAULTS: LogME and CKA against the labels
+   * on 250 labelled transfer crops); null for none. Each source's frozen features of the labelled crops against the target's labels
    * (taskbank/labelTargets.ts), the setting of a user with a new task and a few hundred labels.
    */
-  labelScores?: { score: string; labelled: number } | null;
+  labelScores?: LabelScoreSettings | null;
   /** Worker threads for the teachers, the training and the readouts (default 2). */
   workers?: number;
   seed?: number;
@@ -97,7 +126,7 @@ export interface TaskbankRun {
     taskEpochs: Record<string, number>;
     readout: ReadoutSettings;
     readoutRepeats: number;
-    labelScores: { score: string; labelled: number } | null;
+    labelScores: LabelScoreSettings | null;
     teacherTrainCrops: number;
     seed: number;
     workers: number;
@@ -166,7 +195,8 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   if (askedLabels && (!Number.isInteger(askedLabels.labelled) || askedLabels.labelled < 1))
     throw new Error(`label scores: the labelled crops must be a positive whole number, got ${askedLabels.labelled}`);
   // Canonical, so that one score under two spellings shares its cached values.
-  const labelScores = askedLabels ? { score: labelScoreId(askedLabels.score), labelled: askedLabels.labelled } : null;
+  const labelScores = askedLabels ? { scores: [...new Set(askedLabels.scores.map(labelScoreId))], labelled: askedLabels.labelled } : null;
+  if (labelScores && labelScores.scores.length === 0) throw new Error('label scores: name at least one (or none at all: null)');
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`readout repeats must be a positive whole number, got ${repeats}`);
   const teacherTrainCrops = opts.teacherTrainCrops ?? DEFAULT_TEACHER_TRAIN_CROPS;
   const cacheRoot = opts.cacheDir ?? defaultTaskbankCacheDir();
@@ -283,23 +313,30 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   // Stage 4: the label score of every task encoder (its own included, for the self-kept protocol) on each target's labels.
   const labelled = labelScores
     ? await time('label scores', async () => {
-        const { score, labelled: n } = labelScores;
-        const jobs: BankJob[] = tasks
-          .filter((t) => hasLabelScore(t))
-          .flatMap((t) =>
-            tasks.map((s) => ({
-              kind: 'label-score' as const,
-              task: t.id,
-              ...sourceOf(s.id),
-              labelScore: labelScores,
-              out: join(dir, 'labels', `${score}-${n}`, t.id, `${s.id}.json`),
-              ...common,
-            })),
-          );
-        const done = await runBankJobs(jobs, { workers, onResult: (j, d, k) => stage('label scores', d, k, `${j.source} → ${j.task}`) });
-        const values: Record<string, Record<string, number>> = {};
-        for (const r of done) (values[r.job.task] ??= {})[r.job.source!] = r.value!;
-        return { score, labelled: Math.min(n, count('transfer')), values };
+        const { scores, labelled: n } = labelScores;
+        const jobs: BankJob[] = scores.flatMap((score) =>
+          tasks
+            .filter((t) => hasLabelScore(t))
+            .flatMap((t) =>
+              tasks.map((s) => ({
+                kind: 'label-score' as const,
+                task: t.id,
+                ...sourceOf(s.id),
+                labelScore: { score, labelled: n },
+                out: join(dir, 'labels', `${scoreFolder(score)}-${n}`, t.id, `${s.id}.json`),
+                ...common,
+              })),
+            ),
+        );
+        const done = await runBankJobs(jobs, {
+          workers,
+          onResult: (j, d, k) => stage('label scores', d, k, `${j.labelScore!.score}: ${j.source} → ${j.task}`),
+        });
+        return scores.map((score) => {
+          const values: Record<string, Record<string, number>> = {};
+          for (const r of done) if (r.job.labelScore!.score === score) (values[r.job.task] ??= {})[r.job.source!] = r.value!;
+          return { score, labelled: Math.min(n, count('transfer')), values };
+        });
       })
     : undefined;
 

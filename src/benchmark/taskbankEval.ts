@@ -26,6 +26,7 @@ import { mulberry32, percentile } from '../linalg/resample.js';
 import { isDistance } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
 import { findScoreFamily, parseScore, scoreId } from '../measures/scoreFamilies.js';
+import { isScoreId } from '../taxonomy/scoreColumns.js';
 import { similarityMatrix } from '../measures/similarity.js';
 import { ahpAffinities, type TargetConsistency } from '../taskonomy/ahp.js';
 import { budgetSweep, type PolicyResult, type SweepRow } from '../taskonomy/policy.js';
@@ -110,11 +111,12 @@ export interface TaskbankEvalInput {
    */
   repeatLosses?: LossRecord[][];
   /**
-   * A label-based transferability score of each task encoder (source) on each target's labelled images, larger = the
-   * source predicted to transfer better (the benchmark's label-score stage): judged like a measure. `values[t][s]`
-   * for the scored targets t (a task without scorable labels is left out) and every task s, t itself included.
+   * Label-based scores of each task encoder (source) on each target's labelled images (the benchmark's label-score
+   * stage): a transferability score (larger = the source predicted to transfer better) or a similarity measure between
+   * the features and the labels (a distance is turned around), each judged like a measure. `values[t][s]` for the
+   * scored targets t (a task without scorable labels is left out) and every task s, t itself included.
    */
-  labelScores?: { score: string; labelled: number; values: Record<string, Record<string, number>> };
+  labelScores?: { score: string; labelled: number; values: Record<string, Record<string, number>> }[];
   /** Called after each stage step: (stage, done, total, label). */
   onProgress?: (stage: string, done: number, total: number, label: string) => void;
 }
@@ -248,13 +250,16 @@ export interface TaskbankMeasureResult {
 }
 
 /**
- * A label-based score (LogME, …) judged like a measure: per target, its values over the sources against the measured
- * affinities. It needs the target's labels where a similarity needs only its encoder, so it answers a different
- * question — which source, given a few hundred labelled images of the new task — on the same truth.
+ * A label-based score (LogME, …, or a similarity measure against the labels) judged like a measure: per target, its
+ * values over the sources against the measured affinities. It needs the target's labels where a similarity between
+ * encoders needs only the target's encoder, so it answers a different question — which source, given a few hundred
+ * labelled images of the new task — on the same truth.
  */
 export interface TaskbankLabelScoreResult {
-  /** Canonical score id. */
+  /** Canonical id: a transferability score's, or a similarity measure's (against the labels). */
   score: string;
+  /** Whether `score` is a similarity measure between the source's features and the labels. */
+  againstLabels: boolean;
   name: string;
   /** Labelled images of each target the score read. */
   labelled: number;
@@ -274,6 +279,8 @@ export interface TaskbankLabelScoreResult {
    * things — the target's labels, the target's trained encoder — and fail on different targets (docs/taskbank.md).
    */
   withSimilarity?: { measure: string; spearman: SpearmanScore }[];
+  /** The same with each label score listed after this one (ranks summed): two readings of the same labels. */
+  withLabelScores?: { score: string; spearman: SpearmanScore }[];
 }
 
 /** What each target gets from its transfers (affinity, Gain = win rate vs pixels, Quality = win rate vs self). */
@@ -328,8 +335,8 @@ export interface TaskbankEvaluation {
    * is the same for every target — a generic source quality that no similarity to t's own encoder can express.
    */
   sourcePrior: SpearmanScore;
-  /** The label-based score, when the input had one (TaskbankEvalInput.labelScores). */
-  labelScores?: TaskbankLabelScoreResult | null;
+  /** The label-based scores, when the input had them (TaskbankEvalInput.labelScores), in its order. */
+  labelScores?: TaskbankLabelScoreResult[] | null;
   /** How reliable each target's measured ranking is, over the test photographs and the readout seeds (null: not measured). */
   reliability?: TargetReliability | null;
   /**
@@ -611,15 +618,23 @@ function rankSumMatrix(labels: { matrix: LabelledMatrix; targets: string[] }, si
   return { rows: ids, cols: labels.targets, matrix: { rows: n, cols: k, data } };
 }
 
-/** The label score judged like a measure; its null shuffles each target's scores over the sources. */
-function judgeLabelScores(
-  input: NonNullable<TaskbankEvalInput['labelScores']>,
+/**
+ * A label score judged like a measure; its null shuffles each target's scores over the sources (stream `index`: the
+ * first score's draws are those of a run with one score).
+ */
+function judgeLabelScore(
+  input: NonNullable<TaskbankEvalInput['labelScores']>[number],
   truth: LabelledMatrix,
   ids: string[],
   { draws, seed }: { draws: number; seed: number },
+  index: number,
 ): { result: TaskbankLabelScoreResult; prediction: { matrix: LabelledMatrix; targets: string[] } } {
-  const config = parseScore(input.score);
+  const againstLabels = !isScoreId(input.score);
+  const id = againstLabels ? canonicalMeasureId(input.score) : scoreId(parseScore(input.score));
+  const name = againstLabels ? describeMeasure(id).name : (findScoreFamily(parseScore(id).family)?.name ?? id);
   const { matrix, targets } = labelScoreMatrix(input.values, ids);
+  // A distance to the labels: the nearest source is predicted best.
+  if (againstLabels && isDistance(id)) matrix.matrix.data.forEach((v, i, a) => (a[i] = -v));
   const spearman = spearmanScore(matrix, truth, ids, targets);
   const n = ids.length;
   const k = targets.length;
@@ -633,12 +648,13 @@ function judgeLabelScores(
       return spearmanScore({ ...matrix, matrix: { rows: n, cols: k, data } }, truth, ids, targets).mean;
     },
     spearman.mean,
-    { draws, seed, stream: (seed ^ 0x1abe1) >>> 0 },
+    { draws, seed, stream: (seed ^ 0x1abe1 ^ Math.imul(index, 0x9e3779b1)) >>> 0 },
   );
   return {
     result: {
-      score: scoreId(config),
-      name: findScoreFamily(config.family)?.name ?? config.family,
+      score: id,
+      againstLabels,
+      name,
       labelled: input.labelled,
       targets,
       values: input.values,
@@ -943,10 +959,10 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   }
   const imageDraws = input.imageDraws ?? TASKBANK_IMAGE_DRAWS;
   if (!Number.isInteger(imageDraws) || imageDraws < 0) throw new Error(`evaluateTaskbank: imageDraws must be a whole number ≥ 0, got ${imageDraws}`);
-  const labelScores = input.labelScores ? judgeLabelScores(input.labelScores, truth, ids, nullDraws) : undefined;
+  const labelScores = input.labelScores?.map((l, i) => judgeLabelScore(l, truth, ids, nullDraws, i));
   const intervals = spearmanIntervals(
     tables,
-    [...oriented.map((m) => (m ? { matrix: m, targets: ids } : undefined)), labelScores?.prediction],
+    [...oriented.map((m) => (m ? { matrix: m, targets: ids } : undefined)), ...(labelScores ?? []).map((l) => l.prediction)],
     ids,
     input.imageGroups,
     { draws: imageDraws, seed: nullDraws.seed },
@@ -954,15 +970,19 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   measures.forEach((m, i) => {
     if (m.spearman) m.spearmanInterval = intervals[i];
   });
-  if (labelScores) {
-    labelScores.result.spearmanInterval = intervals[measures.length];
-    labelScores.result.withSimilarity = measures.flatMap((m, i) => {
+  labelScores?.forEach((l, k) => {
+    l.result.spearmanInterval = intervals[measures.length + k];
+    l.result.withSimilarity = measures.flatMap((m, i) => {
       const sim = oriented[i];
       if (!sim) return [];
-      const combined = rankSumMatrix(labelScores.prediction, sim, ids);
-      return [{ measure: m.measure, spearman: spearmanScore(combined, truth, ids, labelScores.prediction.targets) }];
+      const combined = rankSumMatrix(l.prediction, sim, ids);
+      return [{ measure: m.measure, spearman: spearmanScore(combined, truth, ids, l.prediction.targets) }];
     });
-  }
+    l.result.withLabelScores = labelScores.slice(k + 1).map((other) => {
+      const combined = rankSumMatrix(l.prediction, other.prediction.matrix, ids);
+      return { score: other.result.score, spearman: spearmanScore(combined, truth, ids, l.prediction.targets) };
+    });
+  });
   progress('measures', list.length, list.length, 'image bootstrap');
   const splits = input.reliabilitySplits ?? TASKBANK_RELIABILITY_SPLITS;
   if (!Number.isInteger(splits) || splits < 0) throw new Error(`evaluateTaskbank: reliabilitySplits must be a whole number ≥ 0, got ${splits}`);
@@ -972,7 +992,7 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
   });
   const reliability = targetReliability(tables, repeatTables, ids, input.imageGroups, { splits, seed: nullDraws.seed });
   if (reliability) for (const m of measures) if (m.spearman) m.spearmanReliable = meanOverTargets(m.spearman, reliability.reliable);
-  if (reliability && labelScores) labelScores.result.spearmanReliable = meanOverTargets(labelScores.result.spearman, reliability.reliable);
+  if (reliability) for (const l of labelScores ?? []) l.result.spearmanReliable = meanOverTargets(l.result.spearman, reliability.reliable);
 
   const sources = [...new Set(tournaments.flatMap((t) => t.sources))];
   const base = { tasks, affinities, winsVsPixels: gq.winsVsPixels, winsVsTask: gq.winsVsTask, consistency };
@@ -988,7 +1008,7 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
     tree,
     measures,
     sourcePrior: sourcePriorScore(affinities, ids),
-    ...(labelScores ? { labelScores: labelScores.result } : {}),
+    ...(labelScores ? { labelScores: labelScores.map((l) => l.result) } : {}),
     reliability,
     chance: { nearestNeighbourAgreement: tree.recovery.chance, adjustedRandIndex: 0, spearman: 0 },
   };

@@ -50,9 +50,10 @@ export interface TaskbankSeedsSummary {
   tree: { nearestNeighbourAgreement: SeedStat; adjustedRandIndex: SeedStat };
   /** The source-prior baseline's mean Spearman (and on the reliable targets), and per target, over the seeds. */
   sourcePrior: { spearman: SeedStat; spearmanReliable: SeedStat; perTarget: Record<string, SeedStat> };
-  /** The label score over the seeds, when every seed judged the same one (TaskbankEvaluation.labelScores). */
+  /** The label scores over the seeds, when every seed judged the same ones (TaskbankEvaluation.labelScores), in order. */
   labelScores?: {
     score: string;
+    againstLabels: boolean;
     labelled: number;
     spearman: SeedStat;
     spearmanWithSelf: SeedStat;
@@ -61,7 +62,9 @@ export interface TaskbankSeedsSummary {
     perTarget: Record<string, SeedStat>;
     /** With each measure's similarity, ranks summed (TaskbankLabelScoreResult.withSimilarity). */
     withSimilarity: { measure: string; spearman: SeedStat }[];
-  };
+    /** With each label score listed after it, ranks summed (TaskbankLabelScoreResult.withLabelScores). */
+    withLabelScores: { score: string; spearman: SeedStat }[];
+  }[];
   /**
    * Per target, the reliability of its measured ranking over the test photographs and (with repeated readouts) over the
    * readout seeds; `reliableTargets`, how many targets each seed counts reliable.
@@ -99,15 +102,11 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
     if (m.join() !== measures.join()) throw new Error(`seed ${r.seed} has measures ${m.join(', ')}; seed ${seeds[0]} has ${measures.join(', ')}`);
   }
   const over = <T>(pick: (e: TaskbankEvaluation) => T) => runs.map((r) => pick(r.evaluation));
-  const label = first.labelScores;
-  for (const r of runs.slice(1)) {
-    const l = r.evaluation.labelScores;
-    if (l?.score !== label?.score || l?.labelled !== label?.labelled)
-      throw new Error(
-        `seed ${r.seed} judged the label score ${l ? `${l.score} on ${l.labelled} crops` : 'none'}; seed ${seeds[0]} ${label ? `${label.score} on ${label.labelled} crops` : 'none'}`,
-      );
-  }
-  const labels = over((e) => e.labelScores!);
+  const judged = (l: TaskbankEvaluation['labelScores']) => (l?.length ? `${l.map((x) => x.score).join('; ')} on ${l[0].labelled} crops` : 'none');
+  const label = first.labelScores?.length ? first.labelScores : undefined;
+  for (const r of runs.slice(1))
+    if (judged(r.evaluation.labelScores) !== judged(label))
+      throw new Error(`seed ${r.seed} judged the label scores ${judged(r.evaluation.labelScores)}; seed ${seeds[0]} ${judged(label)}`);
   return {
     seeds,
     tasks,
@@ -139,19 +138,27 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
     },
     ...(label
       ? {
-          labelScores: {
-            score: label.score,
-            labelled: label.labelled,
-            spearman: seedStat(labels.map((l) => l.spearman.mean)),
-            spearmanWithSelf: seedStat(labels.map((l) => l.spearmanWithSelf.mean)),
-            null95: seedStat(labels.map((l) => l.spearmanNull?.q95)),
-            spearmanReliable: seedStat(labels.map((l) => l.spearmanReliable)),
-            perTarget: Object.fromEntries(label.targets.map((t) => [t, seedStat(labels.map((l) => l.spearman.perTarget[t]))])),
-            withSimilarity: (label.withSimilarity ?? []).map((c) => ({
-              measure: c.measure,
-              spearman: seedStat(labels.map((l) => l.withSimilarity?.find((x) => x.measure === c.measure)?.spearman.mean)),
-            })),
-          },
+          labelScores: label.map((l0, k) => {
+            const labels = over((e) => e.labelScores![k]);
+            return {
+              score: l0.score,
+              againstLabels: l0.againstLabels,
+              labelled: l0.labelled,
+              spearman: seedStat(labels.map((l) => l.spearman.mean)),
+              spearmanWithSelf: seedStat(labels.map((l) => l.spearmanWithSelf.mean)),
+              null95: seedStat(labels.map((l) => l.spearmanNull?.q95)),
+              spearmanReliable: seedStat(labels.map((l) => l.spearmanReliable)),
+              perTarget: Object.fromEntries(l0.targets.map((t) => [t, seedStat(labels.map((l) => l.spearman.perTarget[t]))])),
+              withSimilarity: (l0.withSimilarity ?? []).map((c) => ({
+                measure: c.measure,
+                spearman: seedStat(labels.map((l) => l.withSimilarity?.find((x) => x.measure === c.measure)?.spearman.mean)),
+              })),
+              withLabelScores: (l0.withLabelScores ?? []).map((c) => ({
+                score: c.score,
+                spearman: seedStat(labels.map((l) => l.withLabelScores?.find((x) => x.score === c.score)?.spearman.mean)),
+              })),
+            };
+          }),
         }
       : {}),
     reliability: {

@@ -179,18 +179,23 @@ export function predictionTable(e: TaskbankEvaluation): Table {
         (m.ms / 1000).toFixed(2),
       ]),
       ['measured task tree (affinities)', '—', '—', ...(reliable ? ['—'] : []), '—', '—', ...rec(e.tree), '—'],
-      ...(e.labelScores ? [labelScoreRow(e.labelScores, Boolean(reliable))] : []),
-      ...(e.labelScores?.withSimilarity ?? []).map((c) => [
-        `${e.labelScores!.score} + ${c.measure} (ranks summed)`,
-        f3(c.spearman.mean),
-        '—',
-        ...(reliable ? [f3(meanOverTargets(c.spearman, e.reliability!.reliable))] : []),
-        '—',
-        '—',
-        '—',
-        '—',
-        '—',
-      ]),
+      ...(e.labelScores ?? []).map((l) => labelScoreRow(l, Boolean(reliable))),
+      ...(e.labelScores ?? []).flatMap((l) =>
+        [
+          ...(l.withSimilarity ?? []).map((c) => ({ name: `${labelScoreName(l)} + ${c.measure}`, spearman: c.spearman })),
+          ...(l.withLabelScores ?? []).map((c) => ({ name: `${labelScoreName(l)} + ${c.score} on the labels`, spearman: c.spearman })),
+        ].map((c) => [
+          `${c.name} (ranks summed)`,
+          f3(c.spearman.mean),
+          '—',
+          ...(reliable ? [f3(meanOverTargets(c.spearman, e.reliability!.reliable))] : []),
+          '—',
+          '—',
+          '—',
+          '—',
+          '—',
+        ]),
+      ),
       [
         'source prior (other targets’ rankings)',
         f3(e.sourcePrior.mean),
@@ -218,10 +223,15 @@ export function predictionTable(e: TaskbankEvaluation): Table {
   };
 }
 
-/** The label score's row of the prediction table: it reads the targets' labels, so it has no taxonomy. */
-function labelScoreRow(l: NonNullable<TaskbankEvaluation['labelScores']>, reliable: boolean): string[] {
+/** A label score's name in tables and summaries: a similarity measure is said to be on the labels. */
+export function labelScoreName(l: { score: string; againstLabels: boolean }): string {
+  return l.againstLabels ? `${l.score} on the labels` : l.score;
+}
+
+/** A label score's row of the prediction table: it reads the targets' labels, so it has no taxonomy. */
+function labelScoreRow(l: NonNullable<TaskbankEvaluation['labelScores']>[number], reliable: boolean): string[] {
   return [
-    `${l.score} on ${l.labelled} labelled transfer crops (label-based, ${l.targets.length} targets)`,
+    `${labelScoreName(l)}, ${l.labelled} labelled transfer crops (label-based, ${l.targets.length} targets)`,
     f3(l.spearman.mean),
     l.spearmanInterval ? `${f3(l.spearmanInterval.low)} – ${f3(l.spearmanInterval.high)}` : '—',
     ...(reliable ? [f3(l.spearmanReliable)] : []),
@@ -277,7 +287,7 @@ export function perTargetTable(e: TaskbankEvaluation): Table {
       ...e.measures.filter((m) => m.spearman).map((m) => row(m.measure, m.spearman!.perTarget)),
       ...e.measures.filter((m) => m.viaTransfers).map((m) => row(`${m.measure} through the other targets’ transfers`, m.viaTransfers!.perTarget)),
       row('source prior (other targets’ rankings)', e.sourcePrior.perTarget),
-      ...(e.labelScores ? [row(`${e.labelScores.score}, ${e.labelScores.labelled} labelled crops`, e.labelScores.spearman.perTarget)] : []),
+      ...(e.labelScores ?? []).map((l) => row(`${labelScoreName(l)}, ${l.labelled} labelled crops`, l.spearman.perTarget)),
       ...(r?.splits ? [row(`reliability over test ${r.unit}s`, r.perTarget)] : []),
       ...(r?.readouts ? [row(`reliability over readout seeds (mean of ${r.readouts.repeats})`, r.readouts.perTarget)] : []),
       ...(r?.readouts ? [row('reliability of one readout', r.readouts.pairwise)] : []),

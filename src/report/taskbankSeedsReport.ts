@@ -8,7 +8,7 @@ import type { SeedStat, TaskbankSeedsSummary } from '../benchmark/taskbankSeeds.
 import { writeFilesAtomic } from '../io/atomic.js';
 import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { markdownTable, type Table } from './tables.js';
-import { f2, f3 } from './taskbankReport.js';
+import { f2, f3, labelScoreName } from './taskbankReport.js';
 
 /** "0.459 / 0.266 / 0.312" */
 const perSeed = (s: SeedStat, f = f3) => s.perSeed.map(f).join(' / ');
@@ -39,30 +39,22 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
         meanSd(m.adjustedRandIndex),
         meanSd(m.nearestNeighbourAgreement),
       ]),
-      ...(s.labelScores
-        ? [
-            [
-              `${s.labelScores.score} on ${s.labelScores.labelled} labelled transfer crops (label-based)`,
-              perSeed(s.labelScores.spearman),
-              meanSd(s.labelScores.spearman),
-              f3(s.labelScores.null95.mean),
-              meanSd(s.labelScores.spearmanReliable),
-              '—',
-              '—',
-              '—',
-            ],
-            ...s.labelScores.withSimilarity.map((c) => [
-              `${s.labelScores!.score} + ${c.measure} (ranks summed)`,
-              perSeed(c.spearman),
-              meanSd(c.spearman),
-              '—',
-              '—',
-              '—',
-              '—',
-              '—',
-            ]),
-          ]
-        : []),
+      ...(s.labelScores ?? []).map((l) => [
+        `${labelScoreName(l)} on ${l.labelled} labelled transfer crops (label-based)`,
+        perSeed(l.spearman),
+        meanSd(l.spearman),
+        f3(l.null95.mean),
+        meanSd(l.spearmanReliable),
+        '—',
+        '—',
+        '—',
+      ]),
+      ...(s.labelScores ?? []).flatMap((l) =>
+        [
+          ...l.withSimilarity.map((c) => ({ name: `${labelScoreName(l)} + ${c.measure}`, spearman: c.spearman })),
+          ...l.withLabelScores.map((c) => ({ name: `${labelScoreName(l)} + ${c.score} on the labels`, spearman: c.spearman })),
+        ].map((c) => [`${c.name} (ranks summed)`, perSeed(c.spearman), meanSd(c.spearman), '—', '—', '—', '—', '—']),
+      ),
       [
         'source prior (other targets’ rankings)',
         perSeed(s.sourcePrior.spearman),
@@ -117,7 +109,7 @@ export function seedsPerTargetTable(s: TaskbankSeedsSummary): Table {
       'target',
       ...s.measures.map((m) => `${m.measure}: mean ± SD (${s.seeds.join(' / ')})`),
       'source prior',
-      ...(s.labelScores ? [`${s.labelScores.score} (labels)`] : []),
+      ...(s.labelScores ?? []).map((l) => `${labelScoreName(l)} (labels)`),
       'reliability over test photographs',
       ...(readouts ? ['reliability over readout seeds'] : []),
     ],
@@ -125,11 +117,11 @@ export function seedsPerTargetTable(s: TaskbankSeedsSummary): Table {
       t,
       ...s.measures.map((m) => cell(m.perTarget[t])),
       cell(s.sourcePrior.perTarget[t]),
-      ...(s.labelScores ? [s.labelScores.perTarget[t] ? cell(s.labelScores.perTarget[t]) : '—'] : []),
+      ...(s.labelScores ?? []).map((l) => (l.perTarget[t] ? cell(l.perTarget[t]) : '—')),
       cell(s.reliability.perTarget[t]),
       ...(readouts ? [cell(s.reliability.readouts[t])] : []),
     ]),
-    numeric: [false, ...s.measures.map(() => true), true, ...(s.labelScores ? [true] : []), true, ...(readouts ? [true] : [])],
+    numeric: [false, ...s.measures.map(() => true), true, ...(s.labelScores ?? []).map(() => true), true, ...(readouts ? [true] : [])],
   };
 }
 

@@ -7,7 +7,8 @@
  *   self     the trained network's own per-image test losses (Taskonomy's `self`), written to `out`
  *   probe    a source's features on the probe crops, written to `out` (.npy, float32 n × 4096)
  *   label-score  a label-based transferability score (LogME, …) of a source's frozen features of `labelled` of the
- *            task's transfer crops against the task's labels there (labelTargets.ts), written to `out` (JSON)
+ *            task's transfer crops against the task's labels there (labelTargets.ts), or a similarity measure (CKA, …)
+ *            between those features and the labels as a representation, written to `out` (JSON)
  * A source is a trained network (`sourceDir`, whose exported encoder is read), `pixels` (the task input
  * space-to-depth, readout.ts pixelFeatures) or `random` (the encoder at its initialisation from `randomSeed`).
  *
@@ -36,7 +37,17 @@ import { loadModel } from '../nsl/io.js';
 import { runOnWorkers } from '../workers/jobPool.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import { computeScore } from '../transferability/index.js';
-import { hasLabelScore, LABEL_TARGETS_VERSION, labelledIndices, labelScoreInput, subsetSamples } from './labelTargets.js';
+import { pairSimilarity } from '../measures/similarity.js';
+import { isScoreId } from '../taxonomy/scoreColumns.js';
+import {
+  featureRepresentation,
+  hasLabelScore,
+  LABEL_TARGETS_VERSION,
+  labelledIndices,
+  labelRepresentation,
+  labelScoreInput,
+  subsetSamples,
+} from './labelTargets.js';
 import { buildEncoder, featureShape, type TaskEncoder } from './network.js';
 import type { PoolSplit } from './pool.js';
 import { pixelFeatures, pixelFeatureShape, READOUT_DEFAULTS, trainReadout, type ReadoutSettings } from './readout.js';
@@ -83,7 +94,10 @@ export interface BankJob {
   teacherTrainCrops: number;
   /** Seed of the seeded task builders (noise, holes, turns, permutations); default 0. */
   dataSeed?: number;
-  /** label-score: the score's id (transferability/) and how many transfer crops are labelled (spread evenly). */
+  /**
+   * label-score: the score's id — a transferability score (transferability/) or a similarity measure (measures/) — and
+   * how many transfer crops are labelled (spread evenly).
+   */
   labelScore?: { score: string; labelled: number };
 }
 
@@ -100,7 +114,7 @@ export interface BankJobResult {
   featureScale?: number;
   /** probe: n × feature values. */
   features?: Float32Array;
-  /** label-score: the score (larger = the source predicted to transfer better). */
+  /** label-score: the score or similarity (larger = the source predicted to transfer better). */
   value?: number;
   /** Wall seconds in the worker (0 when reused). */
   seconds: number;
@@ -383,8 +397,13 @@ export async function runBankJob(job: BankJob, onProgress?: (p: TrainProgress) =
       const all = await samplesOf(job, task!, 'transfer');
       const data = subsetSamples(all, labelledIndices(all.n, job.labelScore.labelled), job.resolution);
       const f = await sourceFeatures(job, task!, 'transfer', data);
-      const input = labelScoreInput(task!, data, f.data, f.shape, job.resolution)!;
-      const { value } = await computeScore(job.labelScore.score, { ...input, name: job.source });
+      const value = isScoreId(job.labelScore.score)
+        ? (await computeScore(job.labelScore.score, { ...labelScoreInput(task!, data, f.data, f.shape, job.resolution)!, name: job.source })).value
+        : await pairSimilarity(
+            featureRepresentation(job.source, f.data, f.shape, data.n),
+            labelRepresentation(task!, data, job.resolution)!,
+            job.labelScore.score,
+          );
       await writeRecord(job, job.source, { labelScore: job.labelScore, labelTargets: LABEL_TARGETS_VERSION, targetVersions: targetVersions(job), value });
       return { job, value, seconds: seconds(), cached: false };
     }

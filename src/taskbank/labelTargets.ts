@@ -12,9 +12,15 @@
  *   the decoder never learns, which scored lower on every seed; docs/taskbank.md.)
  * - A vector target, on all the features: the vector decoder reads the whole flattened map. One-hot classes (rotation,
  *   jigsaw) become class codes (argmax); a soft distribution (content classes) stays a regression on the probabilities.
+ *
+ * A similarity measure (`--label-score cka`) reads the labels as a representation instead (labelRepresentation): each
+ * image's whole target against the source's whole feature map — how alike the images are under the source and under
+ * the labels, the RSA paper's comparison with an ideal target, with no readout fitted.
+ *
  * - The metric task (segmentation) has no label a score can read: its target is a segment id per pixel whose numbering
  *   means nothing (the loss is invariant to relabelling), so it gets no label score.
  */
+import type { Representation } from '../features/types.js';
 import type { Matrix } from '../linalg/dense.js';
 import type { TaskData } from './taskData.js';
 import type { TaskDefinition } from './tasks.js';
@@ -118,4 +124,33 @@ export function labelScoreInput(
       }
   });
   return { features: { rows: keep.length, cols: c, data: x }, target: regressionTarget({ rows: keep.length, cols, data: t }, `${task.id} labels`) };
+}
+
+/**
+ * The labels of a task's samples as a representation for a similarity measure: one row per image, its whole target
+ * flattened — a masked target's pixels outside the hole at 0, as its loss sees them; classes one-hot, a distribution
+ * as it is. Undefined for the metric task (its segment ids mean nothing: a labelling, not values).
+ */
+export function labelRepresentation(task: TaskDefinition, data: TaskData, resolution: number): Representation | undefined {
+  if (!hasLabelScore(task)) return undefined;
+  const shape = task.targetShape(resolution);
+  const per = shape.reduce((a, b) => a * b, 1);
+  const n = data.n;
+  if (data.targets.length !== n * per) throw new Error(`${task.id}: ${n} samples need ${n * per} target values, got ${data.targets.length}`);
+  const values = Float64Array.from(data.targets);
+  if (task.loss === 'masked-l1') {
+    const pixels = resolution * resolution;
+    if (!data.mask || data.mask.length !== n * pixels || shape.length !== 3 || shape[0] * shape[1] !== pixels)
+      throw new Error(`${task.id}: a masked target needs its R×R mask`);
+    const ch = shape[2];
+    for (let k = 0; k < values.length; k++) values[k] *= data.mask[Math.floor(k / ch)];
+  }
+  return { label: `${task.id} labels`, n, p: per, shape: [...shape], data: values, source: `${task.id} labels` };
+}
+
+/** A source's features of n samples (n × h × w × c) as a representation: each image's whole map, flattened. */
+export function featureRepresentation(label: string, features: Float32Array, featureShape: readonly number[], n: number): Representation {
+  const p = featureShape.reduce((a, b) => a * b, 1);
+  if (features.length !== n * p) throw new Error(`${label}: ${n} samples need ${n * p} feature values, got ${features.length}`);
+  return { label, n, p, shape: [...featureShape], data: features, source: label };
 }

@@ -48,10 +48,18 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     expect(e.tasks.map((t) => t.id)).toEqual(opts.tasks);
     expect(e.measures.map((m) => m.measure)).toEqual(['rsa', 'cka']);
     for (const m of e.measures) expect(m.similarity).toHaveLength(7); // 5 encoders + pixels + random
-    // The label score (LogME by default) of every task encoder on every target's labels: all 24 transfer crops here.
-    expect(e.labelScores).toMatchObject({ score: 'logme', labelled: 24, targets: opts.tasks });
-    for (const t of opts.tasks) for (const s of opts.tasks) expect(Number.isFinite(e.labelScores!.values[t][s])).toBe(true);
-    expect(run.settings.labelScores).toEqual({ score: 'logme', labelled: 250 });
+    // The label scores (LogME and CKA on the labels by default) of every task encoder on every target's labels: all
+    // 24 transfer crops here.
+    expect(e.labelScores!.map((l) => [l.score, l.againstLabels, l.labelled, l.targets])).toEqual([
+      ['logme', false, 24, opts.tasks],
+      ['cka', true, 24, opts.tasks],
+    ]);
+    for (const l of e.labelScores!) for (const t of opts.tasks) for (const s of opts.tasks) expect(Number.isFinite(l.values[t][s])).toBe(true);
+    // CKA lies in [0, 1]; the two scores differ.
+    for (const t of opts.tasks) for (const s of opts.tasks) expect(e.labelScores![1].values[t][s]).toBeGreaterThanOrEqual(0);
+    for (const t of opts.tasks) for (const s of opts.tasks) expect(e.labelScores![1].values[t][s]).toBeLessThanOrEqual(1 + 1e-12);
+    expect(e.labelScores![0].withLabelScores!.map((c) => c.score)).toEqual(['cka']);
+    expect(run.settings.labelScores).toEqual({ scores: ['logme', 'cka'], labelled: 250 });
     // Taskonomy's result dict: source__target for every task source (its own included), random and self.
     for (const t of opts.tasks) for (const s of [...opts.tasks, 'random', 'self']) expect(Number.isFinite(e.affinities[`${s}__${t}`])).toBe(true);
 
@@ -118,9 +126,13 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     expect(repeated.evaluation.reliability).toMatchObject({ unit: 'photograph', units: 1, splits: 0, readouts: { repeats: 3 } });
     expect(run.evaluation.reliability).toBeNull();
     await expect(runTaskbankBenchmark({ ...opts, readoutRepeats: 0 })).rejects.toThrow(/readout repeats must be a positive whole number/);
-    await expect(runTaskbankBenchmark({ ...opts, labelScores: { score: 'hscore', labelled: 10 } })).rejects.toThrow(
+    await expect(runTaskbankBenchmark({ ...opts, labelScores: { scores: ['hscore'], labelled: 10 } })).rejects.toThrow(
       /hscore cannot read the bank's map targets/,
     );
+    await expect(runTaskbankBenchmark({ ...opts, labelScores: { scores: ['nonesuch'], labelled: 10 } })).rejects.toThrow(
+      /label score "nonesuch": neither a transferability score that reads maps \(logme\) nor a similarity measure/,
+    );
+    await expect(runTaskbankBenchmark({ ...opts, labelScores: { scores: [], labelled: 10 } })).rejects.toThrow(/label scores: name at least one/);
     expect((await runTaskbankBenchmark({ ...opts, labelScores: null })).evaluation.labelScores).toBeUndefined();
     // Another readout seed alone is read from its own files (those repeats' files), and replaces none.
     const second = await runTaskbankBenchmark({ ...opts, readout: { ...opts.readout, seed: 1 } });

@@ -226,10 +226,11 @@ describe('evaluateTaskbank on a bank with known families', () => {
       measures: ['rsa'],
       imageDraws: 12,
       permutations: 200,
-      labelScores: { score: 'logme', labelled: 30, values },
+      labelScores: [{ score: 'logme', labelled: 30, values }],
     });
-    const l = e.labelScores!;
-    expect(l).toMatchObject({ score: 'logme', name: expect.stringContaining('LogME'), labelled: 30, targets: scored });
+    const l = e.labelScores![0];
+    expect(e.labelScores).toHaveLength(1);
+    expect(l).toMatchObject({ score: 'logme', againstLabels: false, name: expect.stringContaining('LogME'), labelled: 30, targets: scored });
     for (const t of scored) {
       expect(l.spearman.perTarget[t]).toBeCloseTo(t === flipped ? -1 : 1, 12);
       expect(l.spearmanWithSelf.perTarget[t]).toBeCloseTo(t === flipped ? -1 : 1, 12);
@@ -245,7 +246,7 @@ describe('evaluateTaskbank on a bank with known families', () => {
     expect(l.spearmanInterval!.low).toBeLessThanOrEqual(l.spearmanInterval!.high);
     // Bad input names what is wrong.
     await expect(
-      evaluateTaskbank({ ...input(10), measures: ['rsa'], imageDraws: 0, labelScores: { score: 'logme', labelled: 30, values: { ...values, nowhere: {} } } }),
+      evaluateTaskbank({ ...input(10), measures: ['rsa'], imageDraws: 0, labelScores: [{ score: 'logme', labelled: 30, values: { ...values, nowhere: {} } }] }),
     ).rejects.toThrow('label scores: "nowhere" is not a task of the bank');
     const { [ids[2]]: _gone, ...missing } = values[flipped];
     await expect(
@@ -253,7 +254,7 @@ describe('evaluateTaskbank on a bank with known families', () => {
         ...input(10),
         measures: ['rsa'],
         imageDraws: 0,
-        labelScores: { score: 'logme', labelled: 30, values: { ...values, [flipped]: missing } },
+        labelScores: [{ score: 'logme', labelled: 30, values: { ...values, [flipped]: missing } }],
       }),
     ).rejects.toThrow(`label scores: source ${ids[2]} on target ${flipped} has no finite score (got undefined)`);
     expect((await evaluateTaskbank({ ...input(10), measures: ['rsa'], imageDraws: 0 })).labelScores).toBeUndefined();
@@ -266,8 +267,8 @@ describe('evaluateTaskbank on a bank with known families', () => {
     const sim = (s: string, t: string) => m.similarity[m.members.indexOf(s)][m.members.indexOf(t)];
     const scored = ids.slice(2);
     const values = (sign: number) => Object.fromEntries(scored.map((t) => [t, Object.fromEntries(ids.map((s) => [s, sign * sim(s, t)]))]));
-    const same = await evaluateTaskbank({ ...input(11), measures: ['rsa'], imageDraws: 0, labelScores: { score: 'logme', labelled: 30, values: values(1) } });
-    const combined = same.labelScores!.withSimilarity!;
+    const same = await evaluateTaskbank({ ...input(11), measures: ['rsa'], imageDraws: 0, labelScores: [{ score: 'logme', labelled: 30, values: values(1) }] });
+    const combined = same.labelScores![0].withSimilarity!;
     expect(combined.map((c) => c.measure)).toEqual(['rsa']);
     for (const t of scored) expect(combined[0].spearman.perTarget[t]).toBeCloseTo(m.spearman!.perTarget[t]!, 12);
     expect(combined[0].spearman.perTarget[ids[0]]).toBeUndefined();
@@ -276,11 +277,54 @@ describe('evaluateTaskbank on a bank with known families', () => {
       ...input(11),
       measures: ['rsa'],
       imageDraws: 0,
-      labelScores: { score: 'logme', labelled: 30, values: values(-1) },
+      labelScores: [{ score: 'logme', labelled: 30, values: values(-1) }],
     });
-    const tie = reversed.labelScores!.withSimilarity![0].spearman;
+    const tie = reversed.labelScores![0].withSimilarity![0].spearman;
     expect(tie.mean).toBeNull();
     expect(tie.undefinedTargets).toEqual(scored);
+  });
+
+  it('judges several label scores: a measure on the labels by its id (a distance turned around), each pair with ranks summed', async () => {
+    const ids = TASKS.map((t) => t.id);
+    const aff = (await evaluateTaskbank({ ...input(12), measures: ['rsa'], imageDraws: 0 })).affinities;
+    const scored = ids.slice(1);
+    // A transferability score that is the affinities, a similarity that is too, and a distance that is their negative.
+    const values = (sign: number) => Object.fromEntries(scored.map((t) => [t, Object.fromEntries(ids.map((s) => [s, sign * aff[`${s}__${t}`]]))]));
+    const e = await evaluateTaskbank({
+      ...input(12),
+      measures: ['rsa'],
+      imageDraws: 0,
+      permutations: 50,
+      labelScores: [
+        { score: 'logme', labelled: 30, values: values(1) },
+        { score: 'cka', labelled: 30, values: values(1) },
+        { score: 'procrustes', labelled: 30, values: values(-1) },
+      ],
+    });
+    const [logme, cka, procrustes] = e.labelScores!;
+    expect([logme, cka, procrustes].map((l) => [l.score, l.againstLabels])).toEqual([
+      ['logme', false],
+      ['cka', true],
+      ['procrustes', true],
+    ]);
+    expect(cka.name).toBe('Centred kernel alignment');
+    // The distance is read nearest-first: it predicts as well as the affinities themselves.
+    for (const l of [logme, cka, procrustes]) expect(l.spearman.mean).toBeCloseTo(1, 12);
+    // Every later score with every earlier one; two perfect rankings summed stay perfect.
+    expect(logme.withLabelScores!.map((c) => c.score)).toEqual(['cka', 'procrustes']);
+    expect(cka.withLabelScores!.map((c) => c.score)).toEqual(['procrustes']);
+    expect(procrustes.withLabelScores).toEqual([]);
+    for (const c of [...logme.withLabelScores!, ...cka.withLabelScores!]) expect(c.spearman.mean).toBeCloseTo(1, 12);
+    // The first score's chance level is that of a run with it alone; the others draw their own.
+    const alone = await evaluateTaskbank({
+      ...input(12),
+      measures: ['rsa'],
+      imageDraws: 0,
+      permutations: 50,
+      labelScores: [{ score: 'logme', labelled: 30, values: values(1) }],
+    });
+    expect(logme.spearmanNull).toEqual(alone.labelScores![0].spearmanNull);
+    expect(cka.spearmanNull!.q95).not.toBe(logme.spearmanNull!.q95);
   });
 
   it('resamples photographs when the images are grouped: singleton groups are the image bootstrap, one group has no spread', async () => {

@@ -95,34 +95,44 @@ describe('summariseTaskbankSeeds', () => {
     expect(() => summariseTaskbankSeeds([runs[0], { seed: 1, evaluation: other }])).toThrow(/seed 1 has measures rsa; seed 0 has rsa, cka/);
   });
 
-  it('summarises the label score over the seeds, and refuses seeds that judged different ones', () => {
-    const label = (mean: number, labelled = 250) => ({
-      score: 'logme',
-      name: 'LogME',
+  it('summarises the label scores over the seeds, and refuses seeds that judged different ones', () => {
+    const stat = (mean: number) => ({ mean, perTarget: { a1: mean }, undefinedTargets: [] });
+    const label = (mean: number, labelled = 250, score = 'logme') => ({
+      score,
+      againstLabels: score !== 'logme',
+      name: score,
       labelled,
       targets: ['a1'],
       values: {},
-      spearman: { mean, perTarget: { a1: mean }, undefinedTargets: [] },
-      spearmanWithSelf: { mean: mean / 2, perTarget: { a1: mean / 2 }, undefinedTargets: [] },
+      spearman: stat(mean),
+      spearmanWithSelf: stat(mean / 2),
       spearmanNull: { draws: 10, seed: 0, q95: 0.1, p: 0.5 },
       spearmanReliable: null,
-      withSimilarity: [{ measure: 'rsa', spearman: { mean: mean + 0.1, perTarget: { a1: mean + 0.1 }, undefinedTargets: [] } }],
+      withSimilarity: [{ measure: 'rsa', spearman: stat(mean + 0.1) }],
+      withLabelScores: score === 'logme' ? [{ score: 'cka', spearman: stat(mean + 0.05) }] : [],
     });
-    const withLabels = runs.map((r, i) => ({ ...r, evaluation: { ...r.evaluation, labelScores: label([0.2, 0.4, 0.9][i]) } }));
-    const s = summariseTaskbankSeeds(withLabels).labelScores!;
-    expect(s).toMatchObject({ score: 'logme', labelled: 250 });
+    const withLabels = runs.map((r, i) => ({
+      ...r,
+      evaluation: { ...r.evaluation, labelScores: [label([0.2, 0.4, 0.9][i]), label([0.1, 0.3, 0.2][i], 250, 'cka')] },
+    }));
+    const [s, c] = summariseTaskbankSeeds(withLabels).labelScores!;
+    expect(s).toMatchObject({ score: 'logme', againstLabels: false, labelled: 250 });
     expect(s.spearman.perSeed).toEqual([0.2, 0.4, 0.9]);
     close(s.spearman.mean, 0.5);
     close(s.spearman.sd, Math.sqrt((0.09 + 0.01 + 0.16) / 2));
     close(s.spearmanWithSelf.mean, 0.25);
     expect(s.perTarget.a1.perSeed).toEqual([0.2, 0.4, 0.9]);
     expect(s.perTarget.a2).toBeUndefined();
-    expect(s.withSimilarity.map((c) => c.measure)).toEqual(['rsa']);
+    expect(s.withSimilarity.map((x) => x.measure)).toEqual(['rsa']);
     close(s.withSimilarity[0].spearman.mean, 0.6);
+    expect(s.withLabelScores.map((x) => x.score)).toEqual(['cka']);
+    close(s.withLabelScores[0].spearman.mean, 0.55);
+    expect(c).toMatchObject({ score: 'cka', againstLabels: true, withLabelScores: [] });
+    close(c.spearman.mean, 0.2);
     expect(summariseTaskbankSeeds(runs).labelScores).toBeUndefined();
-    const other = [withLabels[0], { ...withLabels[1], evaluation: { ...withLabels[1].evaluation, labelScores: label(0.4, 1000) } }];
-    expect(() => summariseTaskbankSeeds(other)).toThrow(/seed 1 judged the label score logme on 1000 crops; seed 0 logme on 250 crops/);
-    expect(() => summariseTaskbankSeeds([withLabels[0], runs[1]])).toThrow(/seed 1 judged the label score none/);
+    const other = [withLabels[0], { ...withLabels[1], evaluation: { ...withLabels[1].evaluation, labelScores: [label(0.4, 1000)] } }];
+    expect(() => summariseTaskbankSeeds(other)).toThrow(/seed 1 judged the label scores logme on 1000 crops; seed 0 logme; cka on 250 crops/);
+    expect(() => summariseTaskbankSeeds([withLabels[0], runs[1]])).toThrow(/seed 1 judged the label scores none/);
   });
 
   describe('report', () => {

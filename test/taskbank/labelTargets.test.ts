@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hasLabelScore, labelledIndices, labelScoreInput, subsetSamples } from '../../src/taskbank/labelTargets.js';
+import { pairSimilarity } from '../../src/measures/similarity.js';
+import { featureRepresentation, hasLabelScore, labelledIndices, labelRepresentation, labelScoreInput, subsetSamples } from '../../src/taskbank/labelTargets.js';
 import type { TaskData } from '../../src/taskbank/taskData.js';
 import { taskDefinition } from '../../src/taskbank/tasks.js';
 
@@ -130,6 +131,76 @@ describe('labelScoreInput', () => {
       ),
     ).toBeUndefined();
     expect(['autoencoding', 'rotation', 'person-mask', 'content-class'].every((x) => hasLabelScore(taskDefinition(x)))).toBe(true);
+  });
+});
+
+describe('labelRepresentation', () => {
+  it('is each image’s whole target flattened: masked pixels at 0, classes one-hot; segmentation none', () => {
+    const hole = samples(
+      'inpainting',
+      8,
+      2,
+      (i, y, x, c) => 100 * i + 10 * y + x + c / 10,
+      (y, x) => (y < 2 && x < 3 ? 1 : 0),
+    );
+    const rep = labelRepresentation(taskDefinition('inpainting'), hole, 8)!;
+    expect([rep.n, rep.p, rep.shape]).toEqual([2, 8 * 8 * 3, [8, 8, 3]]);
+    for (let i = 0; i < 2; i++)
+      for (let y = 0; y < 8; y++)
+        for (let x = 0; x < 8; x++)
+          for (let c = 0; c < 3; c++) expect(rep.data[i * 192 + (y * 8 + x) * 3 + c]).toBeCloseTo(y < 2 && x < 3 ? 100 * i + 10 * y + x + c / 10 : 0, 4);
+    const rot = samples('rotation', 16, 3, (i, _y, _x, c) => (c === [2, 0, 3][i] ? 1 : 0));
+    expect(Array.from(labelRepresentation(taskDefinition('rotation'), rot, 16)!.data)).toEqual([0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
+    expect(
+      labelRepresentation(
+        taskDefinition('segmentation'),
+        samples('segmentation', 16, 1, () => 0),
+        16,
+      ),
+    ).toBeUndefined();
+    expect(() => labelRepresentation(taskDefinition('inpainting'), { ...hole, mask: undefined }, 8)).toThrow('a masked target needs its R×R mask');
+  });
+
+  it('against a source’s features, linear CKA is the closed form on the centred matrices, and 1 for a rescaled copy', async () => {
+    const n = 6;
+    const data = samples('edges', 8, n, (i, y, x) => Math.sin(1.3 * i + 0.7 * y) + Math.cos(0.4 * x * (i + 1)));
+    const labels = labelRepresentation(taskDefinition('edges'), data, 8)!;
+    const g = 2;
+    const c = 3;
+    const feats = grid(n, g, c, (i, cy, cx, k) => Math.cos(i * (k + 1) + cy) + 0.3 * cx * i);
+    const rep = featureRepresentation('src', feats, [g, g, c], n);
+    expect([rep.n, rep.p]).toEqual([n, g * g * c]);
+    // ‖Yᵀ X‖² / (‖Xᵀ X‖ ‖Yᵀ Y‖) on the column-centred matrices, by plain loops.
+    const centred = (a: ArrayLike<number>, p: number) => {
+      const out = Array.from({ length: n }, (_, i) => Array.from({ length: p }, (_, j) => a[i * p + j]));
+      for (let j = 0; j < p; j++) {
+        const m = out.reduce((acc, row) => acc + row[j], 0) / n;
+        for (const row of out) row[j] -= m;
+      }
+      return out;
+    };
+    const cross = (a: number[][], b: number[][]) => {
+      let sum = 0;
+      for (let j = 0; j < a[0].length; j++)
+        for (let k = 0; k < b[0].length; k++) {
+          let d = 0;
+          for (let i = 0; i < n; i++) d += a[i][j] * b[i][k];
+          sum += d * d;
+        }
+      return sum;
+    };
+    const X = centred(feats, rep.p);
+    const Y = centred(labels.data, labels.p);
+    const expected = cross(Y, X) / Math.sqrt(cross(X, X) * cross(Y, Y));
+    expect(await pairSimilarity(rep, labels, 'cka')).toBeCloseTo(expected, 10);
+    const copy = featureRepresentation(
+      'copy',
+      Float32Array.from(labels.data, (v) => 2 * v),
+      [8, 8, 1],
+      n,
+    );
+    expect(await pairSimilarity(copy, labels, 'cka')).toBeCloseTo(1, 6);
+    expect(() => featureRepresentation('short', feats.subarray(1), [g, g, c], n)).toThrow(`short: ${n} samples need ${n * g * g * c} feature values`);
   });
 });
 

@@ -8,7 +8,7 @@ import { LABEL_SCORE_DEFAULTS, labelScoreId as checkedLabelScore, runTaskbankBen
 import { TASKBANK_MEASURES, type TaskbankEvaluation } from '../../benchmark/taskbankEval.js';
 import { summariseTaskbankSeeds } from '../../benchmark/taskbankSeeds.js';
 import { bankDir } from '../../models/zoo.js';
-import { imageInterval, unreliableTargets, writeTaskbankReport } from '../../report/taskbankReport.js';
+import { imageInterval, labelScoreName, unreliableTargets, writeTaskbankReport } from '../../report/taskbankReport.js';
 import { meanSd, writeTaskbankSeedsReport } from '../../report/taskbankSeedsReport.js';
 import { DEFAULT_TEACHER_TRAIN_CROPS } from '../../taskbank/teacherJobs.js';
 import { POOL_PRESETS, POOL_SPLITS, SPLIT_HELP, type PoolPreset } from '../../taskbank/pool.js';
@@ -87,14 +87,14 @@ export function register(program: Command): void {
       '1',
     )
     .option(
-      '--label-score <id>',
-      "the label-based score judged beside the measures: each encoder's features of a target's labelled transfer crops against that target's labels (a score that reads regression targets: LogME)",
-      LABEL_SCORE_DEFAULTS.score,
+      '--label-score <ids>',
+      "label-based scores judged beside the measures, \";\"-separated: each encoder's features of a target's labelled transfer crops against that target's labels — a transferability score that reads regression targets (logme), or a similarity measure between the features and the labels (cka, rsa:rdm=euclidean, …); each pair is also judged with ranks summed",
+      LABEL_SCORE_DEFAULTS.scores.join('; '),
     )
     .option('--no-label-score', 'judge no label-based score')
     .option(
       '--label-crops <n>',
-      'labelled transfer crops per target the label score reads (spread evenly over the part)',
+      'labelled transfer crops per target the label scores read (spread evenly over the part)',
       String(LABEL_SCORE_DEFAULTS.labelled),
     )
     .option('--workers <n>', 'worker threads for teachers, training and readouts (one TF.js WASM backend each)', '2')
@@ -142,7 +142,7 @@ export function register(program: Command): void {
         labelScores:
           o.labelScore === false
             ? null
-            : { score: labelScoreId(o.labelScore), labelled: parseNumber(o.labelCrops, '--label-crops', { integer: true, min: 1 }) },
+            : { scores: labelScoreIds(o.labelScore), labelled: parseNumber(o.labelCrops, '--label-crops', { integer: true, min: 1 }) },
         workers: parseNumber(o.workers, '--workers', { integer: true, min: 0 }),
         debs: o.debs,
         log: (m: string) => process.stderr.write(`${m}\n`),
@@ -200,15 +200,14 @@ export function register(program: Command): void {
             3,
           ),
           `measured task tree: NN family agreement ${e.tree.recovery.nearestNeighbourAgreement.toFixed(3)} (chance ${e.tree.recovery.chance.toFixed(3)}), ARI ${e.tree.recovery.adjustedRandIndex.toFixed(3)}`,
-          ...(e.labelScores
-            ? [
-                `label score ${e.labelScores.score} (${e.labelScores.labelled} labelled transfer crops per target, ${e.labelScores.targets.length} targets): mean Spearman ${
-                  e.labelScores.spearman.mean?.toFixed(3) ?? '—'
-                } (permutation 95th pct. ${e.labelScores.spearmanNull?.q95.toFixed(3) ?? '—'}), self kept ${e.labelScores.spearmanWithSelf.mean?.toFixed(3) ?? '—'}; with each similarity, ranks summed: ${
-                  (e.labelScores.withSimilarity ?? []).map((c) => `${c.measure} ${c.spearman.mean?.toFixed(3) ?? '—'}`).join(', ') || '—'
-                }`,
-              ]
-            : []),
+          ...(e.labelScores ?? []).map(
+            (l) =>
+              `label score ${labelScoreName(l)} (${l.labelled} labelled transfer crops per target, ${l.targets.length} targets): mean Spearman ${
+                l.spearman.mean?.toFixed(3) ?? '—'
+              } (permutation 95th pct. ${l.spearmanNull?.q95.toFixed(3) ?? '—'}), self kept ${l.spearmanWithSelf.mean?.toFixed(3) ?? '—'}; ranks summed with each similarity: ${
+                (l.withSimilarity ?? []).map((c) => `${c.measure} ${c.spearman.mean?.toFixed(3) ?? '—'}`).join(', ') || '—'
+              }${(l.withLabelScores ?? []).map((c) => `; with ${c.score} on the labels ${c.spearman.mean?.toFixed(3) ?? '—'}`).join('')}`,
+          ),
           `through the transfers of the ${VIA_TRANSFERS_NEIGHBOURS} most similar other targets under each measure: ${
             e.measures
               .filter((m) => typeof m.viaTransfers?.mean === 'number')
@@ -254,13 +253,12 @@ export function register(program: Command): void {
             .filter((m) => m.viaTransfers.mean !== null)
             .map((m) => `${m.measure} ${meanSd(m.viaTransfers)}`)
             .join(', ')}; source prior ${meanSd(summary.sourcePrior.spearman)}`,
-          ...(summary.labelScores
-            ? [
-                `label score ${summary.labelScores.score}: mean Spearman ${meanSd(summary.labelScores.spearman)}; with each similarity, ranks summed: ${summary.labelScores.withSimilarity
-                  .map((c) => `${c.measure} ${meanSd(c.spearman)}`)
-                  .join(', ')}`,
-              ]
-            : []),
+          ...(summary.labelScores ?? []).map(
+            (l) =>
+              `label score ${labelScoreName(l)}: mean Spearman ${meanSd(l.spearman)}; ranks summed with each similarity: ${l.withSimilarity
+                .map((c) => `${c.measure} ${meanSd(c.spearman)}`)
+                .join(', ')}${l.withLabelScores.map((c) => `; with ${c.score} on the labels ${meanSd(c.spearman)}`).join('')}`,
+          ),
           `summary: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files); done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
@@ -268,13 +266,17 @@ export function register(program: Command): void {
     });
 }
 
-/** --label-score's id, canonical; a usage error where the bank cannot judge it. */
-function labelScoreId(id: string): string {
-  try {
-    return checkedLabelScore(id);
-  } catch (e) {
-    throw new UsageError(`--label-score: ${(e as Error).message}`);
-  }
+/** --label-score's ids, canonical; a usage error where the bank cannot judge one. */
+function labelScoreIds(ids: string): string[] {
+  const list = parseMeasureList(ids) ?? [];
+  if (list.length === 0) throw new UsageError('--label-score: name at least one score (or --no-label-score)');
+  return list.map((id) => {
+    try {
+      return checkedLabelScore(id);
+    } catch (e) {
+      throw new UsageError(`--label-score: ${(e as Error).message}`);
+    }
+  });
 }
 
 /** The report's notes: what was trained on what, with which budget. */
@@ -296,7 +298,7 @@ function runNotes(run: Awaited<ReturnType<typeof runTaskbankBenchmark>>): string
     }.`,
     ...(s.labelScores
       ? [
-          `Label score: ${s.labelScores.score} on ${Math.min(s.labelScores.labelled, c.transfer)} of the ${c.transfer} transfer crops per target (spread evenly), each task encoder's features against the target's labels (a map per feature cell against its 8×8 block, a vector on all the features).`,
+          `Label scores: ${s.labelScores.scores.join('; ')} on ${Math.min(s.labelScores.labelled, c.transfer)} of the ${c.transfer} transfer crops per target (spread evenly), each task encoder's features against the target's labels (a transferability score: a map per feature cell against its 8×8 block, a vector on all the features; a similarity measure: each image's whole feature map against its whole target).`,
         ]
       : []),
     `Worker threads: ${s.workers}. Cache: ${run.dir}.`,
