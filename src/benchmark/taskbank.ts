@@ -62,7 +62,9 @@ export function labelScoreId(id: string): string {
   try {
     return canonicalMeasureId(id);
   } catch (e) {
-    throw new Error(`label score "${id}": neither a transferability score that reads maps (logme) nor a similarity measure (${(e as Error).message})`);
+    throw new Error(`label score "${id}": neither a transferability score that reads maps (logme) nor a similarity measure (${(e as Error).message})`, {
+      cause: e,
+    });
   }
 }
 
