@@ -40,8 +40,9 @@ export interface LabelScoreSettings {
 
 /**
  * The label scores of a run unless asked otherwise: LogME, the one transferability score that reads every task's
- * labels (maps, classes, distributions), and linear CKA between the features and the labels — together, ranks
- * summed, they predicted the transfers better than LogME alone (docs/taskbank.md).
+ * labels (maps, classes, distributions), and linear CKA between the features and the labels — the same labels read
+ * as a representation, with no readout fitted. On the committed banks CKA on the labels is below LogME, and the two
+ * with ranks summed about level with LogME alone (docs/taskbank.md); it stays judged, so that the reports say so.
  */
 export const LABEL_SCORE_DEFAULTS: Readonly<LabelScoreSettings> = { scores: ['logme', 'cka'], labelled: 250 };
 
