@@ -13,6 +13,7 @@ import type { GemmEngine, Precision } from '../linalg/gemm.js';
 import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { startSiblingWorker } from '../workers/startWorker.js';
 import { envThreads } from '../workers/threadCount.js';
+import { terminateWorker } from '../workers/terminate.js';
 import type { Prepared } from './compare.js';
 import type { PrepareWorkerInit, PrepareWorkerReply } from './prepareWorker.js';
 
@@ -116,7 +117,7 @@ export async function prepareOnThreads(
     await Promise.all(finished);
     for (let i = 0; i < m && !failure; i++) if (!done[i]) await prepareHere(i);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(workers.map((w) => terminateWorker(w, 'a preparation worker')));
     restoreBlas();
   }
   if (failure) throw failure;

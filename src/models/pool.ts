@@ -4,6 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startSiblingWorker } from '../workers/startWorker.js';
+import { terminateWorker } from '../workers/terminate.js';
 import { runJob, type Job, type JobEvent } from './job.js';
 
 /** A worker running ./worker (see startSiblingWorker for the .ts / .js cases). */
@@ -21,6 +22,10 @@ export interface RunJobsOptions {
    * everything: no further jobs start, workers are terminated, and runJobs rejects with that error.
    */
   onEvent: (e: JobEvent) => void | Promise<void>;
+  /** Starts a worker (default: ./worker on a thread; tests pass a stand-in). */
+  startWorker?: () => Worker;
+  /** How long a worker whose jobs are done may take to exit (default WORKER_EXIT_GRACE_MS, workers/terminate.ts). */
+  exitGraceMs?: number;
 }
 
 export async function runJobs(jobs: Job[], opts: RunJobsOptions): Promise<void> {
@@ -45,13 +50,14 @@ export async function runJobs(jobs: Job[], opts: RunJobsOptions): Promise<void> 
   } else {
     const runWorker = () =>
       new Promise<void>((resolve, reject) => {
-        const worker = startWorker();
+        const worker = (opts.startWorker ?? startWorker)();
         workers.push(worker);
         let current: Job | undefined;
         const next = () => {
           current = queue.shift();
           if (current) worker.postMessage(current);
-          else void worker.terminate();
+          // Its 'exit' handler below settles this worker; the grace period only ends a wait that would never end.
+          else void terminateWorker(worker, 'an extraction worker', opts.exitGraceMs).then(resolve);
         };
         worker.on('message', (e: JobEvent) => {
           handle(e);

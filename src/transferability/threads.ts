@@ -18,6 +18,7 @@ import { getGemmEngine, type GemmEngine } from '../linalg/gemm.js';
 import { oneBlasThreadEach } from '../linalg/lapack.js';
 import { startSiblingWorker, workerReplies } from '../workers/startWorker.js';
 import { envThreads } from '../workers/threadCount.js';
+import { terminateWorker } from '../workers/terminate.js';
 import { computeScore, computeScores, ScoreMemo, type ScoreValue } from './index.js';
 import type { ScoreInput } from './types.js';
 import type { ScoreWorkerReply, ScoreWorkerTask } from './scoreWorker.js';
@@ -174,7 +175,7 @@ export async function scoreCandidates(
     });
     await Promise.all(lanes);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(workers.map((w) => terminateWorker(w, 'a score worker')));
     restoreBlas();
   }
   if (failure) throw failure;

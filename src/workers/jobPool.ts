@@ -8,6 +8,7 @@
  * whatever they cache is kept for a re-run), then the failure is thrown and every thread is stopped.
  */
 import { parentPort, type Transferable, type Worker } from 'node:worker_threads';
+import { terminateWorker } from './terminate.js';
 
 /** What a job worker posts for one job. */
 export type JobReply<R, P> = { result: R } | { progress: P } | { error: string };
@@ -73,7 +74,7 @@ export async function runOnWorkers<J, R, P = never>(jobs: readonly J[], opts: Jo
   try {
     await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.threads, jobs.length)) }, (_, t) => runThread(t)));
   } finally {
-    await Promise.all(threads.map((w) => w.terminate()));
+    await Promise.all(threads.map((w) => terminateWorker(w, 'a job worker')));
   }
   if (failed) throw failed;
 }
