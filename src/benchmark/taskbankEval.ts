@@ -280,7 +280,7 @@ export interface TaskbankLabelScoreResult {
    */
   withSimilarity?: { measure: string; spearman: SpearmanScore }[];
   /** The same with each label score listed after this one (ranks summed): two readings of the same labels. */
-  withLabelScores?: { score: string; spearman: SpearmanScore }[];
+  withLabelScores?: { score: string; againstLabels: boolean; spearman: SpearmanScore }[];
 }
 
 /** What each target gets from its transfers (affinity, Gain = win rate vs pixels, Quality = win rate vs self). */
@@ -980,7 +980,7 @@ export async function evaluateTaskbank(input: TaskbankEvalInput): Promise<Taskba
     });
     l.result.withLabelScores = labelScores.slice(k + 1).map((other) => {
       const combined = rankSumMatrix(l.prediction, other.prediction.matrix, ids);
-      return { score: other.result.score, spearman: spearmanScore(combined, truth, ids, l.prediction.targets) };
+      return { score: other.result.score, againstLabels: other.result.againstLabels, spearman: spearmanScore(combined, truth, ids, l.prediction.targets) };
     });
   });
   progress('measures', list.length, list.length, 'image bootstrap');

@@ -63,7 +63,7 @@ export interface TaskbankSeedsSummary {
     /** With each measure's similarity, ranks summed (TaskbankLabelScoreResult.withSimilarity). */
     withSimilarity: { measure: string; spearman: SeedStat }[];
     /** With each label score listed after it, ranks summed (TaskbankLabelScoreResult.withLabelScores). */
-    withLabelScores: { score: string; spearman: SeedStat }[];
+    withLabelScores: { score: string; againstLabels: boolean; spearman: SeedStat }[];
   }[];
   /**
    * Per target, the reliability of its measured ranking over the test photographs and (with repeated readouts) over the
@@ -155,6 +155,7 @@ export function summariseTaskbankSeeds(runs: readonly { seed: number; evaluation
               })),
               withLabelScores: (l0.withLabelScores ?? []).map((c) => ({
                 score: c.score,
+                againstLabels: c.againstLabels,
                 spearman: seedStat(labels.map((l) => l.withLabelScores?.find((x) => x.score === c.score)?.spearman.mean)),
               })),
             };

@@ -183,7 +183,7 @@ export function predictionTable(e: TaskbankEvaluation): Table {
       ...(e.labelScores ?? []).flatMap((l) =>
         [
           ...(l.withSimilarity ?? []).map((c) => ({ name: `${labelScoreName(l)} + ${c.measure}`, spearman: c.spearman })),
-          ...(l.withLabelScores ?? []).map((c) => ({ name: `${labelScoreName(l)} + ${c.score} on the labels`, spearman: c.spearman })),
+          ...(l.withLabelScores ?? []).map((c) => ({ name: `${labelScoreName(l)} + ${labelScoreName(c)}`, spearman: c.spearman })),
         ].map((c) => [
           `${c.name} (ranks summed)`,
           f3(c.spearman.mean),

@@ -52,7 +52,7 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
       ...(s.labelScores ?? []).flatMap((l) =>
         [
           ...l.withSimilarity.map((c) => ({ name: `${labelScoreName(l)} + ${c.measure}`, spearman: c.spearman })),
-          ...l.withLabelScores.map((c) => ({ name: `${labelScoreName(l)} + ${c.score} on the labels`, spearman: c.spearman })),
+          ...l.withLabelScores.map((c) => ({ name: `${labelScoreName(l)} + ${labelScoreName(c)}`, spearman: c.spearman })),
         ].map((c) => [`${c.name} (ranks summed)`, perSeed(c.spearman), meanSd(c.spearman), '—', '—', '—', '—', '—']),
       ),
       [

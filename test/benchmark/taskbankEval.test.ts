@@ -311,7 +311,10 @@ describe('evaluateTaskbank on a bank with known families', () => {
     // The distance is read nearest-first: it predicts as well as the affinities themselves.
     for (const l of [logme, cka, procrustes]) expect(l.spearman.mean).toBeCloseTo(1, 12);
     // Every later score with every earlier one; two perfect rankings summed stay perfect.
-    expect(logme.withLabelScores!.map((c) => c.score)).toEqual(['cka', 'procrustes']);
+    expect(logme.withLabelScores!.map((c) => [c.score, c.againstLabels])).toEqual([
+      ['cka', true],
+      ['procrustes', true],
+    ]);
     expect(cka.withLabelScores!.map((c) => c.score)).toEqual(['procrustes']);
     expect(procrustes.withLabelScores).toEqual([]);
     for (const c of [...logme.withLabelScores!, ...cka.withLabelScores!]) expect(c.spearman.mean).toBeCloseTo(1, 12);

@@ -109,7 +109,7 @@ describe('summariseTaskbankSeeds', () => {
       spearmanNull: { draws: 10, seed: 0, q95: 0.1, p: 0.5 },
       spearmanReliable: null,
       withSimilarity: [{ measure: 'rsa', spearman: stat(mean + 0.1) }],
-      withLabelScores: score === 'logme' ? [{ score: 'cka', spearman: stat(mean + 0.05) }] : [],
+      withLabelScores: score === 'logme' ? [{ score: 'cka', againstLabels: true, spearman: stat(mean + 0.05) }] : [],
     });
     const withLabels = runs.map((r, i) => ({
       ...r,

@@ -206,7 +206,7 @@ export function register(program: Command): void {
                 l.spearman.mean?.toFixed(3) ?? '—'
               } (permutation 95th pct. ${l.spearmanNull?.q95.toFixed(3) ?? '—'}), self kept ${l.spearmanWithSelf.mean?.toFixed(3) ?? '—'}; ranks summed with each similarity: ${
                 (l.withSimilarity ?? []).map((c) => `${c.measure} ${c.spearman.mean?.toFixed(3) ?? '—'}`).join(', ') || '—'
-              }${(l.withLabelScores ?? []).map((c) => `; with ${c.score} on the labels ${c.spearman.mean?.toFixed(3) ?? '—'}`).join('')}`,
+              }${(l.withLabelScores ?? []).map((c) => `; with ${labelScoreName(c)} ${c.spearman.mean?.toFixed(3) ?? '—'}`).join('')}`,
           ),
           `through the transfers of the ${VIA_TRANSFERS_NEIGHBOURS} most similar other targets under each measure: ${
             e.measures
@@ -257,7 +257,7 @@ export function register(program: Command): void {
             (l) =>
               `label score ${labelScoreName(l)}: mean Spearman ${meanSd(l.spearman)}; ranks summed with each similarity: ${l.withSimilarity
                 .map((c) => `${c.measure} ${meanSd(c.spearman)}`)
-                .join(', ')}${l.withLabelScores.map((c) => `; with ${c.score} on the labels ${meanSd(c.spearman)}`).join('')}`,
+                .join(', ')}${l.withLabelScores.map((c) => `; with ${labelScoreName(c)} ${meanSd(c.spearman)}`).join('')}`,
           ),
           `summary: ${relative(process.cwd(), o.out) || '.'}/report.md (${written.length} files); done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
         ];
