@@ -630,8 +630,9 @@ function judgeLabelScore(
   index: number,
 ): { result: TaskbankLabelScoreResult; prediction: { matrix: LabelledMatrix; targets: string[] } } {
   const againstLabels = !isScoreId(input.score);
-  const id = againstLabels ? canonicalMeasureId(input.score) : scoreId(parseScore(input.score));
-  const name = againstLabels ? describeMeasure(id).name : (findScoreFamily(parseScore(id).family)?.name ?? id);
+  const config = againstLabels ? undefined : parseScore(input.score);
+  const id = config ? scoreId(config) : canonicalMeasureId(input.score);
+  const name = config ? (findScoreFamily(config.family)?.name ?? id) : describeMeasure(id).name;
   const { matrix, targets } = labelScoreMatrix(input.values, ids);
   // A distance to the labels: the nearest source is predicted best.
   if (againstLabels && isDistance(id)) matrix.matrix.data.forEach((v, i, a) => (a[i] = -v));

@@ -181,10 +181,7 @@ export function predictionTable(e: TaskbankEvaluation): Table {
       ['measured task tree (affinities)', '—', '—', ...(reliable ? ['—'] : []), '—', '—', ...rec(e.tree), '—'],
       ...(e.labelScores ?? []).map((l) => labelScoreRow(l, Boolean(reliable))),
       ...(e.labelScores ?? []).flatMap((l) =>
-        [
-          ...(l.withSimilarity ?? []).map((c) => ({ name: `${labelScoreName(l)} + ${c.measure}`, spearman: c.spearman })),
-          ...(l.withLabelScores ?? []).map((c) => ({ name: `${labelScoreName(l)} + ${labelScoreName(c)}`, spearman: c.spearman })),
-        ].map((c) => [
+        labelScoreCombinations(l).map((c) => [
           `${c.name} (ranks summed)`,
           f3(c.spearman.mean),
           '—',
@@ -226,6 +223,19 @@ export function predictionTable(e: TaskbankEvaluation): Table {
 /** A label score's name in tables and summaries: a similarity measure is said to be on the labels. */
 export function labelScoreName(l: { score: string; againstLabels: boolean }): string {
   return l.againstLabels ? `${l.score} on the labels` : l.score;
+}
+
+/** A label score's combinations (ranks summed) with each similarity and each later label score, named as the tables name them. */
+export function labelScoreCombinations<S>(l: {
+  score: string;
+  againstLabels: boolean;
+  withSimilarity?: { measure: string; spearman: S }[];
+  withLabelScores?: { score: string; againstLabels: boolean; spearman: S }[];
+}): { name: string; spearman: S }[] {
+  return [
+    ...(l.withSimilarity ?? []).map((c) => ({ name: `${labelScoreName(l)} + ${c.measure}`, spearman: c.spearman })),
+    ...(l.withLabelScores ?? []).map((c) => ({ name: `${labelScoreName(l)} + ${labelScoreName(c)}`, spearman: c.spearman })),
+  ];
 }
 
 /** A label score's row of the prediction table: it reads the targets' labels, so it has no taxonomy. */

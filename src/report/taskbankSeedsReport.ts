@@ -8,7 +8,7 @@ import type { SeedStat, TaskbankSeedsSummary } from '../benchmark/taskbankSeeds.
 import { writeFilesAtomic } from '../io/atomic.js';
 import { VIA_TRANSFERS_NEIGHBOURS } from '../taskonomy/viaTransfers.js';
 import { markdownTable, type Table } from './tables.js';
-import { f2, f3, labelScoreName } from './taskbankReport.js';
+import { f2, f3, labelScoreCombinations, labelScoreName } from './taskbankReport.js';
 
 /** "0.459 / 0.266 / 0.312" */
 const perSeed = (s: SeedStat, f = f3) => s.perSeed.map(f).join(' / ');
@@ -50,10 +50,7 @@ export function seedsTable(s: TaskbankSeedsSummary): Table {
         '—',
       ]),
       ...(s.labelScores ?? []).flatMap((l) =>
-        [
-          ...l.withSimilarity.map((c) => ({ name: `${labelScoreName(l)} + ${c.measure}`, spearman: c.spearman })),
-          ...l.withLabelScores.map((c) => ({ name: `${labelScoreName(l)} + ${labelScoreName(c)}`, spearman: c.spearman })),
-        ].map((c) => [`${c.name} (ranks summed)`, perSeed(c.spearman), meanSd(c.spearman), '—', '—', '—', '—', '—']),
+        labelScoreCombinations(l).map((c) => [`${c.name} (ranks summed)`, perSeed(c.spearman), meanSd(c.spearman), '—', '—', '—', '—', '—']),
       ),
       [
         'source prior (other targets’ rankings)',

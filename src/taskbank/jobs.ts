@@ -114,7 +114,7 @@ export interface BankJobResult {
   featureScale?: number;
   /** probe: n × feature values. */
   features?: Float32Array;
-  /** label-score: the score or similarity (larger = the source predicted to transfer better). */
+  /** label-score: the score (larger = the source predicted to transfer better) or the measure's value (a distance: the evaluation turns it around). */
   value?: number;
   /** Wall seconds in the worker (0 when reused). */
   seconds: number;

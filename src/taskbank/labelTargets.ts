@@ -62,6 +62,24 @@ export function subsetSamples(data: TaskData, indices: readonly number[], resolu
 }
 
 /**
+ * A task's target shape at `resolution` and its values per sample, after checking that `data` holds n of them and, for
+ * a masked target, its R×R mask per sample. Undefined for the metric task.
+ */
+function checkedTargets(task: TaskDefinition, data: TaskData, resolution: number): { shape: number[]; per: number } | undefined {
+  if (!hasLabelScore(task)) return undefined;
+  const shape = task.targetShape(resolution);
+  const per = shape.reduce((a, b) => a * b, 1);
+  const n = data.n;
+  if (data.targets.length !== n * per) throw new Error(`${task.id}: ${n} samples need ${n * per} target values, got ${data.targets.length}`);
+  if (
+    task.loss === 'masked-l1' &&
+    (!data.mask || data.mask.length !== n * resolution * resolution || shape.length !== 3 || shape[0] !== resolution || shape[1] !== resolution)
+  )
+    throw new Error(`${task.id}: a masked target needs its R×R mask`);
+  return { shape, per };
+}
+
+/**
  * The score's input for a task's samples and a source's features of them (n × h × w × c, channels last, the
  * encoder's grid): see the module comment. Undefined for the metric task.
  */
@@ -72,11 +90,10 @@ export function labelScoreInput(
   featureShape: readonly number[],
   resolution: number,
 ): Pick<ScoreInput, 'features' | 'target'> | undefined {
-  if (!hasLabelScore(task)) return undefined;
-  const shape = task.targetShape(resolution);
-  const per = shape.reduce((a, b) => a * b, 1);
+  const checked = checkedTargets(task, data, resolution);
+  if (!checked) return undefined;
+  const { shape, per } = checked;
   const n = data.n;
-  if (data.targets.length !== n * per) throw new Error(`${task.id}: ${n} samples need ${n * per} target values, got ${data.targets.length}`);
   const [gh, gw, c] = featureShape;
   if (features.length !== n * gh * gw * c) throw new Error(`${task.id}: ${n} samples need ${n * gh * gw * c} feature values, got ${features.length}`);
   if (shape.length === 1) {
@@ -94,7 +111,6 @@ export function labelScoreInput(
   const [h, w, ch] = shape;
   if (h % gh !== 0 || w % gw !== 0) throw new Error(`${task.id}: a ${h}×${w} target does not divide into the features' ${gh}×${gw} grid`);
   const masked = task.loss === 'masked-l1';
-  if (masked && (!data.mask || h !== resolution || w !== resolution)) throw new Error(`${task.id}: a masked target needs its R×R mask`);
   const by = h / gh;
   const bx = w / gw;
   const cols = by * bx * ch;
@@ -132,20 +148,15 @@ export function labelScoreInput(
  * as it is. Undefined for the metric task (its segment ids mean nothing: a labelling, not values).
  */
 export function labelRepresentation(task: TaskDefinition, data: TaskData, resolution: number): Representation | undefined {
-  if (!hasLabelScore(task)) return undefined;
-  const shape = task.targetShape(resolution);
-  const per = shape.reduce((a, b) => a * b, 1);
-  const n = data.n;
-  if (data.targets.length !== n * per) throw new Error(`${task.id}: ${n} samples need ${n * per} target values, got ${data.targets.length}`);
+  const checked = checkedTargets(task, data, resolution);
+  if (!checked) return undefined;
+  const { shape, per } = checked;
   const values = Float64Array.from(data.targets);
   if (task.loss === 'masked-l1') {
-    const pixels = resolution * resolution;
-    if (!data.mask || data.mask.length !== n * pixels || shape.length !== 3 || shape[0] * shape[1] !== pixels)
-      throw new Error(`${task.id}: a masked target needs its R×R mask`);
     const ch = shape[2];
-    for (let k = 0; k < values.length; k++) values[k] *= data.mask[Math.floor(k / ch)];
+    for (let k = 0; k < values.length; k++) values[k] *= data.mask![Math.floor(k / ch)];
   }
-  return { label: `${task.id} labels`, n, p: per, shape: [...shape], data: values, source: `${task.id} labels` };
+  return { label: `${task.id} labels`, n: data.n, p: per, shape: [...shape], data: values, source: `${task.id} labels` };
 }
 
 /** A source's features of n samples (n × h × w × c) as a representation: each image's whole map, flattened. */
