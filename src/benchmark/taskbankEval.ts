@@ -21,7 +21,7 @@ import type { Representation } from '../features/types.js';
 import { fromRows, toRows, transpose, type Matrix } from '../linalg/dense.js';
 import type { LabelledMatrix } from '../linalg/labelled.js';
 import { spearman } from '../linalg/correlation.js';
-import { rankData } from '../linalg/ranks.js';
+import { summedRanks } from '../linalg/ranks.js';
 import { mulberry32, percentile } from '../linalg/resample.js';
 import { isDistance } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
@@ -611,9 +611,11 @@ function rankSumMatrix(labels: { matrix: LabelledMatrix; targets: string[] }, si
   const data = new Float64Array(n * k);
   labels.targets.forEach((t, j) => {
     const others = ids.map((s, i) => [s, i] as const).filter(([s]) => s !== t);
-    const a = rankData(others.map(([, i]) => labels.matrix.matrix.data[i * k + j]));
-    const b = rankData(others.map(([s]) => similarity.matrix.data[row.get(s)! * similarity.matrix.cols + col.get(t)!]));
-    others.forEach(([, i], q) => (data[i * k + j] = a[q] + b[q]));
+    const sum = summedRanks([
+      others.map(([, i]) => labels.matrix.matrix.data[i * k + j]),
+      others.map(([s]) => similarity.matrix.data[row.get(s)! * similarity.matrix.cols + col.get(t)!]),
+    ]);
+    others.forEach(([, i], q) => (data[i * k + j] = sum[q]));
   });
   return { rows: ids, cols: labels.targets, matrix: { rows: n, cols: k, data } };
 }

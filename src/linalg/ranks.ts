@@ -182,6 +182,21 @@ export function rankData(x: ArrayLike<number>, into?: Float64Array): Float64Arra
   return ranks;
 }
 
+/**
+ * Several readings of the same items combined by their ranks: per item, the sum of its average ranks (rankData) under
+ * each reading, every reading oriented larger = better, so a larger sum is better. Ranks, not values, so that readings
+ * on unrelated scales (a similarity, a log evidence) weigh the same.
+ */
+export function summedRanks(readings: readonly ArrayLike<number>[]): Float64Array {
+  const n = readings[0]?.length ?? 0;
+  const sum = new Float64Array(n);
+  for (const r of readings) {
+    if (r.length !== n) throw new Error(`summedRanks: readings of ${n} and ${r.length} items`);
+    rankData(r).forEach((v, i) => (sum[i] += v));
+  }
+  return sum;
+}
+
 /** Most work the bucket ranks may do (Σ bucket size², the insertion sorts) per value before the radix sort takes over. */
 const BUCKET_WORK_PER_VALUE = 8;
 

@@ -12,6 +12,7 @@ import { applyImageList, type ImageList } from '../features/imageIdentity.js';
 import type { Representation } from '../features/types.js';
 import { readInputText } from '../io/input.js';
 import { parseCsv } from '../io/labelledMatrix.js';
+import { rankData, summedRanks } from '../linalg/ranks.js';
 import { catalogueEntry, entriesFor, findEntry } from '../measures/catalogue.js';
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
 import { parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../io/resultDict.js';
@@ -230,5 +231,106 @@ export function rankViaTransfers(
     weights,
     ranking: scored.map((source) => ({ rank: 1 + scored.filter((x) => p[x]! > p[source]!).length, source, score: p[source]! })),
     unranked: candidates.filter((s) => p[s] === null),
+  };
+}
+
+/** `taskmap rank --labels`: the label-based score read beside the similarity when none is named. */
+export const DEFAULT_LABEL_SCORE = 'logme';
+
+/**
+ * `taskmap rank --labels`: the candidates ranked twice — by their similarity to the new task's trained network (a
+ * member or a .npy target) and by a label-based score on the new task's labels — and by the two ranks summed. On the
+ * task bank the sum predicts the measured transfers better than either alone (docs/taskbank.md, *What a few hundred
+ * labels give*): the score reads the labels, the similarity the trained network, and they fail on different targets.
+ */
+export interface LabelsRanking {
+  /** The labels file as the user named it, and how its labels were read. */
+  labels: string;
+  labelKind: LabelKind;
+  /** The representation measure's id and name, and whether larger is more similar. */
+  measure: string;
+  measureName: string;
+  /** The score's canonical id and name. */
+  score: string;
+  scoreName: string;
+  /**
+   * Every candidate the similarity ranks (the target member is not one), best first: its similarity and score, its
+   * place under each (1 = best; ties share the mean of their places), their sum (smaller = better) and its rank by
+   * that sum (1 = best; equal sums share the better rank).
+   */
+  ranking: {
+    rank: number;
+    label: string;
+    rankSum: number;
+    similarity: number;
+    similarityPlace: number;
+    score: number;
+    scorePlace: number;
+  }[];
+}
+
+/** A label-based score id for `--labels`, canonical; anything else (a measure, "all", an unknown id) is an error. */
+export function labelScoreId(id: string): string {
+  if (!isScoreId(id)) {
+    const scores = [...entriesFor('labels'), ...entriesFor('source-probabilities')].map((e) => e.family);
+    throw new Error(`"${id}" is not a label-based score (${scores.join(', ')}; parameters in the id, e.g. logme:solver=icml)`);
+  }
+  return scoreOf(id).id;
+}
+
+/**
+ * Why the similarity ranking cannot take the new task's labels beside it (undefined when it can): the measure must be
+ * one representation measure and the target a representation (a member or .npy), on all images, member by member.
+ */
+export function labelsRankingProblem(a: { measure: string; target?: TargetSpec['kind']; groupBy?: string; bootstrap?: number }): string | undefined {
+  if (a.measure.trim() === ALL_MEASURES || isScoreId(a.measure) || findEntry(a.measure)?.input !== 'representations')
+    return 'scores the labels beside a representation measure (rsa, dds, cka, …) of the new task’s trained network: not with a score or "all"';
+  if (a.target === 'labels-file')
+    return 'are the new task’s labels beside a trained network of it as the target (a member or a .npy of its features), not beside a labels target';
+  if (a.groupBy !== undefined) return 'ranks members, one place per layer: not with group-by';
+  if (a.bootstrap !== undefined && a.bootstrap > 0) return 'sums the ranks on all images: not with bootstrap draws';
+  return undefined;
+}
+
+/**
+ * The second and third rankings of `LabelsRanking`: every candidate of `similarity` scored with `score` against the
+ * labels (the same images, in the same order), then both rankings combined by summedRanks.
+ */
+export async function rankWithLabels(
+  candidates: Representation[],
+  similarity: RankResult,
+  labels: Extract<Target, { kind: 'labels' }>,
+  opts: Omit<RankOptions, 'measure' | 'bootstrap' | 'groupBy' | 'onProgress'> & { score?: string; name?: string },
+): Promise<LabelsRanking> {
+  const score = labelScoreId(opts.score ?? DEFAULT_LABEL_SCORE);
+  if (similarity.bootstrap || similarity.groups) throw new Error('rankWithLabels: the similarity ranking must be on all images, member by member');
+  const ranked = new Set(similarity.ranking.map((e) => e.label));
+  const { result, measureName: scoreName } = await rank(
+    candidates.filter((c) => ranked.has(c.label)),
+    labels,
+    { ...opts, measure: score },
+  );
+  const scoreOfLabel = new Map(result.ranking.map((e) => [e.label, e.score]));
+  const rows = similarity.ranking.map((e) => {
+    const s = scoreOfLabel.get(e.label);
+    if (s === undefined) throw new Error(`${result.measure}: no score for ${e.label}`);
+    return { label: e.label, similarity: e.score, score: s };
+  });
+  // Oriented larger = better for summedRanks; a place is then n + 1 − rank.
+  const n = rows.length;
+  const sign = (larger: boolean) => (larger ? 1 : -1);
+  const readings = [rows.map((r) => sign(similarity.largerIsMoreSimilar) * r.similarity), rows.map((r) => sign(result.largerIsMoreSimilar) * r.score)];
+  const [a, b] = readings.map((r) => rankData(r));
+  const sum = summedRanks(readings);
+  const placed = rows.map((r, i) => ({ ...r, similarityPlace: n + 1 - a[i], scorePlace: n + 1 - b[i], rankSum: 2 * (n + 1) - sum[i] }));
+  placed.sort((x, y) => x.rankSum - y.rankSum || y.score - x.score || (x.label < y.label ? -1 : 1));
+  return {
+    labels: opts.name ?? labels.label ?? 'labels',
+    labelKind: labels.labelKind,
+    measure: similarity.measure,
+    measureName: rankMeasureName(similarity.measure),
+    score: result.measure,
+    scoreName,
+    ranking: placed.map((r) => ({ rank: 1 + placed.filter((x) => x.rankSum < r.rankSum).length, ...r })),
   };
 }

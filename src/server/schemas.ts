@@ -120,6 +120,13 @@ export interface RankBody {
   aliases?: Record<string, string>;
   /** With viaTransfers: how many of the most similar known tasks weigh (default 3; "all": every one). */
   viaNeighbours?: number | 'all';
+  /**
+   * The new task's labels (.csv / .txt, one per image; read as targetKind says) beside a member or .npy target:
+   * also rank by a label-based score on them and by both places summed (ops LabelsRanking).
+   */
+  labelsFile?: string;
+  /** With labelsFile: the label-based score (default logme). */
+  labelScore?: string;
 }
 /** How many of the most similar known tasks weigh a via-transfers prediction: a count, or "all" (the CLI's --via-neighbours). */
 const viaNeighbours = {
@@ -148,6 +155,8 @@ export const rankSchema = body(
     viaTransfers: ref,
     aliases: { type: 'object', additionalProperties: label, maxProperties: 2000 },
     viaNeighbours,
+    labelsFile: ref,
+    labelScore: measure,
   },
   ['featureSet', 'measure'],
 );

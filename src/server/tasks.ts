@@ -20,7 +20,7 @@ import { ahp, ahpBeforeAfter, ahpResultDicts, tournamentsFromText } from '../ops
 import { evaluateMatrix, evaluateMeasures, evaluateViaTransfers, type EvaluateOptions } from '../ops/evaluate.js';
 import { solve, sweep, type PolicyProblem, type PolicyResult, type SolverChoice } from '../ops/policy.js';
 import { describeResultDict, MAX_MATRIX_VIEW_CELLS, resultMatrix } from '../ops/results.js';
-import { describeLabelsText, loadTarget, rank, rankAll, rankViaTransfers, type TargetSpec } from '../ops/rank.js';
+import { describeLabelsText, loadTarget, rank, rankAll, rankViaTransfers, rankWithLabels, type TargetSpec } from '../ops/rank.js';
 import { renameTasks } from '../io/resultDict.js';
 import { bootstrapOfSet, intervalsJson, permutationJson, permutationTestOfSet } from '../ops/inference.js';
 import { similarityOfSet } from '../ops/similarity.js';
@@ -342,6 +342,8 @@ export const tasks = {
       via?: ResolvedPath;
       aliases?: Record<string, string>;
       viaNeighbours?: number;
+      /** The new task's labels beside the target, and the score to read them with. */
+      labels?: { spec: Extract<TargetSpec, { kind: 'labels-file' }>; score: string };
     },
     env: TaskEnv,
   ) {
@@ -362,7 +364,17 @@ export const tasks = {
       affinities: a.via!.ref,
       ...rankViaTransfers(result, transfers, { name: a.via!.ref, separator: a.options.separator, neighbours: a.viaNeighbours }),
     };
-    return { featureSet: a.fs.ref, families: loaded.families, measureName, ...result, ...(viaTransfers ? { viaTransfers } : {}) };
+    const labels = a.labels && (await loadTarget(a.labels.spec, loaded.set.n));
+    if (labels && labels.kind !== 'labels') throw new Error('labelsFile: not read as labels');
+    const withLabels = labels && (await rankWithLabels(loaded.set.members, result, labels, { ...a.options, probabilities, score: a.labels!.score }));
+    return {
+      featureSet: a.fs.ref,
+      families: loaded.families,
+      measureName,
+      ...result,
+      ...(viaTransfers ? { viaTransfers } : {}),
+      ...(withLabels ? { withLabels } : {}),
+    };
   },
 
   /** The score table (`measure: "all"`): every standard score, rsa and dds side by side, with their wall times. */

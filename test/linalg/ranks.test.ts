@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argsort, argsortDescending, denseRanks, rankData } from '../../src/linalg/ranks.js';
+import { argsort, argsortDescending, denseRanks, rankData, summedRanks } from '../../src/linalg/ranks.js';
 
 /** Deterministic values covering every bit of the float64 key: sign, exponent, full mantissa. */
 function lcgValues(n: number, seed: number): Float64Array {
@@ -147,5 +147,32 @@ describe('denseRanks', () => {
     expect(Array.from(r.ranks)).toEqual([0, 1, 3, 0, 2]);
     expect(r.distinct).toBe(4);
     expect(() => denseRanks([1, Number.NaN])).toThrow(/index 1 is NaN/);
+  });
+});
+
+describe('summedRanks', () => {
+  it('adds each reading’s average ranks (by hand), whatever the readings’ scales', () => {
+    // Ranks: [1, 2.5, 2.5, 4] and [3, 1, 4, 2] → sums [4, 3.5, 6.5, 6].
+    expect([
+      ...summedRanks([
+        [0.1, 0.5, 0.5, 0.9],
+        [-1e6, -3e9, 7, -2e7],
+      ]),
+    ]).toEqual([4, 3.5, 6.5, 6]);
+    // One reading is its ranks; a monotone transform of a reading changes nothing.
+    expect([...summedRanks([[3, 1, 2]])]).toEqual([3, 1, 2]);
+    expect([...summedRanks([[3, 1, 2].map(Math.exp), [0, 0, 1]])]).toEqual([
+      ...summedRanks([
+        [3, 1, 2],
+        [5, 5, 9],
+      ]),
+    ]);
+    expect(() =>
+      summedRanks([
+        [1, 2],
+        [1, 2, 3],
+      ]),
+    ).toThrow(/readings of 2 and 3 items/);
+    expect(() => summedRanks([[1, Number.NaN]])).toThrow(/NaN/);
   });
 });

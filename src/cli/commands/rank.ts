@@ -18,6 +18,11 @@ import {
   VIA_TRANSFERS_NEIGHBOURS,
   viaTransfersMeasureProblem,
   type ViaTransfersRanking,
+  DEFAULT_LABEL_SCORE,
+  labelScoreId,
+  labelsRankingProblem,
+  rankWithLabels,
+  type LabelsRanking,
   type RankTable,
   type TargetSpec,
 } from '../../ops/rank.js';
@@ -55,12 +60,42 @@ async function targetSpec(value: string, members: string[], kind: string | undef
     return { kind: 'member', label: value };
   }
   if (fileKind === 'representation-file') return { kind: 'representation-file', path: value };
-  if (fileKind === 'labels-file') {
-    const labelKind = kind ?? 'class';
-    if (!(LABEL_KINDS as readonly string[]).includes(labelKind)) throw new UsageError(`--target-kind must be ${LABEL_KINDS.join(' or ')}, got "${labelKind}"`);
-    return { kind: 'labels-file', path: value, labelKind: labelKind as LabelKind };
-  }
+  if (fileKind === 'labels-file') return { kind: 'labels-file', path: value, labelKind: labelKindFrom(kind) };
   throw new UsageError(`--target ${value}: a target file must be .npy (features) or .csv / .txt (one label per image)`);
+}
+
+function labelScoreFromOption(id: string): string {
+  try {
+    return labelScoreId(id);
+  } catch (e) {
+    throw new UsageError(`--label-score: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function labelKindFrom(kind: string | undefined): LabelKind {
+  const labelKind = kind ?? 'class';
+  if (!(LABEL_KINDS as readonly string[]).includes(labelKind)) throw new UsageError(`--target-kind must be ${LABEL_KINDS.join(' or ')}, got "${labelKind}"`);
+  return labelKind as LabelKind;
+}
+
+/** `--labels`: the rankings by the similarity and by the score, then by the two places summed. */
+export function formatLabelsRanking(l: LabelsRanking): string {
+  const rows = l.ranking.map((e) => [
+    String(e.rank),
+    e.label,
+    fmt(e.rankSum, 1),
+    fmt(e.similarity),
+    fmt(e.similarityPlace, 1),
+    fmt(e.score),
+    fmt(e.scorePlace, 1),
+  ]);
+  const header = ['rank', 'label', 'places summed', l.measure, 'place', l.score, 'place'];
+  padLabels(header, rows, 1);
+  return [
+    `with the new task's labels (${l.labels}, ${l.labelKind}): ranked by the sum of each candidate's places under ${l.measure} ` +
+      `to the target and ${l.score} on the labels (1 = best; ties share the mean place)`,
+    formatTable(header, rows),
+  ].join('\n');
 }
 
 function fmt(x: number | null, digits = 4): string {
@@ -249,7 +284,12 @@ export function register(program: Command): void {
           `rankings of the ${VIA_TRANSFERS_NEIGHBOURS} known tasks most similar to the target (--via-neighbours), averaged with their similarity as weights (members whose ` +
           'label or model is a target of the dict are the known tasks; --alias renames its tasks). A source good for the tasks most like the new one ' +
           'comes first; on the task bank this predicts the measured transfers better than the similarity alone, ' +
-          "on Taskonomy's published affinities about as well (docs/taskbank.md).",
+          "on Taskonomy's published affinities about as well (docs/taskbank.md).\n\n" +
+          "With --labels, the new task's labels (a .csv/.txt, one per image, read as --target-kind says) beside a " +
+          'target that is a trained network of the new task (a member or a .npy of its features): every candidate ' +
+          `is also scored on the labels (--label-score, default ${DEFAULT_LABEL_SCORE}) and ranked a third way, by the sum of its places ` +
+          'under the measure and under the score. On the task bank, LogME plus RSA to the target network predicts the ' +
+          'measured transfers better than either alone (docs/taskbank.md).',
       )
       .argument('<featureset>', 'directory of .npy files, a .npz or a .safetensors file'),
   );
@@ -261,7 +301,7 @@ export function register(program: Command): void {
   }
   cmd
     .requiredOption('-t, --target <target>', 'member label, features.npy, or labels.csv/.txt')
-    .option('--target-kind <kind>', 'for a labels file: class (default) or regression')
+    .option('--target-kind <kind>', 'for a labels file (the target, or --labels): class (default) or regression')
     .option('--sort-by <id>', 'with --measure all: the column the rows are ordered by (default: the first, logme)')
     .option('--probabilities <featureset>', "for leep and nce: the source models' class probabilities on the target images, one member per model")
     .option('--bootstrap <draws>', 'number of random image subsets (e.g. 100)')
@@ -282,7 +322,12 @@ export function register(program: Command): void {
       '--via-transfers <affinities>',
       "measured first-order transfers among known tasks (.json or .pkl result dict, e.g. from `taskmap ahp`, or the task bank's models/taskbank/affinities.json): also rank their sources through the known tasks most similar to the target; a member is a known task by its label or its model (the part before --separator)",
     )
-    .option('--alias <old=new>', "with --via-transfers: rename a task of the result dict to a member's label or model (repeatable)", collect, []);
+    .option('--alias <old=new>', "with --via-transfers: rename a task of the result dict to a member's label or model (repeatable)", collect, [])
+    .option(
+      '--labels <file>',
+      "the new task's labels (.csv/.txt, one per image) beside a trained network of it as the target: also rank by a score on the labels and by both ranks summed",
+    )
+    .option('--label-score <id>', `with --labels: the label-based score (default ${DEFAULT_LABEL_SCORE}; e.g. logme:solver=icml, knn:k=5)`);
   addViaNeighboursOption(cmd);
   addDryRunOption(cmd).action(
     async (
@@ -307,6 +352,8 @@ export function register(program: Command): void {
         viaTransfers?: string;
         alias: string[];
         viaNeighbours?: string;
+        labels?: string;
+        labelScore?: string;
       },
     ) => {
       const measure = rankMeasureFromOptions(o);
@@ -328,6 +375,13 @@ export function register(program: Command): void {
         throw new UsageError('--subset and --seed need --bootstrap <draws>');
       }
       const draws = o.bootstrap === undefined ? 0 : parseNumber(o.bootstrap, '--bootstrap', { integer: true, min: 1 });
+      if (o.labelScore !== undefined && o.labels === undefined) throw new UsageError("--label-score scores the --labels file: give the new task's labels");
+      const labelScore = o.labelScore === undefined ? undefined : labelScoreFromOption(o.labelScore);
+      if (o.labels !== undefined) {
+        const problem = labelsRankingProblem({ measure, groupBy: o.groupBy, bootstrap: draws });
+        if (problem) throw new UsageError(`--labels ${problem}`);
+        if (targetFileKind(o.labels) !== 'labels-file') throw new UsageError(`--labels ${o.labels}: a labels file is .csv or .txt (one label per image)`);
+      }
       const subset = o.subset === undefined ? undefined : parseNumber(o.subset, '--subset', { integer: true, min: 4 });
       const seed = o.seed === undefined ? undefined : parseNumber(o.seed, '--seed', { integer: true, min: 0 });
       // The memory estimate covers the representation measures (the label-based scores hold the features and
@@ -349,8 +403,10 @@ export function register(program: Command): void {
       const spec = await targetSpec(
         o.target,
         set.members.map((m) => m.label),
-        o.targetKind,
+        o.labels === undefined ? o.targetKind : undefined,
       );
+      const labelsProblem = o.labels === undefined ? undefined : labelsRankingProblem({ measure, target: spec.kind });
+      if (labelsProblem) throw new UsageError(`--labels ${labelsProblem}`);
       if (o.targetImages !== undefined && spec.kind !== 'representation-file') throw new UsageError('--target-images applies only to a .npy target');
       if (spec.kind === 'representation-file') spec.images = await readImagesList(o.targetImages);
       const target = await loadTarget(spec, set.n);
@@ -386,6 +442,13 @@ export function register(program: Command): void {
             const via = rankViaTransfers(result, transfers, { name: o.viaTransfers, separator: o.separator, neighbours });
             text += `\n\n${formatViaTransfers(via, o.viaTransfers!)}`;
             json.via_transfers = { affinities: o.viaTransfers, ...via };
+          }
+          if (o.labels !== undefined) {
+            const labels = await loadTarget({ kind: 'labels-file', path: o.labels, labelKind: labelKindFrom(o.targetKind) }, set.n);
+            if (labels.kind !== 'labels') throw new Error('unreachable: a labels file reads as labels');
+            const both = await rankWithLabels(set.members, result, labels, { ...common, score: labelScore, name: o.labels });
+            text += `\n\n${formatLabelsRanking(both)}`;
+            json.with_labels = both;
           }
           count = result.ranking.length;
         }

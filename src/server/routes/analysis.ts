@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LabelledMatrixJson } from '../../linalg/labelled.js';
 import type { IntervalsJson } from '../../ops/inference.js';
 import type { MeasureInfo } from '../../ops/measures.js';
-import { checkedMeasure, fileKey, resolveFeatureSet, sendTask, type ServerContext } from '../context.js';
+import { checkedInput, checkedMeasure, fileKey, resolveFeatureSet, sendTask, type ServerContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import {
   type BootstrapBody,
@@ -24,7 +24,17 @@ import {
   type TaxonomyBody,
 } from '../schemas.js';
 import type { BootstrapArgs, TaskResult } from '../tasks.js';
-import { ALL_MEASURES, rankMeasure, targetFileKind, VIA_TRANSFERS_NEIGHBOURS, viaTransfersMeasureProblem, type TargetSpec } from '../../ops/rank.js';
+import {
+  ALL_MEASURES,
+  DEFAULT_LABEL_SCORE,
+  labelScoreId,
+  labelsRankingProblem,
+  rankMeasure,
+  targetFileKind,
+  VIA_TRANSFERS_NEIGHBOURS,
+  viaTransfersMeasureProblem,
+  type TargetSpec,
+} from '../../ops/rank.js';
 import { DEFAULT_SEED } from '../../taxonomy/inference.js';
 import { isScoreId } from '../../taxonomy/scoreColumns.js';
 
@@ -140,7 +150,9 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     const b = req.body;
     if ((b.target === undefined) === (b.targetFile === undefined))
       throw badRequest('give exactly one of "target" (a member label) or "targetFile" (.npy features or a .csv / .txt of labels)');
-    if (b.targetKind !== undefined && b.targetFile === undefined) throw badRequest('"targetKind" applies only to a labels "targetFile"');
+    if (b.targetKind !== undefined && b.targetFile === undefined && b.labelsFile === undefined)
+      throw badRequest('"targetKind" applies only to a labels "targetFile" or "labelsFile"');
+    if (b.labelScore !== undefined && b.labelsFile === undefined) throw badRequest('"labelScore" scores the "labelsFile": give the new task\'s labels');
     const all = b.measure.trim() === ALL_MEASURES;
     const measure = all ? ALL_MEASURES : checkedRankMeasure(b.measure, 'measure');
     if (b.sortBy !== undefined && !all) throw badRequest('"sortBy" orders the score table (measure "all")');
@@ -157,6 +169,14 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
       if (b.groupBy !== undefined) throw badRequest('"viaTransfers" finds the known tasks among the members themselves: not with "groupBy"');
     }
     const via = b.viaTransfers === undefined ? undefined : await ctx.sandbox.resolveExisting(b.viaTransfers, 'viaTransfers');
+    let labelScore: string | undefined;
+    if (b.labelsFile !== undefined) {
+      const problem = labelsRankingProblem({ measure, groupBy: b.groupBy, bootstrap: b.bootstrap });
+      if (problem) throw badRequest(`"labelsFile" ${problem}`);
+      labelScore = checkedInput('labelScore', () => labelScoreId(b.labelScore ?? DEFAULT_LABEL_SCORE));
+    }
+    const labels = b.labelsFile === undefined ? undefined : await ctx.sandbox.resolveExisting(b.labelsFile, 'labelsFile');
+    if (labels && targetFileKind(labels.ref) !== 'labels-file') throw badRequest('labelsFile: a labels file is .csv or .txt (one label per image)');
     const {
       featureSet: _f,
       measure: _m,
@@ -168,6 +188,8 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
       viaTransfers: _v,
       aliases,
       viaNeighbours,
+      labelsFile: _lf,
+      labelScore: _ls,
       ...options
     } = b;
     let target: TargetSpec;
@@ -176,9 +198,10 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
       const tp = await ctx.sandbox.resolveExisting(b.targetFile, 'targetFile');
       const kind = targetFileKind(tp.ref);
       if (kind === undefined) throw badRequest('targetFile: a target file must be .npy (features) or .csv / .txt (one label per image)');
-      if (targetKind !== undefined && kind !== 'labels-file') throw badRequest('"targetKind" applies only to a labels "targetFile"');
+      if (targetKind !== undefined && kind !== 'labels-file' && !labels) throw badRequest('"targetKind" applies only to a labels "targetFile" or "labelsFile"');
       target = kind === 'labels-file' ? { kind, path: tp.abs, name: tp.ref, labelKind: targetKind } : { kind, path: tp.abs, name: tp.ref };
       targetKey = { targetFile: await fileKey(tp), targetKind };
+      if (labels && kind === 'labels-file') throw badRequest(`"labelsFile" ${labelsRankingProblem({ measure, target: kind })}`);
     } else {
       target = { kind: 'member', label: b.target! };
       targetKey = { target: b.target };
@@ -194,6 +217,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
       ...(sortBy === undefined ? {} : { sortBy }),
       ...(probabilities ? { probabilities: await fileKey(probabilities) } : {}),
       ...(via ? { viaTransfers: await fileKey(via), aliases: aliases ?? {}, viaNeighbours: viaNeighbours ?? VIA_TRANSFERS_NEIGHBOURS } : {}),
+      ...(labels ? { labelsFile: await fileKey(labels), labelsKind: targetKind ?? 'class', labelScore } : {}),
     };
     const inputs = { featureSet: await fileKey(fs), measure, ...(targetKey as object), ...options, ...extra };
     if (all) return sendTask(ctx, reply, 'rank', inputs, 'rankTable', { fs, target, probabilities, sortBy, options });
@@ -206,6 +230,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
       via,
       aliases,
       viaNeighbours: neighbourCount(viaNeighbours),
+      labels: labels && { spec: { kind: 'labels-file', path: labels.abs, name: labels.ref, labelKind: targetKind }, score: labelScore! },
     });
   });
 
