@@ -280,21 +280,22 @@ export function labelScoreId(id: string): string {
 
 /**
  * Why the similarity ranking cannot take the new task's labels beside it (undefined when it can): the measure must be
- * one representation measure and the target a representation (a member or .npy), on all images, member by member.
+ * one representation measure and the target a representation (a member or .npy), member by member. Bootstrap draws
+ * may come with it: the places are those on all images, which a bootstrap ranking also reports.
  */
-export function labelsRankingProblem(a: { measure: string; target?: TargetSpec['kind']; groupBy?: string; bootstrap?: number }): string | undefined {
+export function labelsRankingProblem(a: { measure: string; target?: TargetSpec['kind']; groupBy?: string }): string | undefined {
   if (a.measure.trim() === ALL_MEASURES || isScoreId(a.measure) || findEntry(a.measure)?.input !== 'representations')
     return 'scores the labels beside a representation measure (rsa, dds, cka, …) of the new task’s trained network: not with a score or "all"';
   if (a.target === 'labels-file')
     return 'are the new task’s labels beside a trained network of it as the target (a member or a .npy of its features), not beside a labels target';
   if (a.groupBy !== undefined) return 'ranks members, one place per layer: not with group-by';
-  if (a.bootstrap !== undefined && a.bootstrap > 0) return 'sums the ranks on all images: not with bootstrap draws';
   return undefined;
 }
 
 /**
  * The second and third rankings of `LabelsRanking`: every candidate of `similarity` scored with `score` against the
- * labels (the same images, in the same order), then both rankings combined by summedRanks.
+ * labels (the same images, in the same order), then both rankings combined by summedRanks — each on all images, also
+ * when the similarity ranking carries bootstrap draws.
  */
 export async function rankWithLabels(
   candidates: Representation[],
@@ -303,7 +304,7 @@ export async function rankWithLabels(
   opts: Omit<RankOptions, 'measure' | 'bootstrap' | 'groupBy' | 'onProgress'> & { score?: string; name?: string },
 ): Promise<LabelsRanking> {
   const score = labelScoreId(opts.score ?? DEFAULT_LABEL_SCORE);
-  if (similarity.bootstrap || similarity.groups) throw new Error('rankWithLabels: the similarity ranking must be on all images, member by member');
+  if (similarity.groups) throw new Error('rankWithLabels: the similarity ranking must be member by member (no groupBy)');
   const ranked = new Set(similarity.ranking.map((e) => e.label));
   const { result, measureName: scoreName } = await rank(
     candidates.filter((c) => ranked.has(c.label)),

@@ -115,6 +115,10 @@ describe('taskmap rank --labels', () => {
     // The similarity ranking itself is unchanged by --labels.
     const alone = await ranked(join(dir, 'set'), '--target', join(dir, 'net.npy'));
     expect(json.ranking).toEqual(alone.ranking);
+    // With bootstrap draws the places are still those on all images.
+    const drawn = await ranked(join(dir, 'set'), '--target', join(dir, 'net.npy'), '--labels', join(dir, 'labels.csv'), '--bootstrap', '5', '--subset', '24');
+    expect((drawn.bootstrap as { draws: number }).draws).toBe(5);
+    expect(drawn.with_labels).toEqual(l);
   });
 
   it('leaves a member target out of every ranking; takes another score, a distance measure and regression labels', async () => {
@@ -144,7 +148,6 @@ describe('taskmap rank --labels', () => {
       [['--target', labels, '--labels', labels], /not beside a labels target/],
       [['--target', 'like', '--labels', labels, '--measure', 'all'], /not with a score or "all"/],
       [['--target', 'like', '--labels', labels, '--group-by', 'model'], /not with group-by/],
-      [['--target', 'like', '--labels', labels, '--bootstrap', '5'], /not with bootstrap/],
       [['--target', 'like', '--labels', join(dir, 'net.npy')], /a labels file is \.csv or \.txt/],
     ];
     for (const [args, message] of cases) {

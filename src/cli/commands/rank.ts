@@ -378,7 +378,7 @@ export function register(program: Command): void {
       if (o.labelScore !== undefined && o.labels === undefined) throw new UsageError("--label-score scores the --labels file: give the new task's labels");
       const labelScore = o.labelScore === undefined ? undefined : labelScoreFromOption(o.labelScore);
       if (o.labels !== undefined) {
-        const problem = labelsRankingProblem({ measure, groupBy: o.groupBy, bootstrap: draws });
+        const problem = labelsRankingProblem({ measure, groupBy: o.groupBy });
         if (problem) throw new UsageError(`--labels ${problem}`);
         if (targetFileKind(o.labels) !== 'labels-file') throw new UsageError(`--labels ${o.labels}: a labels file is .csv or .txt (one label per image)`);
       }

@@ -2,7 +2,7 @@
  * Similarity explorer: a feature set and one or two measures (parameters from the registry) → similarity
  * heatmap in dendrogram order, the dendrogram, a classical-MDS map coloured by task family (or by cluster), the
  * matrix as a table, per-target source rankings with bootstrap intervals (and, given a result dict of measured
- * transfers, through those transfers), and the permutation test of a pair (observed value, p-value, null histogram).
+ * transfers, through those transfers; given the new task's labels, by a score on them and both places summed), and the permutation test of a pair (observed value, p-value, null histogram).
  * All numbers come from the API.
  */
 import type { ComponentChildren } from 'preact';
@@ -27,6 +27,7 @@ import type {
   RankTablePayload,
   ResultEntry,
   TaxonomyPayload,
+  UploadResponse,
 } from '../types.js';
 
 /** The target select's value for "the labels file below" (member labels are never empty strings with a NUL). */
@@ -237,11 +238,41 @@ function TaxonomyPanel(props: { t: TaxonomyPayload; slot: string; note?: Compone
   );
 }
 
+/** A labels file (.csv / .txt) among those listed or uploaded, with its upload button. */
+function LabelsFilePicker(props: {
+  title: string;
+  name: string;
+  control: string;
+  none: string;
+  value: string;
+  files: string[];
+  onChange: (path: string) => void;
+  onUploaded: (r: UploadResponse) => void;
+}) {
+  return (
+    <>
+      <label title={props.title}>
+        <span>{props.name}</span>
+        <select data-control={props.control} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+          <option value="">{props.none}</option>
+          {props.files.map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </label>
+      <Upload label="Upload labels (.csv, .txt)" accept=".csv,.txt" name="labels" kind="labels" onUploaded={props.onUploaded} />
+    </>
+  );
+}
+
 function RankingPanel(props: { r: RankPayload; slot: string }) {
   const { r } = props;
   const spec = useMemo(() => rankingSpec(r.ranking, r.measure), [r]);
   const boot = r.bootstrap;
   const via = r.viaTransfers;
+  const both = r.withLabels;
   return (
     <div class="panel" data-ranking={props.slot}>
       <VegaFigure
@@ -287,6 +318,21 @@ function RankingPanel(props: { r: RankPayload; slot: string }) {
             rows={via.weights.map((w) => [w.task, w.member, w.similarity, w.used ? 'yes' : 'no'])}
             json={via.weights}
           />
+        </div>
+      )}
+      {both && (
+        <div data-with-labels={props.slot}>
+          <DataTable
+            title="With the new task's labels"
+            id={`with-labels-${props.slot}`}
+            columns={['rank', 'source', 'family', 'places summed', both.measure, 'place', both.score, 'place']}
+            rows={both.ranking.map((e) => [e.rank, e.label, r.families?.[e.label] ?? null, e.rankSum, e.similarity, e.similarityPlace, e.score, e.scorePlace])}
+            json={both}
+          />
+          <p class="note" data-with-labels-note>
+            Each source placed by {both.measure} to the target and by {both.score} on {both.labels} ({both.labelKind}), on all {r.n_images} images (1 = best;
+            ties share the mean place), and ranked by the sum of its two places.
+          </p>
         </div>
       )}
     </div>
@@ -362,6 +408,9 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const [viaDict, setViaDict] = useState('');
   const [viaAliases, setViaAliases] = useState('');
   const [viaNeighbours, setViaNeighbours] = useState('');
+  // …and take the new task's labels beside it: a score on them, and both places summed (taskmap rank --labels).
+  const [withLabels, setWithLabels] = useState('');
+  const [labelScore, setLabelScore] = useState('logme');
   // Permutation test of one pair under measure A: b's images are shuffled.
   const [pairA, setPairA] = useState('');
   const [pairB, setPairB] = useState('');
@@ -502,9 +551,10 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
           ...(neighboursParse.value === undefined ? {} : { viaNeighbours: neighboursParse.value }),
         }
       : {};
+    const labels = labelsOn ? { labelsFile: withLabels, targetKind, labelScore } : {};
     measures.forEach((measure, k) => {
       update(setRanks, k, { busy: true, error: null, progress: null });
-      const body = { ...base, measure, ...(rankBy && probabilities ? { probabilities } : {}), ...via };
+      const body = { ...base, measure, ...(rankBy && probabilities ? { probabilities } : {}), ...via, ...labels };
       runJob<RankPayload>('rank', body, (p, job) => update(setRanks, k, { progress: p, job: job.id })).then(
         (result) => update(setRanks, k, { busy: false, result, job: null }),
         (e) => update(setRanks, k, { busy: false, error: errorText(e), result: null, job: null }),
@@ -526,6 +576,39 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
   const viaOffered = !labelsMode && !scoring && !matrix;
   const viaOn = viaOffered && viaDict !== '';
   const viaError = viaOn ? (aliasParse.error ?? neighboursParse.error) : null;
+  // The new task's labels beside a member target: the same offer (a representation measure ranking a member).
+  const labelsOn = viaOffered && withLabels !== '';
+  // Scores of the sources' own features (LEEP and NCE read class probabilities, which this offer does not take).
+  const featureScores = scoreIds.filter((id) => props.measures.scores.some((f) => f.family === id.split(':')[0] && f.input === 'labels'));
+  const onLabelsUploaded = (set: (path: string) => void) => async (r: UploadResponse) => {
+    const saved = r.saved.find((x) => x.kind === 'labels');
+    if (saved) {
+      setUploadedLabels((u) => [saved.path, ...u.filter((x) => x !== saved.path)]);
+      set(saved.path);
+    }
+    await props.refresh();
+  };
+  // A score id that rates labels of this kind (LogME alone rates regression values).
+  const ratesKind = (id: string, kind: 'class' | 'regression') =>
+    props.measures.scores.some((f) => f.family === id.split(':')[0] && f.taskTypes.includes(kind === 'class' ? 'classification' : 'regression'));
+  const kindSelect = (control: string) => (
+    <label>
+      <span>labels are</span>
+      <select
+        data-control={control}
+        value={targetKind}
+        onChange={(e) => {
+          const kind = e.currentTarget.value as 'class' | 'regression';
+          setTargetKind(kind);
+          setRankBy((m) => (m && m !== ALL_SCORES && !ratesKind(m, kind) ? '' : m));
+          setLabelScore((m) => (ratesKind(m, kind) ? m : 'logme'));
+        }}
+      >
+        <option value="class">classes</option>
+        <option value="regression">regression values</option>
+      </select>
+    </label>
+  );
 
   return (
     <div class="explorer" id="similarity-explorer">
@@ -702,54 +785,17 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
             </label>
             {labelsMode && (
               <>
-                <label title="A .csv / .txt with one label per image (or image,label rows; a header row is allowed)">
-                  <span>labels file</span>
-                  <select data-control="labels-file" value={labelsFile} onChange={(e) => setLabelsFile(e.currentTarget.value)}>
-                    <option value="">(pick or upload)</option>
-                    {labelsFiles.map((p) => (
-                      <option key={p} value={p}>
-                        {p}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-                <Upload
-                  label="Upload labels (.csv, .txt)"
-                  accept=".csv,.txt"
-                  name="labels"
-                  kind="labels"
-                  onUploaded={async (r) => {
-                    const saved = r.saved.find((x) => x.kind === 'labels');
-                    if (saved) {
-                      setUploadedLabels((u) => [saved.path, ...u.filter((x) => x !== saved.path)]);
-                      setLabelsFile(saved.path);
-                    }
-                    await props.refresh();
-                  }}
+                <LabelsFilePicker
+                  title="A .csv / .txt with one label per image (or image,label rows; a header row is allowed)"
+                  name="labels file"
+                  control="labels-file"
+                  none="(pick or upload)"
+                  value={labelsFile}
+                  files={labelsFiles}
+                  onChange={setLabelsFile}
+                  onUploaded={onLabelsUploaded(setLabelsFile)}
                 />
-                <label>
-                  <span>labels are</span>
-                  <select
-                    data-control="target-kind"
-                    value={targetKind}
-                    onChange={(e) => {
-                      const kind = e.currentTarget.value as 'class' | 'regression';
-                      setTargetKind(kind);
-                      setRankBy((m) =>
-                        m &&
-                        m !== ALL_SCORES &&
-                        !props.measures.scores.some(
-                          (f) => f.family === m.split(':')[0] && f.taskTypes.includes(kind === 'class' ? 'classification' : 'regression'),
-                        )
-                          ? ''
-                          : m,
-                      );
-                    }}
-                  >
-                    <option value="class">classes</option>
-                    <option value="regression">regression values</option>
-                  </select>
-                </label>
+                {kindSelect('target-kind')}
               </>
             )}
             <label title="The measure forms above compare representations; with a labels target, the transferability scores rate each source against the labels">
@@ -825,6 +871,33 @@ export function SimilarityExplorer(props: { measures: MeasuresResponse; catalog:
                     value={viaNeighbours}
                     onInput={(e) => setViaNeighbours(e.currentTarget.value)}
                   />
+                </label>
+              </>
+            )}
+            {viaOffered && (
+              <LabelsFilePicker
+                title="The new task's labels (one per probe image) beside its trained network as the target: also score every source on them and rank by both places summed (taskmap rank --labels)"
+                name="with the new task's labels"
+                control="with-labels"
+                none="(none)"
+                value={withLabels}
+                files={labelsFiles}
+                onChange={setWithLabels}
+                onUploaded={onLabelsUploaded(setWithLabels)}
+              />
+            )}
+            {labelsOn && (
+              <>
+                {kindSelect('with-labels-kind')}
+                <label title="The label-based score read beside the similarity (taskmap rank --label-score)">
+                  <span>score on the labels</span>
+                  <select data-control="label-score" value={labelScore} onChange={(e) => setLabelScore(e.currentTarget.value)}>
+                    {featureScores.map((id) => (
+                      <option key={id} value={id}>
+                        {id}
+                      </option>
+                    ))}
+                  </select>
                 </label>
               </>
             )}
