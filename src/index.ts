@@ -76,6 +76,7 @@ export {
   type LabelTargetInfo,
   type LabelRepresentation,
 } from './taxonomy/rank.js';
+export { type LabelValue } from './taxonomy/scoreColumns.js';
 export {
   rankTable,
   standardRankMeasures,

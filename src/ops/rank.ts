@@ -10,7 +10,8 @@ import { extname } from 'node:path';
 import { loadFeatureSet, loadRepresentation } from '../features/featureSet.js';
 import { applyImageList, type ImageList } from '../features/imageIdentity.js';
 import type { Representation } from '../features/types.js';
-import { readInputText } from '../io/input.js';
+import { readInputFile, readInputText } from '../io/input.js';
+import { product, readNpy } from '../io/npy.js';
 import { parseCsv } from '../io/labelledMatrix.js';
 import { rankData, summedRanks } from '../linalg/ranks.js';
 import { catalogueEntry, entriesFor, findEntry } from '../measures/catalogue.js';
@@ -65,11 +66,46 @@ export function describeLabelsText(text: string, name: string): { rows: number; 
   return { rows: records.length, distinct: new Set(records.map((r) => r[width - 1].trim())).size };
 }
 
-/** A target as a shell names it. `name` is how the user called the file (default: its path). */
+/**
+ * Dense regression labels: a .npy of N × K values (any shape with N first — a map per image, flattened), one vector
+ * per image for the scores (LogME) and compared as features by the measures. Class labels are refused: they go in a
+ * labels file.
+ */
+async function readLabelVectors(path: string, n: number, name: string, kind: LabelKind): Promise<Float32Array[] | Float64Array[]> {
+  if (kind !== 'regression') {
+    throw new Error(`${name}: a .npy of labels is read as regression values (label kind regression); class labels go in a .csv / .txt, one per image`);
+  }
+  // Read as an array, not as features: one value per image may be stored 1-d, and a non-finite value is the label
+  // check's to name (regressionValues).
+  const { shape, data } = readNpy(await readInputFile(path, 'a .npy of regression values'), name);
+  const rows = shape[0] ?? 1;
+  if (shape.length === 0) throw new Error(`${name}: a 0-d array; regression values need one row per image, shape (n_images, ...)`);
+  if (rows !== n) throw new Error(`${name}: ${rows} rows of regression values, but the feature set has ${n} images (one row per image)`);
+  const p = product(shape.slice(1));
+  const values = data instanceof Float64Array || data instanceof Float32Array ? data : Float64Array.from(data as ArrayLike<number | bigint>, Number);
+  return Array.from({ length: n }, (_, i) => values.subarray(i * p, (i + 1) * p)) as Float32Array[] | Float64Array[];
+}
+
+/**
+ * A target as a shell names it. `name` is how the user called the file (default: its path). A labels file is a
+ * .csv / .txt (one label per image) or, for regression, a .npy of one vector of values per image.
+ */
 export type TargetSpec =
   | { kind: 'member'; label: string }
   | { kind: 'representation-file'; path: string; name?: string; images?: ImageList }
   | { kind: 'labels-file'; path: string; name?: string; labelKind?: LabelKind };
+
+/**
+ * Whether a file can hold the new task's labels of this kind: a .csv / .txt always, a .npy as regression vectors.
+ * Why not, or undefined when it can.
+ */
+export function labelsFileProblem(path: string, kind: LabelKind | undefined): string | undefined {
+  const file = targetFileKind(path);
+  if (file === 'labels-file' || (file === 'representation-file' && kind === 'regression')) return undefined;
+  return file === 'representation-file'
+    ? 'a .npy holds labels only as regression values (label kind regression); class labels go in a .csv / .txt'
+    : 'a labels file is .csv or .txt (one label per image), or a .npy of regression values';
+}
 
 /** The kind of file a target path is, by extension; undefined when it is neither. */
 export function targetFileKind(path: string): 'representation-file' | 'labels-file' | undefined {
@@ -92,7 +128,12 @@ export async function loadTarget(spec: TargetSpec, n: number): Promise<Target> {
     default: {
       const labelKind = spec.labelKind ?? 'class';
       if (!LABEL_KINDS.includes(labelKind)) throw new Error(`label kind must be ${LABEL_KINDS.join(' or ')}, got "${String(labelKind)}"`);
-      return { kind: 'labels', labels: await readTargetLabels(spec.path, n, spec.name ?? spec.path), labelKind, label: spec.name ?? spec.path };
+      const name = spec.name ?? spec.path;
+      const labels =
+        targetFileKind(spec.path) === 'representation-file'
+          ? await readLabelVectors(spec.path, n, name, labelKind)
+          : await readTargetLabels(spec.path, n, name);
+      return { kind: 'labels', labels, labelKind, label: name };
     }
   }
 }

@@ -30,7 +30,7 @@ import { fullMatrixDraws, type DrawPreparation } from '../measures/subsetDraws.j
 import { crossSimilarity, preparedCacheKey, PreparedCache, prepareRepresentation } from '../measures/similarity.js';
 import type { ScoreTarget } from '../transferability/index.js';
 import { closeMatches } from '../util/names.js';
-import { isScoreId, matchProbabilities, regressionValues, scoreColumns, scoreOf, scoreTargetOf } from './scoreColumns.js';
+import { isScoreId, matchProbabilities, regressionValues, scalarLabels, scoreColumns, scoreOf, scoreTargetOf, type LabelValue } from './scoreColumns.js';
 
 export type LabelKind = 'class' | 'regression';
 
@@ -39,8 +39,11 @@ export type Target =
   | { kind: 'member'; label: string }
   /** Features of some model on the same probe images (e.g. one trained on the new task). */
   | { kind: 'representation'; representation: Representation }
-  /** One label per probe image, in the candidates' image order. */
-  | { kind: 'labels'; labels: readonly (string | number)[]; labelKind: LabelKind; label?: string };
+  /**
+   * One label per probe image, in the candidates' image order: a class, a regression value, or (regression) a vector
+   * of values per image.
+   */
+  | { kind: 'labels'; labels: readonly LabelValue[]; labelKind: LabelKind; label?: string };
 
 /**
  * How labels were turned into a target.
@@ -210,26 +213,28 @@ function preparedLabelMatrix(keys: string[], pipeline: Pipeline, comparator: Pip
  * PARC's z-scored one-hot label RDM. rankSources does not depend on this: it compares with the label RDM directly.
  * Even an exact encoding's computed RDM carries rounding noise that breaks its ties under rank comparators.
  */
-export async function targetFromLabels(labels: readonly (string | number)[], kind: LabelKind, opts: LabelTargetOptions = {}): Promise<LabelRepresentation> {
+export async function targetFromLabels(labels: readonly LabelValue[], kind: LabelKind, opts: LabelTargetOptions = {}): Promise<LabelRepresentation> {
   const n = labels.length;
   const name = opts.label ?? 'labels';
   const { id, pipeline } = resolveMeasure(opts.measure ?? 'rsa');
   if (n < 4) throw new Error(`${name}: need labels for at least 4 images, got ${n}`);
 
   if (kind === 'regression') {
-    const data = regressionValues(labels, name);
-    const problem = scalarTargetProblem(pipeline);
+    const values = regressionValues(labels, name);
+    // A vector of values has a direction and a spread of its own; one value has only a sign and a size.
+    const problem = values.cols === 1 ? scalarTargetProblem(pipeline) : undefined;
     if (problem) {
       throw new Error(
         `${name}: a regression target has one value per image, which measure "${id}" cannot use: ${problem}. ` +
           'Use a measure that compares magnitudes, e.g. rsa:rdm=euclidean, a DDS kernel linear, rbf, lap or euclidean, or cka',
       );
     }
-    return { label: name, n, p: 1, shape: [1, 1, 1], data, source: name, labelTarget: { kind, encoding: 'value' } };
+    const p = values.cols;
+    return { label: name, n, p, shape: [1, 1, p], data: values.data, source: name, labelTarget: { kind, encoding: 'value' } };
   }
   if (kind !== 'class') throw new Error(`${name}: label kind must be "class" or "regression", got "${String(kind)}"`);
 
-  const { keys, classes, counts } = parseClasses(labels, name);
+  const { keys, classes, counts } = parseClasses(scalarLabels(labels, name), name);
   const context = (err: unknown) => new Error(`class labels as a target for "${id}": ${(err as Error).message}`);
   const probe = exactnessProbe(pipeline);
   let ideal: Prepared;
@@ -511,7 +516,7 @@ function resolveTarget(
   const build = async (idx?: Uint32Array): Promise<BuiltTarget> => {
     const ls = idx ? Array.from(idx, (i) => target.labels[i]) : target.labels;
     if (target.labelKind !== 'class') return { rep: await targetFromLabels(ls, target.labelKind, { measure: config, label: name, engine }) };
-    const { keys, classes, counts } = parseClasses(ls, name);
+    const { keys, classes, counts } = parseClasses(scalarLabels(ls, name), name);
     const rep: LabelRepresentation = {
       label: name,
       n: keys.length,
@@ -540,12 +545,12 @@ function pairwiseLabelTarget(target: Extract<Target, { kind: 'labels' }>, name: 
     const ls = idx ? Array.from(idx, (i) => target.labels[i]) : target.labels;
     const n = ls.length;
     if (target.labelKind === 'regression') {
-      const data = regressionValues(ls, name);
-      const rep: LabelRepresentation = { label: name, n, p: 1, shape: [1, 1, 1], data, source: name, labelTarget: { kind: 'regression', encoding: 'value' } };
+      const { cols: p, data } = regressionValues(ls, name);
+      const rep: LabelRepresentation = { label: name, n, p, shape: [1, 1, p], data, source: name, labelTarget: { kind: 'regression', encoding: 'value' } };
       return { rep };
     }
     if (target.labelKind !== 'class') throw new Error(`${name}: label kind must be "class" or "regression", got "${String(target.labelKind)}"`);
-    const { keys, classes, counts } = parseClasses(ls, name);
+    const { keys, classes, counts } = parseClasses(scalarLabels(ls, name), name);
     const c = classes.length;
     const rep: LabelRepresentation = {
       label: name,

@@ -21,27 +21,63 @@ import { scoreCandidates, scoreThreads } from '../transferability/threads.js';
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Regression values from labels: plain decimals only (Number() would also take "", "0x1f" and "Infinity"), not all equal. */
-export function regressionValues(labels: readonly (string | number)[], name: string): Float64Array {
-  const data = new Float64Array(labels.length);
+/**
+ * One image's label: a class or a regression value (a string as read from a labels file, or a number), or a vector
+ * of regression values (a dense target — a depth map, a keypoint heat-map — flattened: a .npy target read as
+ * labels).
+ */
+export type LabelValue = string | number | ArrayLike<number>;
+
+/** The labels as class labels: every one a string or a number; a vector of values is refused, naming its image. */
+export function scalarLabels(labels: readonly LabelValue[], name: string): readonly (string | number)[] {
+  const i = labels.findIndex((l) => typeof l === 'object');
+  if (i >= 0) {
+    throw new Error(
+      `${name}: image ${i}'s label is a vector of ${(labels[i] as ArrayLike<number>).length} values; class labels are one per image (read vectors as regression targets)`,
+    );
+  }
+  return labels as readonly (string | number)[];
+}
+
+/**
+ * Regression values from labels, n × K: one value per image (K = 1; plain decimals only — Number() would also take
+ * "", "0x1f" and "Infinity") or a vector of K finite values per image; not the same values on every image.
+ */
+export function regressionValues(labels: readonly LabelValue[], name: string): Matrix {
+  const n = labels.length;
+  const first = labels[0];
+  const k = typeof first === 'object' ? first.length : 1;
+  if (k < 1) throw new Error(`${name}: image 0 has an empty vector of regression values`);
+  const data = new Float64Array(n * k);
   labels.forEach((l, i) => {
+    if (typeof l === 'object') {
+      if (l.length !== k) throw new Error(`${name}: image ${i} has ${l.length} regression values, image 0 has ${k}`);
+      for (let j = 0; j < k; j++) {
+        const x = l[j];
+        if (!Number.isFinite(x)) throw new Error(`${name}: regression value ${j} of image ${i} is ${x}, not a finite number`);
+        data[i * k + j] = x;
+      }
+      return;
+    }
+    if (k !== 1) throw new Error(`${name}: image ${i} has one regression value, image 0 has ${k}`);
     const x = typeof l === 'number' ? l : typeof l === 'string' && DECIMAL.test(l.trim()) ? Number(l) : Number.NaN;
     if (!Number.isFinite(x)) throw new Error(`${name}: regression target of image ${i} is "${String(l)}", not a finite number`);
     data[i] = x;
   });
-  if (data.every((x) => x === data[0])) {
-    throw new Error(`${name}: all ${data.length} regression values are equal (${data[0]}), so the target has no structure to rank sources by`);
+  if (data.every((x, q) => x === data[q % k])) {
+    throw new Error(
+      k === 1
+        ? `${name}: all ${n} regression values are equal (${data[0]}), so the target has no structure to rank sources by`
+        : `${name}: all ${n} images have the same ${k} regression values, so the target has no structure to rank sources by`,
+    );
   }
-  return data;
+  return { rows: n, cols: k, data };
 }
 
-/** The scores' target from one label per image: class codes over the distinct labels, or regression values. */
-export function scoreTargetOf(labels: readonly (string | number)[], kind: 'class' | 'regression', name: string): ScoreTarget {
-  if (kind === 'regression') {
-    const values = regressionValues(labels, name);
-    return { kind: 'regression', values: { rows: values.length, cols: 1, data: values } };
-  }
-  const t = classTarget(labels, name);
+/** The scores' target from one label per image: class codes over the distinct labels, or regression values (n × K). */
+export function scoreTargetOf(labels: readonly LabelValue[], kind: 'class' | 'regression', name: string): ScoreTarget {
+  if (kind === 'regression') return { kind: 'regression', values: regressionValues(labels, name) };
+  const t = classTarget(scalarLabels(labels, name), name);
   if (t.classes.length < 2) {
     throw new Error(`${name}: all ${labels.length} images have the same class ("${t.classes[0]}"); a class target needs at least two classes`);
   }

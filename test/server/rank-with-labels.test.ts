@@ -60,6 +60,24 @@ describe('/api/rank with labelsFile', () => {
     );
   });
 
+  it('reads a .npy targetFile as regression values with targetKind "regression": LogME rates it, a measure sees the same features', async () => {
+    const npy = { featureSet: 'data/zoo/features', targetFile: 'data/zoo/features/pose-a.npy' };
+    const logme = await runJob(run.base, '/api/rank', { ...npy, targetKind: 'regression', measure: 'logme' });
+    expect(logme.status, JSON.stringify(logme.error)).toBe('done');
+    const r = logme.result as any;
+    expect(r.target.kind).toBe('labels');
+    expect(r.ranking).toHaveLength(members.length);
+    // pose-a's own features predict its values best.
+    expect(r.ranking[0].label).toBe('pose-a');
+    const asLabels = (await runJob(run.base, '/api/rank', { ...npy, targetKind: 'regression', measure: 'cka' })).result as any;
+    const asFeatures = (await runJob(run.base, '/api/rank', { ...npy, measure: 'cka' })).result as any;
+    const byLabel = (x: any) => Object.fromEntries(x.ranking.map((e: { label: string; score: number }) => [e.label, e.score]));
+    for (const [label, v] of Object.entries(byLabel(asFeatures))) expect(byLabel(asLabels)[label]).toBeCloseTo(v as number, 12);
+    const bad = await call(run.base, 'POST', '/api/rank', { ...npy, targetKind: 'class', measure: 'logme' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('targetFile: a .npy holds labels only as regression values');
+  });
+
   it('refuses what it cannot combine', async () => {
     const post = (body: unknown) => call(run.base, 'POST', '/api/rank', body);
     const cases: [Record<string, unknown>, string][] = [
@@ -68,7 +86,8 @@ describe('/api/rank with labelsFile', () => {
       [{ ...base, labelsFile: 'data/zoo/labels.csv', groupBy: 'model' }, 'not with group-by'],
       [{ ...base, labelsFile: 'data/zoo/labels.csv', measure: 'all' }, 'not with a score or "all"'],
       [{ ...base, target: undefined, targetFile: 'data/zoo/labels.csv', labelsFile: 'data/zoo/labels.csv' }, 'not beside a labels target'],
-      [{ ...base, labelsFile: 'data/zoo/features/pose-a.npy' }, 'labelsFile: a labels file is .csv or .txt'],
+      [{ ...base, labelsFile: 'data/zoo/features/pose-a.npy' }, 'labelsFile: a .npy holds labels only as regression values'],
+      [{ ...base, labelsFile: 'data/zoo/features/manifest.json' }, 'labelsFile: a labels file is .csv or .txt'],
     ];
     for (const [body, message] of cases) {
       const res = await post(body);

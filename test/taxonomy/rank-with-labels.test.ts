@@ -148,7 +148,8 @@ describe('taskmap rank --labels', () => {
       [['--target', labels, '--labels', labels], /not beside a labels target/],
       [['--target', 'like', '--labels', labels, '--measure', 'all'], /not with a score or "all"/],
       [['--target', 'like', '--labels', labels, '--group-by', 'model'], /not with group-by/],
-      [['--target', 'like', '--labels', join(dir, 'net.npy')], /a labels file is \.csv or \.txt/],
+      [['--target', 'like', '--labels', join(dir, 'net.npy')], /a \.npy holds labels only as regression values/],
+      [['--target', 'like', '--labels', join(dir, 'set', 'like.npy').replace(/\.npy$/, '.json')], /a labels file is \.csv or \.txt/],
     ];
     for (const [args, message] of cases) {
       const r = await runCli('rank', set, ...args);

@@ -20,6 +20,7 @@ import {
   type ViaTransfersRanking,
   DEFAULT_LABEL_SCORE,
   labelScoreId,
+  labelsFileProblem,
   labelsRankingProblem,
   rankWithLabels,
   type LabelsRanking,
@@ -50,8 +51,8 @@ async function exists(path: string): Promise<boolean> {
 async function targetSpec(value: string, members: string[], kind: string | undefined): Promise<TargetSpec> {
   const fileKind = targetFileKind(value);
   const isFile = !members.includes(value) && (await exists(value));
-  if (kind !== undefined && !(isFile && fileKind === 'labels-file')) {
-    throw new UsageError('--target-kind applies only when --target is a labels file (.csv or .txt)');
+  if (kind !== undefined && !(isFile && fileKind !== undefined)) {
+    throw new UsageError('--target-kind applies only when --target is a labels file (.csv or .txt, or a .npy of regression values)');
   }
   if (!isFile) {
     if (!members.includes(value) && fileKind !== undefined) {
@@ -59,7 +60,13 @@ async function targetSpec(value: string, members: string[], kind: string | undef
     }
     return { kind: 'member', label: value };
   }
-  if (fileKind === 'representation-file') return { kind: 'representation-file', path: value };
+  // A .npy is features, unless --target-kind reads it as labels (regression vectors).
+  if (fileKind === 'representation-file' && kind === undefined) return { kind: 'representation-file', path: value };
+  if (fileKind === 'representation-file') {
+    const problem = labelsFileProblem(value, labelKindFrom(kind));
+    if (problem) throw new UsageError(`--target ${value}: ${problem}`);
+    return { kind: 'labels-file', path: value, labelKind: labelKindFrom(kind) };
+  }
   if (fileKind === 'labels-file') return { kind: 'labels-file', path: value, labelKind: labelKindFrom(kind) };
   throw new UsageError(`--target ${value}: a target file must be .npy (features) or .csv / .txt (one label per image)`);
 }
@@ -275,7 +282,9 @@ export function register(program: Command): void {
           'the default dds, their wall times in the footer, rows ordered by --sort-by. LEEP and NCE score the source ' +
           "models' class probabilities: --probabilities names a feature set of softmax outputs, one member per " +
           'model, matched to a candidate by its label or by its model (the part before --separator). A regression ' +
-          'target (--target-kind regression) works with logme.\n\n' +
+          'target (--target-kind regression) works with logme; with --target-kind regression a .npy target is read ' +
+          "as the new task's regression values instead of features, one vector per image (a dense map flattened; " +
+          'any shape with the images first).\n\n' +
           'With --bootstrap, the DDS Pascal protocol: that many random subsets of --subset images, drawn without ' +
           'replacement from a seeded generator (mulberry32, same seed → same output), everything recomputed per ' +
           'subset; per entry the mean, a 95% interval (2.5/97.5 percentiles) and the probability of being the best.\n\n' +
@@ -301,7 +310,10 @@ export function register(program: Command): void {
   }
   cmd
     .requiredOption('-t, --target <target>', 'member label, features.npy, or labels.csv/.txt')
-    .option('--target-kind <kind>', 'for a labels file (the target, or --labels): class (default) or regression')
+    .option(
+      '--target-kind <kind>',
+      'for a labels file (the target, or --labels): class (default) or regression; regression also reads a .npy as labels, one vector of values per image',
+    )
     .option('--sort-by <id>', 'with --measure all: the column the rows are ordered by (default: the first, logme)')
     .option('--probabilities <featureset>', "for leep and nce: the source models' class probabilities on the target images, one member per model")
     .option('--bootstrap <draws>', 'number of random image subsets (e.g. 100)')
@@ -325,7 +337,7 @@ export function register(program: Command): void {
     .option('--alias <old=new>', "with --via-transfers: rename a task of the result dict to a member's label or model (repeatable)", collect, [])
     .option(
       '--labels <file>',
-      "the new task's labels (.csv/.txt, one per image) beside a trained network of it as the target: also rank by a score on the labels and by both ranks summed",
+      "the new task's labels (.csv/.txt, one per image, or a .npy of regression values) beside a trained network of it as the target: also rank by a score on the labels and by both ranks summed",
     )
     .option('--label-score <id>', `with --labels: the label-based score (default ${DEFAULT_LABEL_SCORE}; e.g. logme:solver=icml, knn:k=5)`);
   addViaNeighboursOption(cmd);
@@ -380,7 +392,8 @@ export function register(program: Command): void {
       if (o.labels !== undefined) {
         const problem = labelsRankingProblem({ measure, groupBy: o.groupBy });
         if (problem) throw new UsageError(`--labels ${problem}`);
-        if (targetFileKind(o.labels) !== 'labels-file') throw new UsageError(`--labels ${o.labels}: a labels file is .csv or .txt (one label per image)`);
+        const fileProblem = labelsFileProblem(o.labels, labelKindFrom(o.targetKind));
+        if (fileProblem) throw new UsageError(`--labels ${o.labels}: ${fileProblem}`);
       }
       const subset = o.subset === undefined ? undefined : parseNumber(o.subset, '--subset', { integer: true, min: 4 });
       const seed = o.seed === undefined ? undefined : parseNumber(o.seed, '--seed', { integer: true, min: 0 });
@@ -407,7 +420,8 @@ export function register(program: Command): void {
       );
       const labelsProblem = o.labels === undefined ? undefined : labelsRankingProblem({ measure, target: spec.kind });
       if (labelsProblem) throw new UsageError(`--labels ${labelsProblem}`);
-      if (o.targetImages !== undefined && spec.kind !== 'representation-file') throw new UsageError('--target-images applies only to a .npy target');
+      if (o.targetImages !== undefined && spec.kind !== 'representation-file')
+        throw new UsageError('--target-images applies only to a .npy target of features');
       if (spec.kind === 'representation-file') spec.images = await readImagesList(o.targetImages);
       const target = await loadTarget(spec, set.n);
       const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);

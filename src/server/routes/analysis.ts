@@ -28,6 +28,7 @@ import {
   ALL_MEASURES,
   DEFAULT_LABEL_SCORE,
   labelScoreId,
+  labelsFileProblem,
   labelsRankingProblem,
   rankMeasure,
   targetFileKind,
@@ -176,7 +177,8 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
       labelScore = checkedInput('labelScore', () => labelScoreId(b.labelScore ?? DEFAULT_LABEL_SCORE));
     }
     const labels = b.labelsFile === undefined ? undefined : await ctx.sandbox.resolveExisting(b.labelsFile, 'labelsFile');
-    if (labels && targetFileKind(labels.ref) !== 'labels-file') throw badRequest('labelsFile: a labels file is .csv or .txt (one label per image)');
+    const labelsProblem = labels && labelsFileProblem(labels.ref, b.targetKind);
+    if (labelsProblem) throw badRequest(`labelsFile: ${labelsProblem}`);
     const {
       featureSet: _f,
       measure: _m,
@@ -196,12 +198,17 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     let targetKey: unknown;
     if (b.targetFile !== undefined) {
       const tp = await ctx.sandbox.resolveExisting(b.targetFile, 'targetFile');
-      const kind = targetFileKind(tp.ref);
-      if (kind === undefined) throw badRequest('targetFile: a target file must be .npy (features) or .csv / .txt (one label per image)');
-      if (targetKind !== undefined && kind !== 'labels-file' && !labels) throw badRequest('"targetKind" applies only to a labels "targetFile" or "labelsFile"');
-      target = kind === 'labels-file' ? { kind, path: tp.abs, name: tp.ref, labelKind: targetKind } : { kind, path: tp.abs, name: tp.ref };
+      const file = targetFileKind(tp.ref);
+      if (file === undefined) throw badRequest('targetFile: a target file must be .npy (features or regression values) or .csv / .txt (one label per image)');
+      // A .npy is features, unless targetKind (without a labelsFile) reads it as labels: regression vectors.
+      const asLabels = file === 'labels-file' || (targetKind !== undefined && !labels);
+      const problem = asLabels ? labelsFileProblem(tp.ref, targetKind) : undefined;
+      if (problem) throw badRequest(`targetFile: ${problem}`);
+      if (labels && asLabels) throw badRequest(`"labelsFile" ${labelsRankingProblem({ measure, target: 'labels-file' })}`);
+      target = asLabels
+        ? { kind: 'labels-file', path: tp.abs, name: tp.ref, labelKind: targetKind }
+        : { kind: 'representation-file', path: tp.abs, name: tp.ref };
       targetKey = { targetFile: await fileKey(tp), targetKind };
-      if (labels && kind === 'labels-file') throw badRequest(`"labelsFile" ${labelsRankingProblem({ measure, target: kind })}`);
     } else {
       target = { kind: 'member', label: b.target! };
       targetKey = { target: b.target };
@@ -209,7 +216,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     if (scores && target.kind !== 'labels-file') {
       throw badRequest(
         `measure ${all ? '"all" (the score table)' : `"${measure}"`}: the label-based scores need the new task's labels as "targetFile" ` +
-          '(a .csv / .txt with one label per image), not a member or features',
+          '(a .csv / .txt with one label per image, or a .npy of regression values with targetKind "regression"), not a member or features',
       );
     }
     // A member target keeps the inputs' old shape, so earlier jobs are still found.
