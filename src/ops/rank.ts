@@ -11,6 +11,7 @@ import { loadFeatureSet, loadRepresentation } from '../features/featureSet.js';
 import { applyImageList, type ImageList } from '../features/imageIdentity.js';
 import type { Representation } from '../features/types.js';
 import { readInputFile, readInputText } from '../io/input.js';
+import { checkAllocation } from '../io/limits.js';
 import { product, readNpy } from '../io/npy.js';
 import { parseCsv } from '../io/labelledMatrix.js';
 import { rankData, summedRanks } from '../linalg/ranks.js';
@@ -18,9 +19,9 @@ import { catalogueEntry, entriesFor, findEntry } from '../measures/catalogue.js'
 import { canonicalMeasureId, describeMeasure } from '../measures/registry.js';
 import { parseResultDict, PSEUDO_SOURCES, type ResultDict } from '../io/resultDict.js';
 import { predictViaTransfers, VIA_TRANSFERS_NEIGHBOURS, weighingTasks } from '../taskonomy/viaTransfers.js';
-import { rankSources, type LabelKind, type RankOptions, type RankResult, type Target } from '../taxonomy/rank.js';
+import { rankSources, scoreLabels, type LabelKind, type RankOptions, type RankResult, type Target } from '../taxonomy/rank.js';
 import { rankTable, standardRankMeasures, type RankTable, type RankTableOptions } from '../taxonomy/rankTable.js';
-import { isScoreId, modelOfLabel, scoreOf } from '../taxonomy/scoreColumns.js';
+import { isScoreId, modelOfLabel, scoreOf, targetProblem } from '../taxonomy/scoreColumns.js';
 
 export { standardRankMeasures, VIA_TRANSFERS_NEIGHBOURS, type RankTable, type RankTableOptions };
 
@@ -73,7 +74,9 @@ export function describeLabelsText(text: string, name: string): { rows: number; 
  */
 async function readLabelVectors(path: string, n: number, name: string, kind: LabelKind): Promise<Float32Array[] | Float64Array[]> {
   if (kind !== 'regression') {
-    throw new Error(`${name}: a .npy of labels is read as regression values (label kind regression); class labels go in a .csv / .txt, one per image`);
+    throw new Error(
+      `${name}: a .npy of labels is read as regression values (--target-kind regression; targetKind "regression" in the API); class labels go in a .csv / .txt, one per image`,
+    );
   }
   // Read as an array, not as features: one value per image may be stored 1-d, and a non-finite value is the label
   // check's to name (regressionValues).
@@ -82,6 +85,8 @@ async function readLabelVectors(path: string, n: number, name: string, kind: Lab
   if (shape.length === 0) throw new Error(`${name}: a 0-d array; regression values need one row per image, shape (n_images, ...)`);
   if (rows !== n) throw new Error(`${name}: ${rows} rows of regression values, but the feature set has ${n} images (one row per image)`);
   const p = product(shape.slice(1));
+  // Integer or boolean maps are widened to float64 here, and regressionValues copies the values once more.
+  checkAllocation('its regression values as float64, twice', 2 * 8 * n * p, name);
   const values = data instanceof Float64Array || data instanceof Float32Array ? data : Float64Array.from(data as ArrayLike<number | bigint>, Number);
   return Array.from({ length: n }, (_, i) => values.subarray(i * p, (i + 1) * p)) as Float32Array[] | Float64Array[];
 }
@@ -103,7 +108,7 @@ export function labelsFileProblem(path: string, kind: LabelKind | undefined): st
   const file = targetFileKind(path);
   if (file === 'labels-file' || (file === 'representation-file' && kind === 'regression')) return undefined;
   return file === 'representation-file'
-    ? 'a .npy holds labels only as regression values (label kind regression); class labels go in a .csv / .txt'
+    ? 'a .npy holds labels only as regression values (--target-kind regression; targetKind "regression" in the API); class labels go in a .csv / .txt'
     : 'a labels file is .csv or .txt (one label per image), or a .npy of regression values';
 }
 
@@ -334,6 +339,17 @@ export function labelsRankingProblem(a: { measure: string; target?: TargetSpec['
 }
 
 /**
+ * Check the new task's labels for a score before any work: their count, values and classes (scoreLabels), and
+ * whether the score rates their kind (a classification-only score refuses regression values). Throws the reason.
+ */
+export function checkLabelsForScore(labels: Extract<Target, { kind: 'labels' }>, n: number, score: string): void {
+  const id = labelScoreId(score);
+  const { target, name } = scoreLabels(labels, n, id);
+  const problem = targetProblem(scoreOf(id).family, target, name);
+  if (problem) throw new Error(problem);
+}
+
+/**
  * The second and third rankings of `LabelsRanking`: every candidate of `similarity` scored with `score` against the
  * labels (the same images, in the same order), then both rankings combined by summedRanks — each on all images, also
  * when the similarity ranking carries bootstrap draws.
@@ -342,15 +358,17 @@ export async function rankWithLabels(
   candidates: Representation[],
   similarity: RankResult,
   labels: Extract<Target, { kind: 'labels' }>,
-  opts: Omit<RankOptions, 'measure' | 'bootstrap' | 'groupBy' | 'onProgress'> & { score?: string; name?: string },
+  opts: Pick<RankOptions, 'engine' | 'precision' | 'probabilities' | 'separator'> & { score?: string; name?: string },
 ): Promise<LabelsRanking> {
   const score = labelScoreId(opts.score ?? DEFAULT_LABEL_SCORE);
   if (similarity.groups) throw new Error('rankWithLabels: the similarity ranking must be member by member (no groupBy)');
   const ranked = new Set(similarity.ranking.map((e) => e.label));
+  // On all images: the options of the similarity's bootstrap (draws, subset, seed, keepDraws) must not reach the score.
+  const { engine, precision, probabilities, separator } = opts;
   const { result, measureName: scoreName } = await rank(
     candidates.filter((c) => ranked.has(c.label)),
     labels,
-    { ...opts, measure: score },
+    { engine, precision, probabilities, separator, measure: score },
   );
   const scoreOfLabel = new Map(result.ranking.map((e) => [e.label, e.score]));
   const rows = similarity.ranking.map((e) => {

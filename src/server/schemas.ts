@@ -98,7 +98,7 @@ export interface RankBody {
   featureSet: string;
   /** A member label; or give targetFile. */
   target?: string;
-  /** A target file in the data roots: .npy features, or .csv / .txt labels (one per image). */
+  /** A target file in the data roots: .npy features, or .csv / .txt labels (one per image), or (targetKind "regression") a .npy of regression values. */
   targetFile?: string;
   /** For a labels file: class (default) or regression. */
   targetKind?: LabelKind;
@@ -121,7 +121,7 @@ export interface RankBody {
   /** With viaTransfers: how many of the most similar known tasks weigh (default 3; "all": every one). */
   viaNeighbours?: number | 'all';
   /**
-   * The new task's labels (.csv / .txt, one per image; read as targetKind says) beside a member or .npy target:
+   * The new task's labels (.csv / .txt, one per image, or a .npy of regression values; read as targetKind says) beside a member or .npy target:
    * also rank by a label-based score on them and by both places summed (ops LabelsRanking).
    */
   labelsFile?: string;

@@ -20,7 +20,7 @@ import { ahp, ahpBeforeAfter, ahpResultDicts, tournamentsFromText } from '../ops
 import { evaluateMatrix, evaluateMeasures, evaluateViaTransfers, type EvaluateOptions } from '../ops/evaluate.js';
 import { solve, sweep, type PolicyProblem, type PolicyResult, type SolverChoice } from '../ops/policy.js';
 import { describeResultDict, MAX_MATRIX_VIEW_CELLS, resultMatrix } from '../ops/results.js';
-import { describeLabelsText, loadTarget, rank, rankAll, rankViaTransfers, rankWithLabels, type TargetSpec } from '../ops/rank.js';
+import { checkLabelsForScore, describeLabelsText, loadTarget, rank, rankAll, rankViaTransfers, rankWithLabels, type TargetSpec } from '../ops/rank.js';
 import { renameTasks } from '../io/resultDict.js';
 import { bootstrapOfSet, intervalsJson, permutationJson, permutationTestOfSet } from '../ops/inference.js';
 import { similarityOfSet } from '../ops/similarity.js';
@@ -352,6 +352,10 @@ export const tasks = {
     const loaded = await env.store.featureSet(a.fs);
     const target = await loadTarget(a.target, loaded.set.n);
     const probabilities = a.probabilities && (await env.store.featureSet(a.probabilities)).set.members;
+    // The labels are read and checked for the score before the similarity work, so a bad file fails at once.
+    const labels = a.labels && (await loadTarget(a.labels.spec, loaded.set.n));
+    if (labels && labels.kind !== 'labels') throw new Error('labelsFile: not read as labels');
+    if (labels) checkLabelsForScore(labels, loaded.set.n, a.labels!.score);
     const draws = a.options.bootstrap ?? 0;
     env.report({ done: 0, total: Math.max(1, draws), stage: draws ? 'bootstrap draws' : 'scoring' });
     const { result, measureName } = await rank(loaded.set.members, target, {
@@ -364,8 +368,6 @@ export const tasks = {
       affinities: a.via!.ref,
       ...rankViaTransfers(result, transfers, { name: a.via!.ref, separator: a.options.separator, neighbours: a.viaNeighbours }),
     };
-    const labels = a.labels && (await loadTarget(a.labels.spec, loaded.set.n));
-    if (labels && labels.kind !== 'labels') throw new Error('labelsFile: not read as labels');
     const withLabels = labels && (await rankWithLabels(loaded.set.members, result, labels, { ...a.options, probabilities, score: a.labels!.score }));
     return {
       featureSet: a.fs.ref,

@@ -71,6 +71,9 @@ describe('/api/rank with labelsFile', () => {
     expect(r.ranking[0].label).toBe('pose-a');
     const asLabels = (await runJob(run.base, '/api/rank', { ...npy, targetKind: 'regression', measure: 'cka' })).result as any;
     const asFeatures = (await runJob(run.base, '/api/rank', { ...npy, measure: 'cka' })).result as any;
+    // Two jobs, not one cached answer: the kind of target differs.
+    expect(asLabels.target.kind).toBe('labels');
+    expect(asFeatures.target.kind).toBe('representation');
     const byLabel = (x: any) => Object.fromEntries(x.ranking.map((e: { label: string; score: number }) => [e.label, e.score]));
     for (const [label, v] of Object.entries(byLabel(asFeatures))) expect(byLabel(asLabels)[label]).toBeCloseTo(v as number, 12);
     const bad = await call(run.base, 'POST', '/api/rank', { ...npy, targetKind: 'class', measure: 'logme' });
@@ -94,6 +97,10 @@ describe('/api/rank with labelsFile', () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error.message).toContain(message);
     }
+    // LEEP beside the similarity takes the sources' class probabilities (here not probabilities: the job says so).
+    const leep = await runJob(run.base, '/api/rank', { ...base, labelsFile: 'data/zoo/labels.csv', labelScore: 'leep', probabilities: 'data/zoo/features' });
+    expect(leep.status).toBe('failed');
+    expect(JSON.stringify(leep.error)).toMatch(/probabilit/);
     const missing = await post({ ...base, labelsFile: 'data/zoo/nothing.csv' });
     expect(missing.status).toBe(404);
     expect(missing.body.error.message).not.toContain(data);

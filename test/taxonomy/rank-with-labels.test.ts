@@ -44,6 +44,9 @@ beforeAll(async () => {
   await saveFeatureSet(join(dir, 'with-net'), { n, members: [net, like, sep, u1] });
   await writeFile(join(dir, 'net.npy'), writeNpy({ dtype: 'float64', shape: [n, 5], data: net.data }));
   await writeFile(join(dir, 'labels.csv'), `label\n${classes.join('\n')}\n`);
+  // One image alone in its class: most small bootstrap draws miss it, which a score on draws would have to skip.
+  await writeFile(join(dir, 'odd.csv'), classes.map((c, i) => (i === 0 ? 's' : c)).join('\n'));
+  await writeFile(join(dir, 'short.csv'), classes.slice(1).join('\n'));
   await writeFile(join(dir, 'values.csv'), classes.map((c, i) => String(['p', 'q', 'r'].indexOf(c) + 0.01 * i)).join('\n'));
 });
 afterAll(async () => {
@@ -119,6 +122,12 @@ describe('taskmap rank --labels', () => {
     const drawn = await ranked(join(dir, 'set'), '--target', join(dir, 'net.npy'), '--labels', join(dir, 'labels.csv'), '--bootstrap', '5', '--subset', '24');
     expect((drawn.bootstrap as { draws: number }).draws).toBe(5);
     expect(drawn.with_labels).toEqual(l);
+    // …and the score is not drawn at all: with a class of one image, every draw of 4 images that misses it would be
+    // skipped by a score on draws (all of them here, an error); on all images it is scored.
+    const odd = await ranked(join(dir, 'set'), '--target', join(dir, 'net.npy'), '--labels', join(dir, 'odd.csv'), '--bootstrap', '3', '--subset', '4');
+    const oddAlone = await ranked(join(dir, 'set'), '--target', join(dir, 'odd.csv'), '--measure', 'logme');
+    for (const e of (odd.with_labels as LabelsRanking).ranking)
+      expect(e.score).toBe((oddAlone.ranking as { label: string; score: number }[]).find((x) => x.label === e.label)!.score);
   });
 
   it('leaves a member target out of every ranking; takes another score, a distance measure and regression labels', async () => {
@@ -148,6 +157,8 @@ describe('taskmap rank --labels', () => {
       [['--target', labels, '--labels', labels], /not beside a labels target/],
       [['--target', 'like', '--labels', labels, '--measure', 'all'], /not with a score or "all"/],
       [['--target', 'like', '--labels', labels, '--group-by', 'model'], /not with group-by/],
+      [['--target', 'like', '--labels', join(dir, 'short.csv')], /47 rows, but the feature set has 48 images/],
+      [['--target', 'like', '--labels', join(dir, 'values.csv'), '--target-kind', 'regression', '--label-score', 'knn'], /scores classification targets only/],
       [['--target', 'like', '--labels', join(dir, 'net.npy')], /a \.npy holds labels only as regression values/],
       [['--target', 'like', '--labels', join(dir, 'set', 'like.npy').replace(/\.npy$/, '.json')], /a labels file is \.csv or \.txt/],
     ];

@@ -19,6 +19,7 @@ import {
   viaTransfersMeasureProblem,
   type ViaTransfersRanking,
   DEFAULT_LABEL_SCORE,
+  checkLabelsForScore,
   labelScoreId,
   labelsFileProblem,
   labelsRankingProblem,
@@ -424,6 +425,11 @@ export function register(program: Command): void {
         throw new UsageError('--target-images applies only to a .npy target of features');
       if (spec.kind === 'representation-file') spec.images = await readImagesList(o.targetImages);
       const target = await loadTarget(spec, set.n);
+      // The labels are read and checked for the score before the similarity work, so a bad file fails at once.
+      const labels =
+        o.labels === undefined ? undefined : await loadTarget({ kind: 'labels-file', path: o.labels, labelKind: labelKindFrom(o.targetKind) }, set.n);
+      if (labels && labels.kind !== 'labels') throw new Error('unreachable: a labels file reads as labels');
+      if (labels) checkLabelsForScore(labels, set.n, labelScore ?? DEFAULT_LABEL_SCORE);
       const engine = await getGemmEngine((o.engine ?? process.env.TASKMAP_ENGINE ?? 'auto') as EngineKind);
       const probabilities = o.probabilities === undefined ? undefined : await loadProbabilities(o.probabilities);
       const bar = progressBar(`rank ${measure}`);
@@ -457,9 +463,7 @@ export function register(program: Command): void {
             text += `\n\n${formatViaTransfers(via, o.viaTransfers!)}`;
             json.via_transfers = { affinities: o.viaTransfers, ...via };
           }
-          if (o.labels !== undefined) {
-            const labels = await loadTarget({ kind: 'labels-file', path: o.labels, labelKind: labelKindFrom(o.targetKind) }, set.n);
-            if (labels.kind !== 'labels') throw new Error('unreachable: a labels file reads as labels');
+          if (labels) {
             const both = await rankWithLabels(set.members, result, labels, { ...common, score: labelScore, name: o.labels });
             text += `\n\n${formatLabelsRanking(both)}`;
             json.with_labels = both;

@@ -159,7 +159,8 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     if (b.sortBy !== undefined && !all) throw badRequest('"sortBy" orders the score table (measure "all")');
     const sortBy = b.sortBy === undefined ? undefined : checkedRankMeasure(b.sortBy, 'sortBy');
     const scores = all || isScoreId(measure);
-    if (b.probabilities !== undefined && !scores) throw badRequest('"probabilities" are for the label-based scores (leep, nce, or measure "all")');
+    if (b.probabilities !== undefined && !scores && b.labelsFile === undefined)
+      throw badRequest('"probabilities" are for the label-based scores (leep, nce, or measure "all", or a labelScore beside a labelsFile)');
     const fs = await resolveFeatureSet(ctx, b.featureSet);
     const probabilities = b.probabilities === undefined ? undefined : await resolveFeatureSet(ctx, b.probabilities);
     if (b.aliases !== undefined && b.viaTransfers === undefined) throw badRequest('"aliases" renames tasks of the "viaTransfers" result dict');
