@@ -115,3 +115,15 @@ export async function openUiSession(opts: {
     },
   };
 }
+
+/** A number as the UI's DataTable shows it: integers as they are, others to 4 decimals. */
+export function shownCell(v: number | string): string {
+  return typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v;
+}
+
+/** The body cells of a DataTable (by its data-table id), row by row, as text. */
+export function tableRows(page: Page, table: string): Promise<string[][]> {
+  return page
+    .locator(`[data-table="${table}"] tbody tr`)
+    .evaluateAll((trs) => trs.map((r) => Array.from(r.children as ArrayLike<{ textContent: string | null }>, (c) => c.textContent ?? '')));
+}

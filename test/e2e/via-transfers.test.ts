@@ -12,7 +12,7 @@ import { renameTasks } from '../../src/io/resultDict.js';
 import type { ViaTransfersRanking } from '../../src/ops/rank.js';
 import { writeZooFixture, ZOO_FAMILIES } from '../server/fixtures.js';
 import { runJob } from '../server/helpers.js';
-import { openUiSession, SKIP_MESSAGE, skipBrowser, type UiSession } from './browser.js';
+import { openUiSession, shownCell as shown, SKIP_MESSAGE, skipBrowser, tableRows, type UiSession } from './browser.js';
 
 const SLOW = { timeout: 30_000 };
 
@@ -20,9 +20,6 @@ const SLOW = { timeout: 30_000 };
 const models = Object.values(ZOO_FAMILIES).flat();
 const familyOf = (m: string) => Object.entries(ZOO_FAMILIES).find(([, ms]) => ms.includes(m))![0];
 const affinities = Object.fromEntries(models.flatMap((t) => models.map((s, i) => [`${s}__${t}`, (familyOf(s) === familyOf(t) ? 1 : 0) + i / 100])));
-
-/** A number as DataTable shows it. */
-const shown = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);
 
 if (skipBrowser) console.warn(SKIP_MESSAGE);
 
@@ -65,10 +62,7 @@ describe.skipIf(skipBrowser)('ranking through measured transfers in the UI', () 
     await page.fill('[data-control="bootstrap"]', '0');
   }
 
-  const rows = (table: string) =>
-    page
-      .locator(`[data-table="${table}"] tbody tr`)
-      .evaluateAll((trs) => trs.map((r) => Array.from(r.children as ArrayLike<{ textContent: string | null }>, (c) => c.textContent ?? '')));
+  const rows = (table: string) => tableRows(page, table);
 
   /** What the API answers for the request the page sent last. */
   async function apiAnswer(): Promise<ViaTransfersRanking & { affinities: string }> {

@@ -10,12 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabelsRanking } from '../../src/ops/rank.js';
 import { writeZooFixture, ZOO_FAMILIES } from '../server/fixtures.js';
 import { runJob } from '../server/helpers.js';
-import { openUiSession, SKIP_MESSAGE, skipBrowser, type UiSession } from './browser.js';
+import { openUiSession, shownCell as shown, SKIP_MESSAGE, skipBrowser, tableRows, type UiSession } from './browser.js';
 
 const SLOW = { timeout: 30_000 };
 const models = Object.values(ZOO_FAMILIES).flat();
-/** A number as DataTable shows it. */
-const shown = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v);
 
 if (skipBrowser) console.warn(SKIP_MESSAGE);
 
@@ -47,10 +45,7 @@ describe.skipIf(skipBrowser)('ranking with the new task’s labels in the UI', (
     await session?.close();
   });
 
-  const rows = (table: string) =>
-    page
-      .locator(`[data-table="${table}"] tbody tr`)
-      .evaluateAll((trs) => trs.map((r) => Array.from(r.children as ArrayLike<{ textContent: string | null }>, (c) => c.textContent ?? '')));
+  const rows = (table: string) => tableRows(page, table);
 
   it('a chosen labels file adds the ranking by the score and by both places summed, as the API gives it', async () => {
     await page.goto(`${session.run.base}/`);
