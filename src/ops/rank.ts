@@ -81,8 +81,8 @@ async function readLabelVectors(path: string, n: number, name: string, kind: Lab
   // Read as an array, not as features: one value per image may be stored 1-d, and a non-finite value is the label
   // check's to name (regressionValues).
   const { shape, data } = readNpy(await readInputFile(path, 'a .npy of regression values'), name);
-  const rows = shape[0] ?? 1;
   if (shape.length === 0) throw new Error(`${name}: a 0-d array; regression values need one row per image, shape (n_images, ...)`);
+  const rows = shape[0];
   if (rows !== n) throw new Error(`${name}: ${rows} rows of regression values, but the feature set has ${n} images (one row per image)`);
   const p = product(shape.slice(1));
   // Integer or boolean maps are widened to float64 here, and regressionValues copies the values once more.
@@ -293,7 +293,7 @@ export interface LabelsRanking {
   /** The labels file as the user named it, and how its labels were read. */
   labels: string;
   labelKind: LabelKind;
-  /** The representation measure's id and name, and whether larger is more similar. */
+  /** The representation measure's id and name. */
   measure: string;
   measureName: string;
   /** The score's canonical id and name. */

@@ -295,7 +295,7 @@ export function register(program: Command): void {
           'label or model is a target of the dict are the known tasks; --alias renames its tasks). A source good for the tasks most like the new one ' +
           'comes first; on the task bank this predicts the measured transfers better than the similarity alone, ' +
           "on Taskonomy's published affinities about as well (docs/taskbank.md).\n\n" +
-          "With --labels, the new task's labels (a .csv/.txt, one per image, read as --target-kind says) beside a " +
+          "With --labels, the new task's labels (a .csv/.txt, one per image, or a .npy of regression values; read as --target-kind says) beside a " +
           'target that is a trained network of the new task (a member or a .npy of its features): every candidate ' +
           `is also scored on the labels (--label-score, default ${DEFAULT_LABEL_SCORE}) and ranked a third way, by the sum of its places ` +
           'under the measure and under the score. On the task bank, LogME plus RSA to the target network predicts the ' +
