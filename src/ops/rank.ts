@@ -313,6 +313,11 @@ export interface LabelsRanking {
     score: number;
     scorePlace: number;
   }[];
+  /**
+   * With a grouped similarity ranking (group by model): each model by its best layer — the one with the smallest
+   * sum of places among all the members — best first, ranked like the members.
+   */
+  groups?: { rank: number; model: string; bestLayer: string; label: string; layers: number; rankSum: number }[];
 }
 
 /** A label-based score id for `--labels`, canonical; anything else (a measure, "all", an unknown id) is an error. */
@@ -326,15 +331,14 @@ export function labelScoreId(id: string): string {
 
 /**
  * Why the similarity ranking cannot take the new task's labels beside it (undefined when it can): the measure must be
- * one representation measure and the target a representation (a member or .npy), member by member. Bootstrap draws
- * may come with it: the places are those on all images, which a bootstrap ranking also reports.
+ * one representation measure and the target a representation (a member or .npy). Bootstrap draws may come with it
+ * (the places are those on all images, which a bootstrap ranking also reports), and grouping by model.
  */
-export function labelsRankingProblem(a: { measure: string; target?: TargetSpec['kind']; groupBy?: string }): string | undefined {
+export function labelsRankingProblem(a: { measure: string; target?: TargetSpec['kind'] }): string | undefined {
   if (a.measure.trim() === ALL_MEASURES || isScoreId(a.measure) || findEntry(a.measure)?.input !== 'representations')
     return 'scores the labels beside a representation measure (rsa, dds, cka, …) of the new task’s trained network: not with a score or "all"';
   if (a.target === 'labels-file')
     return 'are the new task’s labels beside a trained network of it as the target (a member or a .npy of its features), not beside a labels target';
-  if (a.groupBy !== undefined) return 'ranks members, one place per layer: not with group-by';
   return undefined;
 }
 
@@ -361,7 +365,6 @@ export async function rankWithLabels(
   opts: Pick<RankOptions, 'engine' | 'precision' | 'probabilities' | 'separator'> & { score?: string; name?: string },
 ): Promise<LabelsRanking> {
   const score = labelScoreId(opts.score ?? DEFAULT_LABEL_SCORE);
-  if (similarity.groups) throw new Error('rankWithLabels: the similarity ranking must be member by member (no groupBy)');
   const ranked = new Set(similarity.ranking.map((e) => e.label));
   // On all images: the options of the similarity's bootstrap (draws, subset, seed, keepDraws) must not reach the score.
   const { engine, precision, probabilities, separator } = opts;
@@ -384,6 +387,7 @@ export async function rankWithLabels(
   const sum = summedRanks(readings);
   const placed = rows.map((r, i) => ({ ...r, similarityPlace: n + 1 - a[i], scorePlace: n + 1 - b[i], rankSum: 2 * (n + 1) - sum[i] }));
   placed.sort((x, y) => x.rankSum - y.rankSum || y.score - x.score || (x.label < y.label ? -1 : 1));
+  const ranking = placed.map((r) => ({ rank: 1 + placed.filter((x) => x.rankSum < r.rankSum).length, ...r }));
   return {
     labels: opts.name ?? labels.label ?? 'labels',
     labelKind: labels.labelKind,
@@ -391,6 +395,24 @@ export async function rankWithLabels(
     measureName: rankMeasureName(similarity.measure),
     score: result.measure,
     scoreName,
-    ranking: placed.map((r) => ({ rank: 1 + placed.filter((x) => x.rankSum < r.rankSum).length, ...r })),
+    ranking,
+    ...(similarity.groups ? { groups: modelGroups(ranking, separator) } : {}),
   };
+}
+
+/** Members `model<separator>layer` grouped by model, each by its first (best) entry of the best-first `ranking`. */
+function modelGroups(ranking: LabelsRanking['ranking'], separator = '/'): NonNullable<LabelsRanking['groups']> {
+  const byModel = new Map<string, LabelsRanking['ranking']>();
+  for (const e of ranking) {
+    const model = modelOfLabel(e.label, separator);
+    byModel.set(model, [...(byModel.get(model) ?? []), e]);
+  }
+  const models = [...byModel].map(([model, es]) => ({
+    model,
+    bestLayer: es[0].label === model ? '' : es[0].label.slice(model.length + separator.length),
+    label: es[0].label,
+    layers: es.length,
+    rankSum: es[0].rankSum,
+  }));
+  return models.map((m) => ({ rank: 1 + models.filter((x) => x.rankSum < m.rankSum).length, ...m }));
 }

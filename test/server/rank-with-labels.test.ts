@@ -86,7 +86,6 @@ describe('/api/rank with labelsFile', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ ...base, labelScore: 'logme' }, '"labelScore" scores the "labelsFile"'],
       [{ ...base, labelsFile: 'data/zoo/labels.csv', labelScore: 'rsa' }, 'labelScore: "rsa" is not a label-based score'],
-      [{ ...base, labelsFile: 'data/zoo/labels.csv', groupBy: 'model' }, 'not with group-by'],
       [{ ...base, labelsFile: 'data/zoo/labels.csv', measure: 'all' }, 'not with a score or "all"'],
       [{ ...base, target: undefined, targetFile: 'data/zoo/labels.csv', labelsFile: 'data/zoo/labels.csv' }, 'not beside a labels target'],
       [{ ...base, labelsFile: 'data/zoo/features/pose-a.npy' }, 'labelsFile: a .npy holds labels only as regression values'],

@@ -42,6 +42,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'taskmap-rank-labels-'));
   await saveFeatureSet(join(dir, 'set'), { n, members: [like, sep, u1, u2, copy] });
   await saveFeatureSet(join(dir, 'with-net'), { n, members: [net, like, sep, u1] });
+  const layer = (label: string, from: typeof like) => ({ ...from, label, data: Float64Array.from(from.data) });
+  await saveFeatureSet(join(dir, 'layers'), {
+    n,
+    members: [layer('m1/near', like), layer('m1/far', u1), layer('m2/sep', sep), layer('m2/a', u2), layer('m2/b', randomRep('b', n, [5], 36))],
+  });
   await writeFile(join(dir, 'net.npy'), writeNpy({ dtype: 'float64', shape: [n, 5], data: net.data }));
   await writeFile(join(dir, 'labels.csv'), `label\n${classes.join('\n')}\n`);
   // One image alone in its class: most small bootstrap draws miss it, which a score on draws would have to skip.
@@ -147,6 +152,27 @@ describe('taskmap rank --labels', () => {
     await checkAgainstSeparateRuns(join(dir, 'set'), join(dir, 'net.npy'), reg, [], true);
   });
 
+  it('groups model/layer members by model: each model by its layer with the smallest sum of places', async () => {
+    const json = await ranked(join(dir, 'layers'), '--target', join(dir, 'net.npy'), '--labels', join(dir, 'labels.csv'), '--group-by', 'model');
+    const l = json.with_labels as LabelsRanking;
+    // The places are over every layer, as without grouping.
+    const plain = (await ranked(join(dir, 'layers'), '--target', join(dir, 'net.npy'), '--labels', join(dir, 'labels.csv'))).with_labels as LabelsRanking;
+    expect(l.ranking).toEqual(plain.ranking);
+    const best = (model: string) =>
+      l.ranking
+        .filter((e) => e.label.startsWith(`${model}/`))
+        .reduce((a, e) => (e.rankSum < a.rankSum || (e.rankSum === a.rankSum && e.score > a.score) ? e : a));
+    const groups = l.groups!;
+    expect(groups.map((g) => g.model).sort()).toEqual(['m1', 'm2']);
+    for (const g of groups) {
+      const b = best(g.model);
+      expect(g).toMatchObject({ label: b.label, bestLayer: b.label.split('/')[1], rankSum: b.rankSum, layers: g.model === 'm1' ? 2 : 3 });
+      expect(g.rank).toBe(1 + groups.filter((x) => x.rankSum < g.rankSum).length);
+    }
+    // m1's "near" layer is the network-like one and the class-separating one is m2's: m1/near leads m1.
+    expect(groups.find((g) => g.model === 'm1')!.bestLayer).toBe('near');
+  });
+
   it('refuses what it cannot combine, before any work', async () => {
     const set = join(dir, 'set');
     const labels = join(dir, 'labels.csv');
@@ -156,7 +182,6 @@ describe('taskmap rank --labels', () => {
       [['--target', 'like', '--labels', labels, '--label-score', 'nonesuch'], /not a label-based score/],
       [['--target', labels, '--labels', labels], /not beside a labels target/],
       [['--target', 'like', '--labels', labels, '--measure', 'all'], /not with a score or "all"/],
-      [['--target', 'like', '--labels', labels, '--group-by', 'model'], /not with group-by/],
       [['--target', 'like', '--labels', join(dir, 'short.csv')], /47 rows, but the feature set has 48 images/],
       [['--target', 'like', '--labels', join(dir, 'values.csv'), '--target-kind', 'regression', '--label-score', 'knn'], /scores classification targets only/],
       [['--target', 'like', '--labels', join(dir, 'net.npy')], /a \.npy holds labels only as regression values/],

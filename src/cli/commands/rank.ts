@@ -99,11 +99,19 @@ export function formatLabelsRanking(l: LabelsRanking): string {
   ]);
   const header = ['rank', 'label', 'places summed', l.measure, 'place', l.score, 'place'];
   padLabels(header, rows, 1);
-  return [
+  const lines = [
     `with the new task's labels (${l.labels}, ${l.labelKind}): ranked by the sum of each candidate's places under ${l.measure} ` +
       `to the target and ${l.score} on the labels (1 = best; ties share the mean place)`,
-    formatTable(header, rows),
-  ].join('\n');
+  ];
+  if (l.groups) {
+    const gh = ['rank', 'model', 'best layer (by places summed)', 'places summed'];
+    const gr = l.groups.map((g) => [String(g.rank), g.model, `${g.bestLayer} (of ${g.layers})`, fmt(g.rankSum, 1)]);
+    padLabels(gh, gr, 1);
+    padLabels(gh, gr, 2);
+    lines.push(formatTable(gh, gr), '', 'all layers:');
+  }
+  lines.push(formatTable(header, rows));
+  return lines.join('\n');
 }
 
 function fmt(x: number | null, digits = 4): string {
@@ -391,7 +399,7 @@ export function register(program: Command): void {
       if (o.labelScore !== undefined && o.labels === undefined) throw new UsageError("--label-score scores the --labels file: give the new task's labels");
       const labelScore = o.labelScore === undefined ? undefined : labelScoreFromOption(o.labelScore);
       if (o.labels !== undefined) {
-        const problem = labelsRankingProblem({ measure, groupBy: o.groupBy });
+        const problem = labelsRankingProblem({ measure });
         if (problem) throw new UsageError(`--labels ${problem}`);
         const fileProblem = labelsFileProblem(o.labels, labelKindFrom(o.targetKind));
         if (fileProblem) throw new UsageError(`--labels ${o.labels}: ${fileProblem}`);

@@ -173,7 +173,7 @@ export function registerAnalysisRoutes(app: FastifyInstance, ctx: ServerContext)
     const via = b.viaTransfers === undefined ? undefined : await ctx.sandbox.resolveExisting(b.viaTransfers, 'viaTransfers');
     let labelScore: string | undefined;
     if (b.labelsFile !== undefined) {
-      const problem = labelsRankingProblem({ measure, groupBy: b.groupBy });
+      const problem = labelsRankingProblem({ measure });
       if (problem) throw badRequest(`"labelsFile" ${problem}`);
       labelScore = checkedInput('labelScore', () => labelScoreId(b.labelScore ?? DEFAULT_LABEL_SCORE));
     }
