@@ -101,6 +101,12 @@ export interface TaskbankBenchmarkOptions {
    * single near-tied targets by up to 0.7 (docs/taskbank.md): averaging repeats takes that noise out of the truth.
    */
   readoutRepeats?: number;
+  /**
+   * Decoupled weight decay of the readouts of the vector targets (rotation, jigsaw, content classes: a
+   * 4,096 → 128 → K head fitted on the transfer crops, which overfits them; docs/taskbank.md). Default none. Those
+   * readouts are cached apart, as `<source>-wd<λ>.json`, so the undecayed ones stay.
+   */
+  vectorReadoutDecay?: number;
   measures?: string[];
   /**
    * The label-based scores judged beside the measures (default LABEL_SCORE_DEFAULTS: LogME and CKA against the labels
@@ -129,6 +135,8 @@ export interface TaskbankRun {
     taskEpochs: Record<string, number>;
     readout: ReadoutSettings;
     readoutRepeats: number;
+    /** The vector targets' readout weight decay, when one was set (TaskbankOptions.vectorReadoutDecay). */
+    vectorReadoutDecay?: number;
     labelScores: LabelScoreSettings | null;
     teacherTrainCrops: number;
     seed: number;
@@ -194,6 +202,8 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   }
   const readout: ReadoutSettings = { ...READOUT_DEFAULTS, ...opts.readout };
   const repeats = opts.readoutRepeats ?? 1;
+  const vectorDecay = opts.vectorReadoutDecay ?? 0;
+  if (!(vectorDecay >= 0 && Number.isFinite(vectorDecay))) throw new Error(`vector readout decay must be a finite number ≥ 0, got ${opts.vectorReadoutDecay}`);
   const askedLabels = opts.labelScores === undefined ? LABEL_SCORE_DEFAULTS : opts.labelScores;
   if (askedLabels && (!Number.isInteger(askedLabels.labelled) || askedLabels.labelled < 1))
     throw new Error(`label scores: the labelled crops must be a positive whole number, got ${askedLabels.labelled}`);
@@ -258,21 +268,24 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
   // Stage 2: every transfer (source encoders, the baselines) → target, and the networks' own test losses.
   const sources = [...tasks.map((t) => t.id), ...BANK_BASELINES];
   const transferJobs: BankJob[] = [];
-  for (const t of tasks)
+  for (const t of tasks) {
+    const decayed = vectorDecay > 0 && t.targetShape(r).length === 1;
     for (const s of sources)
-      for (let r = 0; r < repeats; r++) {
-        const seedR = readout.seed + r;
+      for (let k = 0; k < repeats; k++) {
+        const seedR = readout.seed + k;
+        // Named by the readout seed (and a decay), so that readouts of other settings never replace each other's
+        // files; seed 0's keep the name of the single default readout, whose cache then serves every run that has it.
+        const name = `${s}${decayed ? `-wd${vectorDecay}` : ''}${seedR === 0 ? '' : `-r${seedR}`}.json`;
         transferJobs.push({
           kind: 'readout',
           task: t.id,
           ...sourceOf(s),
-          // Named by the readout seed, so that readouts of other seeds never replace each other's files; seed 0's
-          // keep the name of the single default readout, whose cache then serves every run that includes it.
-          out: join(dir, 'transfers', t.id, seedR === 0 ? `${s}.json` : `${s}-r${seedR}.json`),
-          settings: { ...readout, seed: seedR },
+          out: join(dir, 'transfers', t.id, name),
+          settings: { ...readout, seed: seedR, ...(decayed ? { weightDecay: vectorDecay } : {}) },
           ...common,
         });
       }
+  }
   for (const t of tasks)
     transferJobs.push({ kind: 'self', task: t.id, sourceDir: join(dir, 'networks', t.id), out: join(dir, 'self', `${t.id}.json`), ...common });
   const transfers = await time('transfers', () =>
@@ -377,7 +390,17 @@ export async function runTaskbankBenchmark(opts: TaskbankBenchmarkOptions = {}):
         history: res.history ?? [],
       };
     }),
-    settings: { train, taskEpochs, readout, readoutRepeats: repeats, labelScores, teacherTrainCrops, seed, workers },
+    settings: {
+      train,
+      taskEpochs,
+      readout,
+      readoutRepeats: repeats,
+      ...(vectorDecay > 0 ? { vectorReadoutDecay: vectorDecay } : {}),
+      labelScores,
+      teacherTrainCrops,
+      seed,
+      workers,
+    },
     losses,
     evaluation,
     timings,

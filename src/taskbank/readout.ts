@@ -33,6 +33,12 @@ export interface ReadoutSettings {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /**
+   * Decoupled weight decay λ of the head's kernels (AdamW: after each step w ← w·(1 − lr·λ); biases untouched).
+   * Absent (the default): none — and absent from the settings a cached readout is checked against, so the readouts
+   * cached before it existed stay valid.
+   */
+  weightDecay?: number;
 }
 
 /** The transfers' budget (195 readouts in about 10 minutes on two threads; docs/taskbank.md). */
@@ -86,6 +92,8 @@ export async function trainReadout(
   const task = typeof taskOrId === 'string' ? taskDefinition(taskOrId) : taskOrId;
   const s: ReadoutSettings = { ...READOUT_DEFAULTS, ...opts };
   if (!Number.isInteger(s.epochs) || s.epochs < 1) throw new Error(`readout epochs must be a positive integer, got ${s.epochs}`);
+  const decay = s.weightDecay ?? 0;
+  if (!(decay >= 0 && Number.isFinite(decay))) throw new Error(`readout weight decay must be a finite number ≥ 0, got ${s.weightDecay}`);
   const perFeature = featureShape.reduce((a, b) => a * b, 1);
   const targetShape = task.targetShape(resolution);
   const perTarget = targetShape.reduce((a, b) => a * b, 1);
@@ -109,6 +117,8 @@ export async function trainReadout(
 
   const decoder = buildDecoder(task, featureShape, resolution, s.seed);
   const adam = new Adam(decoder.variables, s.learningRate);
+  const kernels = decoder.variables.filter((_, i) => decoder.names[i].endsWith('/kernel'));
+  const shrink = 1 - s.learningRate * decay;
   const batch = Math.min(s.batchSize, nTrain);
   const steps = Math.max(1, Math.floor(nTrain / batch));
   const fShape = [...featureShape] as [number, number, number];
@@ -124,6 +134,7 @@ export async function trainReadout(
         const m = train.mask ? tf.tensor4d(rows(train.mask, resolution * resolution, idx), [batch, resolution, resolution, 1]) : undefined;
         const { value, grads } = tf.variableGrads(() => tf.mean(perImageLossTensor(task.loss, decoder.apply(x), t, m)) as tf.Scalar, decoder.variables);
         adam.apply(decoder.variables.map((v) => grads[v.name]));
+        if (decay > 0) for (const v of kernels) v.assign(tf.tidy(() => tf.mul(v, shrink)));
         const loss = (await value.data())[0];
         tf.dispose([x, t, m, value, ...Object.values(grads)]);
         if (!Number.isFinite(loss)) throw new Error(`readout ${task.id}: training diverged at epoch ${epoch + 1}, step ${k + 1} (loss ${loss})`);

@@ -126,6 +126,19 @@ describe('benchmark taskbank end to end (tiny pool, four pixel tasks and one dis
     expect(repeated.evaluation.reliability).toMatchObject({ unit: 'photograph', units: 1, splits: 0, readouts: { repeats: 3 } });
     expect(run.evaluation.reliability).toBeNull();
     await expect(runTaskbankBenchmark({ ...opts, readoutRepeats: 0 })).rejects.toThrow(/readout repeats must be a positive whole number/);
+
+    // Weight decay of the vector targets' readouts: only rotation's readouts are redone, in files of their own.
+    const decayed = await runTaskbankBenchmark({ ...opts, vectorReadoutDecay: 0.5 });
+    expect(decayed.settings.vectorReadoutDecay).toBe(0.5);
+    const rotation = JSON.parse(readFileSync(join(run.dir, 'transfers', 'rotation', 'denoising-wd0.5.json'), 'utf8')) as { settings: { weightDecay: number } };
+    expect(rotation.settings.weightDecay).toBe(0.5);
+    expect(readdirSync(join(run.dir, 'transfers', 'edges')).filter((f) => f.includes('-wd'))).toEqual([]);
+    const of = (r: typeof run, target: string) => r.losses.filter((l) => l.target === target && l.source !== 'self');
+    expect(of(decayed, 'edges')).toEqual(of(run, 'edges'));
+    expect(of(decayed, 'rotation')).not.toEqual(of(run, 'rotation'));
+    // The undecayed readouts stay as they were: a plain run reads them back.
+    expect((await runTaskbankBenchmark(opts)).losses).toEqual(run.losses);
+    await expect(runTaskbankBenchmark({ ...opts, vectorReadoutDecay: -1 })).rejects.toThrow(/vector readout decay must be a finite number ≥ 0/);
     await expect(runTaskbankBenchmark({ ...opts, labelScores: { scores: ['hscore'], labelled: 10 } })).rejects.toThrow(
       /hscore cannot read the bank's map targets/,
     );

@@ -100,6 +100,24 @@ describe('trainReadout', () => {
     expect(rv.testLosses.every((v) => v > 0 && Number.isFinite(v))).toBe(true);
   });
 
+  it('weight decay shrinks the head’s kernels: none is the default; lr·λ = 1 leaves a constant prediction', async () => {
+    const rt = taskData('rotation', crops(32, 4), undefined, R, 0);
+    const data = { features: pixelFeatures(rt.inputs, 32, R), targets: rt.targets };
+    const run = (o: object) => trainReadout('rotation', shape, R, data, data, { epochs: 2, batchSize: 16, learningRate: 3e-3, seed: 1, ...o });
+    const plain = await run({});
+    expect(Array.from((await run({ weightDecay: 0 })).testLosses)).toEqual(Array.from(plain.testLosses));
+    // w ← w·(1 − lr·λ) = 0 after every step: the outputs are the output bias alone, the same for every image, so two
+    // images of one rotation class have the same loss — which a trained head's do not.
+    const classOf = (i: number) => Array.from(rt.targets.subarray(i * 4, i * 4 + 4)).indexOf(1);
+    const zeroed = await run({ weightDecay: 1 / 3e-3 });
+    const byClass = new Map<number, number[]>();
+    for (let i = 0; i < 32; i++) byClass.set(classOf(i), [...(byClass.get(classOf(i)) ?? []), i]);
+    const sameClass = [...byClass.values()].find((is) => is.length >= 2)!;
+    expect(zeroed.testLosses[sameClass[1]]).toBeCloseTo(zeroed.testLosses[sameClass[0]], 6);
+    expect(Math.abs(plain.testLosses[sameClass[1]] - plain.testLosses[sameClass[0]])).toBeGreaterThan(1e-4);
+    await expect(run({ weightDecay: -1 })).rejects.toThrow(/weight decay must be a finite number ≥ 0, got -1/);
+  });
+
   it('refuses dead or mismatched features', async () => {
     const z = new Float32Array(64 * 768);
     await expect(trainReadout('autoencoding', shape, R, { features: z, targets: train.targets }, { features: z, targets: train.targets })).rejects.toThrow(

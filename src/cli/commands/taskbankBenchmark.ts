@@ -32,6 +32,7 @@ interface Flags {
   taskEpochs: string[];
   measures?: string;
   readoutRepeats: string;
+  vectorReadoutDecay?: string;
   labelScore: string | false;
   labelCrops: string;
   workers: string;
@@ -87,6 +88,10 @@ export function register(program: Command): void {
       '1',
     )
     .option(
+      '--vector-readout-decay <λ>',
+      "decoupled weight decay of the vector targets' readouts (rotation, jigsaw, content classes; their 4,096 → 128 → K head overfits the transfer crops), cached apart from the undecayed ones (default: none)",
+    )
+    .option(
       '--label-score <ids>',
       "label-based scores judged beside the measures, \";\"-separated: each encoder's features of a target's labelled transfer crops against that target's labels — a transferability score that reads regression targets (logme), or a similarity measure between the features and the labels (cka, rsa:rdm=euclidean, …); each pair is also judged with ranks summed",
       LABEL_SCORE_DEFAULTS.scores.join('; '),
@@ -139,6 +144,7 @@ export function register(program: Command): void {
         taskEpochs: parseKeyNumbers(o.taskEpochs, '--task-epochs'),
         measures: parseMeasureList(o.measures),
         readoutRepeats: parseNumber(o.readoutRepeats, '--readout-repeats', { integer: true, min: 1 }),
+        vectorReadoutDecay: o.vectorReadoutDecay === undefined ? undefined : parseNumber(o.vectorReadoutDecay, '--vector-readout-decay', { min: 0 }),
         labelScores:
           o.labelScore === false
             ? null
@@ -295,7 +301,7 @@ function runNotes(run: Awaited<ReturnType<typeof runTaskbankBenchmark>>): string
     }, batch ${s.train.batchSize}, Adam lr ${s.train.learningRate}, each task from its own seeded initialisation; the distilled tasks on the first ${s.teacherTrainCrops} training crops.`,
     `Readouts: ${JSON.stringify(s.readout)} on the ${c.transfer} transfer crops, per-image losses on the ${c.test} test crops${
       s.readoutRepeats > 1 ? `, each the mean over ${s.readoutRepeats} readouts seeded ${s.readout.seed}…${s.readout.seed + s.readoutRepeats - 1}` : ''
-    }.`,
+    }${s.vectorReadoutDecay ? `; the vector targets' readouts with decoupled weight decay ${s.vectorReadoutDecay} on their kernels` : ''}.`,
     ...(s.labelScores
       ? [
           `Label scores: ${s.labelScores.scores.join('; ')} on ${Math.min(s.labelScores.labelled, c.transfer)} of the ${c.transfer} transfer crops per target (spread evenly), each task encoder's features against the target's labels (a transferability score: a map per feature cell against its 8×8 block, a vector on all the features; a similarity measure: each image's whole feature map against its whole target).`,
