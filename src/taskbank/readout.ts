@@ -134,7 +134,8 @@ export async function trainReadout(
         const m = train.mask ? tf.tensor4d(rows(train.mask, resolution * resolution, idx), [batch, resolution, resolution, 1]) : undefined;
         const { value, grads } = tf.variableGrads(() => tf.mean(perImageLossTensor(task.loss, decoder.apply(x), t, m)) as tf.Scalar, decoder.variables);
         adam.apply(decoder.variables.map((v) => grads[v.name]));
-        if (decay > 0) for (const v of kernels) v.assign(tf.tidy(() => tf.mul(v, shrink)));
+        // Inside tidy, as Adam's own assigns: the variable keeps the product, every other tensor is freed.
+        if (decay > 0) tf.tidy(() => kernels.forEach((v) => v.assign(tf.mul(v, shrink))));
         const loss = (await value.data())[0];
         tf.dispose([x, t, m, value, ...Object.values(grads)]);
         if (!Number.isFinite(loss)) throw new Error(`readout ${task.id}: training diverged at epoch ${epoch + 1}, step ${k + 1} (loss ${loss})`);

@@ -109,7 +109,10 @@ describe('trainReadout', () => {
     // w ← w·(1 − lr·λ) = 0 after every step: the outputs are the output bias alone, the same for every image, so two
     // images of one rotation class have the same loss — which a trained head's do not.
     const classOf = (i: number) => Array.from(rt.targets.subarray(i * 4, i * 4 + 4)).indexOf(1);
+    const tensors = tf.memory().numTensors;
     const zeroed = await run({ weightDecay: 1 / 3e-3 });
+    // Nothing left behind (a decayed product kept outside tidy leaked one kernel-sized tensor per step).
+    expect(tf.memory().numTensors).toBe(tensors);
     const byClass = new Map<number, number[]>();
     for (let i = 0; i < 32; i++) byClass.set(classOf(i), [...(byClass.get(classOf(i)) ?? []), i]);
     const sameClass = [...byClass.values()].find((is) => is.length >= 2)!;
