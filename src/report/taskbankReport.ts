@@ -155,6 +155,18 @@ export function predictionTable(e: TaskbankEvaluation): Table {
   const rec = (t: TaskbankTree | null) => (t ? [f3(t.recovery.nearestNeighbourAgreement), f3(t.recovery.adjustedRandIndex)] : ['—', '—']);
   const { unit } = imageInterval(e);
   const reliable = e.reliability ? `${e.reliability.reliable.length} reliable targets` : undefined;
+  // A row with a mean Spearman (and its mean over the reliable targets) and nothing else: no interval, null or tree.
+  const spearmanOnly = (name: string, s: NonNullable<Parameters<typeof meanOverTargets>[0]>) => [
+    name,
+    f3(s.mean),
+    '—',
+    ...(reliable ? [f3(meanOverTargets(s, e.reliability!.reliable))] : []),
+    '—',
+    '—',
+    '—',
+    '—',
+    '—',
+  ];
   return {
     head: [
       'taxonomy',
@@ -180,30 +192,8 @@ export function predictionTable(e: TaskbankEvaluation): Table {
       ]),
       ['measured task tree (affinities)', '—', '—', ...(reliable ? ['—'] : []), '—', '—', ...rec(e.tree), '—'],
       ...(e.labelScores ?? []).map((l) => labelScoreRow(l, Boolean(reliable))),
-      ...(e.labelScores ?? []).flatMap((l) =>
-        labelScoreCombinations(l).map((c) => [
-          `${c.name} (ranks summed)`,
-          f3(c.spearman.mean),
-          '—',
-          ...(reliable ? [f3(meanOverTargets(c.spearman, e.reliability!.reliable))] : []),
-          '—',
-          '—',
-          '—',
-          '—',
-          '—',
-        ]),
-      ),
-      [
-        'source prior (other targets’ rankings)',
-        f3(e.sourcePrior.mean),
-        '—',
-        ...(reliable ? [f3(meanOverTargets(e.sourcePrior, e.reliability!.reliable))] : []),
-        '—',
-        '—',
-        '—',
-        '—',
-        '—',
-      ],
+      ...(e.labelScores ?? []).flatMap((l) => labelScoreCombinations(l).map((c) => spearmanOnly(`${c.name} (ranks summed)`, c.spearman))),
+      spearmanOnly('source prior (other targets’ rankings)', e.sourcePrior),
       [
         'chance',
         f3(e.chance.spearman),
