@@ -189,6 +189,12 @@ function preparedLabelMatrix(keys: string[], pipeline: Pipeline, comparator: Pip
   return prepareForComparator(centerMatrix(m, pipeline.centering, name), comparator, name, scale);
 }
 
+/** Regression labels as a representation: the values themselves, K features per image (regressionValues). */
+function valueTarget(labels: readonly LabelValue[], name: string): LabelRepresentation {
+  const { rows: n, cols: p, data } = regressionValues(labels, name);
+  return { label: name, n, p, shape: [1, 1, p], data, source: name, labelTarget: { kind: 'regression', encoding: 'value' } };
+}
+
 /**
  * A target representation from one label per probe image, for a given measure.
  *
@@ -220,17 +226,16 @@ export async function targetFromLabels(labels: readonly LabelValue[], kind: Labe
   if (n < 4) throw new Error(`${name}: need labels for at least 4 images, got ${n}`);
 
   if (kind === 'regression') {
-    const values = regressionValues(labels, name);
+    const rep = valueTarget(labels, name);
     // A vector of values has a direction and a spread of its own; one value has only a sign and a size.
-    const problem = values.cols === 1 ? scalarTargetProblem(pipeline) : undefined;
+    const problem = rep.p === 1 ? scalarTargetProblem(pipeline) : undefined;
     if (problem) {
       throw new Error(
         `${name}: a regression target has one value per image, which measure "${id}" cannot use: ${problem}. ` +
           'Use a measure that compares magnitudes, e.g. rsa:rdm=euclidean, a DDS kernel linear, rbf, lap or euclidean, or cka',
       );
     }
-    const p = values.cols;
-    return { label: name, n, p, shape: [1, 1, p], data: values.data, source: name, labelTarget: { kind, encoding: 'value' } };
+    return rep;
   }
   if (kind !== 'class') throw new Error(`${name}: label kind must be "class" or "regression", got "${String(kind)}"`);
 
@@ -545,9 +550,7 @@ function pairwiseLabelTarget(target: Extract<Target, { kind: 'labels' }>, name: 
     const ls = idx ? Array.from(idx, (i) => target.labels[i]) : target.labels;
     const n = ls.length;
     if (target.labelKind === 'regression') {
-      const { cols: p, data } = regressionValues(ls, name);
-      const rep: LabelRepresentation = { label: name, n, p, shape: [1, 1, p], data, source: name, labelTarget: { kind: 'regression', encoding: 'value' } };
-      return { rep };
+      return { rep: valueTarget(ls, name) };
     }
     if (target.labelKind !== 'class') throw new Error(`${name}: label kind must be "class" or "regression", got "${String(target.labelKind)}"`);
     const { keys, classes, counts } = parseClasses(scalarLabels(ls, name), name);
